@@ -1,0 +1,166 @@
+"""Per-file analysis: bytes in, FileFacts or an ErrorRecord out, never an exception.
+
+One `libcst.parse_module` and one visit per file. CPython's own parser runs first for two
+cheap reasons: it refuses what CPython itself cannot run (nesting past its limits) before
+libcst spends seconds on it, and it supplies the positions (see positions.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import sys
+import threading
+import tokenize
+from dataclasses import replace
+from typing import Callable, TypeVar
+
+from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.comments import suppressions
+from optadvisor.models import ErrorRecord, FileFacts
+
+ANALYZER_VERSION = "1"
+"""Part of every cache key: bump it whenever facts change shape or meaning."""
+
+# CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
+# steeply (1,000 nested `[` took 5 s here), so such files are refused up front.
+MAX_BRACKET_DEPTH = 200
+# Deep but legal trees (a 5,000-term `a + b + ...`) need deep recursion in the visitor;
+# analysis runs in a thread with a big stack so that this is a slow file, not a crash.
+_RECURSION_LIMIT = 60_000
+_STACK_BYTES = 512 * 1024 * 1024
+
+T = TypeVar("T")
+
+
+def run_with_deep_stack(fn: Callable[[], T]) -> T:
+    """Run fn in a thread whose stack can take the recursion deep files need."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            error.append(exc)
+
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    old = threading.stack_size()
+    try:
+        threading.stack_size(_STACK_BYTES)
+        thread = threading.Thread(target=target, name="optadvisor-analyze")
+    finally:
+        threading.stack_size(old)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def decode(data: bytes) -> str:
+    """Source bytes to text the way CPython reads them (BOM, PEP 263 cookie, utf-8)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    if encoding == "utf-8-sig" or data.startswith(b"\xef\xbb\xbf"):
+        return data.decode("utf-8-sig")
+    return data.decode(encoding)
+
+
+def analyze_bytes(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFacts | ErrorRecord:
+    try:
+        return _analyze(rel, data, catalog, max_bytes)
+    except RecursionError:
+        return ErrorRecord(rel, "too-deep", "expressions nest too deeply to analyze")
+    except MemoryError:
+        return ErrorRecord(rel, "too-large", "ran out of memory analyzing this file")
+    except Exception as exc:  # noqa: BLE001 - any analyzer bug becomes a record, not a crash
+        return ErrorRecord(rel, "internal-error",
+                           f"optadvisor failed on this file ({type(exc).__name__}: {exc}); "
+                           "please report it")
+
+
+def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFacts | ErrorRecord:
+    if max_bytes and len(data) > max_bytes:
+        return ErrorRecord(rel, "too-large",
+                           f"{len(data):,} bytes is over the {max_bytes:,}-byte limit "
+                           "(raise max-file-bytes in [tool.optadvisor] to scan it)")
+    if b"\0" in data:
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        return ErrorRecord(rel, "parse-error", f"file contains a NUL byte (line {line}); "
+                           "it is not Python source", line)
+    try:
+        text = decode(data)
+    except SyntaxError as exc:  # a bad coding cookie
+        return ErrorRecord(rel, "decode-error", f"bad encoding declaration: {exc.msg}",
+                           exc.lineno)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = data[:start].count(b"\n") + 1
+        return ErrorRecord(rel, "decode-error",
+                           f"cannot decode line {line}: {exc}", line)
+
+    cpython_error: SyntaxError | None = None
+    try:
+        tree: ast.Module | None = ast.parse(text)
+    except SyntaxError as exc:
+        if "too many nested" in str(exc.msg):
+            return ErrorRecord(rel, "too-deep", f"line {exc.lineno}: {exc.msg}", exc.lineno)
+        tree, cpython_error = None, exc
+    except (RecursionError, MemoryError):
+        return ErrorRecord(rel, "too-deep", "expressions nest too deeply for CPython's parser")
+    if tree is None and _bracket_depth(text) > MAX_BRACKET_DEPTH:
+        return ErrorRecord(rel, "too-deep",
+                           f"brackets nest deeper than {MAX_BRACKET_DEPTH} levels")
+    return _analyze_cst(rel, text, tree, cpython_error, catalog)
+
+
+def _analyze_cst(rel: str, text: str, tree: ast.Module | None,
+                 cpython_error: SyntaxError | None, catalog: Catalog) -> FileFacts | ErrorRecord:
+    import libcst as cst  # imported late: warm scans never need it
+
+    from optadvisor.analyze.facts import build_facts
+    from optadvisor.analyze.positions import from_ast, from_libcst
+    from optadvisor.analyze.visitor import FactCollector
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        if cpython_error is not None:
+            # Both parsers refuse it: CPython's wording is the one users know.
+            line = cpython_error.lineno or exc.raw_line
+            hint = _python2_hint(text)
+            return ErrorRecord(rel, "parse-error",
+                               f"syntax error at line {line}: {cpython_error.msg}{hint}", line)
+        return ErrorRecord(rel, "parse-error",
+                           f"syntax error at line {exc.raw_line}: {exc.message}", exc.raw_line)
+    collector = FactCollector(catalog)
+    module.visit(collector)
+    positions = None
+    if tree is not None:
+        positions = from_ast(tree, text, len(collector.call_nodes), len(collector.func_nodes),
+                             len(collector.loop_nodes))
+    if positions is None:
+        positions = from_libcst(module, collector.call_nodes, collector.func_nodes,
+                                collector.loop_nodes)
+    facts = build_facts(rel, text, collector, positions, catalog)
+    return replace(facts, suppressions=suppressions(text))
+
+
+_PY2 = re.compile(r"^\s*(print\s+[^\s(=]|exec\s+[\"']|except\s+\w+\s*,\s*\w+\s*:)", re.M)
+
+
+def _python2_hint(text: str) -> str:
+    return " (this looks like Python 2 code)" if _PY2.search(text) else ""
+
+
+def _bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for match in re.finditer(r"[\[\](){}]", text):
+        if match.group() in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest

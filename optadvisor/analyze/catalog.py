@@ -1,0 +1,156 @@
+"""The API catalog (rules/data/apis.toml plus user catalogs) compiled into fast lookups.
+
+A name is looked up once per call site, so matching must cost a few dict probes: exact
+names in one dict, `prefix.*` patterns in another probed with each dotted prefix of the
+name, and `*.last` patterns by the name's last part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from optadvisor.resources import rules_dir
+
+T = TypeVar("T")
+
+
+class CatalogError(Exception):
+    """A catalog file that cannot be used; names the file."""
+
+
+@dataclass
+class NameTable(Generic[T]):
+    exact: dict[str, T] = field(default_factory=dict)
+    prefix: dict[str, T] = field(default_factory=dict)
+    suffix: dict[str, T] = field(default_factory=dict)
+
+    def add(self, pattern: str, value: T) -> None:
+        if pattern.endswith(".*"):
+            self.prefix[pattern[:-2]] = value
+        elif pattern.startswith("*."):
+            self.suffix[pattern[2:]] = value
+        else:
+            self.exact[pattern] = value
+
+    def get(self, name: str) -> T | None:
+        if not name:
+            return None
+        hit = self.exact.get(name)
+        if hit is not None:
+            return hit
+        if self.prefix:
+            # A prefix never reaches past a call on an instance: `requests.Session.*` is
+            # every Session method, not `requests.Session.get().json` (see names.py).
+            floor = name.rfind("()") + 1
+            cut = name.rfind(".")
+            while cut > floor:
+                hit = self.prefix.get(name[:cut])
+                if hit is not None:
+                    return hit
+                cut = name.rfind(".", 0, cut)
+        if self.suffix:
+            return self.suffix.get(name[name.rfind(".") + 1:])
+        return None
+
+
+@dataclass(frozen=True)
+class Blocking:
+    category: str
+    instead: str
+
+
+@dataclass(frozen=True)
+class Timeout:
+    default: str  # "none" | "finite"
+    param: str
+    position: int | None
+
+
+@dataclass
+class Catalog:
+    blocking: NameTable[Blocking] = field(default_factory=NameTable)
+    clients: NameTable[str] = field(default_factory=NameTable)
+    timeouts: NameTable[Timeout] = field(default_factory=NameTable)
+    offload: NameTable[bool] = field(default_factory=NameTable)
+    memoize: NameTable[bool] = field(default_factory=NameTable)
+    setup_functions: frozenset[str] = frozenset()
+    digest: str = ""
+
+    def knows(self, name: str) -> bool:
+        return (self.blocking.get(name) is not None or self.clients.get(name) is not None
+                or self.timeouts.get(name) is not None)
+
+
+def default_catalog_files() -> list[Path]:
+    return sorted((rules_dir() / "data").glob("*.toml"))
+
+
+def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
+    files = [*default_catalog_files(), *extra]
+    catalog = Catalog()
+    setup: set[str] = set()
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        try:
+            raw = path.read_bytes()
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
+        digest.update(raw)
+        _merge(catalog, data, path, setup)
+    catalog.setup_functions = frozenset(setup)
+    catalog.digest = digest.hexdigest()
+    return catalog
+
+
+def _names(entry: Any, path: Path, section: str) -> list[str]:
+    names = entry.get("names") if isinstance(entry, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise CatalogError(f"{path}: every [[{section}]] needs names = [\"dotted.name\", ...]")
+    return names
+
+
+def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str]) -> None:
+    known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup"}
+    unknown = set(data) - known
+    if unknown:
+        raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
+                           f"known: {', '.join(sorted(known))}")
+    for entry in data.get("blocking", []):
+        value = Blocking(str(entry.get("category", "blocking")), str(entry.get("instead", "")))
+        for name in _names(entry, path, "blocking"):
+            catalog.blocking.add(name, value)
+    for entry in data.get("clients", []):
+        kind = str(entry.get("kind", "client"))
+        for name in _names(entry, path, "clients"):
+            catalog.clients.add(name, kind)
+    for entry in data.get("timeouts", []):
+        default = entry.get("default", "none")
+        if default not in ("none", "finite"):
+            raise CatalogError(f"{path}: [[timeouts]] default must be \"none\" or \"finite\"")
+        position = entry.get("position")
+        if position is not None and not isinstance(position, int):
+            raise CatalogError(f"{path}: [[timeouts]] position must be an integer")
+        value = Timeout(default, str(entry.get("param", "timeout")), position)
+        for name in _names(entry, path, "timeouts"):
+            catalog.timeouts.add(name, value)
+    for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize)):
+        if section in data:
+            for name in _names(data[section], path, section):
+                table.add(name, True)
+    if "setup" in data:
+        functions = data["setup"].get("functions", [])
+        if not isinstance(functions, list):
+            raise CatalogError(f"{path}: [setup] functions must be a list of names")
+        setup.update(str(f) for f in functions)

@@ -1,0 +1,45 @@
+"""Suppression comments: `# optadvisor: ignore[OPT101]`, `# optadvisor: ignore`,
+`# noqa: OPT101, OPT202` and a bare `# noqa` (silences every rule, as in flake8/ruff)."""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+_MARK = re.compile(
+    r"#[ \t]*(?:optadvisor:[ \t]*ignore(?:\[(?P<ours>[^\]\n]*)\])?"
+    r"|noqa(?P<colon>[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9]+)*))?)",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"[A-Za-z]+[0-9]+")
+
+
+def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """(line, codes) for every suppression comment; ("*",) means every rule."""
+    if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text:
+        return ()
+    starts: list[int] | None = None
+    found: dict[int, set[str]] = {}
+    for match in _MARK.finditer(text):
+        if starts is None:
+            starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        line = bisect.bisect_right(starts, match.start())
+        if match.group("ours") is not None:
+            codes = {c.upper() for c in _CODE.findall(match.group("ours"))} or {"*"}
+        elif match.group("codes"):
+            codes = {c.upper() for c in _CODE.findall(match.group("codes"))}
+        else:
+            codes = {"*"}
+        found.setdefault(line, set()).update(codes)
+    return tuple((line, tuple(sorted(codes))) for line, codes in sorted(found.items()))
+
+
+def is_suppressed(rule: str, lines: tuple[int, ...],
+                  table: dict[int, tuple[str, ...]]) -> bool:
+    """A recommendation is silenced by a comment on its first or last line. A code
+    suppresses the rule itself or its group (`OPT1` covers OPT101…)."""
+    for line in lines:
+        codes = table.get(line)
+        if codes and ("*" in codes or any(rule.startswith(code) for code in codes)):
+            return True
+    return False

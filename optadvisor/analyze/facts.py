@@ -1,0 +1,169 @@
+"""From what the visitor collected to frozen FileFacts: names resolved, catalog applied,
+positions attached."""
+
+from __future__ import annotations
+
+from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.names import UNKNOWN, Chain
+from optadvisor.analyze.positions import Positions
+from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
+from optadvisor.models import CallFact, FileFacts, FunctionFact, LoopFact
+
+_MAX_TYPE_DEPTH = 8
+
+
+class Resolver:
+    """Resolves a name chain in the scope of a function, following the types the file
+    assigned (flow-insensitive: the last binding of a name in a scope wins)."""
+
+    def __init__(self, collector: FactCollector) -> None:
+        self.c = collector
+        self._memo: dict[tuple[Chain, int], str] = {}
+
+    def name(self, chain: Chain, scope: int, depth: int = 0) -> str:
+        key = (chain, scope)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._resolve(chain, scope, depth)
+            self._memo[key] = hit
+        return hit
+
+    def _type(self, chain: Chain, scope: int, depth: int = 0) -> str:
+        if depth >= _MAX_TYPE_DEPTH:
+            return UNKNOWN
+        return self.name(chain, scope, depth + 1)
+
+    def _resolve(self, chain: Chain, scope: int, depth: int) -> str:
+        head, rest = chain[0], chain[1:]
+        called = head.endswith("()")
+        bare = head[:-2] if called else head
+        mark = "()" if called else ""
+        c = self.c
+        f = scope
+        while f != MODULE:
+            fb = c.functions[f]
+            if fb.self_name and bare == fb.self_name:
+                if rest:
+                    attr = rest[0]
+                    typed = c.class_types.get(fb.class_name, {}).get(attr)
+                    if typed is None and attr.endswith("()"):
+                        typed = c.class_returns.get(fb.class_name, {}).get(attr[:-2])
+                    if typed is not None:
+                        return _join(self._type(*typed, depth), rest[1:])
+                return _constructed(fb.class_name, rest)
+            if bare in fb.types:
+                return _join(self._type(fb.types[bare], f, depth) + mark, rest)
+            if bare in fb.local_names:
+                return _join(UNKNOWN + mark, rest)
+            f = fb.parent
+        if bare in c.module_types:
+            typ, where = c.module_types[bare]
+            return _join(self._type(typ, where, depth) + mark, rest)
+        if called and bare in c.module_returns:
+            typ, where = c.module_returns[bare]
+            return _join(self._type(typ, where, depth), rest)
+        imported = c.imports.get(bare)
+        return _constructed((imported if imported is not None else bare) + mark, rest)
+
+
+def _constructed(root: str, rest: Chain) -> str:
+    """A chain rooted in an imported or module-level name: its first call is a constructor
+    or factory, so the instance it returns carries the callee's own name."""
+    parts = [root, *rest]
+    for i, part in enumerate(parts):
+        if part.endswith("()"):
+            parts[i] = part[:-2]
+            break
+    return ".".join(parts)
+
+
+def _join(base: str, rest: Chain) -> str:
+    return ".".join((base, *rest)) if rest else base
+
+
+def build_facts(rel: str, text: str, collector: FactCollector, positions: Positions,
+                catalog: Catalog) -> FileFacts:
+    resolver = Resolver(collector)
+    funcs = collector.functions
+    offloaded = _offloaded_functions(collector)
+
+    functions = []
+    for i, fb in enumerate(funcs):
+        line, col, end_line, _ = positions.functions[i]
+        decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
+        callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
+        functions.append(FunctionFact(
+            name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
+            is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
+            decorators=decorators,
+            cached=any(catalog.memoize.get(d) is not None for d in decorators),
+            params=fb.params, statements=fb.statements, loops=fb.loops,
+            max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
+            yields=fb.yields, callees=tuple(callees),
+        ))
+
+    calls = []
+    for cb in collector.calls:
+        name = resolver.name(cb.chain, cb.function)
+        fact = _classify(cb, name, catalog, offloaded, positions)
+        if fact is not None:
+            calls.append(fact)
+
+    loops = []
+    for lb in collector.loops:
+        line, _, end_line, _ = positions.loops[lb.index]
+        loops.append(LoopFact(line=line, end_line=end_line, kind=lb.kind, function=lb.function,
+                              depth=lb.depth, awaits=lb.awaits, calls=lb.calls))
+
+    return FileFacts(
+        path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),
+        loops=tuple(loops), imports=tuple(sorted(collector.imported_modules)),
+        positions=positions.source,
+    )
+
+
+def _offloaded_functions(collector: FactCollector) -> list[bool]:
+    """A nested def handed by name to to_thread/run_in_executor (or living inside one
+    that was) runs in a worker thread, not on the event loop."""
+    funcs = collector.functions
+    out = [False] * len(funcs)
+    for i, fb in enumerate(funcs):  # parents come before children in this list
+        parent_off = fb.parent != MODULE and out[fb.parent]
+        handed = fb.parent != MODULE and fb.name in funcs[fb.parent].offloaded_names
+        out[i] = fb.offloaded or parent_off or handed
+    return out
+
+
+def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
+              positions: Positions) -> CallFact | None:
+    blocking = catalog.blocking.get(name)
+    client = catalog.clients.get(name)
+    timeout_rule = catalog.timeouts.get(name)
+    if blocking is None and client is None and timeout_rule is None:
+        return None
+    timeout = ""
+    if timeout_rule is not None:
+        if timeout_rule.param in cb.none_kwargs:
+            timeout = "none"
+        elif timeout_rule.param in cb.kwargs or (
+                timeout_rule.position is not None and cb.positional > timeout_rule.position):
+            timeout = "set"
+        elif cb.dynamic_args:
+            timeout = "dynamic"
+        else:
+            timeout = "default" if timeout_rule.default == "finite" else "missing"
+    line, col, end_line, end_col = positions.calls[cb.index]
+    return CallFact(
+        name=name, line=line, column=col, end_line=end_line, end_column=end_col,
+        function=cb.function, awaited=cb.awaited, loop_depth=cb.loop_depth,
+        offloaded=cb.offloaded or (cb.function != MODULE and offloaded[cb.function]),
+        in_with=cb.in_with, assigned_to=cb.assigned_to, lazy=cb.lazy,
+        blocking=blocking.category if blocking else "", client=client or "",
+        timeout=timeout, replacement=blocking.instead if blocking else "",
+    )
+
+
+def _count_lines(text: str) -> int:
+    if not text:
+        return 0
+    return text.count("\n") + (0 if text.endswith("\n") else 1)

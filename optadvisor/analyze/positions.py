@@ -1,0 +1,120 @@
+"""Line and column of the nodes the visitor kept, without libcst's PositionProvider.
+
+PositionProvider re-generates the whole module to learn where every node is (about 2x the
+cost of the parse itself). CPython's `ast` knows positions for a small fraction of that
+(~0.08x), and both trees list calls, defs and loops in the same source order: sorted by
+start, an enclosing node before the nodes it contains. So the k-th libcst Call is the k-th
+ast Call. When the counts disagree or CPython cannot parse the file (syntax newer than the
+running interpreter) the provider is used for that file instead, and facts record which.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+Span = tuple[int, int, int, int]
+"""(line, column, end_line, end_column): lines 1-based, columns 1-based characters."""
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass
+class Positions:
+    calls: list[Span]
+    functions: list[Span]
+    loops: list[Span]
+    source: str
+    """`ast` or `libcst`."""
+
+
+class _Lines:
+    """Byte offsets (what ast reports) to character columns, for the few nodes kept."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+    def column(self, line: int, byte_col: int) -> int:
+        start = self.starts[line - 1] if line - 1 < len(self.starts) else len(self.text)
+        # Most lines are ASCII: then bytes and characters agree.
+        chunk = self.text[start:start + byte_col]
+        if chunk.isascii():
+            return byte_col + 1
+        encoded = self.text[start:start + byte_col * 4].encode("utf-8")[:byte_col]
+        return len(encoded.decode("utf-8", errors="ignore")) + 1
+
+
+def _key(node: ast.AST) -> tuple[int, int, int, int]:
+    return (node.lineno, node.col_offset, -(node.end_lineno or 0), -(node.end_col_offset or 0))
+
+
+def from_ast(tree: ast.Module, text: str, n_calls: int, n_funcs: int,
+             n_loops: int) -> Positions | None:
+    calls: list[ast.AST] = []
+    funcs: list[ast.AST] = []
+    loops: list[ast.AST] = []
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Call:
+            calls.append(node)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            funcs.append(node)
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.While:
+            loops.append(node)
+    if len(calls) != n_calls or len(funcs) != n_funcs or len(loops) != n_loops:
+        return None
+    for group in (calls, funcs, loops):
+        group.sort(key=_key)
+    return Positions(_LazySpans(calls, text), _LazySpans(funcs, text),
+                     _LazySpans(loops, text), "ast")  # type: ignore[arg-type]
+
+
+class _LazySpans(Sequence[Span]):
+    """Spans computed only for the indexes asked for: most calls are never reported."""
+
+    _lines: _Lines | None = None
+
+    def __init__(self, nodes: list[ast.AST], text: str) -> None:
+        self.nodes = nodes
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        node = self.nodes[index]
+        if _LazySpans._lines is None or _LazySpans._lines.text is not self.text:
+            _LazySpans._lines = _Lines(self.text)
+        lines = _LazySpans._lines
+        end_line = node.end_lineno or node.lineno
+        return (node.lineno, lines.column(node.lineno, node.col_offset),
+                end_line, lines.column(end_line, node.end_col_offset or 0))
+
+
+def from_libcst(module: cst.Module, calls: list[cst.CSTNode], funcs: list[cst.FunctionDef],
+                loops: list[cst.CSTNode]) -> Positions:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ranges = wrapper.resolve(PositionProvider)
+
+    def span(node: cst.CSTNode) -> Span:
+        rng = ranges[node]
+        return (rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def def_span(node: cst.FunctionDef) -> Span:
+        # The provider starts a def at its first decorator; reports point at `def`.
+        rng = ranges[node]
+        line = rng.start.line
+        if node.decorators:
+            line -= len(node.decorators[0].leading_lines)
+            line += sum(module.code_for_node(d).count("\n") for d in node.decorators)
+            line += len(node.lines_after_decorators)
+        return (line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    return Positions([span(n) for n in calls], [def_span(n) for n in funcs],
+                     [span(n) for n in loops], "libcst")

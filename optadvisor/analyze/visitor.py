@@ -1,0 +1,495 @@
+"""One batched libcst visit that collects every fact a file offers.
+
+The visitor never asks libcst for metadata: positions come afterwards from positions.py,
+and names are resolved at the end of the module, when every import, assignment and
+`self.x = ...` of the file is known (so order inside the file does not matter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.names import UNKNOWN, Chain, annotation_chain, chain_of, dotted
+
+MODULE = -1
+
+
+@dataclass
+class FuncBuild:
+    node: cst.FunctionDef
+    name: str
+    qualname: str
+    is_async: bool
+    class_name: str
+    parent: int
+    self_name: str = ""
+    decorators: list[Chain] = field(default_factory=list)
+    params: int = 0
+    statements: int = 0
+    loops: int = 0
+    max_loop_depth: int = 0
+    loop_depth: int = 0
+    calls: int = 0
+    awaits: int = 0
+    yields: bool = False
+    offloaded: bool = False
+    types: dict[str, Chain] = field(default_factory=dict)
+    local_names: set[str] = field(default_factory=set)
+    globals: set[str] = field(default_factory=set)
+    offloaded_names: set[str] = field(default_factory=set)
+    call_chains: list[Chain] = field(default_factory=list)
+
+
+@dataclass
+class CallBuild:
+    index: int
+    """Pre-order index among all Call nodes of the module (for positions)."""
+    chain: Chain
+    function: int
+    awaited: bool
+    loop_depth: int
+    offloaded: bool
+    in_with: bool
+    assigned_to: str
+    lazy: bool
+    kwargs: tuple[str, ...]
+    none_kwargs: tuple[str, ...]
+    positional: int
+    dynamic_args: bool
+    """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
+
+
+@dataclass
+class LoopBuild:
+    index: int
+    kind: str
+    function: int
+    depth: int
+    awaits: int = 0
+    calls: int = 0
+
+
+class FactCollector(cst.CSTVisitor):
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.imports: dict[str, str] = {}
+        # Types learned at module and class level remember the scope they were written in,
+        # so `self.client = make_client()` resolves `make_client` where it was called.
+        self.module_types: dict[str, tuple[Chain, int]] = {}
+        self.module_names: set[str] = set()
+        self.class_types: dict[str, dict[str, tuple[Chain, int]]] = {}
+        # Return annotations: `def client(self) -> OpenAI` types `self.client()`.
+        self.class_returns: dict[str, dict[str, tuple[Chain, int]]] = {}
+        self.module_returns: dict[str, tuple[Chain, int]] = {}
+        self.functions: list[FuncBuild] = []
+        self.calls: list[CallBuild] = []
+        self.loops: list[LoopBuild] = []
+        self.call_nodes: list[cst.Call] = []
+        self.func_nodes: list[cst.FunctionDef] = []
+        self.loop_nodes: list[cst.CSTNode] = []
+        self.imported_modules: set[str] = set()
+        # Scope state.
+        self._func_stack: list[int] = []
+        self._class_stack: list[str] = []
+        self._scope_names: list[str] = []
+        self._module_loop_depth = 0
+        self._comp_depth = 0
+        self._loop_stack: list[LoopBuild] = []
+        self._lambda_offloaded: list[bool] = []
+        # Per-node marks set by parents before their children are visited.
+        self._awaited: set[int] = set()
+        self._with_items: set[int] = set()
+        self._assigned: dict[int, tuple[str, bool]] = {}
+        self._offload_args: set[int] = set()
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def _fidx(self) -> int:
+        return self._func_stack[-1] if self._func_stack else MODULE
+
+    def _func(self) -> FuncBuild | None:
+        return self.functions[self._func_stack[-1]] if self._func_stack else None
+
+    def _loop_depth(self) -> int:
+        func = self._func()
+        depth = func.loop_depth if func else self._module_loop_depth
+        return depth + self._comp_depth
+
+    def _in_offloaded(self) -> bool:
+        if self._lambda_offloaded and any(self._lambda_offloaded):
+            return True
+        func = self._func()
+        return bool(func and func.offloaded)
+
+    def _bind_type(self, name: str, chain: Chain) -> None:
+        func = self._func()
+        if func is None:
+            self.module_types[name] = (chain, MODULE)
+        else:
+            func.types[name] = chain
+            func.local_names.add(name)
+
+    def _bind_local(self, name: str) -> None:
+        func = self._func()
+        if func is None:
+            self.module_names.add(name)
+        else:
+            func.local_names.add(name)
+
+    # ------------------------------------------------------------------ imports
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            full = dotted(alias.name)
+            if not full:
+                continue
+            self.imported_modules.add(full)
+            if alias.asname and isinstance(alias.asname.name, cst.Name):
+                self.imports[alias.asname.name.value] = full
+            else:
+                head = full.split(".")[0]
+                self.imports[head] = head
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        module = dotted(node.module) if node.module else ""
+        prefix = "." * len(node.relative) + (module or "")
+        if prefix:
+            self.imported_modules.add(prefix)
+        if isinstance(node.names, cst.ImportStar):
+            return False
+        for alias in node.names:
+            name = dotted(alias.name)
+            if not name:
+                continue
+            bound = name
+            if alias.asname and isinstance(alias.asname.name, cst.Name):
+                bound = alias.asname.name.value
+            full = f"{prefix}.{name}" if prefix and not prefix.endswith(".") else prefix + name
+            self.imports[bound] = full
+        return False
+
+    # ------------------------------------------------------------------ scopes
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scope_names.append(node.name.value)
+        qual = ".".join(self._scope_names)
+        self._class_stack.append(qual)
+        self.class_types.setdefault(qual, {})
+        if not self._func_stack:
+            self.module_names.add(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._class_stack.pop()
+        self._scope_names.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self._fidx
+        # A def directly in a class body is a method; nested defs are not.
+        in_class = bool(self._class_stack) and (
+            not self._func_stack or self._class_is_inner())
+        class_name = self._class_stack[-1] if in_class else ""
+        qual_parts = list(self._scope_names)
+        qual = ".".join([*qual_parts, node.name.value])
+        build = FuncBuild(node=node, name=node.name.value, qualname=qual,
+                          is_async=node.asynchronous is not None, class_name=class_name,
+                          parent=parent)
+        params = node.params
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        if isinstance(params.star_arg, cst.Param):
+            all_params.append(params.star_arg)
+        if params.star_kwarg:
+            all_params.append(params.star_kwarg)
+        build.params = len(all_params)
+        for i, param in enumerate(all_params):
+            pname = param.name.value
+            build.local_names.add(pname)
+            if i == 0 and class_name and not self._is_static(node):
+                build.self_name = pname
+            if param.annotation is not None:
+                found = annotation_chain(param.annotation.annotation)
+                if found:
+                    build.types[pname] = found
+        for deco in node.decorators:
+            expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+            found = chain_of(expr)
+            if found:
+                build.decorators.append(found)
+        returns = annotation_chain(node.returns.annotation) if node.returns else None
+        if returns and class_name:
+            is_property = any(d[-1] in ("property", "cached_property") for d in build.decorators)
+            table = self.class_types if is_property else self.class_returns
+            table.setdefault(class_name, {}).setdefault(node.name.value, (returns, MODULE))
+        elif returns and parent == MODULE:
+            self.module_returns[node.name.value] = (returns, MODULE)
+        if parent == MODULE and not class_name:
+            self.module_names.add(node.name.value)
+        elif parent != MODULE:
+            self.functions[parent].local_names.add(node.name.value)
+        self.functions.append(build)
+        self.func_nodes.append(node)
+        self._func_stack.append(len(self.functions) - 1)
+        self._scope_names.extend([node.name.value, "<locals>"])
+        # A nested def whose name was already handed to an executor (rare order) or is
+        # inside an offloaded lambda inherits the flag; later hand-offs are applied at the end.
+        if self._lambda_offloaded and any(self._lambda_offloaded):
+            build.offloaded = True
+
+    def _class_is_inner(self) -> bool:
+        # class defined inside the current function: its methods belong to it.
+        func = self._func()
+        return bool(func) and self._class_stack[-1].startswith(func.qualname + ".<locals>.")
+
+    @staticmethod
+    def _is_static(node: cst.FunctionDef) -> bool:
+        for deco in node.decorators:
+            if isinstance(deco.decorator, cst.Name) and deco.decorator.value == "staticmethod":
+                return True
+        return False
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._func_stack.pop()
+        del self._scope_names[-2:]
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._lambda_offloaded.append(id(node) in self._offload_args)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._lambda_offloaded.pop()
+
+    def visit_Global(self, node: cst.Global) -> None:
+        func = self._func()
+        if func is not None:
+            func.globals.update(n.name.value for n in node.names)
+
+    # ------------------------------------------------------------------ statements
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        func = self._func()
+        if func is not None:
+            func.statements += len(node.body)
+
+    def _compound(self) -> None:
+        func = self._func()
+        if func is not None:
+            func.statements += 1
+
+    def visit_If(self, node: cst.If) -> None:
+        self._compound()
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._compound()
+
+    def visit_With(self, node: cst.With) -> None:
+        self._compound()
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call):
+                self._with_items.add(id(call))
+                if item.asname and isinstance(item.asname.name, cst.Name):
+                    found = chain_of(call)
+                    if found:
+                        self._bind_type(item.asname.name.value, found)
+            elif item.asname and isinstance(item.asname.name, cst.Name):
+                self._bind_local(item.asname.name.value)
+
+    def _enter_loop(self, node: cst.CSTNode, kind: str) -> None:
+        self._compound()
+        func = self._func()
+        if func is not None:
+            func.loop_depth += 1
+            func.loops += 1
+            func.max_loop_depth = max(func.max_loop_depth, func.loop_depth)
+            depth = func.loop_depth
+        else:
+            self._module_loop_depth += 1
+            depth = self._module_loop_depth
+        loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth)
+        self.loops.append(loop)
+        self.loop_nodes.append(node)
+        self._loop_stack.append(loop)
+
+    def _leave_loop(self) -> None:
+        func = self._func()
+        if func is not None:
+            func.loop_depth -= 1
+        else:
+            self._module_loop_depth -= 1
+        self._loop_stack.pop()
+
+    def visit_For(self, node: cst.For) -> None:
+        self._enter_loop(node, "async for" if node.asynchronous else "for")
+        if isinstance(node.target, cst.Name):
+            self._bind_local(node.target.value)
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self._leave_loop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._enter_loop(node, "while")
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self._leave_loop()
+
+    def _enter_comp(self, node: cst.CSTNode) -> None:
+        self._comp_depth += 1
+
+    def _leave_comp(self, original_node: cst.CSTNode) -> None:
+        self._comp_depth -= 1
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._assign(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assign(node.target, node.value)
+        found = annotation_chain(node.annotation.annotation)
+        if found and (node.value is None or not isinstance(node.value, cst.Call)):
+            if isinstance(node.target, cst.Name):
+                if self._class_stack and not self._func_stack:
+                    self.class_types[self._class_stack[-1]].setdefault(
+                        node.target.value, (found, MODULE))
+                else:
+                    self._bind_type(node.target.value, found)
+
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        call = _stored_call(value)
+        func = self._func()
+        if isinstance(target, cst.Name):
+            name = target.value
+            stored_globally = func is None or name in func.globals
+            if call is not None:
+                self._assigned[id(call)] = ("global" if stored_globally else "local",
+                                            stored_globally and func is not None)
+                found = chain_of(call)
+                if found:
+                    if func is not None and name in func.globals:
+                        self.module_types[name] = (found, self._fidx)
+                    else:
+                        self._bind_type(name, found)
+                    return
+            elif isinstance(value, (cst.Name, cst.Attribute)):
+                found = chain_of(value)
+                if found:
+                    self._bind_type(name, found)
+                    return
+            self._bind_local(name)
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            owner = target.value.value
+            if func is not None and func.self_name and owner == func.self_name:
+                if call is not None:
+                    self._assigned[id(call)] = (f"self.{target.attr.value}", True)
+                    found = chain_of(call)
+                    if found:
+                        self.class_types[func.class_name].setdefault(
+                            target.attr.value, (found, self._fidx))
+        elif isinstance(target, cst.Subscript) and call is not None:
+            # cache[key] = Client(...): stored in a mapping that outlives the call.
+            base = target.value
+            while isinstance(base, (cst.Attribute, cst.Subscript)):
+                base = base.value
+            if isinstance(base, cst.Name) and (
+                func is None or base.value == func.self_name or base.value in func.globals
+                or base.value not in func.local_names
+            ):
+                self._assigned[id(call)] = ("mapping", True)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                if isinstance(element.value, cst.Name):
+                    self._bind_local(element.value.value)
+
+    # ------------------------------------------------------------------ expressions
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self._awaited.add(id(node.expression))
+        func = self._func()
+        if func is not None:
+            func.awaits += 1
+        for loop in self._loop_stack:
+            loop.awaits += 1
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        func = self._func()
+        if func is not None:
+            func.yields = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        index = len(self.call_nodes)
+        self.call_nodes.append(node)
+        func = self._func()
+        if func is not None:
+            func.calls += 1
+        for loop in self._loop_stack:
+            loop.calls += 1
+        chain = chain_of(node.func)
+        if chain is None:
+            return
+        if func is not None:
+            func.call_chains.append(chain)
+        if self._is_offload(chain):
+            self._mark_offloaded_args(node)
+        kwargs: list[str] = []
+        none_kwargs: list[str] = []
+        positional = 0
+        dynamic_args = False
+        for arg in node.args:
+            if arg.keyword is not None:
+                kwargs.append(arg.keyword.value)
+                if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                    none_kwargs.append(arg.keyword.value)
+            elif arg.star:
+                dynamic_args = True
+            else:
+                positional += 1
+        assigned, lazy = self._assigned.get(id(node), ("", False))
+        self.calls.append(CallBuild(
+            index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
+            loop_depth=self._loop_depth(), offloaded=self._in_offloaded(),
+            in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
+            kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
+            dynamic_args=dynamic_args,
+        ))
+
+    def _is_offload(self, chain: Chain) -> bool:
+        # Offload names are matched with what is known so far: imports come first in
+        # practice, and `*.run_in_executor` needs no resolution at all.
+        head = self.imports.get(chain[0])
+        name = ".".join((head, *chain[1:])) if head else ".".join((UNKNOWN, *chain[1:]))
+        return self.catalog.offload.get(name) is not None or (
+            head is None and self.catalog.offload.get(".".join(chain)) is not None)
+
+    def _mark_offloaded_args(self, node: cst.Call) -> None:
+        func = self._func()
+        for arg in node.args:
+            value = arg.value
+            # functools.partial(work, x) hands `work` over just the same.
+            if isinstance(value, cst.Call) and chain_of(value.func) in (
+                    ("partial",), ("functools", "partial")) and value.args:
+                value = value.args[0].value
+            if isinstance(value, cst.Lambda):
+                self._offload_args.add(id(value))
+            elif isinstance(value, cst.Name) and func is not None:
+                func.offloaded_names.add(value.value)
+
+
+def _stored_call(value: cst.BaseExpression) -> cst.Call | None:
+    """The call whose result an assignment stores: `X()`, `await X()`, `a or X()`."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Call):
+        return value
+    if isinstance(value, cst.BooleanOperation):
+        return _stored_call(value.right) or _stored_call(value.left)
+    if isinstance(value, cst.IfExp):
+        return _stored_call(value.body) or _stored_call(value.orelse)
+    return None

@@ -1,0 +1,173 @@
+"""The one place that runs the pipeline: discover, analyze (cached, parallel), rules,
+scores. The CLI only turns flags into ScanOptions and renders what comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from optadvisor import __version__
+from optadvisor.analyze import ANALYZER_VERSION
+from optadvisor.analyze.catalog import load_catalog
+from optadvisor.cache import FactCache, context_digest, default_cache_dir, file_digest
+from optadvisor.config import load_config
+from optadvisor.discover import discover
+from optadvisor.engine import Engine, FileInput
+from optadvisor.models import (
+    PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
+)
+from optadvisor.rules import load_rules
+from optadvisor.scoring import plan, rank_key, targets
+from optadvisor.subjects import SourceText
+from optadvisor.workers import analyze_all, default_jobs
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    paths: tuple[Path, ...]
+    config_file: Path | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    jobs: int | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
+
+
+ProgressHook = Callable[[int, int], None]
+"""Called with (files done so far, files to analyze)."""
+
+
+def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
+    started = time.perf_counter()
+    config = load_config(list(options.paths), options.config_file)
+    catalog = load_catalog(config.catalogs)
+    rules = load_rules(config.rule_dirs)
+    engine = Engine(rules, catalog, config, options.select, options.ignore)
+    found = discover(list(options.paths), config)
+    errors: list[ErrorRecord] = list(found.errors)
+
+    cache = None
+    if options.use_cache:
+        context = context_digest(__version__, ANALYZER_VERSION, catalog.digest,
+                                 json.dumps(config.analysis_key(), sort_keys=True))
+        cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
+
+    sources: dict[str, tuple[SourceFile, bytes]] = {}
+    facts: dict[str, FileFacts] = {}
+    cached = 0
+    misses: list[tuple[str, bytes]] = []
+    digests: dict[str, str] = {}
+    for source in found.files:
+        data = _read(source, config, errors)
+        if data is None:
+            continue
+        sources[source.rel] = (source, data)
+        digest = file_digest(data)
+        digests[source.rel] = digest
+        hit = cache.get(digest) if cache else None
+        if hit is not None:
+            facts[source.rel] = replace(hit, path=source.rel)
+            cached += 1
+        else:
+            misses.append((source.rel, data))
+
+    if misses:
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(misses))
+
+        outcomes = analyze_all(
+            misses, catalog, tuple(str(p) for p in config.catalogs), config.max_file_bytes,
+            options.jobs or config.jobs or default_jobs(), advance)
+        for rel, outcome in outcomes.items():
+            if isinstance(outcome, ErrorRecord):
+                errors.append(outcome)
+            else:
+                facts[rel] = outcome
+                if cache:
+                    cache.put(digests[rel], outcome)
+
+    inputs = [
+        FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]))
+        for rel in sorted(facts)
+    ]
+    result = engine.run(inputs)
+    recs = sorted(result.recommendations, key=rank_key)
+    ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
+    by_priority = Counter(r.priority for r in recs)
+    errors.sort(key=lambda e: (e.path, e.kind))
+    summary = Summary(
+        files=len(inputs),
+        lines=sum(i.facts.lines for i in inputs),
+        functions=sum(len(i.facts.functions) for i in inputs),
+        components=len({i.source.component for i in inputs}),
+        errors=len(errors),
+        seconds=round(time.perf_counter() - started, 3),
+        recommendations=len(recs),
+        by_priority={p: by_priority[p] for p in PRIORITIES if by_priority[p]},
+        by_kind=dict(sorted(Counter(r.kind for r in recs).items())),
+        candidates=candidates,
+        cached_files=cached,
+        suppressed=result.suppressed,
+    )
+    return Report(
+        root=found.root.as_posix(), summary=summary, recommendations=tuple(recs),
+        targets=tuple(ranked), errors=tuple(errors), plan=tuple(plan(recs, ranked)),
+        tool_version=__version__,
+    )
+
+
+def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = (),
+                config: Config | None = None) -> tuple[list[Recommendation], ErrorRecord | None]:
+    """Analyze one in-memory source text with the shipped rules: what rule examples, tests
+    and `optadvisor rules check` use. Runs nothing it analyzes, like every scan."""
+    from optadvisor.analyze import analyze_bytes, run_with_deep_stack
+
+    config = config or Config(project_root=Path.cwd())
+    catalog = load_catalog(config.catalogs)
+    engine = Engine(load_rules(config.rule_dirs), catalog, config, select)
+    data = code.encode("utf-8")
+    outcome = run_with_deep_stack(
+        lambda: analyze_bytes(rel, data, catalog, config.max_file_bytes))
+    if isinstance(outcome, ErrorRecord):
+        return [], outcome
+    source = SourceFile(path=Path(rel), rel=rel, component=".")
+    found = engine.run([FileInput(source, outcome, SourceText(code))])
+    return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
+
+
+def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> bytes | None:
+    """A file's bytes, or an error record; huge files are refused before being read."""
+    try:
+        size = os.stat(source.path).st_size
+        if config.max_file_bytes and size > config.max_file_bytes:
+            errors.append(ErrorRecord(
+                source.rel, "too-large",
+                f"{size:,} bytes is over the {config.max_file_bytes:,}-byte limit "
+                "(raise max-file-bytes in [tool.optadvisor] to scan it)"))
+            return None
+        return source.path.read_bytes()
+    except IsADirectoryError:
+        return None
+    except OSError as exc:
+        kind = "symlink-loop" if exc.errno == 40 else "unreadable"
+        errors.append(ErrorRecord(source.rel, kind, exc.strerror or str(exc)))
+        return None
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    """0: nothing at or above `fail_on`; 1: something is."""
+    if fail_on == "never":
+        return 0
+    limit = PRIORITIES.index(fail_on)
+    return int(any(PRIORITIES.index(r.priority) <= limit for r in report.recommendations
+                   if r.priority in PRIORITIES))

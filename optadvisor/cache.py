@@ -1,0 +1,128 @@
+"""Content-addressed cache of per-file facts.
+
+The key of an entry is a hash of the file's bytes and of everything else facts depend on:
+the analyzer version, the API catalog, and the config keys that change analysis. Rules are
+not part of it: they only read facts, so editing a rule never costs a re-parse. The file's
+path is not part of it either, so a renamed or copied file is a hit.
+
+Entries are JSON (never pickle: a cache dir can be shared or tampered with), written to a
+temporary file and renamed into place, so concurrent scans never see half an entry; an
+entry that does not decode, or whose stored key differs, is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from optadvisor.models import CallFact, FileFacts, FunctionFact, LoopFact
+
+FORMAT = 1
+
+_CALL_FIELDS = tuple(CallFact.__dataclass_fields__)
+_FUNC_FIELDS = tuple(FunctionFact.__dataclass_fields__)
+_LOOP_FIELDS = tuple(LoopFact.__dataclass_fields__)
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("OPTADVISOR_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "optadvisor"
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def context_digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class FactCache:
+    def __init__(self, root: Path, context: str) -> None:
+        self.root = root / f"facts-v{FORMAT}"
+        self.context = context
+        self.writable = True
+
+    def _path(self, digest: str) -> Path:
+        return self.root / digest[:2] / f"{digest}-{self.context}.json"
+
+    def get(self, digest: str) -> FileFacts | None:
+        path = self._path(digest)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            data = json.loads(raw)
+            if data.get("key") != [digest, self.context]:
+                return None
+            return decode_facts(data["facts"])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None  # corrupt or foreign: rebuilt by the caller
+
+    def put(self, digest: str, facts: FileFacts) -> None:
+        if not self.writable:
+            return
+        path = self._path(digest)
+        payload = json.dumps({"key": [digest, self.context], "facts": encode_facts(facts)},
+                             separators=(",", ":"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(payload)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            # A read-only or full cache dir costs speed, never results.
+            self.writable = False
+
+
+def encode_facts(facts: FileFacts) -> dict[str, Any]:
+    return {
+        "path": facts.path,
+        "lines": facts.lines,
+        "functions": [[getattr(f, k) for k in _FUNC_FIELDS] for f in facts.functions],
+        "calls": [[getattr(c, k) for k in _CALL_FIELDS] for c in facts.calls],
+        "loops": [[getattr(lp, k) for k in _LOOP_FIELDS] for lp in facts.loops],
+        "imports": list(facts.imports),
+        "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
+        "positions": facts.positions,
+    }
+
+
+def _function(values: list[Any]) -> FunctionFact:
+    fields = dict(zip(_FUNC_FIELDS, values, strict=True))
+    fields["decorators"] = tuple(fields["decorators"])
+    fields["callees"] = tuple(fields["callees"])
+    return FunctionFact(**fields)
+
+
+def decode_facts(data: dict[str, Any]) -> FileFacts:
+    return FileFacts(
+        path=data["path"],
+        lines=data["lines"],
+        functions=tuple(_function(v) for v in data["functions"]),
+        calls=tuple(CallFact(*v) for v in data["calls"]),
+        loops=tuple(LoopFact(*v) for v in data["loops"]),
+        imports=tuple(data["imports"]),
+        suppressions=tuple((line, tuple(codes)) for line, codes in data["suppressions"]),
+        positions=data["positions"],
+    )

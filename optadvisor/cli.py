@@ -1,0 +1,209 @@
+"""Command line: flags in, api calls out. Exit codes: 0 clean, 1 findings at or above
+--fail-on, 2 usage, configuration or internal error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from optadvisor import __version__
+from optadvisor.analyze.catalog import CatalogError
+from optadvisor.config import ConfigError, parse_fail_on, split_codes
+from optadvisor.rules import RuleError
+
+app = typer.Typer(
+    name="optadvisor", no_args_is_help=True, add_completion=False,
+    help="Find where Python code is slow or wasteful, and what to write instead.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+rules_app = typer.Typer(no_args_is_help=True, help="List, show and check rules.")
+app.add_typer(rules_app, name="rules")
+
+FORMATS = ["table", "json"]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fail(message: str) -> typer.Exit:
+    _stderr().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"optadvisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """optadvisor: a performance advisor for Python monorepos."""
+
+
+@app.command()
+def scan(
+    paths: List[Path] = typer.Argument(..., help="Files or directories to scan."),
+    format: str = typer.Option("table", "--format", "-f",
+                               help=f"Output format: {', '.join(FORMATS)}."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write the report to FILE instead of stdout."),
+    select: List[str] = typer.Option([], "--select", help="Only these rules (ids or prefixes, "
+                                     "comma-separated or repeated)."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these rules (ids or prefixes)."),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Exit 1 when a recommendation is at or above this priority: "
+        "critical, high, medium, low, never (default: high, or fail-on in the config)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="Worker processes (default: number of cores)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
+    cache_dir: Optional[Path] = typer.Option(
+        None, "--cache-dir", help="Cache directory (default: $OPTADVISOR_CACHE_DIR or "
+        "~/.cache/optadvisor)."),
+    config: Optional[Path] = typer.Option(None, "--config",
+                                          help="Read settings from this TOML file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary on stderr."),
+) -> None:
+    """Scan PATHS statically and report prioritized recommendations."""
+    from optadvisor.api import ScanOptions, exit_code, scan as run_scan
+    from optadvisor.render import get_renderer
+
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        options = ScanOptions(
+            paths=tuple(paths), config_file=config, select=split_codes(select),
+            ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir)
+        threshold = parse_fail_on(fail_on) if fail_on is not None else None
+        with _progress(quiet) as hook:
+            report = run_scan(options, hook)
+        if threshold is None:
+            from optadvisor.config import load_config
+
+            threshold = load_config(list(paths), config).fail_on
+    except (ConfigError, RuleError, CatalogError) as exc:
+        raise _fail(str(exc)) from None
+    text = get_renderer(format)(report)
+    _write(text, output)
+    raise typer.Exit(exit_code(report, threshold))
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc}") from None
+
+
+class _progress:
+    """A progress bar on stderr, only when a person is watching (stderr is a terminal)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty() and os.environ.get("CI") is None
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress("[progress.description]{task.description}", BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), console=_stderr(),
+                            transient=True)
+        self.bar.start()
+
+        def hook(done: int, total: int) -> None:
+            if self.task is None:
+                self.task = self.bar.add_task("analyzing", total=total)
+            self.bar.update(self.task, completed=done, total=total)
+
+        return hook
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List the rules with their id, kind, priority and title."""
+    from rich.table import Table
+
+    from optadvisor.rules import load_rules
+
+    try:
+        rules = load_rules()
+    except RuleError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(header_style="bold")
+    for column in ("id", "kind", "category", "priority", "title"):
+        table.add_column(column)
+    for compiled in rules:
+        r = compiled.rule
+        table.add_row(r.id, r.kind, r.category, r.priority, r.title)
+    Console(highlight=False).print(table)
+
+
+@rules_app.command("show")
+def rules_show(rule_id: str = typer.Argument(..., help="A rule id, e.g. OPT101.")) -> None:
+    """Show a rule's documentation: what, why, example, use instead, impact, fix safety."""
+    from optadvisor.rules import load_rules
+
+    try:
+        rules = {c.rule.id: c.rule for c in load_rules()}
+    except RuleError as exc:
+        raise _fail(str(exc)) from None
+    rule = rules.get(rule_id.upper())
+    if rule is None:
+        raise _fail(f"no rule {rule_id!r}; known: {', '.join(sorted(rules))}")
+    out = [f"{rule.id} {rule.kind} ({rule.category}, {rule.priority})", rule.title, "",
+           f"when: {rule.when}"]
+    labels = (("what", "What it does"), ("why", "Why is this slow?"), ("example", "Example"),
+              ("instead", "Use instead"), ("impact", "Expected impact"),
+              ("safety", "Fix safety"), ("references", "References"))
+    for key, label in labels:
+        if rule.docs.get(key):
+            out += ["", f"## {label}", rule.docs[key].strip()]
+    typer.echo("\n".join(out))
+
+
+@rules_app.command("check")
+def rules_check(paths: List[Path] = typer.Argument(..., help="Rule files or directories.")) -> None:
+    """Validate rule files: TOML, fields, `when` expressions, templates, examples."""
+    from optadvisor.rules import load_rule
+
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    failed = 0
+    for file in files:
+        try:
+            load_rule(file)
+            typer.echo(f"ok    {file}")
+        except RuleError as exc:
+            failed += 1
+            typer.echo(f"error {exc}", err=True)
+    raise typer.Exit(2 if failed else 0)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

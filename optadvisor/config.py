@@ -1,0 +1,129 @@
+"""`[tool.optadvisor]` in the nearest pyproject.toml, validated into a frozen Config."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from optadvisor.models import PRIORITIES, Config, PathIgnore
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the CLI exits 2 with this message."""
+
+
+_LIST_KEYS = {
+    "include", "exclude", "extend-exclude", "select", "ignore", "component-roots",
+    "catalogs", "rule-dirs",
+}
+_KNOWN = _LIST_KEYS | {
+    "per-path-ignores", "cache-dir", "jobs", "max-file-bytes", "fail-on", "respect-gitignore",
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.optadvisor] table, walking up from start."""
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(data.get("tool"), dict) and "optadvisor" in data["tool"]:
+                return candidate
+    return None
+
+
+def load_config(paths: list[Path], config_file: Path | None = None) -> Config:
+    """Read the config that governs a scan of `paths` (the first path decides)."""
+    start = paths[0].resolve() if paths else Path.cwd()
+    if config_file is None:
+        config_file = find_config(start)
+        if config_file is None:
+            root = start if start.is_dir() else start.parent
+            return Config(project_root=root)
+    elif not config_file.is_file():
+        raise ConfigError(f"{config_file}: config file not found")
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_file}: invalid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
+    table = data.get("tool", {}).get("optadvisor", {})
+    if config_file.name != "pyproject.toml" and not table:
+        # A dedicated optadvisor.toml may hold the keys at the top level.
+        table = data
+    return config_from_table(table, config_file)
+
+
+def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
+    where = f"{config_file} [tool.optadvisor]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = sorted(set(table) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                          f"known keys: {', '.join(sorted(_KNOWN))}")
+    for key in _LIST_KEYS & set(table):
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {key} must be a list of strings")
+    root = config_file.parent
+    kwargs: dict[str, Any] = {"project_root": root, "config_file": config_file}
+    if "include" in table:
+        kwargs["include"] = tuple(table["include"])
+    kwargs["exclude"] = tuple(table.get("exclude", ())) + tuple(table.get("extend-exclude", ()))
+    kwargs["select"] = tuple(table.get("select", ()))
+    kwargs["ignore"] = tuple(table.get("ignore", ()))
+    kwargs["component_roots"] = tuple(table.get("component-roots", ()))
+    kwargs["catalogs"] = tuple((root / p).resolve() for p in table.get("catalogs", ()))
+    kwargs["rule_dirs"] = tuple((root / p).resolve() for p in table.get("rule-dirs", ()))
+    ppi = table.get("per-path-ignores", {})
+    if not isinstance(ppi, dict):
+        raise ConfigError(f"{where}: per-path-ignores must be a table of pattern = [rules]")
+    ignores = []
+    for pattern, rules in ppi.items():
+        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+            raise ConfigError(f"{where}: per-path-ignores.{pattern!r} must be a list of rule ids")
+        ignores.append(PathIgnore(pattern, tuple(rules)))
+    kwargs["per_path_ignores"] = tuple(ignores)
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str):
+            raise ConfigError(f"{where}: cache-dir must be a string")
+        kwargs["cache_dir"] = (root / table["cache-dir"]).resolve()
+    for key, attr in (("jobs", "jobs"), ("max-file-bytes", "max_file_bytes")):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{where}: {key} must be a non-negative integer")
+            kwargs[attr] = value
+    if "fail-on" in table:
+        kwargs["fail_on"] = parse_fail_on(table["fail-on"], where)
+    if "respect-gitignore" in table:
+        if not isinstance(table["respect-gitignore"], bool):
+            raise ConfigError(f"{where}: respect-gitignore must be true or false")
+        kwargs["respect_gitignore"] = table["respect-gitignore"]
+    return Config(**kwargs)
+
+
+def parse_fail_on(value: object, where: str = "--fail-on") -> str:
+    if not isinstance(value, str) or value not in (*PRIORITIES, "never"):
+        raise ConfigError(f"{where}: fail-on must be one of {', '.join(PRIORITIES)}, never")
+    return value
+
+
+def split_codes(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`--select OPT101,OPT2` and repeated flags both work."""
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return tuple(out)

@@ -1,0 +1,200 @@
+"""Rules evaluated over the facts of every file: each match becomes a Recommendation.
+
+Rules are indexed by subject once; per subject the work is one light view and one compiled
+closure per rule. Templates render only for matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import textwrap
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import jinja2
+import pathspec
+
+from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.comments import is_suppressed
+from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
+from optadvisor.rules import CompiledRule, selected
+from optadvisor.scoring import score_recommendation
+from optadvisor.subjects import CallView, FileView, FunctionView, SourceText
+
+
+@dataclass
+class FileInput:
+    source: SourceFile
+    facts: FileFacts
+    text: SourceText
+
+
+@dataclass
+class EngineResult:
+    recommendations: list[Recommendation]
+    suppressed: int
+
+
+class Engine:
+    def __init__(self, rules: list[CompiledRule], catalog: Catalog, config: Config,
+                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> None:
+        self.catalog = catalog
+        self.by_subject: dict[str, list[CompiledRule]] = defaultdict(list)
+        for compiled in rules:
+            if selected(compiled.rule.id, select or config.select, ignore or config.ignore):
+                self.by_subject[compiled.rule.subject].append(compiled)
+        self.path_ignores = [
+            (pathspec.GitIgnoreSpec.from_lines([p.pattern]), p.rules)
+            for p in config.per_path_ignores
+        ]
+
+    @property
+    def active_rules(self) -> list[CompiledRule]:
+        return [r for group in self.by_subject.values() for r in group]
+
+    def run(self, files: Iterable[FileInput]) -> EngineResult:
+        recs: list[Recommendation] = []
+        suppressed = 0
+        for item in files:
+            found, silenced = self.run_file(item)
+            recs.extend(found)
+            suppressed += silenced
+        return EngineResult(recs, suppressed)
+
+    def run_file(self, item: FileInput) -> tuple[list[Recommendation], int]:
+        facts = item.facts
+        ignored = tuple(code for spec, codes in self.path_ignores
+                        if spec.match_file(item.source.rel) for code in codes)
+        table = dict(facts.suppressions)
+        file_view = FileView(facts, item.source.component)
+        functions = [FunctionView(f, self.catalog) for f in facts.functions]
+        module_view = FunctionView(None, self.catalog)
+        matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
+
+        call_rules = self.by_subject.get("call", ())
+        if call_rules:
+            for call in facts.calls:
+                fview = functions[call.function] if call.function >= 0 else module_view
+                env = {"call": CallView(call, fview, item.text), "function": fview,
+                       "file": file_view}
+                for compiled in call_rules:
+                    if compiled.when(env):
+                        span = (call.line, call.column, call.end_line, call.end_column)
+                        matches.append((compiled, env, span, fview.qualname))
+        function_rules = self.by_subject.get("function", ())
+        if function_rules:
+            for fview in functions:
+                env = {"function": fview, "file": file_view}
+                fact = fview.fact
+                for compiled in function_rules:
+                    if compiled.when(env):
+                        span = (fact.line, fact.column, fact.line, fact.column)
+                        matches.append((compiled, env, span, fact.qualname))
+        for compiled in self.by_subject.get("module", ()):
+            env = {"file": file_view}
+            if compiled.when(env):
+                matches.append((compiled, env, (1, 1, 1, 1), "<module>"))
+
+        recs: list[Recommendation] = []
+        silenced = 0
+        occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
+        for compiled, env, span, symbol in sorted(matches, key=lambda m: (m[2], m[0].rule.id)):
+            rule = compiled.rule
+            if ignored and any(rule.id.startswith(code) for code in ignored):
+                silenced += 1
+                continue
+            if table and is_suppressed(rule.id, (span[0], span[2]), table):
+                silenced += 1
+                continue
+            recs.append(self._recommend(compiled, env, span, symbol, item, occurrences))
+        return recs, silenced
+
+    def _recommend(self, compiled: CompiledRule, env: dict[str, Any],
+                   span: tuple[int, int, int, int], symbol: str, item: FileInput,
+                   occurrences: dict[tuple[str, str, str], int]) -> Recommendation:
+        rule = compiled.rule
+        text = item.text
+        node_text = _node_text(env, text, span)
+        key = (rule.id, symbol, _normalize(node_text))
+        occurrence = occurrences[key]
+        occurrences[key] += 1
+        fingerprint = hashlib.sha256(
+            "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence))).encode()
+        ).hexdigest()[:32]
+        rendered = {name: _render(t, env) for name, t in compiled.templates.items()}
+        before, after = _snippet(text, span, rendered, compiled)
+        score = score_recommendation(rule, env)
+        return Recommendation(
+            rule=rule.id, kind=rule.kind, category=rule.category, priority=rule.priority,
+            score=score, path=item.source.rel, line=span[0], column=span[1],
+            end_line=span[2], end_column=span[3], symbol=symbol,
+            component=item.source.component, title=rendered.get("title") or rule.title,
+            message=rendered.get("message", ""), evidence=_evidence(env),
+            impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
+            snippet=Snippet(before=before, after=after), fingerprint=fingerprint,
+        )
+
+
+def _render(template: jinja2.Template, env: dict[str, Any]) -> str:
+    try:
+        return template.render(**env).strip()
+    except jinja2.TemplateError as exc:
+        return f"(template error: {exc})"
+
+
+def _node_text(env: dict[str, Any], text: SourceText, span: tuple[int, int, int, int]) -> str:
+    call = env.get("call")
+    if call is not None:
+        return call.source
+    return text.line(span[0]).strip()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _normalize(code: str) -> str:
+    return _SPACES.sub(" ", code).strip()
+
+
+def _snippet(text: SourceText, span: tuple[int, int, int, int], rendered: dict[str, str],
+             compiled: CompiledRule) -> tuple[str, str]:
+    """The user's lines around the finding, and the same lines as they should read."""
+    line, col, end_line, end_col = span
+    lines = [text.line(n) for n in range(line, end_line + 1)]
+    before = textwrap.dedent("\n".join(lines))
+    replacement = rendered.get("after", "")
+    if not replacement:
+        return before, ""
+    preamble = rendered.get("preamble", "")
+    if compiled.rule.fix_scope == "block":
+        after = replacement
+    else:
+        head = lines[0][:col - 1]
+        tail = lines[-1][end_col - 1:]
+        after = textwrap.dedent(head + replacement + tail)
+    if preamble:
+        after = preamble + "\n\n" + after
+    return before, after
+
+
+def _evidence(env: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    call = env.get("call")
+    function = env.get("function")
+    if call is not None:
+        fact = call.fact
+        out["call"] = fact.name
+        for key, value in (("blocking", fact.blocking), ("client", fact.client),
+                           ("timeout", fact.timeout)):
+            if value:
+                out[key] = value
+        if fact.loop_depth:
+            out["loop_depth"] = fact.loop_depth
+        if fact.offloaded:
+            out["offloaded"] = True
+    if function is not None and function.fact is not None:
+        out["function"] = function.qualname
+        out["async"] = bool(function.is_async)
+    return out

@@ -1,0 +1,218 @@
+"""Rule files (rules/*.toml) loaded, validated and compiled once per run.
+
+Every problem in a rule file is a RuleError that names the file and the line of the key
+at fault, so a user who extends the rules can fix them without reading our code.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from optadvisor.expr import Compiled, ExprError, compile_expr
+from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, Rule, RuleExample
+from optadvisor.resources import rules_dir
+from optadvisor.subjects import SCHEMAS
+
+
+class RuleError(Exception):
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
+OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
+            "description")
+TEMPLATE_KEYS = ("message", "impact", "title")
+FIX_KEYS = ("after", "preamble", "scope")
+DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
+ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
+
+# Rule templates are sandboxed: a rule file cannot reach Python internals through them.
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                            keep_trailing_newline=False)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    when: Compiled
+    templates: dict[str, jinja2.Template]
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line of the first `key =` of each key (top-level and in tables, dotted for tables)."""
+    lines: dict[str, int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        header = re.match(r"^\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?", stripped)
+        if header:
+            table = header.group(1)
+            lines.setdefault(table, number)
+            continue
+        key = re.match(r"^([A-Za-z0-9_-]+)\s*=", stripped)
+        if key:
+            lines.setdefault(f"{table}.{key.group(1)}" if table else key.group(1), number)
+    return lines
+
+
+def _example_lines(text: str) -> list[int]:
+    return [n for n, raw in enumerate(text.splitlines(), start=1)
+            if raw.strip().startswith("[[examples]]")]
+
+
+def load_rule(path: Path) -> CompiledRule:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(path, None, f"cannot read rule file: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise RuleError(path, int(match.group(1)) if match else None,
+                        f"invalid TOML: {exc}") from None
+    lines = _key_lines(text)
+
+    def fail(key: str, message: str, offset: int = 0) -> RuleError:
+        return RuleError(path, (lines.get(key) or 0) + offset or None, message)
+
+    unknown = set(data) - set(REQUIRED) - set(OPTIONAL)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise fail(key, f"unknown key `{key}`; allowed: {', '.join(REQUIRED + OPTIONAL)}")
+    for key in REQUIRED:
+        if key not in data:
+            raise RuleError(path, None, f"missing required key `{key}`")
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise fail(key, f"`{key}` must be a non-empty string")
+    if not ID_PATTERN.match(data["id"]):
+        raise fail("id", f"id {data['id']!r} must look like OPT101")
+    choices = {"priority": PRIORITIES, "confidence": LEVELS, "effort": EFFORTS,
+               "precision": ("very-high", "high", "medium", "low"),
+               "subject": tuple(SCHEMAS)}
+    for key, allowed in choices.items():
+        if key in data and data[key] not in allowed:
+            raise fail(key, f"`{key}` must be one of {', '.join(allowed)}, not {data[key]!r}")
+    schema = SCHEMAS[data["subject"]]
+    try:
+        when = compile_expr(data["when"], schema)
+    except ExprError as exc:
+        raise fail("when", f"bad `when` expression (column {exc.column}): {exc.message}") \
+            from None
+    fix = data.get("fix", {})
+    docs = data.get("docs", {})
+    for table, allowed_keys in (("fix", FIX_KEYS), ("docs", DOC_KEYS)):
+        value = data.get(table, {})
+        if not isinstance(value, dict):
+            raise fail(table, f"`{table}` must be a table")
+        extra = set(value) - set(allowed_keys)
+        if extra:
+            raise fail(table, f"unknown key(s) in [{table}]: {', '.join(sorted(extra))}")
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise fail(f"{table}.{key}", f"`{table}.{key}` must be a string")
+    if fix.get("scope", "call") not in ("call", "block"):
+        raise fail("fix.scope", "`fix.scope` must be \"call\" (replace the call) or \"block\"")
+
+    templates: dict[str, jinja2.Template] = {}
+    sources = {key: data.get(key, "") for key in TEMPLATE_KEYS}
+    sources["after"] = fix.get("after", "")
+    sources["preamble"] = fix.get("preamble", "")
+    roots = set(schema) | {"rec"}
+    for key, source in sources.items():
+        line_key = f"fix.{key}" if key in ("after", "preamble") else key
+        try:
+            parsed = _ENV.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise fail(line_key, f"template error in `{key}`: {exc.message}",
+                       offset=max(0, (exc.lineno or 1) - 1)) from None
+        unknown_vars = meta.find_undeclared_variables(parsed) - roots
+        if unknown_vars:
+            raise fail(line_key, f"template `{key}` uses unknown name(s) "
+                       f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(roots))}")
+        templates[key] = _ENV.from_string(source)
+
+    examples = _examples(data.get("examples", []), path, text)
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise fail("tags", "`tags` must be a list of strings")
+    rule = Rule(
+        id=data["id"], kind=data["kind"], category=data["category"],
+        priority=data["priority"], subject=data["subject"], when=data["when"],
+        title=data["title"], message=data["message"], impact=data.get("impact", ""),
+        fix_after=fix.get("after", ""), confidence=data.get("confidence", "high"),
+        effort=data.get("effort", "small"), source_file=path, docs=dict(docs),
+        examples=examples, tags=tuple(tags), precision=data.get("precision", "high"),
+        lines=lines, fix_scope=fix.get("scope", "call"),
+    )
+    return CompiledRule(rule=rule, when=when, templates=templates)
+
+
+def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:
+    if not isinstance(raw, list):
+        raise RuleError(path, None, "`examples` must be an array of tables [[examples]]")
+    lines = _example_lines(text)
+    out = []
+    for i, item in enumerate(raw):
+        line = lines[i] if i < len(lines) else 0
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            raise RuleError(path, line or None, "every [[examples]] needs code = '''...'''")
+        triggers = item.get("triggers", 1)
+        if not isinstance(triggers, int) or isinstance(triggers, bool) or triggers < 0:
+            raise RuleError(path, line or None, "`triggers` must be a count (0 for a near miss)")
+        out.append(RuleExample(code=item["code"], triggers=triggers, line=line,
+                               note=str(item.get("note", ""))))
+    return tuple(out)
+
+
+def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
+    files = sorted(rules_dir().glob("*.toml"))
+    for folder in extra_dirs:
+        if not folder.is_dir():
+            raise RuleError(folder, None, "rule directory not found")
+        files.extend(sorted(folder.glob("*.toml")))
+    return files
+
+
+def load_rules(extra_dirs: tuple[Path, ...] = ()) -> list[CompiledRule]:
+    rules: list[CompiledRule] = []
+    seen: dict[str, Path] = {}
+    for path in rule_files(extra_dirs):
+        compiled = load_rule(path)
+        rid = compiled.rule.id
+        if rid in seen:
+            raise RuleError(path, compiled.rule.lines.get("id"),
+                            f"rule id {rid} is already defined in {seen[rid]}")
+        seen[rid] = path
+        rules.append(compiled)
+    return rules
+
+
+def selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """`--select OPT1` picks OPT1xx; ignore wins over select when both match; the longer
+    (more specific) code wins when both lists name a prefix of the rule."""
+    def best(codes: tuple[str, ...]) -> int:
+        return max((len(c) for c in codes if rule_id.startswith(c) or c == "ALL"), default=-1)
+
+    chosen = best(select) if select else 0
+    if chosen < 0:
+        return False
+    dropped = best(ignore)
+    return dropped < 0 or dropped < chosen

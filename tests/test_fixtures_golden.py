@@ -1,0 +1,30 @@
+"""The sample monorepo against its hand-written golden file (fixtures/agents/EXPECTED.toml)."""
+
+from __future__ import annotations
+
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+from conftest import FIXTURES
+
+from optadvisor.api import ScanOptions, scan
+
+
+def expected() -> set[tuple[str, str, int]]:
+    data = tomllib.loads((FIXTURES / "EXPECTED.toml").read_text(encoding="utf-8"))
+    return {(f["rule"], f["path"], f["line"]) for f in data["finding"]}
+
+
+def test_scan_matches_golden_file():
+    report = scan(ScanOptions(paths=(FIXTURES,), use_cache=False, jobs=2))
+    got = {(r.rule, r.path, r.line) for r in report.recommendations}
+    want = expected()
+    assert not (want - got), f"expected but not found: {sorted(want - got)}"
+    assert not (got - want), f"found but not expected: {sorted(got - want)}"
+    assert report.errors == ()
+    assert report.summary.suppressed == 2
+    assert report.summary.components == 9

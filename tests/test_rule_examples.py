@@ -1,0 +1,37 @@
+"""Every [[examples]] block of every rule file is a test: the code must produce exactly
+`triggers` recommendations of that rule (0 for a near miss)."""
+
+from __future__ import annotations
+
+import pytest
+
+from optadvisor.api import scan_source
+from optadvisor.rules import load_rules
+
+CASES = [
+    pytest.param(c.rule, example, id=f"{c.rule.id}-line{example.line}")
+    for c in load_rules()
+    for example in c.rule.examples
+]
+
+
+def test_every_rule_has_positive_and_negative_examples():
+    for compiled in load_rules():
+        counts = [e.triggers for e in compiled.rule.examples]
+        assert any(counts), f"{compiled.rule.id} has no example that triggers it"
+        assert 0 in counts, f"{compiled.rule.id} has no near-miss example"
+
+
+@pytest.mark.parametrize("rule,example", CASES)
+def test_rule_example(rule, example):
+    recs, error = scan_source(example.code, select=(rule.id,))
+    assert error is None, error
+    found = [r for r in recs if r.rule == rule.id]
+    assert len(found) == example.triggers, (
+        f"{rule.source_file.name}:{example.line} ({example.note}): expected "
+        f"{example.triggers}, got {len(found)}: "
+        + "; ".join(f"line {r.line}: {r.message}" for r in found))
+    for rec in found:
+        assert rec.snippet.before.strip(), "every recommendation shows the user's code"
+        assert rec.message and "template error" not in rec.message
+        assert "template error" not in rec.snippet.after
