@@ -21,7 +21,7 @@ from optadvisor.engine import Engine, FileInput
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
 )
-from optadvisor.rules import load_rules
+from optadvisor.rules import CompiledRule, load_rules
 from optadvisor.scoring import plan, rank_key, targets
 from optadvisor.subjects import SourceText
 from optadvisor.workers import analyze_all, default_jobs
@@ -127,14 +127,18 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
 
 
 def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = (),
-                config: Config | None = None) -> tuple[list[Recommendation], ErrorRecord | None]:
-    """Analyze one in-memory source text with the shipped rules: what rule examples, tests
-    and `optadvisor rules check` use. Runs nothing it analyzes, like every scan."""
+                config: Config | None = None, rules: list[CompiledRule] | None = None
+                ) -> tuple[list[Recommendation], ErrorRecord | None]:
+    """Analyze one in-memory source text (with the shipped rules unless `rules` is given):
+    what rule examples, tests and `optadvisor rules check` use. Runs nothing it analyzes,
+    like every scan."""
     from optadvisor.analyze import analyze_bytes, run_with_deep_stack
 
     config = config or Config(project_root=Path.cwd())
     catalog = load_catalog(config.catalogs)
-    engine = Engine(load_rules(config.rule_dirs), catalog, config, select)
+    if rules is None:
+        rules = load_rules(config.rule_dirs)
+    engine = Engine(rules, catalog, config, select)
     data = code.encode("utf-8")
     outcome = run_with_deep_stack(
         lambda: analyze_bytes(rel, data, catalog, config.max_file_bytes))

@@ -190,14 +190,30 @@ def rules_check(paths: List[Path] = typer.Argument(..., help="Rule files or dire
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    from optadvisor.api import scan_source
+
     failed = 0
     for file in files:
         try:
-            load_rule(file)
-            typer.echo(f"ok    {file}")
+            compiled = load_rule(file)
         except RuleError as exc:
             failed += 1
             typer.echo(f"error {exc}", err=True)
+            continue
+        # A rule's examples are its tests: run them here too, so a rule author sees a
+        # wrong `when` before shipping it.
+        wrong = 0
+        for example in compiled.rule.examples:
+            recs, error = scan_source(example.code, rules=[compiled])
+            got = len(recs)
+            if error is not None or got != example.triggers:
+                wrong += 1
+                why = error.message if error else f"expected {example.triggers}, got {got}"
+                typer.echo(f"error {file}:{example.line}: example does not hold: {why}", err=True)
+        if wrong:
+            failed += 1
+        else:
+            typer.echo(f"ok    {file} ({len(compiled.rule.examples)} examples)")
     raise typer.Exit(2 if failed else 0)
 
 

@@ -100,7 +100,7 @@ class Engine:
         recs: list[Recommendation] = []
         silenced = 0
         occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
-        for compiled, env, span, symbol in sorted(matches, key=lambda m: (m[2], m[0].rule.id)):
+        for compiled, env, span, symbol in _outermost(matches):
             rule = compiled.rule
             if ignored and any(rule.id.startswith(code) for code in ignored):
                 silenced += 1
@@ -135,6 +135,21 @@ class Engine:
             impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after), fingerprint=fingerprint,
         )
+
+
+def _outermost(matches: list[Any]) -> list[Any]:
+    """One finding per rule and chain: `subprocess.Popen(cmd).wait()` holds two blocking
+    calls that start at the same place; the outer one (the whole chain) is reported."""
+    ordered = sorted(matches, key=lambda m: (m[2][0], m[2][1], m[0].rule.id,
+                                              -m[2][2], -m[2][3]))
+    out = []
+    previous: tuple[str, int, int] | None = None
+    for match in ordered:
+        key = (match[0].rule.id, match[2][0], match[2][1])
+        if key != previous:
+            out.append(match)
+        previous = key
+    return out
 
 
 def _render(template: jinja2.Template, env: dict[str, Any]) -> str:

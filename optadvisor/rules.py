@@ -18,7 +18,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from optadvisor.expr import Compiled, ExprError, compile_expr
@@ -143,6 +143,12 @@ def load_rule(path: Path) -> CompiledRule:
         except jinja2.TemplateSyntaxError as exc:
             raise fail(line_key, f"template error in `{key}`: {exc.message}",
                        offset=max(0, (exc.lineno or 1) - 1)) from None
+        for node in parsed.find_all((nodes.Getattr, nodes.Getitem)):
+            name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", "")
+            if isinstance(name, str) and name.startswith("_"):
+                raise fail(line_key, f"template `{key}` reaches for `{name}`: names starting "
+                           "with _ are not allowed in templates",
+                           offset=max(0, (node.lineno or 1) - 1))
         unknown_vars = meta.find_undeclared_variables(parsed) - roots
         if unknown_vars:
             raise fail(line_key, f"template `{key}` uses unknown name(s) "

@@ -6,6 +6,7 @@ import io
 import os
 import sys
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -66,21 +67,22 @@ def _header(console: Console, report: Report) -> None:
 
 
 def _recommendations(report: Report) -> Table:
-    table = Table(show_lines=False, header_style="bold", expand=False, pad_edge=False)
+    table = Table(show_lines=False, header_style="bold", expand=True, pad_edge=False,
+                  box=box.SIMPLE_HEAD)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("priority", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("location", no_wrap=True, overflow="fold")
+    table.add_column("location", overflow="fold", max_width=40)
     table.add_column("kind", no_wrap=True)
-    table.add_column("agent", no_wrap=True, overflow="ellipsis", max_width=18)
-    table.add_column("message", overflow="fold", ratio=1)
+    table.add_column("agent", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("message", overflow="fold", ratio=1, min_width=30)
     for index, rec in enumerate(report.recommendations[:MAX_ROWS], start=1):
         table.add_row(
             str(index),
             Text(rec.priority, style=PRIORITY_STYLE.get(rec.priority, "")),
             str(rec.score),
             f"{rec.path}:{rec.line}",
-            f"{rec.kind} {rec.rule}",
+            Text.assemble(rec.kind, "\n", (rec.rule, "dim")),
             rec.component,
             Text(rec.message),
         )

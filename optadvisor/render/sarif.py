@@ -1,0 +1,180 @@
+"""`--format sarif`: SARIF 2.1.0 the way GitHub code scanning reads it.
+
+Rules carry their documentation (short/full description, help as text and Markdown,
+default level, tags, precision); results point at one repo-relative location under
+`%SRCROOT%` and carry `partialFingerprints["optadvisor/v1"]` so alerts survive edits
+elsewhere in the file. No `security-severity`: these are performance findings, and that
+property would file them as security alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath, Path
+from typing import Any
+
+from optadvisor.models import ErrorRecord, Recommendation, Report, Rule
+from optadvisor.render.common import level, rule_metadata
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "optadvisor/v1"
+SRCROOT = "%SRCROOT%"
+DOC_SECTIONS = (("what", "What it does"), ("why", "Why is this slow?"),
+                ("example", "Example"), ("instead", "Use instead"),
+                ("impact", "Expected impact"), ("safety", "Fix safety"),
+                ("references", "References"))
+CODE_SECTIONS = {"example", "instead"}
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+
+
+def render(report: Report) -> str:
+    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    metadata = rule_metadata(report)
+    used = sorted({rec.rule for rec in report.recommendations})
+    # Every shipped rule is described, used or not, so GitHub can show a rule's help
+    # before its first alert; rules only a recommendation knows come after.
+    ids = sorted(set(metadata) - set(used)) + used
+    ids = sorted(set(ids))
+    index = {rule_id: i for i, rule_id in enumerate(ids)}
+    driver: dict[str, Any] = {
+        "name": "optadvisor",
+        "fullName": "optadvisor performance advisor",
+        "version": report.tool_version or "0",
+        "rules": [_rule(metadata[rule_id]) for rule_id in ids],
+    }
+    if _SEMVER.match(report.tool_version or ""):
+        driver["semanticVersion"] = report.tool_version
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "originalUriBaseIds": {SRCROOT: _srcroot(report.root)},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(rec, index[rec.rule]) for rec in report.recommendations],
+        "invocations": [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [_notification(e) for e in report.errors],
+        }],
+        "properties": {"summary": report.summary.to_dict()},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _srcroot(root: str) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "description": {"text": "The directory optadvisor scanned; result paths are "
+                                "relative to it."}}
+    if root and Path(root).is_absolute():
+        uri = Path(root).as_uri()
+        location["uri"] = uri if uri.endswith("/") else uri + "/"
+    return location
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    docs = {key: value.strip() for key, value in rule.docs.items() if value.strip()}
+    full = docs.get("what") or rule.title
+    tags = list(dict.fromkeys(rule.tags or ("performance", rule.category)))
+    return {
+        "id": rule.id,
+        "name": _pascal(rule.kind),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": full},
+        "help": {"text": _help_text(rule, docs), "markdown": _help_markdown(rule, docs)},
+        "defaultConfiguration": {"level": level(rule.priority).sarif},
+        "properties": {
+            "tags": tags,
+            "precision": rule.precision,
+            "kind": rule.kind,
+            "category": rule.category,
+            "priority": rule.priority,
+        },
+    }
+
+
+def _pascal(kind: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", kind) if part)
+
+
+def _help_text(rule: Rule, docs: dict[str, str]) -> str:
+    parts = [f"{rule.id} {rule.kind}: {rule.title}"]
+    for key, label in DOC_SECTIONS:
+        if key in docs:
+            parts.append(f"{label}:\n{docs[key]}")
+    if len(parts) == 1 and rule.impact:
+        parts.append(f"Expected impact:\n{rule.impact}")
+    return "\n\n".join(parts)
+
+
+def _help_markdown(rule: Rule, docs: dict[str, str]) -> str:
+    parts = [f"**{rule.id}** `{rule.kind}`: {rule.title}"]
+    for key, label in DOC_SECTIONS:
+        if key not in docs:
+            continue
+        body = docs[key]
+        if key in CODE_SECTIONS:
+            fence = "`" * max(3, _longest_backtick_run(body) + 1)
+            body = f"{fence}python\n{body}\n{fence}"
+        parts.append(f"### {label}\n\n{body}")
+    if len(parts) == 1 and rule.impact:
+        parts.append(f"### Expected impact\n\n{rule.impact}")
+    return "\n\n".join(parts)
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
+    region: dict[str, int] = {"startLine": max(1, rec.line)}
+    if rec.column >= 1:
+        region["startColumn"] = rec.column
+    if rec.end_line >= region["startLine"]:
+        region["endLine"] = rec.end_line
+        # endColumn is one past the last character, like ours; an empty or inverted
+        # span on one line would be invalid, so it is left out there.
+        if rec.end_column >= 1 and (rec.end_line > rec.line or rec.end_column > rec.column):
+            region["endColumn"] = rec.end_column
+    return {
+        "ruleId": rec.rule,
+        "ruleIndex": rule_index,
+        "level": level(rec.priority).sarif,
+        "message": {"text": rec.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _uri(rec.path), "uriBaseId": SRCROOT},
+            "region": region,
+        }}],
+        "partialFingerprints": {FINGERPRINT_KEY: rec.fingerprint},
+        "properties": {
+            "priority": rec.priority,
+            "score": rec.score,
+            "kind": rec.kind,
+            "component": rec.component,
+            "symbol": rec.symbol,
+            "confidence": rec.confidence,
+            "effort": rec.effort,
+            "impact": rec.impact,
+            "suggestion": rec.snippet.after,
+        },
+    }
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference: POSIX separators, each segment percent-encoded."""
+    from urllib.parse import quote
+
+    return "/".join(quote(part, safe="") for part in PurePosixPath(path).parts)
+
+
+def _notification(error: ErrorRecord) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "artifactLocation": {"uri": _uri(error.path), "uriBaseId": SRCROOT}}
+    if error.line:
+        location["region"] = {"startLine": error.line}
+    return {
+        "level": "warning",
+        "message": {"text": f"{error.kind}: {error.message}"},
+        "locations": [{"physicalLocation": location}],
+        "descriptor": {"id": error.kind},
+    }

@@ -1,0 +1,140 @@
+"""Rule files: every mistake names its file and line; hostile content is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from optadvisor.cli import app
+from optadvisor.rules import RuleError, load_rule, load_rules
+
+GOOD = '''id = "OPT901"
+kind = "demo"
+category = "async"
+priority = "low"
+subject = "call"
+title = "Demo"
+when = "call.blocking"
+message = "{{ call.name }} in {{ function.name }}"
+
+[fix]
+after = "x"
+
+[[examples]]
+triggers = 0
+code = "x = 1"
+'''
+
+
+def rule_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "OPT901.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> RuleError:
+    with pytest.raises(RuleError) as info:
+        load_rule(rule_file(tmp_path, text))
+    return info.value
+
+
+def test_good_rule_loads(tmp_path):
+    compiled = load_rule(rule_file(tmp_path, GOOD))
+    assert compiled.rule.id == "OPT901"
+    assert compiled.rule.examples[0].line == 13
+
+
+@pytest.mark.parametrize("old,new,line,fragment", [
+    ('when = "call.blocking"', 'when = "call.blocking and"', 7, "syntax error"),
+    ('when = "call.blocking"', 'when = "call.nope"', 7, "has no field `nope`"),
+    ('when = "call.blocking"', 'when = "__import__(\'os\')"', 7, "calls are limited"),
+    ('when = "call.blocking"', 'when = "call.__class__"', 7, "starting with _"),
+    ('when = "call.blocking"', 'when = "call.line == \'x\'"', 7, "cannot compare"),
+    ('priority = "low"', 'priority = "urgent"', 4, "`priority` must be one of"),
+    ('subject = "call"', 'subject = "galaxy"', 5, "`subject` must be one of"),
+    ('id = "OPT901"', 'id = "nope"', 1, "must look like OPT101"),
+    ('title = "Demo"', 'title = "Demo"\nspeed = 3', 7, "unknown key `speed`"),
+    ('message = "{{ call.name }} in {{ function.name }}"', 'message = "{{ call.name "', 8,
+     "template error"),
+    ('message = "{{ call.name }} in {{ function.name }}"', 'message = "{{ os.system }}"', 8,
+     "unknown name(s) os"),
+    ('message = "{{ call.name }} in {{ function.name }}"',
+     'message = "{{ call.__class__.__mro__ }}"', 8, "names starting with _"),
+    ('after = "x"', 'after = "{{ call[\'__init__\'] }}"', 11, "names starting with _"),
+    ('triggers = 0', 'triggers = -1', 13, "`triggers` must be a count"),
+])
+def test_errors_name_file_and_line(tmp_path, old, new, line, fragment):
+    assert old in GOOD
+    err = error_for(tmp_path, GOOD.replace(old, new))
+    assert err.path.name == "OPT901.toml"
+    assert err.line == line, str(err)
+    assert fragment in str(err)
+    assert str(err).startswith(f"{err.path}:{line}: ")
+
+
+def test_invalid_toml_names_line(tmp_path):
+    err = error_for(tmp_path, GOOD.replace('kind = "demo"', 'kind = "demo'))
+    assert err.line == 2 and "invalid TOML" in str(err)
+
+
+def test_missing_key(tmp_path):
+    err = error_for(tmp_path, GOOD.replace('kind = "demo"\n', ""))
+    assert "missing required key `kind`" in str(err)
+
+
+def test_shipped_rules_load_and_are_documented():
+    rules = load_rules()
+    assert {c.rule.id for c in rules} >= {"OPT101", "OPT201", "OPT202"}
+    for compiled in rules:
+        docs = compiled.rule.docs
+        for key in ("what", "why", "example", "instead", "impact", "safety"):
+            assert docs.get(key, "").strip(), f"{compiled.rule.id} lacks docs.{key}"
+
+
+def test_duplicate_ids_across_rule_dirs(tmp_path):
+    (tmp_path / "dup.toml").write_text(GOOD.replace("OPT901", "OPT101"), encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_rules((tmp_path,))
+    assert "already defined" in str(info.value) and info.value.line == 1
+
+
+def test_rules_check_cli(tmp_path):
+    runner = CliRunner()
+    good = rule_file(tmp_path, GOOD)
+    result = runner.invoke(app, ["rules", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace('when = "call.blocking"', 'when = "call.nope"'), encoding="utf-8")
+    result = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{bad}:7:" in result.output
+
+
+def test_rules_show_and_list():
+    runner = CliRunner()
+    shown = runner.invoke(app, ["rules", "show", "opt101"])
+    assert shown.exit_code == 0
+    for heading in ("What it does", "Why is this slow?", "Use instead", "Expected impact",
+                    "Fix safety"):
+        assert heading in shown.output
+    listed = runner.invoke(app, ["rules", "list"])
+    assert listed.exit_code == 0 and "OPT202" in listed.output
+    assert runner.invoke(app, ["rules", "show", "OPT999"]).exit_code == 2
+
+
+def test_rules_check_runs_examples(tmp_path):
+    wrong = GOOD.replace("triggers = 0\ncode = \"x = 1\"",
+                         "triggers = 1\ncode = \"x = 1\"")
+    path = rule_file(tmp_path, wrong)
+    result = CliRunner().invoke(app, ["rules", "check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:13: example does not hold: expected 1, got 0" in result.output
+
+
+def test_rules_check_shipped_rules():
+    from optadvisor.resources import rules_dir
+
+    result = CliRunner().invoke(app, ["rules", "check", str(rules_dir())])
+    assert result.exit_code == 0, result.output
