@@ -18,6 +18,7 @@ from optadvisor.cache import FactCache, context_digest, default_cache_dir, file_
 from optadvisor.config import load_config
 from optadvisor.discover import discover
 from optadvisor.engine import Engine, FileInput
+from optadvisor.link import link
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
 )
@@ -100,6 +101,9 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
         FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]))
         for rel in sorted(facts)
     ]
+    vias = link([(i.source, i.facts) for i in inputs])
+    for item in inputs:
+        item.via = vias.get(item.source.rel, {})
     result = engine.run(inputs)
     recs = sorted(result.recommendations, key=rank_key)
     ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
@@ -145,7 +149,8 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     if isinstance(outcome, ErrorRecord):
         return [], outcome
     source = SourceFile(path=Path(rel), rel=rel, component=".")
-    found = engine.run([FileInput(source, outcome, SourceText(code))])
+    via = link([(source, outcome)]).get(rel, {})
+    found = engine.run([FileInput(source, outcome, SourceText(code), via)])
     return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
 
 

@@ -10,7 +10,7 @@ import hashlib
 import re
 import textwrap
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import jinja2
@@ -18,6 +18,7 @@ import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
+from optadvisor.link import Via
 from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
 from optadvisor.rules import CompiledRule, selected
 from optadvisor.scoring import score_recommendation
@@ -29,6 +30,8 @@ class FileInput:
     source: SourceFile
     facts: FileFacts
     text: SourceText
+    via: dict[int, Via] = field(default_factory=dict)
+    """Calls (by index in facts.calls) that block through project helpers (link.py)."""
 
 
 @dataclass
@@ -75,10 +78,10 @@ class Engine:
 
         call_rules = self.by_subject.get("call", ())
         if call_rules:
-            for call in facts.calls:
+            for index, call in enumerate(facts.calls):
                 fview = functions[call.function] if call.function >= 0 else module_view
-                env = {"call": CallView(call, fview, item.text), "function": fview,
-                       "file": file_view}
+                view = CallView(call, fview, item.text, item.via.get(index))
+                env = {"call": view, "function": fview, "file": file_view}
                 for compiled in call_rules:
                     if compiled.when(env):
                         span = (call.line, call.column, call.end_line, call.end_column)
@@ -188,6 +191,9 @@ def _snippet(text: SourceText, span: tuple[int, int, int, int], rendered: dict[s
     else:
         head = lines[0][:col - 1]
         tail = lines[-1][end_col - 1:]
+        if tail[:1] in (".", "[", "(") and " " in replacement.strip():
+            # `await f(x)[:5]` would await the slice: keep the replacement one operand.
+            replacement = f"({replacement})"
         after = textwrap.dedent(head + replacement + tail)
     if preamble:
         after = preamble + "\n\n" + after
@@ -201,6 +207,10 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
     if call is not None:
         fact = call.fact
         out["call"] = fact.name
+        if call.via_chain is not None:
+            out["via"] = [{"name": hop.name, "path": hop.path, "line": hop.line}
+                          for hop in call.via_chain.chain]
+            out["blocking"] = call.via_chain.category
         for key, value in (("blocking", fact.blocking), ("client", fact.client),
                            ("timeout", fact.timeout)):
             if value:

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.link import Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
 
 CALL_FIELDS = {
@@ -22,6 +23,7 @@ CALL_FIELDS = {
     "awaited": "bool", "in_async": "bool", "offloaded": "bool", "in_loop": "bool",
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
+    "indirect": "bool", "via": "str", "via_depth": "int",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -133,16 +135,22 @@ _MODULE_DEFAULTS: dict[str, Any] = {
 
 
 class CallView:
-    def __init__(self, fact: CallFact, function: FunctionView, source: SourceText) -> None:
+    def __init__(self, fact: CallFact, function: FunctionView, source: SourceText,
+                 via: Via | None = None) -> None:
         self.fact = fact
+        self.via_chain = via
+        # Reaches blocking work through project helpers (link.py): `via` is the chain.
+        self.indirect = via is not None
+        self.via = via.text if via else ""
+        self.via_depth = len(via.chain) - 1 if via else 0
         self.function = function
         self.src = source
         self.name = fact.name
         self.line = fact.line
         self.column = fact.column
         self.blocking = bool(fact.blocking)
-        self.blocking_category = fact.blocking
-        self.replacement = fact.replacement
+        self.blocking_category = fact.blocking or (via.category if via else "")
+        self.replacement = fact.replacement or (via.replacement if via else "")
         self.client = bool(fact.client)
         self.client_kind = fact.client
         self.network = bool(fact.timeout)

@@ -105,7 +105,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     calls = []
     for cb in collector.calls:
         name = resolver.name(cb.chain, cb.function)
-        fact = _classify(cb, name, catalog, offloaded, positions)
+        # Calls the catalog knows are kept everywhere. Inside an async def every other
+        # plain (not awaited, not offloaded) call is kept too: the link stage may find that
+        # it reaches blocking work through sync helpers, and needs its position to say so.
+        in_async = cb.function != MODULE and funcs[cb.function].is_async
+        keep_untagged = in_async and not cb.awaited and not cb.offloaded
+        fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged)
         if fact is not None:
             calls.append(fact)
 
@@ -135,11 +140,11 @@ def _offloaded_functions(collector: FactCollector) -> list[bool]:
 
 
 def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
-              positions: Positions) -> CallFact | None:
+              positions: Positions, keep_untagged: bool) -> CallFact | None:
     blocking = catalog.blocking.get(name)
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
-    if blocking is None and client is None and timeout_rule is None:
+    if blocking is None and client is None and timeout_rule is None and not keep_untagged:
         return None
     timeout = ""
     if timeout_rule is not None:

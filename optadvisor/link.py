@@ -1,0 +1,183 @@
+"""The project-wide view: which function a call reaches, across files, so facts can travel
+along calls. An `async def` that calls a sync helper which (maybe through other helpers, in
+other files) calls `requests.get` blocks the event loop just the same.
+
+Names come from the per-file facts: `helper`, `Class.method` (via `self.method()`),
+`.utils.fetch` (relative import), `pkg.utils.fetch` (absolute import). Modules are named by
+their path under the scan root; an absolute import that carries a longer package prefix
+(the scan root sits inside the package) is matched by its tail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from optadvisor.analyze.names import module_name
+from optadvisor.models import CallFact, FileFacts, SourceFile
+
+MAX_DEPTH = 8
+"""Helpers deeper than this are not followed: the chain would be too long to act on."""
+
+FunctionKey = tuple[str, int]
+"""(file rel path, function index)."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a chain: a function, or the blocking call at its end."""
+
+    name: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Via:
+    """How a call inside an async def ends up in blocking work."""
+
+    chain: tuple[Hop, ...]
+    """Helpers called, outermost first, ending with the blocking call itself."""
+    category: str
+    replacement: str
+
+    @property
+    def text(self) -> str:
+        return " → ".join(hop.name for hop in self.chain)
+
+
+class ProjectIndex:
+    def __init__(self, files: Iterable[tuple[SourceFile, FileFacts]]) -> None:
+        self.facts: dict[str, FileFacts] = {}
+        self.module_of: dict[str, str] = {}
+        self.modules: dict[str, str] = {}
+        self.functions: dict[str, dict[str, int]] = {}
+        for source, facts in files:
+            rel = source.rel
+            mod = module_name(rel)
+            self.facts[rel] = facts
+            self.module_of[rel] = mod
+            self.modules.setdefault(mod, rel)
+            table = self.functions.setdefault(rel, {})
+            for index, fn in enumerate(facts.functions):
+                if "<locals>" not in fn.qualname:
+                    table.setdefault(fn.qualname, index)
+
+    def resolve(self, rel: str, name: str) -> FunctionKey | None:
+        """The project function a resolved call name in file `rel` refers to, if any."""
+        if not name or name.startswith("?"):
+            return None
+        local = self.functions[rel].get(name)
+        if local is not None:
+            return rel, local
+        if name.startswith("."):
+            name = self._absolute(rel, name)
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            qualname = ".".join(parts[cut:])
+            # The import may carry a package prefix the scan root does not: try its tails.
+            for start in range(0, cut):
+                target = self.modules.get(".".join(parts[start:cut]))
+                if target is not None:
+                    index = self.functions[target].get(qualname)
+                    if index is not None:
+                        return target, index
+                    break
+        return None
+
+    def _absolute(self, rel: str, name: str) -> str:
+        level = len(name) - len(name.lstrip("."))
+        rest = name[level:]
+        base = self.module_of[rel].split(".") if self.module_of[rel] else []
+        if not rel.endswith("__init__.py") and base:
+            base = base[:-1]
+        if level > 1:
+            base = base[: max(0, len(base) - (level - 1))]
+        return ".".join([*base, rest]) if rest else ".".join(base)
+
+
+class BlockingLinker:
+    """Finds, for calls inside async defs, the sync helpers that end in blocking work."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
+        self._category: dict[FunctionKey, tuple[str, str]] = {}
+        self._direct: dict[str, dict[int, CallFact]] = {}
+
+    def _direct_blocking(self, rel: str, function: int) -> CallFact | None:
+        table = self._direct.get(rel)
+        if table is None:
+            table = {}
+            for call in self.index.facts[rel].calls:
+                if call.blocking and not call.offloaded and call.function >= 0:
+                    table.setdefault(call.function, call)
+            self._direct[rel] = table
+        return table.get(function)
+
+    def via_for_file(self, rel: str) -> dict[int, Via]:
+        """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs."""
+        facts = self.index.facts[rel]
+        out: dict[int, Via] = {}
+        for i, call in enumerate(facts.calls):
+            if call.blocking or call.awaited or call.offloaded or call.function < 0:
+                continue
+            if not facts.functions[call.function].is_async:
+                continue
+            target = self.index.resolve(rel, call.name)
+            if target is None:
+                continue
+            chain = self._blocks(target, 0, set())
+            if chain:
+                category, replacement = self._category[target]
+                out[i] = Via(chain=chain, category=category, replacement=replacement)
+        return out
+
+    def _blocks(self, key: FunctionKey, depth: int,
+                visiting: set[FunctionKey]) -> tuple[Hop, ...] | None:
+        if key in self._memo:
+            return self._memo[key]
+        if depth > MAX_DEPTH or key in visiting:
+            return None
+        rel, index = key
+        facts = self.index.facts[rel]
+        fn = facts.functions[index]
+        if fn.is_async:
+            self._memo[key] = None  # a coroutine is not run by calling it
+            return None
+        me = Hop(fn.qualname, rel, fn.line)
+        direct = self._direct_blocking(rel, index)
+        if direct is not None:
+            chain = (me, Hop(direct.name, rel, direct.line))
+            self._memo[key] = chain
+            self._category[key] = (direct.blocking, direct.replacement)
+            return chain
+        visiting.add(key)
+        found = None
+        for callee in fn.callees:
+            target = self.index.resolve(rel, callee)
+            if target is None or target == key:
+                continue
+            tail = self._blocks(target, depth + 1, visiting)
+            if tail:
+                found = (me, *tail)
+                self._category[key] = self._category[target]
+                break
+        visiting.discard(key)
+        # Only settled answers are memoized: a None found while a cycle was open may
+        # become a chain once the cycle's other members are done.
+        if found is not None or not visiting:
+            self._memo[key] = found
+        return found
+
+
+def link(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, dict[int, Via]]:
+    """For every file: calls in async defs that block through project helpers."""
+    linker = BlockingLinker(ProjectIndex(files))
+    out = {}
+    for source, facts in files:
+        if any(fn.is_async for fn in facts.functions):
+            found = linker.via_for_file(source.rel)
+            if found:
+                out[source.rel] = found
+    return out
