@@ -129,6 +129,10 @@ class CallFact:
     """For network calls: set | missing | none | default | dynamic; `` if not a network call."""
     replacement: str = ""
     """What the catalog suggests instead (e.g. `httpx.AsyncClient`)."""
+    returned: bool = False
+    """The result is returned to the caller (a factory), directly or through a local."""
+    owned: bool = False
+    """A direct argument of a client constructor: `OpenAI(http_client=httpx.Client())`."""
 
     @property
     def network(self) -> bool:
@@ -378,3 +382,388 @@ class Report:
                 for p in self.plan
             ],
         }
+
+
+# =========================================================================== profile runs
+# What `optadvisor profile` measured, as one saved, reloadable value (like pyinstrument's
+# Session): renderers, `report` and `compare` work from it without profiling again.
+# Percentages of time are of the run's wall time (sampling ticks of its main thread), so
+# a function busy in four worker processes at once can show 400.
+
+PROFILE_RUN_SCHEMA_VERSION = 1
+PROFILE_RUN_KIND = "profile-run"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How the target ended, and whether anything had to be stopped."""
+
+    status: str
+    """ok | exit-nonzero | exception | signal | timeout | not-started."""
+    returncode: int | None = None
+    """Exit code; None when a signal ended it or it never started."""
+    signal: str = ""
+    """SIGKILL, SIGSEGV, … when a signal ended it."""
+    exception: str = ""
+    """`ValueError: bad input` when the script raised."""
+    timed_out: bool = False
+    killed: int = 0
+    """Processes of the target's tree that we had to stop (timeout, leftovers)."""
+    leftover: tuple[int, ...] = ()
+    """Pids still alive after cleanup: should always be empty."""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    python: str
+    implementation: str
+    executable: str
+    platform: str
+    machine: str
+    cpu_count: int
+    sampler: str
+    """What measured time: `py-spy 0.4.3`, `in-process sampler`, `cProfile`."""
+    tool_version: str = ""
+    stdlib: str = ""
+    """The target interpreter's stdlib directory (frames there are not user code)."""
+
+
+@dataclass(frozen=True)
+class ThreadSamples:
+    pid: int
+    tid: int
+    name: str
+    samples: int
+    idle: int
+    top: str = ""
+    """The function with the most active (non-idle) self samples on this thread."""
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    sampler: str
+    """py-spy | in-process | cprofile."""
+    rate: int
+    total: int
+    """Samples over every thread of every process, idle ones included."""
+    idle: int
+    ticks: int
+    """Sampling intervals of the main thread: the wall time percentages divide by."""
+    processes: int = 1
+    threads: tuple[ThreadSamples, ...] = ()
+    idle_method: str = ""
+    errors: int = 0
+    """Samples the sampler failed to take."""
+    dropped: int = 0
+    """Samples with no frame of the target (its launcher), left out of every figure."""
+
+    @property
+    def active(self) -> int:
+        return self.total - self.idle
+
+
+@dataclass(frozen=True)
+class HotFunction:
+    name: str
+    """Qualified name: `Pipeline.run`, `outer.<locals>.inner`, `<module>`."""
+    file: str
+    """Absolute path as the interpreter saw it."""
+    path: str
+    """POSIX path relative to ProfileRun.root, or `file` when outside it."""
+    line: int
+    """The `def` line (0 when the source could not be read)."""
+    user: bool
+    """User code: not the standard library, site-packages or frozen modules."""
+    self_seconds: float
+    total_seconds: float
+    idle_seconds: float = 0.0
+    """Inclusive time while the thread was waiting (sleep, I/O, locks, select)."""
+    self_pct: float = 0.0
+    total_pct: float = 0.0
+    idle_pct: float = 0.0
+    cpu_pct: float = 0.0
+    """Share of all active samples where this function was running its own code."""
+    user_self_seconds: float = 0.0
+    user_self_pct: float = 0.0
+    """Time this was the innermost user function on the stack: its own time plus the
+    library and stdlib time it called into (json parsing, sleeping). Zero for non-user
+    code. The best single figure for "which of my functions costs the most"."""
+    samples: int = 0
+    """Samples with the function on the stack (0 in trace mode)."""
+    calls: int = 0
+    """Calls counted (trace mode only)."""
+    threads: int = 1
+    processes: int = 1
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.file, self.name)
+
+
+@dataclass(frozen=True)
+class HotLine:
+    file: str
+    path: str
+    line: int
+    function: str
+    user: bool
+    self_seconds: float
+    idle_seconds: float = 0.0
+    self_pct: float = 0.0
+    total_pct: float = 0.0
+    idle_pct: float = 0.0
+    samples: int = 0
+    code: str = ""
+    """The source line, stripped (empty when the file could not be read)."""
+
+
+@dataclass(frozen=True)
+class LineTiming:
+    line: int
+    hits: int
+    seconds: float
+    pct: float
+    """Share of the function's measured time."""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class TimedFunction:
+    """One function of the targeted line pass (line-profiler)."""
+
+    name: str
+    file: str
+    path: str
+    line: int
+    seconds: float
+    lines: tuple[LineTiming, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rusage:
+    """The target's own resource usage from wait4 (it and its waited-for descendants)."""
+
+    user_seconds: float
+    system_seconds: float
+    max_rss_bytes: int
+    voluntary_switches: int = 0
+    involuntary_switches: int = 0
+    minor_faults: int = 0
+    major_faults: int = 0
+    block_in: int = 0
+    block_out: int = 0
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    """The target's process tree at one moment (sums over its live processes)."""
+
+    t: float
+    """Seconds since the target started."""
+    cpu_pct: float
+    """CPU over the last interval; 100 is one core."""
+    rss: int
+    threads: int
+    processes: int
+    ctx_switches: int = 0
+    """Cumulative voluntary + involuntary switches (vanished processes keep their last)."""
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class SystemMetrics:
+    interval: float
+    samples: tuple[MetricSample, ...] = ()
+    cpu_mean_pct: float = 0.0
+    cpu_max_pct: float = 0.0
+    rss_start: int = 0
+    rss_peak: int = 0
+    rss_end: int = 0
+    threads_max: int = 0
+    processes_max: int = 0
+    voluntary_switches: int = 0
+    involuntary_switches: int = 0
+    read_bytes: int = 0
+    write_bytes: int = 0
+    io_available: bool = False
+    rusage: Rusage | None = None
+
+
+@dataclass(frozen=True)
+class AllocationSite:
+    file: str
+    path: str
+    line: int
+    size_bytes: int
+    count: int
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionMemory:
+    """tracemalloc figures for one targeted function, per call."""
+
+    name: str
+    file: str
+    path: str
+    line: int
+    calls: int
+    peak_bytes: int
+    """Largest per-call peak (reset_peak at each entry)."""
+    net_bytes: int
+    """Memory still allocated after its calls returned, summed over calls."""
+    sites: tuple[AllocationSite, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryLine:
+    """One line of memory-profiler's report for the `--memory-lines` function."""
+
+    line: int
+    mem_mib: float
+    increment_mib: float
+    occurrences: int
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    peak_bytes: int = 0
+    """tracemalloc peak of the whole run (Python allocations only)."""
+    sites: tuple[AllocationSite, ...] = ()
+    """Top allocation sites still alive at the peak."""
+    functions: tuple[FunctionMemory, ...] = ()
+    rss_start: int = 0
+    rss_peak: int = 0
+    rss_end: int = 0
+    rss_slope: float = 0.0
+    """Bytes per second, least squares over the monitor's samples."""
+    rss_r2: float = 0.0
+    """How straight the growth is (1.0: perfectly steady)."""
+    leak_suspected: bool = False
+    """Only when growth is steady (high r2), large and lasts most of the run."""
+    line_function: str = ""
+    line_report: tuple[MemoryLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    name: str
+    """sample | trace | lines | memory | memory-lines."""
+    status: str
+    """ok | failed | skipped."""
+    wall_seconds: float = 0.0
+    overhead: float = 0.0
+    """This pass's wall time over the plain run's (0 when there is no baseline)."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RunError:
+    kind: str
+    """sampler-unavailable, attach-failed, sampler-failed, parse-error, target-failed,
+    timeout, leftover-process, pass-failed, …"""
+    message: str
+    pass_name: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    command: tuple[str, ...]
+    """argv the target ran with: interpreter, script, arguments."""
+    script: str
+    args: tuple[str, ...]
+    cwd: str
+    root: str
+    """What `path` fields are relative to."""
+    mode: str
+    """sample | trace."""
+    environment: RunEnvironment
+    outcome: RunOutcome
+    wall_seconds: float
+    cpu_seconds: float = 0.0
+    created: str = ""
+    """ISO 8601 UTC time the run started."""
+    samples: SampleSummary | None = None
+    functions: tuple[HotFunction, ...] = ()
+    """Ranked by total time, heaviest first."""
+    lines: tuple[HotLine, ...] = ()
+    """Ranked by self time, heaviest first."""
+    line_timings: tuple[TimedFunction, ...] = ()
+    metrics: SystemMetrics | None = None
+    memory: MemoryReport | None = None
+    passes: tuple[PassRecord, ...] = ()
+    errors: tuple[RunError, ...] = ()
+    notes: tuple[str, ...] = ()
+    tool_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema_version": PROFILE_RUN_SCHEMA_VERSION,
+                               "kind": PROFILE_RUN_KIND}
+        out.update(_plain(self))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProfileRun:
+        """Raises ValueError for a document that is not a profile run this code can read."""
+        if not isinstance(data, Mapping) or data.get("kind") != PROFILE_RUN_KIND:
+            raise ValueError("not an optadvisor profile run (kind is not 'profile-run')")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > PROFILE_RUN_SCHEMA_VERSION:
+            raise ValueError(f"profile run schema_version {version!r} is not supported "
+                             f"(this optadvisor reads up to {PROFILE_RUN_SCHEMA_VERSION})")
+        return _build(cls, data)
+
+    def user_functions(self) -> tuple[HotFunction, ...]:
+        return tuple(f for f in self.functions if f.user)
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as JSON-ready dicts and lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any]) -> Any:
+    """The inverse of _plain for the profile dataclasses: unknown keys are ignored (newer
+    writers), missing ones take their defaults (older writers)."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"malformed {cls.__name__}: {exc}") from None
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(inner[0], value)
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        return tuple(_convert(item, v) for v in value or ())
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"malformed {tp.__name__}: expected an object")
+        return _build(tp, value)
+    if tp is float and isinstance(value, int):
+        return float(value)
+    return value

@@ -23,7 +23,7 @@ CALL_FIELDS = {
     "awaited": "bool", "in_async": "bool", "offloaded": "bool", "in_loop": "bool",
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
-    "indirect": "bool", "via": "str", "via_depth": "int",
+    "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -161,6 +161,8 @@ class CallView:
         self.loop_depth = fact.loop_depth
         self.in_with = fact.in_with
         self.stored = fact.lazy
+        self.returned = fact.returned
+        self.owned = fact.owned
         self.assigned_to = fact.assigned_to
 
     @property

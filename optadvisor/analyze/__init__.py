@@ -20,7 +20,7 @@ from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import suppressions
 from optadvisor.models import ErrorRecord, FileFacts
 
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "5"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows

@@ -3,6 +3,8 @@ positions attached."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.names import UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
@@ -103,14 +105,17 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         ))
 
     calls = []
+    names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
     for cb in collector.calls:
-        name = resolver.name(cb.chain, cb.function)
+        name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
         # plain (not awaited, not offloaded) call is kept too: the link stage may find that
         # it reaches blocking work through sync helpers, and needs its position to say so.
         in_async = cb.function != MODULE and funcs[cb.function].is_async
         keep_untagged = in_async and not cb.awaited and not cb.offloaded
         fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged)
+        if fact is not None and fact.client:
+            fact = _escape(fact, cb, collector, names, catalog)
         if fact is not None:
             calls.append(fact)
 
@@ -125,6 +130,36 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops=tuple(loops), imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
+
+
+def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict[int, str],
+            catalog: Catalog) -> CallFact:
+    """Whether a constructed client outlives the call that built it. A factory returns it
+    (`return OpenAI()`, or through a local); `OpenAI(http_client=httpx.Client())` gives
+    the inner client to the outer one; a local stored into an attribute or a container, or
+    handed to a call whose result is returned or stored, escapes too."""
+    owned = cb.arg_of >= 0 and catalog.clients.get(names.get(cb.arg_of, "")) is not None
+    returned = cb.returned
+    if cb.target and cb.function != MODULE:
+        fb = collector.functions[cb.function]
+        if cb.target in fb.returned_names or cb.target in fb.escaped_names:
+            returned = True
+        else:
+            for other in collector.calls:
+                if other.function != cb.function:
+                    continue
+                kept = other.returned or other.lazy
+                is_client = catalog.clients.get(names.get(other.index, "")) is not None
+                # Handed to something returned, stored or itself a client
+                # (`return Wrapper(client=c)`), or used to build a client that is returned
+                # or stored (`return session.client("s3")`).
+                if (cb.target in other.arg_names and (kept or is_client)) or (
+                        is_client and kept and other.chain[0] in (cb.target, cb.target + "()")):
+                    returned = True
+                    break
+    if returned or owned:
+        return replace(fact, returned=returned, owned=owned)
+    return fact
 
 
 def _offloaded_functions(collector: FactCollector) -> list[bool]:

@@ -41,6 +41,9 @@ class FuncBuild:
     globals: set[str] = field(default_factory=set)
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
+    returned_names: set[str] = field(default_factory=set)
+    escaped_names: set[str] = field(default_factory=set)
+    """Locals stored into an attribute or a container: `cfg["http"] = client`."""
 
 
 @dataclass
@@ -59,6 +62,14 @@ class CallBuild:
     none_kwargs: tuple[str, ...]
     positional: int
     dynamic_args: bool
+    target: str = ""
+    """The local name the result is assigned to, if any."""
+    returned: bool = False
+    """`return Client(...)`: the result is handed to the caller."""
+    arg_of: int = -1
+    """Pre-order index of the call this one is a direct argument of (-1: none)."""
+    arg_names: tuple[str, ...] = ()
+    """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -105,6 +116,9 @@ class FactCollector(cst.CSTVisitor):
         self._with_items: set[int] = set()
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
+        self._returned: set[int] = set()
+        self._targets: dict[int, str] = {}
+        self._arg_of: dict[int, int] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -364,10 +378,14 @@ class FactCollector(cst.CSTVisitor):
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         call = _stored_call(value)
         func = self._func()
+        if func is not None and isinstance(value, cst.Name) and isinstance(
+                target, (cst.Attribute, cst.Subscript)):
+            func.escaped_names.add(value.value)
         if isinstance(target, cst.Name):
             name = target.value
             stored_globally = func is None or name in func.globals
             if call is not None:
+                self._targets[id(call)] = name
                 self._assigned[id(call)] = ("global" if stored_globally else "local",
                                             stored_globally and func is not None)
                 found = chain_of(call)
@@ -392,16 +410,11 @@ class FactCollector(cst.CSTVisitor):
                     if found:
                         self.class_types[func.class_name].setdefault(
                             target.attr.value, (found, self._fidx))
-        elif isinstance(target, cst.Subscript) and call is not None:
-            # cache[key] = Client(...): stored in a mapping that outlives the call.
-            base = target.value
-            while isinstance(base, (cst.Attribute, cst.Subscript)):
-                base = base.value
-            if isinstance(base, cst.Name) and (
-                func is None or base.value == func.self_name or base.value in func.globals
-                or base.value not in func.local_names
-            ):
-                self._assigned[id(call)] = ("mapping", True)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)) and call is not None:
+            # cache[key] = Client(...), cfg["http"] = Client(...), obj.client = Client():
+            # stored in something that may outlive the call; its owner decides reuse.
+            self._assigned[id(call)] = ("mapping" if isinstance(target, cst.Subscript)
+                                        else "attribute", True)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 if isinstance(element.value, cst.Name):
@@ -418,6 +431,18 @@ class FactCollector(cst.CSTVisitor):
         for loop in self._loop_stack:
             loop.awaits += 1
 
+    def visit_Return(self, node: cst.Return) -> None:
+        values = node.value.elements if isinstance(node.value, cst.Tuple) else [node.value]
+        func = self._func()
+        for value in values:
+            if isinstance(value, cst.BaseElement):  # tuple elements wrap their value
+                value = value.value
+            call = _stored_call(value) if value is not None else None
+            if call is not None:
+                self._returned.add(id(call))
+            elif isinstance(value, cst.Name) and func is not None:
+                func.returned_names.add(value.value)
+
     def visit_Yield(self, node: cst.Yield) -> None:
         func = self._func()
         if func is not None:
@@ -431,6 +456,11 @@ class FactCollector(cst.CSTVisitor):
             func.calls += 1
         for loop in self._loop_stack:
             loop.calls += 1
+        arg_names = []
+        for arg in node.args:
+            self._arg_of[id(arg.value)] = index
+            if isinstance(arg.value, cst.Name):
+                arg_names.append(arg.value.value)
         chain = chain_of(node.func)
         if chain is None:
             return
@@ -457,7 +487,9 @@ class FactCollector(cst.CSTVisitor):
             loop_depth=self._loop_depth(), offloaded=self._in_offloaded(),
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
-            dynamic_args=dynamic_args,
+            dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
+            returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
+            arg_names=tuple(arg_names),
         ))
 
     def _is_offload(self, chain: Chain) -> bool:
