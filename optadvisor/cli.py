@@ -24,7 +24,7 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="List, show and check rules.")
 app.add_typer(rules_app, name="rules")
 
-FORMATS = ["table", "json"]
+FORMATS = ["table", "json", "markdown", "html", "sarif", "github", "gitlab"]
 
 
 def _stderr() -> Console:
@@ -79,6 +79,12 @@ def scan(
 
     if format not in FORMATS:
         raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    # A path that does not exist is a usage error (exit 2), not a finding: before this
+    # check a typo'd path gave an empty report and exit 0, so CI "passed" on nothing.
+    # lexists: a broken symlink named explicitly is reported as an error record instead.
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise _fail(f"no such file or directory: {', '.join(missing)}")
     try:
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
@@ -98,6 +104,10 @@ def scan(
 
 
 def _write(text: str, output: Path | None) -> None:
+    # File names that are not valid UTF-8 reach reports as lone surrogates (os.fsdecode);
+    # writing those raised UnicodeEncodeError (a traceback, for -o FILE always). Escape
+    # them as `\udcff`, which JSON readers decode back to the same name.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -123,6 +123,7 @@ def _analyze_cst(rel: str, text: str, tree: ast.Module | None,
     from optadvisor.analyze.facts import build_facts
     from optadvisor.analyze.positions import from_ast, from_libcst
     from optadvisor.analyze.visitor import FactCollector
+    from optadvisor.analyze.walk import walk
 
     try:
         module = cst.parse_module(text)
@@ -136,7 +137,7 @@ def _analyze_cst(rel: str, text: str, tree: ast.Module | None,
         return ErrorRecord(rel, "parse-error",
                            f"syntax error at line {exc.raw_line}: {exc.message}", exc.raw_line)
     collector = FactCollector(catalog)
-    module.visit(collector)
+    walk(module, collector)
     positions = None
     if tree is not None:
         positions = from_ast(tree, text, len(collector.call_nodes), len(collector.func_nodes),

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import jinja2
 
@@ -127,3 +128,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def one_line(text: str) -> str:
     """Whitespace runs (newlines included) folded to one space, control characters out."""
     return " ".join(_CONTROL.sub("", text).split())
+
+
+def fence_for(code: str) -> str:
+    """A backtick fence longer than any backtick run in `code` (CommonMark's rule), so
+    the code cannot close its own block."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(code: str, lang: str = "") -> str:
+    fence = fence_for(code)
+    return f"{fence}{lang}\n{code.rstrip()}\n{fence}"

@@ -1,11 +1,20 @@
-"""`--format json`: the schema_version 1 document of DESIGN.md."""
+"""`--format json`: the schema_version 1 document of DESIGN.md, described by the JSON
+Schema shipped next to the package code (`optadvisor/report.schema.json`)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from optadvisor.models import Report
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "report.schema.json"
 
 
 def render(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema() -> dict:
+    """The JSON Schema (draft 2020-12) every `--format json` document validates against."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

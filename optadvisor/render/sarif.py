@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import PurePosixPath, Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from optadvisor.models import ErrorRecord, Recommendation, Report, Rule
-from optadvisor.render.common import level, rule_metadata
+from optadvisor.render.common import fenced, level, rule_metadata
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "optadvisor/v1"
@@ -34,11 +35,9 @@ def render(report: Report) -> str:
 
 def document(report: Report) -> dict[str, Any]:
     metadata = rule_metadata(report)
-    used = sorted({rec.rule for rec in report.recommendations})
-    # Every shipped rule is described, used or not, so GitHub can show a rule's help
-    # before its first alert; rules only a recommendation knows come after.
-    ids = sorted(set(metadata) - set(used)) + used
-    ids = sorted(set(ids))
+    # Every shipped rule is described, used or not, so a rule's help is there before
+    # its first alert; rules only a recommendation knows are described from it.
+    ids = sorted(metadata)
     index = {rule_id: i for i, rule_id in enumerate(ids)}
     driver: dict[str, Any] = {
         "name": "optadvisor",
@@ -101,7 +100,7 @@ def _help_text(rule: Rule, docs: dict[str, str]) -> str:
     parts = [f"{rule.id} {rule.kind}: {rule.title}"]
     for key, label in DOC_SECTIONS:
         if key in docs:
-            parts.append(f"{label}:\n{docs[key]}")
+            parts.append(f"{label if label.endswith('?') else label + ':'}\n{docs[key]}")
     if len(parts) == 1 and rule.impact:
         parts.append(f"Expected impact:\n{rule.impact}")
     return "\n\n".join(parts)
@@ -114,16 +113,11 @@ def _help_markdown(rule: Rule, docs: dict[str, str]) -> str:
             continue
         body = docs[key]
         if key in CODE_SECTIONS:
-            fence = "`" * max(3, _longest_backtick_run(body) + 1)
-            body = f"{fence}python\n{body}\n{fence}"
+            body = fenced(body, "python")
         parts.append(f"### {label}\n\n{body}")
     if len(parts) == 1 and rule.impact:
         parts.append(f"### Expected impact\n\n{rule.impact}")
     return "\n\n".join(parts)
-
-
-def _longest_backtick_run(text: str) -> int:
-    return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 
 def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
@@ -142,7 +136,7 @@ def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
         "level": level(rec.priority).sarif,
         "message": {"text": rec.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": _uri(rec.path), "uriBaseId": SRCROOT},
+            "artifactLocation": _artifact(rec.path),
             "region": region,
         }}],
         "partialFingerprints": {FINGERPRINT_KEY: rec.fingerprint},
@@ -160,16 +154,18 @@ def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
     }
 
 
-def _uri(path: str) -> str:
-    """A relative URI reference: POSIX separators, each segment percent-encoded."""
-    from urllib.parse import quote
-
-    return "/".join(quote(part, safe="") for part in PurePosixPath(path).parts)
+def _artifact(path: str) -> dict[str, str]:
+    """A URI relative to %SRCROOT% (POSIX separators, each segment percent-encoded); a
+    path outside the scanned root (an explicit absolute path) becomes a file URI."""
+    posix = PurePosixPath(path)
+    if posix.is_absolute():
+        return {"uri": posix.as_uri()}
+    return {"uri": "/".join(quote(part, safe="") for part in posix.parts),
+            "uriBaseId": SRCROOT}
 
 
 def _notification(error: ErrorRecord) -> dict[str, Any]:
-    location: dict[str, Any] = {
-        "artifactLocation": {"uri": _uri(error.path), "uriBaseId": SRCROOT}}
+    location: dict[str, Any] = {"artifactLocation": _artifact(error.path)}
     if error.line:
         location["region"] = {"startLine": error.line}
     return {

@@ -1,0 +1,39 @@
+"""`--format gitlab`: a GitLab Code Quality report (the CodeClimate subset GitLab reads).
+
+Each recommendation is one issue: description, check_name, fingerprint, severity,
+location.path and location.lines.begin are what GitLab requires; the rest (categories,
+content, lines.end) it shows when present.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from optadvisor.models import Recommendation, Report
+from optadvisor.render.common import fenced, level, one_line
+
+
+def render(report: Report) -> str:
+    issues = [issue(rec) for rec in report.recommendations]
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+
+
+def issue(rec: Recommendation) -> dict[str, Any]:
+    body = [rec.impact] if rec.impact else []
+    if rec.snippet.after.strip():
+        body.append("Instead:\n\n" + fenced(rec.snippet.after.strip(), "python"))
+    return {
+        "type": "issue",
+        "engine_name": "optadvisor",
+        "check_name": rec.rule,
+        "description": one_line(f"{rec.rule} {rec.message}"),
+        "content": {"body": "\n\n".join(body)},
+        "categories": ["Performance"],
+        "fingerprint": rec.fingerprint,
+        "severity": level(rec.priority).gitlab,
+        "location": {
+            "path": rec.path,
+            "lines": {"begin": rec.line, "end": max(rec.line, rec.end_line)},
+        },
+    }
