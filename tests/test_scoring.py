@@ -80,3 +80,13 @@ def test_plan_puts_quick_wins_first():
     assert quick and all(r.effort == "small" for r in quick)
     covered = sorted(i for p in report.plan for i in p.recommendations)
     assert covered == list(range(len(report.recommendations)))
+
+
+def test_combined_score_grows_with_findings_but_stays_below_100():
+    from optadvisor.scoring import combined_score
+
+    assert combined_score([70], False) == 70
+    assert combined_score([70, 70], False) > 70
+    many = combined_score([70] * 30, False)
+    assert combined_score([70, 70], False) < many < 100
+    assert combined_score([], True) == 5
