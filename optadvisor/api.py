@@ -126,7 +126,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
     return Report(
         root=found.root.as_posix(), summary=summary, recommendations=tuple(recs),
         targets=tuple(ranked), errors=tuple(errors), plan=tuple(plan(recs, ranked)),
-        tool_version=__version__,
+        tool_version=__version__, path_prefix=_repo_prefix(found.root, config),
     )
 
 
@@ -171,6 +171,33 @@ def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> byte
         kind = "symlink-loop" if exc.errno == 40 else "unreadable"
         errors.append(ErrorRecord(source.rel, kind, exc.strerror or str(exc)))
         return None
+
+
+def _repo_prefix(root: Path, config: Config) -> str:
+    """The scanned root relative to the repository (git top level, else the directory of
+    the config file), for the CI formats that want repo-relative paths."""
+    import shutil
+    import subprocess
+
+    top: Path | None = None
+    git = shutil.which("git")
+    if git:
+        try:
+            proc = subprocess.run([git, "rev-parse", "--show-toplevel"], cwd=root,
+                                  capture_output=True, text=True, timeout=10, check=False)
+            if proc.returncode == 0 and proc.stdout.strip():
+                top = Path(proc.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            top = None
+    if top is None and config.config_file is not None:
+        top = config.project_root
+    if top is None:
+        return ""
+    try:
+        rel = root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel == "." else rel
 
 
 def exit_code(report: Report, fail_on: str) -> int:

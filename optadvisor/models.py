@@ -366,12 +366,16 @@ class Report:
     errors: tuple[ErrorRecord, ...]
     plan: tuple[PlanPhase, ...] = ()
     tool_version: str = ""
+    path_prefix: str = ""
+    """The scanned root relative to the repository root (POSIX, "" when they are the same or
+    no repository is known): CI formats (SARIF, GitHub, GitLab) need repo-relative paths."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "optadvisor", "version": self.tool_version},
             "root": self.root,
+            "path_prefix": self.path_prefix,
             "summary": self.summary.to_dict(),
             "recommendations": [r.to_dict() for r in self.recommendations],
             "targets": [t.to_dict() for t in self.targets],
@@ -613,8 +617,10 @@ class FunctionMemory:
     peak_bytes: int
     """Largest per-call peak (reset_peak at each entry)."""
     net_bytes: int
-    """Memory still allocated after its calls returned, summed over calls."""
+    """Bytes a call leaves allocated when it returns (its result included), averaged over
+    calls; what stays alive to the end is in `sites`."""
     sites: tuple[AllocationSite, ...] = ()
+    """Lines of the function whose allocations are still alive when the run ends."""
 
 
 @dataclass(frozen=True)
@@ -633,7 +639,7 @@ class MemoryReport:
     peak_bytes: int = 0
     """tracemalloc peak of the whole run (Python allocations only)."""
     sites: tuple[AllocationSite, ...] = ()
-    """Top allocation sites still alive at the peak."""
+    """Top allocation sites still alive when the run ends (user code first)."""
     functions: tuple[FunctionMemory, ...] = ()
     rss_start: int = 0
     rss_peak: int = 0
@@ -718,6 +724,13 @@ class ProfileRun:
 
     def user_functions(self) -> tuple[HotFunction, ...]:
         return tuple(f for f in self.functions if f.user)
+
+    def ranked_user_functions(self) -> tuple[HotFunction, ...]:
+        """User functions by the time charged to them (own + library time they call),
+        heaviest first, `<module>` left out: "which of my functions costs the most"."""
+        found = [f for f in self.functions if f.user and f.name != "<module>"]
+        found.sort(key=lambda f: (-(f.user_self_pct or f.self_pct), -f.total_pct, f.name))
+        return tuple(found)
 
 
 def _plain(value: Any) -> Any:

@@ -36,7 +36,8 @@ def test_hostile_path_and_message_stay_on_one_line():
     out = github.render(with_recommendations(report, [rec]))
     lines = out.splitlines()
     assert len(lines) == 2
-    assert "file=a%2Cb%3A%3Ac%0A%3A%3Aerror%3A%3Ax.py," in lines[1]
+    # Paths are repo-relative: the fixtures sit under fixtures/agents in this repository.
+    assert "file=fixtures/agents/a%2Cb%3A%3Ac%0A%3A%3Aerror%3A%3Ax.py," in lines[1]
     assert lines[1].endswith("::50%25 done%0A::warning::injected%0AInstead: "
                              + escape_data(rec.snippet.after))
 

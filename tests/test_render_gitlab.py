@@ -24,7 +24,7 @@ def test_issues_have_what_gitlab_requires():
         assert issue["check_name"] == rec.rule
         assert issue["fingerprint"] == rec.fingerprint
         assert issue["severity"] in SEVERITIES
-        assert issue["location"]["path"] == rec.path
+        assert issue["location"]["path"] == f"{report.path_prefix}/{rec.path}"
         assert issue["location"]["lines"]["begin"] == rec.line >= 1
         assert "\n" not in issue["description"]
     # GitLab collapses issues with the same fingerprint: they must be unique.
@@ -41,4 +41,4 @@ def test_severity_follows_priority():
 
 def test_hostile_content_round_trips_as_data():
     issues = json.loads(gitlab.render(evil_report()))
-    assert issues[0]["location"]["path"] == EVIL_PATH
+    assert issues[0]["location"]["path"] == "fixtures/agents/" + EVIL_PATH

@@ -44,9 +44,9 @@ def test_hostile_paths_validate_and_are_percent_encoded():
     location = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     uri = location["artifactLocation"]["uri"]
     # The "/" of "</script>" separates path segments, like any other.
-    assert uri == "agents/%3Cscript%3Ealert%281%29%3C/script%3E.py"
+    assert uri == "fixtures/agents/agents/%3Cscript%3Ealert%281%29%3C/script%3E.py"
     from urllib.parse import unquote
-    assert unquote(uri) == EVIL_PATH
+    assert unquote(uri) == "fixtures/agents/" + EVIL_PATH
 
 
 def test_rules_carry_their_documentation():
@@ -71,8 +71,11 @@ def test_results_point_at_one_relative_location_with_a_versioned_fingerprint():
     document = json.loads(sarif.render(report))
     run = document["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
-    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+    assert report.path_prefix == "fixtures/agents"
+    # %SRCROOT% is the repository root, and result paths are relative to it.
+    srcroot = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert srcroot.startswith("file:///") and srcroot.endswith("/")
+    assert not srcroot.rstrip("/").endswith("fixtures/agents")
     assert len(run["results"]) == len(report.recommendations)
     for result, rec in zip(run["results"], report.recommendations):
         assert result["ruleId"] == rec.rule == rules[result["ruleIndex"]]["id"]
@@ -80,7 +83,7 @@ def test_results_point_at_one_relative_location_with_a_versioned_fingerprint():
         assert result["message"]["text"] == rec.message
         (location,) = result["locations"]
         artifact = location["physicalLocation"]["artifactLocation"]
-        assert artifact == {"uri": rec.path, "uriBaseId": "%SRCROOT%"}
+        assert artifact == {"uri": f"fixtures/agents/{rec.path}", "uriBaseId": "%SRCROOT%"}
         region = location["physicalLocation"]["region"]
         assert region["startLine"] == rec.line >= 1 and region["startColumn"] == rec.column
         assert region["endLine"] == rec.end_line

@@ -37,6 +37,14 @@ LEVELS: Mapping[str, Level] = {
 _UNKNOWN = LEVELS["low"]
 
 
+def repo_path(report: Report, path: str) -> str:
+    """A report path (relative to the scanned root) as CI systems want it: relative to the
+    repository root."""
+    if not report.path_prefix or path.startswith("/"):
+        return path
+    return f"{report.path_prefix}/{path}"
+
+
 def level(priority: str) -> Level:
     """The output levels of a priority; an unknown priority is treated as `low`."""
     return LEVELS.get(priority, _UNKNOWN)

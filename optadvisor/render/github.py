@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from optadvisor.models import Recommendation, Report
-from optadvisor.render.common import level, plural
+from optadvisor.render.common import repo_path, level, plural
 
 PER_LEVEL = 10
 """GitHub's cap on annotations of one level (error, warning, notice) in one step."""
@@ -46,7 +46,7 @@ def render(report: Report) -> str:
             shown.append(rec)
     annotated = Counter(level(rec.priority).github for rec in shown)
     lines = [command("notice", _summary(report, totals, annotated), title="optadvisor")]
-    lines += [_annotation(rec) for rec in shown]
+    lines += [_annotation(rec, repo_path(report, rec.path)) for rec in shown]
     return "\n".join(lines) + "\n"
 
 
@@ -69,7 +69,7 @@ def _summary(report: Report, totals: Counter[str], annotated: Counter[str]) -> s
     return head + "."
 
 
-def _annotation(rec: Recommendation) -> str:
+def _annotation(rec: Recommendation, path: str) -> str:
     after = rec.snippet.after.strip()
     message = rec.message
     if after:
@@ -77,7 +77,7 @@ def _annotation(rec: Recommendation) -> str:
     single_line = rec.end_line == rec.line
     return command(
         level(rec.priority).github, message,
-        file=rec.path, line=rec.line,
+        file=path, line=rec.line,
         endLine=rec.end_line if rec.end_line >= rec.line else None,
         col=rec.column if single_line and rec.column >= 1 else None,
         endColumn=rec.end_column if single_line and rec.end_column > rec.column else None,

@@ -11,15 +11,15 @@ import json
 from typing import Any
 
 from optadvisor.models import Recommendation, Report
-from optadvisor.render.common import fenced, level, one_line
+from optadvisor.render.common import repo_path, fenced, level, one_line
 
 
 def render(report: Report) -> str:
-    issues = [issue(rec) for rec in report.recommendations]
+    issues = [issue(rec, repo_path(report, rec.path)) for rec in report.recommendations]
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
 
 
-def issue(rec: Recommendation) -> dict[str, Any]:
+def issue(rec: Recommendation, path: str) -> dict[str, Any]:
     body = [rec.impact] if rec.impact else []
     if rec.snippet.after.strip():
         body.append("Instead:\n\n" + fenced(rec.snippet.after.strip(), "python"))
@@ -33,7 +33,7 @@ def issue(rec: Recommendation) -> dict[str, Any]:
         "fingerprint": rec.fingerprint,
         "severity": level(rec.priority).gitlab,
         "location": {
-            "path": rec.path,
+            "path": path,
             "lines": {"begin": rec.line, "end": max(rec.line, rec.end_line)},
         },
     }

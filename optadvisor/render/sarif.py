@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from optadvisor.models import ErrorRecord, Recommendation, Report, Rule
-from optadvisor.render.common import fenced, level, rule_metadata
+from optadvisor.render.common import repo_path, fenced, level, rule_metadata
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "optadvisor/v1"
@@ -49,24 +49,29 @@ def document(report: Report) -> dict[str, Any]:
         driver["semanticVersion"] = report.tool_version
     run: dict[str, Any] = {
         "tool": {"driver": driver},
-        "originalUriBaseIds": {SRCROOT: _srcroot(report.root)},
+        "originalUriBaseIds": {SRCROOT: _srcroot(report)},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(rec, index[rec.rule]) for rec in report.recommendations],
+        "results": [_result(rec, index[rec.rule], repo_path(report, rec.path))
+                    for rec in report.recommendations],
         "invocations": [{
             "executionSuccessful": True,
-            "toolExecutionNotifications": [_notification(e) for e in report.errors],
+            "toolExecutionNotifications": [_notification(e, repo_path(report, e.path))
+                                           for e in report.errors],
         }],
         "properties": {"summary": report.summary.to_dict()},
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _srcroot(root: str) -> dict[str, Any]:
+def _srcroot(report: Report) -> dict[str, Any]:
     location: dict[str, Any] = {
-        "description": {"text": "The directory optadvisor scanned; result paths are "
-                                "relative to it."}}
+        "description": {"text": "The repository root; result paths are relative to it."}}
+    root = report.root
     if root and Path(root).is_absolute():
-        uri = Path(root).as_uri()
+        base = Path(root)
+        for _ in PurePosixPath(report.path_prefix).parts if report.path_prefix else ():
+            base = base.parent
+        uri = base.as_uri()
         location["uri"] = uri if uri.endswith("/") else uri + "/"
     return location
 
@@ -120,7 +125,7 @@ def _help_markdown(rule: Rule, docs: dict[str, str]) -> str:
     return "\n\n".join(parts)
 
 
-def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
+def _result(rec: Recommendation, rule_index: int, path: str) -> dict[str, Any]:
     region: dict[str, int] = {"startLine": max(1, rec.line)}
     if rec.column >= 1:
         region["startColumn"] = rec.column
@@ -136,7 +141,7 @@ def _result(rec: Recommendation, rule_index: int) -> dict[str, Any]:
         "level": level(rec.priority).sarif,
         "message": {"text": rec.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": _artifact(rec.path),
+            "artifactLocation": _artifact(path),
             "region": region,
         }}],
         "partialFingerprints": {FINGERPRINT_KEY: rec.fingerprint},
@@ -164,8 +169,8 @@ def _artifact(path: str) -> dict[str, str]:
             "uriBaseId": SRCROOT}
 
 
-def _notification(error: ErrorRecord) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": _artifact(error.path)}
+def _notification(error: ErrorRecord, path: str) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": _artifact(path)}
     if error.line:
         location["region"] = {"startLine": error.line}
     return {
