@@ -200,6 +200,54 @@ def _repo_prefix(root: Path, config: Config) -> str:
     return "" if rel == "." else rel
 
 
+def load_report(path: Path) -> Report:
+    """A scan JSON written by `--format json`, as a Report again."""
+    from optadvisor.config import ConfigError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path}: not readable JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema_version") != 1 or "summary" not in data:
+        raise ConfigError(f"{path}: not an optadvisor report (schema_version 1)")
+    try:
+        return Report.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: malformed report: {exc}") from None
+
+
+def merge_reports(reports: list[Report]) -> Report:
+    """One report from several (shards of one scan, or scans of sibling trees)."""
+    if len(reports) == 1:
+        return reports[0]
+    recs = sorted((r for rep in reports for r in rep.recommendations), key=rank_key)
+    ranked = sorted((t for rep in reports for t in rep.targets),
+                    key=lambda t: (-t.score, t.kind, t.path, t.symbol))
+    errors = tuple(e for rep in reports for e in rep.errors)
+    by_priority = Counter(r.priority for r in recs)
+    s = [rep.summary for rep in reports]
+    candidates: Counter[str] = Counter()
+    for item in s:
+        candidates.update(item.candidates)
+    summary = Summary(
+        files=sum(x.files for x in s), lines=sum(x.lines for x in s),
+        functions=sum(x.functions for x in s),
+        components=len({r.component for r in recs} | {t.component for t in ranked}),
+        errors=len(errors), seconds=round(sum(x.seconds for x in s), 3),
+        recommendations=len(recs),
+        by_priority={p: by_priority[p] for p in PRIORITIES if by_priority[p]},
+        by_kind=dict(sorted(Counter(r.kind for r in recs).items())),
+        candidates=dict(candidates), cached_files=sum(x.cached_files for x in s),
+        suppressed=sum(x.suppressed for x in s),
+    )
+    first = reports[0]
+    return Report(root=first.root, summary=summary, recommendations=tuple(recs),
+                  targets=tuple(ranked), errors=errors, plan=tuple(plan(recs, ranked)),
+                  tool_version=first.tool_version, path_prefix=first.path_prefix)
+
+
 def exit_code(report: Report, fail_on: str) -> int:
     """0: nothing at or above `fail_on`; 1: something is."""
     if fail_on == "never":

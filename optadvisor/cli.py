@@ -18,6 +18,7 @@ from optadvisor.rules import RuleError
 
 app = typer.Typer(
     name="optadvisor", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
     help="Find where Python code is slow or wasteful, and what to write instead.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -71,6 +72,14 @@ def scan(
         "~/.cache/optadvisor)."),
     config: Optional[Path] = typer.Option(None, "--config",
                                           help="Read settings from this TOML file."),
+    also: List[str] = typer.Option(
+        [], "--also", help="Also write FORMAT:FILE (repeatable), e.g. --also sarif:out.sarif "
+        "--also markdown:summary.md: one scan, several reports."),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="Report only recommendations not in this baseline file; "
+        "--fail-on then counts only those."),
+    write_baseline: Optional[Path] = typer.Option(
+        None, "--write-baseline", help="Record the fingerprints of every recommendation."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary on stderr."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
@@ -79,6 +88,7 @@ def scan(
 
     if format not in FORMATS:
         raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    extra = _parse_also(also)
     # A path that does not exist is a usage error (exit 2), not a finding: before this
     # check a typo'd path gave an empty report and exit 0, so CI "passed" on nothing.
     # lexists: a broken symlink named explicitly is reported as an error record instead.
@@ -90,17 +100,70 @@ def scan(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
+        from optadvisor import baseline as baselines
+
+        known = baselines.load_baseline(baseline) if baseline is not None else None
         with _progress(quiet) as hook:
             report = run_scan(options, hook)
+        if write_baseline is not None:
+            baselines.write_baseline(report, write_baseline)
+        if known is not None:
+            report = baselines.apply_baseline(report, known)
         if threshold is None:
             from optadvisor.config import load_config
 
             threshold = load_config(list(paths), config).fail_on
     except (ConfigError, RuleError, CatalogError) as exc:
         raise _fail(str(exc)) from None
-    text = get_renderer(format)(report)
-    _write(text, output)
+    _emit(report, format, output, extra)
     raise typer.Exit(exit_code(report, threshold))
+
+
+def _parse_also(values: List[str]) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition(":")
+        if not sep or not path or fmt not in FORMATS:
+            raise _fail(f"--also wants FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, "
+                        f"not {value!r}")
+        out.append((fmt, Path(path)))
+    return out
+
+
+def _emit(report, format: str, output: Path | None,  # type: ignore[no-untyped-def]
+          extra: list[tuple[str, Path]]) -> None:
+    from optadvisor.render import get_renderer
+
+    _write(get_renderer(format)(report), output)
+    for fmt, path in extra:
+        _write(get_renderer(fmt)(report), path)
+
+
+@app.command()
+def report(
+    inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json); "
+                                        "several are merged, e.g. the shards of one scan."),
+    format: str = typer.Option("html", "--format", "-f",
+                               help=f"Output format: {', '.join(FORMATS)}."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write the report to FILE instead of stdout."),
+    also: List[str] = typer.Option([], "--also", help="Also write FORMAT:FILE (repeatable)."),
+    fail_on: str = typer.Option("never", "--fail-on",
+                                help="Exit 1 at or above this priority (default: never)."),
+) -> None:
+    """Render saved results again, in any format, without scanning."""
+    from optadvisor.api import exit_code, load_report, merge_reports
+
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    extra = _parse_also(also)
+    try:
+        threshold = parse_fail_on(fail_on)
+        merged = merge_reports([load_report(path) for path in inputs])
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    _emit(merged, format, output, extra)
+    raise typer.Exit(exit_code(merged, threshold))
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -233,3 +296,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - exit 2 with a message, not a traceback
+        if os.environ.get("OPTADVISOR_DEBUG"):
+            raise
+        sys.stderr.write(f"optadvisor: internal error: {type(exc).__name__}: {exc}\n"
+                         "(set OPTADVISOR_DEBUG=1 to see the traceback; please report it)\n")
+        sys.exit(2)

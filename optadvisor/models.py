@@ -280,10 +280,14 @@ class Recommendation:
     effort: str
     snippet: Snippet
     fingerprint: str
+    baseline_state: str = ""
+    """With --baseline: `new` or `unchanged`; `` without one."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["evidence"] = dict(self.evidence)
+        if not self.baseline_state:
+            del out["baseline_state"]
         return out
 
 
@@ -349,11 +353,15 @@ class Summary:
     candidates: Mapping[str, int]
     cached_files: int = 0
     suppressed: int = 0
+    baseline: Mapping[str, int] = field(default_factory=dict)
+    """With --baseline: counts of new, unchanged and fixed (in the baseline, gone now)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for key in ("by_priority", "by_kind", "candidates"):
+        for key in ("by_priority", "by_kind", "candidates", "baseline"):
             out[key] = dict(out[key])
+        if not self.baseline:
+            del out["baseline"]
         return out
 
 
@@ -366,9 +374,38 @@ class Report:
     errors: tuple[ErrorRecord, ...]
     plan: tuple[PlanPhase, ...] = ()
     tool_version: str = ""
+    unchanged: tuple[Recommendation, ...] = ()
+    """With --baseline: findings the baseline already had (SARIF marks them unchanged)."""
     path_prefix: str = ""
     """The scanned root relative to the repository root (POSIX, "" when they are the same or
     no repository is known): CI formats (SARIF, GitHub, GitLab) need repo-relative paths."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Report":
+        """The inverse of to_dict, for `optadvisor report` on a saved scan."""
+        def rec(item: Mapping[str, Any]) -> Recommendation:
+            fields = dict(item)
+            fields["snippet"] = Snippet(**fields["snippet"])
+            return Recommendation(**fields)
+
+        def target(item: Mapping[str, Any]) -> Target:
+            fields = dict(item)
+            fields["async_"] = fields.pop("async")
+            return Target(**fields)
+
+        summary = dict(data["summary"])
+        return cls(
+            root=data.get("root", ""),
+            summary=Summary(**summary),
+            recommendations=tuple(rec(r) for r in data["recommendations"]),
+            targets=tuple(target(t) for t in data.get("targets", ())),
+            errors=tuple(ErrorRecord(**e) for e in data.get("errors", ())),
+            plan=tuple(PlanPhase(p["name"], p["description"], tuple(p["recommendations"]))
+                       for p in data.get("plan", ())),
+            tool_version=data.get("tool", {}).get("version", ""),
+            unchanged=tuple(rec(r) for r in data.get("unchanged", ())),
+            path_prefix=data.get("path_prefix", ""),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -380,6 +417,7 @@ class Report:
             "recommendations": [r.to_dict() for r in self.recommendations],
             "targets": [t.to_dict() for t in self.targets],
             "errors": [e.to_dict() for e in self.errors],
+            **({"unchanged": [r.to_dict() for r in self.unchanged]} if self.unchanged else {}),
             "plan": [
                 {"name": p.name, "description": p.description,
                  "recommendations": list(p.recommendations)}
@@ -689,7 +727,11 @@ class ProfileRun:
     environment: RunEnvironment
     outcome: RunOutcome
     wall_seconds: float
+    """From the script's release to the process's exit (interpreter shutdown included)."""
     cpu_seconds: float = 0.0
+    """User + system CPU of the target and its waited-for children (wait4)."""
+    script_seconds: float = 0.0
+    """The script alone: its first line to its last (0 when it was killed)."""
     created: str = ""
     """ISO 8601 UTC time the run started."""
     samples: SampleSummary | None = None

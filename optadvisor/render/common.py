@@ -72,7 +72,7 @@ def rule_metadata(report: Report) -> dict[str, Rule]:
     """The shipped rules by id, plus a stand-in built from the recommendations for any
     rule the report uses that is not shipped (user rule folders, older reports)."""
     rules = dict(_shipped_rules())
-    for rec in report.recommendations:
+    for rec in (*report.recommendations, *report.unchanged):
         if rec.rule not in rules:
             rules[rec.rule] = stand_in_rule(rec)
     return rules

@@ -51,8 +51,10 @@ def document(report: Report) -> dict[str, Any]:
         "tool": {"driver": driver},
         "originalUriBaseIds": {SRCROOT: _srcroot(report)},
         "columnKind": "unicodeCodePoints",
+        # With a baseline, known findings are listed too, marked unchanged, so code
+        # scanning keeps their alerts open instead of closing and reopening them.
         "results": [_result(rec, index[rec.rule], repo_path(report, rec.path))
-                    for rec in report.recommendations],
+                    for rec in (*report.recommendations, *report.unchanged)],
         "invocations": [{
             "executionSuccessful": True,
             "toolExecutionNotifications": [_notification(e, repo_path(report, e.path))
@@ -145,6 +147,7 @@ def _result(rec: Recommendation, rule_index: int, path: str) -> dict[str, Any]:
             "region": region,
         }}],
         "partialFingerprints": {FINGERPRINT_KEY: rec.fingerprint},
+        **({"baselineState": rec.baseline_state} if rec.baseline_state else {}),
         "properties": {
             "priority": rec.priority,
             "score": rec.score,

@@ -57,6 +57,11 @@ def _header(console: Console, report: Report) -> None:
                   f"{s.components} components in {s.seconds:.2f}s{cached}")
     parts = [f"{n} {p}" for p, n in s.by_priority.items()]
     line = f"{s.recommendations} recommendations" + (f" ({', '.join(parts)})" if parts else "")
+    if s.baseline:
+        line = (f"{s.baseline.get('new', 0)} new recommendations"
+                + (f" ({', '.join(parts)})" if parts else "")
+                + f", {s.baseline.get('unchanged', 0)} unchanged since the baseline, "
+                f"{s.baseline.get('fixed', 0)} fixed")
     if s.suppressed:
         line += f", {s.suppressed} suppressed"
     c = s.candidates

@@ -1,0 +1,157 @@
+"""Baselines, --also, and `optadvisor report`: CI scans once, fails only on new findings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES
+from optadvisor.cli import app
+
+SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    target = tmp_path / "agents"
+    shutil.copytree(FIXTURES, target)
+    return target
+
+
+def test_nothing_new_after_writing_a_baseline(tree, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    first = run("scan", str(tree), "--write-baseline", str(baseline), "--fail-on", "never")
+    assert first.exit_code == 0
+    recorded = json.loads(baseline.read_text())
+    assert recorded["kind"] == "optadvisor-baseline" and len(recorded["fingerprints"]) == 63
+    second = run("scan", str(tree), "--baseline", str(baseline), "--format", "json",
+                 "--fail-on", "low")
+    assert second.exit_code == 0, second.output
+    data = json.loads(second.output)
+    assert data["recommendations"] == []
+    assert data["summary"]["baseline"] == {"new": 0, "unchanged": 63, "fixed": 0}
+
+
+def test_moving_and_editing_other_lines_keeps_findings_known(tree, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    run("scan", str(tree), "--write-baseline", str(baseline))
+    fetch = tree / "research" / "fetch.py"
+    text = fetch.read_text()
+    # Push everything down and put a new function between the old ones; the flagged
+    # lines themselves are untouched, so every finding keeps its fingerprint.
+    assert "async def fetch_page" in text
+    text = "# a new header comment\n\n\n" + text.replace(
+        "async def fetch_page", "def unrelated_helper(x):\n    return x * 2\n\n\nasync def fetch_page", 1)
+    fetch.write_text(text)
+    agent = tree / "research" / "agent.py"
+    agent.write_text(agent.read_text() + "\n\ndef unrelated():\n    return 42\n")
+    result = run("scan", str(tree), "--baseline", str(baseline), "--format", "json")
+    data = json.loads(result.output)
+    assert data["summary"]["baseline"]["new"] == 0, [
+        (r["path"], r["line"], r["message"]) for r in data["recommendations"]]
+    assert result.exit_code == 0
+
+
+def test_a_new_problem_is_new_and_fails(tree, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    run("scan", str(tree), "--write-baseline", str(baseline))
+    tools = tree / "research" / "tools.py"
+    tools.write_text(tools.read_text() + "\n\nasync def nap():\n    time.sleep(3)\n")
+    result = run("scan", str(tree), "--baseline", str(baseline), "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    (new,) = data["recommendations"]
+    assert new["path"] == "research/tools.py" and new["baseline_state"] == "new"
+    assert data["summary"]["baseline"]["unchanged"] == 63
+
+
+def test_sarif_marks_baseline_states(tree, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    run("scan", str(tree), "--write-baseline", str(baseline))
+    (tree / "research" / "tools.py").write_text(
+        (tree / "research" / "tools.py").read_text() + "\n\nasync def nap():\n    time.sleep(3)\n")
+    out = tmp_path / "out.sarif"
+    run("scan", str(tree), "--baseline", str(baseline), "--format", "sarif", "-o", str(out))
+    document = json.loads(out.read_text())
+    states = [r["baselineState"] for r in document["runs"][0]["results"]]
+    assert states.count("new") == 1 and states.count("unchanged") == 63
+    if SARIF_SCHEMA.is_file():
+        import jsonschema
+
+        jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (None, "baseline file not found"),
+    ("{not json", "not a readable baseline"),
+    ('{"kind": "other"}', "not an optadvisor baseline"),
+])
+def test_bad_baseline_is_exit_2(tmp_path, content, fragment):
+    path = tmp_path / "baseline.json"
+    if content is not None:
+        path.write_text(content)
+    result = run("scan", str(FIXTURES), "--baseline", str(path))
+    assert result.exit_code == 2
+    assert fragment in result.output
+
+
+def test_also_writes_several_formats_from_one_scan(tmp_path):
+    out = tmp_path / "r.json"
+    result = run("scan", str(FIXTURES), "--format", "json", "-o", str(out),
+                 "--also", f"sarif:{tmp_path / 'r.sarif'}",
+                 "--also", f"markdown:{tmp_path / 'r.md'}", "--fail-on", "never")
+    assert result.exit_code == 0
+    assert json.loads(out.read_text())["summary"]["recommendations"] == 63
+    assert json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
+    assert "optadvisor" in (tmp_path / "r.md").read_text()
+    assert run("scan", str(FIXTURES), "--also", "pdf:x.pdf").exit_code == 2
+    assert run("scan", str(FIXTURES), "--also", "sarif").exit_code == 2
+
+
+def test_report_renders_and_merges_saved_scans(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    run("scan", str(FIXTURES / "research"), "--format", "json", "-o", str(first))
+    run("scan", str(FIXTURES / "support"), "--format", "json", "-o", str(second))
+    html = tmp_path / "r.html"
+    result = run("report", str(first), str(second), "--format", "html", "-o", str(html))
+    assert result.exit_code == 0, result.output
+    merged = run("report", str(first), str(second), "--format", "json")
+    data = json.loads(merged.output)
+    a, b = (json.loads(p.read_text()) for p in (first, second))
+    assert data["summary"]["recommendations"] == (a["summary"]["recommendations"]
+                                                 + b["summary"]["recommendations"])
+    assert data["summary"]["files"] == a["summary"]["files"] + b["summary"]["files"]
+    assert "<html" in html.read_text()
+    assert run("report", str(first), "--fail-on", "high").exit_code == 1
+
+
+def test_report_refuses_what_is_not_a_report(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"hello": 1}')
+    result = run("report", str(bad))
+    assert result.exit_code == 2 and "not an optadvisor report" in result.output
+    assert run("report", str(tmp_path / "missing.json")).exit_code == 2
+
+
+def test_internal_errors_exit_2_without_traceback(tmp_path):
+    import subprocess
+
+    env_code = ("import optadvisor.api as api\n"
+                "def boom(*a, **k): raise RuntimeError('kaboom')\n"
+                "api.scan = boom\n"
+                "import sys; sys.argv = ['optadvisor', 'scan', sys.argv[1]]\n"
+                "from optadvisor.cli import main; main()\n")
+    proc = subprocess.run([sys.executable, "-c", env_code, str(FIXTURES)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "internal error: RuntimeError: kaboom" in proc.stderr
+    assert "Traceback" not in proc.stderr
