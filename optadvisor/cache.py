@@ -12,6 +12,7 @@ entry that does not decode, or whose stored key differs, is ignored and rebuilt.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,6 +27,23 @@ FORMAT = 1
 _CALL_FIELDS = tuple(CallFact.__dataclass_fields__)
 _FUNC_FIELDS = tuple(FunctionFact.__dataclass_fields__)
 _LOOP_FIELDS = tuple(LoopFact.__dataclass_fields__)
+
+
+def _json_types(cls: type) -> tuple[type | tuple[type, ...], ...]:
+    """What each field of a facts dataclass looks like after a JSON round trip."""
+    simple: dict[str, type | tuple[type, ...]] = {
+        "bool": bool, "int": int, "str": str, "float": (int, float)}
+    out = []
+    for f in dataclasses.fields(cls):
+        name = (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", ""))
+        name = name.replace(" ", "")
+        out.append(list if name.startswith("tuple") else simple.get(name, object))
+    return tuple(out)
+
+
+_CALL_TYPES = _json_types(CallFact)
+_FUNC_TYPES = _json_types(FunctionFact)
+_LOOP_TYPES = _json_types(LoopFact)
 
 
 def default_cache_dir() -> Path:
@@ -108,21 +126,39 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
     }
 
 
+def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
+    """A stored row, checked: an entry with the right key but rows of another shape or
+    type (hand-edited, or written by a build whose fact fields differ without an
+    ANALYZER_VERSION bump) must be a miss. Before, `CallFact(*row)` filled missing
+    trailing fields with defaults, and a wrong type (`"lines": "9"`) crashed the scan
+    later, far from the cache."""
+    if (not isinstance(values, list) or len(values) != len(types)
+            or not all(isinstance(v, t) for v, t in zip(values, types))):
+        raise ValueError("cache row of the wrong shape")
+    return values
+
+
 def _function(values: list[Any]) -> FunctionFact:
-    fields = dict(zip(_FUNC_FIELDS, values, strict=True))
+    fields = dict(zip(_FUNC_FIELDS, _row(values, _FUNC_TYPES), strict=True))
     fields["decorators"] = tuple(fields["decorators"])
     fields["callees"] = tuple(fields["callees"])
     return FunctionFact(**fields)
 
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
+    _row([data["path"], data["lines"], data["positions"], data["imports"]],
+         (str, int, str, list))
+    suppressions = []
+    for line, codes in data["suppressions"]:
+        _row([line, codes], (int, list))
+        suppressions.append((line, tuple(_row(codes, (str,) * len(codes)))))
     return FileFacts(
         path=data["path"],
         lines=data["lines"],
         functions=tuple(_function(v) for v in data["functions"]),
-        calls=tuple(CallFact(*v) for v in data["calls"]),
-        loops=tuple(LoopFact(*v) for v in data["loops"]),
-        imports=tuple(data["imports"]),
-        suppressions=tuple((line, tuple(codes)) for line, codes in data["suppressions"]),
+        calls=tuple(CallFact(*_row(v, _CALL_TYPES)) for v in data["calls"]),
+        loops=tuple(LoopFact(*_row(v, _LOOP_TYPES)) for v in data["loops"]),
+        imports=tuple(_row(data["imports"], (str,) * len(data["imports"]))),
+        suppressions=tuple(suppressions),
         positions=data["positions"],
     )

@@ -34,8 +34,16 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                # A broken pyproject.toml that holds our table must not be skipped in
+                # silence (the scan would run with defaults or a parent's config).
+                if "optadvisor" in text:
+                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from exc
                 continue
             if isinstance(data.get("tool"), dict) and "optadvisor" in data["tool"]:
                 return candidate
@@ -58,10 +66,16 @@ def load_config(paths: list[Path], config_file: Path | None = None) -> Config:
         raise ConfigError(f"{config_file}: invalid TOML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
-    table = data.get("tool", {}).get("optadvisor", {})
-    if config_file.name != "pyproject.toml" and not table:
-        # A dedicated optadvisor.toml may hold the keys at the top level.
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "optadvisor" in tool:
+        table = tool["optadvisor"]
+    elif config_file.name != "pyproject.toml":
+        # A dedicated optadvisor.toml may hold the keys at the top level. (Checked by
+        # presence, not truthiness: an empty [tool.optadvisor] is not "keys at the top",
+        # and a non-table `tool = 1` used to crash with AttributeError.)
         table = data
+    else:
+        table = {}
     return config_from_table(table, config_file)
 
 

@@ -9,9 +9,11 @@ records instead of crashing the walk.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,32 +63,82 @@ def discover(paths: list[Path], config: Config) -> Discovery:
 
     for given in paths:
         path = given.absolute()
-        if path.is_symlink() and not path.exists():
-            errors.append(ErrorRecord(_rel(path, root), "broken-symlink",
-                                      f"symlink points to a missing file: {os.readlink(path)}"))
-        elif path.is_file():
-            add(path, explicit=True)  # named on the command line: always scanned
-        elif path.is_dir():
+        if path.is_dir():
             listed = None
             if config.respect_gitignore:
                 listed = _git_files(path)
             if listed is None:
                 walker = _Walker(path, config.respect_gitignore, errors, root)
                 listed = walker.files()
+            prefix = _pattern_prefix(path, config, exclude)
             for file in listed:
-                under = _rel(file, path)
+                under = prefix + _rel(file, path)
                 if not include.match_file(under) or exclude.match_file(under):
                     continue
-                if file.is_symlink() and not file.exists():
-                    errors.append(ErrorRecord(
-                        _rel(file, root), "broken-symlink",
-                        f"symlink points to a missing file: {os.readlink(file)}"))
+                if file.is_dir():
+                    continue  # a dir symlink git lists as an entry: git does not follow it
+                problem = _not_scannable(file, _rel(file, root))
+                if problem is not None:
+                    errors.append(problem)
                     continue
                 add(file, explicit=False)
+        elif os.path.lexists(path):
+            # Named on the command line: always scanned, whatever include/exclude say,
+            # unless it cannot be read as a file at all.
+            problem = _not_scannable(path, _rel(path, root))
+            if problem is not None:
+                errors.append(problem)
+            else:
+                add(path, explicit=True)
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
     files = tuple(sorted(found.values(), key=lambda f: f.rel))
     return Discovery(root=root, files=files, errors=tuple(errors))
+
+
+def _pattern_prefix(folder: Path, config: Config, exclude: pathspec.PathSpec) -> str:
+    """Where `folder` is in the tree include/exclude patterns are relative to: `""`, or
+    its path under the project root plus `/`.
+
+    Patterns in [tool.optadvisor] are written relative to the directory of the config file
+    (as in ruff, black, mypy), so `exclude = ["agents/legacy/"]` must hold whether the
+    user scans the project root or `agents/`. Matching relative to the scanned directory
+    (as before) silently dropped anchored patterns when scanning a subdirectory. But a
+    directory named on the command line is always scanned: when the project-root view
+    would exclude that directory itself (the repo's own `exclude = ["fixtures"]` while
+    scanning `fixtures/agents`), patterns are applied relative to it instead.
+    """
+    if config.config_file is None:
+        return ""
+    try:
+        inside = folder.resolve().relative_to(config.project_root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return ""  # scanning outside the project (e.g. --config from elsewhere)
+    if inside == "." or exclude.match_file(inside + "/"):
+        return ""
+    return inside + "/"
+
+
+def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
+    """An error record when `path` is not a regular file we can read, else None.
+
+    Broken symlinks and symlink loops become records; so do FIFOs, sockets and devices
+    (a `x.py -> /dev/zero` symlink or a named pipe would make the scan read forever).
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ErrorRecord(rel, "symlink-loop", f"symlink loop: {os.readlink(path)} "
+                               "leads back to itself")
+        if path.is_symlink() and exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return ErrorRecord(rel, "broken-symlink",
+                               f"symlink points to a missing file: {os.readlink(path)}")
+        return ErrorRecord(rel, "unreadable", exc.strerror or str(exc))
+    if not stat.S_ISREG(info.st_mode):
+        return ErrorRecord(rel, "unreadable",
+                           "not a regular file (FIFO, socket or device); not read")
+    return None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -133,20 +185,29 @@ class _Walker:
     def files(self) -> list[Path]:
         out: list[Path] = []
         seen: set[tuple[int, int]] = set()
-        self._walk(self.top, [], seen, out)
+        self._walk(self.top, [], seen, (), out)
         return out
 
     def _walk(self, folder: Path, specs: list[tuple[Path, pathspec.PathSpec]],
-              seen: set[tuple[int, int]], out: list[Path]) -> None:
+              seen: set[tuple[int, int]], ancestors: tuple[tuple[int, int], ...],
+              out: list[Path]) -> None:
         try:
-            stat = folder.stat()
+            info = folder.stat()
         except OSError as exc:
-            self.errors.append(ErrorRecord(_rel(folder, self.root), "unreadable", str(exc)))
+            kind = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable"
+            self.errors.append(ErrorRecord(_rel(folder, self.root), kind, str(exc)))
             return
-        key = (stat.st_dev, stat.st_ino)
+        key = (info.st_dev, info.st_ino)
+        # A dir symlink that leads back to one of its own ancestors is a loop: an error
+        # record. A directory reached a second time by another route (two symlinks to one
+        # shared folder) is not an error: its files are already listed once, under the
+        # first path, so it is skipped quietly instead of reported as a "loop".
+        if key in ancestors:
+            self.errors.append(ErrorRecord(
+                _rel(folder, self.root), "symlink-loop",
+                "symlink loop: this directory links back to one of its parents; not followed"))
+            return
         if key in seen:
-            self.errors.append(ErrorRecord(_rel(folder, self.root), "symlink-loop",
-                                           "directory already visited through a symlink"))
             return
         seen.add(key)
         if self.gitignore:
@@ -173,17 +234,33 @@ class _Walker:
             if is_dir:
                 if entry.name in (".git", ".hg", ".svn"):
                     continue
-                self._walk(path, specs, seen, out)
+                self._walk(path, specs, seen, (*ancestors, key), out)
             else:
                 out.append(path)
 
     @staticmethod
     def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
-        for base, spec in specs:
+        # As in git, the deepest .gitignore with a matching pattern decides, so a nested
+        # `!keep.py` re-includes what a parent's `*.py`-style pattern ignored (checking
+        # "does any file match" made a negation in a subdirectory useless).
+        for base, spec in reversed(specs):
             rel = path.relative_to(base).as_posix()
-            if spec.match_file(rel + "/" if is_dir else rel):
-                return True
+            decided = spec.check_file(rel + "/" if is_dir else rel).include
+            if decided is not None:
+                return decided
         return False
+
+
+def _match_dir(prefix: str, pattern: str) -> bool:
+    """`agents/*` matches `agents/x` but not `agents/x/y`: `*` stays inside one path
+    segment (plain fnmatch lets it cross `/`, so with the longest prefix tried first every
+    file in `agents/x/sub/` became a component `agents/x/sub`); `**` spans segments."""
+    pattern = pattern.strip("/")
+    if "**" in pattern:
+        return fnmatch.fnmatchcase(prefix, pattern)
+    parts, wanted = prefix.split("/"), pattern.split("/")
+    return len(parts) == len(wanted) and all(
+        fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
 
 
 class _ComponentFinder:
@@ -202,7 +279,7 @@ class _ComponentFinder:
         if self.patterns:
             for i in range(len(parts), 0, -1):
                 prefix = "/".join(parts[:i])
-                if any(fnmatch.fnmatchcase(prefix, p) for p in self.patterns):
+                if any(_match_dir(prefix, p) for p in self.patterns):
                     return prefix
         for i in range(len(parts), 0, -1):
             prefix = "/".join(parts[:i])

@@ -441,7 +441,7 @@ class RunOutcome:
     """How the target ended, and whether anything had to be stopped."""
 
     status: str
-    """ok | exit-nonzero | exception | signal | timeout | not-started."""
+    """ok | exit-nonzero | exception | signal | timeout."""
     returncode: int | None = None
     """Exit code; None when a signal ended it or it never started."""
     signal: str = ""

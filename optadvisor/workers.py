@@ -38,9 +38,21 @@ def _catalog_for(paths: tuple[str, ...]) -> Catalog:
 
 def _analyze_batch(batch: list[Job], catalog_paths: tuple[str, ...],
                    max_bytes: int) -> list[Outcome]:
+    _test_crash_hook(batch)
     catalog = _catalog_for(catalog_paths)
     return run_with_deep_stack(
         lambda: [analyze_bytes(rel, data, catalog, max_bytes) for rel, data in batch])
+
+
+def _test_crash_hook(batch: list[Job]) -> None:
+    """TEST-ONLY: `OPTADVISOR_TEST_CRASH_ON=<substring>` makes a worker process die
+    (`os._exit(1)`, as a native crash or the OOM killer would) on a file whose rel path
+    contains the substring, so tests can prove one dying worker costs one file. Only in
+    worker processes, never in the main one (inline runs are not protected by design)."""
+    needle = os.environ.get("OPTADVISOR_TEST_CRASH_ON")
+    if (needle and multiprocessing.parent_process() is not None
+            and any(needle in rel for rel, _ in batch)):
+        os._exit(1)
 
 
 def default_jobs() -> int:
@@ -50,13 +62,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _batches(jobs: list[Job]) -> list[list[Job]]:
+def _batches(jobs: list[Job], processes: int = 1) -> list[list[Job]]:
+    # At most a quarter of each worker's fair share per batch: with few files, batching by
+    # bytes alone put every file in one batch on one worker (five small but pathological
+    # files, e.g. 5,000-deep expressions libcst needs seconds for, ran one after another
+    # while the other cores idled).
+    per_batch = min(BATCH_FILES, max(1, -(-len(jobs) // (max(1, processes) * 4))))
     ordered = sorted(jobs, key=lambda j: len(j[1]), reverse=True)
     out: list[list[Job]] = []
     current: list[Job] = []
     size = 0
     for job in ordered:
-        if current and (size + len(job[1]) > BATCH_BYTES or len(current) >= BATCH_FILES):
+        if current and (size + len(job[1]) > BATCH_BYTES or len(current) >= per_batch):
             out.append(current)
             current, size = [], 0
         current.append(job)
@@ -92,7 +109,7 @@ def analyze_all(jobs: list[Job], catalog: Catalog, catalog_paths: tuple[str, ...
     with ProcessPoolExecutor(max_workers=processes, mp_context=_context()) as pool:
         futures: dict[Future[list[Outcome]], list[Job]] = {
             pool.submit(_analyze_batch, batch, catalog_paths, max_bytes): batch
-            for batch in _batches(jobs)
+            for batch in _batches(jobs, processes)
         }
         for future in as_completed(futures):
             batch = futures[future]
@@ -105,11 +122,41 @@ def analyze_all(jobs: list[Job], catalog: Catalog, catalog_paths: tuple[str, ...
                 results[rel] = outcome
             if progress:
                 progress(len(batch))
-    for rel, data in retry:
+    _retry(retry, catalog_paths, max_bytes, results, progress)
+    return results
+
+
+def _retry(lost: list[Job], catalog_paths: tuple[str, ...], max_bytes: int,
+           results: dict[str, Outcome], progress: Progress | None) -> None:
+    """Re-analyze the files of batches lost with a dead worker, pinning down the culprit.
+
+    One worker, one file per task, in order: when that worker dies, every file before the
+    first failed task is done, and the first failed task is the suspect; it is confirmed
+    in a process of its own and the rest goes to a fresh worker. Before, every lost file
+    got a new pool of its own (about half a second each: 30 lost files cost 15 s); now
+    each death costs one restart.
+    """
+    pending = list(lost)
+    while pending:
+        failed_at = len(pending)
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+            futures = [pool.submit(_analyze_batch, [job], catalog_paths, max_bytes)
+                       for job in pending]
+            for index, ((rel, _), future) in enumerate(zip(pending, futures)):
+                try:
+                    results[rel] = future.result()[0]
+                except BrokenProcessPool:
+                    failed_at = index
+                    break
+                if progress:
+                    progress(1)
+        if failed_at == len(pending):
+            return
+        rel, data = pending[failed_at]
         results[rel] = _isolated(rel, data, catalog_paths, max_bytes)
         if progress:
             progress(1)
-    return results
+        pending = pending[failed_at + 1:]
 
 
 def _isolated(rel: str, data: bytes, catalog_paths: tuple[str, ...], max_bytes: int) -> Outcome:

@@ -20,7 +20,7 @@ from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import suppressions
 from optadvisor.models import ErrorRecord, FileFacts
 
-ANALYZER_VERSION = "5"
+ANALYZER_VERSION = "6"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
@@ -92,7 +92,14 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
                            "it is not Python source", line)
     try:
         text = decode(data)
-    except SyntaxError as exc:  # a bad coding cookie
+    except SyntaxError as exc:
+        # detect_encoding says "invalid or missing encoding declaration" both for a bad
+        # cookie and for a first line that is simply not UTF-8: tell the two apart.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            line = data[:bad.start].count(b"\n") + 1
+            return ErrorRecord(rel, "decode-error", f"cannot decode line {line}: {bad}", line)
         return ErrorRecord(rel, "decode-error", f"bad encoding declaration: {exc.msg}",
                            exc.lineno)
     except (UnicodeDecodeError, LookupError) as exc:

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import bisect
+import io
 import re
+import tokenize
 
 _MARK = re.compile(
     r"#[ \t]*(?:optadvisor:[ \t]*ignore(?:\[(?P<ours>[^\]\n]*)\])?"
@@ -19,11 +21,17 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
     if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text:
         return ()
     starts: list[int] | None = None
+    comment_lines: set[int] | None = None
     found: dict[int, set[str]] = {}
     for match in _MARK.finditer(text):
         if starts is None:
             starts = [0] + [m.end() for m in re.finditer("\n", text)]
+            # Only real comments count: `"#noqa"` inside a string is data. Tokenizing is
+            # slow, so it happens only for the few files whose text has a marker at all.
+            comment_lines = _comment_lines(text)
         line = bisect.bisect_right(starts, match.start())
+        if comment_lines is not None and line not in comment_lines:
+            continue
         if match.group("ours") is not None:
             codes = {c.upper() for c in _CODE.findall(match.group("ours"))} or {"*"}
         elif match.group("codes"):
@@ -32,6 +40,15 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
             codes = {"*"}
         found.setdefault(line, set()).update(codes)
     return tuple((line, tuple(sorted(codes))) for line, codes in sorted(found.items()))
+
+
+def _comment_lines(text: str) -> set[int] | None:
+    """Lines holding a comment token, or None if the text does not tokenize."""
+    try:
+        return {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+                if tok.type == tokenize.COMMENT}
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
 
 
 def is_suppressed(rule: str, lines: tuple[int, ...],

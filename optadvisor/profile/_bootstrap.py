@@ -1,0 +1,558 @@
+"""Runs inside the target's interpreter: waits at a gate until the sampler is attached,
+then runs the user's script as `__main__` with the pass's instruments, and leaves what it
+learned (exit, exception, in-process samples, cProfile, line and memory figures) in a JSON
+file for the parent.
+
+It is started as `python _bootstrap.py CONFIG.json`. The standard library only (the
+target interpreter may be another Python); line_profiler and memory_profiler are imported
+only by the passes that need them. Written for Python 3.8+.
+"""
+
+import ast
+import builtins
+import json
+import os
+import sys
+import threading
+import time
+import types
+
+_SELF = os.path.abspath(__file__)
+_PID = os.getpid()
+
+
+def main(config_path):
+    with open(config_path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    if config.get("allow_ptrace"):
+        _allow_ptrace()
+    mode = _wait_at_gate(config["gate_fd"], config["mode"])
+    if mode is None:
+        sys.stderr.write("optadvisor: the profiler went away before the script started\n")
+        return 3
+    result = {"mode": mode, "errors": []}
+    _write(config["result"], result)  # proof it started, should it end in os._exit
+    script = config["script"]
+    sys.argv = [script] + list(config["args"])
+    sys.path[0] = os.path.dirname(script)
+
+    instruments = _Instruments(mode, config, result)
+    try:
+        code = _compile_script(script, instruments.decorations(script))
+    except BaseException as exc:  # a syntax error is the script's failure, reported as such
+        result["exit"] = {"kind": "exception", "code": 1, "exception": _describe(exc)}
+        _write(config["result"], result)
+        _hide_launcher_frames()
+        raise
+    missing = instruments.install()
+    if missing:  # no point running the script without the pass's instrument
+        result["exit"] = {"kind": "skipped", "code": 0}
+        result["skipped"] = missing
+        result["env"] = _environment()
+        _write(config["result"], result)
+        return 0
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__file__": script, "__builtins__": builtins, "__cached__": None,
+                            "__spec__": None, "__loader__": None, "__package__": None})
+    saved_main = sys.modules["__main__"]
+    sys.modules["__main__"] = module
+
+    error = None
+    started = time.perf_counter()
+    try:
+        instruments.start()
+        exec(code, module.__dict__)
+        result["exit"] = {"kind": "return", "code": 0}
+    except SystemExit as exc:
+        error = exc
+        code_value = exc.code
+        result["exit"] = {"kind": "exit",
+                          "code": code_value if isinstance(code_value, int) else
+                          (0 if code_value is None else 1)}
+    except KeyboardInterrupt as exc:
+        error = exc
+        result["exit"] = {"kind": "interrupted", "code": None}
+    except BaseException as exc:
+        error = exc
+        result["exit"] = {"kind": "exception", "code": 1, "exception": _describe(exc)}
+    finally:
+        result["seconds"] = time.perf_counter() - started
+        if os.getpid() == _PID:  # a forked child running on through our code writes nothing
+            try:
+                instruments.finish(module)
+            except BaseException as exc:
+                result["errors"].append("collecting results failed: " + _describe(exc))
+            result["env"] = _environment()
+            _write(config["result"], result)
+    sys.modules["__main__"] = saved_main
+    if error is not None:
+        _hide_launcher_frames()
+        raise error
+    return 0
+
+
+def _hide_launcher_frames():
+    """Tracebacks the user sees start at their script, as with `python script.py`."""
+    if sys.excepthook is not sys.__excepthook__:
+        return
+
+    def hook(kind, value, tb):
+        while tb is not None and tb.tb_frame.f_code.co_filename == _SELF:
+            tb = tb.tb_next
+        if value is not None:
+            value.__traceback__ = tb  # the default hook prints the exception's own traceback
+        sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def _wait_at_gate(fd, mode):
+    """Block until the parent says go (one line: the mode to run, or `go`)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 256)
+        if not chunk:
+            return None
+        data += chunk
+    os.close(fd)
+    word = data.decode("ascii", "replace").strip()
+    return mode if word == "go" else word
+
+
+def _allow_ptrace():
+    """Under Yama ptrace_scope=1 only ancestors may read a process's memory; the sampler is
+    our sibling, so say it may (PR_SET_PTRACER, PR_SET_PTRACER_ANY)."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as handle:
+            if handle.read().strip() != "1":
+                return
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(0x59616D61, ctypes.c_ulong(-1 & 0xFFFFFFFFFFFFFFFF), 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _describe(exc):
+    text = str(exc)
+    return type(exc).__name__ + (": " + text if text else "")
+
+
+def _environment():
+    """Cheap facts only: this runs inside the measured process (no sysconfig, no platform)."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    version = "{}.{}.{}".format(*sys.version_info[:3])
+    if sys.version_info.releaselevel != "final":
+        version += sys.version_info.releaselevel[0] + str(sys.version_info.serial)
+    return {"python": version, "implementation": sys.implementation.name,
+            "executable": sys.executable,
+            "platform": sys.platform + (" " + uname.release if uname else ""),
+            "machine": uname.machine if uname else "", "cpu_count": os.cpu_count() or 1,
+            "stdlib": os.path.dirname(os.__file__)}
+
+
+def _write(path, result):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ compiling with decorators
+
+
+def _compile_script(path, decorations):
+    with open(path, "rb") as handle:
+        source = handle.read()
+    if not decorations:
+        return compile(source, path, "exec", dont_inherit=True)
+    tree = compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    _decorate(tree, decorations)
+    return compile(tree, path, "exec", dont_inherit=True)
+
+
+def _decorate(tree, decorations):
+    """Add builtin-named decorators (innermost) to the functions named by (qualname, line)."""
+    by_line = {}
+    for (qualname, line), names in decorations.items():
+        by_line[line] = (qualname, names)
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = prefix + child.name
+                wanted = by_line.get(child.lineno)
+                if wanted and wanted[0].rsplit(".", 1)[-1] == child.name:
+                    for name in wanted[1]:
+                        deco = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), child)
+                        child.decorator_list.append(deco)
+                visit(child, qualname + ".<locals>.")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    ast.fix_missing_locations(tree)
+
+
+class _DecoratingFinder:
+    """Imports the user's other modules holding targeted functions through _decorate."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def find_spec(self, name, path, target=None):
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not spec.origin:
+            return None
+        origin = os.path.abspath(spec.origin)
+        if origin not in self.files or not isinstance(
+                spec.loader, importlib.machinery.SourceFileLoader):
+            return None
+        spec.loader = _DecoratingLoader(spec.loader.name, spec.loader.path, self.files[origin])
+        return spec
+
+
+def _loader_class():
+    import importlib.machinery
+
+    class DecoratingLoader(importlib.machinery.SourceFileLoader):
+        def __init__(self, fullname, path, decorations):
+            super().__init__(fullname, path)
+            self.decorations = decorations
+
+        def get_code(self, fullname):
+            return _compile_script(self.path, self.decorations)
+
+    return DecoratingLoader
+
+
+def _DecoratingLoader(fullname, path, decorations):
+    return _loader_class()(fullname, path, decorations)
+
+
+# ------------------------------------------------------------------ instruments per mode
+
+
+class _Instruments:
+    def __init__(self, mode, config, result):
+        self.mode = mode
+        self.config = config
+        self.result = result
+        self.sampler = None
+        self.cprofile = None
+        self.line_profiler = None
+        self.memory = None
+        self.memory_lines = None
+        self.targets = config.get("targets") or []
+        self.memory_target = config.get("memory_lines")
+
+    def decorations(self, script):
+        """{file: {(qualname, line): [builtin decorator names]}} for this pass's targets."""
+        names = []
+        if self.mode == "lines":
+            names.append("__optadvisor_lines__")
+        if self.mode == "memory":
+            names.append("__optadvisor_memory__")
+        found = {}
+        targets = list(self.targets) if names else []
+        for target in targets:
+            per_file = found.setdefault(os.path.abspath(target["file"]), {})
+            per_file.setdefault((target["name"], target["line"]), []).extend(names)
+        if self.mode == "memory-lines" and self.memory_target:
+            target = self.memory_target
+            per_file = found.setdefault(os.path.abspath(target["file"]), {})
+            per_file.setdefault((target["name"], target["line"]), []).append(
+                "__optadvisor_memory_lines__")
+        self._by_file = found
+        return found.get(os.path.abspath(script), {})
+
+    def install(self):
+        """Set up the pass's instrument; returns why it cannot run, or None."""
+        script = os.path.abspath(self.config["script"])
+        others = {f: d for f, d in self._by_file.items() if f != script}
+        if others:
+            sys.meta_path.insert(0, _DecoratingFinder(others))
+        if self.mode == "lines":
+            try:
+                import line_profiler
+            except ImportError:
+                return "line_profiler is not installed in the target interpreter"
+            self.line_profiler = line_profiler.LineProfiler()
+            builtins.__optadvisor_lines__ = self.line_profiler
+            try:
+                from line_profiler import _diagnostics
+
+                self.result["line_core"] = (
+                    "legacy-trace" if _diagnostics.USE_LEGACY_TRACE else "sys.monitoring")
+            except Exception:
+                self.result["line_core"] = "unknown"
+        if self.mode == "memory":
+            self.memory = _MemoryTracker(self.config.get("memory_frames", 1))
+            builtins.__optadvisor_memory__ = self.memory.wrap
+        if self.mode == "memory-lines":
+            try:
+                import memory_profiler
+            except ImportError:
+                return "memory_profiler is not installed in the target interpreter"
+            self.memory_lines = memory_profiler.LineProfiler(backend="psutil")
+            builtins.__optadvisor_memory_lines__ = self.memory_lines
+        return None
+
+    def start(self):
+        if self.mode == "sample":
+            self.sampler = _Sampler(self.config.get("rate", 100))
+            self.sampler.start()
+        elif self.mode == "trace":
+            import cProfile
+
+            self.cprofile = cProfile.Profile()
+            self.cprofile.enable()
+        elif self.mode == "memory":
+            self.memory.start()
+
+    def finish(self, module):
+        if self.sampler is not None:
+            self.result["samples"] = self.sampler.stop()
+        if self.cprofile is not None:
+            self.cprofile.disable()
+            self.result["cprofile"] = _cprofile_rows(self.cprofile)
+        if self.line_profiler is not None:
+            self.result["lines"] = _line_rows(self.line_profiler)
+        if self.memory is not None:
+            self.result["memory"] = self.memory.finish(self._memory_spans())
+        if self.memory_lines is not None:
+            self.result["memory_lines"] = _memory_line_rows(self.memory_lines)
+
+    def _memory_spans(self):
+        return [(os.path.abspath(t["file"]), t["name"], t["line"],
+                 t.get("first_line", t["line"]), t.get("end_line", t["line"]))
+                for t in self.targets]
+
+
+def _absolute(filename):
+    """Real files as absolute paths; `<frozen abc>`, `<string>` as they are."""
+    return filename if filename.startswith("<") else os.path.abspath(filename)
+
+
+class _Sampler(threading.Thread):
+    """The fallback when no external sampler can read this process: a daemon thread taking
+    every thread's stack `rate` times a second (it holds the GIL briefly each time)."""
+
+    def __init__(self, rate):
+        super().__init__(name="optadvisor-sampler", daemon=True)
+        self.interval = 1.0 / max(int(rate), 1)
+        self.halt = threading.Event()
+        self.frames = []
+        self.index = {}
+        self.stacks = {}
+        self.ticks = 0
+        self.started = time.perf_counter()
+        self.elapsed = 0.0
+        self.names = {}
+
+    def run(self):
+        me = threading.get_ident()
+        current_frames = sys._current_frames
+        deadline = time.perf_counter()
+        while not self.halt.is_set():
+            self.ticks += 1
+            for ident, frame in current_frames().items():
+                if ident == me:
+                    continue
+                if ident not in self.names:  # threads may be gone by the end: name them now
+                    thread = threading._active.get(ident)
+                    self.names[ident] = ((getattr(thread, "native_id", None) or ident,
+                                          thread.name) if thread else (ident, ""))
+                stack = []
+                while frame is not None:
+                    code = frame.f_code
+                    key = (getattr(code, "co_qualname", code.co_name), code.co_filename,
+                           frame.f_lineno or 0)
+                    slot = self.index.get(key)
+                    if slot is None:
+                        slot = self.index[key] = len(self.frames)
+                        self.frames.append(key)
+                    stack.append(slot)
+                    frame = frame.f_back
+                stack.reverse()
+                entry = (ident, tuple(stack))
+                self.stacks[entry] = self.stacks.get(entry, 0) + 1
+            deadline += self.interval
+            delay = deadline - time.perf_counter()
+            if delay < 0:
+                deadline = time.perf_counter()
+                delay = 0
+            self.halt.wait(delay)
+
+    def stop(self):
+        self.elapsed = time.perf_counter() - self.started
+        self.halt.set()
+        self.join(1.0)
+        natives = dict(self.names)
+        for thread in threading.enumerate():
+            natives[thread.ident] = (getattr(thread, "native_id", None) or thread.ident,
+                                     thread.name)
+        main_ident = threading.main_thread().ident
+        stacks = []
+        for (ident, stack), count in self.stacks.items():
+            tid, _ = natives.get(ident, (ident, ""))
+            stacks.append([tid, list(stack), count])
+        return {"frames": [list(f) for f in self.frames], "stacks": stacks,
+                "ticks": self.ticks, "elapsed": self.elapsed,
+                "main": natives.get(main_ident, (main_ident, ""))[0],
+                "names": {str(tid): name for tid, name in natives.values()}}
+
+
+def _cprofile_rows(profiler):
+    import pstats
+
+    stats = pstats.Stats(profiler).stats
+    rows = []
+    for (file, line, name), (cc, nc, tt, ct, callers) in stats.items():
+        edges = [[cfile, cline, cname, edge[3]]
+                 for (cfile, cline, cname), edge in callers.items()]
+        rows.append([file, line, name, nc, tt, ct, edges])
+    return rows
+
+
+def _line_rows(profiler):
+    stats = profiler.get_stats()
+    rows = []
+    for (file, first_line, name), timings in stats.timings.items():
+        rows.append({"file": file, "first_line": first_line, "name": name,
+                     "lines": [[line, hits, time_units * stats.unit]
+                               for line, hits, time_units in timings]})
+    return rows
+
+
+def _memory_line_rows(profiler):
+    rows = []
+    for filename, lines in profiler.code_map.items():
+        for line, measure in lines:
+            if measure:
+                rows.append([filename, line, measure[0], measure[1], measure[2]])
+    return rows
+
+
+class _MemoryTracker:
+    """tracemalloc over the run, with a per-call peak for each targeted function: at entry
+    the running peak is folded into every enclosing targeted call and reset, so nested
+    targets do not hide each other's peaks."""
+
+    def __init__(self, frames):
+        self.frames = max(int(frames), 1)
+        self.calls = {}
+        self.stack = []
+        self.peak_seen = 0
+
+    def start(self):
+        import tracemalloc
+
+        self.tracemalloc = tracemalloc
+        tracemalloc.start(self.frames)
+
+    def _fold(self):
+        current, peak = self.tracemalloc.get_traced_memory()
+        self.peak_seen = max(self.peak_seen, peak)
+        for entry in self.stack:
+            entry[2] = max(entry[2], peak)
+        return current
+
+    def _enter(self, key):
+        current = self._fold() if self.tracemalloc.is_tracing() else 0
+        if self.tracemalloc.is_tracing():
+            self.tracemalloc.reset_peak()
+        entry = [key, current, current]
+        self.stack.append(entry)
+        return entry
+
+    def _exit(self, entry):
+        current = self._fold() if self.tracemalloc.is_tracing() else 0
+        if self.stack and self.stack[-1] is entry:
+            self.stack.pop()
+        record = self.calls.setdefault(entry[0], [0, 0, 0])
+        record[0] += 1
+        record[1] = max(record[1], entry[2] - entry[1])
+        record[2] += current - entry[1]
+
+    def wrap(self, func):
+        import functools
+        import inspect
+
+        code = getattr(func, "__code__", None)
+        if code is None or inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            return func
+        key = (os.path.abspath(code.co_filename), code.co_firstlineno)
+        tracker = self
+
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                entry = tracker._enter(key)
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    tracker._exit(entry)
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            entry = tracker._enter(key)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                tracker._exit(entry)
+        return wrapper
+
+    def finish(self, spans):
+        tm = self.tracemalloc
+        if not tm.is_tracing():
+            return {}
+        self._fold()
+        snapshot = tm.take_snapshot()
+        tm.stop()
+        snapshot = snapshot.filter_traces([
+            tm.Filter(False, tm.__file__), tm.Filter(False, _SELF),
+            tm.Filter(False, "<frozen importlib._bootstrap>"),
+            tm.Filter(False, "<frozen importlib._bootstrap_external>")])
+        stats = snapshot.statistics("traceback")
+        top = {}
+        per_function = {}
+        for stat in stats:
+            frames = list(stat.traceback)  # oldest first
+            if not frames:
+                continue
+            newest = frames[-1]
+            site = (_absolute(newest.filename), newest.lineno)
+            agg = top.setdefault(site, [0, 0])
+            agg[0] += stat.size
+            agg[1] += stat.count
+            for file, _name, line, first, end in spans:
+                for frame in reversed(frames):
+                    # The def line itself runs in the enclosing scope (building the function).
+                    if line < frame.lineno <= end and _absolute(frame.filename) == file:
+                        sites = per_function.setdefault((file, line), {})
+                        agg = sites.setdefault(frame.lineno, [0, 0])
+                        agg[0] += stat.size
+                        agg[1] += stat.count
+                        break
+        ranked = sorted(top.items(), key=lambda kv: -kv[1][0])[:30]
+        functions = []
+        for file, name, line, first, end in spans:
+            record = self.calls.get((file, first)) or [0, 0, 0]
+            sites = sorted(per_function.get((file, line), {}).items(), key=lambda kv: -kv[1][0])
+            functions.append({"file": file, "name": name, "line": line, "calls": record[0],
+                              "peak": record[1], "net": record[2] // max(record[0], 1),
+                              "sites": [[file, ln, s, c] for ln, (s, c) in sites[:10]]})
+        return {"peak": self.peak_seen, "frames": self.frames,
+                "sites": [[f, ln, s, c] for (f, ln), (s, c) in ranked],
+                "functions": functions}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

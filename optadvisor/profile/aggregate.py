@@ -1,0 +1,218 @@
+"""Stack samples (from py-spy or the in-process sampler) folded into the per-function,
+per-line and per-thread figures of a ProfileRun.
+
+A sample is idle when its thread was waiting rather than running. Neither py-spy's
+record output nor an in-process sampler says so per sample, so the leaf frame decides:
+a wait in the standard library (locks, select, sockets, subprocess, queues) or a source
+line calling a known waiting function (`time.sleep`, `select`, `recv`, …)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from optadvisor.models import HotFunction, HotLine, SampleSummary, ThreadSamples
+from optadvisor.profile.sources import SourceIndex, relative
+
+IDLE_METHOD = "leaf frame: a known waiting call (sleep, select, locks, sockets, subprocess)"
+
+_WAITING_MODULES = {
+    "threading.py", "selectors.py", "queue.py", "subprocess.py", "socket.py", "ssl.py",
+    "connection.py", "popen_fork.py", "synchronize.py", "pool.py", "_base.py",
+    "base_events.py", "windows_events.py", "selector_events.py", "process.py", "thread.py",
+}
+_WAITING_NAMES = {
+    "wait", "_wait", "_try_wait", "join", "_wait_for_tstate_lock", "select", "poll", "_poll",
+    "acquire", "get", "recv", "recv_into", "_recv", "_recv_bytes", "recv_bytes", "readinto",
+    "accept", "communicate", "_communicate", "sleep", "result", "do_handshake", "connect",
+    "create_connection", "getaddrinfo", "wait_for", "_wait_for_reader",
+}
+_WAITING_CALL = re.compile(
+    r"(?:\b(?:sleep|select|poll|epoll_wait|waitpid|wait4|wait|acquire|recv|recv_into|recvfrom"
+    r"|accept|urlopen|getaddrinfo|communicate|input)\s*\()|\bsys\.stdin\.read")
+
+MAX_FUNCTIONS = 200
+MAX_LINES = 300
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    file: str
+    line: int
+
+
+@dataclass
+class RawProfile:
+    """What a sampler hands over: interned frames and counted stacks (root first)."""
+
+    sampler: str
+    rate: int
+    frames: list[Frame] = field(default_factory=list)
+    stacks: Counter = field(default_factory=Counter)
+    """(pid, tid, frame-index tuple) -> samples."""
+    thread_names: dict[tuple[int, int], str] = field(default_factory=dict)
+    main: tuple[int, int] = (0, 0)
+    """(pid, tid) of the target's main thread: its samples measure wall time."""
+    errors: int = 0
+
+    def intern(self, frame: Frame, index: dict[Frame, int]) -> int:
+        found = index.get(frame)
+        if found is None:
+            found = index[frame] = len(self.frames)
+            self.frames.append(frame)
+        return found
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    summary: SampleSummary
+    functions: tuple[HotFunction, ...]
+    lines: tuple[HotLine, ...]
+
+
+def is_launcher(frame: Frame, launcher: str) -> bool:
+    return bool(launcher) and frame.file == launcher
+
+
+def is_idle(frame: Frame, sources: SourceIndex) -> bool:
+    base = os.path.basename(frame.file)
+    short = frame.name.rsplit(".", 1)[-1]
+    if base in _WAITING_MODULES and short in _WAITING_NAMES and not sources.is_user(frame.file):
+        return True
+    return bool(_WAITING_CALL.search(sources.line(frame.file, frame.line)))
+
+
+class _Counts:
+    __slots__ = ("idle", "pids", "self_", "self_active", "threads", "total", "user_self")
+
+    def __init__(self) -> None:
+        self.self_ = self.total = self.idle = self.self_active = self.user_self = 0
+        self.threads: set[tuple[int, int]] = set()
+        self.pids: set[int] = set()
+
+
+def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = "",
+              script: str = "") -> Aggregate:
+    """Fold the samples. Stacks rooted in the launcher count only from the script's own
+    frames on: samples of the launcher alone (the gate, collecting results) are dropped."""
+    rate = max(raw.rate, 1)
+    idle_frame: dict[int, bool] = {}
+    user_file: dict[str, bool] = {}
+    funcs: dict[tuple[str, str], _Counts] = defaultdict(_Counts)
+    lines: dict[tuple[str, int, str], _Counts] = defaultdict(_Counts)
+    per_thread: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    thread_self: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    total = idle = dropped = 0
+
+    for (pid, tid, stack), count in raw.stacks.items():
+        frames = [raw.frames[i] for i in stack]
+        start = 0
+        while start < len(frames) and is_launcher(frames[start], launcher):
+            start += 1
+        frames = frames[start:]
+        if not frames or (start and script and frames[0].file != script):
+            dropped += count
+            continue
+        leaf_index = stack[-1]
+        waiting = idle_frame.get(leaf_index)
+        if waiting is None:
+            waiting = idle_frame[leaf_index] = is_idle(frames[-1], sources)
+        thread = (pid, tid)
+        total += count
+        per_thread[thread][0] += count
+        if waiting:
+            idle += count
+            per_thread[thread][1] += count
+
+        leaf = frames[-1]
+        seen_funcs: set[tuple[str, str]] = set()
+        seen_lines: set[tuple[str, int, str]] = set()
+        for frame in frames:
+            fkey = (frame.file, frame.name)
+            lkey = (frame.file, frame.line, frame.name)
+            if fkey not in seen_funcs:
+                seen_funcs.add(fkey)
+                c = funcs[fkey]
+                c.total += count
+                c.idle += count if waiting else 0
+                c.threads.add(thread)
+                c.pids.add(pid)
+            if lkey not in seen_lines:
+                seen_lines.add(lkey)
+                lc = lines[lkey]
+                lc.total += count
+                lc.idle += count if waiting else 0
+        for frame in reversed(frames):
+            is_user = user_file.get(frame.file)
+            if is_user is None:
+                is_user = user_file[frame.file] = sources.is_user(frame.file)
+            if is_user:
+                funcs[(frame.file, frame.name)].user_self += count
+                break
+        fc = funcs[(leaf.file, leaf.name)]
+        fc.self_ += count
+        lc = lines[(leaf.file, leaf.line, leaf.name)]
+        lc.self_ += count
+        if not waiting:
+            fc.self_active += count
+            lc.self_active += count
+            thread_self[thread][leaf.name] += count
+
+    main_samples = per_thread.get(raw.main, [0, 0])[0]
+    ticks = max([main_samples] + [v[0] for v in per_thread.values()] + [1])
+    if main_samples and main_samples >= 0.5 * ticks:
+        ticks = main_samples
+    active = max(total - idle, 1)
+
+    def pct(n: int) -> float:
+        return round(100.0 * n / ticks, 2)
+
+    def sec(n: int) -> float:
+        return round(n / rate, 4)
+
+    seen_at: dict[tuple[str, str], int] = {}
+    for (file, number, name) in lines:
+        key = (file, name)
+        if number and (key not in seen_at or number < seen_at[key]):
+            seen_at[key] = number
+
+    hot: list[HotFunction] = []
+    for (file, name), c in funcs.items():
+        span = sources.enclosing(file, seen_at.get((file, name), 0), name)
+        line = span.line if span else (1 if name == "<module>" else 0)
+        hot.append(HotFunction(
+            name=name, file=file, path=relative(file, root), line=line,
+            user=sources.is_user(file), self_seconds=sec(c.self_), total_seconds=sec(c.total),
+            idle_seconds=sec(c.idle), self_pct=pct(c.self_), total_pct=pct(c.total),
+            idle_pct=pct(c.idle), cpu_pct=round(100.0 * c.self_active / active, 2),
+            user_self_seconds=sec(c.user_self), user_self_pct=pct(c.user_self),
+            samples=c.total, threads=len(c.threads), processes=len(c.pids)))
+    hot.sort(key=lambda f: (-f.total_seconds, -f.self_seconds, f.name))
+
+    hot_lines: list[HotLine] = []
+    for (file, number, name), c in lines.items():
+        user = sources.is_user(file)
+        if not c.self_ and not (user and c.total * 100 >= ticks):
+            continue
+        hot_lines.append(HotLine(
+            file=file, path=relative(file, root), line=number, function=name, user=user,
+            self_seconds=sec(c.self_), idle_seconds=sec(c.idle), self_pct=pct(c.self_),
+            total_pct=pct(c.total), idle_pct=pct(c.idle), samples=c.total,
+            code=sources.line(file, number)))
+    hot_lines.sort(key=lambda ln: (-ln.self_seconds, -ln.total_pct, ln.path, ln.line))
+
+    threads = tuple(
+        ThreadSamples(pid=pid, tid=tid, name=raw.thread_names.get((pid, tid), ""),
+                      samples=n, idle=i,
+                      top=thread_self[(pid, tid)].most_common(1)[0][0]
+                      if thread_self[(pid, tid)] else "")
+        for (pid, tid), (n, i) in sorted(per_thread.items(), key=lambda kv: -kv[1][0]))
+    summary = SampleSummary(
+        sampler=raw.sampler, rate=raw.rate, total=total, idle=idle,
+        ticks=ticks if total else 0, processes=len({p for p, _ in per_thread}),
+        threads=threads, idle_method=IDLE_METHOD, errors=raw.errors, dropped=dropped)
+    return Aggregate(summary, tuple(hot[:MAX_FUNCTIONS]), tuple(hot_lines[:MAX_LINES]))
+

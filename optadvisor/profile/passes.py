@@ -1,0 +1,246 @@
+"""The targeted passes that re-run the script with instruments on a few functions only:
+line-profiler timings per line, tracemalloc peaks and allocation sites per call, and
+memory-profiler's line report for one named function. Plus the RSS trend, which needs no
+extra run: the monitor's samples of the measuring pass already hold it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from optadvisor.models import (
+    AllocationSite, FunctionMemory, HotFunction, LineTiming, MemoryLine, MemoryReport,
+    PassRecord, RunError, SystemMetrics, TimedFunction,
+)
+from optadvisor.profile.monitor import rss_trend
+from optadvisor.profile.sources import SourceIndex, relative
+from optadvisor.profile.target import TargetError, describe, spawn
+
+if TYPE_CHECKING:
+    from optadvisor.profile.run import ProfileOptions, _Collected
+
+MIB = 1024 * 1024
+LEAK_MIN_GROWTH = 16 * MIB
+LEAK_MIN_R2 = 0.8
+LEAK_MIN_SAMPLES = 10
+
+
+def select_targets(functions: tuple[HotFunction, ...], sources: SourceIndex,
+                   top: int) -> list[dict[str, Any]]:
+    """The top user functions by the time charged to them (their own, and the library time
+    they call into: the json.load or sleep on their line), as the bootstrap's decoration
+    targets. Frames it cannot decorate (<module>, comprehensions, unreadable files) are
+    left out."""
+    chosen: list[dict[str, Any]] = []
+    ranked = sorted((f for f in functions if f.user and not f.name.startswith("<")
+                     and f.line > 0 and not f.name.endswith(">")),
+                    key=lambda f: (-(f.user_self_seconds or f.self_seconds), -f.total_seconds))
+    for function in ranked:
+        if len(chosen) >= top:
+            break
+        if max(function.user_self_pct, function.self_pct) < 1.0 and function.calls == 0:
+            continue
+        span = next((s for s in sources.spans(function.file)
+                     if s.line == function.line and s.qualname == function.name), None)
+        if span is None:
+            span = next((s for s in sources.spans(function.file) if s.line == function.line),
+                        None)
+        if span is None:
+            continue
+        chosen.append({"file": function.file, "name": span.qualname, "line": span.line,
+                       "first_line": span.first_line, "end_line": span.end_line})
+    return chosen
+
+
+def line_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+              functions: tuple[HotFunction, ...], sources: SourceIndex, baseline: float,
+              collected: _Collected) -> tuple[TimedFunction, ...]:
+    targets = select_targets(functions, sources, options.top)
+    if not targets:
+        collected.passes.append(PassRecord("lines", "skipped",
+                                           note="no user function took measurable time"))
+        return ()
+    result, wall = _run_pass("lines", options, python, script, cwd, {"targets": targets},
+                             collected)
+    if result is None:
+        return ()
+    timed: list[TimedFunction] = []
+    for row in result.get("lines") or ():
+        file = str(row["file"])
+        span = sources.at_first_line(file, int(row["first_line"]), str(row["name"]))
+        total = sum(float(seconds) for _, _, seconds in row["lines"]) or 0.0
+        lines = tuple(
+            LineTiming(line=int(line), hits=int(hits), seconds=round(float(seconds), 6),
+                       pct=round(100.0 * float(seconds) / total, 2) if total else 0.0,
+                       code=sources.line(file, int(line)))
+            for line, hits, seconds in sorted(row["lines"]))
+        timed.append(TimedFunction(
+            name=span.qualname if span else str(row["name"]), file=file,
+            path=relative(file, str(root)),
+            line=span.line if span else int(row["first_line"]),
+            seconds=round(total, 6), lines=lines))
+    timed.sort(key=lambda t: -t.seconds)
+    core = result.get("line_core", "")
+    note = f"{len(targets)} functions"
+    if core == "sys.monitoring":
+        note += "; sys.monitoring line events on the targeted functions only"
+    elif core:
+        note += "; legacy trace hook (Python < 3.12: callees of targeted functions pay too)"
+    _record("lines", wall, baseline, note, collected)
+    return tuple(timed)
+
+
+def memory_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+                functions: tuple[HotFunction, ...], sources: SourceIndex, baseline: float,
+                collected: _Collected, memory: MemoryReport) -> MemoryReport:
+    targets = select_targets(functions, sources, options.top)
+    result, wall = _run_pass("memory", options, python, script, cwd, {"targets": targets},
+                             collected)
+    data = (result or {}).get("memory") or {}
+    if result is None or not data:
+        if result is not None:
+            collected.errors.append(RunError("pass-failed", "tracemalloc recorded nothing",
+                                             "memory"))
+        return memory
+    root_s = str(root)
+
+    def site(row: list[Any]) -> AllocationSite:
+        file, line, size, count = str(row[0]), int(row[1]), int(row[2]), int(row[3])
+        return AllocationSite(file=file, path=relative(file, root_s), line=line,
+                              size_bytes=size, count=count, code=sources.line(file, line))
+
+    per_function = tuple(
+        FunctionMemory(name=str(f["name"]), file=str(f["file"]),
+                       path=relative(str(f["file"]), root_s), line=int(f["line"]),
+                       calls=int(f["calls"]), peak_bytes=int(f["peak"]),
+                       net_bytes=int(f["net"]), sites=tuple(site(s) for s in f["sites"]))
+        for f in data.get("functions") or ())
+    _record("memory", wall, baseline,
+            f"tracemalloc, {data.get('frames', 1)} frames per allocation; "
+            f"{len(targets)} functions", collected)
+    return MemoryReport(
+        peak_bytes=int(data.get("peak") or 0),
+        sites=tuple(site(s) for s in data.get("sites") or () if sources.is_user(str(s[0])))[:15]
+        or tuple(site(s) for s in data.get("sites") or ())[:15],
+        functions=per_function, rss_start=memory.rss_start, rss_peak=memory.rss_peak,
+        rss_end=memory.rss_end, rss_slope=memory.rss_slope, rss_r2=memory.rss_r2,
+        leak_suspected=memory.leak_suspected, line_function=memory.line_function,
+        line_report=memory.line_report)
+
+
+def memory_lines_pass(options: ProfileOptions, python: str, script: Path, cwd: Path,
+                      root: Path, functions: tuple[HotFunction, ...], sources: SourceIndex,
+                      baseline: float, collected: _Collected,
+                      memory: MemoryReport) -> MemoryReport:
+    from dataclasses import replace
+
+    wanted = str(options.memory_lines)
+    target = find_function(wanted, script, functions, sources)
+    if target is None:
+        collected.errors.append(RunError(
+            "pass-failed", f"no function named {wanted!r} in the script or in the functions "
+            "the sampler saw", "memory-lines"))
+        collected.passes.append(PassRecord("memory-lines", "failed", note="function not found"))
+        return memory
+    result, wall = _run_pass("memory-lines", options, python, script, cwd,
+                             {"memory_lines": target}, collected)
+    if result is None:
+        return memory
+    file = target["file"]
+    rows = [r for r in result.get("memory_lines") or ()
+            if str(r[0]) == file and target["first_line"] <= int(r[1]) <= target["end_line"]]
+    report = tuple(
+        MemoryLine(line=int(line), mem_mib=round(float(mem), 3),
+                   increment_mib=round(float(inc), 3), occurrences=int(occ),
+                   code=sources.line(file, int(line)))
+        for _, line, inc, mem, occ in sorted(rows, key=lambda r: int(r[1])))
+    if not report:
+        collected.errors.append(RunError("pass-failed", f"{target['name']} never ran under "
+                                         "memory-profiler", "memory-lines"))
+    _record("memory-lines", wall, baseline,
+            "memory-profiler (slow: it reads RSS at every line)", collected)
+    return replace(memory, line_function=target["name"], line_report=report)
+
+
+def find_function(wanted: str, script: Path, functions: tuple[HotFunction, ...],
+                  sources: SourceIndex) -> dict[str, Any] | None:
+    """A function by qualified or short name: among the sampled ones first, then the
+    script's own definitions."""
+    files = [f.file for f in functions if f.user and f.name == wanted]
+    files += [f.file for f in functions if f.user and f.name.rsplit(".", 1)[-1] == wanted]
+    files += [str(script)]
+    for file in files:
+        for span in sources.spans(file):
+            if span.qualname == wanted or span.qualname.rsplit(".", 1)[-1] == wanted:
+                return {"file": file, "name": span.qualname, "line": span.line,
+                        "first_line": span.first_line, "end_line": span.end_line}
+    return None
+
+
+def rss_report(metrics: SystemMetrics | None, script_seconds: float = 0.0) -> MemoryReport:
+    """RSS over the run from the monitor: slope, straightness, and a leak suspicion only
+    when the growth is steady (r² high), large, and sampled long enough to tell. Samples
+    after the script's last line are left out: interpreter shutdown frees everything."""
+    if metrics is None or not metrics.samples:
+        return MemoryReport()
+    running = tuple(s for s in metrics.samples
+                    if s.rss and (not script_seconds or s.t <= script_seconds))
+    slope, r2 = rss_trend(running)
+    samples = list(running)
+    span = samples[-1].t - samples[0].t if len(samples) > 1 else 0.0
+    growth = slope * span
+    leak = (len(samples) >= LEAK_MIN_SAMPLES and r2 >= LEAK_MIN_R2
+            and growth >= max(LEAK_MIN_GROWTH, 0.25 * metrics.rss_start))
+    return MemoryReport(rss_start=metrics.rss_start, rss_peak=metrics.rss_peak,
+                        rss_end=samples[-1].rss if samples else metrics.rss_end,
+                        rss_slope=round(slope, 1),
+                        rss_r2=round(r2, 3), leak_suspected=leak)
+
+
+def baseline_pass(options: ProfileOptions, python: str, script: Path, cwd: Path,
+                  collected: _Collected) -> float:
+    """The script once with no instrument at all: the wall time the others compare with."""
+    result, wall = _run_pass("baseline", options, python, script, cwd, {}, collected)
+    if result is None:
+        return 0.0
+    collected.passes.append(PassRecord("baseline", "ok", round(wall, 4), 1.0, "plain run"))
+    return wall
+
+
+def _run_pass(name: str, options: ProfileOptions, python: str, script: Path, cwd: Path,
+              extra: dict[str, Any], collected: _Collected) -> tuple[dict[str, Any] | None, float]:
+    """Run the script once more under the bootstrap in `name` mode."""
+    try:
+        target = spawn(python, script, options.args, name, cwd, options.stdin,
+                       options.stdout, extra)
+    except TargetError as exc:
+        collected.errors.append(RunError("pass-failed", str(exc), name))
+        collected.passes.append(PassRecord(name, "failed", note=str(exc)))
+        return None, 0.0
+    try:
+        target.release()
+        exit = target.wait(options.timeout)
+        stopped, leftover = target.stop_leftovers()
+        result = target.read_result()
+    finally:
+        target.abort()
+        target.cleanup()
+    if result.get("skipped"):
+        collected.errors.append(RunError("pass-skipped", str(result["skipped"]), name))
+        collected.passes.append(PassRecord(name, "skipped", note=str(result["skipped"])))
+        return None, 0.0
+    outcome = describe(exit, result, options.timeout, stopped, leftover)
+    for message in result.get("errors") or ():
+        collected.errors.append(RunError("pass-failed", str(message), name))
+    if outcome.status != "ok":
+        collected.errors.append(RunError("target-failed", f"the script {outcome.message}", name))
+    if not result:
+        collected.passes.append(PassRecord(name, "failed", round(exit.wall_seconds, 4),
+                                           note=outcome.message))
+        return None, exit.wall_seconds
+    return result, exit.wall_seconds
+
+
+def _record(name: str, wall: float, baseline: float, note: str, collected: _Collected) -> None:
+    collected.passes.append(PassRecord(
+        name, "ok", round(wall, 4), round(wall / baseline, 2) if baseline > 0 else 0.0, note))

@@ -1,0 +1,345 @@
+"""`run_profile`: the passes over one target, in order, into one ProfileRun.
+
+1. the measuring pass: py-spy out of process (or, when it cannot attach, the in-process
+   sampler; or cProfile with mode="trace"), with the psutil monitor alongside;
+2. the targeted line pass (line-profiler on the top user functions), by default only when
+   the first pass was short;
+3. the memory pass (tracemalloc per targeted function) and, on request, memory-profiler's
+   line report for one function.
+
+Each pass runs the target afresh. Failures become RunErrors in the run; only a missing
+script, an interpreter that cannot start it, or a bad option raises (ProfileUsageError:
+exit 2)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from optadvisor import __version__
+from optadvisor.models import (
+    HotFunction, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
+    SystemMetrics,
+)
+from optadvisor.profile import passes
+from optadvisor.profile.aggregate import aggregate
+from optadvisor.profile.fallback import IN_PROCESS, functions_from_cprofile, raw_from_samples
+from optadvisor.profile.monitor import DEFAULT_INTERVAL, Monitor
+from optadvisor.profile.sampling import (
+    Recorder, SamplerUnavailable, find_py_spy, py_spy_version,
+)
+from optadvisor.profile.sources import SourceIndex
+from optadvisor.profile.target import BOOTSTRAP, Exit, TargetError, describe, spawn
+
+MODES = ("sample", "trace")
+LINES_AUTO_SECONDS = 10.0
+"""The line pass runs by default only when the measuring pass took at most this long."""
+
+
+class ProfileUsageError(Exception):
+    """Nothing could be run: a missing script or interpreter, a bad option (exit 2)."""
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    script: Path
+    args: tuple[str, ...] = ()
+    timeout: float | None = None
+    """Seconds each pass may run before its whole process tree is stopped."""
+    mode: str = "sample"
+    """sample (py-spy, out of process) | trace (cProfile, in process: exact calls, slower)."""
+    lines: bool | None = None
+    """Line pass: True, False, or None for "when the first pass took <= 10 s"."""
+    memory: bool = False
+    memory_lines: str | None = None
+    """Name of one function for memory-profiler's (slow) line-by-line report."""
+    rate: int = 100
+    subprocesses: bool = True
+    python: str | None = None
+    """Interpreter for the target (default: the one running optadvisor)."""
+    top: int = 5
+    """How many user functions the line and memory passes target."""
+    cwd: Path | None = None
+    root: Path | None = None
+    """What reported paths are relative to (default: cwd)."""
+    stdin: str = "inherit"
+    """inherit | null."""
+    stdout: str = "inherit"
+    """inherit | stderr | null: where the target's standard output goes."""
+    sampler: str = "auto"
+    """auto | py-spy | in-process (auto: py-spy, else in process, with the reason noted)."""
+    py_spy: str | None = None
+    monitor_interval: float = DEFAULT_INTERVAL
+    baseline: bool = False
+    """Run the script once plainly first, so every pass's overhead is measured against it
+    (costs one more run; without it the line and memory passes are compared with the
+    sampling pass, which py-spy barely slows)."""
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Collected:
+    errors: list[RunError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    passes: list[PassRecord] = field(default_factory=list)
+
+
+def run_profile(options: ProfileOptions, progress: Progress | None = None) -> ProfileRun:
+    say = progress or (lambda message: None)
+    python, script, cwd, root = _validate(options)
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    collected = _Collected()
+    sources = SourceIndex(excluded=(BOOTSTRAP,))
+
+    plain = 0.0
+    if options.baseline:
+        say("plain run")
+        plain = passes.baseline_pass(options, python, script, cwd, collected)
+    say("measuring" if options.mode == "sample" else "tracing")
+    first = _measure(options, python, script, cwd, root, sources, collected, plain)
+    functions = first.functions
+    run = ProfileRun(
+        command=(python, str(script), *options.args), script=str(script), args=options.args,
+        cwd=str(cwd), root=str(root), mode=options.mode, environment=first.environment,
+        outcome=first.outcome, wall_seconds=round(first.exit.wall_seconds, 4),
+        cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
+        created=created, samples=first.summary,
+        functions=functions, lines=first.lines, metrics=first.metrics,
+        tool_version=__version__)
+
+    baseline = plain or first.exit.wall_seconds
+    if _want_lines(options, first, collected):
+        say("timing lines")
+        run = replace(run, line_timings=passes.line_pass(
+            options, python, script, cwd, root, functions, sources, baseline, collected))
+    memory = passes.rss_report(first.metrics, first.script_seconds)
+    if options.memory:
+        say("tracing memory")
+        memory = passes.memory_pass(options, python, script, cwd, root, functions, sources,
+                                    baseline, collected, memory)
+    if options.memory_lines:
+        say("memory by line")
+        memory = passes.memory_lines_pass(options, python, script, cwd, root, functions,
+                                          sources, baseline, collected, memory)
+    return replace(run, memory=memory, passes=tuple(collected.passes),
+                   errors=tuple(collected.errors), notes=tuple(collected.notes))
+
+
+# ---------------------------------------------------------------- the measuring pass
+
+
+@dataclass
+class _First:
+    exit: Exit
+    outcome: RunOutcome
+    environment: RunEnvironment
+    summary: SampleSummary | None = None
+    functions: tuple[HotFunction, ...] = ()
+    lines: tuple = ()
+    metrics: SystemMetrics | None = None
+    script_seconds: float = 0.0
+
+
+def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+             sources: SourceIndex, collected: _Collected, plain: float = 0.0) -> _First:
+    pass_name = "sample" if options.mode == "sample" else "trace"
+    gate_mode = "run" if options.mode == "sample" else "trace"
+    try:
+        target = spawn(python, script, options.args, gate_mode, cwd, options.stdin,
+                       options.stdout, {"rate": options.rate}, allow_ptrace=True)
+    except TargetError as exc:
+        raise ProfileUsageError(str(exc)) from None
+    recorder: Recorder | None = None
+    sampler_name = "cProfile"
+    try:
+        if options.mode == "sample":
+            recorder, sampler_name, gate_mode = _attach(options, target, collected)
+        monitor = Monitor(target.pid, options.monitor_interval)
+        monitor.start()
+        target.release(gate_mode)
+        exit = target.wait(options.timeout)
+        monitor.stop()
+        stopped, leftover = target.stop_leftovers(monitor.processes())
+        result = target.read_result()
+        raw = None
+        if recorder is not None:
+            try:
+                raw = recorder.finish(target.pid)
+            except SamplerUnavailable as exc:
+                collected.errors.append(RunError(exc.kind, str(exc), pass_name))
+            except ValueError as exc:
+                collected.errors.append(RunError("parse-error", f"py-spy output: {exc}",
+                                                 pass_name))
+        elif result.get("samples"):
+            raw = raw_from_samples(result["samples"], target.pid, options.rate)
+    finally:
+        if recorder is not None:
+            recorder.kill()
+        target.abort()
+        target.cleanup()
+
+    env_data = result.get("env") or {}
+    _use_stdlib(sources, env_data, python)
+    outcome = describe(exit, result, options.timeout, stopped, leftover)
+    if result.get("mode") is None and not exit.timed_out:
+        ended = (f"was killed by {outcome.signal}" if outcome.signal
+                 else f"exited with status {exit.returncode}")
+        raise ProfileUsageError(f"{python} {ended} before running the script: is it "
+                                "Python 3.8 or newer?")
+    _note_outcome(outcome, pass_name, collected)
+    for message in result.get("errors") or ():
+        collected.errors.append(RunError("target-failed", str(message), pass_name))
+    first = _First(exit=exit, outcome=outcome,
+                   environment=_environment(env_data, python, sampler_name),
+                   metrics=monitor.metrics(exit.rusage),
+                   script_seconds=float(result.get("seconds") or 0.0))
+    if raw is not None:
+        found = aggregate(raw, sources, str(root), launcher=BOOTSTRAP, script=str(script))
+        first.summary, first.functions, first.lines = found.summary, found.functions, found.lines
+        if found.summary.total == 0:
+            collected.errors.append(RunError(
+                "no-samples", "the sampler took no samples of the script (it ended too soon?)",
+                pass_name))
+    elif options.mode == "trace":
+        rows = result.get("cprofile") or []
+        first.functions = functions_from_cprofile(rows, sources, str(root), exit.wall_seconds,
+                                                  launcher=BOOTSTRAP)
+        first.summary = SampleSummary(sampler="cprofile", rate=0, total=0, idle=0, ticks=0)
+        if not rows:
+            collected.errors.append(RunError("no-samples", "cProfile recorded nothing",
+                                             pass_name))
+        collected.notes.append("trace mode: cProfile counts every call, so times are inflated "
+                               "for call-heavy code, only the main thread is seen, and idle "
+                               "time is not separated")
+    ok = raw is not None or options.mode == "trace"
+    note = sampler_name
+    if recorder is not None:
+        note += ", out of process, never pausing the target"
+    collected.passes.append(PassRecord(
+        pass_name, "ok" if ok else "failed", round(exit.wall_seconds, 4),
+        round(exit.wall_seconds / plain, 3) if plain > 0 else 0.0, note))
+    return first
+
+
+def _attach(options: ProfileOptions, target: Any,
+            collected: _Collected) -> tuple[Recorder | None, str, str]:
+    """py-spy on the gated target, or the in-process sampler with the reason recorded."""
+    if options.sampler == "in-process":
+        collected.notes.append("sampled in process (as requested): the sampler thread shares "
+                               "the GIL with the target, expect a few percent overhead")
+        return None, IN_PROCESS + " sampler", "sample"
+    binary = find_py_spy(options.py_spy)
+    reason: SamplerUnavailable
+    if binary is None:
+        reason = SamplerUnavailable("sampler-unavailable", "py-spy is not installed or not on "
+                                    "PATH")
+    else:
+        try:
+            recorder = Recorder.attach(binary, target.pid, target.workdir, options.rate,
+                                       options.subprocesses)
+            return recorder, py_spy_version(binary), "go"
+        except SamplerUnavailable as exc:
+            reason = exc
+    if options.sampler == "py-spy":
+        collected.errors.append(RunError(reason.kind, str(reason), "sample"))
+        return None, "none", "go"
+    collected.errors.append(RunError(reason.kind, str(reason), "sample"))
+    collected.notes.append(f"py-spy unavailable ({reason}); sampled in process instead: "
+                           "subprocesses are not seen and the sampler shares the GIL")
+    return None, IN_PROCESS + " sampler", "sample"
+
+
+def _note_outcome(outcome: RunOutcome, pass_name: str, collected: _Collected) -> None:
+    if outcome.status == "timeout":
+        collected.errors.append(RunError("timeout", outcome.message, pass_name))
+    elif outcome.status not in ("ok",):
+        collected.errors.append(RunError("target-failed", f"the script {outcome.message}",
+                                         pass_name))
+    if outcome.leftover:
+        collected.errors.append(RunError("leftover-process", outcome.message, pass_name))
+
+
+def _want_lines(options: ProfileOptions, first: _First, collected: _Collected) -> bool:
+    if options.lines is not None:
+        return options.lines
+    if first.outcome.status != "ok":
+        collected.notes.append(f"line pass skipped: the script {first.outcome.message}; "
+                               "ask for it with --lines")
+        collected.passes.append(PassRecord("lines", "skipped", note="the run did not succeed"))
+        return False
+    if first.exit.wall_seconds > LINES_AUTO_SECONDS:
+        collected.notes.append(
+            f"line pass skipped: the run took {first.exit.wall_seconds:.1f} s "
+            f"(over {LINES_AUTO_SECONDS:g} s); ask for it with --lines")
+        collected.passes.append(PassRecord("lines", "skipped", note="run too long"))
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _validate(options: ProfileOptions) -> tuple[str, Path, Path, Path]:
+    if options.mode not in MODES:
+        raise ProfileUsageError(f"unknown mode {options.mode!r}; choose sample or trace")
+    if options.rate < 1 or options.rate > 10_000:
+        raise ProfileUsageError(f"rate {options.rate} is out of range (1-10000)")
+    if options.timeout is not None and options.timeout <= 0:
+        raise ProfileUsageError("timeout must be a positive number of seconds")
+    for name, value, allowed in (("stdin", options.stdin, ("inherit", "null")),
+                                 ("stdout", options.stdout, ("inherit", "stderr", "null")),
+                                 ("sampler", options.sampler, ("auto", "py-spy", "in-process"))):
+        if value not in allowed:
+            raise ProfileUsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    cwd = (options.cwd or Path.cwd()).resolve()
+    script = Path(options.script)
+    script = (script if script.is_absolute() else cwd / script).resolve()
+    if not script.exists():
+        raise ProfileUsageError(f"no such script: {options.script}")
+    if not script.is_file():
+        raise ProfileUsageError(f"not a file: {options.script}")
+    python = options.python or sys.executable
+    resolved = shutil.which(python) if os.sep not in python else python
+    if not resolved or not os.path.isfile(resolved) or not os.access(resolved, os.X_OK):
+        raise ProfileUsageError(f"no such interpreter: {python}")
+    root = (options.root or cwd).resolve()
+    return resolved, script, cwd, root
+
+
+def _use_stdlib(sources: SourceIndex, env: dict[str, Any], python: str) -> None:
+    stdlib = str(env.get("stdlib") or "")
+    if not stdlib and os.path.realpath(python) == os.path.realpath(sys.executable):
+        import sysconfig
+
+        stdlib = sysconfig.get_paths().get("stdlib", "")
+    sources.use_stdlib(stdlib)
+
+
+def _environment(env: dict[str, Any], python: str, sampler: str) -> RunEnvironment:
+    if not env and os.path.realpath(python) == os.path.realpath(sys.executable):
+        import platform
+        import sysconfig
+
+        env = {"python": platform.python_version(),
+               "implementation": sys.implementation.name,
+               "executable": sys.executable, "platform": platform.platform(),
+               "machine": platform.machine(), "cpu_count": os.cpu_count() or 1,
+               "stdlib": sysconfig.get_paths().get("stdlib", "")}
+    return RunEnvironment(
+        python=str(env.get("python", "")), implementation=str(env.get("implementation", "")),
+        executable=str(env.get("executable", python)), platform=str(env.get("platform", "")),
+        machine=str(env.get("machine", "")), cpu_count=int(env.get("cpu_count") or 0),
+        sampler=sampler, tool_version=__version__, stdlib=str(env.get("stdlib", "")))
+
+
+def _cpu(exit: Exit) -> float:
+    if exit.rusage is None:
+        return 0.0
+    return round(exit.rusage.user_seconds + exit.rusage.system_seconds, 4)

@@ -1,0 +1,306 @@
+"""The command line contract: exit codes, the JSON schema keys, -o, suppression comments,
+NO_COLOR, the table layout, `python -m optadvisor --version`, and no progress bar when
+stderr is not a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write
+from typer.testing import CliRunner
+
+from optadvisor import __version__
+from optadvisor.api import ScanOptions, scan
+from optadvisor.cli import app
+
+ANSI = re.compile(r"\x1b\[")
+
+BLOCKING = '''import requests
+
+
+async def handler(url):
+    return requests.get(url, timeout=5)
+'''
+"""Exactly one recommendation: OPT101 (high) on line 5."""
+
+CLEAN = "def add(a, b):\n    return a + b\n"
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def py(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "optadvisor", *args], check=False, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})}, **kwargs)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return write(tmp_path / "proj", {"agent/handler.py": BLOCKING, "agent/util.py": CLEAN})
+
+
+@pytest.mark.parametrize("fail_on, code", [
+    (None, 1), ("high", 1), ("medium", 1), ("low", 1), ("critical", 0), ("never", 0)])
+def test_exit_code_follows_fail_on(project: Path, fail_on: str | None, code: int):
+    args = ["scan", str(project), "--no-cache", "-q", "-j", "1"]
+    if fail_on:
+        args += ["--fail-on", fail_on]
+    assert invoke(*args).exit_code == code
+
+
+def test_clean_project_exits_0(tmp_path: Path):
+    write(tmp_path, {"a.py": CLEAN})
+    assert invoke("scan", str(tmp_path), "--no-cache", "--fail-on", "low").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "{p}", "--format", "pdf"],
+    ["scan", "{p}/does-not-exist"],
+    ["scan", "{p}", "{p}/does-not-exist.py"],
+    ["scan", "{p}", "--fail-on", "severe"],
+    ["scan", "{p}", "--jobs", "0"],
+    ["scan", "{p}", "--no-such-flag"],
+    ["scan"],
+    ["frobnicate"],
+], ids=["format", "missing-dir", "one-missing-file", "fail-on", "jobs", "flag", "no-path",
+        "command"])
+def test_usage_errors_exit_2(project: Path, args: list[str]):
+    result = invoke(*[a.format(p=project) for a in args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_path_message_names_it(project: Path):
+    result = invoke("scan", str(project / "nope"))
+    assert result.exit_code == 2
+    assert "nope" in result.stderr and "no such file" in result.stderr
+
+
+def test_json_has_the_design_schema_keys(project: Path, tmp_path: Path):
+    write(project, {"agent/broken.py": "def f(:\n"})
+    result = invoke("scan", str(project), "--format", "json", "--no-cache", "-j", "1")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert {"schema_version", "tool", "summary", "recommendations", "targets",
+            "errors"} <= set(data)
+    assert data["schema_version"] == 1
+    assert data["tool"] == {"name": "optadvisor", "version": __version__}
+    assert {"files", "lines", "functions", "components", "errors", "seconds",
+            "recommendations", "by_priority", "by_kind", "candidates"} <= set(data["summary"])
+    assert set(data["summary"]["candidates"]) == {"caching", "async", "profiling",
+                                                  "optimization"}
+    [rec] = data["recommendations"]
+    assert {"rule", "kind", "category", "priority", "score", "path", "line", "column",
+            "end_line", "end_column", "symbol", "component", "title", "message", "evidence",
+            "impact", "confidence", "effort", "snippet", "fingerprint"} <= set(rec)
+    assert set(rec["snippet"]) == {"before", "after"}
+    assert (rec["rule"], rec["kind"], rec["path"], rec["line"], rec["column"]) == (
+        "OPT101", "blocking-call-in-async", "agent/handler.py", 5, 12)
+    assert rec["priority"] in ("critical", "high", "medium", "low")
+    assert 0 <= rec["score"] <= 100 and isinstance(rec["score"], int)
+    assert rec["component"] == "agent" and rec["symbol"] == "handler"
+    assert data["targets"]
+    assert {"path", "component", "score", "caching", "async", "profiling",
+            "optimization"} <= set(data["targets"][0])
+    assert data["errors"] == [{"path": "agent/broken.py", "kind": "parse-error",
+                               "message": data["errors"][0]["message"], "line": 1}]
+    assert data["summary"]["errors"] == 1 and data["summary"]["files"] == 2
+
+
+def test_output_file(project: Path, tmp_path: Path):
+    out = tmp_path / "reports" / "nested" / "scan.json"
+    result = invoke("scan", str(project), "--format", "json", "-o", str(out), "--no-cache")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["recommendations"] == 1
+    short = tmp_path / "short.txt"
+    assert invoke("scan", str(project), "-o", str(short), "--no-cache", "--fail-on",
+                  "never").exit_code == 0
+    assert "agent/handler.py:5" in short.read_text(encoding="utf-8")
+
+
+def test_output_file_with_undecodable_file_name(tmp_path: Path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / os.fsdecode(b"caf\xe9.py")).write_text("def f(:\n")
+    out = tmp_path / "out.json"
+    result = invoke("scan", str(root), "--format", "json", "-o", str(out), "--no-cache")
+    assert result.exit_code == 0, result.output
+    [error] = json.loads(out.read_text(encoding="utf-8"))["errors"]
+    assert os.fsencode(error["path"]) == b"caf\xe9.py"  # \udce9 round-trips to the bytes
+    assert error["kind"] == "parse-error"
+
+
+SUPPRESSIONS = {
+    "optadvisor-ignore-rule": ("# optadvisor: ignore[OPT101]", True),
+    "optadvisor-ignore-group": ("# optadvisor: ignore[OPT1]", True),
+    "optadvisor-ignore-all": ("# optadvisor: ignore", True),
+    "noqa-rule": ("# noqa: OPT101", True),
+    "noqa-list": ("# noqa: E501, OPT101", True),
+    "bare-noqa": ("# noqa", True),
+    "noqa-other-tool": ("# noqa: E501", False),
+    "optadvisor-ignore-other-rule": ("# optadvisor: ignore[OPT202]", False),
+    "plain-comment": ("# this is fine", False),
+}
+
+
+@pytest.mark.parametrize("comment, silenced", SUPPRESSIONS.values(), ids=SUPPRESSIONS.keys())
+def test_suppression_comments(tmp_path: Path, comment: str, silenced: bool):
+    write(tmp_path, {"a.py": BLOCKING.replace("timeout=5)", "timeout=5)  " + comment)})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [r.rule for r in report.recommendations] == ([] if silenced else ["OPT101"])
+    assert report.summary.suppressed == (1 if silenced else 0)
+
+
+def test_suppression_is_per_line(tmp_path: Path):
+    code = ('import requests\nimport time\n\n\nasync def handler(url):\n'
+            '    time.sleep(1)  # noqa: OPT101\n    return requests.get(url, timeout=5)\n')
+    write(tmp_path, {"a.py": code})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [(r.rule, r.line) for r in report.recommendations] == [("OPT101", 7)]
+
+
+def test_noqa_inside_a_string_is_not_a_comment(tmp_path: Path):
+    write(tmp_path, {"a.py": BLOCKING.replace("requests.get(url, timeout=5)",
+                                              "requests.get(url + '#noqa', timeout=5)")})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [r.rule for r in report.recommendations] == ["OPT101"]
+
+
+def run_on_pty(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run optadvisor with stdout on a pseudo-terminal (stderr a pipe)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "optadvisor", *args], stdout=slave,
+                            stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError("no output in 60 s")
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = proc.wait(timeout=60)
+    return code, b"".join(chunks).decode(errors="replace"), err
+
+
+def test_no_color_means_no_ansi_escapes(project: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI", "TERM")}
+    env.update(TERM="xterm-256color", COLUMNS="120")
+    args = ["scan", str(project), "--no-cache", "-j", "1"]
+    code, colored, err = run_on_pty(args, env)
+    assert code == 1
+    assert ANSI.search(colored), "control: a terminal gets colors"
+    assert err == ""  # stdout is a terminal, stderr is not: still no progress bar
+    code, plain, err = run_on_pty(args, {**env, "NO_COLOR": "1"})
+    assert code == 1
+    assert "agent/handler.py:5" in plain
+    assert not ANSI.search(plain) and not ANSI.search(err)
+    # An error message on stderr (rich) honours it too.
+    proc = subprocess.run([sys.executable, "-m", "optadvisor", "scan", str(project),
+                           "--format", "pdf"], check=False, capture_output=True, text=True,
+                          timeout=120, env={**env, "NO_COLOR": "1"})
+    assert proc.returncode == 2 and "pdf" in proc.stderr and not ANSI.search(proc.stderr)
+
+
+def test_table_layout_at_fixed_width(project: Path):
+    from optadvisor.render.table import render
+
+    write(project, {"agent/more.py": '''import requests
+import httpx
+
+
+def post(url):
+    return httpx.Client(timeout=None).post(url)
+
+
+async def get(url):
+    return requests.get(url)
+'''})
+    report = scan(ScanOptions(paths=(project,), use_cache=False, jobs=1))
+    assert len(report.recommendations) >= 4
+    text = render(report, width=100, color=False)
+    assert not ANSI.search(text)
+    lines = text.rstrip("\n").split("\n")
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    flat = " ".join(text.split())
+    for header in ("priority", "score", "location", "kind", "agent", "message"):
+        assert header in flat
+    header = next(line for line in lines if "priority" in line and "message" in line)
+    column = header.index("message")
+    # Rows (a row wraps over several lines) in ranking order.
+    rows: list[str] = []
+    for line in lines:
+        if re.match(r"^\s*\d+\s+(critical|high|medium|low)\s", line):
+            rows.append(line)
+        elif rows and line.startswith(" " * 20) and line.strip():
+            rows[-1] += "\n" + line
+        elif rows and not line.strip():
+            break
+    assert len(rows) == len(report.recommendations)
+    for number, (row, rec) in enumerate(zip(rows, report.recommendations), start=1):
+        first = row.split("\n")[0].split()
+        assert first[:4] == [str(number), rec.priority, str(rec.score), f"{rec.path}:{rec.line}"]
+        words = row.split()
+        assert rec.kind in words and rec.rule in words and rec.component in words
+        # The message column holds the whole message, folded over the row's lines.
+        message = " ".join(line[column:].strip() for line in row.split("\n"))
+        assert " ".join(message.split()) == " ".join(rec.message.split())
+    # The report ends with the top targets, one per file with something to do.
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Top targets")
+    targets = [line for line in lines[start + 1:] if line.strip()]
+    assert targets and all(line.startswith("  ") and " score " in line for line in targets)
+    assert {t.split()[0] for t in targets} == {"agent/handler.py", "agent/more.py"}
+    assert lines[-1] == targets[-1]
+
+
+def test_python_m_version():
+    proc = py("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"optadvisor {__version__}"
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(project: Path, tmp_path: Path):
+    files = {f"pkg/m{i}.py": BLOCKING for i in range(12)}
+    write(project, files)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.run([sys.executable, "-m", "optadvisor", "scan", str(project),
+                           "--no-cache", "-j", "2", "--format", "json"],
+                          check=False, capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["summary"]["files"] == 14
+    assert proc.stderr == b""
+
+
+def test_progress_is_gated_on_stderr_being_a_terminal(monkeypatch):
+    from optadvisor import cli
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    with cli._progress(quiet=False) as hook:
+        assert hook is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli._progress(quiet=False).enabled
+    assert not cli._progress(quiet=True).enabled
+    monkeypatch.setenv("CI", "true")
+    assert not cli._progress(quiet=False).enabled

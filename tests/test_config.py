@@ -1,0 +1,239 @@
+"""`[tool.optadvisor]` in the nearest pyproject.toml, `--config FILE`, and the settings
+that change a scan: select/ignore, per-path-ignores, jobs, cache-dir, fail-on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write
+from typer.testing import CliRunner
+
+import optadvisor.api
+from optadvisor.api import ScanOptions, scan
+from optadvisor.cli import app
+from optadvisor.config import ConfigError, load_config
+
+# OPT101 (blocking call in async) on line 6, OPT201 (client per call) and OPT202 (no
+# timeout) on line 10.
+CODE = '''import httpx
+import requests
+
+
+async def fetch(url):
+    return requests.get(url, timeout=5)
+
+
+def post(url, data):
+    return httpx.Client(timeout=None).post(url, json=data)
+'''
+
+
+def rules_found(report) -> list[tuple[str, str, int]]:
+    return sorted((r.rule, r.path, r.line) for r in report.recommendations)
+
+
+def run(args: list[str]):
+    result = CliRunner().invoke(app, args)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def flat(text: str) -> str:
+    """Error text with rich's line wrapping undone (a long path may be folded)."""
+    return "".join(text.split())
+
+
+def test_code_sample_triggers_the_three_rules(tmp_path: Path):
+    write(tmp_path, {"a.py": CODE})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert rules_found(report) == [("OPT101", "a.py", 6), ("OPT201", "a.py", 10),
+                                   ("OPT202", "a.py", 10)]
+
+
+def test_nearest_pyproject_with_our_table_is_used(tmp_path: Path):
+    write(tmp_path, {
+        "pyproject.toml": '[tool.optadvisor]\nignore = ["OPT1"]\n',
+        "pkg/pyproject.toml": "[project]\nname = 'pkg'\n",  # no [tool.optadvisor]: skipped
+        "pkg/src/a.py": CODE,
+        "other/pyproject.toml": '[tool.optadvisor]\nignore = ["OPT2"]\n',
+        "other/a.py": CODE,
+    })
+    config = load_config([tmp_path / "pkg" / "src"])
+    assert config.config_file == tmp_path / "pyproject.toml"
+    assert [r[0] for r in rules_found(scan(ScanOptions(
+        paths=(tmp_path / "pkg" / "src",), use_cache=False, jobs=1)))] == ["OPT201", "OPT202"]
+    assert [r[0] for r in rules_found(scan(ScanOptions(
+        paths=(tmp_path / "other",), use_cache=False, jobs=1)))] == ["OPT101"]
+    # A file path finds the config of its directory too.
+    assert load_config([tmp_path / "other" / "a.py"]).config_file == \
+        tmp_path / "other" / "pyproject.toml"
+
+
+BAD_TABLES = {
+    "unknown-key": "colour = true\n",
+    "misspelt-key": 'exlude = ["x"]\n',
+    "exclude-string": 'exclude = "tests"\n',
+    "include-ints": "include = [1, 2]\n",
+    "select-string": 'select = "OPT1"\n',
+    "jobs-string": 'jobs = "4"\n',
+    "jobs-negative": "jobs = -1\n",
+    "jobs-bool": "jobs = true\n",
+    "max-bytes-float": "max-file-bytes = 1.5\n",
+    "cache-dir-int": "cache-dir = 3\n",
+    "fail-on-unknown": 'fail-on = "severe"\n',
+    "fail-on-int": "fail-on = 1\n",
+    "gitignore-string": 'respect-gitignore = "yes"\n',
+    "ppi-list": 'per-path-ignores = ["tests/*"]\n',
+    "ppi-value-string": '[tool.optadvisor.per-path-ignores]\n"tests/*" = "OPT1"\n',
+    "catalogs-string": 'catalogs = "apis.toml"\n',
+}
+
+
+@pytest.mark.parametrize("body", BAD_TABLES.values(), ids=BAD_TABLES.keys())
+def test_bad_config_is_exit_2_naming_the_file(tmp_path: Path, body: str):
+    header = "" if body.startswith("[tool.optadvisor.") else "[tool.optadvisor]\n"
+    write(tmp_path, {"pyproject.toml": header + body, "a.py": CODE})
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert str(tmp_path / "pyproject.toml") in flat(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_invalid_toml_in_our_pyproject_is_exit_2_not_ignored(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\nignore = [OPT1\n", "a.py": CODE})
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert "invalidTOML" in flat(result.stderr)
+    assert str(tmp_path / "pyproject.toml") in flat(result.stderr)
+
+
+def test_unrelated_broken_pyproject_is_skipped(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nignore = ["OPT2"]\n',
+                     "pkg/pyproject.toml": "[project\nname = 'x'\n", "pkg/a.py": CODE})
+    assert load_config([tmp_path / "pkg"]).config_file == tmp_path / "pyproject.toml"
+
+
+def test_config_file_option(tmp_path: Path):
+    write(tmp_path, {
+        "repo/pyproject.toml": '[tool.optadvisor]\nignore = ["OPT2"]\n',
+        "repo/a.py": CODE,
+        "flat.toml": 'select = ["OPT201"]\nfail-on = "never"\n',
+        "tabled.toml": '[tool.optadvisor]\nselect = ["OPT202"]\n',
+        "empty-table.toml": "[tool.optadvisor]\n",
+        "odd.toml": "tool = 1\n",
+    })
+    repo = tmp_path / "repo"
+    config = load_config([repo], tmp_path / "flat.toml")
+    assert config.select == ("OPT201",) and config.fail_on == "never"
+    assert load_config([repo], tmp_path / "tabled.toml").select == ("OPT202",)
+    assert load_config([repo], tmp_path / "empty-table.toml").select == ()
+    with pytest.raises(ConfigError, match="odd.toml"):
+        load_config([repo], tmp_path / "odd.toml")
+    result = run(["scan", str(repo), "--config", str(tmp_path / "flat.toml"), "--no-cache",
+                  "--format", "json", "-j", "1"])
+    assert result.exit_code == 0  # fail-on = never from the --config file
+    assert '"OPT201"' in result.stdout and '"OPT101"' not in result.stdout
+    missing = run(["scan", str(repo), "--config", str(tmp_path / "nope.toml")])
+    assert missing.exit_code == 2
+    assert "nope.toml" in flat(missing.stderr)
+
+
+@pytest.mark.parametrize("select, ignore, expected", [
+    ((), (), ["OPT101", "OPT201", "OPT202"]),
+    (("OPT2",), (), ["OPT201", "OPT202"]),
+    (("OPT1", "OPT202"), (), ["OPT101", "OPT202"]),
+    ((), ("OPT2",), ["OPT101"]),
+    ((), ("OPT101", "OPT202"), ["OPT201"]),
+    (("OPT2",), ("OPT202",), ["OPT201"]),
+    (("OPT",), ("OPT2",), ["OPT101"]),
+])
+def test_select_and_ignore_prefixes(tmp_path: Path, select, ignore, expected):
+    write(tmp_path, {"a.py": CODE})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1,
+                              select=select, ignore=ignore))
+    assert [r[0] for r in rules_found(report)] == expected
+
+
+def test_select_and_ignore_flags_comma_separated_and_repeated(tmp_path: Path):
+    write(tmp_path, {"a.py": CODE})
+    result = run(["scan", str(tmp_path), "--format", "json", "--no-cache", "-j", "1",
+                  "--select", "OPT1,OPT2", "--ignore", "OPT201", "--ignore", "OPT202"])
+    assert '"OPT101"' in result.stdout
+    assert '"OPT201"' not in result.stdout and '"OPT202"' not in result.stdout
+
+
+def test_select_and_ignore_from_config_and_flags_override(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nselect = ["OPT2"]\n', "a.py": CODE})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [r[0] for r in rules_found(report)] == ["OPT201", "OPT202"]
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, select=("OPT1",)))
+    assert [r[0] for r in rules_found(report)] == ["OPT101"]
+
+
+def test_per_path_ignores(tmp_path: Path):
+    write(tmp_path, {
+        "pyproject.toml": ('[tool.optadvisor.per-path-ignores]\n'
+                           '"legacy/**" = ["OPT1"]\n"*_script.py" = ["OPT201", "OPT202"]\n'),
+        "legacy/old/a.py": CODE, "new/a.py": CODE, "new/run_script.py": CODE,
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert rules_found(report) == [
+        ("OPT101", "new/a.py", 6), ("OPT101", "new/run_script.py", 6),
+        ("OPT201", "legacy/old/a.py", 10), ("OPT201", "new/a.py", 10),
+        ("OPT202", "legacy/old/a.py", 10), ("OPT202", "new/a.py", 10),
+    ]
+    assert report.summary.suppressed == 3
+
+
+def test_jobs_from_config_and_flag(tmp_path: Path, monkeypatch):
+    seen: list[int] = []
+    real = optadvisor.api.analyze_all
+
+    def spy(*args, **kwargs):
+        seen.append(args[4])  # analyze_all(jobs, catalog, paths, max_bytes, processes, ...)
+        return real(*args[:4], 1, *args[5:], **kwargs)
+
+    monkeypatch.setattr(optadvisor.api, "analyze_all", spy)
+    write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\njobs = 3\n", "a.py": CODE})
+    scan(ScanOptions(paths=(tmp_path,), use_cache=False))
+    scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=2))
+    assert seen == [3, 2]
+    result = run(["scan", str(tmp_path), "--no-cache", "--jobs", "0"])
+    assert result.exit_code == 2  # --jobs must be at least 1
+
+
+def test_cache_dir_from_config_flag_and_environment(tmp_path: Path, monkeypatch):
+    write(tmp_path, {"proj/pyproject.toml": '[tool.optadvisor]\ncache-dir = ".oa-cache"\n',
+                     "proj/a.py": CODE})
+    proj = tmp_path / "proj"
+
+    def entries(folder: Path) -> list[Path]:
+        return [p for p in folder.rglob("*.json")] if folder.exists() else []
+
+    scan(ScanOptions(paths=(proj,), jobs=1))
+    assert len(entries(proj / ".oa-cache")) == 1  # relative to the config file
+    assert scan(ScanOptions(paths=(proj,), jobs=1)).summary.cached_files == 1
+    run(["scan", str(proj), "--cache-dir", str(tmp_path / "flag-cache"), "-j", "1", "-q"])
+    assert len(entries(tmp_path / "flag-cache")) == 1  # the flag beats the config
+    (proj / "pyproject.toml").write_text("[tool.optadvisor]\n")
+    monkeypatch.setenv("OPTADVISOR_CACHE_DIR", str(tmp_path / "env-cache"))
+    scan(ScanOptions(paths=(proj,), jobs=1))
+    assert len(entries(tmp_path / "env-cache")) == 1  # no config: the environment
+
+
+def test_fail_on_from_config_and_flag_override(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nfail-on = "critical"\n',
+                     "a.py": CODE})
+    assert run(["scan", str(tmp_path), "--no-cache", "-q", "-j", "1"]).exit_code == 0
+    assert run(["scan", str(tmp_path), "--no-cache", "-q", "-j", "1",
+                "--fail-on", "high"]).exit_code == 1
+
+
+def test_max_file_bytes_from_config(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\nmax-file-bytes = 100\n",
+                     "a.py": CODE, "small.py": "x = 1\n"})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [(e.path, e.kind) for e in report.errors] == [("a.py", "too-large")]
+    assert report.summary.files == 1

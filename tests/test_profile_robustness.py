@@ -1,0 +1,195 @@
+"""Whatever the target does (fails, raises, is killed, forks, outlives its timeout, leaves
+daemons, reads stdin, floods stdout), the run ends, nothing is left running, and the
+report says what happened and keeps what was measured."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from profile_support import SCRIPTS, py_spy_problem
+
+from optadvisor.models import ProfileRun
+from optadvisor.profile import ProfileOptions, ProfileUsageError, run_profile
+from optadvisor.profile.target import MARKER
+
+needs_py_spy = pytest.mark.skipif(bool(py_spy_problem()), reason=py_spy_problem() or "ok")
+
+
+def profile(tmp_path: Path, code: str, **options) -> ProfileRun:
+    script = tmp_path / "target.py"
+    script.write_text(textwrap.dedent(code), encoding="utf-8")
+    options.setdefault("lines", False)
+    options.setdefault("stdin", "null")
+    options.setdefault("stdout", "null")
+    return run_profile(ProfileOptions(script=script, **options))
+
+
+def survivors() -> list[psutil.Process]:
+    """Any process still carrying a profile run's marker in its environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if MARKER in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running():
+    yield
+    left = survivors()
+    for proc in left:
+        proc.kill()
+    assert not left, f"left running: {[p.pid for p in left]}"
+
+
+def test_exit_status_is_reported(tmp_path: Path):
+    run = profile(tmp_path, """
+        import sys, time
+        time.sleep(0.2)
+        sys.exit(3)
+        """)
+    assert run.outcome.status == "exit-nonzero" and run.outcome.returncode == 3
+    assert any(e.kind == "target-failed" for e in run.errors)
+    assert run.samples and run.samples.total > 0  # measured up to the end
+
+
+def test_exception_is_reported_with_what_was_measured(tmp_path: Path):
+    run = profile(tmp_path, """
+        def work():
+            total = 0
+            for i in range(2_000_000):
+                total += i
+            raise ValueError("bad input")
+        work()
+        """)
+    assert run.outcome.status == "exception"
+    assert run.outcome.exception == "ValueError: bad input"
+    assert run.outcome.returncode == 1
+    assert any(f.name == "work" for f in run.user_functions())
+
+
+def test_killed_by_a_signal(tmp_path: Path):
+    run = profile(tmp_path, """
+        import os, signal, time
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    assert run.outcome.status == "signal" and run.outcome.signal == "SIGKILL"
+    assert run.outcome.returncode is None
+    assert run.environment.python  # filled in even though the target wrote nothing
+
+
+def test_timeout_stops_the_whole_tree(tmp_path: Path):
+    started = time.perf_counter()
+    run = profile(tmp_path, """
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        def spin():
+            while True:
+                time.sleep(0.01)
+        spin()
+        """, timeout=1.0)
+    assert time.perf_counter() - started < 15
+    assert run.outcome.status == "timeout" and run.outcome.timed_out
+    assert "1 s timeout" in run.outcome.message
+    assert any(e.kind == "timeout" for e in run.errors)
+    assert any(f.name == "spin" for f in run.user_functions())
+    assert run.outcome.leftover == ()
+
+
+def test_timeout_when_sigint_is_ignored(tmp_path: Path):
+    run = profile(tmp_path, """
+        import signal, time
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        while True:
+            time.sleep(0.05)
+        """, timeout=0.5)
+    assert run.outcome.status == "timeout" and run.outcome.signal == "SIGKILL"
+
+
+def test_forked_and_daemon_children_are_stopped(tmp_path: Path):
+    run = profile(tmp_path, """
+        import os, subprocess, sys, time
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                         start_new_session=True)
+        time.sleep(0.3)
+        """)
+    assert run.outcome.status == "ok"
+    assert run.outcome.killed == 2
+    assert "stopped 2 processes it left running" in run.outcome.message
+
+
+def test_stdin_and_a_flood_of_output(tmp_path: Path):
+    run = profile(tmp_path, """
+        import sys
+        data = sys.stdin.read()
+        for i in range(60_000):
+            sys.stdout.write("x" * 60 + "\\n")
+        """)
+    assert run.outcome.status == "ok"
+
+
+def test_syntax_error_is_the_scripts_failure(tmp_path: Path):
+    run = profile(tmp_path, "def broken(:\n    pass\n")
+    assert run.outcome.status == "exception"
+    assert run.outcome.exception.startswith("SyntaxError")
+
+
+def test_missing_script_or_interpreter_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(ProfileUsageError, match="no such script"):
+        run_profile(ProfileOptions(script=tmp_path / "missing.py"))
+    with pytest.raises(ProfileUsageError, match="not a file"):
+        run_profile(ProfileOptions(script=tmp_path))
+    script = tmp_path / "ok.py"
+    script.write_text("pass\n", encoding="utf-8")
+    with pytest.raises(ProfileUsageError, match="no such interpreter"):
+        run_profile(ProfileOptions(script=script, python=str(tmp_path / "python9")))
+    with pytest.raises(ProfileUsageError, match="before running the script"):
+        run_profile(ProfileOptions(script=script, python="/bin/true"))
+    with pytest.raises(ProfileUsageError, match="stdout must be one of"):
+        run_profile(ProfileOptions(script=script, stdout="file"))
+    with pytest.raises(ProfileUsageError, match="unknown mode"):
+        run_profile(ProfileOptions(script=script, mode="magic"))
+
+
+def test_falls_back_to_the_in_process_sampler_and_says_why(tmp_path: Path):
+    run = profile(tmp_path, """
+        def crunch():
+            return sum(i * i for i in range(3_000_000))
+        crunch()
+        """, py_spy=str(tmp_path / "no-py-spy"))
+    assert run.environment.sampler == "in-process sampler"
+    assert any(e.kind == "sampler-unavailable" for e in run.errors)
+    assert any("sampled in process instead" in n for n in run.notes)
+    assert run.samples.sampler == "in-process" and run.samples.total > 0
+    assert any(f.name.startswith("crunch") for f in run.user_functions())
+
+
+@needs_py_spy
+def test_attach_failure_falls_back(tmp_path: Path):
+    fake = tmp_path / "py-spy"
+    fake.write_text("#!/bin/sh\necho 'Error: Permission denied (os error 13)' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    run = profile(tmp_path, "import time\ntime.sleep(0.3)\n", py_spy=str(fake))
+    error = next(e for e in run.errors if e.kind == "attach-failed")
+    assert "ptrace" in error.message
+    assert run.samples.sampler == "in-process" and run.samples.idle > 0
+
+
+def test_trace_mode_counts_calls():
+    run = run_profile(ProfileOptions(script=SCRIPTS / "io_wait.py", args=("--items", "6"),
+                                     mode="trace", lines=False, stdout="null"))
+    assert run.environment.sampler == "cProfile"
+    fetch = next(f for f in run.user_functions() if f.name == "fetch")
+    assert fetch.calls == 6 and fetch.user_self_seconds > 0.2
+    assert any("trace mode" in n for n in run.notes)
