@@ -55,7 +55,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
     cache = None
     if options.use_cache:
         context = context_digest(__version__, ANALYZER_VERSION, catalog.digest,
-                                 json.dumps(config.analysis_key(), sort_keys=True))
+                                 json.dumps(config.analysis_key(), sort_keys=True),
+                                 _parser_versions())
         cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
 
     sources: dict[str, tuple[SourceFile, bytes]] = {}
@@ -152,6 +153,19 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     via = link([(source, outcome)]).get(rel, {})
     found = engine.run([FileInput(source, outcome, SourceText(code), via)])
     return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
+
+
+def _parser_versions() -> str:
+    """libcst and CPython (whose ast supplies positions) shape the facts too. Read from
+    package metadata: importing libcst would cost a warm scan more than it saves."""
+    import sys
+    from importlib import metadata
+
+    try:
+        libcst_version = metadata.version("libcst")
+    except metadata.PackageNotFoundError:  # pragma: no cover - libcst is a dependency
+        libcst_version = "?"
+    return f"libcst {libcst_version}; python {sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> bytes | None:

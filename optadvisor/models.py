@@ -133,6 +133,8 @@ class CallFact:
     """The result is returned to the caller (a factory), directly or through a local."""
     owned: bool = False
     """A direct argument of a client constructor: `OpenAI(http_client=httpx.Client())`."""
+    loader: str = ""
+    """Deterministic, expensive loading (config, parse, compile, model…) per the catalog."""
 
     @property
     def network(self) -> bool:
@@ -822,3 +824,186 @@ def _convert(tp: Any, value: Any) -> Any:
     if tp is float and isinstance(value, int):
         return float(value)
     return value
+
+
+# =========================================================================== comparisons
+# What `optadvisor compare` found between two saved results: two ProfileRuns or two scan
+# reports. Per-function and total deltas, findings that came or went, and the regressions
+# that make the comparison fail in CI. `*_pct` fields are percent (12.5 is +12.5 %);
+# `max_regression` is a fraction (0.1 for 10 %), as `--max-regression 10%` parses.
+
+COMPARISON_SCHEMA_VERSION = 1
+COMPARISON_KIND = "comparison"
+
+
+@dataclass(frozen=True)
+class ComparedFile:
+    """One side of a comparison: the file it came from and what that file held."""
+
+    file: str
+    kind: str
+    """profile-run | scan."""
+    label: str
+    """A run's command (script and arguments); a scan's root."""
+    created: str = ""
+    tool_version: str = ""
+    status: str = ""
+    """A run's outcome status (ok, exit-nonzero, exception, signal, timeout); `` for a scan."""
+    problem: str = ""
+    """Why a run did not end normally, in words; `` when it did."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("", "ok")
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """One total: wall/CPU/script seconds and peak RSS of runs; files, lines, functions,
+    recommendations and errors of scans."""
+
+    name: str
+    label: str
+    unit: str
+    """s | bytes | count."""
+    before: float | None
+    """None when that side did not measure it (no monitor, killed before the end)."""
+    after: float | None
+    delta: float | None = None
+    delta_pct: float | None = None
+    """Relative change in percent; None unless `before` is a non-zero figure."""
+    gated: bool = False
+    """Can fail the comparison (wall, CPU, peak RSS; the number of recommendations)."""
+    regression: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionDelta:
+    """One function of two runs, matched by (path, name)."""
+
+    name: str
+    path: str
+    """As the runs report it; library code as `<stdlib>/json/decoder.py` or
+    `<site-packages>/pkg/mod.py`, so runs made by different interpreters still match."""
+    line: int
+    user: bool
+    status: str
+    """new | gone | changed (in both runs, whether or not its time moved)."""
+    before_self: float = 0.0
+    after_self: float = 0.0
+    before_total: float = 0.0
+    after_total: float = 0.0
+    delta_seconds: float = 0.0
+    """after_total - before_total."""
+    delta_pct: float | None = None
+    """Of before_total; None when the function had no time before."""
+    before_share: float = 0.0
+    """before_total as a percentage of the before run's wall time."""
+    after_share: float = 0.0
+    significant: bool = False
+    """Takes at least the significance share (5 %) of either run's wall time: only
+    significant functions can fail a comparison, so noise on tiny ones never does."""
+    regression: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.path, self.name)
+
+    @property
+    def self_delta(self) -> float:
+        return self.after_self - self.before_self
+
+
+@dataclass(frozen=True)
+class FindingDelta:
+    """A recommendation of one scan without a match (by fingerprint) in the other."""
+
+    status: str
+    """new (only in the after scan) | fixed (only in the before scan)."""
+    rule: str
+    kind: str
+    priority: str
+    score: int
+    path: str
+    line: int
+    symbol: str
+    component: str
+    message: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class CountDelta:
+    group: str
+    """priority | kind."""
+    name: str
+    before: int
+    after: int
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class Regression:
+    """Why a comparison fails: one rule broken by one subject."""
+
+    rule: str
+    """wall-time | cpu-time | peak-rss | function-time | recommendation-growth |
+    severe-recommendation."""
+    subject: str
+    """`wall time`, a function name, a rule id and location."""
+    message: str
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    kind: str
+    """profile-run | scan: what both files are."""
+    before: ComparedFile
+    after: ComparedFile
+    max_regression: float | None = None
+    """A fraction; None reports the deltas and never fails."""
+    totals: tuple[MetricDelta, ...] = ()
+    functions: tuple[FunctionDelta, ...] = ()
+    """User functions first, each group by |delta_seconds|, largest first."""
+    findings: tuple[FindingDelta, ...] = ()
+    """New ones, then fixed ones, each by priority."""
+    unchanged: int = 0
+    """Recommendations present in both scans."""
+    counts: tuple[CountDelta, ...] = ()
+    criteria: tuple[str, ...] = ()
+    """What counts as a regression in this comparison, in words (renderers print them)."""
+    regressions: tuple[Regression, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Things the reader must know: a run that did not finish, different scripts, …"""
+    tool_version: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a regression goes beyond max_regression, else 0."""
+        return int(self.max_regression is not None and bool(self.regressions))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema_version": COMPARISON_SCHEMA_VERSION,
+                               "kind": COMPARISON_KIND}
+        out.update(_plain(self))
+        out["comparing"] = out.pop("kind")
+        out["exit_code"] = self.exit_code
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """Raises ValueError for a document that is not a comparison this code can read."""
+        if not isinstance(data, Mapping) or data.get("kind") != COMPARISON_KIND:
+            raise ValueError("not an optadvisor comparison (kind is not 'comparison')")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > COMPARISON_SCHEMA_VERSION:
+            raise ValueError(f"comparison schema_version {version!r} is not supported "
+                             f"(this optadvisor reads up to {COMPARISON_SCHEMA_VERSION})")
+        fields = dict(data)
+        fields["kind"] = fields.pop("comparing", "")
+        return _build(cls, fields)

@@ -14,18 +14,24 @@ import sys
 import threading
 import tokenize
 from dataclasses import replace
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import suppressions
 from optadvisor.models import ErrorRecord, FileFacts
 
-ANALYZER_VERSION = "6"
+if TYPE_CHECKING:
+    from optadvisor.analyze.positions import AstIndex
+
+ANALYZER_VERSION = "7"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
 # steeply (1,000 nested `[` took 5 s here), so such files are refused up front.
 MAX_BRACKET_DEPTH = 200
+# CPython parses a 5,000-term `1 + 1 + …` in milliseconds; libcst took 8-14 s and a
+# 5,000-deep `- - - 1` 1.4 GB. No hand-written code nests this deep: refuse it up front.
+MAX_TREE_DEPTH = 1000
 # Deep but legal trees (a 5,000-term `a + b + ...`) need deep recursion in the visitor;
 # analysis runs in a thread with a big stack so that this is a slow file, not a crash.
 _RECURSION_LIMIT = 60_000
@@ -108,7 +114,10 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         return ErrorRecord(rel, "decode-error",
                            f"cannot decode line {line}: {exc}", line)
 
+    from optadvisor.analyze.positions import AstIndex, index_ast
+
     cpython_error: SyntaxError | None = None
+    index: AstIndex | None = None
     try:
         tree: ast.Module | None = ast.parse(text)
     except SyntaxError as exc:
@@ -120,10 +129,17 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
     if tree is None and _bracket_depth(text) > MAX_BRACKET_DEPTH:
         return ErrorRecord(rel, "too-deep",
                            f"brackets nest deeper than {MAX_BRACKET_DEPTH} levels")
-    return _analyze_cst(rel, text, tree, cpython_error, catalog)
+    if tree is not None:
+        index = index_ast(tree)
+        del tree
+        if index.depth > MAX_TREE_DEPTH:
+            return ErrorRecord(rel, "too-deep",
+                               f"expressions nest {index.depth} levels deep; optadvisor "
+                               f"analyzes files up to {MAX_TREE_DEPTH} levels")
+    return _analyze_cst(rel, text, index, cpython_error, catalog)
 
 
-def _analyze_cst(rel: str, text: str, tree: ast.Module | None,
+def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
                  cpython_error: SyntaxError | None, catalog: Catalog) -> FileFacts | ErrorRecord:
     import libcst as cst  # imported late: warm scans never need it
 
@@ -146,8 +162,8 @@ def _analyze_cst(rel: str, text: str, tree: ast.Module | None,
     collector = FactCollector(catalog)
     walk(module, collector)
     positions = None
-    if tree is not None:
-        positions = from_ast(tree, text, len(collector.call_nodes), len(collector.func_nodes),
+    if index is not None:
+        positions = from_ast(index, text, len(collector.call_nodes), len(collector.func_nodes),
                              len(collector.loop_nodes))
     if positions is None:
         positions = from_libcst(module, collector.call_nodes, collector.func_nodes,

@@ -82,12 +82,13 @@ class Catalog:
     timeouts: NameTable[Timeout] = field(default_factory=NameTable)
     offload: NameTable[bool] = field(default_factory=NameTable)
     memoize: NameTable[bool] = field(default_factory=NameTable)
+    loaders: NameTable[str] = field(default_factory=NameTable)
     setup_functions: frozenset[str] = frozenset()
     digest: str = ""
 
     def knows(self, name: str) -> bool:
         return (self.blocking.get(name) is not None or self.clients.get(name) is not None
-                or self.timeouts.get(name) is not None)
+                or self.timeouts.get(name) is not None or self.loaders.get(name) is not None)
 
 
 def default_catalog_files() -> list[Path]:
@@ -122,7 +123,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 
 
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str]) -> None:
-    known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup"}
+    known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -145,6 +146,10 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str]) 
         value = Timeout(default, str(entry.get("param", "timeout")), position)
         for name in _names(entry, path, "timeouts"):
             catalog.timeouts.add(name, value)
+    for entry in data.get("loaders", []):
+        kind = str(entry.get("kind", "load"))
+        for name in _names(entry, path, "loaders"):
+            catalog.loaders.add(name, kind)
     for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize)):
         if section in data:
             for name in _names(data[section], path, section):

@@ -179,7 +179,9 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     blocking = catalog.blocking.get(name)
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
-    if blocking is None and client is None and timeout_rule is None and not keep_untagged:
+    loader = catalog.loaders.get(name)
+    if blocking is None and client is None and timeout_rule is None and loader is None \
+            and not keep_untagged:
         return None
     timeout = ""
     if timeout_rule is not None:
@@ -200,6 +202,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
         in_with=cb.in_with, assigned_to=cb.assigned_to, lazy=cb.lazy,
         blocking=blocking.category if blocking else "", client=client or "",
         timeout=timeout, replacement=blocking.instead if blocking else "",
+        loader=loader or "",
     )
 
 

@@ -54,12 +54,26 @@ def _key(node: ast.AST) -> tuple[int, int, int, int]:
     return (node.lineno, node.col_offset, -(node.end_lineno or 0), -(node.end_col_offset or 0))
 
 
-def from_ast(tree: ast.Module, text: str, n_calls: int, n_funcs: int,
-             n_loops: int) -> Positions | None:
+@dataclass
+class AstIndex:
+    """What one pass over CPython's tree yields: the nodes positions are needed for, and
+    how deep the tree goes (checked before libcst is asked to parse it)."""
+
+    calls: list[ast.AST]
+    funcs: list[ast.AST]
+    loops: list[ast.AST]
+    depth: int
+
+
+def index_ast(tree: ast.Module) -> AstIndex:
     calls: list[ast.AST] = []
     funcs: list[ast.AST] = []
     loops: list[ast.AST] = []
-    for node in ast.walk(tree):
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    children = ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
         kind = type(node)
         if kind is ast.Call:
             calls.append(node)
@@ -67,6 +81,16 @@ def from_ast(tree: ast.Module, text: str, n_calls: int, n_funcs: int,
             funcs.append(node)
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.While:
             loops.append(node)
+        if depth > deepest:
+            deepest = depth
+        depth += 1
+        stack.extend((child, depth) for child in children(node))
+    return AstIndex(calls, funcs, loops, deepest)
+
+
+def from_ast(index: AstIndex, text: str, n_calls: int, n_funcs: int,
+             n_loops: int) -> Positions | None:
+    calls, funcs, loops = index.calls, index.funcs, index.loops
     if len(calls) != n_calls or len(funcs) != n_funcs or len(loops) != n_loops:
         return None
     for group in (calls, funcs, loops):
