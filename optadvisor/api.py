@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from optadvisor import __version__
 from optadvisor.analyze import ANALYZER_VERSION
@@ -37,21 +37,101 @@ class ScanOptions:
     jobs: int | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
+    profile: Path | None = None
+    """A saved ProfileRun: static recommendations are re-ranked by measured time."""
 
+
+if TYPE_CHECKING:
+    from optadvisor.analyze.catalog import Catalog
+    from optadvisor.models import ProfileRun
+    from optadvisor.profile import ProfileOptions
 
 ProgressHook = Callable[[int, int], None]
 """Called with (files done so far, files to analyze)."""
+
+
+@dataclass
+class _Analysis:
+    """Facts of a set of files, ready for the rules."""
+
+    inputs: list[FileInput]
+    errors: list[ErrorRecord]
+    cached: int
 
 
 def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
     started = time.perf_counter()
     config = load_config(list(options.paths), options.config_file)
     catalog = load_catalog(config.catalogs)
-    rules = load_rules(config.rule_dirs)
-    engine = Engine(rules, catalog, config, options.select, options.ignore)
+    engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
+                    options.ignore)
     found = discover(list(options.paths), config)
-    errors: list[ErrorRecord] = list(found.errors)
+    analysis = _analyze(found.files, config, catalog, options, progress)
+    analysis.errors[:0] = found.errors
+    result = engine.run(analysis.inputs)
+    recs = list(result.recommendations)
+    if options.profile is not None:
+        from optadvisor.fusion import rerank
+        from optadvisor.profile import load_run
 
+        recs = rerank(recs, load_run(options.profile), analysis.inputs)
+    return _report(found.root, config, analysis, recs, result.suppressed, started)
+
+
+def profile(run_options: "ProfileOptions", options: ScanOptions,
+            progress: Callable[[str], None] | None = None, saved_as: str = "") -> Report:
+    """Run a script under the profilers, then recommend from what was measured and from
+    what the scan knows about the code that ran."""
+    from optadvisor.profile import run_profile, save_run
+
+    run = run_profile(run_options, progress=progress)
+    if saved_as:
+        save_run(run, Path(saved_as))
+    return profile_report(run, options, saved_as)
+
+
+def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
+                   rules: list[CompiledRule] | None = None) -> Report:
+    """A report for a (new or saved) run: the profile rules over the measured functions,
+    and the static rules over the user files that ran, ranked by measured time."""
+    from optadvisor.discover import component_finder
+    from optadvisor.fusion import profile_recommendations, rerank
+    from optadvisor.profile.summary import profile_summary
+
+    started = time.perf_counter()
+    root = Path(run.root)
+    config = load_config([root], options.config_file)
+    catalog = load_catalog(config.catalogs)
+    engine = Engine(rules if rules is not None else load_rules(config.rule_dirs), catalog,
+                    config, options.select, options.ignore)
+    components = component_finder(root, config.component_roots)
+    files = {Path(f.file) for f in run.functions if f.user}
+    files.add(Path(run.script) if Path(run.script).is_absolute() else root / run.script)
+    sources = []
+    for path in sorted(files):
+        if path.is_file():
+            rel = _relative(path, root)
+            sources.append(SourceFile(path=path, rel=rel, component=components.of(rel),
+                                      explicit=True))
+    analysis = _analyze(sources, config, catalog, options, None)
+    result = engine.run(analysis.inputs)
+    measured = profile_recommendations(engine, run, analysis.inputs, components)
+    recs = rerank(list(result.recommendations), run, analysis.inputs) + measured
+    report = _report(root, config, analysis, recs, result.suppressed, started)
+    return replace(report, profile=profile_summary(run, saved_as))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
+             options: ScanOptions, progress: ProgressHook | None) -> _Analysis:
+    """Read, look up in the cache, analyze what is missing (in workers), link."""
+    errors: list[ErrorRecord] = []
     cache = None
     if options.use_cache:
         context = context_digest(__version__, ANALYZER_VERSION, catalog.digest,
@@ -64,7 +144,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
     cached = 0
     misses: list[tuple[str, bytes]] = []
     digests: dict[str, str] = {}
-    for source in found.files:
+    for source in files:
         data = _read(source, config, errors)
         if data is None:
             continue
@@ -105,8 +185,13 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
     vias = link([(i.source, i.facts) for i in inputs])
     for item in inputs:
         item.via = vias.get(item.source.rel, {})
-    result = engine.run(inputs)
-    recs = sorted(result.recommendations, key=rank_key)
+    return _Analysis(inputs, errors, cached)
+
+
+def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],
+            suppressed: int, started: float) -> Report:
+    inputs, errors = analysis.inputs, analysis.errors
+    recs = sorted(recs, key=rank_key)
     ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
     by_priority = Counter(r.priority for r in recs)
     errors.sort(key=lambda e: (e.path, e.kind))
@@ -121,13 +206,13 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
         by_priority={p: by_priority[p] for p in PRIORITIES if by_priority[p]},
         by_kind=dict(sorted(Counter(r.kind for r in recs).items())),
         candidates=candidates,
-        cached_files=cached,
-        suppressed=result.suppressed,
+        cached_files=analysis.cached,
+        suppressed=suppressed,
     )
     return Report(
-        root=found.root.as_posix(), summary=summary, recommendations=tuple(recs),
+        root=root.as_posix(), summary=summary, recommendations=tuple(recs),
         targets=tuple(ranked), errors=tuple(errors), plan=tuple(plan(recs, ranked)),
-        tool_version=__version__, path_prefix=_repo_prefix(found.root, config),
+        tool_version=__version__, path_prefix=_repo_prefix(root, config),
     )
 
 
@@ -166,6 +251,26 @@ def _parser_versions() -> str:
     except metadata.PackageNotFoundError:  # pragma: no cover - libcst is a dependency
         libcst_version = "?"
     return f"libcst {libcst_version}; python {sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] = ()
+                   ) -> tuple[list[Recommendation], "ProfileRun"]:
+    """Run one in-memory script under the sampling profiler and apply `rules` to what was
+    measured: how profile rules' examples are tested (`optadvisor rules check` too)."""
+    import tempfile
+
+    from optadvisor.profile import ProfileOptions, run_profile
+
+    with tempfile.TemporaryDirectory(prefix="optadvisor-example-") as tmp:
+        root = Path(tmp).resolve()
+        script = root / "example.py"
+        script.write_text(code, encoding="utf-8")
+        run = run_profile(ProfileOptions(script=script, args=args, root=root, cwd=root,
+                                         lines=False, stdin="null", stdout="null",
+                                         timeout=60))
+        report = profile_report(run, ScanOptions(paths=(root,), use_cache=False, jobs=1),
+                                rules=rules)
+    return list(report.recommendations), run
 
 
 def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> bytes | None:
@@ -215,8 +320,11 @@ def _repo_prefix(root: Path, config: Config) -> str:
 
 
 def load_report(path: Path) -> Report:
-    """A scan JSON written by `--format json`, as a Report again."""
+    """A scan or profile JSON written by `--format json`, or a run saved by
+    `profile --save-run` (its recommendations are made again from the measurements and
+    the code as it is now), as a Report."""
     from optadvisor.config import ConfigError
+    from optadvisor.profile.store import is_profile_run
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -224,6 +332,15 @@ def load_report(path: Path) -> Report:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{path}: not readable JSON: {exc}") from None
+    if is_profile_run(data):
+        from optadvisor.models import ProfileRun
+
+        try:
+            run = ProfileRun.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: malformed profile run: {exc}") from None
+        root = Path(run.root)
+        return profile_report(run, ScanOptions(paths=(root,)), saved_as=str(path))
     if not isinstance(data, dict) or data.get("schema_version") != 1 or "summary" not in data:
         raise ConfigError(f"{path}: not an optadvisor report (schema_version 1)")
     try:

@@ -80,11 +80,14 @@ def scan(
         "--fail-on then counts only those."),
     write_baseline: Optional[Path] = typer.Option(
         None, "--write-baseline", help="Record the fingerprints of every recommendation."),
+    profile_run: Optional[Path] = typer.Option(
+        None, "--profile", help="A run saved by `optadvisor profile --save-run`: rank the "
+        "recommendations by the measured time of their functions."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary on stderr."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
-    from optadvisor.render import get_renderer
+    from optadvisor.profile import ProfileRunError
 
     if format not in FORMATS:
         raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -98,7 +101,8 @@ def scan(
     try:
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
-            ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir)
+            ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
+            profile=profile_run)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 
@@ -113,7 +117,7 @@ def scan(
             from optadvisor.config import load_config
 
             threshold = load_config(list(paths), config).fail_on
-    except (ConfigError, RuleError, CatalogError) as exc:
+    except (ConfigError, RuleError, CatalogError, ProfileRunError) as exc:
         raise _fail(str(exc)) from None
     _emit(report, format, output, extra)
     raise typer.Exit(exit_code(report, threshold))
@@ -212,6 +216,93 @@ class _progress:
             self.bar.stop()
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def profile(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="The Python script to run and measure."),
+    format: str = typer.Option("table", "--format", "-f",
+                               help=f"Output format: {', '.join(FORMATS)}."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write the report to FILE instead of stdout."),
+    also: List[str] = typer.Option([], "--also", help="Also write FORMAT:FILE (repeatable)."),
+    save_run: Optional[Path] = typer.Option(
+        None, "--save-run", help="Save everything measured (a ProfileRun JSON) for "
+        "`optadvisor report`, `compare` and `scan --profile`."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1,
+                                            help="Stop the script (and its children) after "
+                                            "SECONDS per pass."),
+    lines: Optional[bool] = typer.Option(
+        None, "--lines/--no-lines", help="Line-profile the hottest user functions in a second "
+        "run (default: on when the first run took 10 s or less)."),
+    memory: bool = typer.Option(False, "--memory/--no-memory",
+                                help="Memory pass: tracemalloc peaks and allocation sites."),
+    memory_lines: Optional[str] = typer.Option(
+        None, "--memory-lines", help="memory-profiler's line-by-line report for one function "
+        "(slow: the function runs under a line tracer)."),
+    mode: str = typer.Option("sample", "--mode",
+                             help="sample (py-spy, near-zero overhead) or trace (cProfile)."),
+    rate: int = typer.Option(100, "--rate", min=1, max=1000, help="Samples per second."),
+    python: Optional[str] = typer.Option(None, "--python",
+                                         help="Interpreter to run the script with."),
+    select: List[str] = typer.Option([], "--select", help="Only these rules."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these rules."),
+    fail_on: str = typer.Option("never", "--fail-on",
+                                help="Exit 1 at or above this priority (default: never)."),
+    config: Optional[Path] = typer.Option(None, "--config",
+                                          help="Read settings from this TOML file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+) -> None:
+    """Run SCRIPT under the profilers (arguments for it go after `--`), then recommend from
+    what was measured and what the scan knows about the code that ran."""
+    from optadvisor.api import ScanOptions, exit_code, profile as run_profile
+    from optadvisor.profile import ProfileOptions, ProfileRunError, ProfileUsageError
+
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if mode not in ("sample", "trace"):
+        raise _fail(f"--mode must be sample or trace, not {mode!r}")
+    extra = _parse_also(also)
+    args = tuple(ctx.args)
+    if args and args[0] == "--":
+        args = args[1:]
+    stderr = _stderr()
+
+    def progress(message: str) -> None:
+        if not quiet:
+            stderr.print(f"[dim]optadvisor:[/] {message}", highlight=False)
+
+    try:
+        threshold = parse_fail_on(fail_on)
+        root = _profile_root(script)
+        # The report goes to stdout unless -o is given: the script's own output must not
+        # end up inside it (a JSON report would no longer parse).
+        options = ProfileOptions(script=script, args=args, timeout=timeout, mode=mode,
+                                 lines=lines, memory=memory, memory_lines=memory_lines,
+                                 rate=rate, python=python, root=root,
+                                 stdout="stderr" if output is None else "inherit")
+        scan_options = ScanOptions(paths=(root,), config_file=config,
+                                   select=split_codes(select), ignore=split_codes(ignore))
+        report = run_profile(options, scan_options, progress,
+                             saved_as=str(save_run) if save_run else "")
+    except ProfileUsageError as exc:
+        raise _fail(str(exc)) from None
+    except (ConfigError, RuleError, CatalogError, ProfileRunError) as exc:
+        raise _fail(str(exc)) from None
+    _emit(report, format, output, extra)
+    raise typer.Exit(exit_code(report, threshold))
+
+
+def _profile_root(script: Path) -> Path:
+    """What report paths are relative to: the current directory when the script is inside
+    it (running from the project root), else the script's own directory."""
+    cwd = Path.cwd().resolve()
+    try:
+        script.resolve().relative_to(cwd)
+        return cwd
+    except (ValueError, OSError):
+        return script.resolve().parent
+
+
 @rules_app.command("list")
 def rules_list() -> None:
     """List the rules with their id, kind, priority and title."""
@@ -256,14 +347,19 @@ def rules_show(rule_id: str = typer.Argument(..., help="A rule id, e.g. OPT101."
 
 
 @rules_app.command("check")
-def rules_check(paths: List[Path] = typer.Argument(..., help="Rule files or directories.")) -> None:
+def rules_check(
+    paths: List[Path] = typer.Argument(..., help="Rule files or directories."),
+    run_profiles: bool = typer.Option(
+        True, "--profile/--no-profile", help="Run profile rules' examples under the profiler "
+        "(about a second each)."),
+) -> None:
     """Validate rule files: TOML, fields, `when` expressions, templates, examples."""
     from optadvisor.rules import load_rule
 
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
-    from optadvisor.api import scan_source
+    from optadvisor.api import profile_source, scan_source
 
     failed = 0
     for file in files:
@@ -275,10 +371,20 @@ def rules_check(paths: List[Path] = typer.Argument(..., help="Rule files or dire
             continue
         # A rule's examples are its tests: run them here too, so a rule author sees a
         # wrong `when` before shipping it.
-        wrong = 0
+        wrong = skipped = 0
         for example in compiled.rule.examples:
-            recs, error = scan_source(example.code, rules=[compiled])
-            got = len(recs)
+            if example.profile:
+                if not run_profiles:
+                    skipped += 1
+                    continue
+                recs, run = profile_source(example.code, [compiled], example.args)
+                error = None
+                if run.outcome.status != "ok":
+                    typer.echo(f"warning {file}:{example.line}: example run ended "
+                               f"{run.outcome.status}: {run.outcome.message}", err=True)
+            else:
+                recs, error = scan_source(example.code, rules=[compiled])
+            got = len([r for r in recs if r.rule == compiled.rule.id])
             if error is not None or got != example.triggers:
                 wrong += 1
                 why = error.message if error else f"expected {example.triggers}, got {got}"
@@ -286,7 +392,8 @@ def rules_check(paths: List[Path] = typer.Argument(..., help="Rule files or dire
         if wrong:
             failed += 1
         else:
-            typer.echo(f"ok    {file} ({len(compiled.rule.examples)} examples)")
+            note = f", {skipped} profile examples not run" if skipped else ""
+            typer.echo(f"ok    {file} ({len(compiled.rule.examples)} examples{note})")
     raise typer.Exit(2 if failed else 0)
 
 

@@ -263,6 +263,12 @@ def _match_dir(prefix: str, pattern: str) -> bool:
         fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
 
 
+def component_finder(root: Path, patterns: tuple[str, ...]) -> "_ComponentFinder":
+    """Components of paths under `root` (for files not found by `discover`, e.g. the files
+    a profiled script ran)."""
+    return _ComponentFinder(root, patterns)
+
+
 class _ComponentFinder:
     """Component = configured root pattern, else nearest dir with pyproject.toml below the
     scan root, else the first directory under the scan root."""

@@ -72,7 +72,9 @@ class Engine:
                         if spec.match_file(item.source.rel) for code in codes)
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
-        functions = [FunctionView(f, self.catalog) for f in facts.functions]
+        loaders = loader_counts(facts)
+        functions = [FunctionView(f, self.catalog, loaders.get(i, 0))
+                     for i, f in enumerate(facts.functions)]
         module_view = FunctionView(None, self.catalog)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
@@ -111,10 +113,10 @@ class Engine:
             if table and is_suppressed(rule.id, (span[0], span[2]), table):
                 silenced += 1
                 continue
-            recs.append(self._recommend(compiled, env, span, symbol, item, occurrences))
+            recs.append(self.recommend(compiled, env, span, symbol, item, occurrences))
         return recs, silenced
 
-    def _recommend(self, compiled: CompiledRule, env: dict[str, Any],
+    def recommend(self, compiled: CompiledRule, env: dict[str, Any],
                    span: tuple[int, int, int, int], symbol: str, item: FileInput,
                    occurrences: dict[tuple[str, str, str], int]) -> Recommendation:
         rule = compiled.rule
@@ -138,6 +140,15 @@ class Engine:
             impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after), fingerprint=fingerprint,
         )
+
+
+def loader_counts(facts: FileFacts) -> dict[int, int]:
+    """Calls to catalog loaders per function index (what makes a cache candidate)."""
+    counts: dict[int, int] = defaultdict(int)
+    for call in facts.calls:
+        if call.loader and not call.offloaded:
+            counts[call.function] += 1
+    return counts
 
 
 def _outermost(matches: list[Any]) -> list[Any]:
@@ -222,4 +233,21 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
     if function is not None and function.fact is not None:
         out["function"] = function.qualname
         out["async"] = bool(function.is_async)
+    hotspot = env.get("hotspot")
+    if hotspot is not None:
+        out["measured"] = {
+            "rank": hotspot.rank, "self_pct": hotspot.self_pct, "total_pct": hotspot.total_pct,
+            "user_self_pct": hotspot.user_self_pct, "wait_pct": hotspot.wait_pct,
+            "samples": hotspot.samples, "hottest_line": hotspot.hottest_line,
+            "hottest_pct": hotspot.hottest_pct, "waiting_line": hotspot.waiting_line,
+            "waiting_pct": hotspot.waiting_pct, "static_facts": hotspot.matched,
+        }
+    run = env.get("run")
+    if run is not None and hotspot is None:
+        out["run"] = {
+            "wall_seconds": run.wall_seconds, "cpu_pct": run.cpu_pct, "idle_pct": run.idle_pct,
+            "serialization_pct": run.serialization_pct, "rss_growth_mb": run.rss_growth_mb,
+            "rss_slope_mb_s": run.rss_slope_mb_s, "rss_r2": run.rss_r2,
+            "leak_suspected": run.leak_suspected,
+        }
     return out

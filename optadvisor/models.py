@@ -223,6 +223,9 @@ class RuleExample:
     line: int
     """Line of the example in its rule file (for test ids and error messages)."""
     note: str = ""
+    profile: bool = False
+    """Run the code under `optadvisor profile` (profile rules), instead of only scanning it."""
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,9 @@ class Rule:
     precision: str = "high"
     lines: Mapping[str, int] = field(default_factory=dict)
     """Line of each key in its TOML file, so errors can point at it."""
+    at: str = ""
+    """Profile rules: where the finding points (hotspot: function | hottest-line |
+    waiting-line; run: allocation | hottest-function | script)."""
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
     whole code to write."""
@@ -378,6 +384,8 @@ class Report:
     tool_version: str = ""
     unchanged: tuple[Recommendation, ...] = ()
     """With --baseline: findings the baseline already had (SARIF marks them unchanged)."""
+    profile: Mapping[str, Any] | None = None
+    """For `profile` reports: the run's summary (optadvisor/profile/summary.py)."""
     path_prefix: str = ""
     """The scanned root relative to the repository root (POSIX, "" when they are the same or
     no repository is known): CI formats (SARIF, GitHub, GitLab) need repo-relative paths."""
@@ -407,6 +415,7 @@ class Report:
             tool_version=data.get("tool", {}).get("version", ""),
             unchanged=tuple(rec(r) for r in data.get("unchanged", ())),
             path_prefix=data.get("path_prefix", ""),
+            profile=data.get("profile"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -420,6 +429,7 @@ class Report:
             "targets": [t.to_dict() for t in self.targets],
             "errors": [e.to_dict() for e in self.errors],
             **({"unchanged": [r.to_dict() for r in self.unchanged]} if self.unchanged else {}),
+            **({"profile": dict(self.profile)} if self.profile is not None else {}),
             "plan": [
                 {"name": p.name, "description": p.description,
                  "recommendations": list(p.recommendations)}
@@ -988,12 +998,12 @@ class Comparison:
         return int(self.max_regression is not None and bool(self.regressions))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"schema_version": COMPARISON_SCHEMA_VERSION,
-                               "kind": COMPARISON_KIND}
-        out.update(_plain(self))
-        out["comparing"] = out.pop("kind")
-        out["exit_code"] = self.exit_code
-        return out
+        # `kind` names the document, as in a saved profile run; what is compared is
+        # `comparing`.
+        fields = _plain(self)
+        fields["comparing"] = fields.pop("kind")
+        return {"schema_version": COMPARISON_SCHEMA_VERSION, "kind": COMPARISON_KIND,
+                **fields, "exit_code": self.exit_code}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:

@@ -37,7 +37,9 @@ class RuleError(Exception):
 
 REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
-            "description")
+            "description", "at")
+AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
+      "run": ("allocation", "hottest-function", "script")}
 TEMPLATE_KEYS = ("message", "impact", "title")
 FIX_KEYS = ("after", "preamble", "scope")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
@@ -111,6 +113,10 @@ def load_rule(path: Path) -> CompiledRule:
         if key in data and data[key] not in allowed:
             raise fail(key, f"`{key}` must be one of {', '.join(allowed)}, not {data[key]!r}")
     schema = SCHEMAS[data["subject"]]
+    allowed_at = AT.get(data["subject"], ())
+    if "at" in data and data["at"] not in allowed_at:
+        raise fail("at", f"`at` for subject {data['subject']} must be one of "
+                   f"{', '.join(allowed_at) or '(nothing: only profile subjects take it)'}")
     try:
         when = compile_expr(data["when"], schema)
     except ExprError as exc:
@@ -156,6 +162,11 @@ def load_rule(path: Path) -> CompiledRule:
         templates[key] = _ENV.from_string(source)
 
     examples = _examples(data.get("examples", []), path, text)
+    if data["subject"] in AT:
+        for example in examples:
+            if not example.profile:
+                raise RuleError(path, example.line or None, "examples of a profile rule "
+                                "need `profile = true`: their code is run and measured")
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise fail("tags", "`tags` must be a list of strings")
@@ -167,6 +178,7 @@ def load_rule(path: Path) -> CompiledRule:
         effort=data.get("effort", "small"), source_file=path, docs=dict(docs),
         examples=examples, tags=tuple(tags), precision=data.get("precision", "high"),
         lines=lines, fix_scope=fix.get("scope", "call"),
+        at=data.get("at", allowed_at[0] if allowed_at else ""),
     )
     return CompiledRule(rule=rule, when=when, templates=templates)
 
@@ -183,8 +195,15 @@ def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:
         triggers = item.get("triggers", 1)
         if not isinstance(triggers, int) or isinstance(triggers, bool) or triggers < 0:
             raise RuleError(path, line or None, "`triggers` must be a count (0 for a near miss)")
+        args = item.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise RuleError(path, line or None, "`args` must be a list of strings")
+        profile = item.get("profile", False)
+        if not isinstance(profile, bool):
+            raise RuleError(path, line or None, "`profile` must be true or false")
         out.append(RuleExample(code=item["code"], triggers=triggers, line=line,
-                               note=str(item.get("note", ""))))
+                               note=str(item.get("note", "")), profile=profile,
+                               args=tuple(args)))
     return tuple(out)
 
 

@@ -30,7 +30,23 @@ FUNCTION_FIELDS = {
     "is_method": "bool", "class_name": "str", "cached": "bool", "setup": "bool",
     "per_call": "bool", "lines": "int", "statements": "int", "loops": "int",
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
-    "yields": "bool", "decorators": "list", "line": "int",
+    "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
+    "cache_candidate": "bool",
+}
+HOTSPOT_FIELDS = {
+    "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
+    "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
+    "cpu_pct": "float", "user_self_pct": "float", "samples": "int", "calls": "int",
+    "processes": "int", "threads": "int", "matched": "bool",
+    "hottest_line": "int", "hottest_pct": "float", "hottest_code": "str",
+    "waiting_line": "int", "waiting_pct": "float", "waiting_code": "str",
+}
+RUN_FIELDS = {
+    "script": "str", "status": "str", "wall_seconds": "float", "cpu_seconds": "float",
+    "cpu_pct": "float", "idle_pct": "float", "asyncio": "bool", "serialization_pct": "float",
+    "leak_suspected": "bool", "rss_peak_mb": "float", "rss_growth_mb": "float",
+    "rss_slope_mb_s": "float", "rss_r2": "float", "processes": "int",
+    "top_site_path": "str", "top_site_line": "int", "top_site_code": "str",
 }
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
                "imports": "list"}
@@ -39,8 +55,11 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "call": {"call": CALL_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "function": {"function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "module": {"file": FILE_FIELDS},
+    "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
+    "run": {"run": RUN_FIELDS},
 }
-"""subject -> root -> field -> type. Profile subjects (hotspot, run) join in the profile issue."""
+"""subject -> root -> field -> type. `hotspot` (one per measured user function, joined with
+its static facts under `function`) and `run` (one per profile) exist in profile reports."""
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -99,11 +118,13 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog")
+    __slots__ = ("fact", "catalog", "loaders")
 
-    def __init__(self, fact: FunctionFact | None, catalog: Catalog) -> None:
+    def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0) -> None:
         self.fact = fact
         self.catalog = catalog
+        self.loaders = loaders
+        """Calls to catalog loaders (open, json.load, re.compile, …) in this function."""
 
     def __getattr__(self, name: str) -> Any:
         fact = self.fact
@@ -115,6 +136,11 @@ class FunctionView:
             return fact.name in self.catalog.setup_functions
         if name == "per_call":
             return not fact.cached and fact.name not in self.catalog.setup_functions
+        if name == "cache_candidate":
+            # Loads or parses something deterministic and keeps nothing: a cache would
+            # turn the repeated work into a lookup.
+            return (self.loaders > 0 and not fact.cached and not fact.is_async
+                    and not fact.yields)
         if name == "lines":
             return fact.lines
         if name == "is_method":
@@ -130,7 +156,8 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "name": "<module>", "qualname": "<module>", "module_level": True, "is_async": False,
     "is_method": False, "class_name": "", "cached": False, "setup": True, "per_call": False,
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
-    "params": 0, "yields": False, "decorators": (), "line": 1,
+    "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
+    "cache_candidate": False,
 }
 
 
@@ -214,3 +241,68 @@ class CallView:
 
 def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
+
+
+class HotspotView:
+    """A measured function (HotFunction) with its hottest and most-waiting lines."""
+
+    def __init__(self, hot: Any, rank: int, lines: list[Any], matched: bool) -> None:
+        self.hot = hot
+        self.name = hot.name
+        self.path = hot.path
+        self.line = hot.line
+        self.rank = rank
+        self.user = hot.user
+        self.self_pct = hot.self_pct
+        self.total_pct = hot.total_pct
+        self.idle_pct = hot.idle_pct
+        self.wait_pct = round(100 * hot.idle_seconds / hot.total_seconds, 1) \
+            if hot.total_seconds else 0.0
+        self.cpu_pct = hot.cpu_pct
+        self.user_self_pct = hot.user_self_pct or hot.self_pct
+        self.samples = hot.samples
+        self.calls = hot.calls
+        self.processes = hot.processes
+        self.threads = hot.threads
+        self.matched = matched
+        # A line's total counts the library code it calls (json.load's parsing is charged
+        # to the user line that called it); waiting is not "hot".
+        busy = max(lines, key=lambda ln: ln.total_pct - ln.idle_pct, default=None)
+        waiting = max(lines, key=lambda ln: ln.idle_pct, default=None)
+        self.hottest_line = busy.line if busy else hot.line
+        self.hottest_pct = round(busy.total_pct - busy.idle_pct, 1) if busy else 0.0
+        self.hottest_code = busy.code.strip() if busy else ""
+        self.waiting_line = waiting.line if waiting and waiting.idle_pct > 0 else hot.line
+        self.waiting_pct = waiting.idle_pct if waiting else 0.0
+        self.waiting_code = waiting.code.strip() if waiting and waiting.idle_pct > 0 else ""
+
+
+class RunView:
+    def __init__(self, run: Any) -> None:
+        from optadvisor.profile.summary import serialization_pct, uses_asyncio
+
+        self.run = run
+        self.script = run.script
+        self.status = run.outcome.status
+        self.wall_seconds = run.wall_seconds
+        self.cpu_seconds = run.cpu_seconds
+        self.cpu_pct = round(100 * run.cpu_seconds / run.wall_seconds, 1) \
+            if run.wall_seconds else 0.0
+        samples = run.samples
+        self.idle_pct = round(100 * samples.idle / samples.total, 1) \
+            if samples and samples.total else 0.0
+        self.processes = samples.processes if samples else 1
+        self.asyncio = uses_asyncio(run)
+        self.serialization_pct = serialization_pct(run)
+        memory = run.memory
+        mib = 1024 * 1024
+        self.leak_suspected = bool(memory and memory.leak_suspected)
+        self.rss_peak_mb = round(memory.rss_peak / mib, 1) if memory else 0.0
+        self.rss_growth_mb = round((memory.rss_end - memory.rss_start) / mib, 1) \
+            if memory else 0.0
+        self.rss_slope_mb_s = round(memory.rss_slope / mib, 2) if memory else 0.0
+        self.rss_r2 = memory.rss_r2 if memory else 0.0
+        site = memory.sites[0] if memory and memory.sites else None
+        self.top_site_path = site.path if site else ""
+        self.top_site_line = site.line if site else 0
+        self.top_site_code = site.code.strip() if site else ""

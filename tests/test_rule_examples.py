@@ -8,15 +8,19 @@ import pytest
 from optadvisor.api import scan_source
 from optadvisor.rules import load_rules
 
+RULES = load_rules()
 CASES = [
     pytest.param(c.rule, example, id=f"{c.rule.id}-line{example.line}")
-    for c in load_rules()
-    for example in c.rule.examples
+    for c in RULES for example in c.rule.examples if not example.profile
+]
+PROFILE_CASES = [
+    pytest.param(c, example, id=f"{c.rule.id}-line{example.line}")
+    for c in RULES for example in c.rule.examples if example.profile
 ]
 
 
 def test_every_rule_has_positive_and_negative_examples():
-    for compiled in load_rules():
+    for compiled in RULES:
         counts = [e.triggers for e in compiled.rule.examples]
         assert any(counts), f"{compiled.rule.id} has no example that triggers it"
         assert 0 in counts, f"{compiled.rule.id} has no near-miss example"
@@ -35,3 +39,23 @@ def test_rule_example(rule, example):
         assert rec.snippet.before.strip(), "every recommendation shows the user's code"
         assert rec.message and "template error" not in rec.message
         assert "template error" not in rec.snippet.after
+
+
+@pytest.mark.parametrize("compiled,example", PROFILE_CASES)
+def test_profile_rule_example(compiled, example):
+    """Profile rules' examples are run for real under py-spy and measured."""
+    from optadvisor.api import profile_source
+
+    recs, run = profile_source(example.code, [compiled], example.args)
+    assert run.outcome.status == "ok", run.outcome
+    found = [r for r in recs if r.rule == compiled.rule.id]
+    rule = compiled.rule
+    assert len(found) == example.triggers, (
+        f"{rule.source_file.name}:{example.line} ({example.note}): expected "
+        f"{example.triggers}, got {len(found)}: "
+        + "; ".join(f"{r.path}:{r.line}: {r.message}" for r in found)
+        + f" | top: {[(f.name, f.user_self_pct, f.total_pct, f.idle_pct) for f in run.ranked_user_functions()[:3]]}")
+    for rec in found:
+        assert rec.message and "template error" not in rec.message
+        assert "template error" not in rec.snippet.after
+        assert rec.snippet.before.strip()

@@ -1,0 +1,174 @@
+"""Where what was measured meets what the scan knows.
+
+Every measured user function is matched to the static facts of the same function (same
+file, same qualified name, or the same name defined at the line the profiler saw), so a
+profile rule can say `hotspot.wait_pct >= 60 and not function.is_async`. Static
+recommendations are re-ranked by the measured time of the function they sit in: advice
+about code that ran hot goes up, advice about code the run never reached goes down.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from optadvisor.engine import Engine, FileInput, loader_counts
+from optadvisor.models import (
+    FileFacts, HotFunction, HotLine, ProfileRun, Recommendation, SourceFile,
+)
+from optadvisor.rules import CompiledRule
+from optadvisor.scoring import measured_score
+from optadvisor.subjects import FunctionView, HotspotView, RunView, SourceText
+
+MAX_HOTSPOTS = 10
+"""Profile rules look at the ten user functions the run charged the most time to."""
+
+
+def match_function(facts: FileFacts, hot: HotFunction) -> int | None:
+    """Index of the static function the profiler measured, or None."""
+    short = hot.name.rsplit(".", 1)[-1]
+    best: tuple[int, int] | None = None
+    for index, fn in enumerate(facts.functions):
+        if fn.qualname == hot.name:
+            return index
+        if fn.name != short:
+            continue
+        # Older interpreters report the first decorator's line; ast the `def` line.
+        distance = abs(fn.line - hot.line)
+        if distance <= 2 + len(fn.decorators) and (best is None or distance < best[0]):
+            best = (distance, index)
+    return best[1] if best else None
+
+
+def _by_file(inputs: Iterable[FileInput]) -> dict[str, FileInput]:
+    return {str(item.source.path.resolve()): item for item in inputs}
+
+
+def _hot_of(run: ProfileRun, inputs: Iterable[FileInput]
+            ) -> dict[tuple[str, int], HotFunction]:
+    """(file rel path, function index) -> its measurement, for every matched function."""
+    by_file = _by_file(inputs)
+    out: dict[tuple[str, int], HotFunction] = {}
+    for hot in run.functions:
+        if not hot.user:
+            continue
+        item = by_file.get(str(Path(hot.file).resolve()))
+        if item is None:
+            continue
+        index = match_function(item.facts, hot)
+        if index is not None and (item.source.rel, index) not in out:
+            out[(item.source.rel, index)] = hot
+    return out
+
+
+def rerank(recs: list[Recommendation], run: ProfileRun,
+           inputs: Iterable[FileInput]) -> list[Recommendation]:
+    """Static recommendations scored again with the measured share of their function."""
+    inputs = list(inputs)
+    hot = _hot_of(run, inputs)
+    qualnames = {item.source.rel: {fn.qualname: i for i, fn in enumerate(item.facts.functions)}
+                 for item in inputs}
+    out = []
+    for rec in recs:
+        index = qualnames.get(rec.path, {}).get(rec.symbol)
+        measured = hot.get((rec.path, index)) if index is not None else None
+        share = max(measured.total_pct, measured.user_self_pct) if measured else 0.0
+        evidence = dict(rec.evidence)
+        evidence["measured"] = (
+            {"seen": True, "total_pct": measured.total_pct, "self_pct": measured.self_pct,
+             "user_self_pct": measured.user_self_pct, "idle_pct": measured.idle_pct}
+            if measured else {"seen": False})
+        out.append(replace(rec, score=measured_score(rec.score, share if measured else None),
+                           evidence=evidence))
+    return out
+
+
+def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[FileInput],
+                            components: Any) -> list[Recommendation]:
+    """The profile rules (subjects `hotspot` and `run`) over one run."""
+    hotspot_rules = engine.by_subject.get("hotspot", ())
+    run_rules = engine.by_subject.get("run", ())
+    if not hotspot_rules and not run_rules:
+        return []
+    by_file = _by_file(inputs)
+    run_view = RunView(run)
+    lines: dict[tuple[str, str], list[HotLine]] = defaultdict(list)
+    for line in run.lines:
+        lines[(line.file, line.function)].append(line)
+    texts: dict[str, FileInput] = {}
+
+    def item_for(file: str, rel: str) -> FileInput:
+        found = by_file.get(str(Path(file).resolve()))
+        if found is not None:
+            return found
+        if rel not in texts:
+            try:
+                data = Path(file).read_bytes()
+            except OSError:
+                data = b""
+            source = SourceFile(path=Path(file), rel=rel, component=components.of(rel))
+            texts[rel] = FileInput(source, FileFacts(path=rel, lines=0), SourceText(data=data))
+        return texts[rel]
+
+    recs: list[Recommendation] = []
+    occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
+    ranked = run.ranked_user_functions()
+    for rank, hot in enumerate(ranked[:MAX_HOTSPOTS], start=1):
+        item = item_for(hot.file, hot.path)
+        index = match_function(item.facts, hot)
+        fact = item.facts.functions[index] if index is not None else None
+        loaders = loader_counts(item.facts).get(index, 0) if index is not None else 0
+        fview = FunctionView(fact, engine.catalog, loaders)
+        view = HotspotView(hot, rank, lines.get((hot.file, hot.name), []), fact is not None)
+        env = {"hotspot": view, "function": fview, "run": run_view}
+        symbol = fact.qualname if fact else hot.name
+        def_line = fact.line if fact else hot.line
+        for compiled in hotspot_rules:
+            if compiled.when(env):
+                line = {"hottest-line": view.hottest_line,
+                        "waiting-line": view.waiting_line}.get(compiled.rule.at, def_line)
+                recs.append(_recommend(engine, compiled, env, item, line, symbol, occurrences))
+    for compiled in run_rules:
+        env = {"run": run_view}
+        if not compiled.when(env):
+            continue
+        target = _run_location(compiled, run, run_view, ranked)
+        if target is None:
+            continue
+        file, rel, line, symbol = target
+        recs.append(_recommend(engine, compiled, env, item_for(file, rel), line, symbol,
+                               occurrences))
+    return recs
+
+
+def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
+                  ranked: tuple[HotFunction, ...]) -> tuple[str, str, int, str] | None:
+    """(file, rel path, line, symbol) a run-level finding points at."""
+    at = compiled.rule.at
+    memory = run.memory
+    if at == "allocation" and memory is not None and memory.sites:
+        site = memory.sites[0]
+        return site.file, site.path, site.line, _function_at(ranked, site.path, site.line)
+    if at in ("allocation", "hottest-function") and ranked:
+        top = ranked[0]
+        return top.file, top.path, top.line, top.name
+    script = Path(run.script)
+    file = str(script if script.is_absolute() else Path(run.root) / script)
+    rel = run.script if not script.is_absolute() else script.name
+    return file, rel, 1, "<module>"
+
+
+def _function_at(ranked: tuple[HotFunction, ...], path: str, line: int) -> str:
+    candidates = [f for f in ranked if f.path == path and f.line <= line]
+    return max(candidates, key=lambda f: f.line).name if candidates else "<module>"
+
+
+def _recommend(engine: Engine, compiled: CompiledRule, env: dict[str, Any], item: FileInput,
+               line: int, symbol: str,
+               occurrences: dict[tuple[str, str, str], int]) -> Recommendation:
+    text = item.text.line(line)
+    indent = len(text) - len(text.lstrip())
+    span = (line, indent + 1, line, len(text) + 1)
+    return engine.recommend(compiled, env, span, symbol, item, occurrences)
