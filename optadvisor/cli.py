@@ -292,6 +292,34 @@ def profile(
     raise typer.Exit(exit_code(report, threshold))
 
 
+@app.command()
+def compare(
+    before: Path = typer.Argument(..., help="The earlier ProfileRun (--save-run) or scan JSON."),
+    after: Path = typer.Argument(..., help="The later one, of the same kind."),
+    max_regression: Optional[str] = typer.Option(
+        None, "--max-regression", help="Exit 1 when wall/CPU time, peak memory or a "
+        "significant function grows by more than this (e.g. 10%); for scans, when "
+        "recommendations grow by more, or a new one is high or critical."),
+    format: str = typer.Option("table", "--format", "-f",
+                               help="Output format: table, markdown, html, json."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write to FILE instead of stdout."),
+) -> None:
+    """Compare two profile runs (or two scans) side by side: per-function and total deltas."""
+    from optadvisor.compare import FORMATS as COMPARE_FORMATS
+    from optadvisor.compare import compare_files, parse_regression, render_comparison
+
+    if format not in COMPARE_FORMATS:
+        raise _fail(f"unknown format {format!r}; choose one of {', '.join(COMPARE_FORMATS)}")
+    try:
+        limit = parse_regression(max_regression) if max_regression is not None else None
+        comparison = compare_files(before, after, limit)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    _write(render_comparison(comparison, format), output)
+    raise typer.Exit(comparison.exit_code)
+
+
 def _profile_root(script: Path) -> Path:
     """What report paths are relative to: the current directory when the script is inside
     it (running from the project root), else the script's own directory."""

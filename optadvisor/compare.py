@@ -1,0 +1,510 @@
+"""`optadvisor compare`: two saved results side by side, for CI.
+
+Two ProfileRuns give per-function deltas (matched by path and qualified name) and the
+deltas of wall time, CPU time, script time and peak RSS. Two scan reports give the
+recommendations that came and went (matched by fingerprint) and the change of their
+counts. What counts as a regression is written into the Comparison itself (`criteria`),
+so every output says which rule failed the build and why.
+
+    comparison = compare_files(Path("before.json"), Path("after.json"), 0.10)
+    print(render_comparison(comparison, "markdown"))
+    sys.exit(comparison.exit_code)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from optadvisor import __version__
+from optadvisor.config import ConfigError
+from optadvisor.models import (
+    PRIORITIES,
+    ComparedFile,
+    Comparison,
+    CountDelta,
+    FindingDelta,
+    FunctionDelta,
+    HotFunction,
+    MetricDelta,
+    ProfileRun,
+    Recommendation,
+    Regression,
+    Report,
+    priority_rank,
+)
+from optadvisor.profile.store import is_profile_run
+
+FORMATS = ("table", "markdown", "html", "json")
+"""`table`, `markdown` and `html` are optadvisor/render/compare_<name>.py."""
+
+SIGNIFICANT_SHARE_PCT = 5.0
+"""A function must take this share of either run's wall time to fail a comparison."""
+SAMPLE_FLOOR = 2
+"""…and, for sampled runs, grow by more than this many sampling intervals: a function
+seen in 2 samples and then 3 has not slowed down by 50 %."""
+SEVERE = ("critical", "high")
+_EPSILON = 1e-9
+
+
+# --------------------------------------------------------------------------- options
+
+
+_REGRESSION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*$")
+
+
+def parse_regression(text: str) -> float:
+    """`10%` → 0.10, `0.1` → 0.10. A bare number is a fraction and must be below 1:
+    `10` alone is ambiguous (10 % or 1000 %?), so it is refused rather than guessed."""
+    match = _REGRESSION.match(str(text))
+    if match is None:
+        raise ConfigError(f"--max-regression: {text!r} is not a percentage "
+                          "(write it as 10% or 0.1)")
+    value = float(match.group(1))
+    if match.group(2):
+        return value / 100
+    if value >= 1:
+        raise ConfigError(f"--max-regression: {text!r} is ambiguous; write {text.strip()}% "
+                          f"for {text.strip()} percent (a bare number is a fraction below 1)")
+    return value
+
+
+def percent(fraction: float) -> str:
+    """0.1 → `10%`, 0.125 → `12.5%`."""
+    return f"{round(fraction * 100, 4):g}%"
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def compare_files(before: Path, after: Path, max_regression: float | None) -> Comparison:
+    """Raises ConfigError, naming the file, for anything that cannot be compared."""
+    first, second = _load(Path(before)), _load(Path(after))
+    if isinstance(first, ProfileRun) and isinstance(second, ProfileRun):
+        return compare_runs(first, second, max_regression,
+                            before_file=str(before), after_file=str(after))
+    if isinstance(first, Report) and isinstance(second, Report):
+        return compare_reports(first, second, max_regression,
+                               before_file=str(before), after_file=str(after))
+    raise ConfigError(f"cannot compare {before} ({_what(first)}) with {after} "
+                      f"({_what(second)}): compare two profile runs or two scan reports")
+
+
+def _what(loaded: ProfileRun | Report) -> str:
+    return "a profile run" if isinstance(loaded, ProfileRun) else "a scan report"
+
+
+def render_comparison(comparison: Comparison, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown compare format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    # Imported on demand, like render.get_renderer: JSON in CI never loads rich or jinja.
+    render: Any = import_module(f"optadvisor.render.compare_{fmt}").render
+    return str(render(comparison))
+
+
+def _load(path: Path) -> ProfileRun | Report:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a saved run or scan JSON") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not JSON: {exc}") from None
+    if is_profile_run(data):
+        try:
+            return ProfileRun.from_dict(data)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if isinstance(data, dict) and "summary" in data and "recommendations" in data:
+        if data.get("schema_version") != 1:
+            raise ConfigError(f"{path}: scan report schema_version "
+                              f"{data.get('schema_version')!r} is not supported (1 is)")
+        try:
+            return Report.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{path}: malformed scan report: {exc!r}") from None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    what = f"kind {kind!r}" if isinstance(kind, str) else type(data).__name__
+    raise ConfigError(f"{path}: not a profile run (--save-run) or a scan report "
+                      f"(--format json); found {what}")
+
+
+# --------------------------------------------------------------------------- profile runs
+
+
+def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | None, *,
+                 before_file: str = "before", after_file: str = "after") -> Comparison:
+    floor = _sample_floor(before, after)
+    totals = tuple(_run_totals(before, after, max_regression))
+    functions = _function_deltas(before, after, max_regression, floor)
+    regressions = [_total_regression(m) for m in totals if m.regression]
+    regressions += [_function_regression(f) for f in
+                    sorted((f for f in functions if f.regression),
+                           key=lambda f: (-f.delta_seconds, f.name))]
+    return Comparison(
+        kind="profile-run",
+        before=_run_side(before, before_file), after=_run_side(after, after_file),
+        max_regression=max_regression, totals=totals, functions=functions,
+        criteria=tuple(_run_criteria(max_regression, floor)),
+        regressions=tuple(regressions), notes=tuple(_run_notes(before, after)),
+        tool_version=__version__)
+
+
+def _run_side(run: ProfileRun, file: str) -> ComparedFile:
+    label = " ".join([Path(run.script).name, *run.args])
+    problem = ""
+    outcome = run.outcome
+    if outcome.status != "ok":
+        problem = outcome.message or {
+            "timeout": "stopped at the timeout",
+            "signal": f"killed by {outcome.signal or 'a signal'}",
+            "exception": f"raised {outcome.exception}" if outcome.exception else "raised",
+            "exit-nonzero": f"exited with {outcome.returncode}",
+        }.get(outcome.status, outcome.status)
+    return ComparedFile(file=file, kind="profile-run", label=label, created=run.created,
+                        tool_version=run.tool_version, status=outcome.status, problem=problem)
+
+
+def _peak_rss(run: ProfileRun) -> float | None:
+    peak = (run.metrics.rss_peak if run.metrics else 0) or (
+        run.memory.rss_peak if run.memory else 0)
+    return float(peak) if peak else None
+
+
+def _run_totals(before: ProfileRun, after: ProfileRun,
+                limit: float | None) -> Iterable[MetricDelta]:
+    def positive(value: float) -> float | None:
+        return value if value > 0 else None
+
+    yield _metric("wall_seconds", "wall time", "s", positive(before.wall_seconds),
+                  positive(after.wall_seconds), limit)
+    yield _metric("cpu_seconds", "CPU time", "s", positive(before.cpu_seconds),
+                  positive(after.cpu_seconds), limit)
+    yield _metric("rss_peak_bytes", "peak RSS", "bytes", _peak_rss(before), _peak_rss(after),
+                  limit)
+    yield _metric("script_seconds", "script time", "s", positive(before.script_seconds),
+                  positive(after.script_seconds), None, gated=False)
+
+
+def _metric(name: str, label: str, unit: str, before: float | None, after: float | None,
+            limit: float | None, *, gated: bool = True) -> MetricDelta:
+    delta = None if before is None or after is None else _round(after - before)
+    ratio = _ratio(before, after)
+    regression = (gated and limit is not None and ratio is not None
+                  and ratio > limit + _EPSILON)
+    return MetricDelta(name=name, label=label, unit=unit, before=before, after=after,
+                       delta=delta, delta_pct=_pct(ratio), gated=gated,
+                       regression=regression)
+
+
+def _ratio(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before <= 0:
+        return None
+    return (after - before) / before
+
+
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None else round(ratio * 100, 2)
+
+
+def _round(value: float) -> float:
+    return round(value, 6)
+
+
+def _sample_floor(before: ProfileRun, after: ProfileRun) -> float:
+    """Seconds a function's time must grow by, beyond the ratio, to count (0 when traced)."""
+    rates = [run.samples.rate for run in (before, after)
+             if run.samples is not None and run.samples.rate > 0 and run.mode == "sample"]
+    return SAMPLE_FLOOR / min(rates) if rates else 0.0
+
+
+def _function_path(run: ProfileRun, function: HotFunction) -> str:
+    """Library paths made independent of where the interpreter lives."""
+    if function.user:
+        return function.path
+    file = function.file.replace("\\", "/")
+    stdlib = run.environment.stdlib.replace("\\", "/").rstrip("/")
+    if stdlib and file.startswith(stdlib + "/"):
+        rest = file[len(stdlib) + 1:]
+        for marker in ("site-packages/", "dist-packages/"):
+            if rest.startswith(marker):
+                return "<site-packages>/" + rest[len(marker):]
+        return "<stdlib>/" + rest
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in file:
+            return "<site-packages>/" + file.split(marker, 1)[1]
+    return function.path
+
+
+def _by_key(run: ProfileRun) -> dict[tuple[str, str], HotFunction]:
+    found: dict[tuple[str, str], HotFunction] = {}
+    for function in run.functions:
+        key = (_function_path(run, function), function.name)
+        seen = found.get(key)
+        if seen is None or function.total_seconds > seen.total_seconds:
+            found[key] = function
+    return found
+
+
+def _share(seconds: float, run: ProfileRun) -> float:
+    wall = run.wall_seconds
+    if wall <= 0:
+        wall = max((f.total_seconds for f in run.functions), default=0.0)
+    return round(100 * seconds / wall, 2) if wall > 0 else 0.0
+
+
+def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
+                     floor: float) -> tuple[FunctionDelta, ...]:
+    old, new = _by_key(before), _by_key(after)
+    rows: list[FunctionDelta] = []
+    for key in {*old, *new}:
+        a, b = old.get(key), new.get(key)
+        known = b or a
+        assert known is not None
+        before_total = a.total_seconds if a else 0.0
+        after_total = b.total_seconds if b else 0.0
+        ratio = _ratio(before_total, after_total) if a and b else None
+        before_share, after_share = _share(before_total, before), _share(after_total, after)
+        significant = max(before_share, after_share) >= SIGNIFICANT_SHARE_PCT
+        delta = _round(after_total - before_total)
+        regression = (limit is not None and significant and ratio is not None
+                      and ratio > limit + _EPSILON and delta > floor + _EPSILON)
+        rows.append(FunctionDelta(
+            name=key[1], path=key[0], line=known.line, user=bool(a and a.user or b and b.user),
+            status="changed" if a and b else ("new" if b else "gone"),
+            before_self=a.self_seconds if a else 0.0, after_self=b.self_seconds if b else 0.0,
+            before_total=before_total, after_total=after_total, delta_seconds=delta,
+            delta_pct=_pct(ratio), before_share=before_share, after_share=after_share,
+            significant=significant, regression=regression))
+    rows.sort(key=lambda f: (not f.user, -abs(f.delta_seconds),
+                             -max(f.before_total, f.after_total), f.path, f.name))
+    return tuple(rows)
+
+
+def _total_regression(metric: MetricDelta) -> Regression:
+    rule = {"wall_seconds": "wall-time", "cpu_seconds": "cpu-time",
+            "rss_peak_bytes": "peak-rss"}.get(metric.name, metric.name)
+    before, after = (format_value(v, metric.unit) for v in (metric.before, metric.after))
+    return Regression(rule=rule, subject=metric.label, message=(
+        f"{metric.label} {signed_pct(metric.delta_pct)}: {before} → {after}"))
+
+
+def _function_regression(function: FunctionDelta) -> Regression:
+    return Regression(
+        rule="function-time", subject=function.name, path=function.path,
+        line=function.line, message=(
+            f"`{function.name}` total time {signed_pct(function.delta_pct)}: "
+            f"{function.before_total:.3f} s → {function.after_total:.3f} s "
+            f"({max(function.before_share, function.after_share):.1f}% of wall time)"))
+
+
+def _run_criteria(limit: float | None, floor: float) -> Iterable[str]:
+    if limit is None:
+        yield "no --max-regression given: deltas are reported, nothing fails"
+        return
+    yield (f"wall time, CPU time or peak RSS more than {percent(limit)} above the before "
+           "run")
+    floor_text = (f" and by more than {floor:.2f} s ({SAMPLE_FLOOR} sampling intervals)"
+                  if floor else "")
+    yield (f"a function's total time more than {percent(limit)} above the before run"
+           f"{floor_text}, for functions that take at least "
+           f"{SIGNIFICANT_SHARE_PCT:g}% of either run's wall time; smaller functions, and "
+           "functions only one run has, are shown but never fail")
+
+
+def _run_notes(before: ProfileRun, after: ProfileRun) -> Iterable[str]:
+    for name, run in (("before", before), ("after", after)):
+        if run.outcome.status != "ok":
+            side = _run_side(run, "")
+            yield (f"the {name} run did not finish normally ({run.outcome.status}: "
+                   f"{side.problem}); its figures cover only what ran")
+    if Path(before.script).name != Path(after.script).name:
+        yield (f"the runs profiled different scripts ({Path(before.script).name} and "
+               f"{Path(after.script).name})")
+    if before.mode != after.mode:
+        yield f"the runs were measured differently ({before.mode} and {after.mode} mode)"
+    elif before.environment.sampler.split()[:1] != after.environment.sampler.split()[:1]:
+        yield (f"the runs used different samplers ({before.environment.sampler} and "
+               f"{after.environment.sampler}): function times are not strictly comparable")
+    if before.environment.python != after.environment.python:
+        yield (f"the runs used different Pythons ({before.environment.python} and "
+               f"{after.environment.python})")
+
+
+# --------------------------------------------------------------------------- scans
+
+
+def compare_reports(before: Report, after: Report, max_regression: float | None, *,
+                    before_file: str = "before", after_file: str = "after") -> Comparison:
+    old = [*before.recommendations, *before.unchanged]
+    new = [*after.recommendations, *after.unchanged]
+    added, fixed, unchanged = _match(old, new)
+    findings = tuple([_finding("new", r) for r in sorted(added, key=_rank)]
+                     + [_finding("fixed", r) for r in sorted(fixed, key=_rank)])
+    count = _metric("recommendations", "recommendations", "count", float(len(old)),
+                    float(len(new)), None, gated=max_regression is not None)
+    growth = _growth(len(old), len(new))
+    grew = max_regression is not None and growth > max_regression + _EPSILON
+    count = replace(count, regression=grew)
+    totals = (
+        count,
+        *(_metric(name, label, "count", float(getattr(before.summary, name)),
+                  float(getattr(after.summary, name)), None, gated=False)
+          for name, label in (("files", "files"), ("lines", "lines"),
+                              ("functions", "functions"), ("errors", "files not analyzed"))),
+    )
+    regressions: list[Regression] = []
+    if grew:
+        assert max_regression is not None
+        regressions.append(Regression(
+            rule="recommendation-growth", subject="recommendations", message=(
+                f"recommendations grew from {len(old)} to {len(new)} "
+                f"({_growth_text(len(old), len(new))}), more than {percent(max_regression)}")))
+    if max_regression is not None:
+        for rec in sorted(added, key=_rank):
+            if rec.priority in SEVERE:
+                regressions.append(Regression(
+                    rule="severe-recommendation", subject=f"{rec.rule} {rec.kind}",
+                    path=rec.path, line=rec.line, message=(
+                        f"new {rec.priority} recommendation {rec.rule}: {rec.message}")))
+    return Comparison(
+        kind="scan", before=_scan_side(before, before_file), after=_scan_side(after, after_file),
+        max_regression=max_regression, totals=totals, findings=findings,
+        unchanged=len(unchanged), counts=tuple(_counts(old, new)),
+        criteria=tuple(_scan_criteria(max_regression)), regressions=tuple(regressions),
+        notes=tuple(_scan_notes(before, after)), tool_version=__version__)
+
+
+def _scan_side(report: Report, file: str) -> ComparedFile:
+    return ComparedFile(file=file, kind="scan", label=report.root or "(unknown root)",
+                        tool_version=report.tool_version)
+
+
+def _match(old: list[Recommendation], new: list[Recommendation]
+           ) -> tuple[list[Recommendation], list[Recommendation], list[Recommendation]]:
+    """(new, fixed, unchanged). Fingerprints are unique within a scan (they count
+    occurrences), but matching as multisets keeps the counts right if one is not."""
+    waiting: dict[str, list[Recommendation]] = defaultdict(list)
+    for rec in old:
+        waiting[rec.fingerprint].append(rec)
+    added: list[Recommendation] = []
+    unchanged: list[Recommendation] = []
+    for rec in new:
+        if waiting.get(rec.fingerprint):
+            waiting[rec.fingerprint].pop(0)
+            unchanged.append(rec)
+        else:
+            added.append(rec)
+    fixed = [rec for recs in waiting.values() for rec in recs]
+    return added, fixed, unchanged
+
+
+def _rank(rec: Recommendation) -> tuple[int, int, str, int, str]:
+    return (priority_rank(rec.priority), -rec.score, rec.path, rec.line, rec.rule)
+
+
+def _finding(status: str, rec: Recommendation) -> FindingDelta:
+    return FindingDelta(status=status, rule=rec.rule, kind=rec.kind, priority=rec.priority,
+                        score=rec.score, path=rec.path, line=rec.line, symbol=rec.symbol,
+                        component=rec.component, message=rec.message,
+                        fingerprint=rec.fingerprint)
+
+
+def _growth(before: int, after: int) -> float:
+    if before:
+        return (after - before) / before
+    return math.inf if after else 0.0
+
+
+def _growth_text(before: int, after: int) -> str:
+    return f"+{100 * (after - before) / before:.1f}%" if before else "from none"
+
+
+def _counts(old: list[Recommendation], new: list[Recommendation]) -> Iterable[CountDelta]:
+    for group, attribute in (("priority", "priority"), ("kind", "kind")):
+        a = Counter(getattr(r, attribute) for r in old)
+        b = Counter(getattr(r, attribute) for r in new)
+        if group == "priority":
+            names = [*PRIORITIES, *sorted((set(a) | set(b)) - set(PRIORITIES))]
+        else:
+            names = sorted(set(a) | set(b), key=lambda k: (-max(a[k], b[k]), k))
+        for name in names:
+            yield CountDelta(group=group, name=name, before=a[name], after=b[name])
+
+
+def _scan_criteria(limit: float | None) -> Iterable[str]:
+    if limit is None:
+        yield "no --max-regression given: new and fixed recommendations are reported, " \
+              "nothing fails"
+        return
+    yield f"the number of recommendations grew by more than {percent(limit)}"
+    yield "any new recommendation is critical or high priority (whatever the threshold)"
+
+
+def _scan_notes(before: Report, after: Report) -> Iterable[str]:
+    if before.summary.errors != after.summary.errors:
+        yield (f"files not analyzed: {before.summary.errors} before, "
+               f"{after.summary.errors} after; their recommendations are missing from "
+               "the counts")
+    for name, report in (("before", before), ("after", after)):
+        if report.summary.baseline:
+            yield (f"the {name} scan was made with --baseline; both its new and its "
+                   "unchanged recommendations are compared")
+
+
+# --------------------------------------------------------------------------- text
+
+
+# Shared by the messages here and the compare renderers, so every format shows the same
+# figure the same way.
+
+
+def signed_pct(value: float | None) -> str:
+    """12.345 → `+12.3%`; None (nothing to divide by) → `n/a`."""
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "bytes":
+        if abs(value) < 1048576:
+            return f"{value / 1024:.0f} KiB"
+        return f"{value / 1048576:.1f} MiB"
+    if unit == "s":
+        return f"{value:.3f} s"
+    return f"{value:,.0f}"
+
+
+def format_delta(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    sign = "+" if value > 0 else ("-" if value < 0 else "±")
+    return sign + format_value(abs(value), unit)
+
+
+def headline(comparison: Comparison) -> str:
+    """The one-line verdict every format opens with."""
+    if comparison.max_regression is None:
+        return "report only (no --max-regression)"
+    limit = percent(comparison.max_regression)
+    count = len(comparison.regressions)
+    if count:
+        return f"{count} regression{'s' if count != 1 else ''} (--max-regression {limit})"
+    return f"no regression (--max-regression {limit})"
+
+
+def location(path: str, line: int) -> str:
+    return f"{path}:{line}" if line else path

@@ -1,0 +1,81 @@
+"""`compare --format markdown`: a comparison sized for a pull-request comment.
+
+Regressions come first, then the totals, then the functions whose time moved most (user
+code first) or the recommendations that came and went. The template is
+`templates/compare.md.j2`; as in the Markdown report (render/markdown.py), every
+`{{ expression }}` is escaped for Markdown unless a filter already made it safe, so a
+function called `<script>` or `*boom*` is shown as it is and never obeyed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from optadvisor.compare import format_delta, format_value, headline, location, percent, signed_pct
+from optadvisor.models import Comparison, FunctionDelta
+from optadvisor.render.common import environment, plural
+from optadvisor.render.markdown import Md, code, html, number, text
+
+TEMPLATE = "compare.md.j2"
+TOP_FUNCTIONS = 30
+MAX_REGRESSIONS = 30
+MAX_FINDINGS = 50
+
+
+def render(comparison: Comparison) -> str:
+    functions = list(comparison.functions)
+    regressions = list(comparison.regressions)
+    new = [f for f in comparison.findings if f.status == "new"]
+    fixed = [f for f in comparison.findings if f.status == "fixed"]
+    return _environment().get_template(TEMPLATE).render(
+        c=comparison,
+        headline=headline(comparison),
+        icon=_icon(comparison),
+        regressions=regressions[:MAX_REGRESSIONS],
+        regressions_left=max(0, len(regressions) - MAX_REGRESSIONS),
+        functions=functions[:TOP_FUNCTIONS],
+        functions_left=max(0, len(functions) - TOP_FUNCTIONS),
+        new=new[:MAX_FINDINGS], new_left=max(0, len(new) - MAX_FINDINGS), new_count=len(new),
+        fixed=fixed[:MAX_FINDINGS], fixed_left=max(0, len(fixed) - MAX_FINDINGS),
+        fixed_count=len(fixed),
+        priorities=[c for c in comparison.counts if c.group == "priority"],
+        kinds=[c for c in comparison.counts if c.group == "kind"],
+        mark=_mark, plural=plural,
+    )
+
+
+def _icon(comparison: Comparison) -> str:
+    if comparison.max_regression is None:
+        return "📊"
+    return "❌" if comparison.regressions else "✅"
+
+
+def _mark(function: FunctionDelta) -> Md:
+    if function.regression:
+        return Md("❌ regression")
+    if function.status != "changed":
+        return Md(function.status)
+    return Md("") if function.significant else Md("small")
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Md):
+        return value
+    if isinstance(value, bool):
+        return Md(str(value).lower())
+    if isinstance(value, (int, float)):
+        return Md(str(value))
+    return text(value)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return environment(autoescape=False, finalize=_finalize, filters={
+        "text": text, "code": code, "number": number, "html": html,
+        "value": format_value, "delta": format_delta, "pct": signed_pct, "percent": percent,
+        "location": location})
