@@ -22,7 +22,7 @@ from optadvisor.link import Via
 from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
 from optadvisor.rules import CompiledRule, selected
 from optadvisor.scoring import score_recommendation
-from optadvisor.subjects import CallView, FileView, FunctionView, SourceText
+from optadvisor.subjects import CallView, FileView, FunctionView, LoopView, SourceText
 
 
 @dataclass
@@ -87,6 +87,17 @@ class Engine:
                 for compiled in call_rules:
                     if compiled.when(env):
                         span = (call.line, call.column, call.end_line, call.end_column)
+                        matches.append((compiled, env, span, fview.qualname))
+        loop_rules = self.by_subject.get("loop", ())
+        if loop_rules:
+            for loop in facts.loops:
+                fview = functions[loop.function] if loop.function >= 0 else module_view
+                env = {"loop": LoopView(loop, item.text), "function": fview, "file": file_view}
+                for compiled in loop_rules:
+                    if compiled.when(env):
+                        header = item.text.line(loop.line)
+                        column = len(header) - len(header.lstrip()) + 1
+                        span = (loop.line, column, loop.line, len(header.rstrip()) + 1)
                         matches.append((compiled, env, span, fview.qualname))
         function_rules = self.by_subject.get("function", ())
         if function_rules:

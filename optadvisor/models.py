@@ -183,6 +183,18 @@ class LoopFact:
     depth: int
     awaits: int = 0
     calls: int = 0
+    per_item: bool = False
+    """An awaited call in the body reads the loop target: one request per item."""
+    dependent: bool = False
+    """Awaited calls read names the body rebinds: each iteration needs the last one."""
+    exits: bool = False
+    sleeps: bool = False
+    await_line: int = 0
+    await_column: int = 0
+    await_end_line: int = 0
+    await_end_column: int = 0
+    target: str = ""
+    iterable: str = ""
 
 
 @dataclass(frozen=True)
@@ -726,6 +738,18 @@ class RunError:
 
 
 @dataclass(frozen=True)
+class StackSample:
+    """One folded call stack of the sampling pass (a flamegraph's input), root first."""
+
+    frames: tuple[str, ...]
+    """`name (path:line)` per frame; paths relative to the run's root, library code as
+    `<stdlib>/json/decoder.py` or `<site-packages>/pkg/mod.py`: no absolute paths."""
+    samples: int
+    idle: int = 0
+    """Of `samples`, those taken while the thread was waiting."""
+
+
+@dataclass(frozen=True)
 class ProfileRun:
     command: tuple[str, ...]
     """argv the target ran with: interpreter, script, arguments."""
@@ -758,6 +782,9 @@ class ProfileRun:
     errors: tuple[RunError, ...] = ()
     notes: tuple[str, ...] = ()
     tool_version: str = ""
+    stacks: tuple[StackSample, ...] = ()
+    """The heaviest folded stacks (at most 2,000; lighter branches merged into their
+    callers), heaviest first; empty in trace mode and in runs saved before they existed."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema_version": PROFILE_RUN_SCHEMA_VERSION,

@@ -33,6 +33,11 @@ FUNCTION_FIELDS = {
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool",
 }
+LOOP_FIELDS = {
+    "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
+    "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
+    "target": "str", "iterable": "str", "await_source": "str",
+}
 HOTSPOT_FIELDS = {
     "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
     "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
@@ -55,6 +60,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "call": {"call": CALL_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "function": {"function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "module": {"file": FILE_FIELDS},
+    "loop": {"loop": LOOP_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
     "run": {"run": RUN_FIELDS},
 }
@@ -241,6 +247,22 @@ class CallView:
 
 def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
+
+
+class LoopView:
+    def __init__(self, fact: Any, source: SourceText) -> None:
+        self.fact = fact
+        self.src = source
+        for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
+                     "exits", "sleeps", "target", "iterable"):
+            setattr(self, name, getattr(fact, name))
+
+    @cached_property
+    def await_source(self) -> str:
+        f = self.fact
+        if not f.await_line:
+            return ""
+        return self.src.span(f.await_line, f.await_column, f.await_end_line, f.await_end_column)
 
 
 class HotspotView:

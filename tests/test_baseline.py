@@ -13,6 +13,18 @@ from typer.testing import CliRunner
 from conftest import FIXTURES
 from optadvisor.cli import app
 
+def expected_count() -> int:
+    """How many findings the fixtures golden file lists."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    return len(tomllib.loads((FIXTURES / "EXPECTED.toml").read_text())["finding"])
+
+
+FIXTURE_FINDINGS = expected_count()
+
 SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 
 
@@ -32,13 +44,13 @@ def test_nothing_new_after_writing_a_baseline(tree, tmp_path):
     first = run("scan", str(tree), "--write-baseline", str(baseline), "--fail-on", "never")
     assert first.exit_code == 0
     recorded = json.loads(baseline.read_text())
-    assert recorded["kind"] == "optadvisor-baseline" and len(recorded["fingerprints"]) == 63
+    assert recorded["kind"] == "optadvisor-baseline" and len(recorded["fingerprints"]) == FIXTURE_FINDINGS
     second = run("scan", str(tree), "--baseline", str(baseline), "--format", "json",
                  "--fail-on", "low")
     assert second.exit_code == 0, second.output
     data = json.loads(second.output)
     assert data["recommendations"] == []
-    assert data["summary"]["baseline"] == {"new": 0, "unchanged": 63, "fixed": 0}
+    assert data["summary"]["baseline"] == {"new": 0, "unchanged": FIXTURE_FINDINGS, "fixed": 0}
 
 
 def test_moving_and_editing_other_lines_keeps_findings_known(tree, tmp_path):
@@ -71,7 +83,7 @@ def test_a_new_problem_is_new_and_fails(tree, tmp_path):
     data = json.loads(result.output)
     (new,) = data["recommendations"]
     assert new["path"] == "research/tools.py" and new["baseline_state"] == "new"
-    assert data["summary"]["baseline"]["unchanged"] == 63
+    assert data["summary"]["baseline"]["unchanged"] == FIXTURE_FINDINGS
 
 
 def test_sarif_marks_baseline_states(tree, tmp_path):
@@ -83,7 +95,7 @@ def test_sarif_marks_baseline_states(tree, tmp_path):
     run("scan", str(tree), "--baseline", str(baseline), "--format", "sarif", "-o", str(out))
     document = json.loads(out.read_text())
     states = [r["baselineState"] for r in document["runs"][0]["results"]]
-    assert states.count("new") == 1 and states.count("unchanged") == 63
+    assert states.count("new") == 1 and states.count("unchanged") == FIXTURE_FINDINGS
     if SARIF_SCHEMA.is_file():
         import jsonschema
 
@@ -110,7 +122,7 @@ def test_also_writes_several_formats_from_one_scan(tmp_path):
                  "--also", f"sarif:{tmp_path / 'r.sarif'}",
                  "--also", f"markdown:{tmp_path / 'r.md'}", "--fail-on", "never")
     assert result.exit_code == 0
-    assert json.loads(out.read_text())["summary"]["recommendations"] == 63
+    assert json.loads(out.read_text())["summary"]["recommendations"] == FIXTURE_FINDINGS
     assert json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
     assert "optadvisor" in (tmp_path / "r.md").read_text()
     assert run("scan", str(FIXTURES), "--also", "pdf:x.pdf").exit_code == 2

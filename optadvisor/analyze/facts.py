@@ -122,8 +122,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     loops = []
     for lb in collector.loops:
         line, _, end_line, _ = positions.loops[lb.index]
-        loops.append(LoopFact(line=line, end_line=end_line, kind=lb.kind, function=lb.function,
-                              depth=lb.depth, awaits=lb.awaits, calls=lb.calls))
+        span = positions.calls[lb.await_call] if lb.await_call >= 0 else (0, 0, 0, 0)
+        loops.append(LoopFact(
+            line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
+            awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
+            dependent=bool(lb.await_reads & lb.assigned), exits=lb.exits, sleeps=lb.sleeps,
+            await_line=span[0], await_column=span[1], await_end_line=span[2],
+            await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source))
 
     return FileFacts(
         path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),

@@ -81,6 +81,19 @@ class LoopBuild:
     depth: int
     awaits: int = 0
     calls: int = 0
+    targets: set[str] = field(default_factory=set)
+    assigned: set[str] = field(default_factory=set)
+    """Names (re)bound in the body: state carried from one iteration to the next."""
+    await_reads: set[str] = field(default_factory=set)
+    """Names the arguments of the body's own awaited calls read."""
+    await_call: int = -1
+    """Pre-order index of the first awaited call that reads the loop target."""
+    exits: bool = False
+    """break / return / raise in the body: the iterations are not all independent."""
+    sleeps: bool = False
+    """The body awaits a sleep: pacing or retrying, not independent work."""
+    target_source: str = ""
+    iter_source: str = ""
 
 
 class FactCollector(cst.CSTVisitor):
@@ -338,10 +351,19 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._enter_loop(node, "async for" if node.asynchronous else "for")
+        self._loop_stack[-1].targets = _names_read(node.target)
         if isinstance(node.target, cst.Name):
             self._bind_local(node.target.value)
+        for outer in self._loop_stack[:-1]:
+            outer.assigned |= self._loop_stack[-1].targets
 
     def leave_For(self, original_node: cst.For) -> None:
+        loop = self._loop_stack[-1]
+        if loop.await_call >= 0:
+            # Only loops that may become an asyncio.gather keep their source text.
+            code = cst.Module([]).code_for_node
+            loop.target_source = code(original_node.target)
+            loop.iter_source = code(original_node.iter)
         self._leave_loop()
 
     def visit_While(self, node: cst.While) -> None:
@@ -378,6 +400,8 @@ class FactCollector(cst.CSTVisitor):
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         call = _stored_call(value)
         func = self._func()
+        if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
+            self._loop_assigns(_names_read(target))
         if func is not None and isinstance(value, cst.Name) and isinstance(
                 target, (cst.Attribute, cst.Subscript)):
             func.escaped_names.add(value.value)
@@ -425,13 +449,53 @@ class FactCollector(cst.CSTVisitor):
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
             self._awaited.add(id(node.expression))
+            loop = self._own_loop()
+            if loop is not None:
+                call = node.expression
+                chain = chain_of(call.func) or ()
+                if chain and chain[-1] == "sleep":
+                    loop.sleeps = True
+                reads = set().union(*(_names_read(arg.value) for arg in call.args)) \
+                    if call.args else set()
+                reads |= _receiver_names(call.func)
+                loop.await_reads |= reads
+                if loop.await_call < 0 and reads & loop.targets:
+                    # Its index is the next Call the walk meets: this one.
+                    loop.await_call = len(self.call_nodes)
         func = self._func()
         if func is not None:
             func.awaits += 1
         for loop in self._loop_stack:
             loop.awaits += 1
 
+    def _own_loop(self) -> LoopBuild | None:
+        """The innermost loop, if it belongs to the current function (not to an outer
+        function around a nested def)."""
+        if self._loop_stack and self._loop_stack[-1].function == self._fidx:
+            return self._loop_stack[-1]
+        return None
+
+    def _mark_exit(self) -> None:
+        for loop in self._loop_stack:
+            if loop.function == self._fidx:
+                loop.exits = True
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self._mark_exit()
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self._mark_exit()
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._loop_assigns(_names_read(node.target))
+
+    def _loop_assigns(self, names: set[str]) -> None:
+        for loop in self._loop_stack:
+            if loop.function == self._fidx:
+                loop.assigned |= names - loop.targets
+
     def visit_Return(self, node: cst.Return) -> None:
+        self._mark_exit()
         values = node.value.elements if isinstance(node.value, cst.Tuple) else [node.value]
         func = self._func()
         for value in values:
@@ -525,3 +589,42 @@ def _stored_call(value: cst.BaseExpression) -> cst.Call | None:
     if isinstance(value, cst.IfExp):
         return _stored_call(value.body) or _stored_call(value.orelse)
     return None
+
+
+class _NameReader:
+    """Names an expression reads (not attribute names, not keyword names)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.names |= _names_read(node.value)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        self.names |= _names_read(node.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    from optadvisor.analyze.walk import walk
+
+    if isinstance(node, cst.Name):
+        return {node.value}
+    reader = _NameReader()
+    walk(node, reader)
+    return reader.names
+
+
+def _receiver_names(func: cst.BaseExpression) -> set[str]:
+    """`client.get(...)`: the object a method is called on is read too (`pages[i].load()`
+    depends on `i`), but not the bare function name of `fetch(...)`."""
+    if isinstance(func, cst.Attribute):
+        return _names_read(func.value)
+    return set()
