@@ -170,7 +170,21 @@ def _git_files(directory: Path) -> list[Path] | None:
             # A tracked file deleted from the work tree is not there to scan.
             if path.exists() or path.is_symlink():
                 out.append(path)
+    if not out and _ignored_by_git(git, directory):
+        # The directory named on the command line is itself ignored by the repository
+        # around it (a virtualenv, a vendored tree, ~/.pyenv's versions/): the user asked
+        # for it, so walk it, applying only the ignore files inside it.
+        return None
     return out
+
+
+def _ignored_by_git(git: str, directory: Path) -> bool:
+    try:
+        proc = subprocess.run([git, "check-ignore", "-q", "."], cwd=directory,
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 class _Walker:

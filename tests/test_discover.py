@@ -306,3 +306,28 @@ def test_not_found_path_in_api_is_a_record(tmp_path: Path):
                               use_cache=False, jobs=1))
     assert report.summary.files == 1
     assert [e.kind for e in report.errors] == ["not-found"]
+
+
+def test_a_directory_the_repository_ignores_is_scanned_when_named(tmp_path):
+    """`optadvisor scan venv/lib/...` inside a repo that ignores venv/: the user asked for
+    that tree, so it is walked (with the ignore files inside it), not emptied by git."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / ".gitignore").write_text("vendor/\n")
+    vendored = tmp_path / "vendor" / "lib"
+    vendored.mkdir(parents=True)
+    (vendored / "m.py").write_text("x = 1\n")
+    (vendored / "skip.py").write_text("y = 2\n")
+    (tmp_path / "vendor" / ".gitignore").write_text("skip.py\n")
+    (tmp_path / "app.py").write_text("z = 3\n")
+    from optadvisor.config import load_config
+    from optadvisor.discover import discover
+
+    named = discover([tmp_path / "vendor"], load_config([tmp_path / "vendor"]))
+    assert [f.rel for f in named.files] == ["lib/m.py"]
+    whole = discover([tmp_path], load_config([tmp_path]))
+    assert [f.rel for f in whole.files] == ["app.py"]
