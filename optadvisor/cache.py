@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from optadvisor.models import CallFact, FileFacts, FunctionFact, LoopFact
+from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 FORMAT = 1
 
@@ -120,6 +120,8 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "functions": [[getattr(f, k) for k in _FUNC_FIELDS] for f in facts.functions],
         "calls": [[getattr(c, k) for k in _CALL_FIELDS] for c in facts.calls],
         "loops": [[getattr(lp, k) for k in _LOOP_FIELDS] for lp in facts.loops],
+        "await_groups": [[g.function, g.line, g.column, [list(c) for c in g.calls],
+                          list(g.targets)] for g in facts.await_groups],
         "imports": list(facts.imports),
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
@@ -145,6 +147,13 @@ def _function(values: list[Any]) -> FunctionFact:
     return FunctionFact(**fields)
 
 
+def _await_group(values: list[Any]) -> AwaitGroupFact:
+    function, line, column, calls, targets = _row(values, (int, int, int, list, list))
+    spans = tuple(tuple(_row(c, (int, int, int, int))) for c in calls)
+    return AwaitGroupFact(function, line, column, spans,  # type: ignore[arg-type]
+                          tuple(_row(targets, (str,) * len(targets))))
+
+
 def decode_facts(data: dict[str, Any]) -> FileFacts:
     _row([data["path"], data["lines"], data["positions"], data["imports"]],
          (str, int, str, list))
@@ -158,6 +167,7 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         functions=tuple(_function(v) for v in data["functions"]),
         calls=tuple(CallFact(*_row(v, _CALL_TYPES)) for v in data["calls"]),
         loops=tuple(LoopFact(*_row(v, _LOOP_TYPES)) for v in data["loops"]),
+        await_groups=tuple(_await_group(v) for v in data["await_groups"]),
         imports=tuple(_row(data["imports"], (str,) * len(data["imports"]))),
         suppressions=tuple(suppressions),
         positions=data["positions"],

@@ -22,7 +22,9 @@ from optadvisor.link import Via
 from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
 from optadvisor.rules import CompiledRule, selected
 from optadvisor.scoring import score_recommendation
-from optadvisor.subjects import CallView, FileView, FunctionView, LoopView, SourceText
+from optadvisor.subjects import (
+    AwaitGroupView, CallView, FileView, FunctionView, LoopView, SourceText,
+)
 
 
 @dataclass
@@ -98,6 +100,20 @@ class Engine:
                         header = item.text.line(loop.line)
                         column = len(header) - len(header.lstrip()) + 1
                         span = (loop.line, column, loop.line, len(header.rstrip()) + 1)
+                        matches.append((compiled, env, span, fview.qualname))
+        group_rules = self.by_subject.get("await-group", ())
+        if group_rules:
+            for group in facts.await_groups:
+                fview = functions[group.function]
+                env = {"group": AwaitGroupView(group, item.text), "function": fview,
+                       "file": file_view}
+                for compiled in group_rules:
+                    if compiled.when(env):
+                        first = group.calls[0]
+                        last = group.calls[-1]
+                        header = item.text.line(first[0])
+                        column = len(header) - len(header.lstrip()) + 1
+                        span = (first[0], column, last[2], last[3])
                         matches.append((compiled, env, span, fview.qualname))
         function_rules = self.by_subject.get("function", ())
         if function_rules:

@@ -198,6 +198,21 @@ class LoopFact:
 
 
 @dataclass(frozen=True)
+class AwaitGroupFact:
+    """Consecutive awaits in one block that read nothing an earlier one of them assigned
+    and share no receiver: they could run concurrently."""
+
+    function: int
+    line: int
+    """Of the first awaited call (where the recommendation points)."""
+    column: int
+    calls: tuple[tuple[int, int, int, int], ...]
+    """Span (line, column, end_line, end_column) of each awaited call."""
+    targets: tuple[str, ...]
+    """What each result is assigned to (`` for a bare `await f()`)."""
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """Everything one parse + one visit learns about one file."""
 
@@ -206,6 +221,7 @@ class FileFacts:
     functions: tuple[FunctionFact, ...] = ()
     calls: tuple[CallFact, ...] = ()
     loops: tuple[LoopFact, ...] = ()
+    await_groups: tuple[AwaitGroupFact, ...] = ()
     imports: tuple[str, ...] = ()
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """(line, codes) pairs; codes == ("*",) silences every rule on that line."""

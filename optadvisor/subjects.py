@@ -38,6 +38,8 @@ LOOP_FIELDS = {
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str",
 }
+AWAIT_GROUP_FIELDS = {"count": "int", "line": "int", "targets": "str", "calls": "str",
+                      "gather": "str"}
 HOTSPOT_FIELDS = {
     "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
     "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
@@ -61,6 +63,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "function": {"function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "module": {"file": FILE_FIELDS},
     "loop": {"loop": LOOP_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
+    "await-group": {"group": AWAIT_GROUP_FIELDS, "function": FUNCTION_FIELDS,
+                    "file": FILE_FIELDS},
     "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
     "run": {"run": RUN_FIELDS},
 }
@@ -263,6 +267,33 @@ class LoopView:
         if not f.await_line:
             return ""
         return self.src.span(f.await_line, f.await_column, f.await_end_line, f.await_end_column)
+
+
+class AwaitGroupView:
+    def __init__(self, fact: Any, source: SourceText) -> None:
+        self.fact = fact
+        self.src = source
+        self.count = len(fact.calls)
+        self.line = fact.line
+
+    @cached_property
+    def _sources(self) -> list[str]:
+        return [self.src.span(*span) for span in self.fact.calls]
+
+    @property
+    def calls(self) -> str:
+        return ", ".join(self._sources)
+
+    @property
+    def targets(self) -> str:
+        return ", ".join(t or "_" for t in self.fact.targets)
+
+    @property
+    def gather(self) -> str:
+        """The group as one `asyncio.gather` statement."""
+        inner = ",\n    ".join(self._sources)
+        head = f"{self.targets} = " if any(self.fact.targets) else ""
+        return f"{head}await asyncio.gather(\n    {inner},\n)"
 
 
 class HotspotView:

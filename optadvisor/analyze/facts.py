@@ -9,7 +9,7 @@ from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.names import UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
-from optadvisor.models import CallFact, FileFacts, FunctionFact, LoopFact
+from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 _MAX_TYPE_DEPTH = 8
 
@@ -130,9 +130,19 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             await_line=span[0], await_column=span[1], await_end_line=span[2],
             await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source))
 
+    groups = []
+    if collector.await_groups:
+        index = {id(node): i for i, node in enumerate(collector.call_nodes)}
+        for group in collector.await_groups:
+            spans = tuple(positions.calls[index[id(call)]] for call in group.calls)
+            groups.append(AwaitGroupFact(function=group.function, line=spans[0][0],
+                                         column=spans[0][1], calls=spans,
+                                         targets=tuple(group.targets)))
+
     return FileFacts(
         path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),
-        loops=tuple(loops), imports=tuple(sorted(collector.imported_modules)),
+        loops=tuple(loops), await_groups=tuple(groups),
+        imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
 

@@ -8,6 +8,7 @@ and names are resolved at the end of the module, when every import, assignment a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import libcst as cst
 
@@ -74,6 +75,16 @@ class CallBuild:
 
 
 @dataclass
+class AwaitGroupBuild:
+    """Consecutive `x = await f(...)` statements where no await reads what an earlier one
+    of the group assigned, and no two share a receiver (protocol order on one object)."""
+
+    function: int
+    calls: list[cst.Call]
+    targets: list[str]
+
+
+@dataclass
 class LoopBuild:
     index: int
     kind: str
@@ -112,6 +123,7 @@ class FactCollector(cst.CSTVisitor):
         self.functions: list[FuncBuild] = []
         self.calls: list[CallBuild] = []
         self.loops: list[LoopBuild] = []
+        self.await_groups: list[AwaitGroupBuild] = []
         self.call_nodes: list[cst.Call] = []
         self.func_nodes: list[cst.FunctionDef] = []
         self.loop_nodes: list[cst.CSTNode] = []
@@ -468,6 +480,33 @@ class FactCollector(cst.CSTVisitor):
         for loop in self._loop_stack:
             loop.awaits += 1
 
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        func = self._func()
+        if func is not None and func.is_async and not self._lambda_offloaded:
+            self._await_groups(node.body)
+
+    def _await_groups(self, body: Sequence[cst.BaseStatement]) -> None:
+        run: list[tuple[cst.Call, str, set[str], set[str], str]] = []
+
+        def close() -> None:
+            if len(run) >= 2:
+                self.await_groups.append(AwaitGroupBuild(
+                    function=self._fidx, calls=[r[0] for r in run], targets=[r[1] for r in run]))
+            run.clear()
+
+        for statement in body:
+            item = _await_statement(statement)
+            if item is None:
+                close()
+                continue
+            call, target_text, targets, reads, receiver = item
+            assigned = set().union(*(r[2] for r in run)) if run else set()
+            receivers = {r[4] for r in run if r[4]}
+            if reads & assigned or (receiver and receiver in receivers):
+                close()  # depends on the group so far: a new group may start here
+            run.append(item)
+        close()
+
     def _own_loop(self) -> LoopBuild | None:
         """The innermost loop, if it belongs to the current function (not to an outer
         function around a nested def)."""
@@ -628,3 +667,40 @@ def _receiver_names(func: cst.BaseExpression) -> set[str]:
     if isinstance(func, cst.Attribute):
         return _names_read(func.value)
     return set()
+
+
+_NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",
+             "gather", "shield", "send", "recv", "receive", "drain", "close"}
+"""Awaited calls that order or pace the code rather than do independent work."""
+
+
+def _await_statement(statement: cst.BaseStatement
+                     ) -> tuple[cst.Call, str, set[str], set[str], str] | None:
+    """(call, target text, names assigned, names read, receiver) of `[x =] await call()`."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    # A bare `await f()` is run for its side effect, and side effects usually have an
+    # order (apply the patch, then run the tests): only awaits whose results are kept
+    # are grouped.
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if not isinstance(target, (cst.Name, cst.Tuple)):
+            return None
+        value, targets = small.value, _names_read(target)
+        target_text = cst.Module([]).code_for_node(target)
+    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
+            small.target, cst.Name):
+        value, targets, target_text = small.value, {small.target.value}, small.target.value
+    else:
+        return None
+    if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
+        return None
+    call = value.expression
+    chain = chain_of(call.func)
+    if not chain or chain[-1].rstrip("()") in _NOT_WORK:
+        return None
+    reads = set().union(*(_names_read(arg.value) for arg in call.args)) if call.args else set()
+    receiver = ".".join(chain[:-1])
+    reads |= _receiver_names(call.func)
+    return call, target_text, targets, reads, receiver
