@@ -142,6 +142,7 @@ class FactCollector(cst.CSTVisitor):
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
         self._returned: set[int] = set()
+        self._bare_awaits: set[int] = set()
         self._targets: dict[int, str] = {}
         self._arg_of: dict[int, int] = {}
 
@@ -467,11 +468,17 @@ class FactCollector(cst.CSTVisitor):
                 chain = chain_of(call.func) or ()
                 if chain and chain[-1] == "sleep":
                     loop.sleeps = True
-                reads = set().union(*(_names_read(arg.value) for arg in call.args)) \
+                args = set().union(*(_names_read(arg.value) for arg in call.args)) \
                     if call.args else set()
-                reads |= _receiver_names(call.func)
+                reads = args | _receiver_names(call.func)
                 loop.await_reads |= reads
-                if loop.await_call < 0 and reads & loop.targets:
+                # A result thrown away means the call ran for its side effect, and effects
+                # may need their order (hooks handed one shared context in turn): such a
+                # call counts only when its arguments hold nothing but the item (and
+                # modules); the object it is called on may be shared (`client.index(doc)`).
+                alone = args <= loop.targets | set(self.imports)
+                if loop.await_call < 0 and reads & loop.targets and (
+                        id(node) not in self._bare_awaits or alone):
                     # Its index is the next Call the walk meets: this one.
                     loop.await_call = len(self.call_nodes)
         func = self._func()
@@ -479,6 +486,10 @@ class FactCollector(cst.CSTVisitor):
             func.awaits += 1
         for loop in self._loop_stack:
             loop.awaits += 1
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if isinstance(node.value, cst.Await):
+            self._bare_awaits.add(id(node.value))
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         func = self._func()
@@ -637,7 +648,8 @@ class _NameReader:
         self.names: set[str] = set()
 
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
+        if node.value not in ("True", "False", "None"):
+            self.names.add(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         self.names |= _names_read(node.value)
@@ -655,7 +667,7 @@ def _names_read(node: cst.CSTNode) -> set[str]:
     from optadvisor.analyze.walk import walk
 
     if isinstance(node, cst.Name):
-        return {node.value}
+        return set() if node.value in ("True", "False", "None") else {node.value}
     reader = _NameReader()
     walk(node, reader)
     return reader.names
