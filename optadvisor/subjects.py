@@ -240,13 +240,40 @@ class CallView:
         _, args, kws = self._parsed
         return ", ".join([*args, *(_kw(k, v) for k, v in kws)])
 
+    def rewrap(self, callee: str, first: str = "") -> str:
+        """`callee(first, <this call's arguments>)`, laid out like the original: on one
+        line when the call was, else one argument per line (for fix templates)."""
+        _, args, kws = self._parsed
+        return self._layout(callee, [a for a in (first, *args, *(_kw(k, v) for k, v in kws))
+                                     if a])
+
+    def _layout(self, callee: str, items: list[str]) -> str:
+        if "\n" not in self.source:
+            return f"{callee}({', '.join(items)})"
+        line = self.src.line(self.fact.line)
+        indent = line[:len(line) - len(line.lstrip())]
+        inner = "".join(f"{indent}    {_reindent(item, indent)},\n" for item in items)
+        return f"{callee}(\n{inner}{indent})"
+
     def set_kwarg(self, name: str, value: str) -> str:
         """This call's source with keyword `name` set to `value` (for fix templates)."""
         func, args, kws = self._parsed
         if not func:
             return self.source
-        items = [*args, *(_kw(k, v) for k, v in kws if k != name), f"{name}={value}"]
-        return f"{func}({', '.join(items)})"
+        return self._layout(func, [*args, *(_kw(k, v) for k, v in kws if k != name),
+                                   f"{name}={value}"])
+
+
+def _reindent(text: str, indent: str) -> str:
+    """An argument spanning lines keeps its own layout under the new indentation."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    import textwrap
+
+    rest = textwrap.dedent("\n".join(lines[1:]))
+    return "\n".join([lines[0], *(f"{indent}    {ln}" if ln else ln
+                                   for ln in rest.split("\n"))])
 
 
 def _kw(name: str, value: str) -> str:
