@@ -8,12 +8,14 @@ line calling a known waiting function (`time.sleep`, `select`, `recv`, …)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from optadvisor.models import HotFunction, HotLine, SampleSummary, ThreadSamples
+from optadvisor.models import HotFunction, HotLine, SampleSummary, StackSample, ThreadSamples
 from optadvisor.profile.sources import SourceIndex, relative
 
 IDLE_METHOD = "leaf frame: a known waiting call (sleep, select, locks, sockets, subprocess)"
@@ -35,6 +37,11 @@ _WAITING_CALL = re.compile(
 
 MAX_FUNCTIONS = 200
 MAX_LINES = 300
+MAX_STACKS = 2000
+"""Distinct folded stacks a run keeps (lighter branches are merged into their callers)."""
+
+_STDLIB_DIR = re.compile(r"/lib(?:64)?/(?:python|pypy)\d*(?:\.\d+)?t?/(.+)$", re.IGNORECASE)
+_LIBRARY_MARKERS = ("/site-packages/", "/dist-packages/")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,124 @@ class Aggregate:
     summary: SampleSummary
     functions: tuple[HotFunction, ...]
     lines: tuple[HotLine, ...]
+    stacks: tuple[StackSample, ...] = ()
+
+
+def short_path(file: str, root: str, stdlib: str = "") -> str:
+    """A frame's file without the machine's absolute paths: relative to root when inside
+    it, `<site-packages>/pkg/mod.py`, `<stdlib>/json/decoder.py`, else `…/dir/name.py`.
+    Pseudo-files (`<frozen …>`, `<string>`) stay as they are."""
+    if not file or file.startswith("<"):
+        return file
+    rel = relative(file, root)
+    posix = rel.replace("\\", "/")
+    if not (posix.startswith("/") or re.match(r"^[A-Za-z]:/", posix)):
+        return posix
+    for marker in _LIBRARY_MARKERS:
+        if marker in posix:
+            return "<site-packages>/" + posix.rsplit(marker, 1)[1]
+    base = stdlib.replace("\\", "/").rstrip("/")
+    if base and posix.lower().startswith(base.lower() + "/"):
+        return "<stdlib>/" + posix[len(base) + 1:]
+    match = _STDLIB_DIR.search(posix)
+    if match:
+        return "<stdlib>/" + match.group(1)
+    parts = [p for p in posix.split("/") if p]
+    return "…/" + "/".join(parts[-2:])
+
+
+def fold_stacks(weights: Mapping[tuple[str, ...], Sequence[int]], limit: int = MAX_STACKS,
+                min_samples: int = 1) -> tuple[StackSample, ...]:
+    """Folded stacks ((frames), (samples, idle)) cut down to at most `limit` distinct ones,
+    heaviest first. A frame with fewer than the threshold samples (min_samples, raised
+    until no more than `limit` stacks remain) is merged into its caller with everything
+    below it, so the totals of every kept frame stay exact."""
+    return tuple(StackSample(frames, samples, idle)
+                 for frames, samples, idle in _fold(weights, limit, min_samples))
+
+
+def _fold(weights: Mapping[tuple, Sequence[int]], limit: int,
+          min_samples: int = 1) -> list[tuple[tuple, int, int]]:
+    """fold_stacks over any hashable frames, as (frames, samples, idle) triples."""
+    items = [(tuple(frames), int(count), int(idle))
+             for frames, (count, idle) in weights.items() if frames and count > 0]
+    if min_samples <= 1 and len(items) <= limit:
+        items.sort(key=lambda s: (-s[1], s[0]))
+        return items
+    # Hundreds of thousands of small trie nodes would make the cyclic garbage collector
+    # run over and over (three times the work); none of them can form a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _fold_trie(items, limit, min_samples)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fold_trie(items: list[tuple[tuple, int, int]], limit: int,
+               min_samples: int) -> list[tuple[tuple, int, int]]:
+    """_fold's work: a trie of [total, idle, own, own idle, children], one node per
+    distinct prefix, cut at the lowest threshold that leaves at most `limit` stacks."""
+    root: list = [0, 0, 0, 0, {}]
+    for frames, count, idle in items:
+        node = root
+        node[0] += count
+        node[1] += idle
+        for frame in frames:
+            child = node[4].get(frame)
+            if child is None:
+                child = node[4][frame] = [0, 0, 0, 0, {}]
+            child[0] += count
+            child[1] += idle
+            node = child
+        node[2] += count
+        node[3] += idle
+
+    def walk(threshold: int, emit: list | None) -> int:
+        """How many stacks remain when frames under threshold are merged into their
+        callers (and, with emit, the stacks themselves)."""
+        found = 0
+        todo: list[tuple[list, tuple]] = [(root, ())]
+        while todo:
+            node, path = todo.pop()
+            own, own_idle = node[2], node[3]
+            for frame, child in node[4].items():
+                if child[0] >= threshold:
+                    todo.append((child, path + (frame,)))
+                else:
+                    own += child[0]
+                    own_idle += child[1]
+            if own and path:
+                found += 1
+                if emit is not None:
+                    emit.append((path, own, own_idle))
+        return found
+
+    threshold = max(1, min_samples)
+    if walk(threshold, None) > limit:
+        totals: set[int] = set()
+        todo = [root]
+        while todo:
+            node = todo.pop()
+            for child in node[4].values():
+                if child[0] > threshold:
+                    totals.add(child[0])
+                    todo.append(child)
+        candidates = sorted(totals)
+        low, high = 0, len(candidates) - 1
+        best = candidates[-1] + 1 if candidates else threshold + 1
+        while low <= high:
+            middle = (low + high) // 2
+            if walk(candidates[middle], None) <= limit:
+                best, high = candidates[middle], middle - 1
+            else:
+                low = middle + 1
+        threshold = best
+    out: list[tuple[tuple, int, int]] = []
+    walk(threshold, out)
+    out.sort(key=lambda s: (-s[1], s[0]))
+    return out[:limit]
 
 
 def is_launcher(frame: Frame, launcher: str) -> bool:
@@ -105,6 +230,23 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
     lines: dict[tuple[str, int, str], _Counts] = defaultdict(_Counts)
     per_thread: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     thread_self: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    folded: dict[tuple[int, ...], list[int]] = defaultdict(lambda: [0, 0])
+    """Samples and idle samples per stack of frame indexes, all threads together."""
+    labels: dict[int, str] = {}
+    shortened: dict[str, str] = {}
+    stdlib = getattr(sources, "_stdlib", "")
+
+    def label(index: int) -> str:
+        found = labels.get(index)
+        if found is None:
+            frame = raw.frames[index]
+            where = shortened.get(frame.file)
+            if where is None:
+                where = shortened[frame.file] = short_path(frame.file, root, stdlib)
+            found = labels[index] = (f"{frame.name} ({where}:{frame.line})" if frame.line
+                                     else f"{frame.name} ({where})")
+        return found
+
     total = idle = dropped = 0
 
     for (pid, tid, stack), count in raw.stacks.items():
@@ -126,6 +268,9 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
         if waiting:
             idle += count
             per_thread[thread][1] += count
+        weight = folded[stack[start:]]
+        weight[0] += count
+        weight[1] += count if waiting else 0
 
         leaf = frames[-1]
         seen_funcs: set[tuple[str, str]] = set()
@@ -214,5 +359,15 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
         sampler=raw.sampler, rate=raw.rate, total=total, idle=idle,
         ticks=ticks if total else 0, processes=len({p for p, _ in per_thread}),
         threads=threads, idle_method=IDLE_METHOD, errors=raw.errors, dropped=dropped)
-    return Aggregate(summary, tuple(hot[:MAX_FUNCTIONS]), tuple(hot_lines[:MAX_LINES]))
+    # Folded on frame indexes (cheap), labelled once cut down; frames whose labels come
+    # out the same (two files shortened alike) are merged.
+    stacks: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for frames, n, i in _fold(folded, MAX_STACKS):
+        weight = stacks[tuple(label(index) for index in frames)]
+        weight[0] += n
+        weight[1] += i
+    kept = sorted((StackSample(frames, n, i) for frames, (n, i) in stacks.items()),
+                  key=lambda s: (-s.samples, s.frames))
+    return Aggregate(summary, tuple(hot[:MAX_FUNCTIONS]), tuple(hot_lines[:MAX_LINES]),
+                     tuple(kept))
 

@@ -112,7 +112,7 @@ def run_profile(options: ProfileOptions, progress: Progress | None = None) -> Pr
         cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
         created=created, samples=first.summary,
         functions=functions, lines=first.lines, metrics=first.metrics,
-        tool_version=__version__)
+        tool_version=__version__, stacks=first.stacks)
 
     baseline = plain or first.exit.wall_seconds
     if _want_lines(options, first, collected):
@@ -145,6 +145,7 @@ class _First:
     lines: tuple = ()
     metrics: SystemMetrics | None = None
     script_seconds: float = 0.0
+    stacks: tuple = ()
 
 
 def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
@@ -203,6 +204,7 @@ def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root
     if raw is not None:
         found = aggregate(raw, sources, str(root), launcher=BOOTSTRAP, script=str(script))
         first.summary, first.functions, first.lines = found.summary, found.functions, found.lines
+        first.stacks = found.stacks
         if found.summary.total == 0:
             collected.errors.append(RunError(
                 "no-samples", "the sampler took no samples of the script (it ended too soon?)",

@@ -3,13 +3,19 @@ enough to embed (the full ProfileRun is what --save-run writes)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from optadvisor.models import ProfileRun
+from optadvisor.profile.aggregate import fold_stacks, short_path
 
 TOP = 20
 TIMELINE_POINTS = 300
+STACKS = 500
+"""Folded stacks a report embeds (for its flamegraph), at most."""
+STACK_MIN_SHARE = 0.005
+"""Frames with less than this share of the samples are merged into their callers."""
 
 _SERIALIZATION = re.compile(
     r"(^|[/\\])(json|pickle|copyreg|marshal|yaml|simplejson|orjson|msgspec|_pickle)([/\\.]|$)")
@@ -30,6 +36,18 @@ def uses_asyncio(run: ProfileRun) -> bool:
     return any(_EVENT_LOOP.search(f.file) for f in run.functions)
 
 
+def summary_stacks(run: ProfileRun, limit: int = STACKS,
+                   min_share: float = STACK_MIN_SHARE) -> list[dict[str, Any]]:
+    """The run's folded stacks trimmed for a report: frames under min_share of the samples
+    merged into their callers, at most `limit` stacks, heaviest first."""
+    if not run.stacks:
+        return []
+    total = sum(s.samples for s in run.stacks)
+    weights = {s.frames: (s.samples, s.idle) for s in run.stacks}
+    kept = fold_stacks(weights, limit, max(1, math.ceil(total * min_share)))
+    return [{"frames": list(s.frames), "samples": s.samples, "idle": s.idle} for s in kept]
+
+
 def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
     metrics = run.metrics
     memory = run.memory
@@ -39,17 +57,37 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
         step = max(1, len(metrics.samples) // TIMELINE_POINTS)
         timeline = [[round(s.t, 3), round(s.cpu_pct, 1), s.rss]
                     for s in metrics.samples[::step]]
+    stdlib = run.environment.stdlib
+    shortened: dict[str, str] = {}
+
+    def where(file: str, path: str) -> str:
+        """Reported paths without the machine's directories (`<stdlib>/…`, `…/dir/x.py`)."""
+        if not file:
+            return path
+        if file not in shortened:
+            shortened[file] = short_path(file, run.root, stdlib)
+        return shortened[file]
+
+    def function(f: Any) -> dict[str, Any]:
+        return {"name": f.name, "path": where(f.file, f.path), "line": f.line, "user": f.user,
+                "self_pct": f.self_pct, "total_pct": f.total_pct, "idle_pct": f.idle_pct,
+                "user_self_pct": f.user_self_pct, "samples": f.samples}
+
     return {
         "script": run.script,
+        "script_path": where(run.script, run.script),
+        "args": list(run.args),
         "command": list(run.command),
         "mode": run.mode,
         "sampler": samples.sampler if samples else run.environment.sampler,
         "saved_as": saved_as,
         "outcome": {"status": run.outcome.status, "returncode": run.outcome.returncode,
                     "signal": run.outcome.signal, "message": run.outcome.message,
-                    "timed_out": run.outcome.timed_out},
+                    "exception": run.outcome.exception, "timed_out": run.outcome.timed_out,
+                    "killed": run.outcome.killed},
         "wall_seconds": run.wall_seconds,
         "cpu_seconds": run.cpu_seconds,
+        "script_seconds": run.script_seconds,
         "cpu_pct": round(100 * run.cpu_seconds / run.wall_seconds, 1) if run.wall_seconds else 0,
         "samples": {"total": samples.total if samples else 0,
                     "idle": samples.idle if samples else 0,
@@ -58,25 +96,27 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
                     "threads": len(samples.threads) if samples else 0},
         "asyncio": uses_asyncio(run),
         "serialization_pct": serialization_pct(run),
-        "functions": [
-            {"name": f.name, "path": f.path, "line": f.line, "user": f.user,
-             "self_pct": f.self_pct, "total_pct": f.total_pct, "idle_pct": f.idle_pct,
-             "user_self_pct": f.user_self_pct, "samples": f.samples}
-            for f in run.functions[:TOP]
-        ],
+        "functions": [function(f) for f in run.functions[:TOP]],
+        "user_functions": [function(f) for f in run.ranked_user_functions()[:TOP]],
         "lines": [
-            {"path": ln.path, "line": ln.line, "function": ln.function, "user": ln.user,
-             "self_pct": ln.self_pct, "idle_pct": ln.idle_pct, "code": ln.code}
+            {"path": where(ln.file, ln.path), "line": ln.line, "function": ln.function,
+             "user": ln.user, "self_pct": ln.self_pct, "total_pct": ln.total_pct,
+             "idle_pct": ln.idle_pct, "samples": ln.samples, "code": ln.code}
             for ln in run.lines[:TOP]
         ],
         "timeline": timeline,
+        "stacks": summary_stacks(run),
+        "rss_peak": metrics.rss_peak if metrics is not None else 0,
+        "threads_max": metrics.threads_max if metrics is not None else 0,
+        "processes_max": metrics.processes_max if metrics is not None else 0,
         "memory": None if memory is None else {
             "rss_start": memory.rss_start, "rss_peak": memory.rss_peak,
             "rss_end": memory.rss_end, "rss_slope": memory.rss_slope,
             "rss_r2": memory.rss_r2, "leak_suspected": memory.leak_suspected,
             "tracemalloc_peak": memory.peak_bytes,
-            "sites": [{"path": s.path, "line": s.line, "size_bytes": s.size_bytes,
-                       "count": s.count, "code": s.code} for s in memory.sites[:10]],
+            "sites": [{"path": where(s.file, s.path), "line": s.line,
+                       "size_bytes": s.size_bytes, "count": s.count, "code": s.code}
+                      for s in memory.sites[:10]],
         },
         "passes": [{"name": p.name, "status": p.status, "wall_seconds": p.wall_seconds,
                     "overhead": p.overhead, "note": p.note} for p in run.passes],

@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,11 +39,16 @@ from optadvisor.render.common import (
     environment,
     rule_metadata,
 )
+from optadvisor.render.table import fmt_bytes, fmt_seconds, outcome_details
+from optadvisor.render.table import number as _num
 from optadvisor.resources import templates_dir
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
 STYLE = "report.css"
+PROFILE_SCRIPT = "report.profile.js"
+"""The flamegraph's script (profile reports only)."""
+PROFILE_STYLE = "report.profile.css"
 CODE_STYLE = "github-dark"
 CONTEXT_LINES = 3
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -76,9 +83,18 @@ def render(report: Report, *, read_sources: bool = True) -> str:
     rows = [_row(rank, rec, sources, rules.get(rec.rule), colour=rank <= MAX_HIGHLIGHTED)
             for rank, rec in enumerate(report.recommendations, start=1)]
     script = _read_asset(SCRIPT)
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    sources_csp = f"'sha256-{_digest(script)}'"
+    style = _read_asset(STYLE) + "\n" + _code_css()
+    view = _profile_view(report) if report.profile else None
+    profile_script = ""
+    if view is not None:
+        # A second script, only on profile pages: scan reports stay byte for byte as they
+        # were, and each script is allowed by its own hash.
+        profile_script = _read_asset(PROFILE_SCRIPT)
+        sources_csp += f" 'sha256-{_digest(profile_script)}'"
+        style += "\n" + _read_asset(PROFILE_STYLE)
     csp = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-           f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+           f"script-src {sources_csp}; base-uri 'none'; form-action 'none'")
     return _environment().get_template(TEMPLATE).render(
         report=report,
         summary=report.summary,
@@ -91,13 +107,18 @@ def render(report: Report, *, read_sources: bool = True) -> str:
         flags=_flags,
         errors=report.errors[:MAX_ERRORS],
         errors_left=max(0, len(report.errors) - MAX_ERRORS),
-        # A profile report (later) passes its ProfileRun here; a scan has none.
-        profile=getattr(report, "profile", None),
+        # A profile report passes what its run measured; a scan has none.
+        profile=view,
         data=_json_for_script(_table_data(report)),
         csp=csp,
         script=Markup(script),
-        style=Markup(_read_asset(STYLE) + "\n" + _code_css()),
+        profile_script=Markup(profile_script),
+        style=Markup(style),
     )
+
+
+def _digest(script: str) -> str:
+    return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
 
 
 @lru_cache(maxsize=1)
@@ -255,3 +276,287 @@ class _Sources:
 
 def _flags(target: Target) -> Mapping[str, bool]:
     return target.flags
+
+
+# --------------------------------------------------------------------------- profile
+# What `optadvisor profile` measured (Report.profile, built by profile/summary.py), made
+# ready for the template: numbers formatted, code highlighted, the timeline drawn as SVG
+# here (no chart library), the folded stacks handed to report.profile.js as inert JSON.
+# No absolute path of the machine reaches the page: paths are relative to the run's root
+# or shortened (`<stdlib>/…`), and free text (notes, errors) is scrubbed the same way.
+
+PROFILE_TOP = 20
+MAX_NOTES = 50
+
+_DIRS = r"(?:[A-Za-z]:)?[/\\][^\s'\"<>:;,()\[\]]*?[/\\]"
+"""The start of an absolute path, up to the directory a pattern below names."""
+_SITE_DIR = re.compile(_DIRS + r"(?:site|dist)-packages[/\\]")
+_STDLIB_DIR = re.compile(_DIRS + r"lib(?:64)?[/\\](?:python|pypy)\d*(?:\.\d+)?t?[/\\]",
+                         re.IGNORECASE)
+
+
+class _Scrub:
+    """Free text with the run's root and the interpreter's directories taken out."""
+
+    def __init__(self, root: str) -> None:
+        root = root.rstrip("/\\") if root else ""
+        self.root = root if root and (root.startswith("/") or re.match(r"^[A-Za-z]:", root)) \
+            else ""
+
+    def __call__(self, value: Any) -> str:
+        text = str(value if value is not None else "")
+        if self.root:
+            text = text.replace(self.root + "/", "").replace(self.root + "\\", "")
+            text = text.replace(self.root, ".")
+        text = _SITE_DIR.sub("<site-packages>/", text)
+        return _STDLIB_DIR.sub("<stdlib>/", text)
+
+    def path(self, value: Any) -> str:
+        """A path: scrubbed, and a remaining absolute one cut to its last two parts."""
+        text = self(value)
+        if text.startswith("/") or re.match(r"^[A-Za-z]:[/\\]", text):
+            parts = [p for p in re.split(r"[/\\]", text) if p]
+            text = "…/" + "/".join(parts[-2:])
+        return text
+
+
+def fmt_pct(value: Any) -> str:
+    number = _num(value)
+    return f"{number:.1f}" if number < 1000 else f"{number:,.0f}"
+
+
+def _highlight_inline(code: str) -> Markup:
+    """One line of Python as highlighted spans inside <code class="hl">."""
+    if not code:
+        return Markup("")
+    spans = highlight(code, _lexer(), _inline_formatter()).rstrip("\n")
+    return Markup('<code class="hl inline-code">{}</code>').format(Markup(spans))
+
+
+@lru_cache(maxsize=1)
+def _inline_formatter() -> HtmlFormatter:
+    return HtmlFormatter(nowrap=True)
+
+
+def _items(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list from a report (hand-edited ones may hold anything)."""
+    return [item for item in value if isinstance(item, Mapping)] \
+        if isinstance(value, (list, tuple)) else []
+
+
+def _profile_view(report: Report) -> dict[str, Any]:
+    profile: Mapping[str, Any] = report.profile or {}
+    scrub = _Scrub(report.root)
+    outcome = profile.get("outcome") or {}
+    status = str(outcome.get("status") or "unknown")
+    message = scrub(outcome.get("message") or status)
+    details = [scrub(detail) for detail in outcome_details(outcome)]
+
+    samples = profile.get("samples") or {}
+    memory = profile.get("memory") if isinstance(profile.get("memory"), Mapping) else None
+    rss_peak = _num(profile.get("rss_peak")) or _num((memory or {}).get("rss_peak"))
+    command = [str(part) for part in profile.get("command") or ()]
+    script = scrub.path(profile.get("script_path") or profile.get("script") or "")
+    args = [str(a) for a in profile.get("args") or command[2:]]
+    interpreter = re.split(r"[/\\]", command[0])[-1] if command else "python"
+    cards = [
+        ("Wall time", fmt_seconds(profile.get("wall_seconds")),
+         f"script alone {fmt_seconds(profile.get('script_seconds'))}"
+         if profile.get("script_seconds") else "start to exit"),
+        ("CPU time", fmt_seconds(profile.get("cpu_seconds")), "user + system, all processes"),
+        ("CPU use", f"{fmt_pct(profile.get('cpu_pct'))} %", "of one core, over the run"),
+        ("Samples", f"{int(_num(samples.get('total'))):,}",
+         f"{int(_num(samples.get('idle'))):,} idle · {int(_num(samples.get('rate')))} Hz"),
+        ("Procs / threads",
+         f"{int(_num(samples.get('processes')))} / {int(_num(samples.get('threads')))}",
+         "sampled" + (f" · up to {int(_num(profile.get('processes_max')))} / "
+                      f"{int(_num(profile.get('threads_max')))} running"
+                      if profile.get("processes_max") else "")),
+        ("Peak RSS", fmt_bytes(rss_peak) if rss_peak else "–",
+         f"start {fmt_bytes(memory.get('rss_start'))} · end {fmt_bytes(memory.get('rss_end'))}"
+         if memory and memory.get("rss_start") else "resident memory, whole tree"),
+    ]
+
+    def location(path: Any, line: Any) -> str:
+        where = scrub.path(path)
+        return f"{where}:{line}" if line else where
+
+    functions = [
+        {"name": str(f.get("name", "")), "where": location(f.get("path"), f.get("line")),
+         "user": bool(f.get("user")), "self": _num(f.get("self_pct")),
+         "total": _num(f.get("total_pct")), "idle": _num(f.get("idle_pct")),
+         "samples": int(_num(f.get("samples")))}
+        for f in _items(profile.get("functions"))[:PROFILE_TOP]]
+    lines = [
+        {"where": location(ln.get("path"), ln.get("line")),
+         "function": str(ln.get("function", "")), "user": bool(ln.get("user")),
+         "self": _num(ln.get("self_pct")), "total": _num(ln.get("total_pct")),
+         "idle": _num(ln.get("idle_pct")), "code": _highlight_inline(str(ln.get("code") or ""))}
+        for ln in _items(profile.get("lines"))[:PROFILE_TOP]]
+    memory_view = None
+    if memory:
+        memory_view = {
+            "rss": [("start", fmt_bytes(memory.get("rss_start"))),
+                    ("peak", fmt_bytes(memory.get("rss_peak"))),
+                    ("end", fmt_bytes(memory.get("rss_end")))],
+            "slope": f"{fmt_bytes(memory.get('rss_slope'))}/s",
+            "r2": f"{_num(memory.get('rss_r2')):.2f}",
+            "leak": bool(memory.get("leak_suspected")),
+            "tracemalloc": fmt_bytes(memory.get("tracemalloc_peak"))
+            if memory.get("tracemalloc_peak") else "",
+            "sites": [{"where": location(s.get("path"), s.get("line")),
+                       "size": fmt_bytes(s.get("size_bytes")), "count": int(_num(s.get("count"))),
+                       "code": _highlight_inline(str(s.get("code") or ""))}
+                      for s in _items(memory.get("sites"))[:10]],
+        }
+    passes = [
+        {"name": str(p.get("name", "")), "status": str(p.get("status", "")),
+         "wall": fmt_seconds(p.get("wall_seconds")) if p.get("wall_seconds") else "–",
+         "overhead": f"×{_num(p.get('overhead')):.2f}" if p.get("overhead") else "–",
+         "note": scrub(p.get("note", ""))}
+        for p in _items(profile.get("passes"))]
+    stacks = [s for s in _items(profile.get("stacks"))
+              if s.get("frames") and _num(s.get("samples")) > 0]
+    return {
+        "status": status,
+        "ok": status == "ok",
+        "message": message,
+        "details": details,
+        "script": script,
+        "command": " ".join([interpreter, script, *args]),
+        "mode": str(profile.get("mode", "")),
+        "sampler": str(profile.get("sampler", "")),
+        "rate": int(_num(samples.get("rate"))),
+        "saved_as": re.split(r"[/\\]", str(profile.get("saved_as") or ""))[-1],
+        "cards": cards,
+        "functions": functions,
+        "lines": lines,
+        "timeline": _timeline_svg(profile.get("timeline") or ()),
+        "timeline_points": len(profile.get("timeline") or ()),
+        "memory": memory_view,
+        "passes": passes,
+        "errors": [{"kind": str(e.get("kind", "")), "message": scrub(e.get("message", "")),
+                    "pass": str(e.get("pass", ""))}
+                   for e in _items(profile.get("errors"))[:MAX_NOTES]],
+        "notes": [scrub(n) for n in (profile.get("notes") or ())[:MAX_NOTES]],
+        "asyncio": bool(profile.get("asyncio")),
+        "serialization_pct": _num(profile.get("serialization_pct")),
+        "has_stacks": bool(stacks),
+        "stack_count": len(stacks),
+        "flame_data": _json_for_script({
+            "stacks": [{"frames": [str(f) for f in s.get("frames") or ()],
+                        "samples": int(_num(s.get("samples"))),
+                        "idle": int(_num(s.get("idle")))} for s in stacks],
+            "total": int(_num(samples.get("total")))}),
+    }
+
+
+# ---------------------------------------------------------------- the timeline (SVG)
+
+_TL_WIDTH, _TL_HEIGHT = 760, 250
+_TL_LEFT, _TL_RIGHT, _TL_TOP, _TL_BOTTOM = 52, 66, 34, 36
+_NICE = (1, 2, 2.5, 5, 10)
+
+
+def _nice_step(span: float, ticks: int = 5) -> float:
+    """A round step (1, 2, 2.5, 5 × 10^n) giving at most about `ticks` intervals."""
+    if span <= 0:
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in _NICE:
+        if factor * power >= raw:
+            return factor * power
+    return 10 * power  # pragma: no cover
+
+
+def _label(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
+
+
+def _timeline_svg(points: Any) -> Markup | None:
+    """CPU % (left axis) and RSS (right axis) over the run's seconds, drawn here as inline
+    SVG; hovering a slice shows its numbers (native SVG <title>, no script)."""
+    data: list[tuple[float, float, float]] = []
+    for point in points:
+        try:
+            t, cpu, rss = (_num(point[0]), _num(point[1]), _num(point[2]))
+        except (TypeError, IndexError):
+            continue
+        data.append((t, max(cpu, 0.0), max(rss, 0.0)))
+    data.sort(key=lambda p: p[0])
+    if len(data) < 2 or data[-1][0] <= max(data[0][0], 0.0):
+        return None
+    width, height = _TL_WIDTH, _TL_HEIGHT
+    left, right, top, bottom = _TL_LEFT, _TL_RIGHT, _TL_TOP, _TL_BOTTOM
+    plot_w, plot_h = width - left - right, height - top - bottom
+    t0, t1 = min(0.0, data[0][0]), data[-1][0]  # from the start of the run
+    cpu_step = _nice_step(max(100.0, max(p[1] for p in data)), 4)
+    cpu_top = cpu_step * math.ceil(max(100.0, max(p[1] for p in data)) / cpu_step)
+    mib = [p[2] / 1048576 for p in data]
+    rss_step = _nice_step(max(mib) or 1.0, 4)
+    rss_top = rss_step * math.ceil((max(mib) or 1.0) / rss_step)
+    t_step = _nice_step(t1 - t0, 8)
+
+    def x(t: float) -> float:
+        return left + (t - t0) / (t1 - t0) * plot_w
+
+    def y_cpu(value: float) -> float:
+        return top + plot_h - value / cpu_top * plot_h
+
+    def y_rss(value: float) -> float:
+        return top + plot_h - value / rss_top * plot_h
+
+    out: list[str] = []
+    add = out.append
+    add(f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="tl-title" preserveAspectRatio="xMidYMid meet" '
+        'xmlns="http://www.w3.org/2000/svg">')
+    peak_cpu = max(p[1] for p in data)
+    add(f'<title id="tl-title">CPU (peak {peak_cpu:.0f} %) and resident memory (peak '
+        f'{max(mib):.1f} MiB) over {t1 - t0:.2f} s</title>')
+    # Grid and axes labels: CPU on the left, RSS on the right, seconds below.
+    steps = round(cpu_top / cpu_step)
+    for i in range(steps + 1):
+        value = cpu_step * i
+        yy = y_cpu(value)
+        add(f'<line class="tl-grid" x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" '
+            f'y2="{yy:.1f}"/>')
+        add(f'<text class="tl-axis tl-axis-cpu" x="{left - 8}" y="{yy + 4:.1f}" '
+            f'text-anchor="end">{_label(value)}%</text>')
+    for i in range(round(rss_top / rss_step) + 1):
+        value = rss_step * i
+        add(f'<text class="tl-axis tl-axis-rss" x="{left + plot_w + 8}" '
+            f'y="{y_rss(value) + 4:.1f}">{_label(value)} MiB</text>')
+    tick = math.ceil(t0 / t_step) * t_step
+    while tick <= t1 + 1e-9:
+        xx = x(tick)
+        add(f'<line class="tl-tick" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" '
+            f'y2="{top + plot_h + 5}"/>')
+        add(f'<text class="tl-axis" x="{xx:.1f}" y="{top + plot_h + 19}" '
+            f'text-anchor="middle">{_label(round(tick, 6))} s</text>')
+        tick += t_step
+    add(f'<line class="tl-base" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" '
+        f'y2="{top + plot_h}"/>')
+    cpu_points = " ".join(f"{x(t):.1f},{y_cpu(c):.1f}" for t, c, _ in data)
+    rss_points = " ".join(f"{x(t):.1f},{y_rss(r / 1048576):.1f}" for t, _, r in data)
+    add(f'<path class="tl-cpu-area" d="M{x(t0):.1f},{top + plot_h} L{cpu_points} '
+        f'L{x(t1):.1f},{top + plot_h} Z"/>')
+    add(f'<polyline class="tl-cpu" points="{cpu_points}"/>')
+    if max(mib) > 0:
+        add(f'<polyline class="tl-rss" points="{rss_points}"/>')
+    # Legend, top left.
+    add(f'<g class="tl-legend" transform="translate({left},14)">'
+        '<rect class="tl-key-cpu" x="0" y="-7" width="14" height="4" rx="2"/>'
+        '<text x="20" y="-1">CPU % (left, 100 = one core)</text>'
+        '<rect class="tl-key-rss" x="210" y="-7" width="14" height="4" rx="2"/>'
+        '<text x="230" y="-1">RSS (right)</text></g>')
+    # Hover slices: one transparent band per point, its numbers in a native tooltip.
+    for i, (t, cpu, rss) in enumerate(data):
+        lo = x((data[i - 1][0] + t) / 2) if i else x(t0)
+        hi = x((t + data[i + 1][0]) / 2) if i + 1 < len(data) else x(t1)
+        add(f'<rect class="tl-hover" x="{lo:.1f}" y="{top}" width="{max(hi - lo, 0.5):.1f}" '
+            f'height="{plot_h}"><title>{t:.2f} s · CPU {cpu:.0f} % · RSS '
+            f'{rss / 1048576:.1f} MiB</title></rect>')
+    add("</svg>")
+    return Markup("".join(out))

@@ -28,6 +28,13 @@ from optadvisor.render.common import (
     one_line,
     plural,
 )
+from optadvisor.render.table import (
+    fmt_bytes,
+    outcome_details,
+    timing_line,
+    top_user_functions,
+)
+from optadvisor.render.table import number as _num
 
 LIMIT_BYTES = 1024 * 1024
 """GitHub's limit for one step's `$GITHUB_STEP_SUMMARY`."""
@@ -36,6 +43,7 @@ COMMENT_LIMIT_CHARS = 65_536
 TOP_COMPONENTS = 20
 TOP_PER_COMPONENT = 3
 MAX_ERRORS = 20
+PROFILE_TOP = 10
 TEMPLATE = "report.md.j2"
 
 
@@ -188,6 +196,48 @@ def _context(report: Report) -> dict[str, Any]:
         "flags": _flags,
         "target_name": _target_name,
         "plural": plural,
+        "profile": _profile(report),
+    }
+
+
+def _profile(report: Report) -> dict[str, Any] | None:
+    """The profile section's figures, formatted (None for a scan)."""
+    profile = report.profile
+    if not profile:
+        return None
+    outcome = profile.get("outcome") or {}
+    status = str(outcome.get("status") or "unknown")
+    memory = profile.get("memory") or {}
+    peak = _num(profile.get("rss_peak")) or _num(memory.get("rss_peak"))
+    samples = profile.get("samples") or {}
+    pct = "{:.1f}".format
+
+    def where(item: Any) -> str:
+        line = item.get("line")
+        return f"{item.get('path', '')}:{line}" if line else str(item.get("path", ""))
+
+    return {
+        "ok": status == "ok",
+        "status": status,
+        "message": str(outcome.get("message") or status),
+        "details": ", ".join(outcome_details(outcome)),
+        "script": str(profile.get("script_path") or profile.get("script") or ""),
+        "how": f"{profile.get('mode') or 'sample'} mode"
+               + (f", {profile['sampler']}" if profile.get("sampler") else "")
+               + (f" at {int(_num(samples.get('rate')))} Hz" if samples.get("rate") else ""),
+        "timing": timing_line(profile) + (f" · peak RSS {fmt_bytes(peak)}" if peak else ""),
+        "functions": [
+            {"name": str(f.get("name", "")), "where": where(f),
+             "charged": pct(_num(f.get("user_self_pct"))), "self": pct(_num(f.get("self_pct"))),
+             "total": pct(_num(f.get("total_pct"))), "idle": pct(_num(f.get("idle_pct")))}
+            for f in top_user_functions(profile, PROFILE_TOP)],
+        "lines": [
+            {"where": where(ln), "function": str(ln.get("function", "")),
+             "self": pct(_num(ln.get("self_pct"))), "idle": pct(_num(ln.get("idle_pct"))),
+             "code": str(ln.get("code") or "")}
+            for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
+        "leak": bool(memory.get("leak_suspected")),
+        "errors": len(profile.get("errors") or ()),
     }
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -17,6 +20,7 @@ PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium":
                   "low": "cyan"}
 MAX_ROWS = 200
 TOP_TARGETS = 10
+PROFILE_TOP = 5
 
 
 def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
@@ -29,6 +33,7 @@ def render(report: Report, *, width: int | None = None, color: bool | None = Non
                       color_system="standard" if color else None, highlight=False,
                       emoji=False, soft_wrap=False)
     _header(console, report)
+    _profile(console, report)
     if report.recommendations:
         console.print(_recommendations(report))
         hidden = len(report.recommendations) - MAX_ROWS
@@ -124,6 +129,128 @@ def _targets(console: Console, report: Report) -> None:
     console.print(Text("Top targets", style="bold"))
     for target in files:
         console.print("  " + target_line(target), markup=False)
+
+
+# --------------------------------------------------------------------------- profile
+# The short "Profile" block of a profile report; the formatting helpers below are shared
+# with the markdown and HTML renderers.
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """A finite float from whatever a (possibly hand-edited) report holds."""
+    try:
+        found = float(value)
+    except (TypeError, ValueError):
+        return default
+    return found if math.isfinite(found) else default
+
+
+def fmt_seconds(value: Any) -> str:
+    seconds = number(value)
+    if seconds >= 120:
+        minutes, rest = divmod(seconds, 60)
+        return f"{int(minutes)} min {rest:.0f} s"
+    if seconds >= 10:
+        return f"{seconds:.1f} s"
+    if seconds >= 0.1 or seconds == 0:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms"
+
+
+def fmt_bytes(value: Any) -> str:
+    size = number(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"  # pragma: no cover
+
+
+def outcome_details(outcome: Mapping[str, Any]) -> list[str]:
+    """What the outcome's message does not already say: exit code, signal, timeout,
+    exception."""
+    message = str(outcome.get("message") or "")
+    details = []
+    returncode = outcome.get("returncode")
+    if returncode not in (None, 0) and f"status {returncode}" not in message:
+        details.append(f"exit code {returncode}")
+    signal = str(outcome.get("signal") or "")
+    if signal and signal not in message:
+        details.append(f"signal {signal}")
+    if outcome.get("timed_out") and "timeout" not in message:
+        details.append("timed out")
+    exception = str(outcome.get("exception") or "")
+    if exception and exception not in message:
+        details.append(exception)
+    return details
+
+
+def outcome_line(profile: Mapping[str, Any]) -> str:
+    """`ok: the script exited normally`, `exception: the script raised ValueError: x (exit
+    code 1)`."""
+    outcome = profile.get("outcome") or {}
+    status = str(outcome.get("status") or "unknown")
+    line = f"{status}: the script {outcome.get('message') or status}"
+    details = outcome_details(outcome)
+    return line + (f" ({', '.join(details)})" if details else "")
+
+
+def timing_line(profile: Mapping[str, Any]) -> str:
+    samples = profile.get("samples") or {}
+    line = (f"wall {fmt_seconds(profile.get('wall_seconds'))} · CPU "
+            f"{fmt_seconds(profile.get('cpu_seconds'))} ({number(profile.get('cpu_pct')):.0f} %"
+            f" of one core) · {int(number(samples.get('total'))):,} samples")
+    if samples.get("total"):
+        line += f" ({int(number(samples.get('idle'))):,} idle)"
+    return line
+
+
+def top_user_functions(profile: Mapping[str, Any], count: int) -> list[Mapping[str, Any]]:
+    """The user functions a summary ranks first (older summaries: the user functions of
+    its list by total time, `<module>` aside)."""
+    ranked = profile.get("user_functions")
+    if ranked is None:
+        ranked = [f for f in profile.get("functions") or ()
+                  if f.get("user") and f.get("name") != "<module>"]
+    return [f for f in ranked if isinstance(f, Mapping)][:count]
+
+
+def _profile(console: Console, report: Report) -> None:
+    profile = report.profile
+    if not profile:
+        return
+    outcome = profile.get("outcome") or {}
+    ok = outcome.get("status") == "ok"
+    samples = profile.get("samples") or {}
+    sampler = str(profile.get("sampler") or "")
+    how = f"{profile.get('mode') or 'sample'} mode" + (
+        f", {sampler}" + (f" at {int(number(samples.get('rate')))} Hz"
+                          if samples.get("rate") else "") if sampler else "")
+    script = str(profile.get("script_path") or profile.get("script") or "")
+    console.print(Text.assemble(("Profile", "bold"), f"  {script} · {how}" if script
+                                else f"  {how}"))
+    console.print(Text.assemble("  outcome  ", (outcome_line(profile),
+                                                "green" if ok else "bold red")))
+    console.print("  time     " + timing_line(profile), markup=False)
+    top = top_user_functions(profile, PROFILE_TOP)
+    if top:
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                      padding=(0, 1, 0, 0))
+        table.add_column("  top user functions", overflow="fold", ratio=1)
+        table.add_column("location", overflow="fold", max_width=50)
+        for name in ("own+lib %", "self %", "total %", "idle %"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for f in top:
+            line = f.get("line")
+            # Text, not str: a name like `[bold]` must not be read as rich markup.
+            table.add_row(Text("  " + str(f.get("name", ""))),
+                          Text(f"{f.get('path', '')}:{line}" if line else str(f.get("path", ""))),
+                          *(f"{number(f.get(key)):.1f}" for key in (
+                              "user_self_pct", "self_pct", "total_pct", "idle_pct")))
+        console.print(table)
+    else:
+        console.print("  no user function was sampled", style="dim")
+    console.print()
 
 
 def _errors(console: Console, report: Report) -> None:

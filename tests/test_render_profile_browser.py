@@ -1,0 +1,142 @@
+"""The profile section of the HTML report in a real headless Chromium (Debian's
+/usr/bin/chromium through playwright's Python package; no browser is ever downloaded),
+with the launch flags and skip rules of test_render_html_browser.py.
+
+The report is the real cpu_bound.py profile of test_render_profile.py, with a hostile
+frame added to its stacks: nothing is requested, nothing is logged as an error, no
+injected script runs, the flamegraph draws one element per frame, hovering a frame shows
+its figures, clicking one zooms into it and Reset zooms back out.
+Set OPTADVISOR_PROFILE_SCREENSHOT=/some/file.png to keep a screenshot of the section.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from test_render_html_browser import ARGS, CHROMIUM
+from test_render_profile import HOSTILE_NAME, flame_nodes, hostile_report, profile_report
+
+from optadvisor.render import html
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright (the Python package) is not installed")
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+    reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`) to open the report in")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+        launched = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=ARGS, timeout=20_000)
+        yield launched
+        launched.close()
+
+
+def open_page(browser, path: Path, report):
+    path.write_text(html.render(report), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(5_000)
+    seen: dict[str, list[str]] = {"requests": [], "errors": [], "dialogs": []}
+    url = path.as_uri()
+    tab.on("request", lambda r: r.url != url and not r.url.startswith("data:")
+           and seen["requests"].append(r.url))
+    tab.on("console", lambda m: m.type in ("error", "warning")
+           and seen["errors"].append(f"{m.type}: {m.text}"))
+    tab.on("pageerror", lambda e: seen["errors"].append(f"pageerror: {e}"))
+
+    def on_dialog(dialog) -> None:
+        seen["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    tab.goto(url, wait_until="load")
+    return context, tab, seen
+
+
+def frame(tab, name: str):
+    """The flamegraph element whose bar reads exactly `name`."""
+    return tab.locator("#flame .fr").filter(has_text=re.compile(f"^{re.escape(name)}$")).first
+
+
+def test_profile_section_in_chromium(browser, tmp_path: Path):
+    report = hostile_report()
+    stacks = report.profile["stacks"]
+    context, tab, seen = open_page(browser, tmp_path / "profile.html", report)
+    try:
+        assert tab.is_visible("#profile")
+        assert tab.locator("#profile-timeline svg.timeline polyline").count() == 2
+        # One element per frame of the stacks, merged by function (the default view).
+        frames = tab.locator("#flame .fr")
+        assert frames.count() == flame_nodes(stacks) > 3
+        assert tab.get_attribute("#flame", "data-frames") == str(flame_nodes(stacks))
+        assert tab.is_disabled("#flame-reset")
+
+        # Hover: the tooltip names the frame and its share, as text.
+        score = frame(tab, "score")
+        score.hover()
+        tip = tab.inner_text("#flame-tip")
+        assert tip.startswith("score\ncpu_bound.py") and "samples" in tip and "% of all" in tip
+
+        # Click: the frame fills the width, what is not under it goes, Reset restores.
+        tokenize = frame(tab, "tokenize")
+        assert tokenize.is_visible()
+        before = score.bounding_box()["width"]
+        score.click()
+        assert score.evaluate("e => e.style.width") == "100%"
+        assert score.bounding_box()["width"] > before
+        assert "Zoomed to score" in tab.inner_text("#flame-crumb")
+        assert tokenize.is_hidden()
+        assert tab.is_enabled("#flame-reset")
+        tab.click("#flame-reset")
+        assert tokenize.is_visible() and tab.is_disabled("#flame-reset")
+        score.click()
+        tab.keyboard.press("Escape")
+        assert tokenize.is_visible()
+
+        # One frame per line, then highlighting.
+        tab.check("#flame-lines")
+        assert frames.count() == flame_nodes(stacks, by_line=True)
+        tab.fill("#flame-q", "tokenize")
+        assert tab.locator("#flame .fr.hit").count() >= 1
+        assert "matches" in tab.inner_text("#flame-crumb")
+        tab.fill("#flame-q", "")
+        tab.uncheck("#flame-lines")
+
+        # The hostile frame is drawn as text and ran nothing.
+        hostile = frame(tab, HOSTILE_NAME)
+        assert hostile.count() == 1
+        hostile.hover()
+        assert tab.inner_text("#flame-tip").startswith(HOSTILE_NAME)
+        assert tab.evaluate("window.__pwned === undefined")
+        assert tab.evaluate("document.scripts.length") == 4
+        assert HOSTILE_NAME in tab.inner_text("#profile-functions")
+
+        shot = os.environ.get("OPTADVISOR_PROFILE_SCREENSHOT")
+        if shot:
+            tab.mouse.move(0, 0)
+            tab.locator("#profile").screenshot(path=shot)
+    finally:
+        context.close()
+    assert seen["dialogs"] == [], "an injected script ran"
+    assert seen["requests"] == [], "the page tried to load something"
+    assert seen["errors"] == [], "the console logged errors"
+
+
+def test_plain_profile_page_has_no_errors(browser, tmp_path: Path):
+    context, tab, seen = open_page(browser, tmp_path / "plain.html", profile_report())
+    try:
+        assert tab.is_visible("#flame .fr")
+        # The recommendations table still works on a profile page.
+        total = len(profile_report().recommendations)
+        assert tab.inner_text("#shown-count") == f"{total} of {total}"
+    finally:
+        context.close()
+    assert seen == {"requests": [], "errors": [], "dialogs": []}
