@@ -28,9 +28,13 @@ Measurements (each one the median of --repeat runs; the runs are interleaved):
   warm         the same command again with that cache, nothing changed.
   one changed  a comment line appended to one file (--changed-file, default: the file of
                median size), the same command again; the file is restored afterwards.
-  ruff         `ruff check --isolated --no-cache --select ALL --exit-zero -q FILES...` over the
-               same file list (--ruff-select default: ruff's default rule set instead), with
-               RAYON_NUM_THREADS=--jobs so that it gets as many cores as optadvisor.
+  ruff         `ruff check --isolated --no-cache --exit-zero -q --output-format concise
+               --select ALL -- FILES...` over the same file list (--ruff-select default: ruff's
+               default rule set instead), with RAYON_NUM_THREADS=--jobs so that it gets as
+               many cores as optadvisor. With ALL, ruff's default rules are timed as well,
+               for information. `--output-format full` (ruff's default) prints a code frame
+               per diagnostic: 7 million lines for ALL on the stdlib, 5x the time of the
+               check itself, so it is not the default reference here (--ruff-format).
 
 Peak memory: psutil samples the RSS of the scan process and all of its descendants (the
 forkserver and the workers) every 50 ms and keeps the largest sum. A sum of RSS counts
@@ -106,7 +110,7 @@ def bare_parse(paths: list[Path], jobs: int) -> dict[str, Any]:
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     ordered = sorted(paths, key=lambda p: p.stat().st_size, reverse=True)
     failures: dict[str, str] = {}
-    parse_seconds = 0.0
+    parse_seconds = 0.0  # wall time inside parse_module, summed over files
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_import_libcst) as pool:
@@ -116,7 +120,7 @@ def bare_parse(paths: list[Path], jobs: int) -> dict[str, Any]:
             if error is not None:
                 failures[path] = error
     wall = time.perf_counter() - started
-    return {"seconds": wall, "parse_cpu_seconds": parse_seconds, "failures": failures}
+    return {"seconds": wall, "parse_seconds_summed": parse_seconds, "failures": failures}
 
 
 # --------------------------------------------------------------------------- the file set
@@ -334,6 +338,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "step (default: the file of median size)")
     parser.add_argument("--ruff-select", default="ALL",
                         help="rules for ruff: ALL (default), or 'default' for ruff's defaults")
+    parser.add_argument("--ruff-format", default="concise",
+                        help="ruff's --output-format (default concise: one line per "
+                        "diagnostic; 'full' prints a code frame for each, which with "
+                        "--select ALL on the stdlib is most of ruff's time)")
     parser.add_argument("--config", type=Path, default=None,
                         help="optadvisor config file, passed to discovery and every scan")
     parser.add_argument("--json", type=Path, default=None, dest="json_out",
@@ -427,15 +435,15 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
     # copy (so the scans skip them too) and the bare parse is timed without them.
     log(f"bare libcst parse of {len(paths)} files with {args.jobs} processes (pass 1) ...")
     first = bare_parse(paths, args.jobs)
-    skipped = {str(Path(p).relative_to(tree)): why for p, why in first["failures"].items()}
+    skipped = {Path(p).relative_to(tree).as_posix(): why for p, why in first["failures"].items()}
     bare_samples: list[dict[str, Any]] = []
     if skipped:
         for rel in skipped:
             (tree / rel).unlink()
-        paths = [p for p in paths if str(p.relative_to(tree)) not in skipped]
+        paths = [p for p in paths if p.relative_to(tree).as_posix() not in skipped]
     else:
         bare_samples.append(first)
-    rels = sorted(str(p.relative_to(tree)) for p in paths)
+    rels = sorted(p.relative_to(tree).as_posix() for p in paths)
 
     # The copy must give optadvisor exactly this file set.
     copy_found = discover([tree], load_config([tree], config.config_file))
@@ -458,19 +466,23 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
     original = changed.read_bytes()
 
     ruff = find_ruff()
-    ruff_cmd = None
+    ruff_cmd = ruff_default_cmd = None
     if ruff:
-        ruff_cmd = [ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q"]
+        base = [ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q",
+                "--output-format", args.ruff_format]
         if args.ruff_select.lower() != "default":
-            ruff_cmd += ["--select", args.ruff_select]
-        ruff_cmd += ["--", *rels]
+            ruff_cmd = [*base, "--select", args.ruff_select, "--", *rels]
+            ruff_default_cmd = [*base, "--", *rels]  # for information only
+        else:
+            ruff_cmd = [*base, "--", *rels]
     ruff_env = {**os.environ, "RAYON_NUM_THREADS": str(args.jobs)}
     scan_env = {k: v for k, v in env.items() if not k.startswith("OPTADVISOR_")}
 
     scan = [sys.executable, "-m", "optadvisor", "scan", str(tree), "--format", "json", "-q",
             "--fail-on", "never", "--jobs", str(args.jobs), *config_args]
     samples: dict[str, list[dict[str, Any]]] = {
-        "cold": [], "cold_cache": [], "warm": [], "one_changed": [], "ruff": []}
+        "cold": [], "cold_cache": [], "warm": [], "one_changed": [], "ruff": [],
+        "ruff_default": []}
     summaries: dict[str, dict[str, Any]] = {}
     load_before = os.getloadavg()
     out = workdir / "report.json"
@@ -506,6 +518,10 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
         if ruff_cmd:
             log(f"{tag} ruff ...")
             samples["ruff"].append(run_timed(ruff_cmd, tree, env=ruff_env, memory=False))
+        if ruff_default_cmd:
+            log(f"{tag} ruff, default rules ...")
+            samples["ruff_default"].append(
+                run_timed(ruff_default_cmd, tree, env=ruff_env, memory=False))
     load_after = os.getloadavg()
 
     # Sanity: every scan saw every file, the cache did what it should.
@@ -542,18 +558,28 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
         "peak_rss_gib": peak / GIB if peak is not None else None,
     }
     verdicts = {k: (None if v is None else v <= TARGETS[k]) for k, v in results.items()}
+    # The same ratios within each repeat (runs next to each other see similar load): a
+    # check on how much of a ratio of medians is noise.
+    paired = {
+        "cold_over_bare": [c["seconds"] / b["seconds"]
+                           for c, b in zip(samples["cold"], bare_samples)],
+        "warm_over_ruff": [w["seconds"] / r["seconds"]
+                           for w, r in zip(samples["warm"], samples["ruff"])],
+    }
 
-    ruff_label = f"ruff check --select {args.ruff_select}" \
-        if args.ruff_select.lower() != "default" else "ruff check (default rules)"
-    changed_size = len(original)
+    ruff_label = (f"ruff --select {args.ruff_select}" if ruff_default_cmd
+                  else "ruff, default rules") + f" ({args.ruff_format})"
     rows = [
-        (f"bare libcst parse ({args.jobs} processes)", bare),
-        ("cold scan --no-cache", cold),
-        ("cold scan, empty cache (writes it)", med(samples["cold_cache"])),
-        ("warm scan (all cached)", warm),
-        (f"one file changed ({changed_size:,} B file)", one),
-        (ruff_label + ("" if ruff else ": ruff not found"), ruff_s),
+        (f"bare libcst parse ({args.jobs} processes)", bare_samples),
+        ("cold scan --no-cache", samples["cold"]),
+        ("cold scan, empty cache (writes it)", samples["cold_cache"]),
+        ("warm scan (all cached)", samples["warm"]),
+        (f"one file changed ({len(original):,} B file)", samples["one_changed"]),
+        (ruff_label if ruff else "ruff: not found", samples["ruff"]),
     ]
+    if ruff_default_cmd:
+        rows.append((f"ruff, default rules ({args.ruff_format}; info only)",
+                     samples["ruff_default"]))
     print()
     print("optadvisor scan speed")
     print(f"  root        {args.root}" + (f"  (subset: {', '.join(args.subset)})"
@@ -576,11 +602,8 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
                             subsequent_indent=" " * 14))
     print()
     print(f"  {'measurement':<44} {'seconds':>9}   runs")
-    for label, value, runs in (
-        (rows[0][0], rows[0][1], bare_samples), (rows[1][0], rows[1][1], samples["cold"]),
-        (rows[2][0], rows[2][1], samples["cold_cache"]), (rows[3][0], rows[3][1], samples["warm"]),
-        (rows[4][0], rows[4][1], samples["one_changed"]), (rows[5][0], rows[5][1], samples["ruff"]),
-    ):
+    for label, runs in rows:
+        value = med(runs)
         shown = f"{value:9.2f}" if value is not None else f"{'-':>9}"
         each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
         print(f"  {label:<44} {shown}   {each}")
@@ -588,8 +611,8 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
     print(f"  {'peak RSS, cold scan tree (sum, psutil 50 ms)':<44} "
           f"{peak / MIB:7.0f} MiB   largest process {med(cold0, 'peak_rss_single') / MIB:.0f} "
           f"MiB, {max(r['peak_processes'] for r in cold0)} processes")
-    print(f"  {'bare parse: CPU in parse_module, summed':<44} "
-          f"{med(bare_samples, 'parse_cpu_seconds'):9.2f}")
+    print(f"  {'bare parse: time in parse_module, summed':<44} "
+          f"{med(bare_samples, 'parse_seconds_summed'):9.2f}")
     print()
     print(f"  {'check':<28} {'value':>10} {'target':>10}   result")
     for key, label, unit in (("cold_over_bare", "cold / bare parse", "x"),
@@ -599,7 +622,11 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
         value = results[key]
         shown = f"{value:.2f}{unit}" if value is not None else "n/a"
         verdict = {True: "PASS", False: "FAIL", None: "SKIP"}[verdicts[key]]
-        print(f"  {label:<28} {shown:>10} {'<= ' + str(TARGETS[key]) + unit:>10}   {verdict}")
+        each = ""
+        if len(paired.get(key, ())) > 1:
+            each = "   per repeat: " + ", ".join(f"{r:.2f}" for r in paired[key])
+        print(f"  {label:<28} {shown:>10} {'<= ' + str(TARGETS[key]) + unit:>10}   {verdict}"
+              f"{each}")
     if skipped:
         print()
         print(f"  skipped (libcst cannot parse): {len(skipped)}")
@@ -619,6 +646,8 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
             "jobs": args.jobs, "repeat": args.repeat, "notes": notes, "code": code,
             "ruff_command": ruff_cmd[:ruff_cmd.index("--")] + ["--", "FILES..."]
             if ruff_cmd else None,
+            "ruff_default_command": ruff_default_cmd[:ruff_default_cmd.index("--")]
+            + ["--", "FILES..."] if ruff_default_cmd else None,
             "scan_command": [*scan[:4], "TREE", *scan[5:]],
             "versions": {"python": platform.python_version(), "libcst": libcst_version,
                          "optadvisor": optadvisor_version,
@@ -628,8 +657,10 @@ def _measure(args: argparse.Namespace, files: list[Any], config: Any, config_arg
                                        for s in bare_samples], **samples},
             "medians": {"bare_parse": bare, "cold": cold, "cold_cache": med(
                 samples["cold_cache"]), "warm": warm, "one_changed": one, "ruff": ruff_s,
+                "ruff_default": med(samples["ruff_default"]),
                 "peak_rss_bytes": peak},
-            "results": results, "targets": TARGETS, "pass": verdicts,
+            "results": results, "paired_ratios": paired, "targets": TARGETS,
+            "pass": verdicts,
             "scan_summaries": summaries, "problems": problems,
         }
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from optadvisor.analyze.names import module_name
 from optadvisor.models import CallFact, FileFacts, SourceFile
 
 MAX_DEPTH = 8
@@ -44,6 +43,15 @@ class Via:
     @property
     def text(self) -> str:
         return " → ".join(hop.name for hop in self.chain)
+
+
+def module_name(rel_path: str) -> str:
+    """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`. (Here rather than in
+    analyze/names.py: that module imports libcst, which a warm scan must not pay for.)"""
+    parts = rel_path.removesuffix(".py").removesuffix(".pyi").split("/")
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
 
 
 class ProjectIndex:

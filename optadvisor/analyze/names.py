@@ -66,25 +66,3 @@ def annotation_chain(node: cst.BaseExpression) -> Chain | None:
             if isinstance(first, cst.Index):
                 return annotation_chain(first.value)
     return None
-
-
-def module_name(rel_path: str) -> str:
-    """`pkg/sub/mod.py` -> `pkg.sub.mod`; `pkg/__init__.py` -> `pkg`."""
-    parts = rel_path.removesuffix(".py").removesuffix(".pyi").split("/")
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def absolute_import(module: str | None, level: int, current: str, is_package: bool) -> str:
-    """Resolve `from ..x import y`'s module part against the current module's name."""
-    if level == 0:
-        return module or ""
-    base = current.split(".") if current else []
-    if not is_package and base:
-        base = base[:-1]
-    if level > 1:
-        base = base[: max(0, len(base) - (level - 1))]
-    if module:
-        base.append(module)
-    return ".".join(base)
