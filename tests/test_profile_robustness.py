@@ -4,6 +4,7 @@ report says what happened and keeps what was measured."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -29,11 +30,14 @@ def profile(tmp_path: Path, code: str, **options) -> ProfileRun:
 
 
 def survivors() -> list[psutil.Process]:
-    """Any process still carrying a profile run's marker in its environment."""
+    """Any process still carrying the marker of a profile run this test process started
+    (run ids begin with the launcher's pid; other profiles on the machine are not ours)."""
+    mine = f"{os.getpid()}-"
     found = []
     for proc in psutil.process_iter():
         try:
-            if MARKER in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.environ().get(MARKER, "").startswith(mine) and \
+                    proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc)
         except psutil.Error:
             continue

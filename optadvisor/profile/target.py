@@ -192,7 +192,9 @@ def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path
     """Start the target behind the gate; raises TargetError when it cannot start."""
     workdir = Path(tempfile.mkdtemp(prefix="optadvisor-run-"))
     read_fd, write_fd = os.pipe()
-    run_id = uuid.uuid4().hex
+    # The launching process's pid first: whoever checks for leftovers (the tests) can tell
+    # its own runs from other profiles running on the same machine.
+    run_id = f"{os.getpid()}-{uuid.uuid4().hex}"
     config = {"script": str(script), "args": list(args), "gate_fd": read_fd,
               "result": str(workdir / "result.json"), "mode": mode,
               "allow_ptrace": allow_ptrace}
