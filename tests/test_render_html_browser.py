@@ -39,10 +39,9 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def page(browser, tmp_path: Path):
-    report = evil_report()
-    path = tmp_path / "report.html"
+def open_page(browser, path: Path, report):
+    """Write the report, open it in a fresh context, and record every request other than
+    the page itself, every console error or warning, page error and dialog."""
     path.write_text(html.render(report), encoding="utf-8")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
@@ -61,6 +60,13 @@ def page(browser, tmp_path: Path):
 
     tab.on("dialog", on_dialog)
     tab.goto(url, wait_until="load")
+    return context, tab, seen
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    report = evil_report()
+    context, tab, seen = open_page(browser, tmp_path / "report.html", report)
     yield tab, seen, report
     context.close()
 

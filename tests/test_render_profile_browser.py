@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_render_html_browser import ARGS, CHROMIUM
+from test_render_html_browser import ARGS, CHROMIUM, open_page
 from test_render_profile import HOSTILE_NAME, flame_nodes, hostile_report, profile_report
 
 from optadvisor.render import html
@@ -37,28 +37,6 @@ def browser():
                                               args=ARGS, timeout=20_000)
         yield launched
         launched.close()
-
-
-def open_page(browser, path: Path, report):
-    path.write_text(html.render(report), encoding="utf-8")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(5_000)
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "dialogs": []}
-    url = path.as_uri()
-    tab.on("request", lambda r: r.url != url and not r.url.startswith("data:")
-           and seen["requests"].append(r.url))
-    tab.on("console", lambda m: m.type in ("error", "warning")
-           and seen["errors"].append(f"{m.type}: {m.text}"))
-    tab.on("pageerror", lambda e: seen["errors"].append(f"pageerror: {e}"))
-
-    def on_dialog(dialog) -> None:
-        seen["dialogs"].append(dialog.message)
-        dialog.dismiss()
-
-    tab.on("dialog", on_dialog)
-    tab.goto(url, wait_until="load")
-    return context, tab, seen
 
 
 def frame(tab, name: str):

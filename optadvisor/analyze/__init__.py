@@ -114,7 +114,7 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         return ErrorRecord(rel, "decode-error",
                            f"cannot decode line {line}: {exc}", line)
 
-    from optadvisor.analyze.positions import AstIndex, index_ast
+    from optadvisor.analyze.positions import index_ast
 
     cpython_error: SyntaxError | None = None
     index: AstIndex | None = None

@@ -10,14 +10,13 @@ function called `<script>` or `*boom*` is shown as it is and never obeyed.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 import jinja2
 
 from optadvisor.compare import format_delta, format_value, headline, location, percent, signed_pct
 from optadvisor.models import Comparison, FunctionDelta
 from optadvisor.render.common import environment, plural
-from optadvisor.render.markdown import Md, code, html, number, text
+from optadvisor.render.markdown import Md, code, finalize, html, number, text
 
 TEMPLATE = "compare.md.j2"
 TOP_FUNCTIONS = 30
@@ -61,21 +60,9 @@ def _mark(function: FunctionDelta) -> Md:
     return Md("") if function.significant else Md("small")
 
 
-def _finalize(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, Md):
-        return value
-    if isinstance(value, bool):
-        return Md(str(value).lower())
-    if isinstance(value, (int, float)):
-        return Md(str(value))
-    return text(value)
-
-
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return environment(autoescape=False, finalize=_finalize, filters={
+    return environment(autoescape=False, finalize=finalize, filters={
         "text": text, "code": code, "number": number, "html": html,
         "value": format_value, "delta": format_delta, "pct": signed_pct, "percent": percent,
         "location": location})

@@ -3,9 +3,6 @@ functions whose time moved most or the recommendations that came and went."""
 
 from __future__ import annotations
 
-import io
-import os
-import sys
 
 from rich import box
 from rich.console import Console
@@ -21,7 +18,7 @@ from optadvisor.compare import (
     signed_pct,
 )
 from optadvisor.models import Comparison, CountDelta, FindingDelta, FunctionDelta, MetricDelta
-from optadvisor.render.table import PRIORITY_STYLE
+from optadvisor.render.table import PRIORITY_STYLE, string_console
 
 TOP_FUNCTIONS = 40
 MAX_FINDINGS = 100
@@ -29,14 +26,7 @@ MAX_FINDINGS = 100
 
 def render(comparison: Comparison, *, width: int | None = None,
            color: bool | None = None) -> str:
-    if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    if width is None:
-        width = _terminal_width()
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None, highlight=False,
-                      emoji=False, soft_wrap=False)
+    console, buffer = string_console(width, color)
     _header(console, comparison)
     console.print(_totals(comparison.totals))
     if comparison.kind == "profile-run":
@@ -44,13 +34,6 @@ def render(comparison: Comparison, *, width: int | None = None,
     else:
         _findings(console, comparison)
     return buffer.getvalue()
-
-
-def _terminal_width() -> int:
-    try:
-        return max(80, min(200, os.get_terminal_size(sys.stdout.fileno()).columns))
-    except (OSError, ValueError):
-        return 120
 
 
 def _side(label: str, file: str, what: str, status: str) -> Text:

@@ -105,7 +105,8 @@ def number(value: float) -> Md:
     return Md(f"{value:,}")
 
 
-def _finalize(value: Any) -> Any:
+def finalize(value: Any) -> Any:
+    """Every `{{ }}` of a markdown template is markdown-escaped unless already Md."""
     if value is None:
         return ""
     if isinstance(value, Md):
@@ -119,7 +120,7 @@ def _finalize(value: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return environment(autoescape=False, finalize=_finalize, filters={
+    return environment(autoescape=False, finalize=finalize, filters={
         "text": text, "code": code, "diff": diff, "number": number, "html": html})
 
 

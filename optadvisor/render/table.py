@@ -23,7 +23,9 @@ TOP_TARGETS = 10
 PROFILE_TOP = 5
 
 
-def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
+def string_console(width: int | None, color: bool | None) -> tuple[Console, io.StringIO]:
+    """A console that renders into a string: colour only for a terminal without NO_COLOR
+    (unless told), the terminal's width (unless told)."""
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if width is None:
@@ -32,6 +34,11 @@ def render(report: Report, *, width: int | None = None, color: bool | None = Non
     console = Console(file=buffer, width=width, force_terminal=color, no_color=not color,
                       color_system="standard" if color else None, highlight=False,
                       emoji=False, soft_wrap=False)
+    return console, buffer
+
+
+def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
+    console, buffer = string_console(width, color)
     _header(console, report)
     _profile(console, report)
     if report.recommendations:
