@@ -20,7 +20,6 @@ import pytest
 from test_render_html_browser import ARGS, CHROMIUM, open_page
 from test_render_profile import HOSTILE_NAME, flame_nodes, hostile_report, profile_report
 
-from optadvisor.render import html
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright (the Python package) is not installed")
