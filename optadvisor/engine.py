@@ -55,10 +55,6 @@ class Engine:
             for p in config.per_path_ignores
         ]
 
-    @property
-    def active_rules(self) -> list[CompiledRule]:
-        return [r for group in self.by_subject.values() for r in group]
-
     def run(self, files: Iterable[FileInput]) -> EngineResult:
         recs: list[Recommendation] = []
         suppressed = 0

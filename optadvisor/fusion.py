@@ -114,12 +114,15 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
 
     recs: list[Recommendation] = []
     occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
+    loaders_of: dict[str, dict[int, int]] = {}
     ranked = run.ranked_user_functions()
     for rank, hot in enumerate(ranked[:MAX_HOTSPOTS], start=1):
         item = item_for(hot.file, hot.path)
         index = match_function(item.facts, hot)
         fact = item.facts.functions[index] if index is not None else None
-        loaders = loader_counts(item.facts).get(index, 0) if index is not None else 0
+        if item.source.rel not in loaders_of:
+            loaders_of[item.source.rel] = loader_counts(item.facts)
+        loaders = loaders_of[item.source.rel].get(index, 0) if index is not None else 0
         fview = FunctionView(fact, engine.catalog, loaders)
         view = HotspotView(hot, rank, lines.get((hot.file, hot.name), []), fact is not None)
         env = {"hotspot": view, "function": fview, "run": run_view}

@@ -22,8 +22,6 @@ LEVELS: tuple[str, ...] = ("high", "medium", "low")
 
 EFFORTS: tuple[str, ...] = ("small", "medium", "large")
 
-CANDIDATES: tuple[str, ...] = ("caching", "async", "profiling", "optimization")
-
 
 def priority_rank(priority: str) -> int:
     """0 for critical … 3 for low; unknown priorities sort last."""
@@ -135,10 +133,6 @@ class CallFact:
     """A direct argument of a client constructor: `OpenAI(http_client=httpx.Client())`."""
     loader: str = ""
     """Deterministic, expensive loading (config, parse, compile, model…) per the catalog."""
-
-    @property
-    def network(self) -> bool:
-        return bool(self.timeout)
 
 
 @dataclass(frozen=True)

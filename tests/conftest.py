@@ -17,6 +17,19 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     yield
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the browser tests (see browser_support.py)."""
+    from browser_support import ARGS, chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), headless=True,
+                                              args=ARGS, timeout=20_000)
+        yield launched
+        launched.close()
+
+
 def write(root: Path, files: dict[str, str | bytes]) -> Path:
     for rel, content in files.items():
         path = root / rel

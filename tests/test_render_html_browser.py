@@ -10,57 +10,14 @@ Set OPTADVISOR_SCREENSHOT=/some/file.png to keep a screenshot of the page.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from browser_support import needs_browser, open_page
 from test_render_common import EVIL_CODE, EVIL_PATH, evil_report
 
-from optadvisor.render import html
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright (the Python package) is not installed")
-pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-    reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`) to open the report in")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=ARGS, timeout=20_000)
-        yield launched
-        launched.close()
-
-
-def open_page(browser, path: Path, report):
-    """Write the report, open it in a fresh context, and record every request other than
-    the page itself, every console error or warning, page error and dialog."""
-    path.write_text(html.render(report), encoding="utf-8")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(5_000)
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "dialogs": []}
-    url = path.as_uri()
-    tab.on("request", lambda r: r.url != url and not r.url.startswith("data:")
-           and seen["requests"].append(r.url))
-    tab.on("console", lambda m: m.type in ("error", "warning")
-           and seen["errors"].append(f"{m.type}: {m.text}"))
-    tab.on("pageerror", lambda e: seen["errors"].append(f"pageerror: {e}"))
-
-    def on_dialog(dialog) -> None:
-        seen["dialogs"].append(dialog.message)
-        dialog.dismiss()
-
-    tab.on("dialog", on_dialog)
-    tab.goto(url, wait_until="load")
-    return context, tab, seen
+pytestmark = needs_browser
 
 
 @pytest.fixture

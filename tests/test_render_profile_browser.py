@@ -13,29 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-from test_render_html_browser import ARGS, CHROMIUM, open_page
+from browser_support import needs_browser, open_page
 from test_render_profile import HOSTILE_NAME, flame_nodes, hostile_report, profile_report
 
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright (the Python package) is not installed")
-pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-    reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`) to open the report in")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=ARGS, timeout=20_000)
-        yield launched
-        launched.close()
+pytestmark = needs_browser
 
 
 def frame(tab, name: str):

@@ -86,10 +86,6 @@ class Catalog:
     setup_functions: frozenset[str] = frozenset()
     digest: str = ""
 
-    def knows(self, name: str) -> bool:
-        return (self.blocking.get(name) is not None or self.clients.get(name) is not None
-                or self.timeouts.get(name) is not None or self.loaders.get(name) is not None)
-
 
 def default_catalog_files() -> list[Path]:
     return sorted((rules_dir() / "data").glob("*.toml"))

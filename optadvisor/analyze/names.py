@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from optadvisor.analyze.walk import walk
+
 Chain = tuple[str, ...]
 
 UNKNOWN = "?"
@@ -66,3 +68,93 @@ def annotation_chain(node: cst.BaseExpression) -> Chain | None:
             if isinstance(first, cst.Index):
                 return annotation_chain(first.value)
     return None
+
+
+# ----------------------------------------------------------- what expressions read
+
+def stored_call(value: cst.BaseExpression) -> cst.Call | None:
+    """The call whose result an assignment stores: `X()`, `await X()`, `a or X()`."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Call):
+        return value
+    if isinstance(value, cst.BooleanOperation):
+        return stored_call(value.right) or stored_call(value.left)
+    if isinstance(value, cst.IfExp):
+        return stored_call(value.body) or stored_call(value.orelse)
+    return None
+
+
+class _NameReader:
+    """Names an expression reads (not attribute names, not keyword names)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value not in ("True", "False", "None"):
+            self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.names |= names_read(node.value)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        self.names |= names_read(node.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def names_read(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.Name):
+        return set() if node.value in ("True", "False", "None") else {node.value}
+    reader = _NameReader()
+    walk(node, reader)
+    return reader.names
+
+
+def receiver_names(func: cst.BaseExpression) -> set[str]:
+    """`client.get(...)`: the object a method is called on is read too (`pages[i].load()`
+    depends on `i`), but not the bare function name of `fetch(...)`."""
+    if isinstance(func, cst.Attribute):
+        return names_read(func.value)
+    return set()
+
+
+_NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",
+             "gather", "shield", "send", "recv", "receive", "drain", "close"}
+"""Awaited calls that order or pace the code rather than do independent work."""
+
+
+def await_statement(statement: cst.BaseStatement
+                     ) -> tuple[cst.Call, str, set[str], set[str], str] | None:
+    """(call, target text, names assigned, names read, receiver) of `[x =] await call()`."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    # A bare `await f()` is run for its side effect, and side effects usually have an
+    # order (apply the patch, then run the tests): only awaits whose results are kept
+    # are grouped.
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        if not isinstance(target, (cst.Name, cst.Tuple)):
+            return None
+        value, targets = small.value, names_read(target)
+        target_text = cst.Module([]).code_for_node(target)
+    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
+            small.target, cst.Name):
+        value, targets, target_text = small.value, {small.target.value}, small.target.value
+    else:
+        return None
+    if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
+        return None
+    call = value.expression
+    chain = chain_of(call.func)
+    if not chain or chain[-1].rstrip("()") in _NOT_WORK:
+        return None
+    reads = set().union(*(names_read(arg.value) for arg in call.args)) if call.args else set()
+    receiver = ".".join(chain[:-1])
+    reads |= receiver_names(call.func)
+    return call, target_text, targets, reads, receiver

@@ -13,7 +13,10 @@ from typing import Sequence
 import libcst as cst
 
 from optadvisor.analyze.catalog import Catalog
-from optadvisor.analyze.names import UNKNOWN, Chain, annotation_chain, chain_of, dotted
+from optadvisor.analyze.names import (
+    UNKNOWN, Chain, annotation_chain, await_statement, chain_of, dotted, names_read,
+    receiver_names, stored_call,
+)
 
 MODULE = -1
 
@@ -364,7 +367,7 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._enter_loop(node, "async for" if node.asynchronous else "for")
-        self._loop_stack[-1].targets = _names_read(node.target)
+        self._loop_stack[-1].targets = names_read(node.target)
         if isinstance(node.target, cst.Name):
             self._bind_local(node.target.value)
         for outer in self._loop_stack[:-1]:
@@ -411,10 +414,10 @@ class FactCollector(cst.CSTVisitor):
                     self._bind_type(node.target.value, found)
 
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        call = _stored_call(value)
+        call = stored_call(value)
         func = self._func()
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
-            self._loop_assigns(_names_read(target))
+            self._loop_assigns(names_read(target))
         if func is not None and isinstance(value, cst.Name) and isinstance(
                 target, (cst.Attribute, cst.Subscript)):
             func.escaped_names.add(value.value)
@@ -468,9 +471,9 @@ class FactCollector(cst.CSTVisitor):
                 chain = chain_of(call.func) or ()
                 if chain and chain[-1] == "sleep":
                     loop.sleeps = True
-                args = set().union(*(_names_read(arg.value) for arg in call.args)) \
+                args = set().union(*(names_read(arg.value) for arg in call.args)) \
                     if call.args else set()
-                reads = args | _receiver_names(call.func)
+                reads = args | receiver_names(call.func)
                 loop.await_reads |= reads
                 # A result thrown away means the call ran for its side effect, and effects
                 # may need their order (hooks handed one shared context in turn): such a
@@ -506,7 +509,7 @@ class FactCollector(cst.CSTVisitor):
             run.clear()
 
         for statement in body:
-            item = _await_statement(statement)
+            item = await_statement(statement)
             if item is None:
                 close()
                 continue
@@ -537,7 +540,7 @@ class FactCollector(cst.CSTVisitor):
         self._mark_exit()
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._loop_assigns(_names_read(node.target))
+        self._loop_assigns(names_read(node.target))
 
     def _loop_assigns(self, names: set[str]) -> None:
         for loop in self._loop_stack:
@@ -551,7 +554,7 @@ class FactCollector(cst.CSTVisitor):
         for value in values:
             if isinstance(value, cst.BaseElement):  # tuple elements wrap their value
                 value = value.value
-            call = _stored_call(value) if value is not None else None
+            call = stored_call(value) if value is not None else None
             if call is not None:
                 self._returned.add(id(call))
             elif isinstance(value, cst.Name) and func is not None:
@@ -626,93 +629,3 @@ class FactCollector(cst.CSTVisitor):
                 self._offload_args.add(id(value))
             elif isinstance(value, cst.Name) and func is not None:
                 func.offloaded_names.add(value.value)
-
-
-def _stored_call(value: cst.BaseExpression) -> cst.Call | None:
-    """The call whose result an assignment stores: `X()`, `await X()`, `a or X()`."""
-    if isinstance(value, cst.Await):
-        value = value.expression
-    if isinstance(value, cst.Call):
-        return value
-    if isinstance(value, cst.BooleanOperation):
-        return _stored_call(value.right) or _stored_call(value.left)
-    if isinstance(value, cst.IfExp):
-        return _stored_call(value.body) or _stored_call(value.orelse)
-    return None
-
-
-class _NameReader:
-    """Names an expression reads (not attribute names, not keyword names)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value not in ("True", "False", "None"):
-            self.names.add(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        self.names |= _names_read(node.value)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        self.names |= _names_read(node.value)
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-def _names_read(node: cst.CSTNode) -> set[str]:
-    from optadvisor.analyze.walk import walk
-
-    if isinstance(node, cst.Name):
-        return set() if node.value in ("True", "False", "None") else {node.value}
-    reader = _NameReader()
-    walk(node, reader)
-    return reader.names
-
-
-def _receiver_names(func: cst.BaseExpression) -> set[str]:
-    """`client.get(...)`: the object a method is called on is read too (`pages[i].load()`
-    depends on `i`), but not the bare function name of `fetch(...)`."""
-    if isinstance(func, cst.Attribute):
-        return _names_read(func.value)
-    return set()
-
-
-_NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",
-             "gather", "shield", "send", "recv", "receive", "drain", "close"}
-"""Awaited calls that order or pace the code rather than do independent work."""
-
-
-def _await_statement(statement: cst.BaseStatement
-                     ) -> tuple[cst.Call, str, set[str], set[str], str] | None:
-    """(call, target text, names assigned, names read, receiver) of `[x =] await call()`."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    small = statement.body[0]
-    # A bare `await f()` is run for its side effect, and side effects usually have an
-    # order (apply the patch, then run the tests): only awaits whose results are kept
-    # are grouped.
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target = small.targets[0].target
-        if not isinstance(target, (cst.Name, cst.Tuple)):
-            return None
-        value, targets = small.value, _names_read(target)
-        target_text = cst.Module([]).code_for_node(target)
-    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
-            small.target, cst.Name):
-        value, targets, target_text = small.value, {small.target.value}, small.target.value
-    else:
-        return None
-    if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
-        return None
-    call = value.expression
-    chain = chain_of(call.func)
-    if not chain or chain[-1].rstrip("()") in _NOT_WORK:
-        return None
-    reads = set().union(*(_names_read(arg.value) for arg in call.args)) if call.args else set()
-    receiver = ".".join(chain[:-1])
-    reads |= _receiver_names(call.func)
-    return call, target_text, targets, reads, receiver
