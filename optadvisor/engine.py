@@ -20,7 +20,7 @@ from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.link import Via
 from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
-from optadvisor.rules import CompiledRule, selected
+from optadvisor.rules import CompiledRule, LazyTemplate, selected
 from optadvisor.scoring import score_recommendation
 from optadvisor.subjects import (
     AwaitGroupView, CallView, FileView, FunctionView, LoopView, SourceText,
@@ -189,7 +189,7 @@ def _outermost(matches: list[Any]) -> list[Any]:
     return out
 
 
-def _render(template: jinja2.Template, env: dict[str, Any]) -> str:
+def _render(template: LazyTemplate, env: dict[str, Any]) -> str:
     try:
         return template.render(**env).strip()
     except jinja2.TemplateError as exc:

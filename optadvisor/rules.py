@@ -50,11 +50,25 @@ _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                             keep_trailing_newline=False)
 
 
+class LazyTemplate:
+    """A template checked when its rule loads, compiled on its first render: most rules
+    match nothing in a scan, and compiling every template cost most of loading rules."""
+
+    def __init__(self, parsed: nodes.Template) -> None:
+        self._parsed = parsed
+        self._template: jinja2.Template | None = None
+
+    def render(self, **context: Any) -> str:
+        if self._template is None:
+            self._template = _ENV.from_string(self._parsed)
+        return self._template.render(**context)
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     rule: Rule
     when: Compiled
-    templates: dict[str, jinja2.Template]
+    templates: dict[str, LazyTemplate]
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -137,7 +151,7 @@ def load_rule(path: Path) -> CompiledRule:
     if fix.get("scope", "call") not in ("call", "block"):
         raise fail("fix.scope", "`fix.scope` must be \"call\" (replace the call) or \"block\"")
 
-    templates: dict[str, jinja2.Template] = {}
+    templates: dict[str, LazyTemplate] = {}
     sources = {key: data.get(key, "") for key in TEMPLATE_KEYS}
     sources["after"] = fix.get("after", "")
     sources["preamble"] = fix.get("preamble", "")
@@ -159,7 +173,7 @@ def load_rule(path: Path) -> CompiledRule:
         if unknown_vars:
             raise fail(line_key, f"template `{key}` uses unknown name(s) "
                        f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(roots))}")
-        templates[key] = _ENV.from_string(source)
+        templates[key] = LazyTemplate(parsed)
 
     examples = _examples(data.get("examples", []), path, text)
     if data["subject"] in AT:
