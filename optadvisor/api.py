@@ -152,7 +152,9 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
         digest = file_digest(data)
         digests[source.rel] = digest
         hit = cache.get(digest) if cache else None
-        if hit is not None:
+        if isinstance(hit, ErrorRecord):
+            errors.append(replace(hit, path=source.rel))
+        elif hit is not None:
             facts[source.rel] = replace(hit, path=source.rel)
             cached += 1
         else:
@@ -175,8 +177,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                 errors.append(outcome)
             else:
                 facts[rel] = outcome
-                if cache:
-                    cache.put(digests[rel], outcome)
+            if cache:
+                cache.put(digests[rel], outcome)
 
     inputs = [
         FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]))

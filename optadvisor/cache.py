@@ -20,7 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
+from optadvisor.models import (
+    AwaitGroupFact, CallFact, ErrorRecord, FileFacts, FunctionFact, LoopFact,
+)
 
 FORMAT = 1
 
@@ -75,7 +77,10 @@ class FactCache:
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}-{self.context}.json"
 
-    def get(self, digest: str) -> FileFacts | None:
+    def get(self, digest: str) -> FileFacts | ErrorRecord | None:
+        """The facts, or the error record, a file with these bytes gave; None on a miss.
+        Failures are cached too: a file that does not parse would otherwise be analyzed
+        again on every scan, and start a worker pool for nothing."""
         path = self._path(digest)
         try:
             raw = path.read_bytes()
@@ -85,16 +90,24 @@ class FactCache:
             data = json.loads(raw)
             if data.get("key") != [digest, self.context]:
                 return None
+            if "error" in data:
+                kind, message, line = _row(data["error"], (str, str, (int, type(None))))
+                return ErrorRecord("", kind, message, line)
             return decode_facts(data["facts"])
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # corrupt or foreign: rebuilt by the caller
 
-    def put(self, digest: str, facts: FileFacts) -> None:
+    def put(self, digest: str, facts: FileFacts | ErrorRecord) -> None:
         if not self.writable:
             return
+        if isinstance(facts, ErrorRecord):
+            if facts.kind == "internal-error":
+                return  # a crash may not happen again: try the file next time
+            body: dict[str, Any] = {"error": [facts.kind, facts.message, facts.line]}
+        else:
+            body = {"facts": encode_facts(facts)}
         path = self._path(digest)
-        payload = json.dumps({"key": [digest, self.context], "facts": encode_facts(facts)},
-                             separators=(",", ":"))
+        payload = json.dumps({"key": [digest, self.context], **body}, separators=(",", ":"))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -134,17 +147,22 @@ def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
     ANALYZER_VERSION bump) must be a miss. Before, `CallFact(*row)` filled missing
     trailing fields with defaults, and a wrong type (`"lines": "9"`) crashed the scan
     later, far from the cache."""
+    # map() keeps the per-field check in C: warm scans check ~80k rows.
     if (not isinstance(values, list) or len(values) != len(types)
-            or not all(isinstance(v, t) for v, t in zip(values, types))):
+            or not all(map(isinstance, values, types))):
         raise ValueError("cache row of the wrong shape")
     return values
 
 
+_DECORATORS = _FUNC_FIELDS.index("decorators")
+_CALLEES = _FUNC_FIELDS.index("callees")
+
+
 def _function(values: list[Any]) -> FunctionFact:
-    fields = dict(zip(_FUNC_FIELDS, _row(values, _FUNC_TYPES), strict=True))
-    fields["decorators"] = tuple(fields["decorators"])
-    fields["callees"] = tuple(fields["callees"])
-    return FunctionFact(**fields)
+    row = list(_row(values, _FUNC_TYPES))
+    row[_DECORATORS] = tuple(row[_DECORATORS])
+    row[_CALLEES] = tuple(row[_CALLEES])
+    return FunctionFact(*row)
 
 
 def _await_group(values: list[Any]) -> AwaitGroupFact:

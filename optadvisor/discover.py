@@ -142,6 +142,11 @@ def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
 
 
 def _rel(path: Path, root: Path) -> str:
+    # String prefix first: Path.relative_to parses both paths again, and a scan of a
+    # large tree calls this several times per file.
+    text, base = str(path), str(root)
+    if text.startswith(base) and text[len(base):len(base) + 1] == os.sep and os.sep == "/":
+        return text[len(base) + 1:]
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -70,16 +70,13 @@ class Engine:
                         if spec.match_file(item.source.rel) for code in codes)
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
-        loaders = loader_counts(facts)
-        functions = [FunctionView(f, self.catalog, loaders.get(i, 0))
-                     for i, f in enumerate(facts.functions)]
-        module_view = FunctionView(None, self.catalog)
+        functions = _FunctionViews(facts, self.catalog)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
         if call_rules:
             for index, call in enumerate(facts.calls):
-                fview = functions[call.function] if call.function >= 0 else module_view
+                fview = functions[call.function]
                 view = CallView(call, fview, item.text, item.via.get(index))
                 env = {"call": view, "function": fview, "file": file_view}
                 for compiled in call_rules:
@@ -89,7 +86,7 @@ class Engine:
         loop_rules = self.by_subject.get("loop", ())
         if loop_rules:
             for loop in facts.loops:
-                fview = functions[loop.function] if loop.function >= 0 else module_view
+                fview = functions[loop.function]
                 env = {"loop": LoopView(loop, item.text), "function": fview, "file": file_view}
                 for compiled in loop_rules:
                     if compiled.when(env):
@@ -113,7 +110,8 @@ class Engine:
                         matches.append((compiled, env, span, fview.qualname))
         function_rules = self.by_subject.get("function", ())
         if function_rules:
-            for fview in functions:
+            for index in range(len(facts.functions)):
+                fview = functions[index]
                 env = {"function": fview, "file": file_view}
                 fact = fview.fact
                 for compiled in function_rules:
@@ -163,6 +161,30 @@ class Engine:
             impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after), fingerprint=fingerprint,
         )
+
+
+class _FunctionViews:
+    """Views of a file's functions, built when a subject first needs one (index -1 is the
+    module): most of a large tree's functions are never looked at by any rule."""
+
+    def __init__(self, facts: FileFacts, catalog: Catalog) -> None:
+        self.facts = facts
+        self.catalog = catalog
+        self._loaders: dict[int, int] | None = None
+        self._views: dict[int, FunctionView] = {}
+
+    def __getitem__(self, index: int) -> FunctionView:
+        view = self._views.get(index)
+        if view is None:
+            if index < 0:
+                view = FunctionView(None, self.catalog)
+            else:
+                if self._loaders is None:
+                    self._loaders = loader_counts(self.facts)
+                view = FunctionView(self.facts.functions[index], self.catalog,
+                                    self._loaders.get(index, 0))
+            self._views[index] = view
+        return view
 
 
 def loader_counts(facts: FileFacts) -> dict[int, int]:

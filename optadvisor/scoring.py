@@ -118,13 +118,16 @@ def targets(files: Iterable[tuple[SourceFile, FileFacts]],
         comp_acc = comp_accs.setdefault(
             source.component, _Acc("", source.component, "", "component", []))
         for index, fn in enumerate(facts.functions):
+            found = by_symbol.get((source.rel, fn.qualname), ())
+            profiling = profiling_signal(fn, network_by_fn.get(index, 0))
+            if not found and not profiling:
+                continue  # most functions: nothing to rank, no object built for them
             acc = _Acc(source.rel, source.component, fn.qualname, "function", [])
-            acc.profiling = profiling_signal(fn, network_by_fn.get(index, 0))
-            for rec in by_symbol.get((source.rel, fn.qualname), ()):
+            acc.profiling = profiling
+            for rec in found:
                 acc.add(rec)
-            if acc.scores or acc.profiling:
-                functions.append(acc)
-                file_acc.profiling |= acc.profiling
+            functions.append(acc)
+            file_acc.profiling |= profiling
         for rec in by_path.get(source.rel, ()):
             file_acc.add(rec)
         if file_acc.scores or file_acc.profiling:

@@ -337,3 +337,27 @@ def test_editing_a_rule_changes_results_without_reanalysis(tree: Path, cache_dir
     got = {(r.path, r.line, r.priority) for r in second.recommendations}
     assert got == {("agents/web/client.py", 5, "medium"), ("agents/web/client.py", 6, "medium")}
     assert comparable(second) == comparable(run(tree, None, select=("OPT9",)))
+
+
+def test_files_that_fail_are_cached_too(tmp_path):
+    """A file that does not parse is analyzed once: later scans take its error record from
+    the cache (and start no worker pool for it)."""
+    from optadvisor.api import ScanOptions, scan
+
+    (tmp_path / "bad.py").write_text("def broken(:\n")
+    (tmp_path / "good.py").write_text("x = 1\n")
+    cache_dir = tmp_path / "cache"
+    options = ScanOptions(paths=(tmp_path,), cache_dir=cache_dir, jobs=1)
+    first = scan(options)
+    import optadvisor.api as api
+
+    calls = []
+    original = api.analyze_all
+    api.analyze_all = lambda jobs, *a, **k: calls.append(jobs) or original(jobs, *a, **k)
+    try:
+        second = scan(options)
+    finally:
+        api.analyze_all = original
+    assert calls == []
+    assert [e.to_dict() for e in second.errors] == [e.to_dict() for e in first.errors]
+    assert second.errors[0].path == "bad.py" and second.errors[0].kind == "parse-error"

@@ -406,7 +406,7 @@ def test_errors_name_the_file(tmp_path: Path):
 @pytest.mark.skipif(bool(py_spy_problem()), reason=py_spy_problem() or "ok")
 def test_real_runs_of_slow_pipeline(tmp_path: Path):
     paths = []
-    for items in ("50", "200"):
+    for items in ("50", "400"):
         profiled = run_profile(ProfileOptions(
             script=SCRIPTS / "slow_pipeline.py", args=("--items", items), lines=False,
             stdout="null", stdin="null", timeout=60))
@@ -419,7 +419,9 @@ def test_real_runs_of_slow_pipeline(tmp_path: Path):
     load_config = next(f for f in c.functions if f.name == "load_config" and f.user)
     assert load_config.path.endswith("slow_pipeline.py") and load_config.status == "changed"
     assert load_config.significant and load_config.regression
-    assert load_config.delta_pct > 100  # four times the items
+    # Eight times the items; sampled at 100 Hz a 50-item run holds only ~20 samples of
+    # load_config, so the bound leaves room for sampling noise (seen: +55% at 4x).
+    assert load_config.delta_pct > 100
     assert "load_config" in {r.subject for r in c.regressions if r.rule == "function-time"}
     assert total(c, "wall_seconds").regression
     assert "`load_config`" in render_comparison(c, "markdown")
