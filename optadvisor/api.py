@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from optadvisor import __version__
 from optadvisor.analyze import ANALYZER_VERSION
@@ -59,14 +59,17 @@ class _Analysis:
     cached: int
 
 
-def scan(options: ScanOptions, progress: ProgressHook | None = None) -> Report:
+def scan(options: ScanOptions, progress: ProgressHook | None = None,
+         overlay: Mapping[str, bytes] | None = None) -> Report:
+    """`overlay`: file contents (by relative path) to analyze instead of what is on disk,
+    for `--fix`'s passes and `--diff`, which write nothing until the end (or never)."""
     started = time.perf_counter()
     config = load_config(list(options.paths), options.config_file)
     catalog = load_catalog(config.catalogs)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
                     options.ignore)
     found = discover(list(options.paths), config)
-    analysis = _analyze(found.files, config, catalog, options, progress)
+    analysis = _analyze(found.files, config, catalog, options, progress, overlay)
     analysis.errors[:0] = found.errors
     result = engine.run(analysis.inputs)
     recs = list(result.recommendations)
@@ -129,7 +132,8 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
-             options: ScanOptions, progress: ProgressHook | None) -> _Analysis:
+             options: ScanOptions, progress: ProgressHook | None,
+             overlay: Mapping[str, bytes] | None = None) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link."""
     errors: list[ErrorRecord] = []
     cache = None
@@ -145,7 +149,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     misses: list[tuple[str, bytes]] = []
     digests: dict[str, str] = {}
     for source in files:
-        data = _read(source, config, errors)
+        data = overlay[source.rel] if overlay and source.rel in overlay \
+            else _read(source, config, errors)
         if data is None:
             continue
         sources[source.rel] = (source, data)
@@ -388,3 +393,104 @@ def exit_code(report: Report, fail_on: str) -> int:
     limit = PRIORITIES.index(fail_on)
     return int(any(PRIORITIES.index(r.priority) <= limit for r in report.recommendations
                    if r.priority in PRIORITIES))
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What `scan --fix` / `--diff` did: the report of what remains, and each changed
+    file's text before and after."""
+
+    report: Report
+    fixed: int
+    changes: Mapping[str, tuple[str, str]]
+    """Relative path -> (text before, text after)."""
+    paths: Mapping[str, Path]
+    unsafe_left: int
+    """Remaining recommendations whose fix is unsafe (applied with --unsafe-fixes)."""
+
+
+def fix(options: ScanOptions, unsafe: bool = False, write: bool = True,
+        progress: ProgressHook | None = None) -> FixOutcome:
+    """Apply the applicable fixes, re-scan the changed files and repeat until nothing
+    changes (at most MAX_PASSES): fixes compose, and a second run changes nothing. Files
+    are written at the end, atomically, and only when they still compile."""
+    from optadvisor.fix.apply import MAX_PASSES, applicable, fix_pass
+
+    overlay: dict[str, bytes] = {}
+    originals: dict[str, tuple[bytes, str]] = {}
+    current: dict[str, str] = {}
+    fixed = 0
+    report = scan(options, progress)
+    sources = _source_paths(options)
+    for _ in range(MAX_PASSES):
+        by_path: dict[str, list[Recommendation]] = {}
+        for rec in report.recommendations:
+            if applicable(rec, unsafe):
+                by_path.setdefault(rec.path, []).append(rec)
+        changed = False
+        for rel, recs in sorted(by_path.items()):
+            path = sources.get(rel)
+            if path is None:
+                continue
+            if rel not in current:
+                data = path.read_bytes()
+                text = _editable_text(data)
+                if text is None:
+                    continue
+                originals[rel] = (data, text)
+                current[rel] = text
+            step = fix_pass(current[rel], recs, unsafe, rel)
+            if step.applied and step.text != current[rel]:
+                current[rel] = step.text
+                overlay[rel] = _encode(step.text, originals[rel][0])
+                fixed += len(step.applied)
+                changed = True
+        if not changed:
+            break
+        report = scan(options, None, overlay)
+    changes = {rel: (originals[rel][1], text) for rel, text in current.items()
+               if text != originals[rel][1]}
+    if write:
+        for rel in sorted(changes):
+            _write_atomically(sources[rel], overlay[rel])
+    unsafe_left = sum(1 for r in report.recommendations
+                      if r.fix is not None and r.fix.applicability == "unsafe" and r.fix.edits)
+    return FixOutcome(report=report, fixed=fixed, changes=changes,
+                      paths={rel: sources[rel] for rel in changes},
+                      unsafe_left=0 if unsafe else unsafe_left)
+
+
+def _source_paths(options: ScanOptions) -> dict[str, Path]:
+    config = load_config(list(options.paths), options.config_file)
+    return {f.rel: f.path for f in discover(list(options.paths), config).files}
+
+
+def _editable_text(data: bytes) -> str | None:
+    """Fixes rewrite UTF-8 files only (with or without a BOM): re-encoding a file in a
+    legacy encoding is not a change a linter should make silently."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def _encode(text: str, original: bytes) -> bytes:
+    bom = b"\xef\xbb\xbf" if original.startswith(b"\xef\xbb\xbf") else b""
+    return bom + text.encode("utf-8")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile
+
+    path = path.resolve()  # a symlinked file is changed where it lives
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".optadvisor-fix",
+                               dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -84,6 +84,12 @@ def scan(
         None, "--profile", help="A run saved by `optadvisor profile --save-run`: rank the "
         "recommendations by the measured time of their functions."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary on stderr."),
+    apply_fixes: bool = typer.Option(False, "--fix", help="Apply the safe fixes in place, "
+                                     "then report what remains."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="With --fix or --diff: "
+                                      "also apply fixes that may change behaviour."),
+    diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff and "
+                              "write nothing; exit 1 when something would change."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
@@ -107,6 +113,10 @@ def scan(
         from optadvisor import baseline as baselines
 
         known = baselines.load_baseline(baseline) if baseline is not None else None
+        if apply_fixes or diff:
+            _run_fixes(options, unsafe_fixes, diff, quiet)
+            if diff:
+                return  # _run_fixes exits
         with _progress(quiet) as hook:
             report = run_scan(options, hook)
         if write_baseline is not None:
@@ -121,6 +131,33 @@ def scan(
         raise _fail(str(exc)) from None
     _emit(report, format, output, extra)
     raise typer.Exit(exit_code(report, threshold))
+
+
+def _run_fixes(options, unsafe: bool, diff: bool, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    """`--diff`: print what would change and exit (1 when something would). `--fix`: write
+    the changes; the scan that follows reports what remains."""
+    from optadvisor.api import fix
+    from optadvisor.fix.edits import unified_diff
+
+    with _progress(quiet) as hook:
+        outcome = fix(options, unsafe=unsafe, write=not diff, progress=hook)
+    err = _stderr()
+    if diff:
+        for rel in sorted(outcome.changes):
+            before, after = outcome.changes[rel]
+            sys.stdout.write(unified_diff(rel, before, after))
+        sys.stdout.flush()
+        if not quiet:
+            more = (f" ({outcome.unsafe_left} more with --unsafe-fixes)"
+                    if outcome.unsafe_left else "")
+            err.print(f"Would fix {outcome.fixed} recommendation(s) in "
+                      f"{len(outcome.changes)} file(s){more}.", markup=False)
+        raise typer.Exit(1 if outcome.changes else 0)
+    if not quiet:
+        remaining = len(outcome.report.recommendations)
+        more = f" ({outcome.unsafe_left} more with --unsafe-fixes)" if outcome.unsafe_left else ""
+        err.print(f"{outcome.fixed} fixed in {len(outcome.changes)} file(s), {remaining} "
+                  f"remaining{more}.", markup=False)
 
 
 def _parse_also(values: List[str]) -> list[tuple[str, Path]]:

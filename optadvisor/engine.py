@@ -6,6 +6,7 @@ closure per rule. Templates render only for matches.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import textwrap
@@ -19,7 +20,11 @@ import pathspec
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.link import Via
-from optadvisor.models import Config, FileFacts, Recommendation, Snippet, SourceFile
+from optadvisor.fix.build import build_fix, snippet_of
+from optadvisor.fix.source import FixSource
+from optadvisor.models import (
+    Config, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
+)
 from optadvisor.rules import CompiledRule, LazyTemplate, selected
 from optadvisor.scoring import score_recommendation
 from optadvisor.subjects import (
@@ -34,6 +39,8 @@ class FileInput:
     text: SourceText
     via: dict[int, Via] = field(default_factory=dict)
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
+    fix_source: FixSource | None = None
+    """The file as fix shapes read it, made when its first finding needs a fix."""
 
 
 @dataclass
@@ -135,7 +142,7 @@ class Engine:
                 silenced += 1
                 continue
             recs.append(self.recommend(compiled, env, span, symbol, item, occurrences))
-        return recs, silenced
+        return _one_per_site(recs), silenced
 
     def recommend(self, compiled: CompiledRule, env: dict[str, Any],
                    span: tuple[int, int, int, int], symbol: str, item: FileInput,
@@ -150,7 +157,14 @@ class Engine:
             "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence))).encode()
         ).hexdigest()[:32]
         rendered = {name: _render(t, env) for name, t in compiled.templates.items()}
-        before, after = _snippet(text, span, rendered, compiled)
+        fix = None
+        if compiled.fix_cases:
+            fix, snippet = self._fix(compiled, env, span, item, rendered.get("manual", ""))
+            before, after = snippet.before, snippet.after
+        else:
+            before, after = _snippet(text, span, rendered, compiled)
+            if rendered.get("manual"):
+                fix = Fix("manual", (), rendered["manual"])
         score = score_recommendation(rule, env)
         return Recommendation(
             rule=rule.id, kind=rule.kind, category=rule.category, priority=rule.priority,
@@ -159,8 +173,20 @@ class Engine:
             component=item.source.component, title=rendered.get("title") or rule.title,
             message=rendered.get("message", ""), evidence=_evidence(env),
             impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
-            snippet=Snippet(before=before, after=after), fingerprint=fingerprint,
+            snippet=Snippet(before=before, after=after), fingerprint=fingerprint, fix=fix,
         )
+
+    def _fix(self, compiled: CompiledRule, env: dict[str, Any], span: tuple[int, int, int, int],
+             item: FileInput, manual: str) -> tuple[Fix, Snippet]:
+        """The change the rule's first matching fix shape makes here, and the snippet cut
+        from it (optadvisor/fix/)."""
+        if item.fix_source is None:
+            item.fix_source = FixSource(item.text.text)
+        shape, params = next(((name, params) for when, name, params in compiled.fix_cases
+                              if when is None or when(env)), ("", {}))
+        fix = build_fix(shape, params, manual, env, span, item.fix_source, self.catalog,
+                        item.source.rel)
+        return fix, snippet_of(item.fix_source, fix, span)
 
 
 class _FunctionViews:
@@ -194,6 +220,38 @@ def loader_counts(facts: FileFacts) -> dict[int, int]:
         if call.loader and not call.offloaded:
             counts[call.function] += 1
     return counts
+
+
+_SITE_ORDER = ("blocking-call-in-async", "client-per-call")
+"""Kinds that lead at a site they share with others: their fixes also add the missing
+timeout (to_thread and hoist_client compose it)."""
+
+
+def _one_per_site(recs: list[Recommendation]) -> list[Recommendation]:
+    """One site, one recommendation: rules matching the same span become facets of the
+    highest-ranked one."""
+    by_span: dict[tuple[int, int, int, int], list[Recommendation]] = defaultdict(list)
+    for rec in recs:
+        by_span[(rec.line, rec.column, rec.end_line, rec.end_column)].append(rec)
+    if len(by_span) == len(recs):
+        return recs
+    out = []
+    for group in by_span.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda r: (_SITE_ORDER.index(r.kind) if r.kind in _SITE_ORDER
+                                  else len(_SITE_ORDER), priority_rank(r.priority),
+                                  -r.score, r.rule))
+        lead = group[0]
+        facets = tuple({"rule": r.rule, "kind": r.kind, "message": r.message}
+                       for r in group[1:])
+        # The site ranks and gates as its most severe facet.
+        top = min(group, key=lambda r: priority_rank(r.priority))
+        out.append(dataclasses.replace(lead, facets=lead.facets + facets,
+                                       priority=top.priority,
+                                       score=max(r.score for r in group)))
+    return out
 
 
 def _outermost(matches: list[Any]) -> list[Any]:

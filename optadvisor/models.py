@@ -248,6 +248,9 @@ class RuleExample:
     profile: bool = False
     """Run the code under `optadvisor profile` (profile rules), instead of only scanning it."""
     args: tuple[str, ...] = ()
+    fixed: str | None = None
+    """The code after `--fix --unsafe-fixes` with this rule alone (the same code when its
+    fixes are only advice in words)."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,11 @@ class Rule:
     waiting-line; run: allocation | hottest-function | script)."""
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
-    whole code to write."""
+    whole code to write (display-only fixes of rules that name no fix shape)."""
+    fix_shapes: tuple[tuple[str, str], ...] = ()
+    """(`when` expression or "", shape name): the first case whose `when` holds picks the
+    transform in optadvisor/fix/ that builds the change."""
+    fix_params: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- results
@@ -286,6 +293,42 @@ class Rule:
 class Snippet:
     before: str
     after: str
+
+
+FIX_APPLICABILITY: tuple[str, ...] = ("safe", "unsafe", "manual")
+"""ruff's Safe / Unsafe / DisplayOnly: safe fixes keep the program's meaning and `--fix`
+applies them; unsafe ones are valid code that may change behaviour (`--unsafe-fixes`);
+manual ones are said in words and never applied."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, column) points (end exclusive; an
+    insertion when both are equal)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str
+    edits: tuple[Edit, ...] = ()
+    message: str = ""
+    """What the change does and when it is not right (safe/unsafe), or what to do in words
+    (manual)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"applicability": self.applicability, "message": self.message,
+                "edits": [dataclasses.asdict(e) for e in self.edits]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Fix":
+        return cls(applicability=data["applicability"], message=data.get("message", ""),
+                   edits=tuple(Edit(**e) for e in data.get("edits", ())))
 
 
 @dataclass(frozen=True)
@@ -312,12 +355,23 @@ class Recommendation:
     fingerprint: str
     baseline_state: str = ""
     """With --baseline: `new` or `unchanged`; `` without one."""
+    fix: Fix | None = None
+    facets: tuple[Mapping[str, str], ...] = ()
+    """Other rules that matched the same site ({rule, kind, message}): one site, one
+    recommendation, and its fix addresses them too."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
+        out["facets"] = [dict(f) for f in self.facets]
+        if not self.facets:
+            del out["facets"]
         out["evidence"] = dict(self.evidence)
         if not self.baseline_state:
             del out["baseline_state"]
+        if self.fix is None:
+            del out["fix"]
+        else:
+            out["fix"] = self.fix.to_dict()
         return out
 
 
@@ -418,6 +472,9 @@ class Report:
         def rec(item: Mapping[str, Any]) -> Recommendation:
             fields = dict(item)
             fields["snippet"] = Snippet(**fields["snippet"])
+            if fields.get("fix") is not None:
+                fields["fix"] = Fix.from_dict(fields["fix"])
+            fields["facets"] = tuple(dict(f) for f in fields.get("facets", ()))
             return Recommendation(**fields)
 
         def target(item: Mapping[str, Any]) -> Target:

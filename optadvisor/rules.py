@@ -41,7 +41,7 @@ OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs"
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
       "run": ("allocation", "hottest-function", "script")}
 TEMPLATE_KEYS = ("message", "impact", "title")
-FIX_KEYS = ("after", "preamble", "scope")
+FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
 ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
 
@@ -69,6 +69,8 @@ class CompiledRule:
     rule: Rule
     when: Compiled
     templates: dict[str, LazyTemplate]
+    fix_cases: tuple[tuple[Compiled | None, str, dict[str, str]], ...] = ()
+    """(compiled `when` or None for "always", shape name, its params), first match wins."""
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -146,8 +148,15 @@ def load_rule(path: Path) -> CompiledRule:
         if extra:
             raise fail(table, f"unknown key(s) in [{table}]: {', '.join(sorted(extra))}")
         for key, item in value.items():
+            if table == "fix" and key in ("shapes", "params"):
+                continue
             if not isinstance(item, str):
                 raise fail(f"{table}.{key}", f"`{table}.{key}` must be a string")
+    fix_cases, fix_shapes = _fix_cases(fix, schema, fail)
+    params = fix.get("params", {})
+    if not isinstance(params, dict) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in params.values()):
+        raise fail("fix.params", "`fix.params` must be a table of strings or numbers")
     if fix.get("scope", "call") not in ("call", "block"):
         raise fail("fix.scope", "`fix.scope` must be \"call\" (replace the call) or \"block\"")
 
@@ -155,9 +164,10 @@ def load_rule(path: Path) -> CompiledRule:
     sources = {key: data.get(key, "") for key in TEMPLATE_KEYS}
     sources["after"] = fix.get("after", "")
     sources["preamble"] = fix.get("preamble", "")
+    sources["manual"] = fix.get("manual", "")
     roots = set(schema) | {"rec"}
     for key, source in sources.items():
-        line_key = f"fix.{key}" if key in ("after", "preamble") else key
+        line_key = f"fix.{key}" if key in ("after", "preamble", "manual") else key
         try:
             parsed = _ENV.parse(source)
         except jinja2.TemplateSyntaxError as exc:
@@ -193,8 +203,49 @@ def load_rule(path: Path) -> CompiledRule:
         examples=examples, tags=tuple(tags), precision=data.get("precision", "high"),
         lines=lines, fix_scope=fix.get("scope", "call"),
         at=data.get("at", allowed_at[0] if allowed_at else ""),
+        fix_shapes=fix_shapes, fix_params={k: str(v) for k, v in params.items()},
     )
-    return CompiledRule(rule=rule, when=when, templates=templates)
+    return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases)
+
+
+def _fix_cases(fix: dict[str, Any], schema: Any, fail: Any
+               ) -> tuple[tuple[tuple[Compiled | None, str, dict[str, str]], ...],
+                          tuple[tuple[str, str], ...]]:
+    """`[fix] shapes = [{when = "...", shape = "..."}, {shape = "..."}]`: checked against
+    the shapes optadvisor/fix/ has and the subject's fields."""
+    from optadvisor.fix import SHAPES
+
+    raw = fix.get("shapes", [])
+    if not isinstance(raw, list):
+        raise fail("fix.shapes", "`fix.shapes` must be a list of {when = ..., shape = ...}")
+    cases: list[tuple[Compiled | None, str, dict[str, str]]] = []
+    common = fix.get("params", {}) if isinstance(fix.get("params", {}), dict) else {}
+    shapes: list[tuple[str, str]] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"when", "shape", "params"} or \
+                not isinstance(item.get("shape"), str):
+            raise fail("fix.shapes", "each fix shape is {shape = \"name\"} with an optional "
+                       "`when` expression")
+        if item["shape"] not in SHAPES:
+            raise fail("fix.shapes", f"unknown fix shape {item['shape']!r}; known: "
+                       f"{', '.join(sorted(SHAPES))}")
+        condition = item.get("when", "")
+        if not isinstance(condition, str):
+            raise fail("fix.shapes", "a fix shape's `when` must be a string")
+        compiled = None
+        if condition.strip():
+            try:
+                compiled = compile_expr(condition, schema)
+            except ExprError as exc:
+                raise fail("fix.shapes", f"bad `when` in fix.shapes (column {exc.column}): "
+                           f"{exc.message}") from None
+        params = item.get("params", {})
+        if not isinstance(params, dict):
+            raise fail("fix.shapes", "a fix shape's `params` must be a table")
+        merged = {k: str(v) for k, v in {**common, **params}.items()}
+        cases.append((compiled, item["shape"], merged))
+        shapes.append((condition, item["shape"]))
+    return tuple(cases), tuple(shapes)
 
 
 def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:
@@ -215,9 +266,16 @@ def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:
         profile = item.get("profile", False)
         if not isinstance(profile, bool):
             raise RuleError(path, line or None, "`profile` must be true or false")
+        fixed = item.get("fixed")
+        if fixed is not None and not isinstance(fixed, str):
+            raise RuleError(path, line or None, "`fixed` must be the code after --fix --unsafe-fixes")
+        unknown = set(item) - {"code", "triggers", "note", "profile", "args", "fixed"}
+        if unknown:
+            raise RuleError(path, line or None,
+                            f"unknown key(s) in [[examples]]: {', '.join(sorted(unknown))}")
         out.append(RuleExample(code=item["code"], triggers=triggers, line=line,
                                note=str(item.get("note", "")), profile=profile,
-                               args=tuple(args)))
+                               args=tuple(args), fixed=fixed))
     return tuple(out)
 
 

@@ -30,7 +30,10 @@ def post(url, data):
 
 
 def rules_found(report) -> list[tuple[str, str, int]]:
-    return sorted((r.rule, r.path, r.line) for r in report.recommendations)
+    """Every rule that matched, facets of a shared site included."""
+    return sorted([(r.rule, r.path, r.line) for r in report.recommendations]
+                  + [(f["rule"], r.path, r.line) for r in report.recommendations
+                     for f in r.facets])
 
 
 def run(args: list[str]):

@@ -23,7 +23,9 @@ def expected() -> Counter[tuple[str, str, int]]:
 def test_scan_matches_golden_file():
     report = scan(ScanOptions(paths=(FIXTURES,), use_cache=False, jobs=2))
     # Compared as multisets: a finding reported twice is as wrong as a missing one.
+    # One site, one recommendation: rules that matched the same call are its facets.
     got = Counter((r.rule, r.path, r.line) for r in report.recommendations)
+    got.update((f["rule"], r.path, r.line) for r in report.recommendations for f in r.facets)
     want = expected()
     assert not (want - got), f"expected but not found: {sorted(want - got)}"
     assert not (got - want), f"found but not expected (or twice): {sorted(got - want)}"

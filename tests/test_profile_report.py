@@ -55,7 +55,10 @@ def test_async_sequential_gets_gather_on_load_all():
     report = report_of("async_sequential.py")
     (rec,) = found(report, "OPT103")
     assert rec.symbol == "load_all"
-    assert "asyncio.gather(*(fetch(user_id) for user_id in range(count)))" in rec.snippet.after
+    # The loop body becomes the per-item coroutine; results keep their order.
+    assert "results.extend(await asyncio.gather(*(_one_item(user_id) for user_id in " \
+        "range(count))))" in rec.snippet.after
+    assert rec.fix.applicability == "unsafe"
     assert rec.evidence["measured"]["seen"] is True
     assert report.profile["asyncio"] is True
 

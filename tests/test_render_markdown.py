@@ -30,7 +30,10 @@ def test_summary_targets_and_every_recommendation_with_its_snippets():
     assert "| Priority |" in out and "### Top targets by component" in out
     for rank, rec in enumerate(report.recommendations, start=1):
         assert f"**{rank}.** `{rec.path}:{rec.line}`" in out
-    assert out.count("```diff\n") == len(report.recommendations)
+    # A change is shown as a diff; advice in words (manual fixes) under the user's code.
+    changes = [r for r in report.recommendations if r.snippet.after]
+    assert out.count("```diff\n") == len(changes)
+    assert out.count("**What to do:**") == len(report.recommendations) - len(changes)
     assert len(out.encode()) < markdown.COMMENT_LIMIT_CHARS  # fits a PR comment as is
 
 

@@ -59,3 +59,37 @@ def test_profile_rule_example(compiled, example):
         assert rec.message and "template error" not in rec.message
         assert "template error" not in rec.snippet.after
         assert rec.snippet.before.strip()
+
+
+FIX_CASES = [
+    pytest.param(c.rule, example, id=f"{c.rule.id}-line{example.line}")
+    for c in RULES for example in c.rule.examples if not example.profile and example.triggers
+    and c.fix_cases
+]
+
+
+@pytest.mark.parametrize("rule,example", FIX_CASES)
+def test_rule_example_fix(rule, example):
+    """Every triggering example carries the exact code `--fix --unsafe-fixes` makes of it
+    with this rule alone: the result compiles, the fixed findings are gone on a re-scan
+    (only those advised in words stay), and fixing again changes nothing."""
+    from optadvisor.fix.apply import fix_source
+
+    where = f"{rule.source_file.name}:{example.line} ({example.note})"
+    assert example.fixed is not None, f"{where}: add fixed = '''...''' to the example"
+    before, _ = scan_source(example.code, select=(rule.id,))
+    fixed, applied = fix_source(example.code, select=(rule.id,))
+    assert fixed == example.fixed, f"{where}: --fix produced\n{fixed}"
+    compile(fixed, "example.py", "exec", dont_inherit=True)
+    manual = [r for r in before if r.rule == rule.id and r.fix.applicability == "manual"]
+    after, error = scan_source(fixed, select=(rule.id,))
+    assert error is None
+    left = [r for r in after if r.rule == rule.id]
+    assert len(left) == len(manual), (
+        f"{where}: after fixing, still {[(r.line, r.message) for r in left]}")
+    assert fix_source(fixed, select=(rule.id,))[0] == fixed, f"{where}: not idempotent"
+    for rec in before:
+        if rec.fix.applicability == "manual":
+            assert rec.fix.message and not rec.fix.edits
+        else:
+            assert rec.snippet.after.strip(), "a change is shown as the code to write"

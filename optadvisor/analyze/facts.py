@@ -191,7 +191,9 @@ def _offloaded_functions(collector: FactCollector) -> list[bool]:
 
 def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
               positions: Positions, keep_untagged: bool) -> CallFact | None:
-    blocking = catalog.blocking.get(name)
+    # An awaited call returns to the loop while it waits, whatever an annotation or a
+    # catalog wildcard says about its receiver: it is never blocking.
+    blocking = None if cb.awaited else catalog.blocking.get(name)
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
     loader = catalog.loaders.get(name)

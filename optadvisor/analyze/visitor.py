@@ -148,15 +148,35 @@ class FactCollector(cst.CSTVisitor):
         self._bare_awaits: set[int] = set()
         self._targets: dict[int, str] = {}
         self._arg_of: dict[int, int] = {}
+        self._header_nodes: set[int] = set()
+        self._header_depth = 0
 
     # ------------------------------------------------------------------ helpers
 
     @property
     def _fidx(self) -> int:
-        return self._func_stack[-1] if self._func_stack else MODULE
+        if not self._func_stack:
+            return MODULE
+        if self._header_depth:
+            # Decorators and parameter defaults run where the def statement runs, once,
+            # not in the function they decorate: `@skipif(not redis_up())` on a coroutine.
+            return self.functions[self._func_stack[-1]].parent
+        return self._func_stack[-1]
 
     def _func(self) -> FuncBuild | None:
-        return self.functions[self._func_stack[-1]] if self._func_stack else None
+        index = self._fidx
+        return self.functions[index] if index != MODULE else None
+
+    def _enter_header(self, node: cst.CSTNode) -> None:
+        if id(node) in self._header_nodes:
+            self._header_depth += 1
+
+    def _leave_header(self, node: cst.CSTNode) -> None:
+        if id(node) in self._header_nodes:
+            self._header_depth -= 1
+
+    visit_Decorator = visit_Parameters = _enter_header
+    leave_Decorator = leave_Parameters = _leave_header
 
     def _loop_depth(self) -> int:
         func = self._func()
@@ -276,6 +296,8 @@ class FactCollector(cst.CSTVisitor):
             self.functions[parent].local_names.add(node.name.value)
         self.functions.append(build)
         self.func_nodes.append(node)
+        self._header_nodes.update(id(d) for d in node.decorators)
+        self._header_nodes.add(id(node.params))
         self._func_stack.append(len(self.functions) - 1)
         self._scope_names.extend([node.name.value, "<locals>"])
         # A nested def whose name was already handed to an executor (rare order) or is

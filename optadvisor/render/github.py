@@ -74,6 +74,8 @@ def _annotation(rec: Recommendation, path: str) -> str:
     message = rec.message
     if after:
         message += ("\nInstead: " + after) if "\n" not in after else ("\nInstead:\n" + after)
+    elif rec.fix is not None and rec.fix.message:
+        message += "\nInstead: " + rec.fix.message
     single_line = rec.end_line == rec.line
     return command(
         level(rec.priority).github, message,

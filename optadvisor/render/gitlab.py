@@ -23,6 +23,8 @@ def issue(rec: Recommendation, path: str) -> dict[str, Any]:
     body = [rec.impact] if rec.impact else []
     if rec.snippet.after.strip():
         body.append("Instead:\n\n" + fenced(rec.snippet.after.strip(), "python"))
+    elif rec.fix is not None and rec.fix.message:
+        body.append("Instead: " + rec.fix.message)
     return {
         "type": "issue",
         "engine_name": "optadvisor",

@@ -96,6 +96,13 @@ def diff(before: str, after: str) -> Md:
     return Md(f"{fence}diff\n{body}\n{fence}")
 
 
+def code_block(source: str) -> Md:
+    """The user's code, fenced (when there is no change to show as a diff)."""
+    body = source.rstrip()
+    fence = fence_for(body)
+    return Md(f"{fence}python\n{body}\n{fence}")
+
+
 def html(value: Any) -> Md:
     """Text for a raw-HTML context (`<summary>`), where Markdown escapes do not apply."""
     return Md(str(escape(one_line(str(value)))))
@@ -121,7 +128,8 @@ def finalize(value: Any) -> Any:
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return environment(autoescape=False, finalize=finalize, filters={
-        "text": text, "code": code, "diff": diff, "number": number, "html": html})
+        "text": text, "code": code, "diff": diff, "number": number, "html": html,
+        "code_block": code_block})
 
 
 @dataclass(frozen=True)

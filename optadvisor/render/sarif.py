@@ -157,8 +157,27 @@ def _result(rec: Recommendation, rule_index: int, path: str) -> dict[str, Any]:
             "confidence": rec.confidence,
             "effort": rec.effort,
             "impact": rec.impact,
-            "suggestion": rec.snippet.after,
+            "suggestion": rec.snippet.after or (rec.fix.message if rec.fix else ""),
+            **({"fixApplicability": rec.fix.applicability} if rec.fix else {}),
         },
+        **({"fixes": [_fix(rec, path)]} if rec.fix is not None and rec.fix.edits else {}),
+    }
+
+
+def _fix(rec: Recommendation, path: str) -> dict[str, Any]:
+    """The edits as SARIF replacements: each deletes a region (empty for an insertion)
+    and inserts text."""
+    assert rec.fix is not None
+    replacements = []
+    for edit in rec.fix.edits:
+        region: dict[str, int] = {"startLine": edit.line, "startColumn": edit.column,
+                                  "endLine": edit.end_line, "endColumn": edit.end_column}
+        replacements.append({"deletedRegion": region, "insertedContent": {"text": edit.content}})
+    return {
+        "description": {"text": f"{rec.fix.applicability} fix: {rec.fix.message}"
+                        if rec.fix.message else f"{rec.fix.applicability} fix"},
+        "artifactChanges": [{"artifactLocation": _artifact(path),
+                             "replacements": replacements}],
     }
 
 

@@ -1,0 +1,78 @@
+"""A network call without a timeout (or with `timeout=None`) → the same call with
+`timeout=<value>`: it fails after that long instead of hanging forever.
+
+The keyword is the one the catalog names for that API; the value comes from the rule
+(`params.value`, and `params.import` when the value needs a module). A call that passes
+`**kwargs` may carry a timeout already (adding one could raise "multiple values"): words."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from optadvisor.fix.calls import NotHere, call_site, first_arg_comma
+from optadvisor.fix.context import FixContext, code_of
+from optadvisor.models import Fix
+
+
+def build(ctx: FixContext) -> Fix:
+    try:
+        site = call_site(ctx)
+    except NotHere as why:
+        return ctx.manual(str(why))
+    call = site.cst_call
+    view = ctx.env.get("call")
+    rule = ctx.catalog.timeouts.get(view.name) if view is not None else None
+    keyword = rule.param if rule is not None else "timeout"
+    value_text = ctx.params.get("value", "30")
+    try:
+        value = cst.parse_expression(value_text)
+    except cst.ParserSyntaxError:
+        return ctx.manual()
+    if any(arg.star == "**" for arg in call.args):
+        return ctx.manual(f"The call passes `**kwargs`: make sure they carry `{keyword}=`.")
+    fixed = with_keyword(call, keyword, value)
+    module = ctx.params.get("import", "")
+    return ctx.change(
+        "safe", ctx.replace_node(ctx.span, code_of(fixed)),
+        ctx.source.import_edit(module) if module else None,
+        message="The call gives up after the timeout instead of waiting forever; tune the "
+                "value to the slowest answer you accept.")
+
+
+def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """The call with `keyword=value` set: the existing argument's value replaced, or a new
+    last argument laid out like the others."""
+    args = list(call.args)
+    existing = [i for i, a in enumerate(args) if a.keyword is not None
+                and a.keyword.value == keyword]
+    if existing:
+        i = existing[0]
+        args[i] = args[i].with_changes(value=value)
+        return call.with_changes(args=args)
+    new = cst.Arg(keyword=cst.Name(keyword), value=value,
+                  equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                        whitespace_after=cst.SimpleWhitespace("")))
+    if args:
+        last = args[-1]
+        if isinstance(last.comma, cst.Comma):
+            # A trailing comma: the new argument takes the same place and comma.
+            new = new.with_changes(comma=last.comma)
+        # The space before `)` stays before `)`.
+        new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+        args[-1] = last.with_changes(comma=first_arg_comma(call),
+                                     whitespace_after_arg=cst.SimpleWhitespace(""))
+    args.append(new)
+    return call.with_changes(args=args)
+
+
+def timeout_for(ctx: FixContext, call: cst.Call) -> cst.Call:
+    """The call with the timeout it lacks (one site, one fix: a blocking call that also has
+    no timeout gets both changes), or unchanged."""
+    view = ctx.env.get("call")
+    if view is None or view.timeout not in ("missing", "none") or \
+            any(arg.star == "**" for arg in call.args):
+        return call
+    rule = ctx.catalog.timeouts.get(view.name)
+    keyword = rule.param if rule is not None else "timeout"
+    text = "aiohttp.ClientTimeout(total=30)" if view.name.startswith("aiohttp.") else "30"
+    return with_keyword(call, keyword, cst.parse_expression(text))

@@ -1,0 +1,94 @@
+"""One finding's fix: pick the rule's shape, build the edits, prove them (the file still
+compiles), and cut the snippet every report shows from the same edits."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any, Mapping, Sequence
+
+from optadvisor.analyze.catalog import Catalog
+from optadvisor.fix.context import FixContext
+from optadvisor.fix.edits import apply_edits
+from optadvisor.fix.source import FixSource, Span
+from optadvisor.models import Edit, Fix, Snippet
+
+
+def build_fix(shape_name: str, params: Mapping[str, str], manual_text: str,
+              env: Mapping[str, Any], span: Span, source: FixSource, catalog: Catalog,
+              path: str = "<file>") -> Fix:
+    from optadvisor.fix import SHAPES
+
+    ctx = FixContext(source=source, span=span, env=env, params=params, catalog=catalog,
+                     manual_text=manual_text)
+    shape = SHAPES.get(shape_name)
+    if shape is None or source.tree is None:
+        return ctx.manual()
+    try:
+        fix = shape(ctx)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError):
+        # A shape that meets code it was not written for says so in words, never crashes
+        # the scan.
+        return ctx.manual()
+    if fix.applicability != "manual" and not compiles(apply_edits(source.text, fix.edits), path):
+        return ctx.manual()
+    return fix
+
+
+def compiles(text: str, path: str = "<file>") -> bool:
+    """The whole module compiles (not only parses: `await` outside an async function and
+    `return` outside a function are compile errors, not parse errors)."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def snippet_of(source: FixSource, fix: Fix, span: Span) -> Snippet:
+    """The user's lines and the same lines as they read after the fix: the lines of the
+    edit that covers the finding, whole; other edits (a new helper, an import) shown above."""
+    primary = _primary(fix.edits, span)
+    if primary is None:
+        lines = [source.line(n) for n in range(span[0], span[2] + 1)]
+        return Snippet(before=textwrap.dedent("\n".join(lines)), after="")
+    first, last = primary.line, primary.end_line
+    if primary.end_column == 1 and last > first:
+        last -= 1
+    first, last = _statement_lines(source, span, first, last)
+    region = source.newline.join(source.line(n) for n in range(first, last + 1))
+    shifted = Edit(primary.line - first + 1, primary.column, primary.end_line - first + 1,
+                   primary.end_column, primary.content)
+    after = textwrap.dedent(apply_edits(region, [shifted]))
+    extra = [textwrap.dedent(e.content).strip("\r\n") for e in fix.edits if e is not primary]
+    if extra:
+        after = "\n\n".join([*extra, after])
+    return Snippet(before=textwrap.dedent(region), after=after)
+
+
+def _primary(edits: Sequence[Edit], span: Span) -> Edit | None:
+    for edit in edits:
+        if (edit.line, edit.column) <= (span[0], span[1]) and \
+                (edit.end_line, edit.end_column) >= (span[2], span[3]):
+            return edit
+    return edits[0] if edits else None
+
+
+def _statement_lines(source: FixSource, span: Span, first: int, last: int) -> tuple[int, int]:
+    """A multi-line statement is shown whole: the lines of the simple statement around the
+    finding (or the header of a compound one), at least `first`..`last`."""
+    import ast
+
+    node = None
+    for candidate in source._by_line.get(span[0], ()):
+        if source.span_of(candidate)[:2] == span[:2]:
+            node = candidate
+            break
+    stmt = source.statement_of(node) if node is not None else None
+    if stmt is None:
+        return first, last
+    body = getattr(stmt, "body", None)
+    if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+        end = body[0].lineno - 1 if body[0].lineno > stmt.lineno else stmt.lineno
+    else:
+        end = stmt.end_lineno or stmt.lineno
+    return min(first, stmt.lineno), max(last, end)

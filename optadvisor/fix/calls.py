@@ -1,0 +1,93 @@
+"""What the call-level shapes share: the flagged call found in both trees (CPython's, to
+know where it sits; libcst's, to rebuild it keeping its layout and comments), and whether
+an `await` may be written in its place."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import libcst as cst
+
+from optadvisor.fix.context import FixContext, code_of
+
+
+class NotHere(Exception):
+    """No mechanical change is right at this site; the message says why, in words."""
+
+
+@dataclass
+class CallSite:
+    node: ast.Call
+    cst_call: cst.Call
+    needs_parens: bool
+    """The call is the object of an attribute, subscript or call (`f(x).json()`): an
+    awaited replacement must be parenthesized."""
+
+
+def call_site(ctx: FixContext) -> CallSite:
+    node = ctx.source.find(ctx.span, ast.Call)
+    if node is None:
+        raise NotHere("")
+    try:
+        parsed = cst.parse_expression(ctx.source.segment(ctx.span))
+    except cst.ParserSyntaxError:
+        raise NotHere("") from None
+    if not isinstance(parsed, cst.Call):
+        raise NotHere("")
+    parent = ctx.source.parent(node)
+    needs_parens = (isinstance(parent, ast.Attribute) and parent.value is node) or (
+        isinstance(parent, ast.Subscript) and parent.value is node) or (
+        isinstance(parent, ast.Call) and parent.func is node)
+    return CallSite(node, parsed, needs_parens)
+
+
+def check_await_allowed(ctx: FixContext, site: CallSite) -> None:
+    """`await` goes only directly in an async def (comprehensions there are fine), never in
+    a lambda, a generator expression, a nested sync def or a class body, and never on a
+    call that is awaited already."""
+    parent = ctx.source.parent(site.node)
+    if isinstance(parent, ast.Await):
+        raise NotHere("The call is awaited already: it does not block.")
+    scope = ctx.source.scope_of(site.node)
+    if not isinstance(scope, ast.AsyncFunctionDef):
+        raise NotHere("The call sits in a lambda, generator expression or nested function, "
+                      "where `await` cannot be written: move it into the coroutine first.")
+
+
+def awaited(expr: cst.BaseExpression, parens: bool) -> str:
+    node: cst.BaseExpression = cst.Await(expression=expr)
+    if parens:
+        node = node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return code_of(node)
+
+
+def dotted_expr(name: str) -> cst.BaseExpression:
+    parts = name.split(".")
+    node: cst.BaseExpression = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+def first_arg_comma(call: cst.Call) -> cst.Comma:
+    """The comma after a new first argument, laid out like the call: on its own line when
+    the call puts its arguments on their own lines."""
+    ws = call.whitespace_before_args
+    if isinstance(ws, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=ws)
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def local_roots(func: ast.AST) -> set[str]:
+    """Names local to a function: its parameters and what its body binds."""
+    from optadvisor.fix.source import names_stored
+
+    names: set[str] = set()
+    args = getattr(func, "args", None)
+    if args is not None:
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                    *(a for a in (args.vararg, args.kwarg) if a is not None)]:
+            names.add(arg.arg)
+    names |= names_stored(getattr(func, "body", []))
+    return names

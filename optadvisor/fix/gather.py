@@ -1,0 +1,109 @@
+"""Independent awaits one after another → one `asyncio.gather` of their calls, each result
+bound to its original target (`_` for a result that was thrown away).
+
+Statements between the awaits (which read none of their results) keep their order and run
+before the gathered calls start. Comments stay with their statements."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
+from optadvisor.fix.source import multiline_string
+from optadvisor.models import Fix
+
+
+def build(ctx: FixContext) -> Fix:
+    group = ctx.env.get("group")
+    if group is None:
+        return ctx.manual()
+    source = ctx.source
+    statements: list[ast.stmt] = []
+    for span in group.fact.calls:
+        call = source.find(tuple(span), ast.Call)
+        await_node = source.parent(call) if call is not None else None
+        stmt = source.parent(await_node) if isinstance(await_node, ast.Await) else None
+        if not _plain(stmt, await_node):
+            return ctx.manual("One of the awaits is part of a larger expression: bind each "
+                              "result to a name first, then gather the calls.")
+        statements.append(stmt)  # type: ignore[arg-type]
+    located = source.body_of(statements[0])
+    if located is None:
+        return ctx.manual()
+    body, start = located
+    end = start
+    for stmt in statements[1:]:
+        if stmt not in body[start:]:
+            return ctx.manual()
+        end = body.index(stmt)
+    first, last = body[start], body[end]
+    end_line = last.end_lineno or last.lineno
+    if not source.owns_lines(first, last) or multiline_string(body[start:end + 1]):
+        return ctx.manual()
+    try:
+        text, indent = dedent_block(source, first.lineno, end_line)
+        module = cst.parse_module(text + "\n")
+    except (ValueError, cst.ParserSyntaxError):
+        return ctx.manual()
+    if len(module.body) != end - start + 1:
+        return ctx.manual()
+    awaited_at = {body.index(s) - start for s in statements}
+    between: list[cst.BaseStatement] = []
+    targets: list[cst.BaseExpression | None] = []
+    calls: list[cst.BaseExpression] = []
+    leading: list[cst.EmptyLine] = []
+    for i, node in enumerate(module.body):
+        if i not in awaited_at:
+            between.append(node)
+            continue
+        small = node.body[0]  # type: ignore[attr-defined]
+        if isinstance(small, cst.Assign):
+            target = small.targets[0].target
+            if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
+                target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            targets.append(target)
+            calls.append(small.value.expression)  # type: ignore[attr-defined]
+        else:
+            targets.append(None)
+            calls.append(small.value.expression)  # type: ignore[attr-defined]
+        leading.extend(node.leading_lines)  # type: ignore[attr-defined]
+    gathered = _gather_statement(targets, calls, leading)
+    code = code_of(cst.Module(body=[*between, gathered], footer=module.footer)).rstrip("\n")
+    return ctx.change(
+        "unsafe", ctx.replace_lines(first.lineno, end_line, reindent(code, indent, source.newline)),
+        source.import_edit("asyncio"),
+        message="The calls run concurrently; unsafe because when one raises the others keep "
+                "running, and their side effects may interleave.")
+
+
+def _plain(stmt: ast.AST | None, await_node: ast.AST | None) -> bool:
+    """`x = await f()` (one plain target) or `await f()` as a statement."""
+    if isinstance(stmt, ast.Expr):
+        return stmt.value is await_node
+    if isinstance(stmt, ast.Assign):
+        return stmt.value is await_node and len(stmt.targets) == 1 and not any(
+            isinstance(n, ast.Starred) for n in ast.walk(stmt.targets[0]))
+    return False
+
+
+def _gather_statement(targets: list[cst.BaseExpression | None],
+                      calls: list[cst.BaseExpression],
+                      leading: list[cst.EmptyLine]) -> cst.SimpleStatementLine:
+    nl = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace("    "))
+    close = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(""))
+    args = [cst.Arg(value=c, comma=cst.Comma(whitespace_after=nl if i < len(calls) - 1
+                                             else close)) for i, c in enumerate(calls)]
+    gather = cst.Await(expression=cst.Call(
+        func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("gather")),
+        whitespace_before_args=nl, args=args))
+    if all(t is None for t in targets):
+        small: cst.BaseSmallStatement = cst.Expr(value=gather)
+    else:
+        elements = [cst.Element(value=t if t is not None else cst.Name("_"))
+                    for t in targets]
+        small = cst.Assign(targets=[cst.AssignTarget(target=cst.Tuple(elements, lpar=[],
+                                                                      rpar=[]))],
+                           value=gather)
+    return cst.SimpleStatementLine(body=[small], leading_lines=leading)

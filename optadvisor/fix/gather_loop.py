@@ -1,0 +1,208 @@
+"""A loop that awaits one independent call per item → its body as a per-item coroutine
+and one `asyncio.gather` over the items.
+
+The whole body moves (its guard, logging, assertions, what it stores), so nothing is lost;
+`continue` becomes `return`. A body that appends one value per item to a list last keeps
+the list in item order (`results.extend(await asyncio.gather(...))`); any other list built
+in order, a loop that leaves variables for the code after it, or one that updates shared
+totals is advised in words. Unless the items are a short literal, a semaphore bounds how
+many run at once."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from optadvisor.fix.calls import local_roots
+from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
+from optadvisor.fix.source import (
+    multiline_string,
+    names_loaded,
+    names_stored,
+    unique_name,
+    walk_scope,
+)
+from optadvisor.models import Fix
+
+_ORDERED = ("append", "extend", "insert", "appendleft", "extendleft", "write", "writelines")
+_SMALL = 10
+
+
+def build(ctx: FixContext) -> Fix:
+    source = ctx.source
+    loop = _find_loop(ctx)
+    if loop is None:
+        return ctx.manual()
+    func = source.scope_of(loop)
+    if not isinstance(func, ast.AsyncFunctionDef) or loop.orelse:
+        return ctx.manual()
+    end_line = loop.end_lineno or loop.lineno
+    why = _refusal(ctx, loop, func, end_line)
+    if why is not None:
+        return ctx.manual(why)
+    ordered = _ordered_append(loop)
+    if ordered is None and _builds_in_order(loop):
+        return ctx.manual("The loop builds a sequence in item order; gathered calls finish in "
+                          "any order: collect `await asyncio.gather(...)`'s results (they come "
+                          "back in item order) and build it from them.")
+    try:
+        text, indent = dedent_block(source, loop.lineno, end_line)
+        module = cst.parse_module(text + "\n")
+    except (ValueError, cst.ParserSyntaxError):
+        return ctx.manual()
+    node = module.body[0]
+    if not isinstance(node, cst.For):
+        return ctx.manual()
+    taken = local_roots(func) | names_loaded([func]) | source.module_names
+    worker = unique_name("_one_item", taken)
+    limit = unique_name("_limit", taken | {worker})
+    bounded = not _small_literal(loop.iter)
+    if isinstance(node.target, cst.Name):
+        param = node.target.value
+        unpack: list[cst.BaseStatement] = []
+    else:
+        param = unique_name("item", taken | {worker, limit})
+        unpack = [cst.SimpleStatementLine([cst.Assign(
+            targets=[cst.AssignTarget(node.target)], value=cst.Name(param))])]
+    body = list(node.body.body)  # type: ignore[attr-defined]
+    if ordered is not None:
+        last = body[-1]
+        value = last.body[0].value.args[0].value  # type: ignore[attr-defined]
+        body[-1] = cst.SimpleStatementLine([cst.Return(value=value)],
+                                           leading_lines=last.leading_lines)  # type: ignore[attr-defined]
+    body = [s.visit(_ContinueToReturn()) for s in body]  # type: ignore[misc]
+    inner: list[cst.BaseStatement] = body
+    if bounded:
+        inner = [cst.With(items=[cst.WithItem(cst.Name(limit))], asynchronous=cst.Asynchronous(),
+                          body=cst.IndentedBlock(body=body))]
+    coroutine = cst.FunctionDef(
+        name=cst.Name(worker), asynchronous=cst.Asynchronous(),
+        params=cst.Parameters(params=[cst.Param(cst.Name(param))]),
+        body=cst.IndentedBlock(body=[*unpack, *inner], footer=node.body.footer),
+        leading_lines=[] if bounded else list(node.leading_lines))
+    iterable = code_of(node.iter)
+    gathered = f"await asyncio.gather(*({worker}({param}) for {param} in {iterable}))"
+    if ordered is not None:
+        gathered = f"{ordered}.extend({gathered})"
+    statements: list[cst.BaseStatement] = []
+    if bounded:
+        size = ctx.params.get("limit", "10")
+        statements.append(cst.parse_statement(f"{limit} = asyncio.Semaphore({size})  "
+                                              "# at most this many at once").with_changes(
+            leading_lines=list(node.leading_lines)))
+    statements += [coroutine, cst.parse_statement(gathered)]
+    code = code_of(cst.Module(body=statements, footer=module.footer)).rstrip("\n")
+    return ctx.change(
+        "unsafe", ctx.replace_lines(loop.lineno, end_line, reindent(code, indent, source.newline)),
+        source.import_edit("asyncio"),
+        message="The iterations run concurrently; unsafe because they may now interleave "
+                "(logging, side effects on shared objects) and one failing no longer stops the "
+                "others from starting.")
+
+
+def _find_loop(ctx: FixContext) -> ast.For | None:
+    for node in ctx.source._by_line.get(ctx.span[0], ()):
+        if isinstance(node, ast.For):
+            return node
+    return None
+
+
+def _refusal(ctx: FixContext, loop: ast.For, func: ast.AST, end_line: int) -> str | None:
+    source = ctx.source
+    if not source.owns_lines(loop, loop) or multiline_string([loop]):
+        return ""
+    for node in walk_scope(loop.body):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return "The loop body returns, yields or rebinds globals: rewrite it by hand."
+        if isinstance(node, ast.AugAssign):
+            return ("The loop updates a running value (`+=`): gather the per-item results, "
+                    "then combine them after the gather.")
+    if _breaks(loop.body):
+        return ("The loop stops early (`break`): gather a slice of the items, or handle the "
+                "stop with `return_exceptions=True`.")
+    stored = names_stored(loop.body) | names_stored([ast.Expr(loop.target)])
+    used_after = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Load)
+                  and not (loop.lineno <= n.lineno <= end_line)}
+    leaked = sorted(stored & used_after)
+    if leaked:
+        return (f"The loop leaves `{leaked[0]}` for the code around it: return it from the "
+                "per-item coroutine and use gather's results instead.")
+    return None
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    def visit(node: ast.AST, nested: bool) -> bool:
+        if isinstance(node, ast.Break) and not nested:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        inner = nested or isinstance(node, (ast.For, ast.While, ast.AsyncFor))
+        return any(visit(child, inner) for child in ast.iter_child_nodes(node))
+
+    return any(visit(stmt, False) for stmt in body)
+
+
+def _ordered_append(loop: ast.For) -> str | None:
+    """`results.append(value)` as the body's last statement, `results` used nowhere else in
+    the body, and no `continue`: the list can be filled from gather's ordered results."""
+    last = loop.body[-1]
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Attribute)
+            and last.value.func.attr == "append"
+            and isinstance(last.value.func.value, ast.Name)
+            and len(last.value.args) == 1 and not last.value.keywords
+            and not isinstance(last.value.args[0], ast.Starred)):
+        return None
+    name = last.value.func.value.id
+    if name in names_loaded(loop.body[:-1]) or name in names_loaded([last.value.args[0]]):
+        return None
+    if any(isinstance(n, ast.Continue) for n in walk_scope(loop.body)):
+        return None
+    return name
+
+
+def _builds_in_order(loop: ast.For) -> bool:
+    for node in walk_scope(loop.body):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in _ORDERED:
+            return True
+    return False
+
+
+def _small_literal(node: ast.expr) -> bool:
+    return isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) <= _SMALL and \
+        not any(isinstance(e, ast.Starred) for e in node.elts)
+
+
+class _ContinueToReturn(cst.CSTTransformer):
+    """`continue` in the loop's own body (not in a loop nested in it) ends the item: in
+    the per-item coroutine that is `return`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+
+    def visit_For(self, node: cst.For) -> bool:
+        self.depth += 1
+        return True
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        self.depth -= 1
+        return updated
+
+    def visit_While(self, node: cst.While) -> bool:
+        self.depth += 1
+        return True
+
+    def leave_While(self, original: cst.While, updated: cst.While) -> cst.While:
+        self.depth -= 1
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def leave_Continue(self, original: cst.Continue, updated: cst.Continue
+                       ) -> cst.BaseSmallStatement:
+        return updated if self.depth else cst.Return()

@@ -1,0 +1,296 @@
+"""A file's text as the fix shapes see it: CPython's tree (parsed once, only for files that
+have a finding to fix), nodes found by the spans the facts carry, and the few module-level
+facts a change needs (which names are bound, where an import goes).
+
+Spans are 1-based lines and 1-based character columns, end exclusive, like every span in
+the facts; `ast` counts columns in UTF-8 bytes, so conversions happen here and only here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cached_property
+from typing import Iterator
+
+from optadvisor.models import Edit
+
+Span = tuple[int, int, int, int]
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
+
+
+class FixSource:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return _NEWLINE.split(self.text)
+
+    @cached_property
+    def newline(self) -> str:
+        found = _NEWLINE.search(self.text)
+        return found.group(0) if found else "\n"
+
+    @cached_property
+    def tree(self) -> ast.Module | None:
+        """None when CPython cannot parse the file (syntax newer than this interpreter):
+        then no change is offered, only words."""
+        try:
+            return ast.parse(self.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+
+    @cached_property
+    def _parents(self) -> dict[int, ast.AST]:
+        parents: dict[int, ast.AST] = {}
+        if self.tree is not None:
+            for node in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
+        return parents
+
+    def line(self, number: int) -> str:
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    # ----------------------------------------------------------------- positions
+
+    def char_col(self, line: int, byte_col: int) -> int:
+        """1-based character column of a 0-based byte offset on a line."""
+        text = self.line(line)
+        if text.isascii():
+            return byte_col + 1
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")) + 1
+
+    def span_of(self, node: ast.AST) -> Span:
+        return (node.lineno, self.char_col(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+                node.end_lineno, self.char_col(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+
+    def segment(self, span: Span) -> str:
+        line, col, end_line, end_col = span
+        if line == end_line:
+            return self.line(line)[col - 1:end_col - 1]
+        parts = [self.line(line)[col - 1:]]
+        parts.extend(self.line(n) for n in range(line + 1, end_line))
+        parts.append(self.line(end_line)[:end_col - 1])
+        return "\n".join(parts)
+
+    def node_text(self, node: ast.AST) -> str:
+        return self.segment(self.span_of(node))
+
+    def indent(self, line: int) -> str:
+        text = self.line(line)
+        return text[:len(text) - len(text.lstrip())]
+
+    # ----------------------------------------------------------------- nodes
+
+    def find(self, span: Span, kind: type | tuple[type, ...]) -> ast.AST | None:
+        """The node of `kind` that starts and ends exactly at `span`."""
+        if self.tree is None:
+            return None
+        for node in self._by_line.get(span[0], ()):
+            if isinstance(node, kind) and self.span_of(node) == span:
+                return node
+        return None
+
+    @cached_property
+    def _by_line(self) -> dict[int, list[ast.AST]]:
+        table: dict[int, list[ast.AST]] = {}
+        if self.tree is not None:
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.expr, ast.stmt)):
+                    table.setdefault(node.lineno, []).append(node)
+        return table
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(id(node))
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = self.parent(current)
+
+    def scope_of(self, node: ast.AST) -> ast.AST | None:
+        """The innermost function, lambda, class or generator expression around a node:
+        what decides whether `await` may be written there."""
+        for parent in self.ancestors(node):
+            if isinstance(parent, _SCOPES):
+                return parent
+        return None
+
+    def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        current: ast.AST | None = node
+        while current is not None and not isinstance(current, ast.stmt):
+            current = self.parent(current)
+        return current
+
+    def body_of(self, stmt: ast.stmt) -> tuple[list[ast.stmt], int] | None:
+        """The statement list holding `stmt` and its index there."""
+        parent = self.parent(stmt)
+        if parent is None:
+            return None
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            seq = getattr(parent, field, None)
+            if isinstance(seq, list):
+                for i, item in enumerate(seq):
+                    if item is stmt:
+                        return seq, i
+        return None
+
+    def owns_lines(self, first: ast.stmt, last: ast.stmt) -> bool:
+        """The statements start their first line and end their last one (no `a; b` sharing
+        a line with code outside them), so whole lines can be replaced."""
+        start = self.line(first.lineno)[:self.char_col(first.lineno, first.col_offset) - 1]
+        end_line = last.end_lineno or last.lineno
+        rest = self.line(end_line)[self.char_col(end_line, last.end_col_offset or 0) - 1:]
+        return not start.strip() and (not rest.strip() or rest.strip().startswith("#"))
+
+    # ----------------------------------------------------------------- module facts
+
+    @cached_property
+    def module_names(self) -> set[str]:
+        """Names bound by top-level statements (imports, defs, classes, assignments)."""
+        names: set[str] = set()
+        if self.tree is None:
+            return names
+        for stmt in self.tree.body:
+            names |= _bound_by(stmt)
+        return names
+
+    @cached_property
+    def imported_names(self) -> set[str]:
+        names: set[str] = set()
+        if self.tree is None:
+            return names
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                names |= _bound_by(stmt)
+        return names
+
+    @cached_property
+    def import_line(self) -> int:
+        """Where a new top-level import goes: after the docstring, `from __future__`
+        imports and the module's own leading imports."""
+        tree = self.tree
+        if tree is None:
+            return 1
+        line = 1
+        for i, stmt in enumerate(tree.body):
+            docstring = (i == 0 and isinstance(stmt, ast.Expr)
+                         and isinstance(stmt.value, ast.Constant)
+                         and isinstance(stmt.value.value, str))
+            if docstring or isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                line = (stmt.end_lineno or stmt.lineno) + 1
+                continue
+            break
+        return line
+
+    def import_edit(self, module: str) -> Edit | None:
+        """`import module` at the top, unless the name is bound at module level already."""
+        if module in self.module_names:
+            return None
+        line = self.import_line
+        following = self.line(line).strip()
+        # Straight above code (not another import or a blank line): keep a blank line
+        # between the imports and the code.
+        gap = self.newline if following and not following.startswith(("import ", "from ")) \
+            else ""
+        return Edit(line, 1, line, 1, f"import {module}{self.newline}{gap}")
+
+    def factory_line(self) -> int:
+        """Where a module-level helper goes: after the imports, before other code."""
+        return self.import_line
+
+
+def _bound_by(stmt: ast.stmt) -> set[str]:
+    names: set[str] = set()
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            names.add(alias.asname or alias.name.split(".")[0])
+    elif isinstance(stmt, ast.ImportFrom):
+        for alias in stmt.names:
+            names.add(alias.asname or alias.name)
+    elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(stmt.name)
+    elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        for target in targets:
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.stmt):
+                names |= _bound_by(child)
+        for handler in getattr(stmt, "handlers", ()):
+            for child in handler.body:
+                names |= _bound_by(child)
+    return names
+
+
+def names_stored(nodes: list[ast.stmt]) -> set[str]:
+    """Names bound by these statements, not counting nested function and class bodies."""
+    out: set[str] = set()
+    for node in _walk_scope(nodes):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= _bound_by(node)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.add(node.name)
+    return out
+
+
+def names_loaded(nodes: list[ast.AST]) -> set[str]:
+    return {n.id for n in _walk_all(nodes) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def _walk_all(nodes: list[ast.AST]) -> Iterator[ast.AST]:
+    for node in nodes:
+        yield from ast.walk(node)
+
+
+def _walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of these statements, but not inside nested defs, lambdas or classes
+    (their own names are reported, their bodies are another scope)."""
+    stack: list[ast.AST] = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # Decorators and defaults run in this scope.
+            stack.extend(reversed([*node.decorator_list,
+                                   *getattr(getattr(node, "args", None), "defaults", [])]))
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
+    return _walk_scope(nodes)
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    name = base
+    n = 2
+    while name in taken:
+        name = f"{base}_{n}"
+        n += 1
+    return name
+
+
+def multiline_string(nodes: list[ast.stmt]) -> bool:
+    """A string literal spanning lines: re-indenting the code around it would change its
+    text, so such code is not moved."""
+    for stmt in nodes:
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Constant, ast.JoinedStr)) and \
+                    isinstance(getattr(node, "value", ""), (str, bytes)) and \
+                    node.lineno != node.end_lineno:
+                return True
+    return False

@@ -1,0 +1,196 @@
+"""Statements that must run together in one worker thread → a nested sync function and
+`await asyncio.to_thread(it)`: a `with open(...)` block, or a connection (sqlite3,
+psycopg2) or file made in the coroutine with everything done with it.
+
+The function returns the names the rest of the coroutine reads; the block moves only when
+it holds nothing that needs the coroutine (await, return, yield, break/continue out of it,
+global/nonlocal) and no multi-line string (re-indenting would change its text)."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from optadvisor.fix.calls import local_roots
+from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
+from optadvisor.fix.source import (
+    multiline_string,
+    names_loaded,
+    names_stored,
+    unique_name,
+    walk_scope,
+)
+from optadvisor.models import Fix
+
+_REFUSE = (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom, ast.Return,
+           ast.Global, ast.Nonlocal)
+
+
+def build_for(ctx: FixContext, statement: ast.stmt) -> Fix:
+    names = [v.id for item in getattr(statement, "items", ()) for v in
+             [item.optional_vars] if isinstance(v, ast.Name)]
+    return build_block(ctx, [statement], names[0] if names else "")
+
+
+def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
+    """The statements from the one that makes `root` to the last one that uses it (or
+    what was made from it: `cur = conn.cursor()`), in the body where `root` is made."""
+    source = ctx.source
+    func = source.scope_of(node)
+    stmt: ast.AST | None = source.statement_of(node)
+    while isinstance(stmt, ast.stmt) and stmt is not func:
+        found = source.body_of(stmt)
+        if found is None:
+            break
+        body, index = found
+        for start in range(index, -1, -1):
+            candidate = body[start]
+            if isinstance(candidate, (ast.With, ast.AsyncWith)) and root in names_stored(
+                    [ast.Expr(item.optional_vars) for item in candidate.items
+                     if item.optional_vars is not None]):
+                return build_block(ctx, [candidate], root)
+            if _assigns(candidate, root):
+                return build_block(ctx, body[start:_last_use(body, start, index, root) + 1],
+                                   root)
+        parent = source.parent(stmt)
+        stmt = source.statement_of(parent) if parent is not None else None
+    return ctx.manual("The object is made elsewhere in the coroutine: move its creation and "
+                      "every use of it into one sync function run by `asyncio.to_thread`.")
+
+
+def _assigns(stmt: ast.stmt, name: str) -> bool:
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and name in names_stored([stmt])
+
+
+def _last_use(body: list[ast.stmt], start: int, index: int, root: str) -> int:
+    tracked = {root}
+    last = index
+    for i in range(start, len(body)):
+        stmt = body[i]
+        if names_loaded([stmt]) & tracked or (i == start):
+            last = max(last, i)
+            if isinstance(stmt, ast.Assign):
+                tracked |= names_stored([stmt])
+    return last
+
+
+def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
+    source = ctx.source
+    first, last = stmts[0], stmts[-1]
+    func = source.scope_of(first)
+    if not isinstance(func, ast.AsyncFunctionDef):
+        return ctx.manual()
+    why = _refusal(stmts)
+    if why or not source.owns_lines(first, last):
+        return ctx.manual(why)
+    end_line = last.end_lineno or last.lineno
+    stored = names_stored(stmts)
+    block_lines = range(first.lineno, end_line + 1)
+    outside = _loaded_outside(func, block_lines)
+    if _read_before_write(stmts, stored):
+        return ctx.manual("The block updates a variable it also reads from before: move it "
+                          "by hand, returning the new value.")
+    returned = sorted((n for n in stored if n in outside), key=lambda n: _first_store(stmts, n))
+    try:
+        text, indent = dedent_block(source, first.lineno, end_line)
+        module = cst.parse_module(text + "\n")
+    except (ValueError, cst.ParserSyntaxError):
+        return ctx.manual()
+    taken = local_roots(func) | names_loaded([func]) | source.module_names
+    # Named for the object it works with, so two blocks of one coroutine differ.
+    name = unique_name(f"_with_{root.strip('_')}" if root else "_blocking_work", taken)
+    body = list(module.body)
+    if returned:
+        value = ", ".join(returned)
+        body.append(cst.parse_statement(f"return {value}"))
+    helper = cst.FunctionDef(
+        name=cst.Name(name), params=cst.Parameters(),
+        body=cst.IndentedBlock(body=body, footer=module.footer),
+        leading_lines=[cst.EmptyLine(comment=cst.Comment(
+            "# runs in a worker thread: the objects it makes stay in that thread"))],
+    )
+    head = f"{', '.join(returned)} = " if returned else ""
+    call = cst.parse_statement(f"{head}await asyncio.to_thread({name})")
+    code = code_of(cst.Module(body=[helper, call])).rstrip("\n")
+    # The comment line the helper carries is written first; keep it with the helper.
+    new = reindent(code, indent, source.newline)
+    return ctx.change(
+        "unsafe", ctx.replace_lines(first.lineno, end_line, new),
+        source.import_edit("asyncio"),
+        message="The block runs in one worker thread, so the objects it makes are used in the "
+                "thread that made them; unsafe because the block's code must not touch "
+                "event-loop objects.")
+
+
+def _refusal(stmts: list[ast.stmt]) -> str:
+    for node in walk_scope(stmts):
+        if isinstance(node, _REFUSE):
+            return ("The block awaits, returns, yields or rebinds globals: only plain sync code "
+                    "can move to a worker thread.")
+    if multiline_string(stmts):
+        return ("The block holds a multi-line string, whose text would change when "
+                "indented: move it by hand.")
+    if _escapes_loop(stmts):
+        return "The block breaks out of or continues a loop around it."
+    return ""
+
+
+def _escapes_loop(stmts: list[ast.stmt]) -> bool:
+    def visit(node: ast.AST, in_loop: bool) -> bool:
+        if isinstance(node, (ast.Break, ast.Continue)) and not in_loop:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        inner = in_loop or isinstance(node, (ast.For, ast.While))
+        return any(visit(child, inner) for child in ast.iter_child_nodes(node))
+
+    return any(visit(stmt, False) for stmt in stmts)
+
+
+def _loaded_outside(func: ast.AST, lines: range) -> set[str]:
+    out = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                node.lineno not in lines:
+            out.add(node.id)
+    return out
+
+
+def _first_store(stmts: list[ast.stmt], name: str) -> tuple[int, int]:
+    for node in walk_scope(stmts):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return (node.lineno, node.col_offset)
+    return (0, 0)
+
+
+def _read_before_write(stmts: list[ast.stmt], stored: set[str]) -> bool:
+    """A name the block binds but reads first (`total += n`, `x = x + 1`): inside the helper
+    it would be a new, unbound local."""
+    events = []
+    done: set[int] = set()
+    for node in walk_scope(stmts):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            # The value is evaluated before the target is bound; `x += 1` reads x first.
+            at = (node.lineno, node.col_offset)
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for value_node in ast.walk(node.value) if node.value is not None else ():
+                if isinstance(value_node, ast.Name) and value_node.id in stored:
+                    events.append(((*at, 0), value_node.id, True))
+                    done.add(id(value_node))
+            for target in targets:
+                for t in ast.walk(target):
+                    if isinstance(t, ast.Name) and t.id in stored:
+                        events.append(((*at, 1), t.id, isinstance(node, ast.AugAssign)))
+                        done.add(id(t))
+        elif isinstance(node, ast.Name) and node.id in stored and id(node) not in done:
+            events.append(((node.lineno, node.col_offset, 2), node.id,
+                           isinstance(node.ctx, ast.Load)))
+    seen: set[str] = set()
+    for _, name, is_load in sorted(events):
+        if name in seen:
+            continue
+        seen.add(name)
+        if is_load:
+            return True
+    return False
