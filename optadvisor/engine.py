@@ -20,6 +20,7 @@ import pathspec
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.link import Via
+from optadvisor.context import context_of
 from optadvisor.fix.build import build_fix, snippet_of
 from optadvisor.fix.source import FixSource
 from optadvisor.models import (
@@ -166,14 +167,21 @@ class Engine:
             if rendered.get("manual"):
                 fix = Fix("manual", (), rendered["manual"])
         score = score_recommendation(rule, env)
+        context = context_of(item.source.rel)
+        priority = rule.priority
+        if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
+            # Tests and examples are not where users' time goes: shown, ranked last, and
+            # below the default --fail-on.
+            priority, score = "low", max(1, score // 3)
         return Recommendation(
-            rule=rule.id, kind=rule.kind, category=rule.category, priority=rule.priority,
+            rule=rule.id, kind=rule.kind, category=rule.category, priority=priority,
             score=score, path=item.source.rel, line=span[0], column=span[1],
             end_line=span[2], end_column=span[3], symbol=symbol,
             component=item.source.component, title=rendered.get("title") or rule.title,
             message=rendered.get("message", ""), evidence=_evidence(env),
             impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after), fingerprint=fingerprint, fix=fix,
+            context=context,
         )
 
     def _fix(self, compiled: CompiledRule, env: dict[str, Any], span: tuple[int, int, int, int],
@@ -221,6 +229,9 @@ def loader_counts(facts: FileFacts) -> dict[int, int]:
             counts[call.function] += 1
     return counts
 
+
+DEMOTED = ("test", "example")
+"""Contexts whose findings are ranked low (they never fail CI by default)."""
 
 _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 """Kinds that lead at a site they share with others: their fixes also add the missing

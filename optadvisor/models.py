@@ -356,6 +356,9 @@ class Recommendation:
     baseline_state: str = ""
     """With --baseline: `new` or `unchanged`; `` without one."""
     fix: Fix | None = None
+    context: str = "library"
+    """library | test | example | script | migration (from the path): findings outside
+    library code are ranked low and do not fail CI by default."""
     facets: tuple[Mapping[str, str], ...] = ()
     """Other rules that matched the same site ({rule, kind, message}): one site, one
     recommendation, and its fix addresses them too."""

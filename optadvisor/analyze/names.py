@@ -139,8 +139,9 @@ def await_statement(statement: cst.BaseStatement
     # are grouped.
     if isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = small.targets[0].target
-        if not isinstance(target, (cst.Name, cst.Tuple)):
-            return None
+        if not isinstance(target, (cst.Name, cst.Tuple)) or (
+                isinstance(target, cst.Name) and target.value == "_"):
+            return None  # `_ = await f()` throws the result away, like a bare await
         value, targets = small.value, names_read(target)
         target_text = cst.Module([]).code_for_node(target)
     elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
@@ -158,3 +159,33 @@ def await_statement(statement: cst.BaseStatement
     receiver = ".".join(chain[:-1])
     reads |= receiver_names(call.func)
     return call, target_text, targets, reads, receiver
+
+
+def plain_statement(statement: cst.BaseStatement) -> tuple[set[str], set[str]] | None:
+    """(names assigned, names read) of a simple statement with no await and no control
+    flow (`log.info(...)`, `payload = build(x)`): one that may sit between grouped awaits."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return None
+    assigned: set[str] = set()
+    read: set[str] = set()
+    for small in statement.body:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                if not isinstance(target.target, (cst.Name, cst.Tuple)):
+                    return None
+                assigned |= names_read(target.target)
+            value = small.value
+        elif isinstance(small, cst.Expr):
+            value = small.value
+        else:
+            return None
+        if _has_await(value):
+            return None
+        read |= names_read(value)
+    return assigned, read
+
+
+def _has_await(node: cst.CSTNode) -> bool:
+    if isinstance(node, (cst.Await, cst.Yield)):
+        return True
+    return any(_has_await(child) for child in node.children)

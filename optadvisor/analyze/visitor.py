@@ -15,7 +15,7 @@ import libcst as cst
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, annotation_chain, await_statement, chain_of, dotted, names_read,
-    receiver_names, stored_call,
+    plain_statement, receiver_names, stored_call,
 )
 
 MODULE = -1
@@ -533,7 +533,13 @@ class FactCollector(cst.CSTVisitor):
         for statement in body:
             item = await_statement(statement)
             if item is None:
-                close()
+                plain = plain_statement(statement) if run else None
+                assigned = set().union(*(r[2] for r in run)) if run else set()
+                earlier_reads = set().union(*(r[3] for r in run)) if run else set()
+                # A statement between the awaits may stay if it uses no result of the
+                # group and changes nothing an earlier await of the group read.
+                if plain is None or plain[1] & assigned or plain[0] & (earlier_reads | assigned):
+                    close()
                 continue
             call, target_text, targets, reads, receiver = item
             assigned = set().union(*(r[2] for r in run)) if run else set()

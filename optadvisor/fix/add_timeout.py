@@ -54,13 +54,24 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
                                         whitespace_after=cst.SimpleWhitespace("")))
     if args:
         last = args[-1]
-        if isinstance(last.comma, cst.Comma):
-            # A trailing comma: the new argument takes the same place and comma.
-            new = new.with_changes(comma=last.comma)
-        # The space before `)` stays before `)`.
-        new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
-        args[-1] = last.with_changes(comma=first_arg_comma(call),
-                                     whitespace_after_arg=cst.SimpleWhitespace(""))
+        after = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else None
+        opening = call.whitespace_before_args
+        if isinstance(after, cst.ParenthesizedWhitespace) and \
+                isinstance(opening, cst.ParenthesizedWhitespace):
+            # One argument per line with a trailing comma: the old last argument keeps its
+            # comma and comment, the new one goes on the next line with a plain comma.
+            args[-1] = last.with_changes(comma=last.comma.with_changes(
+                whitespace_after=after.with_changes(indent=opening.indent,
+                                                    last_line=opening.last_line)))
+            new = new.with_changes(comma=cst.Comma(whitespace_after=after.with_changes(
+                first_line=cst.TrailingWhitespace(), empty_lines=[])))
+        else:
+            if isinstance(last.comma, cst.Comma):
+                new = new.with_changes(comma=last.comma)
+            # The space before `)` stays before `)`.
+            new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+            args[-1] = last.with_changes(comma=first_arg_comma(call),
+                                         whitespace_after_arg=cst.SimpleWhitespace(""))
     args.append(new)
     return call.with_changes(args=args)
 

@@ -70,9 +70,17 @@ def _last_use(body: list[ast.stmt], start: int, index: int, root: str) -> int:
         stmt = body[i]
         if names_loaded([stmt]) & tracked or (i == start):
             last = max(last, i)
-            if isinstance(stmt, ast.Assign):
+            if isinstance(stmt, ast.Assign) and _makes_cursor(stmt.value, tracked):
                 tracked |= names_stored([stmt])
     return last
+
+
+def _makes_cursor(value: ast.expr, tracked: set[str]) -> bool:
+    """`cur = conn.cursor()`: an object bound to the connection, used with it. Values read
+    through it (`n = conn.execute(...).fetchone()`) are plain results, not tracked."""
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+        value.func.attr == "cursor" and isinstance(value.func.value, ast.Name) and \
+        value.func.value.id in tracked
 
 
 def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:

@@ -1,0 +1,32 @@
+"""Where a file sits decides how much a finding in it matters: a client built per test or
+a sleep in an example script is normal; the same line in a service is not."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+CONTEXTS: tuple[str, ...] = ("library", "test", "example", "script", "migration")
+
+_TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
+_EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
+                 "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial"}
+_SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "benchmarks", "benchmark"}
+_MIGRATION_DIRS = {"migrations", "alembic"}
+
+
+@lru_cache(maxsize=4096)
+def context_of(rel: str) -> str:
+    """The context of a file from its path relative to the scan root (POSIX)."""
+    parts = rel.lower().split("/")
+    name = parts[-1]
+    dirs = set(parts[:-1])
+    if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or \
+            name in ("conftest.py", "tests.py") or dirs & _TEST_DIRS:
+        return "test"
+    if dirs & _MIGRATION_DIRS:
+        return "migration"
+    if dirs & _EXAMPLE_DIRS or name.startswith(("example_", "demo_")):
+        return "example"
+    if dirs & _SCRIPT_DIRS:
+        return "script"
+    return "library"

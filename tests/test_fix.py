@@ -1,0 +1,259 @@
+"""Fix shapes on the cases that broke users' programs before (each a before string, an
+after string and one assertion, as libcst codemods are tested), and `scan --fix/--diff`."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES
+from optadvisor.api import scan_source
+from optadvisor.cli import app
+from optadvisor.fix.apply import fix_source
+
+
+def fixed(code: str, select: tuple[str, ...] = ()) -> str:
+    out, _ = fix_source(textwrap.dedent(code), select=select)
+    compile(out, "t.py", "exec", dont_inherit=True)
+    return out
+
+
+def fix_of(code: str, rule: str, select: tuple[str, ...] = ()):
+    recs, error = scan_source(textwrap.dedent(code), select=select or (rule,))
+    assert error is None
+    (rec,) = [r for r in recs if r.rule == rule]
+    return rec
+
+
+def test_sleep_becomes_asyncio_sleep_and_is_safe():
+    rec = fix_of("""
+        import time
+        async def f():
+            time.sleep(2)
+    """, "OPT101")
+    assert rec.fix.applicability == "safe"
+    assert "await asyncio.sleep(2)" in rec.snippet.after
+    assert "to_thread" not in rec.snippet.after
+
+
+def test_blocking_call_without_timeout_is_one_site_with_both_fixes():
+    rec = fix_of("""
+        import requests
+        async def f(url):
+            return requests.get(url)
+    """, "OPT101", ("OPT",))
+    assert [f["rule"] for f in rec.facets] == ["OPT202"]
+    assert "await asyncio.to_thread(requests.get, url, timeout=30)" in rec.snippet.after
+
+
+def test_awaited_call_is_never_blocking():
+    recs, _ = scan_source(textwrap.dedent("""
+        import sqlite3
+        async def f(session: sqlite3.Connection):
+            await session.execute("select 1")
+    """), select=("OPT101",))
+    assert recs == []
+
+
+def test_call_in_decorator_or_default_is_not_in_the_coroutine():
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests, pytest
+        def up():
+            return requests.get("http://x", timeout=1).ok
+        @pytest.mark.skipif(not up(), reason="down")
+        async def test_x(page=requests.get("http://y", timeout=1)):
+            pass
+    """), select=("OPT10",))
+    assert recs == []
+
+
+def test_lambda_and_generator_expression_get_words_not_await():
+    rec = fix_of("""
+        import requests
+        async def f(urls):
+            return list(requests.get(u, timeout=5) for u in urls)
+    """, "OPT101")
+    assert rec.fix.applicability == "manual" and rec.snippet.after == ""
+    assert "await" not in "".join(e.content for e in rec.fix.edits)
+
+
+def test_sqlite_connection_moves_whole_into_one_thread():
+    out = fixed("""
+        import sqlite3
+        async def count(db):
+            conn = sqlite3.connect(db)
+            n = conn.execute("select count(*) from t").fetchone()[0]
+            conn.close()
+            return n
+    """, ("OPT101",))
+    assert "def _with_conn():" in out and "n = await asyncio.to_thread(_with_conn)" in out
+    assert "return n" in out.split("_with_conn():")[1]
+
+
+def test_sqlite_connection_made_elsewhere_is_words():
+    rec = fix_of("""
+        import sqlite3
+        CONN = sqlite3.connect("x")
+        async def f():
+            CONN.execute("select 1")
+    """, "OPT101")
+    assert rec.fix.applicability == "manual"
+
+
+def test_timeout_with_kwargs_is_words():
+    rec = fix_of("""
+        import requests
+        def f(url, **kw):
+            return requests.get(url, headers={}, **kw) if False else requests.get(url)
+    """, "OPT202")
+    assert rec.fix.applicability == "safe"  # the second call, without **kw
+    recs, _ = scan_source("import requests\ndef f(u, *a):\n    requests.get(u, *a)\n",
+                          select=("OPT202",))
+    assert recs == []  # *args may carry the timeout: not flagged at all
+
+
+def test_timeout_keeps_a_multi_line_call_layout():
+    out = fixed("""
+        import requests
+        def f(url):
+            return requests.post(
+                url,
+                json={"a": 1},  # payload
+            )
+    """, ("OPT202",))
+    assert '        json={"a": 1},  # payload\n        timeout=30,\n    )' in out
+
+
+def test_gather_keeps_one_target_per_call_and_statements_between():
+    out = fixed("""
+        async def f(a, b, c):
+            x = await a.fetch_user()
+            log = "between"
+            y = await b.fetch()
+            z = await c.ping()
+            return x, y, z, log
+    """, ("OPT102",))
+    assert "x, y, z = await asyncio.gather(" in out
+    assert out.index('log = "between"') < out.index("asyncio.gather(")
+
+
+def test_loop_with_tuple_target_unpacks_inside_the_coroutine():
+    out = fixed("""
+        async def f(items, client):
+            for key, (a, b) in items:
+                if not a:
+                    continue
+                await client.put(key, a + b)
+    """, ("OPT103",))
+    assert "async def _one_item(item):" in out and "key, (a, b) = item" in out
+    assert "return\n" in out  # continue became return
+
+
+def test_loop_that_leaves_a_variable_or_accumulates_is_words():
+    for body in ("total += await fetch(x)", "last = await fetch(x)"):
+        code = f"""
+            async def f(xs):
+                total = 0
+                last = None
+                for x in xs:
+                    {body}
+                return total, last
+        """
+        recs, _ = scan_source(textwrap.dedent(code), select=("OPT103",))
+        for rec in recs:
+            assert rec.fix.applicability == "manual", body
+
+
+def test_client_in_async_with_or_from_locals_is_words():
+    rec = fix_of("""
+        import httpx
+        async def f(url):
+            async with httpx.AsyncClient() as c:
+                return await c.get(url)
+    """, "OPT201")
+    assert rec.fix.applicability == "manual" and "close" in rec.fix.message
+    rec = fix_of("""
+        from openai import OpenAI
+        def f(q, api_key):
+            client = OpenAI(api_key=api_key)
+            return client.chat.completions.create(model="m", messages=[q])
+    """, "OPT201")
+    assert rec.fix.applicability == "manual" and "api_key" in rec.fix.message
+
+
+def test_crlf_file_keeps_its_line_endings():
+    code = "import time\r\n\r\nasync def f():\r\n    time.sleep(1)\r\n"
+    out, n = fix_source(code, select=("OPT101",))
+    assert n == 1 and "\r\n" in out and "\n" not in out.replace("\r\n", "")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+SAMPLE = {"app/a.py": """
+    import time, requests
+
+    async def poll(url):
+        time.sleep(1)
+        return requests.get(url)
+"""}
+
+
+def test_diff_writes_nothing_and_exits_1(tmp_path: Path):
+    write(tmp_path, SAMPLE)
+    before = (tmp_path / "app/a.py").read_text()
+    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--diff", "--no-cache"])
+    assert result.exit_code == 1
+    assert "+    await asyncio.sleep(1)" in result.stdout
+    assert "to_thread" not in result.stdout  # unsafe: only with --unsafe-fixes
+    assert (tmp_path / "app/a.py").read_text() == before
+
+
+def test_fix_applies_safe_then_unsafe_and_converges(tmp_path: Path):
+    write(tmp_path, SAMPLE)
+    runner = CliRunner()
+    runner.invoke(app, ["scan", str(tmp_path), "--fix", "--no-cache", "--fail-on", "never"])
+    text = (tmp_path / "app/a.py").read_text()
+    assert "await asyncio.sleep(1)" in text and "requests.get(url)" in text
+    runner.invoke(app, ["scan", str(tmp_path), "--fix", "--unsafe-fixes", "--no-cache",
+                        "--fail-on", "never"])
+    text = (tmp_path / "app/a.py").read_text()
+    assert "await asyncio.to_thread(requests.get, url, timeout=30)" in text
+    assert text.count("import asyncio") == 1
+    again = runner.invoke(app, ["scan", str(tmp_path), "--diff", "--unsafe-fixes",
+                                "--no-cache"])
+    assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_fix_skips_files_it_cannot_re_encode(tmp_path: Path):
+    path = tmp_path / "latin.py"
+    path.write_bytes(b"# -*- coding: latin-1 -*-\nimport time\nasync def f():\n"
+                     b"    time.sleep(1)  # caf\xe9\n")
+    CliRunner().invoke(app, ["scan", str(tmp_path), "--fix", "--no-cache"])
+    assert path.read_bytes().endswith(b"caf\xe9\n")
+
+
+def test_every_fixture_file_compiles_after_all_fixes_and_a_second_run_is_a_no_op(
+        tmp_path: Path):
+    import shutil
+
+    root = tmp_path / "agents"
+    shutil.copytree(FIXTURES, root)
+    runner = CliRunner()
+    runner.invoke(app, ["scan", str(root), "--fix", "--unsafe-fixes", "--no-cache",
+                        "--fail-on", "never", "-q"])
+    changed = 0
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        compile(text, str(path), "exec", dont_inherit=True)
+        changed += text != (FIXTURES / path.relative_to(root)).read_text()
+    assert changed >= 20
+    again = runner.invoke(app, ["scan", str(root), "--diff", "--unsafe-fixes", "--no-cache"])
+    assert again.exit_code == 0, again.stdout
