@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-CONTEXTS: tuple[str, ...] = ("library", "test", "example", "script", "migration")
-
 _TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
                  "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial"}

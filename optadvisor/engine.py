@@ -12,17 +12,15 @@ import re
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import jinja2
 import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
-from optadvisor.link import Via
 from optadvisor.context import context_of
-from optadvisor.fix.build import build_fix, snippet_of
-from optadvisor.fix.source import FixSource
+from optadvisor.link import Via
 from optadvisor.models import (
     Config, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
 )
@@ -32,6 +30,10 @@ from optadvisor.subjects import (
     AwaitGroupView, CallView, FileView, FunctionView, LoopView, SourceText,
 )
 
+if TYPE_CHECKING:  # the fix machinery (and libcst) loads when a finding first needs a fix
+    from optadvisor.fix.build import ShapeCall
+    from optadvisor.fix.source import FixSource
+
 
 @dataclass
 class FileInput:
@@ -40,7 +42,7 @@ class FileInput:
     text: SourceText
     via: dict[int, Via] = field(default_factory=dict)
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
-    fix_source: FixSource | None = None
+    fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
 
 
@@ -131,7 +133,7 @@ class Engine:
             if compiled.when(env):
                 matches.append((compiled, env, (1, 1, 1, 1), "<module>"))
 
-        recs: list[Recommendation] = []
+        found: list[tuple[Recommendation, CompiledRule, dict[str, Any]]] = []
         silenced = 0
         occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
         for compiled, env, span, symbol in _outermost(matches):
@@ -142,8 +144,9 @@ class Engine:
             if table and is_suppressed(rule.id, (span[0], span[2]), table):
                 silenced += 1
                 continue
-            recs.append(self.recommend(compiled, env, span, symbol, item, occurrences))
-        return _one_per_site(recs), silenced
+            found.append((self.recommend(compiled, env, span, symbol, item, occurrences),
+                          compiled, env))
+        return [self._site(group, item) for group in _sites(found)], silenced
 
     def recommend(self, compiled: CompiledRule, env: dict[str, Any],
                    span: tuple[int, int, int, int], symbol: str, item: FileInput,
@@ -158,14 +161,10 @@ class Engine:
             "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence))).encode()
         ).hexdigest()[:32]
         rendered = {name: _render(t, env) for name, t in compiled.templates.items()}
-        fix = None
-        if compiled.fix_cases:
-            fix, snippet = self._fix(compiled, env, span, item, rendered.get("manual", ""))
-            before, after = snippet.before, snippet.after
-        else:
-            before, after = _snippet(text, span, rendered, compiled)
-            if rendered.get("manual"):
-                fix = Fix("manual", (), rendered["manual"])
+        before, after = _snippet(text, span, rendered, compiled)
+        # Rules with fix shapes get their fix once their site is known (`_site`).
+        fix = Fix("manual", (), rendered["manual"]) \
+            if rendered.get("manual") and not compiled.fix_cases else None
         score = score_recommendation(rule, env)
         context = context_of(item.source.rel)
         priority = rule.priority
@@ -184,17 +183,40 @@ class Engine:
             context=context,
         )
 
-    def _fix(self, compiled: CompiledRule, env: dict[str, Any], span: tuple[int, int, int, int],
-             item: FileInput, manual: str) -> tuple[Fix, Snippet]:
-        """The change the rule's first matching fix shape makes here, and the snippet cut
-        from it (optadvisor/fix/)."""
+    def _site(self, group: list[tuple[Recommendation, CompiledRule, dict[str, Any]]],
+              item: FileInput) -> Recommendation:
+        """One site, one recommendation: the leading rule's recommendation, the others as
+        its facets, and one fix that addresses them all (optadvisor/fix/)."""
+        lead, compiled, env = group[0]
+        rec = lead
+        if len(group) > 1:
+            top = min((r for r, _, _ in group), key=lambda r: priority_rank(r.priority))
+            rec = dataclasses.replace(
+                lead, priority=top.priority, score=max(r.score for r, _, _ in group),
+                facets=tuple({"rule": r.rule, "kind": r.kind, "message": r.message}
+                             for r, _, _ in group[1:]))
+        if not compiled.fix_cases:
+            return rec
+        from optadvisor.fix.build import build_fix, snippet_of
+        from optadvisor.fix.source import FixSource
+
         if item.fix_source is None:
-            item.fix_source = FixSource(item.text.text)
-        shape, params = next(((name, params) for when, name, params in compiled.fix_cases
-                              if when is None or when(env)), ("", {}))
-        fix = build_fix(shape, params, manual, env, span, item.fix_source, self.catalog,
-                        item.source.rel)
-        return fix, snippet_of(item.fix_source, fix, span)
+            item.fix_source = FixSource(item.text)
+        span = (rec.line, rec.column, rec.end_line, rec.end_column)
+        facets = [_shape_call(c, e) for _, c, e in group[1:] if c.fix_cases]
+        fix = build_fix(_shape_call(compiled, env), [f for f in facets if f is not None],
+                        span, item.fix_source, self.catalog, item.source.rel)
+        return dataclasses.replace(rec, fix=fix, snippet=snippet_of(item.fix_source, fix, span))
+
+
+def _shape_call(compiled: CompiledRule, env: dict[str, Any]) -> "ShapeCall":
+    """The rule's first fix case whose `when` holds here."""
+    from optadvisor.fix.build import ShapeCall
+
+    manual = compiled.templates.get("manual")
+    shape, params = next(((name, params) for when, name, params in compiled.fix_cases
+                          if when is None or when(env)), ("", {}))
+    return ShapeCall(shape, params, env, _render(manual, env) if manual is not None else "")
 
 
 class _FunctionViews:
@@ -238,31 +260,20 @@ _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 timeout (to_thread and hoist_client compose it)."""
 
 
-def _one_per_site(recs: list[Recommendation]) -> list[Recommendation]:
-    """One site, one recommendation: rules matching the same span become facets of the
-    highest-ranked one."""
-    by_span: dict[tuple[int, int, int, int], list[Recommendation]] = defaultdict(list)
-    for rec in recs:
-        by_span[(rec.line, rec.column, rec.end_line, rec.end_column)].append(rec)
-    if len(by_span) == len(recs):
-        return recs
-    out = []
-    for group in by_span.values():
-        if len(group) == 1:
-            out.append(group[0])
-            continue
-        group.sort(key=lambda r: (_SITE_ORDER.index(r.kind) if r.kind in _SITE_ORDER
-                                  else len(_SITE_ORDER), priority_rank(r.priority),
-                                  -r.score, r.rule))
-        lead = group[0]
-        facets = tuple({"rule": r.rule, "kind": r.kind, "message": r.message}
-                       for r in group[1:])
-        # The site ranks and gates as its most severe facet.
-        top = min(group, key=lambda r: priority_rank(r.priority))
-        out.append(dataclasses.replace(lead, facets=lead.facets + facets,
-                                       priority=top.priority,
-                                       score=max(r.score for r in group)))
-    return out
+def _sites(found: list[Any]) -> list[list[Any]]:
+    """Findings grouped by the exact span they flag, the leading one first: kinds in
+    _SITE_ORDER lead (their rewrite takes the others' changes), then priority and score."""
+    by_span: dict[tuple[int, int, int, int], list[Any]] = defaultdict(list)
+    for entry in found:
+        rec = entry[0]
+        by_span[(rec.line, rec.column, rec.end_line, rec.end_column)].append(entry)
+    groups = list(by_span.values())
+    for group in groups:
+        if len(group) > 1:
+            group.sort(key=lambda e: (_SITE_ORDER.index(e[0].kind) if e[0].kind in _SITE_ORDER
+                                      else len(_SITE_ORDER), priority_rank(e[0].priority),
+                                      -e[0].score, e[0].rule))
+    return groups
 
 
 def _outermost(matches: list[Any]) -> list[Any]:

@@ -280,10 +280,6 @@ class Rule:
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
     whole code to write (display-only fixes of rules that name no fix shape)."""
-    fix_shapes: tuple[tuple[str, str], ...] = ()
-    """(`when` expression or "", shape name): the first case whose `when` holds picks the
-    transform in optadvisor/fix/ that builds the change."""
-    fix_params: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- results
@@ -293,12 +289,6 @@ class Rule:
 class Snippet:
     before: str
     after: str
-
-
-FIX_APPLICABILITY: tuple[str, ...] = ("safe", "unsafe", "manual")
-"""ruff's Safe / Unsafe / DisplayOnly: safe fixes keep the program's meaning and `--fix`
-applies them; unsafe ones are valid code that may change behaviour (`--unsafe-fixes`);
-manual ones are said in words and never applied."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +306,9 @@ class Edit:
 @dataclass(frozen=True)
 class Fix:
     applicability: str
+    """ruff's Safe / Unsafe / DisplayOnly: `safe` fixes keep the program's meaning and
+    `--fix` applies them; `unsafe` ones are valid code that may change behaviour
+    (`--unsafe-fixes`); `manual` ones are said in words and never applied."""
     edits: tuple[Edit, ...] = ()
     message: str = ""
     """What the change does and when it is not right (safe/unsafe), or what to do in words

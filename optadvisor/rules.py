@@ -152,11 +152,7 @@ def load_rule(path: Path) -> CompiledRule:
                 continue
             if not isinstance(item, str):
                 raise fail(f"{table}.{key}", f"`{table}.{key}` must be a string")
-    fix_cases, fix_shapes = _fix_cases(fix, schema, fail)
-    params = fix.get("params", {})
-    if not isinstance(params, dict) or not all(
-            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in params.values()):
-        raise fail("fix.params", "`fix.params` must be a table of strings or numbers")
+    fix_cases = _fix_cases(fix, schema, fail)
     if fix.get("scope", "call") not in ("call", "block"):
         raise fail("fix.scope", "`fix.scope` must be \"call\" (replace the call) or \"block\"")
 
@@ -203,24 +199,21 @@ def load_rule(path: Path) -> CompiledRule:
         examples=examples, tags=tuple(tags), precision=data.get("precision", "high"),
         lines=lines, fix_scope=fix.get("scope", "call"),
         at=data.get("at", allowed_at[0] if allowed_at else ""),
-        fix_shapes=fix_shapes, fix_params={k: str(v) for k, v in params.items()},
     )
     return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases)
 
 
 def _fix_cases(fix: dict[str, Any], schema: Any, fail: Any
-               ) -> tuple[tuple[tuple[Compiled | None, str, dict[str, str]], ...],
-                          tuple[tuple[str, str], ...]]:
+               ) -> tuple[tuple[Compiled | None, str, dict[str, str]], ...]:
     """`[fix] shapes = [{when = "...", shape = "..."}, {shape = "..."}]`: checked against
     the shapes optadvisor/fix/ has and the subject's fields."""
-    from optadvisor.fix import SHAPES
+    from optadvisor.fix import SHAPES  # names only: no shape module (nor libcst) loads
 
     raw = fix.get("shapes", [])
     if not isinstance(raw, list):
         raise fail("fix.shapes", "`fix.shapes` must be a list of {when = ..., shape = ...}")
     cases: list[tuple[Compiled | None, str, dict[str, str]]] = []
-    common = fix.get("params", {}) if isinstance(fix.get("params", {}), dict) else {}
-    shapes: list[tuple[str, str]] = []
+    common = _params(fix.get("params", {}), "fix.params", fail)
     for item in raw:
         if not isinstance(item, dict) or set(item) - {"when", "shape", "params"} or \
                 not isinstance(item.get("shape"), str):
@@ -239,13 +232,16 @@ def _fix_cases(fix: dict[str, Any], schema: Any, fail: Any
             except ExprError as exc:
                 raise fail("fix.shapes", f"bad `when` in fix.shapes (column {exc.column}): "
                            f"{exc.message}") from None
-        params = item.get("params", {})
-        if not isinstance(params, dict):
-            raise fail("fix.shapes", "a fix shape's `params` must be a table")
-        merged = {k: str(v) for k, v in {**common, **params}.items()}
-        cases.append((compiled, item["shape"], merged))
-        shapes.append((condition, item["shape"]))
-    return tuple(cases), tuple(shapes)
+        params = _params(item.get("params", {}), "fix.shapes", fail)
+        cases.append((compiled, item["shape"], {**common, **params}))
+    return tuple(cases)
+
+
+def _params(value: Any, key: str, fail: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value.values()):
+        raise fail(key, f"`{key}` params must be a table of strings or numbers")
+    return {k: str(v) for k, v in value.items()}
 
 
 def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:

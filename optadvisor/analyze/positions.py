@@ -33,7 +33,7 @@ class Positions:
     """`ast` or `libcst`."""
 
 
-class _Lines:
+class ByteColumns:
     """Byte offsets (what ast reports) to character columns, for the few nodes kept."""
 
     def __init__(self, text: str) -> None:
@@ -102,7 +102,7 @@ def from_ast(index: AstIndex, text: str, n_calls: int, n_funcs: int,
 class _LazySpans(Sequence[Span]):
     """Spans computed only for the indexes asked for: most calls are never reported."""
 
-    _lines: _Lines | None = None
+    _lines: ByteColumns | None = None
 
     def __init__(self, nodes: list[ast.AST], text: str) -> None:
         self.nodes = nodes
@@ -114,7 +114,7 @@ class _LazySpans(Sequence[Span]):
     def __getitem__(self, index):  # type: ignore[override]
         node = self.nodes[index]
         if _LazySpans._lines is None or _LazySpans._lines.text is not self.text:
-            _LazySpans._lines = _Lines(self.text)
+            _LazySpans._lines = ByteColumns(self.text)
         lines = _LazySpans._lines
         end_line = node.end_lineno or node.lineno
         return (node.lineno, lines.column(node.lineno, node.col_offset),

@@ -6,30 +6,25 @@ first case whose `when` holds builds the fix from the finding's nodes. What ever
 shows as "write instead" is that fix applied to the user's file, so the text shown and
 `--fix` never disagree. A fix that would not compile, or that no shape can make right,
 becomes advice in words (applicability `manual`) — never broken code.
+
+Shapes are imported when a finding first needs one: loading the rules (every scan, warm
+ones included) only checks their names, and does not import libcst.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from types import ModuleType
 
-from optadvisor.fix import (
-    add_timeout,
-    asyncio_sleep,
-    gather,
-    gather_loop,
-    hoist_client,
-    to_thread,
+SHAPES: tuple[str, ...] = (
+    "asyncio_sleep", "to_thread", "add_timeout", "gather", "gather_loop", "hoist_client",
 )
-from optadvisor.fix.context import FixContext
-from optadvisor.models import Fix
+"""Each is a module here with `build(ctx) -> Fix`; one that can also refine another rule's
+rewrite of the same call (add_timeout) has `refinement(ctx) -> Refinement`. `to_thread`
+hands thread-bound blocks to to_thread_block."""
 
-Shape = Callable[[FixContext], Fix]
 
-SHAPES: dict[str, Shape] = {
-    "asyncio_sleep": asyncio_sleep.build,
-    "to_thread": to_thread.build,  # hands thread-bound blocks to to_thread_block
-    "add_timeout": add_timeout.build,
-    "gather": gather.build,
-    "gather_loop": gather_loop.build,
-    "hoist_client": hoist_client.build,
-}
+def shape_module(name: str) -> ModuleType | None:
+    if name not in SHAPES:
+        return None
+    return importlib.import_module(f"optadvisor.fix.{name}")

@@ -3,40 +3,46 @@
 
 The keyword is the one the catalog names for that API; the value comes from the rule
 (`params.value`, and `params.import` when the value needs a module). A call that passes
-`**kwargs` may carry a timeout already (adding one could raise "multiple values"): words."""
+`**kwargs` may carry a timeout already (adding one could raise "multiple values"): words.
+At a site another rule leads (a blocking call, a client built per call), the same change
+is a refinement of that rule's rewrite."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from optadvisor.fix.calls import NotHere, call_site, first_arg_comma
-from optadvisor.fix.context import FixContext, code_of
+from optadvisor.fix.calls import call_site, first_arg_comma
+from optadvisor.fix.context import FixContext, NotHere, Refinement, code_of
 from optadvisor.models import Fix
 
 
 def build(ctx: FixContext) -> Fix:
-    try:
-        site = call_site(ctx)
-    except NotHere as why:
-        return ctx.manual(str(why))
-    call = site.cst_call
+    site = call_site(ctx)
+    own = refinement(ctx)
+    new = ctx.refine(own.apply(site.cst_call))
+    return ctx.change(
+        "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
+        message="The call gives up after the timeout instead of waiting forever; tune the "
+                "value to the slowest answer you accept.")
+
+
+def refinement(ctx: FixContext) -> Refinement:
     view = ctx.env.get("call")
     rule = ctx.catalog.timeouts.get(view.name) if view is not None else None
     keyword = rule.param if rule is not None else "timeout"
-    value_text = ctx.params.get("value", "30")
     try:
-        value = cst.parse_expression(value_text)
+        value = cst.parse_expression(ctx.params.get("value", "30"))
     except cst.ParserSyntaxError:
-        return ctx.manual()
-    if any(arg.star == "**" for arg in call.args):
-        return ctx.manual(f"The call passes `**kwargs`: make sure they carry `{keyword}=`.")
-    fixed = with_keyword(call, keyword, value)
+        raise NotHere("") from None
+
+    def apply(call: cst.Call) -> cst.Call:
+        if any(arg.star == "**" for arg in call.args):
+            raise NotHere(f"The call passes `**kwargs`: make sure they carry `{keyword}=`.")
+        return with_keyword(call, keyword, value)
+
     module = ctx.params.get("import", "")
-    return ctx.change(
-        "safe", ctx.replace_node(ctx.span, code_of(fixed)),
-        ctx.source.import_edit(module) if module else None,
-        message="The call gives up after the timeout instead of waiting forever; tune the "
-                "value to the slowest answer you accept.")
+    edit = ctx.source.import_edit(module) if module else None
+    return Refinement(apply, (edit,) if edit is not None else ())
 
 
 def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
@@ -74,16 +80,3 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
                                          whitespace_after_arg=cst.SimpleWhitespace(""))
     args.append(new)
     return call.with_changes(args=args)
-
-
-def timeout_for(ctx: FixContext, call: cst.Call) -> cst.Call:
-    """The call with the timeout it lacks (one site, one fix: a blocking call that also has
-    no timeout gets both changes), or unchanged."""
-    view = ctx.env.get("call")
-    if view is None or view.timeout not in ("missing", "none") or \
-            any(arg.star == "**" for arg in call.args):
-        return call
-    rule = ctx.catalog.timeouts.get(view.name)
-    keyword = rule.param if rule is not None else "timeout"
-    text = "aiohttp.ClientTimeout(total=30)" if view.name.startswith("aiohttp.") else "30"
-    return with_keyword(call, keyword, cst.parse_expression(text))

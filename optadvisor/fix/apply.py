@@ -18,8 +18,6 @@ MAX_PASSES = 10
 class FilePass:
     text: str
     applied: tuple[Recommendation, ...]
-    rejected: int = 0
-    """Fixes whose combined result would not compile (kept out; counted, never written)."""
 
 
 def applicable(rec: Recommendation, unsafe: bool) -> bool:
@@ -30,6 +28,9 @@ def applicable(rec: Recommendation, unsafe: bool) -> bool:
 
 def fix_pass(text: str, recs: Sequence[Recommendation], unsafe: bool,
              path: str = "<file>") -> FilePass:
+    """Each fix compiled alone when it was built; together they nearly always do too. When
+    they do not, the first (highest-ranked) one that compiles alone is applied, and the
+    next pass, on the re-analyzed text, takes the rest."""
     chosen = [r for r in recs if applicable(r, unsafe)]
     edits, taken = compatible([r.fix.edits for r in chosen])  # type: ignore[union-attr]
     if not taken:
@@ -37,19 +38,11 @@ def fix_pass(text: str, recs: Sequence[Recommendation], unsafe: bool,
     result = apply_edits(text, edits)
     if compiles(result, path):
         return FilePass(result, tuple(chosen[i] for i in taken))
-    # Together they break the file (each compiled alone): apply them one at a time.
-    current = text
-    applied = []
-    rejected = 0
     for i in taken:
-        attempt = apply_edits(current, chosen[i].fix.edits)  # type: ignore[union-attr]
+        attempt = apply_edits(text, chosen[i].fix.edits)  # type: ignore[union-attr]
         if compiles(attempt, path):
-            applied.append(chosen[i])
-            break  # later edits' positions refer to the original text: next pass
-        rejected += 1
-    if applied:
-        current = apply_edits(text, applied[0].fix.edits)  # type: ignore[union-attr]
-    return FilePass(current, tuple(applied), rejected)
+            return FilePass(attempt, (chosen[i],))
+    return FilePass(text, ())
 
 
 def fix_source(code: str, select: tuple[str, ...] = (), unsafe: bool = True,

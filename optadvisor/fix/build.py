@@ -1,35 +1,76 @@
-"""One finding's fix: pick the rule's shape, build the edits, prove them (the file still
+"""One site's fix: pick the leading rule's shape, refine it with what the other rules of
+the site change (one site, one fix), build the edits, prove them (the file still
 compiles), and cut the snippet every report shows from the same edits."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from optadvisor.analyze.catalog import Catalog
-from optadvisor.fix.context import FixContext
+from optadvisor.fix import shape_module
+from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.edits import apply_edits
 from optadvisor.fix.source import FixSource, Span
 from optadvisor.models import Edit, Fix, Snippet
 
 
-def build_fix(shape_name: str, params: Mapping[str, str], manual_text: str,
-              env: Mapping[str, Any], span: Span, source: FixSource, catalog: Catalog,
-              path: str = "<file>") -> Fix:
-    from optadvisor.fix import SHAPES
+@dataclass(frozen=True)
+class ShapeCall:
+    """A rule's chosen fix shape at one site, with what it is built from."""
 
-    ctx = FixContext(source=source, span=span, env=env, params=params, catalog=catalog,
-                     manual_text=manual_text)
-    shape = SHAPES.get(shape_name)
-    if shape is None or source.tree is None:
+    shape: str
+    params: Mapping[str, str]
+    env: Mapping[str, Any]
+    manual: str
+    """The rule's advice in words (its rendered `fix.manual`)."""
+
+
+def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: FixSource,
+              catalog: Catalog, path: str = "<file>") -> Fix:
+    refinements = []
+    for facet in facets:
+        module = shape_module(facet.shape)
+        if module is not None and hasattr(module, "refinement"):
+            try:
+                refinements.append(module.refinement(_context(facet, span, source, catalog)))
+            except NotHere:
+                continue
+    fix = _build(lead, span, source, catalog, path, refinements)
+    if fix.applicability == "manual":
+        # The lead has no mechanical change here; a facet's own change (the missing
+        # timeout) is still worth applying, with the lead's advice kept in words.
+        for facet in facets:
+            other = _build(facet, span, source, catalog, path, ())
+            if other.applicability != "manual":
+                return replace(other, message=f"{other.message} Still to do by hand: "
+                                              f"{fix.message}".strip())
+    return fix
+
+
+def _context(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog,
+             refinements: Sequence[Any] = ()) -> FixContext:
+    return FixContext(source=source, span=span, env=call.env, params=call.params,
+                      catalog=catalog, manual_text=call.manual, refinements=refinements)
+
+
+def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, path: str,
+           refinements: Sequence[Any]) -> Fix:
+    ctx = _context(call, span, source, catalog, refinements)
+    module = shape_module(call.shape)
+    if module is None or source.tree is None:
         return ctx.manual()
     try:
-        fix = shape(ctx)
+        fix = module.build(ctx)
+    except NotHere as why:
+        return ctx.manual(str(why))
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError):
         # A shape that meets code it was not written for says so in words, never crashes
         # the scan.
         return ctx.manual()
-    if fix.applicability != "manual" and not compiles(apply_edits(source.text, fix.edits), path):
+    if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
     return fix
 
@@ -49,8 +90,9 @@ def snippet_of(source: FixSource, fix: Fix, span: Span) -> Snippet:
     edit that covers the finding, whole; other edits (a new helper, an import) shown above."""
     primary = _primary(fix.edits, span)
     if primary is None:
-        lines = [source.line(n) for n in range(span[0], span[2] + 1)]
-        return Snippet(before=textwrap.dedent("\n".join(lines)), after="")
+        first, last = _statement_lines(source, span, span[0], span[2])
+        region = "\n".join(source.line(n) for n in range(first, last + 1))
+        return Snippet(before=textwrap.dedent(region), after="")
     first, last = primary.line, primary.end_line
     if primary.end_column == 1 and last > first:
         last -= 1
@@ -76,13 +118,8 @@ def _primary(edits: Sequence[Edit], span: Span) -> Edit | None:
 def _statement_lines(source: FixSource, span: Span, first: int, last: int) -> tuple[int, int]:
     """A multi-line statement is shown whole: the lines of the simple statement around the
     finding (or the header of a compound one), at least `first`..`last`."""
-    import ast
-
-    node = None
-    for candidate in source._by_line.get(span[0], ()):
-        if source.span_of(candidate)[:2] == span[:2]:
-            node = candidate
-            break
+    node = next((n for n in source.nodes_on(span[0]) if source.span_of(n)[:2] == span[:2]),
+                None)
     stmt = source.statement_of(node) if node is not None else None
     if stmt is None:
         return first, last

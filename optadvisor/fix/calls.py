@@ -9,11 +9,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optadvisor.fix.context import FixContext, code_of
-
-
-class NotHere(Exception):
-    """No mechanical change is right at this site; the message says why, in words."""
+from optadvisor.fix.context import FixContext, NotHere, code_of
+from optadvisor.fix.source import names_stored
 
 
 @dataclass
@@ -25,7 +22,11 @@ class CallSite:
     awaited replacement must be parenthesized."""
 
 
-def call_site(ctx: FixContext) -> CallSite:
+def call_site(ctx: FixContext, awaiting: bool = False) -> CallSite:
+    """The flagged call; with `awaiting`, only where an `await` may be written in its
+    place: directly in an async def (a list, set or dict comprehension there is fine: it
+    becomes an async comprehension), never in a lambda, a generator expression, a nested
+    sync def or a class body, and never on a call that is awaited already."""
     node = ctx.source.find(ctx.span, ast.Call)
     if node is None:
         raise NotHere("")
@@ -36,23 +37,16 @@ def call_site(ctx: FixContext) -> CallSite:
     if not isinstance(parsed, cst.Call):
         raise NotHere("")
     parent = ctx.source.parent(node)
+    if awaiting:
+        if isinstance(parent, ast.Await):
+            raise NotHere("The call is awaited already: it does not block.")
+        if not isinstance(ctx.source.scope_of(node), ast.AsyncFunctionDef):
+            raise NotHere("The call sits in a lambda, generator expression or nested function, "
+                          "where `await` cannot be written: move it into the coroutine first.")
     needs_parens = (isinstance(parent, ast.Attribute) and parent.value is node) or (
         isinstance(parent, ast.Subscript) and parent.value is node) or (
         isinstance(parent, ast.Call) and parent.func is node)
     return CallSite(node, parsed, needs_parens)
-
-
-def check_await_allowed(ctx: FixContext, site: CallSite) -> None:
-    """`await` goes only directly in an async def (comprehensions there are fine), never in
-    a lambda, a generator expression, a nested sync def or a class body, and never on a
-    call that is awaited already."""
-    parent = ctx.source.parent(site.node)
-    if isinstance(parent, ast.Await):
-        raise NotHere("The call is awaited already: it does not block.")
-    scope = ctx.source.scope_of(site.node)
-    if not isinstance(scope, ast.AsyncFunctionDef):
-        raise NotHere("The call sits in a lambda, generator expression or nested function, "
-                      "where `await` cannot be written: move it into the coroutine first.")
 
 
 def awaited(expr: cst.BaseExpression, parens: bool) -> str:
@@ -81,8 +75,6 @@ def first_arg_comma(call: cst.Call) -> cst.Comma:
 
 def local_roots(func: ast.AST) -> set[str]:
     """Names local to a function: its parameters and what its body binds."""
-    from optadvisor.fix.source import names_stored
-
     names: set[str] = set()
     args = getattr(func, "args", None)
     if args is not None:

@@ -1,16 +1,32 @@
 """What a fix shape is given, and the one way it answers: a change (edits with an
-applicability) or words (manual)."""
+applicability) or words (manual). A shape that finds no right change raises NotHere;
+build_fix turns that into the manual fix."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import libcst as cst
 
 from optadvisor.analyze.catalog import Catalog
-from optadvisor.fix.source import FixSource, Span
+from optadvisor.fix.source import FixSource, Span, multiline_string
 from optadvisor.models import Edit, Fix
+
+
+class NotHere(Exception):
+    """No mechanical change is right at this site; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """What another rule matching the same site does to the call (add the missing timeout),
+    for the leading rule's shape to apply to the call it rewrites; `edits` are what that
+    needs elsewhere in the file (an import)."""
+
+    apply: Callable[[cst.Call], cst.Call]
+    edits: tuple[Edit, ...] = ()
 
 
 @dataclass
@@ -24,7 +40,10 @@ class FixContext:
     catalog: Catalog
     manual_text: str = ""
     """The rule's advice in words (its rendered `fix.manual`), used when no change is right."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    refinements: Sequence[Refinement] = ()
+    """Changes the other rules matching this site make to the call (one site, one fix):
+    a shape that rewrites the call passes it through `refine` first."""
+    _used: list[Refinement] = field(default_factory=list, init=False, repr=False)
 
     def manual(self, why: str = "") -> Fix:
         text = " ".join(p for p in (self.manual_text, why) if p)
@@ -33,15 +52,46 @@ class FixContext:
     def change(self, applicability: str, primary: Edit, *others: Edit | None,
                message: str = "") -> Fix:
         edits = [primary, *(e for e in others if e is not None)]
+        edits += [e for r in self._used for e in r.edits if e is not None]
         return Fix(applicability, tuple(edits), message)
+
+    def refine(self, call: cst.Call) -> cst.Call:
+        """The call as the other rules of this site would have it. One that cannot apply
+        here (a timeout next to `**kwargs`) is left out; the lead's change still stands."""
+        for refinement in self.refinements:
+            try:
+                call = refinement.apply(call)
+            except NotHere:
+                continue
+            self._used.append(refinement)
+        return call
 
     def replace_node(self, span: Span, code: str) -> Edit:
         return Edit(span[0], span[1], span[2], span[3], code)
 
-    def replace_lines(self, first: int, last: int, code: str) -> Edit:
-        """Whole lines `first`..`last` become `code` (which ends without a newline)."""
-        end = len(self.source.line(last)) + 1
-        return Edit(first, 1, last, end, code)
+    def block(self, stmts: Sequence[ast.stmt]) -> tuple[cst.Module, str]:
+        """The statements' whole lines as a libcst module at column 0 (comments kept), and
+        the indentation they had."""
+        first, last = stmts[0], stmts[-1]
+        if not self.source.owns_lines(first, last):
+            raise NotHere("")
+        if multiline_string(list(stmts)):
+            raise NotHere("The code holds a multi-line string, whose text would change when "
+                          "re-indented: change it by hand.")
+        try:
+            text, indent = dedent_block(self.source, first.lineno, last.end_lineno or last.lineno)
+            return cst.parse_module(text + "\n"), indent
+        except (ValueError, cst.ParserSyntaxError):
+            raise NotHere("") from None
+
+    def replace_block(self, stmts: Sequence[ast.stmt], new: Sequence[cst.BaseStatement],
+                      footer: Sequence[cst.EmptyLine], indent: str) -> Edit:
+        """The statements' whole lines become `new`, written at their indentation."""
+        first, last = stmts[0].lineno, stmts[-1].end_lineno or stmts[-1].lineno
+        code = code_of(cst.Module(body=list(new), footer=list(footer))).rstrip("\n")
+        lines = code.split("\n")
+        text = self.source.newline.join(indent + ln if ln.strip() else "" for ln in lines)
+        return Edit(first, 1, last, len(self.source.line(last)) + 1, text)
 
 
 _EMPTY = cst.Module([])
@@ -49,16 +99,6 @@ _EMPTY = cst.Module([])
 
 def code_of(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
-
-
-def parse_expr(text: str) -> cst.BaseExpression:
-    return cst.parse_expression(text)
-
-
-def reindent(code: str, indent: str, newline: str = "\n") -> str:
-    """Code written at column 0, moved to `indent` (blank lines stay empty)."""
-    lines = code.split("\n")
-    return newline.join(indent + ln if ln.strip() else "" for ln in lines)
 
 
 def dedent_block(source: FixSource, first: int, last: int) -> tuple[str, str]:

@@ -41,10 +41,6 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return out
 
 
-def _key(edit: Edit) -> tuple[int, int, int, int]:
-    return (edit.line, edit.column, edit.end_line, edit.end_column)
-
-
 def compatible(groups: Sequence[Sequence[Edit]]) -> tuple[list[Edit], list[int]]:
     """The edits of the fixes (in rank order) that can be made together in one pass, and
     the indexes of the fixes taken. A fix is taken whole or not at all; an edit identical

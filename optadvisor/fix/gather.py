@@ -10,15 +10,14 @@ import ast
 
 import libcst as cst
 
-from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
-from optadvisor.fix.source import multiline_string
+from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.models import Fix
 
 
 def build(ctx: FixContext) -> Fix:
     group = ctx.env.get("group")
     if group is None:
-        return ctx.manual()
+        raise NotHere("")
     source = ctx.source
     statements: list[ast.stmt] = []
     for span in group.fact.calls:
@@ -26,53 +25,35 @@ def build(ctx: FixContext) -> Fix:
         await_node = source.parent(call) if call is not None else None
         stmt = source.parent(await_node) if isinstance(await_node, ast.Await) else None
         if not _plain(stmt, await_node):
-            return ctx.manual("One of the awaits is part of a larger expression: bind each "
-                              "result to a name first, then gather the calls.")
+            raise NotHere("One of the awaits is part of a larger expression: bind each result "
+                          "to a name first, then gather the calls.")
         statements.append(stmt)  # type: ignore[arg-type]
     located = source.body_of(statements[0])
-    if located is None:
-        return ctx.manual()
+    if located is None or any(s not in located[0] for s in statements):
+        raise NotHere("")
     body, start = located
-    end = start
-    for stmt in statements[1:]:
-        if stmt not in body[start:]:
-            return ctx.manual()
-        end = body.index(stmt)
-    first, last = body[start], body[end]
-    end_line = last.end_lineno or last.lineno
-    if not source.owns_lines(first, last) or multiline_string(body[start:end + 1]):
-        return ctx.manual()
-    try:
-        text, indent = dedent_block(source, first.lineno, end_line)
-        module = cst.parse_module(text + "\n")
-    except (ValueError, cst.ParserSyntaxError):
-        return ctx.manual()
-    if len(module.body) != end - start + 1:
-        return ctx.manual()
-    awaited_at = {body.index(s) - start for s in statements}
+    span = body[start:body.index(statements[-1]) + 1]
+    module, indent = ctx.block(span)
+    if len(module.body) != len(span):
+        raise NotHere("")
     between: list[cst.BaseStatement] = []
     targets: list[cst.BaseExpression | None] = []
     calls: list[cst.BaseExpression] = []
     leading: list[cst.EmptyLine] = []
-    for i, node in enumerate(module.body):
-        if i not in awaited_at:
+    for stmt, node in zip(span, module.body):
+        if stmt not in statements:
             between.append(node)
             continue
         small = node.body[0]  # type: ignore[attr-defined]
-        if isinstance(small, cst.Assign):
-            target = small.targets[0].target
-            if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
-                target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-            targets.append(target)
-            calls.append(small.value.expression)  # type: ignore[attr-defined]
-        else:
-            targets.append(None)
-            calls.append(small.value.expression)  # type: ignore[attr-defined]
+        target = small.targets[0].target if isinstance(small, cst.Assign) else None
+        if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
+            target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        targets.append(target)
+        calls.append(small.value.expression)  # type: ignore[attr-defined]
         leading.extend(node.leading_lines)  # type: ignore[attr-defined]
     gathered = _gather_statement(targets, calls, leading)
-    code = code_of(cst.Module(body=[*between, gathered], footer=module.footer)).rstrip("\n")
     return ctx.change(
-        "unsafe", ctx.replace_lines(first.lineno, end_line, reindent(code, indent, source.newline)),
+        "unsafe", ctx.replace_block(span, [*between, gathered], module.footer, indent),
         source.import_edit("asyncio"),
         message="The calls run concurrently; unsafe because when one raises the others keep "
                 "running, and their side effects may interleave.")

@@ -15,14 +15,8 @@ import ast
 import libcst as cst
 
 from optadvisor.fix.calls import local_roots
-from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
-from optadvisor.fix.source import (
-    multiline_string,
-    names_loaded,
-    names_stored,
-    unique_name,
-    walk_scope,
-)
+from optadvisor.fix.context import FixContext, NotHere, code_of
+from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
 
 _ORDERED = ("append", "extend", "insert", "appendleft", "extendleft", "write", "writelines")
@@ -31,29 +25,20 @@ _SMALL = 10
 
 def build(ctx: FixContext) -> Fix:
     source = ctx.source
-    loop = _find_loop(ctx)
-    if loop is None:
-        return ctx.manual()
-    func = source.scope_of(loop)
-    if not isinstance(func, ast.AsyncFunctionDef) or loop.orelse:
-        return ctx.manual()
-    end_line = loop.end_lineno or loop.lineno
-    why = _refusal(ctx, loop, func, end_line)
-    if why is not None:
-        return ctx.manual(why)
+    loop = next((n for n in source.nodes_on(ctx.span[0]) if isinstance(n, ast.For)), None)
+    func = source.scope_of(loop) if loop is not None else None
+    if loop is None or not isinstance(func, ast.AsyncFunctionDef) or loop.orelse:
+        raise NotHere("")
+    _refuse(loop, func)
     ordered = _ordered_append(loop)
     if ordered is None and _builds_in_order(loop):
-        return ctx.manual("The loop builds a sequence in item order; gathered calls finish in "
-                          "any order: collect `await asyncio.gather(...)`'s results (they come "
-                          "back in item order) and build it from them.")
-    try:
-        text, indent = dedent_block(source, loop.lineno, end_line)
-        module = cst.parse_module(text + "\n")
-    except (ValueError, cst.ParserSyntaxError):
-        return ctx.manual()
+        raise NotHere("The loop builds a sequence in item order; gathered calls finish in any "
+                      "order: collect `await asyncio.gather(...)`'s results (they come back in "
+                      "item order) and build it from them.")
+    module, indent = ctx.block([loop])
     node = module.body[0]
     if not isinstance(node, cst.For):
-        return ctx.manual()
+        raise NotHere("")
     taken = local_roots(func) | names_loaded([func]) | source.module_names
     worker = unique_name("_one_item", taken)
     limit = unique_name("_limit", taken | {worker})
@@ -92,44 +77,35 @@ def build(ctx: FixContext) -> Fix:
                                               "# at most this many at once").with_changes(
             leading_lines=list(node.leading_lines)))
     statements += [coroutine, cst.parse_statement(gathered)]
-    code = code_of(cst.Module(body=statements, footer=module.footer)).rstrip("\n")
     return ctx.change(
-        "unsafe", ctx.replace_lines(loop.lineno, end_line, reindent(code, indent, source.newline)),
+        "unsafe", ctx.replace_block([loop], statements, module.footer, indent),
         source.import_edit("asyncio"),
         message="The iterations run concurrently; unsafe because they may now interleave "
                 "(logging, side effects on shared objects) and one failing no longer stops the "
                 "others from starting.")
 
 
-def _find_loop(ctx: FixContext) -> ast.For | None:
-    for node in ctx.source._by_line.get(ctx.span[0], ()):
-        if isinstance(node, ast.For):
-            return node
-    return None
-
-
-def _refusal(ctx: FixContext, loop: ast.For, func: ast.AST, end_line: int) -> str | None:
-    source = ctx.source
-    if not source.owns_lines(loop, loop) or multiline_string([loop]):
-        return ""
+def _refuse(loop: ast.For, func: ast.AST) -> None:
+    """NotHere, with the reason, when the iterations are not independent after all."""
+    end_line = loop.end_lineno or loop.lineno
     for node in walk_scope(loop.body):
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
-            return "The loop body returns, yields or rebinds globals: rewrite it by hand."
+            raise NotHere("The loop body returns, yields or rebinds globals: rewrite it by hand.")
         if isinstance(node, ast.AugAssign):
-            return ("The loop updates a running value (`+=`): gather the per-item results, "
-                    "then combine them after the gather.")
+            raise NotHere("The loop updates a running value (`+=`): gather the per-item "
+                          "results, then combine them after the gather.")
     if _breaks(loop.body):
-        return ("The loop stops early (`break`): gather a slice of the items, or handle the "
-                "stop with `return_exceptions=True`.")
-    stored = names_stored(loop.body) | names_stored([ast.Expr(loop.target)])
+        raise NotHere("The loop stops early (`break`): gather a slice of the items, or handle "
+                      "the stop with `return_exceptions=True`.")
+    stored = names_stored(loop.body) | {n.id for n in ast.walk(loop.target)
+                                        if isinstance(n, ast.Name)}
     used_after = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
                   and isinstance(n.ctx, ast.Load)
                   and not (loop.lineno <= n.lineno <= end_line)}
     leaked = sorted(stored & used_after)
     if leaked:
-        return (f"The loop leaves `{leaked[0]}` for the code around it: return it from the "
-                "per-item coroutine and use gather's results instead.")
-    return None
+        raise NotHere(f"The loop leaves `{leaked[0]}` for the code around it: return it from "
+                      "the per-item coroutine and use gather's results instead.")
 
 
 def _breaks(body: list[ast.stmt]) -> bool:
@@ -180,28 +156,22 @@ class _ContinueToReturn(cst.CSTTransformer):
     """`continue` in the loop's own body (not in a loop nested in it) ends the item: in
     the per-item coroutine that is `return`."""
 
+    _LOOPS = (cst.For, cst.While)
+
     def __init__(self) -> None:
         super().__init__()
         self.depth = 0
 
-    def visit_For(self, node: cst.For) -> bool:
-        self.depth += 1
-        return True
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        self.depth += isinstance(node, self._LOOPS)
+        return super().on_visit(node)
 
-    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
-        self.depth -= 1
-        return updated
-
-    def visit_While(self, node: cst.While) -> bool:
-        self.depth += 1
-        return True
-
-    def leave_While(self, original: cst.While, updated: cst.While) -> cst.While:
-        self.depth -= 1
-        return updated
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+                 ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        self.depth -= isinstance(original_node, self._LOOPS)
+        return super().on_leave(original_node, updated_node)
 
     def leave_Continue(self, original: cst.Continue, updated: cst.Continue
                        ) -> cst.BaseSmallStatement:

@@ -10,24 +10,21 @@ session (made inside a running loop, closed on shutdown). Otherwise: words."""
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 
 import libcst as cst
 
-from optadvisor.fix.add_timeout import timeout_for
-from optadvisor.fix.calls import NotHere, call_site
-from optadvisor.fix.context import FixContext, code_of
-from optadvisor.fix.source import unique_name
+from optadvisor.fix.calls import call_site
+from optadvisor.fix.context import FixContext, NotHere, code_of
+from optadvisor.fix.source import FixSource, unique_name
 from optadvisor.models import Edit, Fix
 
 _CLOSERS = ("close", "aclose", "shutdown", "disconnect", "__exit__", "__aexit__")
 
 
 def build(ctx: FixContext) -> Fix:
-    try:
-        site = call_site(ctx)
-    except NotHere as why:
-        return ctx.manual(str(why))
+    site = call_site(ctx)
     source = ctx.source
     view = ctx.env.get("call")
     name = view.name if view is not None else ""
@@ -36,50 +33,49 @@ def build(ctx: FixContext) -> Fix:
     statement = source.statement_of(node)
     if isinstance(statement, (ast.With, ast.AsyncWith)) and any(
             any(n is node for n in ast.walk(item.context_expr)) for item in statement.items):
-        return ctx.manual(
+        raise NotHere(
             "Here the client is a context manager, so each call opens and closes it. Create it "
             "once in an owner that outlives the calls (module level, the app's startup/lifespan, "
             "or `__init__`), close it on shutdown, and use it here without `with`.")
     if kind == "db" or name.endswith((".connect", ".Connection")):
-        return ctx.manual(
+        raise NotHere(
             "A connection per call: use a connection pool made once (psycopg_pool, "
             "SQLAlchemy's engine, redis.ConnectionPool) and take a connection from it here.")
     if name.startswith("aiohttp."):
-        return ctx.manual(
+        raise NotHere(
             "Create one `aiohttp.ClientSession` when the app starts (inside the running loop) "
             "and close it on shutdown; pass it in or keep it on the object that serves calls.")
-    func = source.scope_of(node)
     target = _target(statement, node)
-    if target and func is not None and _closes(func, target):
-        return ctx.manual(
+    if target and _closes(source.scope_of(node), target):
+        raise NotHere(
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
             "one client for the process (or the object's lifetime) and close it on shutdown.")
     local = _non_module_names(node, source.module_names)
     if local:
-        return ctx.manual(
+        raise NotHere(
             f"The client is built from `{local[0]}`, a value of this call: reuse one client per "
             f"distinct `{local[0]}` (a dict keyed by it, or a cached factory taking it), or "
             "build it once where that value is fixed.")
+    built = ctx.refine(site.cst_call)
     short = re.sub(r"[^0-9a-zA-Z]+", "_", name.rsplit(".", 1)[-1]).strip("_").lower() or "client"
     factory = f"_shared_{short}"
-    if _defined_differently(source, factory, code_of(timeout_for(ctx, site.cst_call))):
+    existing = _module_def(source, factory)
+    if existing is not None and code_of(built) in source.node_text(existing):
+        insertion = None  # the same factory, made by an earlier fix: reuse it
+    else:
         factory = unique_name(factory, source.module_names)
-    built = timeout_for(ctx, site.cst_call)
-    helper = cst.FunctionDef(
-        name=cst.Name(factory), params=cst.Parameters(),
-        body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(built)])]),
-        decorators=[cst.Decorator(cst.Attribute(cst.Name("functools"), cst.Name("cache")))],
-        leading_lines=[cst.EmptyLine(comment=cst.Comment(
-            "# one client per process, built on first use"))])
-    helper_code = code_of(cst.Module(body=[helper]))
-    nl = source.newline
-    line = source.factory_line()
-    insertion = None
-    if factory not in source.module_names:
-        insertion = Edit(line, 1, line, 1, nl + helper_code.replace("\n", nl) + nl)
-    call_code = f"{factory}()"
+        helper = cst.FunctionDef(
+            name=cst.Name(factory), params=cst.Parameters(),
+            body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(built)])]),
+            decorators=[cst.Decorator(cst.Attribute(cst.Name("functools"), cst.Name("cache")))],
+            leading_lines=[cst.EmptyLine(comment=cst.Comment(
+                "# one client per process, built on first use"))])
+        nl = source.newline
+        line = source.import_line
+        insertion = Edit(line, 1, line, 1,
+                         nl + code_of(cst.Module(body=[helper])).replace("\n", nl) + nl)
     return ctx.change(
-        "unsafe", ctx.replace_node(ctx.span, call_code), source.import_edit("functools"),
+        "unsafe", ctx.replace_node(ctx.span, f"{factory}()"), source.import_edit("functools"),
         insertion,
         message="Every call now shares one client (and its connection pool); unsafe because the "
                 "client's settings are fixed at first use and it is never closed before exit"
@@ -94,8 +90,8 @@ def _target(statement: ast.stmt | None, node: ast.AST) -> str:
     return ""
 
 
-def _closes(func: ast.AST, name: str) -> bool:
-    for node in ast.walk(func):
+def _closes(func: ast.AST | None, name: str) -> bool:
+    for node in ast.walk(func) if func is not None else ():
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 node.func.attr in _CLOSERS and isinstance(node.func.value, ast.Name) and \
                 node.func.value.id == name:
@@ -113,7 +109,7 @@ def _non_module_names(call: ast.Call, module_names: set[str]) -> list[str]:
     for arg in [*call.args, *(k.value for k in call.keywords)]:
         for node in ast.walk(arg):
             if isinstance(node, ast.Name) and node.id not in module_names and \
-                    node.id not in _BUILTINS:
+                    node.id not in vars(builtins):
                 out.append(node.id)
             if isinstance(node, (ast.Lambda, ast.NamedExpr)):
                 out.append("<expression>")
@@ -125,13 +121,8 @@ def _non_module_names(call: ast.Call, module_names: set[str]) -> list[str]:
     return out
 
 
-def _defined_differently(source, name: str, call_code: str) -> bool:  # type: ignore[no-untyped-def]
-    """A module-level def of that name exists and does not build this same client."""
-    tree = source.tree
-    for stmt in tree.body if tree is not None else ():
+def _module_def(source: FixSource, name: str) -> ast.FunctionDef | None:
+    for stmt in source.tree.body if source.tree is not None else ():
         if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
-            return call_code not in source.node_text(stmt)
-    return name in source.module_names
-
-
-_BUILTINS = {"True", "False", "None", "int", "float", "str", "dict", "list", "tuple", "bool"}
+            return stmt
+    return None

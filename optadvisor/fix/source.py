@@ -13,7 +13,9 @@ import re
 from functools import cached_property
 from typing import Iterator
 
+from optadvisor.analyze.positions import ByteColumns
 from optadvisor.models import Edit
+from optadvisor.subjects import SourceText
 
 Span = tuple[int, int, int, int]
 
@@ -22,12 +24,21 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
 
 
 class FixSource:
-    def __init__(self, text: str) -> None:
-        self.text = text
+    """CPython's tree of a file, with parents and nodes by line, over the engine's
+    SourceText (one decoding and one line split per file, shared with the snippets)."""
 
-    @cached_property
-    def lines(self) -> list[str]:
-        return _NEWLINE.split(self.text)
+    def __init__(self, text: SourceText) -> None:
+        self.source = text
+
+    @property
+    def text(self) -> str:
+        return self.source.text
+
+    def line(self, number: int) -> str:
+        return self.source.line(number)
+
+    def segment(self, span: Span) -> str:
+        return self.source.span(*span)
 
     @cached_property
     def newline(self) -> str:
@@ -44,38 +55,29 @@ class FixSource:
             return None
 
     @cached_property
-    def _parents(self) -> dict[int, ast.AST]:
+    def _index(self) -> tuple[dict[int, ast.AST], dict[int, list[ast.AST]]]:
+        """One walk: each node's parent (by id), and the expressions and statements that
+        start on each line."""
         parents: dict[int, ast.AST] = {}
+        by_line: dict[int, list[ast.AST]] = {}
         if self.tree is not None:
             for node in ast.walk(self.tree):
+                if isinstance(node, (ast.expr, ast.stmt)):
+                    by_line.setdefault(node.lineno, []).append(node)
                 for child in ast.iter_child_nodes(node):
                     parents[id(child)] = node
-        return parents
+        return parents, by_line
 
-    def line(self, number: int) -> str:
-        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+    @cached_property
+    def _columns(self) -> ByteColumns:
+        return ByteColumns(self.text)
 
     # ----------------------------------------------------------------- positions
 
-    def char_col(self, line: int, byte_col: int) -> int:
-        """1-based character column of a 0-based byte offset on a line."""
-        text = self.line(line)
-        if text.isascii():
-            return byte_col + 1
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")) + 1
-
     def span_of(self, node: ast.AST) -> Span:
-        return (node.lineno, self.char_col(node.lineno, node.col_offset),  # type: ignore[attr-defined]
-                node.end_lineno, self.char_col(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
-
-    def segment(self, span: Span) -> str:
-        line, col, end_line, end_col = span
-        if line == end_line:
-            return self.line(line)[col - 1:end_col - 1]
-        parts = [self.line(line)[col - 1:]]
-        parts.extend(self.line(n) for n in range(line + 1, end_line))
-        parts.append(self.line(end_line)[:end_col - 1])
-        return "\n".join(parts)
+        column = self._columns.column
+        return (node.lineno, column(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+                node.end_lineno, column(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
 
     def node_text(self, node: ast.AST) -> str:
         return self.segment(self.span_of(node))
@@ -86,26 +88,19 @@ class FixSource:
 
     # ----------------------------------------------------------------- nodes
 
+    def nodes_on(self, line: int) -> list[ast.AST]:
+        """Expressions and statements that start on `line`, outermost first."""
+        return self._index[1].get(line, [])
+
     def find(self, span: Span, kind: type | tuple[type, ...]) -> ast.AST | None:
         """The node of `kind` that starts and ends exactly at `span`."""
-        if self.tree is None:
-            return None
-        for node in self._by_line.get(span[0], ()):
+        for node in self.nodes_on(span[0]):
             if isinstance(node, kind) and self.span_of(node) == span:
                 return node
         return None
 
-    @cached_property
-    def _by_line(self) -> dict[int, list[ast.AST]]:
-        table: dict[int, list[ast.AST]] = {}
-        if self.tree is not None:
-            for node in ast.walk(self.tree):
-                if isinstance(node, (ast.expr, ast.stmt)):
-                    table.setdefault(node.lineno, []).append(node)
-        return table
-
     def parent(self, node: ast.AST) -> ast.AST | None:
-        return self._parents.get(id(node))
+        return self._index[0].get(id(node))
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
         current = self.parent(node)
@@ -143,9 +138,10 @@ class FixSource:
     def owns_lines(self, first: ast.stmt, last: ast.stmt) -> bool:
         """The statements start their first line and end their last one (no `a; b` sharing
         a line with code outside them), so whole lines can be replaced."""
-        start = self.line(first.lineno)[:self.char_col(first.lineno, first.col_offset) - 1]
+        column = self._columns.column
+        start = self.line(first.lineno)[:column(first.lineno, first.col_offset) - 1]
         end_line = last.end_lineno or last.lineno
-        rest = self.line(end_line)[self.char_col(end_line, last.end_col_offset or 0) - 1:]
+        rest = self.line(end_line)[column(end_line, last.end_col_offset or 0) - 1:]
         return not start.strip() and (not rest.strip() or rest.strip().startswith("#"))
 
     # ----------------------------------------------------------------- module facts
@@ -158,16 +154,6 @@ class FixSource:
             return names
         for stmt in self.tree.body:
             names |= _bound_by(stmt)
-        return names
-
-    @cached_property
-    def imported_names(self) -> set[str]:
-        names: set[str] = set()
-        if self.tree is None:
-            return names
-        for stmt in self.tree.body:
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                names |= _bound_by(stmt)
         return names
 
     @cached_property
@@ -200,10 +186,6 @@ class FixSource:
             else ""
         return Edit(line, 1, line, 1, f"import {module}{self.newline}{gap}")
 
-    def factory_line(self) -> int:
-        """Where a module-level helper goes: after the imports, before other code."""
-        return self.import_line
-
 
 def _bound_by(stmt: ast.stmt) -> set[str]:
     names: set[str] = set()
@@ -232,7 +214,7 @@ def _bound_by(stmt: ast.stmt) -> set[str]:
 def names_stored(nodes: list[ast.stmt]) -> set[str]:
     """Names bound by these statements, not counting nested function and class bodies."""
     out: set[str] = set()
-    for node in _walk_scope(nodes):
+    for node in walk_scope(nodes):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             out.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -254,7 +236,7 @@ def _walk_all(nodes: list[ast.AST]) -> Iterator[ast.AST]:
         yield from ast.walk(node)
 
 
-def _walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
+def walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
     """Every node of these statements, but not inside nested defs, lambdas or classes
     (their own names are reported, their bodies are another scope)."""
     stack: list[ast.AST] = list(reversed(nodes))
@@ -269,10 +251,6 @@ def _walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
         if isinstance(node, ast.Lambda):
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
-def walk_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
-    return _walk_scope(nodes)
 
 
 def unique_name(base: str, taken: set[str]) -> str:

@@ -12,17 +12,8 @@ import ast
 import libcst as cst
 
 from optadvisor.fix import to_thread_block
-from optadvisor.fix.add_timeout import timeout_for
-from optadvisor.fix.calls import (
-    NotHere,
-    awaited,
-    call_site,
-    check_await_allowed,
-    dotted_expr,
-    first_arg_comma,
-    local_roots,
-)
-from optadvisor.fix.context import FixContext
+from optadvisor.fix.calls import awaited, call_site, dotted_expr, first_arg_comma, local_roots
+from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.models import Fix
 
 # Categories whose objects carry a connection or a file position: a call on one of them
@@ -31,36 +22,26 @@ _BOUND_CATEGORIES = ("db", "file")
 
 
 def build(ctx: FixContext) -> Fix:
-    try:
-        site = call_site(ctx)
-        check_await_allowed(ctx, site)
-    except NotHere as why:
-        return ctx.manual(str(why))
+    site = call_site(ctx, awaiting=True)
     node = site.node
     statement = ctx.source.statement_of(node)
-    if isinstance(statement, (ast.With, ast.AsyncWith)) and any(
+    if isinstance(statement, ast.With) and any(
             item.context_expr is node for item in statement.items):
-        if isinstance(statement, ast.AsyncWith):
-            return ctx.manual()
-        return to_thread_block.build_for(ctx, statement)
+        return to_thread_block.build_block(ctx, [statement])
+    if isinstance(statement, ast.AsyncWith):
+        raise NotHere("")
     call = ctx.env.get("call")
-    category = call.blocking_category if call is not None else ""
-    root = _receiver_root(node.func)
-    scope = ctx.source.scope_of(node)
-    if category in _BOUND_CATEGORIES and _makes_bound_object(call.name if call else "") and \
-            isinstance(statement, ast.Assign) and \
-            statement.value is node and len(statement.targets) == 1 and \
-            isinstance(statement.targets[0], ast.Name):
-        # `conn = sqlite3.connect(db)`: the connection and everything done with it move.
-        return to_thread_block.build_for_name(ctx, node, statement.targets[0].id)
-    if category in _BOUND_CATEGORIES and root is not None and root not in ("self", "cls"):
-        if root in local_roots(scope):
-            return to_thread_block.build_for_name(ctx, node, root)
-        if category == "db":
-            return ctx.manual("The connection was made elsewhere: a database connection "
-                              "(sqlite3's above all) is used from the thread that opened it, "
-                              "so offloading this one call is not safe.")
-    original = timeout_for(ctx, site.cst_call)
+    if call is not None and call.blocking_category in _BOUND_CATEGORIES:
+        bound = _bound_name(call.name, statement, node)
+        made_here = bound not in (None, "self", "cls") and \
+            bound in local_roots(ctx.source.scope_of(node))
+        if made_here:
+            return to_thread_block.build_for_name(ctx, node, bound)  # type: ignore[arg-type]
+        if bound is not None and call.blocking_category == "db":
+            raise NotHere("The connection was made elsewhere: a database connection "
+                          "(sqlite3's above all) is used from the thread that opened it, "
+                          "so offloading this one call is not safe.")
+    original = ctx.refine(site.cst_call)
     new_args = [cst.Arg(value=original.func, comma=first_arg_comma(original)
                         if original.args else cst.MaybeSentinel.DEFAULT),
                 *original.args]
@@ -72,18 +53,20 @@ def build(ctx: FixContext) -> Fix:
                 "thread-safe and its exceptions now surface at the await.")
 
 
-def _makes_bound_object(name: str) -> bool:
-    """Calls that return a connection, cursor or open file (not `read_text`'s string)."""
+def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | None:
+    """The local a thread-bound object lives in: the name a connection, cursor or open file
+    is assigned to (`conn = sqlite3.connect(db)`), or the receiver a call works on
+    (`conn` of `conn.execute(...)`, `cur` of `cur.fetchall()`)."""
     last = name.rsplit(".", 1)[-1]
-    return last in ("open", "fdopen", "connect", "cursor", "Connection") or \
+    makes_object = last in ("open", "fdopen", "connect", "cursor", "Connection") or \
         name.endswith("cursor()")
-
-
-def _receiver_root(func: ast.expr) -> str | None:
-    """`conn` for `conn.execute`, `cur` for `cur.fetchall`; None for plain functions."""
+    if makes_object and isinstance(statement, ast.Assign) and statement.value is node and \
+            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id
+    func = node.func
     if not isinstance(func, ast.Attribute):
         return None
-    node: ast.expr = func.value
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.value if not isinstance(node, ast.Call) else node.func
-    return node.id if isinstance(node, ast.Name) else None
+    receiver: ast.expr = func.value
+    while isinstance(receiver, (ast.Attribute, ast.Subscript, ast.Call)):
+        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
+    return receiver.id if isinstance(receiver, ast.Name) else None

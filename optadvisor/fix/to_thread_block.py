@@ -13,24 +13,12 @@ import ast
 import libcst as cst
 
 from optadvisor.fix.calls import local_roots
-from optadvisor.fix.context import FixContext, code_of, dedent_block, reindent
-from optadvisor.fix.source import (
-    multiline_string,
-    names_loaded,
-    names_stored,
-    unique_name,
-    walk_scope,
-)
+from optadvisor.fix.context import FixContext, NotHere
+from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
 
 _REFUSE = (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom, ast.Return,
            ast.Global, ast.Nonlocal)
-
-
-def build_for(ctx: FixContext, statement: ast.stmt) -> Fix:
-    names = [v.id for item in getattr(statement, "items", ()) for v in
-             [item.optional_vars] if isinstance(v, ast.Name)]
-    return build_block(ctx, [statement], names[0] if names else "")
 
 
 def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
@@ -46,17 +34,21 @@ def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
         body, index = found
         for start in range(index, -1, -1):
             candidate = body[start]
-            if isinstance(candidate, (ast.With, ast.AsyncWith)) and root in names_stored(
-                    [ast.Expr(item.optional_vars) for item in candidate.items
-                     if item.optional_vars is not None]):
+            if isinstance(candidate, ast.With) and root in _with_names(candidate):
                 return build_block(ctx, [candidate], root)
             if _assigns(candidate, root):
                 return build_block(ctx, body[start:_last_use(body, start, index, root) + 1],
                                    root)
         parent = source.parent(stmt)
         stmt = source.statement_of(parent) if parent is not None else None
-    return ctx.manual("The object is made elsewhere in the coroutine: move its creation and "
-                      "every use of it into one sync function run by `asyncio.to_thread`.")
+    raise NotHere("The object is made elsewhere in the coroutine: move its creation and every "
+                  "use of it into one sync function run by `asyncio.to_thread`.")
+
+
+def _with_names(statement: ast.With) -> list[str]:
+    """Names a `with` binds: `f` of `with open(p) as f`."""
+    return [n.id for item in statement.items if item.optional_vars is not None
+            for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)]
 
 
 def _assigns(stmt: ast.stmt, name: str) -> bool:
@@ -85,33 +77,28 @@ def _makes_cursor(value: ast.expr, tracked: set[str]) -> bool:
 
 def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     source = ctx.source
-    first, last = stmts[0], stmts[-1]
-    func = source.scope_of(first)
+    func = source.scope_of(stmts[0])
     if not isinstance(func, ast.AsyncFunctionDef):
-        return ctx.manual()
+        raise NotHere("")
     why = _refusal(stmts)
-    if why or not source.owns_lines(first, last):
-        return ctx.manual(why)
-    end_line = last.end_lineno or last.lineno
+    if why:
+        raise NotHere(why)
+    module, indent = ctx.block(stmts)
     stored = names_stored(stmts)
-    block_lines = range(first.lineno, end_line + 1)
-    outside = _loaded_outside(func, block_lines)
     if _read_before_write(stmts, stored):
-        return ctx.manual("The block updates a variable it also reads from before: move it "
-                          "by hand, returning the new value.")
+        raise NotHere("The block updates a variable it also reads from before: move it by "
+                      "hand, returning the new value.")
+    lines = range(stmts[0].lineno, (stmts[-1].end_lineno or stmts[-1].lineno) + 1)
+    outside = _loaded_outside(func, lines)
     returned = sorted((n for n in stored if n in outside), key=lambda n: _first_store(stmts, n))
-    try:
-        text, indent = dedent_block(source, first.lineno, end_line)
-        module = cst.parse_module(text + "\n")
-    except (ValueError, cst.ParserSyntaxError):
-        return ctx.manual()
     taken = local_roots(func) | names_loaded([func]) | source.module_names
     # Named for the object it works with, so two blocks of one coroutine differ.
+    if not root and isinstance(stmts[0], ast.With):
+        root = next(iter(_with_names(stmts[0])), "")
     name = unique_name(f"_with_{root.strip('_')}" if root else "_blocking_work", taken)
     body = list(module.body)
     if returned:
-        value = ", ".join(returned)
-        body.append(cst.parse_statement(f"return {value}"))
+        body.append(cst.parse_statement(f"return {', '.join(returned)}"))
     helper = cst.FunctionDef(
         name=cst.Name(name), params=cst.Parameters(),
         body=cst.IndentedBlock(body=body, footer=module.footer),
@@ -120,11 +107,8 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     )
     head = f"{', '.join(returned)} = " if returned else ""
     call = cst.parse_statement(f"{head}await asyncio.to_thread({name})")
-    code = code_of(cst.Module(body=[helper, call])).rstrip("\n")
-    # The comment line the helper carries is written first; keep it with the helper.
-    new = reindent(code, indent, source.newline)
     return ctx.change(
-        "unsafe", ctx.replace_lines(first.lineno, end_line, new),
+        "unsafe", ctx.replace_block(stmts, [helper, call], (), indent),
         source.import_edit("asyncio"),
         message="The block runs in one worker thread, so the objects it makes are used in the "
                 "thread that made them; unsafe because the block's code must not touch "
@@ -136,9 +120,6 @@ def _refusal(stmts: list[ast.stmt]) -> str:
         if isinstance(node, _REFUSE):
             return ("The block awaits, returns, yields or rebinds globals: only plain sync code "
                     "can move to a worker thread.")
-    if multiline_string(stmts):
-        return ("The block holds a multi-line string, whose text would change when "
-                "indented: move it by hand.")
     if _escapes_loop(stmts):
         return "The block breaks out of or continues a loop around it."
     return ""
