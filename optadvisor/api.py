@@ -404,7 +404,6 @@ class FixOutcome:
     fixed: int
     changes: Mapping[str, tuple[str, str]]
     """Relative path -> (text before, text after)."""
-    paths: Mapping[str, Path]
     unsafe_left: int
     """Remaining recommendations whose fix is unsafe (applied with --unsafe-fixes)."""
 
@@ -421,7 +420,7 @@ def fix(options: ScanOptions, unsafe: bool = False, write: bool = True,
     current: dict[str, str] = {}
     fixed = 0
     report = scan(options, progress)
-    sources = _source_paths(options)
+    root = Path(report.root)
     for _ in range(MAX_PASSES):
         by_path: dict[str, list[Recommendation]] = {}
         for rec in report.recommendations:
@@ -429,11 +428,8 @@ def fix(options: ScanOptions, unsafe: bool = False, write: bool = True,
                 by_path.setdefault(rec.path, []).append(rec)
         changed = False
         for rel, recs in sorted(by_path.items()):
-            path = sources.get(rel)
-            if path is None:
-                continue
             if rel not in current:
-                data = path.read_bytes()
+                data = (root / rel).read_bytes()
                 text = _editable_text(data)
                 if text is None:
                     continue
@@ -452,17 +448,11 @@ def fix(options: ScanOptions, unsafe: bool = False, write: bool = True,
                if text != originals[rel][1]}
     if write:
         for rel in sorted(changes):
-            _write_atomically(sources[rel], overlay[rel])
+            _write_atomically(root / rel, overlay[rel])
     unsafe_left = sum(1 for r in report.recommendations
                       if r.fix is not None and r.fix.applicability == "unsafe" and r.fix.edits)
     return FixOutcome(report=report, fixed=fixed, changes=changes,
-                      paths={rel: sources[rel] for rel in changes},
                       unsafe_left=0 if unsafe else unsafe_left)
-
-
-def _source_paths(options: ScanOptions) -> dict[str, Path]:
-    config = load_config(list(options.paths), options.config_file)
-    return {f.rel: f.path for f in discover(list(options.paths), config).files}
 
 
 def _editable_text(data: bytes) -> str | None:

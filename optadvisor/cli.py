@@ -114,11 +114,10 @@ def scan(
 
         known = baselines.load_baseline(baseline) if baseline is not None else None
         if apply_fixes or diff:
-            _run_fixes(options, unsafe_fixes, diff, quiet)
-            if diff:
-                return  # _run_fixes exits
-        with _progress(quiet) as hook:
-            report = run_scan(options, hook)
+            report = _run_fixes(options, unsafe_fixes, diff, quiet)  # --diff exits there
+        else:
+            with _progress(quiet) as hook:
+                report = run_scan(options, hook)
         if write_baseline is not None:
             baselines.write_baseline(report, write_baseline)
         if known is not None:
@@ -133,9 +132,9 @@ def scan(
     raise typer.Exit(exit_code(report, threshold))
 
 
-def _run_fixes(options, unsafe: bool, diff: bool, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+def _run_fixes(options, unsafe: bool, diff: bool, quiet: bool):  # type: ignore[no-untyped-def]
     """`--diff`: print what would change and exit (1 when something would). `--fix`: write
-    the changes; the scan that follows reports what remains."""
+    the changes and return the report of what remains (the last pass's scan)."""
     from optadvisor.api import fix
     from optadvisor.fix.edits import unified_diff
 
@@ -158,6 +157,7 @@ def _run_fixes(options, unsafe: bool, diff: bool, quiet: bool) -> None:  # type:
         more = f" ({outcome.unsafe_left} more with --unsafe-fixes)" if outcome.unsafe_left else ""
         err.print(f"{outcome.fixed} fixed in {len(outcome.changes)} file(s), {remaining} "
                   f"remaining{more}.", markup=False)
+    return outcome.report
 
 
 def _parse_also(values: List[str]) -> list[tuple[str, Path]]:

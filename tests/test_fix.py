@@ -296,3 +296,13 @@ def test_every_fixture_file_compiles_after_all_fixes_and_a_second_run_is_a_no_op
     assert changed >= 20
     again = runner.invoke(app, ["scan", str(root), "--diff", "--unsafe-fixes", "--no-cache"])
     assert again.exit_code == 0, again.stdout
+
+
+def test_fix_explicit_files_in_different_directories(tmp_path: Path):
+    write(tmp_path, {"svc/sub/a.py": SAMPLE["app/a.py"], "b.py": SAMPLE["app/a.py"]})
+    result = CliRunner().invoke(app, ["scan", str(tmp_path / "svc/sub/a.py"),
+                                      str(tmp_path / "b.py"), "--fix", "--no-cache",
+                                      "--fail-on", "never"])
+    assert result.exit_code == 0
+    for rel in ("svc/sub/a.py", "b.py"):
+        assert "await asyncio.sleep(1)" in (tmp_path / rel).read_text()
