@@ -43,6 +43,7 @@ class ScanOptions:
 
 if TYPE_CHECKING:
     from optadvisor.analyze.catalog import Catalog
+    from optadvisor.cache import FixCache
     from optadvisor.models import ProfileRun
     from optadvisor.profile import ProfileOptions
 
@@ -67,7 +68,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     config = load_config(list(options.paths), options.config_file)
     catalog = load_catalog(config.catalogs)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
-                    options.ignore)
+                    options.ignore, _fix_cache(options, config, catalog))
     found = discover(list(options.paths), config)
     analysis = _analyze(found.files, config, catalog, options, progress, overlay)
     analysis.errors[:0] = found.errors
@@ -186,13 +187,26 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                 cache.put(digests[rel], outcome)
 
     inputs = [
-        FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]))
+        FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
+                  digest=digests[rel])
         for rel in sorted(facts)
     ]
     vias = link([(i.source, i.facts) for i in inputs])
     for item in inputs:
         item.via = vias.get(item.source.rel, {})
     return _Analysis(inputs, errors, cached)
+
+
+def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "FixCache | None":
+    """Fixes are a pure function of a file's bytes, the site, the fix code and the catalog:
+    cached next to the facts, so a warm scan shows them without parsing anything."""
+    if not options.use_cache:
+        return None
+    from optadvisor.cache import FixCache
+    from optadvisor.fix import code_digest
+
+    context = context_digest(__version__, code_digest(), catalog.digest, _parser_versions())
+    return FixCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
 
 
 def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],

@@ -1,4 +1,4 @@
-"""Content-addressed cache of per-file facts.
+"""Content-addressed cache of per-file facts (and of the fixes built from them).
 
 The key of an entry is a hash of the file's bytes and of everything else facts depend on:
 the analyzer version, the API catalog, and the config keys that change analysis. Rules are
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from optadvisor.models import (
-    AwaitGroupFact, CallFact, ErrorRecord, FileFacts, FunctionFact, LoopFact,
+    AwaitGroupFact, CallFact, ErrorRecord, FileFacts, Fix, FunctionFact, LoopFact, Snippet,
 )
 
 FORMAT = 1
@@ -106,24 +106,58 @@ class FactCache:
             body: dict[str, Any] = {"error": [facts.kind, facts.message, facts.line]}
         else:
             body = {"facts": encode_facts(facts)}
-        path = self._path(digest)
         payload = json.dumps({"key": [digest, self.context], **body}, separators=(",", ":"))
+        self.writable = _write(self._path(digest), payload)
+
+
+class FixCache:
+    """Fixes and their snippets, by a key of the file's bytes, the site and what the rules
+    ask of it (fix/build.py: fix_key): a warm scan then parses nothing to show them."""
+
+    def __init__(self, root: Path, context: str) -> None:
+        self.root = root / f"fixes-v{FORMAT}"
+        self.context = context
+        self.writable = True
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}-{self.context}.json"
+
+    def get(self, key: str) -> tuple[Fix, Snippet] | None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            data = json.loads(self._path(key).read_bytes())
+            if data.get("key") != [key, self.context]:
+                return None
+            return Fix.from_dict(data["fix"]), Snippet(**data["snippet"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # a miss, or corrupt: built again
+
+    def put(self, key: str, fix: Fix, snippet: Snippet) -> None:
+        if self.writable:
+            payload = json.dumps({"key": [key, self.context], "fix": fix.to_dict(),
+                                  "snippet": dataclasses.asdict(snippet)},
+                                 separators=(",", ":"))
+            self.writable = _write(self._path(key), payload)
+
+
+def _write(path: Path, payload: str) -> bool:
+    """An entry written whole or not at all; False when the cache dir cannot be written
+    (read-only or full: that costs speed, never results)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(payload)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            # A read-only or full cache dir costs speed, never results.
-            self.writable = False
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        return False
+    return True
 
 
 def encode_facts(facts: FileFacts) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pathspec
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import context_of
+from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Via
 from optadvisor.models import (
     Config, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
@@ -31,7 +32,7 @@ from optadvisor.subjects import (
 )
 
 if TYPE_CHECKING:  # the fix machinery (and libcst) loads when a finding first needs a fix
-    from optadvisor.fix.build import ShapeCall
+    from optadvisor.cache import FixCache
     from optadvisor.fix.source import FixSource
 
 
@@ -44,6 +45,8 @@ class FileInput:
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
+    digest: str = ""
+    """Of the file's bytes (the fix cache's key); "" when not known."""
 
 
 @dataclass
@@ -54,8 +57,10 @@ class EngineResult:
 
 class Engine:
     def __init__(self, rules: list[CompiledRule], catalog: Catalog, config: Config,
-                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> None:
+                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+                 fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
+        self.fix_cache = fix_cache
         self.by_subject: dict[str, list[CompiledRule]] = defaultdict(list)
         for compiled in rules:
             if selected(compiled.rule.id, select or config.select, ignore or config.ignore):
@@ -197,22 +202,30 @@ class Engine:
                              for r, _, _ in group[1:]))
         if not compiled.fix_cases:
             return rec
+        span = (rec.line, rec.column, rec.end_line, rec.end_column)
+        lead_call = _shape_call(compiled, env)
+        facets = [_shape_call(c, e) for _, c, e in group[1:] if c.fix_cases]
+        cache, key = self.fix_cache, ""
+        if cache is not None and item.digest:
+            key = fix_key(item.digest, span, lead_call, facets)
+            hit = cache.get(key)
+            if hit is not None:
+                return dataclasses.replace(rec, fix=hit[0], snippet=hit[1])
         from optadvisor.fix.build import build_fix, snippet_of
         from optadvisor.fix.source import FixSource
 
         if item.fix_source is None:
             item.fix_source = FixSource(item.text)
-        span = (rec.line, rec.column, rec.end_line, rec.end_column)
-        facets = [_shape_call(c, e) for _, c, e in group[1:] if c.fix_cases]
-        fix = build_fix(_shape_call(compiled, env), [f for f in facets if f is not None],
-                        span, item.fix_source, self.catalog, item.source.rel)
-        return dataclasses.replace(rec, fix=fix, snippet=snippet_of(item.fix_source, fix, span))
+        fix = build_fix(lead_call, facets, span, item.fix_source, self.catalog,
+                        item.source.rel)
+        snippet = snippet_of(item.fix_source, fix, span)
+        if cache is not None and key:
+            cache.put(key, fix, snippet)
+        return dataclasses.replace(rec, fix=fix, snippet=snippet)
 
 
-def _shape_call(compiled: CompiledRule, env: dict[str, Any]) -> "ShapeCall":
+def _shape_call(compiled: CompiledRule, env: dict[str, Any]) -> ShapeCall:
     """The rule's first fix case whose `when` holds here."""
-    from optadvisor.fix.build import ShapeCall
-
     manual = compiled.templates.get("manual")
     shape, params = next(((name, params) for when, name, params in compiled.fix_cases
                           if when is None or when(env)), ("", {}))

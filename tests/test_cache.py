@@ -66,8 +66,8 @@ def comparable(report) -> dict:
     return data
 
 
-def entries(cache_dir: Path) -> list[Path]:
-    return sorted(p for p in cache_dir.rglob("*") if p.is_file())
+def entries(cache_dir: Path, kind: str = "facts") -> list[Path]:
+    return sorted(p for p in (cache_dir / f"{kind}-v1").rglob("*") if p.is_file())
 
 
 def assert_all_valid(cache_dir: Path) -> None:
@@ -100,10 +100,36 @@ def test_warm_scan_is_served_from_cache_with_identical_results(tree: Path, cache
     assert cold.summary.cached_files == 0
     assert cold.summary.recommendations >= 4
     assert len(entries(cache_dir)) == len(FILES)
+    with_fix = [r for r in cold.recommendations if r.fix is not None and r.fix.edits]
+    assert with_fix and len(entries(cache_dir, "fixes")) == cold.summary.recommendations
     warm = run(tree, cache_dir)
     assert warm.summary.cached_files == len(FILES)
     assert comparable(warm) == comparable(cold)
     assert comparable(run(tree, None)) == comparable(cold)  # and the same as no cache
+
+
+def test_warm_scan_builds_no_fix_and_loads_no_libcst(tree: Path, cache_dir: Path):
+    """Fixes come from the cache too: a warm scan parses nothing, not even to show them."""
+    import subprocess
+    import sys
+
+    run(tree, cache_dir)
+    probe = (
+        "import sys; from pathlib import Path; from optadvisor.api import ScanOptions, scan; "
+        f"r = scan(ScanOptions(paths=(Path({str(tree)!r}),), cache_dir=Path({str(cache_dir)!r}),"
+        " jobs=1)); "
+        "print(sum(1 for x in r.recommendations if x.fix and x.fix.edits), "
+        "'libcst' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert int(out[0]) >= 1 and out[1] == "False", out
+
+
+def test_a_corrupt_fix_entry_is_built_again(tree: Path, cache_dir: Path):
+    cold = run(tree, cache_dir)
+    for path in entries(cache_dir, "fixes"):
+        path.write_text('{"key": [1, 2], "fix": "truncat')
+    assert comparable(run(tree, cache_dir)) == comparable(cold)
 
 
 def test_facts_round_trip_through_the_cache_format_exactly():

@@ -213,7 +213,7 @@ def test_cache_dir_from_config_flag_and_environment(tmp_path: Path, monkeypatch)
     proj = tmp_path / "proj"
 
     def entries(folder: Path) -> list[Path]:
-        return [p for p in folder.rglob("*.json")] if folder.exists() else []
+        return [p for p in folder.rglob("facts-v*/**/*.json")] if folder.exists() else []
 
     scan(ScanOptions(paths=(proj,), jobs=1))
     assert len(entries(proj / ".oa-cache")) == 1  # relative to the config file

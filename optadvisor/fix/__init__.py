@@ -13,7 +13,9 @@ ones included) only checks their names, and does not import libcst.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 SHAPES: tuple[str, ...] = (
@@ -28,3 +30,12 @@ def shape_module(name: str) -> ModuleType | None:
     if name not in SHAPES:
         return None
     return importlib.import_module(f"optadvisor.fix.{name}")
+
+
+def code_digest() -> str:
+    """A digest of this package's code: part of the fix cache's key, so a changed shape
+    never serves a fix it would no longer make."""
+    h = hashlib.blake2b(digest_size=12)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()

@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.fix import shape_module
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.edits import apply_edits
+from optadvisor.fix.site import ShapeCall
 from optadvisor.fix.source import FixSource, Span
 from optadvisor.models import Edit, Fix, Snippet
-
-
-@dataclass(frozen=True)
-class ShapeCall:
-    """A rule's chosen fix shape at one site, with what it is built from."""
-
-    shape: str
-    params: Mapping[str, str]
-    env: Mapping[str, Any]
-    manual: str
-    """The rule's advice in words (its rendered `fix.manual`)."""
 
 
 def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: FixSource,

@@ -9,15 +9,16 @@ the facts; `ast` counts columns in UTF-8 bytes, so conversions happen here and o
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from functools import cached_property
 from typing import Iterator
 
 from optadvisor.analyze.positions import ByteColumns
+from optadvisor.fix.site import Span
 from optadvisor.models import Edit
 from optadvisor.subjects import SourceText
 
-Span = tuple[int, int, int, int]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
@@ -55,18 +56,33 @@ class FixSource:
             return None
 
     @cached_property
-    def _index(self) -> tuple[dict[int, ast.AST], dict[int, list[ast.AST]]]:
-        """One walk: each node's parent (by id), and the expressions and statements that
-        start on each line."""
-        parents: dict[int, ast.AST] = {}
-        by_line: dict[int, list[ast.AST]] = {}
-        if self.tree is not None:
-            for node in ast.walk(self.tree):
-                if isinstance(node, (ast.expr, ast.stmt)):
-                    by_line.setdefault(node.lineno, []).append(node)
-                for child in ast.iter_child_nodes(node):
-                    parents[id(child)] = node
-        return parents, by_line
+    def _index(self) -> tuple[dict[int, ast.AST], dict[int, list[ast.AST]], set[int]]:
+        """Each indexed node's parent (by id), the expressions and statements that start on
+        each line, and which top-level statements are indexed: filled one top-level
+        statement at a time (`_cover`), since a file's findings sit in a few of them."""
+        return {}, {}, set()
+
+    def _cover(self, line: int) -> None:
+        """Index the top-level statement that holds `line` (one walk of it, not the file)."""
+        tree = self.tree
+        if tree is None:
+            return
+        parents, by_line, done = self._index
+        body = tree.body
+        i = bisect.bisect_right([s.lineno for s in body], line) - 1
+        # Decorators start before their def's `lineno`: a line there belongs to the next.
+        if i + 1 < len(body) and any(d.lineno <= line for d in
+                                     getattr(body[i + 1], "decorator_list", ())):
+            i += 1
+        if i < 0 or i in done:
+            return
+        done.add(i)
+        parents[id(body[i])] = tree
+        for node in ast.walk(body[i]):
+            if isinstance(node, (ast.expr, ast.stmt)):
+                by_line.setdefault(node.lineno, []).append(node)
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
 
     @cached_property
     def _columns(self) -> ByteColumns:
@@ -90,6 +106,7 @@ class FixSource:
 
     def nodes_on(self, line: int) -> list[ast.AST]:
         """Expressions and statements that start on `line`, outermost first."""
+        self._cover(line)
         return self._index[1].get(line, [])
 
     def find(self, span: Span, kind: type | tuple[type, ...]) -> ast.AST | None:
