@@ -306,3 +306,35 @@ def test_fix_explicit_files_in_different_directories(tmp_path: Path):
     assert result.exit_code == 0
     for rel in ("svc/sub/a.py", "b.py"):
         assert "await asyncio.sleep(1)" in (tmp_path / rel).read_text()
+
+
+def test_gather_indents_a_moved_multi_line_call():
+    out = fixed("""
+        async def f(c, m):
+            refs = await resolve(
+                c,
+                timeout_s=3,
+            )
+            envs = await m.environment.resolve()
+            return refs, envs
+    """, ("OPT102",))
+    assert "        resolve(\n            c,\n            timeout_s=3,\n        ),\n" in out
+
+
+@pytest.mark.parametrize("between", ['logger.info("step 2")', "took = time.time() - t0"])
+def test_an_effect_or_a_clock_read_between_awaits_keeps_them_apart(between: str):
+    # Seen on camel's browser toolkit: a snapshot, its timing and a log line, then the
+    # tabs of the same browser: the statement between marks an order.
+    code = """
+        import time
+        class Toolkit:
+            async def back(self, logger, t0):
+                snap = await self._session.get_snapshot()
+                {between}
+                tabs = await self._get_tab_info()
+                return snap, tabs
+    """
+    grouped, _ = scan_source(textwrap.dedent(code.format(between="x = 1")), select=("OPT102",))
+    assert len(grouped) == 1  # a plain assignment between does not separate them
+    recs, _ = scan_source(textwrap.dedent(code.format(between=between)), select=("OPT102",))
+    assert recs == []

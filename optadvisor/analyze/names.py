@@ -162,27 +162,38 @@ def await_statement(statement: cst.BaseStatement
 
 
 def plain_statement(statement: cst.BaseStatement) -> tuple[set[str], set[str]] | None:
-    """(names assigned, names read) of a simple statement with no await and no control
-    flow (`log.info(...)`, `payload = build(x)`): one that may sit between grouped awaits."""
+    """(names assigned, names read) of an assignment with no await, no control flow and no
+    clock read (`payload = build(x)`): one that may sit between grouped awaits. A bare
+    expression statement (`logger.info("step 2")`, `page.click()`) is there for its effect,
+    in its place between the awaits, and so is a clock read (`elapsed = time.time() - t0`
+    times the await before it): those end the group."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return None
     assigned: set[str] = set()
     read: set[str] = set()
     for small in statement.body:
-        if isinstance(small, cst.Assign):
-            for target in small.targets:
-                if not isinstance(target.target, (cst.Name, cst.Tuple)):
-                    return None
-                assigned |= names_read(target.target)
-            value = small.value
-        elif isinstance(small, cst.Expr):
-            value = small.value
-        else:
+        if not isinstance(small, cst.Assign):
             return None
-        if _has_await(value):
+        for target in small.targets:
+            if not isinstance(target.target, (cst.Name, cst.Tuple)):
+                return None
+            assigned |= names_read(target.target)
+        if _has_await(small.value) or _reads_clock(small.value):
             return None
-        read |= names_read(value)
+        read |= names_read(small.value)
     return assigned, read
+
+
+_CLOCKS = {"time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns",
+           "now", "utcnow"}
+
+
+def _reads_clock(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Call):
+        chain = chain_of(node.func)
+        if chain and chain[-1] in _CLOCKS:
+            return True
+    return any(_reads_clock(child) for child in node.children)
 
 
 def _has_await(node: cst.CSTNode) -> bool:

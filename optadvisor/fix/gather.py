@@ -49,7 +49,7 @@ def build(ctx: FixContext) -> Fix:
         if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
             target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         targets.append(target)
-        calls.append(small.value.expression)  # type: ignore[attr-defined]
+        calls.append(small.value.expression.visit(_Indent()))  # type: ignore[attr-defined]
         leading.extend(node.leading_lines)  # type: ignore[attr-defined]
     gathered = _gather_statement(targets, calls, leading)
     return ctx.change(
@@ -88,3 +88,14 @@ def _gather_statement(targets: list[cst.BaseExpression | None],
                                                                       rpar=[]))],
                            value=gather)
     return cst.SimpleStatementLine(body=[small], leading_lines=leading)
+
+
+class _Indent(cst.CSTTransformer):
+    """A call moved into gather's argument list sits one level deeper: so do the lines it
+    continues on."""
+
+    def leave_ParenthesizedWhitespace(self, original_node: cst.ParenthesizedWhitespace,
+                                      updated_node: cst.ParenthesizedWhitespace
+                                      ) -> cst.ParenthesizedWhitespace:
+        return updated_node.with_changes(
+            last_line=cst.SimpleWhitespace(updated_node.last_line.value + "    "))
