@@ -440,6 +440,10 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
             self._loop_assigns(names_read(target))
+        elif self._loop_stack and isinstance(target, cst.Attribute):
+            # `self.resuming = False` around an await: state of an object the iterations
+            # share (crewAI's flow runtime toggles a flag around each start method).
+            self._loop_assigns(names_read(target.value))
         if func is not None and isinstance(value, cst.Name) and isinstance(
                 target, (cst.Attribute, cst.Subscript)):
             func.escaped_names.add(value.value)
@@ -544,7 +548,8 @@ class FactCollector(cst.CSTVisitor):
             call, target_text, targets, reads, receiver = item
             assigned = set().union(*(r[2] for r in run)) if run else set()
             receivers = {r[4] for r in run if r[4]}
-            if reads & assigned or (receiver and receiver in receivers):
+            if reads & assigned or (receiver and receiver in receivers) or \
+                    _shares_an_object(item, run):
                 close()  # depends on the group so far: a new group may start here
             run.append(item)
         close()
@@ -657,3 +662,19 @@ class FactCollector(cst.CSTVisitor):
                 self._offload_args.add(id(value))
             elif isinstance(value, cst.Name) and func is not None:
                 func.offloaded_names.add(value.value)
+
+
+def _arg_reads(call: cst.Call) -> set[str]:
+    return set().union(*(names_read(arg.value) for arg in call.args)) if call.args else set()
+
+
+def _shares_an_object(item: tuple[cst.Call, str, set[str], set[str], str],
+                      run: list[tuple[cst.Call, str, set[str], set[str], str]]) -> bool:
+    """One await works on an object (`context._ainvoke_loop()`) that another is handed
+    (`self._prompt_input_async(context.crew)`): the second may need what the first did to
+    it (seen in crewAI: a human is asked about the answer the loop just produced)."""
+    call, receiver = item[0], item[4]
+    roots = {r[4].split(".")[0] for r in run if r[4]}
+    earlier_args = set().union(*(_arg_reads(r[0]) for r in run))
+    return bool(_arg_reads(call) & roots) or (bool(receiver)
+                                               and receiver.split(".")[0] in earlier_args)
