@@ -184,7 +184,7 @@ def test_loop_with_tuple_target_unpacks_inside_the_coroutine():
             for key, (a, b) in items:
                 if not a:
                     continue
-                await client.put(key, a + b)
+                await client.upload(key, a + b)
     """, ("OPT103",))
     assert "async def _one_item(item):" in out and "key, (a, b) = item" in out
     assert "return\n" in out  # continue became return

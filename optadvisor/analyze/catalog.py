@@ -84,6 +84,9 @@ class Catalog:
     memoize: NameTable[bool] = field(default_factory=NameTable)
     loaders: NameTable[str] = field(default_factory=NameTable)
     setup_functions: frozenset[str] = frozenset()
+    ordered_methods: frozenset[str] = frozenset()
+    """Methods whose calls on one shared object keep their order (`add_message`, `put`,
+    `send`, `execute`): awaited once per item, they tie the iterations together."""
     digest: str = ""
 
 
@@ -95,6 +98,7 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     files = [*default_catalog_files(), *extra]
     catalog = Catalog()
     setup: set[str] = set()
+    ordered: set[str] = set()
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -105,8 +109,9 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup)
+        _merge(catalog, data, path, setup, ordered)
     catalog.setup_functions = frozenset(setup)
+    catalog.ordered_methods = frozenset(ordered)
     catalog.digest = digest.hexdigest()
     return catalog
 
@@ -118,8 +123,10 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
     return names
 
 
-def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str]) -> None:
-    known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders"}
+def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
+           ordered: set[str]) -> None:
+    known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
+             "ordered"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -150,8 +157,9 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str]) 
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
-    if "setup" in data:
-        functions = data["setup"].get("functions", [])
-        if not isinstance(functions, list):
-            raise CatalogError(f"{path}: [setup] functions must be a list of names")
-        setup.update(str(f) for f in functions)
+    for section, key, into in (("setup", "functions", setup), ("ordered", "methods", ordered)):
+        if section in data:
+            values = data[section].get(key, [])
+            if not isinstance(values, list):
+                raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
+            into.update(str(v) for v in values)

@@ -501,6 +501,10 @@ class FactCollector(cst.CSTVisitor):
                     if call.args else set()
                 reads = args | receiver_names(call.func)
                 loop.await_reads |= reads
+                if chain and chain[-1].rstrip("()") in self.catalog.ordered_methods:
+                    # `await context.add_message(msg)`: the iterations write, in order, to
+                    # an object they share (not when the object is the item itself).
+                    self._loop_assigns(receiver_names(call.func))
                 # A result thrown away means the call ran for its side effect, and effects
                 # may need their order (hooks handed one shared context in turn): such a
                 # call counts only when its arguments hold nothing but the item (and
