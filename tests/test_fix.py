@@ -338,3 +338,14 @@ def test_an_effect_or_a_clock_read_between_awaits_keeps_them_apart(between: str)
     assert len(grouped) == 1  # a plain assignment between does not separate them
     recs, _ = scan_source(textwrap.dedent(code.format(between=between)), select=("OPT102",))
     assert recs == []
+
+
+def test_gather_keeps_each_statements_trailing_comment():
+    out = fixed("""
+        async def f(a, b):
+            x = await a.fetch_one()  # pyright: ignore
+            y = await b.fetch_two()  # type: ignore[attr-defined]
+            return x, y
+    """, ("OPT102",))
+    assert "        a.fetch_one(),  # pyright: ignore\n" in out
+    assert "        b.fetch_two(),  # type: ignore[attr-defined]\n    )" in out

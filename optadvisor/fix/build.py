@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import textwrap
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.fix import shape_module

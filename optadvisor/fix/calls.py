@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import names_stored
+from optadvisor.fix.source import FixSource, names_loaded, names_stored
 
 
 @dataclass
@@ -82,4 +82,14 @@ def local_roots(func: ast.AST) -> set[str]:
                     *(a for a in (args.vararg, args.kwarg) if a is not None)]:
             names.add(arg.arg)
     names |= names_stored(getattr(func, "body", []))
+    return names
+
+
+def names_in_scope(source: FixSource, func: ast.AST) -> set[str]:
+    """Every name a new local helper could shadow: those of the function, of the functions
+    around it (a nested def made by an earlier fix), and of the module."""
+    names = set(source.module_names)
+    for scope in (func, *source.ancestors(func)):
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            names |= local_roots(scope) | names_loaded([scope])
     return names

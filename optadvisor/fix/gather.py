@@ -39,6 +39,7 @@ def build(ctx: FixContext) -> Fix:
     between: list[cst.BaseStatement] = []
     targets: list[cst.BaseExpression | None] = []
     calls: list[cst.BaseExpression] = []
+    comments: list[cst.TrailingWhitespace] = []
     leading: list[cst.EmptyLine] = []
     for stmt, node in zip(span, module.body):
         if stmt not in statements:
@@ -50,8 +51,9 @@ def build(ctx: FixContext) -> Fix:
             target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         targets.append(target)
         calls.append(small.value.expression.visit(_Indent()))  # type: ignore[attr-defined]
+        comments.append(node.trailing_whitespace)  # type: ignore[attr-defined]
         leading.extend(node.leading_lines)  # type: ignore[attr-defined]
-    gathered = _gather_statement(targets, calls, leading)
+    gathered = _gather_statement(targets, calls, comments, leading)
     return ctx.change(
         "unsafe", ctx.replace_block(span, [*between, gathered], module.footer, indent),
         source.import_edit("asyncio"),
@@ -70,12 +72,15 @@ def _plain(stmt: ast.AST | None, await_node: ast.AST | None) -> bool:
 
 
 def _gather_statement(targets: list[cst.BaseExpression | None],
-                      calls: list[cst.BaseExpression],
+                      calls: list[cst.BaseExpression], comments: list[cst.TrailingWhitespace],
                       leading: list[cst.EmptyLine]) -> cst.SimpleStatementLine:
+    """`t1, t2 = await asyncio.gather(\n    c1,\n    c2,\n)`; each statement's trailing
+    comment (`# type: ignore`, `# pyright: ignore`) follows its call."""
     nl = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace("    "))
-    close = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(""))
-    args = [cst.Arg(value=c, comma=cst.Comma(whitespace_after=nl if i < len(calls) - 1
-                                             else close)) for i, c in enumerate(calls)]
+    args = [cst.Arg(value=c, comma=cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
+        first_line=comment, indent=True,
+        last_line=cst.SimpleWhitespace("    " if i < len(calls) - 1 else ""))))
+        for i, (c, comment) in enumerate(zip(calls, comments))]
     gather = cst.Await(expression=cst.Call(
         func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("gather")),
         whitespace_before_args=nl, args=args))

@@ -14,7 +14,7 @@ import ast
 
 import libcst as cst
 
-from optadvisor.fix.calls import local_roots
+from optadvisor.fix.calls import names_in_scope
 from optadvisor.fix.context import FixContext, NotHere, code_of
 from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
@@ -39,7 +39,7 @@ def build(ctx: FixContext) -> Fix:
     node = module.body[0]
     if not isinstance(node, cst.For):
         raise NotHere("")
-    taken = local_roots(func) | names_loaded([func]) | source.module_names
+    taken = names_in_scope(source, func)
     worker = unique_name("_one_item", taken)
     limit = unique_name("_limit", taken | {worker})
     bounded = not _small_literal(loop.iter)

@@ -12,7 +12,7 @@ import ast
 
 import libcst as cst
 
-from optadvisor.fix.calls import local_roots
+from optadvisor.fix.calls import names_in_scope
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
@@ -91,7 +91,7 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     lines = range(stmts[0].lineno, (stmts[-1].end_lineno or stmts[-1].lineno) + 1)
     outside = _loaded_outside(func, lines)
     returned = sorted((n for n in stored if n in outside), key=lambda n: _first_store(stmts, n))
-    taken = local_roots(func) | names_loaded([func]) | source.module_names
+    taken = names_in_scope(source, func)
     # Named for the object it works with, so two blocks of one coroutine differ.
     if not root and isinstance(stmts[0], ast.With):
         root = next(iter(_with_names(stmts[0])), "")
