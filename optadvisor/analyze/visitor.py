@@ -676,8 +676,14 @@ def _shares_an_object(item: tuple[cst.Call, str, set[str], set[str], str],
                       run: list[tuple[cst.Call, str, set[str], set[str], str]]) -> bool:
     """One await works on an object (`context._ainvoke_loop()`) that another is handed
     (`self._prompt_input_async(context.crew)`): the second may need what the first did to
-    it (seen in crewAI: a human is asked about the answer the loop just produced)."""
+    it (seen in crewAI: a human is asked about the answer the loop just produced). Or the
+    two are the very same call."""
     call, receiver = item[0], item[4]
+    code = cst.Module([]).code_for_node
+    if any(code(call) == code(r[0]) for r in run):
+        # The same call twice on purpose: a cache, idempotency or retry probe (`a1 = await
+        # resolve(ctx); a2 = await resolve(ctx); assert a1 is a2`).
+        return True
     roots = {r[4].split(".")[0] for r in run if r[4]}
     earlier_args = set().union(*(_arg_reads(r[0]) for r in run))
     return bool(_arg_reads(call) & roots) or (bool(receiver)
