@@ -68,14 +68,22 @@ def context_digest(*parts: str) -> str:
     return h.hexdigest()
 
 
-class FactCache:
+class _Entries:
+    """JSON entries under root/<kind>-v<FORMAT>/, one file per key and context."""
+
+    kind = ""
+
     def __init__(self, root: Path, context: str) -> None:
-        self.root = root / f"facts-v{FORMAT}"
+        self.root = root / f"{self.kind}-v{FORMAT}"
         self.context = context
         self.writable = True
 
-    def _path(self, digest: str) -> Path:
-        return self.root / digest[:2] / f"{digest}-{self.context}.json"
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}-{self.context}.json"
+
+
+class FactCache(_Entries):
+    kind = "facts"
 
     def get(self, digest: str) -> FileFacts | ErrorRecord | None:
         """The facts, or the error record, a file with these bytes gave; None on a miss.
@@ -110,17 +118,11 @@ class FactCache:
         self.writable = _write(self._path(digest), payload)
 
 
-class FixCache:
+class FixCache(_Entries):
     """Fixes and their snippets, by a key of the file's bytes, the site and what the rules
-    ask of it (fix/build.py: fix_key): a warm scan then parses nothing to show them."""
+    ask of it (fix/site.py: fix_key): a warm scan then parses nothing to show them."""
 
-    def __init__(self, root: Path, context: str) -> None:
-        self.root = root / f"fixes-v{FORMAT}"
-        self.context = context
-        self.writable = True
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}-{self.context}.json"
+    kind = "fixes"
 
     def get(self, key: str) -> tuple[Fix, Snippet] | None:
         try:
