@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from optadvisor.models import (
-    AwaitGroupFact, CallFact, ErrorRecord, FileFacts, Fix, FunctionFact, LoopFact, Snippet,
+    AwaitGroupFact, CacheFact, CallFact, ErrorRecord, FileFacts, Fix, FunctionFact, LoopFact, Snippet,
 )
 
 FORMAT = 1
@@ -29,6 +29,7 @@ FORMAT = 1
 _CALL_FIELDS = tuple(CallFact.__dataclass_fields__)
 _FUNC_FIELDS = tuple(FunctionFact.__dataclass_fields__)
 _LOOP_FIELDS = tuple(LoopFact.__dataclass_fields__)
+_CACHE_FIELDS = tuple(CacheFact.__dataclass_fields__)
 
 
 def _json_types(cls: type) -> tuple[type | tuple[type, ...], ...]:
@@ -46,6 +47,7 @@ def _json_types(cls: type) -> tuple[type | tuple[type, ...], ...]:
 _CALL_TYPES = _json_types(CallFact)
 _FUNC_TYPES = _json_types(FunctionFact)
 _LOOP_TYPES = _json_types(LoopFact)
+_CACHE_TYPES = _json_types(CacheFact)
 
 
 def default_cache_dir() -> Path:
@@ -171,6 +173,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "loops": [[getattr(lp, k) for k in _LOOP_FIELDS] for lp in facts.loops],
         "await_groups": [[g.function, g.line, g.column, [list(c) for c in g.calls],
                           list(g.targets)] for g in facts.await_groups],
+        "caches": [[getattr(c, k) for k in _CACHE_FIELDS] for c in facts.caches],
         "imports": list(facts.imports),
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
@@ -222,6 +225,7 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         calls=tuple(CallFact(*_row(v, _CALL_TYPES)) for v in data["calls"]),
         loops=tuple(LoopFact(*_row(v, _LOOP_TYPES)) for v in data["loops"]),
         await_groups=tuple(_await_group(v) for v in data["await_groups"]),
+        caches=tuple(CacheFact(*_row(v, _CACHE_TYPES)) for v in data["caches"]),
         imports=tuple(_row(data["imports"], (str,) * len(data["imports"]))),
         suppressions=tuple(suppressions),
         positions=data["positions"],

@@ -123,6 +123,15 @@ class Engine:
                         column = len(header) - len(header.lstrip()) + 1
                         span = (first[0], column, last[2], last[3])
                         matches.append((compiled, env, span, fview.qualname))
+        cache_rules = self.by_subject.get("cache", ())
+        if cache_rules:
+            for cache in facts.caches:
+                fview = functions[cache.function]
+                env = {"cache": cache, "function": fview, "file": file_view}
+                for compiled in cache_rules:
+                    if compiled.when(env):
+                        span = (cache.line, cache.column, cache.end_line, cache.end_column)
+                        matches.append((compiled, env, span, fview.qualname))
         function_rules = self.by_subject.get("function", ())
         if function_rules:
             for index in range(len(facts.functions)):

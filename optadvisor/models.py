@@ -133,6 +133,10 @@ class CallFact:
     """A direct argument of a client constructor: `OpenAI(http_client=httpx.Client())`."""
     loader: str = ""
     """Deterministic, expensive loading (config, parse, compile, model…) per the catalog."""
+    static_input: bool = False
+    """For loaders: everything the call reads is fixed for the process (literals, module
+    constants, `__file__`, locals made only from those), and nothing in the file writes
+    the path it reads: the same call gives the same result every time."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,43 @@ class LoopFact:
     await_end_column: int = 0
     target: str = ""
     iterable: str = ""
+    retry: bool = False
+    """A hand-rolled retry: it tries, leaves the loop on success, sleeps after a failure."""
+    fixed_delay: bool = False
+    """The retry sleeps the same time after every failure (no backoff)."""
+    forever: bool = False
+    """The retry is `while True` with no attempt counter."""
+    delay: str = ""
+    """Source of the retry's sleep argument."""
+
+
+@dataclass(frozen=True)
+class CacheFact:
+    """Something that remembers results: a `functools.lru_cache`/`cache` decorator, or a
+    dict at module level, on a class or on an instance that a function fills by key."""
+
+    kind: str
+    """`decorator` or `dict`."""
+    name: str
+    """The decorator's resolved name, or the dict as the code names it (`self._cache`)."""
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    function: int
+    """The decorated function, or the function that stores into the dict."""
+    scope: str = ""
+    """Where a dict lives: `module`, `class` or `instance`."""
+    bounded: bool = False
+    """A finite maxsize, or the dict is evicted from (pop, del, clear, a size check, a
+    reset)."""
+    on_method: bool = False
+    """On an instance method (not static or class methods, not Enum members)."""
+    on_async: bool = False
+    key: str = ""
+    """Source text of the key a dict is filled by."""
+    key_unbounded: bool = False
+    """The key names a user, session, request, URL, prompt… (catalog `[caches]`)."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +257,7 @@ class FileFacts:
     calls: tuple[CallFact, ...] = ()
     loops: tuple[LoopFact, ...] = ()
     await_groups: tuple[AwaitGroupFact, ...] = ()
+    caches: tuple[CacheFact, ...] = ()
     imports: tuple[str, ...] = ()
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """(line, codes) pairs; codes == ("*",) silences every rule on that line."""

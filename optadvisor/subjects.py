@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.context import context_of
 from optadvisor.link import Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
 
@@ -24,6 +25,7 @@ CALL_FIELDS = {
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
+    "loader": "str", "static_input": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -37,6 +39,11 @@ LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str",
+    "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str",
+}
+CACHE_FIELDS = {
+    "kind": "str", "name": "str", "line": "int", "scope": "str", "bounded": "bool",
+    "on_method": "bool", "on_async": "bool", "key": "str", "key_unbounded": "bool",
 }
 AWAIT_GROUP_FIELDS = {"count": "int", "line": "int", "targets": "str", "calls": "str",
                       "gather": "str"}
@@ -56,7 +63,7 @@ RUN_FIELDS = {
     "top_site_path": "str", "top_site_line": "int", "top_site_code": "str",
 }
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
-               "imports": "list"}
+               "imports": "list", "context": "str"}
 
 SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "call": {"call": CALL_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
@@ -65,6 +72,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "loop": {"loop": LOOP_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "await-group": {"group": AWAIT_GROUP_FIELDS, "function": FUNCTION_FIELDS,
                     "file": FILE_FIELDS},
+    "cache": {"cache": CACHE_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
     "run": {"run": RUN_FIELDS},
 }
@@ -125,6 +133,8 @@ class FileView:
         self.component = component
         self.functions = len(facts.functions)
         self.imports = facts.imports
+        self.context = context_of(facts.path)
+        """library, test, example, script or migration (context.py)."""
 
 
 class FunctionView:
@@ -201,6 +211,8 @@ class CallView:
         self.returned = fact.returned
         self.owned = fact.owned
         self.assigned_to = fact.assigned_to
+        self.loader = fact.loader
+        self.static_input = fact.static_input
 
     @property
     def in_async(self) -> bool:
@@ -285,7 +297,8 @@ class LoopView:
         self.fact = fact
         self.src = source
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
-                     "exits", "sleeps", "target", "iterable"):
+                     "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
+                     "forever", "delay"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

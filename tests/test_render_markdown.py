@@ -34,7 +34,9 @@ def test_summary_targets_and_every_recommendation_with_its_snippets():
     changes = [r for r in report.recommendations if r.snippet.after]
     assert out.count("```diff\n") == len(changes)
     assert out.count("**What to do:**") == len(report.recommendations) - len(changes)
-    assert len(out.encode()) < markdown.COMMENT_LIMIT_CHARS  # fits a PR comment as is
+    # Cut to a PR comment's size, it fits and keeps the best-ranked first.
+    comment = markdown.render(report, limit=markdown.COMMENT_LIMIT_CHARS)
+    assert len(comment.encode()) < markdown.COMMENT_LIMIT_CHARS and "**1.** " in comment
 
 
 def test_over_the_limit_the_lowest_ranked_are_left_out_and_counted():

@@ -23,7 +23,7 @@ from optadvisor.models import ErrorRecord, FileFacts
 if TYPE_CHECKING:
     from optadvisor.analyze.positions import AstIndex
 
-ANALYZER_VERSION = "17"
+ANALYZER_VERSION = "18"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
@@ -164,10 +164,10 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
     positions = None
     if index is not None:
         positions = from_ast(index, text, len(collector.call_nodes), len(collector.func_nodes),
-                             len(collector.loop_nodes))
+                             len(collector.loop_nodes), len(collector.assign_nodes))
     if positions is None:
         positions = from_libcst(module, collector.call_nodes, collector.func_nodes,
-                                collector.loop_nodes)
+                                collector.loop_nodes, collector.assign_nodes)
     facts = build_facts(rel, text, collector, positions, catalog)
     return replace(facts, suppressions=suppressions(text))
 

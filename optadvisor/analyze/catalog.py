@@ -87,6 +87,13 @@ class Catalog:
     ordered_methods: frozenset[str] = frozenset()
     """Methods whose calls on one shared object keep their order (`add_message`, `put`,
     `send`, `execute`): awaited once per item, they tie the iterations together."""
+    loader_tails: frozenset[str] = frozenset()
+    """Last parts of loader names (`read_text`, `safe_load`): the visitor records what a
+    call reads only for calls that may be loaders."""
+    unbounded_keys: frozenset[str] = frozenset()
+    """Name parts that mark a cache key as unbounded (`session`, `user`, `prompt`, `sql`)."""
+    bounded_keys: frozenset[str] = frozenset()
+    """Name parts that mark a key as one of a few (`model`, `cls`, `server`, `agent`)."""
     digest: str = ""
 
 
@@ -99,6 +106,8 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     catalog = Catalog()
     setup: set[str] = set()
     ordered: set[str] = set()
+    keys: set[str] = set()
+    small: set[str] = set()
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -109,9 +118,13 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup, ordered)
+        _merge(catalog, data, path, setup, ordered, keys, small)
     catalog.setup_functions = frozenset(setup)
     catalog.ordered_methods = frozenset(ordered)
+    catalog.unbounded_keys = frozenset(keys)
+    catalog.bounded_keys = frozenset(small)
+    loaders = [*catalog.loaders.exact, *catalog.loaders.prefix, *catalog.loaders.suffix]
+    catalog.loader_tails = frozenset(name.rsplit(".", 1)[-1] for name in loaders)
     catalog.digest = digest.hexdigest()
     return catalog
 
@@ -124,9 +137,9 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 
 
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
-           ordered: set[str]) -> None:
+           ordered: set[str], keys: set[str], small: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered"}
+             "ordered", "caches"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -157,7 +170,9 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
-    for section, key, into in (("setup", "functions", setup), ("ordered", "methods", ordered)):
+    for section, key, into in (("setup", "functions", setup), ("ordered", "methods", ordered),
+                               ("caches", "unbounded_keys", keys),
+                               ("caches", "bounded_keys", small)):
         if section in data:
             values = data[section].get(key, [])
             if not isinstance(values, list):

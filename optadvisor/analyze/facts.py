@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.names import UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
@@ -90,9 +91,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     offloaded = _offloaded_functions(collector)
 
     functions = []
+    resolved_decorators = []
     for i, fb in enumerate(funcs):
         line, col, end_line, _ = positions.functions[i]
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
+        resolved_decorators.append(decorators)
         callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
         functions.append(FunctionFact(
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
@@ -116,6 +119,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged)
         if fact is not None and fact.client:
             fact = _escape(fact, cb, collector, names, catalog)
+        if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
+                and not _inside_loader(cb, names, catalog):
+            fact = replace(fact, static_input=True)
         if fact is not None:
             calls.append(fact)
 
@@ -128,7 +134,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
             dependent=bool(lb.await_reads & lb.assigned), exits=lb.exits, sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],
-            await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source))
+            await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source,
+            retry=lb.retry is not None,
+            fixed_delay=lb.retry is not None and lb.retry.fixed_delay,
+            forever=lb.retry is not None and lb.retry.forever,
+            delay=lb.retry.delay if lb.retry is not None else ""))
 
     groups = []
     if collector.await_groups:
@@ -142,6 +152,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     return FileFacts(
         path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),
         loops=tuple(loops), await_groups=tuple(groups),
+        caches=tuple(cache_facts(collector, positions, resolved_decorators, catalog)),
         imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
@@ -175,6 +186,11 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     if returned or owned:
         return replace(fact, returned=returned, owned=owned)
     return fact
+
+
+def _inside_loader(cb: CallBuild, names: dict[int, str], catalog: Catalog) -> bool:
+    """`json.loads(Path(p).read_text())`: the outer call is the one to cache, once."""
+    return cb.arg_of >= 0 and catalog.loaders.get(names.get(cb.arg_of, "")) is not None
 
 
 def _offloaded_functions(collector: FactCollector) -> list[bool]:

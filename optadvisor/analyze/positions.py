@@ -31,6 +31,8 @@ class Positions:
     loops: list[Span]
     source: str
     """`ast` or `libcst`."""
+    assigns: Sequence[Span] = ()
+    """Of assignment statements (`x = ...`, `x: T = ...`), for the few declarations kept."""
 
 
 class ByteColumns:
@@ -63,12 +65,14 @@ class AstIndex:
     funcs: list[ast.AST]
     loops: list[ast.AST]
     depth: int
+    assigns: list[ast.AST]
 
 
 def index_ast(tree: ast.Module) -> AstIndex:
     calls: list[ast.AST] = []
     funcs: list[ast.AST] = []
     loops: list[ast.AST] = []
+    assigns: list[ast.AST] = []
     deepest = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     children = ast.iter_child_nodes
@@ -81,22 +85,25 @@ def index_ast(tree: ast.Module) -> AstIndex:
             funcs.append(node)
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.While:
             loops.append(node)
+        elif kind is ast.Assign or kind is ast.AnnAssign:
+            assigns.append(node)
         if depth > deepest:
             deepest = depth
         depth += 1
         stack.extend((child, depth) for child in children(node))
-    return AstIndex(calls, funcs, loops, deepest)
+    return AstIndex(calls, funcs, loops, deepest, assigns)
 
 
 def from_ast(index: AstIndex, text: str, n_calls: int, n_funcs: int,
-             n_loops: int) -> Positions | None:
-    calls, funcs, loops = index.calls, index.funcs, index.loops
-    if len(calls) != n_calls or len(funcs) != n_funcs or len(loops) != n_loops:
+             n_loops: int, n_assigns: int) -> Positions | None:
+    calls, funcs, loops, assigns = index.calls, index.funcs, index.loops, index.assigns
+    if len(calls) != n_calls or len(funcs) != n_funcs or len(loops) != n_loops or \
+            len(assigns) != n_assigns:
         return None
-    for group in (calls, funcs, loops):
+    for group in (calls, funcs, loops, assigns):
         group.sort(key=_key)
-    return Positions(_LazySpans(calls, text), _LazySpans(funcs, text),
-                     _LazySpans(loops, text), "ast")  # type: ignore[arg-type]
+    return Positions(_LazySpans(calls, text), _LazySpans(funcs, text),  # type: ignore[arg-type]
+                     _LazySpans(loops, text), "ast", _LazySpans(assigns, text))
 
 
 class _LazySpans(Sequence[Span]):
@@ -122,7 +129,7 @@ class _LazySpans(Sequence[Span]):
 
 
 def from_libcst(module: cst.Module, calls: list[cst.CSTNode], funcs: list[cst.FunctionDef],
-                loops: list[cst.CSTNode]) -> Positions:
+                loops: list[cst.CSTNode], assigns: list[cst.CSTNode] = ()) -> Positions:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     ranges = wrapper.resolve(PositionProvider)
 
@@ -141,4 +148,4 @@ def from_libcst(module: cst.Module, calls: list[cst.CSTNode], funcs: list[cst.Fu
         return (line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
     return Positions([span(n) for n in calls], [def_span(n) for n in funcs],
-                     [span(n) for n in loops], "libcst")
+                     [span(n) for n in loops], "libcst", [span(n) for n in assigns])

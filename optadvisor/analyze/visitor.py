@@ -12,7 +12,9 @@ from typing import Sequence
 
 import libcst as cst
 
+from optadvisor.analyze.caching import CacheUses, impure
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.retries import RetryShape, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, annotation_chain, await_statement, chain_of, dotted, names_read,
     plain_statement, receiver_names, stored_call,
@@ -31,6 +33,9 @@ class FuncBuild:
     parent: int
     self_name: str = ""
     decorators: list[Chain] = field(default_factory=list)
+    decorator_bounds: list[str] = field(default_factory=list)
+    """Per decorator: `bounded` (a finite `maxsize`, or lru_cache's default 128), `none`
+    (`maxsize=None`, `functools.cache`) or `` (no size to speak of)."""
     params: int = 0
     statements: int = 0
     loops: int = 0
@@ -74,6 +79,8 @@ class CallBuild:
     """Pre-order index of the call this one is a direct argument of (-1: none)."""
     arg_names: tuple[str, ...] = ()
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
+    reads: tuple[str, ...] = ()
+    """For calls that may be loaders: the names their arguments and receiver read."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -108,6 +115,10 @@ class LoopBuild:
     """The body awaits a sleep: pacing or retrying, not independent work."""
     target_source: str = ""
     iter_source: str = ""
+    tries: bool = False
+    sleeps_at_all: bool = False
+    """A try statement / a sleep call (awaited or not) in the loop's own body."""
+    retry: RetryShape | None = None
 
 
 class FactCollector(cst.CSTVisitor):
@@ -130,7 +141,12 @@ class FactCollector(cst.CSTVisitor):
         self.call_nodes: list[cst.Call] = []
         self.func_nodes: list[cst.FunctionDef] = []
         self.loop_nodes: list[cst.CSTNode] = []
+        self.assign_nodes: list[cst.CSTNode] = []
         self.imported_modules: set[str] = set()
+        self.cache_uses = CacheUses()
+        self.class_bases: dict[str, set[str]] = {}
+        self.module_defs: set[str] = set()
+        self.rebound_globals: set[str] = set()
         # Scope state.
         self._func_stack: list[int] = []
         self._class_stack: list[str] = []
@@ -244,6 +260,8 @@ class FactCollector(cst.CSTVisitor):
         qual = ".".join(self._scope_names)
         self._class_stack.append(qual)
         self.class_types.setdefault(qual, {})
+        self.class_bases[qual] = {found[-1] for arg in node.bases
+                                  if (found := chain_of(arg.value)) is not None}
         if not self._func_stack:
             self.module_names.add(node.name.value)
 
@@ -283,6 +301,7 @@ class FactCollector(cst.CSTVisitor):
             found = chain_of(expr)
             if found:
                 build.decorators.append(found)
+                build.decorator_bounds.append(_cache_bound(deco.decorator, found))
         returns = annotation_chain(node.returns.annotation) if node.returns else None
         if returns and class_name:
             is_property = any(d[-1] in ("property", "cached_property") for d in build.decorators)
@@ -292,6 +311,7 @@ class FactCollector(cst.CSTVisitor):
             self.module_returns[node.name.value] = (returns, MODULE)
         if parent == MODULE and not class_name:
             self.module_names.add(node.name.value)
+            self.module_defs.add(node.name.value)
         elif parent != MODULE:
             self.functions[parent].local_names.add(node.name.value)
         self.functions.append(build)
@@ -331,6 +351,7 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.globals.update(n.name.value for n in node.names)
+            self.rebound_globals.update(n.name.value for n in node.names)
 
     # ------------------------------------------------------------------ statements
 
@@ -349,6 +370,9 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_Try(self, node: cst.Try) -> None:
         self._compound()
+        loop = self._own_loop()
+        if loop is not None:
+            loop.tries = True
 
     def visit_With(self, node: cst.With) -> None:
         self._compound()
@@ -379,7 +403,10 @@ class FactCollector(cst.CSTVisitor):
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
 
-    def _leave_loop(self) -> None:
+    def _leave_loop(self, node: cst.For | cst.While) -> None:
+        loop = self._loop_stack[-1]
+        if loop.tries and loop.sleeps_at_all:
+            loop.retry = retry_shape(node, loop.targets | loop.assigned)
         func = self._func()
         if func is not None:
             func.loop_depth -= 1
@@ -402,13 +429,13 @@ class FactCollector(cst.CSTVisitor):
             code = cst.Module([]).code_for_node
             loop.target_source = code(original_node.target)
             loop.iter_source = code(original_node.iter)
-        self._leave_loop()
+        self._leave_loop(original_node)
 
     def visit_While(self, node: cst.While) -> None:
         self._enter_loop(node, "while")
 
     def leave_While(self, original_node: cst.While) -> None:
-        self._leave_loop()
+        self._leave_loop(original_node)
 
     def _enter_comp(self, node: cst.CSTNode) -> None:
         self._comp_depth += 1
@@ -420,10 +447,15 @@ class FactCollector(cst.CSTVisitor):
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self.assign_nodes.append(node)
         for target in node.targets:
+            self.cache_uses.assignment(self, len(self.assign_nodes) - 1, target.target,
+                                       node.value)
             self._assign(target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.assign_nodes.append(node)
+        self.cache_uses.assignment(self, len(self.assign_nodes) - 1, node.target, node.value)
         if node.value is not None:
             self._assign(node.target, node.value)
         found = annotation_chain(node.annotation.annotation)
@@ -466,6 +498,9 @@ class FactCollector(cst.CSTVisitor):
                 if found:
                     self._bind_type(name, found)
                     return
+            elif _joins_path(value):
+                self._bind_type(name, ("pathlib", "Path()"))
+                return
             self._bind_local(name)
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             owner = target.value.value
@@ -579,6 +614,12 @@ class FactCollector(cst.CSTVisitor):
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._loop_assigns(names_read(node.target))
 
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.cache_uses.membership(self, node)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.cache_uses.delete(self, node)
+
     def _loop_assigns(self, names: set[str]) -> None:
         for loop in self._loop_stack:
             if loop.function == self._fidx:
@@ -617,9 +658,29 @@ class FactCollector(cst.CSTVisitor):
                 arg_names.append(arg.value.value)
         chain = chain_of(node.func)
         if chain is None:
-            return
+            chain = _path_method(node.func)
+            if chain is None:
+                return
         if func is not None:
             func.call_chains.append(chain)
+        self.cache_uses.call(self, node, chain)
+        last = chain[-1].rstrip("()")
+        if last == "sleep":
+            loop = self._own_loop()
+            if loop is not None:
+                # Awaited or not, a sleep in the loop paces it (a rate limit) or waits
+                # between retries: its iterations are not independent work.
+                loop.sleeps_at_all = loop.sleeps = True
+        reads: tuple[str, ...] = ()
+        if last in self.catalog.loader_tails:
+            found = set().union(*(names_read(arg.value) for arg in node.args)) \
+                if node.args else set()
+            found |= receiver_names(node.func)
+            tails = self.catalog.loader_tails
+            if any(impure(arg.value, tails) for arg in node.args) or (
+                    isinstance(node.func, cst.Attribute) and impure(node.func.value, tails)):
+                found.add("<call>")  # never a module name: the input is not fixed
+            reads = tuple(sorted(found))
         if self._is_offload(chain):
             self._mark_offloaded_args(node)
         kwargs: list[str] = []
@@ -643,7 +704,7 @@ class FactCollector(cst.CSTVisitor):
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
-            arg_names=tuple(arg_names),
+            arg_names=tuple(arg_names), reads=reads,
         ))
 
     def _is_offload(self, chain: Chain) -> bool:
@@ -666,6 +727,44 @@ class FactCollector(cst.CSTVisitor):
                 self._offload_args.add(id(value))
             elif isinstance(value, cst.Name) and func is not None:
                 func.offloaded_names.add(value.value)
+
+
+_PATH_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
+                 "is_file", "is_dir", "iterdir", "glob", "rglob", "stat", "mkdir", "unlink"}
+
+
+def _path_method(func: cst.BaseExpression) -> Chain | None:
+    """`(base / "prompt.txt").read_text()`: only a path has these methods after a `/`."""
+    if isinstance(func, cst.Attribute) and func.attr.value in _PATH_METHODS and isinstance(
+            func.value, cst.BinaryOperation) and isinstance(func.value.operator, cst.Divide):
+        return ("pathlib", "Path()", func.attr.value)
+    return None
+
+
+def _joins_path(value: cst.BaseExpression) -> bool:
+    """`base / "prompts" / "system.md"`: a `/` join ending in a string is a path."""
+    return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide) \
+        and isinstance(value.right, (cst.SimpleString, cst.FormattedString,
+                                     cst.ConcatenatedString))
+
+
+def _cache_bound(decorator: cst.BaseExpression, chain: Chain) -> str:
+    """How big a `functools` cache may grow: `@cache`, `@lru_cache(maxsize=None)` or
+    `@lru_cache(None)` → none; `@lru_cache`, `@lru_cache()`, `@lru_cache(maxsize=64)` →
+    bounded (128 is the default)."""
+    last = chain[-1]
+    if last == "cache":
+        return "none"
+    if last != "lru_cache":
+        return ""
+    if isinstance(decorator, cst.Call):
+        for i, arg in enumerate(decorator.args):
+            if (arg.keyword is not None and arg.keyword.value == "maxsize") or (
+                    arg.keyword is None and i == 0):
+                value = arg.value
+                if isinstance(value, cst.Name) and value.value == "None":
+                    return "none"
+    return "bounded"
 
 
 def _arg_reads(call: cst.Call) -> set[str]:

@@ -229,10 +229,15 @@ def _bound_by(stmt: ast.stmt) -> set[str]:
 
 
 def names_stored(nodes: list[ast.stmt]) -> set[str]:
-    """Names bound by these statements, not counting nested function and class bodies."""
+    """Names bound by these statements, not counting nested function and class bodies, nor
+    the variables of comprehensions (their own scope; a `:=` inside one still binds here)."""
     out: set[str] = set()
+    comprehension_vars: set[int] = set()
     for node in walk_scope(nodes):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        if isinstance(node, ast.comprehension):  # seen before its target's names
+            comprehension_vars.update(id(n) for n in ast.walk(node.target))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and \
+                id(node) not in comprehension_vars:
             out.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             out.add(node.name)

@@ -1,0 +1,107 @@
+"""Hand-rolled retry loops: a loop whose body tries something, leaves the loop when it
+works (`return`/`break` in the `try` or its `else`), and sleeps after a failure.
+
+Looked at only for loops whose own body calls a sleep and holds a `try` (the visitor keeps
+both flags), so the extra walk is rare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from optadvisor.analyze.names import chain_of, names_read
+
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
+
+
+@dataclass(frozen=True)
+class RetryShape:
+    fixed_delay: bool
+    """Every sleep waits the same time: no backoff."""
+    forever: bool
+    """`while True` with no attempt counter: it never gives up."""
+    delay: str
+    """Source of the first sleep's argument."""
+
+
+def retry_shape(loop: cst.For | cst.While, changing: set[str]) -> RetryShape | None:
+    """`changing`: names the loop target binds or the body rebinds."""
+    own = list(_own_nodes(loop.body))
+    if any(_reads_clock(node) for node in own):
+        return None  # a deadline bounds it: a poll until ready, or a retry with a budget
+    sleeps: list[cst.Call] = []
+    for attempt in own:
+        if isinstance(attempt, cst.Try) and _leaves_on_success(attempt):
+            for handler in attempt.handlers:
+                if _goes_on(handler):
+                    sleeps += [n for n in _own_nodes(handler.body) if _is_sleep(n)]
+    if not sleeps:
+        return None
+    fixed = all(_fixed(sleep, changing) for sleep in sleeps)
+    counter = any(isinstance(node, cst.AugAssign) for node in _own_nodes(loop.body))
+    forever = isinstance(loop, cst.While) and _always_true(loop.test) and not counter
+    first = sleeps[0]
+    delay = cst.Module([]).code_for_node(first.args[0].value) if first.args else ""
+    return RetryShape(fixed_delay=fixed, forever=forever, delay=delay)
+
+
+def _own_nodes(node: cst.CSTNode):
+    """Nodes of a loop body, not those of nested loops, defs, classes or lambdas."""
+    stack = list(node.children)
+    while stack:
+        current = stack.pop()
+        yield current
+        if not isinstance(current, _SCOPES):
+            stack.extend(current.children)
+
+
+def _is_sleep(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    chain = chain_of(node.func)
+    if not chain or chain[-1] != "sleep" or (len(chain) > 1 and chain[-2] not in (
+            "time", "asyncio", "anyio", "trio", "gevent")):
+        return False
+    # `sleep(0)` yields to other tasks; it does not wait before another attempt.
+    first = node.args[0].value if node.args else None
+    return not (isinstance(first, (cst.Integer, cst.Float)) and float(first.value) == 0)
+
+
+def _leaves_on_success(node: cst.Try) -> bool:
+    parts = [node.body] + ([node.orelse.body] if node.orelse else [])
+    return any(isinstance(n, (cst.Return, cst.Break)) for part in parts for n in _own_nodes(part))
+
+
+def _goes_on(handler: cst.ExceptHandler) -> bool:
+    """The handler does not end by raising, returning or breaking: the loop comes round
+    again for another attempt."""
+    body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else []
+    last = body[-1] if body else None
+    return not (isinstance(last, cst.SimpleStatementLine) and last.body and isinstance(
+        last.body[-1], (cst.Raise, cst.Return, cst.Break)))
+
+
+_CLOCKS = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns"}
+
+
+def _reads_clock(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    chain = chain_of(node.func)
+    return bool(chain) and chain[-1] in _CLOCKS and len(chain) >= 2
+
+
+def _fixed(sleep: cst.Call, changing: set[str]) -> bool:
+    if not sleep.args:
+        return True
+    value = sleep.args[0].value
+    if any(isinstance(n, (cst.Call, cst.BinaryOperation)) for n in (value, *_own_nodes(value))):
+        return False  # computed: backoff(attempt), 2 ** attempt, min(delay * 2, cap)
+    return not (names_read(value) & changing)
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    return (isinstance(test, cst.Name) and test.value == "True") or (
+        isinstance(test, cst.Integer) and test.value not in ("0",))

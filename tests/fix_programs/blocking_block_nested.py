@@ -1,0 +1,46 @@
+"""blocking_block.py with the request inside the database block: each user is stored as
+soon as it is fetched.
+
+The connection block (connect .. close) holds the `with urlopen(...)` block. Moved whole,
+it would take the request along to the worker thread. (Fix: OPT101, shape
+to_thread_block; see tests/test_fix_programs.py for what --fix does today.)
+
+    python blocking_block_nested.py BASE_URL
+"""
+
+# ruff flags the blocking call too: in a coroutine, it is what this program is about.
+# ruff: noqa: ASYNC210
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import urllib.request
+
+from minihttp import base_url
+
+
+async def import_team(base: str, team: str, user_ids: list[int]) -> list[list]:
+    conn = sqlite3.connect(":memory:")
+    cur = conn.cursor()
+    cur.execute("create table users (id integer primary key, team text, source text)")
+    for user_id in user_ids:
+        with urllib.request.urlopen(f"{base}/teams/{team}/users/{user_id}", timeout=10) as resp:
+            user = json.load(resp)
+        cur.execute("insert into users values (?, ?, ?)", (user_id, team, user["path"]))
+    conn.commit()
+    rows = cur.execute("select id, team, source from users order by id").fetchall()
+    conn.close()
+    return [list(row) for row in rows]
+
+
+async def main() -> None:
+    base = base_url()
+    teams = await asyncio.gather(import_team(base, "red", [1, 2, 3]),
+                                 import_team(base, "blue", [4, 5, 6]))
+    print(json.dumps(teams, sort_keys=True))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,165 @@
+"""The facts behind the caching and retry rules, on the cases that decide them (each rule's
+own positives and near misses are its [[examples]], run by test_rule_examples.py)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from optadvisor.analyze import analyze_bytes
+from optadvisor.analyze.catalog import load_catalog
+from optadvisor.api import scan_source
+
+CATALOG = load_catalog()
+
+
+def facts(code: str):
+    out = analyze_bytes("m.py", textwrap.dedent(code).encode(), CATALOG, 10**6)
+    assert not hasattr(out, "kind"), out
+    return out
+
+
+def loaders(code: str) -> dict[int, bool]:
+    return {c.line: c.static_input for c in facts(code).calls if c.loader}
+
+
+def rules(code: str, select: tuple[str, ...]) -> list[tuple[str, int]]:
+    recs, error = scan_source(textwrap.dedent(code), select=select)
+    assert error is None
+    return [(r.rule, r.line) for r in recs]
+
+
+def test_fixed_inputs_follow_locals_built_from_constants_and_open_files():
+    found = loaders("""
+        import json, yaml
+        from pathlib import Path
+        BASE = Path(__file__).parent
+        CONFIG = BASE / "config.yaml"
+
+        def read(name):
+            path = BASE / "prompts" / "system.md"
+            with open(CONFIG) as f:
+                cfg = yaml.safe_load(f)
+            text = path.read_text()
+            other = (BASE / name).read_text()
+            parsed = [json.loads(s) for s in name]
+            return cfg, text, other, parsed
+    """)
+    assert found == {10: True, 11: True, 12: False, 13: False}
+
+
+def test_a_path_the_module_writes_is_not_a_fixed_input():
+    found = loaders("""
+        import json, os
+        STATE = "state.json"
+        INDEX = "index.json"
+
+        def load():
+            with open(STATE) as f:
+                a = json.load(f)
+            with open(INDEX) as f:
+                b = json.load(f)
+            return a, b
+
+        def save(data):
+            with open(STATE, "w") as f:
+                json.dump(data, f)
+
+        def save_index(tmp):
+            os.replace(tmp, INDEX)
+    """)
+    assert found == {8: False, 10: False}
+
+
+def test_a_global_some_function_rebinds_is_not_fixed():
+    found = loaders("""
+        import re
+        PATTERN = r"\\d+"
+
+        def configure(p):
+            global PATTERN
+            PATTERN = p
+
+        def find(text):
+            return re.compile(PATTERN).findall(text)
+    """)
+    assert found == {10: False}
+
+
+def test_a_path_joined_with_a_string_is_a_pathlib_path_in_async_code_too():
+    found = rules("""
+        from pathlib import Path
+        ROOT = Path(__file__).parent
+
+        async def prompt():
+            return (ROOT / "system.md").read_text()
+    """, ("OPT101",))
+    assert found == [("OPT101", 6)]
+
+
+def test_dict_caches_reset_elsewhere_or_keyed_through_a_local():
+    found = facts("""
+        class Store:
+            def __init__(self):
+                self._hits = {}
+                self._by_key = {}
+
+            def get(self, user_id, doc):
+                key = f"{user_id}:{doc}"
+                if key not in self._by_key:
+                    self._by_key[key] = doc
+                if doc not in self._hits:
+                    self._hits[doc] = 1
+                return self._by_key[key]
+
+            def reset(self):
+                self._hits = {}
+    """).caches
+    assert [(c.name, c.key, c.key_unbounded) for c in found] == [
+        ("self._by_key", "key", True)]
+
+
+def test_retry_loops_counted_attempts_and_computed_delays():
+    loops = {lp.line: (lp.retry, lp.fixed_delay, lp.forever) for lp in facts("""
+        import time
+        DELAY = 2
+
+        def a(get):
+            attempt = 0
+            while True:
+                try:
+                    return get()
+                except OSError:
+                    attempt += 1
+                    if attempt > 3:
+                        raise
+                    time.sleep(DELAY)
+
+        def b(get):
+            while True:
+                try:
+                    return get()
+                except OSError:
+                    time.sleep(DELAY * 2)
+
+        def c(get):
+            for i in range(3):
+                try:
+                    value = get()
+                except OSError:
+                    time.sleep(i)
+                    continue
+                else:
+                    return value
+    """).loops}
+    assert loops == {7: (True, True, False), 17: (True, False, True), 24: (True, False, False)}
+
+
+def test_a_sync_sleep_paces_an_async_loop():
+    assert rules("""
+        import time
+
+        async def notify_all(client, ids):
+            for i in ids:
+                await client.notify(i)
+                time.sleep(1)
+    """, ("OPT103",)) == []
