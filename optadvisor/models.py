@@ -201,6 +201,9 @@ class LoopFact:
     """The retry is `while True` with no attempt counter."""
     delay: str = ""
     """Source of the retry's sleep argument."""
+    network: bool = False
+    """The loop makes a call the catalog knows goes over the network (HTTP, LLM, database,
+    cloud): what a retry with backoff protects."""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str",
-    "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str",
+    "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
 }
 CACHE_FIELDS = {
     "kind": "str", "name": "str", "line": "int", "scope": "str", "bounded": "bool",
@@ -298,7 +298,7 @@ class LoopView:
         self.src = source
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay"):
+                     "forever", "delay", "network"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

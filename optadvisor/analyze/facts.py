@@ -13,6 +13,7 @@ from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
 from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 _MAX_TYPE_DEPTH = 8
+_NETWORK = frozenset({"http", "llm", "db", "cloud"})
 
 
 class Resolver:
@@ -51,6 +52,10 @@ class Resolver:
                     typed = c.class_types.get(fb.class_name, {}).get(attr)
                     if typed is None and attr.endswith("()"):
                         typed = c.class_returns.get(fb.class_name, {}).get(attr[:-2])
+                        stored = c.class_types.get(fb.class_name, {}).get(attr[:-2])
+                        if typed is None and stored is not None:
+                            # `self.session_factory()`: the stored factory, called.
+                            return _join(self._type(*stored, depth) + "()", rest[1:])
                     if typed is not None:
                         return _join(self._type(*typed, depth), rest[1:])
                 return _constructed(fb.class_name, rest)
@@ -128,6 +133,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     loops = []
     for lb in collector.loops:
         line, _, end_line, _ = positions.loops[lb.index]
+        network = lb.retry is not None and any(
+            c.function == lb.function and line <= c.line <= end_line
+            and (c.timeout or c.blocking in _NETWORK) for c in calls)
         span = positions.calls[lb.await_call] if lb.await_call >= 0 else (0, 0, 0, 0)
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
@@ -138,7 +146,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             retry=lb.retry is not None,
             fixed_delay=lb.retry is not None and lb.retry.fixed_delay,
             forever=lb.retry is not None and lb.retry.forever,
-            delay=lb.retry.delay if lb.retry is not None else ""))
+            delay=lb.retry.delay if lb.retry is not None else "", network=network))
 
     groups = []
     if collector.await_groups:

@@ -29,7 +29,7 @@ class RetryShape:
 def retry_shape(loop: cst.For | cst.While, changing: set[str]) -> RetryShape | None:
     """`changing`: names the loop target binds or the body rebinds."""
     own = list(_own_nodes(loop.body))
-    if any(_reads_clock(node) for node in own):
+    if any(_reads_clock(node) for node in own) or _time_budget(loop):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget
     sleeps: list[cst.Call] = []
     for attempt in own:
@@ -81,6 +81,20 @@ def _goes_on(handler: cst.ExceptHandler) -> bool:
     last = body[-1] if body else None
     return not (isinstance(last, cst.SimpleStatementLine) and last.body and isinstance(
         last.body[-1], (cst.Raise, cst.Return, cst.Break)))
+
+
+def _time_budget(loop: cst.For | cst.While) -> bool:
+    """`for _ in range(timeout // interval)`: attempts counted out of a time budget, the
+    shape of a wait until something is ready."""
+    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
+        return False
+    if chain_of(loop.iter.func) != ("range",) or not loop.iter.args:
+        return False
+    bound = loop.iter.args[-1].value
+    if isinstance(bound, cst.Call) and bound.args:  # int(timeout / interval)
+        bound = bound.args[0].value
+    return isinstance(bound, cst.BinaryOperation) and isinstance(
+        bound.operator, (cst.FloorDivide, cst.Divide))
 
 
 _CLOCKS = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns"}

@@ -511,6 +511,10 @@ class FactCollector(cst.CSTVisitor):
                     if found:
                         self.class_types[func.class_name].setdefault(
                             target.attr.value, (found, self._fidx))
+            elif call is not None:
+                # `PageSnapshot._js = path.read_text()`, `cfg.client = Client()`: kept on
+                # an object that outlives the call (a lazy class-level cache, a config).
+                self._assigned[id(call)] = ("attribute", True)
         elif isinstance(target, (cst.Subscript, cst.Attribute)) and call is not None:
             # cache[key] = Client(...), cfg["http"] = Client(...), obj.client = Client():
             # stored in something that may outlive the call; its owner decides reuse.

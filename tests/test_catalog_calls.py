@@ -1,0 +1,63 @@
+"""Catalog entries that need name resolution to reach them: sessions from a sessionmaker
+(module level or stored on self), scoped sessions, waits on threads, queues and futures,
+sync vector-database clients. Each must be blocking inside `async def`."""
+
+from __future__ import annotations
+
+import textwrap
+
+from optadvisor.analyze import analyze_bytes
+from optadvisor.analyze.catalog import load_catalog
+
+CODE = textwrap.dedent("""
+    import os, queue, shutil, threading
+    from pinecone import Pinecone
+    from qdrant_client import QdrantClient
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    engine = create_engine("sqlite://")
+    SessionLocal = sessionmaker(bind=engine)
+    Scoped = scoped_session(SessionLocal)
+    index = Pinecone(api_key="k").Index("docs")
+    qdrant = QdrantClient(url="http://qdrant")
+
+    class Repo:
+        def __init__(self):
+            self.session_factory = sessionmaker(bind=engine)
+
+        async def get(self, uid):
+            with self.session_factory() as s:
+                return s.execute(uid)
+
+    async def handler(uid, vector):
+        with SessionLocal() as session:
+            session.commit()
+        Scoped.query(uid)
+        shutil.make_archive("a", "zip")
+        worker = threading.Thread(target=print)
+        worker.join()
+        jobs = queue.Queue()
+        jobs.get()
+        name = input("name? ")
+        index.query(vector=vector, top_k=3)
+        qdrant.search(collection_name="c", query_vector=vector)
+        os.posix_spawn("/bin/true", ["true"], {})
+""")
+
+
+def test_resolved_through_factories_and_blocking():
+    facts = analyze_bytes("m.py", CODE.encode(), load_catalog(), 10**6)
+    blocking = {c.line: (c.name, c.blocking) for c in facts.calls if c.blocking}
+    assert blocking == {
+        20: ("sqlalchemy.orm.sessionmaker().execute", "db"),
+        24: ("sqlalchemy.orm.sessionmaker().commit", "db"),
+        25: ("sqlalchemy.orm.scoped_session.query", "db"),
+        26: ("shutil.make_archive", "file"),
+        28: ("threading.Thread.join", "thread"),
+        30: ("queue.Queue.get", "thread"),
+        31: ("input", "stdin"),
+        32: ("pinecone.Pinecone.Index().query", "cloud"),
+        33: ("qdrant_client.QdrantClient.search", "cloud"),
+        34: ("os.posix_spawn", "subprocess"),
+    }
