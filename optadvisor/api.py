@@ -229,6 +229,7 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
         candidates=candidates,
         cached_files=analysis.cached,
         suppressed=suppressed,
+        by_context=dict(sorted(Counter(r.context for r in recs if r.context).items())),
     )
     return Report(
         root=root.as_posix(), summary=summary, recommendations=tuple(recs),
@@ -401,12 +402,13 @@ def merge_reports(reports: list[Report]) -> Report:
 
 
 def exit_code(report: Report, fail_on: str) -> int:
-    """0: nothing at or above `fail_on`; 1: something is."""
+    """0: nothing at or above `fail_on`; 1: something is. Low-confidence findings (tests,
+    examples, long helper chains) are shown but never fail the run."""
     if fail_on == "never":
         return 0
     limit = PRIORITIES.index(fail_on)
     return int(any(PRIORITIES.index(r.priority) <= limit for r in report.recommendations
-                   if r.priority in PRIORITIES))
+                   if r.priority in PRIORITIES and r.confidence != "low"))
 
 
 @dataclass(frozen=True)

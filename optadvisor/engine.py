@@ -186,13 +186,14 @@ class Engine:
             # Tests and examples are not where users' time goes: shown, ranked last, and
             # below the default --fail-on.
             priority, score = "low", max(1, score // 3)
+        confidence = _confidence(rule.confidence, env, context)
         return Recommendation(
             rule=rule.id, kind=rule.kind, category=rule.category, priority=priority,
             score=score, path=item.source.rel, line=span[0], column=span[1],
             end_line=span[2], end_column=span[3], symbol=symbol,
             component=item.source.component, title=rendered.get("title") or rule.title,
             message=rendered.get("message", ""), evidence=_evidence(env),
-            impact=rendered.get("impact", ""), confidence=rule.confidence, effort=rule.effort,
+            impact=rendered.get("impact", ""), confidence=confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after), fingerprint=fingerprint, fix=fix,
             context=context,
         )
@@ -280,6 +281,22 @@ DEMOTED = ("test", "example")
 _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 """Kinds that lead at a site they share with others: their fixes also add the missing
 timeout (to_thread and hoist_client compose it)."""
+
+
+_LEVELS = ("high", "medium", "low")
+
+
+def _confidence(base: str, env: dict[str, Any], context: str) -> str:
+    """The rule's confidence, lowered by what this finding's evidence lacks: a test or an
+    example is not the service (low), and a blocking call reached through three or more
+    helpers may sit behind a branch that rarely runs (one level down)."""
+    if context in DEMOTED:
+        return "low"
+    level = _LEVELS.index(base) if base in _LEVELS else 0
+    call = env.get("call")
+    if call is not None and getattr(call, "via_depth", 0) >= 3:
+        level += 1
+    return _LEVELS[min(level, len(_LEVELS) - 1)]
 
 
 def _sites(found: list[Any]) -> list[list[Any]]:

@@ -480,10 +480,12 @@ class Summary:
     suppressed: int = 0
     baseline: Mapping[str, int] = field(default_factory=dict)
     """With --baseline: counts of new, unchanged and fixed (in the baseline, gone now)."""
+    by_context: Mapping[str, int] = field(default_factory=dict)
+    """Recommendations per file context: library, test, example, script, migration."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for key in ("by_priority", "by_kind", "candidates", "baseline"):
+        for key in ("by_priority", "by_kind", "candidates", "baseline", "by_context"):
             out[key] = dict(out[key])
         if not self.baseline:
             del out["baseline"]

@@ -42,3 +42,20 @@ def test_findings_in_tests_are_low_and_do_not_fail_the_gate(tmp_path: Path):
     assert report.recommendations[-1].path == "tests/test_app.py"  # ranked last
     only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False, jobs=1))
     assert exit_code(only_tests, "high") == 0
+
+
+def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_path):
+    from optadvisor.api import ScanOptions, exit_code, scan
+
+    (tmp_path / "tests").mkdir()
+    code = "import time\n\nasync def f():\n    time.sleep(1)\n"
+    (tmp_path / "service.py").write_text(code)
+    (tmp_path / "tests" / "test_service.py").write_text(code)
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False))
+    assert dict(report.summary.by_context) == {"library": 1, "test": 1}
+    by_path = {r.path: r for r in report.recommendations}
+    assert by_path["tests/test_service.py"].confidence == "low"
+    assert by_path["service.py"].confidence == "high"
+    assert exit_code(report, "high") == 1
+    only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False))
+    assert only_tests.recommendations and exit_code(only_tests, "low") == 0

@@ -76,6 +76,8 @@ def _header(console: Console, report: Report) -> None:
                 f"{s.baseline.get('fixed', 0)} fixed")
     if s.suppressed:
         line += f", {s.suppressed} suppressed"
+    if len(s.by_context) > 1:
+        line += " · " + ", ".join(f"{n} in {ctx}" for ctx, n in sorted(s.by_context.items()))
     c = s.candidates
     line += (f" · candidates: {c.get('caching', 0)} caching, {c.get('async', 0)} async, "
              f"{c.get('profiling', 0)} profiling, {c.get('optimization', 0)} optimization")
