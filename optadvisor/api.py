@@ -191,9 +191,11 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
-    vias = link([(i.source, i.facts) for i in inputs])
+    links = link([(i.source, i.facts) for i in inputs])
     for item in inputs:
-        item.via = vias.get(item.source.rel, {})
+        found = links.get(item.source.rel)
+        if found is not None:
+            item.via, item.awaited = found.via, found.awaited
     return _Analysis(inputs, errors, cached)
 
 
@@ -257,8 +259,11 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     if isinstance(outcome, ErrorRecord):
         return [], outcome
     source = SourceFile(path=Path(rel), rel=rel, component=".")
-    via = link([(source, outcome)]).get(rel, {})
-    found = engine.run([FileInput(source, outcome, SourceText(code), via)])
+    links = link([(source, outcome)]).get(rel)
+    item = FileInput(source, outcome, SourceText(code))
+    if links is not None:
+        item.via, item.awaited = links.via, links.awaited
+    found = engine.run([item])
     return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
 
 

@@ -172,7 +172,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "calls": [[getattr(c, k) for k in _CALL_FIELDS] for c in facts.calls],
         "loops": [[getattr(lp, k) for k in _LOOP_FIELDS] for lp in facts.loops],
         "await_groups": [[g.function, g.line, g.column, [list(c) for c in g.calls],
-                          list(g.targets)] for g in facts.await_groups],
+                          list(g.targets), list(g.names)] for g in facts.await_groups],
         "caches": [[getattr(c, k) for k in _CACHE_FIELDS] for c in facts.caches],
         "imports": list(facts.imports),
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
@@ -205,10 +205,12 @@ def _function(values: list[Any]) -> FunctionFact:
 
 
 def _await_group(values: list[Any]) -> AwaitGroupFact:
-    function, line, column, calls, targets = _row(values, (int, int, int, list, list))
+    function, line, column, calls, targets, names = _row(
+        values, (int, int, int, list, list, list))
     spans = tuple(tuple(_row(c, (int, int, int, int))) for c in calls)
     return AwaitGroupFact(function, line, column, spans,  # type: ignore[arg-type]
-                          tuple(_row(targets, (str,) * len(targets))))
+                          tuple(_row(targets, (str,) * len(targets))),
+                          tuple(_row(names, (str,) * len(names))))
 
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:

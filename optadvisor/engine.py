@@ -43,6 +43,8 @@ class FileInput:
     text: SourceText
     via: dict[int, Via] = field(default_factory=dict)
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
+    awaited: dict[str, tuple[bool, int]] = field(default_factory=dict)
+    """Awaited project callees -> (is_async, awaits) (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -102,7 +104,8 @@ class Engine:
         if loop_rules:
             for loop in facts.loops:
                 fview = functions[loop.function]
-                env = {"loop": LoopView(loop, item.text), "function": fview, "file": file_view}
+                env = {"loop": LoopView(loop, item.text, item.awaited, self.catalog),
+                       "function": fview, "file": file_view}
                 for compiled in loop_rules:
                     if compiled.when(env):
                         header = item.text.line(loop.line)
@@ -113,8 +116,8 @@ class Engine:
         if group_rules:
             for group in facts.await_groups:
                 fview = functions[group.function]
-                env = {"group": AwaitGroupView(group, item.text), "function": fview,
-                       "file": file_view}
+                env = {"group": AwaitGroupView(group, item.text, item.awaited, self.catalog),
+                       "function": fview, "file": file_view}
                 for compiled in group_rules:
                     if compiled.when(env):
                         first = group.calls[0]

@@ -179,13 +179,36 @@ class BlockingLinker:
         return found
 
 
-def link(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, dict[int, Via]]:
-    """For every file: calls in async defs that block through project helpers."""
-    linker = BlockingLinker(ProjectIndex(files))
+@dataclass
+class FileLinks:
+    """What the project-wide view adds to one file's facts."""
+
+    via: dict[int, Via]
+    """Calls (by index in facts.calls) in async defs that block through project helpers."""
+    awaited: dict[str, tuple[bool, int]]
+    """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits)
+    of the project function they reach. A coroutine that awaits nothing does no I/O:
+    running it concurrently gains nothing."""
+
+
+def link(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, FileLinks]:
+    """For every file: calls in async defs that block through project helpers, and the
+    project coroutines its loops and await groups call."""
+    index = ProjectIndex(files)
+    linker = BlockingLinker(index)
     out = {}
     for source, facts in files:
-        if any(fn.is_async for fn in facts.functions):
-            found = linker.via_for_file(source.rel)
-            if found:
-                out[source.rel] = found
+        if not any(fn.is_async for fn in facts.functions):
+            continue
+        via = linker.via_for_file(source.rel)
+        awaited = {}
+        names = {lp.await_name for lp in facts.loops if lp.await_name}
+        names.update(n for g in facts.await_groups for n in g.names if n)
+        for name in names:
+            target = index.resolve(source.rel, name)
+            if target is not None:
+                fn = index.facts[target[0]].functions[target[1]]
+                awaited[name] = (fn.is_async, fn.awaits)
+        if via or awaited:
+            out[source.rel] = FileLinks(via, awaited)
     return out

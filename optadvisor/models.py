@@ -133,6 +133,9 @@ class CallFact:
     """A direct argument of a client constructor: `OpenAI(http_client=httpx.Client())`."""
     loader: str = ""
     """Deterministic, expensive loading (config, parse, compile, model…) per the catalog."""
+    shared: bool = False
+    """For clients: a default for a parameter the caller may pass (`client = client or
+    Client()`), or a `with` session used for a batch (a request per item in a loop)."""
     static_input: bool = False
     """For loaders: everything the call reads is fixed for the process (literals, module
     constants, `__file__`, locals made only from those), and nothing in the file writes
@@ -204,6 +207,8 @@ class LoopFact:
     network: bool = False
     """The loop makes a call the catalog knows goes over the network (HTTP, LLM, database,
     cloud): what a retry with backoff protects."""
+    await_name: str = ""
+    """Resolved name of the call awaited per item (for the link stage and the rules)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,8 @@ class AwaitGroupFact:
     """Span (line, column, end_line, end_column) of each awaited call."""
     targets: tuple[str, ...]
     """What each result is assigned to (`` for a bare `await f()`)."""
+    names: tuple[str, ...] = ()
+    """Resolved name of each awaited call."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ CALL_FIELDS = {
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
-    "loader": "str", "static_input": "bool",
+    "loader": "str", "static_input": "bool", "shared": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -38,7 +38,8 @@ FUNCTION_FIELDS = {
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
-    "target": "str", "iterable": "str", "await_source": "str",
+    "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
+    "effects": "bool", "idle": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
 }
 CACHE_FIELDS = {
@@ -46,7 +47,7 @@ CACHE_FIELDS = {
     "on_method": "bool", "on_async": "bool", "key": "str", "key_unbounded": "bool",
 }
 AWAIT_GROUP_FIELDS = {"count": "int", "line": "int", "targets": "str", "calls": "str",
-                      "gather": "str"}
+                      "gather": "str", "effects": "int", "idle": "int"}
 HOTSPOT_FIELDS = {
     "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
     "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
@@ -213,6 +214,7 @@ class CallView:
         self.assigned_to = fact.assigned_to
         self.loader = fact.loader
         self.static_input = fact.static_input
+        self.shared = fact.shared
 
     @property
     def in_async(self) -> bool:
@@ -292,10 +294,44 @@ def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
 
 
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_SDK_RESOURCES = {"completions", "messages", "embeddings", "responses", "images", "speech",
+                  "transcriptions", "translations", "moderations", "chat", "models"}
+
+
+def changes_state(name: str, catalog: Catalog) -> bool:
+    """The awaited callee's name says it changes state (`_get_or_create_table`, `save`,
+    `connect`): its calls keep their order. Requests the catalog knows are exempt."""
+    if not name or catalog.timeouts.get(name) is not None or \
+            catalog.blocking.get(name) is not None:
+        return False
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[-2].rstrip("()") in _SDK_RESOURCES:
+        return False  # client.chat.completions.create: one request
+    verbs = catalog.effect_verbs
+    for word in _WORDS.findall(parts[-1].rstrip("()")):
+        word = word.lower()
+        if word in verbs or (word.startswith("a") and word[1:] in verbs):
+            return True
+    return False
+
+
+def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
+    """The callee is a project coroutine that awaits nothing: it does no I/O, and running
+    several at once changes nothing."""
+    found = awaited.get(name)
+    return found is not None and found[0] and found[1] == 0
+
+
 class LoopView:
-    def __init__(self, fact: Any, source: SourceText) -> None:
+    def __init__(self, fact: Any, source: SourceText,
+                 awaited: dict[str, tuple[bool, int]] | None = None,
+                 catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
+        self.await_name = fact.await_name
+        self.effects = catalog is not None and changes_state(fact.await_name, catalog)
+        self.idle = idle_coroutine(fact.await_name, awaited or {})
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
                      "forever", "delay", "network"):
@@ -310,9 +346,13 @@ class LoopView:
 
 
 class AwaitGroupView:
-    def __init__(self, fact: Any, source: SourceText) -> None:
+    def __init__(self, fact: Any, source: SourceText,
+                 awaited: dict[str, tuple[bool, int]] | None = None,
+                 catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
+        self.effects = sum(changes_state(n, catalog) for n in fact.names) if catalog else 0
+        self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.count = len(fact.calls)
         self.line = fact.line
 

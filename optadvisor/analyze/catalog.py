@@ -92,6 +92,9 @@ class Catalog:
     call reads only for calls that may be loaders."""
     unbounded_keys: frozenset[str] = frozenset()
     """Name parts that mark a cache key as unbounded (`session`, `user`, `prompt`, `sql`)."""
+    effect_verbs: frozenset[str] = frozenset()
+    """Words in a callee's name that say it changes state (`create`, `save`, `connect`):
+    such calls keep their order, so they are not gathered."""
     bounded_keys: frozenset[str] = frozenset()
     """Name parts that mark a key as one of a few (`model`, `cls`, `server`, `agent`)."""
     digest: str = ""
@@ -108,6 +111,7 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     ordered: set[str] = set()
     keys: set[str] = set()
     small: set[str] = set()
+    verbs: set[str] = set()
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -118,11 +122,12 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup, ordered, keys, small)
+        _merge(catalog, data, path, setup, ordered, keys, small, verbs)
     catalog.setup_functions = frozenset(setup)
     catalog.ordered_methods = frozenset(ordered)
     catalog.unbounded_keys = frozenset(keys)
     catalog.bounded_keys = frozenset(small)
+    catalog.effect_verbs = frozenset(verbs)
     loaders = [*catalog.loaders.exact, *catalog.loaders.prefix, *catalog.loaders.suffix]
     catalog.loader_tails = frozenset(name.rsplit(".", 1)[-1] for name in loaders)
     catalog.digest = digest.hexdigest()
@@ -137,9 +142,9 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 
 
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
-           ordered: set[str], keys: set[str], small: set[str]) -> None:
+           ordered: set[str], keys: set[str], small: set[str], verbs: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches"}
+             "ordered", "caches", "effects"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -172,7 +177,8 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
                 table.add(name, True)
     for section, key, into in (("setup", "functions", setup), ("ordered", "methods", ordered),
                                ("caches", "unbounded_keys", keys),
-                               ("caches", "bounded_keys", small)):
+                               ("caches", "bounded_keys", small),
+                               ("effects", "verbs", verbs)):
         if section in data:
             values = data[section].get(key, [])
             if not isinstance(values, list):

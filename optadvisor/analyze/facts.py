@@ -146,16 +146,18 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             retry=lb.retry is not None,
             fixed_delay=lb.retry is not None and lb.retry.fixed_delay,
             forever=lb.retry is not None and lb.retry.forever,
-            delay=lb.retry.delay if lb.retry is not None else "", network=network))
+            delay=lb.retry.delay if lb.retry is not None else "", network=network,
+            await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else ""))
 
     groups = []
     if collector.await_groups:
         index = {id(node): i for i, node in enumerate(collector.call_nodes)}
         for group in collector.await_groups:
             spans = tuple(positions.calls[index[id(call)]] for call in group.calls)
-            groups.append(AwaitGroupFact(function=group.function, line=spans[0][0],
-                                         column=spans[0][1], calls=spans,
-                                         targets=tuple(group.targets)))
+            groups.append(AwaitGroupFact(
+                function=group.function, line=spans[0][0], column=spans[0][1], calls=spans,
+                targets=tuple(group.targets),
+                names=tuple(names.get(index[id(call)], "") for call in group.calls)))
 
     return FileFacts(
         path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),
@@ -174,8 +176,19 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     handed to a call whose result is returned or stored, escapes too."""
     owned = cb.arg_of >= 0 and catalog.clients.get(names.get(cb.arg_of, "")) is not None
     returned = cb.returned
+    shared = False
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
+        # `client = client or httpx.AsyncClient()`: a default for what the caller may
+        # pass; callers that care pass their own.
+        shared = cb.target in fb.param_names
+        for other in collector.calls if cb.in_with else ():
+            # A session opened for a batch: `async with Client() as c:` then one request
+            # per item in a loop or comprehension. The client serves the whole batch.
+            if other.function == cb.function and other.loop_depth > cb.loop_depth and \
+                    other.chain[0] in (cb.target, cb.target + "()"):
+                shared = True
+                break
         if cb.target in fb.returned_names or cb.target in fb.escaped_names:
             returned = True
         else:
@@ -191,8 +204,8 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
                         is_client and kept and other.chain[0] in (cb.target, cb.target + "()")):
                     returned = True
                     break
-    if returned or owned:
-        return replace(fact, returned=returned, owned=owned)
+    if returned or owned or shared:
+        return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
 
 

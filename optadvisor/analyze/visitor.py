@@ -48,6 +48,7 @@ class FuncBuild:
     types: dict[str, Chain] = field(default_factory=dict)
     local_names: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
+    param_names: set[str] = field(default_factory=set)
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
     returned_names: set[str] = field(default_factory=set)
@@ -115,6 +116,9 @@ class LoopBuild:
     """The body awaits a sleep: pacing or retrying, not independent work."""
     target_source: str = ""
     iter_source: str = ""
+    header: bool = False
+    """Visiting a `for` statement's target and iterable: evaluated once, not per item."""
+    body_id: int = 0
     tries: bool = False
     sleeps_at_all: bool = False
     """A try statement / a sleep call (awaited or not) in the loop's own body."""
@@ -197,6 +201,9 @@ class FactCollector(cst.CSTVisitor):
     def _loop_depth(self) -> int:
         func = self._func()
         depth = func.loop_depth if func else self._module_loop_depth
+        if self._loop_stack and self._loop_stack[-1].header and \
+                self._loop_stack[-1].function == self._fidx:
+            depth -= 1  # `for row in load():` loads once
         return depth + self._comp_depth
 
     def _in_offloaded(self) -> bool:
@@ -290,6 +297,7 @@ class FactCollector(cst.CSTVisitor):
         for i, param in enumerate(all_params):
             pname = param.name.value
             build.local_names.add(pname)
+            build.param_names.add(pname)
             if i == 0 and class_name and not self._is_static(node):
                 build.self_name = pname
             if param.annotation is not None:
@@ -381,6 +389,7 @@ class FactCollector(cst.CSTVisitor):
             if isinstance(call, cst.Call):
                 self._with_items.add(id(call))
                 if item.asname and isinstance(item.asname.name, cst.Name):
+                    self._targets[id(call)] = item.asname.name.value
                     found = chain_of(call)
                     if found:
                         self._bind_type(item.asname.name.value, found)
@@ -417,6 +426,8 @@ class FactCollector(cst.CSTVisitor):
     def visit_For(self, node: cst.For) -> None:
         self._enter_loop(node, "async for" if node.asynchronous else "for")
         self._loop_stack[-1].targets = names_read(node.target)
+        self._loop_stack[-1].header = True
+        self._loop_stack[-1].body_id = id(node.body)
         if isinstance(node.target, cst.Name):
             self._bind_local(node.target.value)
         for outer in self._loop_stack[:-1]:
@@ -563,7 +574,15 @@ class FactCollector(cst.CSTVisitor):
         if isinstance(node.value, cst.Await):
             self._bare_awaits.add(id(node.value))
 
+    def _enter_body(self, node: cst.CSTNode) -> None:
+        if self._loop_stack and self._loop_stack[-1].body_id == id(node):
+            self._loop_stack[-1].header = False
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_body(node)
+
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_body(node)
         func = self._func()
         if func is not None and func.is_async and not self._lambda_offloaded:
             self._await_groups(node.body)
