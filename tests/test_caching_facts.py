@@ -163,3 +163,17 @@ def test_a_sync_sleep_paces_an_async_loop():
                 await client.notify(i)
                 time.sleep(1)
     """, ("OPT103",)) == []
+
+
+def test_calling_what_a_loader_made_is_not_loading():
+    found = facts("""
+        from transformers import AutoTokenizer
+
+        class Reranker:
+            def __init__(self, name):
+                self.tokenizer = AutoTokenizer.from_pretrained(name)
+
+            def score(self, batches):
+                return [self.tokenizer(batch) for batch in batches]
+    """).calls
+    assert [(c.line, c.loader) for c in found if c.loader] == [(6, "model")]

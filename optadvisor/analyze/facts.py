@@ -176,17 +176,21 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     handed to a call whose result is returned or stored, escapes too."""
     owned = cb.arg_of >= 0 and catalog.clients.get(names.get(cb.arg_of, "")) is not None
     returned = cb.returned
-    shared = False
+    shared = cb.guarded
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
         # `client = client or httpx.AsyncClient()`: a default for what the caller may
         # pass; callers that care pass their own.
-        shared = cb.target in fb.param_names
+        shared = shared or cb.target in fb.param_names
         for other in collector.calls if cb.in_with else ():
             # A session opened for a batch: `async with Client() as c:` then one request
-            # per item in a loop or comprehension. The client serves the whole batch.
-            if other.function == cb.function and other.loop_depth > cb.loop_depth and \
-                    other.chain[0] in (cb.target, cb.target + "()"):
+            # per item in a loop or comprehension, or handed to a nested coroutine (the
+            # tasks of a gather). The client serves the whole batch.
+            uses = other.chain[0] in (cb.target, cb.target + "()") or \
+                cb.target in other.arg_names
+            if uses and ((other.function == cb.function and other.loop_depth > cb.loop_depth)
+                         or (other.function != cb.function
+                             and _nested_in(collector, other.function, cb.function))):
                 shared = True
                 break
         if cb.target in fb.returned_names or cb.target in fb.escaped_names:
@@ -207,6 +211,13 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+def _nested_in(collector: FactCollector, inner: int, outer: int) -> bool:
+    """`inner` is a function defined inside `outer` (at any depth)."""
+    while inner != MODULE and inner != outer:
+        inner = collector.functions[inner].parent
+    return inner == outer and inner != MODULE
 
 
 def _inside_loader(cb: CallBuild, names: dict[int, str], catalog: Catalog) -> bool:
@@ -234,6 +245,9 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
     loader = catalog.loaders.get(name)
+    if loader is not None and cb.chain[-1].rstrip("()") != name.rsplit(".", 1)[-1]:
+        # `self.tokenizer(batch)` calls what `from_pretrained` loaded; it loads nothing.
+        loader = None
     if blocking is None and client is None and timeout_rule is None and loader is None \
             and not keep_untagged:
         return None

@@ -82,6 +82,8 @@ class CallBuild:
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     reads: tuple[str, ...] = ()
     """For calls that may be loaders: the names their arguments and receiver read."""
+    guarded: bool = False
+    """Under `if param is None:` (or `if not param:`): a default for what callers pass."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -170,6 +172,7 @@ class FactCollector(cst.CSTVisitor):
         self._arg_of: dict[int, int] = {}
         self._header_nodes: set[int] = set()
         self._header_depth = 0
+        self._param_guards = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -375,6 +378,29 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> None:
         self._compound()
+        if self._guards_param(node.test):
+            self._param_guards += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if self._guards_param(original_node.test):
+            self._param_guards -= 1
+
+    def _guards_param(self, test: cst.BaseExpression) -> bool:
+        """`if client is None:` / `if not client:` on a parameter of this function or of
+        one around it: what is built under it is a default the caller can replace."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
+                test.comparisons[0].operator, (cst.Is, cst.IsNot)):
+            test = test.left
+        if not isinstance(test, cst.Name):
+            return False
+        index = self._fidx
+        while index != MODULE:
+            if test.value in self.functions[index].param_names:
+                return True
+            index = self.functions[index].parent
+        return False
 
     def visit_Try(self, node: cst.Try) -> None:
         self._compound()
@@ -727,7 +753,7 @@ class FactCollector(cst.CSTVisitor):
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
-            arg_names=tuple(arg_names), reads=reads,
+            arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
         ))
 
     def _is_offload(self, chain: Chain) -> bool:
