@@ -291,13 +291,15 @@ _LEVELS = ("high", "medium", "low")
 
 def _confidence(base: str, env: dict[str, Any], context: str) -> str:
     """The rule's confidence, lowered by what this finding's evidence lacks: a test or an
-    example is not the service (low), and a blocking call reached through three or more
-    helpers may sit behind a branch that rarely runs (one level down)."""
+    example is not the service (low); a blocking call reached through three or more
+    helpers, or one under an `if`/`except` of its helper, may sit behind a branch that
+    rarely runs (one level down)."""
     if context in DEMOTED:
         return "low"
     level = _LEVELS.index(base) if base in _LEVELS else 0
     call = env.get("call")
-    if call is not None and getattr(call, "via_depth", 0) >= 3:
+    if call is not None and (getattr(call, "via_depth", 0) >= 3
+                             or getattr(call, "via_conditional", False)):
         level += 1
     return _LEVELS[min(level, len(_LEVELS) - 1)]
 

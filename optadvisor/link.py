@@ -39,6 +39,9 @@ class Via:
     """Helpers called, outermost first, ending with the blocking call itself."""
     category: str
     replacement: str
+    conditional: bool = False
+    """The blocking call at the end sits under an `if` or an `except` of its helper: it
+    runs on some paths only (a cache miss, a fallback, a kind of input)."""
 
     @property
     def text(self) -> str:
@@ -110,7 +113,7 @@ class BlockingLinker:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
-        self._category: dict[FunctionKey, tuple[str, str]] = {}
+        self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
         self._direct: dict[str, dict[int, CallFact]] = {}
 
     def _direct_blocking(self, rel: str, function: int) -> CallFact | None:
@@ -119,7 +122,10 @@ class BlockingLinker:
             table = {}
             for call in self.index.facts[rel].calls:
                 if call.blocking and not call.offloaded and call.function >= 0:
-                    table.setdefault(call.function, call)
+                    # A call every path reaches is the better evidence.
+                    known = table.get(call.function)
+                    if known is None or (known.conditional and not call.conditional):
+                        table[call.function] = call
             self._direct[rel] = table
         return table.get(function)
 
@@ -137,8 +143,9 @@ class BlockingLinker:
                 continue
             chain = self._blocks(target, 0, set())
             if chain:
-                category, replacement = self._category[target]
-                out[i] = Via(chain=chain, category=category, replacement=replacement)
+                category, replacement, conditional = self._category[target]
+                out[i] = Via(chain=chain, category=category, replacement=replacement,
+                             conditional=conditional)
         return out
 
     def _blocks(self, key: FunctionKey, depth: int,
@@ -158,7 +165,7 @@ class BlockingLinker:
         if direct is not None:
             chain = (me, Hop(direct.name, rel, direct.line))
             self._memo[key] = chain
-            self._category[key] = (direct.blocking, direct.replacement)
+            self._category[key] = (direct.blocking, direct.replacement, direct.conditional)
             return chain
         visiting.add(key)
         found = None

@@ -136,6 +136,8 @@ class CallFact:
     shared: bool = False
     """For clients: a default for a parameter the caller may pass (`client = client or
     Client()`), or a `with` session used for a batch (a request per item in a loop)."""
+    conditional: bool = False
+    """Under an `if` or an `except` of its function: runs on some paths only."""
     static_input: bool = False
     """For loaders: everything the call reads is fixed for the process (literals, module
     constants, `__file__`, locals made only from those), and nothing in the file writes

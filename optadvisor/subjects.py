@@ -25,7 +25,7 @@ CALL_FIELDS = {
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
-    "loader": "str", "static_input": "bool", "shared": "bool",
+    "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -191,6 +191,7 @@ class CallView:
         self.indirect = via is not None
         self.via = via.text if via else ""
         self.via_depth = len(via.chain) - 1 if via else 0
+        self.via_conditional = bool(via and via.conditional)
         self.function = function
         self.src = source
         self.name = fact.name

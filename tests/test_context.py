@@ -59,3 +59,29 @@ def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_pa
     assert exit_code(report, "high") == 1
     only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False))
     assert only_tests.recommendations and exit_code(only_tests, "low") == 0
+
+
+def test_a_helper_that_blocks_on_some_paths_only_lowers_confidence():
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import os, time
+
+        def upload(path):
+            if os.path.exists(path):
+                time.sleep(1)
+            return path
+
+        def always(path):
+            time.sleep(1)
+
+        async def handler(path):
+            upload(path)
+            always(path)
+    """), select=("OPT104",))
+    assert error is None
+    found = {r.line: r for r in recs}
+    assert found[13].confidence == "low" and "on some paths" in found[13].message
+    assert found[14].confidence == "medium" and "on some paths" not in found[14].message

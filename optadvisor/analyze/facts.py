@@ -270,7 +270,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
         in_with=cb.in_with, assigned_to=cb.assigned_to, lazy=cb.lazy,
         blocking=blocking.category if blocking else "", client=client or "",
         timeout=timeout, replacement=blocking.instead if blocking else "",
-        loader=loader or "",
+        loader=loader or "", conditional=cb.conditional,
     )
 
 

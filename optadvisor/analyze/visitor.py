@@ -41,6 +41,8 @@ class FuncBuild:
     loops: int = 0
     max_loop_depth: int = 0
     loop_depth: int = 0
+    branch_depth: int = 0
+    """`if`/`except` blocks around the statement being visited, in this function."""
     calls: int = 0
     awaits: int = 0
     yields: bool = False
@@ -84,6 +86,8 @@ class CallBuild:
     """For calls that may be loaders: the names their arguments and receiver read."""
     guarded: bool = False
     """Under `if param is None:` (or `if not param:`): a default for what callers pass."""
+    conditional: bool = False
+    """Under an `if` or an `except` of its own function: runs on some paths only."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -376,14 +380,27 @@ class FactCollector(cst.CSTVisitor):
         if func is not None:
             func.statements += 1
 
+    def _branch(self, step: int) -> None:
+        func = self._func()
+        if func is not None:
+            func.branch_depth += step
+
     def visit_If(self, node: cst.If) -> None:
         self._compound()
+        self._branch(1)
         if self._guards_param(node.test):
             self._param_guards += 1
 
     def leave_If(self, original_node: cst.If) -> None:
+        self._branch(-1)
         if self._guards_param(original_node.test):
             self._param_guards -= 1
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._branch(1)
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self._branch(-1)
 
     def _guards_param(self, test: cst.BaseExpression) -> bool:
         """`if client is None:` / `if not client:` on a parameter of this function or of
@@ -754,6 +771,7 @@ class FactCollector(cst.CSTVisitor):
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
+            conditional=func is not None and func.branch_depth > 0,
         ))
 
     def _is_offload(self, chain: Chain) -> bool:
