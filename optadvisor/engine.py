@@ -293,7 +293,8 @@ def _confidence(base: str, env: dict[str, Any], context: str) -> str:
     """The rule's confidence, lowered by what this finding's evidence lacks: a test or an
     example is not the service (low); a blocking call reached through three or more
     helpers, or one under an `if`/`except` of its helper, may sit behind a branch that
-    rarely runs (one level down)."""
+    rarely runs, and blocking work in setup code (a startup hook, `__aenter__`) runs once
+    (one level down each)."""
     if context in DEMOTED:
         return "low"
     level = _LEVELS.index(base) if base in _LEVELS else 0
@@ -301,6 +302,10 @@ def _confidence(base: str, env: dict[str, Any], context: str) -> str:
     if call is not None and (getattr(call, "via_depth", 0) >= 3
                              or getattr(call, "via_conditional", False)):
         level += 1
+    function = env.get("function")
+    if call is not None and call.blocking_category and function is not None and \
+            function.setup and not function.module_level:
+        level += 1  # a startup hook or __aenter__: once, usually before any request
     return _LEVELS[min(level, len(_LEVELS) - 1)]
 
 

@@ -166,6 +166,9 @@ class FunctionFact:
     yields: bool = False
     callees: tuple[str, ...] = ()
     """Distinct resolved names this function calls (for the link stage and profiling)."""
+    startup: bool = False
+    """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
+    `@app.before_serving`): it runs once, before requests are served."""
 
     @property
     def lines(self) -> int:

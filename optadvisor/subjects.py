@@ -154,9 +154,10 @@ class FunctionView:
         if name == "module_level":
             return False
         if name == "setup":
-            return fact.name in self.catalog.setup_functions
+            return fact.name in self.catalog.setup_functions or fact.startup
         if name == "per_call":
-            return not fact.cached and fact.name not in self.catalog.setup_functions
+            return not fact.cached and fact.name not in self.catalog.setup_functions \
+                and not fact.startup
         if name == "cache_candidate":
             # Loads or parses something deterministic and keeps nothing: a cache would
             # turn the repeated work into a lookup.

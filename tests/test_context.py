@@ -85,3 +85,26 @@ def test_a_helper_that_blocks_on_some_paths_only_lowers_confidence():
     found = {r.line: r for r in recs}
     assert found[13].confidence == "low" and "on some paths" in found[13].message
     assert found[14].confidence == "medium" and "on some paths" not in found[14].message
+
+
+def test_blocking_work_in_a_startup_hook_has_lower_confidence():
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import time
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.on_event("startup")
+        async def warm():
+            time.sleep(1)
+
+        @app.get("/")
+        async def index():
+            time.sleep(1)
+    """), select=("OPT101",))
+    assert error is None
+    assert {r.line: r.confidence for r in recs} == {9: "medium", 13: "high"}

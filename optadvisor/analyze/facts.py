@@ -109,7 +109,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             cached=any(catalog.memoize.get(d) is not None for d in decorators),
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
-            yields=fb.yields, callees=tuple(callees),
+            yields=fb.yields, callees=tuple(callees), startup=fb.startup,
         ))
 
     calls = []

@@ -33,6 +33,7 @@ class FuncBuild:
     parent: int
     self_name: str = ""
     decorators: list[Chain] = field(default_factory=list)
+    startup: bool = False
     decorator_bounds: list[str] = field(default_factory=list)
     """Per decorator: `bounded` (a finite `maxsize`, or lru_cache's default 128), `none`
     (`maxsize=None`, `functools.cache`) or `` (no size to speak of)."""
@@ -317,6 +318,7 @@ class FactCollector(cst.CSTVisitor):
             if found:
                 build.decorators.append(found)
                 build.decorator_bounds.append(_cache_bound(deco.decorator, found))
+                build.startup = build.startup or _startup_hook(deco.decorator, found)
         returns = annotation_chain(node.returns.annotation) if node.returns else None
         if returns and class_name:
             is_property = any(d[-1] in ("property", "cached_property") for d in build.decorators)
@@ -813,6 +815,24 @@ def _joins_path(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide) \
         and isinstance(value.right, (cst.SimpleString, cst.FormattedString,
                                      cst.ConcatenatedString))
+
+
+_HOOKS = {"on_startup", "on_shutdown", "before_serving", "after_serving",
+          "before_first_request", "before_server_start", "after_server_stop"}
+
+
+def _startup_hook(decorator: cst.BaseExpression, chain: Chain) -> bool:
+    """`@app.on_event("startup")`, `@app.before_serving`, `@app.listener(
+    "before_server_start")`: the function runs once, when the app starts or stops."""
+    last = chain[-1]
+    if last in _HOOKS:
+        return True
+    if last in ("on_event", "listener", "add_event_handler") and isinstance(
+            decorator, cst.Call) and decorator.args:
+        first = decorator.args[0].value
+        return isinstance(first, cst.SimpleString) and first.evaluated_value in (
+            "startup", "shutdown", "before_server_start", "after_server_stop")
+    return False
 
 
 def _cache_bound(decorator: cst.BaseExpression, chain: Chain) -> str:
