@@ -17,7 +17,7 @@ import libcst as cst
 
 from optadvisor.fix.calls import call_site, local_roots, names_in_scope
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import unique_name
+from optadvisor.fix.source import assigned_name, module_def, unique_name
 from optadvisor.models import Edit, Fix
 
 _MUTATORS = {"append", "extend", "insert", "update", "pop", "popitem", "clear", "remove",
@@ -39,7 +39,7 @@ def build(ctx: FixContext) -> Fix:
                 f"It reads `{name}`, made in this function: move that into the cached "
                 "function too, so it has no arguments and reads only module names.")
     statement = source.statement_of(node)
-    target = _target(statement, node)
+    target = assigned_name(statement, node)
     if target and func is not None and _mutates(func, target):
         raise NotHere(
             f"The function changes `{target}` after loading it: cache the load and work on a "
@@ -52,7 +52,7 @@ def build(ctx: FixContext) -> Fix:
     short = re.sub(r"[^0-9a-zA-Z]+", "_", short).strip("_").lower() or "value"
     helper_name = f"_load_{short}" if target else f"_cached_{short}"
     expr = code_of(site.cst_call)
-    existing = _module_def(source, helper_name)
+    existing = module_def(source, helper_name)
     if existing is not None and expr in source.node_text(existing):
         insertion = None  # the same helper, made by an earlier fix: reuse it
     else:
@@ -85,11 +85,6 @@ def _names_read(node: ast.AST) -> list[str]:
     return out
 
 
-def _target(statement: ast.stmt | None, node: ast.AST) -> str:
-    if isinstance(statement, ast.Assign) and statement.value is node and \
-            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-        return statement.targets[0].id
-    return ""
 
 
 def _mutates(func: ast.AST, name: str) -> bool:
@@ -120,10 +115,3 @@ def _top_level(source, node: ast.AST) -> ast.stmt | None:
 def _first_line(stmt: ast.stmt) -> int:
     decorators = getattr(stmt, "decorator_list", None) or []
     return min([stmt.lineno, *(d.lineno for d in decorators)])
-
-
-def _module_def(source, name: str) -> ast.FunctionDef | None:
-    for stmt in source.tree.body if source.tree is not None else ():
-        if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
-            return stmt
-    return None

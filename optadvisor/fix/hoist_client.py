@@ -17,7 +17,7 @@ import libcst as cst
 
 from optadvisor.fix.calls import call_site
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import FixSource, unique_name
+from optadvisor.fix.source import assigned_name, module_def, unique_name
 from optadvisor.models import Edit, Fix
 
 _CLOSERS = ("close", "aclose", "shutdown", "disconnect", "__exit__", "__aexit__")
@@ -45,7 +45,7 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             "Create one `aiohttp.ClientSession` when the app starts (inside the running loop) "
             "and close it on shutdown; pass it in or keep it on the object that serves calls.")
-    target = _target(statement, node)
+    target = assigned_name(statement, node)
     if target and _closes(source.scope_of(node), target):
         raise NotHere(
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
@@ -59,7 +59,7 @@ def build(ctx: FixContext) -> Fix:
     built = ctx.refine(site.cst_call)
     short = re.sub(r"[^0-9a-zA-Z]+", "_", name.rsplit(".", 1)[-1]).strip("_").lower() or "client"
     factory = f"_shared_{short}"
-    existing = _module_def(source, factory)
+    existing = module_def(source, factory)
     if existing is not None and code_of(built) in source.node_text(existing):
         insertion = None  # the same factory, made by an earlier fix: reuse it
     else:
@@ -83,11 +83,6 @@ def build(ctx: FixContext) -> Fix:
                    if "async" in name.lower() else "") + ".")
 
 
-def _target(statement: ast.stmt | None, node: ast.AST) -> str:
-    if isinstance(statement, ast.Assign) and statement.value is node and \
-            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-        return statement.targets[0].id
-    return ""
 
 
 def _closes(func: ast.AST | None, name: str) -> bool:
@@ -121,8 +116,3 @@ def _non_module_names(call: ast.Call, module_names: set[str]) -> list[str]:
     return out
 
 
-def _module_def(source: FixSource, name: str) -> ast.FunctionDef | None:
-    for stmt in source.tree.body if source.tree is not None else ():
-        if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
-            return stmt
-    return None

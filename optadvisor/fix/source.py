@@ -204,6 +204,22 @@ class FixSource:
         return Edit(line, 1, line, 1, f"import {module}{self.newline}{gap}")
 
 
+def module_def(source: "FixSource", name: str) -> ast.FunctionDef | None:
+    """A top-level `def name` (a helper an earlier fix made, to reuse)."""
+    for stmt in source.tree.body if source.tree is not None else ():
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
+            return stmt
+    return None
+
+
+def assigned_name(statement: ast.stmt | None, node: ast.AST) -> str:
+    """`name = <node>`: the plain name the node's value is assigned to, else ""."""
+    if isinstance(statement, ast.Assign) and statement.value is node and \
+            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id
+    return ""
+
+
 def _bound_by(stmt: ast.stmt) -> set[str]:
     names: set[str] = set()
     if isinstance(stmt, ast.Import):
