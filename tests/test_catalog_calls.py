@@ -61,3 +61,20 @@ def test_resolved_through_factories_and_blocking():
         33: ("qdrant_client.QdrantClient.search", "cloud"),
         34: ("os.posix_spawn", "subprocess"),
     }
+
+
+def test_closing_an_sdk_client_is_not_blocking_work_but_a_db_connection_is():
+    code = textwrap.dedent("""
+        import psycopg2
+        from openai import OpenAI
+
+        client = OpenAI()
+
+        async def done(dsn):
+            client.close()
+            conn = psycopg2.connect(dsn)
+            conn.close()
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.name for c in facts.calls if c.blocking} == {
+        9: "psycopg2.connect", 10: "psycopg2.connect.close"}

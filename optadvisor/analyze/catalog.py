@@ -83,6 +83,9 @@ class Catalog:
     offload: NameTable[bool] = field(default_factory=NameTable)
     memoize: NameTable[bool] = field(default_factory=NameTable)
     loaders: NameTable[str] = field(default_factory=NameTable)
+    not_blocking: NameTable[bool] = field(default_factory=NameTable)
+    """Calls a blocking wildcard would match that do no I/O worth moving off the loop
+    (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
     ordered_methods: frozenset[str] = frozenset()
     """Methods whose calls on one shared object keep their order (`add_message`, `put`,
@@ -144,7 +147,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
            ordered: set[str], keys: set[str], small: set[str], verbs: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches", "effects"}
+             "ordered", "caches", "effects", "not_blocking"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -171,7 +174,8 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         kind = str(entry.get("kind", "load"))
         for name in _names(entry, path, "loaders"):
             catalog.loaders.add(name, kind)
-    for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize)):
+    for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize),
+                           ("not_blocking", catalog.not_blocking)):
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)

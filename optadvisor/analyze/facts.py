@@ -242,6 +242,8 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     # An awaited call returns to the loop while it waits, whatever an annotation or a
     # catalog wildcard says about its receiver: it is never blocking.
     blocking = None if cb.awaited else catalog.blocking.get(name)
+    if blocking is not None and catalog.not_blocking.get(name) is not None:
+        blocking = None  # `client.close()` on a sync SDK client: no request
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
     loader = catalog.loaders.get(name)
