@@ -138,6 +138,8 @@ class CallFact:
     Client()`), or a `with` session used for a batch (a request per item in a loop)."""
     conditional: bool = False
     """Under an `if` or an `except` of its function: runs on some paths only."""
+    batch: str = ""
+    """For calls made once per item of a loop that have a batch form: what to call instead."""
     static_input: bool = False
     """For loaders: everything the call reads is fixed for the process (literals, module
     constants, `__file__`, locals made only from those), and nothing in the file writes

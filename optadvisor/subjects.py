@@ -26,6 +26,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
+    "batch": "str",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -217,6 +218,7 @@ class CallView:
         self.loader = fact.loader
         self.static_input = fact.static_input
         self.shared = fact.shared
+        self.batch = fact.batch
 
     @property
     def in_async(self) -> bool:

@@ -69,6 +69,14 @@ class Blocking:
 
 
 @dataclass(frozen=True)
+class Batch:
+    instead: str
+    sql: bool
+    """The call runs a SQL statement: only a literal INSERT/UPDATE/DELETE (executemany) or a
+    SELECT by one key (`IN (...)`) has a batch form the advice can name."""
+
+
+@dataclass(frozen=True)
 class Timeout:
     default: str  # "none" | "finite"
     param: str
@@ -83,6 +91,9 @@ class Catalog:
     offload: NameTable[bool] = field(default_factory=NameTable)
     memoize: NameTable[bool] = field(default_factory=NameTable)
     loaders: NameTable[str] = field(default_factory=NameTable)
+    batch: NameTable[Batch] = field(default_factory=NameTable)
+    """Calls with a batch form (`embeddings.create(input=[...])`, `mget`, `executemany`)."""
+    batch_tails: frozenset[str] = frozenset()
     not_blocking: NameTable[bool] = field(default_factory=NameTable)
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
@@ -133,6 +144,8 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     catalog.effect_verbs = frozenset(verbs)
     loaders = [*catalog.loaders.exact, *catalog.loaders.prefix, *catalog.loaders.suffix]
     catalog.loader_tails = frozenset(name.rsplit(".", 1)[-1] for name in loaders)
+    batched = [*catalog.batch.exact, *catalog.batch.prefix, *catalog.batch.suffix]
+    catalog.batch_tails = frozenset(name.rsplit(".", 1)[-1] for name in batched)
     catalog.digest = digest.hexdigest()
     return catalog
 
@@ -147,7 +160,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
            ordered: set[str], keys: set[str], small: set[str], verbs: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches", "effects", "not_blocking"}
+             "ordered", "caches", "effects", "not_blocking", "batch"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -170,6 +183,10 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         value = Timeout(default, str(entry.get("param", "timeout")), position)
         for name in _names(entry, path, "timeouts"):
             catalog.timeouts.add(name, value)
+    for entry in data.get("batch", []):
+        value = Batch(str(entry.get("instead", "")), bool(entry.get("sql", False)))
+        for name in _names(entry, path, "batch"):
+            catalog.batch.add(name, value)
     for entry in data.get("loaders", []):
         kind = str(entry.get("kind", "load"))
         for name in _names(entry, path, "loaders"):

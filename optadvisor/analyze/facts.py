@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from optadvisor.analyze.caching import cache_facts, static_input
-from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.catalog import Batch, Catalog
 from optadvisor.analyze.names import UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
@@ -246,12 +246,15 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
         blocking = None  # `client.close()` on a sync SDK client: no request
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
+    # A function of the project that shares a library method's name (`embed_query`) is
+    # not that method: its batch form is not known.
+    batch = _batch_advice(cb, catalog.batch.get(name)) if "." in name else ""
     loader = catalog.loaders.get(name)
     if loader is not None and cb.chain[-1].rstrip("()") != name.rsplit(".", 1)[-1]:
         # `self.tokenizer(batch)` calls what `from_pretrained` loaded; it loads nothing.
         loader = None
     if blocking is None and client is None and timeout_rule is None and loader is None \
-            and not keep_untagged:
+            and not batch and not keep_untagged:
         return None
     timeout = ""
     if timeout_rule is not None:
@@ -272,8 +275,23 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
         in_with=cb.in_with, assigned_to=cb.assigned_to, lazy=cb.lazy,
         blocking=blocking.category if blocking else "", client=client or "",
         timeout=timeout, replacement=blocking.instead if blocking else "",
-        loader=loader or "", conditional=cb.conditional,
+        loader=loader or "", conditional=cb.conditional, batch=batch,
     )
+
+
+def _batch_advice(cb: CallBuild, batch: Batch | None) -> str:
+    """What to call instead of this per-item call, or "" (not per item, or SQL the advice
+    cannot name a batch form for)."""
+    if batch is None or not cb.per_item:
+        return ""
+    if not batch.sql:
+        return batch.instead
+    if cb.statement == "write":
+        return "run the statement once for all items: `executemany(sql, rows)` with every row"
+    if cb.statement == "select":
+        return ("fetch every item in one query: `WHERE key IN (...)` (or `= ANY(%s)` in "
+                "PostgreSQL), then match the rows to the items")
+    return ""
 
 
 def _count_lines(text: str) -> int:

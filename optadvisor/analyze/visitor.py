@@ -7,6 +7,7 @@ and names are resolved at the end of the module, when every import, assignment a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -89,6 +90,11 @@ class CallBuild:
     """Under `if param is None:` (or `if not param:`): a default for what callers pass."""
     conditional: bool = False
     """Under an `if` or an `except` of its own function: runs on some paths only."""
+    per_item: bool = False
+    """For calls with a batch form: inside a `for` loop, reading the item."""
+    statement: str = ""
+    """For calls with a batch form: a literal SQL first argument's kind (write, select,
+    other)."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -123,6 +129,8 @@ class LoopBuild:
     """The body awaits a sleep: pacing or retrying, not independent work."""
     target_source: str = ""
     iter_source: str = ""
+    chunked: bool = False
+    """`for start in range(0, n, size)` or `for batch in batches`: each item is a batch."""
     header: bool = False
     """Visiting a `for` statement's target and iterable: evaluated once, not per item."""
     body_id: int = 0
@@ -164,6 +172,7 @@ class FactCollector(cst.CSTVisitor):
         self._scope_names: list[str] = []
         self._module_loop_depth = 0
         self._comp_depth = 0
+        self._comp_targets: list[set[str]] = []
         self._loop_stack: list[LoopBuild] = []
         self._lambda_offloaded: list[bool] = []
         # Per-node marks set by parents before their children are visited.
@@ -473,6 +482,7 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].targets = names_read(node.target)
         self._loop_stack[-1].header = True
         self._loop_stack[-1].body_id = id(node.body)
+        self._loop_stack[-1].chunked = _chunked(node)
         if isinstance(node.target, cst.Name):
             self._bind_local(node.target.value)
         for outer in self._loop_stack[:-1]:
@@ -495,9 +505,18 @@ class FactCollector(cst.CSTVisitor):
 
     def _enter_comp(self, node: cst.CSTNode) -> None:
         self._comp_depth += 1
+        # The element is visited before the `for` clauses that bind its names: take them
+        # all now (`[cache.get(key) for key in keys]` reads the item).
+        names: set[str] = set()
+        clause = getattr(node, "for_in", None)
+        while clause is not None:
+            names |= names_read(clause.target)
+            clause = clause.inner_for_in
+        self._comp_targets.append(names)
 
     def _leave_comp(self, original_node: cst.CSTNode) -> None:
         self._comp_depth -= 1
+        self._comp_targets.pop()
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -749,6 +768,9 @@ class FactCollector(cst.CSTVisitor):
                     isinstance(node.func, cst.Attribute) and impure(node.func.value, tails)):
                 found.add("<call>")  # never a module name: the input is not fixed
             reads = tuple(sorted(found))
+        per_item, statement = False, ""
+        if last in self.catalog.batch_tails:
+            per_item, statement = self._batch_shape(node)
         if self._is_offload(chain):
             self._mark_offloaded_args(node)
         kwargs: list[str] = []
@@ -774,7 +796,29 @@ class FactCollector(cst.CSTVisitor):
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
             conditional=func is not None and func.branch_depth > 0,
+            per_item=per_item, statement=statement,
         ))
+
+    def _batch_shape(self, node: cst.Call) -> tuple[bool, str]:
+        """(reads the item of the `for` loop around it, kind of its literal SQL)."""
+        loop = self._own_loop()
+        items: set[str] = set()
+        if self._comp_targets:
+            items = set().union(*self._comp_targets)
+        elif loop is not None and loop.kind != "while" and not loop.header and \
+                not loop.chunked:
+            items = loop.targets | loop.assigned
+        if not items:
+            return False, ""
+        reads = set().union(*(names_read(arg.value) for arg in node.args)) \
+            if node.args else set()
+        per_item = bool(reads & items)
+        statement = ""
+        if node.args and isinstance(node.args[0].value, (cst.SimpleString,
+                                                          cst.ConcatenatedString)):
+            text = node.args[0].value.evaluated_value
+            statement = sql_kind(text if isinstance(text, str) else "")
+        return per_item, statement
 
     def _is_offload(self, chain: Chain) -> bool:
         # Offload names are matched with what is known so far: imports come first in
@@ -796,6 +840,36 @@ class FactCollector(cst.CSTVisitor):
                 self._offload_args.add(id(value))
             elif isinstance(value, cst.Name) and func is not None:
                 func.offloaded_names.add(value.value)
+
+
+_BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups"}
+
+
+def _chunked(node: cst.For) -> bool:
+    """The loop already walks batches: a stepped `range(0, n, size)`, or an item named as a
+    batch (`for batch in batched(texts, 64)`, `for page in pages`)."""
+    it = node.iter
+    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 3:
+        return True
+    return any(part in _BATCH_WORDS for name in names_read(node.target)
+               for part in name.lower().split("_"))
+
+
+_PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+")
+
+
+def sql_kind(text: str) -> str:
+    """`write`: INSERT/UPDATE/DELETE (executemany takes every row at once); `select`: a
+    SELECT by one key (`WHERE id = ?`: one `IN (...)` query instead); else `other`."""
+    words = text.strip().split(None, 1)
+    head = words[0].upper() if words else ""
+    if head in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+        return "write"
+    upper = text.upper()
+    if head == "SELECT" and " WHERE " in upper and " IN " not in upper and \
+            len(_PLACEHOLDER.findall(text)) == 1:
+        return "select"
+    return "other"
 
 
 _PATH_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
