@@ -287,7 +287,9 @@ def _batch_advice(cb: CallBuild, batch: Batch | None) -> str:
     if not batch.sql:
         return batch.instead
     if cb.statement == "write":
-        return "run the statement once for all items: `executemany(sql, rows)` with every row"
+        return ("send all rows at once: `executemany(sql, rows)` (psycopg 3, MySQL drivers), "
+                "or `psycopg2.extras.execute_values` with psycopg2, whose `executemany` still "
+                "makes a round trip per row")
     if cb.statement == "select":
         return ("fetch every item in one query: `WHERE key IN (...)` (or `= ANY(%s)` in "
                 "PostgreSQL), then match the rows to the items")
