@@ -7,6 +7,7 @@ closure per rule. Templates render only for matches.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import re
 import textwrap
@@ -22,6 +23,7 @@ from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import context_of
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Via
+from optadvisor.config import ConfigError
 from optadvisor.models import (
     Config, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
 )
@@ -63,6 +65,11 @@ class Engine:
                  fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
         self.fix_cache = fix_cache
+        check_codes([c.rule.id for c in rules], [
+            ("--select", select), ("--ignore", ignore), ("select (config)", config.select),
+            ("ignore (config)", config.ignore),
+            *((f"per-path-ignores {p.pattern!r} (config)", p.rules)
+              for p in config.per_path_ignores)])
         self.by_subject: dict[str, list[CompiledRule]] = defaultdict(list)
         for compiled in rules:
             if selected(compiled.rule.id, select or config.select, ignore or config.ignore):
@@ -284,6 +291,21 @@ DEMOTED = ("test", "example")
 _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 """Kinds that lead at a site they share with others: their fixes also add the missing
 timeout (to_thread and hoist_client compose it)."""
+
+
+def check_codes(known: list[str], where: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Every rule code a user wrote names a rule or a group of rules (`OPT1`, `ALL`): a
+    typo (`OPT1O1`, `OPT9`) would switch a CI gate off without a word, so it is an error
+    that names the closest codes."""
+    groups = {rule_id[:n] for rule_id in known for n in range(1, len(rule_id) + 1)}
+    for origin, codes in where:
+        for code in codes:
+            if code == "ALL" or code.upper() in groups:
+                continue
+            close = difflib.get_close_matches(code.upper(), sorted(set(known)), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else \
+                f"; known rules: {', '.join(sorted(set(known)))}"
+            raise ConfigError(f"{origin}: unknown rule code {code!r}{hint}")
 
 
 _LEVELS = ("high", "medium", "low")

@@ -306,3 +306,21 @@ def test_progress_is_gated_on_stderr_being_a_terminal(monkeypatch):
     assert not cli._progress(quiet=True).enabled
     monkeypatch.setenv("CI", "true")
     assert not cli._progress(quiet=False).enabled
+
+
+def test_unknown_rule_codes_are_a_usage_error_naming_the_closest(tmp_path):
+    from typer.testing import CliRunner
+
+    from optadvisor.cli import app
+
+    (tmp_path / "a.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
+    runner = CliRunner()
+    typo = runner.invoke(app, ["scan", str(tmp_path), "--select", "OPT1O1"])
+    assert typo.exit_code == 2 and "OPT1O1" in typo.output and "OPT101" in typo.output
+    assert runner.invoke(app, ["scan", str(tmp_path), "--ignore", "OPT9"]).exit_code == 2
+    (tmp_path / "pyproject.toml").write_text('[tool.optadvisor]\nignore = ["OPT2O2"]\n')
+    config = runner.invoke(app, ["scan", str(tmp_path)])
+    assert config.exit_code == 2 and "OPT202" in config.output
+    (tmp_path / "pyproject.toml").write_text('[tool.optadvisor]\nignore = ["OPT2"]\n')
+    groups = runner.invoke(app, ["scan", str(tmp_path), "--select", "OPT1,ALL"])
+    assert groups.exit_code == 1, groups.output  # OPT101 found, fails --fail-on high
