@@ -8,7 +8,8 @@ from functools import lru_cache
 _TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
                  "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial"}
-_SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "benchmarks", "benchmark"}
+_SCRIPT_DIRS = {"scripts", "script", "bin", "benchmarks", "benchmark"}
+# Not `tools`: in agent code that is the package of the agent's tools (library code).
 _MIGRATION_DIRS = {"migrations", "alembic"}
 
 

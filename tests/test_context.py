@@ -108,3 +108,10 @@ def test_blocking_work_in_a_startup_hook_has_lower_confidence():
     """), select=("OPT101",))
     assert error is None
     assert {r.line: r.confidence for r in recs} == {9: "medium", 13: "high"}
+
+
+def test_an_agents_tools_package_is_library_code():
+    from optadvisor.context import context_of
+
+    assert context_of("agno/tools/brightdata.py") == "library"
+    assert context_of("scripts/release.py") == "script"
