@@ -26,10 +26,12 @@ class RetryShape:
     """Source of the first sleep's argument."""
 
 
-def retry_shape(loop: cst.For | cst.While, changing: set[str]) -> RetryShape | None:
-    """`changing`: names the loop target binds or the body rebinds."""
+def retry_shape(loop: cst.For | cst.While, changing: set[str],
+                divided: frozenset[str] = frozenset()) -> RetryShape | None:
+    """`changing`: names the loop target binds or the body rebinds; `divided`: locals of
+    the function assigned a division (`attempts = timeout // interval`)."""
     own = list(_own_nodes(loop.body))
-    if any(_reads_clock(node) for node in own) or _time_budget(loop):
+    if any(_reads_clock(node) for node in own) or _time_budget(loop, divided):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget
     sleeps: list[cst.Call] = []
     for attempt in own:
@@ -83,9 +85,9 @@ def _goes_on(handler: cst.ExceptHandler) -> bool:
         last.body[-1], (cst.Raise, cst.Return, cst.Break)))
 
 
-def _time_budget(loop: cst.For | cst.While) -> bool:
-    """`for _ in range(timeout // interval)`: attempts counted out of a time budget, the
-    shape of a wait until something is ready."""
+def _time_budget(loop: cst.For | cst.While, divided: frozenset[str]) -> bool:
+    """`for _ in range(timeout // interval)` (directly or through a local): attempts
+    counted out of a time budget, the shape of a wait until something is ready."""
     if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
         return False
     if chain_of(loop.iter.func) != ("range",) or not loop.iter.args:
@@ -93,8 +95,14 @@ def _time_budget(loop: cst.For | cst.While) -> bool:
     bound = loop.iter.args[-1].value
     if isinstance(bound, cst.Call) and bound.args:  # int(timeout / interval)
         bound = bound.args[0].value
-    return isinstance(bound, cst.BinaryOperation) and isinstance(
-        bound.operator, (cst.FloorDivide, cst.Divide))
+    if isinstance(bound, cst.Name):
+        return bound.value in divided
+    return is_division(bound)
+
+
+def is_division(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(
+        node.operator, (cst.FloorDivide, cst.Divide))
 
 
 _CLOCKS = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns"}

@@ -15,7 +15,7 @@ import libcst as cst
 
 from optadvisor.analyze.caching import CacheUses, impure
 from optadvisor.analyze.catalog import Catalog
-from optadvisor.analyze.retries import RetryShape, retry_shape
+from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, annotation_chain, await_statement, chain_of, dotted, names_read,
     plain_statement, receiver_names, stored_call,
@@ -53,6 +53,8 @@ class FuncBuild:
     local_names: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
     param_names: set[str] = field(default_factory=set)
+    divided: set[str] = field(default_factory=set)
+    """Locals assigned a division or an int() of one (`attempts = timeout // 60`)."""
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
     returned_names: set[str] = field(default_factory=set)
@@ -469,7 +471,9 @@ class FactCollector(cst.CSTVisitor):
     def _leave_loop(self, node: cst.For | cst.While) -> None:
         loop = self._loop_stack[-1]
         if loop.tries and loop.sleeps_at_all:
-            loop.retry = retry_shape(node, loop.targets | loop.assigned)
+            func = self._func()
+            divided = frozenset(func.divided) if func is not None else frozenset()
+            loop.retry = retry_shape(node, loop.targets | loop.assigned, divided)
         func = self._func()
         if func is not None:
             func.loop_depth -= 1
@@ -576,6 +580,10 @@ class FactCollector(cst.CSTVisitor):
             elif _joins_path(value):
                 self._bind_type(name, ("pathlib", "Path()"))
                 return
+            if func is not None and (is_division(value) or (
+                    isinstance(value, cst.Call) and value.args
+                    and is_division(value.args[0].value))):
+                func.divided.add(name)
             self._bind_local(name)
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             owner = target.value.value
