@@ -341,6 +341,9 @@ def compare(
                                help="Output format: table, markdown, html, json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Write to FILE instead of stdout."),
+    findings: Optional[Path] = typer.Option(
+        None, "--findings", help="A scan report (--format json) made before `scan --fix`: "
+        "marks the profiled functions it had findings in and sums up their delta."),
 ) -> None:
     """Compare two profile runs (or two scans) side by side: per-function and total deltas."""
     from optadvisor.compare import FORMATS as COMPARE_FORMATS
@@ -350,7 +353,7 @@ def compare(
         raise _fail(f"unknown format {format!r}; choose one of {', '.join(COMPARE_FORMATS)}")
     try:
         limit = parse_regression(max_regression) if max_regression is not None else None
-        comparison = compare_files(before, after, limit)
+        comparison = compare_files(before, after, limit, findings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     _write(render_comparison(comparison, format), output)

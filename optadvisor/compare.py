@@ -84,12 +84,25 @@ def percent(fraction: float) -> str:
 # --------------------------------------------------------------------------- entry points
 
 
-def compare_files(before: Path, after: Path, max_regression: float | None) -> Comparison:
-    """Raises ConfigError, naming the file, for anything that cannot be compared."""
+def compare_files(before: Path, after: Path, max_regression: float | None,
+                  findings: Path | None = None) -> Comparison:
+    """Raises ConfigError, naming the file, for anything that cannot be compared.
+    `findings`: a scan report (made before `scan --fix`) whose recommendations mark the
+    functions of two profile runs that the fix changed."""
     first, second = _load(Path(before)), _load(Path(after))
     if isinstance(first, ProfileRun) and isinstance(second, ProfileRun):
-        return compare_runs(first, second, max_regression,
-                            before_file=str(before), after_file=str(after))
+        comparison = compare_runs(first, second, max_regression,
+                                  before_file=str(before), after_file=str(after))
+        if findings is not None:
+            scan = _load(Path(findings))
+            if not isinstance(scan, Report):
+                raise ConfigError(f"{findings}: --findings takes a scan report "
+                                  "(--format json), not a profile run")
+            comparison = with_findings(comparison, scan, str(findings))
+        return comparison
+    if findings is not None:
+        raise ConfigError("--findings marks functions of two profile runs; "
+                          f"{before} and {after} are not both profile runs")
     if isinstance(first, Report) and isinstance(second, Report):
         return compare_reports(first, second, max_regression,
                                before_file=str(before), after_file=str(after))
@@ -160,6 +173,46 @@ def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | 
         criteria=tuple(_run_criteria(max_regression, floor)),
         regressions=tuple(regressions), notes=tuple(_run_notes(before, after)),
         tool_version=__version__)
+
+
+def with_findings(comparison: Comparison, scan: Report, file: str) -> Comparison:
+    """Marks each user function of a run comparison with the rules the scan found in it
+    (matched by path and qualified name), and sums up what happened to those functions:
+    the measured effect of fixing them."""
+    rules: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for rec in scan.recommendations:
+        rules[(rec.path, rec.symbol)].add(rec.rule)
+    functions = []
+    marked = []
+    for function in comparison.functions:
+        found = rules.get((function.path, function.name)) if function.user else None
+        if found:
+            function = replace(function, findings=tuple(sorted(found)))
+            marked.append(function)
+        functions.append(function)
+    if not marked:
+        wall = next((m for m in comparison.totals if m.name == "wall_seconds"), None)
+        total = "" if wall is None else (
+            f" Wall time: {format_value(wall.before, 's')} → {format_value(wall.after, 's')}"
+            + (f" ({signed_pct(wall.delta_pct)})" if wall.delta_pct is not None else "") + ".")
+        note = (f"No profiled function has a finding in {file}. A coroutine waiting on I/O "
+                "is not on the sampled stack, so the effect of async fixes shows in the run's "
+                "totals; otherwise check that the runs and the scan were made from the same "
+                "directory, on the same code." + total)
+    else:
+        before = sum(f.before_total for f in marked)
+        after = sum(f.after_total for f in marked)
+        ratio = _ratio(before, after)
+        lines = [f"{f.name} ({', '.join(f.findings)}): "
+                 f"{format_value(f.before_total, 's')} → {format_value(f.after_total, 's')}"
+                 + (f" ({signed_pct(f.delta_pct)})" if f.delta_pct is not None else "")
+                 for f in sorted(marked, key=lambda f: f.delta_seconds)]
+        note = (f"Functions with findings in {file}: {len(marked)}, "
+                f"{format_value(before, 's')} → {format_value(after, 's')} in total"
+                + (f" ({signed_pct(_pct(ratio))})" if ratio is not None else "")
+                + ". " + "; ".join(lines))
+    return replace(comparison, functions=tuple(functions),
+                   notes=(*comparison.notes, note))
 
 
 def _run_side(run: ProfileRun, file: str) -> ComparedFile:

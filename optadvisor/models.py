@@ -1064,6 +1064,9 @@ class FunctionDelta:
     significant: bool = False
     """Takes at least the significance share (5 %) of either run's wall time: only
     significant functions can fail a comparison, so noise on tiny ones never does."""
+    findings: tuple[str, ...] = ()
+    """Rules a scan found in this function (`compare --findings SCAN.json`, the scan made
+    before `scan --fix`): the functions whose measured delta is the fix's effect."""
     regression: bool = False
 
     @property

@@ -464,3 +464,39 @@ def test_real_scans_of_the_fixtures(tmp_path: Path):
     fixed = compare_files(third, first, 0.10)
     assert {f.status for f in fixed.findings} == {"fixed"} and fixed.exit_code == 0
     assert "research/slow.py" in render_comparison(c, "markdown")
+
+
+def test_findings_mark_the_fixed_functions_and_sum_up_their_delta(tmp_path):
+    from optadvisor.compare import compare_files
+    before = run(fn("handle", 4.0), fn("parse", 1.0), fn("Agent.step", 2.0, path="agent.py"))
+    after = run(fn("handle", 1.0), fn("parse", 1.1), fn("Agent.step", 0.5, path="agent.py"))
+    scan = report(dataclasses.replace(rec("app.py", 3, rule="OPT103"), symbol="handle"),
+                  dataclasses.replace(rec("agent.py", 9, rule="OPT101"), symbol="Agent.step"),
+                  dataclasses.replace(rec("agent.py", 12, rule="OPT202"), symbol="Agent.step"))
+    paths = {}
+    for name, value in (("before", before), ("after", after), ("scan", scan)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(value.to_dict()))
+    comparison = compare_files(paths["before"], paths["after"], None, paths["scan"])
+    assert row(comparison, "handle").findings == ("OPT103",)
+    assert row(comparison, "Agent.step").findings == ("OPT101", "OPT202")
+    assert row(comparison, "parse").findings == ()
+    note = comparison.notes[-1]
+    assert "Functions with findings" in note and ": 2," in note and "-75" in note
+    for fmt in ("table", "markdown", "html", "json"):
+        assert "Functions with findings" in render_comparison(comparison, fmt)
+    with pytest.raises(ConfigError):
+        compare_files(paths["scan"], paths["scan"], None, paths["scan"])
+
+
+def test_findings_that_match_no_profiled_function_point_at_the_totals(tmp_path):
+    from optadvisor.compare import compare_files
+
+    paths = {}
+    scan = report(dataclasses.replace(rec("app.py", 3, rule="OPT103"), symbol="gather_all"))
+    for name, value in (("before", run(fn("<module>", 9.0), wall=10.0)),
+                        ("after", run(fn("<module>", 2.0), wall=2.5)), ("scan", scan)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(value.to_dict()))
+    note = compare_files(paths["before"], paths["after"], None, paths["scan"]).notes[-1]
+    assert note.startswith("No profiled function has a finding") and "-75" in note
