@@ -132,7 +132,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
 
     loops = []
     for lb in collector.loops:
-        line, _, end_line, _ = positions.loops[lb.index]
+        # A comprehension is placed by its awaited call (comprehensions have no position
+        # list of their own: few of them await).
+        line, _, end_line, _ = positions.loops[lb.index] if lb.index >= 0 else \
+            positions.calls[lb.await_call]
         network = lb.retry is not None and any(
             c.function == lb.function and line <= c.line <= end_line
             and (c.timeout or c.blocking in _NETWORK) for c in calls)

@@ -175,6 +175,7 @@ class FactCollector(cst.CSTVisitor):
         self._module_loop_depth = 0
         self._comp_depth = 0
         self._comp_targets: list[set[str]] = []
+        self._comp_awaits: list[int] = []
         self._loop_stack: list[LoopBuild] = []
         self._lambda_offloaded: list[bool] = []
         # Per-node marks set by parents before their children are visited.
@@ -517,10 +518,21 @@ class FactCollector(cst.CSTVisitor):
             names |= names_read(clause.target)
             clause = clause.inner_for_in
         self._comp_targets.append(names)
+        self._comp_awaits.append(-1)
 
     def _leave_comp(self, original_node: cst.CSTNode) -> None:
         self._comp_depth -= 1
         self._comp_targets.pop()
+        await_call = self._comp_awaits.pop()
+        func = self._func()
+        if await_call >= 0 and func is not None and func.is_async and not isinstance(
+                original_node, cst.GeneratorExp):
+            # `[await fetch(u) for u in urls]`: one awaited call per item, one after the
+            # other, like a for loop (a generator expression is consumed lazily: left out).
+            self.loops.append(LoopBuild(
+                index=-1, kind="comprehension", function=self._fidx,
+                depth=func.loop_depth + self._comp_depth + 1, awaits=1,
+                await_call=await_call))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -613,6 +625,13 @@ class FactCollector(cst.CSTVisitor):
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
             self._awaited.add(id(node.expression))
+            if self._comp_awaits and self._comp_awaits[-1] < 0:
+                call = node.expression
+                chain = chain_of(call.func) or ()
+                reads = set().union(*(names_read(arg.value) for arg in call.args)) \
+                    if call.args else set()
+                if reads & self._comp_targets[-1] and not (chain and chain[-1] == "sleep"):
+                    self._comp_awaits[-1] = len(self.call_nodes)
             loop = self._own_loop()
             if loop is not None:
                 call = node.expression
