@@ -191,11 +191,11 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
-    links = link([(i.source, i.facts) for i in inputs])
+    links = link([(i.source, i.facts) for i in inputs], catalog.setup_functions)
     for item in inputs:
         found = links.get(item.source.rel)
         if found is not None:
-            item.via, item.awaited = found.via, found.awaited
+            item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
     return _Analysis(inputs, errors, cached)
 
 
@@ -259,10 +259,10 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     if isinstance(outcome, ErrorRecord):
         return [], outcome
     source = SourceFile(path=Path(rel), rel=rel, component=".")
-    links = link([(source, outcome)]).get(rel)
+    links = link([(source, outcome)], catalog.setup_functions).get(rel)
     item = FileInput(source, outcome, SourceText(code))
     if links is not None:
-        item.via, item.awaited = links.via, links.awaited
+        item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once
     found = engine.run([item])
     return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
 

@@ -195,12 +195,14 @@ def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
 
 _DECORATORS = _FUNC_FIELDS.index("decorators")
 _CALLEES = _FUNC_FIELDS.index("callees")
+_LOOP_CALLEES = _FUNC_FIELDS.index("loop_callees")
 
 
 def _function(values: list[Any]) -> FunctionFact:
     row = list(_row(values, _FUNC_TYPES))
     row[_DECORATORS] = tuple(row[_DECORATORS])
     row[_CALLEES] = tuple(row[_CALLEES])
+    row[_LOOP_CALLEES] = tuple(row[_LOOP_CALLEES])
     return FunctionFact(*row)
 
 

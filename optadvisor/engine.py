@@ -47,6 +47,8 @@ class FileInput:
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
     awaited: dict[str, tuple[bool, int]] = field(default_factory=dict)
     """Awaited project callees -> (is_async, awaits) (link.py)."""
+    runs_once: frozenset[int] = frozenset()
+    """Functions only setup code calls (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -94,7 +96,7 @@ class Engine:
                         if spec.match_file(item.source.rel) for code in codes)
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
-        functions = _FunctionViews(facts, self.catalog)
+        functions = _FunctionViews(facts, self.catalog, item.runs_once)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -256,9 +258,11 @@ class _FunctionViews:
     """Views of a file's functions, built when a subject first needs one (index -1 is the
     module): most of a large tree's functions are never looked at by any rule."""
 
-    def __init__(self, facts: FileFacts, catalog: Catalog) -> None:
+    def __init__(self, facts: FileFacts, catalog: Catalog,
+                 runs_once: frozenset[int] = frozenset()) -> None:
         self.facts = facts
         self.catalog = catalog
+        self.runs_once = runs_once
         self._loaders: dict[int, int] | None = None
         self._views: dict[int, FunctionView] = {}
 
@@ -271,7 +275,7 @@ class _FunctionViews:
                 if self._loaders is None:
                     self._loaders = loader_counts(self.facts)
                 view = FunctionView(self.facts.functions[index], self.catalog,
-                                    self._loaders.get(index, 0))
+                                    self._loaders.get(index, 0), index in self.runs_once)
             self._views[index] = view
         return view
 

@@ -196,16 +196,60 @@ class FileLinks:
     """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits)
     of the project function they reach. A coroutine that awaits nothing does no I/O:
     running it concurrently gains nothing."""
+    runs_once: frozenset[int] = frozenset()
+    """Functions (by index) that build a client, whose every caller found in the project is
+    setup code (`__init__`, `main`, startup hooks): they run once per process or object."""
 
 
-def link(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, FileLinks]:
-    """For every file: calls in async defs that block through project helpers, and the
-    project coroutines its loops and await groups call."""
+def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
+               setup: frozenset[str]) -> dict[str, set[int]]:
+    """Functions that build a client and are only ever called from setup code, outside
+    its loops. Only their
+    names are looked up among every function's callees (a string test), so the cost stays
+    small on a large tree."""
+    candidates: dict[str, list[FunctionKey]] = {}
+    for source, facts in files:
+        for call in facts.calls:
+            if call.client and call.function >= 0:
+                fn = facts.functions[call.function]
+                if fn.name not in setup:
+                    candidates.setdefault(fn.name, []).append((source.rel, call.function))
+    if not candidates:
+        return {}
+    callers: dict[FunctionKey, list[bool]] = {}
+    for source, facts in files:
+        for caller in facts.functions:
+            for callee in caller.callees:
+                if callee.rsplit(".", 1)[-1] not in candidates:
+                    continue
+                target = index.resolve(source.rel, callee)
+                if target is not None:
+                    # Setup code runs once, unless it calls the builder once per item.
+                    callers.setdefault(target, []).append(
+                        (caller.name in setup or caller.startup)
+                        and callee not in caller.loop_callees)
+    out: dict[str, set[int]] = {}
+    for keys in candidates.values():
+        for key in keys:
+            seen = callers.get(key)
+            if seen and all(seen):
+                out.setdefault(key[0], set()).add(key[1])
+    return out
+
+
+def link(files: list[tuple[SourceFile, FileFacts]],
+         setup: frozenset[str] = frozenset()) -> dict[str, FileLinks]:
+    """For every file: calls in async defs that block through project helpers, the
+    project coroutines its loops and await groups call, and client builders that only
+    setup code calls (`setup`: the catalog's setup function names)."""
     index = ProjectIndex(files)
     linker = BlockingLinker(index)
+    once = _runs_once(index, files, setup)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
+            if source.rel in once:
+                out[source.rel] = FileLinks({}, {}, frozenset(once[source.rel]))
             continue
         via = linker.via_for_file(source.rel)
         awaited = {}
@@ -216,6 +260,6 @@ def link(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, FileLinks]:
             if target is not None:
                 fn = index.facts[target[0]].functions[target[1]]
                 awaited[name] = (fn.is_async, fn.awaits)
-        if via or awaited:
-            out[source.rel] = FileLinks(via, awaited)
+        if via or awaited or source.rel in once:
+            out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

@@ -168,6 +168,8 @@ class FunctionFact:
     yields: bool = False
     callees: tuple[str, ...] = ()
     """Distinct resolved names this function calls (for the link stage and profiling)."""
+    loop_callees: tuple[str, ...] = ()
+    """Of `callees`, those called inside a loop or a comprehension (run many times)."""
     startup: bool = False
     """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
     `@app.before_serving`): it runs once, before requests are served."""

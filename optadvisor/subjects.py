@@ -34,7 +34,7 @@ FUNCTION_FIELDS = {
     "per_call": "bool", "lines": "int", "statements": "int", "loops": "int",
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
-    "cache_candidate": "bool",
+    "cache_candidate": "bool", "runs_once": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -140,11 +140,14 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog", "loaders")
+    __slots__ = ("fact", "catalog", "loaders", "runs_once")
 
-    def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0) -> None:
+    def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
+                 runs_once: bool = False) -> None:
         self.fact = fact
         self.catalog = catalog
+        self.runs_once = runs_once
+        """Every caller the project has is setup code (link.py; client builders only)."""
         self.loaders = loaders
         """Calls to catalog loaders (open, json.load, re.compile, …) in this function."""
 
@@ -180,7 +183,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "is_method": False, "class_name": "", "cached": False, "setup": True, "per_call": False,
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
-    "cache_candidate": False,
+    "cache_candidate": False, "runs_once": True,
 }
 
 

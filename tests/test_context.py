@@ -115,3 +115,32 @@ def test_an_agents_tools_package_is_library_code():
 
     assert context_of("agno/tools/brightdata.py") == "library"
     assert context_of("scripts/release.py") == "script"
+
+
+def test_a_client_builder_only_setup_code_calls_runs_once_unless_called_per_item():
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import httpx
+
+        def ping():
+            client = httpx.Client()
+            client.get("https://example.com/ping")
+
+        def price(sku):
+            client = httpx.Client()
+            return client.get(f"https://example.com/{sku}")
+
+        class Service:
+            def __init__(self):
+                ping()
+
+        def main(skus):
+            ping()
+            return [price(sku) for sku in skus]
+    """)
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    assert [r.line for r in recs] == [9]

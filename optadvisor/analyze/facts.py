@@ -102,6 +102,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
         resolved_decorators.append(decorators)
         callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
+        loop_callees = sorted({resolver.name(ch, i) for ch in fb.loop_call_chains})
         functions.append(FunctionFact(
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
             is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
@@ -109,7 +110,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             cached=any(catalog.memoize.get(d) is not None for d in decorators),
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
-            yields=fb.yields, callees=tuple(callees), startup=fb.startup,
+            yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
+            startup=fb.startup,
         ))
 
     calls = []

@@ -57,6 +57,8 @@ class FuncBuild:
     """Locals assigned a division or an int() of one (`attempts = timeout // 60`)."""
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
+    loop_call_chains: list[Chain] = field(default_factory=list)
+    """Calls made inside a loop or a comprehension of this function."""
     returned_names: set[str] = field(default_factory=set)
     escaped_names: set[str] = field(default_factory=set)
     """Locals stored into an attribute or a container: `cfg["http"] = client`."""
@@ -777,6 +779,8 @@ class FactCollector(cst.CSTVisitor):
                 return
         if func is not None:
             func.call_chains.append(chain)
+            if self._loop_depth() > 0:
+                func.loop_call_chains.append(chain)
         self.cache_uses.call(self, node, chain)
         last = chain[-1].rstrip("()")
         if last == "sleep":
