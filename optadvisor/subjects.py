@@ -12,7 +12,7 @@ import re
 from functools import cached_property
 from typing import Any
 
-from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.catalog import Catalog, name_words
 from optadvisor.context import context_of
 from optadvisor.link import Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
@@ -301,7 +301,6 @@ def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
 
 
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SDK_RESOURCES = {"completions", "messages", "embeddings", "responses", "images", "speech",
                   "transcriptions", "translations", "moderations", "chat", "models"}
 
@@ -316,8 +315,7 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     if len(parts) >= 2 and parts[-2].rstrip("()") in _SDK_RESOURCES:
         return False  # client.chat.completions.create: one request
     verbs = catalog.effect_verbs
-    for word in _WORDS.findall(parts[-1].rstrip("()")):
-        word = word.lower()
+    for word in name_words(parts[-1].rstrip("()")):
         if word in verbs or (word.startswith("a") and word[1:] in verbs):
             return True
     return False

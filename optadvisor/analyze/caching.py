@@ -8,14 +8,14 @@ the way any of its bindings in its scope binds it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from optadvisor.analyze.names import chain_of, names_read
+from optadvisor.analyze.catalog import name_words
+from optadvisor.analyze.names import chain_of, has_await, names_read
 from optadvisor.analyze.walk import walk
 from optadvisor.models import CacheFact
 
@@ -254,7 +254,6 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
     return out
 
 
-_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
@@ -273,7 +272,7 @@ def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
         lower = name.lower()
         if any("_" in w and lower.endswith(w) for w in words):
             return True
-        parts = {p.lower() for p in _PARTS.findall(name)}
+        parts = set(name_words(name))
         if parts & words and not parts & small:
             return True
     return False
@@ -352,7 +351,7 @@ class _Bindings:
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):
             if target.value == self.name:
-                if value is None or _awaits(value) or impure(value, self.loaders):
+                if value is None or has_await(value) or impure(value, self.loaders):
                     self.dynamic = True
                 else:
                     self.found.append(names_read(value))
@@ -422,7 +421,3 @@ def local_bindings(node: cst.FunctionDef, name: str,
     return None if finder.dynamic or not finder.found else finder.found
 
 
-def _awaits(node: cst.CSTNode) -> bool:
-    if isinstance(node, (cst.Await, cst.Yield)):
-        return True
-    return any(_awaits(child) for child in node.children)

@@ -8,6 +8,7 @@ name, and `*.last` patterns by the name's last part.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,14 @@ else:  # pragma: no cover
 from optadvisor.resources import rules_dir
 
 T = TypeVar("T")
+
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def name_words(name: str) -> list[str]:
+    """`_get_or_create_table` -> get, or, create, table; `userId` -> user, id (lower case):
+    what the catalog's word lists (`[effects]`, `[caches]`) are matched against."""
+    return [word.lower() for word in _WORDS.findall(name)]
 
 
 class CatalogError(Exception):

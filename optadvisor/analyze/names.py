@@ -178,7 +178,7 @@ def plain_statement(statement: cst.BaseStatement) -> tuple[set[str], set[str]] |
             if not isinstance(target.target, (cst.Name, cst.Tuple)):
                 return None
             assigned |= names_read(target.target)
-        if _has_await(small.value) or _reads_clock(small.value):
+        if has_await(small.value) or _reads_clock(small.value):
             return None
         read |= names_read(small.value)
     return assigned, read
@@ -188,15 +188,19 @@ _CLOCKS = {"time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "m
            "now", "utcnow"}
 
 
+def is_clock_call(node: cst.CSTNode) -> bool:
+    """`time.time()`, `monotonic()`, `datetime.now()`: a read of the clock."""
+    if not isinstance(node, cst.Call):
+        return False
+    chain = chain_of(node.func)
+    return bool(chain) and chain[-1] in _CLOCKS
+
+
 def _reads_clock(node: cst.CSTNode) -> bool:
-    if isinstance(node, cst.Call):
-        chain = chain_of(node.func)
-        if chain and chain[-1] in _CLOCKS:
-            return True
-    return any(_reads_clock(child) for child in node.children)
+    return is_clock_call(node) or any(_reads_clock(child) for child in node.children)
 
 
-def _has_await(node: cst.CSTNode) -> bool:
+def has_await(node: cst.CSTNode) -> bool:
     if isinstance(node, (cst.Await, cst.Yield)):
         return True
-    return any(_has_await(child) for child in node.children)
+    return any(has_await(child) for child in node.children)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optadvisor.analyze.names import chain_of, names_read
+from optadvisor.analyze.names import chain_of, is_clock_call, names_read
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 
@@ -31,7 +31,7 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     """`changing`: names the loop target binds or the body rebinds; `divided`: locals of
     the function assigned a division (`attempts = timeout // interval`)."""
     own = list(_own_nodes(loop.body))
-    if any(_reads_clock(node) for node in own) or _time_budget(loop, divided):
+    if any(is_clock_call(node) for node in own) or _time_budget(loop, divided):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget
     sleeps: list[cst.Call] = []
     for attempt in own:
@@ -103,16 +103,6 @@ def _time_budget(loop: cst.For | cst.While, divided: frozenset[str]) -> bool:
 def is_division(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.BinaryOperation) and isinstance(
         node.operator, (cst.FloorDivide, cst.Divide))
-
-
-_CLOCKS = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns"}
-
-
-def _reads_clock(node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.Call):
-        return False
-    chain = chain_of(node.func)
-    return bool(chain) and chain[-1] in _CLOCKS and len(chain) >= 2
 
 
 def _fixed(sleep: cst.Call, changing: set[str]) -> bool:

@@ -192,6 +192,7 @@ class FactCollector(cst.CSTVisitor):
         self._header_nodes: set[int] = set()
         self._header_depth = 0
         self._param_guards = 0
+        self._guard_ifs: set[int] = set()
 
     # ------------------------------------------------------------------ helpers
 
@@ -405,11 +406,12 @@ class FactCollector(cst.CSTVisitor):
         self._compound()
         self._branch(1)
         if self._guards_param(node.test):
+            self._guard_ifs.add(id(node))
             self._param_guards += 1
 
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
-        if self._guards_param(original_node.test):
+        if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
