@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from conftest import FIXTURES
 from optadvisor.api import scan_source
 from optadvisor.cli import app
-from optadvisor.fix.apply import fix_source
+from optadvisor.fix.apply import fix_pass, fix_source
 
 
 def fixed(code: str, select: tuple[str, ...] = ()) -> str:
@@ -93,6 +93,33 @@ def test_sqlite_connection_moves_whole_into_one_thread():
     """, ("OPT101",))
     assert "def _with_conn():" in out and "n = await asyncio.to_thread(_with_conn)" in out
     assert "return n" in out.split("_with_conn():")[1]
+
+
+
+def test_a_block_inside_a_block_moves_with_the_outer_one():
+    # The inner `with` block ranks first (a network call scores higher than the sqlite3
+    # calls); offloaded alone it would leave an await in the connection block, which could
+    # then not move at all.
+    code = textwrap.dedent("""
+        import sqlite3, urllib.request
+        async def store(db, urls):
+            conn = sqlite3.connect(db)
+            for url in urls:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    body = resp.read()
+                conn.execute("insert into t values (?)", (body,))
+            conn.commit()
+            conn.close()
+    """)
+    recs, _ = scan_source(code, select=("OPT101",))
+    ranked = sorted(recs, key=lambda r: -r.score)
+    assert ranked[0].line == 6, [(r.line, r.score) for r in ranked]
+    out = fix_pass(code, ranked, unsafe=True).text
+    assert out.count("asyncio.to_thread(") == 1, out
+    assert "await asyncio.to_thread(_with_conn)" in out
+    assert "def _with_resp" not in out
+    helper = out.split("def _with_conn():")[1]
+    assert "urlopen(url" in helper and "conn.commit()" in helper
 
 
 def test_sqlite_connection_made_elsewhere_is_words():

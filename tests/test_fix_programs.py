@@ -37,12 +37,6 @@ PROGRAMS = {p.name: p for p in harness.PROGRAMS}
 TIMES: dict[str, tuple[float, float]] = {}
 """program -> (before s, after s), filled by test_same_output_and_speedup."""
 
-NESTED_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "the inner `with urlopen(...)` block outranks the connection block around it: its fix "
-    "goes first, and then the connection block holds an `await` and is refused (words "
-    "only), so the sqlite3 calls stay on the event loop"))
-
-
 @pytest.fixture(scope="module")
 def api():
     with harness.serving() as server:
@@ -80,9 +74,7 @@ def test_support_files_untouched(copies: dict[str, Any]) -> None:
         assert (copies["after"] / name).read_bytes() == (harness.HERE / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=NESTED_XFAIL) if n == "blocking_block_nested.py" else n
-    for n in PROGRAMS])
+@pytest.mark.parametrize("name", list(PROGRAMS))
 def test_rescan_finds_none_of_the_fixed_rules(copies: dict[str, Any], name: str) -> None:
     left = [f"{r['rule']} {r['path']}:{r['line']} {r['message']}" for r in copies["rescan"]
             if r["path"] == name and r["rule"] in PROGRAMS[name].rules]

@@ -2,7 +2,11 @@
 `timeout=<value>`: it fails after that long instead of hanging forever.
 
 The keyword is the one the catalog names for that API; the value comes from the rule
-(`params.value`, and `params.import` when the value needs a module). A call that passes
+(`params.value`, and `params.import` when the value needs a module). A call that looks
+like it waits on server-side generation (a completion, an image, speech: words of
+`params.long_words` in the call or the function around it) gets `params.long_value`
+instead: such servers send nothing for minutes, and 30 s would turn every slow answer into
+an error. A call that passes
 `**kwargs` may carry a timeout already (adding one could raise "multiple values"): words.
 At a site another rule leads (a blocking call, a client built per call), the same change
 is a refinement of that rule's rewrite."""
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from optadvisor.analyze.catalog import name_words
 from optadvisor.fix.calls import call_site, first_arg_comma
 from optadvisor.fix.context import FixContext, NotHere, Refinement, code_of
 from optadvisor.models import Fix
@@ -20,18 +25,21 @@ def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
     own = refinement(ctx)
     new = ctx.refine(own.apply(site.cst_call))
+    long = " (a generation endpoint: it allows a long wait for the answer)" \
+        if _long_running(ctx) else ""
     return ctx.change(
         "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
-        message="The call gives up after the timeout instead of waiting forever; tune the "
-                "value to the slowest answer you accept.")
+        message=f"The call gives up after the timeout instead of waiting forever{long}; "
+                "tune the value to the slowest answer you accept.")
 
 
 def refinement(ctx: FixContext) -> Refinement:
     view = ctx.env.get("call")
     rule = ctx.catalog.timeouts.get(view.name) if view is not None else None
     keyword = rule.param if rule is not None else "timeout"
+    text = ctx.params.get("long_value", "") if _long_running(ctx) else ""
     try:
-        value = cst.parse_expression(ctx.params.get("value", "30"))
+        value = cst.parse_expression(text or ctx.params.get("value", "30"))
     except cst.ParserSyntaxError:
         raise NotHere("") from None
 
@@ -43,6 +51,19 @@ def refinement(ctx: FixContext) -> Refinement:
     module = ctx.params.get("import", "")
     edit = ctx.source.import_edit(module) if module else None
     return Refinement(apply, (edit,) if edit is not None else ())
+
+
+def _long_running(ctx: FixContext) -> bool:
+    """A word of the call's text (its URL, its payload) or of the name of the function
+    that makes it starts with one of `params.long_words` (`generate_image`, `/completions`;
+    not `invoices`)."""
+    stems = tuple(ctx.params.get("long_words", "").split())
+    if not stems:
+        return False
+    function = ctx.env.get("function")
+    where = " ".join((ctx.source.segment(ctx.span),
+                      getattr(function, "qualname", "") if function is not None else ""))
+    return any(word.startswith(stems) for word in name_words(where))
 
 
 def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from optadvisor.fix.build import compiles
 from optadvisor.fix.edits import apply_edits, compatible
-from optadvisor.models import Recommendation
+from optadvisor.models import Edit, Recommendation
 
 MAX_PASSES = 10
 """ruff iterates up to 100 times; our fixes rarely stack more than two deep."""
@@ -31,7 +31,7 @@ def fix_pass(text: str, recs: Sequence[Recommendation], unsafe: bool,
     """Each fix compiled alone when it was built; together they nearly always do too. When
     they do not, the first (highest-ranked) one that compiles alone is applied, and the
     next pass, on the re-analyzed text, takes the rest."""
-    chosen = [r for r in recs if applicable(r, unsafe)]
+    chosen = _outer_first([r for r in recs if applicable(r, unsafe)])
     edits, taken = compatible([r.fix.edits for r in chosen])  # type: ignore[union-attr]
     if not taken:
         return FilePass(text, ())
@@ -43,6 +43,33 @@ def fix_pass(text: str, recs: Sequence[Recommendation], unsafe: bool,
         if compiles(attempt, path):
             return FilePass(attempt, (chosen[i],))
     return FilePass(text, ())
+
+
+def _outer_first(recs: list[Recommendation]) -> list[Recommendation]:
+    """Rank order, except that a fix whose edit covers all of another's goes before it:
+    a block offloaded whole takes the inner blocks it holds along (one worker thread for
+    all of it); the inner fix first would leave an `await` in the outer block, which then
+    can no longer move (a sync helper cannot await). Stable, so unrelated fixes keep rank
+    order."""
+    def inside(inner: Recommendation, outer: Recommendation) -> bool:
+        if inner is outer:
+            return False
+        changes = [e for e in inner.fix.edits if not _insertion(e)]  # type: ignore[union-attr]
+        covers = [e for e in outer.fix.edits if not _insertion(e)]  # type: ignore[union-attr]
+        return bool(changes) and any(
+            all(_within(e, c) for e in changes) and not all(_within(c, e) for e in changes)
+            for c in covers)
+
+    return sorted(recs, key=lambda r: sum(inside(r, other) for other in recs))
+
+
+def _insertion(edit: Edit) -> bool:
+    return (edit.line, edit.column) == (edit.end_line, edit.end_column)
+
+
+def _within(edit: Edit, cover: Edit) -> bool:
+    return ((cover.line, cover.column) <= (edit.line, edit.column)
+            and (edit.end_line, edit.end_column) <= (cover.end_line, cover.end_column))
 
 
 def fix_source(code: str, select: tuple[str, ...] = (), unsafe: bool = True,

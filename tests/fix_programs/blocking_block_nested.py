@@ -1,9 +1,10 @@
 """blocking_block.py with the request inside the database block: each user is stored as
 soon as it is fetched.
 
-The connection block (connect .. close) holds the `with urlopen(...)` block. Moved whole,
-it would take the request along to the worker thread. (Fix: OPT101, shape
-to_thread_block; see tests/test_fix_programs.py for what --fix does today.)
+The connection block (connect .. close) holds the `with urlopen(...)` block. The outer
+block's fix goes first and takes the request along to the same worker thread; the inner
+block alone would leave an `await` in the outer one, which could then no longer move.
+(Fix: OPT101, shape to_thread_block.)
 
     python blocking_block_nested.py BASE_URL
 """

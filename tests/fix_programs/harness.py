@@ -42,8 +42,7 @@ class Program:
     name: str
     """File name in this folder."""
     rules: tuple[str, ...]
-    """The rules whose fixes change it; a re-scan of the fixed copy should find none of them
-    (blocking_block_nested.py: a known gap, xfail in tests/test_fix_programs.py)."""
+    """The rules whose fixes change it; a re-scan of the fixed copy finds none of them."""
     expect: tuple[str, ...]
     """Text the fixed file holds (the fix shape's signature)."""
     gone: tuple[str, ...] = ()
@@ -62,9 +61,11 @@ PROGRAMS: tuple[Program, ...] = (
             ("await asyncio.to_thread(_with_resp)", "rows = await asyncio.to_thread(_with_conn)"),
             min_speedup=1.3,
             why="to_thread_block: two teams' imports overlap in worker threads (2 x 3 requests)"),
-    Program("blocking_block_nested.py", ("OPT101",), ("await asyncio.to_thread(",),
+    Program("blocking_block_nested.py", ("OPT101",),
+            ("rows = await asyncio.to_thread(_with_conn)",), gone=("_with_resp",),
             min_speedup=1.3,
-            why="to_thread_block around the request inside the database block"),
+            why="to_thread_block: the connection block, with the request it holds, moves "
+                "whole to one worker thread"),
     Program("blocking_call.py", ("OPT101", "OPT104"),
             ("user = await asyncio.to_thread(load_user, base, user_id)",
              "(await asyncio.to_thread(urllib.request.urlopen, "),
