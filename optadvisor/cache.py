@@ -171,13 +171,18 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "functions": [[getattr(f, k) for k in _FUNC_FIELDS] for f in facts.functions],
         "calls": [[getattr(c, k) for k in _CALL_FIELDS] for c in facts.calls],
         "loops": [[getattr(lp, k) for k in _LOOP_FIELDS] for lp in facts.loops],
-        "await_groups": [[g.function, g.line, g.column, [list(c) for c in g.calls],
-                          list(g.targets), list(g.names)] for g in facts.await_groups],
+        "await_groups": [_group_row(g) for g in facts.await_groups],
+        "call_groups": [_group_row(g) for g in facts.call_groups],
         "caches": [[getattr(c, k) for k in _CACHE_FIELDS] for c in facts.caches],
         "imports": list(facts.imports),
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
     }
+
+
+def _group_row(g: AwaitGroupFact) -> list[Any]:
+    return [g.function, g.line, g.column, [list(c) for c in g.calls], list(g.targets),
+            list(g.names)]
 
 
 def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
@@ -229,6 +234,7 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         calls=tuple(CallFact(*_row(v, _CALL_TYPES)) for v in data["calls"]),
         loops=tuple(LoopFact(*_row(v, _LOOP_TYPES)) for v in data["loops"]),
         await_groups=tuple(_await_group(v) for v in data["await_groups"]),
+        call_groups=tuple(_await_group(v) for v in data["call_groups"]),
         caches=tuple(CacheFact(*_row(v, _CACHE_TYPES)) for v in data["caches"]),
         imports=tuple(_row(data["imports"], (str,) * len(data["imports"]))),
         suppressions=tuple(suppressions),

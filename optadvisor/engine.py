@@ -121,9 +121,10 @@ class Engine:
                         column = len(header) - len(header.lstrip()) + 1
                         span = (loop.line, column, loop.line, len(header.rstrip()) + 1)
                         matches.append((compiled, env, span, fview.qualname))
-        group_rules = self.by_subject.get("await-group", ())
-        if group_rules:
-            for group in facts.await_groups:
+        for subject, groups in (("await-group", facts.await_groups),
+                                ("call-group", facts.call_groups)):
+            group_rules = self.by_subject.get(subject, ())
+            for group in groups if group_rules else ():
                 fview = functions[group.function]
                 env = {"group": AwaitGroupView(group, item.text, item.awaited, self.catalog),
                        "function": fview, "file": file_view}

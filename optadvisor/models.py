@@ -252,7 +252,8 @@ class CacheFact:
 @dataclass(frozen=True)
 class AwaitGroupFact:
     """Consecutive awaits in one block that read nothing an earlier one of them assigned
-    and share no receiver: they could run concurrently."""
+    and share no receiver: they could run concurrently. (Also the shape of a group of sync
+    calls, FileFacts.call_groups.)"""
 
     function: int
     line: int
@@ -276,6 +277,9 @@ class FileFacts:
     calls: tuple[CallFact, ...] = ()
     loops: tuple[LoopFact, ...] = ()
     await_groups: tuple[AwaitGroupFact, ...] = ()
+    call_groups: tuple[AwaitGroupFact, ...] = ()
+    """Slow sync reads (HTTP GETs, LLM requests) one after another in a sync function, none
+    reading another's result: what a thread pool could run at once."""
     caches: tuple[CacheFact, ...] = ()
     imports: tuple[str, ...] = ()
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()

@@ -27,7 +27,7 @@ WORTH_ACTING = 40
 
 CACHING_KINDS = {"cache-candidate", "unbounded-cache", "client-per-call"}
 ASYNC_KINDS = {"blocking-call-in-async", "sequential-awaits", "await-in-loop", "n-plus-one",
-               "sync-retry-sleep", "io-wait"}
+               "sync-retry-sleep", "io-wait", "sequential-blocking-calls"}
 
 
 def score_recommendation(rule: Rule, env: dict[str, Any]) -> int:

@@ -12,7 +12,7 @@ import re
 from functools import cached_property
 from typing import Any
 
-from optadvisor.analyze.catalog import Catalog, name_words
+from optadvisor.analyze.catalog import SDK_RESOURCES, Catalog, name_words
 from optadvisor.context import context_of
 from optadvisor.link import Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
@@ -74,6 +74,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "loop": {"loop": LOOP_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "await-group": {"group": AWAIT_GROUP_FIELDS, "function": FUNCTION_FIELDS,
                     "file": FILE_FIELDS},
+    "call-group": {"group": AWAIT_GROUP_FIELDS, "function": FUNCTION_FIELDS,
+                   "file": FILE_FIELDS},
     "cache": {"cache": CACHE_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
     "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
     "run": {"run": RUN_FIELDS},
@@ -301,10 +303,6 @@ def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
 
 
-_SDK_RESOURCES = {"completions", "messages", "embeddings", "responses", "images", "speech",
-                  "transcriptions", "translations", "moderations", "chat", "models"}
-
-
 def changes_state(name: str, catalog: Catalog) -> bool:
     """The awaited callee's name says it changes state (`_get_or_create_table`, `save`,
     `connect`): its calls keep their order. Requests the catalog knows are exempt."""
@@ -312,7 +310,7 @@ def changes_state(name: str, catalog: Catalog) -> bool:
             catalog.blocking.get(name) is not None:
         return False
     parts = name.split(".")
-    if len(parts) >= 2 and parts[-2].rstrip("()") in _SDK_RESOURCES:
+    if len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES:
         return False  # client.chat.completions.create: one request
     verbs = catalog.effect_verbs
     for word in name_words(parts[-1].rstrip("()")):

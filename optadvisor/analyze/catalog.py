@@ -32,6 +32,13 @@ def name_words(name: str) -> list[str]:
     return [word.lower() for word in _WORDS.findall(name)]
 
 
+SDK_RESOURCES = frozenset({
+    "completions", "messages", "embeddings", "responses", "images", "speech",
+    "transcriptions", "translations", "moderations", "chat", "models"})
+"""Resources of LLM SDK clients (`client.chat.completions.create`): a call on one is one
+request that computes an answer, whatever its verb says (`create` here changes nothing)."""
+
+
 class CatalogError(Exception):
     """A catalog file that cannot be used; names the file."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from optadvisor.analyze.caching import cache_facts, static_input
-from optadvisor.analyze.catalog import Batch, Catalog
+from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog
 from optadvisor.analyze.names import UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
@@ -14,6 +14,25 @@ from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact,
 
 _MAX_TYPE_DEPTH = 8
 _NETWORK = frozenset({"http", "llm", "db", "cloud"})
+_HTTP_READS = frozenset({"get", "head", "urlopen"})
+_LLM_CALLS = frozenset({"create", "parse", "generate", "generate_content", "chat", "complete",
+                        "embed"})
+
+
+def _slow_read(build: CallBuild, fact: CallFact, catalog: Catalog) -> bool:
+    """A sync request that only reads and takes a while: an HTTP GET/HEAD, or one LLM SDK
+    request (a completion, an embedding, an image) — not a stream being opened, not an
+    upload or a resource created. Several of them in a row may run on threads at once; a
+    database call may not (one connection serves one statement at a time)."""
+    if fact.awaited or fact.offloaded or fact.loop_depth or "stream" in build.kwargs:
+        return False
+    parts = fact.name.split(".")
+    tail = parts[-1].rstrip("()")
+    if fact.blocking == "http":
+        return tail in _HTTP_READS
+    if fact.blocking == "llm" and tail in _LLM_CALLS:
+        return tail != "create" or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES)
+    return False
 
 
 class Resolver:
@@ -115,6 +134,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         ))
 
     calls = []
+    by_index: dict[int, tuple[CallBuild, CallFact]] = {}
     names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
     for cb in collector.calls:
         name = names[cb.index]
@@ -131,6 +151,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, static_input=True)
         if fact is not None:
             calls.append(fact)
+            by_index[cb.index] = (cb, fact)
 
     loops = []
     for lb in collector.loops:
@@ -155,7 +176,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else ""))
 
     groups = []
-    if collector.await_groups:
+    call_groups = []
+    if collector.await_groups or collector.call_groups:
         index = {id(node): i for i, node in enumerate(collector.call_nodes)}
         for group in collector.await_groups:
             spans = tuple(positions.calls[index[id(call)]] for call in group.calls)
@@ -163,10 +185,28 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 function=group.function, line=spans[0][0], column=spans[0][1], calls=spans,
                 targets=tuple(group.targets),
                 names=tuple(names.get(index[id(call)], "") for call in group.calls)))
+        for group in collector.call_groups:
+            run: list[tuple[int, str]] = []
+            for call, target in [*zip(group.calls, group.targets), (None, "")]:
+                found = by_index.get(index[id(call)]) if call is not None else None
+                if found is not None and _slow_read(*found, catalog):
+                    run.append((index[id(call)], target))
+                    continue
+                if call is not None and found is None:
+                    # A call the catalog does not know (`label = topic.title()`), reading
+                    # no result of the group: it may stay between, like a plain assignment.
+                    continue
+                if len(run) >= 2:
+                    spans = tuple(positions.calls[i] for i, _ in run)
+                    call_groups.append(AwaitGroupFact(
+                        function=group.function, line=spans[0][0], column=spans[0][1],
+                        calls=spans, targets=tuple(t for _, t in run),
+                        names=tuple(names[i] for i, _ in run)))
+                run = []
 
     return FileFacts(
         path=rel, lines=_count_lines(text), functions=tuple(functions), calls=tuple(calls),
-        loops=tuple(loops), await_groups=tuple(groups),
+        loops=tuple(loops), await_groups=tuple(groups), call_groups=tuple(call_groups),
         caches=tuple(cache_facts(collector, positions, resolved_decorators, catalog)),
         imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,

@@ -128,27 +128,37 @@ _NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "j
 """Awaited calls that order or pace the code rather than do independent work."""
 
 
-def await_statement(statement: cst.BaseStatement
-                     ) -> tuple[cst.Call, str, set[str], set[str], str] | None:
-    """(call, target text, names assigned, names read, receiver) of `[x =] await call()`."""
+Statement = tuple[cst.Call, str, set[str], set[str], str]
+"""(call, target text, names assigned, names read, receiver) of one statement of a group."""
+
+
+def _kept_result(statement: cst.BaseStatement
+                 ) -> tuple[cst.BaseExpression, str, set[str]] | None:
+    """(value, target text, names assigned) of `x = value` or `x: T = value`."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     small = statement.body[0]
-    # A bare `await f()` is run for its side effect, and side effects usually have an
-    # order (apply the patch, then run the tests): only awaits whose results are kept
-    # are grouped.
+    # A statement that throws its result away is run for its side effect, and side effects
+    # usually have an order (apply the patch, then run the tests): only calls whose results
+    # are kept are grouped.
     if isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = small.targets[0].target
         if not isinstance(target, (cst.Name, cst.Tuple)) or (
                 isinstance(target, cst.Name) and target.value == "_"):
-            return None  # `_ = await f()` throws the result away, like a bare await
-        value, targets = small.value, names_read(target)
-        target_text = cst.Module([]).code_for_node(target)
-    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
+            return None  # `_ = f()` throws the result away too
+        return small.value, cst.Module([]).code_for_node(target), names_read(target)
+    if isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
             small.target, cst.Name):
-        value, targets, target_text = small.value, {small.target.value}, small.target.value
-    else:
+        return small.value, small.target.value, {small.target.value}
+    return None
+
+
+def await_statement(statement: cst.BaseStatement) -> Statement | None:
+    """The group item of `x = await call()`."""
+    kept = _kept_result(statement)
+    if kept is None:
         return None
+    value, target_text, targets = kept
     if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
         return None
     call = value.expression
@@ -159,6 +169,31 @@ def await_statement(statement: cst.BaseStatement
     receiver = ".".join(chain[:-1])
     reads |= receiver_names(call.func)
     return call, target_text, targets, reads, receiver
+
+
+def call_statement(statement: cst.BaseStatement) -> Statement | None:
+    """The group item of `x = call(...)` in sync code, where what the call returns may be
+    read further (`requests.get(url).json()`, `client.create(...).choices[0].message`):
+    the item is that first call, and everything the statement reads."""
+    kept = _kept_result(statement)
+    if kept is None:
+        return None
+    value, target_text, targets = kept
+    if has_await(value):
+        return None
+    call = None
+    node: cst.BaseExpression = value
+    while True:
+        if isinstance(node, cst.Call):
+            call, node = node, node.func
+        elif isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        else:
+            break
+    chain = chain_of(call.func) if call is not None else None
+    if call is None or not chain:
+        return None
+    return call, target_text, targets, names_read(value), ".".join(chain[:-1])
 
 
 def plain_statement(statement: cst.BaseStatement) -> tuple[set[str], set[str]] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import libcst as cst
 
@@ -17,8 +17,8 @@ from optadvisor.analyze.caching import CacheUses, impure
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
 from optadvisor.analyze.names import (
-    UNKNOWN, Chain, annotation_chain, await_statement, chain_of, dotted, names_read,
-    plain_statement, receiver_names, stored_call,
+    UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
+    dotted, names_read, plain_statement, receiver_names, stored_call,
 )
 
 MODULE = -1
@@ -104,8 +104,9 @@ class CallBuild:
 
 @dataclass
 class AwaitGroupBuild:
-    """Consecutive `x = await f(...)` statements where no await reads what an earlier one
-    of the group assigned, and no two share a receiver (protocol order on one object)."""
+    """Consecutive `x = await f(...)` statements (or `x = f(...)` in sync code) where no
+    call reads what an earlier one of the group assigned, and (for awaits) no two share a
+    receiver (protocol order on one object)."""
 
     function: int
     calls: list[cst.Call]
@@ -161,6 +162,8 @@ class FactCollector(cst.CSTVisitor):
         self.calls: list[CallBuild] = []
         self.loops: list[LoopBuild] = []
         self.await_groups: list[AwaitGroupBuild] = []
+        self.call_groups: list[AwaitGroupBuild] = []
+        """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
         self.func_nodes: list[cst.FunctionDef] = []
         self.loop_nodes: list[cst.CSTNode] = []
@@ -679,32 +682,41 @@ class FactCollector(cst.CSTVisitor):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
         func = self._func()
-        if func is not None and func.is_async and not self._lambda_offloaded:
-            self._await_groups(node.body)
+        if func is not None and not self._lambda_offloaded:
+            if func.is_async:
+                self._groups(node.body, await_statement, self.await_groups, True)
+            else:
+                self._groups(node.body, call_statement, self.call_groups, False)
 
-    def _await_groups(self, body: Sequence[cst.BaseStatement]) -> None:
-        run: list[tuple[cst.Call, str, set[str], set[str], str]] = []
+    def _groups(self, body: Sequence[cst.BaseStatement],
+                parse: Callable[[cst.BaseStatement], Statement | None],
+                sink: list[AwaitGroupBuild], one_receiver: bool) -> None:
+        """Runs of statements `parse` reads as group items, in which no item depends on an
+        earlier one. `one_receiver`: two calls on one object never group (an awaited
+        protocol); sync runs leave that to facts, which keep only calls to clients that
+        allow concurrent use."""
+        run: list[Statement] = []
 
         def close() -> None:
             if len(run) >= 2:
-                self.await_groups.append(AwaitGroupBuild(
+                sink.append(AwaitGroupBuild(
                     function=self._fidx, calls=[r[0] for r in run], targets=[r[1] for r in run]))
             run.clear()
 
         for statement in body:
-            item = await_statement(statement)
+            item = parse(statement)
             if item is None:
                 plain = plain_statement(statement) if run else None
                 assigned = set().union(*(r[2] for r in run)) if run else set()
                 earlier_reads = set().union(*(r[3] for r in run)) if run else set()
-                # A statement between the awaits may stay if it uses no result of the
-                # group and changes nothing an earlier await of the group read.
+                # A statement between the calls may stay if it uses no result of the
+                # group and changes nothing an earlier call of the group read.
                 if plain is None or plain[1] & assigned or plain[0] & (earlier_reads | assigned):
                     close()
                 continue
             call, target_text, targets, reads, receiver = item
             assigned = set().union(*(r[2] for r in run)) if run else set()
-            receivers = {r[4] for r in run if r[4]}
+            receivers = {r[4] for r in run if r[4]} if one_receiver else set()
             if reads & assigned or (receiver and receiver in receivers) or \
                     _shares_an_object(item, run):
                 close()  # depends on the group so far: a new group may start here
@@ -965,15 +977,16 @@ def _arg_reads(call: cst.Call) -> set[str]:
     return set().union(*(names_read(arg.value) for arg in call.args)) if call.args else set()
 
 
-def _shares_an_object(item: tuple[cst.Call, str, set[str], set[str], str],
-                      run: list[tuple[cst.Call, str, set[str], set[str], str]]) -> bool:
+def _shares_an_object(item: Statement, run: list[Statement]) -> bool:
     """One await works on an object (`context._ainvoke_loop()`) that another is handed
     (`self._prompt_input_async(context.crew)`): the second may need what the first did to
     it (seen in crewAI: a human is asked about the answer the loop just produced). Or the
     two are the very same call."""
     call, receiver = item[0], item[4]
     code = cst.Module([]).code_for_node
-    if any(code(call) == code(r[0]) for r in run):
+    # Rendering code is slow: only calls of one function name can be the same call.
+    if any(chain_of(call.func) == chain_of(r[0].func) and code(call) == code(r[0])
+           for r in run):
         # The same call twice on purpose: a cache, idempotency or retry probe (`a1 = await
         # resolve(ctx); a2 = await resolve(ctx); assert a1 is a2`).
         return True

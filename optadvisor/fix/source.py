@@ -193,7 +193,10 @@ class FixSource:
 
     def import_edit(self, module: str) -> Edit | None:
         """`import module` at the top, unless the name is bound at module level already."""
-        if module in self.module_names:
+        if module in self.module_names or ("." in module and self.tree is not None and any(
+                isinstance(stmt, ast.Import) and any(
+                    a.name == module and a.asname is None for a in stmt.names)
+                for stmt in self.tree.body)):
             return None
         line = self.import_line
         following = self.line(line).strip()

@@ -74,6 +74,12 @@ PROGRAMS: tuple[Program, ...] = (
     Program("sequential_awaits.py", ("OPT102",),
             ("profile, orders, messages = await asyncio.gather(",),
             min_speedup=1.5, why="gather: three independent requests at once"),
+    Program("sequential_requests.py", ("OPT209",),
+            ("orders, messages = (future.result() for future in futures)",
+             "with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:"),
+            min_speedup=1.3,
+            why="thread_pool: two independent sync reads at once (the first, wrapped in "
+                "json.load, is not a plain read of the call and stays)"),
     Program("await_loop.py", ("OPT103",),
             ("asyncio.Semaphore(10)", "await asyncio.gather(*(_one_item(name) for name in names))"),
             gone=("for name in names:",),
