@@ -144,6 +144,11 @@ class CallFact:
     """For loaders: everything the call reads is fixed for the process (literals, module
     constants, `__file__`, locals made only from those), and nothing in the file writes
     the path it reads: the same call gives the same result every time."""
+    repeats: int = 0
+    """For loaders: line of an identical call earlier in the same block, with nothing
+    between that changes what it reads (redundant-call); 0 if none."""
+    reuse: str = ""
+    """When `repeats`: the plain name the earlier call's result is assigned to."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
-    "batch": "str",
+    "batch": "str", "repeats": "int", "reuse": "str",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -224,6 +224,8 @@ class CallView:
         self.static_input = fact.static_input
         self.shared = fact.shared
         self.batch = fact.batch
+        self.repeats = fact.repeats
+        self.reuse = fact.reuse
 
     @property
     def in_async(self) -> bool:

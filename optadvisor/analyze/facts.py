@@ -16,7 +16,8 @@ _MAX_TYPE_DEPTH = 8
 _NETWORK = frozenset({"http", "llm", "db", "cloud"})
 _HTTP_READS = frozenset({"get", "head", "urlopen"})
 _LLM_CALLS = frozenset({"create", "parse", "generate", "generate_content", "chat", "complete",
-                        "embed"})
+                        "embed", "embeddings", "embedding", "completion", "text_completion",
+                        "image_generation", "transcription"})
 
 
 def _slow_read(build: CallBuild, fact: CallFact, catalog: Catalog) -> bool:
@@ -149,6 +150,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
                 and not _inside_loader(cb, names, catalog):
             fact = replace(fact, static_input=True)
+        earlier = collector.repeats.found.get(cb.index)
+        if fact is not None and fact.loader and earlier is not None:
+            fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
         if fact is not None:
             calls.append(fact)
             by_index[cb.index] = (cb, fact)

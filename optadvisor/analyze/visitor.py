@@ -15,6 +15,9 @@ import libcst as cst
 
 from optadvisor.analyze.caching import CacheUses, impure
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.redundant import (
+    IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
+)
 from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
@@ -163,6 +166,11 @@ class FactCollector(cst.CSTVisitor):
         self.loops: list[LoopBuild] = []
         self.await_groups: list[AwaitGroupBuild] = []
         self.call_groups: list[AwaitGroupBuild] = []
+        self.repeats = Repeats()
+        self._stmt_stack: list[cst.SimpleStatementLine] = []
+        self._stmt_pos: dict[int, tuple[int, int]] = {}
+        """id(statement) -> (id(its statement list), index there)."""
+        self._blocks: dict[int, cst.IndentedBlock] = {}
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
         self.func_nodes: list[cst.FunctionDef] = []
@@ -391,9 +399,13 @@ class FactCollector(cst.CSTVisitor):
     # ------------------------------------------------------------------ statements
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._stmt_stack.append(node)
         func = self._func()
         if func is not None:
             func.statements += len(node.body)
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        self._stmt_stack.pop()
 
     def _compound(self) -> None:
         func = self._func()
@@ -682,6 +694,10 @@ class FactCollector(cst.CSTVisitor):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
         func = self._func()
+        if func is not None:
+            self._blocks[id(node)] = node
+            for i, statement in enumerate(node.body):
+                self._stmt_pos[id(statement)] = (id(node), i)
         if func is not None and not self._lambda_offloaded:
             if func.is_async:
                 self._groups(node.body, await_statement, self.await_groups, True)
@@ -804,6 +820,8 @@ class FactCollector(cst.CSTVisitor):
                 # between retries: its iterations are not independent work.
                 loop.sleeps_at_all = loop.sleeps = True
         reads: tuple[str, ...] = ()
+        if last in self.catalog.loader_tails and func is not None:
+            self._repeat(node, chain, index)
         if last in self.catalog.loader_tails:
             found = set().union(*(names_read(arg.value) for arg in node.args)) \
                 if node.args else set()
@@ -843,6 +861,39 @@ class FactCollector(cst.CSTVisitor):
             conditional=func is not None and func.branch_depth > 0,
             per_item=per_item, statement=statement,
         ))
+
+    def _repeat(self, node: cst.Call, chain: Chain, index: int) -> None:
+        """Remember a loader call by its text; a later identical one in the same block,
+        with nothing between that changes what it reads, is a repeat (redundant-call)."""
+        if self._comp_targets or self._lambda_offloaded or not self._stmt_stack:
+            return
+        statement = self._stmt_stack[-1]
+        position = self._stmt_pos.get(id(statement))
+        key = repeat_key(node, chain, self.catalog.loader_tails) if position else None
+        if key is None or position is None:
+            return
+        small = statement.body[0] if len(statement.body) == 1 else None
+        target = small.targets[0].target.value if isinstance(small, cst.Assign) and len(
+            small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and \
+            small.value is node else ""
+        seen = self.repeats.seen.setdefault((self._fidx, key), [])
+        for earlier in reversed(seen):
+            if earlier.block != position[0] or earlier.position >= position[1]:
+                continue
+            between = self._blocks[position[0]].body[earlier.position + 1:position[1]]
+            reads = set().union(*(names_read(a.value) for a in node.args)) | \
+                receiver_names(node.func)
+            results = set() if chain[-1].rstrip("()") in IMMUTABLE else \
+                {t for t in (earlier.target, target) if t}
+            if quiet_between(between, reads, results, reads_a_file(node, chain)) and not (
+                    results and mutated(self.functions[self._fidx].node, results)):
+                # The earlier result is reusable only while its name still holds it.
+                kept = earlier.target if earlier.target and quiet_between(
+                    between, {earlier.target}, set()) else ""
+                self.repeats.found[index] = Seen(earlier.block, earlier.position,
+                                                 earlier.call, kept)
+            break
+        seen.append(Seen(position[0], position[1], index, target))
 
     def _batch_shape(self, node: cst.Call) -> tuple[bool, str]:
         """(reads the item of the `for` loop around it, kind of its literal SQL)."""

@@ -20,7 +20,7 @@ from types import ModuleType
 
 SHAPES: tuple[str, ...] = (
     "asyncio_sleep", "to_thread", "add_timeout", "gather", "gather_loop", "hoist_client",
-    "cache_function", "thread_pool",
+    "cache_function", "thread_pool", "reuse_result",
 )
 """Each is a module here with `build(ctx) -> Fix`; one that can also refine another rule's
 rewrite of the same call (add_timeout) has `refinement(ctx) -> Refinement`. `to_thread`
