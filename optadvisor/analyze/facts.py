@@ -20,7 +20,7 @@ _LLM_CALLS = frozenset({"create", "parse", "generate", "generate_content", "chat
                         "image_generation", "transcription"})
 
 
-def _slow_read(build: CallBuild, fact: CallFact, catalog: Catalog) -> bool:
+def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
     """A sync request that only reads and takes a while: an HTTP GET/HEAD, or one LLM SDK
     request (a completion, an embedding, an image) — not a stream being opened, not an
     upload or a resource created. Several of them in a row may run on threads at once; a
@@ -30,6 +30,10 @@ def _slow_read(build: CallBuild, fact: CallFact, catalog: Catalog) -> bool:
     parts = fact.name.split(".")
     tail = parts[-1].rstrip("()")
     if fact.blocking == "http":
+        if tail == "urlopen":
+            # urlopen(url, data) and urlopen(Request(url, data=...)) send a POST.
+            return build.positional == 1 and "data" not in build.kwargs and \
+                build.index not in posts
         return tail in _HTTP_READS
     if fact.blocking == "llm" and tail in _LLM_CALLS:
         return tail != "create" or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES)
@@ -189,11 +193,14 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 function=group.function, line=spans[0][0], column=spans[0][1], calls=spans,
                 targets=tuple(group.targets),
                 names=tuple(names.get(index[id(call)], "") for call in group.calls)))
+        # Calls whose argument is a `Request(...)`: it may carry a body (a POST).
+        requests_made = {cb.arg_of for cb in collector.calls
+                         if cb.chain[-1].rstrip("()") == "Request" and cb.arg_of >= 0}
         for group in collector.call_groups:
             run: list[tuple[int, str]] = []
             for call, target in [*zip(group.calls, group.targets), (None, "")]:
                 found = by_index.get(index[id(call)]) if call is not None else None
-                if found is not None and _slow_read(*found, catalog):
+                if found is not None and _slow_read(*found, requests_made):
                     run.append((index[id(call)], target))
                     continue
                 if call is not None and found is None:

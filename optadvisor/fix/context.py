@@ -29,6 +29,18 @@ class Refinement:
     edits: tuple[Edit, ...] = ()
 
 
+@dataclass(frozen=True)
+class GroupBlock:
+    span: list[ast.stmt]
+    """The original statements, first of the group to last."""
+    module: cst.Module
+    indent: str
+    between: list[cst.BaseStatement]
+    """Statements between the group's own, in order (they run first after the fix)."""
+    items: list[cst.SimpleStatementLine]
+    """The group's own statements, in order."""
+
+
 @dataclass
 class FixContext:
     source: FixSource
@@ -83,6 +95,21 @@ class FixContext:
             return cst.parse_module(text + "\n"), indent
         except (ValueError, cst.ParserSyntaxError):
             raise NotHere("") from None
+
+    def group_block(self, statements: Sequence[ast.stmt]) -> GroupBlock:
+        """The lines from the first to the last of a group's statements (which must share
+        one statement list), split into the group's own statements and those between."""
+        located = self.source.body_of(statements[0])
+        if located is None or any(s not in located[0] for s in statements):
+            raise NotHere("")
+        body, start = located
+        span = body[start:body.index(statements[-1]) + 1]
+        module, indent = self.block(span)
+        if len(module.body) != len(span):
+            raise NotHere("")
+        between = [node for stmt, node in zip(span, module.body) if stmt not in statements]
+        items = [node for stmt, node in zip(span, module.body) if stmt in statements]
+        return GroupBlock(span, module, indent, between, items)  # type: ignore[arg-type]
 
     def replace_block(self, stmts: Sequence[ast.stmt], new: Sequence[cst.BaseStatement],
                       footer: Sequence[cst.EmptyLine], indent: str) -> Edit:

@@ -28,34 +28,24 @@ def build(ctx: FixContext) -> Fix:
             raise NotHere("One of the awaits is part of a larger expression: bind each result "
                           "to a name first, then gather the calls.")
         statements.append(stmt)  # type: ignore[arg-type]
-    located = source.body_of(statements[0])
-    if located is None or any(s not in located[0] for s in statements):
-        raise NotHere("")
-    body, start = located
-    span = body[start:body.index(statements[-1]) + 1]
-    module, indent = ctx.block(span)
-    if len(module.body) != len(span):
-        raise NotHere("")
-    between: list[cst.BaseStatement] = []
+    block = ctx.group_block(statements)
     targets: list[cst.BaseExpression | None] = []
     calls: list[cst.BaseExpression] = []
     comments: list[cst.TrailingWhitespace] = []
     leading: list[cst.EmptyLine] = []
-    for stmt, node in zip(span, module.body):
-        if stmt not in statements:
-            between.append(node)
-            continue
-        small = node.body[0]  # type: ignore[attr-defined]
+    for node in block.items:
+        small = node.body[0]
         target = small.targets[0].target if isinstance(small, cst.Assign) else None
         if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
             target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         targets.append(target)
         calls.append(small.value.expression.visit(_Indent()))  # type: ignore[attr-defined]
-        comments.append(node.trailing_whitespace)  # type: ignore[attr-defined]
-        leading.extend(node.leading_lines)  # type: ignore[attr-defined]
+        comments.append(node.trailing_whitespace)
+        leading.extend(node.leading_lines)
     gathered = _gather_statement(targets, calls, comments, leading)
     return ctx.change(
-        "unsafe", ctx.replace_block(span, [*between, gathered], module.footer, indent),
+        "unsafe", ctx.replace_block(block.span, [*block.between, gathered], block.module.footer,
+                                    block.indent),
         source.import_edit("asyncio"),
         message="The calls run concurrently; unsafe because when one raises the others keep "
                 "running, and their side effects may interleave.")

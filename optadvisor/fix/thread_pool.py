@@ -40,14 +40,7 @@ def build(ctx: FixContext) -> Fix:
             raise NotHere("Bind each result to a plain name first, then submit the calls "
                           "to the pool.")
         statements.append(stmt)
-    located = source.body_of(statements[0])
-    if located is None or any(s not in located[0] for s in statements):
-        raise NotHere("")
-    body, start = located
-    span = body[start:body.index(statements[-1]) + 1]
-    module, indent = ctx.block(span)
-    if len(module.body) != len(span):
-        raise NotHere("")
+    block = ctx.group_block(statements)
     scope = source.scope_of(statements[0])
     taken = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)} | {
         a.arg for n in ast.walk(scope) if isinstance(n, ast.arguments)
@@ -55,29 +48,26 @@ def build(ctx: FixContext) -> Fix:
     } if scope is not None else set()
     pool, futures, future = (_fresh(name, taken) for name in ("pool", "futures", "future"))
 
-    between: list[cst.BaseStatement] = []
     targets: list[cst.BaseExpression] = []
     values: list[cst.BaseExpression] = []
     comments: list[str] = []
     leading: list[cst.EmptyLine] = []
-    for stmt, node in zip(span, module.body):
-        if stmt not in statements:
-            between.append(node)
-            continue
-        small = node.body[0]  # type: ignore[attr-defined]
-        target = small.targets[0].target
+    for node in block.items:
+        small = node.body[0]
+        target = small.targets[0].target  # type: ignore[union-attr]
         if isinstance(target, (cst.Tuple, cst.List)) and not target.lpar:
             target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         targets.append(target)
-        values.append(small.value)
-        comment = node.trailing_whitespace.comment  # type: ignore[attr-defined]
+        values.append(small.value)  # type: ignore[union-attr]
+        comment = node.trailing_whitespace.comment
         comments.append(f"  {comment.value}" if comment is not None else "")
-        leading.extend(node.leading_lines)  # type: ignore[attr-defined]
+        leading.extend(node.leading_lines)
     code = _pool_code(targets, values, comments, pool, futures, future)
-    block = cst.parse_module(code).body
-    block = [block[0].with_changes(leading_lines=leading), *block[1:]]
+    pooled = cst.parse_module(code).body
+    pooled = [pooled[0].with_changes(leading_lines=leading), *pooled[1:]]
     return ctx.change(
-        "unsafe", ctx.replace_block(span, [*between, *block], module.footer, indent),
+        "unsafe", ctx.replace_block(block.span, [*block.between, *pooled],
+                                    block.module.footer, block.indent),
         source.import_edit("concurrent.futures"),
         message="The requests run at once on threads; unsafe because when one raises the "
                 "others still run, and the client they share must allow use from several "
