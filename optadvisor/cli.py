@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.console import Console
 from optadvisor import __version__
 from optadvisor.analyze.catalog import CatalogError
 from optadvisor.config import ConfigError, parse_fail_on, split_codes
+from optadvisor.render import FORMATS as RENDER_FORMATS
 from optadvisor.rules import RuleError
 
 app = typer.Typer(
@@ -25,7 +27,20 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="List, show and check rules.")
 app.add_typer(rules_app, name="rules")
 
-FORMATS = ["table", "json", "markdown", "html", "sarif", "github", "gitlab"]
+FORMATS = list(RENDER_FORMATS)
+EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
+              ".markdown": "markdown", ".sarif": "sarif", ".txt": "full"}
+"""-o FILE without --format: the format its extension names."""
+
+
+def _format(format: str | None, output: Path | None, default: str) -> str:
+    """--format as given; else the one -o's extension names; else the default."""
+    if format is None:
+        found = EXTENSIONS.get(output.suffix.lower()) if output is not None else None
+        format = found or default
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    return format
 
 
 def _stderr() -> Console:
@@ -53,9 +68,12 @@ def main_callback(
 
 @app.command()
 def scan(
-    paths: List[Path] = typer.Argument(..., help="Files or directories to scan."),
-    format: str = typer.Option("table", "--format", "-f",
-                               help=f"Output format: {', '.join(FORMATS)}."),
+    paths: List[Path] = typer.Argument(..., help="Files or directories to scan.",
+                                       metavar="PATH..."),
+    format: Optional[str] = typer.Option(
+        None, "--format", "--output-format", "-f", metavar="FORMAT",
+        help=f"Output format: {', '.join(FORMATS)} (default: full, or what -o's extension "
+        "names)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Write the report to FILE instead of stdout."),
     select: List[str] = typer.Option([], "--select", help="Only these rules (ids or prefixes, "
@@ -90,13 +108,16 @@ def scan(
                                       "also apply fixes that may change behaviour."),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff and "
                               "write nothing; exit 1 when something would change."),
+    statistics: bool = typer.Option(False, "--statistics", help="Print the number of "
+                                    "recommendations per rule instead of the findings."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when "
+                                   "recommendations fail --fail-on (errors still exit 2)."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
     from optadvisor.profile import ProfileRunError
 
-    if format not in FORMATS:
-        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    format = _format(format, output, "full")
     extra = _parse_also(also)
     # A path that does not exist is a usage error (exit 2), not a finding: before this
     # check a typo'd path gave an empty report and exit 0, so CI "passed" on nothing.
@@ -128,8 +149,31 @@ def scan(
             threshold = load_config(list(paths), config).fail_on
     except (ConfigError, RuleError, CatalogError, ProfileRunError) as exc:
         raise _fail(str(exc)) from None
-    _emit(report, format, output, extra)
-    raise typer.Exit(exit_code(report, threshold))
+    report = dataclasses.replace(report, fail_on="never" if exit_zero else threshold)
+    if statistics:
+        _write(_statistics(report), output)
+    else:
+        _emit(report, format, output, extra)
+    raise typer.Exit(0 if exit_zero else exit_code(report, threshold))
+
+
+def _statistics(report) -> str:  # type: ignore[no-untyped-def]
+    """ruff's --statistics: a count per rule (a site that several rules flag counts for
+    each of them), `[*]` where some of them have a fix that --fix applies."""
+    counts: dict[str, list[int]] = {}
+    kinds: dict[str, str] = {}
+    for rec in report.recommendations:
+        safe = rec.fix is not None and rec.fix.applicability == "safe"
+        for rule, kind in [(rec.rule, rec.kind),
+                           *((f.get("rule", ""), f.get("kind", "")) for f in rec.facets)]:
+            row = counts.setdefault(rule, [0, 0])
+            row[0] += 1
+            row[1] += safe
+            kinds[rule] = kind
+    width = max((len(str(n)) for n, _ in counts.values()), default=1)
+    return "".join(f"{n:>{width}}\t{rule}\t{'[*]' if safe else '   '} {kinds[rule]}\n"
+                   for rule, (n, safe) in sorted(counts.items(),
+                                                 key=lambda kv: (-kv[1][0], kv[0])))
 
 
 def _run_fixes(options, unsafe: bool, diff: bool, quiet: bool):  # type: ignore[no-untyped-def]
@@ -173,19 +217,31 @@ def _parse_also(values: List[str]) -> list[tuple[str, Path]]:
 
 def _emit(report, format: str, output: Path | None,  # type: ignore[no-untyped-def]
           extra: list[tuple[str, Path]]) -> None:
+    for fmt, path in [(format, output), *extra]:
+        _write(_rendered(report, fmt, to_file=path is not None), path)
+
+
+TERMINAL = ("full", "concise", "grouped", "table")
+
+
+def _rendered(report, fmt: str, to_file: bool) -> str:  # type: ignore[no-untyped-def]
+    """A terminal format written to a file gets no colour codes (and 120 columns)."""
     from optadvisor.render import get_renderer
 
-    _write(get_renderer(format)(report), output)
-    for fmt, path in extra:
-        _write(get_renderer(fmt)(report), path)
+    render = get_renderer(fmt)
+    if to_file and fmt in TERMINAL:
+        return render(report, color=False, width=120)  # type: ignore[call-arg]
+    return render(report)
 
 
 @app.command()
 def report(
     inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json); "
                                         "several are merged, e.g. the shards of one scan."),
-    format: str = typer.Option("html", "--format", "-f",
-                               help=f"Output format: {', '.join(FORMATS)}."),
+    format: Optional[str] = typer.Option(
+        None, "--format", "--output-format", "-f", metavar="FORMAT",
+        help=f"Output format: {', '.join(FORMATS)} (default: full, or what -o's extension "
+        "names: report.html, report.md, …)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Write the report to FILE instead of stdout."),
     also: List[str] = typer.Option([], "--also", help="Also write FORMAT:FILE (repeatable)."),
@@ -195,14 +251,14 @@ def report(
     """Render saved results again, in any format, without scanning."""
     from optadvisor.api import exit_code, load_report, merge_reports
 
-    if format not in FORMATS:
-        raise _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    format = _format(format, output, "full")
     extra = _parse_also(also)
     try:
         threshold = parse_fail_on(fail_on)
         merged = merge_reports([load_report(path) for path in inputs])
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    merged = dataclasses.replace(merged, fail_on=threshold)
     _emit(merged, format, output, extra)
     raise typer.Exit(exit_code(merged, threshold))
 
@@ -325,6 +381,7 @@ def profile(
         raise _fail(str(exc)) from None
     except (ConfigError, RuleError, CatalogError, ProfileRunError) as exc:
         raise _fail(str(exc)) from None
+    report = dataclasses.replace(report, fail_on=threshold)
     _emit(report, format, output, extra)
     raise typer.Exit(exit_code(report, threshold))
 

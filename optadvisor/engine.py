@@ -21,6 +21,7 @@ import pathspec
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import context_of
+from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Via
 from optadvisor.config import ConfigError
@@ -67,7 +68,8 @@ class Engine:
                  fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
         self.fix_cache = fix_cache
-        check_codes([c.rule.id for c in rules], [
+        self.known = [c.rule.id for c in rules]
+        check_codes(self.known, [
             ("--select", select), ("--ignore", ignore), ("select (config)", config.select),
             ("ignore (config)", config.ignore),
             *((f"per-path-ignores {p.pattern!r} (config)", p.rules)
@@ -85,10 +87,20 @@ class Engine:
         recs: list[Recommendation] = []
         suppressed = 0
         for item in files:
+            self.check_suppressions(item)
             found, silenced = self.run_file(item)
             recs.extend(found)
             suppressed += silenced
         return EngineResult(recs, suppressed)
+
+    def check_suppressions(self, item: FileInput) -> None:
+        """`# noqa: OPT1O1` suppresses nothing: an unknown code of ours in a suppression
+        comment is the same error as in --select (other tools' codes, `E501`, are theirs)."""
+        for line, codes in item.facts.suppressions:
+            ours = tuple(c for c in codes if c.startswith("OPT"))
+            if ours:
+                check_codes(self.known, [(f"{item.source.rel}:{line} (suppression comment)",
+                                          ours)])
 
     def run_file(self, item: FileInput) -> tuple[list[Recommendation], int]:
         facts = item.facts
@@ -189,6 +201,7 @@ class Engine:
         ).hexdigest()[:32]
         rendered = {name: _render(t, env) for name, t in compiled.templates.items()}
         before, after = _snippet(text, span, rendered, compiled)
+        indent = dedented_by(text.line(span[0]), before)
         # Rules with fix shapes get their fix once their site is known (`_site`).
         fix = Fix("manual", (), rendered["manual"]) \
             if rendered.get("manual") and not compiled.fix_cases else None
@@ -207,7 +220,8 @@ class Engine:
             component=item.source.component, title=rendered.get("title") or rule.title,
             message=rendered.get("message", ""), evidence=_evidence(env),
             impact=rendered.get("impact", ""), confidence=confidence, effort=rule.effort,
-            snippet=Snippet(before=before, after=after), fingerprint=fingerprint, fix=fix,
+            snippet=Snippet(before=before, after=after, line=span[0], indent=indent),
+            fingerprint=fingerprint, fix=fix,
             context=context,
         )
 

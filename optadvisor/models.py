@@ -359,6 +359,10 @@ class Rule:
 class Snippet:
     before: str
     after: str
+    line: int = 0
+    """Line of the file where `before` starts (0: unknown, reports saved before it)."""
+    indent: int = 0
+    """Columns of indentation taken off `before` (to place a column of the file in it)."""
 
 
 @dataclass(frozen=True)
@@ -533,6 +537,9 @@ class Report:
     path_prefix: str = ""
     """The scanned root relative to the repository root (POSIX, "" when they are the same or
     no repository is known): CI formats (SARIF, GitHub, GitLab) need repo-relative paths."""
+    fail_on: str = ""
+    """The gate the command applies (`high`, `never`…), for the terminal summaries to say
+    what fails it; not part of the JSON document."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Report":

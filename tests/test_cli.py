@@ -105,7 +105,7 @@ def test_json_has_the_design_schema_keys(project: Path, tmp_path: Path):
     assert {"rule", "kind", "category", "priority", "score", "path", "line", "column",
             "end_line", "end_column", "symbol", "component", "title", "message", "evidence",
             "impact", "confidence", "effort", "snippet", "fingerprint"} <= set(rec)
-    assert set(rec["snippet"]) == {"before", "after"}
+    assert set(rec["snippet"]) == {"before", "after", "line", "indent"}
     assert (rec["rule"], rec["kind"], rec["path"], rec["line"], rec["column"]) == (
         "OPT101", "blocking-call-in-async", "agent/handler.py", 5, 12)
     assert rec["priority"] in ("critical", "high", "medium", "low")
@@ -324,3 +324,61 @@ def test_unknown_rule_codes_are_a_usage_error_naming_the_closest(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.optadvisor]\nignore = ["OPT2"]\n')
     groups = runner.invoke(app, ["scan", str(tmp_path), "--select", "OPT1,ALL"])
     assert groups.exit_code == 1, groups.output  # OPT101 found, fails --fail-on high
+
+
+def test_unknown_rule_code_in_a_suppression_comment_is_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from optadvisor.cli import app
+
+    runner = CliRunner()
+    (tmp_path / "a.py").write_text(
+        "import time\n\nasync def f():\n    time.sleep(1)  # noqa: E501, OPT101\n")
+    assert runner.invoke(app, ["scan", str(tmp_path), "--no-cache"]).exit_code == 0
+    (tmp_path / "b.py").write_text(
+        "import time\n\nasync def g():\n    time.sleep(1)  # optadvisor: ignore[OPT1O1]\n")
+    typo = runner.invoke(app, ["scan", str(tmp_path), "--no-cache"])
+    assert typo.exit_code == 2, typo.output
+    assert "b.py:4" in typo.output and "OPT101" in typo.output
+
+
+def test_terminal_format_flags_statistics_exit_zero_and_format_from_extension(tmp_path):
+    from typer.testing import CliRunner
+
+    from optadvisor.cli import app
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("import time, requests\n\nasync def f(u):\n    time.sleep(1)\n"
+                              "    requests.get(u)\n")
+    runner = CliRunner()
+    base = ["scan", str(src), "--no-cache"]
+    default = runner.invoke(app, base)
+    assert default.exit_code == 1
+    assert re.search(r"a\.py:4:5: OPT101 \[high\] ", default.output), default.output
+    assert "write instead:" in default.output and "await asyncio.sleep(1)" in default.output
+    assert "Gate: 2 at or above --fail-on high (exit 1)" in default.output
+    concise = runner.invoke(app, [*base, "--output-format", "concise"])
+    assert len([ln for ln in concise.output.splitlines() if ": OPT" in ln]) == 2
+    stats = runner.invoke(app, [*base, "--statistics"])
+    assert stats.exit_code == 1
+    # requests.get is one site with two rules (blocking, no timeout): counted for each.
+    assert stats.output.splitlines() == ["2\tOPT101\t[*] blocking-call-in-async",
+                                         "1\tOPT202\t    missing-timeout"], stats.output
+    zero = runner.invoke(app, [*base, "--exit-zero"])
+    assert zero.exit_code == 0 and "Gate: --fail-on never (exit 0)." in zero.output
+    html = tmp_path / "out" / "report.html"
+    assert runner.invoke(app, [*base, "-o", str(html)]).exit_code == 1
+    assert html.read_text().lstrip().lower().startswith("<!doctype html")
+    saved = tmp_path / "scan.json"
+    assert runner.invoke(app, [*base, "-o", str(saved)]).exit_code == 1
+    json.loads(saved.read_text())
+    shown = runner.invoke(app, ["report", str(saved)])
+    assert shown.exit_code == 0 and "<html" not in shown.output.lower()
+    assert re.search(r"a\.py:4:5: OPT101", shown.output), shown.output
+    md = tmp_path / "summary.md"
+    assert runner.invoke(app, ["report", str(saved), "-o", str(md)]).exit_code == 0
+    assert md.read_text().startswith("## ")
+    text = tmp_path / "findings.txt"
+    assert runner.invoke(app, [*base, "-o", str(text)]).exit_code == 1
+    assert "\x1b[" not in text.read_text() and "OPT101" in text.read_text()

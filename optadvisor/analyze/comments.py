@@ -10,10 +10,13 @@ import tokenize
 
 _MARK = re.compile(
     r"#[ \t]*(?:optadvisor:[ \t]*ignore(?:\[(?P<ours>[^\]\n]*)\])?"
-    r"|noqa(?P<colon>[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9]+)*))?)",
+    r"|noqa(?P<colon>[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*"
+    r"(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?)",
     re.IGNORECASE,
 )
-_CODE = re.compile(r"[A-Za-z]+[0-9]+")
+_CODE = re.compile(r"[A-Za-z]+[0-9][A-Za-z0-9]*")
+"""One code: `OPT101`, `E501`; a typo (`OPT1O1`) stays one code, to be refused, instead of
+reading as `OPT1` (a group) and `O1`."""
 
 
 def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.fix import shape_module
 from optadvisor.fix.context import FixContext, NotHere
-from optadvisor.fix.edits import apply_edits
+from optadvisor.fix.edits import apply_edits, dedented_by
 from optadvisor.fix.site import ShapeCall
 from optadvisor.fix.source import FixSource, Span
 from optadvisor.models import Edit, Fix, Snippet
@@ -82,7 +82,9 @@ def snippet_of(source: FixSource, fix: Fix, span: Span) -> Snippet:
     if primary is None:
         first, last = _statement_lines(source, span, span[0], span[2])
         region = "\n".join(source.line(n) for n in range(first, last + 1))
-        return Snippet(before=textwrap.dedent(region), after="")
+        before = textwrap.dedent(region)
+        return Snippet(before=before, after="", line=first,
+                       indent=dedented_by(source.line(first), before))
     first, last = primary.line, primary.end_line
     if primary.end_column == 1 and last > first:
         last -= 1
@@ -94,7 +96,9 @@ def snippet_of(source: FixSource, fix: Fix, span: Span) -> Snippet:
     extra = [textwrap.dedent(e.content).strip("\r\n") for e in fix.edits if e is not primary]
     if extra:
         after = "\n\n".join([*extra, after])
-    return Snippet(before=textwrap.dedent(region), after=after)
+    before = textwrap.dedent(region)
+    return Snippet(before=before, after=after, line=first,
+                   indent=dedented_by(source.line(first), before))
 
 
 def _primary(edits: Sequence[Edit], span: Span) -> Edit | None:

@@ -72,6 +72,12 @@ def _self_overlap(edits: list[Edit]) -> bool:
     return any(_overlaps(a, b) for i, a in enumerate(edits) for b in edits[i + 1:])
 
 
+def dedented_by(first_line: str, before: str) -> int:
+    """How many columns dedenting took off a snippet's first line (Snippet.indent)."""
+    head = before.split("\n", 1)[0]
+    return max(0, len(first_line) - len(head))
+
+
 def parses(text: str) -> bool:
     try:
         ast.parse(text)

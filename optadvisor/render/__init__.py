@@ -9,7 +9,8 @@ from optadvisor.models import Report
 
 Renderer = Callable[[Report], str]
 
-FORMATS = ("table", "json", "markdown", "html", "sarif", "github", "gitlab")
+FORMATS = ("full", "concise", "grouped", "table", "json", "markdown", "html", "sarif",
+           "github", "gitlab")
 """Each name is also its module: optadvisor/render/<name>.py."""
 
 

@@ -55,8 +55,13 @@ def render(report: Report, *, width: int | None = None, color: bool | None = Non
 
 
 def _terminal_width() -> int:
+    """$COLUMNS when set (as rich and shutil read it), else the terminal's width; 120 when
+    the output is not a terminal. Kept within 40..200."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return max(40, min(200, int(columns)))
     try:
-        return max(80, min(200, os.get_terminal_size(sys.stdout.fileno()).columns))
+        return max(40, min(200, os.get_terminal_size(sys.stdout.fileno()).columns))
     except (OSError, ValueError):
         return 120
 
