@@ -157,8 +157,11 @@ class BlockingLinker:
         rel, index = key
         facts = self.index.facts[rel]
         fn = facts.functions[index]
-        if fn.is_async:
-            self._memo[key] = None  # a coroutine is not run by calling it
+        if fn.is_async or fn.cached:
+            # A coroutine is not run by calling it; a memoized helper (functools.cache,
+            # lru_cache, cached_property) does its blocking work once per process (or per
+            # argument), not on every call.
+            self._memo[key] = None
             return None
         me = Hop(fn.qualname, rel, fn.line)
         direct = self._direct_blocking(rel, index)

@@ -149,6 +149,9 @@ class CallFact:
     between that changes what it reads (redundant-call); 0 if none."""
     reuse: str = ""
     """When `repeats`: the plain name the earlier call's result is assigned to."""
+    item_config: bool = False
+    """For clients built in a loop: the constructor reads the loop's item (a key, a base
+    URL, a config per item), so each item needs its own client."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,8 @@ class LoopFact:
     cloud): what a retry with backoff protects."""
     await_name: str = ""
     """Resolved name of the call awaited per item (for the link stage and the rules)."""
+    discarded: bool = False
+    """The call awaited per item is a statement of its own: it runs for its effect."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
-    "batch": "str", "repeats": "int", "reuse": "str",
+    "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -226,6 +226,7 @@ class CallView:
         self.batch = fact.batch
         self.repeats = fact.repeats
         self.reuse = fact.reuse
+        self.item_config = fact.item_config
 
     @property
     def in_async(self) -> bool:
@@ -305,6 +306,31 @@ def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
 
 
+def is_request(name: str, catalog: Catalog) -> bool:
+    """A call the catalog knows as one request (HTTP, LLM, database, cloud) or as work
+    handed to a thread (`asyncio.to_thread`): independent of its neighbours' order. Anything
+    else awaited only for its effect (`await self._execute("keyDown", key)`, a drag's
+    `moveTo` per point) may be the order itself."""
+    if not name:
+        return False
+    parts = name.split(".")
+    return (catalog.timeouts.get(name) is not None or catalog.blocking.get(name) is not None
+            or catalog.offload.get(name) is not None
+            or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES))
+
+
+_CLIENT_WORDS = frozenset({"client", "session", "http", "api"})
+
+
+def _client_receiver(call_source: str) -> bool:
+    """`client.index(doc)`, `self.http_session.post(...)`: the object the awaited call goes
+    through names a client, whose requests do not depend on each other's order."""
+    func = call_source.split("(", 1)[0]
+    receiver = func.rsplit(".", 1)[0] if "." in func else ""
+    last = receiver.rsplit(".", 1)[-1]
+    return any(word in _CLIENT_WORDS for word in name_words(last))
+
+
 def changes_state(name: str, catalog: Catalog) -> bool:
     """The awaited callee's name says it changes state (`_get_or_create_table`, `save`,
     `connect`): its calls keep their order. Requests the catalog knows are exempt."""
@@ -321,11 +347,24 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
+_DJANGO_ASYNC = frozenset({
+    "aget", "afirst", "alast", "acount", "aexists", "acreate", "aupdate", "adelete",
+    "aget_or_create", "aupdate_or_create", "abulk_create", "abulk_update", "ain_bulk",
+    "aearliest", "alatest", "acontains", "aaggregate", "aiterator", "aexplain"})
+_DJANGO_INSTANCE = frozenset({"asave", "adelete", "arefresh_from_db"})
+
+
 def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
-    """The callee is a project coroutine that awaits nothing: it does no I/O, and running
-    several at once changes nothing."""
+    """Running several at once changes nothing: the callee is a project coroutine that
+    awaits nothing (no I/O), or a Django async ORM call — those run through
+    `sync_to_async(thread_sensitive=True)`, one at a time on one thread, whatever gathers
+    them (batch the queries instead)."""
     found = awaited.get(name)
-    return found is not None and found[0] and found[1] == 0
+    if found is not None and found[0] and found[1] == 0:
+        return True
+    parts = [p.rstrip("()") for p in name.split(".")]
+    return bool(parts) and (parts[-1] in _DJANGO_INSTANCE or (
+        parts[-1] in _DJANGO_ASYNC and "objects" in parts[:-1]))
 
 
 class LoopView:
@@ -336,6 +375,9 @@ class LoopView:
         self.src = source
         self.await_name = fact.await_name
         self.effects = catalog is not None and changes_state(fact.await_name, catalog)
+        if catalog is not None and fact.discarded and not self.effects and not is_request(
+                fact.await_name, catalog):
+            self.effects = not _client_receiver(self.await_source)
         self.idle = idle_coroutine(fact.await_name, awaited or {})
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",

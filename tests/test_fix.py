@@ -3,6 +3,7 @@ after string and one assertion, as libcst codemods are tested), and `scan --fix/
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -376,3 +377,33 @@ def test_gather_keeps_each_statements_trailing_comment():
     """, ("OPT102",))
     assert "        a.fetch_one(),  # pyright: ignore\n" in out
     assert "        b.fetch_two(),  # type: ignore[attr-defined]\n    )" in out
+
+
+def test_two_new_helpers_never_share_a_name():
+    # Both fixes are built on the same text and both pick `_load_data`: made in one pass,
+    # the second def would replace the first and `a` would read B's file.
+    out = fixed("""
+        import json
+        from pathlib import Path
+
+        A = Path("a.json")
+        B = Path("b.json")
+
+        def first(items):
+            for item in items:
+                data = json.loads(A.read_text())
+                print(item, data)
+
+        def second(items):
+            for item in items:
+                data = json.loads(B.read_text())
+                print(item, data)
+    """, ("OPT203",))
+    helpers = re.findall(r"^def (_load_\w+)\(\):\n    return (.*)$", out, re.MULTILINE)
+    assert len(helpers) == 2 and len({name for name, _ in helpers}) == 2, out
+    by_name = dict(helpers)
+    first = out.split("def first")[1].split("def second")[0]
+    second = out.split("def second")[1]
+    used_first = re.search(r"data = (_load_\w+)\(\)", first).group(1)
+    used_second = re.search(r"data = (_load_\w+)\(\)", second).group(1)
+    assert "A.read_text()" in by_name[used_first] and "B.read_text()" in by_name[used_second]

@@ -154,6 +154,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
                 and not _inside_loader(cb, names, catalog):
             fact = replace(fact, static_input=True)
+        if fact is not None and fact.client and cb.per_item and not fact.batch:
+            fact = replace(fact, item_config=True)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
             fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
@@ -181,7 +183,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fixed_delay=lb.retry is not None and lb.retry.fixed_delay,
             forever=lb.retry is not None and lb.retry.forever,
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
-            await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else ""))
+            await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
+            discarded=lb.discarded))
 
     groups = []
     call_groups = []

@@ -131,6 +131,8 @@ class LoopBuild:
     """Names the arguments of the body's own awaited calls read."""
     await_call: int = -1
     """Pre-order index of the first awaited call that reads the loop target."""
+    discarded: bool = False
+    """That awaited call is a statement of its own: its result is thrown away."""
     exits: bool = False
     """break / return / raise in the body: the iterations are not all independent."""
     sleeps: bool = False
@@ -674,6 +676,7 @@ class FactCollector(cst.CSTVisitor):
                         id(node) not in self._bare_awaits or alone):
                     # Its index is the next Call the walk meets: this one.
                     loop.await_call = len(self.call_nodes)
+                    loop.discarded = id(node) in self._bare_awaits
         func = self._func()
         if func is not None:
             func.awaits += 1
@@ -834,6 +837,11 @@ class FactCollector(cst.CSTVisitor):
         per_item, statement = False, ""
         if last in self.catalog.batch_tails:
             per_item, statement = self._batch_shape(node)
+        elif (last[:1].isupper() or last in _FACTORIES) and (
+                self._loop_stack or self._comp_targets):
+            # A constructor fed from the loop's item (its key, URL, config): one object
+            # per item by design.
+            per_item = self._batch_shape(node)[0]
         if self._is_offload(chain):
             self._mark_offloaded_args(node)
         kwargs: list[str] = []
@@ -939,6 +947,8 @@ class FactCollector(cst.CSTVisitor):
 
 
 _BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups"}
+_FACTORIES = frozenset({"client", "connect", "from_url", "resource", "create_client",
+                        "create_engine"})
 
 
 def _chunked(node: cst.For) -> bool:

@@ -3,6 +3,7 @@ edits do not collide; the result is kept only when it still compiles."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,7 +32,7 @@ def fix_pass(text: str, recs: Sequence[Recommendation], unsafe: bool,
     """Each fix compiled alone when it was built; together they nearly always do too. When
     they do not, the first (highest-ranked) one that compiles alone is applied, and the
     next pass, on the re-analyzed text, takes the rest."""
-    chosen = _outer_first([r for r in recs if applicable(r, unsafe)])
+    chosen = _one_name_one_definition(_outer_first([r for r in recs if applicable(r, unsafe)]))
     edits, taken = compatible([r.fix.edits for r in chosen])  # type: ignore[union-attr]
     if not taken:
         return FilePass(text, ())
@@ -61,6 +62,29 @@ def _outer_first(recs: list[Recommendation]) -> list[Recommendation]:
             for c in covers)
 
     return sorted(recs, key=lambda r: sum(inside(r, other) for other in recs))
+
+
+_DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)|^(\w+)[ \t]*=", re.MULTILINE)
+
+
+def _one_name_one_definition(recs: list[Recommendation]) -> list[Recommendation]:
+    """Each fix was built on the same text, so two may pick the same name for different
+    new helpers (`_load_template` for two templates): made together, the second `def`
+    would replace the first. A fix whose new name another fix of this pass defines
+    differently waits for the next pass, which sees the first helper and names its own
+    anew. (The same helper twice, same text, is shared like a repeated import.)"""
+    defined: dict[str, str] = {}
+    kept = []
+    for rec in recs:
+        new = {name: edit.content for edit in rec.fix.edits  # type: ignore[union-attr]
+               if _insertion(edit)
+               for match in _DEFINES.finditer(edit.content)
+               for name in match.groups() if name}
+        if any(defined.get(name, text) != text for name, text in new.items()):
+            continue
+        defined.update(new)
+        kept.append(rec)
+    return kept
 
 
 def _insertion(edit: Edit) -> bool:
