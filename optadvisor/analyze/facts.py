@@ -7,17 +7,13 @@ from dataclasses import replace
 
 from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog
-from optadvisor.analyze.names import UNKNOWN, Chain
+from optadvisor.analyze.names import HTTP_READS, LLM_CALLS, UNKNOWN, Chain
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
 from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 _MAX_TYPE_DEPTH = 8
 _NETWORK = frozenset({"http", "llm", "db", "cloud"})
-_HTTP_READS = frozenset({"get", "head", "urlopen"})
-_LLM_CALLS = frozenset({"create", "parse", "generate", "generate_content", "chat", "complete",
-                        "embed", "embeddings", "embedding", "completion", "text_completion",
-                        "image_generation", "transcription"})
 
 
 def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
@@ -34,8 +30,8 @@ def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
             # urlopen(url, data) and urlopen(Request(url, data=...)) send a POST.
             return build.positional == 1 and "data" not in build.kwargs and \
                 build.index not in posts
-        return tail in _HTTP_READS
-    if fact.blocking == "llm" and tail in _LLM_CALLS:
+        return tail in HTTP_READS
+    if fact.blocking == "llm" and tail in LLM_CALLS:
         return tail != "create" or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES)
     return False
 

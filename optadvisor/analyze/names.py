@@ -133,8 +133,8 @@ Statement = tuple[cst.Call, str, set[str], set[str], str]
 
 
 def _kept_result(statement: cst.BaseStatement
-                 ) -> tuple[cst.BaseExpression, str, set[str]] | None:
-    """(value, target text, names assigned) of `x = value` or `x: T = value`."""
+                 ) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """(value, target) of `x = value` or `x: T = value`."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     small = statement.body[0]
@@ -146,11 +146,20 @@ def _kept_result(statement: cst.BaseStatement
         if not isinstance(target, (cst.Name, cst.Tuple)) or (
                 isinstance(target, cst.Name) and target.value == "_"):
             return None  # `_ = f()` throws the result away too
-        return small.value, cst.Module([]).code_for_node(target), names_read(target)
+        return small.value, target
     if isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(
             small.target, cst.Name):
-        return small.value, small.target.value, {small.target.value}
+        return small.value, small.target
     return None
+
+
+def _item(call: cst.Call, target: cst.BaseExpression, reads: set[str],
+          receiver: str) -> Statement:
+    """Target text and names are made only for statements that are items: rendering code
+    for every assignment of a file would cost more than the rest of the walk."""
+    text = target.value if isinstance(target, cst.Name) else \
+        cst.Module([]).code_for_node(target)
+    return call, text, names_read(target), reads, receiver
 
 
 def await_statement(statement: cst.BaseStatement) -> Statement | None:
@@ -158,7 +167,7 @@ def await_statement(statement: cst.BaseStatement) -> Statement | None:
     kept = _kept_result(statement)
     if kept is None:
         return None
-    value, target_text, targets = kept
+    value, target = kept
     if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
         return None
     call = value.expression
@@ -166,9 +175,17 @@ def await_statement(statement: cst.BaseStatement) -> Statement | None:
     if not chain or chain[-1].rstrip("()") in _NOT_WORK:
         return None
     reads = set().union(*(names_read(arg.value) for arg in call.args)) if call.args else set()
-    receiver = ".".join(chain[:-1])
     reads |= receiver_names(call.func)
-    return call, target_text, targets, reads, receiver
+    return _item(call, target, reads, ".".join(chain[:-1]))
+
+
+HTTP_READS = frozenset({"get", "head", "urlopen"})
+LLM_CALLS = frozenset({"create", "parse", "generate", "generate_content", "chat", "complete",
+                       "embed", "embeddings", "embedding", "completion", "text_completion",
+                       "image_generation", "transcription"})
+"""Last names of the sync requests a call group can hold (facts decide with the catalog);
+any other call is not an item, which keeps this walk off most assignments."""
+_SLOW_TAILS = HTTP_READS | LLM_CALLS
 
 
 def call_statement(statement: cst.BaseStatement) -> Statement | None:
@@ -178,9 +195,7 @@ def call_statement(statement: cst.BaseStatement) -> Statement | None:
     kept = _kept_result(statement)
     if kept is None:
         return None
-    value, target_text, targets = kept
-    if has_await(value):
-        return None
+    value, target = kept
     call = None
     node: cst.BaseExpression = value
     while True:
@@ -191,9 +206,10 @@ def call_statement(statement: cst.BaseStatement) -> Statement | None:
         else:
             break
     chain = chain_of(call.func) if call is not None else None
-    if call is None or not chain:
+    if call is None or not chain or chain[-1].rstrip("()") not in _SLOW_TAILS or \
+            has_await(value):
         return None
-    return call, target_text, targets, names_read(value), ".".join(chain[:-1])
+    return _item(call, target, names_read(value), ".".join(chain[:-1]))
 
 
 def plain_statement(statement: cst.BaseStatement) -> tuple[set[str], set[str]] | None:

@@ -96,6 +96,14 @@ class FixContext:
         except (ValueError, cst.ParserSyntaxError):
             raise NotHere("") from None
 
+    def group_calls(self) -> list[ast.Call | None]:
+        """The calls of the group the rule saw (await-group, call-group), in order."""
+        group = self.env.get("group")
+        if group is None:
+            raise NotHere("")
+        return [self.source.find(tuple(span), ast.Call)  # type: ignore[misc]
+                for span in group.fact.calls]
+
     def group_block(self, statements: Sequence[ast.stmt]) -> GroupBlock:
         """The lines from the first to the last of a group's statements (which must share
         one statement list), split into the group's own statements and those between."""

@@ -15,13 +15,9 @@ from optadvisor.models import Fix
 
 
 def build(ctx: FixContext) -> Fix:
-    group = ctx.env.get("group")
-    if group is None:
-        raise NotHere("")
     source = ctx.source
     statements: list[ast.stmt] = []
-    for span in group.fact.calls:
-        call = source.find(tuple(span), ast.Call)
+    for call in ctx.group_calls():
         await_node = source.parent(call) if call is not None else None
         stmt = source.parent(await_node) if isinstance(await_node, ast.Await) else None
         if not _plain(stmt, await_node):

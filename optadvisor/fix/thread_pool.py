@@ -25,13 +25,9 @@ from optadvisor.models import Fix
 
 
 def build(ctx: FixContext) -> Fix:
-    group = ctx.env.get("group")
-    if group is None:
-        raise NotHere("")
     source = ctx.source
     statements: list[ast.stmt] = []
-    for span in group.fact.calls:
-        call = source.find(tuple(span), ast.Call)
+    for call in ctx.group_calls():
         stmt = source.statement_of(call) if call is not None else None
         if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or any(
                 isinstance(n, (ast.Starred, ast.NamedExpr, ast.Yield, ast.YieldFrom,
