@@ -262,7 +262,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             target = index.resolve(source.rel, name)
             if target is not None:
                 fn = index.facts[target[0]].functions[target[1]]
-                awaited[name] = (fn.is_async, fn.awaits)
+                # Awaits that all run on Django's one sync thread overlap nothing.
+                awaited[name] = (fn.is_async, fn.awaits - fn.serial_awaits)
         if via or awaited or source.rel in once:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

@@ -181,6 +181,9 @@ class FunctionFact:
     startup: bool = False
     """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
     `@app.before_serving`): it runs once, before requests are served."""
+    serial_awaits: int = 0
+    """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
+    by default): they run one at a time on one thread, whatever gathers them."""
 
     @property
     def lines(self) -> int:

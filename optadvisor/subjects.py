@@ -12,7 +12,9 @@ import re
 from functools import cached_property
 from typing import Any
 
-from optadvisor.analyze.catalog import SDK_RESOURCES, Catalog, name_words
+from optadvisor.analyze.catalog import (
+    DJANGO_ASYNC, DJANGO_INSTANCE, SDK_RESOURCES, Catalog, name_words,
+)
 from optadvisor.context import context_of
 from optadvisor.link import Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
@@ -347,24 +349,17 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
-_DJANGO_ASYNC = frozenset({
-    "aget", "afirst", "alast", "acount", "aexists", "acreate", "aupdate", "adelete",
-    "aget_or_create", "aupdate_or_create", "abulk_create", "abulk_update", "ain_bulk",
-    "aearliest", "alatest", "acontains", "aaggregate", "aiterator", "aexplain"})
-_DJANGO_INSTANCE = frozenset({"asave", "adelete", "arefresh_from_db"})
-
-
 def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
     """Running several at once changes nothing: the callee is a project coroutine that
-    awaits nothing (no I/O), or a Django async ORM call — those run through
-    `sync_to_async(thread_sensitive=True)`, one at a time on one thread, whatever gathers
-    them (batch the queries instead)."""
+    awaits nothing but Django's one sync thread (or nothing at all), or a Django async ORM
+    call — those run through `sync_to_async(thread_sensitive=True)`, one at a time, whatever
+    gathers them (batch the queries instead)."""
     found = awaited.get(name)
     if found is not None and found[0] and found[1] == 0:
         return True
     parts = [p.rstrip("()") for p in name.split(".")]
-    return bool(parts) and (parts[-1] in _DJANGO_INSTANCE or (
-        parts[-1] in _DJANGO_ASYNC and "objects" in parts[:-1]))
+    return bool(parts) and (parts[-1] in DJANGO_INSTANCE or (
+        parts[-1] in DJANGO_ASYNC and "objects" in parts[:-1]))
 
 
 class LoopView:

@@ -39,6 +39,15 @@ SDK_RESOURCES = frozenset({
 request that computes an answer, whatever its verb says (`create` here changes nothing)."""
 
 
+DJANGO_ASYNC = frozenset({
+    "aget", "afirst", "alast", "acount", "aexists", "acreate", "aupdate", "adelete",
+    "aget_or_create", "aupdate_or_create", "abulk_create", "abulk_update", "ain_bulk",
+    "aearliest", "alatest", "acontains", "aaggregate", "aiterator", "aexplain"})
+DJANGO_INSTANCE = frozenset({"asave", "adelete", "arefresh_from_db"})
+"""Django's async ORM (queryset methods after `objects`, model instance methods): each call
+runs through sync_to_async(thread_sensitive=True), one at a time on one thread."""
+
+
 class CatalogError(Exception):
     """A catalog file that cannot be used; names the file."""
 

@@ -131,7 +131,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
-            startup=fb.startup,
+            startup=fb.startup, serial_awaits=fb.serial_awaits,
         ))
 
     calls = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from optadvisor.analyze.catalog import DJANGO_ASYNC, DJANGO_INSTANCE
 from optadvisor.analyze.walk import walk
 
 Chain = tuple[str, ...]
@@ -121,6 +122,24 @@ def receiver_names(func: cst.BaseExpression) -> set[str]:
     if isinstance(func, cst.Attribute):
         return names_read(func.value)
     return set()
+
+
+def serialized(call: cst.Call) -> bool:
+    """An awaited call that runs on Django's one sync thread: `sync_to_async(f)(...)` (unless
+    `thread_sensitive=False`), `Model.objects.filter(...).afirst()`, `obj.asave()`."""
+    func = call.func
+    if isinstance(func, cst.Call):
+        chain = chain_of(func.func)
+        return bool(chain) and chain[-1] in ("sync_to_async", "database_sync_to_async") and \
+            not any(a.keyword is not None and a.keyword.value == "thread_sensitive"
+                    and isinstance(a.value, cst.Name) and a.value.value == "False"
+                    for a in func.args)
+    chain = chain_of(func)
+    if not chain:
+        return False
+    parts = [p.rstrip("()") for p in chain]
+    return parts[-1] in DJANGO_INSTANCE or (parts[-1] in DJANGO_ASYNC
+                                           and "objects" in parts[:-1])
 
 
 _NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",

@@ -21,7 +21,7 @@ from optadvisor.analyze.redundant import (
 from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
-    dotted, names_read, plain_statement, receiver_names, stored_call,
+    dotted, names_read, plain_statement, receiver_names, serialized, stored_call,
 )
 
 MODULE = -1
@@ -65,6 +65,7 @@ class FuncBuild:
     returned_names: set[str] = field(default_factory=set)
     escaped_names: set[str] = field(default_factory=set)
     """Locals stored into an attribute or a container: `cfg["http"] = client`."""
+    serial_awaits: int = 0
 
 
 @dataclass
@@ -680,6 +681,8 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.awaits += 1
+            if isinstance(node.expression, cst.Call) and serialized(node.expression):
+                func.serial_awaits += 1
         for loop in self._loop_stack:
             loop.awaits += 1
 
