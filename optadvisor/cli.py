@@ -69,7 +69,7 @@ def main_callback(
 @app.command()
 def scan(
     paths: List[Path] = typer.Argument(..., help="Files or directories to scan.",
-                                       metavar="PATH..."),
+                                       metavar="PATH"),
     format: Optional[str] = typer.Option(
         None, "--format", "--output-format", "-f", metavar="FORMAT",
         help=f"Output format: {', '.join(FORMATS)} (default: full, or what -o's extension "
@@ -522,9 +522,57 @@ def rules_check(
     raise typer.Exit(2 if failed else 0)
 
 
+_METAVARS = {"select": "RULES", "ignore": "RULES", "fail_on": "LEVEL", "jobs": "N",
+             "also": "FORMAT:FILE", "timeout": "SECONDS", "rate": "HZ", "repeat": "N",
+             "python": "EXE", "mode": "MODE", "memory_lines": "FUNCTION",
+             "max_regression": "PERCENT", "cache_dir": "DIR"}
+"""Plain metavars for help texts (`--select RULES`, not `<list[str]>`); paths are FILE."""
+
+
+def command():  # type: ignore[no-untyped-def]
+    """The click command behind `app`, with help texts a ruff or py-spy user reads at a
+    glance: plain metavars (FILE, N, RULES), none for flags, and each default said once
+    (in the help text itself)."""
+    root = typer.main.get_command(app)
+    todo = [root]
+    while todo:
+        current = todo.pop()
+        todo.extend(getattr(current, "commands", {}).values())
+        made = current.get_help_option
+
+        def help_option(ctx, made=made):  # type: ignore[no-untyped-def]
+            option = made(ctx)  # made per call by click: a flag, no metavar either
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        current.get_help_option = help_option
+        for param in current.params:
+            # By the kind click names (typer vendors click in recent versions).
+            if param.param_type_name == "option":
+                param.show_default = False
+                if param.metavar is None:
+                    kind = param.bare_type() if hasattr(param, "bare_type") else \
+                        repr(getattr(param, "type", ""))
+                    param.metavar = "" if param.is_flag else _METAVARS.get(
+                        param.name or "", "FILE" if "Path" in kind
+                        else (param.name or "value").upper())
+            elif param.param_type_name == "argument":
+                name = param.metavar or (param.name or "arg").upper()
+                usage = name + ("..." if param.nargs != 1 else "")
+                param.metavar = usage
+                # Recent typer writes required arguments as `{PATH}...` and their type as
+                # `<list[Path]>`: plain `PATH...` instead (where that typer is the one here).
+                if hasattr(param, "_usage_display_name"):
+                    param._usage_display_name = lambda usage=usage: usage
+                if hasattr(param, "display_type_rich"):
+                    param.display_type_rich = lambda ctx: None
+    return root
+
+
 def main() -> None:
     try:
-        app()
+        command()(prog_name="optadvisor")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -382,3 +382,20 @@ def test_terminal_format_flags_statistics_exit_zero_and_format_from_extension(tm
     text = tmp_path / "findings.txt"
     assert runner.invoke(app, [*base, "-o", str(text)]).exit_code == 1
     assert "\x1b[" not in text.read_text() and "OPT101" in text.read_text()
+
+
+@pytest.mark.parametrize("words", [[], ["scan"], ["profile"], ["report"], ["compare"],
+                                   ["rules"], ["rules", "show"], ["rules", "check"]])
+def test_help_has_plain_metavars_and_each_default_once(words):
+    # Through the installed entry point (main), as a user runs it.
+    done = subprocess.run([sys.executable, "-m", "optadvisor", *words, "--help"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"})
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert not re.search(r"<(bool|str|int|path|list|float|int range)", out), out
+    assert "{" not in out.split("\n", 3)[1] and "[default:" not in out, out
+    if words == ["scan"]:
+        assert "Usage: optadvisor scan [OPTIONS] PATH..." in out
+        assert re.search(r"--select\s+RULES", out) and re.search(r"--output\s+-o\s+FILE", out)
+        assert re.search(r"--jobs\s+-j\s+N", out)
