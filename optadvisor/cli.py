@@ -383,7 +383,19 @@ def profile(
         raise _fail(str(exc)) from None
     report = dataclasses.replace(report, fail_on=threshold)
     _emit(report, format, output, extra)
-    raise typer.Exit(exit_code(report, threshold))
+    raise typer.Exit(PROGRAM_FAILED if _program_failed(report)
+                     else exit_code(report, threshold))
+
+
+PROGRAM_FAILED = 3
+"""`profile`'s exit code when the profiled program did not end normally (it raised,
+exited non-zero, was killed by a signal or stopped at --timeout): the report of what was
+measured is written first. Ahead of 1 (findings at --fail-on): a failed run comes first."""
+
+
+def _program_failed(report) -> bool:  # type: ignore[no-untyped-def]
+    outcome = (report.profile or {}).get("outcome") or {}
+    return bool(outcome) and outcome.get("status") not in (None, "ok")
 
 
 @app.command()

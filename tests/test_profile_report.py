@@ -131,7 +131,8 @@ def test_cli_crashing_script_still_reports(tmp_path):
                       "work()\n"
                       "raise SystemExit(3)\n")
     proc = run_cli("profile", str(script), "--format", "json", "--no-lines", "-q")
-    assert proc.returncode == 0, proc.stderr  # --fail-on never: the report is the result
+    # The report is written, and the exit code says the program failed (3).
+    assert proc.returncode == 3, proc.stderr
     data = json.loads(proc.stdout)
     assert data["profile"]["outcome"]["status"] == "exit-nonzero"
     assert data["profile"]["outcome"]["returncode"] == 3
