@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -284,8 +285,15 @@ def _sample_floor(before: ProfileRun, after: ProfileRun) -> float:
 
 
 def _function_path(run: ProfileRun, function: HotFunction) -> str:
-    """Library paths made independent of where the interpreter lives."""
+    """The path a function is matched by: user code relative to the profiled script's own
+    directory (two runs of one script started from different directories, or from two
+    checkouts, name its files alike), library code independent of where the interpreter
+    lives."""
     if function.user:
+        script = os.path.join(run.cwd, run.script) if run.cwd else run.script
+        if os.path.isabs(function.file) and os.path.isabs(script):
+            relative = os.path.relpath(function.file, os.path.dirname(script))
+            return relative.replace(os.sep, "/")
         return function.path
     file = function.file.replace("\\", "/")
     stdlib = run.environment.stdlib.replace("\\", "/").rstrip("/")
@@ -335,7 +343,8 @@ def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
         regression = (limit is not None and significant and ratio is not None
                       and ratio > limit + _EPSILON and delta > floor + _EPSILON)
         rows.append(FunctionDelta(
-            name=key[1], path=key[0], line=known.line, user=bool(a and a.user or b and b.user),
+            # User code is shown as the later run names it (relative to its root).
+            name=key[1], path=known.path if known.user else key[0], line=known.line, user=bool(a and a.user or b and b.user),
             status="changed" if a and b else ("new" if b else "gone"),
             before_self=a.self_seconds if a else 0.0, after_self=b.self_seconds if b else 0.0,
             before_total=before_total, after_total=after_total, delta_seconds=delta,

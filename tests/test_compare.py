@@ -240,6 +240,28 @@ def test_library_functions_match_across_interpreters():
                                                          "changed")]
 
 
+def test_one_script_profiled_from_two_directories_matches_its_functions():
+    # From the project root: root /repo, paths app/main.py; from inside app/: root
+    # /repo/app, paths main.py. Relative to the script's directory both are main.py.
+    from_root = dataclasses.replace(
+        run(fn("handle", 4.0, path="app/main.py", file="/repo/app/main.py"),
+            fn("helper", 1.0, path="app/lib/util.py", file="/repo/app/lib/util.py")),
+        script="app/main.py", cwd="/repo", root="/repo")
+    from_app = dataclasses.replace(
+        run(fn("handle", 2.0, path="main.py", file="/repo/app/main.py"),
+            fn("helper", 1.0, path="lib/util.py", file="/repo/app/lib/util.py")),
+        script="main.py", cwd="/repo/app", root="/repo/app")
+    c = compare_runs(from_root, from_app, 0.1)
+    assert [(f.name, f.status, f.path) for f in c.functions] == [
+        ("handle", "changed", "main.py"), ("helper", "changed", "lib/util.py")]
+    # Two checkouts of one project (before/after a fix) match the same way.
+    other = dataclasses.replace(
+        run(fn("handle", 1.0, path="app/main.py", file="/tmp/after/app/main.py")),
+        script="app/main.py", cwd="/tmp/after", root="/tmp/after")
+    assert [f.status for f in compare_runs(from_root, other, 0.1).functions
+            if f.name == "handle"] == ["changed"]
+
+
 # --------------------------------------------------------------------------- scans
 
 
