@@ -326,7 +326,7 @@ def profile(
                                             "SECONDS per pass."),
     lines: Optional[bool] = typer.Option(
         None, "--lines/--no-lines", help="Line-profile the hottest user functions in a second "
-        "run (default: on when the first run took 10 s or less)."),
+        "run of the program (default: off; the report says when it ran twice)."),
     memory: bool = typer.Option(False, "--memory/--no-memory",
                                 help="Memory pass: tracemalloc peaks and allocation sites."),
     memory_lines: Optional[str] = typer.Option(

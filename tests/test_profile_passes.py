@@ -7,16 +7,15 @@ import pytest
 from profile_support import SCRIPTS, py_spy_problem
 
 from optadvisor.profile import ProfileOptions, run_profile
-from optadvisor.profile.run import LINES_AUTO_SECONDS
 
 pytestmark = pytest.mark.skipif(bool(py_spy_problem()), reason=py_spy_problem() or "ok")
 
 
 def test_line_pass_times_the_lines_of_the_top_functions():
     run = run_profile(ProfileOptions(script=SCRIPTS / "slow_pipeline.py",
-                                     args=("--items", "60"), stdout="null"))
-    assert LINES_AUTO_SECONDS >= 5  # a one-second run gets the line pass by default
+                                     args=("--items", "60"), lines=True, stdout="null"))
     assert [p.name for p in run.passes] == ["sample", "lines"]
+    assert any("ran twice" in note for note in run.notes)
     timed = {t.name: t for t in run.line_timings}
     assert "load_config" in timed
     load = timed["load_config"]
@@ -53,6 +52,14 @@ def test_memory_lines_for_an_unknown_function_is_an_error_not_a_crash():
     assert run.outcome.status == "ok"
     error = next(e for e in run.errors if e.pass_name == "memory-lines")
     assert "no_such_function" in error.message
+
+
+def test_line_pass_runs_only_when_asked():
+    # It runs the program a second time (output and side effects twice): never by default.
+    run = run_profile(ProfileOptions(script=SCRIPTS / "cpu_bound.py", args=("--n", "50"),
+                                     stdout="null"))
+    assert run.line_timings == () and [p.name for p in run.passes] == ["sample"]
+    assert not any("ran twice" in note for note in run.notes)
 
 
 def test_line_pass_can_be_turned_off():

@@ -6,9 +6,9 @@ ProfileRun (optadvisor.models). No CLI code here: the command line calls `run_pr
 """
 
 from optadvisor.profile.run import (
-    LINES_AUTO_SECONDS, ProfileOptions, ProfileUsageError, run_profile,
+    ProfileOptions, ProfileUsageError, run_profile,
 )
 from optadvisor.profile.store import ProfileRunError, load_run, save_run
 
-__all__ = ["LINES_AUTO_SECONDS", "ProfileOptions", "ProfileRunError", "ProfileUsageError",
+__all__ = ["ProfileOptions", "ProfileRunError", "ProfileUsageError",
            "load_run", "run_profile", "save_run"]

@@ -37,8 +37,6 @@ from optadvisor.profile.sources import SourceIndex
 from optadvisor.profile.target import BOOTSTRAP, Exit, TargetError, describe, spawn
 
 MODES = ("sample", "trace")
-LINES_AUTO_SECONDS = 10.0
-"""The line pass runs by default only when the measuring pass took at most this long."""
 
 
 class ProfileUsageError(Exception):
@@ -54,7 +52,7 @@ class ProfileOptions:
     mode: str = "sample"
     """sample (py-spy, out of process) | trace (cProfile, in process: exact calls, slower)."""
     lines: bool | None = None
-    """Line pass: True, False, or None for "when the first pass took <= 10 s"."""
+    """Line pass (a second run of the program under line-profiler): only when True."""
     memory: bool = False
     memory_lines: str | None = None
     """Name of one function for memory-profiler's (slow) line-by-line report."""
@@ -269,20 +267,12 @@ def _note_outcome(outcome: RunOutcome, pass_name: str, collected: _Collected) ->
 
 
 def _want_lines(options: ProfileOptions, first: _First, collected: _Collected) -> bool:
-    if options.lines is not None:
-        return options.lines
-    if first.outcome.status != "ok":
-        collected.notes.append(f"line pass skipped: the script {first.outcome.message}; "
-                               "ask for it with --lines")
-        collected.passes.append(PassRecord("lines", "skipped", note="the run did not succeed"))
-        return False
-    if first.exit.wall_seconds > LINES_AUTO_SECONDS:
-        collected.notes.append(
-            f"line pass skipped: the run took {first.exit.wall_seconds:.1f} s "
-            f"(over {LINES_AUTO_SECONDS:g} s); ask for it with --lines")
-        collected.passes.append(PassRecord("lines", "skipped", note="run too long"))
-        return False
-    return True
+    """Only when asked: the line pass runs the program a second time, with its output and
+    its side effects (files written, requests sent) twice. When it runs, the run says so."""
+    if options.lines:
+        collected.notes.append("the program ran twice: sampled once, then again under the "
+                               "line timer (--lines)")
+    return bool(options.lines)
 
 
 # ---------------------------------------------------------------- small helpers

@@ -40,7 +40,7 @@ def string_console(width: int | None, color: bool | None) -> tuple[Console, io.S
 def render(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
     console, buffer = string_console(width, color)
     _header(console, report)
-    _profile(console, report)
+    profile_block(console, report)
     if report.recommendations:
         console.print(_recommendations(report))
         hidden = len(report.recommendations) - MAX_ROWS
@@ -229,7 +229,7 @@ def top_user_functions(profile: Mapping[str, Any], count: int) -> list[Mapping[s
     return [f for f in ranked if isinstance(f, Mapping)][:count]
 
 
-def _profile(console: Console, report: Report) -> None:
+def profile_block(console: Console, report: Report) -> None:
     profile = report.profile
     if not profile:
         return
@@ -264,6 +264,9 @@ def _profile(console: Console, report: Report) -> None:
         console.print(table)
     else:
         console.print("  no user function was sampled", style="dim")
+    for note in (profile.get("notes") or ())[:10]:
+        # Notes say what the run did beyond sampling (it ran twice) or left out.
+        console.print(Text("  note  " + str(note), style="dim"))
     console.print()
 
 
