@@ -312,7 +312,11 @@ class _progress:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def profile(
     ctx: typer.Context,
-    script: Path = typer.Argument(..., help="The Python script to run and measure."),
+    script_arg: Optional[str] = typer.Argument(
+        None, metavar="SCRIPT", help="The Python script to run and measure (or -m MODULE)."),
+    module: Optional[str] = typer.Option(
+        None, "-m", "--module", metavar="MODULE",
+        help="Run a module as `python -m MODULE` does (arguments for it go after `--`)."),
     format: str = typer.Option("table", "--format", "-f",
                                help=f"Output format: {', '.join(FORMATS)}."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -345,8 +349,8 @@ def profile(
                                           help="Read settings from this TOML file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
-    """Run SCRIPT under the profilers (arguments for it go after `--`), then recommend from
-    what was measured and what the scan knows about the code that ran."""
+    """Run SCRIPT (or -m MODULE) under the profilers (arguments for it go after `--`), then
+    recommend from what was measured and what the scan knows about the code that ran."""
     from optadvisor.api import ScanOptions, exit_code, profile as run_profile
     from optadvisor.profile import ProfileOptions, ProfileRunError, ProfileUsageError
 
@@ -358,6 +362,13 @@ def profile(
     args = tuple(ctx.args)
     if args and args[0] == "--":
         args = args[1:]
+    if module is not None and script_arg is not None:
+        # `-m MODULE -- a b`: the first word after the module is the program's, as for
+        # `python -m MODULE a b`.
+        args, script_arg = (script_arg, *args), None
+    if script_arg is None and module is None:
+        raise _fail("give a SCRIPT or -m MODULE (arguments for the program go after --)")
+    script = Path(script_arg) if script_arg is not None else None
     stderr = _stderr()
 
     def progress(message: str) -> None:
@@ -366,10 +377,11 @@ def profile(
 
     try:
         threshold = parse_fail_on(fail_on)
-        root = _profile_root(script)
+        root = _profile_root(script) if script is not None else Path.cwd().resolve()
         # The report goes to stdout unless -o is given: the script's own output must not
         # end up inside it (a JSON report would no longer parse).
-        options = ProfileOptions(script=script, args=args, timeout=timeout, mode=mode,
+        options = ProfileOptions(script=script or Path(), module=module or "", args=args,
+                                 timeout=timeout, mode=mode,
                                  lines=lines, memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")

@@ -177,3 +177,33 @@ def test_scan_profile_reranks_by_measured_time(tmp_path):
     bad.write_text("{}")
     result = CliRunner().invoke(app, ["scan", str(tmp_path), "--profile", str(bad)])
     assert result.exit_code == 2
+
+
+def test_cli_profiles_a_module_as_python_dash_m_runs_it(tmp_path):
+    # A package run with -m: its __main__.py, relative imports working, arguments after --.
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "work.py").write_text("import time\n"
+                                     "def crunch(seconds):\n"
+                                     "    end = time.perf_counter() + seconds\n"
+                                     "    while time.perf_counter() < end:\n"
+                                     "        pass\n")
+    (package / "__main__.py").write_text("import sys\n"
+                                         "from .work import crunch\n"
+                                         "crunch(float(sys.argv[1]))\n"
+                                         "print('done', sys.argv[1:])\n")
+    proc = run_cli("profile", "-m", "mypkg", "--format", "json", "-q", "--", "0.5", "x",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    profile = data["profile"]
+    assert profile["outcome"]["status"] == "ok"
+    assert profile["command"][1:] == ["-m", "mypkg", "0.5", "x"]
+    assert profile["script"].endswith("mypkg/__main__.py")
+    assert "done ['0.5', 'x']" in proc.stderr  # the program's own output, not in the report
+    assert any(f["name"] == "crunch" for f in profile["functions"])
+    missing = run_cli("profile", "-m", "no_such_module_here", "-q", cwd=tmp_path)
+    assert missing.returncode == 2 and "no module named 'no_such_module_here'" in missing.stderr
+    neither = run_cli("profile", "-q", cwd=tmp_path)
+    assert neither.returncode == 2 and "-m MODULE" in neither.stderr

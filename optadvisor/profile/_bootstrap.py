@@ -33,8 +33,11 @@ def main(config_path):
     result = {"mode": mode, "errors": []}
     _write(config["result"], result)  # proof it started, should it end in os._exit
     script = config["script"]
+    module_name = config.get("module") or ""
     sys.argv = [script] + list(config["args"])
-    sys.path[0] = os.path.dirname(script)
+    # `python -m pkg.mod` puts the working directory first on the path, `python script.py`
+    # the script's directory.
+    sys.path[0] = os.getcwd() if module_name else os.path.dirname(script)
 
     instruments = _Instruments(mode, config, result)
     try:
@@ -54,6 +57,16 @@ def main(config_path):
     module = types.ModuleType("__main__")
     module.__dict__.update({"__file__": script, "__builtins__": builtins, "__cached__": None,
                             "__spec__": None, "__loader__": None, "__package__": None})
+    if module_name:
+        # As runpy does for -m: the module's spec and package, so relative imports work.
+        import importlib.util
+
+        spec = importlib.util.find_spec(module_name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            spec = importlib.util.find_spec(module_name + ".__main__")
+        if spec is not None:
+            module.__dict__.update({"__spec__": spec, "__loader__": spec.loader,
+                                    "__package__": spec.parent})
     saved_main = sys.modules["__main__"]
     sys.modules["__main__"] = module
 

@@ -212,7 +212,7 @@ def _run_pass(name: str, options: ProfileOptions, python: str, script: Path, cwd
     """Run the script once more under the bootstrap in `name` mode."""
     try:
         target = spawn(python, script, options.args, name, cwd, options.stdin,
-                       options.stdout, extra)
+                       options.stdout, {**extra, "module": options.module})
     except TargetError as exc:
         collected.errors.append(RunError("pass-failed", str(exc), name))
         collected.passes.append(PassRecord(name, "failed", note=str(exc)))

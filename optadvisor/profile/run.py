@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -47,6 +48,8 @@ class ProfileUsageError(Exception):
 class ProfileOptions:
     script: Path
     args: tuple[str, ...] = ()
+    module: str = ""
+    """`profile -m MODULE`: run it as `python -m MODULE` does (`script` is then ignored)."""
     timeout: float | None = None
     """Seconds each pass may run before its whole process tree is stopped."""
     mode: str = "sample"
@@ -104,7 +107,8 @@ def run_profile(options: ProfileOptions, progress: Progress | None = None) -> Pr
     first = _measure(options, python, script, cwd, root, sources, collected, plain)
     functions = first.functions
     run = ProfileRun(
-        command=(python, str(script), *options.args), script=str(script), args=options.args,
+        command=(python, *(("-m", options.module) if options.module else (str(script),)),
+                 *options.args), script=str(script), args=options.args,
         cwd=str(cwd), root=str(root), mode=options.mode, environment=first.environment,
         outcome=first.outcome, wall_seconds=round(first.exit.wall_seconds, 4),
         cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
@@ -152,7 +156,8 @@ def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root
     gate_mode = "run" if options.mode == "sample" else "trace"
     try:
         target = spawn(python, script, options.args, gate_mode, cwd, options.stdin,
-                       options.stdout, {"rate": options.rate}, allow_ptrace=True)
+                       options.stdout, {"rate": options.rate, "module": options.module},
+                       allow_ptrace=True)
     except TargetError as exc:
         raise ProfileUsageError(str(exc)) from None
     recorder: Recorder | None = None
@@ -291,18 +296,53 @@ def _validate(options: ProfileOptions) -> tuple[str, Path, Path, Path]:
         if value not in allowed:
             raise ProfileUsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     cwd = (options.cwd or Path.cwd()).resolve()
-    script = Path(options.script)
-    script = (script if script.is_absolute() else cwd / script).resolve()
-    if not script.exists():
-        raise ProfileUsageError(f"no such script: {options.script}")
-    if not script.is_file():
-        raise ProfileUsageError(f"not a file: {options.script}")
     python = options.python or sys.executable
     resolved = shutil.which(python) if os.sep not in python else python
     if not resolved or not os.path.isfile(resolved) or not os.access(resolved, os.X_OK):
         raise ProfileUsageError(f"no such interpreter: {python}")
+    if options.module:
+        script = module_file(resolved, options.module, cwd)
+    else:
+        script = Path(options.script)
+        script = (script if script.is_absolute() else cwd / script).resolve()
+        if not script.exists():
+            raise ProfileUsageError(f"no such script: {options.script}")
+        if not script.is_file():
+            raise ProfileUsageError(f"not a file: {options.script}")
     root = (options.root or cwd).resolve()
     return resolved, script, cwd, root
+
+
+_FIND_MODULE = """
+import importlib.util, sys
+sys.path.insert(0, "")
+try:
+    spec = importlib.util.find_spec(sys.argv[1])
+    if spec is not None and spec.submodule_search_locations is not None:
+        spec = importlib.util.find_spec(sys.argv[1] + ".__main__")
+except (ImportError, ValueError):
+    spec = None
+print(spec.origin if spec is not None and spec.origin else "")
+"""
+
+
+def module_file(python: str, module: str, cwd: Path) -> Path:
+    """The file `python -m MODULE` runs (a package's `__main__.py`), found by the target
+    interpreter itself in the working directory: its path, not ours, decides."""
+    try:
+        found = subprocess.run([python, "-c", _FIND_MODULE, module], cwd=str(cwd),
+                               capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProfileUsageError(f"cannot look up module {module!r} with {python}: {exc}") \
+            from None
+    origin = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
+    if not origin:
+        raise ProfileUsageError(f"no module named {module!r} (looked up by {python} in {cwd})")
+    path = Path(origin)
+    if not path.is_file() or path.suffix != ".py":
+        raise ProfileUsageError(f"module {module!r} is not Python source ({origin}): "
+                                "only modules with a .py file can be profiled")
+    return path.resolve()
 
 
 def _use_stdlib(sources: SourceIndex, env: dict[str, Any], python: str) -> None:
