@@ -317,6 +317,12 @@ def profile(
     module: Optional[str] = typer.Option(
         None, "-m", "--module", metavar="MODULE",
         help="Run a module as `python -m MODULE` does (arguments for it go after `--`)."),
+    pid: Optional[int] = typer.Option(
+        None, "--pid", metavar="PID", help="Attach to this running Python process (a service, "
+        "a worker) instead of starting one; sampling only."),
+    duration: Optional[float] = typer.Option(
+        None, "--duration", metavar="SECONDS", min=0.1,
+        help="With --pid: how long to sample (default: 10)."),
     format: str = typer.Option("table", "--format", "-f",
                                help=f"Output format: {', '.join(FORMATS)}."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -366,8 +372,12 @@ def profile(
         # `-m MODULE -- a b`: the first word after the module is the program's, as for
         # `python -m MODULE a b`.
         args, script_arg = (script_arg, *args), None
-    if script_arg is None and module is None:
-        raise _fail("give a SCRIPT or -m MODULE (arguments for the program go after --)")
+    if sum(x is not None for x in (script_arg, module, pid)) != 1:
+        raise _fail("give one of SCRIPT, -m MODULE or --pid PID (arguments for the program go "
+                    "after --)")
+    if duration is not None and pid is None:
+        raise _fail("--duration goes with --pid (a started program runs to its end, or to "
+                    "--timeout)")
     script = Path(script_arg) if script_arg is not None else None
     stderr = _stderr()
 
@@ -377,11 +387,16 @@ def profile(
 
     try:
         threshold = parse_fail_on(fail_on)
-        root = _profile_root(script) if script is not None else Path.cwd().resolve()
+        if pid is not None:
+            from optadvisor.profile.attach import process_root
+
+            root = process_root(pid)
+        else:
+            root = _profile_root(script) if script is not None else Path.cwd().resolve()
         # The report goes to stdout unless -o is given: the script's own output must not
         # end up inside it (a JSON report would no longer parse).
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
-                                 timeout=timeout, mode=mode,
+                                 pid=pid, duration=duration, timeout=timeout, mode=mode,
                                  lines=lines, memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")

@@ -207,3 +207,42 @@ def test_cli_profiles_a_module_as_python_dash_m_runs_it(tmp_path):
     assert missing.returncode == 2 and "no module named 'no_such_module_here'" in missing.stderr
     neither = run_cli("profile", "-q", cwd=tmp_path)
     assert neither.returncode == 2 and "-m MODULE" in neither.stderr
+
+
+def test_cli_attaches_to_a_running_process_for_a_window(tmp_path):
+    # A service the test starts and owns; profile --pid samples it for a second and leaves
+    # it running (the test stops it).
+    service = tmp_path / "svc.py"
+    service.write_text("import time\n"
+                       "def handle():\n"
+                       "    end = time.perf_counter() + 0.05\n"
+                       "    while time.perf_counter() < end:\n"
+                       "        pass\n"
+                       "def serve():\n"
+                       "    while True:\n"
+                       "        handle()\n"
+                       "        time.sleep(0.005)\n"
+                       "print('ready', flush=True)\n"
+                       "serve()\n")
+    child = subprocess.Popen([sys.executable, str(service)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        proc = run_cli("profile", "--pid", str(child.pid), "--duration", "1",
+                       "--format", "json", "-q", cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        profile = json.loads(proc.stdout)["profile"]
+        assert child.poll() is None  # still running: attaching stops nothing
+        assert profile["outcome"]["status"] == "ok"
+        assert f"pid {child.pid}" in profile["outcome"]["message"]
+        assert profile["script"] == str(service)
+        names = {f["name"]: f for f in profile["functions"]}
+        assert "handle" in names and names["handle"]["path"] == "svc.py"
+        assert 0.5 < profile["wall_seconds"] < 30
+    finally:
+        child.kill()
+        child.wait()
+    gone = run_cli("profile", "--pid", str(child.pid), "-q")
+    assert gone.returncode == 2 and f"no running process with pid {child.pid}" in gone.stderr
+    both = run_cli("profile", str(service), "--pid", "1", "-q")
+    assert both.returncode == 2 and "one of SCRIPT" in both.stderr

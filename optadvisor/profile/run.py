@@ -50,6 +50,10 @@ class ProfileOptions:
     args: tuple[str, ...] = ()
     module: str = ""
     """`profile -m MODULE`: run it as `python -m MODULE` does (`script` is then ignored)."""
+    pid: int | None = None
+    """`profile --pid PID`: attach to this running process instead of starting one."""
+    duration: float | None = None
+    """With `pid`: seconds to sample (default 10)."""
     timeout: float | None = None
     """Seconds each pass may run before its whole process tree is stopped."""
     mode: str = "sample"
@@ -94,6 +98,11 @@ class _Collected:
 
 def run_profile(options: ProfileOptions, progress: Progress | None = None) -> ProfileRun:
     say = progress or (lambda message: None)
+    if options.pid is not None:
+        from optadvisor.profile.attach import attach_profile
+
+        say(f"sampling pid {options.pid}")
+        return attach_profile(options)
     python, script, cwd, root = _validate(options)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     collected = _Collected()

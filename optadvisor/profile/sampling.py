@@ -69,8 +69,9 @@ class Recorder:
 
     @classmethod
     def attach(cls, binary: str, pid: int, workdir: Path, rate: int,
-               subprocesses: bool) -> Recorder:
-        """Start py-spy on pid and wait until it samples; SamplerUnavailable if it cannot."""
+               subprocesses: bool, duration: float | None = None) -> Recorder:
+        """Start py-spy on pid and wait until it samples; SamplerUnavailable if it cannot.
+        `duration`: py-spy stops by itself after that many seconds (a running service)."""
         output = workdir / "py-spy.json"
         log = workdir / "py-spy.out"
         errors_log = workdir / "py-spy.err"
@@ -79,6 +80,8 @@ class Recorder:
                    "--full-filenames", "--nonblocking"]
         if subprocesses:
             command.append("--subprocesses")
+        if duration is not None:
+            command += ["--duration", str(max(1, round(duration)))]
         with open(log, "wb") as out, open(errors_log, "wb") as err:
             try:
                 process = subprocess.Popen(command, stdout=out, stderr=err,
@@ -103,10 +106,11 @@ class Recorder:
         raise SamplerUnavailable("attach-failed",
                                  f"py-spy did not attach within {ATTACH_TIMEOUT:g} s")
 
-    def finish(self, main_pid: int) -> RawProfile:
-        """Once the target has ended: let py-spy write its file, then read it."""
+    def finish(self, main_pid: int, within: float = FINISH_TIMEOUT) -> RawProfile:
+        """Once the target has ended (or py-spy's --duration is near its end): let py-spy
+        write its file, then read it."""
         try:
-            self.process.wait(FINISH_TIMEOUT)
+            self.process.wait(within)
         except subprocess.TimeoutExpired:
             # Still sampling leftovers of the tree: SIGINT makes it stop and write.
             self.process.send_signal(signal.SIGINT)
