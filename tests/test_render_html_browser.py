@@ -114,3 +114,66 @@ def test_report_in_chromium(page):
     assert seen["dialogs"] == [], "an injected script ran"
     assert seen["requests"] == [], "the page tried to load something"
     assert seen["errors"] == [], "the console logged errors"
+
+
+def _big_report(count: int):
+    """The fixtures report grown to `count` findings, on long, deep paths."""
+    import dataclasses
+
+    from test_render_common import stable_report
+
+    report = stable_report()
+    base = report.recommendations
+    recs = []
+    for i in range(count):
+        rec = base[i % len(base)]
+        deep = "/".join(f"package_{i % 7}_with_a_rather_long_directory_name_{d}"
+                        for d in range(4))
+        recs.append(dataclasses.replace(
+            rec, path=f"services/{deep}/module_with_a_long_file_name_{i}.py",
+            symbol=f"VeryLongClassNameForTesting{i}.method_with_a_long_name_{i}",
+            fingerprint=f"{rec.fingerprint[:16]}{i:016d}"))
+    summary = dataclasses.replace(report.summary, recommendations=count)
+    return dataclasses.replace(report, recommendations=tuple(recs), summary=summary)
+
+
+def test_a_report_of_a_thousand_findings_stays_inside_1280_pixels(browser, tmp_path):
+    report = _big_report(1200)
+    context, tab, seen = open_page(browser, tmp_path / "big.html", report)
+    try:
+        tab.set_viewport_size({"width": 1280, "height": 900})
+        overflow = tab.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert overflow[0] <= overflow[1], f"page {overflow[0]} px wide in a {overflow[1]} px window"
+        # No table cell sticks out of its card, and long paths wrap (at `/`), not the page.
+        wide = tab.evaluate("""() => {
+            const out = [];
+            for (const el of document.querySelectorAll('table')) {
+                const card = el.parentElement.getBoundingClientRect();
+                const r = el.getBoundingClientRect();
+                if (r.right > card.right + 1) out.push([el.id || el.className, r.right, card.right]);
+            }
+            return out; }""")
+        assert wide == [], wide
+        # A wrapped location breaks after a `/`: every line of it but the last ends in one.
+        lines = tab.evaluate("""() => {
+            const code = document.querySelector('#rec-1 td.loc code');
+            const range = document.createRange();
+            const out = [];
+            let line = '', top = null;
+            for (const node of code.childNodes) {
+                if (node.nodeType !== Node.TEXT_NODE) continue;
+                for (let i = 0; i < node.length; i++) {
+                    range.setStart(node, i); range.setEnd(node, i + 1);
+                    const y = Math.round(range.getBoundingClientRect().top);
+                    if (top !== null && y > top) { out.push(line); line = ''; }
+                    top = y; line += node.data[i];
+                }
+            }
+            out.push(line);
+            return out; }""")
+        assert len(lines) > 1, lines
+        assert all(line.endswith("/") for line in lines[:-1]), lines
+        assert seen["errors"] == [] and seen["requests"] == []
+    finally:
+        context.close()

@@ -123,7 +123,14 @@ def _digest(script: str) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return environment(autoescape=True, filters={"inline_code": inline_code})
+    return environment(autoescape=True, filters={"inline_code": inline_code,
+                                                 "path_breaks": path_breaks})
+
+
+def path_breaks(text: str) -> Markup:
+    """An escaped path that may wrap after each `/` (a <wbr> there), so a long path breaks
+    between directory names, not inside one."""
+    return Markup("/<wbr>").join(Markup.escape(part) for part in str(text).split("/"))
 
 
 def inline_code(text: str) -> Markup:
