@@ -270,10 +270,14 @@ async def get(url):
         assert " ".join(message.split()) == " ".join(rec.message.split())
     # The report ends with the top targets, one per file with something to do.
     start = next(i for i, line in enumerate(lines) if line.strip() == "Top targets")
-    targets = [line for line in lines[start + 1:] if line.strip()]
-    assert targets and all(line.startswith("  ") and " score " in line for line in targets)
+    shown = [line for line in lines[start + 1:] if line.strip()]
+    targets = [line for line in shown if " score " in line]
+    assert targets and all(line.startswith("  ") for line in targets)
     assert {t.split()[0] for t in targets} == {"agent/handler.py", "agent/more.py"}
-    assert lines[-1] == targets[-1]
+    # Each target line is followed by what makes it one (the kinds of its findings).
+    assert all(line.startswith("    ") for line in shown if " score " not in line)
+    assert any("blocking-call-in-async" in line for line in shown if " score " not in line)
+    assert lines[-1] == shown[-1]
 
 
 def test_python_m_version():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from collections.abc import Callable
 
 from rich.console import Console
@@ -19,6 +18,7 @@ from rich.text import Text
 
 from optadvisor.models import PRIORITIES, Recommendation, Report
 from optadvisor.render.table import PRIORITY_STYLE, string_console
+from optadvisor.render.targets import reason, reasons
 
 FRAME_LINES = 8
 """Lines of a long statement shown in a code frame; the rest is elided."""
@@ -213,17 +213,12 @@ def _targets(console: Console, report: Report) -> None:
     files = [t for t in report.targets if t.kind == "file"][:SUMMARY_TARGETS]
     if not files:
         return
-    by_path: dict[str, Counter[str]] = {}
-    for rec in report.recommendations:
-        by_path.setdefault(rec.path, Counter())[rec.kind] += 1
+    why = reasons(report)
     console.print(Text("Top targets:", style="bold"))
     for target in files:
-        why = ", ".join(f"{n} {kind}" for kind, n in by_path.get(target.path, Counter())
-                        .most_common()) or "measure it: " + ", ".join(
-            name for name, on in target.flags.items() if on)
         print_wrapped(console, Text(safe(f"  {shown_path(report, target.path)} "
-                                         f"(score {target.score}): {why}")),
-                      indent=4)
+                                         f"(score {target.score}): "
+                                         f"{reason(report, target, why)}")), indent=4)
 
 
 def _quick_wins(console: Console, report: Report) -> None:

@@ -1,0 +1,36 @@
+"""What makes a target one, in words every format can show: the kinds of the findings
+inside it (`2 await-in-loop, 1 missing-timeout`), from the report alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from optadvisor.models import Report, Target
+
+
+def reasons(report: Report) -> dict[tuple[str, str, str], str]:
+    """(kind, path or component, symbol) of each target -> the counts of its findings by
+    kind, most first; a target with no findings (code to measure) says so."""
+    counts: dict[tuple[str, str, str], Counter[str]] = {}
+    for rec in report.recommendations:
+        for key in (("function", rec.path, rec.symbol), ("file", rec.path, ""),
+                    ("component", rec.component, "")):
+            counts.setdefault(key, Counter())[rec.kind] += 1
+    out = {}
+    for target in report.targets:
+        key = _key(target)
+        found = counts.get(key)
+        out[key] = ", ".join(f"{n} {kind}" for kind, n in found.most_common()) if found \
+            else "no finding yet: code to measure (" + ", ".join(
+                name for name, on in target.flags.items() if on) + ")"
+    return out
+
+
+def reason(report: Report, target: Target, table: dict[tuple[str, str, str], str]) -> str:
+    return table.get(_key(target), "")
+
+
+def _key(target: Target) -> tuple[str, str, str]:
+    if target.kind == "component":
+        return ("component", target.component, "")
+    return (target.kind, target.path, target.symbol if target.kind == "function" else "")
