@@ -17,6 +17,12 @@ pytestmark = pytest.mark.skipif(bool(py_spy_problem()), reason=py_spy_problem() 
 _RUNS: dict[tuple[str, tuple[str, ...]], ProfileRun] = {}
 
 
+CPU_BOUND_ARGS = ("--n", "4000")
+"""About 2 s instead of the script's default 1 s: on a loaded 2-core runner py-spy has
+taken no samples of a 1 s run (it attaches, then falls behind); twice as long a run leaves
+it time to catch up."""
+
+
 def profiled(script: str, *args: str) -> ProfileRun:
     """One sampling run per script for the whole module (the runs are the slow part)."""
     key = (script, args)
@@ -32,7 +38,7 @@ def profiled(script: str, *args: str) -> ProfileRun:
 
 
 def test_cpu_bound_top_is_score():
-    run = profiled("cpu_bound.py")
+    run = profiled("cpu_bound.py", *CPU_BOUND_ARGS)
     top = top_user(run)
     assert top.name == "score" and top.path.endswith("cpu_bound.py") and top.line == 15
     assert top.cpu_pct > 50
@@ -96,7 +102,7 @@ def test_slow_pipeline_top_is_load_config(tmp_path: Path):
 
 
 def test_monitor_timeline_and_resource_usage_are_recorded():
-    run = profiled("cpu_bound.py")
+    run = profiled("cpu_bound.py", *CPU_BOUND_ARGS)
     metrics = run.metrics
     assert metrics is not None and len(metrics.samples) >= 3
     assert metrics.cpu_max_pct > 20  # loose: other jobs share the machine

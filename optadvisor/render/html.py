@@ -41,6 +41,7 @@ from optadvisor.render.common import (
 )
 from optadvisor.render.table import fmt_bytes, fmt_seconds, outcome_details
 from optadvisor.render.table import number as _num
+from optadvisor.render.targets import why_of
 from optadvisor.resources import templates_dir
 
 TEMPLATE = "report.html.j2"
@@ -105,6 +106,7 @@ def render(report: Report, *, read_sources: bool = True) -> str:
         component_targets=[t for t in report.targets if t.kind == "component"],
         function_targets=[t for t in report.targets if t.kind == "function"][:TOP_FUNCTIONS],
         flags=_flags,
+        why=why_of(report),
         errors=report.errors[:MAX_ERRORS],
         errors_left=max(0, len(report.errors) - MAX_ERRORS),
         # A profile report passes what its run measured; a scan has none.

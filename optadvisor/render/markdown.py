@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 from markupsafe import escape
@@ -35,6 +35,7 @@ from optadvisor.render.table import (
     top_user_functions,
 )
 from optadvisor.render.table import number as _num
+from optadvisor.render.targets import why_of
 
 LIMIT_BYTES = 1024 * 1024
 """GitHub's limit for one step's `$GITHUB_STEP_SUMMARY`."""
@@ -204,7 +205,7 @@ def _context(report: Report) -> dict[str, Any]:
         "plan": [(phase, len(phase.recommendations)) for phase in report.plan],
         "flags": _flags,
         "target_name": _target_name,
-        "why": _why(report),
+        "why": why_of(report),
         "plural": plural,
         "profile": _profile(report),
     }
@@ -267,13 +268,6 @@ def _component_targets(targets: tuple[Target, ...]) -> list[tuple[Target, list[T
 
 def _flags(target: Target) -> str:
     return ", ".join(name for name, on in target.flags.items() if on) or "–"
-
-
-def _why(report: Report) -> Callable[[Target], str]:
-    from optadvisor.render.targets import reason, reasons
-
-    table = reasons(report)
-    return lambda target: reason(report, target, table)
 
 
 def _target_name(target: Target) -> str:

@@ -136,17 +136,17 @@ def target_line(target: Target) -> str:
 
 
 def _targets(console: Console, report: Report) -> None:
-    from optadvisor.render.targets import reason, reasons
+    from optadvisor.render.targets import why_of
 
     files = [t for t in report.targets if t.kind == "file"][:TOP_TARGETS]
     if not files:
         return
-    why = reasons(report)
+    why = why_of(report)
     console.print()
     console.print(Text("Top targets", style="bold"))
     for target in files:
         console.print(Text("  " + target_line(target)))
-        console.print(Text("    " + reason(report, target, why), style="dim"))
+        console.print(Text("    " + why(target), style="dim"))
 
 
 # --------------------------------------------------------------------------- profile

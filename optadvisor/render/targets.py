@@ -4,6 +4,7 @@ inside it (`2 await-in-loop, 1 missing-timeout`), from the report alone."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from optadvisor.models import Report, Target
 
@@ -26,8 +27,10 @@ def reasons(report: Report) -> dict[tuple[str, str, str], str]:
     return out
 
 
-def reason(report: Report, target: Target, table: dict[tuple[str, str, str], str]) -> str:
-    return table.get(_key(target), "")
+def why_of(report: Report) -> Callable[[Target], str]:
+    """target -> what makes it one (computed once per report)."""
+    table = reasons(report)
+    return lambda target: table.get(_key(target), "")
 
 
 def _key(target: Target) -> tuple[str, str, str]:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from optadvisor.models import PRIORITIES, Recommendation, Report
 from optadvisor.render.table import PRIORITY_STYLE, string_console
-from optadvisor.render.targets import reason, reasons
+from optadvisor.render.targets import why_of
 
 FRAME_LINES = 8
 """Lines of a long statement shown in a code frame; the rest is elided."""
@@ -213,12 +213,12 @@ def _targets(console: Console, report: Report) -> None:
     files = [t for t in report.targets if t.kind == "file"][:SUMMARY_TARGETS]
     if not files:
         return
-    why = reasons(report)
+    why = why_of(report)
     console.print(Text("Top targets:", style="bold"))
     for target in files:
         print_wrapped(console, Text(safe(f"  {shown_path(report, target.path)} "
                                          f"(score {target.score}): "
-                                         f"{reason(report, target, why)}")), indent=4)
+                                         f"{why(target)}")), indent=4)
 
 
 def _quick_wins(console: Console, report: Report) -> None:
