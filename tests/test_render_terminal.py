@@ -124,3 +124,19 @@ def test_user_text_is_printed_as_text_not_markup_or_terminal_controls() -> None:
         assert "[link=http://e]y[/link]" in out or module is not full  # the code frame
         assert "\x1b[2J" not in out and "\x1b]0;" not in out and "\x07" not in out
         assert "\\x1b[2J" in out  # shown, escaped
+
+
+def test_target_lines_say_why_with_the_measured_share_in_a_profile() -> None:
+    from optadvisor.render.targets import why_of
+
+    report = gated(stable_report())
+    top = next(t for t in report.targets if t.kind == "file")
+    kinds = {r.kind for r in report.recommendations if r.path == top.path}
+    why = why_of(report)(top)
+    assert why and all(kind in why for kind in kinds) and "measured" not in why
+    profiled = dataclasses.replace(report, profile={"functions": [
+        {"user": True, "path": top.path, "name": "handler", "total_pct": 41.2},
+        {"user": True, "path": top.path, "name": "<module>", "total_pct": 100.0},
+        {"user": False, "path": top.path, "name": "lib", "total_pct": 90.0}]})
+    assert why_of(profiled)(top).endswith("; 41 % of measured time")
+    assert f"(score {top.score}): " in full.render(profiled, width=200, color=False)

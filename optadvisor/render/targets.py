@@ -17,13 +17,37 @@ def reasons(report: Report) -> dict[tuple[str, str, str], str]:
         for key in (("function", rec.path, rec.symbol), ("file", rec.path, ""),
                     ("component", rec.component, "")):
             counts.setdefault(key, Counter())[rec.kind] += 1
+    measured = _measured(report)
     out = {}
     for target in report.targets:
         key = _key(target)
         found = counts.get(key)
-        out[key] = ", ".join(f"{n} {kind}" for kind, n in found.most_common()) if found \
+        text = ", ".join(f"{n} {kind}" for kind, n in found.most_common()) if found \
             else "no finding yet: code to measure (" + ", ".join(
                 name for name, on in target.flags.items() if on) + ")"
+        share = measured.get(key[1:]) or measured.get((key[1], ""))
+        if share and target.kind != "component":
+            text += f"; {share:.0f} % of measured time"
+        out[key] = text
+    return out
+
+
+def _measured(report: Report) -> dict[tuple[str, str], float]:
+    """In a profile report: (path, function) and (path, "") -> the largest total share of
+    the run a user function there took."""
+    out: dict[tuple[str, str], float] = {}
+    for function in (report.profile or {}).get("functions") or ():
+        if not isinstance(function, dict) or not function.get("user"):
+            continue
+        path, name = str(function.get("path", "")), str(function.get("name", ""))
+        try:
+            share = float(function.get("total_pct") or 0.0)
+        except (TypeError, ValueError):
+            continue
+        if name == "<module>":
+            continue  # the whole script, not a place to work on
+        for key in ((path, name), (path, "")):
+            out[key] = max(out.get(key, 0.0), share)
     return out
 
 
