@@ -5,6 +5,8 @@ report says what happened and keeps what was measured."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -197,3 +199,23 @@ def test_trace_mode_counts_calls():
     fetch = next(f for f in run.user_functions() if f.name == "fetch")
     assert fetch.calls == 6 and fetch.user_self_seconds > 0.2
     assert any("trace mode" in n for n in run.notes)
+
+
+def test_attaching_without_permission_is_refused_saying_how_to_allow_it(tmp_path: Path):
+    # py-spy as it answers without ptrace permission (the tests run as root, so the real
+    # refusal cannot happen here); the running process is left alone.
+    fake = tmp_path / "py-spy"
+    fake.write_text("#!/bin/sh\necho 'Error: Permission denied (os error 13)' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(ProfileUsageError) as refused:
+            run_profile(ProfileOptions(script=Path(), pid=child.pid, duration=1,
+                                       py_spy=str(fake)))
+        message = str(refused.value)
+        assert f"cannot attach to pid {child.pid}" in message
+        assert "ptrace" in message and "ptrace_scope=0" in message and "SYS_PTRACE" in message
+        assert child.poll() is None
+    finally:
+        child.kill()
+        child.wait()

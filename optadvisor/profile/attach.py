@@ -52,7 +52,7 @@ def attach_profile(options: ProfileOptions) -> ProfileRun:
     if duration <= 0:
         raise ProfileUsageError("--duration must be a positive number of seconds")
     cmdline, cwd, exe = _inspect(pid)
-    binary = find_py_spy()
+    binary = find_py_spy(options.py_spy)
     if binary is None:
         raise ProfileUsageError("attaching to a running process needs py-spy (pip install "
                                 "py-spy), which was not found")
