@@ -152,6 +152,9 @@ class CallFact:
     item_config: bool = False
     """For clients built in a loop: the constructor reads the loop's item (a key, a base
     URL, a config per item), so each item needs its own client."""
+    handoff: bool = False
+    """Inside `with app.suspend():`: a terminal UI hands the terminal to this code, and
+    blocking while it waits for an editor or a shell is the point."""
 
 
 @dataclass(frozen=True)

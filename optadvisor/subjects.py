@@ -29,6 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
+    "handoff": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -229,6 +230,7 @@ class CallView:
         self.repeats = fact.repeats
         self.reuse = fact.reuse
         self.item_config = fact.item_config
+        self.handoff = fact.handoff
 
     @property
     def in_async(self) -> bool:

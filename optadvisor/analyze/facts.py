@@ -152,6 +152,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, static_input=True)
         if fact is not None and fact.client and cb.per_item and not fact.batch:
             fact = replace(fact, item_config=True)
+        if fact is not None and cb.handoff:
+            fact = replace(fact, handoff=True)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
             fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)

@@ -103,6 +103,8 @@ class CallBuild:
     statement: str = ""
     """For calls with a batch form: a literal SQL first argument's kind (write, select,
     other)."""
+    handoff: bool = False
+    """Inside `with app.suspend():` (a terminal UI handing the terminal over)."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -170,6 +172,8 @@ class FactCollector(cst.CSTVisitor):
         self.await_groups: list[AwaitGroupBuild] = []
         self.call_groups: list[AwaitGroupBuild] = []
         self.repeats = Repeats()
+        self._handoffs: list[bool] = []
+        """Per enclosing `with`: it hands the terminal to the code inside (`app.suspend()`)."""
         self._stmt_stack: list[cst.SimpleStatementLine] = []
         self._stmt_pos: dict[int, tuple[int, int]] = {}
         """id(statement) -> (id(its statement list), index there)."""
@@ -463,10 +467,13 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_With(self, node: cst.With) -> None:
         self._compound()
+        handoff = False
         for item in node.items:
             call = item.item
             if isinstance(call, cst.Call):
                 self._with_items.add(id(call))
+                chain = chain_of(call.func)
+                handoff |= bool(chain) and chain[-1] in _HANDOFFS
                 if item.asname and isinstance(item.asname.name, cst.Name):
                     self._targets[id(call)] = item.asname.name.value
                     found = chain_of(call)
@@ -474,6 +481,10 @@ class FactCollector(cst.CSTVisitor):
                         self._bind_type(item.asname.name.value, found)
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
+        self._handoffs.append(handoff)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._handoffs.pop()
 
     def _enter_loop(self, node: cst.CSTNode, kind: str) -> None:
         self._compound()
@@ -867,6 +878,7 @@ class FactCollector(cst.CSTVisitor):
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
+            handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
             conditional=func is not None and func.branch_depth > 0,
@@ -950,6 +962,9 @@ class FactCollector(cst.CSTVisitor):
 
 
 _BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups"}
+_HANDOFFS = frozenset({"suspend", "suspend_application_mode", "suspend_process"})
+"""`with app.suspend():` (Textual), `suspend_application_mode()`: the UI stops and gives the
+terminal to what runs inside (an editor, a shell) — blocking there is the point."""
 _FACTORIES = frozenset({"client", "connect", "from_url", "resource", "create_client",
                         "create_engine"})
 
