@@ -13,7 +13,8 @@ import re
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import jinja2
 import pathspec
@@ -68,7 +69,7 @@ class Engine:
                  fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
         self.fix_cache = fix_cache
-        self.known = [c.rule.id for c in rules]
+        self.known = tuple(c.rule.id for c in rules)
         check_codes(self.known, [
             ("--select", select), ("--ignore", ignore), ("select (config)", config.select),
             ("ignore (config)", config.ignore),
@@ -312,11 +313,18 @@ _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 timeout (to_thread and hoist_client compose it)."""
 
 
-def check_codes(known: list[str], where: list[tuple[str, tuple[str, ...]]]) -> None:
+@lru_cache(maxsize=4)
+def _code_groups(known: tuple[str, ...]) -> frozenset[str]:
+    """Every rule id and every prefix of one (`OPT1`, `OPT10`): once per rule set, not per
+    suppression comment checked."""
+    return frozenset(rule_id[:n] for rule_id in known for n in range(1, len(rule_id) + 1))
+
+
+def check_codes(known: Sequence[str], where: list[tuple[str, tuple[str, ...]]]) -> None:
     """Every rule code a user wrote names a rule or a group of rules (`OPT1`, `ALL`): a
     typo (`OPT1O1`, `OPT9`) would switch a CI gate off without a word, so it is an error
     that names the closest codes."""
-    groups = {rule_id[:n] for rule_id in known for n in range(1, len(rule_id) + 1)}
+    groups = _code_groups(tuple(known))
     for origin, codes in where:
         for code in codes:
             if code == "ALL" or code.upper() in groups:

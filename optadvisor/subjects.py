@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    DJANGO_ASYNC, DJANGO_INSTANCE, SDK_RESOURCES, Catalog, name_words,
+    SDK_RESOURCES, Catalog, django_orm, name_words,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Via
@@ -359,9 +359,7 @@ def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
     found = awaited.get(name)
     if found is not None and found[0] and found[1] == 0:
         return True
-    parts = [p.rstrip("()") for p in name.split(".")]
-    return bool(parts) and (parts[-1] in DJANGO_INSTANCE or (
-        parts[-1] in DJANGO_ASYNC and "objects" in parts[:-1]))
+    return bool(name) and django_orm(name.split("."))
 
 
 class LoopView:

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Sequence, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,6 +46,14 @@ DJANGO_ASYNC = frozenset({
 DJANGO_INSTANCE = frozenset({"asave", "adelete", "arefresh_from_db"})
 """Django's async ORM (queryset methods after `objects`, model instance methods): each call
 runs through sync_to_async(thread_sensitive=True), one at a time on one thread."""
+
+
+def django_orm(parts: Sequence[str]) -> bool:
+    """The parts of a call's name (`Model`, `objects`, `filter()`, `afirst()`) name a Django
+    async ORM call: a queryset method after `objects`, or a model instance's `asave`…"""
+    names = [part.rstrip("()") for part in parts]
+    return bool(names) and (names[-1] in DJANGO_INSTANCE or (
+        names[-1] in DJANGO_ASYNC and "objects" in names[:-1]))
 
 
 class CatalogError(Exception):

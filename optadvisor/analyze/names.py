@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from optadvisor.analyze.catalog import DJANGO_ASYNC, DJANGO_INSTANCE
+from optadvisor.analyze.catalog import django_orm
 from optadvisor.analyze.walk import walk
 
 Chain = tuple[str, ...]
@@ -134,12 +134,7 @@ def serialized(call: cst.Call) -> bool:
             not any(a.keyword is not None and a.keyword.value == "thread_sensitive"
                     and isinstance(a.value, cst.Name) and a.value.value == "False"
                     for a in func.args)
-    chain = chain_of(func)
-    if not chain:
-        return False
-    parts = [p.rstrip("()") for p in chain]
-    return parts[-1] in DJANGO_INSTANCE or (parts[-1] in DJANGO_ASYNC
-                                           and "objects" in parts[:-1])
+    return django_orm(chain_of(func) or ())
 
 
 _NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",

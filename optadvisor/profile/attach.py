@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -109,12 +110,6 @@ def attach_profile(options: ProfileOptions) -> ProfileRun:
     if raw is None:
         return run
     found = aggregate(raw, sources, str(root), script=script)
-    return _with(run, found)
-
-
-def _with(run: ProfileRun, found) -> ProfileRun:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     return replace(run, samples=found.summary, functions=found.functions, lines=found.lines,
                    stacks=found.stacks)
 

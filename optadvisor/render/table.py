@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optadvisor.models import Report, Target
+from optadvisor.render.targets import why_of
 
 PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
                   "low": "cyan"}
@@ -136,8 +137,6 @@ def target_line(target: Target) -> str:
 
 
 def _targets(console: Console, report: Report) -> None:
-    from optadvisor.render.targets import why_of
-
     files = [t for t in report.targets if t.kind == "file"][:TOP_TARGETS]
     if not files:
         return
