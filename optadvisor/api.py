@@ -25,7 +25,7 @@ from optadvisor.models import (
 from optadvisor.rules import CompiledRule, load_rules
 from optadvisor.scoring import plan, rank_key, targets
 from optadvisor.subjects import SourceText
-from optadvisor.workers import analyze_all, default_jobs
+from optadvisor.workers import Budget, analyze_all, default_jobs
 
 
 @dataclass(frozen=True)
@@ -176,8 +176,9 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                 progress(done, len(misses))
 
         outcomes = analyze_all(
-            misses, catalog, tuple(str(p) for p in config.catalogs), config.max_file_bytes,
-            options.jobs or config.jobs or default_jobs(), advance)
+            misses, catalog, config.max_file_bytes,
+            options.jobs or config.jobs or default_jobs(), advance,
+            Budget(config.max_file_seconds, config.max_file_mib))
         for rel, outcome in outcomes.items():
             if isinstance(outcome, ErrorRecord):
                 errors.append(outcome)

@@ -111,8 +111,8 @@ class FactCache(_Entries):
         if not self.writable:
             return
         if isinstance(facts, ErrorRecord):
-            if facts.kind == "internal-error":
-                return  # a crash may not happen again: try the file next time
+            if facts.kind in ("internal-error", "too-slow", "out-of-memory"):
+                return  # a crash or a busy machine may not happen again: try next time
             body: dict[str, Any] = {"error": [facts.kind, facts.message, facts.line]}
         else:
             body = {"facts": encode_facts(facts)}

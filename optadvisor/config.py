@@ -23,8 +23,17 @@ _LIST_KEYS = {
     "catalogs", "rule-dirs",
 }
 _KNOWN = _LIST_KEYS | {
-    "per-path-ignores", "cache-dir", "jobs", "max-file-bytes", "fail-on", "respect-gitignore",
+    "per-path-ignores", "cache-dir", "jobs", "max-file-bytes", "max-file-seconds",
+    "max-file-mib", "fail-on", "respect-gitignore",
 }
+
+# Integer settings and the values they accept (`jobs = 10**20` used to be taken as is).
+_RANGES = (
+    ("jobs", 0, 4096),
+    ("max-file-bytes", 0, 1 << 40),
+    ("max-file-seconds", 1, 86_400),
+    ("max-file-mib", 64, 1 << 20),
+)
 
 
 def find_config(start: Path) -> Path | None:
@@ -114,12 +123,12 @@ def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
         if not isinstance(table["cache-dir"], str):
             raise ConfigError(f"{where}: cache-dir must be a string")
         kwargs["cache_dir"] = (root / table["cache-dir"]).resolve()
-    for key, attr in (("jobs", "jobs"), ("max-file-bytes", "max_file_bytes")):
+    for key, low, high in _RANGES:
         if key in table:
             value = table[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{where}: {key} must be a non-negative integer")
-            kwargs[attr] = value
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"{where}: {key} must be an integer from {low} to {high:,}")
+            kwargs[key.replace("-", "_")] = value
     if "fail-on" in table:
         kwargs["fail_on"] = parse_fail_on(table["fail-on"], where)
     if "respect-gitignore" in table:

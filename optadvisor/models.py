@@ -57,6 +57,8 @@ class Config:
     catalogs: tuple[Path, ...] = ()
     rule_dirs: tuple[Path, ...] = ()
     max_file_bytes: int = 5 * 1024 * 1024
+    max_file_seconds: int = 60
+    max_file_mib: int = 2048
     fail_on: str = "high"
     respect_gitignore: bool = True
 
@@ -82,8 +84,8 @@ class SourceFile:
 class ErrorRecord:
     path: str
     kind: str
-    """parse-error, decode-error, too-large, too-deep, not-found, unreadable, symlink-loop,
-    internal-error, config-error, rule-error."""
+    """parse-error, decode-error, too-large, too-deep, too-slow, out-of-memory, not-found,
+    unreadable, symlink-loop, internal-error, config-error, rule-error."""
     message: str
     line: int | None = None
 

@@ -1,58 +1,55 @@
-"""Analysis of many files in worker processes, surviving workers that die.
+"""Analysis of files in worker processes that can neither crash, stall nor outlive a scan.
 
-Files go out in batches (largest first, so one big file does not finish last); a worker
-loads the catalog once and analyzes its batch in a deep-stack thread. If a worker process
-dies (a crash in a native parser, the OOM killer), the pool is rebuilt and the files of the
-lost batches are retried one per task, so the one file that kills a worker is pinned down
-and recorded as an error while every other file is still analyzed.
+Every file read from disk is analyzed in a worker: a plain child interpreter that takes one
+file at a time over a pipe and answers with its FileFacts or ErrorRecord. The parent keeps
+the budget. A worker that is silent on one file for longer than `max_file_seconds`, or
+grows past `max_file_mib` of memory, is killed: that file becomes a `too-slow` /
+`out-of-memory` record and a fresh worker takes the rest. A worker that dies (a crash in a
+native parser, the OOM killer) costs exactly the file it was on. This cannot be done in
+the scanning process itself: libcst's native parser holds the GIL, so no thread of ours
+would even run while it stalls.
+
+Workers die with the scan: on Linux the kernel kills them when their parent does
+(PR_SET_PDEATHSIG), and everywhere they exit when their pipe from the parent closes.
+Idle workers are kept for the next scan of the same process (tests, the library API),
+and closed at exit.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import atexit
 import os
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import pickle
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
-from optadvisor.analyze import analyze_bytes, run_with_deep_stack
-from optadvisor.analyze.catalog import Catalog, load_catalog
+import psutil
+
+import optadvisor
+from optadvisor.analyze.catalog import Catalog
 from optadvisor.models import ErrorRecord, FileFacts
 
 Job = tuple[str, bytes]
 Outcome = FileFacts | ErrorRecord
 Progress = Callable[[int], None]
 
-_WORKER_CATALOG: tuple[tuple[str, ...], Catalog] | None = None
-BATCH_BYTES = 192 * 1024
-BATCH_FILES = 24
+_HEADER = struct.Struct("!Q")
+# How often the parent looks at the workers' memory while they are quiet.
+_POLL_SECONDS = 0.25
 
 
-def _catalog_for(paths: tuple[str, ...]) -> Catalog:
-    global _WORKER_CATALOG
-    if _WORKER_CATALOG is None or _WORKER_CATALOG[0] != paths:
-        _WORKER_CATALOG = (paths, load_catalog([Path(p) for p in paths]))
-    return _WORKER_CATALOG[1]
-
-
-def _analyze_batch(batch: list[Job], catalog_paths: tuple[str, ...],
-                   max_bytes: int) -> list[Outcome]:
-    _test_crash_hook(batch)
-    catalog = _catalog_for(catalog_paths)
-    return run_with_deep_stack(
-        lambda: [analyze_bytes(rel, data, catalog, max_bytes) for rel, data in batch])
-
-
-def _test_crash_hook(batch: list[Job]) -> None:
-    """TEST-ONLY: `OPTADVISOR_TEST_CRASH_ON=<substring>` makes a worker process die
-    (`os._exit(1)`, as a native crash or the OOM killer would) on a file whose rel path
-    contains the substring, so tests can prove one dying worker costs one file. Only in
-    worker processes, never in the main one (inline runs are not protected by design)."""
-    needle = os.environ.get("OPTADVISOR_TEST_CRASH_ON")
-    if (needle and multiprocessing.parent_process() is not None
-            and any(needle in rel for rel, _ in batch)):
-        os._exit(1)
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost a worker: seconds of silence and resident memory."""
+    seconds: float = 60.0
+    mib: int = 2048
 
 
 def default_jobs() -> int:
@@ -62,109 +59,246 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _batches(jobs: list[Job], processes: int = 1) -> list[list[Job]]:
-    # At most a quarter of each worker's fair share per batch: with few files, batching by
-    # bytes alone put every file in one batch on one worker (five small but pathological
-    # files, e.g. 5,000-deep expressions libcst needs seconds for, ran one after another
-    # while the other cores idled).
-    per_batch = min(BATCH_FILES, max(1, -(-len(jobs) // (max(1, processes) * 4))))
-    ordered = sorted(jobs, key=lambda j: len(j[1]), reverse=True)
-    out: list[list[Job]] = []
-    current: list[Job] = []
-    size = 0
-    for job in ordered:
-        if current and (size + len(job[1]) > BATCH_BYTES or len(current) >= per_batch):
-            out.append(current)
-            current, size = [], 0
-        current.append(job)
-        size += len(job[1])
-    if current:
-        out.append(current)
-    return out
+def worker_count(requested: int, files: int) -> int:
+    """No more workers than files, nor than twice the cores: `--jobs 10000` on 60 files
+    started 64 processes (2.7 GiB) before this clamp."""
+    return max(1, min(requested, files, default_jobs() * 2))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # forkserver: cheap workers without forking a process that may hold threads (the
-    # progress bar's); spawn where forkserver does not exist.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+# --------------------------------------------------------------------------- the worker
 
 
-def analyze_all(jobs: list[Job], catalog: Catalog, catalog_paths: tuple[str, ...],
-                max_bytes: int, processes: int, progress: Progress | None = None
-                ) -> dict[str, Outcome]:
+def serve() -> None:
+    """The worker's loop: an init message, then (rel, bytes) in, outcome out, until EOF."""
+    _die_with_parent()
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # a stray print must not corrupt the protocol
+    inp = os.fdopen(0, "rb", buffering=0)
+    from optadvisor.analyze import analyze_bytes, run_with_deep_stack
+
+    init = _read_frame(inp)
+    if init is None:
+        return
+    catalog, max_bytes = pickle.loads(init[0]), init[1]  # type: ignore[index]
+    while True:
+        job = _read_frame(inp)
+        if job is None:
+            return
+        rel, data = job
+        _test_crash_hook(rel)
+        outcome = run_with_deep_stack(lambda: analyze_bytes(rel, data, catalog, max_bytes))
+        _write_frame(out, outcome)
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
+    if os.getppid() == 1:  # the parent died before we could ask
+        os._exit(0)
+
+
+def _test_crash_hook(rel: str) -> None:
+    """TEST-ONLY: `OPTADVISOR_TEST_CRASH_ON=<substring>` makes a worker die (`os._exit(1)`,
+    as a native crash or the OOM killer would) on a file whose rel path contains it;
+    `OPTADVISOR_TEST_HANG_ON` makes it hang in a way no Python-level check interrupts
+    (SIGSTOP), so tests can prove what one bad file costs."""
+    crash = os.environ.get("OPTADVISOR_TEST_CRASH_ON")
+    if crash and crash in rel:
+        os._exit(1)
+    hang = os.environ.get("OPTADVISOR_TEST_HANG_ON")
+    if hang and hang in rel:
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(stream: BinaryIO) -> object | None:
+    header = _read_exact(stream, _HEADER.size)
+    if header is None:
+        return None
+    body = _read_exact(stream, _HEADER.unpack(header)[0])
+    return None if body is None else pickle.loads(body)
+
+
+def _write_frame(stream: BinaryIO, value: object) -> None:
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(body)) + body)
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+class _Worker:
+    def __init__(self, init: tuple[bytes, int]) -> None:
+        root = str(Path(optadvisor.__file__).resolve().parent.parent)
+        # sys.path[0] is the working directory under -c: the scanned tree, which must
+        # never shadow optadvisor's own modules.
+        code = (f"import sys; sys.path[0] = {root!r}; "
+                "from optadvisor.workers import serve; serve()")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+        self.init = init
+        self.job: Job | None = None
+        self.since = 0.0
+        _write_frame(self.stdin, init)
+
+    @property
+    def stdin(self) -> BinaryIO:
+        return self.proc.stdin  # type: ignore[return-value]
+
+    @property
+    def stdout(self) -> BinaryIO:
+        return self.proc.stdout  # type: ignore[return-value]
+
+    def send(self, job: Job) -> bool:
+        self.job, self.since = job, time.monotonic()
+        try:
+            _write_frame(self.stdin, job)
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def resident_mib(self) -> float:
+        try:
+            return psutil.Process(self.proc.pid).memory_info().rss / (1024 * 1024)
+        except Exception:  # noqa: BLE001 - a worker that is gone uses nothing
+            return 0.0
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+_IDLE: list[_Worker] = []
+
+
+@atexit.register
+def _close_idle() -> None:
+    while _IDLE:
+        worker = _IDLE.pop()
+        try:
+            worker.stdin.close()  # EOF: the worker returns from serve()
+            worker.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        worker.kill()
+
+
+def _take(init: tuple[bytes, int]) -> _Worker:
+    while _IDLE:
+        worker = _IDLE.pop()
+        if worker.init == init and worker.proc.poll() is None:
+            return worker
+        worker.kill()
+    return _Worker(init)
+
+
+def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
+                processes: int, progress: Progress | None = None,
+                budget: Budget = Budget()) -> dict[str, Outcome]:
+    """Analyze every job in worker processes; every job gets an outcome, whatever happens
+    to the workers."""
     results: dict[str, Outcome] = {}
     if not jobs:
         return results
-    if processes <= 1 or len(jobs) <= 2:
-        def inline() -> None:
-            for rel, data in jobs:
-                results[rel] = analyze_bytes(rel, data, catalog, max_bytes)
+    # The catalog goes to the workers as loaded here, pickled: a worker kept from an earlier
+    # scan is reused only for the very same catalog (its files may have changed since).
+    init = (pickle.dumps(catalog), max_bytes)
+    # Largest first, so one big file does not finish last.
+    pending = sorted(jobs, key=lambda j: len(j[1]))
+    busy: dict[int, _Worker] = {}
+    selector = selectors.DefaultSelector()
+    spare = worker_count(processes, len(jobs))
+    looked = time.monotonic()
+    try:
+        while pending or busy:
+            while pending and spare:
+                worker = _take(init)
+                spare -= 1
+                job = pending.pop()
+                if worker.send(job):
+                    busy[worker.stdout.fileno()] = worker
+                    selector.register(worker.stdout, selectors.EVENT_READ)
+                else:
+                    worker.kill()
+                    results[job[0]] = _died(job[0])
+                    spare += 1
+            for key, _ in selector.select(timeout=_POLL_SECONDS):
+                worker = busy[key.fd]
+                assert worker.job is not None
+                rel = worker.job[0]
+                try:
+                    outcome = _read_frame(worker.stdout)
+                except (OSError, pickle.UnpicklingError, EOFError):
+                    outcome = None
+                if outcome is None:
+                    results[rel] = _died(rel)
+                    _retire(worker, busy, selector, keep=False)
+                else:
+                    results[rel] = outcome  # type: ignore[assignment]
+                    _retire(worker, busy, selector, keep=True)
+                spare += 1
                 if progress:
                     progress(1)
-        run_with_deep_stack(inline)
-        return results
-
-    retry: list[Job] = []
-    with ProcessPoolExecutor(max_workers=processes, mp_context=_context()) as pool:
-        futures: dict[Future[list[Outcome]], list[Job]] = {
-            pool.submit(_analyze_batch, batch, catalog_paths, max_bytes): batch
-            for batch in _batches(jobs, processes)
-        }
-        for future in as_completed(futures):
-            batch = futures[future]
-            try:
-                outcomes = future.result()
-            except BrokenProcessPool:
-                retry.extend(batch)
-                continue
-            for (rel, _), outcome in zip(batch, outcomes):
-                results[rel] = outcome
-            if progress:
-                progress(len(batch))
-    _retry(retry, catalog_paths, max_bytes, results, progress)
+            now = time.monotonic()
+            weigh = now - looked >= _POLL_SECONDS
+            if weigh:
+                looked = now
+            for worker in list(busy.values()):
+                assert worker.job is not None
+                rel = worker.job[0]
+                verdict = None
+                if now - worker.since > budget.seconds:
+                    verdict = ErrorRecord(rel, "too-slow", (
+                        f"analysis took longer than {budget.seconds:g} s and was stopped "
+                        "(raise max-file-seconds in [tool.optadvisor] to allow more)"))
+                elif weigh and budget.mib and worker.resident_mib() > budget.mib:
+                    verdict = ErrorRecord(rel, "out-of-memory", (
+                        f"analysis needed more than {budget.mib:,} MiB and was stopped "
+                        "(raise max-file-mib in [tool.optadvisor] to allow more)"))
+                if verdict is not None:
+                    results[rel] = verdict
+                    _retire(worker, busy, selector, keep=False)
+                    spare += 1
+                    if progress:
+                        progress(1)
+    finally:
+        for worker in busy.values():  # interrupted: nothing half-done survives us
+            worker.kill()
+        selector.close()
     return results
 
 
-def _retry(lost: list[Job], catalog_paths: tuple[str, ...], max_bytes: int,
-           results: dict[str, Outcome], progress: Progress | None) -> None:
-    """Re-analyze the files of batches lost with a dead worker, pinning down the culprit.
-
-    One worker, one file per task, in order: when that worker dies, every file before the
-    first failed task is done, and the first failed task is the suspect; it is confirmed
-    in a process of its own and the rest goes to a fresh worker. Before, every lost file
-    got a new pool of its own (about half a second each: 30 lost files cost 15 s); now
-    each death costs one restart.
-    """
-    pending = list(lost)
-    while pending:
-        failed_at = len(pending)
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            futures = [pool.submit(_analyze_batch, [job], catalog_paths, max_bytes)
-                       for job in pending]
-            for index, ((rel, _), future) in enumerate(zip(pending, futures)):
-                try:
-                    results[rel] = future.result()[0]
-                except BrokenProcessPool:
-                    failed_at = index
-                    break
-                if progress:
-                    progress(1)
-        if failed_at == len(pending):
-            return
-        rel, data = pending[failed_at]
-        results[rel] = _isolated(rel, data, catalog_paths, max_bytes)
-        if progress:
-            progress(1)
-        pending = pending[failed_at + 1:]
+def _retire(worker: _Worker, busy: dict[int, _Worker], selector: selectors.BaseSelector,
+            keep: bool) -> None:
+    selector.unregister(worker.stdout)
+    del busy[worker.stdout.fileno()]
+    worker.job = None
+    if keep and len(_IDLE) < default_jobs() * 2:
+        _IDLE.append(worker)
+    else:
+        worker.kill()
 
 
-def _isolated(rel: str, data: bytes, catalog_paths: tuple[str, ...], max_bytes: int) -> Outcome:
-    """One file in a process of its own: if that process dies, the file is the culprit."""
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            return pool.submit(_analyze_batch, [(rel, data)], catalog_paths, max_bytes) \
-                .result()[0]
-    except BrokenProcessPool:
-        return ErrorRecord(rel, "internal-error",
-                           "the analyzer process died on this file (crash or out of memory)")
+def _died(rel: str) -> ErrorRecord:
+    return ErrorRecord(rel, "internal-error",
+                       "the analyzer process died on this file (crash or out of memory)")

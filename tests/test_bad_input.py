@@ -170,6 +170,18 @@ def test_5000_deep_nesting_is_analyzed_or_too_deep_never_a_crash(tmp_path: Path)
     assert elapsed < 60, f"deep files took {elapsed:.1f}s"
 
 
+def test_a_file_cpython_refuses_gets_the_depth_guard_too(tmp_path: Path):
+    # 4,000 chained attributes and a syntax error further down: CPython's tree never
+    # measures the chain, and libcst spent 66 s on it before the token guard.
+    write(tmp_path, {"chain.py": "x = a" + ".b" * 4000 + "\nif (\n", "ok.py": CLEAN,
+                     "shallow.py": "x = a" + ".b" * 40 + "\nif (\n"})
+    started = time.monotonic()
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert time.monotonic() - started < 20
+    kinds = {e.path: e.kind for e in report.errors}
+    assert kinds == {"chain.py": "too-deep", "shallow.py": "parse-error"}
+
+
 MARKER_CODE = '''
 import os, pathlib, sys
 pathlib.Path({marker!r}).write_text("executed")

@@ -195,8 +195,8 @@ def test_jobs_from_config_and_flag(tmp_path: Path, monkeypatch):
     real = optadvisor.api.analyze_all
 
     def spy(*args, **kwargs):
-        seen.append(args[4])  # analyze_all(jobs, catalog, paths, max_bytes, processes, ...)
-        return real(*args[:4], 1, *args[5:], **kwargs)
+        seen.append(args[3])  # analyze_all(jobs, catalog, max_bytes, processes, ...)
+        return real(*args[:3], 1, *args[4:], **kwargs)
 
     monkeypatch.setattr(optadvisor.api, "analyze_all", spy)
     write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\njobs = 3\n", "a.py": CODE})

@@ -1,23 +1,27 @@
 """Analysis in worker processes: the number of workers never changes results, and a worker
 that dies costs exactly the file it died on (an `internal-error` record), nothing else.
 
-Worker deaths are simulated with the test-only hook in optadvisor/workers.py:
+Worker deaths and hangs are simulated with the test-only hooks in optadvisor/workers.py:
 OPTADVISOR_TEST_CRASH_ON=<substring> makes a worker `os._exit(1)` on a file whose path
-contains it. Workers come from a forkserver that keeps the environment it started with, so
-those scans run in a subprocess whose environment sets the variable from the start."""
+contains it, OPTADVISOR_TEST_HANG_ON stops it (SIGSTOP, which no Python-level check can
+interrupt). Those scans run in a subprocess whose environment sets the variable."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
+import pytest
 from conftest import FIXTURES, write
 
 from optadvisor.api import ScanOptions, scan
-from optadvisor.workers import _batches
+from optadvisor.workers import default_jobs, worker_count
 
 BLOCKING = '''import requests
 
@@ -100,16 +104,92 @@ def test_two_dying_workers_and_the_cache_stays_clean(tmp_path: Path):
     assert warm.summary.cached_files == 10 and warm.summary.files == 12
 
 
-def test_crash_hook_is_inert_in_the_main_process(tmp_path: Path):
+def test_one_file_with_jobs_1_is_analyzed_in_a_worker_too(tmp_path: Path):
+    # A native crash on the only file costs that file, never the whole scan.
     root = write(tmp_path / "repo", {"a.py": BLOCKING, "boom_crash.py": BLOCKING})
     report = crash_scan(root, "boom_crash", "--jobs", "1")
-    assert report["errors"] == [] and report["summary"]["files"] == 2
+    assert [(e["path"], e["kind"]) for e in report["errors"]] == [
+        ("boom_crash.py", "internal-error")]
+    assert report["summary"]["files"] == 1
 
 
-def test_batches_spread_few_files_over_the_workers():
-    jobs = [(f"f{i}.py", b"x" * 100) for i in range(5)]
-    assert len(_batches(jobs, 2)) == 5
-    many = [(f"f{i}.py", b"x" * 100) for i in range(400)]
-    batches = _batches(many, 2)
-    assert sorted(rel for b in batches for rel, _ in b) == sorted(rel for rel, _ in many)
-    assert max(len(b) for b in batches) <= 24 and len(batches) >= 8
+def test_a_file_that_hangs_its_worker_costs_that_file(tmp_path: Path):
+    files = {f"pkg/mod{i}.py": BLOCKING + f"\nN = {i}\n" for i in range(6)}
+    files["pkg/stuck_here.py"] = BLOCKING
+    files["pyproject.toml"] = "[tool.optadvisor]\nmax-file-seconds = 2\n"
+    root = write(tmp_path / "repo", files)
+    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_here"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
+         "--no-cache", "--fail-on", "never", "--jobs", "2"],
+        check=False, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(e["path"], e["kind"]) for e in report["errors"]] == [
+        ("pkg/stuck_here.py", "too-slow")]
+    assert "max-file-seconds" in report["errors"][0]["message"]
+    assert report["summary"]["files"] == 6
+    assert {r["path"] for r in report["recommendations"]} == {
+        f"pkg/mod{i}.py" for i in range(6)}
+
+
+def test_a_slow_file_is_stopped_at_the_budget_and_not_cached(tmp_path: Path):
+    # Real slowness, no hook: CPython 3.11's parser needs seconds for an f-string with
+    # 40,000 placeholders (quadratic), far over a one-second budget.
+    slow = 'x = f"' + "{a}b" * 40_000 + '"\n'
+    root = write(tmp_path / "repo", {
+        "slow.py": slow, "fine.py": BLOCKING,
+        "pyproject.toml": "[tool.optadvisor]\nmax-file-seconds = 1\n"})
+    cache = tmp_path / "cache"
+    report = scan(ScanOptions(paths=(root,), cache_dir=cache, jobs=2))
+    assert [(e.path, e.kind) for e in report.errors] == [("slow.py", "too-slow")]
+    assert report.summary.files == 1 and report.summary.recommendations >= 1
+    # A busy machine may have caused it: the next scan tries the file again.
+    again = scan(ScanOptions(paths=(root,), cache_dir=cache, jobs=2))
+    assert again.summary.cached_files == 1 and [e.kind for e in again.errors] == ["too-slow"]
+
+
+def test_a_150000_term_expression_is_a_record_not_a_segfault(tmp_path: Path):
+    # The analysis thread must really get its big stack: it used to get the default one
+    # (the size was restored before start()), and CPython's parser overflowed it.
+    source = tmp_path / "long.py"
+    source.write_text("b = 1\nx = " + " + ".join(["b"] * 150_000) + "\n")
+    code = ("import sys; from pathlib import Path; "
+            "from optadvisor.analyze import analyze_bytes, run_with_deep_stack; "
+            "from optadvisor.analyze.catalog import load_catalog; "
+            "data = Path(sys.argv[1]).read_bytes(); "
+            "r = run_with_deep_stack(lambda: analyze_bytes('long.py', data, load_catalog([]), 0)); "
+            "print(r.kind)")
+    proc = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
+    assert proc.stdout.strip() == "too-deep"
+
+
+def test_jobs_are_clamped_to_files_and_cores():
+    assert worker_count(10_000, 60) == min(60, default_jobs() * 2)
+    assert worker_count(4, 1) == 1
+    assert worker_count(0, 5) == 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL, signal.SIGHUP])
+def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
+    # What CI runners, `timeout` and `docker stop` send: the workers must go with the scan
+    # (they used to stay, reparented to init, with the forkserver and resource tracker).
+    files = {f"pkg/stuck_{i}.py": BLOCKING for i in range(4)}
+    root = write(tmp_path / "repo", files)
+    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optadvisor", "scan", str(root), "--no-cache", "--jobs", "2",
+         "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.1)
+        workers = parent.children(recursive=True)
+    assert len(workers) >= 2, "the scan never started its workers"
+    proc.send_signal(signum)
+    proc.wait(timeout=30)
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    assert alive == [], f"left behind: {alive}"

@@ -53,13 +53,15 @@ def run_with_deep_stack(fn: Callable[[], T]) -> T:
 
     if sys.getrecursionlimit() < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
-    old = threading.stack_size()
+    # The size applies to threads *started* after it is set, so it is restored only once
+    # the thread runs (restoring it before start() gave the thread the default stack, and
+    # a 150,000-term expression then overflowed it: a segfault of the whole scan).
+    old = threading.stack_size(_STACK_BYTES)
     try:
-        threading.stack_size(_STACK_BYTES)
-        thread = threading.Thread(target=target, name="optadvisor-analyze")
+        thread = threading.Thread(target=target, name="optadvisor-analyze", daemon=True)
+        thread.start()
     finally:
         threading.stack_size(old)
-    thread.start()
     thread.join()
     if error:
         raise error[0]
@@ -126,9 +128,18 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         tree, cpython_error = None, exc
     except (RecursionError, MemoryError):
         return ErrorRecord(rel, "too-deep", "expressions nest too deeply for CPython's parser")
-    if tree is None and _bracket_depth(text) > MAX_BRACKET_DEPTH:
-        return ErrorRecord(rel, "too-deep",
-                           f"brackets nest deeper than {MAX_BRACKET_DEPTH} levels")
+    if tree is None:
+        # CPython refused the file, so its tree cannot measure the nesting; libcst still
+        # gets it (newer syntax than this interpreter's), but not before the same guard:
+        # a syntax error used to let 4,000 chained attributes through (66 s in libcst).
+        brackets, chain = _token_depth(text)
+        if brackets > MAX_BRACKET_DEPTH:
+            return ErrorRecord(rel, "too-deep",
+                               f"brackets nest deeper than {MAX_BRACKET_DEPTH} levels")
+        if chain > MAX_TREE_DEPTH:
+            return ErrorRecord(rel, "too-deep",
+                               f"an expression chains {chain:,} operators; optadvisor "
+                               f"analyzes files up to {MAX_TREE_DEPTH} levels")
     if tree is not None:
         index = index_ast(tree)
         del tree
@@ -179,12 +190,36 @@ def _python2_hint(text: str) -> str:
     return " (this looks like Python 2 code)" if _PY2.search(text) else ""
 
 
-def _bracket_depth(text: str) -> int:
+_SEPARATORS = frozenset({",", ":", ";", "=", "->", ":="})
+
+
+def _token_depth(text: str) -> tuple[int, int]:
+    """How deep a file CPython refused would nest, from its tokens: the deepest bracket, and
+    the longest run of operators and dots within one bracket level between separators (each
+    chained `.b` or `+ b` is one level more for a parser that builds a tree)."""
     depth = deepest = 0
-    for match in re.finditer(r"[\[\](){}]", text):
-        if match.group() in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+    runs = [0]
+    longest = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.NEWLINE, tokenize.NL) and depth == 0:
+                runs = [0]
+            elif tok.type != tokenize.OP:
+                continue
+            elif tok.string in "([{":
+                depth += 1
+                deepest = max(deepest, depth)
+                runs.append(0)
+            elif tok.string in ")]}":
+                depth = max(0, depth - 1)
+                if len(runs) > 1:
+                    inner = runs.pop()
+                    runs[-1] += 1 + (inner > 0)
+            elif tok.string in _SEPARATORS:
+                runs[-1] = 0
+            else:
+                runs[-1] += 1
+            longest = max(longest, runs[-1])
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the tokens up to the error are what there is to measure
+    return deepest, longest
