@@ -201,6 +201,7 @@ def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
 _DECORATORS = _FUNC_FIELDS.index("decorators")
 _CALLEES = _FUNC_FIELDS.index("callees")
 _LOOP_CALLEES = _FUNC_FIELDS.index("loop_callees")
+_BRANCH_CALLEES = _FUNC_FIELDS.index("branch_callees")
 
 
 def _function(values: list[Any]) -> FunctionFact:
@@ -208,6 +209,7 @@ def _function(values: list[Any]) -> FunctionFact:
     row[_DECORATORS] = tuple(row[_DECORATORS])
     row[_CALLEES] = tuple(row[_CALLEES])
     row[_LOOP_CALLEES] = tuple(row[_LOOP_CALLEES])
+    row[_BRANCH_CALLEES] = tuple(row[_BRANCH_CALLEES])
     return FunctionFact(*row)
 
 

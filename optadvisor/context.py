@@ -8,7 +8,9 @@ from functools import lru_cache
 _TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
                  "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial"}
-_SCRIPT_DIRS = {"scripts", "script", "bin", "benchmarks", "benchmark"}
+# Evaluation harnesses run one scenario at a time, for the developers: tooling, not service.
+_SCRIPT_DIRS = {"scripts", "script", "bin", "benchmarks", "benchmark", "evals", "eval",
+                "evaluation", "evaluations", "eval_framework"}
 # Not `tools`: in agent code that is the package of the agent's tools (library code).
 _MIGRATION_DIRS = {"migrations", "alembic"}
 

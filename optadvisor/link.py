@@ -172,15 +172,22 @@ class BlockingLinker:
             return chain
         visiting.add(key)
         found = None
-        for callee in fn.callees:
+        # A chain every run reaches is the better evidence: callees called on every path
+        # first, and the search goes on past a chain that blocks only on some paths.
+        rare = set(fn.branch_callees)
+        for callee in sorted(fn.callees, key=lambda name: name in rare):
             target = self.index.resolve(rel, callee)
             if target is None or target == key:
                 continue
             tail = self._blocks(target, depth + 1, visiting)
             if tail:
-                found = (me, *tail)
-                self._category[key] = self._category[target]
-                break
+                category, replacement, conditional = self._category[target]
+                conditional = conditional or callee in rare
+                if found is None or not conditional:
+                    found = (me, *tail)
+                    self._category[key] = (category, replacement, conditional)
+                if not conditional:
+                    break
         visiting.discard(key)
         # Only settled answers are memoized: a None found while a cycle was open may
         # become a chain once the cycle's other members are done.

@@ -157,6 +157,15 @@ class CallFact:
     handoff: bool = False
     """Inside `with app.suspend():`: a terminal UI hands the terminal to this code, and
     blocking while it waits for an editor or a shell is the point."""
+    handed: bool = False
+    """For file opens: the handle goes straight to an awaited call or a child process
+    (`file=open(p, "rb")`), which does the reading; opening it takes microseconds."""
+    once: bool = False
+    """For clients: built after an early return on remembered state (`if self._token:
+    return self._token`): once per object or per expiry, not on every call."""
+    paced: bool = False
+    """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
+    client per iteration costs nothing next to the wait."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,9 @@ class FunctionFact:
     """Distinct resolved names this function calls (for the link stage and profiling)."""
     loop_callees: tuple[str, ...] = ()
     """Of `callees`, those called inside a loop or a comprehension (run many times)."""
+    branch_callees: tuple[str, ...] = ()
+    """Of `callees`, those only called under an `if`/`except` or after an early return on
+    remembered state: some runs of this function never reach them."""
     startup: bool = False
     """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
     `@app.before_serving`): it runs once, before requests are served."""
@@ -212,7 +224,9 @@ class LoopFact:
     per_item: bool = False
     """An awaited call in the body reads the loop target: one request per item."""
     dependent: bool = False
-    """Awaited calls read names the body rebinds: each iteration needs the last one."""
+    """Awaited calls read names the body rebinds (each iteration needs the last one), or a
+    connection/session all iterations share, or a value fetched once under `if x is None`;
+    or the body yields (an async generator hands out its items in order)."""
     exits: bool = False
     sleeps: bool = False
     await_line: int = 0

@@ -29,7 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
-    "handoff": "bool",
+    "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -166,7 +166,7 @@ class FunctionView:
             return fact.name in self.catalog.setup_functions or fact.startup
         if name == "per_call":
             return not fact.cached and fact.name not in self.catalog.setup_functions \
-                and not fact.startup
+                and not fact.startup and (name_words(fact.name) or [''])[0] not in self.catalog.setup_words
         if name == "cache_candidate":
             # Loads or parses something deterministic and keeps nothing: a cache would
             # turn the repeated work into a lookup.
@@ -231,6 +231,9 @@ class CallView:
         self.reuse = fact.reuse
         self.item_config = fact.item_config
         self.handoff = fact.handoff
+        self.once = fact.once
+        self.handed = fact.handed
+        self.paced = fact.paced
 
     @property
     def in_async(self) -> bool:

@@ -61,7 +61,7 @@ def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_pa
     assert only_tests.recommendations and exit_code(only_tests, "low") == 0
 
 
-def test_a_helper_that_blocks_on_some_paths_only_lowers_confidence():
+def test_a_helper_that_blocks_on_some_paths_only_is_not_reported():
     import textwrap
 
     from optadvisor.api import scan_source
@@ -82,9 +82,9 @@ def test_a_helper_that_blocks_on_some_paths_only_lowers_confidence():
             always(path)
     """), select=("OPT104",))
     assert error is None
-    found = {r.line: r for r in recs}
-    assert found[13].confidence == "low" and "on some paths" in found[13].message
-    assert found[14].confidence == "medium" and "on some paths" not in found[14].message
+    # Which branch runs is decided by values a static reading does not see: only the
+    # helper that blocks on every path is reported.
+    assert [(r.line, r.confidence) for r in recs] == [(14, "medium")]
 
 
 def test_blocking_work_in_a_startup_hook_has_lower_confidence():

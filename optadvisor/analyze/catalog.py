@@ -131,6 +131,13 @@ class Catalog:
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
+    connections: frozenset[str] = frozenset()
+    """Calls whose result is a connection, session or transaction that runs one operation
+    at a time (`acquire`, `begin`, `cursor`, `mcp.ClientSession`): by the called name's
+    last part, or the full name of a class called bare."""
+    setup_words: frozenset[str] = frozenset()
+    """First words of function names that run once per object or session
+    (`_setup_stream`, `start_call`, `connect`): not per request."""
     ordered_methods: frozenset[str] = frozenset()
     """Methods whose calls on one shared object keep their order (`add_message`, `put`,
     `send`, `execute`): awaited once per item, they tie the iterations together."""
@@ -159,6 +166,8 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     keys: set[str] = set()
     small: set[str] = set()
     verbs: set[str] = set()
+    words: set[str] = set()
+    connections: set[str] = set()
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -169,8 +178,10 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup, ordered, keys, small, verbs)
+        _merge(catalog, data, path, setup, ordered, keys, small, verbs, words, connections)
     catalog.setup_functions = frozenset(setup)
+    catalog.setup_words = frozenset(words)
+    catalog.connections = frozenset(connections)
     catalog.ordered_methods = frozenset(ordered)
     catalog.unbounded_keys = frozenset(keys)
     catalog.bounded_keys = frozenset(small)
@@ -191,7 +202,8 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 
 
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
-           ordered: set[str], keys: set[str], small: set[str], verbs: set[str]) -> None:
+           ordered: set[str], keys: set[str], small: set[str], verbs: set[str],
+           words: set[str], connections: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
              "ordered", "caches", "effects", "not_blocking", "batch"}
     unknown = set(data) - known
@@ -229,7 +241,9 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
-    for section, key, into in (("setup", "functions", setup), ("ordered", "methods", ordered),
+    for section, key, into in (("setup", "functions", setup), ("setup", "words", words),
+                               ("ordered", "methods", ordered),
+                               ("ordered", "connections", connections),
                                ("caches", "unbounded_keys", keys),
                                ("caches", "bounded_keys", small),
                                ("effects", "verbs", verbs)):
@@ -238,3 +252,4 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
             if not isinstance(values, list):
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
             into.update(str(v) for v in values)
+

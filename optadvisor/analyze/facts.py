@@ -123,6 +123,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         resolved_decorators.append(decorators)
         callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
         loop_callees = sorted({resolver.name(ch, i) for ch in fb.loop_call_chains})
+        sure = {resolver.name(ch, i) for ch in fb.sure_call_chains}
+        branch_callees = [name for name in callees if name not in sure]
         functions.append(FunctionFact(
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
             is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
@@ -131,12 +133,14 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
+            branch_callees=tuple(branch_callees),
             startup=fb.startup, serial_awaits=fb.serial_awaits,
         ))
 
     calls = []
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
     names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
+    awaited_calls = {cb.index for cb in collector.calls if cb.awaited}
     for cb in collector.calls:
         name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
@@ -154,6 +158,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, item_config=True)
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
+        if fact is not None and fact.blocking == "file" and cb.arg_of >= 0 and \
+                _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
+            fact = replace(fact, handed=True)
+        if fact is not None and fact.client and (cb.once or (
+                cb.loop is not None and cb.loop.sleeps_at_all)):
+            fact = replace(fact, once=cb.once,
+                           paced=cb.loop is not None and cb.loop.sleeps_at_all)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
             fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
@@ -174,7 +185,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
-            dependent=bool(lb.await_reads & lb.assigned), exits=lb.exits, sleeps=lb.sleeps,
+            dependent=bool(lb.await_reads & lb.assigned) or lb.yields, exits=lb.exits,
+            sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],
             await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source,
             retry=lb.retry is not None,
@@ -223,6 +235,20 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
+
+
+_SPAWNS = frozenset({"subprocess.Popen", "asyncio.create_subprocess_exec",
+                     "asyncio.create_subprocess_shell"})
+
+
+def _handed_over(cb: CallBuild, name: str, receiver: str, awaited: set[int]) -> bool:
+    """`await client.transcribe(file=open(path, "rb"))`, `Popen(cmd, stdout=log.open("w"))`:
+    the call only opens a file (microseconds) and hands the handle to an awaited call or a
+    child process, which does the reading or writing. (`json.load(open(p))` reads right
+    there: that one still blocks.)"""
+    if name.rsplit(".", 1)[-1] != "open":
+        return False
+    return cb.arg_of in awaited or receiver in _SPAWNS
 
 
 def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict[int, str],

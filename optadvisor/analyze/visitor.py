@@ -48,6 +48,9 @@ class FuncBuild:
     loop_depth: int = 0
     branch_depth: int = 0
     """`if`/`except` blocks around the statement being visited, in this function."""
+    after_guard: bool = False
+    """Past an `if <remembered state>: return ...` at the top of the body (`if self._token:
+    return self._token`, `if _loaded: return`): what follows runs once, or on a miss."""
     calls: int = 0
     awaits: int = 0
     yields: bool = False
@@ -62,6 +65,8 @@ class FuncBuild:
     call_chains: list[Chain] = field(default_factory=list)
     loop_call_chains: list[Chain] = field(default_factory=list)
     """Calls made inside a loop or a comprehension of this function."""
+    sure_call_chains: list[Chain] = field(default_factory=list)
+    """Calls every run of this function makes: under no `if`/`except`, before no guard."""
     returned_names: set[str] = field(default_factory=set)
     escaped_names: set[str] = field(default_factory=set)
     """Locals stored into an attribute or a container: `cfg["http"] = client`."""
@@ -105,6 +110,10 @@ class CallBuild:
     other)."""
     handoff: bool = False
     """Inside `with app.suspend():` (a terminal UI handing the terminal over)."""
+    once: bool = False
+    """After an early return on remembered state (`if self._token: return self._token`)."""
+    loop: "LoopBuild | None" = None
+    """The innermost loop of its own function around it, if any."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -140,6 +149,10 @@ class LoopBuild:
     """break / return / raise in the body: the iterations are not all independent."""
     sleeps: bool = False
     """The body awaits a sleep: pacing or retrying, not independent work."""
+    yields: bool = False
+    """The body yields (an async generator streaming per item): its order is the output."""
+    test_reads: set[str] = field(default_factory=set)
+    """Names the `if` tests in the body read (`if cursor is None:`)."""
     target_source: str = ""
     iter_source: str = ""
     chunked: bool = False
@@ -427,12 +440,19 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        loop = self._own_loop()
+        if loop is not None:
+            loop.test_reads |= names_read(node.test)
         if self._guards_param(node.test):
             self._guard_ifs.add(id(node))
             self._param_guards += 1
 
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
+        func = self._func()
+        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
+                original_node, func.globals):
+            func.after_guard = True
         if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
@@ -675,6 +695,17 @@ class FactCollector(cst.CSTVisitor):
                     if call.args else set()
                 reads = args | receiver_names(call.func)
                 loop.await_reads |= reads
+                target = self._targets.get(id(call), "")
+                if target and target in loop.test_reads:
+                    # `if cursor is None: cursor = await open_cursor()`: state the loop
+                    # carries, fetched once, not one request per item.
+                    loop.await_reads.add(target)
+                shared = self._connections(reads - loop.targets - loop.assigned)
+                if shared:
+                    # One connection or session acquired outside the loop serves one
+                    # operation at a time (asyncpg, AsyncSession, an MCP session):
+                    # the iterations queue on it whatever gathers them.
+                    self._loop_assigns(shared)
                 if chain and chain[-1].rstrip("()") in self.catalog.ordered_methods:
                     # `await context.add_message(msg)`: the iterations write, in order, to
                     # an object they share (not when the object is the item itself).
@@ -783,6 +814,24 @@ class FactCollector(cst.CSTVisitor):
     def visit_Del(self, node: cst.Del) -> None:
         self.cache_uses.delete(self, node)
 
+    def _connections(self, names: set[str]) -> set[str]:
+        """Of these names, locals bound to a connection, session or transaction (`async with
+        pool.acquire() as conn`, `session = async_session()`): order-bound receivers."""
+        func = self._func()
+        if func is None:
+            return set()
+        found = set()
+        for name in names:
+            chain = func.types.get(name)
+            if not chain:
+                continue
+            last = chain[-1].rstrip("()")
+            full = self.imports.get(chain[0].rstrip("()"), "")
+            if last in self.catalog.connections or (
+                    len(chain) == 1 and full in self.catalog.connections):
+                found.add(name)
+        return found
+
     def _loop_assigns(self, names: set[str]) -> None:
         for loop in self._loop_stack:
             if loop.function == self._fidx:
@@ -805,6 +854,9 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.yields = True
+        loop = self._own_loop()
+        if loop is not None:
+            loop.yields = True
 
     def visit_Call(self, node: cst.Call) -> None:
         index = len(self.call_nodes)
@@ -828,6 +880,8 @@ class FactCollector(cst.CSTVisitor):
             func.call_chains.append(chain)
             if self._loop_depth() > 0:
                 func.loop_call_chains.append(chain)
+            if func.branch_depth == 0 and not func.after_guard:
+                func.sure_call_chains.append(chain)
         self.cache_uses.call(self, node, chain)
         last = chain[-1].rstrip("()")
         if last == "sleep":
@@ -881,8 +935,9 @@ class FactCollector(cst.CSTVisitor):
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
-            conditional=func is not None and func.branch_depth > 0,
+            conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
+            once=func is not None and func.after_guard, loop=self._own_loop(),
         ))
 
     def _repeat(self, node: cst.Call, chain: Chain, index: int) -> None:
@@ -1073,3 +1128,38 @@ def _shares_an_object(item: Statement, run: list[Statement]) -> bool:
     earlier_args = set().union(*(_arg_reads(r[0]) for r in run))
     return bool(_arg_reads(call) & roots) or (bool(receiver)
                                                and receiver.split(".")[0] in earlier_args)
+
+
+def _state_guard(node: cst.If, global_names: set[str]) -> bool:
+    """`if self._client: return self._client` / `if _enabled: return True` with no `else`:
+    an early return on state the object or module remembers, so the rest of the body runs
+    on the first call (or a miss) only. A guard on a parameter (`if not url: return`) is
+    validation, and one that raises is an error path: neither makes the rest rare."""
+    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock):
+        return False
+    last = node.body.body[-1] if node.body.body else None
+    if not (isinstance(last, cst.SimpleStatementLine) and last.body
+            and isinstance(last.body[-1], cst.Return)):
+        return False
+    for sub in _names_in(node.test):
+        if isinstance(sub, cst.Attribute) and isinstance(sub.value, cst.Name) and \
+                sub.value.value in ("self", "cls"):
+            return True
+        if isinstance(sub, cst.Name) and sub.value in global_names:
+            return True
+    return False
+
+
+def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    out: list[cst.BaseExpression] = []
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Attribute, cst.Name)):
+            out.append(node)  # type: ignore[arg-type]
+            if isinstance(node, cst.Name):
+                continue
+        if isinstance(node, (cst.Lambda, cst.Call)):
+            continue  # a call in the test (`if self.cache.get(k)`) is a lookup, not state
+        stack.extend(node.children)
+    return out

@@ -31,6 +31,13 @@ def build(ctx: FixContext) -> Fix:
     if isinstance(statement, ast.AsyncWith):
         raise NotHere("")
     call = ctx.env.get("call")
+    reader = _reader_of(statement, node) if call is not None and \
+        call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
+    if reader is not None:
+        # `json.load(open(path))`: offloading the open alone leaves the read on the loop.
+        raise NotHere(f"The file is read by `{ast.unparse(reader.func)}(...)` right where "
+                      "it is opened: run that whole call in a worker thread "
+                      "(`await asyncio.to_thread(...)` around it).")
     if call is not None and call.blocking_category in _BOUND_CATEGORIES:
         bound = _bound_name(call.name, statement, node)
         made_here = bound not in (None, "self", "cls") and \
@@ -51,6 +58,19 @@ def build(ctx: FixContext) -> Fix:
         ctx.source.import_edit("asyncio"),
         message="Runs the same call in a worker thread; unsafe because the callee must be "
                 "thread-safe and its exceptions now surface at the await.")
+
+
+def _reader_of(statement: ast.stmt | None, node: ast.Call) -> ast.Call | None:
+    """The call `node` is passed to as an argument, if any (`json.load` of
+    `json.load(open(p))`)."""
+    if statement is None:
+        return None
+    for sub in ast.walk(statement):
+        if isinstance(sub, ast.Call) and (
+                any(arg is node for arg in sub.args)
+                or any(kw.value is node for kw in sub.keywords)):
+            return sub
+    return None
 
 
 def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | None:
