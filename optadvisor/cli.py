@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -609,9 +610,30 @@ def command():  # type: ignore[no-untyped-def]
     return root
 
 
+_RECEIVED: list[int] = []
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP, raised where the program is as Ctrl-C is, so every `finally` runs
+    (workers, the profiled program and py-spy stopped, temp dirs removed)."""
+    # Once is enough: a second SIGTERM must not cut the cleanup of the first short.
+    signal.signal(signum, signal.SIG_IGN)
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, _terminate)
     try:
         command()(prog_name="optadvisor")
+    except SystemExit as exc:
+        # typer turns the interrupt into exit 130; a termination exits as killed by it.
+        if _RECEIVED and exc.code == 130:
+            sys.stderr.write(f"terminated ({signal.Signals(_RECEIVED[0]).name})\n")
+            sys.exit(128 + _RECEIVED[0])
+        raise
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

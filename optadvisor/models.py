@@ -634,7 +634,7 @@ class RunOutcome:
     """How the target ended, and whether anything had to be stopped."""
 
     status: str
-    """ok | exit-nonzero | exception | signal | timeout."""
+    """ok | exit-nonzero | exception | signal | timeout | stopped."""
     returncode: int | None = None
     """Exit code; None when a signal ended it or it never started."""
     signal: str = ""
@@ -1062,7 +1062,7 @@ class ComparedFile:
     created: str = ""
     tool_version: str = ""
     status: str = ""
-    """A run's outcome status (ok, exit-nonzero, exception, signal, timeout); `` for a scan."""
+    """A run's outcome status (ok, exit-nonzero, exception, signal, timeout, stopped); `` for a scan."""
     problem: str = ""
     """Why a run did not end normally, in words; `` when it did."""
 

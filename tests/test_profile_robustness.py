@@ -5,6 +5,7 @@ report says what happened and keeps what was measured."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -219,3 +220,82 @@ def test_attaching_without_permission_is_refused_saying_how_to_allow_it(tmp_path
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_program_that_stops_itself_is_taken_down(tmp_path: Path):
+    # No --timeout: a stopped process never ends by itself, and `profile` waited forever.
+    started = time.perf_counter()
+    run = profile(tmp_path, """
+        import os, signal, time
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGSTOP)
+        """)
+    assert time.perf_counter() - started < 30
+    assert run.outcome.status == "stopped", run.outcome
+    assert "stopped itself" in run.outcome.message
+
+
+def test_a_daemon_that_empties_its_environment_is_stopped_too(tmp_path: Path):
+    pid_file = tmp_path / "daemon.pid"
+    run = profile(tmp_path, f"""
+        import subprocess, sys
+        daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                  env={{}}, start_new_session=True)
+        open({str(pid_file)!r}, "w").write(str(daemon.pid))
+        """)
+    assert run.outcome.status == "ok"
+    pid = int(pid_file.read_text())
+    gone, alive = psutil.wait_procs([p for p in [_process(pid)] if p], timeout=5)
+    assert alive == [], "the daemon without the marker outlived the run"
+    assert run.outcome.killed >= 1
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        proc = psutil.Process(pid)
+        return None if proc.status() == psutil.STATUS_ZOMBIE else proc
+    except psutil.Error:
+        return None
+
+
+SLOW_TREE = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          env={}, start_new_session=True)
+open(sys.argv[1], "w").write(f"{child.pid} {daemon.pid}")
+while True:
+    time.sleep(0.05)
+"""
+
+
+@needs_py_spy
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL, signal.SIGHUP])
+def test_nothing_outlives_a_killed_profile(tmp_path: Path, signum: int):
+    # What `timeout`, CI runners and `docker stop` send. The program, its children, a
+    # daemon without the marker, py-spy and the temp dir must all be gone 5 s later.
+    script = tmp_path / "slow_tree.py"
+    script.write_text(SLOW_TREE, encoding="utf-8")
+    pids = tmp_path / "pids.txt"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optadvisor", "profile", str(script), "--timeout", "120",
+         "--quiet", "--", str(pids)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not pids.exists():
+        time.sleep(0.1)
+    assert pids.exists(), "the program never started"
+    time.sleep(1.0)  # the watchman has seen the daemon by now
+    tree = [p for p in psutil.Process(proc.pid).children(recursive=True)]
+    proc.send_signal(signum)
+    proc.wait(timeout=60)
+    if signum != signal.SIGKILL:
+        assert proc.returncode == 128 + signum, proc.stderr.read()
+    watched = tree + [p for p in map(_process, map(int, pids.read_text().split())) if p]
+    gone, alive = psutil.wait_procs(watched, timeout=5)
+    alive = [p for p in alive if _process(p.pid) is not None]
+    assert alive == [], f"left running: {[(p.pid, p.cmdline()) for p in alive]}"
+    assert list(temp.glob("optadvisor-run-*")) == []

@@ -35,7 +35,9 @@ from optadvisor.profile.sampling import (
     Recorder, SamplerUnavailable, find_py_spy, py_spy_version,
 )
 from optadvisor.profile.sources import SourceIndex
-from optadvisor.profile.target import BOOTSTRAP, Exit, TargetError, describe, spawn
+from optadvisor.profile.target import (
+    BOOTSTRAP, Exit, TargetError, become_subreaper, describe, spawn,
+)
 
 MODES = ("sample", "trace")
 
@@ -104,6 +106,15 @@ def run_profile(options: ProfileOptions, progress: Progress | None = None) -> Pr
         say(f"sampling pid {options.pid}")
         return attach_profile(options)
     python, script, cwd, root = _validate(options)
+    become_subreaper()
+    try:
+        return _profile(options, python, script, cwd, root, say)
+    finally:
+        become_subreaper(False)
+
+
+def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+             say: Callable[[str], None]) -> ProfileRun:
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     collected = _Collected()
     sources = SourceIndex(excluded=(BOOTSTRAP,))
@@ -258,6 +269,7 @@ def _attach(options: ProfileOptions, target: Any,
         try:
             recorder = Recorder.attach(binary, target.pid, target.workdir, options.rate,
                                        options.subprocesses)
+            target.helper(recorder.process.pid)
             return recorder, py_spy_version(binary), "go"
         except SamplerUnavailable as exc:
             reason = exc

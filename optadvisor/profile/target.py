@@ -6,6 +6,7 @@ daemons that left its process group are found and stopped."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -22,11 +23,15 @@ from typing import Any
 import psutil
 
 from optadvisor.models import RunOutcome, Rusage
+from optadvisor.profile.guard import Guard
 
 BOOTSTRAP = str(Path(__file__).with_name("_bootstrap.py").resolve())
 MARKER = "OPTADVISOR_PROFILE_RUN"
 INTERRUPT_GRACE = 1.0
 """Seconds a timed-out target gets after SIGINT to unwind before SIGKILL."""
+STOPPED_GRACE = 2.0
+"""Seconds a target may stay stopped (SIGSTOP, SIGTSTP) before it is taken as hung."""
+_HELPER_MARKS = ("optadvisor.workers import serve", "optadvisor.profile.guard import watch")
 
 
 class TargetError(Exception):
@@ -39,6 +44,8 @@ class Exit:
     """Exit code, or None when a signal ended it."""
     signal: int = 0
     timed_out: bool = False
+    stopped: bool = False
+    """It stopped itself (SIGSTOP) and stayed stopped: taken down instead of waited for."""
     rusage: Rusage | None = None
     wall_seconds: float = 0.0
 
@@ -52,6 +59,11 @@ class Target:
     result_path: Path
     workdir: Path
     run_id: str
+    guard: Guard | None = None
+    started_at: float = 0.0
+    """psutil's create_time of the target: its orphans are younger."""
+    helpers: set[int] = field(default_factory=set)
+    """Our own processes around it (py-spy): never taken for its leftovers."""
     released_at: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)
     _status: tuple[int, Any] | None = None
@@ -104,8 +116,11 @@ class Target:
     def wait(self, timeout: float | None) -> Exit:
         """Wait for the target; past `timeout` seconds stop its whole tree (SIGINT, then
         SIGKILL after a grace period)."""
-        timed_out = not self._done.wait(timeout)
-        if timed_out:
+        timed_out, stopped = self._wait_running(timeout)
+        if stopped:
+            self.signal_tree(signal.SIGKILL)
+            self._done.wait(5.0)
+        elif timed_out:
             self.signal_tree(signal.SIGINT)
             if not self._done.wait(INTERRUPT_GRACE):
                 self.signal_tree(signal.SIGKILL)
@@ -114,11 +129,31 @@ class Target:
         wall = (self._ended_at or time.perf_counter()) - (self.released_at or time.perf_counter())
         if status is None:
             code = self.process.returncode
-            return Exit(returncode=code, timed_out=timed_out, wall_seconds=wall)
+            return Exit(returncode=code, timed_out=timed_out, stopped=stopped,
+                        wall_seconds=wall)
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         code = None if sig else os.WEXITSTATUS(status)
-        return Exit(returncode=code, signal=sig, timed_out=timed_out,
+        return Exit(returncode=code, signal=sig, timed_out=timed_out, stopped=stopped,
                     rusage=_rusage(usage), wall_seconds=max(wall, 0.0))
+
+    def _wait_running(self, timeout: float | None) -> tuple[bool, bool]:
+        """(timed out, stayed stopped): wait for the end, looking every half second
+        whether the target has stopped itself; a stopped process never ends by itself, and
+        without --timeout `profile` waited for it forever."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        stopped_since = 0.0
+        while True:
+            step = 0.5 if deadline is None else min(0.5, deadline - time.perf_counter())
+            if step <= 0:
+                return True, False
+            if self._done.wait(step):
+                return False, False
+            if _is_stopped(self.pid):
+                stopped_since = stopped_since or time.perf_counter()
+                if time.perf_counter() - stopped_since >= STOPPED_GRACE:
+                    return False, True
+            else:
+                stopped_since = 0.0
 
     def signal_tree(self, sig: int) -> None:
         """The target's process group, then any process carrying our marker."""
@@ -135,6 +170,8 @@ class Target:
     def stop_leftovers(self, extra: list[psutil.Process] | None = None) -> tuple[int, tuple[int, ...]]:
         """Stop whatever the target left running. Returns (stopped, still alive)."""
         found = {p.pid: p for p in marked_processes(self.run_id)}
+        for proc in self._orphans():
+            found.setdefault(proc.pid, proc)
         for proc in extra or ():
             try:
                 if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
@@ -158,6 +195,34 @@ class Target:
             time.sleep(0.02)
             alive = [p for p in alive if _really_alive(p)]
         return len(procs), tuple(p.pid for p in alive)
+
+    def _orphans(self) -> list[psutil.Process]:
+        """Our children younger than the target that are not our own helpers: with this
+        process a child subreaper, that is where the target's orphans land, even those
+        that left its process group and emptied their environment (no marker)."""
+        found = []
+        try:
+            children = psutil.Process().children()
+        except psutil.Error:
+            return found
+        for child in children:
+            try:
+                if child.pid in self.helpers or child.create_time() < self.started_at or \
+                        (self.guard is not None and child.pid == self.guard.pid) or \
+                        any(mark in " ".join(child.cmdline()) for mark in _HELPER_MARKS):
+                    continue
+                if _really_alive(child):
+                    found.append(child)
+            except psutil.Error:
+                continue
+        return found
+
+    def helper(self, pid: int) -> None:
+        """A process of ours that works on the target (py-spy): not one of its leftovers,
+        but stopped with it if optadvisor dies."""
+        self.helpers.add(pid)
+        if self.guard is not None:
+            self.guard.tell("pid", pid)
 
     def abort(self) -> None:
         """If we are leaving early (an error of ours, Ctrl-C), take the whole tree down."""
@@ -184,6 +249,9 @@ class Target:
             self.workdir.rmdir()
         except OSError:
             pass
+        if self.guard is not None:
+            self.guard.done()
+            self.guard = None
 
 
 def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path,
@@ -215,10 +283,29 @@ def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path
         os.close(write_fd)
         raise TargetError(f"cannot start {python}: {exc.strerror or exc}") from None
     os.close(read_fd)
+    guard = Guard(run_id, MARKER)
+    guard.tell("group", process.pid)
+    guard.tell("dir", workdir)
+    try:
+        started = psutil.Process(process.pid).create_time()
+    except psutil.Error:
+        started = 0.0
     target = Target(process=process, gate=write_fd, result_path=workdir / "result.json",
-                    workdir=workdir, run_id=run_id)
+                    workdir=workdir, run_id=run_id, guard=guard, started_at=started)
     target.start_reaper()
     return target
+
+
+def become_subreaper(on: bool = True) -> None:
+    """Orphans of the profiled tree (double forks, daemons) are re-parented to this
+    process instead of init, where _orphans() finds them (Linux; elsewhere the marker in
+    their environment and the process group are what is left). Switched off after the
+    run: a process that uses optadvisor as a library should not stay one."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(36, int(on))  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
 
 
 def marked_processes(run_id: str) -> list[psutil.Process]:
@@ -242,7 +329,11 @@ def describe(exit: Exit, result: dict[str, Any], timeout: float | None,
     ended = result.get("exit") or {}
     exception = ended.get("exception", "")
     sig_name = _signal_name(exit.signal)
-    if exit.timed_out:
+    if exit.stopped:
+        status = "stopped"
+        message = (f"stopped itself (SIGSTOP or SIGTSTP) and stayed stopped for "
+                   f"{STOPPED_GRACE:g} s; taken down")
+    elif exit.timed_out:
         status = "timeout"
         message = f"stopped after the {timeout:g} s timeout"
         if sig_name:
@@ -293,6 +384,13 @@ def _rusage(usage: Any) -> Rusage | None:
                   involuntary_switches=int(usage.ru_nivcsw),
                   minor_faults=int(usage.ru_minflt), major_faults=int(usage.ru_majflt),
                   block_in=int(usage.ru_inblock), block_out=int(usage.ru_oublock))
+
+
+def _is_stopped(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    except psutil.Error:
+        return False
 
 
 def _really_alive(proc: psutil.Process) -> bool:
