@@ -160,6 +160,9 @@ class CallFact:
     handed: bool = False
     """For file opens: the handle goes straight to an awaited call or a child process
     (`file=open(p, "rb")`), which does the reading; opening it takes microseconds."""
+    param_config: bool = False
+    """For clients: the constructor reads the function's parameters (`OpenAI(api_key=key)`):
+    made from what each caller passes, so not simply built once."""
     once: bool = False
     """For clients: built after an early return on remembered state (`if self._token:
     return self._token`): once per object or per expiry, not on every call."""

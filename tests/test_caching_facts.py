@@ -92,8 +92,8 @@ def test_a_path_joined_with_a_string_is_a_pathlib_path_in_async_code_too():
 
         async def prompt():
             return (ROOT / "system.md").read_text()
-    """, ("OPT101",))
-    assert found == [("OPT101", 6)]
+    """, ("OPT105",))
+    assert found == [("OPT105", 6)]
 
 
 def test_dict_caches_reset_elsewhere_or_keyed_through_a_local():

@@ -241,8 +241,10 @@ def test_client_in_async_with_or_from_locals_is_words():
     """, "OPT201")
     assert rec.fix.applicability == "manual" and "close" in rec.fix.message
     rec = fix_of("""
+        import os
         from openai import OpenAI
-        def f(q, api_key):
+        def f(q):
+            api_key = os.environ["OPENAI_KEY"]
             client = OpenAI(api_key=api_key)
             return client.chat.completions.create(model="m", messages=[q])
     """, "OPT201")

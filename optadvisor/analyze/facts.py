@@ -4,12 +4,16 @@ positions attached."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog
-from optadvisor.analyze.names import HTTP_READS, LLM_CALLS, UNKNOWN, Chain
+from optadvisor.analyze.names import HTTP_READS, LLM_CALLS, UNKNOWN, Chain, names_read
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
+if TYPE_CHECKING:
+    import libcst as cst
+
 from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 _MAX_TYPE_DEPTH = 8
@@ -161,6 +165,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.blocking == "file" and cb.arg_of >= 0 and \
                 _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
+        if fact is not None and fact.client and cb.function != MODULE and _from_params(
+                collector.call_nodes[cb.index], collector.functions[cb.function].param_names):
+            fact = replace(fact, param_config=True)
         if fact is not None and fact.client and (cb.once or (
                 cb.loop is not None and cb.loop.sleeps_at_all)):
             fact = replace(fact, once=cb.once,
@@ -235,6 +242,15 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
+
+
+def _from_params(node: "cst.Call", params: set[str]) -> bool:
+    """`OpenAI(api_key=api_key)`, `create_engine(url(host, user, password))` where those are
+    the function's parameters: the client is made from what each caller passes."""
+    reads: set[str] = set()
+    for arg in node.args:
+        reads |= names_read(arg.value)
+    return bool(reads & (params - {"self", "cls"}))
 
 
 _SPAWNS = frozenset({"subprocess.Popen", "asyncio.create_subprocess_exec",
