@@ -192,7 +192,7 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
-    links = link([(i.source, i.facts) for i in inputs], catalog.setup_functions)
+    links = link([(i.source, i.facts) for i in inputs], catalog)
     for item in inputs:
         found = links.get(item.source.rel)
         if found is not None:
@@ -260,7 +260,7 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     if isinstance(outcome, ErrorRecord):
         return [], outcome
     source = SourceFile(path=Path(rel), rel=rel, component=".")
-    links = link([(source, outcome)], catalog.setup_functions).get(rel)
+    links = link([(source, outcome)], catalog).get(rel)
     item = FileInput(source, outcome, SourceText(code))
     if links is not None:
         item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once

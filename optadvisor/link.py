@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from optadvisor.analyze.catalog import Catalog
 from optadvisor.models import CallFact, FileFacts, SourceFile
 
 MAX_DEPTH = 8
@@ -202,10 +203,10 @@ class FileLinks:
 
     via: dict[int, Via]
     """Calls (by index in facts.calls) in async defs that block through project helpers."""
-    awaited: dict[str, tuple[bool, int]]
-    """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits)
-    of the project function they reach. A coroutine that awaits nothing does no I/O:
-    running it concurrently gains nothing."""
+    awaited: dict[str, tuple[bool, int, bool]]
+    """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits,
+    reaches I/O) of the project function they reach. A coroutine that awaits nothing, or
+    reaches no request, gains nothing from running concurrently."""
     runs_once: frozenset[int] = frozenset()
     """Functions (by index) that build a client, whose every caller found in the project is
     setup code (`__init__`, `main`, startup hooks): they run once per process or object."""
@@ -247,14 +248,49 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     return out
 
 
+class IoReach:
+    """Whether a project coroutine reaches I/O worth overlapping: it calls a request the
+    catalog knows (HTTP, LLM, database, cloud, an offload to a thread) or a method of an
+    object named as a client, itself or through the project coroutines it calls (three
+    deep). A coroutine that only computes, reads state or awaits other such coroutines gains
+    nothing from running beside another: gathering it only adds tasks."""
+
+    DEPTH = 3
+
+    def __init__(self, index: ProjectIndex, catalog: Catalog) -> None:
+        self.index = index
+        self.catalog = catalog
+        self._memo: dict[FunctionKey, bool] = {}
+
+    def reaches(self, key: FunctionKey, depth: int = 0) -> bool:
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = False  # a cycle reaches nothing new
+        rel, index = key
+        fn = self.index.facts[rel].functions[index]
+        found = fn.io
+        if not found and depth < self.DEPTH:
+            for callee in fn.callees:
+                target = self.index.resolve(rel, callee)
+                if target is not None and target != key and \
+                        self.index.facts[target[0]].functions[target[1]].is_async and \
+                        self.reaches(target, depth + 1):
+                    found = True
+                    break
+        self._memo[key] = found
+        return found
+
+
 def link(files: list[tuple[SourceFile, FileFacts]],
-         setup: frozenset[str] = frozenset()) -> dict[str, FileLinks]:
+         catalog: Catalog | None = None) -> dict[str, FileLinks]:
     """For every file: calls in async defs that block through project helpers, the
-    project coroutines its loops and await groups call, and client builders that only
-    setup code calls (`setup`: the catalog's setup function names)."""
+    project coroutines its loops and await groups call (and whether they reach I/O), and
+    client builders that only setup code calls (the catalog's setup function names)."""
+    catalog = catalog or Catalog()
     index = ProjectIndex(files)
     linker = BlockingLinker(index)
-    once = _runs_once(index, files, setup)
+    reach = IoReach(index, catalog)
+    once = _runs_once(index, files, catalog.setup_functions)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
@@ -270,7 +306,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             if target is not None:
                 fn = index.facts[target[0]].functions[target[1]]
                 # Awaits that all run on Django's one sync thread overlap nothing.
-                awaited[name] = (fn.is_async, fn.awaits - fn.serial_awaits)
+                awaited[name] = (fn.is_async, fn.awaits - fn.serial_awaits,
+                                 fn.is_async and reach.reaches(target))
         if via or awaited or source.rel in once:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

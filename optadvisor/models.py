@@ -157,6 +157,9 @@ class CallFact:
     handoff: bool = False
     """Inside `with app.suspend():`: a terminal UI hands the terminal to this code, and
     blocking while it waits for an editor or a shell is the point."""
+    ready: bool = False
+    """For blocking waits: the receiver was just probed (`while not q.empty(): q.get()`,
+    `if proc.poll() is not None: proc.communicate()`), so the wait returns at once."""
     handed: bool = False
     """For file opens: the handle goes straight to an awaited call or a child process
     (`file=open(p, "rb")`), which does the reading; opening it takes microseconds."""
@@ -195,6 +198,9 @@ class FunctionFact:
     """Distinct resolved names this function calls (for the link stage and profiling)."""
     loop_callees: tuple[str, ...] = ()
     """Of `callees`, those called inside a loop or a comprehension (run many times)."""
+    io: bool = False
+    """It calls a request the catalog knows or a method of an object named as a client
+    (`self._client.get`): I/O worth overlapping with other such calls."""
     branch_callees: tuple[str, ...] = ()
     """Of `callees`, those only called under an `if`/`except` or after an early return on
     remembered state: some runs of this function never reach them."""

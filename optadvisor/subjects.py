@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Catalog, django_orm, name_words,
+    SDK_RESOURCES, Catalog, client_call, django_orm, is_request, name_words,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Via
@@ -30,7 +30,7 @@ CALL_FIELDS = {
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
-    "param_config": "bool",
+    "param_config": "bool", "ready": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -44,7 +44,7 @@ LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
-    "effects": "bool", "idle": "bool",
+    "effects": "bool", "idle": "bool", "evident": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
 }
 CACHE_FIELDS = {
@@ -52,7 +52,7 @@ CACHE_FIELDS = {
     "on_method": "bool", "on_async": "bool", "key": "str", "key_unbounded": "bool",
 }
 AWAIT_GROUP_FIELDS = {"count": "int", "line": "int", "targets": "str", "calls": "str",
-                      "gather": "str", "effects": "int", "idle": "int"}
+                      "gather": "str", "effects": "int", "idle": "int", "evident": "int"}
 HOTSPOT_FIELDS = {
     "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
     "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
@@ -235,6 +235,7 @@ class CallView:
         self.once = fact.once
         self.handed = fact.handed
         self.param_config = fact.param_config
+        self.ready = fact.ready
         self.paced = fact.paced
 
     @property
@@ -315,31 +316,6 @@ def _kw(name: str, value: str) -> str:
     return f"**{value}" if name == "**" else f"{name}={value}"
 
 
-def is_request(name: str, catalog: Catalog) -> bool:
-    """A call the catalog knows as one request (HTTP, LLM, database, cloud) or as work
-    handed to a thread (`asyncio.to_thread`): independent of its neighbours' order. Anything
-    else awaited only for its effect (`await self._execute("keyDown", key)`, a drag's
-    `moveTo` per point) may be the order itself."""
-    if not name:
-        return False
-    parts = name.split(".")
-    return (catalog.timeouts.get(name) is not None or catalog.blocking.get(name) is not None
-            or catalog.offload.get(name) is not None
-            or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES))
-
-
-_CLIENT_WORDS = frozenset({"client", "session", "http", "api"})
-
-
-def _client_receiver(call_source: str) -> bool:
-    """`client.index(doc)`, `self.http_session.post(...)`: the object the awaited call goes
-    through names a client, whose requests do not depend on each other's order."""
-    func = call_source.split("(", 1)[0]
-    receiver = func.rsplit(".", 1)[0] if "." in func else ""
-    last = receiver.rsplit(".", 1)[-1]
-    return any(word in _CLIENT_WORDS for word in name_words(last))
-
-
 def changes_state(name: str, catalog: Catalog) -> bool:
     """The awaited callee's name says it changes state (`_get_or_create_table`, `save`,
     `connect`): its calls keep their order. Requests the catalog knows are exempt."""
@@ -356,7 +332,22 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
-def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
+def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool]],
+               catalog: Catalog | None) -> bool:
+    """There is evidence that this awaited call does I/O worth overlapping: a request the
+    catalog knows, a call through an object named as a client, or a project coroutine
+    that reaches one of those (link.py's IoReach). An await on an unknown object or a
+    project coroutine that reaches none (an accessor, a factory, state kept in memory) is
+    no reason to gather: on real code those were the await-group findings that were wrong."""
+    if catalog is None:
+        return True
+    if is_request(name, catalog) or client_call(name, catalog) or client_call(source, catalog):
+        return True
+    found = awaited.get(name)
+    return found is not None and found[2]
+
+
+def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int, bool]]) -> bool:
     """Running several at once changes nothing: the callee is a project coroutine that
     awaits nothing but Django's one sync thread (or nothing at all), or a Django async ORM
     call — those run through `sync_to_async(thread_sensitive=True)`, one at a time, whatever
@@ -369,7 +360,7 @@ def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int]]) -> bool:
 
 class LoopView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int]] | None = None,
+                 awaited: dict[str, tuple[bool, int, bool]] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
@@ -377,8 +368,9 @@ class LoopView:
         self.effects = catalog is not None and changes_state(fact.await_name, catalog)
         if catalog is not None and fact.discarded and not self.effects and not is_request(
                 fact.await_name, catalog):
-            self.effects = not _client_receiver(self.await_source)
+            self.effects = not client_call(self.await_source, catalog)
         self.idle = idle_coroutine(fact.await_name, awaited or {})
+        self.evident = io_evident(fact.await_name, self.await_source, awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
                      "forever", "delay", "network"):
@@ -394,12 +386,14 @@ class LoopView:
 
 class AwaitGroupView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int]] | None = None,
+                 awaited: dict[str, tuple[bool, int, bool]] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
         self.effects = sum(changes_state(n, catalog) for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
+        self.evident = sum(io_evident(n, src, awaited or {}, catalog)
+                           for n, src in zip(fact.names, self._sources))
         self.count = len(fact.calls)
         self.line = fact.line
 

@@ -219,9 +219,10 @@ def test_loop_with_tuple_target_unpacks_inside_the_coroutine():
 
 
 def test_loop_that_leaves_a_variable_or_accumulates_is_words():
-    for body, why in (("total += await fetch(x)", "+="), ("last = await fetch(x)", "`last`")):
+    for body, why in (("total += await client.fetch(x)", "+="),
+                      ("last = await client.fetch(x)", "`last`")):
         code = f"""
-            async def f(xs):
+            async def f(client, xs):
                 total = 0
                 last = None
                 for x in xs:
@@ -341,14 +342,14 @@ def test_fix_explicit_files_in_different_directories(tmp_path: Path):
 def test_gather_indents_a_moved_multi_line_call():
     out = fixed("""
         async def f(c, m):
-            refs = await resolve(
+            refs = await api.resolve(
                 c,
                 timeout_s=3,
             )
-            envs = await m.environment.resolve()
+            envs = await m.environment_client.resolve()
             return refs, envs
     """, ("OPT102",))
-    assert "        resolve(\n            c,\n            timeout_s=3,\n        ),\n" in out
+    assert "        api.resolve(\n            c,\n            timeout_s=3,\n        ),\n" in out
 
 
 @pytest.mark.parametrize("between", ['logger.info("step 2")', "took = time.time() - t0"])
@@ -361,7 +362,7 @@ def test_an_effect_or_a_clock_read_between_awaits_keeps_them_apart(between: str)
             async def back(self, logger, t0):
                 snap = await self._session.get_snapshot()
                 {between}
-                tabs = await self._get_tab_info()
+                tabs = await self._browser_api.get_tab_info()
                 return snap, tabs
     """
     grouped, _ = scan_source(textwrap.dedent(code.format(between="x = 1")), select=("OPT102",))

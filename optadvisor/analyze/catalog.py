@@ -128,6 +128,12 @@ class Catalog:
     """Calls with a batch form (`embeddings.create(input=[...])`, `mget`, `executemany`)."""
     batch_tails: frozenset[str] = frozenset()
     not_blocking: NameTable[bool] = field(default_factory=NameTable)
+    async_io: NameTable[bool] = field(default_factory=NameTable)
+    io_words: frozenset[str] = frozenset()
+    """Words of a method name that say it goes out for data (`search`, `fetch`, `embed`):
+    evidence of I/O for a call through an object the project cannot resolve."""
+    """Async I/O entry points that are no client method (`aiosqlite.connect`,
+    `aiofiles.open`): a coroutine that calls one does I/O worth overlapping."""
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
@@ -168,6 +174,7 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     verbs: set[str] = set()
     words: set[str] = set()
     connections: set[str] = set()
+    io_words: set[str] = set()
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -178,10 +185,12 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup, ordered, keys, small, verbs, words, connections)
+        _merge(catalog, data, path, setup, ordered, keys, small, verbs, words, connections,
+               io_words)
     catalog.setup_functions = frozenset(setup)
     catalog.setup_words = frozenset(words)
     catalog.connections = frozenset(connections)
+    catalog.io_words = frozenset(io_words)
     catalog.ordered_methods = frozenset(ordered)
     catalog.unbounded_keys = frozenset(keys)
     catalog.bounded_keys = frozenset(small)
@@ -203,9 +212,9 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
            ordered: set[str], keys: set[str], small: set[str], verbs: set[str],
-           words: set[str], connections: set[str]) -> None:
+           words: set[str], connections: set[str], io_words: set[str]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches", "effects", "not_blocking", "batch"}
+             "ordered", "caches", "effects", "not_blocking", "batch", "async_io"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -237,13 +246,15 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         for name in _names(entry, path, "loaders"):
             catalog.loaders.add(name, kind)
     for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize),
-                           ("not_blocking", catalog.not_blocking)):
+                           ("not_blocking", catalog.not_blocking),
+                           ("async_io", catalog.async_io)):
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
     for section, key, into in (("setup", "functions", setup), ("setup", "words", words),
                                ("ordered", "methods", ordered),
                                ("ordered", "connections", connections),
+                               ("async_io", "words", io_words),
                                ("caches", "unbounded_keys", keys),
                                ("caches", "bounded_keys", small),
                                ("effects", "verbs", verbs)):
@@ -253,3 +264,34 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
             into.update(str(v) for v in values)
 
+
+def is_request(name: str, catalog: Catalog) -> bool:
+    """A call the catalog knows as one request (HTTP, LLM, database, cloud) or as work
+    handed to a thread (`asyncio.to_thread`): independent of its neighbours' order. Anything
+    else awaited only for its effect (`await self._execute("keyDown", key)`, a drag's
+    `moveTo` per point) may be the order itself."""
+    if not name:
+        return False
+    parts = name.split(".")
+    return (catalog.timeouts.get(name) is not None or catalog.blocking.get(name) is not None
+            or catalog.offload.get(name) is not None or catalog.async_io.get(name) is not None
+            or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES))
+
+
+_CLIENT_WORDS = frozenset({"client", "session", "http", "api"})
+
+
+def client_call(name: str, catalog: Catalog) -> bool:
+    """`self.http_client.post`, `client.index`, `self.memory.search(q)`: a call through an
+    object named as a client, or a method whose name says it goes out for data (the
+    catalog's `[async_io] words`), whose requests do not depend on each other's order (not
+    `session.execute` or `conn.commit`: the catalog's ordered methods)."""
+    func = name.split("(", 1)[0]
+    if "." not in func:
+        return False
+    receiver, method = func.rsplit(".", 1)
+    if method in catalog.ordered_methods:
+        return False
+    last = receiver.rsplit(".", 1)[-1]
+    return any(word in _CLIENT_WORDS for word in name_words(last)) or \
+        any(word in catalog.io_words for word in name_words(method))

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, static_input
-from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog
+from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog, client_call, is_request
 from optadvisor.analyze.names import HTTP_READS, LLM_CALLS, UNKNOWN, Chain, names_read
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
@@ -118,6 +118,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     resolver = Resolver(collector)
     funcs = collector.functions
     offloaded = _offloaded_functions(collector)
+    # Functions that await I/O (or enter an async context on it): a sync blocking call in a
+    # coroutine is I/O too, but running two such coroutines together overlaps nothing.
+    io_functions = {
+        cb.function for cb in collector.calls
+        if (cb.awaited or cb.in_with) and (
+            is_request(resolver.name(cb.chain, cb.function), catalog)
+            or client_call(".".join(part.rstrip("()") for part in cb.chain), catalog))}
 
     functions = []
     resolved_decorators = []
@@ -126,6 +133,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
         resolved_decorators.append(decorators)
         callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
+        io = i in io_functions
         loop_callees = sorted({resolver.name(ch, i) for ch in fb.loop_call_chains})
         sure = {resolver.name(ch, i) for ch in fb.sure_call_chains}
         branch_callees = [name for name in callees if name not in sure]
@@ -137,7 +145,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
-            branch_callees=tuple(branch_callees),
+            branch_callees=tuple(branch_callees), io=io,
             startup=fb.startup, serial_awaits=fb.serial_awaits,
         ))
 
@@ -162,6 +170,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, item_config=True)
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
+        if fact is not None and fact.blocking and cb.ready:
+            fact = replace(fact, ready=True)
         if fact is not None and fact.blocking == "file" and cb.arg_of >= 0 and \
                 _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)

@@ -114,6 +114,9 @@ class CallBuild:
     """After an early return on remembered state (`if self._token: return self._token`)."""
     loop: "LoopBuild | None" = None
     """The innermost loop of its own function around it, if any."""
+    ready: bool = False
+    """Its receiver was just probed (`while not q.empty(): q.get()`, `if p.poll() is not
+    None: p.communicate()`): the wait returns at once."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -186,6 +189,9 @@ class FactCollector(cst.CSTVisitor):
         self.call_groups: list[AwaitGroupBuild] = []
         self.repeats = Repeats()
         self._handoffs: list[bool] = []
+        self._ready: list[set[str]] = []
+        """Per enclosing `if`/`while`: receivers its test probes for readiness
+        (`while not q.empty():`, `if proc.poll() is not None:`)."""
         """Per enclosing `with`: it hands the terminal to the code inside (`app.suspend()`)."""
         self._stmt_stack: list[cst.SimpleStatementLine] = []
         self._stmt_pos: dict[int, tuple[int, int]] = {}
@@ -440,6 +446,7 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        self._ready.append(_probed(node.test))
         loop = self._own_loop()
         if loop is not None:
             loop.test_reads |= names_read(node.test)
@@ -449,6 +456,7 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
+        self._ready.pop()
         func = self._func()
         if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
                 original_node, func.globals):
@@ -557,9 +565,11 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_While(self, node: cst.While) -> None:
         self._enter_loop(node, "while")
+        self._ready.append(_probed(node.test))
 
     def leave_While(self, original_node: cst.While) -> None:
         self._leave_loop(original_node)
+        self._ready.pop()
 
     def _enter_comp(self, node: cst.CSTNode) -> None:
         self._comp_depth += 1
@@ -938,6 +948,8 @@ class FactCollector(cst.CSTVisitor):
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
             once=func is not None and func.after_guard, loop=self._own_loop(),
+            ready=len(chain) > 1 and any(
+                ".".join(chain[:-1]) in probed for probed in self._ready),
         ))
 
     def _repeat(self, node: cst.Call, chain: Chain, index: int) -> None:
@@ -1163,3 +1175,22 @@ def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:
             continue  # a call in the test (`if self.cache.get(k)`) is a lookup, not state
         stack.extend(node.children)
     return out
+
+
+_PROBES = frozenset({"poll", "empty", "qsize", "done", "is_set", "full", "is_alive",
+                     "returncode"})
+
+
+def _probed(test: cst.BaseExpression) -> set[str]:
+    """Receivers a test asks whether they are ready: `q` of `not q.empty()`, `proc` of
+    `proc.poll() is not None`, `fut` of `fut.done()`."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute) and node.attr.value in _PROBES:
+            chain = chain_of(node.value)
+            if chain:
+                found.add(".".join(chain))
+        stack.extend(node.children)
+    return found
