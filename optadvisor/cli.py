@@ -98,6 +98,11 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _warn(message: str) -> None:
+    """Said even with --quiet: a pattern or a selection that matches nothing is how a
+    gate ends up checking nothing."""
+    _say("warning:", "bold yellow", message)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -176,7 +181,7 @@ def scan(
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
-            profile=profile_run)
+            profile=profile_run, notify=_warn)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 
@@ -448,7 +453,8 @@ def profile(
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")
         scan_options = ScanOptions(paths=(root,), config_file=config,
-                                   select=split_codes(select), ignore=split_codes(ignore))
+                                   select=split_codes(select), ignore=split_codes(ignore),
+                                   notify=_warn)
         report = run_profile(options, scan_options, progress,
                              saved_as=str(save_run) if save_run else "")
     except ProfileUsageError as exc:
