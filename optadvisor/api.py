@@ -39,6 +39,9 @@ class ScanOptions:
     cache_dir: Path | None = None
     profile: Path | None = None
     """A saved ProfileRun: static recommendations are re-ranked by measured time."""
+    notify: Callable[[str], None] | None = None
+    """Gets warnings about the inputs (an include pattern or a --select that matches
+    nothing); the CLI prints them on stderr."""
 
 
 if TYPE_CHECKING:
@@ -69,17 +72,40 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     catalog = load_catalog(config.catalogs)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
                     options.ignore, _fix_cache(options, config, catalog))
+    run = None
+    if options.profile is not None:  # read first: a bad run fails before the scan, not after
+        from optadvisor.profile import load_run
+
+        run = load_run(options.profile)
     found = discover(list(options.paths), config)
+    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
     analysis = _analyze(found.files, config, catalog, options, progress, overlay)
     analysis.errors[:0] = found.errors
     result = engine.run(analysis.inputs)
     recs = list(result.recommendations)
-    if options.profile is not None:
+    if run is not None:
         from optadvisor.fusion import rerank
-        from optadvisor.profile import load_run
 
-        recs = rerank(recs, load_run(options.profile), analysis.inputs)
+        recs = rerank(recs, run, analysis.inputs)
     return _report(found.root, config, analysis, recs, result.suppressed, started)
+
+
+def _tell(options: ScanOptions, notes: list[str]) -> None:
+    if options.notify is not None:
+        for note in dict.fromkeys(notes):
+            options.notify(note)
+
+
+PROFILE_SUBJECTS = frozenset({"hotspot", "run"})
+
+
+def _static_notes(engine: Engine) -> list[str]:
+    """`scan --select OPT5`: every selected rule reads a profile run; a scan runs none."""
+    if not engine.by_subject or set(engine.by_subject) - PROFILE_SUBJECTS:
+        return []
+    ids = sorted(c.rule.id for group in engine.by_subject.values() for c in group)
+    return [(f"the selected rules ({', '.join(ids)}) read profile runs: a scan runs none of "
+             "them (use `optadvisor profile`)")]
 
 
 def profile(run_options: "ProfileOptions", options: ScanOptions,
@@ -108,6 +134,7 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     catalog = load_catalog(config.catalogs)
     engine = Engine(rules if rules is not None else load_rules(config.rule_dirs), catalog,
                     config, options.select, options.ignore)
+    _tell(options, engine.notes)
     components = component_finder(root, config.component_roots)
     files = {Path(f.file) for f in run.functions if f.user}
     files.add(Path(run.script) if Path(run.script).is_absolute() else root / run.script)
@@ -352,13 +379,16 @@ def load_report(path: Path) -> Report:
     `profile --save-run` (its recommendations are made again from the measurements and
     the code as it is now), as a Report."""
     from optadvisor.config import ConfigError
+    from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
     from optadvisor.profile.store import is_profile_run
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path, DOCUMENT_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not readable JSON: {exc}") from None
     if is_profile_run(data):
         from optadvisor.models import ProfileRun
@@ -373,7 +403,7 @@ def load_report(path: Path) -> Report:
         raise ConfigError(f"{path}: not an optadvisor report (schema_version 1)")
     try:
         return Report.from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: malformed report: {exc}") from None
 
 
@@ -465,7 +495,7 @@ def fix(options: ScanOptions, unsafe: bool = False, write: bool = True,
                 changed = True
         if not changed:
             break
-        report = scan(options, None, overlay)
+        report = scan(replace(options, notify=None), None, overlay)  # warned once already
     changes = {rel: (originals[rel][1], text) for rel, text in current.items()
                if text != originals[rel][1]}
     if write:

@@ -16,6 +16,7 @@ from typing import Any
 
 from optadvisor import __version__
 from optadvisor.config import ConfigError
+from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
 from optadvisor.models import PRIORITIES, Report
 from optadvisor.scoring import plan
 
@@ -40,11 +41,13 @@ def write_baseline(report: Report, path: Path) -> None:
 
 def load_baseline(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path, DOCUMENT_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: baseline file not found (create it with "
                           "--write-baseline)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable baseline: {exc}") from None
     if not isinstance(document, dict) or document.get("kind") != KIND or not isinstance(
             document.get("fingerprints"), dict):

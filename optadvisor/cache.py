@@ -7,7 +7,10 @@ path is not part of it either, so a renamed or copied file is a hit.
 
 Entries are JSON (never pickle: a cache dir can be shared or tampered with), written to a
 temporary file and renamed into place, so concurrent scans never see half an entry; an
-entry that does not decode, or whose stored key differs, is ignored and rebuilt.
+entry that does not decode, or whose stored key differs, is ignored and rebuilt. So is one
+that is not a regular file, is over CACHE_ENTRY_BYTES or nests too deep (inputs.py): a
+FIFO there hung every scan, and a deeply nested one failed every scan with RecursionError
+until the cache was cleared.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from optadvisor.inputs import CACHE_ENTRY_BYTES, load_json
 from optadvisor.models import (
     AwaitGroupFact, CacheFact, CallFact, ErrorRecord, FileFacts, Fix, FunctionFact, LoopFact, Snippet,
 )
@@ -91,13 +95,11 @@ class FactCache(_Entries):
         """The facts, or the error record, a file with these bytes gave; None on a miss.
         Failures are cached too: a file that does not parse would otherwise be analyzed
         again on every scan, and start a worker pool for nothing."""
-        path = self._path(digest)
         try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
+            data = load_json(self._path(digest), CACHE_ENTRY_BYTES)
+        except (OSError, ValueError):
+            return None  # a miss; or not a regular file, too large, not JSON, too deep
         try:
-            data = json.loads(raw)
             if data.get("key") != [digest, self.context]:
                 return None
             if "error" in data:
@@ -128,7 +130,7 @@ class FixCache(_Entries):
 
     def get(self, key: str) -> tuple[Fix, Snippet] | None:
         try:
-            data = json.loads(self._path(key).read_bytes())
+            data = load_json(self._path(key), CACHE_ENTRY_BYTES)
             if data.get("key") != [key, self.context]:
                 return None
             return Fix.from_dict(data["fix"]), Snippet(**data["snippet"])

@@ -1,5 +1,6 @@
 """Command line: flags in, api calls out. Exit codes: 0 clean, 1 findings at or above
---fail-on, 2 usage, configuration or internal error."""
+--fail-on, 2 usage, configuration or internal error. Every error is one plain line on
+stderr, `error: ...`, whether typer or optadvisor found it."""
 
 from __future__ import annotations
 
@@ -12,15 +13,60 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from optadvisor import __version__
 from optadvisor.analyze.catalog import CatalogError
 from optadvisor.config import ConfigError, parse_fail_on, split_codes
 from optadvisor.render import FORMATS as RENDER_FORMATS
+from optadvisor.render import safe
 from optadvisor.rules import RuleError
 
+try:  # recent typer vendors click; older ones use the click package
+    from typer import _click as click
+except ImportError:  # pragma: no cover - depends on the installed typer
+    import click  # type: ignore[no-redef]
+
+
+def _say(label: str, style: str, message: str) -> None:
+    """One line on stderr: `error: message`. The message is never read as rich markup
+    (`[tool.optadvisor]`, `[[examples]]` and `routes/[id]` were lost, `[/x]` crashed),
+    its control characters are escaped, and it is never wrapped (a long path used to be
+    split at 80 columns)."""
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+        Text.assemble((label, style), " ", safe(message)))
+
+
+class _PlainErrors(TyperGroup):
+    """typer draws usage errors (a bad option value, a missing argument) as a 5-6 line box
+    wrapped at 80 columns; here they are one `error:` line like every other, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None,  # type: ignore[no-untyped-def]
+             standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `optadvisor`: the help
+            if exc.format_message().strip():  # rich help is printed when it is made
+                exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
+            _say("error:", "bold red", exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        except click.exceptions.ClickException as exc:
+            _say("error:", "bold red", exc.format_message())
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("Aborted!\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
-    name="optadvisor", no_args_is_help=True, add_completion=False,
+    name="optadvisor", no_args_is_help=True, add_completion=False, cls=_PlainErrors,
     pretty_exceptions_enable=False,
     help="Find where Python code is slow or wasteful, and what to write instead.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -49,8 +95,14 @@ def _stderr() -> Console:
 
 
 def _fail(message: str) -> typer.Exit:
-    _stderr().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    _say("error:", "bold red", message)
     return typer.Exit(2)
+
+
+def _warn(message: str) -> None:
+    """Said even with --quiet: a pattern or a selection that matches nothing is how a
+    gate ends up checking nothing."""
+    _say("warning:", "bold yellow", message)
 
 
 def _version(value: bool) -> None:
@@ -130,7 +182,7 @@ def scan(
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
-            profile=profile_run)
+            profile=profile_run, notify=_warn)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 
@@ -383,8 +435,8 @@ def profile(
     stderr = _stderr()
 
     def progress(message: str) -> None:
-        if not quiet:
-            stderr.print(f"[dim]optadvisor:[/] {message}", highlight=False)
+        if not quiet:  # a message names files: Text, never markup
+            stderr.print(Text.assemble(("optadvisor:", "dim"), " ", safe(message)))
 
     try:
         threshold = parse_fail_on(fail_on)
@@ -402,7 +454,8 @@ def profile(
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")
         scan_options = ScanOptions(paths=(root,), config_file=config,
-                                   select=split_codes(select), ignore=split_codes(ignore))
+                                   select=split_codes(select), ignore=split_codes(ignore),
+                                   notify=_warn)
         report = run_profile(options, scan_options, progress,
                              saved_as=str(save_run) if save_run else "")
     except ProfileUsageError as exc:

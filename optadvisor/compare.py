@@ -26,6 +26,7 @@ from typing import Any
 
 from optadvisor import __version__
 from optadvisor.config import ConfigError
+from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
 from optadvisor.models import (
     PRIORITIES,
     ComparedFile,
@@ -127,12 +128,12 @@ def render_comparison(comparison: Comparison, fmt: str) -> str:
 
 def _load(path: Path) -> ProfileRun | Report:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path, DOCUMENT_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a saved run or scan JSON") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except InputError as exc:  # a directory, a FIFO, a device; too large; too deep
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: not JSON: {exc}") from None

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+import pathspec
 
+from optadvisor.inputs import CONFIG_BYTES, InputError, parse_toml, read_regular
 from optadvisor.models import PRIORITIES, Config, PathIgnore
 
 
@@ -41,21 +41,25 @@ def find_config(start: Path) -> Path | None:
     here = start if start.is_dir() else start.parent
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as exc:
-                # A broken pyproject.toml that holds our table must not be skipped in
-                # silence (the scan would run with defaults or a parent's config).
-                if "optadvisor" in text:
-                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from exc
-                continue
-            if isinstance(data.get("tool"), dict) and "optadvisor" in data["tool"]:
-                return candidate
+        if not candidate.is_file():  # also a FIFO or a device: not read
+            continue
+        try:
+            raw = read_regular(candidate, CONFIG_BYTES)
+        except InputError as exc:  # too large to be a config, or swapped for a FIFO
+            raise ConfigError(str(exc)) from None
+        except OSError:
+            continue  # unreadable (a parent directory of another user): not ours to judge
+        try:
+            data = parse_toml(raw, candidate)
+        except InputError as exc:
+            # A broken pyproject.toml that holds our table (invalid TOML, not UTF-8, too
+            # deep) must not be skipped in silence: the scan would run with defaults or
+            # a parent's config. A latin-1 one was, before.
+            if b"optadvisor" in raw:
+                raise ConfigError(str(exc)) from None
+            continue
+        if isinstance(data.get("tool"), dict) and "optadvisor" in data["tool"]:
+            return candidate
     return None
 
 
@@ -67,14 +71,15 @@ def load_config(paths: list[Path], config_file: Path | None = None) -> Config:
         if config_file is None:
             root = start if start.is_dir() else start.parent
             return Config(project_root=root)
-    elif not config_file.is_file():
+    elif not os.path.exists(config_file):
         raise ConfigError(f"{config_file}: config file not found")
     try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config_file}: invalid TOML: {exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_file}: cannot read: {exc}") from exc
+        raw = read_regular(config_file, CONFIG_BYTES)
+        data = parse_toml(raw, config_file)
+    except InputError as exc:  # not a regular file, too large, not UTF-8, invalid, too deep
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{config_file}: cannot read: {exc.strerror or exc}") from None
     tool = data.get("tool")
     if isinstance(tool, dict) and "optadvisor" in tool:
         table = tool["optadvisor"]
@@ -85,10 +90,11 @@ def load_config(paths: list[Path], config_file: Path | None = None) -> Config:
         table = data
     else:
         table = {}
-    return config_from_table(table, config_file)
+    return config_from_table(table, config_file, raw.decode("utf-8"))
 
 
-def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
+def config_from_table(table: dict[str, Any], config_file: Path, text: str = "") -> Config:
+    """`text`, the file's content, lets an error about a value name its line."""
     where = f"{config_file} [tool.optadvisor]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
@@ -100,13 +106,16 @@ def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
         value = table[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: {key} must be a list of strings")
+    for key in ("include", "exclude", "extend-exclude"):
+        for pattern in table.get(key, ()):
+            _check_pattern(pattern, f"{key} pattern", config_file, text)
     root = config_file.parent
     kwargs: dict[str, Any] = {"project_root": root, "config_file": config_file}
     if "include" in table:
         kwargs["include"] = tuple(table["include"])
     kwargs["exclude"] = tuple(table.get("exclude", ())) + tuple(table.get("extend-exclude", ()))
-    kwargs["select"] = tuple(table.get("select", ()))
-    kwargs["ignore"] = tuple(table.get("ignore", ()))
+    kwargs["select"] = tuple(c.upper() for c in table.get("select", ()))
+    kwargs["ignore"] = tuple(c.upper() for c in table.get("ignore", ()))
     kwargs["component_roots"] = tuple(table.get("component-roots", ()))
     kwargs["catalogs"] = tuple((root / p).resolve() for p in table.get("catalogs", ()))
     kwargs["rule_dirs"] = tuple((root / p).resolve() for p in table.get("rule-dirs", ()))
@@ -117,7 +126,8 @@ def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
     for pattern, rules in ppi.items():
         if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
             raise ConfigError(f"{where}: per-path-ignores.{pattern!r} must be a list of rule ids")
-        ignores.append(PathIgnore(pattern, tuple(rules)))
+        _check_pattern(pattern, "per-path-ignores pattern", config_file, text)
+        ignores.append(PathIgnore(pattern, tuple(r.upper() for r in rules)))
     kwargs["per_path_ignores"] = tuple(ignores)
     if "cache-dir" in table:
         if not isinstance(table["cache-dir"], str):
@@ -138,6 +148,27 @@ def config_from_table(table: dict[str, Any], config_file: Path) -> Config:
     return Config(**kwargs)
 
 
+def _check_pattern(pattern: str, what: str, config_file: Path, text: str) -> None:
+    """A gitignore-style pattern pathspec cannot compile (`x\\`, `!`, `[z-a]`) is a
+    config error naming the file and line; it used to surface as an internal error
+    (GitIgnorePatternError, re.error) in the middle of discovery."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern]).match_file("x.py")
+    except (ValueError, re.error) as exc:
+        raise ConfigError(f"{config_file}{_line_of(text, pattern)} [tool.optadvisor]: "
+                          f"{what} {pattern!r} is not a valid gitignore pattern ({exc})"
+                          ) from None
+
+
+def _line_of(text: str, value: str) -> str:
+    """`:N`, the first line that holds `value` as a TOML string; "" when not found."""
+    for written in (f"'{value}'", json.dumps(value, ensure_ascii=False)):
+        at = text.find(written)
+        if at >= 0:
+            return f":{text.count(chr(10), 0, at) + 1}"
+    return ""
+
+
 def parse_fail_on(value: object, where: str = "--fail-on") -> str:
     if not isinstance(value, str) or value not in (*PRIORITIES, "never"):
         raise ConfigError(f"{where}: fail-on must be one of {', '.join(PRIORITIES)}, never")
@@ -145,8 +176,9 @@ def parse_fail_on(value: object, where: str = "--fail-on") -> str:
 
 
 def split_codes(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """`--select OPT101,OPT2` and repeated flags both work."""
+    """`--select OPT101,OPT2` and repeated flags both work. Codes are upper-cased: the
+    check of codes accepted `opt101`, but it then selected (or ignored) nothing."""
     out: list[str] = []
     for value in values:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
     return tuple(out)

@@ -35,6 +35,12 @@ class Discovery:
     root: Path
     files: tuple[SourceFile, ...]
     errors: tuple[ErrorRecord, ...]
+    notes: tuple[str, ...] = ()
+    """Warnings for stderr: an include pattern that matches no file, directories that gave
+    nothing to scan (a scan of 0 files used to be silent, exit 0)."""
+
+
+_DEFAULT_INCLUDE = Config.__dataclass_fields__["include"].default
 
 
 def scan_root(paths: list[Path]) -> Path:
@@ -54,6 +60,9 @@ def discover(paths: list[Path], config: Config) -> Discovery:
     components = _ComponentFinder(root, config.component_roots)
     found: dict[str, SourceFile] = {}
     errors: list[ErrorRecord] = []
+    walked: list[str] = []  # every file under the directories, as the patterns see it
+    dirs: list[str] = []
+    counts = {"included": 0, "excluded": 0, "scanned": 0}
 
     def add(path: Path, explicit: bool) -> None:
         rel = _rel(path, root)
@@ -71,9 +80,15 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                 walker = _Walker(path, config.respect_gitignore, errors, root)
                 listed = walker.files()
             prefix = _pattern_prefix(path, config, exclude)
+            dirs.append(str(given))
             for file in listed:
                 under = prefix + _rel(file, path)
-                if not include.match_file(under) or exclude.match_file(under):
+                walked.append(under)
+                if not include.match_file(under):
+                    continue
+                counts["included"] += 1
+                if exclude.match_file(under):
+                    counts["excluded"] += 1
                     continue
                 if file.is_dir():
                     continue  # a dir symlink git lists as an entry: git does not follow it
@@ -81,6 +96,7 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                 if problem is not None:
                     errors.append(problem)
                     continue
+                counts["scanned"] += 1
                 add(file, explicit=False)
         elif os.path.lexists(path):
             # Named on the command line: always scanned, whatever include/exclude say,
@@ -93,7 +109,38 @@ def discover(paths: list[Path], config: Config) -> Discovery:
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
     files = tuple(sorted(found.values(), key=lambda f: f.rel))
-    return Discovery(root=root, files=files, errors=tuple(errors))
+    notes = _pattern_notes(config, dirs, walked, counts) if dirs else ()
+    return Discovery(root=root, files=files, errors=tuple(errors), notes=notes)
+
+
+def _pattern_notes(config: Config, dirs: list[str], walked: list[str],
+                   counts: dict[str, int]) -> tuple[str, ...]:
+    """What to say when the patterns left the directories with nothing (or less than the
+    config asks for): each include pattern of the config that matches none of their files
+    (a typo'd `src/*.py` used to mean "0 files, exit 0"), and a scan of them that finds
+    nothing to read."""
+    notes = []
+    where = ", ".join(dirs)
+    if config.include != _DEFAULT_INCLUDE:
+        for pattern in config.include:
+            if not pattern.strip() or pattern.startswith(("#", "!")):
+                continue
+            spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+            if not any(map(spec.match_file, walked)):
+                notes.append(f"{config.config_file}: include pattern {pattern!r} matches "
+                             f"no file under {where}")
+    if not counts["scanned"]:
+        if not walked:
+            why = "no files there"
+        elif not counts["included"]:
+            why = (f"include ({', '.join(config.include)}) matches none of the "
+                   f"{len(walked):,} files there")
+        elif counts["excluded"] == counts["included"]:
+            why = f"exclude patterns drop all {counts['included']:,} files include matches"
+        else:
+            why = "none of the files include matches can be read (see the errors)"
+        notes.append(f"nothing to scan under {where}: {why}")
+    return tuple(notes)
 
 
 def _pattern_prefix(folder: Path, config: Config, exclude: pathspec.PathSpec) -> str:

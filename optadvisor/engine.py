@@ -79,10 +79,30 @@ class Engine:
         for compiled in rules:
             if selected(compiled.rule.id, select or config.select, ignore or config.ignore):
                 self.by_subject[compiled.rule.subject].append(compiled)
+        self.notes = self._selection_notes(
+            (("--select", select) if select else ("select (config)", config.select)),
+            (("--ignore", ignore) if ignore else ("ignore (config)", config.ignore)))
         self.path_ignores = [
             (pathspec.GitIgnoreSpec.from_lines([p.pattern]), p.rules)
             for p in config.per_path_ignores
         ]
+
+    def _selection_notes(self, select: tuple[str, tuple[str, ...]],
+                         ignore: tuple[str, tuple[str, ...]]) -> list[str]:
+        """Warnings for stderr: a select code whose every rule is ignored selects nothing,
+        and a selection that leaves no rule runs nothing; a gate that checks nothing must
+        not pass in silence."""
+        running = {c.rule.id for group in self.by_subject.values() for c in group}
+        (select_from, select_codes), (ignore_from, ignore_codes) = select, ignore
+        if self.known and not running:
+            given = " and ".join(f"{origin} {','.join(codes)}" for origin, codes
+                                 in (select, ignore) if codes)
+            return [f"no rule runs: nothing is left after {given}"]
+        return [f"{select_from} {code} selects no rule that runs: {ignore_from} "
+                f"{','.join(ignore_codes)} drops every rule it names"
+                for code in select_codes
+                if not any(rid in running for rid in self.known
+                           if code == "ALL" or rid.startswith(code))]
 
     def run(self, files: Iterable[FileInput]) -> EngineResult:
         recs: list[Recommendation] = []

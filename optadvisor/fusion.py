@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from optadvisor.engine import Engine, FileInput, loader_counts
+from optadvisor.inputs import read_regular
 from optadvisor.models import (
     FileFacts, HotFunction, HotLine, ProfileRun, Recommendation, SourceFile,
 )
@@ -23,6 +24,9 @@ from optadvisor.scoring import measured_score
 from optadvisor.subjects import FunctionView, HotspotView, RunView, SourceText
 
 MAX_HOTSPOTS = 10
+SOURCE_BYTES = 16 * 1024 * 1024
+"""A file a (saved, possibly hand-edited) run names is read for its lines only when it is a
+regular file this small: a run naming /dev/zero or a FIFO must not hang the report."""
 """Profile rules look at the ten user functions the run charged the most time to."""
 
 
@@ -105,8 +109,8 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
             return found
         if rel not in texts:
             try:
-                data = Path(file).read_bytes()
-            except OSError:
+                data = read_regular(file, SOURCE_BYTES)
+            except (OSError, ValueError):
                 data = b""
             source = SourceFile(path=Path(file), rel=rel, component=components.of(rel))
             texts[rel] = FileInput(source, FileFacts(path=rel, lines=0), SourceText(data=data))

@@ -197,6 +197,56 @@ def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(tree: Path, cache_
     assert run(tree, cache_dir).summary.cached_files == len(FILES)
 
 
+def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, cache_dir: Path):
+    """A FIFO, a symlink to /dev/zero, an entry over the size cap, deeply nested JSON under
+    the right key, and garbage, in place of fact and fix entries: each is a miss, rebuilt,
+    and the next scan is served from the cache. Before, a FIFO hung every scan, /dev/zero
+    ate memory (9.8 GiB in 25 s), and the deep entry failed this and every later scan with
+    RecursionError until the cache was cleared. The scans run in a subprocess with a
+    timeout and a memory limit: what hung fails the test instead."""
+    import resource
+
+    from optadvisor.inputs import CACHE_ENTRY_BYTES
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    def scan_json() -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "optadvisor", "scan", str(tree), "--cache-dir",
+             str(cache_dir), "--format", "json", "-q"],
+            capture_output=True, text=True, timeout=120, preexec_fn=limit, check=False)
+        assert proc.returncode == 1 and not proc.stderr, proc.stderr
+        return json.loads(proc.stdout)
+
+    cold = scan_json()
+    stored = [*entries(cache_dir), *entries(cache_dir, "fixes")]
+    assert len(stored) > len(FILES)
+    deep = "[" * 50_000 + "]" * 50_000
+    for index, path in enumerate(stored):
+        key = json.dumps(json.loads(path.read_bytes())["key"])
+        path.unlink()
+        kind = ("fifo", "dev-zero", "huge", "deep", "garbage")[index % 5]
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dev-zero":
+            path.symlink_to("/dev/zero")
+        elif kind == "huge":
+            with open(path, "wb") as handle:  # sparse: no disk used
+                handle.write(f'{{"key": {key}, "facts": '.encode())
+                handle.truncate(CACHE_ENTRY_BYTES + 1)
+        elif kind == "deep":
+            path.write_text(f'{{"key": {key}, "facts": {deep}, "fix": {deep}}}')
+        else:
+            path.write_bytes(b"\x00\xff{[garbage")
+    again = scan_json()
+    assert again["summary"]["cached_files"] == 0
+    assert comparable(again) == comparable(cold)
+    assert [*entries(cache_dir), *entries(cache_dir, "fixes")] == stored  # all regular again
+    assert_all_valid(cache_dir)
+    assert scan_json()["summary"]["cached_files"] == len(FILES)
+
+
 def test_stray_files_in_the_cache_dir_do_no_harm(tree: Path, cache_dir: Path):
     cold = run(tree, cache_dir)
     write(cache_dir, {"facts-v1/zz/not-an-entry.json": "{}", "README": "hello",

@@ -80,6 +80,28 @@ def test_usage_errors_exit_2(project: Path, args: list[str]):
     result = invoke(*[a.format(p=project) for a in args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+    # One plain line, whoever found the error: typer drew its own in a 5-6 line box.
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, \
+        result.stderr
+
+
+def test_errors_are_one_line_never_wrapped_nor_read_as_markup(tmp_path: Path):
+    """At 80 columns a long path was split over lines, and `[tool.optadvisor]` or
+    `[id]` in a message vanished as rich markup."""
+    deep = tmp_path / ("d" * 120) / "routes" / "[id]"
+    missing = py("scan", str(deep / "handler.py"), env={"COLUMNS": "80"})
+    assert missing.returncode == 2
+    assert missing.stderr == f"error: no such file or directory: {deep / 'handler.py'}\n"
+    write(deep, {"pyproject.toml": "[tool.optadvisor]\ncolour = true\n", "a.py": CLEAN})
+    config = py("scan", str(deep), "--no-cache", env={"COLUMNS": "80"})
+    assert config.returncode == 2
+    assert config.stderr.startswith(f"error: {deep / 'pyproject.toml'} [tool.optadvisor]: "
+                                    "unknown key(s) colour; known keys: ")
+    assert config.stderr.count("\n") == 1
+    usage = py("scan", str(deep), "--jobs", "0", env={"COLUMNS": "40"})
+    assert usage.returncode == 2
+    assert usage.stderr == ("error: Invalid value for '--jobs' / '-j': Input should be "
+                            "greater than or equal to 1 (see optadvisor scan -h)\n")
 
 
 def test_missing_path_message_names_it(project: Path):

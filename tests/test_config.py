@@ -112,6 +112,85 @@ def test_invalid_toml_in_our_pyproject_is_exit_2_not_ignored(tmp_path: Path):
     assert str(tmp_path / "pyproject.toml") in flat(result.stderr)
 
 
+CONFIG_FILE_ERRORS = {
+    # Bad globs were internal errors (GitIgnorePatternError, re.error) mid-discovery.
+    "exclude-glob": (b'[tool.optadvisor]\nexclude = ["vendor/", "x\\\\"]\n',
+                     ":2 [tool.optadvisor]: exclude pattern 'x\\\\' is not a valid"),
+    "include-glob": (b'[tool.optadvisor]\ninclude = [\n  "*.py",\n  "!",\n]\n',
+                     ":4 [tool.optadvisor]: include pattern '!' is not a valid"),
+    "per-path-glob": (b'[tool.optadvisor.per-path-ignores]\n"[z-a]" = ["OPT1"]\n',
+                      ":2 [tool.optadvisor]: per-path-ignores pattern '[z-a]'"),
+    # RecursionError, naming no file.
+    "deep": (b"[tool.optadvisor]\nx = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+             ": nests deeper than 100 levels"),
+}
+
+
+@pytest.mark.parametrize("body, fragment", CONFIG_FILE_ERRORS.values(),
+                         ids=CONFIG_FILE_ERRORS.keys())
+def test_config_file_errors_are_exit_2_naming_the_file_and_line(tmp_path: Path, body: bytes,
+                                                                 fragment: str):
+    write(tmp_path, {"pyproject.toml": body, "a.py": CODE})
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {tmp_path / 'pyproject.toml'}")
+    assert fragment in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_pyproject_that_is_not_utf8_is_an_error_when_it_holds_our_table(tmp_path: Path):
+    """It was skipped in silence, and the scan ran with the defaults (or a parent's
+    config), exit 0. One that does not mention optadvisor is another tool's problem."""
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nignore = ["OPT2"]\n',
+                     "ours/pyproject.toml": b'# caf\xe9\n[tool.optadvisor]\nselect = ["OPT1"]\n',
+                     "ours/a.py": CODE,
+                     "theirs/pyproject.toml": b"[project]\nname = 'caf\xe9'\n"})
+    result = run(["scan", str(tmp_path / "ours"), "--no-cache", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {tmp_path / 'ours' / 'pyproject.toml'}:1: not UTF-8 "
+                             "(byte 0xe9); TOML files must be UTF-8\n")
+    assert load_config([tmp_path / "theirs"]).config_file == tmp_path / "pyproject.toml"
+
+
+def test_an_include_pattern_that_matches_nothing_says_so(tmp_path: Path):
+    config = tmp_path / "pyproject.toml"
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\ninclude = ["src/*.py", "*.py"]\n',
+                     "a.py": CODE})
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1", "--format", "concise"])
+    assert result.exit_code == 1  # a.py is scanned; the typo'd pattern is pointed out
+    assert result.stderr == (f"warning: {config}: include pattern 'src/*.py' matches no file "
+                             f"under {tmp_path}\n")
+    config.write_text('[tool.optadvisor]\ninclude = ["src/*.py"]\n')
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1", "--format", "concise"])
+    assert result.exit_code == 0
+    assert (f"warning: nothing to scan under {tmp_path}: include (src/*.py) matches none "
+            "of the 2 files there") in result.stderr
+
+
+@pytest.mark.parametrize("args, warning", [
+    (["--select", "OPT1", "--ignore", "OPT1"],
+     "warning: no rule runs: nothing is left after --select OPT1 and --ignore OPT1"),
+    (["--select", "OPT101,OPT2", "--ignore", "OPT101"],
+     "warning: --select OPT101 selects no rule that runs: --ignore OPT101 drops every rule"),
+    (["--select", "OPT5"], ("warning: the selected rules (OPT501, OPT502, OPT503, OPT504, "
+                            "OPT505, OPT506) read profile runs: a scan runs none of them")),
+])
+def test_a_select_that_matches_nothing_says_so(tmp_path: Path, args: list[str], warning: str):
+    write(tmp_path, {"a.py": CODE})
+    result = run(["scan", str(tmp_path), "--no-cache", "-j", "1", "--format", "json", *args])
+    assert warning in result.stderr
+
+
+def test_rule_codes_are_case_insensitive(tmp_path: Path):
+    """`opt101` passed the check of codes but then selected (or ignored) nothing."""
+    write(tmp_path, {"a.py": CODE})
+    selected = run(["scan", str(tmp_path), "--no-cache", "-j", "1", "--format", "json",
+                    "--select", "opt101"])
+    assert '"OPT101"' in selected.stdout and '"OPT201"' not in selected.stdout
+    write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nignore = ["opt1"]\n'})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [r[0] for r in rules_found(report)] == ["OPT201", "OPT202"]
+
+
 def test_unrelated_broken_pyproject_is_skipped(tmp_path: Path):
     write(tmp_path, {"pyproject.toml": '[tool.optadvisor]\nignore = ["OPT2"]\n',
                      "pkg/pyproject.toml": "[project\nname = 'x'\n", "pkg/a.py": CODE})

@@ -113,5 +113,55 @@ def test_fence_is_longer_than_any_backtick_run_inside():
     assert block.startswith("`````python\n") and block.endswith("\n`````")
 
 
-def test_one_line_folds_whitespace_and_drops_control_characters():
-    assert one_line("a\n\tb\x1b[31m  c\r\n") == "a b[31m c"
+def test_one_line_folds_whitespace_and_escapes_control_characters():
+    assert one_line("a\n\tb\x1b[31m  c\r\n") == "a b\\x1b[31m c"
+    assert one_line("bel\x07 csi\x9b2J") == "bel\\x07 csi\\x9b2J"
+
+
+CONTROLS = "\x1b[2J\x1b]0;pwned\x07\x9b31m"
+"""Clear the screen, set the window title (BEL-terminated), a C1 CSI."""
+
+
+def hostile_report() -> Report:
+    """User text holding terminal controls and rich markup where a report shows it: a
+    path, a component, the message, the code, and a profile's script, functions and notes."""
+    report = stable_report()
+    first = report.recommendations[0]
+    rec = dataclasses.replace(
+        first, path=f"routes/[id]/{CONTROLS}.py", component=f"[bold]{CONTROLS}",
+        message=f"[fix] {CONTROLS} `x{CONTROLS}`",
+        snippet=Snippet(before=f"x = 1  # {CONTROLS}", after=f"y = 2  # {CONTROLS}",
+                        line=first.line))
+    profile = {"script_path": f"s{CONTROLS}.py", "notes": [f"n{CONTROLS}"],
+               "outcome": {"status": "exception", "message": f"raised {CONTROLS}"},
+               "user_functions": [{"name": f"f{CONTROLS}", "path": f"p{CONTROLS}.py",
+                                   "line": 3, "total_pct": 50.0}]}
+    return dataclasses.replace(with_recommendations(report, [rec]), profile=profile)
+
+
+@pytest.mark.parametrize("name", ["table", "full", "github", "markdown"])
+def test_terminal_controls_in_user_text_are_escaped_in_every_text_format(name: str):
+    """The table passed `\\x1b[2J` from a file name to the terminal, `--format github`
+    passed ESC and BEL, and Markdown dropped them from code spans but passed them in code
+    blocks (and the profile block of `full` and `table` passed them all)."""
+    render = get_renderer(name)
+    out = render(hostile_report(), width=200, color=False) if name in ("table", "full") \
+        else render(hostile_report())
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in out, (name, raw)
+    assert "\\x1b[2J" in out and "\\x07" in out  # shown, escaped
+
+
+def test_the_table_prints_user_text_as_it_is_never_as_rich_markup():
+    """`routes/[id]/handler.py` printed as `routes//handler.py`, and a path holding `[/x]`
+    crashed the table with MarkupError (no report at all)."""
+    from optadvisor.render import table
+
+    report = stable_report()
+    first = report.recommendations[0]
+    recs = [dataclasses.replace(first, path="routes/[id]/handler.py", component="[bold]c",
+                                message="see [fix] and [[examples]]"),
+            dataclasses.replace(first, path="a[/x]/b.py")]
+    out = table.render(with_recommendations(report, recs), width=200, color=False)
+    for text in ("routes/[id]/handler.py", "a[/x]/b.py", "[bold]c", "[fix]", "[[examples]]"):
+        assert text in out

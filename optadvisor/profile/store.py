@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
 from optadvisor.models import PROFILE_RUN_KIND, ProfileRun
 
 
@@ -23,9 +24,11 @@ def save_run(run: ProfileRun, path: Path) -> None:
 
 def load_run(path: Path) -> ProfileRun:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = load_json(path, DOCUMENT_BYTES)
     except OSError as exc:
         raise ProfileRunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except InputError as exc:
+        raise ProfileRunError(str(exc)) from None
     except ValueError as exc:
         raise ProfileRunError(f"{path} is not JSON: {exc}") from None
     try:

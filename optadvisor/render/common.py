@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from optadvisor.models import PRIORITIES, Recommendation, Report, Rule, priority_rank
+from optadvisor.render import safe
 from optadvisor.resources import templates_dir
 
 
@@ -130,12 +131,10 @@ def environment(*, autoescape: bool, finalize: Callable[[Any], Any] | None = Non
     return env
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def one_line(text: str) -> str:
-    """Whitespace runs (newlines included) folded to one space, control characters out."""
-    return " ".join(_CONTROL.sub("", text).split())
+    """Whitespace runs (newlines included) folded to one space, other control characters
+    shown escaped (`\\x1b`: what the name really holds, and nothing a terminal obeys)."""
+    return safe(" ".join(text.split()))
 
 
 def fence_for(code: str) -> str:

@@ -5,7 +5,9 @@
 GitHub shows at most 10 annotations of each level per step, so the highest-ranked 10 of
 each level are emitted and a summary notice, first, gives the totals. Values are escaped
 as the workflow-command spec (actions/toolkit `command.ts`) does: `%`, CR and LF
-everywhere, and also `:` and `,` inside properties.
+everywhere, and also `:` and `,` inside properties. Other control characters of user text
+(ESC, BEL in a file name or a line of code) are shown as `\\x1b`: the runner's log is a
+terminal too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 
 from optadvisor.models import Recommendation, Report
+from optadvisor.render import safe
 from optadvisor.render.common import repo_path, level, plural
 
 PER_LEVEL = 10
@@ -21,7 +24,8 @@ LEVEL_ORDER = ("error", "warning", "notice")
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The spec's escapes first (line breaks stay line breaks), then every other control.
+    return safe(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -32,6 +32,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from optadvisor.inputs import read_regular
 from optadvisor.models import Recommendation, Report, Rule, Target, priority_rank
 from optadvisor.render.common import (
     all_priorities,
@@ -274,11 +275,10 @@ class _Sources:
         assert self.root is not None
         try:
             path = (self.root / rel).resolve()
-            if not path.is_relative_to(self.root) or not path.is_file():
+            if not path.is_relative_to(self.root):
                 return None
-            if path.stat().st_size > MAX_SOURCE_BYTES:
-                return None
-            return path.read_text(encoding="utf-8", errors="replace").splitlines()
+            data = read_regular(path, MAX_SOURCE_BYTES)  # a FIFO or device: ValueError
+            return data.decode("utf-8", errors="replace").splitlines()
         except (OSError, ValueError):
             return None
 

@@ -3,7 +3,8 @@
 The template is `templates/report.md.j2`. Every `{{ expression }}` in it is escaped for
 Markdown unless a filter here returned `Md` (already safe): text keeps its `code spans`
 and has HTML and emphasis characters neutralised outside them, user strings such as
-paths go into code spans, code goes into fences longer than any backtick run it holds.
+paths go into code spans, code goes into fences longer than any backtick run it holds;
+control characters anywhere are shown escaped (`\\x1b`), as in the terminal formats.
 
 The output stays under `limit` bytes (1 MiB, GitHub's cap for a step summary): when the
 whole report would not fit, the lowest-ranked recommendations are left out and counted.
@@ -21,6 +22,7 @@ import jinja2
 from markupsafe import escape
 
 from optadvisor.models import PRIORITIES, Recommendation, Report, Target, priority_rank
+from optadvisor.render import safe
 from optadvisor.render.common import (
     all_priorities,
     environment,
@@ -90,8 +92,8 @@ def code(value: Any) -> Md:
 
 def diff(before: str, after: str) -> Md:
     """Before/after as a fenced `diff` block: GitHub colours removed and added lines."""
-    lines = [f"- {line}" if line else "-" for line in before.rstrip().splitlines()]
-    lines += [f"+ {line}" if line else "+" for line in after.rstrip().splitlines()]
+    lines = [f"- {safe(line)}" if line else "-" for line in before.rstrip().splitlines()]
+    lines += [f"+ {safe(line)}" if line else "+" for line in after.rstrip().splitlines()]
     body = "\n".join(lines)
     fence = fence_for(body)
     return Md(f"{fence}diff\n{body}\n{fence}")
@@ -99,7 +101,7 @@ def diff(before: str, after: str) -> Md:
 
 def code_block(source: str) -> Md:
     """The user's code, fenced (when there is no change to show as a diff)."""
-    body = source.rstrip()
+    body = "\n".join(safe(line) for line in source.rstrip().split("\n"))
     fence = fence_for(body)
     return Md(f"{fence}python\n{body}\n{fence}")
 

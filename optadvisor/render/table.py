@@ -1,4 +1,10 @@
-"""`--format table` (the default): a ranked rich table, the plan, and the top targets."""
+"""`--format table`: a ranked rich table, the plan, and the top targets.
+
+User text (paths, messages, names, notes) reaches the console only as `Text` made with
+`safe()`: never parsed as rich markup (`routes/[id]/handler.py` printed as
+`routes//handler.py`, and a path holding `[/x]` crashed the table with MarkupError), and
+never carrying a terminal control character (`\\x1b[2J` in a file name cleared the screen).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optadvisor.models import Report, Target
+from optadvisor.render import safe
 from optadvisor.render.targets import why_of
 
 PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
@@ -106,10 +113,10 @@ def _recommendations(report: Report) -> Table:
             str(index),
             Text(rec.priority, style=PRIORITY_STYLE.get(rec.priority, "")),
             str(rec.score),
-            f"{rec.path}:{rec.line}",
-            Text.assemble(rec.kind, "\n", (rec.rule, "dim")),
-            rec.component,
-            Text(rec.message),
+            Text(safe(f"{rec.path}:{rec.line}")),
+            Text.assemble(safe(rec.kind), "\n", (safe(rec.rule), "dim")),
+            Text(safe(rec.component)),
+            Text(safe(rec.message)),
         )
     return table
 
@@ -120,7 +127,7 @@ def _plan(console: Console, report: Report) -> None:
     console.print()
     console.print(Text("Plan", style="bold"))
     for number, phase in enumerate(report.plan, start=1):
-        console.print(f"  {number}. {phase.name}: {phase.description}")
+        console.print(Text(safe(f"  {number}. {phase.name}: {phase.description}")))
 
 
 def _flag(name: str, on: bool) -> str:
@@ -144,8 +151,8 @@ def _targets(console: Console, report: Report) -> None:
     console.print()
     console.print(Text("Top targets", style="bold"))
     for target in files:
-        console.print(Text("  " + target_line(target)))
-        console.print(Text("    " + why(target), style="dim"))
+        console.print(Text(safe("  " + target_line(target))))
+        console.print(Text(safe("    " + why(target)), style="dim"))
 
 
 # --------------------------------------------------------------------------- profile
@@ -243,10 +250,10 @@ def profile_block(console: Console, report: Report) -> None:
     how = f"{profile.get('mode') or 'sample'} mode" + (
         f", {sampler}" + (f" at {int(number(samples.get('rate')))} Hz"
                           if samples.get("rate") else "") if sampler else "")
-    script = str(profile.get("script_path") or profile.get("script") or "")
-    console.print(Text.assemble(("Profile", "bold"), f"  {script} · {how}" if script
-                                else f"  {how}"))
-    console.print(Text.assemble("  outcome  ", (outcome_line(profile),
+    script = safe(str(profile.get("script_path") or profile.get("script") or ""))
+    console.print(Text.assemble(("Profile", "bold"), safe(f"  {script} · {how}") if script
+                                else safe(f"  {how}")))
+    console.print(Text.assemble("  outcome  ", (safe(outcome_line(profile)),
                                                 "green" if ok else "bold red")))
     console.print("  time     " + timing_line(profile), markup=False)
     top = top_user_functions(profile, PROFILE_TOP)
@@ -260,8 +267,9 @@ def profile_block(console: Console, report: Report) -> None:
         for f in top:
             line = f.get("line")
             # Text, not str: a name like `[bold]` must not be read as rich markup.
-            table.add_row(Text("  " + str(f.get("name", ""))),
-                          Text(f"{f.get('path', '')}:{line}" if line else str(f.get("path", ""))),
+            table.add_row(Text(safe("  " + str(f.get("name", "")))),
+                          Text(safe(f"{f.get('path', '')}:{line}" if line
+                                    else str(f.get("path", "")))),
                           *(f"{number(f.get(key)):.1f}" for key in (
                               "user_self_pct", "self_pct", "total_pct", "idle_pct")))
         console.print(table)
@@ -269,7 +277,7 @@ def profile_block(console: Console, report: Report) -> None:
         console.print("  no user function was sampled", style="dim")
     for note in (profile.get("notes") or ())[:10]:
         # Notes say what the run did beyond sampling (it ran twice) or left out.
-        console.print(Text("  note  " + str(note), style="dim"))
+        console.print(Text(safe("  note  " + str(note)), style="dim"))
     console.print()
 
 
@@ -279,6 +287,6 @@ def _errors(console: Console, report: Report) -> None:
     console.print()
     console.print(Text(f"{len(report.errors)} file(s) could not be analyzed:", style="bold"))
     for error in report.errors[:20]:
-        console.print(f"  {error.path}: {error.kind}: {error.message}", markup=False)
+        console.print(Text(safe(f"  {error.path}: {error.kind}: {error.message}")))
     if len(report.errors) > 20:
         console.print(f"  … and {len(report.errors) - 20} more (see --format json)")

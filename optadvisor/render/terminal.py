@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from optadvisor.models import PRIORITIES, Recommendation, Report
+from optadvisor.render import safe
 from optadvisor.render.table import PRIORITY_STYLE, string_console
 from optadvisor.render.targets import why_of
 
@@ -26,16 +27,6 @@ HELP_LINES = 12
 """Lines of a suggested change shown; the rest is in --diff and the JSON."""
 SUMMARY_TARGETS = 5
 QUICK_WINS = 5
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
-def safe(text: str) -> str:
-    """User text (a path, a message, a line of code) as text: a terminal control character
-    (ESC starting a colour or a title change, BEL, a carriage return) is shown as `\\x1b`,
-    never sent to the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def shown_path(report: Report, path: str) -> str:
