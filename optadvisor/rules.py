@@ -21,6 +21,7 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from optadvisor.datafile import DataFileError, loads_toml, read_text
 from optadvisor.expr import Compiled, ExprError, compile_expr
 from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, Rule, RuleExample
 from optadvisor.resources import rules_dir
@@ -97,11 +98,10 @@ def _example_lines(text: str) -> list[int]:
 
 def load_rule(path: Path) -> CompiledRule:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(path, None, f"cannot read rule file: {exc}") from exc
-    try:
-        data = tomllib.loads(text)
+        text = read_text(path)
+        data = loads_toml(text, path)
+    except DataFileError as exc:
+        raise RuleError(path, exc.line, f"cannot read rule file: {exc.message}") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise RuleError(path, int(match.group(1)) if match else None,
@@ -279,7 +279,8 @@ def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
     files = sorted(rules_dir().glob("*.toml"))
     for folder in extra_dirs:
         if not folder.is_dir():
-            raise RuleError(folder, None, "rule directory not found")
+            raise RuleError(folder, None, "rule directory not found" if not folder.exists()
+                            else "rule directory is not a directory")
         files.extend(sorted(folder.glob("*.toml")))
     return files
 
