@@ -71,6 +71,22 @@ def test_good_rule_loads(tmp_path):
     ('message = "{{ call.name }} in {{ function.name }}"',
      'message = "{{ call.__class__.__mro__ }}"', 8, "names starting with _"),
     ('after = "x"', 'after = "{{ call[\'__init__\'] }}"', 11, "names starting with _"),
+    # attr-style access: the sandbox blocks it when rendering; the author hears it here.
+    ('after = "x"', """after = "{{ ''|attr('__class__') }}\"""", 11, "reaches for `__class__`"),
+    ('after = "x"', """after = '{{ call|attr("_y") }}'""", 11, "reaches for `_y`"),
+    ('after = "x"', """after = '{{ [call]|map(attribute="fact._x")|list }}'""", 11,
+     "reaches for `fact._x`"),
+    ('after = "x"', """after = '{{ [call]|selectattr("__class__")|list }}'""", 11,
+     "names starting with _"),
+    ('after = "x"', """after = '''\nok\n{{ call|attr("_y") }}'''""", 13, "reaches for `_y`"),
+    ('after = "x"', """after = '{% include "x" %}'""", 11, "uses {% include %}"),
+    ('after = "x"', """after = '{% import "x" as y %}'""", 11, "uses {% import %}"),
+    ('after = "x"', """after = '{% from "x" import y %}'""", 11, "uses {% from ... import %}"),
+    ('after = "x"', 'after = "{{ ' + "(" * 100 + "1" + ")" * 100 + ' }}"', 11,
+     "nests brackets more than"),
+    ('after = "x"', 'after = "{{ call.name' + " ~ call.name + 1" * 40 + ' }}"', 11,
+     "nests more than 30 levels"),
+    ('after = "x"', 'after = "' + "x" * 20_001 + '"', 11, "characters long (limit 20,000)"),
     ('triggers = 0', 'triggers = -1', 13, "`triggers` must be a count"),
 ])
 def test_errors_name_file_and_line(tmp_path, old, new, line, fragment):
