@@ -82,6 +82,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     analysis = _analyze(found.files, config, catalog, options, progress, overlay)
     analysis.errors[:0] = found.errors
     result = engine.run(analysis.inputs)
+    analysis.errors.extend(_rule_errors(engine, found.root))
     recs = list(result.recommendations)
     if run is not None:
         from optadvisor.fusion import rerank
@@ -147,9 +148,17 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     analysis = _analyze(sources, config, catalog, options, None)
     result = engine.run(analysis.inputs)
     measured = profile_recommendations(engine, run, analysis.inputs, components)
+    analysis.errors.extend(_rule_errors(engine, root))
     recs = rerank(list(result.recommendations), run, analysis.inputs) + measured
     report = _report(root, config, analysis, recs, result.suppressed, started)
     return replace(report, profile=profile_summary(run, saved_as))
+
+
+def _rule_errors(engine: Engine, root: Path) -> list[ErrorRecord]:
+    """Rule templates that failed to render, their rule file relative to the root when it
+    is inside it (a project's own rule-dirs)."""
+    return [replace(e, path=_relative(Path(e.path), root) if Path(e.path).is_absolute()
+                    else e.path) for e in engine.rule_errors()]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -269,11 +278,13 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
 
 
 def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = (),
-                config: Config | None = None, rules: list[CompiledRule] | None = None
+                config: Config | None = None, rules: list[CompiledRule] | None = None,
+                rule_errors: list[ErrorRecord] | None = None
                 ) -> tuple[list[Recommendation], ErrorRecord | None]:
     """Analyze one in-memory source text (with the shipped rules unless `rules` is given):
     what rule examples, tests and `optadvisor rules check` use. Runs nothing it analyzes,
-    like every scan."""
+    like every scan. Templates that failed to render (rule-error records) are appended to
+    `rule_errors` when it is given."""
     from optadvisor.analyze import analyze_bytes, run_with_deep_stack
 
     config = config or Config(project_root=Path.cwd())
@@ -292,6 +303,8 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     if links is not None:
         item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once
     found = engine.run([item])
+    if rule_errors is not None:
+        rule_errors.extend(engine.rule_errors())
     return sorted(found.recommendations, key=lambda r: (r.line, r.column, r.rule)), None
 
 
@@ -308,10 +321,12 @@ def _parser_versions() -> str:
     return f"libcst {libcst_version}; python {sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] = ()
+def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] = (),
+                   rule_errors: list[ErrorRecord] | None = None
                    ) -> tuple[list[Recommendation], "ProfileRun"]:
     """Run one in-memory script under the sampling profiler and apply `rules` to what was
-    measured: how profile rules' examples are tested (`optadvisor rules check` too)."""
+    measured: how profile rules' examples are tested (`optadvisor rules check` too).
+    Templates that failed to render are appended to `rule_errors` when it is given."""
     import tempfile
 
     from optadvisor.profile import ProfileOptions, run_profile
@@ -325,6 +340,8 @@ def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] =
                                          timeout=60))
         report = profile_report(run, ScanOptions(paths=(root,), use_cache=False, jobs=1),
                                 rules=rules)
+    if rule_errors is not None:
+        rule_errors.extend(e for e in report.errors if e.kind == "rule-error")
     return list(report.recommendations), run
 
 

@@ -21,6 +21,7 @@ from optadvisor.analyze.catalog import CatalogError
 from optadvisor.config import ConfigError, parse_fail_on, split_codes
 from optadvisor.render import FORMATS as RENDER_FORMATS
 from optadvisor.render import safe
+from optadvisor.models import ErrorRecord
 from optadvisor.rules import RuleError
 
 try:  # recent typer vendors click; older ones use the click package
@@ -577,6 +578,9 @@ def rules_check(
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    if not files:
+        # An empty directory (or a typo'd one) must not pass a CI step that checks rules.
+        raise _fail(f"no rule files (*.toml) in {', '.join(str(p) for p in paths)}")
     from optadvisor.api import profile_source, scan_source
 
     failed = 0
@@ -588,25 +592,35 @@ def rules_check(
             typer.echo(f"error {exc}", err=True)
             continue
         # A rule's examples are its tests: run them here too, so a rule author sees a
-        # wrong `when` before shipping it.
-        wrong = skipped = 0
+        # wrong `when` before shipping it, and every template renders (within its
+        # limits) for every finding of every example.
+        wrong = skipped = rendered = 0
+        failures: list[ErrorRecord] = []
         for example in compiled.rule.examples:
             if example.profile:
                 if not run_profiles:
                     skipped += 1
                     continue
-                recs, run = profile_source(example.code, [compiled], example.args)
+                recs, run = profile_source(example.code, [compiled], example.args, failures)
                 error = None
                 if run.outcome.status != "ok":
                     typer.echo(f"warning {file}:{example.line}: example run ended "
                                f"{run.outcome.status}: {run.outcome.message}", err=True)
             else:
-                recs, error = scan_source(example.code, rules=[compiled])
+                recs, error = scan_source(example.code, rules=[compiled], rule_errors=failures)
             got = len([r for r in recs if r.rule == compiled.rule.id])
+            rendered += got
             if error is not None or got != example.triggers:
                 wrong += 1
                 why = error.message if error else f"expected {example.triggers}, got {got}"
                 typer.echo(f"error {file}:{example.line}: example does not hold: {why}", err=True)
+        for failure in failures:
+            wrong += 1
+            where = f"{file}:{failure.line}" if failure.line else str(file)
+            typer.echo(f"error {where}: {failure.message}", err=True)
+        if not rendered and compiled.rule.examples and not skipped:
+            typer.echo(f"warning {file}: no example triggers {compiled.rule.id}, so its "
+                       "templates were not rendered", err=True)
         if wrong:
             failed += 1
         else:

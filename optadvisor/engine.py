@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-import jinja2
 import pathspec
 
 from optadvisor.analyze.catalog import Catalog
@@ -27,9 +26,9 @@ from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Via
 from optadvisor.config import ConfigError
 from optadvisor.models import (
-    Config, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
+    Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
 )
-from optadvisor.rules import CompiledRule, LazyTemplate, selected
+from optadvisor.rules import CompiledRule, TemplateRenderer, plain_title, selected
 from optadvisor.scoring import score_recommendation
 from optadvisor.subjects import (
     AwaitGroupView, CallView, FileView, FunctionView, LoopView, SourceText,
@@ -69,6 +68,7 @@ class Engine:
                  fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
         self.fix_cache = fix_cache
+        self.templates = TemplateRenderer()
         self.known = tuple(c.rule.id for c in rules)
         check_codes(self.known, [
             ("--select", select), ("--ignore", ignore), ("select (config)", config.select),
@@ -113,6 +113,10 @@ class Engine:
             recs.extend(found)
             suppressed += silenced
         return EngineResult(recs, suppressed)
+
+    def rule_errors(self) -> list[ErrorRecord]:
+        """Templates that failed to render so far (rule-error records naming the rule file)."""
+        return self.templates.records()
 
     def check_suppressions(self, item: FileInput) -> None:
         """`# noqa: OPT1O1` suppresses nothing: an unknown code of ours in a suppression
@@ -220,7 +224,7 @@ class Engine:
         fingerprint = hashlib.sha256(
             "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence))).encode()
         ).hexdigest()[:32]
-        rendered = {name: _render(t, env) for name, t in compiled.templates.items()}
+        rendered = self.templates.render_all(compiled, env, f"{item.source.rel}:{span[0]}")
         before, after = _snippet(text, span, rendered, compiled)
         indent = dedented_by(text.line(span[0]), before)
         # Rules with fix shapes get their fix once their site is known (`_site`).
@@ -238,7 +242,7 @@ class Engine:
             rule=rule.id, kind=rule.kind, category=rule.category, priority=priority,
             score=score, path=item.source.rel, line=span[0], column=span[1],
             end_line=span[2], end_column=span[3], symbol=symbol,
-            component=item.source.component, title=rendered.get("title") or rule.title,
+            component=item.source.component, title=rendered.get("title") or plain_title(rule),
             message=rendered.get("message", ""), evidence=_evidence(env),
             impact=rendered.get("impact", ""), confidence=confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after, line=span[0], indent=indent),
@@ -261,8 +265,9 @@ class Engine:
         if not compiled.fix_cases:
             return rec
         span = (rec.line, rec.column, rec.end_line, rec.end_column)
-        lead_call = _shape_call(compiled, env)
-        facets = [_shape_call(c, e) for _, c, e in group[1:] if c.fix_cases]
+        where = f"{rec.path}:{rec.line}"
+        lead_call = self._shape_call(compiled, env, where)
+        facets = [self._shape_call(c, e, where) for _, c, e in group[1:] if c.fix_cases]
         cache, key = self.fix_cache, ""
         if cache is not None and item.digest:
             key = fix_key(item.digest, span, lead_call, facets)
@@ -281,13 +286,13 @@ class Engine:
             cache.put(key, fix, snippet)
         return dataclasses.replace(rec, fix=fix, snippet=snippet)
 
-
-def _shape_call(compiled: CompiledRule, env: dict[str, Any]) -> ShapeCall:
-    """The rule's first fix case whose `when` holds here."""
-    manual = compiled.templates.get("manual")
-    shape, params = next(((name, params) for when, name, params in compiled.fix_cases
-                          if when is None or when(env)), ("", {}))
-    return ShapeCall(shape, params, env, _render(manual, env) if manual is not None else "")
+    def _shape_call(self, compiled: CompiledRule, env: dict[str, Any], where: str
+                    ) -> ShapeCall:
+        """The rule's first fix case whose `when` holds here."""
+        shape, params = next(((name, params) for when, name, params in compiled.fix_cases
+                              if when is None or when(env)), ("", {}))
+        return ShapeCall(shape, params, env, self.templates.render(compiled, "manual", env,
+                                                                   where))
 
 
 class _FunctionViews:
@@ -407,13 +412,6 @@ def _outermost(matches: list[Any]) -> list[Any]:
             out.append(match)
         previous = key
     return out
-
-
-def _render(template: LazyTemplate, env: dict[str, Any]) -> str:
-    try:
-        return template.render(**env).strip()
-    except jinja2.TemplateError as exc:
-        return f"(template error: {exc})"
 
 
 def _node_text(env: dict[str, Any], text: SourceText, span: tuple[int, int, int, int]) -> str:

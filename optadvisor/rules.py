@@ -19,11 +19,12 @@ else:  # pragma: no cover
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
+from optadvisor.datafile import DataFileError, loads_toml, read_text
 from optadvisor.expr import Compiled, ExprError, compile_expr
-from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, Rule, RuleExample
+from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, ErrorRecord, Rule, RuleExample
 from optadvisor.resources import rules_dir
+from optadvisor.sandbox import LimitExceeded, TemplateRefused, TemplateSandbox
 from optadvisor.subjects import SCHEMAS
 
 
@@ -45,9 +46,9 @@ FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
 ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
 
-# Rule templates are sandboxed: a rule file cannot reach Python internals through them.
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                            keep_trailing_newline=False)
+# Rule templates are sandboxed: a rule file cannot reach Python internals through them,
+# nor take more time, memory or stack than sandbox.Limits allow.
+_ENV = TemplateSandbox()
 
 
 class LazyTemplate:
@@ -59,9 +60,87 @@ class LazyTemplate:
         self._template: jinja2.Template | None = None
 
     def render(self, **context: Any) -> str:
+        """The text, or an exception: any render error, LimitExceeded included."""
         if self._template is None:
-            self._template = _ENV.from_string(self._parsed)
-        return self._template.render(**context)
+            self._template = _ENV.compile_bounded(self._parsed)
+        return _ENV.render_bounded(self._template, context)
+
+
+@dataclass
+class _Failure:
+    rule: Rule
+    key: str
+    where: str
+    reason: str
+    count: int = 1
+    stopped: bool = False
+
+
+class TemplateRenderer:
+    """Renders a rule's templates for its findings and never raises: a template that fails
+    (any exception, a sandbox limit included) gives that finding the rule's plain title
+    (message, title, manual) or nothing (impact, after, preamble), and one rule-error
+    record per rule and template names the rule file, the template's line and the first
+    finding it failed on. A template that ran past its limits is not rendered again in the
+    run: it would spend its time budget on every finding."""
+
+    def __init__(self) -> None:
+        self._failures: dict[tuple[str, str], _Failure] = {}
+
+    def render_all(self, compiled: CompiledRule, env: dict[str, Any], where: str
+                   ) -> dict[str, str]:
+        return {key: self.render(compiled, key, env, where) for key in compiled.templates
+                # with fix shapes, `manual` is rendered only when no shape applies
+                if not (key == "manual" and compiled.fix_cases)}
+
+    def render(self, compiled: CompiledRule, key: str, env: dict[str, Any], where: str) -> str:
+        template = compiled.templates.get(key)
+        if template is None:
+            return ""
+        failure = self._failures.get((compiled.rule.id, key))
+        if failure is not None and failure.stopped:
+            failure.count += 1
+            return _fallback(compiled.rule, key)
+        try:
+            return template.render(**env).strip()
+        except Exception as exc:  # noqa: BLE001 - a rule file's template, not our code
+            if failure is None:
+                reason = f"{type(exc).__name__}: {exc}"
+                if len(reason) > 300:
+                    reason = reason[:297] + "..."
+                failure = self._failures[(compiled.rule.id, key)] = _Failure(
+                    compiled.rule, key, where, reason, 0)
+            failure.count += 1
+            failure.stopped = isinstance(exc, (LimitExceeded, RecursionError, MemoryError))
+            return _fallback(compiled.rule, key)
+
+    def records(self) -> list[ErrorRecord]:
+        out = []
+        for failure in self._failures.values():
+            rule, key = failure.rule, failure.key
+            shown = "the rule's title" if key in TITLE_FALLBACK else f"no `{key}` text"
+            stopped = "; not rendered again in this run" if failure.stopped else ""
+            line = rule.lines.get(f"fix.{key}" if key in FIX_KEYS else key) or None
+            at = f" (line {line})" if line else ""
+            out.append(ErrorRecord(
+                str(rule.source_file), "rule-error",
+                f"{rule.id}: the `{key}` template{at} failed on {failure.where} "
+                f"({failure.reason}){stopped}; {failure.count} finding(s) show {shown} "
+                "instead", line))
+        return out
+
+
+TITLE_FALLBACK = ("message", "title", "manual")
+_TAGS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+
+
+def plain_title(rule: Rule) -> str:
+    """The rule's title without template tags (a title may be a template too)."""
+    return " ".join(_TAGS.sub("", rule.title).split()) or rule.kind
+
+
+def _fallback(rule: Rule, key: str) -> str:
+    return plain_title(rule) if key in TITLE_FALLBACK else ""
 
 
 @dataclass(frozen=True)
@@ -97,11 +176,10 @@ def _example_lines(text: str) -> list[int]:
 
 def load_rule(path: Path) -> CompiledRule:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(path, None, f"cannot read rule file: {exc}") from exc
-    try:
-        data = tomllib.loads(text)
+        text = read_text(path)
+        data = loads_toml(text, path)
+    except DataFileError as exc:
+        raise RuleError(path, exc.line, f"cannot read rule file: {exc.message}") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise RuleError(path, int(match.group(1)) if match else None,
@@ -162,19 +240,18 @@ def load_rule(path: Path) -> CompiledRule:
     sources["preamble"] = fix.get("preamble", "")
     sources["manual"] = fix.get("manual", "")
     roots = set(schema) | {"rec"}
+    text_lines = text.splitlines()
     for key, source in sources.items():
         line_key = f"fix.{key}" if key in ("after", "preamble", "manual") else key
+        first = _first_line_offset(text_lines, lines.get(line_key))
         try:
-            parsed = _ENV.parse(source)
+            parsed = _ENV.parse_checked(source)
         except jinja2.TemplateSyntaxError as exc:
             raise fail(line_key, f"template error in `{key}`: {exc.message}",
-                       offset=max(0, (exc.lineno or 1) - 1)) from None
-        for node in parsed.find_all((nodes.Getattr, nodes.Getitem)):
-            name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", "")
-            if isinstance(name, str) and name.startswith("_"):
-                raise fail(line_key, f"template `{key}` reaches for `{name}`: names starting "
-                           "with _ are not allowed in templates",
-                           offset=max(0, (node.lineno or 1) - 1))
+                       offset=first + max(0, (exc.lineno or 1) - 1)) from None
+        except TemplateRefused as exc:
+            raise fail(line_key, f"template `{key}` {exc.message}",
+                       offset=first + max(0, exc.lineno - 1)) from None
         unknown_vars = meta.find_undeclared_variables(parsed) - roots
         if unknown_vars:
             raise fail(line_key, f"template `{key}` uses unknown name(s) "
@@ -201,6 +278,15 @@ def load_rule(path: Path) -> CompiledRule:
         at=data.get("at", allowed_at[0] if allowed_at else ""),
     )
     return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases)
+
+
+def _first_line_offset(text_lines: list[str], line: int | None) -> int:
+    """1 when `key = '''` ends its line: TOML drops that newline, so the template's
+    first line is the next one."""
+    if not line or line > len(text_lines):
+        return 0
+    value = text_lines[line - 1].split("=", 1)[-1].strip()
+    return 1 if value in ("'''", '"""') else 0
 
 
 def _fix_cases(fix: dict[str, Any], schema: Any, fail: Any
@@ -279,7 +365,8 @@ def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
     files = sorted(rules_dir().glob("*.toml"))
     for folder in extra_dirs:
         if not folder.is_dir():
-            raise RuleError(folder, None, "rule directory not found")
+            raise RuleError(folder, None, "rule directory not found" if not folder.exists()
+                            else "rule directory is not a directory")
         files.extend(sorted(folder.glob("*.toml")))
     return files
 

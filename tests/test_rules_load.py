@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import write
 from typer.testing import CliRunner
 
+from optadvisor.analyze.catalog import CatalogError, load_catalog
 from optadvisor.cli import app
+from optadvisor.datafile import nesting_error
 from optadvisor.rules import RuleError, load_rule, load_rules
 
 GOOD = '''id = "OPT901"
@@ -63,6 +71,22 @@ def test_good_rule_loads(tmp_path):
     ('message = "{{ call.name }} in {{ function.name }}"',
      'message = "{{ call.__class__.__mro__ }}"', 8, "names starting with _"),
     ('after = "x"', 'after = "{{ call[\'__init__\'] }}"', 11, "names starting with _"),
+    # attr-style access: the sandbox blocks it when rendering; the author hears it here.
+    ('after = "x"', """after = "{{ ''|attr('__class__') }}\"""", 11, "reaches for `__class__`"),
+    ('after = "x"', """after = '{{ call|attr("_y") }}'""", 11, "reaches for `_y`"),
+    ('after = "x"', """after = '{{ [call]|map(attribute="fact._x")|list }}'""", 11,
+     "reaches for `fact._x`"),
+    ('after = "x"', """after = '{{ [call]|selectattr("__class__")|list }}'""", 11,
+     "names starting with _"),
+    ('after = "x"', """after = '''\nok\n{{ call|attr("_y") }}'''""", 13, "reaches for `_y`"),
+    ('after = "x"', """after = '{% include "x" %}'""", 11, "uses {% include %}"),
+    ('after = "x"', """after = '{% import "x" as y %}'""", 11, "uses {% import %}"),
+    ('after = "x"', """after = '{% from "x" import y %}'""", 11, "uses {% from ... import %}"),
+    ('after = "x"', 'after = "{{ ' + "(" * 100 + "1" + ")" * 100 + ' }}"', 11,
+     "nests brackets more than"),
+    ('after = "x"', 'after = "{{ call.name' + " ~ call.name + 1" * 40 + ' }}"', 11,
+     "nests more than 30 levels"),
+    ('after = "x"', 'after = "' + "x" * 20_001 + '"', 11, "characters long (limit 20,000)"),
     ('triggers = 0', 'triggers = -1', 13, "`triggers` must be a count"),
 ])
 def test_errors_name_file_and_line(tmp_path, old, new, line, fragment):
@@ -139,3 +163,82 @@ def test_rules_check_shipped_rules():
     # Profile examples run in test_rule_examples.py; here only their loading is checked.
     result = CliRunner().invoke(app, ["rules", "check", "--no-profile", str(rules_dir())])
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------------- rule files as data
+
+
+def _limited_memory() -> None:  # pragma: no cover - runs in the child
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def optadvisor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """In a child with a timeout and 2 GiB of address space: before the checks, a FIFO
+    hung the read and /dev/zero filled memory."""
+    return subprocess.run([sys.executable, "-m", "optadvisor", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
+                          preexec_fn=_limited_memory,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def special_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "OPT950-fifo.toml")
+    (folder / "OPT951-zero.toml").symlink_to("/dev/zero")
+    return {"a FIFO": folder / "OPT950-fifo.toml",
+            "a character device": folder / "OPT951-zero.toml"}
+
+
+def test_rules_check_refuses_special_files(tmp_path):
+    for kind, path in special_files(tmp_path / "rules").items():
+        done = optadvisor("rules", "check", str(path), cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert f"error {path}: cannot read rule file: not a regular file ({kind})" in \
+            done.stderr
+
+
+def test_scan_refuses_special_rule_files_and_catalogs(tmp_path):
+    special = special_files(tmp_path / "rules")
+    write(tmp_path, {"app.py": "import time\n"})
+    for setting, target, message in (
+            ("rule-dirs", '"rules"', "cannot read rule file: not a regular file (a FIFO)"),
+            ("catalogs", '"rules/OPT950-fifo.toml"', "cannot read catalog: not a regular "
+             "file (a FIFO)"),
+            ("catalogs", '"rules/OPT951-zero.toml"', "/dev/zero: cannot read catalog: not "
+             "a regular file (a character device)")):
+        (tmp_path / "pyproject.toml").write_text(
+            f"[tool.optadvisor]\n{setting} = [{target}]\n", encoding="utf-8")
+        done = optadvisor("scan", ".", "--no-cache", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert message in " ".join(done.stderr.split()), done.stderr
+    assert special  # both were made
+
+
+def test_deeply_nested_rule_file_names_file_and_line(tmp_path):
+    # tomllib recursed once per level: RecursionError, no file named.
+    err = error_for(tmp_path, GOOD + "\nnote = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert err.line == 17 and "nest more than 64 deep" in str(err), str(err)
+    err = error_for(tmp_path, GOOD.replace(
+        'kind = "demo"', 'kind = "demo"\nx = ' + "{a = " * 100_000 + "1" + "}" * 100_000))
+    assert err.line == 3 and "nest more than 64 deep" in str(err), str(err)
+
+
+def test_oversized_rule_file_is_refused(tmp_path):
+    err = error_for(tmp_path, GOOD + "# " + "x" * (1 << 20) + "\n")
+    assert err.line is None and "larger than 1,048,576 bytes" in str(err)
+
+
+def test_deeply_nested_catalog_names_file_and_line(tmp_path):
+    path = tmp_path / "apis.toml"
+    path.write_text("[[blocking]]\nnames = " + "[" * 100_000 + "]" * 100_000 + "\n",
+                    encoding="utf-8")
+    with pytest.raises(CatalogError, match=f"^{re.escape(str(path))}:2: cannot read "
+                       "catalog: arrays or tables nest more than 64 deep"):
+        load_catalog([path])
+
+
+def test_nesting_scan_skips_strings_and_comments():
+    text = ('a = "[[[[{{{{"\nb = \'\'\'\n[[[[[[\n\'\'\'\n# [[[[[[[[\n'
+            'c = """ \\" [[[[ """\nd = [[1], {x = [2]}]\n')
+    assert nesting_error(text * 20, limit=3) is None
+    assert nesting_error(text + "e = [[[[1]]]]\n", limit=3) == 8

@@ -19,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from optadvisor.datafile import DataFileError, loads_toml, read_bytes
 from optadvisor.resources import rules_dir
 
 T = TypeVar("T")
@@ -178,10 +179,13 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
-            raw = path.read_bytes()
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
+            raw = read_bytes(path)
+            data = loads_toml(raw.decode("utf-8"), path)
+        except DataFileError as exc:
+            where = f"{path}:{exc.line}" if exc.line else str(path)
+            raise CatalogError(f"{where}: cannot read catalog: {exc.message}") from None
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{path}: cannot read catalog: not UTF-8: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)

@@ -16,6 +16,9 @@ import jinja2
 
 from optadvisor.models import PRIORITIES, Recommendation, Report, Rule, priority_rank
 from optadvisor.render import safe
+from optadvisor.models import (
+    PRIORITIES, ErrorRecord, Recommendation, Report, Rule, priority_rank,
+)
 from optadvisor.resources import templates_dir
 
 
@@ -36,6 +39,18 @@ LEVELS: Mapping[str, Level] = {
     "low": Level(sarif="note", github="notice", gitlab="info"),
 }
 _UNKNOWN = LEVELS["low"]
+
+
+def errors_heading(errors: Iterable[ErrorRecord]) -> str:
+    """What the error records are: files not analyzed, rule templates that failed (their
+    findings show the rule's title), or both."""
+    kinds = Counter("rule" if e.kind == "rule-error" else "file" for e in errors)
+    parts = []
+    if kinds["file"]:
+        parts.append(f"{kinds['file']} file(s) could not be analyzed")
+    if kinds["rule"]:
+        parts.append(f"{kinds['rule']} rule template(s) failed to render")
+    return " and ".join(parts)
 
 
 def repo_path(report: Report, path: str) -> str:

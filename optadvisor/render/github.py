@@ -68,8 +68,11 @@ def _summary(report: Report, totals: Counter[str], annotated: Counter[str]) -> s
             skipped = ", ".join(f"{n} {name}" for name, n in left.items() if n)
             head += (f". Annotated the top {PER_LEVEL} of each level; not annotated: "
                      f"{skipped} (see the markdown, HTML or SARIF report for all)")
-    if s.errors:
-        head += f". {plural(s.errors, 'file')} could not be analyzed"
+    rule_errors = sum(1 for e in report.errors if e.kind == "rule-error")
+    if s.errors > rule_errors:
+        head += f". {plural(s.errors - rule_errors, 'file')} could not be analyzed"
+    if rule_errors:
+        head += f". {plural(rule_errors, 'rule template')} failed to render"
     return head + "."
 
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from optadvisor.models import Report, Target
 from optadvisor.render import safe
+from optadvisor.render.common import errors_heading
 from optadvisor.render.targets import why_of
 
 PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
@@ -285,7 +286,7 @@ def _errors(console: Console, report: Report) -> None:
     if not report.errors:
         return
     console.print()
-    console.print(Text(f"{len(report.errors)} file(s) could not be analyzed:", style="bold"))
+    console.print(Text(f"{errors_heading(report.errors)}:", style="bold"))
     for error in report.errors[:20]:
         console.print(Text(safe(f"  {error.path}: {error.kind}: {error.message}")))
     if len(report.errors) > 20:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from optadvisor.models import PRIORITIES, Recommendation, Report
 from optadvisor.render import safe
+from optadvisor.render.common import errors_heading
 from optadvisor.render.table import PRIORITY_STYLE, string_console
 from optadvisor.render.targets import why_of
 
@@ -173,8 +174,8 @@ def summary(console: Console, report: Report) -> None:
     _quick_wins(console, report)
     _fixable(console, recs)
     if report.errors:
-        console.print(Text(f"{len(report.errors)} file(s) could not be analyzed "
-                           "(see --format json):", style="bold"))
+        console.print(Text(f"{errors_heading(report.errors)} (see --format json):",
+                           style="bold"))
         for error in report.errors[:5]:
             print_wrapped(console, Text(safe(f"  {error.path}: {error.kind}: {error.message}")),
                           indent=4)
