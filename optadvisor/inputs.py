@@ -1,5 +1,5 @@
 """Reading the files optadvisor is handed rather than the code it scans: configs, baselines,
-saved reports and runs, cache entries. Only regular files are opened, at most a set number
+saved reports and runs, cache entries, rule files and catalogs. Only regular files are opened, at most a set number
 of bytes is read, and JSON or TOML is decoded only when it nests less than MAX_DEPTH deep.
 
 Before, a FIFO or a symlink to /dev/zero named as any of these hung the run or ate memory
@@ -32,10 +32,21 @@ DOCUMENT_BYTES = 256 * 1024 * 1024
 """Baselines, saved reports and profile runs (a scan of the standard library: 0.9 MB)."""
 CACHE_ENTRY_BYTES = 64 * 1024 * 1024
 """One cache entry (the facts of the standard library's largest file: 190 KB)."""
+DATA_BYTES = 1 << 20
+"""A rule file or a catalog (the shipped rule files are under 10 KB, the API catalog
+22 KB)."""
+DATA_DEPTH = 64
+"""Nesting accepted in rule files and catalogs (the shipped ones nest three deep)."""
 
 
 class InputError(ValueError):
-    """A file that is not read or not decoded; the message names it."""
+    """A file that is not read or not decoded; the message names it. `detail` is the
+    message without the file's name, `line` the line where there is one."""
+
+    def __init__(self, message: str, detail: str = "", line: int | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+        self.line = line
 
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
@@ -57,7 +68,7 @@ def read_regular(path: Path | str, limit: int) -> bytes:
         info = os.fstat(fd)
         _check_regular(path, info)
         if info.st_size > limit:
-            raise InputError(_too_large(path, f"{info.st_size:,} bytes", limit))
+            raise _too_large(path, f"{info.st_size:,} bytes", limit)
         handle = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -70,18 +81,40 @@ def read_regular(path: Path | str, limit: int) -> bytes:
         if len(data) == want:
             data += handle.read(limit + 1 - len(data))
     if len(data) > limit:
-        raise InputError(_too_large(path, f"more than {limit:,} bytes", limit))
+        raise _too_large(path, f"more than {limit:,} bytes", limit)
     return data
 
 
 def _check_regular(path: Path | str, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "a special file")
-        raise InputError(f"{path}: is {kind}, not a regular file; not read")
+        detail = f"is {kind}, not a regular file; not read"
+        raise InputError(f"{path}: {detail}", detail)
 
 
-def _too_large(path: Path | str, size: str, limit: int) -> str:
-    return f"{path}: {size} is over the {limit:,}-byte limit for this kind of file"
+def _too_large(path: Path | str, size: str, limit: int) -> InputError:
+    detail = f"{size} is over the {limit:,}-byte limit for this kind of file"
+    return InputError(f"{path}: {detail}", detail)
+
+
+def load_data_toml(path: Path, limit: int = DATA_BYTES,
+                   depth: int = DATA_DEPTH) -> tuple[bytes, dict[str, Any]]:
+    """A rule file or a catalog: its bytes and its TOML. InputError for what is no regular
+    file, too large, not UTF-8 or too deep (with the line); tomllib's own TOMLDecodeError
+    passes through (its message carries the line, callers word it)."""
+    try:
+        raw = read_regular(path, limit)
+    except OSError as exc:
+        detail = exc.strerror or str(exc)
+        raise InputError(f"{path}: {detail}", detail) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        detail = f"not UTF-8 (byte 0x{raw[exc.start]:02x})"
+        raise InputError(f"{path}:{line}: {detail}", detail, line) from None
+    check_toml_depth(text, path, depth)
+    return raw, tomllib.loads(text)
 
 
 def load_json(path: Path | str, limit: int) -> Any:
@@ -145,19 +178,47 @@ def check_json_depth(data: bytes, path: Path | str, limit: int = MAX_DEPTH) -> N
         raise InputError(_too_deep(path))
 
 
-# TOML: strings (four kinds) and comments out, then the same count. Table headers
+# TOML: the tokens that matter for nesting are brackets and what may hold brackets that
+# are not structure (strings, comments), matched as TOML defines them. Table headers
 # (`[tool.optadvisor]`, `[[examples]]`) are balanced brackets of depth 1-2.
-_TOML_SKIP = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"'
-                        r"|'[^'\n]*'|#[^\n]*", re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_TOML_TOKENS = re.compile(r'''
+      (?P<open>[\[{]) | (?P<close>[\]}]) | (?P<newline>\n)
+    | \#[^\n]*
+    | """(?:[^"\\]|\\[\s\S]|"(?!""))*""""{0,2}
+    | "(?:[^"\\\n]|\\.)*"
+    | \'\'\'[\s\S]*?\'\'\'\'{0,2}
+    | '[^'\n]*'
+''', re.VERBOSE)
+
+
+def toml_nesting_line(text: str, limit: int = MAX_DEPTH) -> int | None:
+    """The line where brackets first nest deeper than `limit`, or None. An unterminated
+    string is left to the parser (its error names the line), so nothing is missed: a
+    quote that does not open a string here only makes more brackets count."""
+    if text.count("[") + text.count("{") <= limit:
+        return None  # cannot nest deeper than it has brackets: every real file
+    depth = 0
+    line = 1
+    for match in _TOML_TOKENS.finditer(text):
+        kind = match.lastgroup
+        if kind == "open":
+            depth += 1
+            if depth > limit:
+                return line
+        elif kind == "close":
+            depth = max(0, depth - 1)
+        elif kind == "newline":
+            line += 1
+        else:
+            line += match.group().count("\n")
+    return None
 
 
 def check_toml_depth(text: str, path: Path | str, limit: int = MAX_DEPTH) -> None:
-    if text.count("[") + text.count("{") <= limit:
-        return  # cannot nest deeper than it has brackets: every real config
-    skeleton = _NOT_BRACKET.sub("", _TOML_SKIP.sub("", text))
-    if _depth_over(skeleton.encode().translate(_OPEN_CLOSE), limit):
-        raise InputError(_too_deep(path))
+    line = toml_nesting_line(text, limit)
+    if line is not None:
+        detail = f"nests deeper than {limit} levels"
+        raise InputError(f"{path}:{line}: {detail}", detail, line)
 
 
 def _depth_over(skeleton: bytes, limit: int) -> bool:

@@ -20,7 +20,7 @@ else:  # pragma: no cover
 import jinja2
 from jinja2 import meta, nodes
 
-from optadvisor.datafile import DataFileError, loads_toml, read_text
+from optadvisor.inputs import InputError, load_data_toml
 from optadvisor.expr import Compiled, ExprError, compile_expr
 from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, ErrorRecord, Rule, RuleExample
 from optadvisor.resources import rules_dir
@@ -176,14 +176,14 @@ def _example_lines(text: str) -> list[int]:
 
 def load_rule(path: Path) -> CompiledRule:
     try:
-        text = read_text(path)
-        data = loads_toml(text, path)
-    except DataFileError as exc:
-        raise RuleError(path, exc.line, f"cannot read rule file: {exc.message}") from None
+        raw, data = load_data_toml(path)
+    except InputError as exc:
+        raise RuleError(path, exc.line, f"cannot read rule file: {exc.detail}") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise RuleError(path, int(match.group(1)) if match else None,
                         f"invalid TOML: {exc}") from None
+    text = raw.decode("utf-8")
     lines = _key_lines(text)
 
     def fail(key: str, message: str, offset: int = 0) -> RuleError:

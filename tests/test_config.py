@@ -122,7 +122,7 @@ CONFIG_FILE_ERRORS = {
                       ":2 [tool.optadvisor]: per-path-ignores pattern '[z-a]'"),
     # RecursionError, naming no file.
     "deep": (b"[tool.optadvisor]\nx = " + b"[" * 5000 + b"]" * 5000 + b"\n",
-             ": nests deeper than 100 levels"),
+             ":2: nests deeper than 100 levels"),
 }
 
 

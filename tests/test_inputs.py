@@ -130,7 +130,7 @@ def test_deep_json_is_refused_even_with_the_recursion_limit_deep_files_need(tmp_
 ])
 def test_toml_nesting_is_bounded(text: str, too_deep: bool):
     if too_deep:
-        with pytest.raises(InputError, match="c.toml: nests deeper"):
+        with pytest.raises(InputError, match="c.toml:1: nests deeper"):
             check_toml_depth(text, "c.toml")
     else:
         check_toml_depth(text, "c.toml")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from optadvisor.analyze.catalog import CatalogError, load_catalog
 from optadvisor.cli import app
-from optadvisor.datafile import nesting_error
+from optadvisor.inputs import toml_nesting_line
 from optadvisor.rules import RuleError, load_rule, load_rules
 
 GOOD = '''id = "OPT901"
@@ -193,7 +193,7 @@ def test_rules_check_refuses_special_files(tmp_path):
     for kind, path in special_files(tmp_path / "rules").items():
         done = optadvisor("rules", "check", str(path), cwd=tmp_path)
         assert done.returncode == 2, done.stderr
-        assert f"error {path}: cannot read rule file: not a regular file ({kind})" in \
+        assert f"error {path}: cannot read rule file: is {kind}, not a regular file" in \
             done.stderr
 
 
@@ -201,11 +201,11 @@ def test_scan_refuses_special_rule_files_and_catalogs(tmp_path):
     special = special_files(tmp_path / "rules")
     write(tmp_path, {"app.py": "import time\n"})
     for setting, target, message in (
-            ("rule-dirs", '"rules"', "cannot read rule file: not a regular file (a FIFO)"),
-            ("catalogs", '"rules/OPT950-fifo.toml"', "cannot read catalog: not a regular "
-             "file (a FIFO)"),
-            ("catalogs", '"rules/OPT951-zero.toml"', "/dev/zero: cannot read catalog: not "
-             "a regular file (a character device)")):
+            ("rule-dirs", '"rules"', "cannot read rule file: is a FIFO, not a regular file"),
+            ("catalogs", '"rules/OPT950-fifo.toml"', "cannot read catalog: is a FIFO, not "
+             "a regular file"),
+            ("catalogs", '"rules/OPT951-zero.toml"', "/dev/zero: cannot read catalog: is a "
+             "character device, not a regular file")):
         (tmp_path / "pyproject.toml").write_text(
             f"[tool.optadvisor]\n{setting} = [{target}]\n", encoding="utf-8")
         done = optadvisor("scan", ".", "--no-cache", cwd=tmp_path)
@@ -217,15 +217,15 @@ def test_scan_refuses_special_rule_files_and_catalogs(tmp_path):
 def test_deeply_nested_rule_file_names_file_and_line(tmp_path):
     # tomllib recursed once per level: RecursionError, no file named.
     err = error_for(tmp_path, GOOD + "\nnote = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    assert err.line == 17 and "nest more than 64 deep" in str(err), str(err)
+    assert err.line == 17 and "nests deeper than 64 levels" in str(err), str(err)
     err = error_for(tmp_path, GOOD.replace(
         'kind = "demo"', 'kind = "demo"\nx = ' + "{a = " * 100_000 + "1" + "}" * 100_000))
-    assert err.line == 3 and "nest more than 64 deep" in str(err), str(err)
+    assert err.line == 3 and "nests deeper than 64 levels" in str(err), str(err)
 
 
 def test_oversized_rule_file_is_refused(tmp_path):
     err = error_for(tmp_path, GOOD + "# " + "x" * (1 << 20) + "\n")
-    assert err.line is None and "larger than 1,048,576 bytes" in str(err)
+    assert err.line is None and "over the 1,048,576-byte limit" in str(err)
 
 
 def test_deeply_nested_catalog_names_file_and_line(tmp_path):
@@ -233,12 +233,12 @@ def test_deeply_nested_catalog_names_file_and_line(tmp_path):
     path.write_text("[[blocking]]\nnames = " + "[" * 100_000 + "]" * 100_000 + "\n",
                     encoding="utf-8")
     with pytest.raises(CatalogError, match=f"^{re.escape(str(path))}:2: cannot read "
-                       "catalog: arrays or tables nest more than 64 deep"):
+                       "catalog: nests deeper than 64 levels"):
         load_catalog([path])
 
 
 def test_nesting_scan_skips_strings_and_comments():
     text = ('a = "[[[[{{{{"\nb = \'\'\'\n[[[[[[\n\'\'\'\n# [[[[[[[[\n'
             'c = """ \\" [[[[ """\nd = [[1], {x = [2]}]\n')
-    assert nesting_error(text * 20, limit=3) is None
-    assert nesting_error(text + "e = [[[[1]]]]\n", limit=3) == 8
+    assert toml_nesting_line(text * 20, limit=3) is None
+    assert toml_nesting_line(text + "e = [[[[1]]]]\n", limit=3) == 8

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from optadvisor.datafile import DataFileError, loads_toml, read_bytes
+from optadvisor.inputs import InputError, load_data_toml
 from optadvisor.resources import rules_dir
 
 T = TypeVar("T")
@@ -179,13 +179,10 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
-            raw = read_bytes(path)
-            data = loads_toml(raw.decode("utf-8"), path)
-        except DataFileError as exc:
+            raw, data = load_data_toml(path)
+        except InputError as exc:
             where = f"{path}:{exc.line}" if exc.line else str(path)
-            raise CatalogError(f"{where}: cannot read catalog: {exc.message}") from None
-        except UnicodeDecodeError as exc:
-            raise CatalogError(f"{path}: cannot read catalog: not UTF-8: {exc}") from None
+            raise CatalogError(f"{where}: cannot read catalog: {exc.detail}") from None
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)

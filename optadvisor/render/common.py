@@ -14,11 +14,10 @@ from typing import Any
 
 import jinja2
 
-from optadvisor.models import PRIORITIES, Recommendation, Report, Rule, priority_rank
-from optadvisor.render import safe
 from optadvisor.models import (
     PRIORITIES, ErrorRecord, Recommendation, Report, Rule, priority_rank,
 )
+from optadvisor.render import safe
 from optadvisor.resources import templates_dir
 
 
