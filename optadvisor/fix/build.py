@@ -16,6 +16,7 @@ from optadvisor.fix.edits import apply_edits, dedented_by
 from optadvisor.fix.site import ShapeCall
 from optadvisor.fix.source import FixSource, Span
 from optadvisor.models import Edit, Fix, Snippet
+from optadvisor.analyze import parse_quietly
 
 
 def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: FixSource,
@@ -69,7 +70,7 @@ def compiles(text: str, path: str = "<file>") -> bool:
     """The whole module compiles (not only parses: `await` outside an async function and
     `return` outside a function are compile errors, not parse errors)."""
     try:
-        compile(text, path, "exec", dont_inherit=True)
+        parse_quietly(text, "compile")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

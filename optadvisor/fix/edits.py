@@ -3,12 +3,12 @@ ones left for the next pass."""
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 from typing import Iterable, Sequence
 
 from optadvisor.models import Edit
+from optadvisor.analyze import parse_quietly
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -80,7 +80,7 @@ def dedented_by(first_line: str, before: str) -> int:
 
 def parses(text: str) -> bool:
     try:
-        ast.parse(text)
+        parse_quietly(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

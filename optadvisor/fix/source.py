@@ -18,6 +18,7 @@ from optadvisor.analyze.positions import ByteColumns
 from optadvisor.fix.site import Span
 from optadvisor.models import Edit
 from optadvisor.subjects import SourceText
+from optadvisor.analyze import parse_quietly
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -51,7 +52,7 @@ class FixSource:
         """None when CPython cannot parse the file (syntax newer than this interpreter):
         then no change is offered, only words."""
         try:
-            return ast.parse(self.text)
+            return parse_quietly(self.text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
 
