@@ -79,7 +79,10 @@ class ProjectIndex:
         """The project function a resolved call name in file `rel` refers to, if any."""
         if not name or name.startswith("?"):
             return None
+        # `Step(...)` runs `Step.__init__`: a class is resolved to its constructor.
         local = self.functions[rel].get(name)
+        if local is None:
+            local = self.functions[rel].get(name + ".__init__")
         if local is not None:
             return rel, local
         if name.startswith("."):
@@ -91,7 +94,10 @@ class ProjectIndex:
             for start in range(0, cut):
                 target = self.modules.get(".".join(parts[start:cut]))
                 if target is not None:
-                    index = self.functions[target].get(qualname)
+                    table = self.functions[target]
+                    index = table.get(qualname)
+                    if index is None:
+                        index = table.get(qualname + ".__init__")
                     if index is not None:
                         return target, index
                     break

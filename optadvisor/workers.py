@@ -76,18 +76,20 @@ def serve() -> None:
     inp = os.fdopen(0, "rb", buffering=0)
     from optadvisor.analyze import analyze_bytes, run_with_deep_stack
 
-    init = _read_frame(inp)
-    if init is None:
-        return
-    catalog, max_bytes = pickle.loads(init[0]), init[1]  # type: ignore[index]
-    while True:
-        job = _read_frame(inp)
-        if job is None:
+    with inp, out:
+        init = _read_frame(inp)
+        if init is None:
             return
-        rel, data = job
-        _test_crash_hook(rel)
-        outcome = run_with_deep_stack(lambda: analyze_bytes(rel, data, catalog, max_bytes))
-        _write_frame(out, outcome)
+        catalog, max_bytes = pickle.loads(init[0]), init[1]  # type: ignore[index]
+        while True:
+            job = _read_frame(inp)
+            if job is None:
+                return
+            rel, data = job
+            _test_crash_hook(rel)
+            outcome = run_with_deep_stack(
+                lambda: analyze_bytes(rel, data, catalog, max_bytes))
+            _write_frame(out, outcome)
 
 
 def _die_with_parent() -> None:

@@ -220,3 +220,16 @@ def test_scanning_never_imports_or_executes_scanned_code(tmp_path: Path):
         assert report["summary"]["files"] == len(tails)
         assert report["errors"] == []
         assert list(markers.iterdir()) == []
+
+
+def test_the_scanned_codes_own_warnings_are_not_printed(tmp_path: Path):
+    # `"\d"` makes CPython's parser warn; with warnings shown (PYTHONWARNINGS, as test
+    # runners and CI set it) that went from the workers to the user's terminal.
+    write(tmp_path, {"esc.py": 'import re\nPATTERN = re.compile("\\d+")\nx = 1 is 1\n'})
+    done = subprocess.run(
+        [sys.executable, "-m", "optadvisor", "scan", str(tmp_path), "--no-cache", "--quiet",
+         "--format", "json", "--fix", "--diff"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONWARNINGS": "default"})
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
