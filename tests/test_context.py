@@ -144,3 +144,31 @@ def test_a_client_builder_only_setup_code_calls_runs_once_unless_called_per_item
     recs, error = scan_source(code, select=("OPT201",))
     assert error is None
     assert [r.line for r in recs] == [9]
+
+
+def test_a_retry_loop_in_a_test_file_is_not_reported():
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import time, requests
+
+        def wait_for_server(url):
+            for _ in range(80):
+                try:
+                    return requests.get(url, timeout=1)
+                except requests.ConnectionError:
+                    time.sleep(0.25)
+
+        def fetch_report(url):
+            for _ in range(5):
+                try:
+                    return requests.get(url, timeout=5)
+                except requests.ConnectionError:
+                    time.sleep(1)
+    """)
+    found, _ = scan_source(code, rel="app/client.py", select=("OPT207",))
+    assert [r.line for r in found] == [12]
+    in_test, _ = scan_source(code, rel="tests/test_client.py", select=("OPT207",))
+    assert in_test == []
