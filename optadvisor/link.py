@@ -164,10 +164,11 @@ class BlockingLinker:
         rel, index = key
         facts = self.index.facts[rel]
         fn = facts.functions[index]
-        if fn.is_async or fn.cached:
-            # A coroutine is not run by calling it; a memoized helper (functools.cache,
-            # lru_cache, cached_property) does its blocking work once per process (or per
-            # argument), not on every call.
+        if fn.is_async or fn.cached or fn.yields:
+            # A coroutine or a generator is not run by calling it (the consumer runs the
+            # generator's body, later); a memoized helper (functools.cache, lru_cache,
+            # cached_property) does its blocking work once per process (or per argument),
+            # not on every call.
             self._memo[key] = None
             return None
         me = Hop(fn.qualname, rel, fn.line)
