@@ -547,11 +547,17 @@ class Summary:
     """With --baseline: counts of new, unchanged and fixed (in the baseline, gone now)."""
     by_context: Mapping[str, int] = field(default_factory=dict)
     """Recommendations per file context: library, test, example, script, migration."""
+    excluded_by_default: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Files the default excludes left out, by reason (virtual-environment,
+    installed-packages, tool-directory): {"files": n, "directories": n}. User excludes
+    are the user's own word and not counted here."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         for key in ("by_priority", "by_kind", "candidates", "baseline", "by_context"):
             out[key] = dict(out[key])
+        out["excluded_by_default"] = {reason: dict(counts) for reason, counts
+                                      in self.excluded_by_default.items()}
         if not self.baseline:
             del out["baseline"]
         return out
