@@ -80,11 +80,12 @@ def discover(paths: list[Path], config: Config) -> Discovery:
     counts = {"included": 0, "excluded": 0, "scanned": 0}
     excluded: list[tuple[tuple[str, str], int]] = []  # ((reason, directory), files)
 
-    def add(path: Path, explicit: bool) -> None:
+    def add(path: Path, explicit: bool, named: Path) -> None:
         rel = _rel(path, root)
         if rel not in found:
+            base = "" if named == root else _rel(named, root)
             found[rel] = SourceFile(path=path, rel=rel, component=components.of(rel),
-                                    explicit=explicit)
+                                    explicit=explicit, module_root=base)
 
     for given in paths:
         path = given.absolute()
@@ -117,7 +118,7 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                     errors.append(problem)
                     continue
                 counts["scanned"] += 1
-                add(file, explicit=False)
+                add(file, explicit=False, named=path)
             excluded.extend(defaults.dropped.items())
         elif os.path.lexists(path):
             # Named on the command line: always scanned, whatever include/exclude say,
@@ -126,7 +127,7 @@ def discover(paths: list[Path], config: Config) -> Discovery:
             if problem is not None:
                 errors.append(problem)
             else:
-                add(path, explicit=True)
+                add(path, explicit=True, named=path.parent)
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
     files = tuple(sorted(found.values(), key=lambda f: f.rel))

@@ -78,6 +78,11 @@ class SourceFile:
     """POSIX path relative to the scan root: what reports show."""
     component: str
     explicit: bool = False
+    module_root: str = ""
+    """The directory named on the command line this file was found under (for a file named
+    itself, its directory), relative to the scan root; "" when that is the root. Module
+    names start there (link.py), so a file's imports resolve the same whether its directory
+    is scanned alone or beside others (whose common parent is then the scan root)."""
 
 
 @dataclass(frozen=True)
