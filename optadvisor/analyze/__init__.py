@@ -190,9 +190,9 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
                                f"syntax error at line {line}: {cpython_error.msg}{hint}", line)
         # CPython read it, so this is libcst's gap, not the user's error: rewrite what
         # libcst reads differently (same lines and columns), else say exactly that.
-        from optadvisor.analyze.normalize import for_libcst
+        from optadvisor.analyze.normalize import for_libcst, quiet_parse
 
-        tree = ast.parse(text)
+        tree = quiet_parse(text)
         readable = for_libcst(text, tree)
         if readable is None:
             return _unreadable(rel, text, tree, exc)

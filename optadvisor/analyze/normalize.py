@@ -25,6 +25,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from collections.abc import Callable
 
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -101,12 +102,20 @@ def for_libcst(text: str, tree: ast.Module) -> str | None:
         if candidate == lines:
             continue
         try:
-            same = _dump(ast.parse("".join(candidate))) == expected
+            same = _dump(quiet_parse("".join(candidate))) == expected
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             same = False
         if same:
             lines, changed = candidate, True
     return "".join(lines) if changed else None
+
+
+def quiet_parse(text: str) -> ast.Module:
+    """ast.parse without the SyntaxWarnings CPython prints for the user's code (an invalid
+    escape, `is` with a literal): not ours to lint, and a worker's stderr is the terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
 
 
 def refused_line(text: str, message: str, raw_line: int) -> int:
