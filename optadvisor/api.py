@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from optadvisor import __version__
 from optadvisor.analyze import ANALYZER_VERSION
@@ -88,7 +88,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         from optadvisor.fusion import rerank
 
         recs = rerank(recs, run, analysis.inputs)
-    return _report(found.root, config, analysis, recs, result.suppressed, started)
+    return _report(found.root, config, analysis, recs, result.suppressed, started,
+                   found.excluded)
 
 
 def _tell(options: ScanOptions, notes: list[str]) -> None:
@@ -249,7 +250,8 @@ def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "Fix
 
 
 def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],
-            suppressed: int, started: float) -> Report:
+            suppressed: int, started: float,
+            excluded: Mapping[str, Mapping[str, int]] | None = None) -> Report:
     inputs, errors = analysis.inputs, analysis.errors
     recs = sorted(recs, key=rank_key)
     ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
@@ -269,6 +271,7 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
         cached_files=analysis.cached,
         suppressed=suppressed,
         by_context=dict(sorted(Counter(r.context for r in recs if r.context).items())),
+        excluded_by_default=dict(excluded or {}),
     )
     return Report(
         root=root.as_posix(), summary=summary, recommendations=tuple(recs),
@@ -447,11 +450,23 @@ def merge_reports(reports: list[Report]) -> Report:
         by_kind=dict(sorted(Counter(r.kind for r in recs).items())),
         candidates=dict(candidates), cached_files=sum(x.cached_files for x in s),
         suppressed=sum(x.suppressed for x in s),
+        excluded_by_default=_sum_excluded(x.excluded_by_default for x in s),
     )
     first = reports[0]
     return Report(root=first.root, summary=summary, recommendations=tuple(recs),
                   targets=tuple(ranked), errors=errors, plan=tuple(plan(recs, ranked)),
                   tool_version=first.tool_version, path_prefix=first.path_prefix)
+
+
+def _sum_excluded(parts: Iterable[Mapping[str, Mapping[str, int]]]
+                  ) -> dict[str, dict[str, int]]:
+    total: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for reason, counts in part.items():
+            entry = total.setdefault(reason, {"files": 0, "directories": 0})
+            for key in entry:
+                entry[key] += counts.get(key, 0)
+    return total
 
 
 def exit_code(report: Report, fail_on: str) -> int:

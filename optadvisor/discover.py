@@ -15,19 +15,32 @@ import os
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from optadvisor.models import Config, ErrorRecord, SourceFile
 
-# Directories nobody wants scanned: tool caches, virtualenvs, vendored installs.
-DEFAULT_EXCLUDE = (
-    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".eggs", "*.egg-info",
-    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optadvisor_cache",
-    "node_modules", "site-packages", "dist-packages", "__pypackages__", "buck-out",
+# Directories nobody wants scanned, by name: installed packages, tool caches and version
+# control. Virtual environments are not among them: they are recognised by what they hold
+# (ENVIRONMENT_MARKERS), since a directory named `venv` may be code (the standard
+# library's own `venv` package was dropped unsaid when the name was enough).
+INSTALLED_PACKAGES = ("site-packages", "dist-packages", "__pypackages__", ".eggs")
+TOOL_DIRECTORIES = (
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", "*.egg-info", "__pycache__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".optadvisor_cache", "node_modules", "buck-out",
 )
+DEFAULT_EXCLUDE = (*INSTALLED_PACKAGES, *TOOL_DIRECTORIES)
+ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
+"""What makes a directory an environment: venv, virtualenv, uv and poetry write
+`pyvenv.cfg` at its top; conda keeps `conda-meta/` there."""
+
+VIRTUAL_ENVIRONMENT = "virtual-environment"
+INSTALLED = "installed-packages"
+TOOLS = "tool-directory"
+EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS)
+"""Why default excludes dropped files: keys of Summary.excluded_by_default."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,8 @@ class Discovery:
     notes: tuple[str, ...] = ()
     """Warnings for stderr: an include pattern that matches no file, directories that gave
     nothing to scan (a scan of 0 files used to be silent, exit 0)."""
+    excluded: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Files the default excludes dropped, by reason: {"files": n, "directories": n}."""
 
 
 _DEFAULT_INCLUDE = Config.__dataclass_fields__["include"].default
@@ -56,19 +71,21 @@ def scan_root(paths: list[Path]) -> Path:
 def discover(paths: list[Path], config: Config) -> Discovery:
     root = scan_root(paths)
     include = pathspec.GitIgnoreSpec.from_lines(config.include)
-    exclude = pathspec.GitIgnoreSpec.from_lines((*DEFAULT_EXCLUDE, *config.exclude))
+    exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude)
     components = _ComponentFinder(root, config.component_roots)
     found: dict[str, SourceFile] = {}
     errors: list[ErrorRecord] = []
     walked: list[str] = []  # every file under the directories, as the patterns see it
     dirs: list[str] = []
     counts = {"included": 0, "excluded": 0, "scanned": 0}
+    excluded: list[tuple[tuple[str, str], int]] = []  # ((reason, directory), files)
 
-    def add(path: Path, explicit: bool) -> None:
+    def add(path: Path, explicit: bool, named: Path) -> None:
         rel = _rel(path, root)
         if rel not in found:
+            base = "" if named == root else _rel(named, root)
             found[rel] = SourceFile(path=path, rel=rel, component=components.of(rel),
-                                    explicit=explicit)
+                                    explicit=explicit, module_root=base)
 
     for given in paths:
         path = given.absolute()
@@ -81,13 +98,17 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                 listed = walker.files()
             prefix = _pattern_prefix(path, config, exclude)
             dirs.append(str(given))
+            defaults = _DefaultExcludes(path)
             for file in listed:
-                under = prefix + _rel(file, path)
+                inside = _rel(file, path)
+                under = prefix + inside
                 walked.append(under)
                 if not include.match_file(under):
                     continue
                 counts["included"] += 1
-                if exclude.match_file(under):
+                # The config's own patterns come first: a `!` one can take back a default.
+                excluded_here = exclude.check_file(under).include
+                if excluded_here or (excluded_here is None and defaults.drops(inside)):
                     counts["excluded"] += 1
                     continue
                 if file.is_dir():
@@ -97,7 +118,8 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                     errors.append(problem)
                     continue
                 counts["scanned"] += 1
-                add(file, explicit=False)
+                add(file, explicit=False, named=path)
+            excluded.extend(defaults.dropped.items())
         elif os.path.lexists(path):
             # Named on the command line: always scanned, whatever include/exclude say,
             # unless it cannot be read as a file at all.
@@ -105,12 +127,64 @@ def discover(paths: list[Path], config: Config) -> Discovery:
             if problem is not None:
                 errors.append(problem)
             else:
-                add(path, explicit=True)
+                add(path, explicit=True, named=path.parent)
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
     files = tuple(sorted(found.values(), key=lambda f: f.rel))
     notes = _pattern_notes(config, dirs, walked, counts) if dirs else ()
-    return Discovery(root=root, files=files, errors=tuple(errors), notes=notes)
+    return Discovery(root=root, files=files, errors=tuple(errors), notes=notes,
+                     excluded=_by_reason(excluded))
+
+
+class _DefaultExcludes:
+    """Which directories under one scanned directory the default excludes drop, and why.
+    The directory named on the command line is never one of them: a user who names a
+    virtualenv or a site-packages gets it scanned. The outermost dropped directory counts
+    (a site-packages inside a virtualenv is the virtualenv's)."""
+
+    def __init__(self, top: Path) -> None:
+        self.top = top
+        self.installed = pathspec.GitIgnoreSpec.from_lines(INSTALLED_PACKAGES)
+        self.tools = pathspec.GitIgnoreSpec.from_lines(TOOL_DIRECTORIES)
+        self.reasons: dict[str, str | None] = {}
+        self.dropped: dict[tuple[str, str], int] = {}
+        """(reason, directory relative to top) -> files dropped there."""
+
+    def drops(self, inside: str) -> bool:
+        """Whether the file at `inside` (relative to top) is under a dropped directory;
+        counted when it is."""
+        parts = inside.split("/")
+        for depth in range(1, len(parts)):
+            directory = "/".join(parts[:depth])
+            reason = self._reason(directory)
+            if reason is not None:
+                key = (reason, directory)
+                self.dropped[key] = self.dropped.get(key, 0) + 1
+                return True
+        return False
+
+    def _reason(self, directory: str) -> str | None:
+        if directory not in self.reasons:
+            as_dir = directory + "/"
+            if any((self.top / directory / marker).exists() for marker in ENVIRONMENT_MARKERS):
+                reason: str | None = VIRTUAL_ENVIRONMENT
+            elif self.installed.match_file(as_dir):
+                reason = INSTALLED
+            elif self.tools.match_file(as_dir):
+                reason = TOOLS
+            else:
+                reason = None
+            self.reasons[directory] = reason
+        return self.reasons[directory]
+
+
+def _by_reason(dropped: list[tuple[tuple[str, str], int]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (reason, _), files in dropped:
+        entry = out.setdefault(reason, {"files": 0, "directories": 0})
+        entry["files"] += files
+        entry["directories"] += 1
+    return {reason: out[reason] for reason in EXCLUSION_REASONS if reason in out}
 
 
 def _pattern_notes(config: Config, dirs: list[str], walked: list[str],

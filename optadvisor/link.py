@@ -4,8 +4,12 @@ other files) calls `requests.get` blocks the event loop just the same.
 
 Names come from the per-file facts: `helper`, `Class.method` (via `self.method()`),
 `.utils.fetch` (relative import), `pkg.utils.fetch` (absolute import). Modules are named by
-their path under the scan root; an absolute import that carries a longer package prefix
-(the scan root sits inside the package) is matched by its tail.
+their path under the directory the scan was given (SourceFile.module_root); an absolute
+import that carries a longer package prefix (that directory sits inside the package) is
+matched by its tail. With several directories given, a file's imports are looked up in its
+own first, exactly as when it is scanned alone; only what that leaves unresolved is looked
+up in the others, by the modules' full names (a package's own name included): a link
+between two trees is made only when the import really names the other tree's module.
 """
 
 from __future__ import annotations
@@ -62,14 +66,23 @@ class ProjectIndex:
     def __init__(self, files: Iterable[tuple[SourceFile, FileFacts]]) -> None:
         self.facts: dict[str, FileFacts] = {}
         self.module_of: dict[str, str] = {}
-        self.modules: dict[str, str] = {}
+        self.root_of: dict[str, str] = {}
+        self.modules: dict[str, dict[str, str]] = {}
+        """Directory given to the scan (module_root) -> module name -> file."""
         self.functions: dict[str, dict[str, int]] = {}
+        self._sources: dict[str, SourceFile] = {}
+        self._full: tuple[dict[str, str], dict[str, str]] | None = None
+        self._tree_names: dict[str, frozenset[str]] = {}
+        """Given directory -> the full names of its modules (see _full_names)."""
         for source, facts in files:
             rel = source.rel
-            mod = module_name(rel)
+            root = source.module_root
+            mod = module_name(_under(rel, root))
             self.facts[rel] = facts
             self.module_of[rel] = mod
-            self.modules.setdefault(mod, rel)
+            self.root_of[rel] = root
+            self._sources[rel] = source
+            self.modules.setdefault(root, {}).setdefault(mod, rel)
             table = self.functions.setdefault(rel, {})
             for index, fn in enumerate(facts.functions):
                 if "<locals>" not in fn.qualname:
@@ -85,14 +98,30 @@ class ProjectIndex:
             local = self.functions[rel].get(name + ".__init__")
         if local is not None:
             return rel, local
-        if name.startswith("."):
-            name = self._absolute(rel, name)
-        parts = name.split(".")
+        own = self.root_of[rel]
+        absolute = self._absolute(rel, name, self.module_of[rel]) if name[0] == "." else name
+        found = self._lookup(self.modules[own], absolute.split("."), tails=True)
+        if found is not None or len(self.modules) == 1:
+            return found
+        modules, full_name = self._full_names()
+        if name[0] == ".":
+            # `from ..common import f` reaches another tree only through the package both
+            # sit in: resolved from the file's full module name.
+            absolute = self._absolute(rel, name, full_name[rel])
+        return self._lookup(modules, absolute.split("."), tails=False,
+                            own=self._tree_names[own])
+
+    def _lookup(self, modules: dict[str, str], parts: list[str], tails: bool,
+                own: frozenset[str] = frozenset()) -> FunctionKey | None:
         for cut in range(len(parts) - 1, 0, -1):
             qualname = ".".join(parts[cut:])
-            # The import may carry a package prefix the scan root does not: try its tails.
-            for start in range(0, cut):
-                target = self.modules.get(".".join(parts[start:cut]))
+            # The import may carry a package prefix the scanned directory does not: within
+            # a file's own tree its tails are tried too.
+            for start in range(cut if tails else 1):
+                module = ".".join(parts[start:cut])
+                if module in own:
+                    break  # the file's own tree has this module (without the function)
+                target = modules.get(module)
                 if target is not None:
                     table = self.functions[target]
                     index = table.get(qualname)
@@ -103,15 +132,56 @@ class ProjectIndex:
                     break
         return None
 
-    def _absolute(self, rel: str, name: str) -> str:
+    def _full_names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Every module by full name (-> file), and every file's full module name: its name
+        in its tree, prefixed with the package the tree's directory itself is (it and its
+        parents holding an `__init__.py`), so `pkg_a/` given alone still answers another
+        tree's import of `pkg_a.helpers`. A name the importing file's own tree has is its
+        own module (looked up first), never another tree's."""
+        if self._full is None:
+            prefixes = {root: _package_of(self._sources[next(iter(names.values()))], root)
+                        for root, names in self.modules.items()}
+            modules: dict[str, str] = {}
+            files: dict[str, str] = {}
+            trees: dict[str, set[str]] = {}
+            for rel, root in self.root_of.items():
+                full = ".".join(p for p in (prefixes[root], self.module_of[rel]) if p)
+                modules.setdefault(full, rel)
+                files[rel] = full
+                trees.setdefault(root, set()).add(full)
+            self._full = (modules, files)
+            self._tree_names = {root: frozenset(names) for root, names in trees.items()}
+        return self._full
+
+    @staticmethod
+    def _absolute(rel: str, name: str, module: str) -> str:
+        """A relative import `name` in file `rel`, whose module is `module`, made absolute."""
         level = len(name) - len(name.lstrip("."))
         rest = name[level:]
-        base = self.module_of[rel].split(".") if self.module_of[rel] else []
+        base = module.split(".") if module else []
         if not rel.endswith("__init__.py") and base:
             base = base[:-1]
         if level > 1:
             base = base[: max(0, len(base) - (level - 1))]
         return ".".join([*base, rest]) if rest else ".".join(base)
+
+
+def _under(rel: str, root: str) -> str:
+    return rel[len(root) + 1:] if root and rel.startswith(root + "/") else rel
+
+
+def _package_of(source: SourceFile, root: str) -> str:
+    """The dotted package the directory `root` is, from the `__init__.py` files in it and
+    above it ("" when it is no package)."""
+    depth = _under(source.rel, root).count("/") + 1
+    if depth > len(source.path.parents):
+        return ""
+    directory = source.path.parents[depth - 1]
+    names: list[str] = []
+    while (directory / "__init__.py").is_file() and directory.name and len(names) < 32:
+        names.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(names))
 
 
 class BlockingLinker:

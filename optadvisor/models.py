@@ -78,6 +78,11 @@ class SourceFile:
     """POSIX path relative to the scan root: what reports show."""
     component: str
     explicit: bool = False
+    module_root: str = ""
+    """The directory named on the command line this file was found under (for a file named
+    itself, its directory), relative to the scan root; "" when that is the root. Module
+    names start there (link.py), so a file's imports resolve the same whether its directory
+    is scanned alone or beside others (whose common parent is then the scan root)."""
 
 
 @dataclass(frozen=True)
@@ -547,11 +552,17 @@ class Summary:
     """With --baseline: counts of new, unchanged and fixed (in the baseline, gone now)."""
     by_context: Mapping[str, int] = field(default_factory=dict)
     """Recommendations per file context: library, test, example, script, migration."""
+    excluded_by_default: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Files the default excludes left out, by reason (virtual-environment,
+    installed-packages, tool-directory): {"files": n, "directories": n}. User excludes
+    are the user's own word and not counted here."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         for key in ("by_priority", "by_kind", "candidates", "baseline", "by_context"):
             out[key] = dict(out[key])
+        out["excluded_by_default"] = {reason: dict(counts) for reason, counts
+                                      in self.excluded_by_default.items()}
         if not self.baseline:
             del out["baseline"]
         return out

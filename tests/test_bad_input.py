@@ -170,6 +170,19 @@ def test_5000_deep_nesting_is_analyzed_or_too_deep_never_a_crash(tmp_path: Path)
     assert elapsed < 60, f"deep files took {elapsed:.1f}s"
 
 
+@pytest.mark.parametrize("depth", [1001, 1500, 2500])
+def test_nesting_cpython_reads_but_optadvisor_refuses_says_the_limit_is_optadvisors(
+        tmp_path: Path, depth: int):
+    source = "x = " + "- " * depth + "1\n"
+    compile(source, "deep", "exec")  # CPython reads it: the limit is ours
+    write(tmp_path, {"deep.py": source})
+    [error] = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1)).errors
+    assert error.kind == "too-deep"
+    assert f"nest {depth + 2:,} levels deep" in error.message
+    assert "optadvisor's own limit of 1,000" in error.message
+    assert "CPython reads this file" in error.message
+
+
 def test_a_file_cpython_refuses_gets_the_depth_guard_too(tmp_path: Path):
     # 4,000 chained attributes and a syntax error further down: CPython's tree never
     # measures the chain, and libcst spent 66 s on it before the token guard.

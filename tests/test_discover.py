@@ -90,10 +90,105 @@ def test_respect_gitignore_false_scans_ignored_files(tmp_path: Path):
 def test_default_excludes_skip_tool_and_venv_folders(tmp_path: Path):
     root = write(tmp_path / "plain", {
         "a.py": "x = 1\n", ".venv/lib/x.py": "x = 1\n", "venv/y.py": "x = 1\n",
+        ".venv/pyvenv.cfg": "home = /usr/bin\n", "venv/pyvenv.cfg": "home = /usr/bin\n",
         "__pycache__/z.py": "x = 1\n", "node_modules/pkg/w.py": "x = 1\n",
         "pkg.egg-info/v.py": "x = 1\n", ".git/hooks/h.py": "x = 1\n",
     })
     assert set(found(root)[0]) == {"a.py"}
+
+
+# An interpreter's lib directory and a project with environments of every kind:
+# recognised by what they hold, not by name.
+ENVIRONMENTS = {
+    "app/main.py": "x = 1\n",
+    # The standard library's own package named venv (and a project's): code, scanned.
+    "lib/python3.11/venv/__init__.py": "x = 1\n",
+    "lib/python3.11/venv/__main__.py": "x = 1\n",
+    "tools/venv.py": "x = 1\n",
+    # Installed packages, excluded by name.
+    "lib/python3.11/site-packages/pkg/mod.py": "x = 1\n",
+    "lib/python3.11/site-packages/pkg/sub.py": "x = 1\n",
+    # A virtualenv under any name: its scripts too, and its site-packages counts as its own.
+    "envs/dev/pyvenv.cfg": "home = /usr/bin\n",
+    "envs/dev/bin/activate_this.py": "x = 1\n",
+    "envs/dev/lib/python3.11/site-packages/dep.py": "x = 1\n",
+    ".venv/pyvenv.cfg": "home = /usr/bin\n",
+    ".venv/lib/python3.11/site-packages/other.py": "x = 1\n",
+    # A conda environment.
+    "conda/ml/conda-meta/history": "",
+    "conda/ml/lib/python3.11/site-packages/numpyish.py": "x = 1\n",
+    # A tool's directory.
+    ".tox/py311/lib/t.py": "x = 1\n",
+}
+
+
+@pytest.mark.parametrize("in_git", [False, pytest.param(True, marks=needs_git)],
+                         ids=["plain", "git"])
+def test_environments_are_recognised_by_their_marker_not_their_name(tmp_path: Path,
+                                                                    in_git: bool):
+    root = write(tmp_path / "tree", ENVIRONMENTS)
+    if in_git:
+        git_init(root)
+    result = discover([root], load_config([root]))
+    assert sorted(f.rel for f in result.files) == [
+        "app/main.py", "lib/python3.11/venv/__init__.py", "lib/python3.11/venv/__main__.py",
+        "tools/venv.py"]
+    assert result.excluded == {
+        "virtual-environment": {"files": 4, "directories": 3},
+        "installed-packages": {"files": 2, "directories": 1},
+        "tool-directory": {"files": 1, "directories": 1},
+    }
+
+
+def test_a_directory_named_on_the_command_line_is_scanned_even_as_an_environment(
+        tmp_path: Path):
+    root = write(tmp_path / "tree", ENVIRONMENTS)
+    packages = root / "lib/python3.11/site-packages"
+    result = discover([packages], load_config([packages]))
+    assert sorted(f.rel for f in result.files) == ["pkg/mod.py", "pkg/sub.py"]
+    assert result.excluded == {}
+    # The defaults still hold below it: the environment's packages are named to be read.
+    env = root / "envs" / "dev"
+    result = discover([env], load_config([env]))
+    assert [f.rel for f in result.files] == ["bin/activate_this.py"]
+    assert result.excluded == {"installed-packages": {"files": 1, "directories": 1}}
+
+
+def test_a_config_negation_takes_back_a_default_exclude(tmp_path: Path):
+    root = write(tmp_path / "tree", {
+        **ENVIRONMENTS,
+        "pyproject.toml": '[tool.optadvisor]\nexclude = ["!lib/python3.11/site-packages/"]\n'})
+    result = discover([root], load_config([root]))
+    assert "lib/python3.11/site-packages/pkg/mod.py" in {f.rel for f in result.files}
+    assert "installed-packages" not in result.excluded
+
+
+def test_the_summary_says_what_default_excludes_left_out(tmp_path: Path):
+    root = write(tmp_path / "tree", ENVIRONMENTS)
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1))
+    assert report.summary.files == 4
+    document = report.to_dict()
+    assert document["summary"]["excluded_by_default"]["virtual-environment"] == {
+        "files": 4, "directories": 3}
+    jsonschema = pytest.importorskip("jsonschema")
+    from optadvisor.render import json as json_renderer
+
+    jsonschema.Draft202012Validator(json_renderer.schema()).validate(document)
+    from optadvisor.render.common import excluded_line
+
+    assert excluded_line(report) == (
+        "4 files in 3 virtual environments, 2 files in 1 installed-packages directory, "
+        "1 file in 1 tool directory not scanned (default excludes; a directory named on "
+        "the command line is scanned)")
+    from optadvisor.render import full, table
+
+    for render in (full.render, table.render):
+        out = " ".join(render(report, width=200, color=False).split())
+        assert "4 files in 3 virtual environments, 2 files in 1 installed-packages" in out
+    quiet = write(tmp_path / "quiet", {"a.py": "x = 1\n"})
+    report = scan(ScanOptions(paths=(quiet,), use_cache=False, jobs=1))
+    assert report.to_dict()["summary"]["excluded_by_default"] == {}
+    assert excluded_line(report) is None
 
 
 @pytest.mark.parametrize("in_git", [False, pytest.param(True, marks=needs_git)],

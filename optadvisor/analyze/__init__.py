@@ -24,7 +24,7 @@ from optadvisor.models import ErrorRecord, FileFacts
 if TYPE_CHECKING:
     from optadvisor.analyze.positions import AstIndex
 
-ANALYZER_VERSION = "38"
+ANALYZER_VERSION = "39"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
@@ -71,8 +71,9 @@ def run_with_deep_stack(fn: Callable[[], T]) -> T:
 
 def parse_quietly(text: str, mode: str = "parse") -> ast.Module:
     """ast.parse (or compile, mode "compile") of the user's code without the warnings
-    CPython prints for it (an invalid escape in a string, `is` with a literal): the code is not ours to lint, and
-    a worker's stderr is the user's terminal (a fuzz run printed 2,220 of them)."""
+    CPython prints for it (an invalid escape in a string, `is` with a literal): the code is
+    not ours to lint, and a worker's stderr is the user's terminal (a fuzz run printed 2,220
+    of them)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if mode == "compile":
@@ -80,12 +81,31 @@ def parse_quietly(text: str, mode: str = "parse") -> ast.Module:
         return ast.parse(text)
 
 
+_BYTE_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+_BYTE_NEWLINE = re.compile(rb"\r\n|\r|\n")
+
+
 def decode(data: bytes) -> str:
     """Source bytes to text the way CPython reads them (BOM, PEP 263 cookie, utf-8)."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    # The cookie is looked for in the first two lines, and a lone CR ends a line for
+    # CPython: BytesIO.readline would hand over a CR-only file as one line, whose
+    # non-UTF-8 bytes further down then read as a bad declaration (and a "coding:"
+    # anywhere in it as one).
+    lines = _BYTE_LINE.finditer(data)
+
+    def readline() -> bytes:
+        line = next(lines, None)
+        return line.group() if line else b""
+
+    encoding, _ = tokenize.detect_encoding(readline)
     if encoding == "utf-8-sig" or data.startswith(b"\xef\xbb\xbf"):
         return data.decode("utf-8-sig")
     return data.decode(encoding)
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    """1-based line of a byte offset, counting line endings as CPython does."""
+    return len(_BYTE_NEWLINE.findall(data, 0, offset)) + 1
 
 
 def analyze_bytes(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFacts | ErrorRecord:
@@ -107,7 +127,7 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
                            f"{len(data):,} bytes is over the {max_bytes:,}-byte limit "
                            "(raise max-file-bytes in [tool.optadvisor] to scan it)")
     if b"\0" in data:
-        line = data[: data.index(b"\0")].count(b"\n") + 1
+        line = _line_at(data, data.index(b"\0"))
         return ErrorRecord(rel, "parse-error", f"file contains a NUL byte (line {line}); "
                            "it is not Python source", line)
     try:
@@ -118,13 +138,12 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as bad:
-            line = data[:bad.start].count(b"\n") + 1
+            line = _line_at(data, bad.start)
             return ErrorRecord(rel, "decode-error", f"cannot decode line {line}: {bad}", line)
         return ErrorRecord(rel, "decode-error", f"bad encoding declaration: {exc.msg}",
                            exc.lineno)
     except (UnicodeDecodeError, LookupError) as exc:
-        start = getattr(exc, "start", 0)
-        line = data[:start].count(b"\n") + 1
+        line = _line_at(data, getattr(exc, "start", 0))
         return ErrorRecord(rel, "decode-error",
                            f"cannot decode line {line}: {exc}", line)
 
@@ -147,18 +166,20 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         brackets, chain = _token_depth(text)
         if brackets > MAX_BRACKET_DEPTH:
             return ErrorRecord(rel, "too-deep",
-                               f"brackets nest deeper than {MAX_BRACKET_DEPTH} levels")
+                               f"brackets nest {brackets:,} levels deep, past the "
+                               f"{MAX_BRACKET_DEPTH} CPython and optadvisor accept")
         if chain > MAX_TREE_DEPTH:
-            return ErrorRecord(rel, "too-deep",
-                               f"an expression chains {chain:,} operators; optadvisor "
-                               f"analyzes files up to {MAX_TREE_DEPTH} levels")
+            return ErrorRecord(rel, "too-deep", f"an expression chains {chain:,} operators, "
+                               f"past optadvisor's own limit of {MAX_TREE_DEPTH:,} levels")
     if tree is not None:
         index = index_ast(tree)
         del tree
         if index.depth > MAX_TREE_DEPTH:
+            # CPython read it: the limit is ours (libcst's time), and the message says so.
             return ErrorRecord(rel, "too-deep",
-                               f"expressions nest {index.depth} levels deep; optadvisor "
-                               f"analyzes files up to {MAX_TREE_DEPTH} levels")
+                               f"expressions nest {index.depth:,} levels deep, past "
+                               f"optadvisor's own limit of {MAX_TREE_DEPTH:,} (CPython reads "
+                               "this file; libcst's time grows steeply with depth)")
     return _analyze_cst(rel, text, index, cpython_error, catalog)
 
 
@@ -180,8 +201,20 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
             hint = _python2_hint(text)
             return ErrorRecord(rel, "parse-error",
                                f"syntax error at line {line}: {cpython_error.msg}{hint}", line)
-        return ErrorRecord(rel, "parse-error",
-                           f"syntax error at line {exc.raw_line}: {exc.message}", exc.raw_line)
+        # CPython read it, so this is libcst's gap, not the user's error: rewrite what
+        # libcst reads differently (same lines and columns), else say exactly that.
+        from optadvisor.analyze.normalize import for_libcst
+
+        tree = parse_quietly(text)
+        readable = for_libcst(text, tree)
+        if readable is None:
+            return _unreadable(rel, text, tree, exc)
+        try:
+            module = cst.parse_module(readable)
+        except cst.ParserSyntaxError as again:
+            return _unreadable(rel, readable, tree, again)
+        del tree
+        text = readable
     collector = FactCollector(catalog)
     walk(module, collector)
     positions = None
@@ -194,6 +227,23 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
     facts = build_facts(rel, text, collector, positions, catalog)
     return replace(facts, suppressions=suppressions(text))
 
+
+def _unreadable(rel: str, text: str, tree: ast.Module, exc: Exception) -> ErrorRecord:
+    """A file CPython reads and libcst refuses even after normalize.for_libcst."""
+    from optadvisor.analyze.normalize import known_gap, refused_line
+
+    message = str(getattr(exc, "message", exc)).splitlines()[0]
+    line = refused_line(text, message, getattr(exc, "raw_line", 1))
+    reason = known_gap(tree, text, line)
+    if reason is None:
+        reason = "libcst: " + _LIBCST_WHERE.sub("", message)
+        if len(reason) > 100:  # "expected one of" lists 30 tokens
+            reason = reason[:97] + "..."
+    return ErrorRecord(rel, "parse-error",
+                       f"valid Python that the parser cannot read: line {line} ({reason})", line)
+
+
+_LIBCST_WHERE = re.compile(r"^(?:parser|tokenizer) error: (?:error at \d+:\d+: )?")
 
 _PY2 = re.compile(r"^\s*(print\s+[^\s(=]|exec\s+[\"']|except\s+\w+\s*,\s*\w+\s*:)", re.M)
 

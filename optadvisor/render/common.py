@@ -52,6 +52,27 @@ def errors_heading(errors: Iterable[ErrorRecord]) -> str:
     return " and ".join(parts)
 
 
+_EXCLUDED_PLACES = {
+    "virtual-environment": ("virtual environment", None),
+    "installed-packages": ("installed-packages directory", "installed-packages directories"),
+    "tool-directory": ("tool directory", "tool directories"),
+}
+
+
+def excluded_line(report: Report) -> str | None:
+    """What the default excludes left out, in words: `312 files in 2 virtual environments
+    not scanned (default excludes)`; None when they left out nothing."""
+    parts = []
+    for reason, counts in report.summary.excluded_by_default.items():
+        one, many = _EXCLUDED_PLACES.get(reason, (reason, None))
+        parts.append(f"{plural(counts.get('files', 0), 'file')} in "
+                     f"{plural(counts.get('directories', 0), one, many)}")
+    if not parts:
+        return None
+    return (", ".join(parts) + " not scanned (default excludes; a directory named on the "
+            "command line is scanned)")
+
+
 def repo_path(report: Report, path: str) -> str:
     """A report path (relative to the scanned root) as CI systems want it: relative to the
     repository root."""
