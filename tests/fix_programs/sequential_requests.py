@@ -15,10 +15,11 @@ from minihttp import base_url
 
 
 def report(base: str, user_id: int) -> dict:
-    profile = json.load(urllib.request.urlopen(f"{base}/users/{user_id}/profile", timeout=10))
+    profile = urllib.request.urlopen(f"{base}/users/{user_id}/profile", timeout=10).read()
     orders = urllib.request.urlopen(f"{base}/users/{user_id}/orders", timeout=10).read()
     messages = urllib.request.urlopen(f"{base}/users/{user_id}/messages", timeout=10).read()
-    return {"profile": profile, "orders": json.loads(orders), "messages": json.loads(messages)}
+    return {"profile": json.loads(profile), "orders": json.loads(orders),
+            "messages": json.loads(messages)}
 
 
 def main() -> None:
