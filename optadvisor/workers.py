@@ -81,15 +81,18 @@ def serve() -> None:
         if init is None:
             return
         catalog, max_bytes = pickle.loads(init[0]), init[1]  # type: ignore[index]
-        while True:
-            job = _read_frame(inp)
-            if job is None:
-                return
-            rel, data = job
-            _test_crash_hook(rel)
-            outcome = run_with_deep_stack(
-                lambda: analyze_bytes(rel, data, catalog, max_bytes))
-            _write_frame(out, outcome)
+
+        def loop() -> None:
+            while True:
+                job = _read_frame(inp)
+                if job is None:
+                    return
+                rel, data = job
+                _test_crash_hook(rel)
+                _write_frame(out, analyze_bytes(rel, data, catalog, max_bytes))
+
+        # One deep-stack thread for the worker's whole life, not one per file.
+        run_with_deep_stack(loop)
 
 
 def _die_with_parent() -> None:

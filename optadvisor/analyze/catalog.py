@@ -168,14 +168,7 @@ def default_catalog_files() -> list[Path]:
 def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     files = [*default_catalog_files(), *extra]
     catalog = Catalog()
-    setup: set[str] = set()
-    ordered: set[str] = set()
-    keys: set[str] = set()
-    small: set[str] = set()
-    verbs: set[str] = set()
-    words: set[str] = set()
-    connections: set[str] = set()
-    io_words: set[str] = set()
+    words: dict[str, set[str]] = {attr: set() for _, _, attr in _WORD_LISTS}
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -186,16 +179,9 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
-        _merge(catalog, data, path, setup, ordered, keys, small, verbs, words, connections,
-               io_words)
-    catalog.setup_functions = frozenset(setup)
-    catalog.setup_words = frozenset(words)
-    catalog.connections = frozenset(connections)
-    catalog.io_words = frozenset(io_words)
-    catalog.ordered_methods = frozenset(ordered)
-    catalog.unbounded_keys = frozenset(keys)
-    catalog.bounded_keys = frozenset(small)
-    catalog.effect_verbs = frozenset(verbs)
+        _merge(catalog, data, path, words)
+    for attr, values in words.items():
+        setattr(catalog, attr, frozenset(values))
     loaders = [*catalog.loaders.exact, *catalog.loaders.prefix, *catalog.loaders.suffix]
     catalog.loader_tails = frozenset(name.rsplit(".", 1)[-1] for name in loaders)
     batched = [*catalog.batch.exact, *catalog.batch.prefix, *catalog.batch.suffix]
@@ -211,9 +197,18 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
     return names
 
 
-def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
-           ordered: set[str], keys: set[str], small: set[str], verbs: set[str],
-           words: set[str], connections: set[str], io_words: set[str]) -> None:
+# Lists of plain words or names: (section, key in the TOML, Catalog field they fill). Every
+# catalog file adds to them.
+_WORD_LISTS = (
+    ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
+    ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
+    ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
+    ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
+)
+
+
+def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
+           words: dict[str, set[str]]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
              "ordered", "caches", "effects", "not_blocking", "batch", "async_io"}
     unknown = set(data) - known
@@ -252,18 +247,12 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path, setup: set[str],
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
-    for section, key, into in (("setup", "functions", setup), ("setup", "words", words),
-                               ("ordered", "methods", ordered),
-                               ("ordered", "connections", connections),
-                               ("async_io", "words", io_words),
-                               ("caches", "unbounded_keys", keys),
-                               ("caches", "bounded_keys", small),
-                               ("effects", "verbs", verbs)):
+    for section, key, attr in _WORD_LISTS:
         if section in data:
             values = data[section].get(key, [])
             if not isinstance(values, list):
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
-            into.update(str(v) for v in values)
+            words[attr].update(str(v) for v in values)
 
 
 def is_request(name: str, catalog: Catalog) -> bool:

@@ -27,6 +27,12 @@ _POLL_SECONDS = 0.5
 _HELPER_MARKS = ("optadvisor.workers import serve", "optadvisor.profile.guard import watch")
 
 
+def is_helper(proc: psutil.Process) -> bool:
+    """One of optadvisor's own processes (an analysis worker, a watchman), never the
+    profiled program's: neither is stopped as a leftover of the run."""
+    return any(mark in " ".join(proc.cmdline()) for mark in _HELPER_MARKS)
+
+
 class Guard:
     """The launching side: start the watchman, tell it what to clean, dismiss it."""
 
@@ -101,11 +107,11 @@ def _remember_descendants(parent_pid: int, me: int, seen: dict[int, float]) -> N
     except psutil.Error:
         return
     for child in children:
-        if child.pid == me:
-            continue
+        if child.pid == me or child.pid in seen:
+            continue  # known ones: their command line is not read again every half second
         try:
-            if not any(mark in " ".join(child.cmdline()) for mark in _HELPER_MARKS):
-                seen.setdefault(child.pid, child.create_time())
+            if not is_helper(child):
+                seen[child.pid] = child.create_time()
         except psutil.Error:
             continue
 

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 
 from optadvisor.models import RunOutcome, Rusage
-from optadvisor.profile.guard import Guard
+from optadvisor.profile.guard import Guard, is_helper
 
 BOOTSTRAP = str(Path(__file__).with_name("_bootstrap.py").resolve())
 MARKER = "OPTADVISOR_PROFILE_RUN"
@@ -31,7 +31,6 @@ INTERRUPT_GRACE = 1.0
 """Seconds a timed-out target gets after SIGINT to unwind before SIGKILL."""
 STOPPED_GRACE = 2.0
 """Seconds a target may stay stopped (SIGSTOP, SIGTSTP) before it is taken as hung."""
-_HELPER_MARKS = ("optadvisor.workers import serve", "optadvisor.profile.guard import watch")
 
 
 class TargetError(Exception):
@@ -209,7 +208,7 @@ class Target:
             try:
                 if child.pid in self.helpers or child.create_time() < self.started_at or \
                         (self.guard is not None and child.pid == self.guard.pid) or \
-                        any(mark in " ".join(child.cmdline()) for mark in _HELPER_MARKS):
+                        is_helper(child):
                     continue
                 if _really_alive(child):
                     found.append(child)
