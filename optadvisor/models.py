@@ -647,6 +647,9 @@ class Report:
 
 PROFILE_RUN_SCHEMA_VERSION = 1
 PROFILE_RUN_KIND = "profile-run"
+WAITING_WEIGHT = 0.5
+"""How much a sampled second spent waiting counts against a busy one when ranking user
+functions (ProfileRun.ranked_user_functions)."""
 
 
 @dataclass(frozen=True)
@@ -997,17 +1000,21 @@ class ProfileRun:
 
     def ranked_user_functions(self) -> tuple[HotFunction, ...]:
         """User functions by the time charged to them (own + library time they call),
-        heaviest first, `<module>` left out: "which of my functions costs the most". Busy
-        time ranks before waiting: a parent idle in `Popen.wait` for the whole run is
+        heaviest first, `<module>` left out: "which of my functions costs the most". Waiting
+        counts half as much as busy time: a parent idle in `Popen.wait` for the whole run is
         charged all of it, yet the work is in the children it waits for (waiting has its
-        own rule, io-wait)."""
+        own rule, io-wait) — but one busy sample in a helper must not outrank a function
+        that waits for nearly the whole run (a loaded machine gives such strays)."""
         found = [f for f in self.functions if f.user and f.name != "<module>"]
 
         def charged(f: HotFunction) -> float:
             return f.user_self_pct or f.self_pct
 
-        found.sort(key=lambda f: (-max(0.0, charged(f) - f.idle_pct), -charged(f),
-                                  -f.total_pct, f.name))
+        def weight(f: HotFunction) -> float:
+            waiting = min(charged(f), f.idle_pct)
+            return charged(f) - waiting + WAITING_WEIGHT * waiting
+
+        found.sort(key=lambda f: (-weight(f), -charged(f), -f.total_pct, f.name))
         return tuple(found)
 
 
