@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-import pathspec
-
+from optadvisor.discover import pattern_problem
 from optadvisor.inputs import CONFIG_BYTES, InputError, parse_toml, read_regular
 from optadvisor.models import PRIORITIES, Config, PathIgnore
 
@@ -152,9 +150,8 @@ def _check_pattern(pattern: str, what: str, config_file: Path, text: str) -> Non
     """A gitignore-style pattern pathspec cannot compile (`x\\`, `!`, `[z-a]`) is a
     config error naming the file and line; it used to surface as an internal error
     (GitIgnorePatternError, re.error) in the middle of discovery."""
-    try:
-        pathspec.GitIgnoreSpec.from_lines([pattern]).match_file("x.py")
-    except (ValueError, re.error) as exc:
+    exc = pattern_problem(pattern)
+    if exc is not None:
         raise ConfigError(f"{config_file}{_line_of(text, pattern)} [tool.optadvisor]: "
                           f"{what} {pattern!r} is not a valid gitignore pattern ({exc})"
                           ) from None

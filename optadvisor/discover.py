@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pathspec
 
+from optadvisor.inputs import CONFIG_BYTES, InputError, read_regular
 from optadvisor.models import Config, ErrorRecord, SourceFile
 
 # Directories nobody wants scanned, by name: installed packages, tool caches and version
@@ -41,6 +43,10 @@ INSTALLED = "installed-packages"
 TOOLS = "tool-directory"
 EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS)
 """Why default excludes dropped files: keys of Summary.excluded_by_default."""
+
+
+IGNORE_FILE_BYTES = CONFIG_BYTES
+"""A .gitignore read by the walk outside git (real ones are a few KiB)."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,23 @@ def _ignored_by_git(git: str, directory: Path) -> bool:
     return proc.returncode == 0
 
 
+def pattern_problem(pattern: str) -> Exception | None:
+    """Why pathspec cannot use a gitignore-style pattern (`x\\`, a lone `!`, `[z-a]`), or
+    None. The regular expression compiles lazily, so a match is tried too."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern]).match_file("x.py")
+    except (ValueError, re.error) as exc:
+        return exc
+    return None
+
+
+def gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    """The patterns of one .gitignore. A line git cannot use is skipped, as git skips it,
+    instead of failing the whole scan."""
+    return pathspec.GitIgnoreSpec.from_lines(
+        [line for line in lines if pattern_problem(line) is None])
+
+
 class _Walker:
     """A .gitignore-aware walk for trees outside git, following dir symlinks safely."""
 
@@ -354,10 +377,16 @@ class _Walker:
             ignore_file = folder / ".gitignore"
             if ignore_file.is_file():
                 try:
-                    lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-                    specs = [*specs, (folder, pathspec.GitIgnoreSpec.from_lines(lines))]
-                except OSError:
-                    pass
+                    data = read_regular(ignore_file, IGNORE_FILE_BYTES)
+                except (OSError, InputError) as exc:
+                    # Unread, its patterns drop nothing: say so, as more files may be scanned
+                    # than the user meant.
+                    self.errors.append(ErrorRecord(
+                        _rel(ignore_file, self.root), "unreadable",
+                        f"{getattr(exc, 'detail', None) or exc}; its patterns are not applied"))
+                else:
+                    lines = data.decode("utf-8", errors="replace").splitlines()
+                    specs = [*specs, (folder, gitignore_spec(lines))]
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
@@ -403,7 +432,7 @@ def _match_dir(prefix: str, pattern: str) -> bool:
         fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
 
 
-def component_finder(root: Path, patterns: tuple[str, ...]) -> "_ComponentFinder":
+def component_finder(root: Path, patterns: tuple[str, ...]) -> _ComponentFinder:
     """Components of paths under `root` (for files not found by `discover`, e.g. the files
     a profiled script ran)."""
     return _ComponentFinder(root, patterns)

@@ -55,6 +55,33 @@ def test_gitignore_outside_git_with_nested_files(tmp_path: Path):
     assert errors == {}
 
 
+def test_gitignore_lines_git_cannot_use_are_skipped_not_fatal(tmp_path: Path):
+    """`x\\`, `[z-a]` and a lone `!` are dropped by git; they used to end the scan as an
+    internal error. The usable lines around them still apply."""
+    root = write(tmp_path / "plain", {".gitignore": "x\\\n[z-a]\n!\nskip.py\n",
+                                       "skip.py": "x = 1\n", "keep.py": "x = 1\n"})
+    files, errors = found(root)
+    assert set(files) == {"keep.py"}
+    assert errors == {}
+
+
+def test_oversized_gitignore_is_an_error_record_and_its_patterns_unapplied(tmp_path: Path):
+    from optadvisor import discover as discover_module
+
+    root = write(tmp_path / "plain", {"sub/.gitignore": "a.py\n" + "#" * 2000 + "\n",
+                                       "sub/a.py": "x = 1\n", "b.py": "x = 1\n"})
+    saved = discover_module.IGNORE_FILE_BYTES
+    discover_module.IGNORE_FILE_BYTES = 1000
+    try:
+        result = discover([root], load_config([root], None))
+    finally:
+        discover_module.IGNORE_FILE_BYTES = saved
+    assert {f.rel for f in result.files} == {"sub/a.py", "b.py"}
+    [error] = result.errors
+    assert (error.path, error.kind) == ("sub/.gitignore", "unreadable")
+    assert "limit" in error.message and "not applied" in error.message
+
+
 @needs_git
 def test_gitignore_inside_a_git_work_tree(tmp_path: Path):
     root = write(tmp_path / "repo", IGNORING_TREE)
