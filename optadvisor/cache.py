@@ -154,7 +154,18 @@ def _write(path: Path, payload: str) -> bool:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(payload)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except IsADirectoryError:
+                # Something put a directory where this entry goes: an empty one is
+                # removed and the entry rebuilt; a full one is left and only this entry
+                # goes unwritten (the rest of the cache still works).
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    os.unlink(tmp)
+                    return True
+                os.replace(tmp, path)
         except BaseException:
             try:
                 os.unlink(tmp)

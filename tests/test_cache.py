@@ -199,7 +199,7 @@ def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(tree: Path, cache_
 
 def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, cache_dir: Path):
     """A FIFO, a symlink to /dev/zero, an entry over the size cap, deeply nested JSON under
-    the right key, and garbage, in place of fact and fix entries: each is a miss, rebuilt,
+    the right key, garbage and an empty directory, in place of fact and fix entries: each is a miss, rebuilt,
     and the next scan is served from the cache. Before, a FIFO hung every scan, /dev/zero
     ate memory (9.8 GiB in 25 s), and the deep entry failed this and every later scan with
     RecursionError until the cache was cleared. The scans run in a subprocess with a
@@ -226,7 +226,7 @@ def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, c
     for index, path in enumerate(stored):
         key = json.dumps(json.loads(path.read_bytes())["key"])
         path.unlink()
-        kind = ("fifo", "dev-zero", "huge", "deep", "garbage")[index % 5]
+        kind = ("fifo", "dev-zero", "huge", "deep", "garbage", "directory")[index % 6]
         if kind == "fifo":
             os.mkfifo(path)
         elif kind == "dev-zero":
@@ -237,6 +237,8 @@ def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, c
                 handle.truncate(CACHE_ENTRY_BYTES + 1)
         elif kind == "deep":
             path.write_text(f'{{"key": {key}, "facts": {deep}, "fix": {deep}}}')
+        elif kind == "directory":  # it used to make the whole cache unwritable for the run
+            path.mkdir()
         else:
             path.write_bytes(b"\x00\xff{[garbage")
     again = scan_json()
