@@ -158,6 +158,9 @@ class Catalog:
     such calls keep their order, so they are not gathered."""
     bounded_keys: frozenset[str] = frozenset()
     """Name parts that mark a key as one of a few (`model`, `cls`, `server`, `agent`)."""
+    concurrent_reads: frozenset[str] = frozenset()
+    """Methods (the part after the client class: `get`, `chat.completions.create`) that one
+    HTTP or LLM client serves concurrently, each an independent request."""
     digest: str = ""
 
 
@@ -204,6 +207,7 @@ _WORD_LISTS = (
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
+    ("ordered", "concurrent_reads", "concurrent_reads"),
 )
 
 
@@ -253,6 +257,24 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
             if not isinstance(values, list):
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
             words[attr].update(str(v) for v in values)
+
+
+CONCURRENT_CLIENT_KINDS = frozenset({"http", "llm"})
+
+
+def serves_concurrently(name: str, catalog: Catalog) -> bool:
+    """`httpx.AsyncClient.get`, `openai.AsyncOpenAI.chat.completions.create`: a read the
+    catalog lists (`[ordered] concurrent_reads`) on an HTTP or LLM client it knows, so two
+    such awaits on one client may run together (its pool serves both). A write (`post`)
+    may be what a later read depends on, and a database session serves one operation at a
+    time: neither qualifies."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        kind = catalog.clients.get(".".join(parts[:cut]))
+        if kind is not None:
+            return kind in CONCURRENT_CLIENT_KINDS and \
+                ".".join(parts[cut:]) in catalog.concurrent_reads
+    return False
 
 
 def is_request(name: str, catalog: Catalog) -> bool:

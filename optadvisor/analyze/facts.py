@@ -7,8 +7,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, static_input
-from optadvisor.analyze.catalog import SDK_RESOURCES, Batch, Catalog, client_call, is_request
-from optadvisor.analyze.names import HTTP_READS, LLM_CALLS, UNKNOWN, Chain, names_read
+from optadvisor.analyze.catalog import (
+    SDK_RESOURCES, Batch, Catalog, client_call, is_request, serves_concurrently,
+)
+from optadvisor.analyze.names import (
+    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
+)
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
 if TYPE_CHECKING:
@@ -218,11 +222,14 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     if collector.await_groups or collector.call_groups:
         index = {id(node): i for i, node in enumerate(collector.call_nodes)}
         for group in collector.await_groups:
-            spans = tuple(positions.calls[index[id(call)]] for call in group.calls)
-            groups.append(AwaitGroupFact(
-                function=group.function, line=spans[0][0], column=spans[0][1], calls=spans,
-                targets=tuple(group.targets),
-                names=tuple(names.get(index[id(call)], "") for call in group.calls)))
+            called = [names.get(index[id(call)], "") for call in group.calls]
+            tails = [(chain_of(call.func) or ("",))[-1].rstrip("()") for call in group.calls]
+            for run in _split_on_receivers(group.receivers, called, tails, catalog):
+                spans = tuple(positions.calls[index[id(group.calls[i])]] for i in run)
+                groups.append(AwaitGroupFact(
+                    function=group.function, line=spans[0][0], column=spans[0][1],
+                    calls=spans, targets=tuple(group.targets[i] for i in run),
+                    names=tuple(called[i] for i in run)))
         # Calls whose argument is a `Request(...)`: it may carry a body (a POST).
         requests_made = {cb.arg_of for cb in collector.calls
                          if cb.chain[-1].rstrip("()") == "Request" and cb.arg_of >= 0}
@@ -320,6 +327,28 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str],
+                        catalog: Catalog) -> list[list[int]]:
+    """Runs (indexes, two or more) of one await run, split where a receiver comes back
+    (`await ws.send(a)` then `await ws.recv()`, `await session.execute(...)` twice: protocol
+    order on one object) — unless every call on that receiver is a read an HTTP or LLM
+    client serves concurrently (`await client.get(a)`, `await client.get(b)`). A `get` on
+    anything else (`await queue.get()`: a wait, in its place) ends the run and joins none."""
+    runs: list[list[int]] = [[]]
+    for i, receiver in enumerate(receivers):
+        run = runs[-1]
+        concurrent = serves_concurrently(called[i], catalog)
+        if tails[i] in MAYBE_WORK and not concurrent:
+            runs.append([])
+            continue
+        if receiver and any(receivers[j] == receiver for j in run) and not (
+                concurrent and all(serves_concurrently(called[j], catalog)
+                                   for j in run if receivers[j] == receiver)):
+            runs.append([])
+        runs[-1].append(i)
+    return [r for r in runs if len(r) >= 2]
 
 
 def _nested_in(collector: FactCollector, inner: int, outer: int) -> bool:

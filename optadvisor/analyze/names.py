@@ -137,9 +137,13 @@ def serialized(call: cst.Call) -> bool:
     return django_orm(chain_of(func) or ())
 
 
-_NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "get", "put", "join",
+_NOT_WORK = {"sleep", "acquire", "release", "wait", "wait_for", "put", "join",
              "gather", "shield", "send", "recv", "receive", "drain", "close"}
 """Awaited calls that order or pace the code rather than do independent work."""
+MAYBE_WORK = frozenset({"get"})
+"""Awaited calls that are a queue's or a store's wait (`await queue.get()`) on most objects,
+and an independent request on an HTTP client: group items that facts keep only where the
+resolved name shows such a client (facts._split_on_receivers)."""
 
 
 Statement = tuple[cst.Call, str, set[str], set[str], str]

@@ -123,12 +123,14 @@ class CallBuild:
 @dataclass
 class AwaitGroupBuild:
     """Consecutive `x = await f(...)` statements (or `x = f(...)` in sync code) where no
-    call reads what an earlier one of the group assigned, and (for awaits) no two share a
-    receiver (protocol order on one object)."""
+    call reads what an earlier one of the group assigned. Calls on one receiver stay in the
+    run with their receivers: facts split the run there unless the catalog shows a client
+    that serves concurrent reads (facts._split_on_receivers)."""
 
     function: int
     calls: list[cst.Call]
     targets: list[str]
+    receivers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -758,23 +760,24 @@ class FactCollector(cst.CSTVisitor):
                 self._stmt_pos[id(statement)] = (id(node), i)
         if func is not None and not self._lambda_offloaded:
             if func.is_async:
-                self._groups(node.body, await_statement, self.await_groups, True)
+                self._groups(node.body, await_statement, self.await_groups)
             else:
-                self._groups(node.body, call_statement, self.call_groups, False)
+                self._groups(node.body, call_statement, self.call_groups)
 
     def _groups(self, body: Sequence[cst.BaseStatement],
                 parse: Callable[[cst.BaseStatement], Statement | None],
-                sink: list[AwaitGroupBuild], one_receiver: bool) -> None:
+                sink: list[AwaitGroupBuild]) -> None:
         """Runs of statements `parse` reads as group items, in which no item depends on an
-        earlier one. `one_receiver`: two calls on one object never group (an awaited
-        protocol); sync runs leave that to facts, which keep only calls to clients that
-        allow concurrent use."""
+        earlier one. Two calls on one object may be an awaited protocol: facts decide that
+        from the resolved names (sync runs keep only calls to clients that allow concurrent
+        use; await runs split at a repeated receiver unless it is such a client)."""
         run: list[Statement] = []
 
         def close() -> None:
             if len(run) >= 2:
                 sink.append(AwaitGroupBuild(
-                    function=self._fidx, calls=[r[0] for r in run], targets=[r[1] for r in run]))
+                    function=self._fidx, calls=[r[0] for r in run], targets=[r[1] for r in run],
+                    receivers=[r[4] for r in run]))
             run.clear()
 
         for statement in body:
@@ -788,11 +791,9 @@ class FactCollector(cst.CSTVisitor):
                 if plain is None or plain[1] & assigned or plain[0] & (earlier_reads | assigned):
                     close()
                 continue
-            call, target_text, targets, reads, receiver = item
+            reads = item[3]
             assigned = set().union(*(r[2] for r in run)) if run else set()
-            receivers = {r[4] for r in run if r[4]} if one_receiver else set()
-            if reads & assigned or (receiver and receiver in receivers) or \
-                    _shares_an_object(item, run):
+            if reads & assigned or _shares_an_object(item, run):
                 close()  # depends on the group so far: a new group may start here
             run.append(item)
         close()
