@@ -425,12 +425,13 @@ def _batch_advice(cb: CallBuild, batch: Batch | None) -> str:
     if not batch.sql:
         return batch.instead
     if cb.statement == "write":
-        return ("send all rows at once: `executemany(sql, rows)` (psycopg 3, MySQL drivers), "
+        return ("send all rows at once: `executemany(sql, rows)` (asyncpg, psycopg 3, MySQL "
+                "drivers), "
                 "or `psycopg2.extras.execute_values` with psycopg2, whose `executemany` still "
                 "makes a round trip per row")
     if cb.statement == "select":
-        return ("fetch every item in one query: `WHERE key IN (...)` (or `= ANY(%s)` in "
-                "PostgreSQL), then match the rows to the items")
+        return ("fetch every item in one query: `WHERE key IN (...)` (or `= ANY(...)` with the "
+                "list as one parameter in PostgreSQL), then match the rows to the items")
     return ""
 
 

@@ -1047,7 +1047,7 @@ def _chunked(node: cst.For) -> bool:
                for part in name.lower().split("_"))
 
 
-_PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+")
+_PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+|\$\d+")
 
 
 def sql_kind(text: str) -> str:
