@@ -298,14 +298,19 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
         # `client = client or httpx.AsyncClient()`: a default for what the caller may
         # pass; callers that care pass their own.
         shared = shared or cb.target in fb.param_names
-        for other in collector.calls if cb.in_with else ():
-            # A session opened for a batch: `async with Client() as c:` then one request
-            # per item in a loop or comprehension, or handed to a nested coroutine (the
-            # tasks of a gather). The client serves the whole batch.
+        # In a web route the function runs per request, so even a client shared by
+        # the request's batch is built per request.
+        for other in () if _route_handler(fb.decorators) else collector.calls:
+            # A client made for a batch: `async with Client() as c:` (or `c = Client()`)
+            # then one request per item in a loop or comprehension, or (a `with` session)
+            # handed to a nested coroutine (the tasks of a gather). The client serves the
+            # whole batch: its setup is paid once for all the items (a crawl reusing one
+            # session). A plain local used by a nested def is not enough: that def may run
+            # once (`await asyncio.to_thread(_tx)`).
             uses = other.chain[0] in (cb.target, cb.target + "()") or \
                 cb.target in other.arg_names
             if uses and ((other.function == cb.function and other.loop_depth > cb.loop_depth)
-                         or (other.function != cb.function
+                         or (cb.in_with and other.function != cb.function
                              and _nested_in(collector, other.function, cb.function))):
                 shared = True
                 break
@@ -327,6 +332,16 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+_ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
+                            "route", "api_route", "websocket"})
+
+
+def _route_handler(decorators: list[Chain]) -> bool:
+    """`@app.post("/x")`, `@router.get(...)`, `@bp.route(...)`: a web framework's route,
+    run once per request."""
+    return any(len(d) >= 2 and d[-1].rstrip("()") in _ROUTE_METHODS for d in decorators)
 
 
 def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str],
