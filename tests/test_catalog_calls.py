@@ -78,3 +78,12 @@ def test_closing_an_sdk_client_is_not_blocking_work_but_a_db_connection_is():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.name for c in facts.calls if c.blocking} == {
         9: "psycopg2.connect", 10: "psycopg2.connect.close"}
+
+
+def test_an_awaiting_comprehension_names_its_for_clause():
+    """The await-in-loop message quotes `for TARGET in ITERABLE`; for a comprehension both
+    were empty (`for  in`)."""
+    code = "async def f(urls):\n    return [await fetch(u) for u in urls if u]\n"
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    [loop] = [lp for lp in facts.loops if lp.kind == "comprehension"]
+    assert (loop.target, loop.iterable) == ("u", "urls")

@@ -594,10 +594,13 @@ class FactCollector(cst.CSTVisitor):
                 original_node, cst.GeneratorExp):
             # `[await fetch(u) for u in urls]`: one awaited call per item, one after the
             # other, like a for loop (a generator expression is consumed lazily: left out).
+            clause = original_node.for_in  # the first `for`: what the message names
+            code = cst.Module([]).code_for_node
             self.loops.append(LoopBuild(
                 index=-1, kind="comprehension", function=self._fidx,
                 depth=func.loop_depth + self._comp_depth + 1, awaits=1,
-                await_call=await_call))
+                await_call=await_call, target_source=code(clause.target),
+                iter_source=code(clause.iter)))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
