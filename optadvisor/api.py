@@ -42,6 +42,8 @@ class ScanOptions:
     notify: Callable[[str], None] | None = None
     """Gets warnings about the inputs (an include pattern or a --select that matches
     nothing); the CLI prints them on stderr."""
+    include_tests: bool = False
+    """Run the rules on test files too (or `include-tests = true` in the config)."""
 
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     for `--fix`'s passes and `--diff`, which write nothing until the end (or never)."""
     started = time.perf_counter()
     config = load_config(list(options.paths), options.config_file)
+    if options.include_tests:
+        config = replace(config, include_tests=True)
     catalog = load_catalog(config.catalogs)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
                     options.ignore, _fix_cache(options, config, catalog))
@@ -89,7 +93,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
         recs = rerank(recs, run, analysis.inputs)
     return _report(found.root, config, analysis, recs, result.suppressed, started,
-                   found.excluded)
+                   found.excluded, result.tests_skipped)
 
 
 def _tell(options: ScanOptions, notes: list[str]) -> None:
@@ -251,7 +255,8 @@ def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "Fix
 
 def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],
             suppressed: int, started: float,
-            excluded: Mapping[str, Mapping[str, int]] | None = None) -> Report:
+            excluded: Mapping[str, Mapping[str, int]] | None = None,
+            tests_skipped: int = 0) -> Report:
     inputs, errors = analysis.inputs, analysis.errors
     recs = sorted(recs, key=rank_key)
     ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
@@ -271,7 +276,7 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
         cached_files=analysis.cached,
         suppressed=suppressed,
         by_context=dict(sorted(Counter(r.context for r in recs if r.context).items())),
-        excluded_by_default=dict(excluded or {}),
+        excluded_by_default=dict(excluded or {}), tests_skipped=tests_skipped,
     )
     return Report(
         root=root.as_posix(), summary=summary, recommendations=tuple(recs),
@@ -451,6 +456,7 @@ def merge_reports(reports: list[Report]) -> Report:
         candidates=dict(candidates), cached_files=sum(x.cached_files for x in s),
         suppressed=sum(x.suppressed for x in s),
         excluded_by_default=_sum_excluded(x.excluded_by_default for x in s),
+        tests_skipped=sum(x.tests_skipped for x in s),
     )
     first = reports[0]
     return Report(root=first.root, summary=summary, recommendations=tuple(recs),

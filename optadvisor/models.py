@@ -61,6 +61,9 @@ class Config:
     max_file_mib: int = 2048
     fail_on: str = "high"
     respect_gitignore: bool = True
+    include_tests: bool = False
+    """Evaluate the rules on test files too (`--include-tests`): by default a test file's
+    facts serve cross-file linking, but nothing is reported in it."""
 
     def analysis_key(self) -> dict[str, Any]:
         """The parts of the config that change per-file facts (and so the cache key)."""
@@ -556,6 +559,8 @@ class Summary:
     """Files the default excludes left out, by reason (virtual-environment,
     installed-packages, tool-directory): {"files": n, "directories": n}. User excludes
     are the user's own word and not counted here."""
+    tests_skipped: int = 0
+    """Test files whose facts were linked but where no rule ran (without --include-tests)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from optadvisor.api import ScanOptions, exit_code, scan
 from optadvisor.context import context_of
@@ -33,15 +34,39 @@ def test_findings_in_tests_are_low_and_do_not_fail_the_gate(tmp_path: Path):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(code)
-    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, include_tests=True))
     by_path = {r.path: r for r in report.recommendations}
     assert by_path["svc/app.py"].priority == "high"
     assert by_path["svc/app.py"].context == "library"
     assert by_path["tests/test_app.py"].priority == "low"
     assert by_path["tests/test_app.py"].context == "test"
     assert report.recommendations[-1].path == "tests/test_app.py"  # ranked last
-    only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False, jobs=1))
+    only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False, jobs=1,
+                                  include_tests=True))
     assert exit_code(only_tests, "high") == 0
+
+
+def test_rules_do_not_run_in_tests_by_default_but_their_facts_link(tmp_path: Path):
+    """A test blocks, builds clients and awaits in order on purpose (on mocks, a watchdog
+    test blocking the loop to see it caught): by default no rule runs there, the summary
+    says how many test files were skipped, and a helper a test calls still links."""
+    write(tmp_path, {
+        "svc/helpers.py": "import time\n\ndef pause():\n    time.sleep(1)\n",
+        "svc/app.py": "from svc.helpers import pause\n\nasync def f():\n    pause()\n",
+        "tests/test_app.py": ("import time\nfrom svc.helpers import pause\n\n"
+                              "async def test_watchdog():\n    time.sleep(8)\n    pause()\n"),
+        "tests/conftest.py": "import requests\n\ndef token():\n    return requests.get('u')\n",
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert {(r.rule, r.path) for r in report.recommendations} == {("OPT104", "svc/app.py")}
+    assert report.summary.tests_skipped == 2
+    assert "tests_skipped" in report.to_dict()["summary"]
+    shown = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, include_tests=True))
+    assert {r.path for r in shown.recommendations} >= {"tests/test_app.py", "tests/conftest.py"}
+    assert shown.summary.tests_skipped == 0
+    write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\ninclude-tests = true\n"})
+    configured = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert configured.summary.tests_skipped == 0
 
 
 def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_path):
@@ -51,13 +76,14 @@ def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_pa
     code = "import time\n\nasync def f():\n    time.sleep(1)\n"
     (tmp_path / "service.py").write_text(code)
     (tmp_path / "tests" / "test_service.py").write_text(code)
-    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False))
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, include_tests=True))
     assert dict(report.summary.by_context) == {"library": 1, "test": 1}
     by_path = {r.path: r for r in report.recommendations}
     assert by_path["tests/test_service.py"].confidence == "low"
     assert by_path["service.py"].confidence == "high"
     assert exit_code(report, "high") == 1
-    only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False))
+    only_tests = scan(ScanOptions(paths=(tmp_path / "tests",), use_cache=False,
+                                  include_tests=True))
     assert only_tests.recommendations and exit_code(only_tests, "low") == 0
 
 

@@ -73,6 +73,15 @@ def excluded_line(report: Report) -> str | None:
             "command line is scanned)")
 
 
+def tests_line(report: Report) -> str | None:
+    """`rules not run in 14 test files (--include-tests runs them)`; None when none were
+    skipped."""
+    skipped = report.summary.tests_skipped
+    if not skipped:
+        return None
+    return f"rules not run in {plural(skipped, 'test file')} (--include-tests runs them)"
+
+
 def repo_path(report: Report, path: str) -> str:
     """A report path (relative to the scanned root) as CI systems want it: relative to the
     repository root."""

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from optadvisor.models import Report, Target
 from optadvisor.render import safe
-from optadvisor.render.common import errors_heading, excluded_line
+from optadvisor.render.common import errors_heading, excluded_line, tests_line
 from optadvisor.render.targets import why_of
 
 PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
@@ -96,9 +96,9 @@ def _header(console: Console, report: Report) -> None:
     line += (f" · candidates: {c.get('caching', 0)} caching, {c.get('async', 0)} async, "
              f"{c.get('profiling', 0)} profiling, {c.get('optimization', 0)} optimization")
     console.print(line)
-    excluded = excluded_line(report)
-    if excluded:
-        console.print(Text(excluded + "."))
+    for note in (excluded_line(report), tests_line(report)):
+        if note:
+            console.print(Text(note[0].upper() + note[1:] + "."))
     console.print()
 
 

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from optadvisor.models import PRIORITIES, Recommendation, Report
 from optadvisor.render import safe
-from optadvisor.render.common import errors_heading, excluded_line
+from optadvisor.render.common import errors_heading, excluded_line, tests_line
 from optadvisor.render.table import PRIORITY_STYLE, string_console
 from optadvisor.render.targets import why_of
 
@@ -169,9 +169,9 @@ def summary(console: Console, report: Report) -> None:
         kinds = ", ".join(f"{kind} {n}" for kind, n in
                           sorted(s.by_kind.items(), key=lambda kv: (-kv[1], kv[0])))
         print_wrapped(console, Text("By kind: " + kinds), indent=2, word=KIND_COUNT)
-    excluded = excluded_line(report)
-    if excluded:
-        print_wrapped(console, Text(excluded + "."), indent=2)
+    for note in (excluded_line(report), tests_line(report)):
+        if note:
+            print_wrapped(console, Text(note[0].upper() + note[1:] + "."), indent=2)
     _gate(console, report)
     _targets(console, report)
     _quick_wins(console, report)
