@@ -164,7 +164,10 @@ def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
     if at == "allocation" and memory is not None and memory.sites:
         site = memory.sites[0]
         return site.file, site.path, site.line, _function_at(ranked, site.path, site.line)
-    if at in ("allocation", "hottest-function") and ranked:
+    gc = run.gc
+    if at == "gc-function" and gc is not None and gc.function:
+        return gc.file, gc.path, gc.line, gc.function
+    if at in ("allocation", "hottest-function", "gc-function") and ranked:
         top = ranked[0]
         return top.file, top.path, top.line, top.name
     script = Path(run.script)

@@ -74,7 +74,12 @@ def main(config_path):
     started = time.perf_counter()
     try:
         instruments.start()
-        exec(code, module.__dict__)
+        try:
+            exec(code, module.__dict__)
+        finally:
+            # Before anything of ours allocates: a collection that our bookkeeping sets
+            # off (the program's garbage, collected after its last line) is not its pause.
+            instruments.stop_gc()
         result["exit"] = {"kind": "return", "code": 0}
     except SystemExit as exc:
         error = exc
@@ -342,6 +347,10 @@ class _Instruments:
             self.cprofile.enable()
         elif self.mode == "memory":
             self.memory.start()
+
+    def stop_gc(self):
+        if self.gc is not None:
+            self.gc.uninstall()
 
     def finish(self, module):
         if self.gc is not None:
@@ -842,6 +851,12 @@ class _GcTracker:
 
         gc.callbacks.append(self)
 
+    def uninstall(self):
+        import gc
+
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+
     def _user(self, code):
         verdict = self.verdicts.get(code)
         if verdict is None:
@@ -880,10 +895,7 @@ class _GcTracker:
             site[1] += 1
 
     def finish(self):
-        import gc
-
-        if self in gc.callbacks:
-            gc.callbacks.remove(self)
+        self.uninstall()
         sites = sorted(self.sites.items(), key=lambda kv: -kv[1][0])[:10]
         return {"generations": [[self.collections[g], self.pause[g], self.longest[g],
                                  self.collected[g]] for g in range(3)],
