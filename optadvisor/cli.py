@@ -394,6 +394,10 @@ def profile(
     lines: Optional[bool] = typer.Option(
         None, "--lines/--no-lines", help="Line-profile the hottest user functions in a second "
         "run of the program (default: off; the report says when it ran twice)."),
+    calls: Optional[bool] = typer.Option(
+        None, "--calls/--no-calls", help="Count calls, latency percentiles and the hit rate a "
+        "cache would get for the hottest user functions, in one more run of the program "
+        "(default: off)."),
     memory: bool = typer.Option(False, "--memory/--no-memory",
                                 help="Memory pass: tracemalloc peaks and allocation sites."),
     memory_lines: Optional[str] = typer.Option(
@@ -454,7 +458,7 @@ def profile(
         # end up inside it (a JSON report would no longer parse).
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
                                  pid=pid, duration=duration, timeout=timeout, mode=mode,
-                                 lines=lines, memory=memory, memory_lines=memory_lines,
+                                 lines=lines, calls=calls, memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")
         scan_options = ScanOptions(paths=(root,), config_file=config,

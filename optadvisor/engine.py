@@ -491,6 +491,17 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
             "hottest_pct": hotspot.hottest_pct, "waiting_line": hotspot.waiting_line,
             "waiting_pct": hotspot.waiting_pct, "static_facts": hotspot.matched,
         }
+    calls = env.get("calls")
+    if calls is not None and calls.stats is not None:
+        stats = calls.stats
+        out["calls"] = {
+            "calls": stats.calls, "keyed_calls": stats.keyed_calls,
+            "distinct_args": stats.distinct_args, "hit_rate": stats.hit_rate,
+            "saving_seconds": stats.saving_seconds, "saving_pct": calls.saving_pct,
+            "result_bytes": stats.result_bytes, "varies": stats.varies,
+            "total_seconds": stats.total_seconds, "mean_seconds": stats.mean_seconds,
+            "p95_seconds": stats.p95_seconds, "p99_seconds": stats.p99_seconds,
+        }
     run = env.get("run")
     if run is not None and hotspot is None:
         out["run"] = {
@@ -499,4 +510,8 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
             "rss_slope_mb_s": run.rss_slope_mb_s, "rss_r2": run.rss_r2,
             "leak_suspected": run.leak_suspected,
         }
+        if run.gc_collections:
+            out["gc"] = {"collections": run.gc_collections, "pause_ms": run.gc_pause_ms,
+                         "pause_pct": run.gc_pause_pct, "max_pause_ms": run.gc_max_pause_ms,
+                         "function": run.gc_function}
     return out

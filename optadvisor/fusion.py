@@ -21,7 +21,7 @@ from optadvisor.models import (
 )
 from optadvisor.rules import CompiledRule
 from optadvisor.scoring import measured_score
-from optadvisor.subjects import FunctionView, HotspotView, RunView, SourceText
+from optadvisor.subjects import CallsView, FunctionView, HotspotView, RunView, SourceText
 
 MAX_HOTSPOTS = 10
 SOURCE_BYTES = 16 * 1024 * 1024
@@ -120,6 +120,10 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
     occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
     loaders_of: dict[str, dict[int, int]] = {}
     ranked = run.ranked_user_functions()
+    measured_calls: dict[tuple[str, Any], Any] = {}
+    for stats in run.calls:  # by name, and by def line should the two name it differently
+        measured_calls[(stats.file, stats.name)] = stats
+        measured_calls.setdefault((stats.file, stats.line), stats)
     for rank, hot in enumerate(ranked[:MAX_HOTSPOTS], start=1):
         item = item_for(hot.file, hot.path)
         index = match_function(item.facts, hot)
@@ -129,7 +133,9 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
         loaders = loaders_of[item.source.rel].get(index, 0) if index is not None else 0
         fview = FunctionView(fact, engine.catalog, loaders)
         view = HotspotView(hot, rank, lines.get((hot.file, hot.name), []), fact is not None)
-        env = {"hotspot": view, "function": fview, "run": run_view}
+        calls = CallsView(measured_calls.get((hot.file, hot.name))
+                          or measured_calls.get((hot.file, hot.line)), hot.total_pct)
+        env = {"hotspot": view, "function": fview, "run": run_view, "calls": calls}
         symbol = fact.qualname if fact else hot.name
         def_line = fact.line if fact else hot.line
         for compiled in hotspot_rules:
@@ -158,7 +164,10 @@ def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
     if at == "allocation" and memory is not None and memory.sites:
         site = memory.sites[0]
         return site.file, site.path, site.line, _function_at(ranked, site.path, site.line)
-    if at in ("allocation", "hottest-function") and ranked:
+    gc = run.gc
+    if at == "gc-function" and gc is not None and gc.function:
+        return gc.file, gc.path, gc.line, gc.function
+    if at in ("allocation", "hottest-function", "gc-function") and ranked:
         top = ranked[0]
         return top.file, top.path, top.line, top.name
     script = Path(run.script)

@@ -390,7 +390,7 @@ class Rule:
     """Line of each key in its TOML file, so errors can point at it."""
     at: str = ""
     """Profile rules: where the finding points (hotspot: function | hottest-line |
-    waiting-line; run: allocation | hottest-function | script)."""
+    waiting-line; run: allocation | hottest-function | gc-function | script)."""
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
     whole code to write (display-only fixes of rules that name no fix shape)."""
@@ -914,9 +914,86 @@ class MemoryReport:
 
 
 @dataclass(frozen=True)
+class CallStats:
+    """One function of the calls pass: how often it ran, how long each call took (wall,
+    inclusive of what it calls; a coroutine from its first step to its return), and what
+    an `lru_cache` on it would have done with the arguments it was given."""
+
+    name: str
+    file: str
+    path: str
+    line: int
+    is_async: bool = False
+    calls: int = 0
+    total_seconds: float = 0.0
+    mean_seconds: float = 0.0
+    p50_seconds: float = 0.0
+    p95_seconds: float = 0.0
+    p99_seconds: float = 0.0
+    max_seconds: float = 0.0
+    timed: int = 0
+    """Durations the percentiles are computed from: every call, or a uniform reservoir of
+    10,000 when there were more."""
+    keyed_calls: int = 0
+    """Calls whose arguments could be fingerprinted (hashable by value, or small JSON-like
+    containers); the others (identity-hashed objects, big or opaque values) are left out
+    of the hit rate."""
+    distinct_args: int = 0
+    """Distinct argument fingerprints among keyed_calls (an upper bound when
+    `distinct_capped`: past the cap every untracked fingerprint counts as new, so the hit
+    rate is then a lower bound)."""
+    distinct_capped: bool = False
+    hit_rate: float = 0.0
+    """1 - distinct_args / keyed_calls: the share of calls an unbounded lru_cache would
+    have answered without running the function (0 when no call was keyed)."""
+    saving_seconds: float = 0.0
+    """What those hits cost: hit_rate x total_seconds (the mean call as the price of a
+    hit; the first call per argument, the miss, is paid either way)."""
+    result_bytes: int = 0
+    """Mean size of a result, following containers (sys.getsizeof of each object, shared
+    ones once) up to 2,000 objects; `result_bytes_partial` when a result was larger (the
+    figure is then a lower bound)."""
+    result_bytes_partial: bool = False
+    results_compared: int = 0
+    """Repeated calls whose result was compared with the first result for the same
+    arguments (a bounded sample)."""
+    varies: bool = False
+    """Some arguments gave different results on different calls (it reads something that
+    changes, the time, a counter, random values): a cache would return stale answers."""
+
+
+@dataclass(frozen=True)
+class GcGeneration:
+    generation: int
+    collections: int = 0
+    pause_seconds: float = 0.0
+    max_pause_seconds: float = 0.0
+    collected: int = 0
+    """Objects the collections of this generation freed."""
+
+
+@dataclass(frozen=True)
+class GcStats:
+    """The cyclic garbage collector during the measuring pass (gc.callbacks)."""
+
+    collections: int = 0
+    pause_seconds: float = 0.0
+    pause_pct: float = 0.0
+    """pause_seconds over the script's own run time, in percent."""
+    generations: tuple[GcGeneration, ...] = ()
+    function: str = ""
+    """The user function running when the most pause time started (its allocations set
+    the collections off), with its file and line; empty when none was seen."""
+    file: str = ""
+    path: str = ""
+    line: int = 0
+    function_pause_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class PassRecord:
     name: str
-    """sample | trace | lines | memory | memory-lines."""
+    """sample | trace | lines | calls | memory | memory-lines."""
     status: str
     """ok | failed | skipped."""
     wall_seconds: float = 0.0
@@ -982,6 +1059,12 @@ class ProfileRun:
     stacks: tuple[StackSample, ...] = ()
     """The heaviest folded stacks (at most 2,000; lighter branches merged into their
     callers), heaviest first; empty in trace mode and in runs saved before they existed."""
+    calls: tuple[CallStats, ...] = ()
+    """The calls pass (`--calls`): per targeted function, heaviest total first; empty
+    when it did not run and in runs saved before it existed."""
+    gc: GcStats | None = None
+    """Garbage collection during the measuring pass (None in runs saved before it was
+    measured, and when the target gave no figures)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema_version": PROFILE_RUN_SCHEMA_VERSION,

@@ -67,7 +67,17 @@ RUN_FIELDS = {
     "leak_suspected": "bool", "rss_peak_mb": "float", "rss_growth_mb": "float",
     "rss_slope_mb_s": "float", "rss_r2": "float", "processes": "int",
     "top_site_path": "str", "top_site_line": "int", "top_site_code": "str",
+    "gc_collections": "int", "gc_pause_ms": "float", "gc_pause_pct": "float",
+    "gc_max_pause_ms": "float", "gc_function": "str",
 }
+CALLS_FIELDS = {
+    "measured": "bool", "count": "int", "keyed_calls": "int", "distinct_args": "int",
+    "hit_rate": "float", "hit_pct": "float", "saving_ms": "float", "saving_pct": "float",
+    "result_bytes": "int", "result_size": "str", "varies": "bool", "total_ms": "float",
+    "mean_ms": "float", "p50_ms": "float", "p95_ms": "float", "p99_ms": "float",
+}
+"""The calls pass's figures for a hotspot (`profile --calls`); `measured` is False, and
+every figure 0, when the pass did not run or fingerprinted none of its calls."""
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
                "imports": "list", "context": "str"}
 
@@ -81,7 +91,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "call-group": {"group": AWAIT_GROUP_FIELDS, "function": FUNCTION_FIELDS,
                    "file": FILE_FIELDS},
     "cache": {"cache": CACHE_FIELDS, "function": FUNCTION_FIELDS, "file": FILE_FIELDS},
-    "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
+    "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS,
+                "calls": CALLS_FIELDS},
     "run": {"run": RUN_FIELDS},
 }
 """subject -> root -> field -> type. `hotspot` (one per measured user function, joined with
@@ -480,3 +491,47 @@ class RunView:
         self.top_site_path = site.path if site else ""
         self.top_site_line = site.line if site else 0
         self.top_site_code = site.code.strip() if site else ""
+        gc = run.gc
+        self.gc_collections = gc.collections if gc else 0
+        self.gc_pause_ms = round(gc.pause_seconds * 1000, 1) if gc else 0.0
+        self.gc_pause_pct = gc.pause_pct if gc else 0.0
+        self.gc_max_pause_ms = round(max((g.max_pause_seconds for g in gc.generations),
+                                         default=0.0) * 1000, 2) if gc else 0.0
+        self.gc_function = gc.function if gc else ""
+
+
+class CallsView:
+    """A hotspot's figures from the calls pass (CallStats), or zeros when not measured."""
+
+    def __init__(self, stats: Any, share_pct: float) -> None:
+        self.stats = stats
+        measured = stats is not None and stats.keyed_calls > 0
+        self.measured = measured
+        ms = 1000.0
+        self.count = stats.calls if stats else 0
+        self.keyed_calls = stats.keyed_calls if stats else 0
+        self.distinct_args = stats.distinct_args if measured else 0
+        self.hit_rate = stats.hit_rate if measured else 0.0
+        self.hit_pct = round(100 * self.hit_rate, 1)
+        self.saving_ms = round(stats.saving_seconds * ms, 1) if measured else 0.0
+        # Of the sampled run (share_pct: the function's inclusive share there): the calls
+        # pass's own seconds carry its wrappers' overhead, its hit rate does not.
+        self.saving_pct = round(self.hit_rate * share_pct, 1) if measured else 0.0
+        self.result_bytes = stats.result_bytes if stats else 0
+        self.result_size = _size(self.result_bytes, bool(stats and stats.result_bytes_partial))
+        self.varies = bool(stats and stats.varies)
+        self.total_ms = round(stats.total_seconds * ms, 1) if stats else 0.0
+        self.mean_ms = round(stats.mean_seconds * ms, 3) if stats else 0.0
+        self.p50_ms = round(stats.p50_seconds * ms, 3) if stats else 0.0
+        self.p95_ms = round(stats.p95_seconds * ms, 3) if stats else 0.0
+        self.p99_ms = round(stats.p99_seconds * ms, 3) if stats else 0.0
+
+
+def _size(count: int, partial: bool) -> str:
+    value, unit = float(count), "B"
+    for bigger in ("KB", "MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    return ("≥ " if partial else "") + text

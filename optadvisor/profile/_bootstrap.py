@@ -74,7 +74,12 @@ def main(config_path):
     started = time.perf_counter()
     try:
         instruments.start()
-        exec(code, module.__dict__)
+        try:
+            exec(code, module.__dict__)
+        finally:
+            # Before anything of ours allocates: a collection that our bookkeeping sets
+            # off (the program's garbage, collected after its last line) is not its pause.
+            instruments.stop_gc()
         result["exit"] = {"kind": "return", "code": 0}
     except SystemExit as exc:
         error = exc
@@ -251,6 +256,11 @@ def _DecoratingLoader(fullname, path, decorations):
 # ------------------------------------------------------------------ instruments per mode
 
 
+_GC_MODES = ("run", "sample", "trace")
+"""The measuring passes: a callback per collection is cheap (measured in the README), and
+the figures should come from the run whose times are reported."""
+
+
 class _Instruments:
     def __init__(self, mode, config, result):
         self.mode = mode
@@ -261,6 +271,8 @@ class _Instruments:
         self.line_profiler = None
         self.memory = None
         self.memory_lines = None
+        self.calls = None
+        self.gc = None
         self.targets = config.get("targets") or []
         self.memory_target = config.get("memory_lines")
 
@@ -271,6 +283,8 @@ class _Instruments:
             names.append("__optadvisor_lines__")
         if self.mode == "memory":
             names.append("__optadvisor_memory__")
+        if self.mode == "calls":
+            names.append("__optadvisor_calls__")
         found = {}
         targets = list(self.targets) if names else []
         for target in targets:
@@ -307,6 +321,9 @@ class _Instruments:
         if self.mode == "memory":
             self.memory = _MemoryTracker(self.config.get("memory_frames", 1))
             builtins.__optadvisor_memory__ = self.memory.wrap
+        if self.mode == "calls":
+            self.calls = _CallTracker()
+            builtins.__optadvisor_calls__ = self.calls.wrap
         if self.mode == "memory-lines":
             try:
                 import memory_profiler
@@ -317,6 +334,9 @@ class _Instruments:
         return None
 
     def start(self):
+        if self.mode in _GC_MODES:
+            self.gc = _GcTracker()
+            self.gc.install()
         if self.mode == "sample":
             self.sampler = _Sampler(self.config.get("rate", 100))
             self.sampler.start()
@@ -328,7 +348,15 @@ class _Instruments:
         elif self.mode == "memory":
             self.memory.start()
 
+    def stop_gc(self):
+        if self.gc is not None:
+            self.gc.uninstall()
+
     def finish(self, module):
+        if self.gc is not None:
+            self.result["gc"] = self.gc.finish()
+        if self.calls is not None:
+            self.result["calls"] = self.calls.finish()
         if self.sampler is not None:
             self.result["samples"] = self.sampler.stop()
         if self.cprofile is not None:
@@ -565,6 +593,315 @@ class _MemoryTracker:
         return {"peak": self.peak_seen, "frames": self.frames,
                 "sites": [[f, ln, s, c] for (f, ln), (s, c) in ranked],
                 "functions": functions}
+
+
+# ------------------------------------------------------------------ calls pass
+
+_RESERVOIR = 10000
+"""Durations kept per function for its percentiles: a uniform sample past this many."""
+_DISTINCT_CAP = 4096
+"""Argument fingerprints remembered per function; past it new ones are counted, not kept."""
+_RESULT_WALKS = 200
+"""Results per function walked for a fingerprint and a size: the walk is the costly part."""
+_REPEAT_CHECKS = 3
+"""Repeated calls per argument fingerprint whose result is compared with the first one."""
+_WALK_BUDGET = 2000
+"""Objects one walk may visit; a bigger value is not fingerprinted (and sized partly)."""
+_FAST_KEYS = (int, str, float, bool, type(None))
+_NO_RESULT = object()  # the call raised
+_UNSET = object()  # no result seen yet for these arguments
+
+
+class _Unkeyable(Exception):
+    pass
+
+
+def _long_lived(value):
+    """Identity-hashed objects whose id is safe as a key: they live as long as the
+    program (functions, classes, modules). Any other object's id may be reused by a new
+    object once it is freed, which would count as a cache hit that never was."""
+    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type,
+                              types.ModuleType))
+
+
+def _walk(value, state, seen=None):
+    """A content hash of value: equal values (as lru_cache compares them) hash alike,
+    dicts whatever their order. `state` is [budget, bytes]; with `seen` (a set of ids) it
+    also sums sys.getsizeof of each object once. Raises _Unkeyable for what has no
+    content hash, or when the budget runs out (bytes then holds what was counted)."""
+    state[0] -= 1
+    if state[0] < 0:
+        raise _Unkeyable()
+    if seen is not None and id(value) not in seen:
+        seen.add(id(value))
+        state[1] += sys.getsizeof(value, 0)
+    kind = type(value)
+    if kind in _FAST_KEYS:
+        return hash(value)
+    if kind is bytes:
+        return hash((b"", value))  # hash(b"a") == hash("a"), yet they are different keys
+    if kind is tuple or kind is list:
+        return hash((kind is tuple, tuple(_walk(item, state, seen) for item in value)))
+    if kind is dict:
+        return hash(("dict", frozenset((_walk(k, state, seen), _walk(v, state, seen))
+                                       for k, v in value.items())))
+    if kind is set or kind is frozenset:
+        return hash(("set", frozenset(_walk(item, state, seen) for item in value)))
+    hasher = kind.__hash__
+    if hasher is None or (hasher is object.__hash__ and not _long_lived(value)):
+        raise _Unkeyable()
+    return hash(value)
+
+
+def arg_fingerprint(args, kwargs):
+    """The arguments' fingerprint, or None when they have none (see _walk)."""
+    try:
+        items = tuple(sorted(kwargs.items())) if kwargs else ()
+        for value in args:
+            if type(value) not in _FAST_KEYS:
+                break
+        else:
+            for _, value in items:
+                if type(value) not in _FAST_KEYS:
+                    break
+            else:  # the common case: a few plain values, one C-level hash
+                return hash((args, items))
+        state = [_WALK_BUDGET, 0]
+        return hash((_walk(args, state), _walk(items, state)))
+    except Exception:  # _Unkeyable, or a user __hash__/__lt__ that raised
+        return None
+
+
+def result_fingerprint(value):
+    """(content hash or None, bytes, complete): the bytes are a lower bound when not
+    complete."""
+    state = [_WALK_BUDGET, 0]
+    try:
+        return _walk(value, state, set()), state[1], True
+    except _Unkeyable:
+        return None, state[1], state[0] >= 0
+    except Exception:
+        return None, state[1], False
+
+
+def percentile(ordered, pct):
+    """Nearest rank on sorted durations: p50 <= p95 <= p99 by construction."""
+    if not ordered:
+        return 0.0
+    rank = -(-len(ordered) * pct // 100)  # ceil without floats
+    return ordered[max(int(rank), 1) - 1]
+
+
+class _CallRecord:
+    """Calls, durations and argument/result fingerprints of one wrapped function."""
+
+    def __init__(self, name, file, line, is_async, seed):
+        import random
+
+        self.name, self.file, self.line, self.is_async = name, file, line, is_async
+        self.lock = threading.Lock()
+        self.rng = random.Random(seed)  # our own generator: the program's stays untouched
+        self.calls = 0
+        self.total = 0.0
+        self.longest = 0.0
+        self.durations = []
+        self.keyed = 0
+        self.seen = {}  # argument fingerprint -> [first result fingerprint, comparisons]
+        self.overflow = 0
+        self.walks = 0
+        self.sized = 0
+        self.size_total = 0
+        self.partial = False
+        self.compared = 0
+        self.varied = 0
+
+    def add(self, seconds, key, result):
+        with self.lock:
+            self.calls += 1
+            self.total += seconds
+            if seconds > self.longest:
+                self.longest = seconds
+            if len(self.durations) < _RESERVOIR:
+                self.durations.append(seconds)
+            else:  # reservoir sampling: each call kept with probability RESERVOIR / calls
+                slot = self.rng.randrange(self.calls)
+                if slot < _RESERVOIR:
+                    self.durations[slot] = seconds
+            if key is None:
+                return
+            self.keyed += 1
+            entry = self.seen.get(key)
+            if entry is None:
+                if len(self.seen) >= _DISTINCT_CAP:
+                    self.overflow += 1  # may have been seen before: distinct is an upper bound
+                    return
+                entry = self.seen[key] = [_UNSET, 0]
+            if result is _NO_RESULT or self.walks >= _RESULT_WALKS:
+                return
+            first = entry[0] is _UNSET
+            if not first and (entry[0] is None or entry[1] >= _REPEAT_CHECKS):
+                return
+        # The walk runs outside the lock (it may call the program's __hash__).
+        fingerprint, size, complete = result_fingerprint(result)
+        with self.lock:
+            self.walks += 1
+            self.sized += 1
+            self.size_total += size
+            self.partial = self.partial or not complete
+            if first:
+                if entry[0] is _UNSET:
+                    entry[0] = fingerprint
+            elif fingerprint is not None:
+                entry[1] += 1
+                self.compared += 1
+                if fingerprint != entry[0]:
+                    self.varied += 1
+
+    def summary(self):
+        ordered = sorted(self.durations)
+        distinct = len(self.seen) + self.overflow
+        return {"name": self.name, "file": self.file, "line": self.line,
+                "is_async": self.is_async, "calls": self.calls, "total": self.total,
+                "max": self.longest, "timed": len(ordered),
+                "p50": percentile(ordered, 50), "p95": percentile(ordered, 95),
+                "p99": percentile(ordered, 99), "keyed": self.keyed, "distinct": distinct,
+                "capped": self.overflow > 0,
+                "result_bytes": self.size_total // self.sized if self.sized else 0,
+                "partial": self.partial, "compared": self.compared, "varied": self.varied}
+
+
+class _CallTracker:
+    """Wraps the targeted functions: per call its wall time (perf_counter around the call
+    only: fingerprinting is outside the timed span) and its arguments' fingerprint.
+    Generators and async generators are left unwrapped: a call only builds them."""
+
+    def __init__(self):
+        self.records = {}
+
+    def wrap(self, func):
+        import functools
+        import inspect
+
+        code = getattr(func, "__code__", None)
+        if code is None or inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            return func
+        key = (os.path.abspath(code.co_filename), code.co_firstlineno)
+        record = self.records.get(key)
+        if record is None:
+            record = self.records[key] = _CallRecord(
+                code.co_name, key[0], key[1], inspect.iscoroutinefunction(func),
+                len(self.records))
+        clock = time.perf_counter
+
+        if inspect.iscoroutinefunction(func):
+            # Timed from the coroutine's first step (when it is awaited or its task starts)
+            # to its return: the latency its caller sees.
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                key = arg_fingerprint(args, kwargs)
+                started = clock()
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException:
+                    record.add(clock() - started, key, _NO_RESULT)
+                    raise
+                record.add(clock() - started, key, result)
+                return result
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            key = arg_fingerprint(args, kwargs)
+            started = clock()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                record.add(clock() - started, key, _NO_RESULT)
+                raise
+            record.add(clock() - started, key, result)
+            return result
+        return wrapper
+
+    def finish(self):
+        return [record.summary() for record in self.records.values()]
+
+
+# ------------------------------------------------------------------ garbage collector
+
+
+class _GcTracker:
+    """gc.callbacks: collections and pause time per generation, and the user function
+    whose allocation set each collection off (the first frame outside the standard library,
+    site-packages and this file, at most 16 frames up)."""
+
+    def __init__(self):
+        self.collections = [0, 0, 0]
+        self.pause = [0.0, 0.0, 0.0]
+        self.longest = [0.0, 0.0, 0.0]
+        self.collected = [0, 0, 0]
+        self.sites = {}  # code object -> [pause seconds, collections]
+        self.verdicts = {}  # code object -> user code?
+        self.started = 0.0
+        self.code = None
+        stdlib = os.path.dirname(os.__file__)
+        self.library = (stdlib + os.sep, _SELF)
+
+    def install(self):
+        import gc
+
+        gc.callbacks.append(self)
+
+    def uninstall(self):
+        import gc
+
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+
+    def _user(self, code):
+        verdict = self.verdicts.get(code)
+        if verdict is None:
+            file = code.co_filename
+            verdict = not (file.startswith("<") or file.startswith(self.library)
+                           or "site-packages" in file or "dist-packages" in file)
+            self.verdicts[code] = verdict
+        return verdict
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            frame = sys._getframe(1)
+            code = None
+            depth = 0
+            while frame is not None and depth < 16:
+                if self._user(frame.f_code):
+                    code = frame.f_code
+                    break
+                frame = frame.f_back
+                depth += 1
+            self.code = code
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        generation = min(max(int(info.get("generation", 0)), 0), 2)
+        self.collections[generation] += 1
+        self.pause[generation] += pause
+        if pause > self.longest[generation]:
+            self.longest[generation] = pause
+        self.collected[generation] += int(info.get("collected", 0))
+        if self.code is not None:
+            site = self.sites.get(self.code)
+            if site is None:
+                site = self.sites[self.code] = [0.0, 0]
+            site[0] += pause
+            site[1] += 1
+
+    def finish(self):
+        self.uninstall()
+        sites = sorted(self.sites.items(), key=lambda kv: -kv[1][0])[:10]
+        return {"generations": [[self.collections[g], self.pause[g], self.longest[g],
+                                 self.collected[g]] for g in range(3)],
+                "sites": [[os.path.abspath(code.co_filename), code.co_firstlineno,
+                           code.co_name, pause, count]
+                          for code, (pause, count) in sites]}
 
 
 if __name__ == "__main__":

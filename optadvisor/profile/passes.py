@@ -1,6 +1,7 @@
 """The targeted passes that re-run the script with instruments on a few functions only:
-line-profiler timings per line, tracemalloc peaks and allocation sites per call, and
-memory-profiler's line report for one named function. Plus the RSS trend, which needs no
+line-profiler timings per line, calls with their latency and argument fingerprints,
+tracemalloc peaks and allocation sites per call, and memory-profiler's line report for
+one named function. Plus the RSS trend, which needs no
 extra run: the monitor's samples of the measuring pass already hold it."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optadvisor.models import (
-    AllocationSite, FunctionMemory, HotFunction, LineTiming, MemoryLine, MemoryReport,
-    PassRecord, RunError, SystemMetrics, TimedFunction,
+    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LineTiming,
+    MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import SourceIndex, relative
@@ -88,6 +89,84 @@ def line_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, roo
         note += "; legacy trace hook (Python < 3.12: callees of targeted functions pay too)"
     _record("lines", wall, baseline, note, collected)
     return tuple(timed)
+
+
+def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+               functions: tuple[HotFunction, ...], sources: SourceIndex, baseline: float,
+               collected: _Collected) -> tuple[CallStats, ...]:
+    """The program once more with the top user functions wrapped: calls, wall time per
+    call, and what an lru_cache would have made of their arguments (the bootstrap's
+    _CallTracker)."""
+    targets = select_targets(functions, sources, options.top)
+    if not targets:
+        collected.passes.append(PassRecord("calls", "skipped",
+                                           note="no user function took measurable time"))
+        return ()
+    result, wall = _run_pass("calls", options, python, script, cwd, {"targets": targets},
+                             collected)
+    if result is None:
+        return ()
+    stats = [call_stats(row, sources, str(root)) for row in result.get("calls") or ()]
+    stats.sort(key=lambda c: (-c.total_seconds, c.name))
+    wrapped = sum(1 for c in stats if c.calls)
+    _record("calls", wall, baseline,
+            f"{len(targets)} functions wrapped ({wrapped} called): wall time per call, "
+            "argument fingerprints", collected)
+    return tuple(stats)
+
+
+def call_stats(row: dict[str, Any], sources: SourceIndex, root: str) -> CallStats:
+    """One function's figures from the bootstrap's summary row."""
+    file = str(row["file"])
+    span = sources.at_first_line(file, int(row["line"]), str(row["name"]))
+    calls = int(row.get("calls") or 0)
+    total = float(row.get("total") or 0.0)
+    keyed = int(row.get("keyed") or 0)
+    distinct = min(int(row.get("distinct") or 0), keyed)
+    hit_rate = 1.0 - distinct / keyed if keyed else 0.0
+    return CallStats(
+        name=span.qualname if span else str(row["name"]), file=file,
+        path=relative(file, root), line=span.line if span else int(row["line"]),
+        is_async=bool(row.get("is_async")), calls=calls, total_seconds=round(total, 6),
+        mean_seconds=round(total / calls, 9) if calls else 0.0,
+        p50_seconds=round(float(row.get("p50") or 0.0), 9),
+        p95_seconds=round(float(row.get("p95") or 0.0), 9),
+        p99_seconds=round(float(row.get("p99") or 0.0), 9),
+        max_seconds=round(float(row.get("max") or 0.0), 9), timed=int(row.get("timed") or 0),
+        keyed_calls=keyed, distinct_args=distinct, distinct_capped=bool(row.get("capped")),
+        hit_rate=round(hit_rate, 4), saving_seconds=round(hit_rate * total, 6),
+        result_bytes=int(row.get("result_bytes") or 0),
+        result_bytes_partial=bool(row.get("partial")),
+        results_compared=int(row.get("compared") or 0),
+        varies=int(row.get("varied") or 0) > 0)
+
+
+def gc_stats(data: dict[str, Any], sources: SourceIndex, root: str,
+             script_seconds: float) -> GcStats | None:
+    """The bootstrap's gc.callbacks figures of the measuring pass, or None without any."""
+    rows = data.get("generations") if isinstance(data, dict) else None
+    if not rows:
+        return None
+    generations = tuple(
+        GcGeneration(generation=index, collections=int(row[0]),
+                     pause_seconds=round(float(row[1]), 6),
+                     max_pause_seconds=round(float(row[2]), 6), collected=int(row[3]))
+        for index, row in enumerate(rows[:3]))
+    pause = sum(g.pause_seconds for g in generations)
+    where: dict[str, Any] = {}
+    for file, first_line, name, seconds, _count in data.get("sites") or ():
+        file = str(file)
+        if not sources.is_user(file):
+            continue
+        span = sources.at_first_line(file, int(first_line), str(name))
+        where = {"function": span.qualname if span else str(name), "file": file,
+                 "path": relative(file, root), "line": span.line if span else int(first_line),
+                 "function_pause_seconds": round(float(seconds), 6)}
+        break
+    return GcStats(collections=sum(g.collections for g in generations),
+                   pause_seconds=round(pause, 6),
+                   pause_pct=round(100.0 * pause / script_seconds, 2) if script_seconds else 0.0,
+                   generations=generations, **where)
 
 
 def memory_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,

@@ -2,9 +2,10 @@
 
 1. the measuring pass: py-spy out of process (or, when it cannot attach, the in-process
    sampler; or cProfile with mode="trace"), with the psutil monitor alongside;
-2. the targeted line pass (line-profiler on the top user functions), by default only when
-   the first pass was short;
-3. the memory pass (tracemalloc per targeted function) and, on request, memory-profiler's
+2. the targeted line pass (line-profiler on the top user functions), only when asked;
+3. the calls pass (calls, latency percentiles and argument fingerprints of the top user
+   functions), only when asked;
+4. the memory pass (tracemalloc per targeted function) and, on request, memory-profiler's
    line report for one function.
 
 Each pass runs the target afresh. Failures become RunErrors in the run; only a missing
@@ -24,7 +25,7 @@ from typing import Any, Callable
 
 from optadvisor import __version__
 from optadvisor.models import (
-    HotFunction, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
+    GcStats, HotFunction, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
     SystemMetrics,
 )
 from optadvisor.profile import passes
@@ -62,6 +63,8 @@ class ProfileOptions:
     """sample (py-spy, out of process) | trace (cProfile, in process: exact calls, slower)."""
     lines: bool | None = None
     """Line pass (a second run of the program under line-profiler): only when True."""
+    calls: bool | None = None
+    """Calls pass (one more run with the top user functions wrapped): only when True."""
     memory: bool = False
     memory_lines: str | None = None
     """Name of one function for memory-profiler's (slow) line-by-line report."""
@@ -134,12 +137,16 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
         created=created, samples=first.summary,
         functions=functions, lines=first.lines, metrics=first.metrics,
-        tool_version=__version__, stacks=first.stacks)
+        tool_version=__version__, stacks=first.stacks, gc=first.gc)
 
     baseline = plain or first.exit.wall_seconds
     if _want_lines(options, first, collected):
         say("timing lines")
         run = replace(run, line_timings=passes.line_pass(
+            options, python, script, cwd, root, functions, sources, baseline, collected))
+    if _want_calls(options, first, collected):
+        say("counting calls")
+        run = replace(run, calls=passes.calls_pass(
             options, python, script, cwd, root, functions, sources, baseline, collected))
     memory = passes.rss_report(first.metrics, first.script_seconds)
     if options.memory:
@@ -168,6 +175,7 @@ class _First:
     metrics: SystemMetrics | None = None
     script_seconds: float = 0.0
     stacks: tuple = ()
+    gc: GcStats | None = None
 
 
 def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
@@ -224,6 +232,7 @@ def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root
                    environment=_environment(env_data, python, sampler_name),
                    metrics=monitor.metrics(exit.rusage),
                    script_seconds=float(result.get("seconds") or 0.0))
+    first.gc = passes.gc_stats(result.get("gc") or {}, sources, str(root), first.script_seconds)
     if raw is not None:
         found = aggregate(raw, sources, str(root), launcher=BOOTSTRAP, script=str(script))
         first.summary, first.functions, first.lines = found.summary, found.functions, found.lines
@@ -299,6 +308,15 @@ def _want_lines(options: ProfileOptions, first: _First, collected: _Collected) -
         collected.notes.append("the program ran twice: sampled once, then again under the "
                                "line timer (--lines)")
     return bool(options.lines)
+
+
+def _want_calls(options: ProfileOptions, first: _First, collected: _Collected) -> bool:
+    """Only when asked, for the line pass's reason: one more run of the program, with its
+    output and side effects."""
+    if options.calls:
+        collected.notes.append("the program ran once more with its top functions wrapped "
+                               "(--calls): calls, latency and argument fingerprints")
+    return bool(options.calls)
 
 
 # ---------------------------------------------------------------- small helpers

@@ -118,6 +118,28 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
                        "size_bytes": s.size_bytes, "count": s.count, "code": s.code}
                       for s in memory.sites[:10]],
         },
+        "calls": [
+            {"name": c.name, "path": where(c.file, c.path), "line": c.line,
+             "is_async": c.is_async, "calls": c.calls,
+             "total_ms": round(c.total_seconds * 1000, 3),
+             "mean_ms": round(c.mean_seconds * 1000, 3),
+             "p50_ms": round(c.p50_seconds * 1000, 3), "p95_ms": round(c.p95_seconds * 1000, 3),
+             "p99_ms": round(c.p99_seconds * 1000, 3), "keyed_calls": c.keyed_calls,
+             "distinct_args": c.distinct_args,
+             # None, not 0: no call could be fingerprinted, so nothing is known.
+             "hit_rate": c.hit_rate if c.keyed_calls else None,
+             "varies": c.varies, "result_bytes": c.result_bytes}
+            for c in run.calls[:TOP]],
+        "gc": None if run.gc is None else {
+            "collections": run.gc.collections,
+            "pause_ms": round(run.gc.pause_seconds * 1000, 3), "pause_pct": run.gc.pause_pct,
+            "generations": [{"generation": g.generation, "collections": g.collections,
+                             "pause_ms": round(g.pause_seconds * 1000, 3),
+                             "max_pause_ms": round(g.max_pause_seconds * 1000, 3)}
+                            for g in run.gc.generations],
+            "function": run.gc.function,
+            "path": where(run.gc.file, run.gc.path) if run.gc.function else "",
+            "line": run.gc.line},
         "passes": [{"name": p.name, "status": p.status, "wall_seconds": p.wall_seconds,
                     "overhead": p.overhead, "note": p.note} for p in run.passes],
         "errors": [{"kind": e.kind, "message": e.message, "pass": e.pass_name}

@@ -40,7 +40,9 @@ from optadvisor.render.common import (
     environment,
     rule_metadata,
 )
-from optadvisor.render.table import fmt_bytes, fmt_seconds, outcome_details
+from optadvisor.render.table import (
+    SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, outcome_details, section_rows,
+)
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
 from optadvisor.resources import templates_dir
@@ -440,6 +442,10 @@ def _profile_view(report: Report) -> dict[str, Any]:
         "cards": cards,
         "functions": functions,
         "lines": lines,
+        "sections": [{**row, "name": str(row["name"]), "where": scrub.path(row["where"])}
+                     for row in section_rows(profile, PROFILE_TOP)],
+        "section_headers": SECTION_HEADERS,
+        "gc": scrub(gc_line(profile)),
         "timeline": _timeline_svg(profile.get("timeline") or ()),
         "timeline_points": len(profile.get("timeline") or ()),
         "memory": memory_view,

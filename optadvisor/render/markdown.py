@@ -32,7 +32,9 @@ from optadvisor.render.common import (
 )
 from optadvisor.render.table import (
     fmt_bytes,
+    gc_line,
     outcome_details,
+    section_rows,
     timing_line,
     top_user_functions,
 )
@@ -249,6 +251,8 @@ def _profile(report: Report) -> dict[str, Any] | None:
              "self": pct(_num(ln.get("self_pct"))), "idle": pct(_num(ln.get("idle_pct"))),
              "code": str(ln.get("code") or "")}
             for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
+        "sections": section_rows(profile, PROFILE_TOP),
+        "gc": gc_line(profile),
         "leak": bool(memory.get("leak_suspected")),
         "errors": len(profile.get("errors") or ()),
     }

@@ -233,6 +233,59 @@ def timing_line(profile: Mapping[str, Any]) -> str:
     return line
 
 
+SECTION_HEADERS = ("Section", "Calls", "Avg (ms)", "Total (ms)", "p95", "p99", "hit rate")
+"""The calls pass's table, as the seeds name its columns (p95/p99 in ms)."""
+
+
+def section_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, str]]:
+    """The calls pass's functions formatted for a table: every value a string. The hit
+    rate is what an lru_cache would have answered; `varies` when the same arguments gave
+    different results (no cache candidate), `–` when no call could be fingerprinted."""
+    rows = []
+    for item in profile.get("calls") or ():
+        if not isinstance(item, Mapping):
+            continue
+        rate = item.get("hit_rate")
+        if item.get("varies"):
+            hit = "varies"
+        elif isinstance(rate, (int, float)) and not isinstance(rate, bool):
+            hit = f"{100 * rate:.1f}%"
+        else:
+            hit = "–"
+        line = item.get("line")
+        rows.append({
+            "name": str(item.get("name", "")) + (" (async)" if item.get("is_async") else ""),
+            "where": f"{item.get('path', '')}:{line}" if line else str(item.get("path", "")),
+            "calls": f"{int(number(item.get('calls'))):,}",
+            "avg": _ms(item.get("mean_ms")), "total": _ms(item.get("total_ms")),
+            "p95": _ms(item.get("p95_ms")), "p99": _ms(item.get("p99_ms")), "hit": hit})
+        if len(rows) >= count:
+            break
+    return rows
+
+
+def _ms(value: Any) -> str:
+    ms = number(value)
+    return f"{ms:,.0f}" if ms >= 1000 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def gc_line(profile: Mapping[str, Any]) -> str:
+    """One line on the garbage collector, or "" when the run has no figures."""
+    gc = profile.get("gc")
+    if not isinstance(gc, Mapping) or not gc.get("collections"):
+        return ""
+    generations = [g for g in gc.get("generations") or () if isinstance(g, Mapping)]
+    per = " · ".join(f"gen{int(number(g.get('generation')))} {int(number(g.get('collections'))):,}"
+                     f" ({_ms(g.get('pause_ms'))} ms)" for g in generations)
+    line = (f"{int(number(gc.get('collections'))):,} collections, {_ms(gc.get('pause_ms'))} ms "
+            f"paused ({number(gc.get('pause_pct')):.1f}% of the script)")
+    if per:
+        line += f": {per}"
+    if gc.get("function"):
+        line += f"; most set off in {gc.get('function')}"
+    return line
+
+
 def top_user_functions(profile: Mapping[str, Any], count: int) -> list[Mapping[str, Any]]:
     """The user functions a summary ranks first (older summaries: the user functions of
     its list by total time, `<module>` aside)."""
@@ -279,6 +332,22 @@ def profile_block(console: Console, report: Report) -> None:
         console.print(table)
     else:
         console.print("  no user function was sampled", style="dim")
+    sections = section_rows(profile, PROFILE_TOP)
+    if sections:
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                      padding=(0, 1, 0, 0))
+        table.add_column("  " + SECTION_HEADERS[0], overflow="fold", ratio=1)
+        table.add_column("location", overflow="fold", max_width=50)
+        for name in SECTION_HEADERS[1:]:
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in sections:
+            table.add_row(Text(safe("  " + row["name"])), Text(safe(row["where"])),
+                          *(Text(safe(row[key])) for key in
+                            ("calls", "avg", "total", "p95", "p99", "hit")))
+        console.print(table)
+    gc = gc_line(profile)
+    if gc:
+        console.print(Text(safe("  gc       " + gc)))
     for note in (profile.get("notes") or ())[:10]:
         # Notes say what the run did beyond sampling (it ran twice) or left out.
         console.print(Text(safe("  note  " + str(note)), style="dim"))
