@@ -44,6 +44,8 @@ class ScanOptions:
     nothing); the CLI prints them on stderr."""
     include_tests: bool = False
     """Run the rules on test files too (or `include-tests = true` in the config)."""
+    include_examples: bool = False
+    """Run the rules on examples, docs and playgrounds too (`include-examples = true`)."""
 
 
 if TYPE_CHECKING:
@@ -71,8 +73,9 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     for `--fix`'s passes and `--diff`, which write nothing until the end (or never)."""
     started = time.perf_counter()
     config = load_config(list(options.paths), options.config_file)
-    if options.include_tests:
-        config = replace(config, include_tests=True)
+    if options.include_tests or options.include_examples:
+        config = replace(config, include_tests=config.include_tests or options.include_tests,
+                         include_examples=config.include_examples or options.include_examples)
     catalog = load_catalog(config.catalogs)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
                     options.ignore, _fix_cache(options, config, catalog))
@@ -93,7 +96,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
         recs = rerank(recs, run, analysis.inputs)
     return _report(found.root, config, analysis, recs, result.suppressed, started,
-                   found.excluded, result.tests_skipped)
+                   found.excluded, result.skipped)
 
 
 def _tell(options: ScanOptions, notes: list[str]) -> None:
@@ -256,7 +259,7 @@ def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "Fix
 def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],
             suppressed: int, started: float,
             excluded: Mapping[str, Mapping[str, int]] | None = None,
-            tests_skipped: int = 0) -> Report:
+            skipped: Mapping[str, int] | None = None) -> Report:
     inputs, errors = analysis.inputs, analysis.errors
     recs = sorted(recs, key=rank_key)
     ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
@@ -276,7 +279,7 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
         cached_files=analysis.cached,
         suppressed=suppressed,
         by_context=dict(sorted(Counter(r.context for r in recs if r.context).items())),
-        excluded_by_default=dict(excluded or {}), tests_skipped=tests_skipped,
+        excluded_by_default=dict(excluded or {}), skipped_by_context=dict(skipped or {}),
     )
     return Report(
         root=root.as_posix(), summary=summary, recommendations=tuple(recs),
@@ -456,7 +459,8 @@ def merge_reports(reports: list[Report]) -> Report:
         candidates=dict(candidates), cached_files=sum(x.cached_files for x in s),
         suppressed=sum(x.suppressed for x in s),
         excluded_by_default=_sum_excluded(x.excluded_by_default for x in s),
-        tests_skipped=sum(x.tests_skipped for x in s),
+        skipped_by_context=dict(sorted(sum((Counter(x.skipped_by_context) for x in s),
+                                           Counter()).items())),
     )
     first = reports[0]
     return Report(root=first.root, summary=summary, recommendations=tuple(recs),

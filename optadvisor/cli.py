@@ -169,6 +169,9 @@ def scan(
     include_tests: bool = typer.Option(
         False, "--include-tests", help="Also run the rules on test files (tests/, test_*.py, "
         "conftest.py); by default they only serve cross-file links."),
+    include_examples: bool = typer.Option(
+        False, "--include-examples", help="Also run the rules on examples, docs, notebooks "
+        "and playgrounds; by default they only serve cross-file links."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
@@ -186,7 +189,8 @@ def scan(
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
-            profile=profile_run, notify=_warn, include_tests=include_tests)
+            profile=profile_run, notify=_warn, include_tests=include_tests,
+            include_examples=include_examples)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 

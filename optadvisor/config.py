@@ -22,7 +22,7 @@ _LIST_KEYS = {
 }
 _KNOWN = _LIST_KEYS | {
     "per-path-ignores", "cache-dir", "jobs", "max-file-bytes", "max-file-seconds",
-    "max-file-mib", "fail-on", "respect-gitignore", "include-tests",
+    "max-file-mib", "fail-on", "respect-gitignore", "include-tests", "include-examples",
 }
 
 # Integer settings and the values they accept (`jobs = 10**20` used to be taken as is).
@@ -139,7 +139,7 @@ def config_from_table(table: dict[str, Any], config_file: Path, text: str = "") 
             kwargs[key.replace("-", "_")] = value
     if "fail-on" in table:
         kwargs["fail_on"] = parse_fail_on(table["fail-on"], where)
-    for key in ("respect-gitignore", "include-tests"):
+    for key in ("respect-gitignore", "include-tests", "include-examples"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where}: {key} must be true or false")

@@ -7,10 +7,13 @@ from functools import lru_cache
 
 _TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
-                 "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial"}
+                 "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial",
+                 "playground", "playgrounds"}
 # Evaluation harnesses run one scenario at a time, for the developers: tooling, not service.
 _SCRIPT_DIRS = {"scripts", "script", "bin", "benchmarks", "benchmark", "evals", "eval",
-                "evaluation", "evaluations", "eval_framework"}
+                "evaluation", "evaluations", "eval_framework", ".github"}
+_SCRIPT_NAMES = ("benchmark_", "bench_")
+_SCRIPT_SUFFIXES = ("_benchmark.py", "_bench.py")
 # Not `tools`: in agent code that is the package of the agent's tools (library code).
 _MIGRATION_DIRS = {"migrations", "alembic"}
 
@@ -28,6 +31,6 @@ def context_of(rel: str) -> str:
         return "migration"
     if dirs & _EXAMPLE_DIRS or name.startswith(("example_", "demo_")):
         return "example"
-    if dirs & _SCRIPT_DIRS:
+    if dirs & _SCRIPT_DIRS or name.startswith(_SCRIPT_NAMES) or name.endswith(_SCRIPT_SUFFIXES):
         return "script"
     return "library"

@@ -60,8 +60,8 @@ class FileInput:
 class EngineResult:
     recommendations: list[Recommendation]
     suppressed: int
-    tests_skipped: int = 0
-    """Test files whose rules were not evaluated (Config.include_tests is off)."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Files whose rules were not evaluated, by context (Config.skipped_contexts)."""
 
 
 class Engine:
@@ -70,7 +70,7 @@ class Engine:
                  fix_cache: "FixCache | None" = None) -> None:
         self.catalog = catalog
         self.fix_cache = fix_cache
-        self.include_tests = config.include_tests
+        self.skipped_contexts = config.skipped_contexts()
         self.templates = TemplateRenderer()
         self.known = tuple(c.rule.id for c in rules)
         check_codes(self.known, [
@@ -109,18 +109,21 @@ class Engine:
 
     def run(self, files: Iterable[FileInput]) -> EngineResult:
         recs: list[Recommendation] = []
-        suppressed = skipped = 0
+        suppressed = 0
+        skipped: dict[str, int] = defaultdict(int)
         for item in files:
             self.check_suppressions(item)
-            if not self.include_tests and context_of(item.source.rel) == "test":
-                # A test blocks, builds clients and loops in order on purpose, on mocks:
-                # what is slow there is not what users run. Its facts still link.
-                skipped += 1
+            context = context_of(item.source.rel)
+            if context in self.skipped_contexts:
+                # A test blocks, builds clients and loops in order on purpose, on mocks; an
+                # example or a playground shows an API one call at a time: what is slow
+                # there is not what users run. Their facts still link.
+                skipped[context] += 1
                 continue
             found, silenced = self.run_file(item)
             recs.extend(found)
             suppressed += silenced
-        return EngineResult(recs, suppressed, skipped)
+        return EngineResult(recs, suppressed, dict(sorted(skipped.items())))
 
     def rule_errors(self) -> list[ErrorRecord]:
         """Templates that failed to render so far (rule-error records naming the rule file)."""
@@ -338,8 +341,10 @@ def loader_counts(facts: FileFacts) -> dict[int, int]:
     return counts
 
 
-DEMOTED = ("test", "example")
-"""Contexts whose findings are ranked low (they never fail CI by default)."""
+DEMOTED = ("test", "example", "script")
+"""Contexts whose findings are ranked low (they never fail CI by default): tests and
+examples when shown at all, and scripts (CLIs, evals, benchmarks, CI helpers run one at a
+time by a developer)."""
 
 _SITE_ORDER = ("blocking-call-in-async", "client-per-call")
 """Kinds that lead at a site they share with others: their fixes also add the missing

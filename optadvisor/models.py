@@ -64,6 +64,14 @@ class Config:
     include_tests: bool = False
     """Evaluate the rules on test files too (`--include-tests`): by default a test file's
     facts serve cross-file linking, but nothing is reported in it."""
+    include_examples: bool = False
+    """The same for examples, docs, notebooks and playgrounds (`--include-examples`)."""
+
+    def skipped_contexts(self) -> frozenset[str]:
+        """File contexts where no rule runs."""
+        return frozenset(ctx for ctx, shown in (("test", self.include_tests),
+                                                ("example", self.include_examples))
+                         if not shown)
 
     def analysis_key(self) -> dict[str, Any]:
         """The parts of the config that change per-file facts (and so the cache key)."""
@@ -559,12 +567,14 @@ class Summary:
     """Files the default excludes left out, by reason (virtual-environment,
     installed-packages, tool-directory): {"files": n, "directories": n}. User excludes
     are the user's own word and not counted here."""
-    tests_skipped: int = 0
-    """Test files whose facts were linked but where no rule ran (without --include-tests)."""
+    skipped_by_context: Mapping[str, int] = field(default_factory=dict)
+    """Files whose facts were linked but where no rule ran, by context: `test` (without
+    --include-tests) and `example` (without --include-examples)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for key in ("by_priority", "by_kind", "candidates", "baseline", "by_context"):
+        for key in ("by_priority", "by_kind", "candidates", "baseline", "by_context",
+                    "skipped_by_context"):
             out[key] = dict(out[key])
         out["excluded_by_default"] = {reason: dict(counts) for reason, counts
                                       in self.excluded_by_default.items()}

@@ -48,8 +48,9 @@ def test_findings_in_tests_are_low_and_do_not_fail_the_gate(tmp_path: Path):
 
 def test_rules_do_not_run_in_tests_by_default_but_their_facts_link(tmp_path: Path):
     """A test blocks, builds clients and awaits in order on purpose (on mocks, a watchdog
-    test blocking the loop to see it caught): by default no rule runs there, the summary
-    says how many test files were skipped, and a helper a test calls still links."""
+    test blocking the loop to see it caught), an example shows an API one call at a time:
+    by default no rule runs there, the summary says how many files were skipped, and a
+    helper a test calls still links. Scripts are reported, ranked low."""
     write(tmp_path, {
         "svc/helpers.py": "import time\n\ndef pause():\n    time.sleep(1)\n",
         "svc/app.py": "from svc.helpers import pause\n\nasync def f():\n    pause()\n",
@@ -57,16 +58,21 @@ def test_rules_do_not_run_in_tests_by_default_but_their_facts_link(tmp_path: Pat
                               "async def test_watchdog():\n    time.sleep(8)\n    pause()\n"),
         "tests/conftest.py": "import requests\n\ndef token():\n    return requests.get('u')\n",
     })
+    write(tmp_path, {"examples/demo.py": "import time\n\nasync def main():\n    time.sleep(1)\n",
+                     "scripts/backfill.py": "import time\n\nasync def main():\n    time.sleep(1)\n"})
     report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
-    assert {(r.rule, r.path) for r in report.recommendations} == {("OPT104", "svc/app.py")}
-    assert report.summary.tests_skipped == 2
-    assert "tests_skipped" in report.to_dict()["summary"]
-    shown = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, include_tests=True))
-    assert {r.path for r in shown.recommendations} >= {"tests/test_app.py", "tests/conftest.py"}
-    assert shown.summary.tests_skipped == 0
+    assert {(r.rule, r.path, r.priority) for r in report.recommendations} == {
+        ("OPT104", "svc/app.py", "high"), ("OPT101", "scripts/backfill.py", "low")}
+    assert dict(report.summary.skipped_by_context) == {"example": 1, "test": 2}
+    assert report.to_dict()["summary"]["skipped_by_context"] == {"example": 1, "test": 2}
+    shown = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, include_tests=True,
+                             include_examples=True))
+    assert {r.path for r in shown.recommendations} >= {
+        "tests/test_app.py", "tests/conftest.py", "examples/demo.py"}
+    assert dict(shown.summary.skipped_by_context) == {}
     write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\ninclude-tests = true\n"})
     configured = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
-    assert configured.summary.tests_skipped == 0
+    assert dict(configured.summary.skipped_by_context) == {"example": 1}
 
 
 def test_summary_counts_by_context_and_low_confidence_never_fails_the_run(tmp_path):

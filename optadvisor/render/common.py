@@ -73,13 +73,20 @@ def excluded_line(report: Report) -> str | None:
             "command line is scanned)")
 
 
+_SKIPPED_WORDS = {"test": ("test file", "--include-tests"),
+                  "example": ("example file", "--include-examples")}
+
+
 def tests_line(report: Report) -> str | None:
-    """`rules not run in 14 test files (--include-tests runs them)`; None when none were
-    skipped."""
-    skipped = report.summary.tests_skipped
-    if not skipped:
+    """`rules not run in 14 test files (--include-tests) and 3 example files
+    (--include-examples)`; None when none were skipped."""
+    parts = []
+    for context, count in report.summary.skipped_by_context.items():
+        word, flag = _SKIPPED_WORDS.get(context, (f"{context} file", ""))
+        parts.append(f"{plural(count, word)}" + (f" ({flag})" if flag else ""))
+    if not parts:
         return None
-    return f"rules not run in {plural(skipped, 'test file')} (--include-tests runs them)"
+    return "rules not run in " + " and ".join(parts)
 
 
 def repo_path(report: Report, path: str) -> str:
