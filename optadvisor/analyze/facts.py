@@ -176,8 +176,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, handoff=True)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
-        if fact is not None and fact.blocking == "file" and cb.arg_of >= 0 and \
-                _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
+        if fact is not None and fact.blocking == "file" and (cb.arg_of >= 0 or cb.returned) \
+                and _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
         if fact is not None and fact.client and cb.function != MODULE and _from_params(
                 collector.call_nodes[cb.index], collector.functions[cb.function].param_names):
@@ -275,13 +275,13 @@ _SPAWNS = frozenset({"subprocess.Popen", "asyncio.create_subprocess_exec",
 
 
 def _handed_over(cb: CallBuild, name: str, receiver: str, awaited: set[int]) -> bool:
-    """`await client.transcribe(file=open(path, "rb"))`, `Popen(cmd, stdout=log.open("w"))`:
-    the call only opens a file (microseconds) and hands the handle to an awaited call or a
-    child process, which does the reading or writing. (`json.load(open(p))` reads right
-    there: that one still blocks.)"""
+    """`await client.transcribe(file=open(path, "rb"))`, `Popen(cmd, stdout=log.open("w"))`,
+    `return path.open("rb")`: the call only opens a file (microseconds) and hands the handle
+    to an awaited call, a child process or the caller, which does the reading or writing.
+    (`json.load(open(p))` reads right there: that one still blocks.)"""
     if name.rsplit(".", 1)[-1] != "open":
         return False
-    return cb.arg_of in awaited or receiver in _SPAWNS
+    return cb.arg_of in awaited or receiver in _SPAWNS or cb.returned
 
 
 def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict[int, str],
