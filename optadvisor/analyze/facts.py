@@ -14,7 +14,7 @@ from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
 )
 from optadvisor.analyze.positions import Positions
-from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector
+from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector, LoopBuild
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -206,7 +206,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
-            dependent=bool(lb.await_reads & lb.assigned) or lb.yields, exits=lb.exits,
+            dependent=bool(lb.await_reads & (lb.assigned | _containers(collector, lb)))
+            or lb.yields or lb.prints or lb.joins, exits=lb.exits,
             sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],
             await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source,
@@ -342,6 +343,19 @@ def _route_handler(decorators: list[Chain]) -> bool:
     """`@app.post("/x")`, `@router.get(...)`, `@bp.route(...)`: a web framework's route,
     run once per request."""
     return any(len(d) >= 2 and d[-1].rstrip("()") in _ROUTE_METHODS for d in decorators)
+
+
+def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:
+    """Mutable containers of the loop's function (and the functions around it) that are
+    not made per iteration: handed to each iteration's awaited call (`await map(part,
+    seen_ids)`), they carry state from one iteration to the next."""
+    found: set[str] = set()
+    f = lb.function
+    while f != MODULE:
+        fb = collector.functions[f]
+        found |= fb.containers
+        f = fb.parent
+    return found - lb.assigned - lb.targets
 
 
 def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str],

@@ -57,6 +57,9 @@ class FuncBuild:
     offloaded: bool = False
     types: dict[str, Chain] = field(default_factory=dict)
     local_names: set[str] = field(default_factory=set)
+    containers: set[str] = field(default_factory=set)
+    """Locals bound to a new, empty mutable container (`seen = set()`, `items = []`):
+    handed to each iteration's awaited call, they are state the iterations share."""
     globals: set[str] = field(default_factory=set)
     param_names: set[str] = field(default_factory=set)
     divided: set[str] = field(default_factory=set)
@@ -156,6 +159,11 @@ class LoopBuild:
     """The body awaits a sleep: pacing or retrying, not independent work."""
     yields: bool = False
     """The body yields (an async generator streaming per item): its order is the output."""
+    prints: bool = False
+    """The body prints: the order of the output is the result (a tree, a transcript)."""
+    joins: bool = False
+    """The body waits on work already running (`await asyncio.to_thread(thread.join)`):
+    the waits already overlap, one at a time or not."""
     test_reads: set[str] = field(default_factory=set)
     """Names the `if` tests in the body read (`if cursor is None:`)."""
     target_source: str = ""
@@ -638,6 +646,11 @@ class FactCollector(cst.CSTVisitor):
         if func is not None and isinstance(value, cst.Name) and isinstance(
                 target, (cst.Attribute, cst.Subscript)):
             func.escaped_names.add(value.value)
+        if isinstance(target, cst.Name) and func is not None:
+            if _new_container(value):
+                func.containers.add(target.value)
+            else:
+                func.containers.discard(target.value)
         if isinstance(target, cst.Name):
             name = target.value
             stored_globally = func is None or name in func.globals
@@ -926,6 +939,15 @@ class FactCollector(cst.CSTVisitor):
             per_item = self._batch_shape(node)[0]
         if self._is_offload(chain):
             self._mark_offloaded_args(node)
+            if node.args and isinstance(node.args[0].value, cst.Attribute) and \
+                    node.args[0].value.attr.value in _WAITS:
+                loop = self._own_loop()
+                if loop is not None:
+                    loop.joins = True
+        if chain == ("print",):
+            loop = self._own_loop()
+            if loop is not None:
+                loop.prints = True
         kwargs: list[str] = []
         none_kwargs: list[str] = []
         positional = 0
@@ -1051,6 +1073,24 @@ def _chunked(node: cst.For) -> bool:
 
 
 _PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+|\$\d+")
+
+
+_WAITS = frozenset({"join", "wait", "result"})
+"""Methods that wait for work already running (a thread, a process, a future)."""
+_CONTAINERS = frozenset({"list", "dict", "set", "defaultdict", "OrderedDict", "deque",
+                         "Counter"})
+
+
+def _new_container(value: cst.BaseExpression) -> bool:
+    """`[]`, `{}`, `set()`, `defaultdict(list)`: a new, empty mutable container — made to
+    be filled (an accumulator), unlike `headers = {"Authorization": key}`."""
+    if isinstance(value, (cst.List, cst.Dict)):
+        return not value.elements
+    if isinstance(value, cst.Call):
+        chain = chain_of(value.func)
+        return bool(chain) and chain[-1] in _CONTAINERS and (
+            not value.args or chain[-1] == "defaultdict")
+    return False
 
 
 def sql_kind(text: str) -> str:
