@@ -289,39 +289,74 @@ class FileLinks:
     setup code (`__init__`, `main`, startup hooks): they run once per process or object."""
 
 
+ONCE_DEPTH = 3
+"""How many calls up from a client builder the search for setup callers goes
+(`__init__` → `_init_client` → `_test_connection`)."""
+
+
 def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                setup: frozenset[str]) -> dict[str, set[int]]:
-    """Functions that build a client and are only ever called from setup code, outside
-    its loops. Only their
-    names are looked up among every function's callees (a string test), so the cost stays
-    small on a large tree."""
-    candidates: dict[str, list[FunctionKey]] = {}
+    """Functions that build a client and run only from setup code: every caller found in
+    the project is setup code (`__init__`, `main`, a startup hook, a command-line command)
+    calling outside its loops, or itself runs only from setup code, up to ONCE_DEPTH calls
+    up. Only names of interest are looked up among every function's callees (a string
+    test), level by level, so the cost stays small on a large tree."""
+    candidates: list[FunctionKey] = []
     for source, facts in files:
         for call in facts.calls:
             if call.client and call.function >= 0:
                 fn = facts.functions[call.function]
                 if fn.name not in setup:
-                    candidates.setdefault(fn.name, []).append((source.rel, call.function))
+                    candidates.append((source.rel, call.function))
     if not candidates:
         return {}
-    callers: dict[FunctionKey, list[bool]] = {}
-    for source, facts in files:
-        for caller in facts.functions:
-            for callee in caller.callees:
-                if callee.rsplit(".", 1)[-1] not in candidates:
-                    continue
-                target = index.resolve(source.rel, callee)
-                if target is not None:
-                    # Setup code runs once, unless it calls the builder once per item.
+    facts_of = {source.rel: facts for source, facts in files}
+
+    def name_of(key: FunctionKey) -> str:
+        return facts_of[key[0]].functions[key[1]].name
+
+    # callee -> [(caller, caller is setup code, called inside the caller's loops)]
+    callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool]]] = {}
+    wanted = {name_of(key) for key in candidates}
+    looked: set[str] = set()
+    for _ in range(ONCE_DEPTH):
+        wanted -= looked
+        if not wanted:
+            break
+        looked |= wanted
+        found: list[FunctionKey] = []
+        for source, facts in files:
+            for i, caller in enumerate(facts.functions):
+                for callee in caller.callees:
+                    if callee.rsplit(".", 1)[-1] not in wanted:
+                        continue
+                    target = index.resolve(source.rel, callee)
+                    if target is None:
+                        continue
+                    is_setup = caller.name in setup or caller.startup
                     callers.setdefault(target, []).append(
-                        (caller.name in setup or caller.startup)
-                        and callee not in caller.loop_callees)
+                        ((source.rel, i), is_setup, callee in caller.loop_callees))
+                    if not is_setup:
+                        found.append((source.rel, i))
+        wanted = {name_of(key) for key in found}
+
+    memo: dict[FunctionKey, bool] = {}
+
+    def once(key: FunctionKey, depth: int) -> bool:
+        if key in memo:
+            return memo[key]
+        memo[key] = False  # a cycle (recursion) is not setup code
+        seen = callers.get(key)
+        result = bool(seen) and all(
+            not in_loop and (is_setup or (depth < ONCE_DEPTH and once(caller, depth + 1)))
+            for caller, is_setup, in_loop in seen)
+        memo[key] = result
+        return result
+
     out: dict[str, set[int]] = {}
-    for keys in candidates.values():
-        for key in keys:
-            seen = callers.get(key)
-            if seen and all(seen):
-                out.setdefault(key[0], set()).add(key[1])
+    for key in candidates:
+        if once(key, 1):
+            out.setdefault(key[0], set()).add(key[1])
     return out
 
 

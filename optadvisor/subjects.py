@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Catalog, client_call, django_orm, is_request, name_words,
+    SDK_RESOURCES, Catalog, client_call, django_orm, is_request, is_route, name_words,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Via
@@ -177,8 +177,11 @@ class FunctionView:
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
         if name == "per_call":
-            return not fact.cached and fact.name not in self.catalog.setup_functions \
-                and not fact.startup and (name_words(fact.name) or [''])[0] not in self.catalog.setup_words
+            if fact.cached or fact.name in self.catalog.setup_functions or fact.startup:
+                return False
+            # A route runs per request, whatever its name (`check`, `connect`) says.
+            return is_route(fact.decorators) or \
+                (name_words(fact.name) or [''])[0] not in self.catalog.setup_words
         if name == "cache_candidate":
             # Loads or parses something deterministic and keeps nothing: a cache would
             # turn the repeated work into a lookup.

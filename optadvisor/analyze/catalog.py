@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, Iterable, Sequence, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -257,6 +257,20 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
             if not isinstance(values, list):
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
             words[attr].update(str(v) for v in values)
+
+
+_ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
+                            "route", "api_route", "websocket"})
+
+
+def is_route(decorators: Iterable[str]) -> bool:
+    """`@app.post("/x")`, `@router.get(...)`, `@bp.route(...)` (dotted decorator names): a
+    web framework's route, run once per request whatever its name says."""
+    for name in decorators:
+        parts = name.split(".")
+        if len(parts) >= 2 and parts[-1].rstrip("()") in _ROUTE_METHODS:
+            return True
+    return False
 
 
 CONCURRENT_CLIENT_KINDS = frozenset({"http", "llm"})

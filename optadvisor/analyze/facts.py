@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Batch, Catalog, client_call, is_request, serves_concurrently,
+    SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, serves_concurrently,
 )
 from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
@@ -335,14 +335,8 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     return fact
 
 
-_ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
-                            "route", "api_route", "websocket"})
-
-
 def _route_handler(decorators: list[Chain]) -> bool:
-    """`@app.post("/x")`, `@router.get(...)`, `@bp.route(...)`: a web framework's route,
-    run once per request."""
-    return any(len(d) >= 2 and d[-1].rstrip("()") in _ROUTE_METHODS for d in decorators)
+    return is_route([".".join(d) for d in decorators])
 
 
 def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:

@@ -1132,9 +1132,11 @@ _HOOKS = {"on_startup", "on_shutdown", "before_serving", "after_serving",
 
 def _startup_hook(decorator: cst.BaseExpression, chain: Chain) -> bool:
     """`@app.on_event("startup")`, `@app.before_serving`, `@app.listener(
-    "before_server_start")`: the function runs once, when the app starts or stops."""
+    "before_server_start")`: the function runs once, when the app starts or stops. So does
+    a command of a command-line app (`@app.command()`, `@click.command()`, `@cli.group()`):
+    once per invocation of the process."""
     last = chain[-1]
-    if last in _HOOKS:
+    if last in _HOOKS or (len(chain) >= 2 and last in ("command", "group")):
         return True
     if last in ("on_event", "listener", "add_event_handler") and isinstance(
             decorator, cst.Call) and decorator.args:
