@@ -41,7 +41,8 @@ ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
 VIRTUAL_ENVIRONMENT = "virtual-environment"
 INSTALLED = "installed-packages"
 TOOLS = "tool-directory"
-EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS)
+SHADOWED = "shadowed-module"
+EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS, SHADOWED)
 """Why default excludes dropped files: keys of Summary.excluded_by_default."""
 
 
@@ -136,6 +137,11 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                 add(path, explicit=True, named=path.parent)
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
+    for rel in _shadowed(found):
+        # `pkg/x.py` beside a package `pkg/x/`: `import pkg.x` finds the package, so the
+        # module never runs (a leftover of a refactor): its findings would all be false.
+        source = found.pop(rel)
+        excluded.append(((SHADOWED, source.path.parent.as_posix()), 1))
     files = tuple(sorted(found.values(), key=lambda f: f.rel))
     notes = _pattern_notes(config, dirs, walked, counts) if dirs else ()
     return Discovery(root=root, files=files, errors=tuple(errors), notes=notes,
@@ -182,6 +188,14 @@ class _DefaultExcludes:
                 reason = None
             self.reasons[directory] = reason
         return self.reasons[directory]
+
+
+def _shadowed(found: dict[str, SourceFile]) -> list[str]:
+    """Modules a same-named package in the same directory hides from every import. Named
+    on the command line, a file is scanned anyway (it may be run as a script)."""
+    return [rel for rel, source in found.items()
+            if rel.endswith(".py") and not source.explicit
+            and rel[:-3] + "/__init__.py" in found]
 
 
 def _by_reason(dropped: list[tuple[tuple[str, str], int]]) -> dict[str, dict[str, int]]:

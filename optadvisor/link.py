@@ -69,11 +69,20 @@ class ProjectIndex:
         self.root_of: dict[str, str] = {}
         self.modules: dict[str, dict[str, str]] = {}
         """Directory given to the scan (module_root) -> module name -> file."""
+        self.import_names: dict[str, dict[str, str]] = {}
+        """The same, by the name a file is imported as when its top package sits below the
+        scanned directory (src layouts, monorepo subprojects): tried after `modules`."""
         self.functions: dict[str, dict[str, int]] = {}
         self._sources: dict[str, SourceFile] = {}
         self._full: tuple[dict[str, str], dict[str, str]] | None = None
         self._tree_names: dict[str, frozenset[str]] = {}
         """Given directory -> the full names of its modules (see _full_names)."""
+        files = list(files)
+        # Directories holding an `__init__.py`: a file inside one is imported by the name
+        # from its top package down (`src/khoj/utils.py` is `khoj.utils`, a src layout),
+        # whatever directories sit above that package under the scanned root.
+        packages = {rel.rsplit("/", 1)[0] for rel in (s.rel for s, _ in files)
+                    if rel.endswith("/__init__.py")}
         for source, facts in files:
             rel = source.rel
             root = source.module_root
@@ -82,7 +91,11 @@ class ProjectIndex:
             self.module_of[rel] = mod
             self.root_of[rel] = root
             self._sources[rel] = source
-            self.modules.setdefault(root, {}).setdefault(mod, rel)
+            table_of_root = self.modules.setdefault(root, {})
+            table_of_root.setdefault(mod, rel)
+            imported = _import_name(_under(rel, root), _under_all(packages, root))
+            if imported and imported != mod:
+                self.import_names.setdefault(root, {}).setdefault(imported, rel)
             table = self.functions.setdefault(rel, {})
             for index, fn in enumerate(facts.functions):
                 if "<locals>" not in fn.qualname:
@@ -101,6 +114,8 @@ class ProjectIndex:
         own = self.root_of[rel]
         absolute = self._absolute(rel, name, self.module_of[rel]) if name[0] == "." else name
         found = self._lookup(self.modules[own], absolute.split("."), tails=True)
+        if found is None and own in self.import_names:
+            found = self._lookup(self.import_names[own], absolute.split("."), tails=False)
         if found is not None or len(self.modules) == 1:
             return found
         modules, full_name = self._full_names()
@@ -168,6 +183,25 @@ class ProjectIndex:
 
 def _under(rel: str, root: str) -> str:
     return rel[len(root) + 1:] if root and rel.startswith(root + "/") else rel
+
+
+def _under_all(dirs: set[str], root: str) -> set[str]:
+    return {_under(d, root) for d in dirs} if root else dirs
+
+
+def _import_name(rel: str, packages: set[str]) -> str:
+    """`cli/python/src/mem0_cli/commands/add.py` -> `mem0_cli.commands.add` when
+    `mem0_cli/` and `commands/` hold an `__init__.py` and `src/` does not; "" for a file
+    outside any package (a bare `utils` would match imports it does not serve)."""
+    parts = rel.removesuffix(".py").removesuffix(".pyi").split("/")
+    top = len(parts) - 1  # parts[:top] is the file's directory
+    while top > 0 and "/".join(parts[:top]) in packages:
+        top -= 1
+    if top == len(parts) - 1:
+        return ""
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts[top:])
 
 
 def _package_of(source: SourceFile, root: str) -> str:

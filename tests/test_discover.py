@@ -453,3 +453,18 @@ def test_a_directory_the_repository_ignores_is_scanned_when_named(tmp_path):
     assert [f.rel for f in named.files] == ["lib/m.py"]
     whole = discover([tmp_path], load_config([tmp_path]))
     assert [f.rel for f in whole.files] == ["app.py"]
+
+
+def test_a_module_hidden_by_a_package_of_the_same_name_is_not_scanned(tmp_path: Path):
+    """`app/providers.py` beside `app/providers/__init__.py`: `import app.providers` finds the
+    package, so the module never runs (letta kept one after a refactor: 9 false findings).
+    It is counted as a default exclusion; named on the command line it is scanned."""
+    root = write(tmp_path / "plain", {
+        "app/__init__.py": "", "app/providers/__init__.py": "", "app/providers/ollama.py": "",
+        "app/providers.py": "import requests\n", "app/other.py": ""})
+    result = discover([root], load_config([root], None))
+    assert "app/providers.py" not in {f.rel for f in result.files}
+    assert "app/other.py" in {f.rel for f in result.files}
+    assert result.excluded == {"shadowed-module": {"files": 1, "directories": 1}}
+    named = discover([root / "app" / "providers.py"], load_config([root], None))
+    assert [f.rel for f in named.files] == ["providers.py"]

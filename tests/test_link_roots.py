@@ -79,3 +79,24 @@ def test_a_package_given_by_its_own_directory_answers_imports_of_its_full_name(
     assert chains(c) == set()
     assert chains(pkg) == set()
     assert chains(pkg, c) == {at(tmp_path, "c/main.py", 5)}
+
+
+def test_a_src_layout_package_links_by_its_import_name(tmp_path: Path):
+    """`src/pkg/...` scanned from the repository root: `from pkg.utils import f` names the
+    module the package's `__init__.py` files make, not the path under the root (khoj and
+    mem0's command line keep their code so; their cross-file chains were lost). A file
+    outside any package is not given a bare name that would catch unrelated imports."""
+    write(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'pkg'\n",
+        "src/pkg/__init__.py": "",
+        "src/pkg/utils/__init__.py": "",
+        "src/pkg/utils/net.py": ("import requests\n\ndef online():\n"
+                                 "    return requests.head('https://example.com', timeout=5).ok\n"),
+        "src/pkg/search.py": ("from pkg.utils.net import online\n\nasync def search(q):\n"
+                              "    if not online():\n        return None\n    return q\n"),
+        "scripts/net.py": "import time\n\ndef online():\n    time.sleep(1)\n",
+        "scripts/run.py": "from net import online\n\nasync def go():\n    online()\n",
+    })
+    found = {(r.rule, r.path) for r in scan(ScanOptions(paths=(tmp_path,), use_cache=False,
+                                                        jobs=1)).recommendations}
+    assert ("OPT104", "src/pkg/search.py") in found

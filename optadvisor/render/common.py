@@ -64,6 +64,10 @@ def excluded_line(report: Report) -> str | None:
     not scanned (default excludes)`; None when they left out nothing."""
     parts = []
     for reason, counts in report.summary.excluded_by_default.items():
+        if reason == "shadowed-module":
+            parts.append(f"{plural(counts.get('files', 0), 'module')} hidden by a package of "
+                         "the same name (never imported)")
+            continue
         one, many = _EXCLUDED_PLACES.get(reason, (reason, None))
         parts.append(f"{plural(counts.get('files', 0), 'file')} in "
                      f"{plural(counts.get('directories', 0), one, many)}")
