@@ -310,7 +310,11 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
             # once (`await asyncio.to_thread(_tx)`).
             uses = other.chain[0] in (cb.target, cb.target + "()") or \
                 cb.target in other.arg_names
-            if uses and ((other.function == cb.function and other.loop_depth > cb.loop_depth)
+            # A loop over chunks of one request's input makes a few requests: the client
+            # is still built per call of the function.
+            chunked = other.loop is not None and other.loop.chunked
+            if uses and not chunked and (
+                    (other.function == cb.function and other.loop_depth > cb.loop_depth)
                          or (cb.in_with and other.function != cb.function
                              and _nested_in(collector, other.function, cb.function))):
                 shared = True
