@@ -578,3 +578,14 @@ def _write_atomically(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def flagged_functions(path: Path) -> tuple[tuple[str, str], ...]:
+    """(absolute file, qualified name) of every function a saved scan report has findings
+    in: what `profile --calls --findings` times besides the hot ones."""
+    report = load_report(path)
+    root = Path(report.root)
+    found = {((root / rec.path).resolve().as_posix(), rec.symbol)
+             for rec in report.recommendations
+             if rec.symbol and not rec.symbol.startswith("<")}
+    return tuple(sorted(found))

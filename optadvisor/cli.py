@@ -402,6 +402,9 @@ def profile(
         None, "--calls/--no-calls", help="Count calls, latency percentiles and the hit rate a "
         "cache would get for the hottest user functions, in one more run of the program "
         "(default: off)."),
+    findings: Optional[Path] = typer.Option(
+        None, "--findings", help="A scan report (JSON): with --calls, also time every "
+        "function it has findings in (coroutines waiting on I/O are rarely hot in samples)."),
     memory: bool = typer.Option(False, "--memory/--no-memory",
                                 help="Memory pass: tracemalloc peaks and allocation sites."),
     memory_lines: Optional[str] = typer.Option(
@@ -460,9 +463,15 @@ def profile(
             root = _profile_root(script) if script is not None else Path.cwd().resolve()
         # The report goes to stdout unless -o is given: the script's own output must not
         # end up inside it (a JSON report would no longer parse).
+        from optadvisor.api import flagged_functions
+
+        flagged = flagged_functions(findings) if findings is not None else ()
+        if flagged and not calls:
+            raise _fail("--findings names the functions the calls pass times: add --calls")
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
                                  pid=pid, duration=duration, timeout=timeout, mode=mode,
-                                 lines=lines, calls=calls, memory=memory, memory_lines=memory_lines,
+                                 lines=lines, calls=calls, flagged=flagged,
+                                 memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")
         scan_options = ScanOptions(paths=(root,), config_file=config,

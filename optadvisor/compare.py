@@ -100,7 +100,7 @@ def compare_files(before: Path, after: Path, max_regression: float | None,
             if not isinstance(scan, Report):
                 raise ConfigError(f"{findings}: --findings takes a scan report "
                                   "(--format json), not a profile run")
-            comparison = with_findings(comparison, scan, str(findings))
+            comparison = with_findings(comparison, scan, str(findings), (first, second))
         return comparison
     if findings is not None:
         raise ConfigError("--findings marks functions of two profile runs; "
@@ -177,13 +177,18 @@ def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | 
         tool_version=__version__)
 
 
-def with_findings(comparison: Comparison, scan: Report, file: str) -> Comparison:
+def with_findings(comparison: Comparison, scan: Report, file: str,
+                  runs: tuple[ProfileRun, ProfileRun] | None = None) -> Comparison:
     """Marks each user function of a run comparison with the rules the scan found in it
     (matched by path and qualified name), and sums up what happened to those functions:
-    the measured effect of fixing them."""
+    the measured effect of fixing them. When both runs timed functions with findings in
+    their calls pass (`profile --calls --findings`), their wall time per call is compared
+    too: a coroutine that waits on I/O is rarely on the sampled stack, so this is where an
+    async fix shows."""
     rules: dict[tuple[str, str], set[str]] = defaultdict(set)
     for rec in scan.recommendations:
         rules[(rec.path, rec.symbol)].add(rec.rule)
+    timed_note = _timed_with_findings(rules, runs, file) if runs is not None else ""
     functions = []
     marked = []
     for function in comparison.functions:
@@ -192,15 +197,18 @@ def with_findings(comparison: Comparison, scan: Report, file: str) -> Comparison
             function = replace(function, findings=tuple(sorted(found)))
             marked.append(function)
         functions.append(function)
-    if not marked:
+    if not marked and timed_note:
+        note = timed_note
+    elif not marked:
         wall = next((m for m in comparison.totals if m.name == "wall_seconds"), None)
         total = "" if wall is None else (
             f" Wall time: {format_value(wall.before, 's')} → {format_value(wall.after, 's')}"
             + (f" ({signed_pct(wall.delta_pct)})" if wall.delta_pct is not None else "") + ".")
         note = (f"No profiled function has a finding in {file}. A coroutine waiting on I/O "
                 "is not on the sampled stack, so the effect of async fixes shows in the run's "
-                "totals; otherwise check that the runs and the scan were made from the same "
-                "directory, on the same code." + total)
+                "totals (or time them: `profile --calls --findings` on both runs); otherwise "
+                "check that the runs and the scan were made from the same directory, on the "
+                "same code." + total)
     else:
         before = sum(f.before_total for f in marked)
         after = sum(f.after_total for f in marked)
@@ -213,8 +221,31 @@ def with_findings(comparison: Comparison, scan: Report, file: str) -> Comparison
                 f"{format_value(before, 's')} → {format_value(after, 's')} in total"
                 + (f" ({signed_pct(_pct(ratio))})" if ratio is not None else "")
                 + ". " + "; ".join(lines))
+        if timed_note:
+            note += ". " + timed_note
     return replace(comparison, functions=tuple(functions),
                    notes=(*comparison.notes, note))
+
+
+def _timed_with_findings(rules: dict[tuple[str, str], set[str]],
+                         runs: tuple[ProfileRun, ProfileRun], file: str) -> str:
+    """`Timed by the calls pass, with findings in F: handle (OPT103): 4 calls, 1.20 s → 0.31 s
+    per call (-74.2%)`; "" when no function with findings was timed in both runs."""
+    before = {(c.path, c.name): c for c in runs[0].calls if c.calls}
+    after = {(c.path, c.name): c for c in runs[1].calls if c.calls}
+    lines = []
+    for key in sorted(set(before) & set(after) & set(rules)):
+        old, new = before[key], after[key]
+        ratio = _ratio(old.mean_seconds, new.mean_seconds)
+        calls = (f"{old.calls}" if old.calls == new.calls else f"{old.calls} → {new.calls}") \
+            + (" call" if new.calls == 1 else " calls")
+        lines.append(f"{key[1]} ({', '.join(sorted(rules[key]))}): {calls}, "
+                     f"{format_value(old.mean_seconds, 's')} → "
+                     f"{format_value(new.mean_seconds, 's')} per call"
+                     + (f" ({signed_pct(_pct(ratio))})" if ratio is not None else ""))
+    if not lines:
+        return ""
+    return f"Timed by the calls pass, with findings in {file}: " + "; ".join(lines) + "."
 
 
 def _run_side(run: ProfileRun, file: str) -> ComparedFile:

@@ -98,6 +98,13 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
     call, and what an lru_cache would have made of their arguments (the bootstrap's
     _CallTracker)."""
     targets = select_targets(functions, sources, options.top)
+    chosen = {(t["file"], t["name"]) for t in targets}
+    for file, qualname in options.flagged:
+        span = next((s for s in sources.spans(file) if s.qualname == qualname), None)
+        if span is not None and (file, qualname) not in chosen:
+            chosen.add((file, qualname))
+            targets.append({"file": file, "name": span.qualname, "line": span.line,
+                            "first_line": span.first_line, "end_line": span.end_line})
     if not targets:
         collected.passes.append(PassRecord("calls", "skipped",
                                            note="no user function took measurable time"))

@@ -65,6 +65,10 @@ class ProfileOptions:
     """Line pass (a second run of the program under line-profiler): only when True."""
     calls: bool | None = None
     """Calls pass (one more run with the top user functions wrapped): only when True."""
+    flagged: tuple[tuple[str, str], ...] = ()
+    """(absolute file, qualified name) of functions a scan had findings in
+    (`profile --findings`): the calls pass wraps them too, hot or not — a coroutine waiting
+    on I/O is rarely on the sampled stack, yet its wall time is what an async fix changes."""
     memory: bool = False
     memory_lines: str | None = None
     """Name of one function for memory-profiler's (slow) line-by-line report."""
