@@ -410,3 +410,32 @@ def test_two_new_helpers_never_share_a_name():
     used_first = re.search(r"data = (_load_\w+)\(\)", first).group(1)
     used_second = re.search(r"data = (_load_\w+)\(\)", second).group(1)
     assert "A.read_text()" in by_name[used_first] and "B.read_text()" in by_name[used_second]
+
+
+def test_a_timeout_that_may_break_normal_use_is_an_unsafe_fix():
+    """Evaluated on griptape and letta: `timeout=30` labelled safe on an SSE stream (the read
+    timeout applies between events), on a helper whose URL its callers pass (local LLM
+    generations), and over a `timeout=None` written out on a streaming proxy."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import httpx, requests
+
+        def events(url):
+            with requests.get(url, stream=True) as response:
+                return list(response.iter_lines())
+
+        def post_json(uri, payload):
+            return requests.post(uri, json=payload)
+
+        def status():
+            return requests.get("https://api.example.com/status", timeout=None)
+
+        def health():
+            return requests.get("https://api.example.com/health")
+
+        async def proxy(url):
+            return await asyncio.to_thread(httpx.get, url, timeout=None)
+    """), select=("OPT101", "OPT202"))
+    by_line = {r.line: r for r in recs}
+    assert {line: by_line[line].fix.applicability for line in (5, 9, 12, 15)} == {
+        5: "unsafe", 9: "unsafe", 12: "unsafe", 15: "safe"}
+    assert "streamed" in by_line[5].fix.message and "caller" in by_line[9].fix.message

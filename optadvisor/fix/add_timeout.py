@@ -13,6 +13,8 @@ is a refinement of that rule's rewrite."""
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from optadvisor.analyze.catalog import name_words
@@ -23,27 +25,74 @@ from optadvisor.models import Fix
 
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
-    own = refinement(ctx)
+    own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
     long = " (a generation endpoint: it allows a long wait for the answer)" \
         if _long_running(ctx) else ""
+    doubts = _doubts(ctx, site.node, _keyword(ctx))
     return ctx.change(
-        "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
+        "unsafe" if doubts else "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
         message=f"The call gives up after the timeout instead of waiting forever{long}; "
-                "tune the value to the slowest answer you accept.")
+                "tune the value to the slowest answer you accept."
+                + (f" Unsafe: {'; '.join(doubts)}." if doubts else ""))
 
 
-def refinement(ctx: FixContext) -> Refinement:
+def _keyword(ctx: FixContext) -> str:
     view = ctx.env.get("call")
     rule = ctx.catalog.timeouts.get(view.name) if view is not None else None
-    keyword = rule.param if rule is not None else "timeout"
-    text = ctx.params.get("long_value", "") if _long_running(ctx) else ""
+    return rule.param if rule is not None else "timeout"
+
+
+def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
+    """Why a finite timeout may break this call's normal use: then the fix is unsafe (a
+    choice to review), never applied by a plain `--fix`."""
+    doubts = []
+    if _explicit_none(node, keyword):
+        doubts.append(f"`{keyword}=None` is written out: the call may be meant to wait as "
+                      "long as the answer takes (a stream, a proxy)")
+    if _streams(node):
+        doubts.append("the response is streamed: the read timeout applies between chunks, "
+                      "and a quiet stream ends with a timeout error")
+    scope = ctx.source.scope_of(node)
+    url = node.args[0] if node.args else next(
+        (kw.value for kw in node.keywords if kw.arg == "url"), None)
+    if isinstance(url, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+            and url.id in {a.arg for a in (*scope.args.posonlyargs, *scope.args.args,
+                                           *scope.args.kwonlyargs)}:
+        doubts.append("the endpoint comes from the caller, and some callers may need a "
+                      "longer wait (a generation)")
+    return doubts
+
+
+def _explicit_none(node: ast.Call, keyword: str) -> bool:
+    return any(kw.arg == keyword and isinstance(kw.value, ast.Constant) and kw.value.value is None
+               for kw in node.keywords)
+
+
+def _streams(node: ast.Call) -> bool:
+    """`requests.get(url, stream=True)`, `client.stream("POST", url)`."""
+    return any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
+               for kw in node.keywords) or (
+        isinstance(node.func, ast.Attribute) and node.func.attr == "stream")
+
+
+def refinement(ctx: FixContext, own: bool = False) -> Refinement:
+    """As a facet of another rule's rewrite (`own` False), a call whose `timeout=None` is
+    written out is left as it is: that rewrite's label says nothing about the timeout, so
+    it must not quietly change a choice the user made."""
+    keyword = _keyword(ctx)
+    node = ctx.source.find(ctx.span, ast.Call)
+    streamed = node is not None and _streams(node)
+    text = ctx.params.get("long_value", "") if _long_running(ctx) or streamed else ""
     try:
         value = cst.parse_expression(text or ctx.params.get("value", "30"))
     except cst.ParserSyntaxError:
         raise NotHere("") from None
+    keep_none = not own and node is not None and _explicit_none(node, keyword)
 
     def apply(call: cst.Call) -> cst.Call:
+        if keep_none:
+            return call
         if any(arg.star == "**" for arg in call.args):
             raise NotHere(f"The call passes `**kwargs`: make sure they carry `{keyword}=`.")
         return with_keyword(call, keyword, value)
