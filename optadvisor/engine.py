@@ -46,7 +46,7 @@ class FileInput:
     text: SourceText
     via: dict[int, Via] = field(default_factory=dict)
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
-    awaited: dict[str, tuple[bool, int, bool]] = field(default_factory=dict)
+    awaited: dict[str, tuple[bool, int, bool, bool]] = field(default_factory=dict)
     """Awaited project callees -> (is_async, awaits) (link.py)."""
     runs_once: frozenset[int] = frozenset()
     """Functions only setup code calls (link.py)."""

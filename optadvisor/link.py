@@ -314,9 +314,10 @@ class FileLinks:
 
     via: dict[int, Via]
     """Calls (by index in facts.calls) in async defs that block through project helpers."""
-    awaited: dict[str, tuple[bool, int, bool]]
+    awaited: dict[str, tuple[bool, int, bool, bool]]
     """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits,
-    reaches I/O) of the project function they reach. A coroutine that awaits nothing, or
+    reaches I/O, initialises shared state on first use) of the project function they
+    reach. A coroutine that awaits nothing, or
     reaches no request, gains nothing from running concurrently."""
     runs_once: frozenset[int] = frozenset()
     """Functions (by index) that build a client, whose every caller found in the project is
@@ -426,6 +427,25 @@ class IoReach:
         self._memo[key] = found
         return found
 
+    def lazy(self, key: FunctionKey, depth: int = 0, seen: frozenset = frozenset()) -> bool:
+        """The coroutine, or one it awaits (three deep), initialises shared state on first
+        use (`if not self._initialized: await self.initialize()`): several at once would
+        all run that, in different tasks (a thundering herd; anyio scopes entered in one
+        task and left in another)."""
+        rel, index = key
+        fn = self.index.facts[rel].functions[index]
+        if fn.lazy_init:
+            return True
+        if depth >= self.DEPTH or key in seen:
+            return False
+        for callee in fn.callees:
+            target = self.index.resolve(rel, callee)
+            if target is not None and target != key and \
+                    self.index.facts[target[0]].functions[target[1]].is_async and \
+                    self.lazy(target, depth + 1, seen | {key}):
+                return True
+        return False
+
 
 def link(files: list[tuple[SourceFile, FileFacts]],
          catalog: Catalog | None = None) -> dict[str, FileLinks]:
@@ -453,7 +473,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                 fn = index.facts[target[0]].functions[target[1]]
                 # Awaits that all run on Django's one sync thread overlap nothing.
                 awaited[name] = (fn.is_async, fn.awaits - fn.serial_awaits,
-                                 fn.is_async and reach.reaches(target))
+                                 fn.is_async and reach.reaches(target),
+                                 fn.is_async and reach.lazy(target))
         if via or awaited or source.rel in once:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

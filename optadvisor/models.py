@@ -224,6 +224,9 @@ class FunctionFact:
     """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
     `@app.before_serving`): it runs once, before requests are served."""
     serial_awaits: int = 0
+    lazy_init: bool = False
+    """Awaits under `if not self.x:` / `if self.x is None:`: a lazy connect or load on first
+    use, which concurrent first calls would all run (in different tasks)."""
     """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
     by default): they run one at a time on one thread, whatever gathers them."""
 

@@ -346,7 +346,7 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
-def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool]],
+def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool, bool]],
                catalog: Catalog | None) -> bool:
     """There is evidence that this awaited call does I/O worth overlapping: a request the
     catalog knows, a call through an object named as a client, or a project coroutine
@@ -361,7 +361,14 @@ def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool]
     return found is not None and found[2]
 
 
-def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int, bool]]) -> bool:
+def lazy_init(name: str, awaited: dict[str, tuple[bool, int, bool, bool]]) -> bool:
+    """The awaited project coroutine sets up shared state on first use (link's
+    IoReach.lazy): its calls keep their order, like a callee named `connect`."""
+    found = awaited.get(name)
+    return found is not None and found[3]
+
+
+def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int, bool, bool]]) -> bool:
     """Running several at once changes nothing: the callee is a project coroutine that
     awaits nothing but Django's one sync thread (or nothing at all), or a Django async ORM
     call — those run through `sync_to_async(thread_sensitive=True)`, one at a time, whatever
@@ -374,7 +381,7 @@ def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int, bool]]) -> boo
 
 class LoopView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int, bool]] | None = None,
+                 awaited: dict[str, tuple[bool, int, bool, bool]] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
@@ -383,6 +390,7 @@ class LoopView:
         if catalog is not None and fact.discarded and not self.effects and not is_request(
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
+        self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
         self.idle = idle_coroutine(fact.await_name, awaited or {})
         self.evident = io_evident(fact.await_name, self.await_source, awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
@@ -400,11 +408,12 @@ class LoopView:
 
 class AwaitGroupView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int, bool]] | None = None,
+                 awaited: dict[str, tuple[bool, int, bool, bool]] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
-        self.effects = sum(changes_state(n, catalog) for n in fact.names) if catalog else 0
+        self.effects = sum(changes_state(n, catalog) or lazy_init(n, awaited or {})
+                           for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.evident = sum(io_evident(n, src, awaited or {}, catalog)
                            for n, src in zip(fact.names, self._sources))

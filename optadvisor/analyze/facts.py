@@ -150,7 +150,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
             branch_callees=tuple(branch_callees), io=io,
-            startup=fb.startup, serial_awaits=fb.serial_awaits,
+            startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
         ))
 
     calls = []

@@ -74,6 +74,9 @@ class FuncBuild:
     escaped_names: set[str] = field(default_factory=set)
     """Locals stored into an attribute or a container: `cfg["http"] = client`."""
     serial_awaits: int = 0
+    lazy_init: bool = False
+    """It awaits under `if not self.x:` / `if self.x is None:` (a lazy connect or load on
+    first use): concurrent first calls would all run it, in different tasks."""
 
 
 @dataclass
@@ -240,6 +243,8 @@ class FactCollector(cst.CSTVisitor):
         self._header_depth = 0
         self._param_guards = 0
         self._guard_ifs: set[int] = set()
+        self._lazy_ifs: list[tuple[int, int]] = []
+        """Open `if not self.x:` blocks: (id of the if, index of its function)."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -456,6 +461,8 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        if self._func() is not None and _unset_state_test(node.test):
+            self._lazy_ifs.append((id(node), self._fidx))
         self._ready.append(_probed(node.test))
         loop = self._own_loop()
         if loop is not None:
@@ -466,6 +473,8 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
+        if self._lazy_ifs and self._lazy_ifs[-1][0] == id(original_node):
+            self._lazy_ifs.pop()
         self._ready.pop()
         func = self._func()
         if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
@@ -704,6 +713,10 @@ class FactCollector(cst.CSTVisitor):
     # ------------------------------------------------------------------ expressions
 
     def visit_Await(self, node: cst.Await) -> None:
+        if self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx:
+            func = self._func()
+            if func is not None:
+                func.lazy_init = True
         if isinstance(node.expression, cst.Call):
             self._awaited.add(id(node.expression))
             if self._comp_awaits and self._comp_awaits[-1] < 0:
@@ -1128,6 +1141,22 @@ def _joins_path(value: cst.BaseExpression) -> bool:
 
 _HOOKS = {"on_startup", "on_shutdown", "before_serving", "after_serving",
           "before_first_request", "before_server_start", "after_server_stop"}
+
+
+def _unset_state_test(test: cst.BaseExpression) -> bool:
+    """`not self._session`, `self._client is None`: the object has not made its state yet
+    (the body makes it: a lazy connect, load or initialise)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        subject = test.expression
+    elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
+            test.comparisons[0].operator, cst.Is) and isinstance(
+            test.comparisons[0].comparator, cst.Name) and \
+            test.comparisons[0].comparator.value == "None":
+        subject = test.left
+    else:
+        return False
+    return isinstance(subject, cst.Attribute) and isinstance(subject.value, cst.Name) and \
+        subject.value.value == "self"
 
 
 def _startup_hook(decorator: cst.BaseExpression, chain: Chain) -> bool:
