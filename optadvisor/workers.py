@@ -111,14 +111,16 @@ def _die_with_parent() -> None:
 def _test_crash_hook(rel: str) -> None:
     """TEST-ONLY: `OPTADVISOR_TEST_CRASH_ON=<substring>` makes a worker die (`os._exit(1)`,
     as a native crash or the OOM killer would) on a file whose rel path contains it;
-    `OPTADVISOR_TEST_HANG_ON` makes it hang in a way no Python-level check interrupts
-    (SIGSTOP), so tests can prove what one bad file costs."""
+    `OPTADVISOR_TEST_HANG_ON` makes it hang (nothing in the worker ever interrupts the
+    wait), so tests can prove what one bad file costs. Not SIGSTOP: a stopped process in
+    an orphaned process group gets SIGCONT from the kernel (with SIGHUP, which a job runner
+    may ignore), and the "hung" worker then finished the file (seen in 1 run of 8)."""
     crash = os.environ.get("OPTADVISOR_TEST_CRASH_ON")
     if crash and crash in rel:
         os._exit(1)
     hang = os.environ.get("OPTADVISOR_TEST_HANG_ON")
     if hang and hang in rel:
-        os.kill(os.getpid(), signal.SIGSTOP)
+        time.sleep(10**6)
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
