@@ -3,8 +3,8 @@ that dies costs exactly the file it died on (an `internal-error` record), nothin
 
 Worker deaths and hangs are simulated with the test-only hooks in optadvisor/workers.py:
 OPTADVISOR_TEST_CRASH_ON=<substring> makes a worker `os._exit(1)` on a file whose path
-contains it, OPTADVISOR_TEST_HANG_ON stops it (SIGSTOP, which no Python-level check can
-interrupt). Those scans run in a subprocess whose environment sets the variable."""
+contains it, OPTADVISOR_TEST_HANG_ON makes it wait forever (only the parent's budget ends
+it). Those scans run in a subprocess whose environment sets the variable."""
 
 from __future__ import annotations
 
