@@ -439,3 +439,52 @@ def test_a_timeout_that_may_break_normal_use_is_an_unsafe_fix():
     assert {line: by_line[line].fix.applicability for line in (5, 9, 12, 15)} == {
         5: "unsafe", 9: "unsafe", 12: "unsafe", 15: "safe"}
     assert "streamed" in by_line[5].fix.message and "caller" in by_line[9].fix.message
+
+
+def test_offloads_that_would_break_or_do_nothing_are_advice_in_words():
+    """Held-out evaluation (autogen, camel, crewAI): a block moved to a worker thread that
+    calls asyncio.create_task raised "no running event loop"; to_thread(as_completed, fs)
+    only built the iterator (the loop still stalled 0.5 s); a client whose module is
+    imported inside the function was advised "one client per distinct `boto3`"."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        async def scenario(path):
+            with open(path, "w") as logfile:
+                task = asyncio.create_task(asyncio.sleep(0))
+                logfile.write("started")
+            return await task
+
+        async def collect(jobs):
+            with ThreadPoolExecutor() as pool:
+                futures = [pool.submit(j) for j in jobs]
+                return [f.result() for f in as_completed(futures)]
+
+        def upload(data):
+            import boto3
+            boto3.client("s3").put_object(Bucket="b", Key="k", Body=data)
+    """), select=("OPT101", "OPT105", "OPT201"))
+    by_rule = {r.rule: r for r in recs}
+    assert by_rule["OPT105"].fix.applicability == "manual"
+    assert "create_task" in by_rule["OPT105"].fix.message
+    assert by_rule["OPT101"].fix.applicability == "manual"
+    assert "iterator" in by_rule["OPT101"].fix.message
+    assert by_rule["OPT201"].fix.applicability == "manual"
+    assert "imported inside the function" in by_rule["OPT201"].fix.message
+
+
+def test_starting_a_process_is_not_waiting_for_it():
+    recs, _ = scan_source(textwrap.dedent("""
+        import subprocess
+
+        async def start(cmd):
+            proc = subprocess.Popen(cmd)
+            return proc.pid
+
+        async def run(cmd):
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+            out, _ = proc.communicate()
+            return out
+    """), select=("OPT101",))
+    assert [r.line for r in recs] == [10]

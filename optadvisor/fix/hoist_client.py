@@ -51,6 +51,11 @@ def build(ctx: FixContext) -> Fix:
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
             "one client for the process (or the object's lifetime) and close it on shutdown.")
     local = _non_module_names(node, source.module_names)
+    imported = _imported_in(source.scope_of(node))
+    if local and local[0] in imported:
+        raise NotHere(
+            f"`{local[0]}` is imported inside the function: import it at module level, then "
+            "build the client once there (or in a `functools.cache` factory) and reuse it.")
     if local:
         raise NotHere(
             f"The client is built from `{local[0]}`, a value of this call: reuse one client per "
@@ -96,6 +101,16 @@ def _closes(func: ast.AST | None, name: str) -> bool:
                 for item in node.items):
             return True
     return False
+
+
+def _imported_in(scope: ast.AST | None) -> set[str]:
+    """Names a function binds by `import x` / `from m import x` in its own body: the same
+    module object on every call, not a value of the call."""
+    found: set[str] = set()
+    for node in ast.walk(scope) if scope is not None else ():
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return found
 
 
 def _non_module_names(call: ast.Call, module_names: set[str]) -> list[str]:

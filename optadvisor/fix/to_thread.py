@@ -21,6 +21,10 @@ from optadvisor.models import Fix
 _BOUND_CATEGORIES = ("db", "file")
 
 
+_ITERATORS = frozenset({"as_completed", "imap", "imap_unordered"})
+"""Blocking calls that return an iterator: the wait happens while it is consumed."""
+
+
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx, awaiting=True)
     node = site.node
@@ -31,6 +35,12 @@ def build(ctx: FixContext) -> Fix:
     if isinstance(statement, ast.AsyncWith):
         raise NotHere("")
     call = ctx.env.get("call")
+    if call is not None and call.name.rsplit(".", 1)[-1] in _ITERATORS:
+        raise NotHere(f"`{call.name.rsplit('.', 1)[-1]}` returns an iterator that blocks as it "
+                      "is consumed, so a worker thread would only build it: await the futures "
+                      "on the loop instead (`for f in asyncio.as_completed([asyncio."
+                      "wrap_future(x) for x in futures]): await f`), or run the whole loop "
+                      "over it in `asyncio.to_thread`.")
     reader = _reader_of(statement, node) if call is not None and \
         call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
     if reader is not None:

@@ -122,6 +122,34 @@ def _refusal(stmts: list[ast.stmt]) -> str:
                     "can move to a worker thread.")
     if _escapes_loop(stmts):
         return "The block breaks out of or continues a loop around it."
+    touched = _loop_bound_call(stmts)
+    if touched:
+        return (f"The block calls `{touched}`, which needs the running event loop: in a worker "
+                "thread it raises. Offload only the blocking part (the file or network work) "
+                "and keep this call in the coroutine.")
+    return ""
+
+
+_LOOP_BOUND = frozenset({"create_task", "ensure_future", "get_running_loop", "get_event_loop",
+                         "call_soon", "call_later", "call_at", "run_until_complete",
+                         "create_future", "gather", "wait_for", "sleep"})
+"""Calls that must run in the event loop's thread (asyncio's task and loop API)."""
+
+
+def _loop_bound_call(stmts: list[ast.stmt]) -> str:
+    for node in walk_scope(stmts):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else \
+                func.id if isinstance(func, ast.Name) else ""
+            root = func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if name in _LOOP_BOUND and (name in ("create_task", "ensure_future",
+                                                 "get_running_loop", "call_soon",
+                                                 "call_later", "call_at", "create_future")
+                                        or (isinstance(root, ast.Name) and root.id == "asyncio")):
+                return ast.unparse(func)
     return ""
 
 
