@@ -76,7 +76,10 @@ class FuncBuild:
     serial_awaits: int = 0
     lazy_init: bool = False
     """It awaits under `if not self.x:` / `if self.x is None:` (a lazy connect or load on
-    first use): concurrent first calls would all run it, in different tasks."""
+    first use), or after a memo's early return (`if key in self._agents: return
+    self._agents[key]`): concurrent first calls would all run it, in different tasks."""
+    memo_guard: bool = False
+    """An early return of remembered state passed: the rest runs on a miss only."""
 
 
 @dataclass
@@ -117,7 +120,8 @@ class CallBuild:
     handoff: bool = False
     """Inside `with app.suspend():` (a terminal UI handing the terminal over)."""
     once: bool = False
-    """After an early return on remembered state (`if self._token: return self._token`)."""
+    """After an early return on remembered state (`if self._token: return self._token`), or
+    inside `if self._content is None:` (made once per object, on first use)."""
     loop: "LoopBuild | None" = None
     """The innermost loop of its own function around it, if any."""
     ready: bool = False
@@ -480,6 +484,7 @@ class FactCollector(cst.CSTVisitor):
         if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
                 original_node, func.globals):
             func.after_guard = True
+            func.memo_guard = func.memo_guard or _returns_remembered(original_node)
         if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
@@ -713,10 +718,10 @@ class FactCollector(cst.CSTVisitor):
     # ------------------------------------------------------------------ expressions
 
     def visit_Await(self, node: cst.Await) -> None:
-        if self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx:
-            func = self._func()
-            if func is not None:
-                func.lazy_init = True
+        func = self._func()
+        if func is not None and (func.memo_guard or (
+                self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx)):
+            func.lazy_init = True
         if isinstance(node.expression, cst.Call):
             self._awaited.add(id(node.expression))
             if self._comp_awaits and self._comp_awaits[-1] < 0:
@@ -986,7 +991,8 @@ class FactCollector(cst.CSTVisitor):
             arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
-            once=func is not None and func.after_guard, loop=self._own_loop(),
+            once=func is not None and (func.after_guard or any(
+                f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
             ready=len(chain) > 1 and any(
                 ".".join(chain[:-1]) in probed for probed in self._ready),
         ))
@@ -1235,6 +1241,21 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
         if isinstance(sub, cst.Name) and sub.value in global_names:
             return True
     return False
+
+
+def _returns_remembered(node: cst.If) -> bool:
+    """The guard returns what it tested (`if key in self._agents: return self._agents[key]`,
+    `if self._client: return self._client`): a memo, not `if self.closed: return None`."""
+    tested = {sub.attr.value for sub in _names_in(node.test) if isinstance(sub, cst.Attribute)
+              and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
+    last = node.body.body[-1] if isinstance(node.body, cst.IndentedBlock) else None
+    value = last.body[-1].value if isinstance(last, cst.SimpleStatementLine) and last.body \
+        and isinstance(last.body[-1], cst.Return) else None
+    if value is None or not tested:
+        return False
+    returned = {sub.attr.value for sub in _names_in(value) if isinstance(sub, cst.Attribute)
+                and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
+    return bool(tested & returned)
 
 
 def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:
