@@ -358,21 +358,26 @@ def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:
 
 def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str],
                         catalog: Catalog) -> list[list[int]]:
-    """Runs (indexes, two or more) of one await run, split where a receiver comes back
-    (`await ws.send(a)` then `await ws.recv()`, `await session.execute(...)` twice: protocol
-    order on one object) — unless every call on that receiver is a read an HTTP or LLM
+    """Runs (indexes, two or more) of one await run, split where a receiver's root object
+    comes back (`await ws.send(a)` then `await ws.recv()`, `await session.execute(...)`
+    twice, `await self._open()` then `await self._page.read()`: protocol order on one
+    object) — unless every call on that receiver is a read an HTTP or LLM
     client serves concurrently (`await client.get(a)`, `await client.get(b)`). A `get` on
     anything else (`await queue.get()`: a wait, in its place) ends the run and joins none."""
     runs: list[list[int]] = [[]]
-    for i, receiver in enumerate(receivers):
+    roots = [receiver.split(".")[0] for receiver in receivers]
+    for i, root in enumerate(roots):
         run = runs[-1]
         concurrent = serves_concurrently(called[i], catalog)
         if tails[i] in MAYBE_WORK and not concurrent:
             runs.append([])
             continue
-        if receiver and any(receivers[j] == receiver for j in run) and not (
+        # By the receiver's root: `await self._require_page()` then `await
+        # self._session.get_snapshot()` work on one object, whose state the first may set
+        # up for the second (camel's browser toolkit).
+        if root and any(roots[j] == root for j in run) and not (
                 concurrent and all(serves_concurrently(called[j], catalog)
-                                   for j in run if receivers[j] == receiver)):
+                                   for j in run if roots[j] == root)):
             runs.append([])
         runs[-1].append(i)
     return [r for r in runs if len(r) >= 2]
