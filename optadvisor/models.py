@@ -401,7 +401,8 @@ class Rule:
     """Line of each key in its TOML file, so errors can point at it."""
     at: str = ""
     """Profile rules: where the finding points (hotspot: function | hottest-line |
-    waiting-line; run: allocation | hottest-function | gc-function | script)."""
+    waiting-line; run: allocation | hottest-function | gc-function | lag-function |
+    script)."""
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
     whole code to write (display-only fixes of rules that name no fix shape)."""
