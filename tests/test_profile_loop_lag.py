@@ -139,6 +139,9 @@ def test_loop_blocker_lags_are_measured_and_attributed():
     three = lag.worst[:3]
     assert all(e.function == "refresh_cache" and e.line == 21 for e in three)
     assert all(250 <= e.lag_ms < 2000 and e.end_s > e.start_s >= 0 for e in three)
+    # The watcher thread is ours: it is not in the program's samples.
+    assert not any("_watch" in f.name or f.name == "Condition.wait" for f in run.functions)
+    assert all(t.name != "optadvisor-lag" for t in run.samples.threads)
     starts = sorted(e.start_s for e in three)  # three distinct sleeps, one after another
     assert starts[1] - starts[0] >= 0.25 and starts[2] - starts[1] >= 0.25
 
