@@ -16,13 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
-
 from profile_support import SCRIPTS
 
 from optadvisor.api import ScanOptions, profile
 from optadvisor.models import LagEvent, LoopLag, ProfileRun, Report, RunEnvironment, RunOutcome
 from optadvisor.profile import ProfileOptions, _bootstrap, load_run, save_run
-from optadvisor.render import html, json as json_renderer, markdown, table
+from optadvisor.render import html, markdown, table
+from optadvisor.render import json as json_renderer
 
 HOSTILE = "<script>window.__pwned=1</script>|[bold]x"
 
@@ -55,24 +55,22 @@ def test_lag_book_counts_lags_over_the_threshold_and_keeps_the_worst():
 
 def test_heartbeat_on_a_real_loop_names_the_coroutine_that_blocked_it():
     import asyncio
+    from asyncio import base_events
 
     monitor = _bootstrap._LoopLagMonitor()
     loop = asyncio.new_event_loop()
-    original = type(loop).run_forever
+    original = base_events.BaseEventLoop.run_forever
     try:
-        monitor.patch(__import__("asyncio").base_events)
+        monitor.patch(base_events)
 
         async def blocker():
             await asyncio.sleep(0.03)
-            time.sleep(0.2)
+            time.sleep(0.2)  # noqa: ASYNC251 - the block being measured
             await asyncio.sleep(0.03)
 
         loop.run_until_complete(blocker())
     finally:
-        import asyncio.base_events as base_events
-
-        base_events.BaseEventLoop.run_forever = getattr(
-            base_events.BaseEventLoop.run_forever, "__wrapped__", original)
+        base_events.BaseEventLoop.run_forever = original
         loop.close()
     data = monitor.finish()
     assert monitor.active == [] and monitor.stopped
