@@ -508,6 +508,11 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
             "p95_seconds": stats.p95_seconds, "p99_seconds": stats.p99_seconds,
         }
     run = env.get("run")
+    if run is not None and run.lag_count and (hotspot is None or run.asyncio):
+        out["loop_lag"] = {"lags": run.lag_count, "max_lag_ms": run.lag_max_ms,
+                           "total_lag_ms": run.lag_total_ms,
+                           "threshold_ms": run.lag_threshold_ms, "blocker": run.lag_function,
+                           "blocker_lags": run.lag_blocker_lags}
     if run is not None and hotspot is None:
         out["run"] = {
             "wall_seconds": run.wall_seconds, "cpu_pct": run.cpu_pct, "idle_pct": run.idle_pct,

@@ -167,7 +167,10 @@ def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
     gc = run.gc
     if at == "gc-function" and gc is not None and gc.function:
         return gc.file, gc.path, gc.line, gc.function
-    if at in ("allocation", "hottest-function", "gc-function") and ranked:
+    lag = run.loop_lag
+    if at == "lag-function" and lag is not None and lag.function:
+        return lag.file, lag.path, lag.line, lag.function
+    if at in ("allocation", "hottest-function", "gc-function", "lag-function") and ranked:
         top = ranked[0]
         return top.file, top.path, top.line, top.name
     script = Path(run.script)

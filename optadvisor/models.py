@@ -401,7 +401,8 @@ class Rule:
     """Line of each key in its TOML file, so errors can point at it."""
     at: str = ""
     """Profile rules: where the finding points (hotspot: function | hottest-line |
-    waiting-line; run: allocation | hottest-function | gc-function | script)."""
+    waiting-line; run: allocation | hottest-function | gc-function | lag-function |
+    script)."""
     fix_scope: str = "call"
     """`call`: fix.after replaces the flagged call in the user's line; `block`: it is the
     whole code to write (display-only fixes of rules that name no fix shape)."""
@@ -1004,6 +1005,49 @@ class GcStats:
 
 
 @dataclass(frozen=True)
+class LagEvent:
+    """One lag of the event loop over the threshold: a heartbeat that ran late."""
+
+    start_s: float
+    """When the beat was due, seconds from the script's start (perf_counter)."""
+    end_s: float
+    """When it ran."""
+    lag_ms: float
+    function: str = ""
+    """The user function the loop thread was in while the beat waited (empty when no
+    user frame was seen: the loop itself, a library, or a descheduled process)."""
+    file: str = ""
+    path: str = ""
+    line: int = 0
+    """The line it was running (not its def line)."""
+
+
+@dataclass(frozen=True)
+class LoopLag:
+    """Event-loop lag measured in the sampling pass: a heartbeat every `interval_ms` on
+    each running asyncio loop; a beat later than `threshold_ms` is a lag."""
+
+    beats: int = 0
+    interval_ms: float = 0.0
+    threshold_ms: float = 0.0
+    lags: int = 0
+    """Beats later than the threshold."""
+    max_lag_ms: float = 0.0
+    total_lag_ms: float = 0.0
+    """Sum of the lags over the threshold."""
+    worst: tuple[LagEvent, ...] = ()
+    """The longest lags (at most 20), longest first."""
+    function: str = ""
+    """The user function that held the loop in the most lags (then the most lag time),
+    with its def line; empty when no lag was attributed."""
+    file: str = ""
+    path: str = ""
+    line: int = 0
+    blocker_lags: int = 0
+    blocker_lag_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class PassRecord:
     name: str
     """sample | trace | lines | calls | memory | memory-lines."""
@@ -1078,6 +1122,9 @@ class ProfileRun:
     gc: GcStats | None = None
     """Garbage collection during the measuring pass (None in runs saved before it was
     measured, and when the target gave no figures)."""
+    loop_lag: LoopLag | None = None
+    """Event-loop lag in the sampling pass: None when the program ran no asyncio loop
+    (or in trace mode, and in runs saved before it was measured)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema_version": PROFILE_RUN_SCHEMA_VERSION,

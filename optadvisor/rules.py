@@ -40,7 +40,8 @@ REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "m
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
             "description", "at")
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
-      "run": ("allocation", "hottest-function", "script", "gc-function")}
+      "run": ("allocation", "hottest-function", "script", "gc-function",
+              "lag-function")}
 TEMPLATE_KEYS = ("message", "impact", "title")
 FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")

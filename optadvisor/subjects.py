@@ -69,6 +69,9 @@ RUN_FIELDS = {
     "top_site_path": "str", "top_site_line": "int", "top_site_code": "str",
     "gc_collections": "int", "gc_pause_ms": "float", "gc_pause_pct": "float",
     "gc_max_pause_ms": "float", "gc_function": "str",
+    "lag_measured": "bool", "lag_beats": "int", "lag_threshold_ms": "int",
+    "lag_count": "int", "lag_max_ms": "int", "lag_total_ms": "int", "lag_function": "str",
+    "lag_blocker_lags": "int", "lag_blocker_ms": "int",
 }
 CALLS_FIELDS = {
     "measured": "bool", "count": "int", "keyed_calls": "int", "distinct_args": "int",
@@ -510,6 +513,16 @@ class RunView:
         self.gc_max_pause_ms = round(max((g.max_pause_seconds for g in gc.generations),
                                          default=0.0) * 1000, 2) if gc else 0.0
         self.gc_function = gc.function if gc else ""
+        lag = getattr(run, "loop_lag", None)
+        self.lag_measured = lag is not None
+        self.lag_beats = lag.beats if lag else 0
+        self.lag_threshold_ms = round(lag.threshold_ms) if lag else 0
+        self.lag_count = lag.lags if lag else 0
+        self.lag_max_ms = round(lag.max_lag_ms) if lag else 0
+        self.lag_total_ms = round(lag.total_lag_ms) if lag else 0
+        self.lag_function = lag.function if lag else ""
+        self.lag_blocker_lags = lag.blocker_lags if lag else 0
+        self.lag_blocker_ms = round(lag.blocker_lag_ms) if lag else 0
 
 
 class CallsView:

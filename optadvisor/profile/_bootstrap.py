@@ -273,6 +273,7 @@ class _Instruments:
         self.memory_lines = None
         self.calls = None
         self.gc = None
+        self.lag = None
         self.targets = config.get("targets") or []
         self.memory_target = config.get("memory_lines")
 
@@ -337,6 +338,11 @@ class _Instruments:
         if self.mode in _GC_MODES:
             self.gc = _GcTracker()
             self.gc.install()
+        if self.mode in _LAG_MODES:
+            self.lag = _LoopLagMonitor(
+                float(self.config.get("lag_interval", _LAG_INTERVAL)),
+                float(self.config.get("lag_threshold", _LAG_THRESHOLD)))
+            self.lag.install()
         if self.mode == "sample":
             self.sampler = _Sampler(self.config.get("rate", 100))
             self.sampler.start()
@@ -351,10 +357,14 @@ class _Instruments:
     def stop_gc(self):
         if self.gc is not None:
             self.gc.uninstall()
+        if self.lag is not None:
+            self.lag.stop()
 
     def finish(self, module):
         if self.gc is not None:
             self.result["gc"] = self.gc.finish()
+        if self.lag is not None:
+            self.result["loop_lag"] = self.lag.finish()
         if self.calls is not None:
             self.result["calls"] = self.calls.finish()
         if self.sampler is not None:
@@ -902,6 +912,314 @@ class _GcTracker:
                 "sites": [[os.path.abspath(code.co_filename), code.co_firstlineno,
                            code.co_name, pause, count]
                           for code, (pause, count) in sites]}
+
+
+# ------------------------------------------------------------------ event-loop lag
+
+
+_LAG_MODES = ("run", "sample")
+"""The sampling pass only: a beat every 10 ms is a few microseconds of the loop's time."""
+_LAG_INTERVAL = 0.010
+_LAG_THRESHOLD = 0.050
+_LAG_WORST = 20
+_LAG_SNAPSHOTS = 64
+"""Stack snapshots kept per lag: a loop held for seconds is sampled every half threshold."""
+
+
+class _LagBook:
+    """The heartbeats' figures: beats, lags over the threshold, the worst few with the user
+    code that held the loop, and per blocking site its lags. Pure bookkeeping (times are
+    passed in), so it is tested without a loop."""
+
+    def __init__(self, interval, threshold, worst, origin):
+        self.interval = interval
+        self.threshold = threshold
+        self.keep = worst
+        self.origin = origin
+        self.beats = 0
+        self.lags = 0
+        self.longest = 0.0
+        self.total = 0.0
+        self.worst = []  # min-heap of (lag, order, start, end, site)
+        self.blockers = {}  # site -> [lags, lag seconds]
+        self.order = 0
+        self.lock = threading.Lock()
+
+    def beat(self, expected, now, sites):
+        """One beat that was due at `expected` and ran at `now`; `sites` are the snapshots
+        the watcher took of the loop thread meanwhile ((file, first line, name, line))."""
+        lag = now - expected
+        with self.lock:
+            self.beats += 1
+            if lag <= self.threshold:
+                return
+            import heapq
+
+            self.lags += 1
+            self.total += lag
+            if lag > self.longest:
+                self.longest = lag
+            site = _most_common(sites)
+            if site is not None:
+                entry = self.blockers.get(site)
+                if entry is None:
+                    entry = self.blockers[site] = [0, 0.0]
+                entry[0] += 1
+                entry[1] += lag
+            self.order += 1
+            item = (lag, self.order, expected - self.origin, now - self.origin, site)
+            if len(self.worst) < self.keep:
+                heapq.heappush(self.worst, item)
+            elif lag > self.worst[0][0]:
+                heapq.heapreplace(self.worst, item)
+
+    def summary(self):
+        def site_row(site):
+            return list(site) if site is not None else None
+
+        worst = sorted(self.worst, key=lambda item: -item[0])
+        blockers = sorted(self.blockers.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))[:10]
+        return {"beats": self.beats, "interval": self.interval, "threshold": self.threshold,
+                "lags": self.lags, "max": self.longest, "total": self.total,
+                "worst": [[start, end, lag, site_row(site)]
+                          for lag, _order, start, end, site in worst],
+                "blockers": [[list(site), count, seconds]
+                             for site, (count, seconds) in blockers]}
+
+
+def _most_common(sites):
+    """The site seen most often (the first seen on a tie), or None."""
+    if not sites:
+        return None
+    counts = {}
+    for site in sites:
+        counts[site] = counts.get(site, 0) + 1
+    return max(sites, key=lambda site: counts[site])
+
+
+class _Heartbeat:
+    """One running loop's beat: `loop.call_later(interval, beat)`, re-armed by each beat."""
+
+    def __init__(self, monitor, loop):
+        self.monitor = monitor
+        self.loop = loop
+        self.thread = threading.get_ident()
+        self.count = 0
+        self.sites = []
+        self.lock = threading.Lock()
+        self.expected = 0.0
+        self.handle = None
+        self.next_look = 0.0
+        self.looked_at = -1
+
+    def arm(self):
+        interval = self.monitor.book.interval
+        self.expected = time.perf_counter() + interval
+        self.handle = self.loop.call_later(interval, self.beat)
+
+    def beat(self):
+        now = time.perf_counter()
+        try:
+            with self.lock:
+                self.count += 1
+                sites, self.sites = self.sites, []
+            self.monitor.book.beat(self.expected, now, sites)
+            self.arm()
+        except Exception:  # a closing loop: the beat ends, the program goes on
+            pass
+
+    def cancel(self):
+        handle = self.handle
+        self.handle = None
+        if handle is not None:
+            try:
+                handle.cancel()
+            except Exception:
+                pass
+
+
+class _LoopLagMonitor:
+    """Event-loop lag: a heartbeat on every loop `BaseEventLoop.run_forever` runs (patched
+    when the program imports asyncio; we never import it), and a daemon watcher thread that,
+    while a beat is overdue by more than the threshold, snapshots the loop thread's stack:
+    the innermost user frame is the code holding the loop. It never keeps the program alive
+    (daemon thread, beats cancelled when run_forever returns) and never raises into it."""
+
+    def __init__(self, interval=_LAG_INTERVAL, threshold=_LAG_THRESHOLD, worst=_LAG_WORST):
+        self.book = _LagBook(interval, threshold, worst, time.perf_counter())
+        self.active = []
+        self.used = False
+        self.stopped = False
+        self.wake = threading.Event()
+        self.watcher = None
+        self.verdicts = {}
+        self.library = (os.path.dirname(os.__file__) + os.sep, _SELF)
+
+    # -- installing
+
+    def install(self):
+        base = sys.modules.get("asyncio.base_events")
+        if base is not None:
+            self.patch(base)
+        else:
+            sys.meta_path.insert(0, _AsyncioHook(self))
+
+    def patch(self, base_events):
+        try:
+            cls = base_events.BaseEventLoop
+            original = cls.run_forever
+        except AttributeError:
+            return
+        monitor = self
+
+        def run_forever(self, *args, **kwargs):
+            beat = monitor.attach(self)
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                monitor.detach(beat)
+
+        run_forever.__name__ = original.__name__
+        run_forever.__qualname__ = original.__qualname__
+        run_forever.__doc__ = original.__doc__
+        run_forever.__wrapped__ = original
+        cls.run_forever = run_forever
+
+    def attach(self, loop):
+        if self.stopped:
+            return None
+        try:
+            beat = _Heartbeat(self, loop)
+            beat.arm()
+            self.active.append(beat)
+            self.used = True
+            if self.watcher is None:
+                self.watcher = threading.Thread(target=self._watch, name="optadvisor-lag",
+                                                daemon=True)
+                self.watcher.start()
+            self.wake.set()
+            return beat
+        except Exception:
+            return None
+
+    def detach(self, beat):
+        if beat is None:
+            return
+        beat.cancel()
+        try:
+            self.active.remove(beat)
+        except ValueError:
+            pass
+
+    # -- watching
+
+    def _watch(self):
+        threshold = self.book.threshold
+        try:
+            while not self.stopped:
+                active = list(self.active)
+                if not active:
+                    self.wake.wait()
+                    self.wake.clear()
+                    continue
+                now = time.perf_counter()
+                delay = threshold
+                for beat in active:
+                    if beat.looked_at != beat.count:  # a new beat period
+                        beat.looked_at = beat.count
+                        beat.next_look = beat.expected + threshold
+                    if now >= beat.next_look:
+                        self._look(beat)
+                        beat.next_look = now + threshold / 2
+                    delay = min(delay, beat.next_look - now)
+                self.wake.wait(max(delay, 0.002))
+                self.wake.clear()
+        except Exception:
+            pass
+
+    def _look(self, beat):
+        """Snapshot the loop thread, kept only if its beat is still overdue."""
+        seen = beat.count
+        frame = sys._current_frames().get(beat.thread)
+        site = self._blocker(frame)
+        del frame
+        if site is None:
+            return
+        with beat.lock:
+            if beat.count == seen and len(beat.sites) < _LAG_SNAPSHOTS:
+                beat.sites.append(site)
+
+    def _user(self, code):
+        verdict = self.verdicts.get(code)
+        if verdict is None:
+            file = code.co_filename
+            verdict = not (file.startswith("<") or file.startswith(self.library)
+                           or "site-packages" in file or "dist-packages" in file)
+            self.verdicts[code] = verdict
+        return verdict
+
+    def _blocker(self, frame):
+        """The innermost user frame the loop is running, or None when the loop itself is
+        on top (waiting in select, or a library callback without user code under it)."""
+        depth = 0
+        while frame is not None and depth < 64:
+            code = frame.f_code
+            if self._user(code):
+                return (_absolute(code.co_filename), code.co_firstlineno, code.co_name,
+                        frame.f_lineno or 0)
+            name = code.co_name
+            if name in ("_run_once", "_run") and code.co_filename.endswith(
+                    ("base_events.py", "events.py")):
+                return None
+            frame = frame.f_back
+            depth += 1
+        return None
+
+    # -- ending
+
+    def stop(self):
+        self.stopped = True
+        self.wake.set()
+
+    def finish(self):
+        self.stop()
+        if not self.used:
+            return None
+        return self.book.summary()
+
+
+class _AsyncioHook:
+    """A meta path entry that patches asyncio.base_events right after the program imports
+    it, then steps aside."""
+
+    def __init__(self, monitor):
+        self.monitor = monitor
+
+    def find_spec(self, name, path, target=None):
+        if name != "asyncio.base_events":
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        try:
+            import importlib.machinery
+
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            loader = spec.loader if spec is not None else None
+            execute = getattr(loader, "exec_module", None)
+            if execute is None:
+                return spec
+            monitor = self.monitor
+
+            def exec_module(module):
+                execute(module)
+                monitor.patch(module)
+
+            loader.exec_module = exec_module
+            return spec
+        except Exception:
+            return None
 
 
 if __name__ == "__main__":

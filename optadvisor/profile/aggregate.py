@@ -202,6 +202,16 @@ def is_launcher(frame: Frame, launcher: str) -> bool:
     return bool(launcher) and frame.file == launcher
 
 
+def _launcher_thread(frames: list[Frame], launcher: str, sources: SourceIndex) -> bool:
+    """A thread the launcher started (the event-loop lag watcher): threading's bootstrap,
+    then launcher frames, and no user code anywhere in it."""
+    if not launcher or not frames or os.path.basename(frames[0].file) != "threading.py":
+        return False
+    rest = [f for f in frames if os.path.basename(f.file) != "threading.py"]
+    return bool(rest) and is_launcher(rest[0], launcher) \
+        and not any(sources.is_user(f.file) for f in rest)
+
+
 def is_idle(frame: Frame, sources: SourceIndex) -> bool:
     base = os.path.basename(frame.file)
     short = frame.name.rsplit(".", 1)[-1]
@@ -255,7 +265,8 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
         while start < len(frames) and is_launcher(frames[start], launcher):
             start += 1
         frames = frames[start:]
-        if not frames or (start and script and frames[0].file != script):
+        if not frames or (start and script and frames[0].file != script) \
+                or _launcher_thread(frames, launcher, sources):
             dropped += count
             continue
         leaf_index = stack[-1]

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optadvisor.models import (
-    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LineTiming,
-    MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
+    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LagEvent,
+    LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import SourceIndex, relative
@@ -174,6 +174,45 @@ def gc_stats(data: dict[str, Any], sources: SourceIndex, root: str,
                    pause_seconds=round(pause, 6),
                    pause_pct=round(100.0 * pause / script_seconds, 2) if script_seconds else 0.0,
                    generations=generations, **where)
+
+
+def loop_lag(data: Any, sources: SourceIndex, root: str) -> LoopLag | None:
+    """The bootstrap's heartbeat figures, or None when the program ran no event loop."""
+    if not isinstance(data, dict) or "beats" not in data:
+        return None
+    ms = 1000.0
+
+    def blocker(site: Any, def_line: bool) -> dict[str, Any]:
+        if not site or not sources.is_user(str(site[0])):
+            return {}
+        file, first, name, line = str(site[0]), int(site[1]), str(site[2]), int(site[3])
+        span = sources.at_first_line(file, first, name)
+        return {"function": span.qualname if span else name, "file": file,
+                "path": relative(file, root),
+                "line": (span.line if span else first) if def_line else line}
+
+    worst = tuple(
+        LagEvent(start_s=round(float(start), 4), end_s=round(float(end), 4),
+                 lag_ms=round(float(lag) * ms, 2), **blocker(site, False))
+        for start, end, lag, site in data.get("worst") or ())
+    per_function: dict[tuple, list] = {}  # the bootstrap counts per line; we per function
+    for site, count, seconds in data.get("blockers") or ():
+        if site and sources.is_user(str(site[0])):
+            entry = per_function.setdefault(tuple(site[:3]), [list(site), 0, 0.0])
+            entry[1] += int(count)
+            entry[2] += float(seconds)
+    top: dict[str, Any] = {}
+    if per_function:
+        site, count, seconds = max(per_function.values(), key=lambda e: (e[1], e[2]))
+        top = blocker(site, True)
+        top.update(blocker_lags=count, blocker_lag_ms=round(seconds * ms, 2))
+    return LoopLag(beats=int(data.get("beats") or 0),
+                   interval_ms=round(float(data.get("interval") or 0) * ms, 3),
+                   threshold_ms=round(float(data.get("threshold") or 0) * ms, 3),
+                   lags=int(data.get("lags") or 0),
+                   max_lag_ms=round(float(data.get("max") or 0) * ms, 2),
+                   total_lag_ms=round(float(data.get("total") or 0) * ms, 2),
+                   worst=worst, **top)
 
 
 def memory_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,

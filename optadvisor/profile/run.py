@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from optadvisor import __version__
 from optadvisor.models import (
-    GcStats, HotFunction, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
+    GcStats, HotFunction, LoopLag, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
     SystemMetrics,
 )
 from optadvisor.profile import passes
@@ -141,7 +141,7 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
         created=created, samples=first.summary,
         functions=functions, lines=first.lines, metrics=first.metrics,
-        tool_version=__version__, stacks=first.stacks, gc=first.gc)
+        tool_version=__version__, stacks=first.stacks, gc=first.gc, loop_lag=first.loop_lag)
 
     baseline = plain or first.exit.wall_seconds
     if _want_lines(options, first, collected):
@@ -180,6 +180,7 @@ class _First:
     script_seconds: float = 0.0
     stacks: tuple = ()
     gc: GcStats | None = None
+    loop_lag: LoopLag | None = None
 
 
 def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
@@ -237,6 +238,7 @@ def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root
                    metrics=monitor.metrics(exit.rusage),
                    script_seconds=float(result.get("seconds") or 0.0))
     first.gc = passes.gc_stats(result.get("gc") or {}, sources, str(root), first.script_seconds)
+    first.loop_lag = passes.loop_lag(result.get("loop_lag"), sources, str(root))
     if raw is not None:
         found = aggregate(raw, sources, str(root), launcher=BOOTSTRAP, script=str(script))
         first.summary, first.functions, first.lines = found.summary, found.functions, found.lines

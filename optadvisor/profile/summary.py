@@ -140,6 +140,18 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
             "function": run.gc.function,
             "path": where(run.gc.file, run.gc.path) if run.gc.function else "",
             "line": run.gc.line},
+        "loop_lag": None if run.loop_lag is None else {
+            "beats": run.loop_lag.beats, "interval_ms": run.loop_lag.interval_ms,
+            "threshold_ms": run.loop_lag.threshold_ms, "lags": run.loop_lag.lags,
+            "max_lag_ms": run.loop_lag.max_lag_ms, "total_lag_ms": run.loop_lag.total_lag_ms,
+            "worst": [{"start_s": e.start_s, "end_s": e.end_s, "lag_ms": e.lag_ms,
+                       "function": e.function,
+                       "path": where(e.file, e.path) if e.function else "", "line": e.line}
+                      for e in run.loop_lag.worst],
+            "function": run.loop_lag.function,
+            "path": where(run.loop_lag.file, run.loop_lag.path) if run.loop_lag.function else "",
+            "line": run.loop_lag.line, "blocker_lags": run.loop_lag.blocker_lags,
+            "blocker_lag_ms": run.loop_lag.blocker_lag_ms},
         "passes": [{"name": p.name, "status": p.status, "wall_seconds": p.wall_seconds,
                     "overhead": p.overhead, "note": p.note} for p in run.passes],
         "errors": [{"kind": e.kind, "message": e.message, "pass": e.pass_name}

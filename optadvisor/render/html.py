@@ -41,7 +41,8 @@ from optadvisor.render.common import (
     rule_metadata,
 )
 from optadvisor.render.table import (
-    SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, outcome_details, section_rows,
+    SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, lag_line, lag_rows, outcome_details,
+    section_rows,
 )
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
@@ -446,6 +447,8 @@ def _profile_view(report: Report) -> dict[str, Any]:
                      for row in section_rows(profile, PROFILE_TOP)],
         "section_headers": SECTION_HEADERS,
         "gc": scrub(gc_line(profile)),
+        "lag": scrub(lag_line(profile)),
+        "lag_rows": [{**row, "where": scrub.path(row["where"])} for row in lag_rows(profile)],
         "timeline": _timeline_svg(profile.get("timeline") or ()),
         "timeline_points": len(profile.get("timeline") or ()),
         "memory": memory_view,

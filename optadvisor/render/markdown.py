@@ -33,6 +33,8 @@ from optadvisor.render.common import (
 from optadvisor.render.table import (
     fmt_bytes,
     gc_line,
+    lag_line,
+    lag_rows,
     outcome_details,
     section_rows,
     timing_line,
@@ -253,6 +255,8 @@ def _profile(report: Report) -> dict[str, Any] | None:
             for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
         "sections": section_rows(profile, PROFILE_TOP),
         "gc": gc_line(profile),
+        "lag": lag_line(profile),
+        "lag_rows": lag_rows(profile),
         "leak": bool(memory.get("leak_suspected")),
         "errors": len(profile.get("errors") or ()),
     }

@@ -286,6 +286,53 @@ def gc_line(profile: Mapping[str, Any]) -> str:
     return line
 
 
+LAG_WORST = 5
+"""The worst lags a report lists."""
+
+
+def lag_line(profile: Mapping[str, Any]) -> str:
+    """One line on the event-loop heartbeat, or "" when the program ran no loop."""
+    lag = profile.get("loop_lag")
+    if not isinstance(lag, Mapping):
+        return ""
+    threshold = _whole_ms(lag.get("threshold_ms"))
+    beats = (f"{int(number(lag.get('beats'))):,} beats every "
+             f"{_whole_ms(lag.get('interval_ms'))} ms")
+    if not lag.get("lags"):
+        return f"no lag over {threshold} ms ({beats})"
+    line = (f"max {_whole_ms(lag.get('max_lag_ms'))} ms, {int(number(lag.get('lags'))):,} lags over "
+            f"{threshold} ms ({_whole_ms(lag.get('total_lag_ms'))} ms in all, {beats})")
+    if lag.get("function"):
+        line += (f"; most held by {lag.get('function')} "
+                 f"({int(number(lag.get('blocker_lags'))):,} lags)")
+    return line
+
+
+def lag_rows(profile: Mapping[str, Any], count: int = LAG_WORST) -> list[dict[str, str]]:
+    """The worst lags formatted for a table (when, how long, what held the loop)."""
+    lag = profile.get("loop_lag")
+    if not isinstance(lag, Mapping):
+        return []
+    rows = []
+    for event in lag.get("worst") or ():
+        if not isinstance(event, Mapping):
+            continue
+        line = event.get("line")
+        rows.append({
+            "at": f"{number(event.get('start_s')):.2f} s",
+            "lag": _whole_ms(event.get("lag_ms")),
+            "blocker": str(event.get("function") or "–"),
+            "where": (f"{event.get('path', '')}:{line}" if line and event.get("path")
+                      else str(event.get("path") or ""))})
+        if len(rows) >= count:
+            break
+    return rows
+
+
+def _whole_ms(value: Any) -> str:
+    return f"{number(value):,.0f}"
+
+
 def top_user_functions(profile: Mapping[str, Any], count: int) -> list[Mapping[str, Any]]:
     """The user functions a summary ranks first (older summaries: the user functions of
     its list by total time, `<module>` aside)."""
@@ -348,6 +395,12 @@ def profile_block(console: Console, report: Report) -> None:
     gc = gc_line(profile)
     if gc:
         console.print(Text(safe("  gc       " + gc)))
+    lag = lag_line(profile)
+    if lag:
+        console.print(Text(safe("  loop lag " + lag)))
+        for row in lag_rows(profile):
+            console.print(Text(safe(f"    at {row['at']:>8}  {row['lag']:>8} ms  "
+                                    f"{row['blocker']}  {row['where']}".rstrip())))
     for note in (profile.get("notes") or ())[:10]:
         # Notes say what the run did beyond sampling (it ran twice) or left out.
         console.print(Text(safe("  note  " + str(note)), style="dim"))
