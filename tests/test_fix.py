@@ -355,14 +355,15 @@ def test_gather_indents_a_moved_multi_line_call():
 @pytest.mark.parametrize("between", ['logger.info("step 2")', "took = time.time() - t0"])
 def test_an_effect_or_a_clock_read_between_awaits_keeps_them_apart(between: str):
     # Seen on camel's browser toolkit: a snapshot, its timing and a log line, then the
-    # tabs of the same browser: the statement between marks an order.
+    # tabs of the same browser: the statement between marks an order. (There both were
+    # reached from `self`, which now keeps them apart by itself: here two objects.)
     code = """
         import time
         class Toolkit:
-            async def back(self, logger, t0):
-                snap = await self._session.get_snapshot()
+            async def back(self, session, browser_api, logger, t0):
+                snap = await session.get_snapshot()
                 {between}
-                tabs = await self._browser_api.get_tab_info()
+                tabs = await browser_api.get_tab_info()
                 return snap, tabs
     """
     grouped, _ = scan_source(textwrap.dedent(code.format(between="x = 1")), select=("OPT102",))
