@@ -385,6 +385,18 @@ class _Instruments:
                 for t in self.targets]
 
 
+def _user_code(code, library, verdicts):
+    """Whether a code object is the program's own (not the standard library, installed
+    packages or generated code), memoized per code object in `verdicts`."""
+    verdict = verdicts.get(code)
+    if verdict is None:
+        file = code.co_filename
+        verdict = not (file.startswith("<") or file.startswith(library)
+                       or "site-packages" in file or "dist-packages" in file)
+        verdicts[code] = verdict
+    return verdict
+
+
 def _absolute(filename):
     """Real files as absolute paths; `<frozen abc>`, `<string>` as they are."""
     return filename if filename.startswith("<") else os.path.abspath(filename)
@@ -868,13 +880,7 @@ class _GcTracker:
             gc.callbacks.remove(self)
 
     def _user(self, code):
-        verdict = self.verdicts.get(code)
-        if verdict is None:
-            file = code.co_filename
-            verdict = not (file.startswith("<") or file.startswith(self.library)
-                           or "site-packages" in file or "dist-packages" in file)
-            self.verdicts[code] = verdict
-        return verdict
+        return _user_code(code, self.library, self.verdicts)
 
     def __call__(self, phase, info):
         if phase == "start":
@@ -1150,13 +1156,7 @@ class _LoopLagMonitor:
                 beat.sites.append(site)
 
     def _user(self, code):
-        verdict = self.verdicts.get(code)
-        if verdict is None:
-            file = code.co_filename
-            verdict = not (file.startswith("<") or file.startswith(self.library)
-                           or "site-packages" in file or "dist-packages" in file)
-            self.verdicts[code] = verdict
-        return verdict
+        return _user_code(code, self.library, self.verdicts)
 
     def _blocker(self, frame):
         """The innermost user frame the loop is running, or None when the loop itself is
