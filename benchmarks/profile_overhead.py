@@ -85,6 +85,7 @@ DOCUMENTED_TOP: dict[str, tuple[str, tuple[str, ...]]] = {
     "subprocess_workers.py": ("simulate", ()),
     "slow_pipeline.py": ("load_config", ("--items", "200")),
     "repeated_loader.py": ("load_settings", ()),
+    "loop_blocker.py": ("refresh_cache", ()),
 }
 
 KINDS = ("default", "lines", "calls", "memory")
