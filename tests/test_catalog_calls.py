@@ -43,6 +43,15 @@ CODE = textwrap.dedent("""
         index.query(vector=vector, top_k=3)
         qdrant.search(collection_name="c", query_vector=vector)
         os.posix_spawn("/bin/true", ["true"], {})
+
+    async def verify(credential, client_id, sql):
+        from google.auth.transport import requests as google_requests
+        from google.oauth2 import id_token
+        claims = id_token.verify_oauth2_token(credential, google_requests.Request(), client_id)
+        import snowflake.connector
+        conn = snowflake.connector.connect(user="u", account="a")
+        conn.cursor().execute(sql)
+        return claims
 """)
 
 
@@ -60,6 +69,9 @@ def test_resolved_through_factories_and_blocking():
         32: ("pinecone.Pinecone.Index().query", "cloud"),
         33: ("qdrant_client.QdrantClient.search", "cloud"),
         34: ("os.posix_spawn", "subprocess"),
+        39: ("google.oauth2.id_token.verify_oauth2_token", "http"),
+        41: ("snowflake.connector.connect", "db"),
+        42: ("snowflake.connector.connect.cursor().execute", "db"),
     }
 
 
