@@ -186,6 +186,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 cb.loop is not None and cb.loop.sleeps_at_all)):
             fact = replace(fact, once=cb.once,
                            paced=cb.loop is not None and cb.loop.sleeps_at_all)
+        if fact is not None and fact.client and not fact.paced and \
+                _long_timeout(collector.call_nodes[cb.index]):
+            # `httpx.AsyncClient(timeout=1800)`: made for calls that take minutes (a stream,
+            # an image generation); the handshake saved by reuse is noise next to them.
+            fact = replace(fact, paced=True)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
             fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
@@ -354,6 +359,29 @@ def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:
         found |= fb.containers
         f = fb.parent
     return found - lb.assigned - lb.targets
+
+
+LONG_TIMEOUT_SECONDS = 120
+
+
+def _long_timeout(node: cst.Call) -> bool:
+    """A client constructed with `timeout=` a literal of LONG_TIMEOUT_SECONDS or more (also
+    as the first argument of `httpx.Timeout(...)` / `aiohttp.ClientTimeout(total=...)`)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    for arg in node.args:
+        if arg.keyword is None or arg.keyword.value != "timeout":
+            continue
+        value = arg.value
+        if isinstance(value, cst.Call) and value.args:
+            inner = [a for a in value.args if a.keyword is None or a.keyword.value == "total"]
+            value = inner[0].value if inner else value
+        if isinstance(value, (cst.Integer, cst.Float)):
+            try:
+                return float(value.value) >= LONG_TIMEOUT_SECONDS
+            except ValueError:
+                return False
+    return False
 
 
 def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str],
