@@ -187,9 +187,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, once=cb.once,
                            paced=cb.loop is not None and cb.loop.sleeps_at_all)
         if fact is not None and fact.client and not fact.paced and \
-                _long_timeout(collector.call_nodes[cb.index]):
-            # `httpx.AsyncClient(timeout=1800)`: made for calls that take minutes (a stream,
-            # an image generation); the handshake saved by reuse is noise next to them.
+                _long_timeout(collector.call_nodes[cb.index]) and not (
+                cb.function != MODULE
+                and _route_handler(collector.functions[cb.function].decorators)):
+            # `httpx.AsyncClient(timeout=1800)`: made for calls that take many minutes (a
+            # sandbox run streamed back); the handshake saved by reuse is noise next to them.
+            # Not in a route: a proxy pays the handshake on every request it serves.
             fact = replace(fact, paced=True)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
@@ -361,7 +364,9 @@ def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:
     return found - lb.assigned - lb.targets
 
 
-LONG_TIMEOUT_SECONDS = 120
+LONG_TIMEOUT_SECONDS = 900
+"""Calls of a quarter of an hour or more (a sandbox run streamed back, a long job): five
+minutes is an ordinary LLM timeout, whose requests still gain from a kept connection."""
 
 
 def _long_timeout(node: cst.Call) -> bool:
