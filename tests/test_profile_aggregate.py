@@ -188,3 +188,25 @@ def test_monitor_sees_the_tree_and_survives_vanishing_children():
     assert metrics.samples[0].cpu_pct == 0.0  # the first tick only sets baselines
     switches = [s.ctx_switches for s in metrics.samples]
     assert switches == sorted(switches)  # cumulative counters never go backwards
+
+
+def test_the_launcher_waiting_for_a_thread_it_starts_is_not_the_program(tmp_path: Path):
+    """The lag monitor starts its watcher from the program's run_forever: for a moment the
+    main thread waits in Thread.start under a launcher frame. Those samples are ours (a CI
+    run once listed `Condition.wait` among the program's functions)."""
+    app = tmp_path / "app.py"
+    app.write_text("def main():\n    run()\n", encoding="utf-8")
+    launcher = str(tmp_path / "_bootstrap.py")
+    threading_py = "/usr/lib/python3.11/threading.py"
+    raw = RawProfile(sampler="test", rate=10)
+    index: dict[Frame, int] = {}
+    user = raw.intern(Frame("main", str(app), 2), index)
+    patched = raw.intern(Frame("run_forever", launcher, 300), index)
+    start = raw.intern(Frame("Thread.start", threading_py, 957), index)
+    wait = raw.intern(Frame("Condition.wait", threading_py, 320), index)
+    raw.stacks[(1, 1, (user, patched, start, wait))] = 3
+    raw.stacks[(1, 1, (user,))] = 7
+    raw.main = (1, 1)
+    found = aggregate(raw, SourceIndex(), str(tmp_path), launcher=launcher, script=str(app))
+    assert [f.name for f in found.functions] == ["main"]
+    assert found.functions[0].self_seconds == 0.7

@@ -205,11 +205,30 @@ def is_launcher(frame: Frame, launcher: str) -> bool:
 def _launcher_thread(frames: list[Frame], launcher: str, sources: SourceIndex) -> bool:
     """A thread the launcher started (the event-loop lag watcher): threading's bootstrap,
     then launcher frames, and no user code anywhere in it."""
-    if not launcher or not frames or os.path.basename(frames[0].file) != "threading.py":
+    if not launcher or not frames:
+        return False
+    if any(is_launcher(f, launcher) for f in frames) and all(
+            is_launcher(f, launcher) or os.path.basename(f.file) == "threading.py"
+            for f in frames):
+        return True  # however py-spy caught it (starting, waiting), nothing but ours
+    if os.path.basename(frames[0].file) != "threading.py":
         return False
     rest = [f for f in frames if os.path.basename(f.file) != "threading.py"]
     return bool(rest) and is_launcher(rest[0], launcher) \
         and not any(sources.is_user(f.file) for f in rest)
+
+
+def _launcher_starting_a_thread(frames: list[Frame], launcher: str) -> bool:
+    """The launcher's own code (the lag monitor, entered from the program's
+    `run_forever`) waiting for the thread it starts: a launcher frame followed only by
+    threading's frames (`Thread.start` → `Event.wait` → `Condition.wait`). A moment of our
+    bookkeeping, not the program's time (seen once in CI on a loaded runner)."""
+    if not launcher:
+        return False
+    last = max((i for i, f in enumerate(frames) if is_launcher(f, launcher)), default=-1)
+    tail = frames[last + 1:]
+    return last >= 0 and bool(tail) and all(
+        os.path.basename(f.file) == "threading.py" for f in tail)
 
 
 def is_idle(frame: Frame, sources: SourceIndex) -> bool:
@@ -266,7 +285,8 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
             start += 1
         frames = frames[start:]
         if not frames or (start and script and frames[0].file != script) \
-                or _launcher_thread(frames, launcher, sources):
+                or _launcher_thread(frames, launcher, sources) \
+                or _launcher_starting_a_thread(frames, launcher):
             dropped += count
             continue
         leaf_index = stack[-1]
