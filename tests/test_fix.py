@@ -489,3 +489,22 @@ def test_starting_a_process_is_not_waiting_for_it():
             return out
     """), select=("OPT101",))
     assert [r.line for r in recs] == [10]
+
+
+def test_a_file_iterated_where_it_is_opened_is_advice_in_words():
+    """gpt-researcher: `{json.loads(l)["id"] for l in open(path)}` in a coroutine became
+    `... in await asyncio.to_thread(open, path)`: the lines were still read on the loop."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import json
+
+        async def done(path):
+            return {json.loads(line)["id"] for line in open(path, encoding="utf-8")}
+
+        async def count(path):
+            n = 0
+            for _ in open(path):
+                n += 1
+            return n
+    """), select=("OPT105",))
+    assert len(recs) == 2
+    assert all(r.fix.applicability == "manual" and "line by line" in r.fix.message for r in recs)

@@ -43,6 +43,13 @@ def build(ctx: FixContext) -> Fix:
                       "over it in `asyncio.to_thread`.")
     reader = _reader_of(statement, node) if call is not None and \
         call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
+    if call is not None and call.name.rsplit(".", 1)[-1] in ("open", "fdopen") and \
+            _iterated(ctx.source.parent(node), node):
+        # `for line in open(path)`, `{json.loads(l) for l in open(path)}`: the lines are
+        # read as the loop runs, on the event loop, whatever opened the file.
+        raise NotHere("The file is read line by line where it is opened: read it whole in a "
+                      "worker thread (`text = await asyncio.to_thread(Path(path).read_text)`, "
+                      "then loop over `text.splitlines()`).")
     if reader is not None:
         # `json.load(open(path))`: offloading the open alone leaves the read on the loop.
         raise NotHere(f"The file is read by `{ast.unparse(reader.func)}(...)` right where "
@@ -68,6 +75,12 @@ def build(ctx: FixContext) -> Fix:
         ctx.source.import_edit("asyncio"),
         message="Runs the same call in a worker thread; unsafe because the callee must be "
                 "thread-safe and its exceptions now surface at the await.")
+
+
+def _iterated(parent: ast.AST | None, node: ast.Call) -> bool:
+    """The call is what a `for` loop or a comprehension iterates."""
+    return (isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is node) or (
+        isinstance(parent, ast.comprehension) and parent.iter is node)
 
 
 def _reader_of(statement: ast.stmt | None, node: ast.Call) -> ast.Call | None:
