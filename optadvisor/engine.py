@@ -23,7 +23,7 @@ from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import context_of
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
-from optadvisor.link import Via
+from optadvisor.link import Awaited, Via
 from optadvisor.config import ConfigError
 from optadvisor.models import (
     Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
@@ -46,8 +46,8 @@ class FileInput:
     text: SourceText
     via: dict[int, Via] = field(default_factory=dict)
     """Calls (by index in facts.calls) that block through project helpers (link.py)."""
-    awaited: dict[str, tuple[bool, int, bool, bool]] = field(default_factory=dict)
-    """Awaited project callees -> (is_async, awaits) (link.py)."""
+    awaited: dict[str, Awaited] = field(default_factory=dict)
+    """Awaited project callees -> what link knows of them (link.Awaited)."""
     runs_once: frozenset[int] = frozenset()
     """Functions only setup code calls (link.py)."""
     fix_source: "FixSource | None" = None

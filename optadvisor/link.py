@@ -15,7 +15,7 @@ between two trees is made only when the import really names the other tree's mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.models import CallFact, FileFacts, SourceFile
@@ -314,7 +314,7 @@ class FileLinks:
 
     via: dict[int, Via]
     """Calls (by index in facts.calls) in async defs that block through project helpers."""
-    awaited: dict[str, tuple[bool, int, bool, bool]]
+    awaited: dict[str, Awaited]
     """Resolved names of calls awaited per item (loops) or in a group -> (is_async, awaits,
     reaches I/O, initialises shared state on first use) of the project function they
     reach. A coroutine that awaits nothing, or
@@ -377,74 +377,74 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
 
     memo: dict[FunctionKey, bool] = {}
 
-    def once(key: FunctionKey, depth: int) -> bool:
+    def once(key: FunctionKey) -> bool:
+        # `callers` holds ONCE_DEPTH levels only: past them a function has no entry, and
+        # no entry is no evidence.
         if key in memo:
             return memo[key]
         memo[key] = False  # a cycle (recursion) is not setup code
         seen = callers.get(key)
-        result = bool(seen) and all(
-            not in_loop and (is_setup or (depth < ONCE_DEPTH and once(caller, depth + 1)))
-            for caller, is_setup, in_loop in seen)
+        result = bool(seen) and all(not in_loop and (is_setup or once(caller))
+                                    for caller, is_setup, in_loop in seen)
         memo[key] = result
         return result
 
     out: dict[str, set[int]] = {}
     for key in candidates:
-        if once(key, 1):
+        if once(key):
             out.setdefault(key[0], set()).add(key[1])
     return out
 
 
 class IoReach:
-    """Whether a project coroutine reaches I/O worth overlapping: it calls a request the
-    catalog knows (HTTP, LLM, database, cloud, an offload to a thread) or a method of an
-    object named as a client, itself or through the project coroutines it calls (three
-    deep). A coroutine that only computes, reads state or awaits other such coroutines gains
-    nothing from running beside another: gathering it only adds tasks."""
+    """What the project coroutines a coroutine awaits (three deep) do, besides itself:
+    whether one reaches I/O worth overlapping (a request the catalog knows, an offload to a
+    thread, a method of an object named as a client: a coroutine that only computes gains
+    nothing from running beside another), and whether one sets up shared state on first use
+    (`if not self._initialized: await self.initialize()`: several at once would all run it,
+    in different tasks)."""
 
     DEPTH = 3
 
     def __init__(self, index: ProjectIndex, catalog: Catalog) -> None:
         self.index = index
         self.catalog = catalog
-        self._memo: dict[FunctionKey, bool] = {}
+        self._memo: dict[tuple[str, FunctionKey], bool] = {}
 
-    def reaches(self, key: FunctionKey, depth: int = 0) -> bool:
-        if key in self._memo:
-            return self._memo[key]
-        self._memo[key] = False  # a cycle reaches nothing new
+    def reaches(self, key: FunctionKey) -> bool:
+        return self._walk("io", key, 0)
+
+    def lazy(self, key: FunctionKey) -> bool:
+        return self._walk("lazy_init", key, 0)
+
+    def _walk(self, flag: str, key: FunctionKey, depth: int) -> bool:
+        """`flag` (a FunctionFact field) holds for the coroutine or one it awaits."""
+        memo = (flag, key)
+        if memo in self._memo:
+            return self._memo[memo]
+        self._memo[memo] = False  # a cycle reaches nothing new
         rel, index = key
-        fn = self.index.facts[rel].functions[index]
-        found = fn.io
+        found = getattr(self.index.facts[rel].functions[index], flag)
         if not found and depth < self.DEPTH:
-            for callee in fn.callees:
+            for callee in self.index.facts[rel].functions[index].callees:
                 target = self.index.resolve(rel, callee)
                 if target is not None and target != key and \
                         self.index.facts[target[0]].functions[target[1]].is_async and \
-                        self.reaches(target, depth + 1):
+                        self._walk(flag, target, depth + 1):
                     found = True
                     break
-        self._memo[key] = found
+        self._memo[memo] = found
         return found
 
-    def lazy(self, key: FunctionKey, depth: int = 0, seen: frozenset = frozenset()) -> bool:
-        """The coroutine, or one it awaits (three deep), initialises shared state on first
-        use (`if not self._initialized: await self.initialize()`): several at once would
-        all run that, in different tasks (a thundering herd; anyio scopes entered in one
-        task and left in another)."""
-        rel, index = key
-        fn = self.index.facts[rel].functions[index]
-        if fn.lazy_init:
-            return True
-        if depth >= self.DEPTH or key in seen:
-            return False
-        for callee in fn.callees:
-            target = self.index.resolve(rel, callee)
-            if target is not None and target != key and \
-                    self.index.facts[target[0]].functions[target[1]].is_async and \
-                    self.lazy(target, depth + 1, seen | {key}):
-                return True
-        return False
+
+class Awaited(NamedTuple):
+    """What link knows of a project function a loop or an await group awaits."""
+
+    is_async: bool
+    awaits: int
+    """Its awaits that are not Django's one sync thread."""
+    reaches_io: bool
+    lazy_init: bool
 
 
 def link(files: list[tuple[SourceFile, FileFacts]],
@@ -472,9 +472,9 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             if target is not None:
                 fn = index.facts[target[0]].functions[target[1]]
                 # Awaits that all run on Django's one sync thread overlap nothing.
-                awaited[name] = (fn.is_async, fn.awaits - fn.serial_awaits,
-                                 fn.is_async and reach.reaches(target),
-                                 fn.is_async and reach.lazy(target))
+                awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
+                                        fn.is_async and reach.reaches(target),
+                                        fn.is_async and reach.lazy(target))
         if via or awaited or source.rel in once:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

@@ -16,7 +16,7 @@ from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Catalog, client_call, django_orm, is_request, is_route, name_words,
 )
 from optadvisor.context import context_of
-from optadvisor.link import Via
+from optadvisor.link import Awaited, Via
 from optadvisor.models import CallFact, FileFacts, FunctionFact
 
 CALL_FIELDS = {
@@ -349,7 +349,7 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
-def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool, bool]],
+def io_evident(name: str, source: str, awaited: dict[str, Awaited],
                catalog: Catalog | None) -> bool:
     """There is evidence that this awaited call does I/O worth overlapping: a request the
     catalog knows, a call through an object named as a client, or a project coroutine
@@ -361,30 +361,30 @@ def io_evident(name: str, source: str, awaited: dict[str, tuple[bool, int, bool,
     if is_request(name, catalog) or client_call(name, catalog) or client_call(source, catalog):
         return True
     found = awaited.get(name)
-    return found is not None and found[2]
+    return found is not None and found.reaches_io
 
 
-def lazy_init(name: str, awaited: dict[str, tuple[bool, int, bool, bool]]) -> bool:
+def lazy_init(name: str, awaited: dict[str, Awaited]) -> bool:
     """The awaited project coroutine sets up shared state on first use (link's
     IoReach.lazy): its calls keep their order, like a callee named `connect`."""
     found = awaited.get(name)
-    return found is not None and found[3]
+    return found is not None and found.lazy_init
 
 
-def idle_coroutine(name: str, awaited: dict[str, tuple[bool, int, bool, bool]]) -> bool:
+def idle_coroutine(name: str, awaited: dict[str, Awaited]) -> bool:
     """Running several at once changes nothing: the callee is a project coroutine that
     awaits nothing but Django's one sync thread (or nothing at all), or a Django async ORM
     call — those run through `sync_to_async(thread_sensitive=True)`, one at a time, whatever
     gathers them (batch the queries instead)."""
     found = awaited.get(name)
-    if found is not None and found[0] and found[1] == 0:
+    if found is not None and found.is_async and found.awaits == 0:
         return True
     return bool(name) and django_orm(name.split("."))
 
 
 class LoopView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int, bool, bool]] | None = None,
+                 awaited: dict[str, Awaited] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
@@ -411,7 +411,7 @@ class LoopView:
 
 class AwaitGroupView:
     def __init__(self, fact: Any, source: SourceText,
-                 awaited: dict[str, tuple[bool, int, bool, bool]] | None = None,
+                 awaited: dict[str, Awaited] | None = None,
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
