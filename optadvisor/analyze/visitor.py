@@ -1246,16 +1246,17 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
 def _returns_remembered(node: cst.If) -> bool:
     """The guard returns what it tested (`if key in self._agents: return self._agents[key]`,
     `if self._client: return self._client`): a memo, not `if self.closed: return None`."""
-    tested = {sub.attr.value for sub in _names_in(node.test) if isinstance(sub, cst.Attribute)
-              and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
+    tested = _own_attributes(node.test)
     last = node.body.body[-1] if isinstance(node.body, cst.IndentedBlock) else None
     value = last.body[-1].value if isinstance(last, cst.SimpleStatementLine) and last.body \
         and isinstance(last.body[-1], cst.Return) else None
-    if value is None or not tested:
-        return False
-    returned = {sub.attr.value for sub in _names_in(value) if isinstance(sub, cst.Attribute)
-                and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
-    return bool(tested & returned)
+    return value is not None and bool(tested & _own_attributes(value))
+
+
+def _own_attributes(expr: cst.BaseExpression) -> set[str]:
+    """`_agents` of `self._agents[key]`: attributes of self or cls the expression reads."""
+    return {sub.attr.value for sub in _names_in(expr) if isinstance(sub, cst.Attribute)
+            and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
 
 
 def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:

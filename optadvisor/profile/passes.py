@@ -14,7 +14,7 @@ from optadvisor.models import (
     LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
 from optadvisor.profile.monitor import rss_trend
-from optadvisor.profile.sources import SourceIndex, relative
+from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
 from optadvisor.profile.target import TargetError, describe, spawn
 
 if TYPE_CHECKING:
@@ -48,9 +48,14 @@ def select_targets(functions: tuple[HotFunction, ...], sources: SourceIndex,
                         None)
         if span is None:
             continue
-        chosen.append({"file": function.file, "name": span.qualname, "line": span.line,
-                       "first_line": span.first_line, "end_line": span.end_line})
+        chosen.append(target(function.file, span))
     return chosen
+
+
+def target(file: str, span: FunctionSpan) -> dict[str, Any]:
+    """One function for the bootstrap to decorate (its config's `targets`)."""
+    return {"file": file, "name": span.qualname, "line": span.line,
+            "first_line": span.first_line, "end_line": span.end_line}
 
 
 def line_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
@@ -103,8 +108,7 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
         span = next((s for s in sources.spans(file) if s.qualname == qualname), None)
         if span is not None and (file, qualname) not in chosen:
             chosen.add((file, qualname))
-            targets.append({"file": file, "name": span.qualname, "line": span.line,
-                            "first_line": span.first_line, "end_line": span.end_line})
+            targets.append(target(file, span))
     if not targets:
         collected.passes.append(PassRecord("calls", "skipped",
                                            note="no user function took measurable time"))
