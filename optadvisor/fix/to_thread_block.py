@@ -130,26 +130,26 @@ def _refusal(stmts: list[ast.stmt]) -> str:
     return ""
 
 
-_LOOP_BOUND = frozenset({"create_task", "ensure_future", "get_running_loop", "get_event_loop",
-                         "call_soon", "call_later", "call_at", "run_until_complete",
-                         "create_future", "gather", "wait_for", "sleep"})
-"""Calls that must run in the event loop's thread (asyncio's task and loop API)."""
+_LOOP_METHODS = frozenset({"create_task", "ensure_future", "get_running_loop", "call_soon",
+                           "call_later", "call_at", "create_future"})
+"""asyncio's task and loop API, on whatever receiver (`loop.call_soon`, `tg.create_task`):
+it must run in the event loop's thread."""
+_ASYNCIO_ONLY = frozenset({"get_event_loop", "run_until_complete", "gather", "wait_for",
+                           "sleep"})
+"""The same, when called as `asyncio.<name>` (a plain `sleep` or `gather` may be anyone's)."""
 
 
 def _loop_bound_call(stmts: list[ast.stmt]) -> str:
     for node in walk_scope(stmts):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else \
-                func.id if isinstance(func, ast.Name) else ""
-            root = func
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if name in _LOOP_BOUND and (name in ("create_task", "ensure_future",
-                                                 "get_running_loop", "call_soon",
-                                                 "call_later", "call_at", "create_future")
-                                        or (isinstance(root, ast.Name) and root.id == "asyncio")):
-                return ast.unparse(func)
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else \
+            func.id if isinstance(func, ast.Name) else ""
+        on_asyncio = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id == "asyncio"
+        if name in _LOOP_METHODS or (on_asyncio and name in _ASYNCIO_ONLY):
+            return ast.unparse(func)
     return ""
 
 
