@@ -211,19 +211,11 @@ def _row(values: Any, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
     return values
 
 
-_DECORATORS = _FUNC_FIELDS.index("decorators")
-_CALLEES = _FUNC_FIELDS.index("callees")
-_LOOP_CALLEES = _FUNC_FIELDS.index("loop_callees")
-_BRANCH_CALLEES = _FUNC_FIELDS.index("branch_callees")
 
 
 def _function(values: list[Any]) -> FunctionFact:
-    row = list(_row(values, _FUNC_TYPES))
-    row[_DECORATORS] = tuple(row[_DECORATORS])
-    row[_CALLEES] = tuple(row[_CALLEES])
-    row[_LOOP_CALLEES] = tuple(row[_LOOP_CALLEES])
-    row[_BRANCH_CALLEES] = tuple(row[_BRANCH_CALLEES])
-    return FunctionFact(*row)
+    row = _row(values, _FUNC_TYPES)
+    return FunctionFact(*(tuple(v) if t is list else v for v, t in zip(row, _FUNC_TYPES)))
 
 
 def _await_group(values: list[Any]) -> AwaitGroupFact:

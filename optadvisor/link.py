@@ -252,12 +252,34 @@ class BlockingLinker:
             target = self.index.resolve(rel, call.name)
             if target is None:
                 continue
+            if call.passed and self._runs_passed(target, call):
+                helper = self.index.facts[target[0]].functions[target[1]]
+                out[i] = Via(chain=(Hop(helper.qualname, target[0], helper.line),
+                                    Hop(call.passed, rel, call.line)),
+                             category=call.passed_blocking, replacement=call.replacement)
+                continue
             chain = self._blocks(target, 0, set())
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional)
         return out
+
+    def _runs_passed(self, key: FunctionKey, call: CallFact) -> bool:
+        """The sync helper calls, in its own body, the parameter that `call.passed` is
+        handed to: `def _call(self, fn, *a): return fn(*a)`."""
+        fn = self.index.facts[key[0]].functions[key[1]]
+        if fn.is_async or fn.yields or not fn.called_params:
+            return False
+        if call.passed_keyword:
+            return call.passed_keyword in fn.called_params
+        params = list(fn.positional_params)
+        if fn.class_name and "staticmethod" not in {d.rsplit(".", 1)[-1] for d in fn.decorators}:
+            # Called as a bound method (`self._call(...)`, `Client(...)` runs `__init__`):
+            # the first parameter is the instance.
+            params = params[1:]
+        position = call.passed_position
+        return 0 <= position < len(params) and params[position] in fn.called_params
 
     def _blocks(self, key: FunctionKey, depth: int,
                 visiting: set[FunctionKey]) -> tuple[Hop, ...] | None:

@@ -188,6 +188,14 @@ class CallFact:
     paced: bool = False
     """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
     client per iteration costs nothing next to the wait."""
+    passed: str = ""
+    """Resolved name of a blocking callable handed over uncalled as an argument
+    (`self._call(client.post, url)`): the helper may run it in this thread."""
+    passed_blocking: str = ""
+    """Category of blocking work of `passed`."""
+    passed_position: int = -1
+    """Position of `passed` among the call's arguments (-1: given by keyword)."""
+    passed_keyword: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,11 +232,15 @@ class FunctionFact:
     """Registered as a startup or shutdown hook (`@app.on_event("startup")`,
     `@app.before_serving`): it runs once, before requests are served."""
     serial_awaits: int = 0
+    """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
+    by default): they run one at a time on one thread, whatever gathers them."""
     lazy_init: bool = False
     """Awaits under `if not self.x:` / `if self.x is None:`: a lazy connect or load on first
     use, which concurrent first calls would all run (in different tasks)."""
-    """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
-    by default): they run one at a time on one thread, whatever gathers them."""
+    positional_params: tuple[str, ...] = ()
+    """Parameters that take a positional argument, in order (`self` included)."""
+    called_params: tuple[str, ...] = ()
+    """Parameters the body calls (`fn(*args)`): a callable handed over runs here."""
 
     @property
     def lines(self) -> int:

@@ -75,7 +75,10 @@ class NameTable(Generic[T]):
         else:
             self.exact[pattern] = value
 
-    def get(self, name: str) -> T | None:
+    def get(self, name: str, suffixes: bool = True) -> T | None:
+        """`suffixes=False` leaves out the `*.tail` patterns, which only hold for calls whose
+        receiver is unknown (a bare `.execute` on something): a name resolved to a project
+        object (`Agent.execute`) must not take them."""
         if not name:
             return None
         hit = self.exact.get(name)
@@ -91,7 +94,7 @@ class NameTable(Generic[T]):
                 if hit is not None:
                     return hit
                 cut = name.rfind(".", 0, cut)
-        if self.suffix:
+        if self.suffix and suffixes:
             return self.suffix.get(name[name.rfind(".") + 1:])
         return None
 

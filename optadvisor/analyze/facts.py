@@ -151,6 +151,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
             branch_callees=tuple(branch_callees), io=io,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
+            positional_params=tuple(fb.positional_params),
+            called_params=tuple(sorted(fb.called_params)),
         ))
 
     calls = []
@@ -194,6 +196,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # sandbox run streamed back); the handshake saved by reuse is noise next to them.
             # Not in a route: a proxy pays the handshake on every request it serves.
             fact = replace(fact, paced=True)
+        if fact is not None and keep_untagged and cb.passes and not fact.blocking:
+            fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
             fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
@@ -268,6 +272,21 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         imports=tuple(sorted(collector.imported_modules)),
         positions=positions.source,
     )
+
+
+def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
+                     catalog: Catalog) -> CallFact:
+    """`self._call(client.post, url)` in a coroutine: a blocking method handed to a helper,
+    which the link stage checks calls it (and so blocks, in this thread)."""
+    for position, keyword, ref in cb.passes:
+        name = resolver.name(ref, cb.function)
+        blocking = catalog.blocking.get(name, suffixes=False)
+        if blocking is None or catalog.not_blocking.get(name) is not None:
+            continue
+        return replace(fact, passed=name, passed_blocking=blocking.category,
+                       passed_position=position, passed_keyword=keyword,
+                       replacement=blocking.instead)
+    return fact
 
 
 def _from_params(node: "cst.Call", params: set[str]) -> bool:

@@ -62,6 +62,11 @@ class FuncBuild:
     handed to each iteration's awaited call, they are state the iterations share."""
     globals: set[str] = field(default_factory=set)
     param_names: set[str] = field(default_factory=set)
+    positional_params: list[str] = field(default_factory=list)
+    """Parameters that take a positional argument, in order (`self` included)."""
+    called_params: set[str] = field(default_factory=set)
+    """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
+    in this function's thread."""
     divided: set[str] = field(default_factory=set)
     """Locals assigned a division or an int() of one (`attempts = timeout // 60`)."""
     offloaded_names: set[str] = field(default_factory=set)
@@ -106,6 +111,10 @@ class CallBuild:
     """Pre-order index of the call this one is a direct argument of (-1: none)."""
     arg_names: tuple[str, ...] = ()
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
+    passes: tuple[tuple[int, str, Chain], ...] = ()
+    """Names and attributes handed over uncalled (`self._call(client.post, url)`): per
+    argument its position (-1 for a keyword), its keyword and its chain. A helper that
+    calls its parameter runs them."""
     reads: tuple[str, ...] = ()
     """For calls that may be loaders: the names their arguments and receiver read."""
     guarded: bool = False
@@ -373,6 +382,8 @@ class FactCollector(cst.CSTVisitor):
         if params.star_kwarg:
             all_params.append(params.star_kwarg)
         build.params = len(all_params)
+        build.positional_params = [
+            param.name.value for param in (*params.posonly_params, *params.params)]
         for i, param in enumerate(all_params):
             pname = param.name.value
             build.local_names.add(pname)
@@ -912,10 +923,19 @@ class FactCollector(cst.CSTVisitor):
         for loop in self._loop_stack:
             loop.calls += 1
         arg_names = []
-        for arg in node.args:
+        passes = []
+        for position, arg in enumerate(node.args):
             self._arg_of[id(arg.value)] = index
             if isinstance(arg.value, cst.Name):
                 arg_names.append(arg.value.value)
+            if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star:
+                ref = chain_of(arg.value)
+                if ref is not None:
+                    keyword = arg.keyword.value if arg.keyword is not None else ""
+                    passes.append((-1 if keyword else position, keyword, ref))
+        if func is not None and isinstance(node.func, cst.Name) and \
+                node.func.value in func.param_names:
+            func.called_params.add(node.func.value)
         chain = chain_of(node.func)
         if chain is None:
             chain = _path_method(node.func)
@@ -988,7 +1008,8 @@ class FactCollector(cst.CSTVisitor):
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
-            arg_names=tuple(arg_names), reads=reads, guarded=self._param_guards > 0,
+            arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
+            guarded=self._param_guards > 0,
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
