@@ -188,6 +188,9 @@ class CallFact:
     paced: bool = False
     """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
     client per iteration costs nothing next to the wait."""
+    covered: bool = False
+    """Inside a `with open(...)` block of its function (or a later item of that `with`):
+    the block's own finding moves this work with it."""
     passed: str = ""
     """Resolved name of a blocking callable handed over uncalled as an argument
     (`self._call(client.post, url)`): the helper may run it in this thread."""

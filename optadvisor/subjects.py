@@ -30,7 +30,7 @@ CALL_FIELDS = {
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
-    "param_config": "bool", "ready": "bool",
+    "param_config": "bool", "ready": "bool", "covered": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -251,6 +251,7 @@ class CallView:
         self.handoff = fact.handoff
         self.once = fact.once
         self.handed = fact.handed
+        self.covered = fact.covered
         self.param_config = fact.param_config
         self.ready = fact.ready
         self.paced = fact.paced

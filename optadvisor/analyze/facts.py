@@ -196,6 +196,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # sandbox run streamed back); the handshake saved by reuse is noise next to them.
             # Not in a route: a proxy pays the handshake on every request it serves.
             fact = replace(fact, paced=True)
+        if fact is not None and cb.covered:
+            fact = replace(fact, covered=True)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
             fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)

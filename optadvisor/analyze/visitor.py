@@ -111,6 +111,8 @@ class CallBuild:
     """Pre-order index of the call this one is a direct argument of (-1: none)."""
     arg_names: tuple[str, ...] = ()
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
+    covered: bool = False
+    """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     passes: tuple[tuple[int, str, Chain], ...] = ()
     """Names and attributes handed over uncalled (`self._call(client.post, url)`): per
     argument its position (-1 for a keyword), its keyword and its chain. A helper that
@@ -246,6 +248,7 @@ class FactCollector(cst.CSTVisitor):
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._with_items: set[int] = set()
+        self._open_withs: list[tuple[int, int, set[int]] | None] = []
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
         self._returned: set[int] = set()
@@ -545,9 +548,25 @@ class FactCollector(cst.CSTVisitor):
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
+        opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
+                 and (chain_of(item.item.func) or ("",))[-1] == "open"]
+        if opens and node.asynchronous is None:
+            self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items}))
+        else:
+            self._open_withs.append(None)
 
     def leave_With(self, original_node: cst.With) -> None:
         self._handoffs.pop()
+        self._open_withs.pop()
+
+    def _covered(self, node: cst.Call) -> bool:
+        """Inside a `with open(...)` of the same function, or a later item of its `with`:
+        the file work the block does moves with the block (one finding, one fix)."""
+        for frame in self._open_withs:
+            if frame is not None and frame[0] == self._fidx and (
+                    id(node) not in frame[2] or id(node) != frame[1]):
+                return True
+        return False
 
     def _enter_loop(self, node: cst.CSTNode, kind: str) -> None:
         self._compound()
@@ -1009,7 +1028,7 @@ class FactCollector(cst.CSTVisitor):
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
-            guarded=self._param_guards > 0,
+            guarded=self._param_guards > 0, covered=self._covered(node),
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(

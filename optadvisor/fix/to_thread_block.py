@@ -80,7 +80,7 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     func = source.scope_of(stmts[0])
     if not isinstance(func, ast.AsyncFunctionDef):
         raise NotHere("")
-    why = _refusal(stmts)
+    why = _refusal(stmts) or _reopened(func, stmts)
     if why:
         raise NotHere(why)
     module, indent = ctx.block(stmts)
@@ -90,7 +90,9 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
                       "hand, returning the new value.")
     lines = range(stmts[0].lineno, (stmts[-1].end_lineno or stmts[-1].lineno) + 1)
     outside = _loaded_outside(func, lines)
-    returned = sorted((n for n in stored if n in outside), key=lambda n: _first_store(stmts, n))
+    handles = set(_with_names(stmts[0])) if isinstance(stmts[0], ast.With) else set()
+    returned = sorted((n for n in stored if n in outside and (
+        n not in handles or _read_after(func, n, lines))), key=lambda n: _first_store(stmts, n))
     taken = names_in_scope(source, func)
     # Named for the object it works with, so two blocks of one coroutine differ.
     if not root and isinstance(stmts[0], ast.With):
@@ -113,6 +115,40 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
         message="The block runs in one worker thread, so the objects it makes are used in the "
                 "thread that made them; unsafe because the block's code must not touch "
                 "event-loop objects.")
+
+
+def _opened_paths(nodes: list[ast.stmt]) -> list[tuple[str, int]]:
+    """The path expressions `open(...)` is called with, as source text, and their lines."""
+    return [(ast.unparse(node.args[0]), node.lineno) for node in walk_scope(nodes)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "open" and node.args]
+
+
+def _reopened(func: ast.AST, stmts: list[ast.stmt]) -> str:
+    """A file the coroutine opens again elsewhere (read it, change it, write it back): two
+    offloads of one read-modify-write let another task's write land in between."""
+    mine = {path for path, _ in _opened_paths(stmts)}
+    lines = range(stmts[0].lineno, (stmts[-1].end_lineno or stmts[-1].lineno) + 1)
+    for path, line in _opened_paths(list(getattr(func, "body", []))):
+        if path in mine and line not in lines:
+            return (f"This coroutine opens `{path}` again at line {line}: move the reading, "
+                    "the change and the writing together into one sync function run by "
+                    "`asyncio.to_thread` (offloaded apart, another task's write can land "
+                    "between them), and hold a lock if concurrent calls write this file.")
+    return ""
+
+
+def _read_after(func: ast.AST, name: str, lines: range) -> bool:
+    """A name the block binds is read before the coroutine binds it again: after the block
+    (the next store after it wins), or before it (a loop brings the value round)."""
+    events = sorted(
+        (node.lineno, node.col_offset, isinstance(node.ctx, ast.Load))
+        for node in ast.walk(func)
+        if isinstance(node, ast.Name) and node.id == name and node.lineno not in lines)
+    after = [e for e in events if e[0] > lines[-1]]
+    if after and after[0][2]:
+        return True
+    return any(is_load for line, _, is_load in events if line < lines[0])
 
 
 def _refusal(stmts: list[ast.stmt]) -> str:
