@@ -99,3 +99,36 @@ def test_an_awaiting_comprehension_names_its_for_clause():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     [loop] = [lp for lp in facts.loops if lp.kind == "comprehension"]
     assert (loop.target, loop.iterable) == ("u", "urls")
+
+
+def test_httpx2_is_httpx_and_typed_file_objects_do_file_work():
+    """flake8-async's eval files: httpx2 (httpx's continuation) and file objects typed by
+    annotation; a file handed to an `async with` wrapper is read by the wrapper."""
+    code = textwrap.dedent("""
+        import io, os
+        from typing import Optional
+        import httpx2, trio
+
+        async def f(g: Optional[io.TextIOWrapper], b: io.BufferedReader):
+            httpx2.get("u")
+            client = httpx2.Client()
+            client.post("u")
+            g.read()
+            b.readline()
+            async with trio.wrap_file(open("p")) as h:
+                await h.read()
+            await trio.wrap_file(os.fdopen(0))
+    """)
+    catalog = load_catalog()
+    facts = analyze_bytes("m.py", code.encode(), catalog, 10**6)
+    blocking = {c.line: (c.name, c.blocking, c.handed) for c in facts.calls if c.blocking}
+    assert blocking == {
+        7: ("httpx2.get", "http", False),
+        9: ("httpx2.Client.post", "http", False),
+        10: ("io.TextIOWrapper.read", "file", False),
+        11: ("io.BufferedReader.readline", "file", False),
+        12: ("open", "file", True),
+        14: ("os.fdopen", "file", True),
+    }
+    # The alias copies every table, not only the blocking one.
+    assert catalog.clients.get("httpx2.Client") == catalog.clients.get("httpx.Client")

@@ -175,6 +175,7 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
     files = [*default_catalog_files(), *extra]
     catalog = Catalog()
     words: dict[str, set[str]] = {attr: set() for _, _, attr in _WORD_LISTS}
+    aliases: dict[str, str] = {}
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
         try:
@@ -186,8 +187,10 @@ def load_catalog(extra: tuple[Path, ...] | list[Path] = ()) -> Catalog:
             raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
         digest.update(raw)
         _merge(catalog, data, path, words)
+        aliases.update(_aliases(data, path))
     for attr, values in words.items():
         setattr(catalog, attr, frozenset(values))
+    _alias_modules(catalog, aliases)
     loaders = [*catalog.loaders.exact, *catalog.loaders.prefix, *catalog.loaders.suffix]
     catalog.loader_tails = frozenset(name.rsplit(".", 1)[-1] for name in loaders)
     batched = [*catalog.batch.exact, *catalog.batch.prefix, *catalog.batch.suffix]
@@ -217,7 +220,7 @@ _WORD_LISTS = (
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
            words: dict[str, set[str]]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches", "effects", "not_blocking", "batch", "async_io"}
+             "ordered", "caches", "effects", "not_blocking", "batch", "async_io", "aliases"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
@@ -260,6 +263,28 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
             if not isinstance(values, list):
                 raise CatalogError(f"{path}: [{section}] {key} must be a list of names")
             words[attr].update(str(v) for v in values)
+
+
+def _aliases(data: dict[str, Any], path: Path) -> dict[str, str]:
+    """`[aliases] modules = { httpx2 = "httpx" }`: a module with the API of another."""
+    table = data.get("aliases", {}).get("modules", {})
+    if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and v for k, v in table.items()):
+        raise CatalogError(f"{path}: [aliases] modules must map module names to module names")
+    return table
+
+
+def _alias_modules(catalog: Catalog, aliases: dict[str, str]) -> None:
+    """Every entry under an aliased module's name holds under the alias too."""
+    tables = (catalog.blocking, catalog.clients, catalog.timeouts, catalog.batch,
+              catalog.loaders, catalog.offload, catalog.memoize, catalog.not_blocking,
+              catalog.async_io)
+    for alias, module in aliases.items():
+        for table in tables:
+            for patterns in (table.exact, table.prefix):
+                for name, value in list(patterns.items()):
+                    if name == module or name.startswith(module + "."):
+                        patterns.setdefault(alias + name[len(module):], value)
 
 
 _ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",

@@ -158,7 +158,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     calls = []
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
     names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
-    awaited_calls = {cb.index for cb in collector.calls if cb.awaited}
+    # An `async with` item is entered by awaiting it: a file handed to it (`async with
+    # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
+    awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
     for cb in collector.calls:
         name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
@@ -309,7 +311,7 @@ def _handed_over(cb: CallBuild, name: str, receiver: str, awaited: set[int]) -> 
     `return path.open("rb")`: the call only opens a file (microseconds) and hands the handle
     to an awaited call, a child process or the caller, which does the reading or writing.
     (`json.load(open(p))` reads right there: that one still blocks.)"""
-    if name.rsplit(".", 1)[-1] != "open":
+    if name.rsplit(".", 1)[-1] not in ("open", "fdopen"):
         return False
     return cb.arg_of in awaited or receiver in _SPAWNS or cb.returned
 

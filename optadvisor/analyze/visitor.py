@@ -113,6 +113,8 @@ class CallBuild:
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
+    in_async_with: bool = False
+    """An item of an `async with`: entering it is awaited (`async with wrap_file(f)`)."""
     passes: tuple[tuple[int, str, Chain], ...] = ()
     """Names and attributes handed over uncalled (`self._call(client.post, url)`): per
     argument its position (-1 for a keyword), its keyword and its chain. A helper that
@@ -248,6 +250,7 @@ class FactCollector(cst.CSTVisitor):
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._with_items: set[int] = set()
+        self._async_with_items: set[int] = set()
         self._open_withs: list[tuple[int, int, set[int]] | None] = []
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
@@ -538,6 +541,8 @@ class FactCollector(cst.CSTVisitor):
             call = item.item
             if isinstance(call, cst.Call):
                 self._with_items.add(id(call))
+                if node.asynchronous is not None:
+                    self._async_with_items.add(id(call))
                 chain = chain_of(call.func)
                 handoff |= bool(chain) and chain[-1] in _HANDOFFS
                 if item.asname and isinstance(item.asname.name, cst.Name):
@@ -1023,6 +1028,7 @@ class FactCollector(cst.CSTVisitor):
             index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
             loop_depth=self._loop_depth(), offloaded=self._in_offloaded(),
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
+            in_async_with=id(node) in self._async_with_items,
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             handoff=any(self._handoffs),
