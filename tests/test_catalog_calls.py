@@ -132,3 +132,30 @@ def test_httpx2_is_httpx_and_typed_file_objects_do_file_work():
     }
     # The alias copies every table, not only the blocking one.
     assert catalog.clients.get("httpx2.Client") == catalog.clients.get("httpx.Client")
+
+
+def test_docker_sdk_calls_are_requests_to_the_daemon_and_milvus_builders_are_local():
+    code = textwrap.dedent("""
+        import docker
+        from pymilvus import MilvusClient
+
+        class Sandbox:
+            def __init__(self):
+                self.docker = docker.from_env()
+                self.milvus = MilvusClient(uri="http://m")
+
+            async def start(self, image):
+                container = self.docker.containers.run(image, detach=True)
+                container.stop()
+                schema = self.milvus.create_schema()
+                self.milvus.prepare_index_params()
+                self.milvus.search("c", data=[[1.0]])
+                self.docker.close()
+                return schema
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: (c.name, c.blocking) for c in facts.calls if c.blocking} == {
+        11: ("docker.from_env.containers.run", "docker"),
+        12: ("docker.from_env.containers.run().stop", "docker"),
+        15: ("pymilvus.MilvusClient.search", "cloud"),
+    }

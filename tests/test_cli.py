@@ -175,6 +175,11 @@ SUPPRESSIONS = {
     "noqa-other-tool": ("# noqa: E501", False),
     "optadvisor-ignore-other-rule": ("# optadvisor: ignore[OPT202]", False),
     "plain-comment": ("# this is fine", False),
+    # Another linter's code for a blocking call in async code: the author already decided.
+    "noqa-flake8-async": ("# noqa: ASYNC210", True),
+    "type-ignore-flake8-async": ("# type: ignore[ASYNC101]", True),
+    "noqa-other-async-check": ("# noqa: ASYNC110", False),
+    "type-ignore-other": ("# type: ignore[attr-defined]", False),
 }
 
 

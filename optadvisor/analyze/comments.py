@@ -1,5 +1,8 @@
 """Suppression comments: `# optadvisor: ignore[OPT101]`, `# optadvisor: ignore`,
-`# noqa: OPT101, OPT202` and a bare `# noqa` (silences every rule, as in flake8/ruff)."""
+`# noqa: OPT101, OPT202` and a bare `# noqa` (silences every rule, as in flake8/ruff).
+flake8-async's and ruff's codes for blocking calls in async functions (`# noqa: ASYNC210`,
+and the `# type: ignore[ASYNC101]` some projects write) silence ours for the same calls:
+the author already decided that this call may block."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import tokenize
 _MARK = re.compile(
     r"#[ \t]*(?:optadvisor:[ \t]*ignore(?:\[(?P<ours>[^\]\n]*)\])?"
     r"|noqa(?P<colon>[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*"
-    r"(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?)",
+    r"(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?"
+    r"|type:[ \t]*ignore\[(?P<typed>[^\]\n]*ASYNC[^\]\n]*)\])",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Za-z]+[0-9][A-Za-z0-9]*")
@@ -21,7 +25,8 @@ reading as `OPT1` (a group) and `O1`."""
 
 def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
     """(line, codes) for every suppression comment; ("*",) means every rule."""
-    if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text:
+    if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text and \
+            "ASYNC" not in text:
         return ()
     starts: list[int] | None = None
     comment_lines: set[int] | None = None
@@ -35,7 +40,10 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
         line = bisect.bisect_right(starts, match.start())
         if comment_lines is not None and line not in comment_lines:
             continue
-        if match.group("ours") is not None:
+        if match.group("typed") is not None:
+            codes = {c.upper() for c in _CODE.findall(match.group("typed"))
+                     if c.upper().startswith("ASYNC")}
+        elif match.group("ours") is not None:
             codes = {c.upper() for c in _CODE.findall(match.group("ours"))} or {"*"}
         elif match.group("codes"):
             codes = {c.upper() for c in _CODE.findall(match.group("codes"))}
@@ -62,4 +70,16 @@ def is_suppressed(rule: str, lines: tuple[int, ...],
         codes = table.get(line)
         if codes and ("*" in codes or any(rule.startswith(code) for code in codes)):
             return True
+        if codes and rule in _BLOCKING_RULES and any(code in _ASYNC_BLOCKING for code in codes):
+            return True
     return False
+
+
+_BLOCKING_RULES = frozenset({"OPT101", "OPT104", "OPT105"})
+_ASYNC_BLOCKING = frozenset({
+    # flake8-async before its renumbering (blocking HTTP, sync calls, os process calls)
+    "ASYNC100", "ASYNC101", "ASYNC102",
+    # flake8-async and ruff today: HTTP, subprocess, file, os.path, input, time.sleep
+    "ASYNC210", "ASYNC211", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230",
+    "ASYNC231", "ASYNC232", "ASYNC240", "ASYNC250", "ASYNC251"})
+"""Codes other linters give a blocking call in an async function."""

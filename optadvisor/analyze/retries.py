@@ -33,13 +33,22 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     own = list(_own_nodes(loop.body))
     if any(is_clock_call(node) for node in own) or _time_budget(loop, divided):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget
+    if _waits_for_time(loop):
+        return None
     sleeps: list[cst.Call] = []
+    handled: set[int] = set()
     for attempt in own:
-        if isinstance(attempt, cst.Try) and _leaves_on_success(attempt):
+        if isinstance(attempt, cst.Try):
             for handler in attempt.handlers:
-                if _goes_on(handler):
-                    sleeps += [n for n in _own_nodes(handler.body) if _is_sleep(n)]
+                waits = [n for n in _own_nodes(handler.body) if _is_sleep(n)]
+                handled.update(id(n) for n in waits)
+                if _leaves_on_success(attempt) and _goes_on(handler):
+                    sleeps += waits
     if not sleeps:
+        return None
+    if any(_is_sleep(node) and id(node) not in handled for node in own):
+        # It also sleeps when nothing failed (`if status == "running": sleep(1)`): a poll
+        # of a job's state, where a fixed interval is right and backoff only adds delay.
         return None
     fixed = all(_fixed(sleep, changing) for sleep in sleeps)
     counter = any(isinstance(node, cst.AugAssign) for node in _own_nodes(loop.body))
@@ -83,6 +92,22 @@ def _goes_on(handler: cst.ExceptHandler) -> bool:
     last = body[-1] if body else None
     return not (isinstance(last, cst.SimpleStatementLine) and last.body and isinstance(
         last.body[-1], (cst.Raise, cst.Return, cst.Break)))
+
+
+_BUDGET_WORDS = ("timeout", "deadline", "max_wait", "wait_time", "time_limit")
+
+
+def _waits_for_time(loop: cst.For | cst.While) -> bool:
+    """`while elapsed < self.timeout:`: the loop's own test is a time budget (the wait for
+    a server to come up), whatever fails inside it."""
+    if not isinstance(loop, cst.While) or not isinstance(loop.test, cst.Comparison):
+        return False
+    parts = [loop.test.left, *(c.comparator for c in loop.test.comparisons)]
+    for part in parts:
+        chain = chain_of(part) if isinstance(part, (cst.Name, cst.Attribute)) else None
+        if chain and any(word in chain[-1].lower() for word in _BUDGET_WORDS):
+            return True
+    return False
 
 
 def _time_budget(loop: cst.For | cst.While, divided: frozenset[str]) -> bool:

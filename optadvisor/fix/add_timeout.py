@@ -28,7 +28,7 @@ def build(ctx: FixContext) -> Fix:
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
     long = " (a generation endpoint: it allows a long wait for the answer)" \
-        if _long_running(ctx) else ""
+        if _long_running(ctx) and not _polls(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     return ctx.change(
         "unsafe" if doubts else "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
@@ -83,7 +83,8 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    text = ctx.params.get("long_value", "") if _long_running(ctx) or streamed else ""
+    long = (_long_running(ctx) and not (node is not None and _polls(ctx, node))) or streamed
+    text = ctx.params.get("long_value", "") if long else ""
     try:
         value = cst.parse_expression(text or ctx.params.get("value", "30"))
     except cst.ParserSyntaxError:
@@ -105,14 +106,32 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
 def _long_running(ctx: FixContext) -> bool:
     """A word of the call's text (its URL, its payload) or of the name of the function
     that makes it starts with one of `params.long_words` (`generate_image`, `/completions`;
-    not `invoices`)."""
+    not `invoices`). Only the function's own name counts, not its class's: every method of
+    a `SearchTools` class is not a tool run."""
     stems = tuple(ctx.params.get("long_words", "").split())
     if not stems:
         return False
     function = ctx.env.get("function")
-    where = " ".join((ctx.source.segment(ctx.span),
-                      getattr(function, "qualname", "") if function is not None else ""))
+    name = getattr(function, "name", "") if function is not None else ""
+    where = " ".join((ctx.source.segment(ctx.span), name))
     return any(word.startswith(stems) for word in name_words(where))
+
+
+def _polls(ctx: FixContext, node: ast.AST) -> bool:
+    """The call sits in a loop that also sleeps (a status poll, a wait for a server to come
+    up): each request should answer at once, and a long timeout would stretch the loop's own
+    limit by hours. Even a generation job is polled with short requests."""
+    scope = ctx.source.scope_of(node)
+    at: ast.AST | None = ctx.source.parent(node)
+    while at is not None and at is not scope:
+        if isinstance(at, (ast.For, ast.While, ast.AsyncFor)):
+            for inner in ast.walk(at):
+                if isinstance(inner, ast.Call) and (
+                        isinstance(inner.func, ast.Attribute) and inner.func.attr == "sleep"
+                        or isinstance(inner.func, ast.Name) and inner.func.id == "sleep"):
+                    return True
+        at = ctx.source.parent(at)
+    return False
 
 
 def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
