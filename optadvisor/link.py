@@ -47,6 +47,10 @@ class Via:
     conditional: bool = False
     """The blocking call at the end sits under an `if` or an `except` of its helper: it
     runs on some paths only (a cache miss, a fallback, a kind of input)."""
+    bridge: bool = False
+    """The helper called runs a coroutine on an event loop of its own and waits for it
+    (`asyncio.run`, `run_until_complete`): a sync-over-async bridge, which async code
+    replaces by awaiting the coroutine itself."""
 
     @property
     def text(self) -> str:
@@ -262,8 +266,19 @@ class BlockingLinker:
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
-                             conditional=conditional)
+                             conditional=conditional, bridge=self._bridges(target))
         return out
+
+    def _bridges(self, key: FunctionKey) -> bool:
+        """The function, or a def nested in it, starts an event loop of its own."""
+        rel, index = key
+        functions = self.index.facts[rel].functions
+        inside = {index}
+        for i in range(index + 1, len(functions)):  # nested defs follow their parent
+            if functions[i].parent in inside:
+                inside.add(i)
+        return any(name in _LOOP_RUNNERS or name.endswith(".run_until_complete")
+                   for i in inside for name in functions[i].callees)
 
     def _runs_passed(self, key: FunctionKey, call: CallFact) -> bool:
         """The sync helper calls, in its own body, the parameter that `call.passed` is
@@ -345,6 +360,11 @@ class FileLinks:
     """Functions (by index) that build a client, whose every caller found in the project is
     setup code (`__init__`, `main`, startup hooks): they run once per process or object."""
 
+
+_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
+                           "asyncio.run_coroutine_threadsafe"})
+"""Calls that run a coroutine to completion from sync code (on a loop of their own, or on
+another thread's loop, waiting for it)."""
 
 ONCE_DEPTH = 3
 """How many calls up from a client builder the search for setup callers goes

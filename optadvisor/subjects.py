@@ -28,6 +28,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
+    "via_bridge": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -220,6 +221,7 @@ class CallView:
         self.via = via.text if via else ""
         self.via_depth = len(via.chain) - 1 if via else 0
         self.via_conditional = bool(via and via.conditional)
+        self.via_bridge = bool(via and via.bridge)
         self.function = function
         self.src = source
         self.name = fact.name
