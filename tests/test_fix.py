@@ -505,3 +505,31 @@ def test_a_file_iterated_where_it_is_opened_is_advice_in_words():
     """), select=("OPT105",))
     assert len(recs) == 2
     assert all(r.fix.applicability == "manual" and "line by line" in r.fix.message for r in recs)
+
+
+def test_ui_code_is_not_moved_to_a_worker_thread():
+    """Held-out evaluation C (a Textual app): a block that updated widgets was moved into
+    `asyncio.to_thread`; Textual's widgets belong to the app's thread. Plain blocking work
+    with plain values still gets the rewrite."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import time
+        import requests
+        from textual.app import App
+
+        class Viewer(App):
+            def _refresh(self):
+                time.sleep(0.1)
+                self.query_one("#log").update("done")
+
+            async def on_mount(self):
+                with open(self.log_path) as f:
+                    self.query_one("#log").update(f.read())
+                self._refresh()
+                requests.get("https://example.com", timeout=5)
+    """), select=("OPT101", "OPT104", "OPT105"))
+    by_rule = {r.rule: r for r in recs}
+    assert by_rule["OPT105"].fix.applicability == "manual"
+    assert "textual UI" in by_rule["OPT105"].fix.message
+    assert by_rule["OPT104"].fix.applicability == "manual"
+    assert "call_from_thread" in by_rule["OPT104"].fix.message
+    assert by_rule["OPT101"].fix.applicability != "manual"

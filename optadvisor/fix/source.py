@@ -208,6 +208,26 @@ class FixSource:
         return Edit(line, 1, line, 1, f"import {module}{self.newline}{gap}")
 
 
+_UI_TOOLKITS = ("textual", "tkinter", "PyQt5", "PyQt6", "PySide2", "PySide6", "wx", "kivy",
+                "toga", "gi")
+"""Toolkits whose widgets belong to the thread that runs the UI: touched from a worker
+thread they corrupt state or raise."""
+
+
+def ui_toolkit(source: "FixSource") -> str:
+    """The UI toolkit this module imports, if any."""
+    if source.tree is None:
+        return ""
+    for node in ast.walk(source.tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+        for name in names:
+            root = name.split(".", 1)[0]
+            if root in _UI_TOOLKITS:
+                return root
+    return ""
+
+
 def module_def(source: "FixSource", name: str) -> ast.FunctionDef | None:
     """A top-level `def name` (a helper an earlier fix made, to reuse)."""
     for stmt in source.tree.body if source.tree is not None else ():

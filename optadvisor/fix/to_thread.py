@@ -35,6 +35,12 @@ def build(ctx: FixContext) -> Fix:
     if isinstance(statement, ast.AsyncWith):
         raise NotHere("")
     call = ctx.env.get("call")
+    # The callee itself, when it is a method of self (`self._save()`): it may touch the UI.
+    # Arguments read from self (`requests.get(self.url)`) are plain values.
+    why = to_thread_block.ui_bound(ctx, [node.func]) if isinstance(node.func, ast.Attribute) \
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self" else ""
+    if why:
+        raise NotHere(why)
     if call is not None and call.name.rsplit(".", 1)[-1] in _ITERATORS:
         raise NotHere(f"`{call.name.rsplit('.', 1)[-1]}` returns an iterator that blocks as it "
                       "is consumed, so a worker thread would only build it: await the futures "

@@ -14,7 +14,9 @@ import libcst as cst
 
 from optadvisor.fix.calls import names_in_scope
 from optadvisor.fix.context import FixContext, NotHere
-from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
+from optadvisor.fix.source import (
+    names_loaded, names_stored, ui_toolkit, unique_name, walk_scope,
+)
 from optadvisor.models import Fix
 
 _REFUSE = (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom, ast.Return,
@@ -80,7 +82,7 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     func = source.scope_of(stmts[0])
     if not isinstance(func, ast.AsyncFunctionDef):
         raise NotHere("")
-    why = _refusal(stmts) or _reopened(func, stmts)
+    why = _refusal(stmts) or _reopened(func, stmts) or ui_bound(ctx, stmts)
     if why:
         raise NotHere(why)
     module, indent = ctx.block(stmts)
@@ -149,6 +151,20 @@ def _read_after(func: ast.AST, name: str, lines: range) -> bool:
     if after and after[0][2]:
         return True
     return any(is_load for line, _, is_load in events if line < lines[0])
+
+
+def ui_bound(ctx: FixContext, nodes: list[ast.stmt] | list[ast.expr]) -> str:
+    """Code of a UI app (Textual, Qt, Tk…) that reads `self`: the object is likely a widget
+    or the app, which only the UI thread may touch."""
+    toolkit = ui_toolkit(ctx.source)
+    if not toolkit or "self" not in names_loaded(list(nodes)):
+        return ""
+    return (f"This module is a {toolkit} UI, and the code reads `self` (a widget or the app), "
+            "which only the UI's own thread may touch: move only the blocking part (the "
+            "file, network or process work, on plain values) to `asyncio.to_thread`, and "
+            "update the UI back in the coroutine"
+            + (" (or use `self.run_worker(..., thread=True)` with `call_from_thread`)."
+               if toolkit == "textual" else "."))
 
 
 def _refusal(stmts: list[ast.stmt]) -> str:
