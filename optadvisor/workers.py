@@ -9,6 +9,12 @@ native parser, the OOM killer) costs exactly the file it was on. This cannot be 
 the scanning process itself: libcst's native parser holds the GIL, so no thread of ours
 would even run while it stalls.
 
+On Linux the memory budget is also a ceiling inside the worker (RLIMIT_DATA, set once
+the worker is ready, at its size then plus `max_file_mib`): the parent looks at a worker's
+memory only every `_POLL_SECONDS`, and a file whose analysis allocates gigabytes within
+that time would have had them. Past the ceiling an allocation fails, the file becomes an
+`out-of-memory` record and the worker is replaced.
+
 Workers die with the scan: on Linux the kernel kills them when their parent does
 (PR_SET_PDEATHSIG), and everywhere they exit when their pipe from the parent closes.
 Idle workers are kept for the next scan of the same process (tests, the library API),
@@ -41,6 +47,12 @@ Outcome = FileFacts | ErrorRecord
 Progress = Callable[[int], None]
 
 _HEADER = struct.Struct("!Q")
+# A worker's first answer: started, imports done. A file's time budget starts here, not at
+# the worker's start: a loaded machine took longer than a 2 s budget to start a worker and
+# import libcst, and every file a fresh worker got became `too-slow`.
+_READY = "ready"
+# How long a worker may take to start before its file counts as lost.
+_START_SECONDS = 120.0
 # How often the parent looks at the workers' memory while they are quiet.
 _POLL_SECONDS = 0.25
 
@@ -80,16 +92,29 @@ def serve() -> None:
         init = _read_frame(inp)
         if init is None:
             return
-        catalog, max_bytes = pickle.loads(init[0]), init[1]  # type: ignore[index]
+        catalog, max_bytes, mib = pickle.loads(init[0]), init[1], init[2]  # type: ignore[index]
 
         def loop() -> None:
+            _warm_up()
+            # Measured here, in the deep-stack thread: its stack is part of the baseline.
+            _limit_memory(mib)
+            _write_frame(out, _READY)
             while True:
                 job = _read_frame(inp)
                 if job is None:
                     return
                 rel, data = job
-                _test_crash_hook(rel)
-                _write_frame(out, analyze_bytes(rel, data, catalog, max_bytes))
+                try:
+                    _test_crash_hook(rel)
+                    outcome = analyze_bytes(rel, data, catalog, max_bytes)
+                except MemoryError:
+                    outcome = _out_of_memory(rel, mib)
+                spent = isinstance(outcome, ErrorRecord) and outcome.kind == "out-of-memory"
+                if spent:
+                    outcome = _out_of_memory(rel, mib)  # the budget's words, not the parser's
+                _write_frame(out, outcome)
+                if spent:
+                    return  # a failed allocation may have left anything half-built
 
         # One deep-stack thread for the worker's whole life, not one per file.
         run_with_deep_stack(loop)
@@ -108,6 +133,41 @@ def _die_with_parent() -> None:
         os._exit(0)
 
 
+def _warm_up() -> None:
+    """Import what analysis needs before saying ready, so no file pays for it."""
+    import libcst  # noqa: F401
+
+    import optadvisor.analyze.facts  # noqa: F401
+    import optadvisor.analyze.positions  # noqa: F401
+    import optadvisor.analyze.visitor  # noqa: F401
+
+
+def _limit_memory(mib: int) -> None:
+    """Cap what this worker may allocate from now on at `mib` more than it holds (Linux:
+    RLIMIT_DATA counts heap and private mappings, not the address space reserved but
+    never written, as RLIMIT_AS would). Elsewhere only the parent's poll applies."""
+    if not mib or not sys.platform.startswith("linux"):
+        return
+    try:
+        import resource
+
+        now = psutil.Process().memory_info().data
+        ceiling = now + mib * 1024 * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            ceiling = min(ceiling, hard)
+        if soft == resource.RLIM_INFINITY or ceiling < soft:
+            resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    except (ImportError, OSError, ValueError, psutil.Error):  # pragma: no cover
+        pass
+
+
+def _out_of_memory(rel: str, mib: int) -> ErrorRecord:
+    return ErrorRecord(rel, "out-of-memory", (
+        f"analysis needed more than {mib:,} MiB and was stopped "
+        "(raise max-file-mib in [tool.optadvisor] to allow more)"))
+
+
 def _test_crash_hook(rel: str) -> None:
     """TEST-ONLY: `OPTADVISOR_TEST_CRASH_ON=<substring>` makes a worker die (`os._exit(1)`,
     as a native crash or the OOM killer would) on a file whose rel path contains it;
@@ -121,6 +181,13 @@ def _test_crash_hook(rel: str) -> None:
     hang = os.environ.get("OPTADVISOR_TEST_HANG_ON")
     if hang and hang in rel:
         time.sleep(10**6)
+    spike = os.environ.get("OPTADVISOR_TEST_SPIKE_ON")
+    if spike and spike in rel:
+        # An allocation past the budget, let go before the parent looks (it is never
+        # written, so it is never resident: no poll can see it, only the ceiling).
+        size = int(os.environ.get("OPTADVISOR_TEST_SPIKE_MIB", "1024")) * 1024 * 1024
+        blob = bytes(size)  # calloc: fresh zero pages, never touched
+        del blob
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
@@ -151,7 +218,7 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
 
 
 class _Worker:
-    def __init__(self, init: tuple[bytes, int]) -> None:
+    def __init__(self, init: tuple[bytes, int, int]) -> None:
         root = str(Path(optadvisor.__file__).resolve().parent.parent)
         # sys.path[0] is the working directory under -c: the scanned tree, which must
         # never shadow optadvisor's own modules.
@@ -162,6 +229,7 @@ class _Worker:
         self.init = init
         self.job: Job | None = None
         self.since = 0.0
+        self.ready = False
         _write_frame(self.stdin, init)
 
     @property
@@ -173,6 +241,7 @@ class _Worker:
         return self.proc.stdout  # type: ignore[return-value]
 
     def send(self, job: Job) -> bool:
+        # Until the worker is ready, `since` times its start (see _READY).
         self.job, self.since = job, time.monotonic()
         try:
             _write_frame(self.stdin, job)
@@ -210,7 +279,7 @@ def _close_idle() -> None:
         worker.kill()
 
 
-def _take(init: tuple[bytes, int]) -> _Worker:
+def _take(init: tuple[bytes, int, int]) -> _Worker:
     while _IDLE:
         worker = _IDLE.pop()
         if worker.init == init and worker.proc.poll() is None:
@@ -229,7 +298,7 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
         return results
     # The catalog goes to the workers as loaded here, pickled: a worker kept from an earlier
     # scan is reused only for the very same catalog (its files may have changed since).
-    init = (pickle.dumps(catalog), max_bytes)
+    init = (pickle.dumps(catalog), max_bytes, budget.mib)
     # Largest first, so one big file does not finish last.
     pending = sorted(jobs, key=lambda j: len(j[1]))
     busy: dict[int, _Worker] = {}
@@ -257,12 +326,17 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
                     outcome = _read_frame(worker.stdout)
                 except (OSError, pickle.UnpicklingError, EOFError):
                     outcome = None
+                if outcome == _READY and not worker.ready:
+                    worker.ready, worker.since = True, time.monotonic()
+                    continue
                 if outcome is None:
                     results[rel] = _died(rel)
                     _retire(worker, busy, selector, keep=False)
                 else:
                     results[rel] = outcome  # type: ignore[assignment]
-                    _retire(worker, busy, selector, keep=True)
+                    # A worker that hit its memory ceiling has ended itself.
+                    spent = isinstance(outcome, ErrorRecord) and outcome.kind == "out-of-memory"
+                    _retire(worker, busy, selector, keep=not spent)
                 spare += 1
                 if progress:
                     progress(1)
@@ -274,14 +348,17 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
                 assert worker.job is not None
                 rel = worker.job[0]
                 verdict = None
-                if now - worker.since > budget.seconds:
+                if not worker.ready:
+                    if now - worker.since > max(budget.seconds, _START_SECONDS):
+                        verdict = ErrorRecord(rel, "internal-error", (
+                            "the analyzer process did not start within "
+                            f"{max(budget.seconds, _START_SECONDS):g} s"))
+                elif now - worker.since > budget.seconds:
                     verdict = ErrorRecord(rel, "too-slow", (
                         f"analysis took longer than {budget.seconds:g} s and was stopped "
                         "(raise max-file-seconds in [tool.optadvisor] to allow more)"))
                 elif weigh and budget.mib and worker.resident_mib() > budget.mib:
-                    verdict = ErrorRecord(rel, "out-of-memory", (
-                        f"analysis needed more than {budget.mib:,} MiB and was stopped "
-                        "(raise max-file-mib in [tool.optadvisor] to allow more)"))
+                    verdict = _out_of_memory(rel, budget.mib)
                 if verdict is not None:
                     results[rel] = verdict
                     _retire(worker, busy, selector, keep=False)

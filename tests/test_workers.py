@@ -196,3 +196,28 @@ def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
     # does, when a profile run earlier in this process made pytest one).
     alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"left behind: {alive}"
+
+
+def test_memory_grabbed_between_two_polls_is_stopped_at_the_budget(tmp_path: Path):
+    # The parent weighs its workers' resident memory every quarter second: what a file
+    # allocates and lets go between two looks went unseen. The ceiling inside the worker
+    # stops the allocation itself (the hook's 768 MiB are never written, so only it can).
+    files = {f"pkg/mod{i}.py": BLOCKING + f"\nN = {i}\n" for i in range(6)}
+    files["pkg/spike_here.py"] = BLOCKING
+    files["pyproject.toml"] = "[tool.optadvisor]\nmax-file-mib = 128\n"
+    root = write(tmp_path / "repo", files)
+    env = {**os.environ, "OPTADVISOR_TEST_SPIKE_ON": "spike_here",
+           "OPTADVISOR_TEST_SPIKE_MIB": "768"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
+         "--no-cache", "--fail-on", "never", "--jobs", "2"],
+        check=False, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(e["path"], e["kind"]) for e in report["errors"]] == [
+        ("pkg/spike_here.py", "out-of-memory")]
+    assert "max-file-mib" in report["errors"][0]["message"]
+    # The worker that hit its ceiling is replaced; every other file is analyzed.
+    assert report["summary"]["files"] == 6
+    assert {r["path"] for r in report["recommendations"]} == {
+        f"pkg/mod{i}.py" for i in range(6)}

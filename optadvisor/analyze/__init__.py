@@ -114,7 +114,7 @@ def analyze_bytes(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> Fi
     except RecursionError:
         return ErrorRecord(rel, "too-deep", "expressions nest too deeply to analyze")
     except MemoryError:
-        return ErrorRecord(rel, "too-large", "ran out of memory analyzing this file")
+        return ErrorRecord(rel, "out-of-memory", "ran out of memory analyzing this file")
     except Exception as exc:  # noqa: BLE001 - any analyzer bug becomes a record, not a crash
         return ErrorRecord(rel, "internal-error",
                            f"optadvisor failed on this file ({type(exc).__name__}: {exc}); "
