@@ -14,8 +14,9 @@ from conftest import write
 
 from optadvisor.analyze import analyze_bytes
 from optadvisor.analyze.catalog import load_catalog
-from optadvisor.analyze.normalize import for_libcst
+from optadvisor.analyze.normalize import for_libcst, misread_line
 from optadvisor.api import ScanOptions, scan
+from optadvisor.models import ErrorRecord
 
 BLOCKING = "return requests.get(url, timeout=5)"
 
@@ -141,3 +142,57 @@ def test_decode_errors_count_lone_cr_as_a_line_end(data: bytes, line: int):
     assert (record.kind, record.line) == ("decode-error", line)
     assert f"line {line}" in record.message
 
+
+
+# libcst *accepts* these and, before the rewrite, put the statement after the backslash
+# line in the block above it: the `return` joined the loop (a false await-in-loop) or the
+# `if`. name -> source; the same file with that backslash as a space means the same to
+# CPython, positions included, and must give the same facts.
+MISREAD: dict[str, str] = {
+    "return_joins_the_loop": (
+        "import httpx\n\n\nasync def first(urls):\n"
+        "    async with httpx.AsyncClient() as client:\n"
+        "        for url in urls:\n            print(url)\n        \\\n"
+        "        return await client.get(urls[0], timeout=5)\n"),
+    "return_joins_the_if": (
+        "import requests\n\n\nasync def handler(url):\n    if url:\n        url = url.strip()\n"
+        "    \\\n    return requests.get(url, timeout=5)\n"),
+    "decorator": "@dec\n\\\ndef f():\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_files_libcst_accepts_but_misreads_give_cpython_s_blocks(tmp_path: Path, name: str):
+    source = MISREAD[name]
+    spaced = source.replace("\\\n", " \n")
+    assert ast.dump(ast.parse(source), include_attributes=True) == \
+        ast.dump(ast.parse(spaced), include_attributes=True)  # the same program to CPython
+    cst.parse_module(source)  # libcst accepts it as it is: the misread case
+    write(tmp_path / "a" / "app", {"f.py": source})
+    write(tmp_path / "b" / "app", {"f.py": spaced})
+    reports = [scan(ScanOptions(paths=(tmp_path / d / "app",), use_cache=False,
+                                jobs=1)).to_dict() for d in ("a", "b")]
+    for report in reports:
+        report["summary"].pop("seconds", None)
+        for rec in report["recommendations"]:
+            rec.pop("snippet", None)  # the user's own lines, backslash included
+    assert reports[0]["errors"] == []
+    assert reports[0]["recommendations"] == reports[1]["recommendations"]
+    assert analyze(source.encode()).functions == analyze(spaced.encode()).functions
+
+
+def test_a_misread_no_rewrite_can_fix_is_an_exact_record():
+    # CPython indents `g = 4` to the backslash's column (inside `if a:`); libcst puts it at
+    # the module's level, and a space for the backslash would too (CPython's tree differs):
+    # no rewrite, so a record at that line, not facts with `g = 4` in the wrong block.
+    text = ("if a:\n    if b:\n        c = 1\n    elif d:\n        e = 2\n    else:\n"
+            "        f = 3\n    \\\ng = 4\n")
+    tree = ast.parse(text)
+    assert [type(node).__name__ for node in tree.body[0].body] == ["If", "Assign"]
+    module = cst.parse_module(text)  # accepted, and read otherwise
+    assert misread_line(module, tree) == 9
+    assert for_libcst(text, tree) is None
+    record = analyze(text.encode())
+    assert isinstance(record, ErrorRecord) and record.kind == "parse-error", record
+    assert record.line == 9
+    assert record.message.startswith("valid Python that the parser cannot read: line 9 (")

@@ -15,7 +15,7 @@ import threading
 import tokenize
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import suppressions
@@ -24,7 +24,7 @@ from optadvisor.models import ErrorRecord, FileFacts
 if TYPE_CHECKING:
     from optadvisor.analyze.positions import AstIndex
 
-ANALYZER_VERSION = "60"
+ANALYZER_VERSION = "61"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows
@@ -215,6 +215,12 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
             return _unreadable(rel, readable, tree, again)
         del tree
         text = readable
+    else:
+        if index is not None and _misreadable(text):
+            checked = _read_backslash_lines(rel, text, module)
+            if isinstance(checked, ErrorRecord):
+                return checked
+            text, module = checked
     collector = FactCollector(catalog)
     walk(module, collector)
     positions = None
@@ -226,6 +232,35 @@ def _analyze_cst(rel: str, text: str, index: "AstIndex | None",
                                 collector.loop_nodes, collector.assign_nodes)
     facts = build_facts(rel, text, collector, positions, catalog)
     return replace(facts, suppressions=suppressions(text))
+
+
+def _misreadable(text: str) -> bool:
+    from optadvisor.analyze.normalize import has_backslash_line
+
+    return has_backslash_line(text)
+
+
+def _read_backslash_lines(rel: str, text: str, module: Any) -> tuple[str, Any] | ErrorRecord:
+    """libcst accepted a file holding a lone backslash line, and may have put the statement
+    after it in the wrong block: take the rewrite CPython agrees with, and refuse the file if
+    libcst's blocks still differ from CPython's (normalize.misread_line)."""
+    import libcst as cst
+
+    from optadvisor.analyze.normalize import for_libcst, misread_line
+
+    tree = parse_quietly(text)
+    readable = for_libcst(text, tree)
+    if readable is not None:
+        try:
+            text, module = readable, cst.parse_module(readable)
+        except cst.ParserSyntaxError:
+            pass  # the file as it is, checked below
+    line = misread_line(module, tree)
+    if line is None:
+        return text, module
+    return ErrorRecord(rel, "parse-error", (
+        f"valid Python that the parser cannot read: line {line} (libcst puts this statement "
+        "in another block than CPython, after a line holding only a backslash)"), line)
 
 
 def _unreadable(rel: str, text: str, tree: ast.Module, exc: Exception) -> ErrorRecord:

@@ -10,6 +10,13 @@ files CPython compiles are refused (libcst issues #446, #951):
   statement after it as not indented at all; at the end of a file (`\\` + CRLF) libcst
   calls it an unfinished continuation.
 
+libcst also *accepts* some files with a lone backslash line and reads them wrong: the
+statement after `    \\` is put in the block the backslash line ends, where CPython puts it
+at the backslash's column (a `return` after an `if` block became part of the `if`). So a
+file holding such a line gets the backslash rewrite whether libcst refuses it or not, and
+if libcst's blocks still differ from CPython's (`misread_line`), an error record, not facts
+that put code in the wrong loop or branch.
+
 Each rewrite replaces one character with a space, so every line and column stays where it
 was. A rewrite counts only when CPython's tree of the new text, positions included, is its
 tree of the file on disk: what libcst then reads means what the file means, and the facts'
@@ -25,15 +32,20 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from optadvisor.analyze import parse_quietly
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 _LONE_CR = re.compile(r"\r(?!\n)")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _BACKSLASH_LINE = re.compile(r"^([ \t\f]*)\\(?=\r\n|\r|\n)")
 _LIBCST_AT = re.compile(r"error at (\d+):(\d+)")
+_ANY_BACKSLASH_LINE = re.compile(r"(?:^|[\r\n])[ \t\f]*\\(?:\r\n|\r|\n)")
 
 Rewrite = Callable[[list[str], frozenset[int]], list[str]]
 """Physical lines (with their endings) and the 1-based lines that start inside a string
@@ -200,3 +212,79 @@ def _lines_in_strings(tree: ast.Module) -> frozenset[int]:
 
 def _dump(tree: ast.AST) -> str:
     return ast.dump(tree, include_attributes=True)
+
+
+def has_backslash_line(text: str) -> bool:
+    """Whether a line holds only whitespace and a backslash (libcst may misread it)."""
+    return "\\" in text and _ANY_BACKSLASH_LINE.search(text) is not None
+
+
+def misread_line(module: "cst.Module", tree: ast.Module) -> int | None:
+    """The line of the first statement libcst puts at another block depth than CPython, or
+    None when every statement, in source order, is as deep in both trees."""
+    expected = _ast_depths(tree)
+    got = _cst_depths(module)
+    for (depth, line), other in zip(expected, got):
+        if depth != other:
+            return line
+    if len(expected) != len(got):
+        return expected[min(len(expected), len(got)) - 1][1] if expected else 1
+    return None
+
+
+def _ast_depths(tree: ast.Module) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+
+    def visit(body: list[ast.stmt], depth: int) -> None:
+        for node in body:
+            out.append((depth, node.lineno))
+            for block in _ast_blocks(node):
+                visit(block, depth + 1)
+
+    visit(tree.body, 0)
+    return out
+
+
+def _ast_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists under a compound statement, in source order."""
+    blocks = [getattr(node, "body", [])]
+    blocks += [handler.body for handler in getattr(node, "handlers", [])]
+    blocks += [case.body for case in getattr(node, "cases", [])]
+    blocks += [getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+    return [block for block in blocks if isinstance(block, list) and block]
+
+
+def _cst_depths(module: "cst.Module") -> list[int]:
+    import libcst as cst
+
+    out: list[int] = []
+
+    def suite(block: object, depth: int) -> None:
+        if isinstance(block, cst.SimpleStatementSuite):
+            out.extend(depth for _ in block.body)
+        elif isinstance(block, cst.IndentedBlock):
+            statements(block.body, depth)
+
+    def statements(body: "Sequence[cst.BaseStatement]", depth: int) -> None:
+        for node in body:
+            if isinstance(node, cst.SimpleStatementLine):
+                out.extend(depth for _ in node.body)
+            else:
+                compound(node, depth)
+
+    def compound(node: object, depth: int) -> None:
+        out.append(depth)
+        suite(getattr(node, "body", None), depth + 1)
+        for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+            suite(part.body, depth + 1)
+        orelse = getattr(node, "orelse", None)
+        if isinstance(orelse, cst.If):  # elif: CPython nests it as an If in orelse
+            compound(orelse, depth + 1)
+        elif orelse is not None:
+            suite(orelse.body, depth + 1)
+        final = getattr(node, "finalbody", None)
+        if final is not None:
+            suite(final.body, depth + 1)
+
+    statements(module.body, 0)
+    return out
