@@ -219,9 +219,13 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             if progress:
                 progress(done, len(misses))
 
+        requested = options.jobs or config.jobs or default_jobs()
+        if requested > default_jobs() * 2:
+            # Clamped in analyze_all (`--jobs 10000` started 64 processes for 60 files).
+            _tell(options, [f"jobs = {requested:,} is more than twice the {default_jobs()} "
+                            f"core(s): at most {default_jobs() * 2} worker processes"])
         outcomes = analyze_all(
-            misses, catalog, config.max_file_bytes,
-            options.jobs or config.jobs or default_jobs(), advance,
+            misses, catalog, config.max_file_bytes, requested, advance,
             Budget(config.max_file_seconds, config.max_file_mib))
         for rel, outcome in outcomes.items():
             if isinstance(outcome, ErrorRecord):

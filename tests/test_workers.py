@@ -172,6 +172,36 @@ def test_jobs_are_clamped_to_files_and_cores():
     assert worker_count(0, 5) == 1
 
 
+def test_jobs_10000_starts_at_most_twice_the_cores_and_says_so(tmp_path: Path):
+    # `--jobs 10000` on 60 files started 64 processes (2.7 GiB). The files hang their
+    # workers, so every worker the scan starts is alive when counted.
+    files = {f"pkg/stuck_{i}.py": BLOCKING for i in range(3 * default_jobs() + 1)}
+    root = write(tmp_path / "repo", files)
+    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optadvisor", "scan", str(root), "--no-cache", "--jobs",
+         "10000", "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    parent = psutil.Process(proc.pid)
+    expected = default_jobs() * 2
+    most = 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            most = max(most, len(parent.children()))
+            if most >= expected:
+                time.sleep(1.0)  # and a second more for any extra one to show up
+                most = max(most, len(parent.children()))
+                break
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    assert most == expected
+    assert f"jobs = 10,000 is more than twice the {default_jobs()} core(s): at most " \
+        f"{expected} worker processes" in err
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL, signal.SIGHUP])
 def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
     # What CI runners, `timeout` and `docker stop` send: the workers must go with the scan
