@@ -279,7 +279,8 @@ def test_nothing_outlives_a_killed_profile(tmp_path: Path, signum: int):
     pids = tmp_path / "pids.txt"
     temp = tmp_path / "tmp"
     temp.mkdir()
-    env = {**os.environ, "TMPDIR": str(temp)}
+    tag = f"{os.getpid()}-{signum}-{time.monotonic_ns()}"
+    env = {**os.environ, "TMPDIR": str(temp), "OPTADVISOR_TEST_TAG": tag}
     proc = subprocess.Popen(
         [sys.executable, "-m", "optadvisor", "profile", str(script), "--timeout", "120",
          "--quiet", "--", str(pids)],
@@ -298,4 +299,16 @@ def test_nothing_outlives_a_killed_profile(tmp_path: Path, signum: int):
     gone, alive = psutil.wait_procs(watched, timeout=5)
     alive = [p for p in alive if _process(p.pid) is not None]
     assert alive == [], f"left running: {[(p.pid, p.cmdline()) for p in alive]}"
+    # Over the whole process table too: everything started with the run's environment
+    # (the daemon that emptied its own is checked by pid above).
+    table = [p for p in psutil.process_iter() if _tagged(p, tag)]
+    assert table == [], f"left running: {table}"
     assert list(temp.glob("optadvisor-run-*")) == []
+
+
+def _tagged(proc: psutil.Process, tag: str) -> bool:
+    try:
+        return proc.environ().get("OPTADVISOR_TEST_TAG") == tag and \
+            proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

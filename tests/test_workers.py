@@ -208,7 +208,8 @@ def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
     # (they used to stay, reparented to init, with the forkserver and resource tracker).
     files = {f"pkg/stuck_{i}.py": BLOCKING for i in range(4)}
     root = write(tmp_path / "repo", files)
-    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_"}
+    tag = f"{os.getpid()}-{signum}-{time.monotonic_ns()}"
+    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_", "OPTADVISOR_TEST_TAG": tag}
     proc = subprocess.Popen(
         [sys.executable, "-m", "optadvisor", "scan", str(root), "--no-cache", "--jobs", "2",
          "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -226,6 +227,22 @@ def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
     # does, when a profile run earlier in this process made pytest one).
     alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"left behind: {alive}"
+    # And over the whole process table: anything the scan started, however late, carries
+    # the tag in its environment.
+    assert tagged(tag) == [], "a process of the killed scan is still running"
+
+
+def tagged(tag: str) -> list[psutil.Process]:
+    """Live processes whose environment carries OPTADVISOR_TEST_TAG=tag."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("OPTADVISOR_TEST_TAG") == tag and \
+                    proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
 
 
 def test_memory_grabbed_between_two_polls_is_stopped_at_the_budget(tmp_path: Path):
