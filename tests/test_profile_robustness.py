@@ -250,6 +250,30 @@ def test_a_daemon_that_empties_its_environment_is_stopped_too(tmp_path: Path):
     assert run.outcome.killed >= 1
 
 
+def test_a_double_forked_daemon_without_the_environment_is_stopped_too(tmp_path: Path):
+    # The classic daemon: fork, setsid, fork again, the middle process exits (the
+    # grandchild is nobody's child any more), and it execs with an empty environment.
+    pid_file = tmp_path / "daemon.pid"
+    run = profile(tmp_path, f"""
+        import os, sys, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                open({str(pid_file)!r}, "w").write(str(os.getpid()))
+                os.execve(sys.executable, [sys.executable, "-c",
+                                           "import time; time.sleep(60)"], {{}})
+            os._exit(0)
+        while not os.path.exists({str(pid_file)!r}):
+            time.sleep(0.01)
+        time.sleep(0.3)
+        """)
+    assert run.outcome.status == "ok"
+    pid = int(pid_file.read_text())
+    gone, alive = psutil.wait_procs([p for p in [_process(pid)] if p], timeout=5)
+    assert alive == [], "the double-forked daemon outlived the run"
+    assert run.outcome.killed >= 1
+
+
 def _process(pid: int) -> psutil.Process | None:
     try:
         proc = psutil.Process(pid)
