@@ -2,7 +2,13 @@
 with broken files on purpose, and site-packages) and check what a hostile tree must not
 break.
 
-    python benchmarks/torture.py [ROOT] [--jobs N] [--budget SECONDS]
+    python benchmarks/torture.py [ROOT] [--jobs N] [--budget SECONDS] [--site-packages]
+
+By default the lib directory is scanned as a user would scan it: site-packages is
+discovered and left out as installed packages, and must show up among the exclusions the
+summary reports (on Python 3.11 here: 19,215 files, 1,791 analyzed, 17,424 reported).
+`--site-packages` analyzes it too (a config `exclude = ["!site-packages/", ...]` takes it
+back from the default excludes): ten times the files, an hour or more on 2 loaded cores.
 
 Checks, printed as PASS/FAIL lines (this is a benchmark, not a test: it takes minutes):
 - the scan ends with exit 0 or 1 (never a crash, never a hang past --timeout);
@@ -46,6 +52,9 @@ def main() -> int:
                         help="seconds before the run counts as hung")
     parser.add_argument("--budget", type=int, default=0,
                         help="max-file-seconds for the run (default: the config's)")
+    parser.add_argument("--site-packages", action="store_true",
+                        help="analyze site-packages too instead of leaving it out as a scan "
+                             "does by default (then counted among the reported exclusions)")
     args = parser.parse_args()
     root = Path(args.root).resolve()
     with tempfile.TemporaryDirectory(prefix="optadvisor-torture-") as tmp:
@@ -55,10 +64,14 @@ def main() -> int:
         if args.jobs:
             command += ["--jobs", str(args.jobs)]
         env = dict(os.environ)
+        lines = ["[tool.optadvisor]"]
         if args.budget:
-            config = Path(tmp) / "torture.toml"
-            config.write_text(f"[tool.optadvisor]\nmax-file-seconds = {args.budget}\n")
-            command += ["--config", str(config)]
+            lines.append(f"max-file-seconds = {args.budget}")
+        if args.site_packages:
+            lines.append('exclude = ["!site-packages/", "!dist-packages/"]')
+        config = Path(tmp) / "torture.toml"
+        config.write_text("\n".join(lines) + "\n")
+        command += ["--config", str(config)]
         started = time.perf_counter()
         proc = subprocess.Popen(command, env=env, cwd=tmp)
         parent = psutil.Process(proc.pid)
