@@ -139,14 +139,15 @@ def hostile_report() -> Report:
     return dataclasses.replace(with_recommendations(report, [rec]), profile=profile)
 
 
-@pytest.mark.parametrize("name", ["table", "full", "github", "markdown"])
+@pytest.mark.parametrize("name", ["table", "full", "concise", "grouped", "github",
+                                  "markdown"])
 def test_terminal_controls_in_user_text_are_escaped_in_every_text_format(name: str):
     """The table passed `\\x1b[2J` from a file name to the terminal, `--format github`
     passed ESC and BEL, and Markdown dropped them from code spans but passed them in code
     blocks (and the profile block of `full` and `table` passed them all)."""
     render = get_renderer(name)
-    out = render(hostile_report(), width=200, color=False) if name in ("table", "full") \
-        else render(hostile_report())
+    out = render(hostile_report(), width=200, color=False) \
+        if name in ("table", "full", "concise", "grouped") else render(hostile_report())
     for raw in ("\x1b", "\x07", "\x9b"):
         assert raw not in out, (name, raw)
     assert "\\x1b[2J" in out and "\\x07" in out  # shown, escaped
