@@ -234,3 +234,63 @@ def test_runs_saved_before_repeats_existed_still_load(tmp_path: Path):
     c = compare_files(old_file, saved, 0.10)
     assert (c.before.runs, c.after.runs) == (1, 3)
     assert any("1 and 3 runs" in n for n in c.notes)
+
+
+# --------------------------------------------------------------------------- profile reports
+
+
+def profile_report(run: ProfileRun):
+    from optadvisor.models import Report, Summary
+    from optadvisor.profile.summary import profile_summary
+
+    summary = Summary(files=1, lines=10, functions=2, components=1, errors=0, seconds=0.1,
+                      recommendations=0, by_priority={}, by_kind={},
+                      candidates={"caching": 0, "async": 0, "profiling": 0, "optimization": 0})
+    return Report(root="/src", summary=summary, recommendations=(), targets=(), errors=(),
+                  tool_version="0.1.0", profile=profile_summary(run, "run.json"))
+
+
+def test_profile_reports_show_the_median_and_spread_of_the_runs():
+    import jsonschema
+
+    from optadvisor.render import get_renderer
+
+    report = profile_report(repeated([0.50, 0.62, 0.47], calls=[0.030, 0.028, 0.033]))
+    repeats = report.profile["repeats"]
+    assert (repeats["runs"], repeats["ok"]) == (3, 3)
+    assert repeats["wall_seconds"] == {"median": 0.5, "min": 0.47, "max": 0.62}
+    score = next(f for f in repeats["functions"] if f["name"] == "score")
+    assert score["total_seconds"]["median"] == 0.4
+    assert repeats["calls"][0]["mean_ms"] == {"median": 30.0, "min": 28.0, "max": 33.0}
+    line = "3 runs (--repeat): wall median 0.50 s (0.47 s–0.62 s)"
+    table = get_renderer("table")(report)
+    assert line in table and re.search(r"score +app\.py:5 +total +0\.40 s +0\.38 s–0\.50 s", table)
+    assert re.search(r"score +app\.py:5 +per call +30\.00 ms +28\.00 ms–33\.00 ms", table)
+    assert line in get_renderer("full")(report)
+    md = get_renderer("markdown")(report)
+    assert "Repeated runs: " + line in md
+    assert "| `score` | `app.py:5` | per call | 30.00 ms | 28.00 ms–33.00 ms |  |" in md
+    page = get_renderer("html")(report)
+    assert 'id="profile-repeats"' in page and line in page
+    document = json.loads(get_renderer("json")(report))
+    schema = json.loads((Path(__file__).resolve().parent.parent / "optadvisor"
+                         / "report.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document["profile"]["repeats"]["functions"][0]["name"] == "main"
+    one = profile_report(single(0.5))
+    assert one.profile["repeats"] is None
+    assert "--repeat" not in get_renderer("table")(one)
+    jsonschema.validate(json.loads(get_renderer("json")(one)), schema)
+
+
+def test_profile_reports_escape_the_repeated_functions_names():
+    from optadvisor.render import get_renderer
+
+    report = profile_report(repeated(BASE, hot=EVIL + ESC, calls=[0.03, 0.03, 0.03]))
+    for name in ("table", "full"):
+        text = get_renderer(name)(report)
+        assert "\x1b" not in text and "\\x1b" in text
+    page = get_renderer("html")(report)
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    md = get_renderer("markdown")(report)
+    assert "\x1b" not in md and f"`{EVIL}\\x1b" in md
