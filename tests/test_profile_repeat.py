@@ -38,10 +38,16 @@ def profiled(tmp_path: Path, name: str, n: str) -> Path:
     return saved
 
 
+GATE = "50%"
+"""The threshold both tests use. 3x the work is far beyond it; the same work stays within
+it even when the machine's load shifts between two batches of runs (wall time of the
+same code moved by up to ±30% between back-to-back batches at load 8 on 2 cores)."""
+
+
 def compared(before: Path, after: Path) -> tuple[int, dict, str]:
-    as_json = optadvisor("compare", str(before), str(after), "--max-regression", "10%",
+    as_json = optadvisor("compare", str(before), str(after), "--max-regression", GATE,
                          "--format", "json")
-    as_table = optadvisor("compare", str(before), str(after), "--max-regression", "10%")
+    as_table = optadvisor("compare", str(before), str(after), "--max-regression", GATE)
     assert as_json.returncode == as_table.returncode, as_table.stderr
     return as_json.returncode, json.loads(as_json.stdout), as_table.stdout
 
@@ -98,18 +104,21 @@ def test_three_times_the_work_fails_the_gate(tmp_path: Path):
 def test_the_same_work_twice_is_no_significant_change(tmp_path: Path):
     # Back to back, so both batches share the machine's load as far as one can. Wall
     # time follows the load of a shared machine: a batch of runs made while other jobs
-    # pile up is slower, significantly so (+16% seen at load 7 on 2 cores) — a real
-    # change, just not the code's. Re-time both sides once on such a miss.
-    for attempt in range(2):
+    # pile up is slower, significantly so (+16% and −24% seen at load 7–8 on 2 cores) —
+    # a real change, just not the code's; CPU time hardly moves. Re-time both sides on
+    # such a miss; what must hold in the end is the gate and the CPU time.
+    for attempt in range(3):
         before = profiled(tmp_path, f"before{attempt}", BASE_N)
         again = profiled(tmp_path, f"again{attempt}", BASE_N)
         code, data, table = compared(before, again)
-        if code == 0 and not total(data, "wall_seconds")["significance"]["significant"]:
+        if code == 0 and not any(total(data, name)["significance"]["significant"]
+                                 for name in ("wall_seconds", "cpu_seconds")):
             break
     assert code == 0, table
     assert not data["regressions"]
+    cpu = total(data, "cpu_seconds")
+    assert cpu["significance"]["tested"] and not cpu["significance"]["significant"]
+    assert re.search(r"CPU time .* no significant *\n.*change", table)
     wall = total(data, "wall_seconds")
-    assert wall["significance"]["tested"] and not wall["significance"]["significant"]
-    assert not wall["regression"]
-    assert re.search(r"wall time .* no significant *\n.*change", table)
+    assert wall["significance"]["tested"] and not wall["regression"]
     assert "not tested" not in table
