@@ -122,3 +122,16 @@ def test_the_same_work_twice_is_no_significant_change(tmp_path: Path):
     wall = total(data, "wall_seconds")
     assert wall["significance"]["tested"] and not wall["regression"]
     assert "not tested" not in table
+
+
+def test_a_run_that_fails_stops_the_repeats_and_is_the_report(tmp_path: Path):
+    from optadvisor.profile import ProfileOptions, run_profile
+
+    script = tmp_path / "fails.py"
+    script.write_text("import sys\nsum(range(10**5))\nsys.exit(3)\n")
+    run = run_profile(ProfileOptions(script=script, repeat=3, stdout="null", stdin="null",
+                                     timeout=60))
+    assert [r.status for r in run.repeats] == ["exit-nonzero"]
+    assert run.outcome.status == "exit-nonzero"
+    assert any("run 1 did not end normally" in note for note in run.notes)
+    assert run.ok_repeats() == ()
