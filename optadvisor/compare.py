@@ -229,8 +229,8 @@ def _repeat_notes(before: ProfileRun, after: ProfileRun) -> Iterable[str]:
                "compare reports only significant changes")
         return
     yield (f"not tested for significance: {runs[0]} and {runs[1]} runs that ended "
-           f"normally, {MIN_RUNS} per side "
-           f"are needed (profile both with --repeat 5); figures of repeated runs are medians")
+           f"normally, {MIN_RUNS} per side are needed (profile both with --repeat 5); "
+           "figures of repeated runs are medians")
 
 
 def with_findings(comparison: Comparison, scan: Report, file: str,
@@ -503,9 +503,7 @@ def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
                       and ratio > limit + _EPSILON and delta > floor + _EPSILON)
         significance = None
         if significant and (old_times is not None or new_times is not None):
-            significance = test_change(
-                [t for t, _ in old_times] if old_times is not None else ([a.total_seconds] if a else []),
-                [t for t, _ in new_times] if new_times is not None else ([b.total_seconds] if b else []))
+            significance = test_change(_totals_of(old_times, a), _totals_of(new_times, b))
             regression = regression and _confirmed(significance)
         rows.append(FunctionDelta(
             # User code is shown as the later run names it (relative to its root).
@@ -528,6 +526,15 @@ def _median_times(times: list[tuple[float, float]] | None,
     if function is None:
         return 0.0, 0.0
     return function.total_seconds, function.self_seconds
+
+
+def _totals_of(times: list[tuple[float, float]] | None,
+               function: HotFunction | None) -> list[float]:
+    """A function's total time in each of one side's runs (the one run's without
+    repeats; none when that run did not see it)."""
+    if times is not None:
+        return [total for total, _ in times]
+    return [function.total_seconds] if function is not None else []
 
 
 def _total_regression(metric: MetricDelta) -> Regression:

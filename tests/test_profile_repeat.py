@@ -135,3 +135,14 @@ def test_a_run_that_fails_stops_the_repeats_and_is_the_report(tmp_path: Path):
     assert run.outcome.status == "exit-nonzero"
     assert any("run 1 did not end normally" in note for note in run.notes)
     assert run.ok_repeats() == ()
+
+
+def test_repeat_is_refused_where_it_cannot_be_done():
+    from optadvisor.profile import ProfileOptions, ProfileUsageError, run_profile
+
+    with pytest.raises(ProfileUsageError, match="--repeat 0 is out of range"):
+        run_profile(ProfileOptions(script=SCRIPTS / "cpu_bound.py", repeat=0))
+    with pytest.raises(ProfileUsageError, match="with --pid"):
+        run_profile(ProfileOptions(script=SCRIPTS / "cpu_bound.py", pid=1, repeat=2))
+    done = optadvisor("profile", str(SCRIPTS / "cpu_bound.py"), "--repeat", "0")
+    assert done.returncode == 2 and "--repeat" in done.stderr
