@@ -272,6 +272,7 @@ def with_findings(comparison: Comparison, scan: Report, file: str,
         lines = [f"{f.name} ({', '.join(f.findings)}): "
                  f"{format_value(f.before_total, 's')} → {format_value(f.after_total, 's')}"
                  + (f" ({signed_pct(f.delta_pct)})" if f.delta_pct is not None else "")
+                 + (f", {verdict(f.significance, 's')}" if f.significance is not None else "")
                  for f in sorted(marked, key=lambda f: f.delta_seconds)]
         note = (f"Functions with findings in {file}: {len(marked)}, "
                 f"{format_value(before, 's')} → {format_value(after, 's')} in total"

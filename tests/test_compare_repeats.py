@@ -178,6 +178,9 @@ def test_calls_pass_timings_are_tested_with_findings():
     c = with_findings(compare_runs(before, after, 0.1), scan, "scan.json", (before, after))
     note = c.notes[-1]
     assert "Timed by the calls pass" in note and "significant (95% interval" in note
+    # The sampled function with the finding carries its own test (equal work: no change).
+    assert re.search(r"Functions with findings in scan\.json: 1, .*score \(OPT103\): "
+                     r"0\.400 s → 0\.400 s \(\+0\.0%\), no significant change", note)
     same = repeated(BASE, calls=[0.030, 0.028, 0.032])
     c = with_findings(compare_runs(before, same, 0.1), scan, "scan.json", (before, same))
     assert "no significant change (95% interval" in c.notes[-1]
