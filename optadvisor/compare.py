@@ -496,7 +496,10 @@ def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
         new_times = new_runs[key] if after.repeats else None
         before_total, before_self = _median_times(old_times, a)
         after_total, after_self = _median_times(new_times, b)
-        ratio = _ratio(before_total, after_total) if a and b else None
+        # Seen on a side: in its report's run, or (repeated) in any of its runs.
+        seen_before = a is not None or any(t for t in _totals_of(old_times, None))
+        seen_after = b is not None or any(t for t in _totals_of(new_times, None))
+        ratio = _ratio(before_total, after_total) if seen_before and seen_after else None
         before_share, after_share = _share(before_total, before), _share(after_total, after)
         significant = max(before_share, after_share) >= SIGNIFICANT_SHARE_PCT
         delta = _round(after_total - before_total)
@@ -509,7 +512,7 @@ def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
         rows.append(FunctionDelta(
             # User code is shown as the later run names it (relative to its root).
             name=key[1], path=known.path if known.user else key[0], line=known.line, user=bool(a and a.user or b and b.user),
-            status="changed" if a and b else ("new" if b else "gone"),
+            status="changed" if seen_before and seen_after else ("new" if seen_after else "gone"),
             before_self=before_self, after_self=after_self,
             before_total=before_total, after_total=after_total, delta_seconds=delta,
             delta_pct=_pct(ratio), before_share=before_share, after_share=after_share,

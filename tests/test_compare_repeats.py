@@ -297,3 +297,18 @@ def test_profile_reports_escape_the_repeated_functions_names():
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     md = get_renderer("markdown")(report)
     assert "\x1b" not in md and f"`{EVIL}\\x1b" in md
+
+
+def test_a_function_missing_from_the_median_run_is_still_compared():
+    before = repeated(BASE)
+    # `score` in the before runs but the representative (median wall) one: it is not new.
+    body = representative(before.repeats)
+    runs = tuple(dataclasses.replace(r, functions=r.functions[:1]) if i == body else r
+                 for i, r in enumerate(before.repeats))
+    before = dataclasses.replace(before, repeats=runs,
+                                 functions=tuple(f for f in before.functions if f.name != "score"))
+    c = compare_runs(before, repeated(SLOW), 0.10)
+    score = row(c, "score")
+    assert score.status == "changed" and score.before_total == 0.392  # median of 0, .392, .416
+    assert score.significance is not None and score.significance.significant
+    assert score.regression
