@@ -395,6 +395,10 @@ def profile(
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1,
                                             help="Stop the script (and its children) after "
                                             "SECONDS per pass."),
+    repeat: int = typer.Option(
+        1, "--repeat", min=1, max=100, help="Run the measuring pass (and the calls pass) N "
+        "times and keep every run's figures, so `compare` can tell a real change from noise "
+        "(default: 1; 5 is a good choice for a CI gate)."),
     lines: Optional[bool] = typer.Option(
         None, "--lines/--no-lines", help="Line-profile the hottest user functions in a second "
         "run of the program (default: off; the report says when it ran twice)."),
@@ -470,6 +474,7 @@ def profile(
             raise _fail("--findings names the functions the calls pass times: add --calls")
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
                                  pid=pid, duration=duration, timeout=timeout, mode=mode,
+                                 repeat=repeat,
                                  lines=lines, calls=calls, flagged=flagged,
                                  memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
@@ -506,8 +511,9 @@ def compare(
     after: Path = typer.Argument(..., help="The later one, of the same kind."),
     max_regression: Optional[str] = typer.Option(
         None, "--max-regression", help="Exit 1 when wall/CPU time, peak memory or a "
-        "significant function grows by more than this (e.g. 10%); for scans, when "
-        "recommendations grow by more, or a new one is high or critical."),
+        "function taking 5% of a run grows by more than this (e.g. 10%) — with runs made by "
+        "`profile --repeat 3` or more, only when the growth is statistically significant; "
+        "for scans, when recommendations grow by more, or a new one is high or critical."),
     format: str = typer.Option("table", "--format", "-f",
                                help="Output format: table, markdown, html, json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",

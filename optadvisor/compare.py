@@ -18,7 +18,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
@@ -39,10 +39,14 @@ from optadvisor.models import (
     ProfileRun,
     Recommendation,
     Regression,
+    RepeatFunction,
+    RepeatRun,
     Report,
+    Significance,
     priority_rank,
 )
 from optadvisor.profile.store import is_profile_run
+from optadvisor.significance import CONFIDENCE, MIN_RUNS, median, test_change
 
 FORMATS = ("table", "markdown", "html", "json")
 """`table`, `markdown` and `html` are optadvisor/render/compare_<name>.py."""
@@ -161,9 +165,13 @@ def _load(path: Path) -> ProfileRun | Report:
 
 def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | None, *,
                  before_file: str = "before", after_file: str = "after") -> Comparison:
+    """Deltas of two runs. When both were made with `profile --repeat N` (N ≥ MIN_RUNS), the
+    figures are the medians of their runs and a change counts only when it is significant
+    (optadvisor/significance.py); otherwise one figure is compared with one, as always."""
     floor = _sample_floor(before, after)
     totals = tuple(_run_totals(before, after, max_regression))
     functions = _function_deltas(before, after, max_regression, floor)
+    tested = _tested(before, after)
     regressions = [_total_regression(m) for m in totals if m.regression]
     regressions += [_function_regression(f) for f in
                     sorted((f for f in functions if f.regression),
@@ -172,9 +180,57 @@ def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | 
         kind="profile-run",
         before=_run_side(before, before_file), after=_run_side(after, after_file),
         max_regression=max_regression, totals=totals, functions=functions,
-        criteria=tuple(_run_criteria(max_regression, floor)),
-        regressions=tuple(regressions), notes=tuple(_run_notes(before, after)),
+        criteria=tuple(_run_criteria(max_regression, floor, tested)),
+        regressions=tuple(regressions),
+        notes=(*_run_notes(before, after), *_repeat_notes(before, after)),
         tool_version=__version__)
+
+
+# --------------------------------------------------------------------------- repeated runs
+
+
+def _runs(run: ProfileRun) -> int:
+    """How many runs a side's figures stand for (its repeats that ended normally)."""
+    return len(run.ok_repeats()) if run.repeats else 1
+
+
+def _tested(before: ProfileRun, after: ProfileRun) -> bool:
+    return min(_runs(before), _runs(after)) >= MIN_RUNS
+
+
+def _values(run: ProfileRun, single: float | None,
+            each: Callable[[RepeatRun], float | None]) -> list[float]:
+    """One figure of every normally ended repeated run, or the run's single figure;
+    missing figures (no monitor, killed early) left out."""
+    if not run.repeats:
+        return [single] if single is not None else []
+    return [v for v in (each(r) for r in run.ok_repeats()) if v is not None]
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    return median(values) if values else None
+
+
+def _significance(before: list[float], after: list[float], before_run: ProfileRun,
+                  after_run: ProfileRun) -> Significance | None:
+    """The test of a change; None when neither side was repeated (nothing to test with)."""
+    if not before_run.repeats and not after_run.repeats:
+        return None
+    return test_change(before, after)
+
+
+def _repeat_notes(before: ProfileRun, after: ProfileRun) -> Iterable[str]:
+    runs = (_runs(before), _runs(after))
+    if min(runs) >= MIN_RUNS:
+        return
+    if runs == (1, 1):
+        yield ("not tested for significance: one run per side, and one run of a program "
+               "moves by several percent on its own; profile both with --repeat 5 so that "
+               "compare reports only significant changes")
+        return
+    yield (f"not tested for significance: {runs[0]} and {runs[1]} runs that ended "
+           f"normally, {MIN_RUNS} per side are needed (profile both with --repeat 5); "
+           "figures of repeated runs are medians")
 
 
 def with_findings(comparison: Comparison, scan: Report, file: str,
@@ -216,6 +272,7 @@ def with_findings(comparison: Comparison, scan: Report, file: str,
         lines = [f"{f.name} ({', '.join(f.findings)}): "
                  f"{format_value(f.before_total, 's')} → {format_value(f.after_total, 's')}"
                  + (f" ({signed_pct(f.delta_pct)})" if f.delta_pct is not None else "")
+                 + (f", {verdict(f.significance, 's')}" if f.significance is not None else "")
                  for f in sorted(marked, key=lambda f: f.delta_seconds)]
         note = (f"Functions with findings in {file}: {len(marked)}, "
                 f"{format_value(before, 's')} → {format_value(after, 's')} in total"
@@ -236,16 +293,32 @@ def _timed_with_findings(rules: dict[tuple[str, str], set[str]],
     lines = []
     for key in sorted(set(before) & set(after) & set(rules)):
         old, new = before[key], after[key]
-        ratio = _ratio(old.mean_seconds, new.mean_seconds)
+        old_means, new_means = _call_means(runs[0], key), _call_means(runs[1], key)
+        old_mean, new_mean = median(old_means), median(new_means)
+        ratio = _ratio(old_mean, new_mean)
         calls = (f"{old.calls}" if old.calls == new.calls else f"{old.calls} → {new.calls}") \
             + (" call" if new.calls == 1 else " calls")
+        tested = ""
+        if runs[0].repeats or runs[1].repeats:
+            tested = f", {verdict(test_change(old_means, new_means, digits=9), 's')}"
         lines.append(f"{key[1]} ({', '.join(sorted(rules[key]))}): {calls}, "
-                     f"{format_value(old.mean_seconds, 's')} → "
-                     f"{format_value(new.mean_seconds, 's')} per call"
-                     + (f" ({signed_pct(_pct(ratio))})" if ratio is not None else ""))
+                     f"{format_value(old_mean, 's')} → "
+                     f"{format_value(new_mean, 's')} per call"
+                     + (f" ({signed_pct(_pct(ratio))})" if ratio is not None else "")
+                     + tested)
     if not lines:
         return ""
     return f"Timed by the calls pass, with findings in {file}: " + "; ".join(lines) + "."
+
+
+def _call_means(run: ProfileRun, key: tuple[str, str]) -> list[float]:
+    """The wall time per call of one function in each calls pass of the run: one per
+    repeated run (`--calls --repeat`), else the one pass's."""
+    means = [c.mean_seconds for r in run.ok_repeats() for c in r.calls
+             if (c.path, c.name) == key and c.calls]
+    if means:
+        return means
+    return [c.mean_seconds for c in run.calls if (c.path, c.name) == key and c.calls][:1]
 
 
 def _run_side(run: ProfileRun, file: str) -> ComparedFile:
@@ -260,7 +333,8 @@ def _run_side(run: ProfileRun, file: str) -> ComparedFile:
             "exit-nonzero": f"exited with {outcome.returncode}",
         }.get(outcome.status, outcome.status)
     return ComparedFile(file=file, kind="profile-run", label=label, created=run.created,
-                        tool_version=run.tool_version, status=outcome.status, problem=problem)
+                        tool_version=run.tool_version, status=outcome.status, problem=problem,
+                        runs=_runs(run))
 
 
 def _peak_rss(run: ProfileRun) -> float | None:
@@ -269,19 +343,45 @@ def _peak_rss(run: ProfileRun) -> float | None:
     return float(peak) if peak else None
 
 
+def _positive(value: float) -> float | None:
+    return value if value > 0 else None
+
+
+_TOTALS: tuple[tuple[str, str, str, Callable[[ProfileRun], float | None],
+                     Callable[[RepeatRun], float | None], bool], ...] = (
+    ("wall_seconds", "wall time", "s", lambda r: _positive(r.wall_seconds),
+     lambda r: _positive(r.wall_seconds), True),
+    ("cpu_seconds", "CPU time", "s", lambda r: _positive(r.cpu_seconds),
+     lambda r: _positive(r.cpu_seconds), True),
+    ("rss_peak_bytes", "peak RSS", "bytes", lambda r: _peak_rss(r),
+     lambda r: float(r.rss_peak) if r.rss_peak else None, True),
+    ("script_seconds", "script time", "s", lambda r: _positive(r.script_seconds),
+     lambda r: _positive(r.script_seconds), False),
+)
+"""name, label, unit, the figure of a run, of one repeated run, gated."""
+
+
 def _run_totals(before: ProfileRun, after: ProfileRun,
                 limit: float | None) -> Iterable[MetricDelta]:
-    def positive(value: float) -> float | None:
-        return value if value > 0 else None
+    for name, label, unit, single, each, gated in _TOTALS:
+        old = _values(before, single(before), each)
+        new = _values(after, single(after), each)
+        metric = _metric(name, label, unit, _median_or_none(old), _median_or_none(new),
+                         limit if gated else None, gated=gated)
+        significance = _significance(old, new, before, after)
+        if significance is not None:
+            metric = replace(metric, significance=significance,
+                             regression=metric.regression and _confirmed(significance))
+        yield metric
 
-    yield _metric("wall_seconds", "wall time", "s", positive(before.wall_seconds),
-                  positive(after.wall_seconds), limit)
-    yield _metric("cpu_seconds", "CPU time", "s", positive(before.cpu_seconds),
-                  positive(after.cpu_seconds), limit)
-    yield _metric("rss_peak_bytes", "peak RSS", "bytes", _peak_rss(before), _peak_rss(after),
-                  limit)
-    yield _metric("script_seconds", "script time", "s", positive(before.script_seconds),
-                  positive(after.script_seconds), None, gated=False)
+
+def _confirmed(significance: Significance) -> bool:
+    """Whether a regression found on the medians stands: untested ones do (today's rule,
+    the notes say they were not tested), tested ones only when the figure significantly
+    grew."""
+    if not significance.tested:
+        return True
+    return significance.significant and (significance.low or 0.0) > 0
 
 
 def _metric(name: str, label: str, unit: str, before: float | None, after: float | None,
@@ -316,7 +416,7 @@ def _sample_floor(before: ProfileRun, after: ProfileRun) -> float:
     return SAMPLE_FLOOR / min(rates) if rates else 0.0
 
 
-def _function_path(run: ProfileRun, function: HotFunction) -> str:
+def _function_path(run: ProfileRun, function: HotFunction | RepeatFunction) -> str:
     """The path a function is matched by: user code relative to the profiled script's own
     directory (two runs of one script started from different directories, or from two
     checkouts, name its files alike), library code independent of where the interpreter
@@ -351,8 +451,31 @@ def _by_key(run: ProfileRun) -> dict[tuple[str, str], HotFunction]:
     return found
 
 
+def _repeat_times(run: ProfileRun) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """(total, self) seconds of each function in each normally ended repeated run, by
+    compare's key; a run a function is missing from gave it no time (0)."""
+    runs = run.ok_repeats()
+    times: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(
+        lambda: [(0.0, 0.0)] * len(runs))
+    for index, repeated in enumerate(runs):
+        seen: set[tuple[str, str]] = set()
+        for function in repeated.functions:
+            key = (_function_path(run, function), function.name)
+            if key in seen:  # the same name in two files that match alike: the heavier
+                continue
+            seen.add(key)
+            times[key][index] = (function.total_seconds, function.self_seconds)
+    return times
+
+
+def _wall(run: ProfileRun) -> float:
+    """The wall time shares are of: the median of repeated runs."""
+    walls = [r.wall_seconds for r in run.ok_repeats() if r.wall_seconds > 0]
+    return median(walls) if run.repeats and walls else run.wall_seconds
+
+
 def _share(seconds: float, run: ProfileRun) -> float:
-    wall = run.wall_seconds
+    wall = _wall(run)
     if wall <= 0:
         wall = max((f.total_seconds for f in run.functions), default=0.0)
     return round(100 * seconds / wall, 2) if wall > 0 else 0.0
@@ -361,30 +484,61 @@ def _share(seconds: float, run: ProfileRun) -> float:
 def _function_deltas(before: ProfileRun, after: ProfileRun, limit: float | None,
                      floor: float) -> tuple[FunctionDelta, ...]:
     old, new = _by_key(before), _by_key(after)
+    old_runs, new_runs = _repeat_times(before), _repeat_times(after)
     rows: list[FunctionDelta] = []
     for key in {*old, *new}:
         a, b = old.get(key), new.get(key)
         known = b or a
         assert known is not None
-        before_total = a.total_seconds if a else 0.0
-        after_total = b.total_seconds if b else 0.0
-        ratio = _ratio(before_total, after_total) if a and b else None
+        # Repeated runs: the medians of every run's figures (a run without the function
+        # gave it 0), whichever run the report's body is.
+        old_times = old_runs[key] if before.repeats else None
+        new_times = new_runs[key] if after.repeats else None
+        before_total, before_self = _median_times(old_times, a)
+        after_total, after_self = _median_times(new_times, b)
+        # Seen on a side: in its report's run, or (repeated) in any of its runs.
+        seen_before = a is not None or any(t for t in _totals_of(old_times, None))
+        seen_after = b is not None or any(t for t in _totals_of(new_times, None))
+        ratio = _ratio(before_total, after_total) if seen_before and seen_after else None
         before_share, after_share = _share(before_total, before), _share(after_total, after)
         significant = max(before_share, after_share) >= SIGNIFICANT_SHARE_PCT
         delta = _round(after_total - before_total)
         regression = (limit is not None and significant and ratio is not None
                       and ratio > limit + _EPSILON and delta > floor + _EPSILON)
+        significance = None
+        if significant and (old_times is not None or new_times is not None):
+            significance = test_change(_totals_of(old_times, a), _totals_of(new_times, b))
+            regression = regression and _confirmed(significance)
         rows.append(FunctionDelta(
             # User code is shown as the later run names it (relative to its root).
             name=key[1], path=known.path if known.user else key[0], line=known.line, user=bool(a and a.user or b and b.user),
-            status="changed" if a and b else ("new" if b else "gone"),
-            before_self=a.self_seconds if a else 0.0, after_self=b.self_seconds if b else 0.0,
+            status="changed" if seen_before and seen_after else ("new" if seen_after else "gone"),
+            before_self=before_self, after_self=after_self,
             before_total=before_total, after_total=after_total, delta_seconds=delta,
             delta_pct=_pct(ratio), before_share=before_share, after_share=after_share,
-            significant=significant, regression=regression))
+            significant=significant, regression=regression, significance=significance))
     rows.sort(key=lambda f: (not f.user, -abs(f.delta_seconds),
                              -max(f.before_total, f.after_total), f.path, f.name))
     return tuple(rows)
+
+
+def _median_times(times: list[tuple[float, float]] | None,
+                  function: HotFunction | None) -> tuple[float, float]:
+    """(total, self) of one side: medians over its repeated runs, else the one run's."""
+    if times is not None:
+        return (_round(median([t for t, _ in times])), _round(median([s for _, s in times])))
+    if function is None:
+        return 0.0, 0.0
+    return function.total_seconds, function.self_seconds
+
+
+def _totals_of(times: list[tuple[float, float]] | None,
+               function: HotFunction | None) -> list[float]:
+    """A function's total time in each of one side's runs (the one run's without
+    repeats; none when that run did not see it)."""
+    if times is not None:
+        return [total for total, _ in times]
+    return [function.total_seconds] if function is not None else []
 
 
 def _total_regression(metric: MetricDelta) -> Regression:
@@ -392,7 +546,8 @@ def _total_regression(metric: MetricDelta) -> Regression:
             "rss_peak_bytes": "peak-rss"}.get(metric.name, metric.name)
     before, after = (format_value(v, metric.unit) for v in (metric.before, metric.after))
     return Regression(rule=rule, subject=metric.label, message=(
-        f"{metric.label} {signed_pct(metric.delta_pct)}: {before} → {after}"))
+        f"{metric.label} {signed_pct(metric.delta_pct)}: {before} → {after}"
+        + _tested_suffix(metric.significance, metric.unit)))
 
 
 def _function_regression(function: FunctionDelta) -> Regression:
@@ -401,19 +556,32 @@ def _function_regression(function: FunctionDelta) -> Regression:
         line=function.line, message=(
             f"`{function.name}` total time {signed_pct(function.delta_pct)}: "
             f"{function.before_total:.3f} s → {function.after_total:.3f} s "
-            f"({max(function.before_share, function.after_share):.1f}% of wall time)"))
+            f"({max(function.before_share, function.after_share):.1f}% of wall time)"
+            + _tested_suffix(function.significance, "s")))
 
 
-def _run_criteria(limit: float | None, floor: float) -> Iterable[str]:
+def _tested_suffix(significance: Significance | None, unit: str) -> str:
+    if significance is None or not significance.tested:
+        return ""
+    return (f", medians of {significance.runs_before} and {significance.runs_after} runs, "
+            f"{interval_text(significance, unit)}")
+
+
+def _run_criteria(limit: float | None, floor: float, tested: bool = False) -> Iterable[str]:
+    if tested:
+        yield (f"figures are medians of the repeated runs; a change is significant when the "
+               f"{CONFIDENCE:.0%} bootstrap interval of the difference of the medians "
+               "excludes zero, and only significant changes count")
     if limit is None:
         yield "no --max-regression given: deltas are reported, nothing fails"
         return
+    significant = ", and significantly so" if tested else ""
     yield (f"wall time, CPU time or peak RSS more than {percent(limit)} above the before "
-           "run")
+           f"run{significant}")
     floor_text = (f" and by more than {floor:.2f} s ({SAMPLE_FLOOR} sampling intervals)"
                   if floor else "")
     yield (f"a function's total time more than {percent(limit)} above the before run"
-           f"{floor_text}, for functions that take at least "
+           f"{floor_text}{significant}, for functions that take at least "
            f"{SIGNIFICANT_SHARE_PCT:g}% of either run's wall time; smaller functions, and "
            "functions only one run has, are shown but never fail")
 
@@ -587,6 +755,60 @@ def format_delta(value: float | None, unit: str) -> str:
         return "–"
     sign = "+" if value > 0 else ("-" if value < 0 else "±")
     return sign + format_value(abs(value), unit)
+
+
+def spread_text(low: float | None, high: float | None, unit: str) -> str:
+    """`0.498–0.530 s`: the range of one side's repeated runs."""
+    if low is None or high is None:
+        return "–"
+    if unit == "s":
+        return f"{low:.3f}–{high:.3f} s"
+    if unit == "bytes":
+        return f"{low / 1048576:.1f}–{high / 1048576:.1f} MiB"
+    return f"{format_value(low, unit)}–{format_value(high, unit)}"
+
+
+def bounds_text(significance: Significance | None, unit: str) -> str:
+    """`+0.210 s … +0.402 s`: the interval of the difference of the medians ("" untested)."""
+    if significance is None or significance.low is None or significance.high is None:
+        return ""
+    return f"{format_delta(significance.low, unit)} … {format_delta(significance.high, unit)}"
+
+
+def interval_text(significance: Significance, unit: str) -> str:
+    """`95% interval +0.210 s … +0.402 s` of the difference of the medians."""
+    bounds = bounds_text(significance, unit)
+    return f"{significance.confidence:.0%} interval {bounds}" if bounds else ""
+
+
+def verdict(significance: Significance | None, unit: str) -> str:
+    """What the test of one change says, in words: `significant: 95% interval …`, `no
+    significant change (95% interval …)`, `not tested (1 and 3 runs)`; "" without
+    repeated runs on either side."""
+    if significance is None:
+        return ""
+    if not significance.tested:
+        return (f"not tested ({significance.runs_before} and {significance.runs_after} runs; "
+                f"{MIN_RUNS} per side needed)")
+    text = interval_text(significance, unit)
+    if not significance.significant:
+        return f"no significant change ({text})"
+    return f"significant ({text})"
+
+
+def short_verdict(significance: Significance | None) -> str:
+    """`significant`, `no significant change`, `not tested (1 and 3 runs)`; "" without
+    repeated runs on either side. Tables show the interval in a column of its own."""
+    if significance is None:
+        return ""
+    if not significance.tested:
+        return f"not tested ({significance.runs_before} and {significance.runs_after} runs)"
+    return "significant" if significance.significant else "no significant change"
+
+
+def is_noise(significance: Significance | None) -> bool:
+    """A tested change that is not significant: shown, but not as a change."""
+    return significance is not None and significance.tested and not significance.significant
 
 
 def headline(comparison: Comparison) -> str:

@@ -1096,6 +1096,52 @@ class StackSample:
 
 
 @dataclass(frozen=True)
+class RepeatFunction:
+    """One function's time in one run of `profile --repeat` (sampled or traced)."""
+
+    name: str
+    file: str
+    path: str
+    line: int
+    user: bool
+    self_seconds: float
+    total_seconds: float
+
+
+@dataclass(frozen=True)
+class RepeatCall:
+    """One function's figures in one calls pass of `profile --calls --repeat`."""
+
+    name: str
+    file: str
+    path: str
+    line: int
+    calls: int
+    total_seconds: float
+    mean_seconds: float
+    """Wall time per call, inclusive: what compare tests across runs."""
+
+
+@dataclass(frozen=True)
+class RepeatRun:
+    """What one of the N runs of `profile --repeat N` measured: the figures `compare`
+    tests for significance (the run's full detail is kept only for the representative
+    run, the one with the median wall time)."""
+
+    wall_seconds: float
+    cpu_seconds: float = 0.0
+    script_seconds: float = 0.0
+    rss_peak: int = 0
+    status: str = "ok"
+    """The run's outcome status; only `ok` runs enter the distributions."""
+    functions: tuple[RepeatFunction, ...] = ()
+    """Every function sampled in this run (at most REPEAT_FUNCTIONS, heaviest first); one
+    missing from a run took no measurable time in it."""
+    calls: tuple[RepeatCall, ...] = ()
+    """This run's calls pass (`--calls`), empty without it."""
+
+
+@dataclass(frozen=True)
 class ProfileRun:
     command: tuple[str, ...]
     """argv the target ran with: interpreter, script, arguments."""
@@ -1140,6 +1186,14 @@ class ProfileRun:
     loop_lag: LoopLag | None = None
     """Event-loop lag in the sampling pass: None when the program ran no asyncio loop
     (or in trace mode, and in runs saved before it was measured)."""
+    repeats: tuple[RepeatRun, ...] = ()
+    """`profile --repeat N` (N ≥ 2): each run's totals and function times, in the order
+    they ran; the rest of the run is the representative run's. Empty with one run and in
+    runs saved before it existed."""
+
+    def ok_repeats(self) -> tuple[RepeatRun, ...]:
+        """The repeated runs that ended normally: the ones a distribution is made of."""
+        return tuple(r for r in self.repeats if r.status == "ok")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema_version": PROFILE_RUN_SCHEMA_VERSION,
@@ -1255,10 +1309,36 @@ class ComparedFile:
     """A run's outcome status (ok, exit-nonzero, exception, signal, timeout, stopped); `` for a scan."""
     problem: str = ""
     """Why a run did not end normally, in words; `` when it did."""
+    runs: int = 1
+    """A run's repeated runs that ended normally (`profile --repeat N`); 1 without
+    repeats, 0 for a scan."""
 
     @property
     def ok(self) -> bool:
         return self.status in ("", "ok")
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Whether one figure really changed between two sets of repeated runs: a bootstrap
+    interval of median(after) − median(before) (optadvisor/significance.py). `before`
+    and `after` of the delta it belongs to are then the medians."""
+
+    runs_before: int
+    runs_after: int
+    tested: bool = False
+    """Both sides had enough runs (significance.MIN_RUNS) for a test."""
+    significant: bool = False
+    """The interval excludes zero: the change is real at `confidence`."""
+    low: float | None = None
+    """The interval of the difference of medians, in the figure's unit (None untested)."""
+    high: float | None = None
+    confidence: float = 0.95
+    before_min: float | None = None
+    """The spread of each side's runs."""
+    before_max: float | None = None
+    after_min: float | None = None
+    after_max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -1279,6 +1359,8 @@ class MetricDelta:
     gated: bool = False
     """Can fail the comparison (wall, CPU, peak RSS; the number of recommendations)."""
     regression: bool = False
+    significance: Significance | None = None
+    """With repeated runs on either side (`profile --repeat`): the test of this change."""
 
 
 @dataclass(frozen=True)
@@ -1311,6 +1393,9 @@ class FunctionDelta:
     """Rules a scan found in this function (`compare --findings SCAN.json`, the scan made
     before `scan --fix`): the functions whose measured delta is the fix's effect."""
     regression: bool = False
+    significance: Significance | None = None
+    """With repeated runs (`profile --repeat`): the test of its total time's change, for
+    significant (≥ 5 %) functions; the totals are then medians."""
 
     @property
     def key(self) -> tuple[str, str]:

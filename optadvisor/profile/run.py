@@ -25,10 +25,10 @@ from typing import Any, Callable
 
 from optadvisor import __version__
 from optadvisor.models import (
-    GcStats, HotFunction, LoopLag, PassRecord, ProfileRun, RunEnvironment, RunError, RunOutcome, SampleSummary,
-    SystemMetrics,
+    CallStats, GcStats, HotFunction, LoopLag, PassRecord, ProfileRun, RepeatRun, RunEnvironment,
+    RunError, RunOutcome, SampleSummary, SystemMetrics,
 )
-from optadvisor.profile import passes
+from optadvisor.profile import passes, repeat
 from optadvisor.profile.aggregate import aggregate
 from optadvisor.profile.fallback import IN_PROCESS, functions_from_cprofile, raw_from_samples
 from optadvisor.profile.monitor import DEFAULT_INTERVAL, Monitor
@@ -89,6 +89,9 @@ class ProfileOptions:
     """auto | py-spy | in-process (auto: py-spy, else in process, with the reason noted)."""
     py_spy: str | None = None
     monitor_interval: float = DEFAULT_INTERVAL
+    repeat: int = 1
+    """Run the measuring pass (and the calls pass) this many times, keeping every run's
+    totals and function times (ProfileRun.repeats) for `compare`'s significance test."""
     baseline: bool = False
     """Run the script once plainly first, so every pass's overhead is measured against it
     (costs one more run; without it the line and memory passes are compared with the
@@ -110,6 +113,10 @@ def run_profile(options: ProfileOptions, progress: Progress | None = None) -> Pr
     if options.pid is not None:
         from optadvisor.profile.attach import attach_profile
 
+        if options.repeat != 1:
+            raise ProfileUsageError("--repeat runs a program several times; with --pid "
+                                    "there is one running process to sample")
+
         say(f"sampling pid {options.pid}")
         return attach_profile(options)
     python, script, cwd, root = _validate(options)
@@ -130,8 +137,19 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
     if options.baseline:
         say("plain run")
         plain = passes.baseline_pass(options, python, script, cwd, collected)
-    say("measuring" if options.mode == "sample" else "tracing")
-    first = _measure(options, python, script, cwd, root, sources, collected, plain)
+    measured: list[_First] = []
+    for index in range(options.repeat):
+        verb = "measuring" if options.mode == "sample" else "tracing"
+        say(verb if options.repeat == 1 else f"{verb}, run {index + 1} of {options.repeat}")
+        measured.append(_measure(options, python, script, cwd, root, sources, collected,
+                                 plain))
+        if measured[-1].outcome.status != "ok":
+            break
+    repeats = tuple(_repeat_run(m) for m in measured)
+    first = measured[repeat.representative(repeats)]
+    if options.repeat > 1:
+        _note_repeats(options.repeat, repeats, collected,
+                      "sampler" if options.mode == "sample" else "tracer")
     functions = first.functions
     run = ProfileRun(
         command=(python, *(("-m", options.module) if options.module else (str(script),)),
@@ -141,7 +159,8 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         cpu_seconds=_cpu(first.exit), script_seconds=round(first.script_seconds, 4),
         created=created, samples=first.summary,
         functions=functions, lines=first.lines, metrics=first.metrics,
-        tool_version=__version__, stacks=first.stacks, gc=first.gc, loop_lag=first.loop_lag)
+        tool_version=__version__, stacks=first.stacks, gc=first.gc, loop_lag=first.loop_lag,
+        repeats=repeats if options.repeat > 1 else ())
 
     baseline = plain or first.exit.wall_seconds
     if _want_lines(options, first, collected):
@@ -149,9 +168,8 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         run = replace(run, line_timings=passes.line_pass(
             options, python, script, cwd, root, functions, sources, baseline, collected))
     if _want_calls(options, first, collected):
-        say("counting calls")
-        run = replace(run, calls=passes.calls_pass(
-            options, python, script, cwd, root, functions, sources, baseline, collected))
+        run = _calls_passes(options, python, script, cwd, root, sources, baseline, collected,
+                            run, say)
     memory = passes.rss_report(first.metrics, first.script_seconds)
     if options.memory:
         say("tracing memory")
@@ -161,8 +179,49 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         say("memory by line")
         memory = passes.memory_lines_pass(options, python, script, cwd, root, functions,
                                           sources, baseline, collected, memory)
+    # Repeated runs fail alike: one error or note per kind and message, not one per run.
     return replace(run, memory=memory, passes=tuple(collected.passes),
-                   errors=tuple(collected.errors), notes=tuple(collected.notes))
+                   errors=tuple(dict.fromkeys(collected.errors)),
+                   notes=tuple(dict.fromkeys(collected.notes)))
+
+
+def _repeat_run(first: _First) -> RepeatRun:
+    return RepeatRun(wall_seconds=round(first.exit.wall_seconds, 4), cpu_seconds=_cpu(first.exit),
+                     script_seconds=round(first.script_seconds, 4),
+                     rss_peak=first.metrics.rss_peak if first.metrics else 0,
+                     status=first.outcome.status,
+                     functions=repeat.repeat_functions(first.functions))
+
+
+def _note_repeats(wanted: int, runs: tuple[RepeatRun, ...], collected: _Collected,
+                  what: str) -> None:
+    if len(runs) < wanted:
+        collected.notes.append(
+            f"--repeat {wanted}: run {len(runs)} did not end normally "
+            f"({runs[-1].status}), so no further run was made; its figures are the report's")
+        return
+    collected.notes.append(
+        f"the program ran {wanted} times under the {what} "
+        f"(--repeat {wanted}): the report's figures are the run with the median wall time; "
+        "every run's totals and function times are saved for `compare`")
+
+
+def _calls_passes(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
+                  sources: SourceIndex, baseline: float, collected: _Collected,
+                  run: ProfileRun, say: Callable[[str], None]) -> ProfileRun:
+    """The calls pass, once per repeated run (`--repeat`): each run's per-call times are
+    kept beside its sampled figures; the report shows the median pass."""
+    count = len(run.repeats) or 1
+    done: list[tuple[CallStats, ...]] = []
+    for index in range(count):
+        say("counting calls" if count == 1 else f"counting calls, run {index + 1} of {count}")
+        done.append(passes.calls_pass(options, python, script, cwd, root, run.functions,
+                                      sources, baseline, collected))
+    if not run.repeats:
+        return replace(run, calls=done[0])
+    repeats = tuple(replace(r, calls=repeat.repeat_calls(stats))
+                    for r, stats in zip(run.repeats, done))
+    return replace(run, calls=done[repeat.median_calls(done)], repeats=repeats)
 
 
 # ---------------------------------------------------------------- the measuring pass
@@ -320,7 +379,8 @@ def _want_calls(options: ProfileOptions, first: _First, collected: _Collected) -
     """Only when asked, for the line pass's reason: one more run of the program, with its
     output and side effects."""
     if options.calls:
-        collected.notes.append("the program ran once more with its top functions wrapped "
+        more = "once more" if options.repeat == 1 else f"{options.repeat} more times"
+        collected.notes.append(f"the program ran {more} with its top functions wrapped "
                                "(--calls): calls, latency and argument fingerprints")
     return bool(options.calls)
 
@@ -333,6 +393,9 @@ def _validate(options: ProfileOptions) -> tuple[str, Path, Path, Path]:
         raise ProfileUsageError(f"unknown mode {options.mode!r}; choose sample or trace")
     if options.rate < 1 or options.rate > 10_000:
         raise ProfileUsageError(f"rate {options.rate} is out of range (1-10000)")
+    if not 1 <= options.repeat <= repeat.MAX_REPEAT:
+        raise ProfileUsageError(f"--repeat {options.repeat} is out of range "
+                                f"(1-{repeat.MAX_REPEAT})")
     if options.timeout is not None and options.timeout <= 0:
         raise ProfileUsageError("timeout must be a positive number of seconds")
     for name, value, allowed in (("stdin", options.stdin, ("inherit", "null")),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from optadvisor.models import ProfileRun
 from optadvisor.profile.aggregate import fold_stacks, short_path
+from optadvisor.significance import median
 
 TOP = 20
 TIMELINE_POINTS = 300
@@ -46,6 +48,57 @@ def summary_stacks(run: ProfileRun, limit: int = STACKS,
     weights = {s.frames: (s.samples, s.idle) for s in run.stacks}
     kept = fold_stacks(weights, limit, max(1, math.ceil(total * min_share)))
     return [{"frames": list(s.frames), "samples": s.samples, "idle": s.idle} for s in kept]
+
+
+def _spread(values: list[float], digits: int = 4) -> dict[str, float]:
+    return {"median": round(median(values), digits), "min": round(min(values), digits),
+            "max": round(max(values), digits)}
+
+
+def repeats_summary(run: ProfileRun, where: Callable[[str, str], str]
+                    ) -> dict[str, Any] | None:
+    """`profile --repeat N`: the median and range of each total over the runs that ended
+    normally, and of the heaviest user functions' times and the calls pass's time per
+    call; None with one run."""
+    if len(run.repeats) < 2:
+        return None
+    runs = run.ok_repeats()
+    out: dict[str, Any] = {"runs": len(run.repeats), "ok": len(runs)}
+    if not runs:
+        return {**out, "functions": [], "calls": []}
+    for name, values in (("wall_seconds", [r.wall_seconds for r in runs]),
+                         ("cpu_seconds", [r.cpu_seconds for r in runs]),
+                         ("script_seconds", [r.script_seconds for r in runs]),
+                         ("rss_peak", [float(r.rss_peak) for r in runs])):
+        out[name] = _spread(values, 0 if name == "rss_peak" else 4)
+    totals: dict[tuple[str, str], list[float]] = {}
+    selfs: dict[tuple[str, str], list[float]] = {}
+    seen: dict[tuple[str, str], Any] = {}
+    for index, repeated in enumerate(runs):
+        for f in repeated.functions:
+            if not f.user or f.name.startswith("<"):
+                continue
+            key = (f.file, f.name)
+            seen.setdefault(key, f)
+            # A run a function is missing from gave it no measurable time.
+            totals.setdefault(key, [0.0] * len(runs))[index] = f.total_seconds
+            selfs.setdefault(key, [0.0] * len(runs))[index] = f.self_seconds
+    heaviest = sorted(totals, key=lambda k: (-median(totals[k]), k[1]))[:TOP]
+    out["functions"] = [
+        {"name": k[1], "path": where(seen[k].file, seen[k].path), "line": seen[k].line,
+         "total_seconds": _spread(totals[k]), "self_seconds": _spread(selfs[k])}
+        for k in heaviest]
+    means: dict[tuple[str, str], list[float]] = {}
+    called: dict[tuple[str, str], Any] = {}
+    for repeated in runs:
+        for c in repeated.calls:
+            means.setdefault((c.file, c.name), []).append(c.mean_seconds * 1000)
+            called.setdefault((c.file, c.name), c)
+    out["calls"] = [
+        {"name": k[1], "path": where(called[k].file, called[k].path), "line": called[k].line,
+         "runs": len(means[k]), "mean_ms": _spread(means[k], 3)}
+        for k in sorted(means, key=lambda k: (-median(means[k]), k[1]))[:TOP]]
+    return out
 
 
 def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
@@ -152,6 +205,7 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
             "path": where(run.loop_lag.file, run.loop_lag.path) if run.loop_lag.function else "",
             "line": run.loop_lag.line, "blocker_lags": run.loop_lag.blocker_lags,
             "blocker_lag_ms": run.loop_lag.blocker_lag_ms},
+        "repeats": repeats_summary(run, where),
         "passes": [{"name": p.name, "status": p.status, "wall_seconds": p.wall_seconds,
                     "overhead": p.overhead, "note": p.note} for p in run.passes],
         "errors": [{"kind": e.kind, "message": e.message, "pass": e.pass_name}

@@ -15,12 +15,16 @@ from markupsafe import Markup
 
 from optadvisor.compare import (
     SIGNIFICANT_SHARE_PCT,
+    bounds_text,
     format_delta,
     format_value,
     headline,
+    is_noise,
     location,
     percent,
+    short_verdict,
     signed_pct,
+    spread_text,
 )
 from optadvisor.models import Comparison, FunctionDelta
 from optadvisor.render.common import environment
@@ -53,6 +57,8 @@ def render(comparison: Comparison) -> str:
         kinds=[c for c in comparison.counts if c.group == "kind"],
         significant_pct=SIGNIFICANT_SHARE_PCT,
         mark=_mark,
+        repeated=any(m.significance is not None for m in comparison.totals),
+        tested=any(f.significance is not None and f.significance.tested for f in functions),
         csp=CSP,
         style=Markup(_style()),
     )
@@ -66,10 +72,16 @@ def _verdict(comparison: Comparison) -> str:
 
 
 def _mark(function: FunctionDelta) -> str:
+    """A word that is also a CSS class (`no significant change`: three classes, none
+    styled but `noise`'s look comes from the row's own dim text)."""
     if function.regression:
         return "regression"
     if function.status != "changed":
         return function.status
+    if is_noise(function.significance):
+        return "no significant change"
+    if function.significance is not None and function.significance.significant:
+        return "slower" if function.delta_seconds > 0 else "faster"
     return "" if function.significant else "small"
 
 
@@ -86,4 +98,5 @@ def _style() -> str:
 def _environment() -> jinja2.Environment:
     return environment(autoescape=True, filters={
         "inline_code": inline_code, "value": format_value, "delta": format_delta,
-        "pct": signed_pct, "percent": percent, "location": location})
+        "pct": signed_pct, "percent": percent, "location": location,
+        "bounds": bounds_text, "verdict": short_verdict, "spread": spread_text})

@@ -13,8 +13,19 @@ from functools import lru_cache
 
 import jinja2
 
-from optadvisor.compare import format_delta, format_value, headline, location, percent, signed_pct
-from optadvisor.models import Comparison, FunctionDelta
+from optadvisor.compare import (
+    bounds_text,
+    format_delta,
+    format_value,
+    headline,
+    is_noise,
+    location,
+    percent,
+    short_verdict,
+    signed_pct,
+    spread_text,
+)
+from optadvisor.models import Comparison, FunctionDelta, MetricDelta
 from optadvisor.render.common import environment, plural
 from optadvisor.render.markdown import Md, code, finalize, html, number, text
 
@@ -43,7 +54,26 @@ def render(comparison: Comparison) -> str:
         priorities=[c for c in comparison.counts if c.group == "priority"],
         kinds=[c for c in comparison.counts if c.group == "kind"],
         mark=_mark, plural=plural,
+        repeated=any(m.significance is not None for m in comparison.totals),
+        tested=any(f.significance is not None and f.significance.tested for f in functions),
+        runs=_runs, spread=_spread,
     )
+
+
+def _runs(comparison: Comparison) -> str:
+    """`medians of 5 and 3 runs`; "" when neither side was repeated."""
+    before, after = comparison.before.runs, comparison.after.runs
+    if max(before, after) <= 1:
+        return ""
+    return f"medians of {before} and {after} runs"
+
+
+def _spread(metric: MetricDelta) -> str:
+    sig = metric.significance
+    if sig is None:
+        return ""
+    return (f"{spread_text(sig.before_min, sig.before_max, metric.unit)} → "
+            f"{spread_text(sig.after_min, sig.after_max, metric.unit)}")
 
 
 def _icon(comparison: Comparison) -> str:
@@ -57,6 +87,10 @@ def _mark(function: FunctionDelta) -> Md:
         return Md("❌ regression")
     if function.status != "changed":
         return Md(function.status)
+    if is_noise(function.significance):
+        return Md("no significant change")
+    if function.significance is not None and function.significance.significant:
+        return Md("slower" if function.delta_seconds > 0 else "faster")
     return Md("") if function.significant else Md("small")
 
 
@@ -65,4 +99,4 @@ def _environment() -> jinja2.Environment:
     return environment(autoescape=False, finalize=finalize, filters={
         "text": text, "code": code, "number": number, "html": html,
         "value": format_value, "delta": format_delta, "pct": signed_pct, "percent": percent,
-        "location": location})
+        "location": location, "bounds": bounds_text, "verdict": short_verdict})

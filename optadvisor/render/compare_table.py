@@ -13,11 +13,18 @@ from optadvisor.compare import (
     SIGNIFICANT_SHARE_PCT,
     format_delta,
     format_value,
+    bounds_text,
     headline,
+    is_noise,
     location,
     signed_pct,
+    short_verdict,
+    spread_text,
 )
-from optadvisor.models import Comparison, CountDelta, FindingDelta, FunctionDelta, MetricDelta
+from optadvisor.models import (
+    Comparison, ComparedFile, CountDelta, FindingDelta, FunctionDelta, MetricDelta, Significance,
+)
+from optadvisor.render import safe
 from optadvisor.render.table import PRIORITY_STYLE, string_console
 
 TOP_FUNCTIONS = 40
@@ -36,18 +43,21 @@ def render(comparison: Comparison, *, width: int | None = None,
     return buffer.getvalue()
 
 
-def _side(label: str, file: str, what: str, status: str) -> Text:
-    line = Text.assemble((f"{label:<7}", "bold"), file, " ", (f"({what})", "dim"))
-    if status not in ("", "ok"):
-        line.append(f"  [{status}]", style="bold red")
+def _side(label: str, side: ComparedFile) -> Text:
+    line = Text.assemble((f"{label:<7}", "bold"), safe(side.file), " ",
+                         (f"({safe(side.label)})", "dim"))
+    if side.runs > 1:
+        line.append(f" · medians of {side.runs} runs", style="dim")
+    if side.status not in ("", "ok"):
+        line.append(f"  [{safe(side.status)}]", style="bold red")
     return line
 
 
 def _header(console: Console, c: Comparison) -> None:
     what = "profile runs" if c.kind == "profile-run" else "scan reports"
     console.print(Text(f"optadvisor compare: {what}", style="bold"))
-    console.print(_side("before", c.before.file, c.before.label, c.before.status))
-    console.print(_side("after", c.after.file, c.after.label, c.after.status))
+    console.print(_side("before", c.before))
+    console.print(_side("after", c.after))
     console.print()
     style = "yellow" if c.max_regression is None else ("bold red" if c.regressions
                                                        else "bold green")
@@ -56,36 +66,78 @@ def _header(console: Console, c: Comparison) -> None:
     for regression in c.regressions:
         where = f"  ({location(regression.path, regression.line)})" if regression.path else ""
         console.print(Text.assemble("  ", (regression.rule, "red"), ": ",
-                                    regression.message, (where, "dim")))
+                                    safe(regression.message), (safe(where), "dim")))
     for note in c.notes:
-        console.print(Text(f"! {note}", style="yellow"))
+        console.print(Text(safe(f"! {note}"), style="yellow"))
     console.print(Text("Fails when:", style="dim"))
     for rule in c.criteria:
         console.print(Text(f"  · {rule}", style="dim"))
     console.print()
 
 
-def _change_style(delta: float | None, regression: bool) -> str:
+def _change_style(delta: float | None, regression: bool,
+                  significance: Significance | None = None) -> str:
     if regression:
         return "bold red"
-    if not delta:
-        return ""
+    if not delta or is_noise(significance):
+        return "dim" if delta else ""
     return "red" if delta > 0 else "green"
 
 
 def _totals(totals: tuple[MetricDelta, ...]) -> Table:
+    repeated = any(m.significance is not None for m in totals)
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, title_justify="left",
-                  title="Totals", title_style="bold")
-    table.add_column("")
+                  title="Totals" + (" (medians of the runs)" if repeated else ""),
+                  title_style="bold",
+                  # Two-line cells and a verdict: one space between columns fits 80.
+                  padding=(0, 1, 0, 0) if repeated else (0, 1))
+    table.add_column("", no_wrap=repeated)
     for name in ("before", "after", "Δ", "Δ %"):
         table.add_column(name, justify="right", no_wrap=True)
+    if repeated:
+        table.add_column("", no_wrap=True)
     for m in totals:
-        style = _change_style(m.delta, m.regression)
-        table.add_row(Text(m.label + (" ✗" if m.regression else ""), style=style),
-                      format_value(m.before, m.unit), format_value(m.after, m.unit),
-                      Text(format_delta(m.delta, m.unit), style=style),
-                      Text(signed_pct(m.delta_pct), style=style))
+        style = _change_style(m.delta, m.regression, m.significance)
+        sig = m.significance
+        cells = [Text(m.label + (" ✗" if m.regression else ""), style=style),
+                 _with_spread(format_value(m.before, m.unit), sig, m.unit, "before"),
+                 _with_spread(format_value(m.after, m.unit), sig, m.unit, "after"),
+                 _with_interval(format_delta(m.delta, m.unit), sig, m.unit, style),
+                 Text(signed_pct(m.delta_pct), style=style)]
+        if repeated:
+            # Two short lines, so the verdict fits beside the figures on 80 columns.
+            cells.append(Text(short_verdict(sig).replace("significant change",
+                                                         "significant\nchange")
+                              .replace(" (", "\n("), style=style))
+        table.add_row(*cells)
+    if repeated:
+        table.caption = ("under each median: the range of the runs; under each Δ: the 95% "
+                         "interval of the difference of the medians")
+        table.caption_justify = "left"
+        table.caption_style = "dim"
     return table
+
+
+def _with_interval(delta: str, sig: Significance | None, unit: str, style: str) -> Text:
+    """A change with the interval of the test under it (dim), when it was tested."""
+    if sig is None or sig.low is None or sig.high is None:
+        return Text(delta, style=style)
+    if unit == "s":  # the column says seconds already
+        bounds = f"{sig.low:+.3f}…{sig.high:+.3f}"
+    else:
+        bounds = bounds_text(sig, unit).replace(" … ", "…")
+    return Text.assemble((delta, style), "\n", (bounds, "dim"))
+
+
+def _with_spread(value: str, sig: Significance | None, unit: str, side: str) -> Text:
+    """A median with the range of its runs under it (dim)."""
+    if sig is None:
+        return Text(value)
+    low, high = ((sig.before_min, sig.before_max) if side == "before"
+                 else (sig.after_min, sig.after_max))
+    # Without the unit: the median above has it.
+    spread = spread_text(low, high, unit).rsplit(" ", 1)[0]
+    return Text.assemble(value, "\n", (spread, "dim"))
 
 
 def _mark(f: FunctionDelta) -> Text:
@@ -93,6 +145,11 @@ def _mark(f: FunctionDelta) -> Text:
         return Text("regression", style="bold red")
     if f.status != "changed":
         return Text(f.status, style="cyan")
+    if is_noise(f.significance):
+        return Text("no significant\nchange", style="dim")
+    if f.significance is not None and f.significance.significant:
+        slower = f.delta_seconds > 0
+        return Text("slower" if slower else "faster", style="red" if slower else "green")
     return Text("" if f.significant else "small", style="dim")
 
 
@@ -103,18 +160,24 @@ def _functions(console: Console, functions: tuple[FunctionDelta, ...]) -> None:
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, expand=True,
                   title="Functions: total time, your code first, by change",
                   title_justify="left", title_style="bold")
-    table.add_column("function", overflow="fold", ratio=1, min_width=24)
-    for name in ("before s", "after s", "Δ s", "Δ %", "self s"):
+    tested = any(f.significance is not None for f in functions)
+    # A tested Δ carries its interval under it: the name gives way so the verdict shows.
+    table.add_column("function", overflow="fold", ratio=1, min_width=14 if tested else 24)
+    for name in ("before s", "after s", "Δ s", "Δ %"):
         table.add_column(name, justify="right", no_wrap=True)
+    if not tested:  # medians of self time are in the other formats; the verdict must fit
+        table.add_column("self s", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     for f in functions[:TOP_FUNCTIONS]:
-        style = _change_style(f.delta_seconds, f.regression)
-        table.add_row(Text.assemble((f.name, "" if f.user else "dim"), "\n",
-                                    (location(f.path, f.line), "dim")),
-                      f"{f.before_total:.3f}", f"{f.after_total:.3f}",
-                      Text(f"{f.delta_seconds:+.3f}", style=style),
-                      Text(signed_pct(f.delta_pct), style=style),
-                      f"{f.before_self:.3f} → {f.after_self:.3f}", _mark(f))
+        style = _change_style(f.delta_seconds, f.regression, f.significance)
+        cells = [Text.assemble((safe(f.name), "" if f.user else "dim"), "\n",
+                               (safe(location(f.path, f.line)), "dim")),
+                 f"{f.before_total:.3f}", f"{f.after_total:.3f}",
+                 _with_interval(f"{f.delta_seconds:+.3f}", f.significance, "s", style),
+                 Text(signed_pct(f.delta_pct), style=style)]
+        if not tested:
+            cells.append(Text(f"{f.before_self:.3f} → {f.after_self:.3f}"))
+        table.add_row(*cells, _mark(f))
     console.print(table)
     hidden = len(functions) - TOP_FUNCTIONS
     if hidden > 0:
@@ -145,8 +208,9 @@ def _finding_table(title: str, findings: list[FindingDelta]) -> Table:
     table.add_column("message", overflow="fold", ratio=1, min_width=30)
     for f in findings[:MAX_FINDINGS]:
         table.add_row(Text(f.priority, style=PRIORITY_STYLE.get(f.priority, "")),
-                      location(f.path, f.line), Text.assemble(f.rule, "\n", (f.kind, "dim")),
-                      Text(f.message))
+                      safe(location(f.path, f.line)),
+                      Text.assemble(safe(f.rule), "\n", (safe(f.kind), "dim")),
+                      Text(safe(f.message)))
     return table
 
 

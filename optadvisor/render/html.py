@@ -42,7 +42,7 @@ from optadvisor.render.common import (
 )
 from optadvisor.render.table import (
     SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, lag_line, lag_rows, outcome_details,
-    section_rows,
+    repeat_line, repeat_rows, section_rows,
 )
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
@@ -447,6 +447,9 @@ def _profile_view(report: Report) -> dict[str, Any]:
                      for row in section_rows(profile, PROFILE_TOP)],
         "section_headers": SECTION_HEADERS,
         "gc": scrub(gc_line(profile)),
+        "repeats": scrub(repeat_line(profile)),
+        "repeat_rows": [{**row, "where": scrub.path(row["where"])}
+                        for row in repeat_rows(profile, PROFILE_TOP)],
         "lag": scrub(lag_line(profile)),
         "lag_rows": [{**row, "where": scrub.path(row["where"])} for row in lag_rows(profile)],
         "timeline": _timeline_svg(profile.get("timeline") or ()),

@@ -12,7 +12,7 @@ import io
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich import box
@@ -286,6 +286,60 @@ def gc_line(profile: Mapping[str, Any]) -> str:
     return line
 
 
+def _median_range(item: Any, fmt: Callable[[Any], str]) -> tuple[str, str]:
+    """(`median`, `min–max`) of a summary's {"median", "min", "max"}."""
+    if not isinstance(item, Mapping):
+        return "–", "–"
+    return fmt(item.get("median")), f"{fmt(item.get('min'))}–{fmt(item.get('max'))}"
+
+
+def repeat_line(profile: Mapping[str, Any]) -> str:
+    """`5 runs (--repeat): wall median 0.51 s (0.50 s–0.53 s) · …`, or "" for one run."""
+    repeats = profile.get("repeats")
+    if not isinstance(repeats, Mapping) or not repeats.get("runs"):
+        return ""
+    runs, ok = int(number(repeats.get("runs"))), int(number(repeats.get("ok")))
+    parts = []
+    for key, label, fmt in (("wall_seconds", "wall", fmt_seconds),
+                            ("cpu_seconds", "CPU", fmt_seconds),
+                            ("rss_peak", "peak RSS", fmt_bytes)):
+        if isinstance(repeats.get(key), Mapping):
+            middle, spread = _median_range(repeats[key], fmt)
+            parts.append(f"{label} median {middle} ({spread})")
+    line = f"{runs} runs (--repeat): " + (" · ".join(parts) or "none ended normally")
+    if ok < runs:
+        line += f"; {runs - ok} that did not end normally left out"
+    return line
+
+
+def repeat_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, str]]:
+    """The heaviest user functions over the repeated runs: median and range of their total
+    time, median self time; then the calls pass's time per call (`kind` says which)."""
+    repeats = profile.get("repeats")
+    if not isinstance(repeats, Mapping):
+        return []
+    rows = []
+    for item in (repeats.get("functions") or ())[:count]:
+        if not isinstance(item, Mapping):
+            continue
+        total, spread = _median_range(item.get("total_seconds"), fmt_seconds)
+        own, _ = _median_range(item.get("self_seconds"), fmt_seconds)
+        rows.append({"kind": "total", "name": str(item.get("name", "")),
+                     "where": _where(item), "median": total, "range": spread, "self": own})
+    for item in (repeats.get("calls") or ())[:count]:
+        if not isinstance(item, Mapping):
+            continue
+        mean, spread = _median_range(item.get("mean_ms"), lambda v: _ms(v) + " ms")
+        rows.append({"kind": "per call", "name": str(item.get("name", "")),
+                     "where": _where(item), "median": mean, "range": spread, "self": ""})
+    return rows
+
+
+def _where(item: Mapping[str, Any]) -> str:
+    line = item.get("line")
+    return f"{item.get('path', '')}:{line}" if line else str(item.get("path", ""))
+
+
 LAG_WORST = 5
 """The worst lags a report lists."""
 
@@ -392,6 +446,7 @@ def profile_block(console: Console, report: Report) -> None:
                           *(Text(safe(row[key])) for key in
                             ("calls", "avg", "total", "p95", "p99", "hit")))
         console.print(table)
+    _repeats(console, profile)
     gc = gc_line(profile)
     if gc:
         console.print(Text(safe("  gc       " + gc)))
@@ -405,6 +460,27 @@ def profile_block(console: Console, report: Report) -> None:
         # Notes say what the run did beyond sampling (it ran twice) or left out.
         console.print(Text(safe("  note  " + str(note)), style="dim"))
     console.print()
+
+
+def _repeats(console: Console, profile: Mapping[str, Any]) -> None:
+    line = repeat_line(profile)
+    if not line:
+        return
+    console.print(Text(safe("  repeats  " + line)))
+    rows = repeat_rows(profile, PROFILE_TOP)
+    if not rows:
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                  padding=(0, 1, 0, 0))
+    table.add_column("  over the runs", overflow="fold", ratio=1)
+    table.add_column("location", overflow="fold", max_width=50)
+    table.add_column("", no_wrap=True)
+    for name in ("median", "min–max", "self"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(Text(safe("  " + row["name"])), Text(safe(row["where"])), row["kind"],
+                      row["median"], row["range"], row["self"])
+    console.print(table)
 
 
 def _errors(console: Console, report: Report) -> None:
