@@ -304,6 +304,10 @@ class _Instruments:
         script = os.path.abspath(self.config["script"])
         others = {f: d for f, d in self._by_file.items() if f != script}
         if others:
+            # The finder imports importlib.machinery when asked for a module: were it not
+            # imported yet, that import would ask the finder again, forever.
+            import importlib.machinery  # noqa: F401
+
             sys.meta_path.insert(0, _DecoratingFinder(others))
         if self.mode == "lines":
             try:
