@@ -463,14 +463,16 @@ def profile(
             root = _profile_root(script) if script is not None else Path.cwd().resolve()
         # The report goes to stdout unless -o is given: the script's own output must not
         # end up inside it (a JSON report would no longer parse).
-        from optadvisor.api import flagged_functions
+        from optadvisor.api import flagged_awaits, flagged_functions
 
         flagged = flagged_functions(findings) if findings is not None else ()
+        awaits = flagged_awaits(findings) if findings is not None else ()
         if flagged and not calls:
             raise _fail("--findings names the functions the calls pass times: add --calls")
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
                                  pid=pid, duration=duration, timeout=timeout, mode=mode,
                                  lines=lines, calls=calls, flagged=flagged,
+                                 flagged_awaits=awaits,
                                  memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")

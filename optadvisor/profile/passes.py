@@ -13,6 +13,7 @@ from optadvisor.models import (
     AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LagEvent,
     LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
+from optadvisor.profile import awaits
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
 from optadvisor.profile.target import TargetError, describe, spawn
@@ -109,6 +110,7 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
         if span is not None and (file, qualname) not in chosen:
             chosen.add((file, qualname))
             targets.append(target(file, span))
+    awaits.add_groups(targets, options.flagged_awaits, sources, target)
     if not targets:
         collected.passes.append(PassRecord("calls", "skipped",
                                            note="no user function took measurable time"))
@@ -118,6 +120,8 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
     if result is None:
         return ()
     stats = [call_stats(row, sources, str(root)) for row in result.get("calls") or ()]
+    collected.await_sites, collected.await_groups = awaits.figures(
+        result.get("awaits"), sources, str(root))
     stats.sort(key=lambda c: (-c.total_seconds, c.name))
     wrapped = sum(1 for c in stats if c.calls)
     _record("calls", wall, baseline,
