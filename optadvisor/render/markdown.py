@@ -32,6 +32,8 @@ from optadvisor.render.common import (
 )
 from optadvisor.render.table import (
     fmt_bytes,
+    await_group_lines,
+    await_rows,
     gc_line,
     lag_line,
     lag_rows,
@@ -254,6 +256,8 @@ def _profile(report: Report) -> dict[str, Any] | None:
              "code": str(ln.get("code") or "")}
             for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
         "sections": section_rows(profile, PROFILE_TOP),
+        "awaits": await_rows(profile, PROFILE_TOP),
+        "await_groups": await_group_lines(profile, PROFILE_TOP),
         "gc": gc_line(profile),
         "lag": lag_line(profile),
         "lag_rows": lag_rows(profile),
