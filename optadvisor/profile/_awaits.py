@@ -45,7 +45,7 @@ def _count_tasks():
 
 
 class _Site:
-    __slots__ = ("awaits", "suspensions", "total", "longest", "tasks", "counted", "running")
+    __slots__ = ("awaits", "counted", "longest", "running", "suspensions", "tasks", "total")
 
     def __init__(self):
         self.awaits = self.suspensions = self.counted = 0
@@ -56,8 +56,8 @@ class _Site:
 class _Group:
     """One flagged group's totals over the calls of its coroutine."""
 
-    __slots__ = ("rule", "kind", "line", "index", "loop", "calls", "items", "sum", "max",
-                 "saving", "best", "awaits", "tasks", "counted", "running")
+    __slots__ = ("awaits", "best", "calls", "counted", "index", "items", "kind", "line",
+                 "loop", "max", "rule", "running", "saving", "sum", "tasks")
 
     def __init__(self, spec):
         self.rule = str(spec.get("rule", ""))
@@ -76,7 +76,7 @@ class _Group:
 class _Function:
     """A wrapped coroutine function: its sites, its groups, its calls running now."""
 
-    __slots__ = ("file", "first_line", "name", "sites", "groups", "running")
+    __slots__ = ("file", "first_line", "groups", "name", "running", "sites")
 
     def __init__(self, file, first_line, name, groups):
         self.file, self.first_line, self.name = file, first_line, name
@@ -137,8 +137,7 @@ class AwaitBook:
             site.awaits += 1
             site.suspensions += suspensions
             site.total += seconds
-            if seconds > site.longest:
-                site.longest = seconds
+            site.longest = max(site.longest, seconds)
             if counted:
                 site.tasks += tasks
                 site.counted += 1
@@ -177,8 +176,7 @@ class AwaitBook:
                 group.sum += total
                 group.max += longest
                 group.saving += total - longest
-                if total - longest > group.best:
-                    group.best = total - longest
+                group.best = max(group.best, total - longest)
                 group.awaits += awaits
                 group.tasks += tasks
                 group.counted += counted
@@ -213,7 +211,7 @@ class AwaitBook:
 class _Driven:
     """The awaitable `drive` returns: `await` on it runs the coroutine under _drive."""
 
-    __slots__ = ("coro", "book", "function")
+    __slots__ = ("book", "coro", "function")
 
     def __init__(self, coro, book, function):
         self.coro, self.book, self.function = coro, book, function

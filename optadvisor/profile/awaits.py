@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import ast
 import linecache
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from optadvisor.models import AwaitGroupTiming, AwaitSite
 from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
