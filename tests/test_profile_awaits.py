@@ -67,7 +67,8 @@ def _line_of(func, text: str) -> int:
 def _target(func, groups):
     lines, start = inspect.getsourcelines(func)
     return {"file": inspect.getsourcefile(func), "name": func.__name__, "line": start,
-            "first_line": start, "end_line": start + len(lines) - 1, "groups": groups}
+            "first_line": start, "end_line": start + len(lines) - 1, "groups": groups,
+            "awaits": True}
 
 
 def _book():
@@ -201,7 +202,7 @@ def test_the_driver_is_transparent_to_errors_cancellation_and_close():
         finally:
             closed.append(True)
 
-    awaiting = drive["slow"](holder()).__await__()
+    awaiting = drive["slow"](holder())  # a generator-based coroutine
     assert next(awaiting) == "paused"
     awaiting.close()
     assert closed == [True]

@@ -22,14 +22,21 @@ import os
 import sys
 import threading
 import time
+import types
 
 _COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
+_COROUTINE = types.CoroutineType
 """Before 3.12 an async comprehension is a coroutine of its own, awaited once: the awaits
 per item are one level further down."""
-_TASK_COUNTS = 256
-"""Awaits per site whose pending tasks are all counted; past that one in _TASK_EVERY is
-(asyncio.all_tasks walks every task: a program with thousands must not pay it per await)."""
-_TASK_EVERY = 16
+_TASK_COUNTS = 32
+"""Awaits per coroutine whose pending tasks are all counted; past that one in _TASK_EVERY
+is (asyncio.all_tasks walks every task, ~10 µs with a few: more than the rest of the
+driver's work per await)."""
+_TASK_EVERY = 64
+_FLUSH = 64
+"""Awaits of one call between merges of its figures (a call may run all program long)."""
+_PENDING = 256
+"""Merged calls queued before they are folded into the function's figures."""
 
 
 def _count_tasks():
@@ -42,15 +49,6 @@ def _count_tasks():
         return len(aio.all_tasks(aio.get_running_loop()))
     except Exception:
         return 0
-
-
-class _Site:
-    __slots__ = ("awaits", "counted", "longest", "running", "suspensions", "tasks", "total")
-
-    def __init__(self):
-        self.awaits = self.suspensions = self.counted = 0
-        self.total = self.longest = 0.0
-        self.tasks = self.running = 0
 
 
 class _Group:
@@ -76,13 +74,22 @@ class _Group:
 class _Function:
     """A wrapped coroutine function: its sites, its groups, its calls running now."""
 
-    __slots__ = ("file", "first_line", "groups", "name", "running", "sites")
+    __slots__ = ("awaited", "by_line", "file", "first_line", "groups", "name", "pending",
+                 "running", "sites")
 
     def __init__(self, file, first_line, name, groups):
         self.file, self.first_line, self.name = file, first_line, name
-        self.sites = {}
+        self.sites = {}  # line -> [awaits, suspensions, total, longest, tasks, counted,
+        #                           running]
         self.groups = groups
+        self.by_line = {}  # line -> ((group position, which await, loop?), ...)
+        for position, group in enumerate(groups):
+            for line, which in group.index.items():
+                self.by_line[line] = self.by_line.get(line, ()) + (
+                    (position, which, group.loop),)
         self.running = 0
+        self.awaited = 0
+        self.pending = []  # (per-line figures, group items) of calls not folded in yet
 
 
 class AwaitBook:
@@ -90,14 +97,18 @@ class AwaitBook:
     `groups` ({"rule", "kind": "loop" | "sequence", "line", "spans": [[first, last], ...]},
     one span per await of the group, the loop's first await first) have them measured."""
 
-    def __init__(self, targets=()):
+    def __init__(self, targets=None):
         self.lock = threading.Lock()
         self.functions = []
-        self.targets = [dict(t, file=os.path.abspath(str(t.get("file", ""))))
-                        for t in targets if t.get("groups")]
+        # None: every coroutine handed to `driver` (in-process use); else only the targets
+        # marked `awaits` (the flagged groups' and the hot ones): stepping a coroutine
+        # costs a few microseconds per suspension, paid again by each driven caller.
+        self.targets = None if targets is None else [
+            dict(t, file=os.path.abspath(str(t.get("file", ""))))
+            for t in targets if t.get("awaits")]
 
-    def _groups_for(self, file, first_line, name):
-        """The groups of the innermost target around a code object's first line."""
+    def _target(self, file, first_line, name):
+        """The innermost wanted target around a code object's first line, or None."""
         best = None
         for target in self.targets:
             if target.get("file") != file or str(target.get("name", "")).rsplit(
@@ -107,96 +118,83 @@ class AwaitBook:
             high = int(target.get("end_line", 0))
             if low <= first_line <= high and (best is None or high - low < best[0]):
                 best = (high - low, target)
-        if best is None:
-            return ()
-        return tuple(_Group(spec) for spec in best[1].get("groups") or ())
+        return best[1] if best is not None else None
 
     def driver(self, file, first_line, name):
-        """A function from one call's coroutine to an awaitable that runs it, measured."""
-        function = _Function(file, first_line, name, self._groups_for(file, first_line, name))
+        """A function from one call's coroutine to an awaitable that runs it, measured;
+        None when this coroutine is not one to step."""
+        groups = ()
+        if self.targets is not None:
+            target = self._target(file, first_line, name)
+            if target is None:
+                return None
+            groups = tuple(_Group(spec) for spec in target.get("groups") or ())
+        function = _Function(file, first_line, name, groups)
         with self.lock:
             self.functions.append(function)
         book = self
 
         def drive(coro):
-            if not hasattr(coro, "cr_frame"):  # not a native coroutine: leave it alone
+            if type(coro) is not _COROUTINE:  # not a native coroutine: leave it alone
                 return coro
-            return _Driven(coro, book, function)
+            return _drive(coro, book, function)
 
         return drive
 
-    # -- what one await contributes
+    # -- what the calls contribute
 
-    def settle(self, function, line, seconds, suspensions, tasks, counted, items):
-        """One await of `function` at `line` ended: it suspended `suspensions` times over
-        `seconds`. `items` is the call's per-group accumulator (see _drive)."""
+    def merge(self, function, local, items=None):
+        """A call's per-line figures (and, at its end, its groups' items): queued with
+        one append (atomic under the GIL), folded into the function's under the lock
+        once enough have queued, so a call costs no lock."""
+        pending = function.pending
+        pending.append((local, items))
+        if len(pending) >= _PENDING:
+            self._fold(function)
+
+    def _fold(self, function):
         with self.lock:
-            site = function.sites.get(line)
-            if site is None:
-                site = function.sites[line] = _Site()
-            site.awaits += 1
-            site.suspensions += suspensions
-            site.total += seconds
-            site.longest = max(site.longest, seconds)
-            if counted:
-                site.tasks += tasks
-                site.counted += 1
-            site.running += function.running
-        for position, group in enumerate(function.groups):
-            which = group.index.get(line)
-            if which is None:
-                continue
-            acc = items[position]
-            if group.loop:
-                # An iteration starts at the loop's first await; the others in the body
-                # add to the same item.
-                if which == 0 or not acc[0]:
-                    acc[0].append(0.0)
-                acc[0][-1] += seconds
-            else:
-                while len(acc[0]) <= which:
-                    acc[0].append(0.0)
-                acc[0][which] += seconds
-            acc[1] += 1
-            if counted:
-                acc[2] += tasks
-                acc[3] += 1
-            acc[4] += function.running
-
-    def close_call(self, function, items):
-        """A call ended: per group, its items' sum and longest."""
-        with self.lock:
-            for group, (times, awaits, tasks, counted, running) in zip(function.groups, items):
-                if not times:
-                    continue
-                total = sum(times)
-                longest = max(times)
-                group.calls += 1
-                group.items += len(times)
-                group.sum += total
-                group.max += longest
-                group.saving += total - longest
-                group.best = max(group.best, total - longest)
-                group.awaits += awaits
-                group.tasks += tasks
-                group.counted += counted
-                group.running += running
-
-    def count_tasks(self, site_awaits):
-        if site_awaits < _TASK_COUNTS or site_awaits % _TASK_EVERY == 0:
-            return _count_tasks(), True
-        return 0, False
+            pending = function.pending
+            taken = pending[:]
+            del pending[:len(taken)]
+            sites = function.sites
+            for local, items in taken:
+                for line, row in local.items():
+                    site = sites.get(line)
+                    if site is None:
+                        sites[line] = list(row)
+                        continue
+                    for index in (0, 1, 2, 4, 5, 6):
+                        site[index] += row[index]
+                    if row[3] > site[3]:
+                        site[3] = row[3]
+                for group, acc in zip(function.groups, items or ()):
+                    times, awaits, tasks, counted, running = acc
+                    if not times:
+                        continue
+                    total = sum(times)
+                    longest = max(times)
+                    group.calls += 1
+                    group.items += len(times)
+                    group.sum += total
+                    group.max += longest
+                    group.saving += total - longest
+                    group.best = max(group.best, total - longest)
+                    group.awaits += awaits
+                    group.tasks += tasks
+                    group.counted += counted
+                    group.running += running
 
     def finish(self):
         sites = []
         groups = []
+        for function in list(self.functions):
+            self._fold(function)
         with self.lock:
             for function in self.functions:
                 where = [function.file, function.first_line, function.name]
                 for line, site in sorted(function.sites.items()):
-                    sites.append(where + [line, site.awaits, site.suspensions, site.total,
-                                          site.longest, site.tasks, site.counted,
-                                          site.running])
+                    sites.append(where + [line] + site)
                 for group in function.groups:
                     groups.append({
                         "file": function.file, "first_line": function.first_line,
@@ -206,18 +204,6 @@ class AwaitBook:
                         "saving": group.saving, "best": group.best, "tasks": group.tasks,
                         "counted": group.counted, "running": group.running})
         return {"sites": sites, "groups": groups}
-
-
-class _Driven:
-    """The awaitable `drive` returns: `await` on it runs the coroutine under _drive."""
-
-    __slots__ = ("book", "coro", "function")
-
-    def __init__(self, coro, book, function):
-        self.coro, self.book, self.function = coro, book, function
-
-    def __await__(self):
-        return _drive(self.coro, self.book, self.function)
 
 
 def _innermost(awaited):
@@ -232,18 +218,56 @@ def _innermost(awaited):
     return awaited
 
 
+def _settle(local, items, function, line, seconds, suspensions, tasks, counted, running):
+    """One await of the call ended (at `line`, suspended `suspensions` times over
+    `seconds`): into the call's own figures, no lock."""
+    row = local.get(line)
+    if row is None:
+        row = local[line] = [0, 0, 0.0, 0.0, 0, 0, 0]
+    row[0] += 1
+    row[1] += suspensions
+    row[2] += seconds
+    if seconds > row[3]:
+        row[3] = seconds
+    if counted:
+        row[4] += tasks
+        row[5] += 1
+    row[6] += running
+    for position, which, loop in function.by_line.get(line, ()):
+        acc = items[position]
+        times = acc[0]
+        if loop:
+            # An iteration starts at the loop's first await; the others in the body add
+            # to the same item.
+            if which == 0 or not times:
+                times.append(0.0)
+            times[-1] += seconds
+        else:
+            while len(times) <= which:
+                times.append(0.0)
+            times[which] += seconds
+        acc[1] += 1
+        if counted:
+            acc[2] += tasks
+            acc[3] += 1
+        acc[4] += running
+
+
+@types.coroutine
 def _drive(coro, book, function):
     """`yield from coro`, written out (PEP 380's expansion) so each suspension can be
-    looked at: the coroutine's line and awaited object when it yields, the clock when it
+    looked at (a generator-based coroutine: `await` accepts it as it is): the coroutine's line and awaited object when it yields, the clock when it
     is resumed. Consecutive suspensions on the same awaited object at the same line are
     one await."""
     clock = time.perf_counter
-    items = [[[], 0, 0, 0, 0] for _ in function.groups]  # per group: times, awaits, tasks…
+    local = {}
+    # per group: its items' times, awaits, tasks, tasks counted, calls running
+    items = [[[], 0, 0, 0, 0] for _ in function.groups] if function.groups else ()
     function.running += 1
     line = 0
     awaited = None  # held only until the next suspension: `is` must not meet a reused id
     first = last = 0.0
-    suspensions = tasks = 0
+    settled = suspensions = tasks = running = 0
     counted = waiting = False
     value = None
     error = None
@@ -260,14 +284,24 @@ def _drive(coro, book, function):
             now = clock()
             frame = coro.cr_frame
             here = frame.f_lineno if frame is not None else 0
-            target = _innermost(coro.cr_await)
+            target = coro.cr_await
+            if type(target) is _COROUTINE and target.cr_code.co_name in _COMPREHENSIONS:
+                target = _innermost(target)
             if suspensions and (here != line or target is not awaited):
-                book.settle(function, line, last - first, suspensions, tasks, counted, items)
+                _settle(local, items, function, line, last - first, suspensions, tasks,
+                        counted, running)
                 suspensions = 0
+                settled += 1
+                if settled % _FLUSH == 0:  # a coroutine that runs for the whole program
+                    book.merge(function, local)
+                    local = {}
             if not suspensions:
                 line, awaited, first = here, target, now
-                site = function.sites.get(here)
-                tasks, counted = book.count_tasks(site.awaits if site is not None else 0)
+                running = function.running
+                function.awaited += 1
+                seen = function.awaited
+                counted = seen < _TASK_COUNTS or seen % _TASK_EVERY == 0
+                tasks = _count_tasks() if counted else 0
             suspensions += 1
             waiting = True
             try:
@@ -282,10 +316,11 @@ def _drive(coro, book, function):
         try:
             if suspensions:
                 end = clock() if waiting else last
-                book.settle(function, line, end - first, suspensions, tasks, counted, items)
+                _settle(local, items, function, line, end - first, suspensions, tasks,
+                        counted, running)
             function.running -= 1
-            if function.groups:
-                book.close_call(function, items)
+            if local or items:  # a call that never waited has nothing to add
+                book.merge(function, local, items)
         except Exception:
             pass
         awaited = None

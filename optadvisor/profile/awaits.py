@@ -30,7 +30,8 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 def add_groups(targets: list[dict[str, Any]], flagged: Iterable[Flagged],
                sources: SourceIndex, make_target: Any) -> None:
     """Give each target coroutine the groups its findings name (`groups` in the
-    bootstrap's config); a flagged function not targeted yet is added."""
+    bootstrap's config, and `awaits`: step it); a flagged function not targeted yet is
+    added."""
     by_function: dict[tuple[str, str], list[Flagged]] = {}
     for item in flagged:
         if item[3] in AWAIT_KINDS:
@@ -48,6 +49,7 @@ def add_groups(targets: list[dict[str, Any]], flagged: Iterable[Flagged],
             target = make_target(file, span)
             targets.append(target)
         target["groups"] = groups
+        target["awaits"] = True
 
 
 def group_specs(file: str, span: FunctionSpan, found: Iterable[Flagged]

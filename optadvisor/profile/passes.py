@@ -104,6 +104,8 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
     call, and what an lru_cache would have made of their arguments (the bootstrap's
     _CallTracker)."""
     targets = select_targets(functions, sources, options.top)
+    for hot in targets:  # the hot coroutines' awaits are timed too (profile.awaits)
+        hot["awaits"] = True
     chosen = {(t["file"], t["name"]) for t in targets}
     for file, qualname in options.flagged:
         span = next((s for s in sources.spans(file) if s.qualname == qualname), None)
