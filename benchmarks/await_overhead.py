@@ -5,12 +5,13 @@ await time and concurrency), against plain runs in the same session.
     python benchmarks/await_overhead.py --runs 3 --json out.json
 
 Target: benchmarks/targets/awaiting.py, which writes its own body wall time (its first
-line to its last) to the file named by OPTADVISOR_BENCH_BODY. A plain `python
-awaiting.py` is compared with the same body in the calls pass of `run_profile(calls=True,
-flagged=..., flagged_awaits=...)` — what `profile --calls --findings` runs: `load_all` and
-`fetch` are wrapped (timer, argument fingerprint) and stepped by the await driver, and
-`load_all`'s loop is timed per call as an await-in-loop group. Each round alternates a
-plain and a profiled run (the order flips every round); the medians are compared.
+line to its last) to the file named by OPTADVISOR_BENCH_BODY. Three runs a round
+(the order flips every round), medians compared: a plain `python awaiting.py`; the calls
+pass of `run_profile(calls=True, flagged=...)` timing `load_all`, `fetch`, `tight` and
+`step` (timer, argument fingerprint); and the same with `flagged_awaits` — what `profile
+--calls --findings` runs — so `load_all`'s (or `tight`'s) loop is an await-in-loop group:
+that coroutine is stepped by the await driver, its awaits timed per site and per call.
+`top=0` in both, so no hot coroutine is added and only the driving differs.
 
 Two modes of the target: `service` (round trips to a local echo service over a socket, a
 little JSON per answer: target calls pass / plain <= 1.3, issue 11) and `tight` (awaits of
@@ -72,16 +73,19 @@ def plain(mode: str, workdir: Path) -> float:
     return bodies[0]
 
 
-def profiled(mode: str, workdir: Path) -> tuple[float, dict[str, Any]]:
+def profiled(mode: str, workdir: Path, awaits: bool) -> tuple[float, dict[str, Any]]:
+    """The calls pass's body. `awaits`: with the await groups (load_all's or tight's loop:
+    that coroutine is stepped by the driver); without: the same functions timed, nothing
+    stepped (top=0 either way: no hot coroutine is added, so only the driving differs)."""
     handle, name = tempfile.mkstemp(dir=workdir, suffix=".jsonl")
     os.close(handle)
     functions, groups = _flagged()
     os.environ[BODY_ENV] = name
     try:
         run = run_profile(ProfileOptions(
-            script=TARGET, args=("--mode", mode), calls=True, lines=False,
-            flagged=functions, flagged_awaits=groups, stdout="null", stdin="null",
-            root=ROOT, timeout=600))
+            script=TARGET, args=("--mode", mode), calls=True, lines=False, top=0,
+            flagged=functions, flagged_awaits=groups if awaits else (), stdout="null",
+            stdin="null", root=ROOT, timeout=600))
     finally:
         os.environ.pop(BODY_ENV, None)
     bodies = _body(Path(name))
@@ -93,7 +97,9 @@ def profiled(mode: str, workdir: Path) -> tuple[float, dict[str, Any]]:
                 "awaits": sum(s.awaits for s in run.await_sites),
                 "suspensions": sum(s.suspensions for s in run.await_sites),
                 "groups": [(g.function, g.verdict, g.items, round(g.saving_seconds, 3))
-                           for g in run.await_groups]}
+                           for g in run.await_groups if g.calls]}
+    if awaits and not measured["suspensions"]:
+        raise SystemExit("the calls pass timed no await")
     return bodies[-1], measured
 
 
@@ -109,37 +115,44 @@ def main() -> int:
         workdir = Path(tmp)
         for mode in ("service", "tight"):
             plains: list[float] = []
-            bodies: list[float] = []
+            timed: list[float] = []
+            driven: list[float] = []
             measured: dict[str, Any] = {}
             for index in range(args.runs):
-                if index % 2 == 0:
-                    plains.append(plain(mode, workdir))
-                    body, measured = profiled(mode, workdir)
-                else:
-                    body, measured = profiled(mode, workdir)
-                    plains.append(plain(mode, workdir))
-                bodies.append(body)
+                order = [0, 1, 2] if index % 2 == 0 else [2, 1, 0]
+                for step in order:
+                    if step == 0:
+                        plains.append(plain(mode, workdir))
+                    elif step == 1:
+                        timed.append(profiled(mode, workdir, False)[0])
+                    else:
+                        body, measured = profiled(mode, workdir, True)
+                        driven.append(body)
                 print(f"  {mode:7} round {index + 1}/{args.runs}: plain {plains[-1]:.3f} s, "
-                      f"calls pass {body:.3f} s (x{body / plains[-1]:.2f})", flush=True)
-            ratio = statistics.median(bodies) / statistics.median(plains)
-            row = {"plain_median": statistics.median(plains),
-                   "calls_pass_median": statistics.median(bodies), "ratio": ratio,
-                   "pairs": [b / p for b, p in zip(bodies, plains)], "measured": measured}
+                      f"calls pass {timed[-1]:.3f} s, with awaits {driven[-1]:.3f} s",
+                      flush=True)
+            base = statistics.median(plains)
+            ratio = statistics.median(driven) / base
+            row = {"plain_median": base, "timed_median": statistics.median(timed),
+                   "awaits_median": statistics.median(driven),
+                   "timed_ratio": statistics.median(timed) / base, "ratio": ratio,
+                   "measured": measured}
             if mode in TARGETS:
                 row["target"] = TARGETS[mode]
                 row["verdict"] = "PASS" if ratio <= TARGETS[mode] else "FAIL"
                 ok = ok and ratio <= TARGETS[mode]
-            per = measured.get("suspensions") or 0
-            if mode == "tight" and per:
+            if measured.get("suspensions"):
                 row["driver_us_per_suspension"] = 1e6 * (
-                    statistics.median(bodies) - statistics.median(plains)) / per
+                    statistics.median(driven) - statistics.median(timed)) \
+                    / measured["suspensions"]
             out["modes"][mode] = row
-            print(f"{mode}: plain {row['plain_median']:.3f} s, calls pass "
-                  f"{row['calls_pass_median']:.3f} s: x{ratio:.2f}"
-                  + (f" (target {TARGETS[mode]}: {row['verdict']})" if mode in TARGETS else
-                     f" (no target; {row.get('driver_us_per_suspension', 0):.1f} µs per "
-                     "suspension)")
-                  + f"; measured {measured}", flush=True)
+            print(f"{mode}: plain {base:.3f} s; calls pass timing only {row['timed_median']:.3f}"
+                  f" s (x{row['timed_ratio']:.2f}); with the await groups "
+                  f"{row['awaits_median']:.3f} s: x{ratio:.2f}"
+                  + (f" (target {TARGETS[mode]}: {row['verdict']})" if mode in TARGETS
+                     else " (no target)")
+                  + f"; driver {row.get('driver_us_per_suspension', 0):.1f} µs per suspension;"
+                  f" measured {measured}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0 if ok else 1
