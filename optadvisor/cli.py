@@ -404,7 +404,9 @@ def profile(
         "(default: off)."),
     findings: Optional[Path] = typer.Option(
         None, "--findings", help="A scan report (JSON): with --calls, also time every "
-        "function it has findings in (coroutines waiting on I/O are rarely hot in samples)."),
+        "function it has findings in (coroutines waiting on I/O are rarely hot in samples), "
+        "and the awaits of its sequential-awaits / await-in-loop findings (concurrency, "
+        "saving if gathered)."),
     memory: bool = typer.Option(False, "--memory/--no-memory",
                                 help="Memory pass: tracemalloc peaks and allocation sites."),
     memory_lines: Optional[str] = typer.Option(
