@@ -4,7 +4,8 @@ The bootstrap's coroutine wrapper hands each call's coroutine to `AwaitBook.driv
 steps it itself — send, throw, close, as `await` would — and reads, at each suspension,
 the line the coroutine stopped at (`cr_frame.f_lineno`) and the object it awaits
 (`cr_await`). That works on every Python from 3.8 on (sys.monitoring is 3.12+), costs a
-few attribute reads per suspension, and sees only the wrapped coroutines.
+few microseconds per suspension, and sees only the coroutines it is given: those of the
+flagged await groups and the hot ones (the calls pass's targets marked `awaits`).
 
 Per awaited call site (the coroutine's line) it records the awaits that suspended there,
 their suspensions, the wall time from an await's first suspension to its last resumption
@@ -24,8 +25,8 @@ import threading
 import time
 import types
 
-_COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
 _COROUTINE = types.CoroutineType
+_COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
 """Before 3.12 an async comprehension is a coroutine of its own, awaited once: the awaits
 per item are one level further down."""
 _TASK_COUNTS = 32
