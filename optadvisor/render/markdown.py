@@ -31,9 +31,9 @@ from optadvisor.render.common import (
     plural,
 )
 from optadvisor.render.table import (
-    fmt_bytes,
     await_group_lines,
     await_rows,
+    fmt_bytes,
     gc_line,
     lag_line,
     lag_rows,
