@@ -92,15 +92,15 @@ def rerank(recs: list[Recommendation], run: ProfileRun, inputs: Iterable[FileInp
             {"seen": True, "total_pct": measured.total_pct, "self_pct": measured.self_pct,
              "user_self_pct": measured.user_self_pct, "idle_pct": measured.idle_pct}
             if measured else {"seen": False})
+        seen = measured is not None
         timing = (timings.get((files.get(rec.path, ""), rec.line))
                   if rec.kind in AWAIT_KINDS and timings else None)
         if timing is not None:
             view = AwaitsView(timing, run.script_seconds)
             evidence["awaits"] = _awaits_evidence(timing, view)
             if view.serial:  # measured: the saving is what ranks it
-                share = max(share, view.saving_pct)
-                measured = measured or timing
-        rec = replace(rec, score=measured_score(rec.score, share if measured else None),
+                share, seen = max(share, view.saving_pct), True
+        rec = replace(rec, score=measured_score(rec.score, share if seen else None),
                       evidence=evidence)
         if timing is not None:
             rec = _with_awaits(rec, timing, view, engine)

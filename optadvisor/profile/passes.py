@@ -126,9 +126,11 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
         result.get("awaits"), sources, str(root))
     stats.sort(key=lambda c: (-c.total_seconds, c.name))
     wrapped = sum(1 for c in stats if c.calls)
+    stepped = len({(a.file, a.line) for a in collected.await_sites})
     _record("calls", wall, baseline,
             f"{len(targets)} functions wrapped ({wrapped} called): wall time per call, "
-            "argument fingerprints", collected)
+            "argument fingerprints"
+            + (f"; the awaits of {stepped} coroutine(s) timed" if stepped else ""), collected)
     return tuple(stats)
 
 
