@@ -81,6 +81,7 @@ DOCUMENTED_TOP: dict[str, tuple[str, tuple[str, ...]]] = {
     "cpu_bound.py": ("score", ()),
     "io_wait.py": ("fetch", ()),
     "async_sequential.py": ("decode", ()),
+    "async_gathered.py": ("checksum", ()),
     "memory_growth.py": ("build_record", ()),
     "subprocess_workers.py": ("simulate", ()),
     "slow_pipeline.py": ("load_config", ("--items", "200")),

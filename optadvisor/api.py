@@ -89,12 +89,12 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     analysis = _analyze(found.files, config, catalog, options, progress, overlay)
     analysis.errors[:0] = found.errors
     result = engine.run(analysis.inputs)
-    analysis.errors.extend(_rule_errors(engine, found.root))
     recs = list(result.recommendations)
     if run is not None:
         from optadvisor.fusion import rerank
 
-        recs = rerank(recs, run, analysis.inputs)
+        recs = rerank(recs, run, analysis.inputs, engine)
+    analysis.errors.extend(_rule_errors(engine, found.root))
     return _report(found.root, config, analysis, recs, result.suppressed, started,
                    found.excluded, result.skipped)
 
@@ -156,8 +156,8 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     analysis = _analyze(sources, config, catalog, options, None)
     result = engine.run(analysis.inputs)
     measured = profile_recommendations(engine, run, analysis.inputs, components)
+    recs = rerank(list(result.recommendations), run, analysis.inputs, engine) + measured
     analysis.errors.extend(_rule_errors(engine, root))
-    recs = rerank(list(result.recommendations), run, analysis.inputs) + measured
     report = _report(root, config, analysis, recs, result.suppressed, started)
     return replace(report, profile=profile_summary(run, saved_as))
 
@@ -592,4 +592,19 @@ def flagged_functions(path: Path) -> tuple[tuple[str, str], ...]:
     found = {((root / rec.path).resolve().as_posix(), rec.symbol)
              for rec in report.recommendations
              if rec.symbol and not rec.symbol.startswith("<")}
+    return tuple(sorted(found))
+
+
+def flagged_awaits(path: Path) -> tuple[tuple[str, str, str, str, int, int], ...]:
+    """(absolute file, qualified name, rule, kind, line, end_line) of the await findings
+    (sequential-awaits, await-in-loop) of a saved scan report: the groups whose await time
+    and concurrency `profile --calls --findings` measures."""
+    from optadvisor.profile.awaits import AWAIT_KINDS
+
+    report = load_report(path)
+    root = Path(report.root)
+    found = {((root / rec.path).resolve().as_posix(), rec.symbol, rec.rule, rec.kind,
+              rec.line, rec.end_line)
+             for rec in report.recommendations
+             if rec.kind in AWAIT_KINDS and rec.symbol and not rec.symbol.startswith("<")}
     return tuple(sorted(found))

@@ -408,7 +408,9 @@ def profile(
         "(default: off)."),
     findings: Optional[Path] = typer.Option(
         None, "--findings", help="A scan report (JSON): with --calls, also time every "
-        "function it has findings in (coroutines waiting on I/O are rarely hot in samples)."),
+        "function it has findings in (coroutines waiting on I/O are rarely hot in samples), "
+        "and the awaits of its sequential-awaits / await-in-loop findings (concurrency, "
+        "saving if gathered)."),
     memory: bool = typer.Option(False, "--memory/--no-memory",
                                 help="Memory pass: tracemalloc peaks and allocation sites."),
     memory_lines: Optional[str] = typer.Option(
@@ -467,15 +469,17 @@ def profile(
             root = _profile_root(script) if script is not None else Path.cwd().resolve()
         # The report goes to stdout unless -o is given: the script's own output must not
         # end up inside it (a JSON report would no longer parse).
-        from optadvisor.api import flagged_functions
+        from optadvisor.api import flagged_awaits, flagged_functions
 
         flagged = flagged_functions(findings) if findings is not None else ()
+        awaits = flagged_awaits(findings) if findings is not None else ()
         if flagged and not calls:
             raise _fail("--findings names the functions the calls pass times: add --calls")
         options = ProfileOptions(script=script or Path(), module=module or "", args=args,
                                  pid=pid, duration=duration, timeout=timeout, mode=mode,
                                  repeat=repeat,
                                  lines=lines, calls=calls, flagged=flagged,
+                                 flagged_awaits=awaits,
                                  memory=memory, memory_lines=memory_lines,
                                  rate=rate, python=python, root=root,
                                  stdout="stderr" if output is None else "inherit")

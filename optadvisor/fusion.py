@@ -17,11 +17,14 @@ from typing import Any, Iterable
 from optadvisor.engine import Engine, FileInput, loader_counts
 from optadvisor.inputs import read_regular
 from optadvisor.models import (
-    FileFacts, HotFunction, HotLine, ProfileRun, Recommendation, SourceFile,
+    AwaitGroupTiming, FileFacts, HotFunction, HotLine, ProfileRun, Recommendation, SourceFile,
 )
+from optadvisor.profile.awaits import AWAIT_KINDS
 from optadvisor.rules import CompiledRule
 from optadvisor.scoring import measured_score
-from optadvisor.subjects import CallsView, FunctionView, HotspotView, RunView, SourceText
+from optadvisor.subjects import (
+    AwaitsView, CallsView, FunctionView, HotspotView, RunView, SourceText,
+)
 
 MAX_HOTSPOTS = 10
 SOURCE_BYTES = 16 * 1024 * 1024
@@ -67,13 +70,18 @@ def _hot_of(run: ProfileRun, inputs: Iterable[FileInput]
     return out
 
 
-def rerank(recs: list[Recommendation], run: ProfileRun,
-           inputs: Iterable[FileInput]) -> list[Recommendation]:
-    """Static recommendations scored again with the measured share of their function."""
+def rerank(recs: list[Recommendation], run: ProfileRun, inputs: Iterable[FileInput],
+           engine: Engine | None = None) -> list[Recommendation]:
+    """Static recommendations scored again with the measured share of their function.
+    An await finding whose awaits the calls pass timed (`profile --calls --findings`)
+    carries them: measured serial, it is ranked by what gathering saves; measured already
+    concurrent, it is marked so (its rule's `measured` text says why) and ranked low."""
     inputs = list(inputs)
     hot = _hot_of(run, inputs)
     qualnames = {item.source.rel: {fn.qualname: i for i, fn in enumerate(item.facts.functions)}
                  for item in inputs}
+    files = {item.source.rel: _resolved(str(item.source.path)) for item in inputs}
+    timings = {(_resolved(g.file), g.at_line): g for g in run.await_groups if g.calls}
     out = []
     for rec in recs:
         index = qualnames.get(rec.path, {}).get(rec.symbol)
@@ -84,9 +92,53 @@ def rerank(recs: list[Recommendation], run: ProfileRun,
             {"seen": True, "total_pct": measured.total_pct, "self_pct": measured.self_pct,
              "user_self_pct": measured.user_self_pct, "idle_pct": measured.idle_pct}
             if measured else {"seen": False})
-        out.append(replace(rec, score=measured_score(rec.score, share if measured else None),
-                           evidence=evidence))
+        seen = measured is not None
+        timing = (timings.get((files.get(rec.path, ""), rec.line))
+                  if rec.kind in AWAIT_KINDS and timings else None)
+        if timing is not None:
+            view = AwaitsView(timing, run.script_seconds)
+            evidence["awaits"] = _awaits_evidence(timing, view)
+            if view.serial:  # measured: the saving is what ranks it
+                share, seen = max(share, view.saving_pct), True
+        rec = replace(rec, score=measured_score(rec.score, share if seen else None),
+                      evidence=evidence)
+        if timing is not None:
+            rec = _with_awaits(rec, timing, view, engine)
+        out.append(rec)
     return out
+
+
+def _resolved(file: str) -> str:
+    try:
+        return str(Path(file).resolve())
+    except (OSError, RuntimeError):
+        return file
+
+
+def _awaits_evidence(timing: AwaitGroupTiming, view: AwaitsView) -> dict[str, Any]:
+    return {"verdict": timing.verdict, "concurrency": timing.concurrency,
+            "tasks": timing.tasks, "calls": timing.calls, "items": timing.items,
+            "await_ms": view.await_ms, "await_ms_per_call": view.await_ms_per_call,
+            "max_ms_per_call": view.max_ms_per_call, "saving_ms": view.saving_ms,
+            "saving_ms_per_call": view.saving_ms_per_call, "saving_pct": view.saving_pct}
+
+
+def _with_awaits(rec: Recommendation, timing: AwaitGroupTiming, view: AwaitsView,
+                 engine: Engine | None) -> Recommendation:
+    """The rule's `measured` text after the message; an already concurrent group is
+    ranked low, below any gate (what it would save overlaps with its other calls)."""
+    text = ""
+    if engine is not None:
+        compiled = next((c for group in engine.by_subject.values() for c in group
+                         if c.rule.id == rec.rule), None)
+        if compiled is not None:
+            text = engine.templates.render(compiled, "measured", {"awaits": view},
+                                           f"{rec.path}:{rec.line}")
+    message = f"{rec.message}; {text}" if text else rec.message
+    if timing.verdict != "concurrent":
+        return replace(rec, message=message)
+    return replace(rec, message=message, priority="low", confidence="low",
+                   score=max(1, rec.score // 3))
 
 
 def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[FileInput],

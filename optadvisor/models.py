@@ -992,6 +992,76 @@ class CallStats:
 
 
 @dataclass(frozen=True)
+class AwaitSite:
+    """One awaited call site of a coroutine the calls pass wrapped: how often the
+    coroutine suspended there and for how long, and what else was in flight meanwhile."""
+
+    function: str
+    file: str
+    path: str
+    line: int
+    """The coroutine's def line."""
+    await_line: int
+    """The line the coroutine was suspended at (its `await`)."""
+    code: str = ""
+    awaits: int = 0
+    """Awaits at this line that suspended (an await that completes at once never waits)."""
+    suspensions: int = 0
+    """Times the coroutine was suspended there (an await can suspend several times)."""
+    total_seconds: float = 0.0
+    """Wall time from each await's first suspension to its last resumption, summed."""
+    mean_seconds: float = 0.0
+    max_seconds: float = 0.0
+    concurrency: float = 0.0
+    """Mean number of calls of this coroutine in flight when it suspended here: 1.0 means
+    its awaits ran one call at a time; more means calls overlapped (a caller gathers them)."""
+    tasks: float = 0.0
+    """Mean number of the program's asyncio tasks not done at those moments (this one
+    included; 0 when no asyncio loop ran): other work that overlapped, such as a server's
+    handlers or a background ticker."""
+
+
+@dataclass(frozen=True)
+class AwaitGroupTiming:
+    """A group of awaits a scan flagged (sequential-awaits, await-in-loop), measured per
+    call of its coroutine: gathered, the group would take about its longest item, so the
+    saving is the sum of the items' await times minus the longest."""
+
+    function: str
+    file: str
+    path: str
+    line: int
+    """The coroutine's def line."""
+    rule: str
+    """The static finding's rule (OPT102, OPT103)."""
+    kind: str
+    """sequence (consecutive awaits: an item is one await) | loop (an item is one
+    iteration's awaits)."""
+    at_line: int
+    """Where the finding points: the first await of a sequence, the loop header."""
+    calls: int = 0
+    """Calls of the coroutine in which the group awaited at least once."""
+    items: int = 0
+    awaits: int = 0
+    sum_seconds: float = 0.0
+    """Sum over those calls of the items' await times."""
+    max_seconds: float = 0.0
+    """Sum over those calls of the longest item's await time."""
+    saving_seconds: float = 0.0
+    """sum_seconds - max_seconds: what gathering each call's items would save, at most."""
+    saving_per_call_seconds: float = 0.0
+    max_saving_seconds: float = 0.0
+    """The largest saving in one call."""
+    concurrency: float = 0.0
+    """As AwaitSite.concurrency, over the group's awaits."""
+    tasks: float = 0.0
+    verdict: str = ""
+    """serial (concurrency about 1: gathering saves `saving_seconds`) | concurrent (the
+    calls already overlapped: gathering inside each saves little of the program's time) |
+    not-run (the group never awaited)."""
+
+
+@dataclass(frozen=True)
 class GcGeneration:
     generation: int
     collections: int = 0
@@ -1190,6 +1260,12 @@ class ProfileRun:
     """`profile --repeat N` (N ≥ 2): each run's totals and function times, in the order
     they ran; the rest of the run is the representative run's. Empty with one run and in
     runs saved before it existed."""
+
+    await_sites: tuple[AwaitSite, ...] = ()
+    """The calls pass: where the wrapped coroutines were suspended, heaviest first (empty
+    without coroutines, and in runs saved before it was measured)."""
+    await_groups: tuple[AwaitGroupTiming, ...] = ()
+    """The calls pass with `--findings`: the flagged await groups measured per call."""
 
     def ok_repeats(self) -> tuple[RepeatRun, ...]:
         """The repeated runs that ended normally: the ones a distribution is made of."""

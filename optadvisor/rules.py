@@ -38,11 +38,14 @@ class RuleError(Exception):
 
 REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
-            "description", "at")
+            "description", "at", "measured")
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
       "run": ("allocation", "hottest-function", "script", "gc-function",
               "lag-function")}
 TEMPLATE_KEYS = ("message", "impact", "title")
+MEASURED_SUBJECTS = ("await-group", "loop")
+"""Subjects whose rules may have a `measured` template: appended to the message of a
+finding whose awaits `profile --calls --findings` timed (its root: `awaits`)."""
 FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
 ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
@@ -91,8 +94,9 @@ class TemplateRenderer:
     def render_all(self, compiled: CompiledRule, env: dict[str, Any], where: str
                    ) -> dict[str, str]:
         return {key: self.render(compiled, key, env, where) for key in compiled.templates
-                # with fix shapes, `manual` is rendered only when no shape applies
-                if not (key == "manual" and compiled.fix_cases)}
+                # with fix shapes, `manual` is rendered only when no shape applies;
+                # `measured` only when a profile measured the finding (fusion)
+                if not (key == "manual" and compiled.fix_cases) and key != "measured"}
 
     def render(self, compiled: CompiledRule, key: str, env: dict[str, Any], where: str) -> str:
         template = compiled.templates.get(key)
@@ -240,6 +244,13 @@ def load_rule(path: Path) -> CompiledRule:
     sources["after"] = fix.get("after", "")
     sources["preamble"] = fix.get("preamble", "")
     sources["manual"] = fix.get("manual", "")
+    if "measured" in data:
+        if data["subject"] not in MEASURED_SUBJECTS:
+            raise fail("measured", "`measured` is for await findings (subjects "
+                       f"{', '.join(MEASURED_SUBJECTS)}): the calls pass times their awaits")
+        if not isinstance(data["measured"], str):
+            raise fail("measured", "`measured` must be a string")
+        sources["measured"] = data["measured"]
     roots = set(schema) | {"rec"}
     text_lines = text.splitlines()
     for key, source in sources.items():
@@ -253,10 +264,11 @@ def load_rule(path: Path) -> CompiledRule:
         except TemplateRefused as exc:
             raise fail(line_key, f"template `{key}` {exc.message}",
                        offset=first + max(0, exc.lineno - 1)) from None
-        unknown_vars = meta.find_undeclared_variables(parsed) - roots
+        known = {"awaits"} if key == "measured" else roots
+        unknown_vars = meta.find_undeclared_variables(parsed) - known
         if unknown_vars:
             raise fail(line_key, f"template `{key}` uses unknown name(s) "
-                       f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(roots))}")
+                       f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(known))}")
         templates[key] = LazyTemplate(parsed)
 
     examples = _examples(data.get("examples", []), path, text)

@@ -82,6 +82,14 @@ CALLS_FIELDS = {
 }
 """The calls pass's figures for a hotspot (`profile --calls`); `measured` is False, and
 every figure 0, when the pass did not run or fingerprinted none of its calls."""
+AWAITS_FIELDS = {
+    "measured": "bool", "serial": "bool", "concurrent": "bool", "concurrency": "float",
+    "tasks": "float", "calls": "int", "items": "int", "items_per_call": "float",
+    "await_ms": "float", "await_ms_per_call": "float", "max_ms_per_call": "float",
+    "saving_ms": "float", "saving_ms_per_call": "float", "saving_pct": "float",
+}
+"""A sequential-awaits or await-in-loop finding's awaits as the calls pass measured them
+(`profile --calls --findings`): the root of a rule's `measured` template."""
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
                "imports": "list", "context": "str"}
 
@@ -563,3 +571,28 @@ def _size(count: int, partial: bool) -> str:
         value, unit = value / 1024, bigger
     text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
     return ("≥ " if partial else "") + text
+
+
+class AwaitsView:
+    """A flagged await group's figures (AwaitGroupTiming) for a rule's `measured`
+    template: per call, the items' await time, the longest, and what gathering saves."""
+
+    def __init__(self, timing: Any, script_seconds: float) -> None:
+        ms = 1000.0
+        calls = max(timing.calls, 1)
+        self.measured = timing.calls > 0
+        self.concurrent = timing.verdict == "concurrent"
+        self.serial = timing.verdict == "serial"
+        self.concurrency = timing.concurrency
+        self.tasks = timing.tasks
+        self.calls = timing.calls
+        self.items = timing.items
+        per_call = timing.items / calls
+        self.items_per_call = int(per_call) if per_call == int(per_call) else round(per_call, 1)
+        self.await_ms = round(timing.sum_seconds * ms, 1)
+        self.await_ms_per_call = round(timing.sum_seconds * ms / calls, 1)
+        self.max_ms_per_call = round(timing.max_seconds * ms / calls, 1)
+        self.saving_ms = round(timing.saving_seconds * ms, 1)
+        self.saving_ms_per_call = round(timing.saving_seconds * ms / calls, 1)
+        self.saving_pct = (round(min(100.0, 100.0 * timing.saving_seconds / script_seconds), 1)
+                           if script_seconds > 0 else 0.0)

@@ -67,6 +67,12 @@ def test_async_sequential_waits_in_the_event_loop():
     assert busiest.name == "decode"
 
 
+def test_async_gathered_top_is_checksum():
+    run = profiled("async_gathered.py")
+    assert top_user(run).name == "checksum"
+    assert run.loop_lag is not None  # an asyncio program
+
+
 def test_memory_growth_top_is_build_record_and_rss_grows_steadily():
     run = profiled("memory_growth.py")
     busiest = max(run.user_functions(), key=lambda f: f.cpu_pct)

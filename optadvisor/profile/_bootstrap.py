@@ -304,6 +304,10 @@ class _Instruments:
         script = os.path.abspath(self.config["script"])
         others = {f: d for f, d in self._by_file.items() if f != script}
         if others:
+            # The finder imports importlib.machinery when asked for a module: were it not
+            # imported yet, that import would ask the finder again, forever.
+            import importlib.machinery  # noqa: F401
+
             sys.meta_path.insert(0, _DecoratingFinder(others))
         if self.mode == "lines":
             try:
@@ -323,7 +327,7 @@ class _Instruments:
             self.memory = _MemoryTracker(self.config.get("memory_frames", 1))
             builtins.__optadvisor_memory__ = self.memory.wrap
         if self.mode == "calls":
-            self.calls = _CallTracker()
+            self.calls = _CallTracker(_await_book(self.targets))
             builtins.__optadvisor_calls__ = self.calls.wrap
         if self.mode == "memory-lines":
             try:
@@ -367,6 +371,8 @@ class _Instruments:
             self.result["loop_lag"] = self.lag.finish()
         if self.calls is not None:
             self.result["calls"] = self.calls.finish()
+            if self.calls.awaits is not None:
+                self.result["awaits"] = self.calls.awaits.finish()
         if self.sampler is not None:
             self.result["samples"] = self.sampler.stop()
         if self.cprofile is not None:
@@ -797,8 +803,9 @@ class _CallTracker:
     only: fingerprinting is outside the timed span) and its arguments' fingerprint.
     Generators and async generators are left unwrapped: a call only builds them."""
 
-    def __init__(self):
+    def __init__(self, awaits=None):
         self.records = {}
+        self.awaits = awaits  # _awaits.AwaitBook: where the wrapped coroutines wait
 
     def wrap(self, func):
         import functools
@@ -816,6 +823,9 @@ class _CallTracker:
         clock = time.perf_counter
 
         if inspect.iscoroutinefunction(func):
+            drive = self.awaits.driver(key[0], code.co_firstlineno, code.co_name) \
+                if self.awaits is not None else None
+
             # Timed from the coroutine's first step (when it is awaited or its task starts)
             # to its return: the latency its caller sees.
             @functools.wraps(func)
@@ -823,7 +833,8 @@ class _CallTracker:
                 key = arg_fingerprint(args, kwargs)
                 started = clock()
                 try:
-                    result = await func(*args, **kwargs)
+                    coro = func(*args, **kwargs)
+                    result = await (drive(coro) if drive is not None else coro)
                 except BaseException:
                     record.add(clock() - started, key, _NO_RESULT)
                     raise
@@ -846,6 +857,21 @@ class _CallTracker:
 
     def finish(self):
         return [record.summary() for record in self.records.values()]
+
+
+def _await_book(targets):
+    """_awaits.AwaitBook, loaded from beside this file under a private name (the program
+    may have a module of its own called `_awaits`), or None if it cannot be."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(_SELF), "_awaits.py")
+        spec = importlib.util.spec_from_file_location("_optadvisor_awaits", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.AwaitBook(targets)
+    except Exception:
+        return None
 
 
 # ------------------------------------------------------------------ garbage collector

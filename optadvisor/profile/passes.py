@@ -13,6 +13,7 @@ from optadvisor.models import (
     AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LagEvent,
     LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
+from optadvisor.profile import awaits
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
 from optadvisor.profile.target import TargetError, describe, spawn
@@ -103,12 +104,15 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
     call, and what an lru_cache would have made of their arguments (the bootstrap's
     _CallTracker)."""
     targets = select_targets(functions, sources, options.top)
+    for hot in targets:  # the hot coroutines' awaits are timed too (profile.awaits)
+        hot["awaits"] = True
     chosen = {(t["file"], t["name"]) for t in targets}
     for file, qualname in options.flagged:
         span = next((s for s in sources.spans(file) if s.qualname == qualname), None)
         if span is not None and (file, qualname) not in chosen:
             chosen.add((file, qualname))
             targets.append(target(file, span))
+    awaits.add_groups(targets, options.flagged_awaits, sources, target)
     if not targets:
         collected.passes.append(PassRecord("calls", "skipped",
                                            note="no user function took measurable time"))
@@ -118,11 +122,15 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
     if result is None:
         return ()
     stats = [call_stats(row, sources, str(root)) for row in result.get("calls") or ()]
+    collected.await_sites, collected.await_groups = awaits.figures(
+        result.get("awaits"), sources, str(root))
     stats.sort(key=lambda c: (-c.total_seconds, c.name))
     wrapped = sum(1 for c in stats if c.calls)
+    stepped = len({(a.file, a.line) for a in collected.await_sites})
     _record("calls", wall, baseline,
             f"{len(targets)} functions wrapped ({wrapped} called): wall time per call, "
-            "argument fingerprints", collected)
+            "argument fingerprints"
+            + (f"; the awaits of {stepped} coroutine(s) timed" if stepped else ""), collected)
     return tuple(stats)
 
 

@@ -69,6 +69,10 @@ class ProfileOptions:
     """(absolute file, qualified name) of functions a scan had findings in
     (`profile --findings`): the calls pass wraps them too, hot or not — a coroutine waiting
     on I/O is rarely on the sampled stack, yet its wall time is what an async fix changes."""
+    flagged_awaits: tuple[tuple[str, str, str, str, int, int], ...] = ()
+    """(absolute file, qualified name, rule, kind, line, end_line) of the scan's
+    sequential-awaits and await-in-loop findings: the calls pass times those groups'
+    awaits per call (profile.awaits)."""
     memory: bool = False
     memory_lines: str | None = None
     """Name of one function for memory-profiler's (slow) line-by-line report."""
@@ -106,6 +110,9 @@ class _Collected:
     errors: list[RunError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     passes: list[PassRecord] = field(default_factory=list)
+    await_sites: tuple = ()
+    await_groups: tuple = ()
+    """The calls pass's await figures (AwaitSite, AwaitGroupTiming)."""
 
 
 def run_profile(options: ProfileOptions, progress: Progress | None = None) -> ProfileRun:
@@ -170,6 +177,8 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
     if _want_calls(options, first, collected):
         run = _calls_passes(options, python, script, cwd, root, sources, baseline, collected,
                             run, say)
+        run = replace(run, await_sites=collected.await_sites,
+                      await_groups=collected.await_groups)
     memory = passes.rss_report(first.metrics, first.script_seconds)
     if options.memory:
         say("tracing memory")

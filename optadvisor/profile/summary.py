@@ -183,6 +183,22 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
              "hit_rate": c.hit_rate if c.keyed_calls else None,
              "varies": c.varies, "result_bytes": c.result_bytes}
             for c in run.calls[:TOP]],
+        "awaits": [
+            {"function": a.function, "path": where(a.file, a.path), "line": a.line,
+             "await_line": a.await_line, "code": a.code, "awaits": a.awaits,
+             "suspensions": a.suspensions, "total_ms": round(a.total_seconds * 1000, 3),
+             "mean_ms": round(a.mean_seconds * 1000, 3),
+             "max_ms": round(a.max_seconds * 1000, 3), "concurrency": a.concurrency,
+             "tasks": a.tasks}
+            for a in run.await_sites[:TOP]],
+        "await_groups": [
+            {"function": g.function, "path": where(g.file, g.path), "line": g.line,
+             "rule": g.rule, "kind": g.kind, "at_line": g.at_line, "calls": g.calls,
+             "items": g.items, "sum_ms": round(g.sum_seconds * 1000, 3),
+             "max_ms": round(g.max_seconds * 1000, 3),
+             "saving_ms": round(g.saving_seconds * 1000, 3),
+             "concurrency": g.concurrency, "tasks": g.tasks, "verdict": g.verdict}
+            for g in run.await_groups[:TOP]],
         "gc": None if run.gc is None else {
             "collections": run.gc.collections,
             "pause_ms": round(run.gc.pause_seconds * 1000, 3), "pause_pct": run.gc.pause_pct,

@@ -41,8 +41,8 @@ from optadvisor.render.common import (
     rule_metadata,
 )
 from optadvisor.render.table import (
-    SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, lag_line, lag_rows, outcome_details,
-    repeat_line, repeat_rows, section_rows,
+    AWAIT_HEADERS, SECTION_HEADERS, await_group_lines, await_rows, fmt_bytes, fmt_seconds,
+    gc_line, lag_line, lag_rows, outcome_details, repeat_line, repeat_rows, section_rows,
 )
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
@@ -446,6 +446,10 @@ def _profile_view(report: Report) -> dict[str, Any]:
         "sections": [{**row, "name": str(row["name"]), "where": scrub.path(row["where"])}
                      for row in section_rows(profile, PROFILE_TOP)],
         "section_headers": SECTION_HEADERS,
+        "awaits": [{**row, "where": scrub.path(row["where"])}
+                   for row in await_rows(profile, PROFILE_TOP)],
+        "await_headers": AWAIT_HEADERS,
+        "await_groups": [scrub(line) for line in await_group_lines(profile, PROFILE_TOP)],
         "gc": scrub(gc_line(profile)),
         "repeats": scrub(repeat_line(profile)),
         "repeat_rows": [{**row, "where": scrub.path(row["where"])}

@@ -31,6 +31,8 @@ from optadvisor.render.common import (
     plural,
 )
 from optadvisor.render.table import (
+    await_group_lines,
+    await_rows,
     fmt_bytes,
     gc_line,
     lag_line,
@@ -256,6 +258,8 @@ def _profile(report: Report) -> dict[str, Any] | None:
              "code": str(ln.get("code") or "")}
             for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
         "sections": section_rows(profile, PROFILE_TOP),
+        "awaits": await_rows(profile, PROFILE_TOP),
+        "await_groups": await_group_lines(profile, PROFILE_TOP),
         "gc": gc_line(profile),
         "repeats": repeat_line(profile),
         "repeat_rows": repeat_rows(profile, PROFILE_TOP),

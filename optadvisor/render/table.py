@@ -264,6 +264,63 @@ def section_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, 
     return rows
 
 
+AWAIT_HEADERS = ("Await", "Awaits", "Suspended", "Total (ms)", "Avg (ms)", "Max (ms)",
+                 "Concurrency", "Tasks")
+"""The calls pass's per-await view: where the wrapped coroutines waited."""
+
+
+def await_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, str]]:
+    """The awaited call sites of the calls pass formatted for a table (strings).
+    Concurrency is the calls of the coroutine in flight when it waited there (1: one at a
+    time); tasks, the program's asyncio tasks not done then."""
+    rows = []
+    for item in profile.get("awaits") or ():
+        if not isinstance(item, Mapping):
+            continue
+        rows.append({
+            "name": str(item.get("function", "")),
+            "where": f"{item.get('path', '')}:{item.get('await_line', '')}",
+            "code": str(item.get("code") or ""),
+            "awaits": f"{int(number(item.get('awaits'))):,}",
+            "suspended": f"{int(number(item.get('suspensions'))):,}",
+            "total": _ms(item.get("total_ms")), "avg": _ms(item.get("mean_ms")),
+            "max": _ms(item.get("max_ms")),
+            "concurrency": f"{number(item.get('concurrency')):.2f}",
+            "tasks": f"{number(item.get('tasks')):.1f}" if number(item.get("tasks")) else "–"})
+        if len(rows) >= count:
+            break
+    return rows
+
+
+def await_group_lines(profile: Mapping[str, Any], count: int = 20) -> list[str]:
+    """One sentence per flagged await group the calls pass timed: per call, the sum of its
+    awaits, the longest, and what gathering would save — or why it would not."""
+    lines = []
+    for item in profile.get("await_groups") or ():
+        if not isinstance(item, Mapping):
+            continue
+        calls = int(number(item.get("calls")))
+        head = (f"{item.get('function', '')} ({item.get('rule', '')}, "
+                f"{'loop' if item.get('kind') == 'loop' else 'awaits'} at "
+                f"{item.get('path', '')}:{item.get('at_line', '')})")
+        if not calls:
+            lines.append(f"{head}: never awaited in this run")
+            continue
+        per = max(calls, 1)
+        text = (f"{head}: {int(number(item.get('items'))):,} awaits in {calls:,} call(s), "
+                f"{_ms(number(item.get('sum_ms')) / per)} ms waiting per call, the longest "
+                f"{_ms(number(item.get('max_ms')) / per)} ms; concurrency "
+                f"{number(item.get('concurrency')):.2f}")
+        if item.get("verdict") == "concurrent":
+            text += ": already concurrent (calls overlapped), gathering saves little"
+        else:
+            text += f": gathered, about {_ms(number(item.get('saving_ms')) / per)} ms less per call"
+        lines.append(text)
+        if len(lines) >= count:
+            break
+    return lines
+
+
 def _ms(value: Any) -> str:
     ms = number(value)
     return f"{ms:,.0f}" if ms >= 1000 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
@@ -447,6 +504,22 @@ def profile_block(console: Console, report: Report) -> None:
                             ("calls", "avg", "total", "p95", "p99", "hit")))
         console.print(table)
     _repeats(console, profile)
+    waits = await_rows(profile, PROFILE_TOP)
+    if waits:
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                      padding=(0, 1, 0, 0))
+        table.add_column("  " + AWAIT_HEADERS[0], overflow="fold", ratio=1)
+        table.add_column("location", overflow="fold", max_width=50)
+        for name in AWAIT_HEADERS[1:]:
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in waits:
+            table.add_row(Text(safe("  " + row["name"])), Text(safe(row["where"])),
+                          *(Text(safe(row[key])) for key in (
+                              "awaits", "suspended", "total", "avg", "max", "concurrency",
+                              "tasks")))
+        console.print(table)
+    for line in await_group_lines(profile, PROFILE_TOP):
+        console.print(Text(safe("  awaits   " + line)))
     gc = gc_line(profile)
     if gc:
         console.print(Text(safe("  gc       " + gc)))
