@@ -21,7 +21,9 @@ from optadvisor.models import (
 )
 from optadvisor.rules import CompiledRule
 from optadvisor.scoring import measured_score
-from optadvisor.subjects import CallsView, FunctionView, HotspotView, RunView, SourceText
+from optadvisor.subjects import (
+    CallsView, FunctionView, HotspotView, RunView, SourceText, io_views,
+)
 
 MAX_HOTSPOTS = 10
 SOURCE_BYTES = 16 * 1024 * 1024
@@ -94,7 +96,8 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
     """The profile rules (subjects `hotspot` and `run`) over one run."""
     hotspot_rules = engine.by_subject.get("hotspot", ())
     run_rules = engine.by_subject.get("run", ())
-    if not hotspot_rules and not run_rules:
+    io_rules = engine.by_subject.get("io", ())
+    if not hotspot_rules and not run_rules and not io_rules:
         return []
     by_file = _by_file(inputs)
     run_view = RunView(run)
@@ -143,6 +146,16 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
                 line = {"hottest-line": view.hottest_line,
                         "waiting-line": view.waiting_line}.get(compiled.rule.at, def_line)
                 recs.append(_recommend(engine, compiled, env, item, line, symbol, occurrences))
+    for io in io_views(run) if io_rules else ():
+        item = item_for(io.top.file, io.path)
+        index = match_function(item.facts, _Named(io.function, io.line))
+        fact = item.facts.functions[index] if index is not None else None
+        env = {"io": io, "function": FunctionView(fact, engine.catalog), "run": run_view}
+        for compiled in io_rules:
+            if compiled.when(env):
+                line = io.call_line if compiled.rule.at == "call-line" else io.line
+                recs.append(_recommend(engine, compiled, env, item, line,
+                                       fact.qualname if fact else io.function, occurrences))
     for compiled in run_rules:
         env = {"run": run_view}
         if not compiled.when(env):
@@ -177,6 +190,14 @@ def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
     file = str(script if script.is_absolute() else Path(run.root) / script)
     rel = run.script if not script.is_absolute() else script.name
     return file, rel, 1, "<module>"
+
+
+class _Named:
+    """What match_function reads of a measured function: its name and def line."""
+
+    def __init__(self, name: str, line: int) -> None:
+        self.name = name
+        self.line = line
 
 
 def _function_at(ranked: tuple[HotFunction, ...], path: str, line: int) -> str:

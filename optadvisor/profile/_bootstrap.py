@@ -272,6 +272,7 @@ class _Instruments:
         self.memory = None
         self.memory_lines = None
         self.calls = None
+        self.io = None
         self.gc = None
         self.lag = None
         self.targets = config.get("targets") or []
@@ -325,6 +326,7 @@ class _Instruments:
         if self.mode == "calls":
             self.calls = _CallTracker()
             builtins.__optadvisor_calls__ = self.calls.wrap
+            self.io = _io_counter()
         if self.mode == "memory-lines":
             try:
                 import memory_profiler
@@ -367,6 +369,8 @@ class _Instruments:
             self.result["loop_lag"] = self.lag.finish()
         if self.calls is not None:
             self.result["calls"] = self.calls.finish()
+        if self.io is not None:
+            self.result["io"] = self.io.finish()
         if self.sampler is not None:
             self.result["samples"] = self.sampler.stop()
         if self.cprofile is not None:
@@ -846,6 +850,23 @@ class _CallTracker:
 
     def finish(self):
         return [record.summary() for record in self.records.values()]
+
+
+def _io_counter():
+    """The calls pass's DB and HTTP call counter (_iocount.py, next to this file), its
+    import hooks installed; None when it cannot load (the pass runs without it)."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(_SELF), "_iocount.py")
+        spec = importlib.util.spec_from_file_location("_optadvisor_iocount", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        counter = module.IOCounter()
+        counter.install()
+        return counter
+    except Exception:
+        return None
 
 
 # ------------------------------------------------------------------ garbage collector

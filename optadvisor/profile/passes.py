@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optadvisor.models import (
-    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LagEvent,
+    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, IOCallStats,
+    LagEvent,
     LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
+from optadvisor.profile.aggregate import io_call_stats
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
 from optadvisor.profile.target import TargetError, describe, spawn
@@ -98,10 +100,11 @@ def line_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, roo
 
 def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
                functions: tuple[HotFunction, ...], sources: SourceIndex, baseline: float,
-               collected: _Collected) -> tuple[CallStats, ...]:
+               collected: _Collected
+               ) -> tuple[tuple[CallStats, ...], tuple[IOCallStats, ...]]:
     """The program once more with the top user functions wrapped: calls, wall time per
     call, and what an lru_cache would have made of their arguments (the bootstrap's
-    _CallTracker)."""
+    _CallTracker); and its database and HTTP calls per calling function (_iocount.py)."""
     targets = select_targets(functions, sources, options.top)
     chosen = {(t["file"], t["name"]) for t in targets}
     for file, qualname in options.flagged:
@@ -109,21 +112,22 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
         if span is not None and (file, qualname) not in chosen:
             chosen.add((file, qualname))
             targets.append(target(file, span))
-    if not targets:
-        collected.passes.append(PassRecord("calls", "skipped",
-                                           note="no user function took measurable time"))
-        return ()
+    # With no function to wrap the pass still counts the program's I/O calls.
     result, wall = _run_pass("calls", options, python, script, cwd, {"targets": targets},
                              collected)
     if result is None:
-        return ()
+        return (), ()
     stats = [call_stats(row, sources, str(root)) for row in result.get("calls") or ()]
     stats.sort(key=lambda c: (-c.total_seconds, c.name))
     wrapped = sum(1 for c in stats if c.calls)
+    io = io_call_stats(result.get("io"), sources, str(root))
+    libraries = (result.get("io") or {}).get("libraries") or []
     _record("calls", wall, baseline,
             f"{len(targets)} functions wrapped ({wrapped} called): wall time per call, "
-            "argument fingerprints", collected)
-    return tuple(stats)
+            f"argument fingerprints; {sum(c.calls for c in io):,} database/HTTP calls counted"
+            + (f" ({', '.join(str(name) for name in libraries)})" if libraries else ""),
+            collected)
+    return tuple(stats), io
 
 
 def call_stats(row: dict[str, Any], sources: SourceIndex, root: str) -> CallStats:

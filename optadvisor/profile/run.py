@@ -4,7 +4,7 @@
    sampler; or cProfile with mode="trace"), with the psutil monitor alongside;
 2. the targeted line pass (line-profiler on the top user functions), only when asked;
 3. the calls pass (calls, latency percentiles and argument fingerprints of the top user
-   functions), only when asked;
+   functions; database and HTTP calls per calling function), only when asked;
 4. the memory pass (tracemalloc per targeted function) and, on request, memory-profiler's
    line report for one function.
 
@@ -150,8 +150,9 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
             options, python, script, cwd, root, functions, sources, baseline, collected))
     if _want_calls(options, first, collected):
         say("counting calls")
-        run = replace(run, calls=passes.calls_pass(
-            options, python, script, cwd, root, functions, sources, baseline, collected))
+        calls, io_calls = passes.calls_pass(
+            options, python, script, cwd, root, functions, sources, baseline, collected)
+        run = replace(run, calls=calls, io_calls=io_calls)
     memory = passes.rss_report(first.metrics, first.script_seconds)
     if options.memory:
         say("tracing memory")
