@@ -134,7 +134,7 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     """A report for a (new or saved) run: the profile rules over the measured functions,
     and the static rules over the user files that ran, ranked by measured time."""
     from optadvisor.discover import component_finder
-    from optadvisor.fusion import profile_recommendations, rerank
+    from optadvisor.fusion import merge_measured, profile_recommendations, rerank
     from optadvisor.profile.summary import profile_summary
 
     started = time.perf_counter()
@@ -158,7 +158,8 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     result = engine.run(analysis.inputs)
     measured = profile_recommendations(engine, run, analysis.inputs, components)
     analysis.errors.extend(_rule_errors(engine, root))
-    recs = rerank(list(result.recommendations), run, analysis.inputs) + measured
+    recs = merge_measured(rerank(list(result.recommendations), run, analysis.inputs),
+                          measured)
     report = _report(root, config, analysis, recs, result.suppressed, started)
     return replace(report, profile=profile_summary(run, saved_as))
 

@@ -76,8 +76,13 @@ def rerank(recs: list[Recommendation], run: ProfileRun,
     hot = _hot_of(run, inputs)
     qualnames = {item.source.rel: {fn.qualname: i for i, fn in enumerate(item.facts.functions)}
                  for item in inputs}
+    io_by_function: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in getattr(run, "io_calls", ()) or ():
+        io_by_function[(row.path, row.function)].append(row)
     out = []
     for rec in recs:
+        if io_by_function and N_PLUS_ONE in _kinds(rec):
+            rec = _with_io_count(rec, io_by_function.get((rec.path, rec.symbol), []))
         index = qualnames.get(rec.path, {}).get(rec.symbol)
         measured = hot.get((rec.path, index)) if index is not None else None
         share = max(measured.total_pct, measured.user_self_pct) if measured else 0.0
@@ -88,6 +93,49 @@ def rerank(recs: list[Recommendation], run: ProfileRun,
             if measured else {"seen": False})
         out.append(replace(rec, score=measured_score(rec.score, share if measured else None),
                            evidence=evidence))
+    return out
+
+
+N_PLUS_ONE = "n-plus-one"
+
+
+def _kinds(rec: Recommendation) -> set[str]:
+    return {rec.kind, *(facet.get("kind", "") for facet in rec.facets)}
+
+
+def _with_io_count(rec: Recommendation, rows: list[Any]) -> Recommendation:
+    """A static N+1 finding with what the calls pass counted in its function: the shape
+    called from the finding's line (else the function's most called one)."""
+    if not rows:
+        return rec
+    at_line = [row for row in rows if row.call_line == rec.line]
+    row = max(at_line or rows, key=lambda r: (r.calls, r.total_seconds))
+    evidence = dict(rec.evidence)
+    evidence["io_calls"] = {
+        "calls": row.calls, "shape": row.shape, "library": row.library, "kind": row.kind,
+        "total_ms": round(row.total_seconds * 1000, 3), "call_line": row.call_line,
+        "shapes": len(rows)}
+    measured = (f" (measured: {row.calls:,} call(s) of `{row.shape}` from "
+                f"`{row.function}`, {row.total_seconds * 1000:.1f} ms)")
+    return replace(rec, message=rec.message + measured, evidence=evidence)
+
+
+def merge_measured(static: list[Recommendation],
+                   measured: list[Recommendation]) -> list[Recommendation]:
+    """One function, one N+1 finding: a measured one (OPT509) in a function where the scan
+    already found the pattern becomes a facet of the static finding, which carries the
+    measured count (rerank) and the fix."""
+    joined = {(rec.path, rec.symbol): index for index, rec in enumerate(static)
+              if N_PLUS_ONE in _kinds(rec) and "io_calls" in rec.evidence}
+    out = list(static)
+    for rec in measured:
+        index = joined.get((rec.path, rec.symbol)) if rec.kind == N_PLUS_ONE else None
+        if index is None:
+            out.append(rec)
+            continue
+        host = out[index]
+        facet = {"rule": rec.rule, "kind": rec.kind, "message": rec.message}
+        out[index] = replace(host, facets=(*host.facets, facet))
     return out
 
 

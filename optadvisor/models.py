@@ -1017,6 +1017,8 @@ class IOCallStats:
     (they ran concurrently: threads, asyncio tasks)."""
     spans_kept: int = 0
     """Calls whose start and end were kept for the overlap figures (the first 2,000)."""
+    first_start_s: float = 0.0
+    """When the first of these calls started, seconds from the pass's start."""
     parent: str = ""
     """The user function that called `function` for most of these calls (empty when it
     was called from no user code), with the line of that call: where a loop around a

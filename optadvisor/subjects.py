@@ -573,7 +573,8 @@ _WHERE_EQUALS = re.compile(r"\bWHERE\s+([\w.\"`\[\]]+)\s*=\s*\?", re.IGNORECASE)
 
 class IOView:
     """One calling function's database (kind `db`) or HTTP (`http`) calls: the
-    IOCallStats rows of that function and kind, most calls first."""
+    IOCallStats rows of that function and kind, most calls first (then the first made:
+    among calls made once each, `top` and `call_line` are the first call's)."""
 
     def __init__(self, rows: list[Any]) -> None:
         from optadvisor.profile.aggregate import SLOW_HTTP_SECONDS
@@ -631,7 +632,7 @@ def io_views(run: Any) -> list[IOView]:
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for row in getattr(run, "io_calls", ()) or ():
         groups.setdefault((row.file, row.function, row.kind), []).append(row)
-    views = [IOView(sorted(rows, key=lambda r: (-r.calls, -r.total_seconds, r.shape)))
+    views = [IOView(sorted(rows, key=lambda r: (-r.calls, r.first_start_s, r.shape)))
              for rows in groups.values()]
     views.sort(key=lambda v: (-v.calls, -v.total_ms, v.path, v.function))
     return views

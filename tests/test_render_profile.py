@@ -379,4 +379,4 @@ def test_profile_report_json_validates():
 def test_profile_run_type_is_unchanged_for_positional_callers():
     # New fields go after the old ones, so a positional call of the old shape still works.
     fields = [f.name for f in dataclasses.fields(ProfileRun)]
-    assert fields[-5:] == ["tool_version", "stacks", "calls", "gc", "loop_lag"]
+    assert fields[-6:] == ["tool_version", "stacks", "calls", "gc", "loop_lag", "io_calls"]

@@ -305,6 +305,10 @@ class _Instruments:
         script = os.path.abspath(self.config["script"])
         others = {f: d for f, d in self._by_file.items() if f != script}
         if others:
+            # Imported before the finder is in place: its find_spec imports it, and the
+            # first lookup would otherwise recurse into itself.
+            import importlib.machinery  # noqa: F401
+
             sys.meta_path.insert(0, _DecoratingFinder(others))
         if self.mode == "lines":
             try:

@@ -39,6 +39,7 @@ _SHAPE_CACHE = 4096
 """Raw statements/URLs whose shape is memoized (a loop repeats the same text)."""
 _SHAPE_CHARS = 300
 _FRAMES_UP = 64
+_COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
 
 
 # ------------------------------------------------------------------ shapes
@@ -131,13 +132,23 @@ class IOCounter:
         frame = sys._getframe(2)
         depth = 0
         found = None
+        line = 0
         while frame is not None and depth < _FRAMES_UP:
             code = frame.f_code
             if self._user(code):
-                site = (code.co_filename, code.co_firstlineno, code.co_name, frame.f_lineno or 0)
-                if found is not None:
-                    return found, site
-                found = site
+                outer = frame.f_back
+                if code.co_name in _COMPREHENSIONS and outer is not None \
+                        and outer.f_code.co_filename == code.co_filename:
+                    # Before 3.12 a comprehension is a function of its own: the calls are
+                    # the enclosing function's, made at the comprehension's line.
+                    line = line or frame.f_lineno or 0
+                else:
+                    site = (code.co_filename, code.co_firstlineno, code.co_name,
+                            line or frame.f_lineno or 0)
+                    if found is not None:
+                        return found, site
+                    found = site
+                    line = 0
             frame = frame.f_back
             depth += 1
         return (found, None) if found is not None else None
@@ -326,7 +337,8 @@ def _counting_cursor_methods(counter, library, methods):
     def namespace(base):
         out = {}
         for method in methods:
-            out[method] = _counted_method(counter, library, base, method)
+            if callable(getattr(base, method, None)):
+                out[method] = _counted_method(counter, library, base, method)
         return out
     return namespace
 
@@ -373,8 +385,11 @@ def _patch_sqlite3(counter, module):
                 factory, args = args[0], args[1:]
             else:
                 factory = kwargs.pop("factory", module.Cursor)
-            if isinstance(factory, type) and issubclass(factory, module.Cursor):
-                factory = _subclass(factory, cursor_methods, cursors)
+            try:
+                if isinstance(factory, type) and issubclass(factory, module.Cursor):
+                    factory = _subclass(factory, cursor_methods, cursors)
+            except Exception:  # uncounted, never broken
+                pass
             return base_cursor(self, factory, *args, **kwargs)
 
         def through_cursor(method):
@@ -430,9 +445,13 @@ def _patch_psycopg2(counter, module):
         base_cursor = base.cursor
 
         def cursor(self, *args, **kwargs):
-            factory = kwargs.get("cursor_factory") or self.cursor_factory or extensions.cursor
-            if isinstance(factory, type) and issubclass(factory, extensions.cursor):
-                kwargs["cursor_factory"] = _subclass(factory, cursor_methods, cursors)
+            try:
+                factory = kwargs.get("cursor_factory") or self.cursor_factory \
+                    or extensions.cursor
+                if isinstance(factory, type) and issubclass(factory, extensions.cursor):
+                    kwargs["cursor_factory"] = _subclass(factory, cursor_methods, cursors)
+            except Exception:  # uncounted, never broken
+                pass
             return base_cursor(self, *args, **kwargs)
 
         return {"cursor": cursor}

@@ -475,6 +475,8 @@ def io_call_stats(data: object, sources: SourceIndex, root: str) -> tuple[IOCall
     for index, (_, kept, fields) in enumerate(parsed):
         overlapped, slow, sequential = counts[index]
         out.append(IOCallStats(**fields, slow_calls=slow, sequential_slow_calls=sequential,
-                               overlapped_calls=overlapped, spans_kept=len(kept)))
-    out.sort(key=lambda s: (-s.calls, -s.total_seconds, s.path, s.function, s.shape))
+                               overlapped_calls=overlapped, spans_kept=len(kept),
+                               first_start_s=round(min((a for a, _ in kept), default=0.0),
+                                                   6)))
+    out.sort(key=lambda s: (-s.calls, s.first_start_s, s.path, s.function, s.shape))
     return tuple(out[:MAX_IO_ROWS])

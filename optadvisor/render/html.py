@@ -41,8 +41,8 @@ from optadvisor.render.common import (
     rule_metadata,
 )
 from optadvisor.render.table import (
-    SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, lag_line, lag_rows, outcome_details,
-    section_rows,
+    IO_HEADERS, SECTION_HEADERS, fmt_bytes, fmt_seconds, gc_line, io_rows, lag_line, lag_rows,
+    outcome_details, section_rows,
 )
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
@@ -446,6 +446,10 @@ def _profile_view(report: Report) -> dict[str, Any]:
         "sections": [{**row, "name": str(row["name"]), "where": scrub.path(row["where"])}
                      for row in section_rows(profile, PROFILE_TOP)],
         "section_headers": SECTION_HEADERS,
+        "io": [{**row, "function": scrub(row["function"]), "where": scrub.path(row["where"]),
+                "library": scrub(row["library"]), "shape": scrub(row["shape"])}
+               for row in io_rows(profile, PROFILE_TOP)],
+        "io_headers": IO_HEADERS,
         "gc": scrub(gc_line(profile)),
         "lag": scrub(lag_line(profile)),
         "lag_rows": [{**row, "where": scrub.path(row["where"])} for row in lag_rows(profile)],

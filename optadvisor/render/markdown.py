@@ -33,6 +33,7 @@ from optadvisor.render.common import (
 from optadvisor.render.table import (
     fmt_bytes,
     gc_line,
+    io_rows,
     lag_line,
     lag_rows,
     outcome_details,
@@ -254,6 +255,7 @@ def _profile(report: Report) -> dict[str, Any] | None:
              "code": str(ln.get("code") or "")}
             for ln in (profile.get("lines") or ())[:PROFILE_TOP] if isinstance(ln, dict)],
         "sections": section_rows(profile, PROFILE_TOP),
+        "io": io_rows(profile, PROFILE_TOP),
         "gc": gc_line(profile),
         "lag": lag_line(profile),
         "lag_rows": lag_rows(profile),
