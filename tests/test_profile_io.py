@@ -436,3 +436,109 @@ def test_static_n_plus_one_carries_the_measured_count(tmp_path: Path):
     assert "measured: 120 call(s)" in static.message
     assert [f["rule"] for f in static.facets] == ["OPT509"]
     assert found(report, "OPT509") == []
+
+
+FAKE_ASYNC = {
+    "aiohttp/__init__.py": "from aiohttp.client import ClientSession\n",
+    "aiohttp/client.py": '''
+import asyncio
+
+
+class ClientSession:
+    async def _request(self, method, str_or_url, **kwargs):
+        await asyncio.sleep(0.05)
+        return (method, str_or_url)
+
+    def get(self, url, **kwargs):
+        return self._request("GET", url, **kwargs)
+''',
+    "httpx/__init__.py": "from httpx._client import AsyncClient, Client, Request\n",
+    "httpx/_client.py": '''
+import asyncio
+
+
+class Request:
+    def __init__(self, method, url):
+        self.method, self.url = method, url
+
+
+class Client:
+    def send(self, request, **kwargs):
+        return request.url
+
+    def get(self, url):
+        return self.send(Request("GET", url))
+
+
+class AsyncClient:
+    async def send(self, request, **kwargs):
+        await asyncio.sleep(0.05)
+        return request.url
+
+    async def get(self, url):
+        return await self.send(Request("GET", url))
+''',
+    "asyncpg/__init__.py": "from asyncpg.connection import Connection\n",
+    "asyncpg/connection.py": '''
+import asyncio
+
+
+class Connection:
+    async def fetchrow(self, query, *args, timeout=None):
+        await asyncio.sleep(0)
+        return (query, args)
+''',
+}
+
+
+def test_async_clients_are_counted_across_awaits(tmp_path: Path):
+    """Stand-ins for aiohttp, httpx and asyncpg (none is a dependency), installed as
+    libraries are: a coroutine's calls are charged to it across its awaits, and calls
+    gathered together overlap."""
+    for name, text in FAKE_ASYNC.items():
+        path = tmp_path / "site-packages" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    result = run_counted(tmp_path, """
+        import asyncio
+        import aiohttp, asyncpg, httpx
+
+        async def gathered(session):
+            return await asyncio.gather(*(session.get(f"http://svc/a/{i}") for i in range(3)))
+
+        async def one_by_one(client):
+            return [await client.get(f"http://svc/b/{i}") for i in range(3)]
+
+        async def all_at_once(client):
+            return await asyncio.gather(*[client.get(f"http://svc/d/{i}") for i in range(2)])
+
+        async def users(conn):
+            return [await conn.fetchrow("SELECT * FROM u WHERE id = $1", i) for i in range(4)]
+
+        def sync_get():
+            return httpx.Client().get("http://svc/c/1")
+
+        async def main():
+            await gathered(aiohttp.ClientSession())
+            await one_by_one(httpx.AsyncClient())
+            await all_at_once(httpx.AsyncClient())
+            await users(asyncpg.Connection())
+            sync_get()
+
+        asyncio.run(main())
+    """)
+    rows = rows_by(result)
+    assert sorted(result["libraries"]) == ["aiohttp", "asyncpg", "httpx"]
+    gathered = rows[("gathered", "http://svc/a/{id}")]
+    assert gathered[5:9] == ["aiohttp", "GET", "http://svc/a/{id}", 3]
+    starts = sorted(start for start, _ in gathered[11])
+    assert starts[-1] < min(end for _, end in gathered[11])  # all three were in flight
+    serial = rows[("one_by_one", "http://svc/b/{id}")]
+    assert serial[5] == "httpx" and serial[8] == 3
+    spans = sorted(serial[11])
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # one after another
+    assert rows[("users", "SELECT * FROM u WHERE id = ?")][5:9] == [
+        "asyncpg", "SELECT", "SELECT * FROM u WHERE id = ?", 4]
+    assert rows[("sync_get", "http://svc/c/{id}")][5] == "httpx"
+    # httpx's get reaches send inside the task gather made: charged to who called get
+    assert rows[("all_at_once", "http://svc/d/{id}")][8] == 2

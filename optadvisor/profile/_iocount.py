@@ -7,7 +7,9 @@ Loaded by _bootstrap.py from this file (not imported as part of optadvisor: the 
 interpreter may be another Python); the standard library only, Python 3.8+. A library is
 patched only when the program imports it (a meta path hook waits for it): we never import
 one the program does not use. Nothing here raises into the program: a failure to patch
-leaves that library uncounted.
+leaves that library uncounted. The caller of an async call is found when its coroutine
+is made (a task may run it when no user frame is left under it); a call with no user
+function under it (made by a library's own task) is not counted.
 
 What is counted, per library:
   sqlite3   Cursor.execute/executemany/executescript and Connection.execute/executemany/
@@ -19,7 +21,8 @@ What is counted, per library:
   urllib    urllib.request's OpenerDirector.open (urlopen): until the response headers
             arrive; the body is read by the caller afterwards
   requests  Session.request (every requests.get/post/... goes through it)
-  httpx     Client.send and AsyncClient.send
+  httpx     Client.send and AsyncClient.send (AsyncClient's request/get/post/... note
+            their caller for the send their task makes later)
   aiohttp   ClientSession._request (until the response headers arrive)
 """
 
@@ -135,6 +138,8 @@ class IOCounter:
         line = 0
         while frame is not None and depth < _FRAMES_UP:
             code = frame.f_code
+            if code.co_name == "_run" and code.co_filename.endswith("events.py"):
+                break  # an event loop callback: what runs the loop did not make this call
             if self._user(code):
                 outer = frame.f_back
                 if code.co_name in _COMPREHENSIONS and outer is not None \
@@ -217,8 +222,9 @@ class IOCounter:
         except Exception:
             return None
 
-    async def timed_async(self, kind, library, operation, text, awaitable):
-        site = self.caller_outside()
+    async def timed_async(self, kind, library, operation, text, awaitable, site):
+        """Await and count; `site` is found when the coroutine is made (the caller may be
+        gone by the time a task first runs it)."""
         started = time.perf_counter()
         try:
             return await awaitable
@@ -480,13 +486,14 @@ def _patch_asyncpg(counter, module):
             continue
 
         def make(original, method):
-            async def counted(self, *args, **kwargs):
+            def counted(self, *args, **kwargs):
+                site = counter.caller_outside()
                 text = _statement(args, kwargs, "query")
                 operation = sql_operation(counter.shape("db", text))
                 if method == "executemany":
                     operation += " many"
-                return await counter.timed_async("db", "asyncpg", operation, text,
-                                                 original(self, *args, **kwargs))
+                return counter.timed_async("db", "asyncpg", operation, text,
+                                           original(self, *args, **kwargs), site)
             _wraps(counted, original)
             counted.__optadvisor__ = True
             return counted
@@ -555,16 +562,39 @@ def _patch_httpx(counter, module):
         send.__optadvisor__ = True
         sync_cls.send = send
     if async_cls is not None and not getattr(async_cls.send, "__optadvisor__", False):
-        original_async = async_cls.send
+        import contextvars
 
-        async def send_async(self, request, *args, **kwargs):
-            return await counter.timed_async(
+        original_async = async_cls.send
+        # `client.get(url)` handed to asyncio.gather reaches send only once its task
+        # runs, with no user frame left under it: the entry points note their caller
+        # in a context variable that send reads (the task runs in that context).
+        made_by = contextvars.ContextVar("optadvisor_httpx_caller", default=None)
+
+        def send_async(self, request, *args, **kwargs):
+            return counter.timed_async(
                 "http", "httpx", str(request.method).upper(), str(request.url),
-                original_async(self, request, *args, **kwargs))
+                original_async(self, request, *args, **kwargs),
+                counter.caller_outside() or made_by.get())
+
+        async def noted(coroutine, site):
+            token = made_by.set(site)
+            try:
+                return await coroutine
+            finally:
+                made_by.reset(token)
+
+        def entry(original):
+            def method(self, *args, **kwargs):
+                return noted(original(self, *args, **kwargs), counter.caller_outside())
+            return _wraps(method, original)
 
         _wraps(send_async, original_async)
         send_async.__optadvisor__ = True
         async_cls.send = send_async
+        for name in ("request", "get", "post", "put", "patch", "delete", "head", "options"):
+            found = async_cls.__dict__.get(name)
+            if found is not None and callable(found):
+                setattr(async_cls, name, entry(found))
     return "httpx"
 
 
@@ -574,10 +604,10 @@ def _patch_aiohttp(counter, module):
     if getattr(original, "__optadvisor__", False):
         return "aiohttp"
 
-    async def _request(self, method, str_or_url, *args, **kwargs):
-        return await counter.timed_async("http", "aiohttp", str(method).upper(),
-                                         str(str_or_url),
-                                         original(self, method, str_or_url, *args, **kwargs))
+    def _request(self, method, str_or_url, *args, **kwargs):
+        return counter.timed_async("http", "aiohttp", str(method).upper(), str(str_or_url),
+                                   original(self, method, str_or_url, *args, **kwargs),
+                                   counter.caller_outside())
 
     _wraps(_request, original)
     _request.__optadvisor__ = True
