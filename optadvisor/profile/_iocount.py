@@ -43,6 +43,8 @@ _SHAPE_CACHE = 4096
 _SHAPE_CHARS = 300
 _FRAMES_UP = 64
 _COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
+_LIBRARY, _USER, _INNER, _LOOP = 0, 1, 2, 3
+"""What a frame is to the caller walk."""
 
 
 # ------------------------------------------------------------------ shapes
@@ -120,36 +122,43 @@ class IOCounter:
 
     # -- where the call came from
 
-    def _user(self, code):
-        verdict = self.verdicts.get(code)
-        if verdict is None:
-            file = code.co_filename
-            verdict = not (file.startswith("<") or file.startswith(self.library)
-                           or "site-packages" in file or "dist-packages" in file)
-            self.verdicts[code] = verdict
+    def _judge(self, code):
+        """What a frame running `code` is to the caller walk (memoized per code object)."""
+        file = code.co_filename
+        if code.co_name == "_run" and file.endswith("events.py"):
+            verdict = _LOOP  # an event loop callback: what runs the loop made no call
+        elif file.startswith("<") or file.startswith(self.library) \
+                or "site-packages" in file or "dist-packages" in file:
+            verdict = _LIBRARY
+        elif code.co_name in _COMPREHENSIONS:
+            verdict = _INNER
+        else:
+            verdict = _USER
+        self.verdicts[code] = verdict
         return verdict
 
     def caller(self):
-        """((file, first line, name, line) of the innermost user frame, the same of the
-        user frame that called it or None), or None without a user frame."""
+        """((code, line) of the innermost user frame, the same of the user frame that
+        called it or None), or None without a user frame. Before 3.12 a comprehension is a
+        function of its own: its calls are charged to the enclosing function, at the
+        comprehension's line. The hot path of the counter: one dict lookup per frame."""
         frame = sys._getframe(2)
-        depth = 0
+        verdicts = self.verdicts
         found = None
         line = 0
+        depth = 0
         while frame is not None and depth < _FRAMES_UP:
             code = frame.f_code
-            if code.co_name == "_run" and code.co_filename.endswith("events.py"):
-                break  # an event loop callback: what runs the loop did not make this call
-            if self._user(code):
-                outer = frame.f_back
-                if code.co_name in _COMPREHENSIONS and outer is not None \
-                        and outer.f_code.co_filename == code.co_filename:
-                    # Before 3.12 a comprehension is a function of its own: the calls are
-                    # the enclosing function's, made at the comprehension's line.
+            verdict = verdicts.get(code)
+            if verdict is None:
+                verdict = self._judge(code)
+            if verdict:
+                if verdict == _LOOP:
+                    break
+                if verdict == _INNER:
                     line = line or frame.f_lineno or 0
                 else:
-                    site = (code.co_filename, code.co_firstlineno, code.co_name,
-                            line or frame.f_lineno or 0)
+                    site = (code, line or frame.f_lineno or 0)
                     if found is not None:
                         return found, site
                     found = site
@@ -161,31 +170,42 @@ class IOCounter:
     # -- shapes, memoized
 
     def shape(self, kind, text):
+        """(shape, operation) of a statement or URL; the operation of an HTTP call is its
+        method, given by the caller."""
         key = (kind, text)
         found = self.shapes.get(key)
         if found is None:
             try:
-                found = sql_shape(text) if kind == "db" else url_shape(text)
+                if kind == "db":
+                    shape = sql_shape(text)
+                    found = (shape, sql_operation(shape))
+                else:
+                    found = (url_shape(text), "")
             except Exception:
-                found = "?"
+                found = ("?", "")
             if len(self.shapes) < _SHAPE_CACHE:
                 self.shapes[key] = found
         return found
 
     # -- recording
 
-    def add(self, site, kind, library, operation, shape, started, ended):
+    def add(self, site, kind, library, operation, text, started, ended):
         if site is None:
             return
-        (file, first, name, line), parent = site
-        key = (file, first, name, kind, library, operation, shape)
+        shape, statement = self.shape(kind, text)
+        if kind == "db":
+            operation = statement + operation  # `SELECT` + ` many` for executemany
+        (code, line), parent = site
+        # Code objects are keyed by id and kept in the row, so an id is never reused.
+        key = (id(code), kind, library, operation, shape)
         with self.lock:
             row = self.rows.get(key)
             if row is None:
                 if len(self.rows) >= _MAX_ROWS:
                     self.dropped += 1
                     return
-                row = self.rows[key] = [0, 0.0, 0.0, {}, [], {}]
+                row = self.rows[key] = [0, 0.0, 0.0, {}, [], {}, code, kind, library,
+                                        operation, shape]
             seconds = ended - started
             row[0] += 1
             row[1] += seconds
@@ -194,8 +214,13 @@ class IOCounter:
             row[3][line] = row[3].get(line, 0) + 1
             if len(row[4]) < _MAX_SPANS:
                 row[4].append((started - self.origin, ended - self.origin))
-            if parent is not None and (parent in row[5] or len(row[5]) < 64):
-                row[5][parent] = row[5].get(parent, 0) + 1
+            if parent is not None:
+                parents = row[5]
+                entry = parents.get((id(parent[0]), parent[1]))
+                if entry is not None:
+                    entry[1] += 1
+                elif len(parents) < 64:
+                    parents[(id(parent[0]), parent[1])] = [parent, 1]
 
     def timed(self, kind, library, operation, text, call):
         """Run call() and count it, unless an outer counted call of this thread is under
@@ -212,7 +237,7 @@ class IOCounter:
             ended = time.perf_counter()
             local.busy = False
             try:
-                self.add(site, kind, library, operation, self.shape(kind, text), started, ended)
+                self.add(site, kind, library, operation, text, started, ended)
             except Exception:
                 pass
 
@@ -231,21 +256,25 @@ class IOCounter:
         finally:
             ended = time.perf_counter()
             try:
-                self.add(site, kind, library, operation, self.shape(kind, text), started, ended)
+                self.add(site, kind, library, operation, text, started, ended)
             except Exception:
                 pass
 
     def finish(self):
         rows = []
         with self.lock:
-            for (file, first, name, kind, library, operation, shape), row in self.rows.items():
-                calls, total, longest, lines, spans, parents = row
-                line = max(lines, key=lambda n: (lines[n], -n)) if lines else first
+            for row in self.rows.values():
+                calls, total, longest, lines, spans, parents, code, kind, library, \
+                    operation, shape = row
+                line = max(lines, key=lambda n: (lines[n], -n)) if lines else 0
                 parent = None
                 if parents:  # the caller that made most of the calls, and its line
-                    site = max(parents, key=lambda p: (parents[p], -p[3]))
-                    parent = [os.path.abspath(site[0]), site[1], site[2], site[3]]
-                rows.append([os.path.abspath(file), first, name, line, kind, library,
+                    (outer, outer_line), _ = max(parents.values(),
+                                                 key=lambda e: (e[1], -e[0][1]))
+                    parent = [os.path.abspath(outer.co_filename), outer.co_firstlineno,
+                              outer.co_name, outer_line]
+                rows.append([os.path.abspath(code.co_filename), code.co_firstlineno,
+                             code.co_name, line or code.co_firstlineno, kind, library,
                              operation, shape, calls, total, longest,
                              [[round(a, 6), round(b, 6)] for a, b in spans], parent])
         return {"rows": rows, "dropped": self.dropped, "libraries": list(self.patched)}
@@ -352,12 +381,10 @@ def _counting_cursor_methods(counter, library, methods):
 def _counted_method(counter, library, base, method):
     original = getattr(base, method)
 
+    many = " many" if method == "executemany" else ""
+
     def counted(self, *args, **kwargs):
-        text = _statement(args, kwargs)
-        operation = sql_operation(counter.shape("db", text))
-        if method == "executemany":
-            operation += " many"
-        return counter.timed("db", library, operation, text,
+        return counter.timed("db", library, many, _statement(args, kwargs),
                              lambda: original(self, *args, **kwargs))
     counted.__name__ = method
     return counted
@@ -486,13 +513,12 @@ def _patch_asyncpg(counter, module):
             continue
 
         def make(original, method):
+            many = " many" if method == "executemany" else ""
+
             def counted(self, *args, **kwargs):
                 site = counter.caller_outside()
-                text = _statement(args, kwargs, "query")
-                operation = sql_operation(counter.shape("db", text))
-                if method == "executemany":
-                    operation += " many"
-                return counter.timed_async("db", "asyncpg", operation, text,
+                return counter.timed_async("db", "asyncpg", many,
+                                           _statement(args, kwargs, "query"),
                                            original(self, *args, **kwargs), site)
             _wraps(counted, original)
             counted.__optadvisor__ = True
