@@ -87,6 +87,7 @@ DOCUMENTED_TOP: dict[str, tuple[str, tuple[str, ...]]] = {
     "repeated_loader.py": ("load_settings", ()),
     "loop_blocker.py": ("refresh_cache", ()),
     "n_plus_one.py": ("score", ()),
+    "http_sequential.py": ("Service.do_GET", ()),
 }
 
 KINDS = ("default", "lines", "calls", "memory")
