@@ -201,7 +201,8 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
         env = {"io": io, "function": FunctionView(fact, engine.catalog), "run": run_view}
         for compiled in io_rules:
             if compiled.when(env):
-                line = io.call_line if compiled.rule.at == "call-line" else io.line
+                line = {"call-line": io.call_line,
+                        "first-call": io.first_line}.get(compiled.rule.at, io.line)
                 recs.append(_recommend(engine, compiled, env, item, line,
                                        fact.qualname if fact else io.function, occurrences))
     for compiled in run_rules:

@@ -84,14 +84,15 @@ every figure 0, when the pass did not run or fingerprinted none of its calls."""
 IO_FIELDS = {
     "function": "str", "path": "str", "line": "int", "call_line": "int", "kind": "str",
     "library": "str", "calls": "int", "shapes": "int", "total_ms": "float",
-    "mean_ms": "float", "top_shape": "str", "top_operation": "str", "top_calls": "int",
+    "mean_ms": "float", "first_line": "int", "top_shape": "str", "top_operation": "str", "top_calls": "int",
     "top_total_ms": "float", "repeated_shapes": "int", "slow_calls": "int",
     "sequential_slow_calls": "int", "overlapped_calls": "int", "slow_threshold_ms": "int",
     "saving_ms": "float", "batch": "str", "parent": "str", "parent_path": "str",
     "parent_line": "int",
 }
 """One calling user function's database or HTTP calls, counted in the calls pass
-(`profile --calls`): `top_*` is its most repeated shape; `repeated_shapes` counts shapes
+(`profile --calls`): `top_*` is its most repeated shape (`call_line` the line that made
+most of its calls); `first_line` made the first call; `repeated_shapes` counts shapes
 called 10 times or more."""
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
                "imports": "list", "context": "str"}
@@ -587,6 +588,7 @@ class IOView:
         self.path = top.path
         self.line = top.line
         self.call_line = top.call_line
+        self.first_line = min(rows, key=lambda r: r.first_start_s).call_line
         self.parent = top.parent
         self.parent_path = top.parent_path
         self.parent_line = top.parent_line

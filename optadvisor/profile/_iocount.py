@@ -105,8 +105,10 @@ def url_shape(url):
 
 
 class IOCounter:
-    """The rows: (caller file, caller first line, caller name, kind, library, operation,
-    shape) -> [calls, total seconds, longest, {line: calls}, [(start, end), ...]]."""
+    """The rows: (id of the calling user code, kind, library, operation, shape) ->
+    [calls, total seconds, longest, {caller line: calls}, [(start, end), ...],
+    {(id of its caller's code, line): [(code, line), calls]}, code, kind, library,
+    operation, shape]; `finish` turns them into plain lists for the parent."""
 
     def __init__(self):
         self.rows = {}
