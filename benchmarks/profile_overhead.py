@@ -87,6 +87,8 @@ DOCUMENTED_TOP: dict[str, tuple[str, tuple[str, ...]]] = {
     "slow_pipeline.py": ("load_config", ("--items", "200")),
     "repeated_loader.py": ("load_settings", ()),
     "loop_blocker.py": ("refresh_cache", ()),
+    "n_plus_one.py": ("score", ()),
+    "http_sequential.py": ("Service.do_GET", ()),
 }
 
 KINDS = ("default", "lines", "calls", "memory")

@@ -105,7 +105,7 @@ def _tell(options: ScanOptions, notes: list[str]) -> None:
             options.notify(note)
 
 
-PROFILE_SUBJECTS = frozenset({"hotspot", "run"})
+PROFILE_SUBJECTS = frozenset({"hotspot", "run", "io"})
 
 
 def _static_notes(engine: Engine) -> list[str]:
@@ -134,7 +134,7 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     """A report for a (new or saved) run: the profile rules over the measured functions,
     and the static rules over the user files that ran, ranked by measured time."""
     from optadvisor.discover import component_finder
-    from optadvisor.fusion import profile_recommendations, rerank
+    from optadvisor.fusion import merge_measured, profile_recommendations, rerank
     from optadvisor.profile.summary import profile_summary
 
     started = time.perf_counter()
@@ -146,6 +146,7 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     _tell(options, engine.notes)
     components = component_finder(root, config.component_roots)
     files = {Path(f.file) for f in run.functions if f.user}
+    files.update(Path(c.file) for c in run.io_calls)
     files.add(Path(run.script) if Path(run.script).is_absolute() else root / run.script)
     sources = []
     for path in sorted(files):
@@ -156,7 +157,8 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     analysis = _analyze(sources, config, catalog, options, None)
     result = engine.run(analysis.inputs)
     measured = profile_recommendations(engine, run, analysis.inputs, components)
-    recs = rerank(list(result.recommendations), run, analysis.inputs, engine) + measured
+    recs = merge_measured(rerank(list(result.recommendations), run, analysis.inputs, engine),
+                          measured)
     analysis.errors.extend(_rule_errors(engine, root))
     report = _report(root, config, analysis, recs, result.suppressed, started)
     return replace(report, profile=profile_summary(run, saved_as))
@@ -350,9 +352,11 @@ def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] =
         root = Path(tmp).resolve()
         script = root / "example.py"
         script.write_text(code, encoding="utf-8")
+        # Rules on the calls pass's I/O counts need that pass.
+        calls = any(c.rule.subject == "io" for c in rules)
         run = run_profile(ProfileOptions(script=script, args=args, root=root, cwd=root,
-                                         lines=False, stdin="null", stdout="null",
-                                         timeout=60))
+                                         lines=False, calls=calls, stdin="null",
+                                         stdout="null", timeout=60))
         report = profile_report(run, ScanOptions(paths=(root,), use_cache=False, jobs=1),
                                 rules=rules)
     if rule_errors is not None:

@@ -404,8 +404,8 @@ def profile(
         "run of the program (default: off; the report says when it ran twice)."),
     calls: Optional[bool] = typer.Option(
         None, "--calls/--no-calls", help="Count calls, latency percentiles and the hit rate a "
-        "cache would get for the hottest user functions, in one more run of the program "
-        "(default: off)."),
+        "cache would get for the hottest user functions, and database/HTTP calls per "
+        "calling function, in one more run of the program (default: off)."),
     findings: Optional[Path] = typer.Option(
         None, "--findings", help="A scan report (JSON): with --calls, also time every "
         "function it has findings in (coroutines waiting on I/O are rarely hot in samples), "

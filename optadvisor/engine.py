@@ -507,13 +507,22 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
             "total_seconds": stats.total_seconds, "mean_seconds": stats.mean_seconds,
             "p95_seconds": stats.p95_seconds, "p99_seconds": stats.p99_seconds,
         }
+    io = env.get("io")
+    if io is not None:
+        out["io_calls"] = {
+            "kind": io.kind, "library": io.library, "calls": io.calls, "shapes": io.shapes,
+            "total_ms": io.total_ms, "top_shape": io.top_shape, "top_calls": io.top_calls,
+            "top_total_ms": io.top_total_ms, "slow_calls": io.slow_calls,
+            "sequential_slow_calls": io.sequential_slow_calls,
+            "overlapped_calls": io.overlapped_calls, "saving_ms": io.saving_ms,
+        }
     run = env.get("run")
-    if run is not None and run.lag_count and (hotspot is None or run.asyncio):
+    if run is not None and io is None and run.lag_count and (hotspot is None or run.asyncio):
         out["loop_lag"] = {"lags": run.lag_count, "max_lag_ms": run.lag_max_ms,
                            "total_lag_ms": run.lag_total_ms,
                            "threshold_ms": run.lag_threshold_ms, "blocker": run.lag_function,
                            "blocker_lags": run.lag_blocker_lags}
-    if run is not None and hotspot is None:
+    if run is not None and hotspot is None and io is None:
         out["run"] = {
             "wall_seconds": run.wall_seconds, "cpu_pct": run.cpu_pct, "idle_pct": run.idle_pct,
             "serialization_pct": run.serialization_pct, "rss_growth_mb": run.rss_growth_mb,

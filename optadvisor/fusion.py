@@ -23,7 +23,7 @@ from optadvisor.profile.awaits import AWAIT_KINDS
 from optadvisor.rules import CompiledRule
 from optadvisor.scoring import measured_score
 from optadvisor.subjects import (
-    AwaitsView, CallsView, FunctionView, HotspotView, RunView, SourceText,
+    AwaitsView, CallsView, FunctionView, HotspotView, RunView, SourceText, io_views,
 )
 
 MAX_HOTSPOTS = 10
@@ -82,8 +82,13 @@ def rerank(recs: list[Recommendation], run: ProfileRun, inputs: Iterable[FileInp
                  for item in inputs}
     files = {item.source.rel: _resolved(str(item.source.path)) for item in inputs}
     timings = {(_resolved(g.file), g.at_line): g for g in run.await_groups if g.calls}
+    io_by_function: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in getattr(run, "io_calls", ()) or ():
+        io_by_function[(row.path, row.function)].append(row)
     out = []
     for rec in recs:
+        if io_by_function and N_PLUS_ONE in _kinds(rec):
+            rec = _with_io_count(rec, io_by_function.get((rec.path, rec.symbol), []))
         index = qualnames.get(rec.path, {}).get(rec.symbol)
         measured = hot.get((rec.path, index)) if index is not None else None
         share = max(measured.total_pct, measured.user_self_pct) if measured else 0.0
@@ -141,12 +146,56 @@ def _with_awaits(rec: Recommendation, timing: AwaitGroupTiming, view: AwaitsView
                    score=max(1, rec.score // 3))
 
 
+N_PLUS_ONE = "n-plus-one"
+
+
+def _kinds(rec: Recommendation) -> set[str]:
+    return {rec.kind, *(facet.get("kind", "") for facet in rec.facets)}
+
+
+def _with_io_count(rec: Recommendation, rows: list[Any]) -> Recommendation:
+    """A static N+1 finding with what the calls pass counted in its function: the shape
+    called from the finding's line (else the function's most called one)."""
+    if not rows:
+        return rec
+    at_line = [row for row in rows if row.call_line == rec.line]
+    row = max(at_line or rows, key=lambda r: (r.calls, r.total_seconds))
+    evidence = dict(rec.evidence)
+    evidence["io_calls"] = {
+        "calls": row.calls, "shape": row.shape, "library": row.library, "kind": row.kind,
+        "total_ms": round(row.total_seconds * 1000, 3), "call_line": row.call_line,
+        "shapes": len(rows)}
+    measured = (f" (measured: {row.calls:,} call(s) of `{row.shape}` from "
+                f"`{row.function}`, {row.total_seconds * 1000:.1f} ms)")
+    return replace(rec, message=rec.message + measured, evidence=evidence)
+
+
+def merge_measured(static: list[Recommendation],
+                   measured: list[Recommendation]) -> list[Recommendation]:
+    """One function, one N+1 finding: a measured one (OPT509) in a function where the scan
+    already found the pattern becomes a facet of the static finding, which carries the
+    measured count (rerank) and the fix."""
+    joined = {(rec.path, rec.symbol): index for index, rec in enumerate(static)
+              if N_PLUS_ONE in _kinds(rec) and "io_calls" in rec.evidence}
+    out = list(static)
+    for rec in measured:
+        index = joined.get((rec.path, rec.symbol)) if rec.kind == N_PLUS_ONE else None
+        if index is None:
+            out.append(rec)
+            continue
+        host = out[index]
+        facet = {"rule": rec.rule, "kind": rec.kind, "message": rec.message}
+        out[index] = replace(host, facets=(*host.facets, facet))
+    return out
+
+
 def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[FileInput],
                             components: Any) -> list[Recommendation]:
     """The profile rules (subjects `hotspot` and `run`) over one run."""
     hotspot_rules = engine.by_subject.get("hotspot", ())
     run_rules = engine.by_subject.get("run", ())
-    if not hotspot_rules and not run_rules:
+    io_rules = engine.by_subject.get("io", ())
+    if not hotspot_rules and not run_rules and not io_rules:
         return []
     by_file = _by_file(inputs)
     run_view = RunView(run)
@@ -195,6 +244,17 @@ def profile_recommendations(engine: Engine, run: ProfileRun, inputs: Iterable[Fi
                 line = {"hottest-line": view.hottest_line,
                         "waiting-line": view.waiting_line}.get(compiled.rule.at, def_line)
                 recs.append(_recommend(engine, compiled, env, item, line, symbol, occurrences))
+    for io in io_views(run) if io_rules else ():
+        item = item_for(io.top.file, io.path)
+        index = match_function(item.facts, _Named(io.function, io.line))
+        fact = item.facts.functions[index] if index is not None else None
+        env = {"io": io, "function": FunctionView(fact, engine.catalog), "run": run_view}
+        for compiled in io_rules:
+            if compiled.when(env):
+                line = {"call-line": io.call_line,
+                        "first-call": io.first_line}.get(compiled.rule.at, io.line)
+                recs.append(_recommend(engine, compiled, env, item, line,
+                                       fact.qualname if fact else io.function, occurrences))
     for compiled in run_rules:
         env = {"run": run_view}
         if not compiled.when(env):
@@ -229,6 +289,14 @@ def _run_location(compiled: CompiledRule, run: ProfileRun, view: RunView,
     file = str(script if script.is_absolute() else Path(run.root) / script)
     rel = run.script if not script.is_absolute() else script.name
     return file, rel, 1, "<module>"
+
+
+class _Named:
+    """What match_function reads of a measured function: its name and def line."""
+
+    def __init__(self, name: str, line: int) -> None:
+        self.name = name
+        self.line = line
 
 
 def _function_at(ranked: tuple[HotFunction, ...], path: str, line: int) -> str:

@@ -1062,6 +1062,57 @@ class AwaitGroupTiming:
 
 
 @dataclass(frozen=True)
+class IOCallStats:
+    """Database or HTTP calls of one shape made from one user function, counted in the
+    calls pass (`profile --calls`): the innermost user frame under the library's call is
+    the caller. Shapes are normalised (SQL literals, numbers, parameters and IN lists as
+    `?`; URL path segments that are numbers, uuids or hex ids as `{id}`, query values
+    dropped), so one statement per item is one shape with many calls."""
+
+    function: str
+    """The calling user function's qualified name."""
+    file: str
+    path: str
+    line: int
+    """The calling function's def line."""
+    call_line: int
+    """The line of the caller that made most of these calls."""
+    kind: str
+    """db | http."""
+    library: str
+    """sqlite3, psycopg2, asyncpg, urllib, requests, httpx, aiohttp."""
+    operation: str
+    """The statement's first keyword (SELECT, INSERT many for executemany) or the HTTP
+    method."""
+    shape: str
+    calls: int = 0
+    total_seconds: float = 0.0
+    """Wall time inside the library's call (a cursor's execute, an HTTP request until its
+    response headers for urllib and aiohttp)."""
+    mean_seconds: float = 0.0
+    max_seconds: float = 0.0
+    slow_calls: int = 0
+    """Calls longer than SLOW_HTTP_SECONDS (0.5 s, Sentry's threshold for consecutive
+    HTTP calls)."""
+    sequential_slow_calls: int = 0
+    """Of slow_calls, those that overlapped no other call of the same kind from the same
+    function: waited for one after another."""
+    overlapped_calls: int = 0
+    """Calls that overlapped in time another call of the same kind from the same function
+    (they ran concurrently: threads, asyncio tasks)."""
+    spans_kept: int = 0
+    """Calls whose start and end were kept for the overlap figures (the first 2,000)."""
+    first_start_s: float = 0.0
+    """When the first of these calls started, seconds from the pass's start."""
+    parent: str = ""
+    """The user function that called `function` for most of these calls (empty when it
+    was called from no user code), with the line of that call: where a loop around a
+    helper that makes one call per invocation is."""
+    parent_path: str = ""
+    parent_line: int = 0
+
+
+@dataclass(frozen=True)
 class GcGeneration:
     generation: int
     collections: int = 0
@@ -1266,6 +1317,11 @@ class ProfileRun:
     without coroutines, and in runs saved before it was measured)."""
     await_groups: tuple[AwaitGroupTiming, ...] = ()
     """The calls pass with `--findings`: the flagged await groups measured per call."""
+
+    io_calls: tuple[IOCallStats, ...] = ()
+    """The calls pass's database and HTTP calls per (calling user function, shape), most
+    calls first; empty when the pass did not run, the program made none, and in runs
+    saved before they were counted."""
 
     def ok_repeats(self) -> tuple[RepeatRun, ...]:
         """The repeated runs that ended normally: the ones a distribution is made of."""

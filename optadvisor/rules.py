@@ -40,6 +40,7 @@ REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "m
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
             "description", "at", "measured")
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
+      "io": ("call-line", "first-call", "function"),
       "run": ("allocation", "hottest-function", "script", "gc-function",
               "lag-function")}
 TEMPLATE_KEYS = ("message", "impact", "title")

@@ -90,6 +90,19 @@ AWAITS_FIELDS = {
 }
 """A sequential-awaits or await-in-loop finding's awaits as the calls pass measured them
 (`profile --calls --findings`): the root of a rule's `measured` template."""
+IO_FIELDS = {
+    "function": "str", "path": "str", "line": "int", "call_line": "int", "kind": "str",
+    "library": "str", "calls": "int", "shapes": "int", "total_ms": "float",
+    "mean_ms": "float", "first_line": "int", "top_shape": "str", "top_operation": "str", "top_calls": "int",
+    "top_total_ms": "float", "repeated_shapes": "int", "slow_calls": "int",
+    "sequential_slow_calls": "int", "overlapped_calls": "int", "slow_threshold_ms": "int",
+    "saving_ms": "float", "batch": "str", "parent": "str", "parent_path": "str",
+    "parent_line": "int",
+}
+"""One calling user function's database or HTTP calls, counted in the calls pass
+(`profile --calls`): `top_*` is its most repeated shape (`call_line` the line that made
+most of its calls); `first_line` made the first call; `repeated_shapes` counts shapes
+called 10 times or more."""
 FILE_FIELDS = {"path": "str", "lines": "int", "component": "str", "functions": "int",
                "imports": "list", "context": "str"}
 
@@ -106,9 +119,11 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "hotspot": {"hotspot": HOTSPOT_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS,
                 "calls": CALLS_FIELDS},
     "run": {"run": RUN_FIELDS},
+    "io": {"io": IO_FIELDS, "function": FUNCTION_FIELDS, "run": RUN_FIELDS},
 }
 """subject -> root -> field -> type. `hotspot` (one per measured user function, joined with
-its static facts under `function`) and `run` (one per profile) exist in profile reports."""
+its static facts under `function`), `run` (one per profile) and `io` (one per calling
+function and kind of I/O, from the calls pass) exist in profile reports."""
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -561,6 +576,79 @@ class CallsView:
         self.p50_ms = round(stats.p50_seconds * ms, 3) if stats else 0.0
         self.p95_ms = round(stats.p95_seconds * ms, 3) if stats else 0.0
         self.p99_ms = round(stats.p99_seconds * ms, 3) if stats else 0.0
+
+
+REPEATED_CALLS = 10
+"""A shape called this often from one function is `repeated` (IO_FIELDS.repeated_shapes)."""
+_WHERE_EQUALS = re.compile(r"\bWHERE\s+([\w.\"`\[\]]+)\s*=\s*\?", re.IGNORECASE)
+
+
+class IOView:
+    """One calling function's database (kind `db`) or HTTP (`http`) calls: the
+    IOCallStats rows of that function and kind, most calls first (then the first made:
+    among calls made once each, `top` and `call_line` are the first call's)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        from optadvisor.profile.aggregate import SLOW_HTTP_SECONDS
+
+        top = rows[0]
+        ms = 1000.0
+        self.rows = rows
+        self.top = top
+        self.function = top.function
+        self.path = top.path
+        self.line = top.line
+        self.call_line = top.call_line
+        self.first_line = min(rows, key=lambda r: r.first_start_s).call_line
+        self.parent = top.parent
+        self.parent_path = top.parent_path
+        self.parent_line = top.parent_line
+        self.kind = top.kind
+        self.library = ", ".join(dict.fromkeys(r.library for r in rows))
+        self.calls = sum(r.calls for r in rows)
+        self.shapes = len(rows)
+        total = sum(r.total_seconds for r in rows)
+        self.total_ms = round(total * ms, 1)
+        self.mean_ms = round(total * ms / self.calls, 3) if self.calls else 0.0
+        self.top_shape = top.shape
+        self.top_operation = top.operation
+        self.top_calls = top.calls
+        self.top_total_ms = round(top.total_seconds * ms, 1)
+        self.repeated_shapes = sum(1 for r in rows if r.calls >= REPEATED_CALLS)
+        self.slow_calls = sum(r.slow_calls for r in rows)
+        self.sequential_slow_calls = sum(r.sequential_slow_calls for r in rows)
+        self.overlapped_calls = sum(r.overlapped_calls for r in rows)
+        self.slow_threshold_ms = round(SLOW_HTTP_SECONDS * ms)
+        # All at once, the calls would take as long as the longest one.
+        self.saving_ms = round((total - max(r.max_seconds for r in rows)) * ms, 1)
+
+    @property
+    def batch(self) -> str:
+        """The batch form of the top shape, in words."""
+        if self.kind == "http":
+            return ("one request to a bulk endpoint that takes all the ids (`?ids=1,2,3`), "
+                    "or the requests sent concurrently")
+        operation = self.top_operation.split(" ", 1)[0]
+        if operation == "SELECT":
+            found = _WHERE_EQUALS.search(self.top_shape)
+            column = found.group(1) if found else "id"
+            return (f"one `SELECT ... WHERE {column} IN (...)` for all the items (or a JOIN), "
+                    "then match the rows to the items in Python")
+        if operation in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            return (f"one `executemany` call with every row (or one multi-row {operation}), "
+                    "in one transaction")
+        return "one statement for all the items (`IN (...)`, a JOIN or `executemany`)"
+
+
+def io_views(run: Any) -> list[IOView]:
+    """The run's I/O calls grouped per calling function and kind, biggest group first."""
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for row in getattr(run, "io_calls", ()) or ():
+        groups.setdefault((row.file, row.function, row.kind), []).append(row)
+    views = [IOView(sorted(rows, key=lambda r: (-r.calls, r.first_start_s, r.shape)))
+             for rows in groups.values()]
+    views.sort(key=lambda v: (-v.calls, -v.total_ms, v.path, v.function))
+    return views
 
 
 def _size(count: int, partial: bool) -> str:

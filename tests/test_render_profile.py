@@ -381,4 +381,4 @@ def test_profile_run_type_is_unchanged_for_positional_callers():
     fields = [f.name for f in dataclasses.fields(ProfileRun)]
     start = fields.index("tool_version")
     assert fields[start:start + 5] == ["tool_version", "stacks", "calls", "gc", "loop_lag"]
-    assert fields[start + 5:start + 8] == ["repeats", "await_sites", "await_groups"]
+    assert fields[start + 5:start + 9] == ["repeats", "await_sites", "await_groups", "io_calls"]

@@ -272,6 +272,7 @@ class _Instruments:
         self.memory = None
         self.memory_lines = None
         self.calls = None
+        self.io = None
         self.gc = None
         self.lag = None
         self.targets = config.get("targets") or []
@@ -329,6 +330,7 @@ class _Instruments:
         if self.mode == "calls":
             self.calls = _CallTracker(_await_book(self.targets))
             builtins.__optadvisor_calls__ = self.calls.wrap
+            self.io = _io_counter()
         if self.mode == "memory-lines":
             try:
                 import memory_profiler
@@ -373,6 +375,8 @@ class _Instruments:
             self.result["calls"] = self.calls.finish()
             if self.calls.awaits is not None:
                 self.result["awaits"] = self.calls.awaits.finish()
+        if self.io is not None:
+            self.result["io"] = self.io.finish()
         if self.sampler is not None:
             self.result["samples"] = self.sampler.stop()
         if self.cprofile is not None:
@@ -870,6 +874,23 @@ def _await_book(targets):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module.AwaitBook(targets)
+    except Exception:
+        return None
+
+
+def _io_counter():
+    """The calls pass's DB and HTTP call counter (_iocount.py, next to this file), its
+    import hooks installed; None when it cannot load (the pass runs without it)."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(_SELF), "_iocount.py")
+        spec = importlib.util.spec_from_file_location("_optadvisor_iocount", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        counter = module.IOCounter()
+        counter.install()
+        return counter
     except Exception:
         return None
 

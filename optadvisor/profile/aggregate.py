@@ -1,5 +1,6 @@
 """Stack samples (from py-spy or the in-process sampler) folded into the per-function,
-per-line and per-thread figures of a ProfileRun.
+per-line and per-thread figures of a ProfileRun; and the calls pass's database and HTTP
+call rows into IOCallStats.
 
 A sample is idle when its thread was waiting rather than running. Neither py-spy's
 record output nor an in-process sampler says so per sample, so the leaf frame decides:
@@ -15,7 +16,9 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from optadvisor.models import HotFunction, HotLine, SampleSummary, StackSample, ThreadSamples
+from optadvisor.models import (
+    HotFunction, HotLine, IOCallStats, SampleSummary, StackSample, ThreadSamples,
+)
 from optadvisor.profile.sources import SourceIndex, relative
 
 IDLE_METHOD = "leaf frame: a known waiting call (sleep, select, locks, sockets, subprocess)"
@@ -402,3 +405,78 @@ def aggregate(raw: RawProfile, sources: SourceIndex, root: str, launcher: str = 
     return Aggregate(summary, tuple(hot[:MAX_FUNCTIONS]), tuple(hot_lines[:MAX_LINES]),
                      tuple(kept))
 
+
+
+SLOW_HTTP_SECONDS = 0.5
+"""A call longer than this is slow (Sentry's span duration threshold for consecutive HTTP
+calls: three such calls one after another are worth running concurrently)."""
+MAX_IO_ROWS = 500
+
+
+def io_call_stats(data: object, sources: SourceIndex, root: str) -> tuple[IOCallStats, ...]:
+    """The calls pass's rows ([file, first line, name, line, kind, library, operation,
+    shape, calls, total, max, [[start, end], ...], parent site or None]) per caller and
+    shape, most calls first.
+    Overlaps are judged per caller and kind over every kept span of its rows: a call
+    overlaps when another one of them started before it ended and ended after it
+    started."""
+    rows = data.get("rows") if isinstance(data, Mapping) else None
+    if not rows:
+        return ()
+    parsed: list[tuple[tuple, list[tuple[float, float]], dict]] = []
+    for row in rows:
+        try:
+            (file, first, name, line, kind, library, operation, shape, calls, total,
+             longest, spans) = row[:12]
+            parent = row[12] if len(row) > 12 else None
+            file = str(file)
+            if not sources.is_user(file):
+                continue
+            span = sources.at_first_line(file, int(first), str(name))
+            caller: dict[str, object] = {}
+            if parent and sources.is_user(str(parent[0])):
+                parent_file = str(parent[0])
+                outer = sources.at_first_line(parent_file, int(parent[1]), str(parent[2]))
+                caller = {"parent": outer.qualname if outer else str(parent[2]),
+                          "parent_path": relative(parent_file, root),
+                          "parent_line": int(parent[3])}
+            fields = {
+                "function": span.qualname if span else str(name), "file": file,
+                "path": relative(file, root), "line": span.line if span else int(first),
+                "call_line": int(line), "kind": str(kind), "library": str(library),
+                "operation": str(operation), "shape": str(shape), "calls": int(calls),
+                "total_seconds": round(float(total), 6),
+                "mean_seconds": round(float(total) / int(calls), 9) if int(calls) else 0.0,
+                "max_seconds": round(float(longest), 6), **caller}
+            kept = [(float(a), float(b)) for a, b in spans or ()]
+        except (TypeError, ValueError):
+            continue
+        parsed.append(((file, int(first), str(name), str(kind)), kept, fields))
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for index, (group, _, _) in enumerate(parsed):
+        groups[group].append(index)
+    counts: dict[int, list[int]] = {}  # row index -> [overlapped, slow, sequential slow]
+    for members in groups.values():
+        spans = sorted((start, end, index) for index in members
+                       for start, end in parsed[index][1])
+        for index in members:
+            counts[index] = [0, 0, 0]
+        reach = float("-inf")  # the latest end among the spans started so far
+        for position, (start, end, index) in enumerate(spans):
+            later = spans[position + 1][0] if position + 1 < len(spans) else float("inf")
+            overlapped = start < reach or end > later
+            reach = max(reach, end)
+            slow = end - start > SLOW_HTTP_SECONDS
+            entry = counts[index]
+            entry[0] += overlapped
+            entry[1] += slow
+            entry[2] += slow and not overlapped
+    out = []
+    for index, (_, kept, fields) in enumerate(parsed):
+        overlapped, slow, sequential = counts[index]
+        out.append(IOCallStats(**fields, slow_calls=slow, sequential_slow_calls=sequential,
+                               overlapped_calls=overlapped, spans_kept=len(kept),
+                               first_start_s=round(min((a for a, _ in kept), default=0.0),
+                                                   6)))
+    out.sort(key=lambda s: (-s.calls, s.first_start_s, s.path, s.function, s.shape))
+    return tuple(out[:MAX_IO_ROWS])

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optadvisor.models import (
-    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, LagEvent,
+    AllocationSite, CallStats, FunctionMemory, GcGeneration, GcStats, HotFunction, IOCallStats,
+    LagEvent,
     LineTiming, LoopLag, MemoryLine, MemoryReport, PassRecord, RunError, SystemMetrics, TimedFunction,
 )
 from optadvisor.profile import awaits
+from optadvisor.profile.aggregate import io_call_stats
 from optadvisor.profile.monitor import rss_trend
 from optadvisor.profile.sources import FunctionSpan, SourceIndex, relative
 from optadvisor.profile.target import TargetError, describe, spawn
@@ -99,10 +101,11 @@ def line_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, roo
 
 def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,
                functions: tuple[HotFunction, ...], sources: SourceIndex, baseline: float,
-               collected: _Collected) -> tuple[CallStats, ...]:
+               collected: _Collected
+               ) -> tuple[tuple[CallStats, ...], tuple[IOCallStats, ...]]:
     """The program once more with the top user functions wrapped: calls, wall time per
     call, and what an lru_cache would have made of their arguments (the bootstrap's
-    _CallTracker)."""
+    _CallTracker); and its database and HTTP calls per calling function (_iocount.py)."""
     targets = select_targets(functions, sources, options.top)
     for hot in targets:  # the hot coroutines' awaits are timed too (profile.awaits)
         hot["awaits"] = True
@@ -113,25 +116,25 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
             chosen.add((file, qualname))
             targets.append(target(file, span))
     awaits.add_groups(targets, options.flagged_awaits, sources, target)
-    if not targets:
-        collected.passes.append(PassRecord("calls", "skipped",
-                                           note="no user function took measurable time"))
-        return ()
+    # With no function to wrap the pass still counts the program's I/O calls.
     result, wall = _run_pass("calls", options, python, script, cwd, {"targets": targets},
                              collected)
     if result is None:
-        return ()
+        return (), ()
     stats = [call_stats(row, sources, str(root)) for row in result.get("calls") or ()]
     collected.await_sites, collected.await_groups = awaits.figures(
         result.get("awaits"), sources, str(root))
     stats.sort(key=lambda c: (-c.total_seconds, c.name))
     wrapped = sum(1 for c in stats if c.calls)
     stepped = len({(a.file, a.line) for a in collected.await_sites})
+    io = io_call_stats(result.get("io"), sources, str(root))
+    libraries = (result.get("io") or {}).get("libraries") or []
     _record("calls", wall, baseline,
             f"{len(targets)} functions wrapped ({wrapped} called): wall time per call, "
-            "argument fingerprints"
+            f"argument fingerprints; {sum(c.calls for c in io):,} database/HTTP calls counted"
+            + (f" ({', '.join(str(name) for name in libraries)})" if libraries else "")
             + (f"; the awaits of {stepped} coroutine(s) timed" if stepped else ""), collected)
-    return tuple(stats)
+    return tuple(stats), io
 
 
 def call_stats(row: dict[str, Any], sources: SourceIndex, root: str) -> CallStats:

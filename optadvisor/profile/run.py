@@ -4,7 +4,7 @@
    sampler; or cProfile with mode="trace"), with the psutil monitor alongside;
 2. the targeted line pass (line-profiler on the top user functions), only when asked;
 3. the calls pass (calls, latency percentiles and argument fingerprints of the top user
-   functions), only when asked;
+   functions; database and HTTP calls per calling function), only when asked;
 4. the memory pass (tracemalloc per targeted function) and, on request, memory-profiler's
    line report for one function.
 
@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 from optadvisor import __version__
 from optadvisor.models import (
-    CallStats, GcStats, HotFunction, LoopLag, PassRecord, ProfileRun, RepeatRun, RunEnvironment,
-    RunError, RunOutcome, SampleSummary, SystemMetrics,
+    CallStats, GcStats, HotFunction, IOCallStats, LoopLag, PassRecord, ProfileRun, RepeatRun,
+    RunEnvironment, RunError, RunOutcome, SampleSummary, SystemMetrics,
 )
 from optadvisor.profile import passes, repeat
 from optadvisor.profile.aggregate import aggregate
@@ -222,15 +222,19 @@ def _calls_passes(options: ProfileOptions, python: str, script: Path, cwd: Path,
     kept beside its sampled figures; the report shows the median pass."""
     count = len(run.repeats) or 1
     done: list[tuple[CallStats, ...]] = []
+    ios: list[tuple[IOCallStats, ...]] = []
     for index in range(count):
         say("counting calls" if count == 1 else f"counting calls, run {index + 1} of {count}")
-        done.append(passes.calls_pass(options, python, script, cwd, root, run.functions,
-                                      sources, baseline, collected))
+        stats, io = passes.calls_pass(options, python, script, cwd, root, run.functions,
+                                      sources, baseline, collected)
+        done.append(stats)
+        ios.append(io)
     if not run.repeats:
-        return replace(run, calls=done[0])
+        return replace(run, calls=done[0], io_calls=ios[0])
     repeats = tuple(replace(r, calls=repeat.repeat_calls(stats))
                     for r, stats in zip(run.repeats, done))
-    return replace(run, calls=done[repeat.median_calls(done)], repeats=repeats)
+    median = repeat.median_calls(done)
+    return replace(run, calls=done[median], repeats=repeats, io_calls=ios[median])
 
 
 # ---------------------------------------------------------------- the measuring pass

@@ -199,6 +199,18 @@ def profile_summary(run: ProfileRun, saved_as: str = "") -> dict[str, Any]:
              "saving_ms": round(g.saving_seconds * 1000, 3),
              "concurrency": g.concurrency, "tasks": g.tasks, "verdict": g.verdict}
             for g in run.await_groups[:TOP]],
+        # getattr: summaries of runs built by older code (tests build runs by hand too).
+        "io_calls": [
+            {"function": c.function, "path": where(c.file, c.path), "line": c.line,
+             "call_line": c.call_line, "kind": c.kind, "library": c.library,
+             "operation": c.operation, "shape": c.shape, "calls": c.calls,
+             "total_ms": round(c.total_seconds * 1000, 3),
+             "mean_ms": round(c.mean_seconds * 1000, 3),
+             "max_ms": round(c.max_seconds * 1000, 3), "slow_calls": c.slow_calls,
+             "sequential_slow_calls": c.sequential_slow_calls,
+             "overlapped_calls": c.overlapped_calls, "parent": c.parent,
+             "parent_line": c.parent_line}
+            for c in getattr(run, "io_calls", ())[:TOP]],
         "gc": None if run.gc is None else {
             "collections": run.gc.collections,
             "pause_ms": round(run.gc.pause_seconds * 1000, 3), "pause_pct": run.gc.pause_pct,

@@ -41,8 +41,9 @@ from optadvisor.render.common import (
     rule_metadata,
 )
 from optadvisor.render.table import (
-    AWAIT_HEADERS, SECTION_HEADERS, await_group_lines, await_rows, fmt_bytes, fmt_seconds,
-    gc_line, lag_line, lag_rows, outcome_details, repeat_line, repeat_rows, section_rows,
+    AWAIT_HEADERS, IO_HEADERS, SECTION_HEADERS, await_group_lines, await_rows, fmt_bytes,
+    fmt_seconds, gc_line, io_rows, lag_line, lag_rows, outcome_details, repeat_line, repeat_rows,
+    section_rows,
 )
 from optadvisor.render.table import number as _num
 from optadvisor.render.targets import why_of
@@ -450,6 +451,10 @@ def _profile_view(report: Report) -> dict[str, Any]:
                    for row in await_rows(profile, PROFILE_TOP)],
         "await_headers": AWAIT_HEADERS,
         "await_groups": [scrub(line) for line in await_group_lines(profile, PROFILE_TOP)],
+        "io": [{**row, "function": scrub(row["function"]), "where": scrub.path(row["where"]),
+                "library": scrub(row["library"]), "shape": scrub(row["shape"])}
+               for row in io_rows(profile, PROFILE_TOP)],
+        "io_headers": IO_HEADERS,
         "gc": scrub(gc_line(profile)),
         "repeats": scrub(repeat_line(profile)),
         "repeat_rows": [{**row, "where": scrub.path(row["where"])}

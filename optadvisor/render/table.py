@@ -292,6 +292,37 @@ def await_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, st
     return rows
 
 
+IO_HEADERS = ("I/O calls by function", "Library", "Shape", "Calls", "Total (ms)", "Avg (ms)",
+              "overlapped")
+"""The calls pass's database and HTTP calls per calling function and shape."""
+SHAPE_WIDTH = 80
+
+
+def io_rows(profile: Mapping[str, Any], count: int = 20) -> list[dict[str, str]]:
+    """The calls pass's I/O rows formatted for a table: every value a string; `where` is
+    the line that made most of the calls, `overlapped` how many of them ran while another
+    call of the same function was under way (0 of N: one after another)."""
+    rows = []
+    for item in profile.get("io_calls") or ():
+        if not isinstance(item, Mapping):
+            continue
+        line = item.get("call_line") or item.get("line")
+        shape = str(item.get("shape", ""))
+        if len(shape) > SHAPE_WIDTH:
+            shape = shape[:SHAPE_WIDTH - 1] + "…"
+        calls = int(number(item.get("calls")))
+        rows.append({
+            "function": str(item.get("function", "")),
+            "where": f"{item.get('path', '')}:{line}" if line else str(item.get("path", "")),
+            "library": f"{item.get('library', '')} {item.get('operation', '')}".strip(),
+            "shape": shape, "calls": f"{calls:,}",
+            "total": _ms(item.get("total_ms")), "avg": _ms(item.get("mean_ms")),
+            "overlapped": f"{int(number(item.get('overlapped_calls'))):,} of {calls:,}"})
+        if len(rows) >= count:
+            break
+    return rows
+
+
 def await_group_lines(profile: Mapping[str, Any], count: int = 20) -> list[str]:
     """One sentence per flagged await group the calls pass timed: per call, the sum of its
     awaits, the longest, and what gathering would save — or why it would not."""
@@ -520,6 +551,21 @@ def profile_block(console: Console, report: Report) -> None:
         console.print(table)
     for line in await_group_lines(profile, PROFILE_TOP):
         console.print(Text(safe("  awaits   " + line)))
+    io = io_rows(profile, PROFILE_TOP)
+    if io:
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                      padding=(0, 1, 0, 0))
+        table.add_column("  " + IO_HEADERS[0], overflow="fold", ratio=1)
+        table.add_column("location", overflow="fold", max_width=40)
+        table.add_column(IO_HEADERS[1], no_wrap=True)
+        table.add_column(IO_HEADERS[2], overflow="fold", ratio=2)
+        for name in IO_HEADERS[3:]:
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in io:
+            table.add_row(Text(safe("  " + row["function"])), Text(safe(row["where"])),
+                          *(Text(safe(row[key])) for key in
+                            ("library", "shape", "calls", "total", "avg", "overlapped")))
+        console.print(table)
     gc = gc_line(profile)
     if gc:
         console.print(Text(safe("  gc       " + gc)))
