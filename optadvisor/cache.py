@@ -29,6 +29,8 @@ from optadvisor.models import (
 )
 
 FORMAT = 1
+PASSING_ERRORS = ("internal-error", "too-slow", "out-of-memory")
+"""Analysis failures that are not kept: the next scan tries the file again."""
 
 _CALL_FIELDS = tuple(CallFact.__dataclass_fields__)
 _FUNC_FIELDS = tuple(FunctionFact.__dataclass_fields__)
@@ -109,11 +111,15 @@ class FactCache(_Entries):
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # corrupt or foreign: rebuilt by the caller
 
+    def exists(self, digest: str) -> bool:
+        """Whether there is an entry for these bytes (which get() may still refuse)."""
+        return os.path.lexists(self._path(digest))
+
     def put(self, digest: str, facts: FileFacts | ErrorRecord) -> None:
         if not self.writable:
             return
         if isinstance(facts, ErrorRecord):
-            if facts.kind in ("internal-error", "too-slow", "out-of-memory"):
+            if facts.kind in PASSING_ERRORS:
                 return  # a crash or a busy machine may not happen again: try next time
             body: dict[str, Any] = {"error": [facts.kind, facts.message, facts.line]}
         else:
