@@ -310,6 +310,7 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
     done = 0
     total = 0
+    analyzed: "dict[str, FileFacts | ErrorRecord]" = {}
 
     def advance(n: int) -> None:
         nonlocal done
@@ -339,19 +340,20 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             return _Analysis([], errors, len(results), results, digests, reused=True)
         if cache is not None:
             changed = _changed_only(state, sources, digests, cache, analyze)
-            if changed is not None:
+            if isinstance(changed, _Analysis):
                 changed.errors[:0] = errors
                 return changed
+            analyzed = changed  # what it analyzed is not analyzed twice
 
     # Files with no cache entry at all are analyzed in workers while this thread decodes
     # the entries of the others (a one-file change: the worker's start-up, libcst's import
     # and the parse cost no wall time). An entry that turns out unusable is a late miss.
     absent = [(rel, data) for rel, (_, data) in sources.items()
-              if not (cache and cache.exists(digests[rel]))]
+              if rel not in analyzed and not (cache and cache.exists(digests[rel]))]
 
     early = _Background(analyze, absent) if absent and len(absent) < len(sources) else None
-    outcomes = {} if early else analyze(absent)
-    unseen = {rel for rel, _ in absent}
+    outcomes = {} if early else analyze(absent) if absent else {}
+    unseen = {rel for rel, _ in absent} | set(analyzed)
     for rel, (source, data) in sources.items():
         if rel in unseen:
             continue
@@ -366,6 +368,7 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             misses.append((source.rel, data))
     if early:
         outcomes = early.result()
+    outcomes.update(analyzed)
     if misses:
         outcomes.update(analyze(misses))
     for rel, outcome in outcomes.items():
@@ -391,20 +394,20 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
                   digests: Mapping[str, str], cache: FactCache,
                   analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]"
-                  ) -> _Analysis | None:
+                  ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
     """When the files are those of the warm state's scan and every changed file still
     gives the link stage the same facts (link_digest: a comment, a literal or a loop body
     changed, nothing moved), no file's links change: only the changed files are analyzed
-    and evaluated, and no other file's facts are read. None otherwise."""
+    and evaluated, and no other file's facts are read. Otherwise, what it analyzed."""
     previous = state.previous
     if previous is None or not previous.project_key or \
             previous.engine_key != state.engine_key or \
             previous.layout_key != state.layout_key or previous.digests.keys() != digests.keys():
-        return None
+        return {}
     assert previous.results is not None and previous.errors is not None
     changed = [rel for rel in digests if digests[rel] != previous.digests[rel]]
     if any(rel not in previous.results for rel in changed):
-        return None  # a file that failed before: it joins the link stage now
+        return {}  # a file that failed before: it joins the link stage now
     facts: dict[str, FileFacts] = {}
     misses = []
     for rel in changed:
@@ -414,17 +417,16 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
         elif hit is None:
             misses.append((rel, sources[rel][1]))
         else:
-            return None
+            return {}
     outcomes = analyze(misses) if misses else {}
-    for rel, outcome in outcomes.items():
-        if not isinstance(outcome, FileFacts):
-            return None  # it leaves the link stage
-        facts[rel] = outcome
+    if not all(isinstance(outcome, FileFacts) for outcome in outcomes.values()):
+        return outcomes  # a file that leaves the link stage
+    facts.update(outcomes)  # type: ignore[arg-type]
     for rel in changed:
         before = cache.get(previous.digests[rel])
         if not isinstance(before, FileFacts) or \
                 warm.link_digest(before) != warm.link_digest(facts[rel]):
-            return None
+            return outcomes
     inputs = []
     for rel in sorted(changed):
         item = FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
