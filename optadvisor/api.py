@@ -396,9 +396,11 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
                   analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]"
                   ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
     """When the files are those of the warm state's scan and every changed file still
-    gives the link stage the same facts (link_digest: a comment, a literal or a loop body
-    changed, nothing moved), no file's links change: only the changed files are analyzed
-    and evaluated, and no other file's facts are read. Otherwise, what it analyzed."""
+    gives the link stage the same facts, positions aside (warm.link_digest: a comment, a
+    literal or a loop body changed, lines added or removed), no file's links change but
+    for the lines of hops into the changed files: only the changed files, and the files
+    whose chains run through them, are evaluated; no other file's facts are read.
+    Otherwise, what it analyzed (for the full path)."""
     previous = state.previous
     if previous is None or not previous.project_key or \
             previous.engine_key != state.engine_key or \
@@ -422,18 +424,36 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
     if not all(isinstance(outcome, FileFacts) for outcome in outcomes.values()):
         return outcomes  # a file that leaves the link stage
     facts.update(outcomes)  # type: ignore[arg-type]
+    moves = {}
     for rel in changed:
         before = cache.get(previous.digests[rel])
         if not isinstance(before, FileFacts) or \
                 warm.link_digest(before) != warm.link_digest(facts[rel]):
             return outcomes
+        moved = warm.line_moves(before, facts[rel])
+        if moved is None:
+            return outcomes
+        moves[rel] = moved
+    links = {}
+    for rel, result in previous.results.items():
+        try:
+            form = warm.moved_links(result.links, moves)
+        except KeyError:
+            return outcomes  # a hop line the facts do not account for
+        if rel in facts or form != result.links:
+            links[rel] = form
+    for rel in links.keys() - facts.keys():  # a chain runs through a changed file
+        hit = cache.get(digests[rel])
+        if not isinstance(hit, FileFacts):
+            return outcomes
+        facts[rel] = replace(hit, path=rel)
     inputs = []
-    for rel in sorted(changed):
+    for rel in sorted(links):
         item = FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
                          digest=digests[rel])
-        warm.set_links(item, previous.results[rel].links)
+        warm.set_links(item, links[rel])
         inputs.append(item)
-    results = {rel: result for rel, result in previous.results.items() if rel not in facts}
+    results = {rel: result for rel, result in previous.results.items() if rel not in links}
     errors = [previous.errors[rel] for rel in sorted(previous.errors)]
     return _Analysis(inputs, errors, len(digests) - len(previous.errors) - len(misses),
                      results, dict(digests), failed=dict(previous.errors))

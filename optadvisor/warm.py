@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from optadvisor.cache import _write, encode_facts
 from optadvisor.inputs import load_json
-from optadvisor.models import ErrorRecord, FileFacts, Recommendation, SourceFile
+from optadvisor.models import (
+    CallFact, ErrorRecord, FileFacts, FunctionFact, LoopFact, Recommendation, SourceFile,
+)
 from optadvisor.scoring import Outline, outline
 
 if TYPE_CHECKING:
@@ -134,16 +136,59 @@ def project_keys(facts_context: str, sources: Iterable[tuple[SourceFile, str]],
 
 _NOT_LINKED = ("path", "lines", "imports", "caches", "suppressions", "positions")
 """Fact fields link.py never reads."""
+_POSITIONS = {"line", "column", "end_line", "end_column", "await_line", "await_column",
+              "await_end_line", "await_end_column"}
+
+
+def _kept(cls: type) -> list[int]:
+    return [i for i, name in enumerate(cls.__dataclass_fields__) if name not in _POSITIONS]
+
+
+_KEPT = {"functions": _kept(FunctionFact), "calls": _kept(CallFact), "loops": _kept(LoopFact)}
 
 
 def link_digest(facts: FileFacts) -> str:
-    """Of the facts the link stage reads: two versions of a file with the same one (a
-    comment, a string or a loop body changed, nothing moved) change no file's links."""
+    """Of what the link stage reads of a file's facts, positions aside. link.py reads a
+    line only to name a hop of a chain (Hop.line); so two versions of a file with the same
+    digest give every file the same links, but for the lines of hops into it (line_moves).
+    A changed comment, docstring, literal or loop body, lines added or removed: the same
+    digest. A call or a function added, removed or renamed: another."""
     body = encode_facts(facts)
     for name in _NOT_LINKED:
         del body[name]
+    for name, kept in _KEPT.items():
+        body[name] = [[row[i] for i in kept] for row in body[name]]
+    for name in ("await_groups", "call_groups"):
+        body[name] = [[row[0], row[4], row[5]] for row in body[name]]
     return hashlib.blake2b(json.dumps(body, separators=(",", ":")).encode(),
                            digest_size=16).hexdigest()
+
+
+def line_moves(before: FileFacts, after: FileFacts) -> dict[tuple[str, int], int] | None:
+    """Where each line a hop into this file can name went, (name, old line) -> new line:
+    the functions' (by qualname) and the calls' (by name), two versions of a file with the
+    same link_digest being the same functions and calls in the same order. None when one
+    (name, line) would go to two places (a line split in two): the project is linked
+    again then."""
+    moves: dict[tuple[str, int], int] = {}
+    pairs = [*((a.qualname, a.line, b.line) for a, b in zip(before.functions, after.functions)),
+             *((a.name, a.line, b.line) for a, b in zip(before.calls, after.calls))]
+    for name, old, new in pairs:
+        if moves.setdefault((name, old), new) != new:
+            return None
+    return moves
+
+
+def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, int], int]]
+                ) -> list[Any] | None:
+    """A links_form with the lines of its hops into the files in `moves` moved; raises
+    KeyError for a hop line nothing says where it went."""
+    if form is None or not moves:
+        return form
+    via, awaited, once = form
+    return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
+                      for name, path, line in chain], category, replacement, conditional]
+             for index, chain, category, replacement, conditional in via], awaited, once]
 
 
 def links_form(item: "FileInput") -> list[Any] | None:

@@ -169,18 +169,27 @@ def test_a_change_links_do_not_see_reads_only_the_changed_file(tree, cache_dir, 
     assert changed.summary.cached_files == changed.summary.files - 1
 
 
-def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir):
+def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, monkeypatch):
     """Lines added above the blocking call move it: the caller's finding names the new
-    line of the chain's last hop, as a scan without cache does."""
+    line of the chain's hops, as a scan without cache does. Nothing else moved, so only
+    the helper and the caller whose chain runs through it are evaluated again."""
     (tree / "app/helpers.py").write_text(FILES["app/helpers.py"].replace(
         "def parse(path):\n", "def parse(path):\n    import time\n    time.sleep(1)\n"))
     first = check_same_as_cold(tree, cache_dir)
+    counts = Counts(monkeypatch)
     (tree / "app/helpers.py").write_text("# a header\n# of two lines\n" +
                                          (tree / "app/helpers.py").read_text())
-    moved = check_same_as_cold(tree, cache_dir)
+    moved = check_same_as_cold(tree, cache_dir, counts)
+    assert counts.evaluated == ["app/helpers.py", "app/service.py"]
+    assert len(counts.decoded) == 3  # the helper's new (a miss) and old entries, the caller
     via = [r.evidence.get("via") for r in moved.recommendations if r.rule == "OPT104"]
     before = [r.evidence.get("via") for r in first.recommendations if r.rule == "OPT104"]
-    assert via and before and via[0][-1]["line"] == before[0][-1]["line"] + 2
+    assert via and before and [hop["line"] for hop in via[0]] == \
+        [hop["line"] + 2 for hop in before[0]]
+    # A line split in two inside the chain's helper: linked again, still the same.
+    (tree / "app/helpers.py").write_text((tree / "app/helpers.py").read_text().replace(
+        "    time.sleep(1)\n", "    time.sleep(\n        1)\n"))
+    check_same_as_cold(tree, cache_dir)
 
 
 def test_deleted_and_added_files(tree, cache_dir):
