@@ -274,7 +274,7 @@ def wrong_type(raw: bytes) -> bytes:
 
 def moved_finding(raw: bytes) -> bytes:
     data = json.loads(raw)
-    for rel, row in data["files"].items():
+    for row in data["files"].values():
         for rec in row[5]:
             rec["path"] = "elsewhere.py"
     return json.dumps(data).encode()
