@@ -7,23 +7,25 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from optadvisor import __version__
+from optadvisor import __version__, warm
 from optadvisor.analyze import ANALYZER_VERSION
 from optadvisor.analyze.catalog import load_catalog
-from optadvisor.cache import FactCache, context_digest, default_cache_dir, file_digest
+from optadvisor.cache import (
+    PASSING_ERRORS, FactCache, context_digest, default_cache_dir, file_digest,
+)
 from optadvisor.config import load_config
 from optadvisor.discover import discover
-from optadvisor.engine import Engine, FileInput
-from optadvisor.link import link
+from optadvisor.engine import Engine, EngineResult, FileInput
+from optadvisor.link import link, package_prefixes
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
 )
 from optadvisor.rules import CompiledRule, load_rules
-from optadvisor.scoring import plan, rank_key, targets
+from optadvisor.scoring import Outline, plan, rank_key, ranked_targets, targets
 from optadvisor.subjects import SourceText
 from optadvisor.workers import Budget, analyze_all, default_jobs
 
@@ -65,6 +67,27 @@ class _Analysis:
     inputs: list[FileInput]
     errors: list[ErrorRecord]
     cached: int
+    results: "dict[str, warm.FileResult] | None" = None
+    """Every file's rule results, when the warm state had them all (then `inputs` is
+    empty: no fact was decoded) or the engine was run through it."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Of every file read, by path."""
+    failed: dict[str, ErrorRecord] = field(default_factory=dict)
+    """Files read whose analysis failed (also in `errors`), by path."""
+    reused: bool = False
+    """Everything came from the warm state unchanged (nothing to write back)."""
+
+
+@dataclass
+class _Warm:
+    """The warm state of the project being scanned (warm.py)."""
+
+    path: Path
+    engine_key: str
+    previous: "warm.WarmState | None"
+    facts_context: str
+    layout_key: str = ""
+    project_key: str = ""
 
 
 def scan(options: ScanOptions, progress: ProgressHook | None = None,
@@ -86,9 +109,27 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         run = load_run(options.profile)
     found = discover(list(options.paths), config)
     _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
-    analysis = _analyze(found.files, config, catalog, options, progress, overlay)
+    # A profile re-ranks by what ran: it needs every file's facts, so no warm state.
+    state = _warm_state(options, config, catalog, engine) if run is None else None
+    analysis = _analyze(found.files, config, catalog, options, progress, overlay, state)
+    if state is not None:
+        if not _conclude(engine, analysis, state):
+            # A template failed in a changed file while the other files' results were
+            # reused: as in a scan that evaluates every file, they all are evaluated.
+            from optadvisor.rules import TemplateRenderer
+
+            engine.templates = TemplateRenderer()
+            state.previous = None
+            analysis = _analyze(found.files, config, catalog, options, progress, overlay,
+                                state)
+            _conclude(engine, analysis, state)
+        if overlay is None and not engine.rule_errors() and not analysis.reused:
+            _save_state(state, analysis)
+        assert analysis.results is not None
+        result = _from_results(analysis.results)
+    else:
+        result = engine.run(analysis.inputs)
     analysis.errors[:0] = found.errors
-    result = engine.run(analysis.inputs)
     recs = list(result.recommendations)
     if run is not None:
         from optadvisor.fusion import rerank
@@ -97,6 +138,64 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     analysis.errors.extend(_rule_errors(engine, found.root))
     return _report(found.root, config, analysis, recs, result.suppressed, started,
                    found.excluded, result.skipped)
+
+
+def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
+                engine: Engine) -> _Warm | None:
+    """The project's warm state (read now; used once the files are read)."""
+    if not options.use_cache:
+        return None
+    from optadvisor.rules import rule_files
+
+    context = _facts_context(config, catalog)
+    selection = (sorted((subject, [c.rule.id for c in group])
+                        for subject, group in engine.by_subject.items()),
+                 engine.known, sorted(engine.skipped_contexts),
+                 [(p.pattern, p.rules) for p in config.per_path_ignores])
+    key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)
+    path = warm.state_path(options.cache_dir or config.cache_dir or default_cache_dir(),
+                           options.paths, config.config_file)
+    return _Warm(path, key, warm.load(path, key), context)
+
+
+def _conclude(engine: Engine, analysis: _Analysis, state: _Warm) -> bool:
+    """Every file's rule results into analysis.results: evaluated where the warm state's
+    do not hold. False when a template failed while other files' results were reused."""
+    if analysis.results is None:  # every file's facts, linked
+        analysis.results, _ = warm.evaluate(engine, analysis.inputs, state.engine_key,
+                                            state.previous)
+    elif analysis.inputs:  # the changed files only: the others' results hold
+        fresh, _ = warm.evaluate(engine, analysis.inputs, state.engine_key, None)
+        analysis.results.update(fresh)
+        return not engine.rule_errors()
+    return True
+
+
+def _save_state(state: _Warm, analysis: _Analysis) -> None:
+    assert analysis.results is not None
+    digests = {rel: analysis.digests[rel] for rel in analysis.results}
+    errors = {rel: error for rel, error in analysis.failed.items()
+              if error.kind not in PASSING_ERRORS}
+    digests.update((rel, analysis.digests[rel]) for rel in errors)
+    # A file without a kept outcome (a crash, a timeout) is analyzed again next time: no
+    # scan may then take everything from the state.
+    complete = set(digests) == set(analysis.digests)
+    warm.save(state.path, warm.WarmState(state.engine_key, state.layout_key,
+                                         state.project_key if complete else "",
+                                         digests, analysis.results, errors))
+
+
+def _from_results(results: "dict[str, warm.FileResult]") -> EngineResult:
+    recs: list[Recommendation] = []
+    skipped: Counter[str] = Counter()
+    suppressed = 0
+    for rel in sorted(results):  # the engine's order: by path, then as found
+        result = results[rel]
+        recs.extend(result.recommendations)
+        suppressed += result.suppressed
+        if result.skipped:
+            skipped[result.skipped] += 1
+    return EngineResult(recs, suppressed, dict(sorted(skipped.items())))
 
 
 def _tell(options: ScanOptions, notes: list[str]) -> None:
@@ -178,16 +277,23 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def _facts_context(config: Config, catalog: "Catalog") -> str:
+    """What facts depend on besides a file's bytes (the fact cache's context)."""
+    return context_digest(__version__, ANALYZER_VERSION, catalog.digest,
+                          json.dumps(config.analysis_key(), sort_keys=True),
+                          _parser_versions())
+
+
 def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              options: ScanOptions, progress: ProgressHook | None,
-             overlay: Mapping[str, bytes] | None = None) -> _Analysis:
-    """Read, look up in the cache, analyze what is missing (in workers), link."""
+             overlay: Mapping[str, bytes] | None = None,
+             state: _Warm | None = None) -> _Analysis:
+    """Read, look up in the cache, analyze what is missing (in workers), link. When the
+    warm state has every file's results unchanged, only read."""
     errors: list[ErrorRecord] = []
     cache = None
     if options.use_cache:
-        context = context_digest(__version__, ANALYZER_VERSION, catalog.digest,
-                                 json.dumps(config.analysis_key(), sort_keys=True),
-                                 _parser_versions())
+        context = state.facts_context if state else _facts_context(config, catalog)
         cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
 
     sources: dict[str, tuple[SourceFile, bytes]] = {}
@@ -195,47 +301,89 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     cached = 0
     misses: list[tuple[str, bytes]] = []
     digests: dict[str, str] = {}
+    failed: dict[str, ErrorRecord] = {}
     for source in files:
         data = overlay[source.rel] if overlay and source.rel in overlay \
             else _read(source, config, errors)
         if data is None:
             continue
         sources[source.rel] = (source, data)
-        digest = file_digest(data)
-        digests[source.rel] = digest
-        hit = cache.get(digest) if cache else None
+        digests[source.rel] = file_digest(data)
+
+    done = 0
+    total = 0
+    analyzed: "dict[str, FileFacts | ErrorRecord]" = {}
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    requested = options.jobs or config.jobs or default_jobs()
+    if requested > default_jobs() * 2:
+        # Clamped in analyze_all (`--jobs 10000` started 64 processes for 60 files).
+        _tell(options, [f"jobs = {requested:,} is more than twice the {default_jobs()} "
+                        f"core(s): at most {default_jobs() * 2} worker processes"])
+
+    def analyze(jobs: list[tuple[str, bytes]]) -> "dict[str, FileFacts | ErrorRecord]":
+        nonlocal total
+        total += len(jobs)
+        outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested, advance,
+                               Budget(config.max_file_seconds, config.max_file_mib))
+        for rel, outcome in outcomes.items():
+            if cache:
+                cache.put(digests[rel], outcome)
+        return outcomes
+
+    if state is not None:
+        state.layout_key, state.project_key = warm.project_keys(
+            state.facts_context, [(sources[rel][0], digests[rel]) for rel in sources],
+            package_prefixes(source for source, _ in sources.values()))
+        kept = _all_warm(state, digests)
+        if kept is not None:
+            results, kept_errors = kept
+            errors.extend(kept_errors)
+            return _Analysis([], errors, len(results), results, digests, reused=True)
+        if cache is not None:
+            changed = _changed_only(state, sources, digests, cache, analyze)
+            if isinstance(changed, _Analysis):
+                changed.errors[:0] = errors
+                return changed
+            analyzed = changed  # what it analyzed is not analyzed twice
+
+    # Files with no cache entry at all are analyzed in workers while this thread decodes
+    # the entries of the others (a one-file change: the worker's start-up, libcst's import
+    # and the parse cost no wall time). An entry that turns out unusable is a late miss.
+    absent = [(rel, data) for rel, (_, data) in sources.items()
+              if rel not in analyzed and not (cache and cache.exists(digests[rel]))]
+
+    early = _Background(analyze, absent) if absent and len(absent) < len(sources) else None
+    outcomes = {} if early else analyze(absent) if absent else {}
+    unseen = {rel for rel, _ in absent} | set(analyzed)
+    for rel, (source, data) in sources.items():
+        if rel in unseen:
+            continue
+        hit = cache.get(digests[rel]) if cache else None
         if isinstance(hit, ErrorRecord):
-            errors.append(replace(hit, path=source.rel))
+            failed[rel] = replace(hit, path=source.rel)
+            errors.append(failed[rel])
         elif hit is not None:
             facts[source.rel] = replace(hit, path=source.rel)
             cached += 1
         else:
             misses.append((source.rel, data))
-
+    if early:
+        outcomes = early.result()
+    outcomes.update(analyzed)
     if misses:
-        done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, len(misses))
-
-        requested = options.jobs or config.jobs or default_jobs()
-        if requested > default_jobs() * 2:
-            # Clamped in analyze_all (`--jobs 10000` started 64 processes for 60 files).
-            _tell(options, [f"jobs = {requested:,} is more than twice the {default_jobs()} "
-                            f"core(s): at most {default_jobs() * 2} worker processes"])
-        outcomes = analyze_all(
-            misses, catalog, config.max_file_bytes, requested, advance,
-            Budget(config.max_file_seconds, config.max_file_mib))
-        for rel, outcome in outcomes.items():
-            if isinstance(outcome, ErrorRecord):
-                errors.append(outcome)
-            else:
-                facts[rel] = outcome
-            if cache:
-                cache.put(digests[rel], outcome)
+        outcomes.update(analyze(misses))
+    for rel, outcome in outcomes.items():
+        if isinstance(outcome, ErrorRecord):
+            failed[rel] = outcome
+            errors.append(outcome)
+        else:
+            facts[rel] = outcome
 
     inputs = [
         FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
@@ -247,7 +395,115 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
         found = links.get(item.source.rel)
         if found is not None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
-    return _Analysis(inputs, errors, cached)
+    return _Analysis(inputs, errors, cached, digests=digests, failed=failed)
+
+
+def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
+                  digests: Mapping[str, str], cache: FactCache,
+                  analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]"
+                  ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
+    """When the files are those of the warm state's scan and every changed file still
+    gives the link stage the same facts, positions aside (warm.link_digest: a comment, a
+    literal or a loop body changed, lines added or removed), no file's links change but
+    for the lines of hops into the changed files: only the changed files, and the files
+    whose chains run through them, are evaluated; no other file's facts are read.
+    Otherwise, what it analyzed (for the full path)."""
+    previous = state.previous
+    if previous is None or not previous.project_key or \
+            previous.engine_key != state.engine_key or \
+            previous.layout_key != state.layout_key or previous.digests.keys() != digests.keys():
+        return {}
+    assert previous.results is not None and previous.errors is not None
+    changed = [rel for rel in digests if digests[rel] != previous.digests[rel]]
+    if any(rel not in previous.results for rel in changed):
+        return {}  # a file that failed before: it joins the link stage now
+    facts: dict[str, FileFacts] = {}
+    misses = []
+    for rel in changed:
+        hit = cache.get(digests[rel])
+        if isinstance(hit, FileFacts):
+            facts[rel] = replace(hit, path=rel)
+        elif hit is None:
+            misses.append((rel, sources[rel][1]))
+        else:
+            return {}
+    outcomes = analyze(misses) if misses else {}
+    if not all(isinstance(outcome, FileFacts) for outcome in outcomes.values()):
+        return outcomes  # a file that leaves the link stage
+    facts.update(outcomes)  # type: ignore[arg-type]
+    moves = {}
+    for rel in changed:
+        before = cache.get(previous.digests[rel])
+        if not isinstance(before, FileFacts) or \
+                warm.link_digest(before) != warm.link_digest(facts[rel]):
+            return outcomes
+        moved = warm.line_moves(before, facts[rel])
+        if moved is None:
+            return outcomes
+        moves[rel] = moved
+    links = {}
+    for rel, result in previous.results.items():
+        try:
+            form = warm.moved_links(result.links, moves)
+        except KeyError:
+            return outcomes  # a hop line the facts do not account for
+        if rel in facts or form != result.links:
+            links[rel] = form
+    for rel in links.keys() - facts.keys():  # a chain runs through a changed file
+        hit = cache.get(digests[rel])
+        if not isinstance(hit, FileFacts):
+            return outcomes
+        facts[rel] = replace(hit, path=rel)
+    inputs = []
+    for rel in sorted(links):
+        item = FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
+                         digest=digests[rel])
+        warm.set_links(item, links[rel])
+        inputs.append(item)
+    results = {rel: result for rel, result in previous.results.items() if rel not in links}
+    errors = [previous.errors[rel] for rel in sorted(previous.errors)]
+    return _Analysis(inputs, errors, len(digests) - len(previous.errors) - len(misses),
+                     results, dict(digests), failed=dict(previous.errors))
+
+
+def _all_warm(state: _Warm, digests: Mapping[str, str]
+              ) -> "tuple[dict[str, warm.FileResult], list[ErrorRecord]] | None":
+    """Every file's results and kept errors from the warm state, when the project is
+    exactly as the state's scan saw it (same files, bytes, rules, code); else None."""
+    previous = state.previous
+    if previous is None or not previous.project_key or \
+            previous.project_key != state.project_key or \
+            previous.engine_key != state.engine_key or previous.digests != digests:
+        return None
+    assert previous.results is not None and previous.errors is not None
+    return ({rel: previous.results[rel] for rel in sorted(previous.results)},
+            [previous.errors[rel] for rel in sorted(previous.errors)])
+
+
+class _Background:
+    """A call run in a thread; result() waits for it and raises what it raised."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
+        import threading
+
+        self._outcome: tuple[bool, Any] = (False, None)
+
+        def target() -> None:
+            try:
+                self._outcome = (True, call(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to result()
+                self._outcome = (False, exc)
+
+        self._thread = threading.Thread(target=target, name="optadvisor-analyze",
+                                        daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
 
 
 def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "FixCache | None":
@@ -268,14 +524,27 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
             skipped: Mapping[str, int] | None = None) -> Report:
     inputs, errors = analysis.inputs, analysis.errors
     recs = sorted(recs, key=rank_key)
-    ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
+    if analysis.results is not None:
+        outlines: list[Outline] = [analysis.results[rel].outline
+                                   for rel in sorted(analysis.results)]
+        ranked, candidates = ranked_targets(outlines, recs)
+        files = len(outlines)
+        lines = sum(o.lines for o in outlines)
+        functions = sum(o.functions for o in outlines)
+        components = len({o.component for o in outlines})
+    else:
+        ranked, candidates = targets(((i.source, i.facts) for i in inputs), recs)
+        files = len(inputs)
+        lines = sum(i.facts.lines for i in inputs)
+        functions = sum(len(i.facts.functions) for i in inputs)
+        components = len({i.source.component for i in inputs})
     by_priority = Counter(r.priority for r in recs)
     errors.sort(key=lambda e: (e.path, e.kind))
     summary = Summary(
-        files=len(inputs),
-        lines=sum(i.facts.lines for i in inputs),
-        functions=sum(len(i.facts.functions) for i in inputs),
-        components=len({i.source.component for i in inputs}),
+        files=files,
+        lines=lines,
+        functions=functions,
+        components=components,
         errors=len(errors),
         seconds=round(time.perf_counter() - started, 3),
         recommendations=len(recs),

@@ -222,6 +222,18 @@ def _package_of(source: SourceFile, root: str) -> str:
     return ".".join(reversed(names))
 
 
+def package_prefixes(sources: Iterable[SourceFile]) -> dict[str, str]:
+    """The package each directory given to the scan is (see ProjectIndex._full_names),
+    when there are several ({} for one: the prefix is then never read). With the files'
+    paths, module roots and facts, this is all `link` reads."""
+    first: dict[str, SourceFile] = {}
+    for source in sources:
+        first.setdefault(source.module_root, source)
+    if len(first) < 2:
+        return {}
+    return {root: _package_of(source, root) for root, source in first.items()}
+
+
 class BlockingLinker:
     """Finds, for calls inside async defs, the sync helpers that end in blocking work."""
 

@@ -515,6 +515,16 @@ class Recommendation:
             out["fix"] = self.fix.to_dict()
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Recommendation":
+        """The inverse of to_dict."""
+        fields = dict(data)
+        fields["snippet"] = Snippet(**fields["snippet"])
+        if fields.get("fix") is not None:
+            fields["fix"] = Fix.from_dict(fields["fix"])
+        fields["facets"] = tuple(dict(f) for f in fields.get("facets", ()))
+        return cls(**fields)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -625,13 +635,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Report":
         """The inverse of to_dict, for `optadvisor report` on a saved scan."""
-        def rec(item: Mapping[str, Any]) -> Recommendation:
-            fields = dict(item)
-            fields["snippet"] = Snippet(**fields["snippet"])
-            if fields.get("fix") is not None:
-                fields["fix"] = Fix.from_dict(fields["fix"])
-            fields["facets"] = tuple(dict(f) for f in fields.get("facets", ()))
-            return Recommendation(**fields)
+        rec = Recommendation.from_dict
 
         def target(item: Mapping[str, Any]) -> Target:
             fields = dict(item)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable, NamedTuple
 
 from optadvisor.models import (
     FileFacts, FunctionFact, PlanPhase, Recommendation, Rule, SourceFile, Target,
@@ -98,9 +98,48 @@ def combined_score(scores: list[int], profiling: bool) -> int:
     return max(0, min(100, round(total)))
 
 
+class Outline(NamedTuple):
+    """What ranking targets needs of one file: its size, and the functions that can be a
+    target (those with findings or a profiling signal), in source order. Small enough to
+    keep per file in the warm state (warm.py), so a warm scan ranks without facts."""
+
+    rel: str
+    component: str
+    lines: int
+    functions: int
+    marks: tuple[tuple[str, bool], ...]
+    """(qualname, profiling signal) of each function a target may be made for."""
+
+
+def outline(source: SourceFile, facts: FileFacts, symbols: Collection[str]) -> Outline:
+    """`symbols`: the symbols of this file's recommendations (their functions rank even
+    without a profiling signal)."""
+    network_by_fn: dict[int, int] = defaultdict(int)
+    for call in facts.calls:
+        if call.timeout or call.blocking:
+            network_by_fn[call.function] += 1
+    marks = []
+    for index, fn in enumerate(facts.functions):
+        profiling = profiling_signal(fn, network_by_fn.get(index, 0))
+        if profiling or fn.qualname in symbols:
+            marks.append((fn.qualname, profiling))
+    return Outline(source.rel, source.component, facts.lines, len(facts.functions),
+                   tuple(marks))
+
+
 def targets(files: Iterable[tuple[SourceFile, FileFacts]],
             recs: list[Recommendation]) -> tuple[list[Target], dict[str, int]]:
     """Ranked function/file/component targets and the candidate counts (per function)."""
+    symbols: dict[str, set[str]] = defaultdict(set)
+    for rec in recs:
+        symbols[rec.path].add(rec.symbol)
+    return ranked_targets([outline(source, facts, symbols.get(source.rel, ()))
+                           for source, facts in files], recs)
+
+
+def ranked_targets(outlines: Iterable[Outline], recs: list[Recommendation]
+                   ) -> tuple[list[Target], dict[str, int]]:
+    """`targets` from the files' outlines."""
     by_symbol: dict[tuple[str, str], list[Recommendation]] = defaultdict(list)
     by_path: dict[str, list[Recommendation]] = defaultdict(list)
     for rec in recs:
@@ -109,29 +148,24 @@ def targets(files: Iterable[tuple[SourceFile, FileFacts]],
     functions: list[_Acc] = []
     file_accs: dict[str, _Acc] = {}
     comp_accs: dict[str, _Acc] = {}
-    for source, facts in files:
-        network_by_fn: dict[int, int] = defaultdict(int)
-        for call in facts.calls:
-            if call.timeout or call.blocking:
-                network_by_fn[call.function] += 1
-        file_acc = _Acc(source.rel, source.component, "", "file", [])
+    for item in outlines:
+        file_acc = _Acc(item.rel, item.component, "", "file", [])
         comp_acc = comp_accs.setdefault(
-            source.component, _Acc("", source.component, "", "component", []))
-        for index, fn in enumerate(facts.functions):
-            found = by_symbol.get((source.rel, fn.qualname), ())
-            profiling = profiling_signal(fn, network_by_fn.get(index, 0))
+            item.component, _Acc("", item.component, "", "component", []))
+        for qualname, profiling in item.marks:
+            found = by_symbol.get((item.rel, qualname), ())
             if not found and not profiling:
-                continue  # most functions: nothing to rank, no object built for them
-            acc = _Acc(source.rel, source.component, fn.qualname, "function", [])
+                continue  # marked for findings that are no longer among `recs`
+            acc = _Acc(item.rel, item.component, qualname, "function", [])
             acc.profiling = profiling
             for rec in found:
                 acc.add(rec)
             functions.append(acc)
             file_acc.profiling |= profiling
-        for rec in by_path.get(source.rel, ()):
+        for rec in by_path.get(item.rel, ()):
             file_acc.add(rec)
         if file_acc.scores or file_acc.profiling:
-            file_accs[source.rel] = file_acc
+            file_accs[item.rel] = file_acc
             comp_acc.scores.extend(file_acc.scores)
             comp_acc.caching |= file_acc.caching
             comp_acc.async_ |= file_acc.async_

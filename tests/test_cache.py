@@ -70,6 +70,13 @@ def entries(cache_dir: Path, kind: str = "facts") -> list[Path]:
     return sorted(p for p in (cache_dir / f"{kind}-v1").rglob("*") if p.is_file())
 
 
+def forget_results(cache_dir: Path) -> None:
+    """Removes the projects' warm states (warm.py): with them, a scan where nothing changed
+    reads no fact entry at all, and the fact cache is what these tests are about."""
+    for path in (cache_dir / "projects-v1").glob("*"):
+        path.unlink()
+
+
 def assert_all_valid(cache_dir: Path) -> None:
     """Every file in the cache dir is a complete entry whose stored key matches its name."""
     for path in entries(cache_dir):
@@ -187,6 +194,7 @@ CORRUPTIONS = {
 def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(tree: Path, cache_dir: Path,
                                                               corrupt):
     cold = run(tree, cache_dir)
+    forget_results(cache_dir)
     for path in entries(cache_dir):
         raw = path.read_bytes()
         path.write_bytes(corrupt(raw, json.loads(raw)))
@@ -194,6 +202,7 @@ def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(tree: Path, cache_
     assert again.summary.cached_files == 0
     assert comparable(again) == comparable(cold)
     assert_all_valid(cache_dir)
+    forget_results(cache_dir)
     assert run(tree, cache_dir).summary.cached_files == len(FILES)
 
 
@@ -220,6 +229,7 @@ def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, c
         return json.loads(proc.stdout)
 
     cold = scan_json()
+    forget_results(cache_dir)
     stored = [*entries(cache_dir), *entries(cache_dir, "fixes")]
     assert len(stored) > len(FILES)
     deep = "[" * 50_000 + "]" * 50_000
@@ -246,6 +256,7 @@ def test_hostile_entries_are_rebuilt_and_never_fail_or_hang_a_scan(tree: Path, c
     assert comparable(again) == comparable(cold)
     assert [*entries(cache_dir), *entries(cache_dir, "fixes")] == stored  # all regular again
     assert_all_valid(cache_dir)
+    forget_results(cache_dir)
     assert scan_json()["summary"]["cached_files"] == len(FILES)
 
 
@@ -280,6 +291,7 @@ def test_two_concurrent_scans_never_corrupt_the_cache(tmp_path: Path):
 
     expected = comparable(finish(start("--no-cache")))
     for round_ in range(3):
+        forget_results(cache_dir)
         if round_ < 2:  # two cold rounds (both write everything), then a warm/cold mix
             for path in entries(cache_dir):
                 path.unlink()

@@ -1,0 +1,401 @@
+"""The warm path: what the last scan of a project concluded, file by file, so that the next
+scan redoes only what its inputs changed.
+
+One state file per project (the directories scanned and the config file) sits in the
+cache dir. It holds, per file, the digest of its bytes and its rule results — the
+recommendations, the suppressed count and the outline that ranking needs — under a key
+made of everything those results read: the file's bytes and path, its component, what the
+project-wide link stage found for it (the helpers its calls block through, in other files
+too), and the engine key (optadvisor's code, the rule files, the catalog, the selection).
+So:
+
+- nothing changed (every file's digest and the project key equal): the results are taken
+  as they are; no fact is decoded, nothing is linked or evaluated;
+- some files changed: facts come from the content-hash cache (cache.py), the link stage
+  runs over the whole project, and only the files whose key changed are evaluated again —
+  the changed files, and any other file whose link results they changed (an async caller
+  of a helper that now blocks);
+- the rules, the config or optadvisor changed: the engine key differs and every file is
+  evaluated again (facts stay cached).
+
+The state is JSON, read with the same guards as every cache entry (regular file, size
+cap, nesting depth) and checked field by field: a corrupt, truncated, foreign or hostile
+state is ignored (the scan does the work and writes a new one), never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from optadvisor.cache import _write, encode_facts
+from optadvisor.inputs import load_json
+from optadvisor.models import (
+    CallFact, ErrorRecord, FileFacts, FunctionFact, LoopFact, Recommendation, SourceFile,
+)
+from optadvisor.scoring import Outline, outline
+
+if TYPE_CHECKING:
+    from optadvisor.engine import Engine, FileInput
+
+FORMAT = 1
+STATE_BYTES = 256 * 1024 * 1024
+"""One project's state (the standard library's: ~0.3 MB)."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The rule results of one file, and the key they were computed under."""
+
+    key: str
+    recommendations: tuple[Recommendation, ...]
+    suppressed: int
+    skipped: str
+    """The context whose files the rules skip ("test", "example"), or ""."""
+    outline: Outline
+    links: list[Any] | None = None
+    """What the link stage found for the file (links_form), when it found anything."""
+
+
+@dataclass
+class WarmState:
+    """The state of one project as the last scan left it."""
+
+    engine_key: str
+    layout_key: str = ""
+    """Of the file set (paths, module roots, components) and the facts context."""
+    project_key: str = ""
+    """Of every file read (path, component, module root, digest) and the facts context:
+    when it is unchanged, so is every file's link result. "" when the last scan left a file
+    without a cached outcome (an internal error, a timeout), which must be redone."""
+    digests: dict[str, str] | None = None
+    results: dict[str, FileResult] | None = None
+    errors: dict[str, ErrorRecord] | None = None
+    """Files whose analysis failed in a way the fact cache keeps (a parse error)."""
+
+    def __post_init__(self) -> None:
+        self.digests = self.digests or {}
+        self.results = self.results or {}
+        self.errors = self.errors or {}
+
+
+def state_path(cache_dir: Path, paths: Sequence[Path], config_file: Path | None) -> Path:
+    """Where the state of a scan of `paths` (with this config file) is kept."""
+    where = json.dumps([sorted(str(p.resolve()) for p in paths),
+                        str(config_file.resolve()) if config_file else ""])
+    name = hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
+    return cache_dir / f"projects-v{FORMAT}" / f"{name}.json"
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Of optadvisor's own code: results computed by other code are not reused, even
+    without a version bump (a checkout of another branch, an edit)."""
+    h = hashlib.blake2b(digest_size=16)
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def engine_key(facts_context: str, rule_files: Iterable[Path], catalog_digest: str,
+               selection: Any) -> str:
+    """What every file's rule results depend on besides the file: the facts context, the
+    rule files' bytes, the catalog, the selection (select, ignore, per-path ignores, the
+    contexts skipped) and optadvisor's code."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (facts_context, catalog_digest, code_digest(), repr(selection)):
+        h.update(part.encode() + b"\0")
+    for path in rule_files:
+        h.update(str(path).encode() + b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def project_keys(facts_context: str, sources: Iterable[tuple[SourceFile, str]],
+                 packages: Mapping[str, str]) -> tuple[str, str]:
+    """(layout key, project key): of the file set (each file's path, module root and
+    component, the package each scanned directory is, the facts context), and of that
+    and every file's facts (by its digest). The project key covers everything the link
+    stage reads."""
+    layout = hashlib.blake2b(digest_size=16)
+    layout.update(facts_context.encode() + b"\0" + repr(sorted(packages.items())).encode())
+    project = layout.copy()
+    for source, digest in sorted(sources, key=lambda s: s[0].rel):
+        where = f"\0{source.rel}\0{source.module_root}\0{source.component}".encode()
+        layout.update(where)
+        project.update(where + f"\0{digest}".encode())
+    return layout.hexdigest(), project.hexdigest()
+
+
+_NOT_LINKED = ("path", "lines", "imports", "caches", "suppressions", "positions")
+"""Fact fields link.py never reads."""
+_POSITIONS = {"line", "column", "end_line", "end_column", "await_line", "await_column",
+              "await_end_line", "await_end_column"}
+
+
+def _kept(cls: type) -> list[int]:
+    return [i for i, name in enumerate(cls.__dataclass_fields__) if name not in _POSITIONS]
+
+
+_KEPT = {"functions": _kept(FunctionFact), "calls": _kept(CallFact), "loops": _kept(LoopFact)}
+
+
+def link_digest(facts: FileFacts) -> str:
+    """Of what the link stage reads of a file's facts, positions aside. link.py reads a
+    line only to name a hop of a chain (Hop.line); so two versions of a file with the same
+    digest give every file the same links, but for the lines of hops into it (line_moves).
+    A changed comment, docstring, literal or loop body, lines added or removed: the same
+    digest. A call or a function added, removed or renamed: another."""
+    body = encode_facts(facts)
+    for name in _NOT_LINKED:
+        del body[name]
+    for name, kept in _KEPT.items():
+        body[name] = [[row[i] for i in kept] for row in body[name]]
+    for name in ("await_groups", "call_groups"):
+        body[name] = [[row[0], row[4], row[5]] for row in body[name]]
+    return hashlib.blake2b(json.dumps(body, separators=(",", ":")).encode(),
+                           digest_size=16).hexdigest()
+
+
+def line_moves(before: FileFacts, after: FileFacts) -> dict[tuple[str, int], int] | None:
+    """Where each line a hop into this file can name went, (name, old line) -> new line:
+    the functions' (by qualname) and the calls' (by name), two versions of a file with the
+    same link_digest being the same functions and calls in the same order. None when one
+    (name, line) would go to two places (a line split in two): the project is linked
+    again then."""
+    moves: dict[tuple[str, int], int] = {}
+    pairs = [*((a.qualname, a.line, b.line) for a, b in zip(before.functions, after.functions)),
+             *((a.name, a.line, b.line) for a, b in zip(before.calls, after.calls))]
+    for name, old, new in pairs:
+        if moves.setdefault((name, old), new) != new:
+            return None
+    return moves
+
+
+def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, int], int]]
+                ) -> list[Any] | None:
+    """A links_form with the lines of its hops into the files in `moves` moved; raises
+    KeyError for a hop line nothing says where it went."""
+    if form is None or not moves:
+        return form
+    via, awaited, once = form
+    return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
+                      for name, path, line in chain], category, replacement, conditional]
+             for index, chain, category, replacement, conditional in via], awaited, once]
+
+
+def links_form(item: "FileInput") -> list[Any] | None:
+    """What link found for a file, as JSON in a canonical order (None for nothing)."""
+    if not (item.via or item.awaited or item.runs_once):
+        return None
+    return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
+              via.replacement, via.conditional] for index, via in sorted(item.via.items())],
+            [[name, *found] for name, found in sorted(item.awaited.items())],
+            sorted(item.runs_once)]
+
+
+def set_links(item: "FileInput", form: list[Any] | None) -> None:
+    """The inverse of links_form, onto `item`."""
+    from optadvisor.link import Awaited, Hop, Via
+
+    if form is None:
+        return
+    via, awaited, once = form
+    item.via = {index: Via(tuple(Hop(*hop) for hop in chain), category, replacement,
+                           conditional)
+                for index, chain, category, replacement, conditional in via}
+    item.awaited = {name: Awaited(*found) for name, *found in awaited}
+    item.runs_once = frozenset(once)
+
+
+def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
+    """Of everything one file's rule results read (engine.py: run_file)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{engine}\0{item.source.rel}\0{item.source.component}\0{item.digest}\0"
+             .encode())
+    h.update(json.dumps(links, separators=(",", ":")).encode())
+    return h.hexdigest()
+
+
+def evaluate(engine: "Engine", inputs: list["FileInput"], key: str,
+             previous: WarmState | None) -> tuple[dict[str, FileResult], int]:
+    """Every file's rule results: the previous scan's where the file's key is the same,
+    the engine's otherwise. Also how many were evaluated."""
+    from optadvisor.rules import TemplateRenderer
+
+    old = previous.results if previous is not None and previous.engine_key == key else {}
+    results: dict[str, FileResult] = {}
+    evaluated = 0
+    for item in inputs:
+        links = links_form(item)
+        rkey = result_key(key, item, links)
+        hit = old.get(item.source.rel) if old else None
+        if hit is not None and hit.key == rkey:
+            results[item.source.rel] = hit
+        else:
+            results[item.source.rel] = _run(engine, item, rkey, links)
+            evaluated += 1
+    if evaluated < len(inputs) and engine.rule_errors():
+        # A template that failed here may have stopped rendering for the files after it
+        # (rules.py: TemplateRenderer), as it would in a scan that evaluates them all:
+        # reused results cannot say so, so they all are evaluated again.
+        engine.templates = TemplateRenderer()
+        results = {}
+        for item in inputs:
+            links = links_form(item)
+            results[item.source.rel] = _run(engine, item, result_key(key, item, links),
+                                            links)
+        evaluated = len(inputs)
+    return results, evaluated
+
+
+def _run(engine: "Engine", item: "FileInput", key: str, links: list[Any] | None
+         ) -> FileResult:
+    found = engine.run([item])
+    recs = tuple(found.recommendations)
+    return FileResult(key, recs, found.suppressed, next(iter(found.skipped), ""),
+                      outline(item.source, item.facts, {r.symbol for r in recs}), links)
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def load(path: Path, engine: str) -> WarmState | None:
+    """The state at `path` when it was written under this engine key... or under another
+    one (its digests and project key still tell which facts are unchanged: None only when
+    there is no usable state)."""
+    try:
+        data = load_json(path, STATE_BYTES)
+    except (OSError, ValueError):
+        return None  # missing, not a regular file, too large, not JSON, too deep
+    try:
+        return _decode(data, engine)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None  # corrupt or foreign: the scan writes a new one
+
+
+def save(path: Path, state: WarmState) -> bool:
+    """False when the cache dir cannot be written (that costs speed, never results)."""
+    assert state.results is not None and state.errors is not None
+    assert state.digests is not None
+    body = {
+        "format": FORMAT, "engine": state.engine_key, "layout": state.layout_key,
+        "project": state.project_key,
+        "files": {rel: [state.digests[rel], r.key, r.suppressed, r.skipped,
+                        [r.outline.component, r.outline.lines, r.outline.functions,
+                         [list(m) for m in r.outline.marks]],
+                        [rec.to_dict() for rec in r.recommendations], r.links]
+                  for rel, r in state.results.items()},
+        "errors": {rel: [state.digests[rel], e.kind, e.message, e.line]
+                   for rel, e in state.errors.items()},
+    }
+    return _write(path, json.dumps(body, separators=(",", ":")))
+
+
+def _decode(data: Any, engine: str) -> WarmState:
+    if data.get("format") != FORMAT:
+        raise ValueError("another format")
+    project = _typed(data["project"], str)
+    layout = _typed(data["layout"], str)
+    stored_engine = _typed(data["engine"], str)
+    digests: dict[str, str] = {}
+    results: dict[str, FileResult] = {}
+    errors: dict[str, ErrorRecord] = {}
+    same = stored_engine == engine
+    for rel, row in _typed(data["files"], dict).items():
+        digest, key, suppressed, skipped, shape, recs, links = _shape(row, 7)
+        component, lines, functions, marks = _shape(shape, 4)
+        digests[rel] = _typed(digest, str)
+        if not same:
+            continue  # the results were computed by other rules or code: only digests
+        results[rel] = FileResult(
+            _typed(key, str), tuple(_recommendation(r, rel) for r in _typed(recs, list)),
+            _typed(suppressed, int), _typed(skipped, str),
+            Outline(rel, _typed(component, str), _typed(lines, int), _typed(functions, int),
+                    tuple((_typed(q, str), _typed(p, bool))
+                          for q, p in (_shape(m, 2) for m in _typed(marks, list)))),
+            _links(links))
+    for rel, row in _typed(data["errors"], dict).items():
+        digest, kind, message, line = _shape(row, 4)
+        digests[rel] = _typed(digest, str)
+        if line is not None:
+            _typed(line, int)
+        errors[rel] = ErrorRecord(rel, _typed(kind, str), _typed(message, str), line)
+    return WarmState(stored_engine, layout, project, digests, results, errors)
+
+
+def _links(form: Any) -> list[Any] | None:
+    """A stored links_form, checked (set_links builds from it)."""
+    if form is None:
+        return None
+    via, awaited, once = _shape(form, 3)
+    for row in _typed(via, list):
+        index, chain, category, replacement, conditional = _shape(row, 5)
+        _typed(index, int), _typed(category, str), _typed(replacement, str)
+        _typed(conditional, bool)
+        for hop in _typed(chain, list):
+            name, path, line = _shape(hop, 3)
+            _typed(name, str), _typed(path, str), _typed(line, int)
+    for row in _typed(awaited, list):
+        name, is_async, awaits, reaches_io, lazy_init = _shape(row, 5)
+        _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
+        _typed(reaches_io, bool), _typed(lazy_init, bool)
+    for index in _typed(once, list):
+        _typed(index, int)
+    return form
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise TypeError("a state field of the wrong type")
+    return value
+
+
+def _shape(value: Any, length: int) -> list[Any]:
+    if type(value) is not list or len(value) != length:
+        raise ValueError("a state row of the wrong shape")
+    return value
+
+
+_REC_STR = ("rule", "kind", "category", "priority", "path", "symbol", "component", "title",
+            "message", "impact", "confidence", "effort", "fingerprint", "context")
+_REC_INT = ("score", "line", "column", "end_line", "end_column")
+
+
+def _recommendation(data: Any, rel: str) -> Recommendation:
+    """A stored recommendation, checked as strictly as the renderers will trust it."""
+    _typed(data, dict)
+    for name in _REC_STR:
+        _typed(data[name], str)
+    for name in _REC_INT:
+        _typed(data[name], int)
+    if data["path"] != rel:
+        raise ValueError("a recommendation stored under another file")
+    _typed(data["evidence"], dict)
+    snippet = _typed(data["snippet"], dict)
+    for name in ("before", "after"):
+        _typed(snippet[name], str)
+    for name in ("line", "indent"):
+        _typed(snippet[name], int)
+    fix = data.get("fix")
+    if fix is not None:
+        _typed(fix["applicability"], str)
+        _typed(fix.get("message", ""), str)
+        for edit in _typed(fix.get("edits", []), list):
+            for name in ("line", "column", "end_line", "end_column"):
+                _typed(edit[name], int)
+            _typed(edit["content"], str)
+    for facet in _typed(data.get("facets", []), list):
+        for value in _typed(facet, dict).values():
+            _typed(value, str)
+    rec = Recommendation.from_dict(data)
+    if rec.to_dict() != data:  # a key of its own, or one of a missing field's defaults
+        raise ValueError("a recommendation of another shape")
+    return rec
