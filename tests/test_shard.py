@@ -20,7 +20,7 @@ from optadvisor.cli import app
 from optadvisor.config import ConfigError
 from optadvisor.models import SourceFile
 from optadvisor.render import json as json_renderer
-from optadvisor.shard import parse_shard, partition
+from optadvisor.shard import FILE_WEIGHT, parse_shard, partition
 
 
 def invoke(*args: str):
@@ -103,27 +103,57 @@ def test_cold_shards_merge_like_warm_ones(tmp_path: Path):
     assert _keys(_merged(documents)) == _keys(whole)
 
 
-def test_partition_does_not_depend_on_the_order_files_are_found_in(tmp_path: Path):
-    sizes = [random.Random(3).randrange(0, 5000) for _ in range(60)] + [100] * 10
+def _sized_files(root: Path, sizes: list[int]) -> list[SourceFile]:
     files = []
     for n, size in enumerate(sizes):
-        path = tmp_path / f"d{n % 4}" / f"f{n}.py"
+        path = root / f"d{n % 4}" / f"f{n}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"x" * size)
-        files.append(SourceFile(path=path, rel=path.relative_to(tmp_path).as_posix(),
+        files.append(SourceFile(path=path, rel=path.relative_to(root).as_posix(),
                                 component="."))
+    return files
+
+
+def _loads(files: list[SourceFile], assignment: dict[str, int]) -> dict[int, int]:
+    loads: dict[int, int] = {}
+    for file in files:
+        shard = assignment[file.rel]
+        loads[shard] = loads.get(shard, 0) + file.path.stat().st_size + FILE_WEIGHT
+    return loads
+
+
+def test_partition_does_not_depend_on_the_order_files_are_found_in(tmp_path: Path):
+    rng = random.Random(3)
+    files = _sized_files(tmp_path, [rng.randrange(0, 5000) for _ in range(60)] + [100] * 10)
     reference = partition(files, 5)
     for seed in range(5):
         shuffled = files[:]
         random.Random(seed).shuffle(shuffled)
         assert partition(shuffled, 5) == reference
     assert sorted(reference) == sorted(f.rel for f in files)
-    loads = {k: 0 for k in range(1, 6)}
-    for file, size in zip(files, sizes):
-        loads[reference[file.rel]] += size
-    # Largest first to the lightest shard: no shard outweighs another by more than the
-    # largest file (a split by count would not hold this with these sizes).
-    assert max(loads.values()) - min(loads.values()) <= max(sizes)
+    assert set(reference.values()) == {1, 2, 3, 4, 5}
+
+
+def test_partition_is_balanced_by_size_not_count(tmp_path: Path):
+    # A few big files among many small ones: equal counts would be far from equal work.
+    sizes = [60_000 if n % 10 == 0 else 1_000 for n in range(100)]
+    files = _sized_files(tmp_path, sizes)
+    for count in (2, 3, 7):
+        loads = _loads(files, partition(files, count))
+        heaviest = max(sizes) + FILE_WEIGHT
+        assert max(loads.values()) - min(loads.values()) <= 2 * heaviest
+        assert max(loads.values()) <= sum(loads.values()) / count + heaviest
+
+
+def test_one_changed_file_moves_few_files(tmp_path: Path):
+    """Each shard's cache stays warm across commits: a file that grows moves at most one
+    file per cut."""
+    rng = random.Random(5)
+    files = _sized_files(tmp_path, [rng.randrange(100, 4000) for _ in range(200)])
+    before = partition(files, 4)
+    files[50].path.write_bytes(b"x" * (files[50].path.stat().st_size + 900))
+    after = partition(files, 4)
+    assert sum(before[rel] != after[rel] for rel in before) <= 3
 
 
 def test_parse_shard():
