@@ -528,13 +528,19 @@ def merge_shards(named: Sequence[tuple[Path, Mapping[str, Any]]]) -> Report:
     from optadvisor.shard import check_set, error_records, known_fixes, settings_of
 
     started = time.perf_counter()
-    shards = check_set(named)
+    try:
+        shards = check_set(named)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"malformed shard document: {exc!r}") from None
     first = shards.first
     written_by = first.get("tool", {}).get("version")
     if written_by != __version__:
         raise ConfigError(f"the shards were written by optadvisor {written_by}; this is "
                           f"{__version__}: merge them with the version that scanned")
-    settings = settings_of(first["shard"])
+    try:
+        settings = settings_of(first["shard"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"malformed shard document: {exc!r}") from None
     options = ScanOptions(
         paths=tuple(Path(p) for p in settings.paths),
         config_file=Path(settings.config_file) if settings.config_file else None,

@@ -299,3 +299,28 @@ def test_load_reports_of_a_single_shard_is_the_whole_scan_of_one(tmp_path: Path)
                   "--exit-zero").exit_code == 0
     whole = _document(scan(ScanOptions(paths=(FIXTURES,), jobs=2)))
     assert _keys(_document(load_reports([out]))) == _keys(whole)
+
+
+def test_each_shard_uses_the_content_hash_cache(tmp_path: Path):
+    """A shard whose cache was restored (here: a second run with the same cache dir) is
+    warm: every one of its files comes from the cache."""
+    cache = tmp_path / "cache"
+    cold = scan(ScanOptions(paths=(FIXTURES,), jobs=1, cache_dir=cache, shard=(2, 3)))
+    warm = scan(ScanOptions(paths=(FIXTURES,), jobs=1, cache_dir=cache, shard=(2, 3)))
+    assert cold.summary.cached_files == 0
+    assert warm.summary.files == cold.summary.files > 0
+    assert warm.summary.cached_files == warm.summary.files
+    assert _document(warm)["shard"]["files"] == _document(cold)["shard"]["files"]
+
+
+def test_a_malformed_shard_document_is_an_error_not_a_traceback(shard_files, tmp_path: Path):
+    def drop_files(data):
+        del data["shard"]["files"]
+
+    def bad_index(data):
+        data["shard"]["index"] = {"k": 1}
+
+    for name, edit in (("nofiles.json", drop_files), ("badindex.json", bad_index)):
+        broken = _edited(shard_files[2], tmp_path, name, edit)
+        line = _error_line(invoke("report", *map(str, shard_files[:2]), str(broken)))
+        assert "shard" in line
