@@ -192,7 +192,7 @@ def scan(
         raise _fail(f"no such file or directory: {', '.join(missing)}")
     if shard is not None:
         _check_shard_flags(format, extra, apply_fixes or diff, profile_run, baseline,
-                           write_baseline)
+                           write_baseline, statistics)
     try:
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
@@ -229,7 +229,7 @@ def scan(
 
 def _check_shard_flags(format: str, extra: list[tuple[str, Path]], fixing: bool,
                        profile_run: Path | None, baseline: Path | None,
-                       write_baseline: Path | None) -> None:
+                       write_baseline: Path | None, statistics: bool) -> None:
     """A shard sees part of the tree: what needs the whole of it belongs to the merge."""
     if fixing:
         raise _fail("--shard cannot be combined with --fix or --diff (fixes need the whole "
@@ -239,6 +239,9 @@ def _check_shard_flags(format: str, extra: list[tuple[str, Path]], fixing: bool,
     if baseline is not None or write_baseline is not None:
         raise _fail("--shard: apply --baseline/--write-baseline when merging "
                     "(`optadvisor report shard-*.json --baseline FILE`)")
+    if statistics:
+        raise _fail("--shard cannot be combined with --statistics (it writes no shard "
+                    "document)")
     if format != "json" and not any(fmt == "json" for fmt, _ in extra):
         raise _fail("--shard writes a shard document: add --format json -o shard-K.json "
                     "(or --also json:shard-K.json)")

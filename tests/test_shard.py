@@ -56,6 +56,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     """A tree of ~300 files with cross-file chains, and its unsharded scan."""
     base = tmp_path_factory.mktemp("shard")
     root = generate(base / "tree", files=300)
+    # Files that fail (error records) and a test file (linked, no rule runs in it) land in
+    # some shard too.
+    (root / "pkg" / "broken.py").write_text("def broken(:\n    pass\n", encoding="utf-8")
+    (root / "pkg" / "nul.py").write_bytes(b"x = 1\x00\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_h.py").write_text(
+        "import time\n\nfrom pkg.helpers.h1 import fetch_1\n\n\n"
+        "async def test_fetch():\n    time.sleep(1)\n    return fetch_1('u')\n",
+        encoding="utf-8")
     cache = base / "cache"
     whole = _document(scan(ScanOptions(paths=(root,), jobs=2, cache_dir=cache)))
     return root, cache, whole
@@ -70,8 +79,11 @@ def test_merged_shards_of_the_generated_tree_are_the_whole_scan(generated, count
     assert merged["recommendations"] == whole["recommendations"]  # messages, fixes too
     assert merged["targets"] == whole["targets"]
     assert merged["errors"] == whole["errors"]
-    for key in ("files", "lines", "functions", "recommendations", "by_kind", "suppressed"):
+    assert {e["kind"] for e in whole["errors"]} >= {"parse-error"}
+    for key in ("files", "lines", "functions", "recommendations", "by_kind", "suppressed",
+                "errors", "skipped_by_context", "candidates"):
         assert merged["summary"][key] == whole["summary"][key]
+    assert whole["summary"]["skipped_by_context"] == {"test": 1}
     if count > 1:
         # The test means something only if chains cross shards: some shard alone misses
         # findings (or words them differently) that the merge finds.
@@ -287,6 +299,7 @@ def test_shards_and_plain_reports_do_not_mix(shard_files, tmp_path: Path):
     (["--shard", "3/2", "--format", "json"], "between 1 and N"),
     (["--shard", "1/2", "--format", "json", "--fix"], "--fix"),
     (["--shard", "1/2", "--format", "json", "--baseline", "b.json"], "when merging"),
+    (["--shard", "1/2", "--format", "json", "--statistics"], "--statistics"),
 ])
 def test_scan_shard_usage_errors(flags: list[str], words: str):
     line = _error_line(invoke("scan", str(FIXTURES), "-q", *flags))
