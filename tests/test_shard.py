@@ -107,6 +107,19 @@ def test_merged_shards_of_the_fixtures_are_the_whole_scan(tmp_path: Path, count:
     assert merged["plan"] == whole["plan"]
 
 
+def test_shards_of_several_directories_merge_like_their_scan(tmp_path: Path):
+    """Module names start at each directory given (SourceFile.module_root): the merge
+    keeps them, so imports resolve as in the scan of the same directories."""
+    paths = tuple(FIXTURES / name for name in ("research", "scheduler", "webhooks"))
+    cache = tmp_path / "cache"
+    whole = _document(scan(ScanOptions(paths=paths, jobs=2, cache_dir=cache)))
+    documents = [_document(scan(ScanOptions(paths=paths, jobs=2, cache_dir=cache,
+                                            shard=(k, 3)))) for k in (1, 2, 3)]
+    merged = _merged(documents)
+    assert whole["recommendations"] and merged["recommendations"] == whole["recommendations"]
+    assert merged["path_prefix"] == whole["path_prefix"]
+
+
 def test_cold_shards_merge_like_warm_ones(tmp_path: Path):
     """No cache at all (each shard analyzes its files, and builds its fixes, itself)."""
     whole = _document(scan(ScanOptions(paths=(FIXTURES,), jobs=2, use_cache=False)))
