@@ -326,8 +326,10 @@ def _rendered(report, fmt: str, to_file: bool) -> str:  # type: ignore[no-untype
 
 @app.command()
 def report(
-    inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json); "
-                                        "several are merged, e.g. the shards of one scan."),
+    inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json), "
+                                        "profile runs (--save-run), or every shard document "
+                                        "of one scan (scan --shard K/N); several reports "
+                                        "are merged, shards joined into the whole scan."),
     format: Optional[str] = typer.Option(
         None, "--format", "--output-format", "-f", metavar="FORMAT",
         help=f"Output format: {', '.join(FORMATS)} (default: full, or what -o's extension "

@@ -300,6 +300,15 @@ def test_shards_whose_rules_differ_from_the_merge_are_refused(shard_files, tmp_p
     assert "rules or config where `report` runs differ" in line
 
 
+def test_shards_of_another_optadvisor_than_the_merge_are_refused(shard_files, tmp_path: Path):
+    def version(data):
+        data["tool"]["version"] = "0.0.0"
+
+    edited = [_edited(p, tmp_path, f"v{n}.json", version) for n, p in enumerate(shard_files)]
+    line = _error_line(invoke("report", *map(str, edited)))
+    assert "written by optadvisor 0.0.0" in line
+
+
 def test_shards_and_plain_reports_do_not_mix(shard_files, tmp_path: Path):
     plain = tmp_path / "plain.json"
     invoke("scan", str(FIXTURES), "-o", str(plain), "-q")
