@@ -17,9 +17,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from optadvisor.config import ConfigError
 from optadvisor.models import Config, ErrorRecord, Fix, Snippet, SourceFile
@@ -110,7 +111,7 @@ class FixRecorder:
     """The fix cache a shard's engine uses: every fix it shows (from the disk cache or
     built) is kept for the shard document, so the merge shows it without parsing."""
 
-    def __init__(self, inner: "FixCache | None") -> None:
+    def __init__(self, inner: FixCache | None) -> None:
         self.inner = inner
         self.seen: dict[str, tuple[Fix, Snippet]] = {}
 
@@ -152,7 +153,7 @@ class ScanSettings:
 
 
 def shard_object(index: int, count: int, assignment: Mapping[str, int], digest: str,
-                 analyzer_version: str, settings: ScanSettings, inputs: "Sequence[FileInput]",
+                 analyzer_version: str, settings: ScanSettings, inputs: Sequence[FileInput],
                  file_errors: Sequence[ErrorRecord], discovery_errors: Sequence[ErrorRecord],
                  fixes: Mapping[str, tuple[Fix, Snippet]]) -> dict[str, Any]:
     """The `shard` object of a shard document (report.schema.json, $defs/shard)."""

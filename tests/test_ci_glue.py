@@ -3,6 +3,7 @@ bash, with the variables GitHub sets), and the pre-commit hook is well formed.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -85,22 +86,22 @@ def test_action_shards_then_merges(tmp_path):
     shards.mkdir()
     for k in (1, 2):
         proc = subprocess.run(["bash", "-c", step["run"]], cwd=shards, capture_output=True,
-                              text=True, timeout=300, env=_step_env(tmp_path, OA_SHARD=f"{k}/2"))
+                              text=True, timeout=300, check=False,
+                              env=_step_env(tmp_path, OA_SHARD=f"{k}/2"))
         assert proc.returncode == 0, proc.stderr
         assert (shards / f"optadvisor-shard-{k}-of-2.json").is_file()
     outputs = (tmp_path / "outputs.txt").read_text()
     assert "shard-document=optadvisor-shard-2-of-2.json" in outputs
     (tmp_path / "outputs.txt").unlink()
     proc = subprocess.run(["bash", "-c", step["run"]], capture_output=True, text=True,
-                          timeout=300, env=_step_env(tmp_path, OA_MERGE=f"{shards}/*.json"))
+                          timeout=300, check=False,
+                          env=_step_env(tmp_path, OA_MERGE=f"{shards}/*.json"))
     assert proc.returncode == 1, proc.stderr
     values = dict(line.split("=", 1) for line in
                   (tmp_path / "outputs.txt").read_text().splitlines())
     whole = subprocess.run([sys.executable, "-m", "optadvisor", "scan", str(FIXTURES),
                             "--format", "json", "-q"], capture_output=True, text=True,
-                           timeout=300)
-    import json
-
+                           timeout=300, check=False)
     assert values["recommendations"] == str(json.loads(whole.stdout)["summary"]["recommendations"])
     assert (tmp_path / "out.sarif").is_file()
     assert re.search(r"^::(error|warning|notice) ", proc.stdout, re.M)
