@@ -120,6 +120,27 @@ def test_shards_of_several_directories_merge_like_their_scan(tmp_path: Path):
     assert merged["path_prefix"] == whole["path_prefix"]
 
 
+def test_more_shards_than_files(tmp_path: Path):
+    """A shard may get no file at all: it still writes its document, and the merge needs
+    it like any other."""
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "helpers.py").write_text(
+        "import requests\n\n\ndef get(url):\n    return requests.get(url, timeout=5)\n",
+        encoding="utf-8")
+    (root / "app" / "handlers.py").write_text(
+        "from app.helpers import get\n\n\nasync def handle(url):\n    return get(url)\n",
+        encoding="utf-8")
+    cache = tmp_path / "cache"
+    whole = _document(scan(ScanOptions(paths=(root,), jobs=1, cache_dir=cache)))
+    documents = _shards(root, 3, cache)
+    assert [len(d["shard"]["files"]) for d in documents].count(0) == 1
+    assert [r["rule"] for r in whole["recommendations"]] == ["OPT104"]
+    assert _merged(documents)["recommendations"] == whole["recommendations"]
+    with pytest.raises(ConfigError, match="missing shard"):
+        merge_shards([(Path(f"s{k}"), d) for k, d in enumerate(documents) if d["shard"]["files"]])
+
+
 def test_cold_shards_merge_like_warm_ones(tmp_path: Path):
     """No cache at all (each shard analyzes its files, and builds its fixes, itself)."""
     whole = _document(scan(ScanOptions(paths=(FIXTURES,), jobs=2, use_cache=False)))
