@@ -48,6 +48,9 @@ class ScanOptions:
     """Run the rules on test files too (or `include-tests = true` in the config)."""
     include_examples: bool = False
     """Run the rules on examples, docs and playgrounds too (`include-examples = true`)."""
+    shard: tuple[int, int] | None = None
+    """(K, N) for `--shard K/N`: analyze only the files the partition gives shard K, and
+    carry what a merge needs in the report (optadvisor/shard.py)."""
 
 
 if TYPE_CHECKING:
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from optadvisor.cache import FixCache
     from optadvisor.models import ProfileRun
     from optadvisor.profile import ProfileOptions
+    from optadvisor.shard import ScanSettings
 
 ProgressHook = Callable[[int, int], None]
 """Called with (files done so far, files to analyze)."""
@@ -95,13 +99,16 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     """`overlay`: file contents (by relative path) to analyze instead of what is on disk,
     for `--fix`'s passes and `--diff`, which write nothing until the end (or never)."""
     started = time.perf_counter()
-    config = load_config(list(options.paths), options.config_file)
-    if options.include_tests or options.include_examples:
-        config = replace(config, include_tests=config.include_tests or options.include_tests,
-                         include_examples=config.include_examples or options.include_examples)
+    config = _config(options)
     catalog = load_catalog(config.catalogs)
+    fixes = _fix_cache(options, config, catalog)
+    recorder = None
+    if options.shard is not None:
+        from optadvisor.shard import FixRecorder
+
+        fixes = recorder = FixRecorder(fixes)
     engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
-                    options.ignore, _fix_cache(options, config, catalog))
+                    options.ignore, fixes)
     run = None
     if options.profile is not None:  # read first: a bad run fails before the scan, not after
         from optadvisor.profile import load_run
@@ -109,9 +116,18 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         run = load_run(options.profile)
     found = discover(list(options.paths), config)
     _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
-    # A profile re-ranks by what ran: it needs every file's facts, so no warm state.
-    state = _warm_state(options, config, catalog, engine) if run is None else None
-    analysis = _analyze(found.files, config, catalog, options, progress, overlay, state)
+    files, assignment = found.files, None
+    if options.shard is not None:
+        from optadvisor.shard import partition
+
+        assignment = partition(found.files, options.shard[1])
+        files = tuple(f for f in found.files if assignment[f.rel] == options.shard[0])
+    # A profile re-ranks by what ran, and a shard document carries every file's facts:
+    # both need the facts of every file, so no warm state.
+    state = _warm_state(options, config, catalog, engine) \
+        if run is None and options.shard is None else None
+    analysis = _analyze(files, config, catalog, options, progress, overlay, state)
+    file_errors = list(analysis.errors)
     if state is not None:
         if not _conclude(engine, analysis, state):
             # A template failed in a changed file while the other files' results were
@@ -120,8 +136,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
             engine.templates = TemplateRenderer()
             state.previous = None
-            analysis = _analyze(found.files, config, catalog, options, progress, overlay,
-                                state)
+            analysis = _analyze(files, config, catalog, options, progress, overlay, state)
             _conclude(engine, analysis, state)
         if overlay is None and not engine.rule_errors() and not analysis.reused:
             _save_state(state, analysis)
@@ -136,8 +151,43 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
         recs = rerank(recs, run, analysis.inputs, engine)
     analysis.errors.extend(_rule_errors(engine, found.root))
-    return _report(found.root, config, analysis, recs, result.suppressed, started,
-                   found.excluded, result.skipped)
+    report = _report(found.root, config, analysis, recs, result.suppressed, started,
+                     found.excluded, result.skipped)
+    if options.shard is not None and assignment is not None and recorder is not None:
+        from optadvisor.shard import shard_object
+
+        report = replace(report, shard=shard_object(
+            options.shard[0], options.shard[1], assignment,
+            _settings_digest(config, catalog, options), ANALYZER_VERSION,
+            _scan_settings(options), analysis.inputs, file_errors, found.errors,
+            recorder.seen))
+    return report
+
+
+def _config(options: ScanOptions) -> Config:
+    config = load_config(list(options.paths), options.config_file)
+    if options.include_tests or options.include_examples:
+        config = replace(config, include_tests=config.include_tests or options.include_tests,
+                         include_examples=config.include_examples or options.include_examples)
+    return config
+
+
+def _settings_digest(config: Config, catalog: "Catalog", options: ScanOptions) -> str:
+    from optadvisor.rules import rule_files
+    from optadvisor.shard import settings_digest
+
+    return settings_digest(config, rule_files(config.rule_dirs), catalog.digest,
+                           options.select, options.ignore)
+
+
+def _scan_settings(options: ScanOptions) -> "ScanSettings":
+    from optadvisor.shard import ScanSettings
+
+    return ScanSettings(
+        paths=tuple(p.absolute().as_posix() for p in options.paths),
+        config_file=options.config_file.absolute().as_posix() if options.config_file else None,
+        select=options.select, ignore=options.ignore, include_tests=options.include_tests,
+        include_examples=options.include_examples)
 
 
 def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
@@ -390,13 +440,17 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
+    _link(inputs, catalog)
+    return _Analysis(inputs, errors, cached, digests=digests, failed=failed)
+
+
+def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
+    """What every file learns from the others (link.py), set on its input."""
     links = link([(i.source, i.facts) for i in inputs], catalog)
     for item in inputs:
         found = links.get(item.source.rel)
         if found is not None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
-    return _Analysis(inputs, errors, cached, digests=digests, failed=failed)
-
 
 def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
                   digests: Mapping[str, str], cache: FactCache,
@@ -521,7 +575,8 @@ def _fix_cache(options: ScanOptions, config: Config, catalog: "Catalog") -> "Fix
 def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommendation],
             suppressed: int, started: float,
             excluded: Mapping[str, Mapping[str, int]] | None = None,
-            skipped: Mapping[str, int] | None = None) -> Report:
+            skipped: Mapping[str, int] | None = None,
+            path_prefix: str | None = None) -> Report:
     inputs, errors = analysis.inputs, analysis.errors
     recs = sorted(recs, key=rank_key)
     if analysis.results is not None:
@@ -559,7 +614,8 @@ def _report(root: Path, config: Config, analysis: _Analysis, recs: list[Recommen
     return Report(
         root=root.as_posix(), summary=summary, recommendations=tuple(recs),
         targets=tuple(ranked), errors=tuple(errors), plan=tuple(plan(recs, ranked)),
-        tool_version=__version__, path_prefix=_repo_prefix(root, config),
+        tool_version=__version__,
+        path_prefix=_repo_prefix(root, config) if path_prefix is None else path_prefix,
     )
 
 
@@ -679,22 +735,49 @@ def _repo_prefix(root: Path, config: Config) -> str:
     return "" if rel == "." else rel
 
 
+def load_reports(paths: Sequence[Path]) -> Report:
+    """What `optadvisor report` shows: one report, several merged (merge_reports), or the
+    shards of one scan joined into the report of the whole scan (merge_shards)."""
+    from optadvisor.config import ConfigError
+    from optadvisor.shard import is_shard
+
+    documents = [(path, _load_document(path)) for path in paths]
+    shards = [(path, data) for path, data in documents if is_shard(data)]
+    if shards:
+        others = [str(path) for path, data in documents if not is_shard(data)]
+        if others:
+            raise ConfigError(f"{others[0]}: not a shard document (written by `scan --shard "
+                              "K/N --format json`), while the other inputs are shards: "
+                              "merge shards of one scan alone")
+        return merge_shards(shards)
+    return merge_reports([_report_of(path, data) for path, data in documents])
+
+
 def load_report(path: Path) -> Report:
     """A scan or profile JSON written by `--format json`, or a run saved by
     `profile --save-run` (its recommendations are made again from the measurements and
     the code as it is now), as a Report."""
+    return _report_of(path, _load_document(path))
+
+
+def _load_document(path: Path) -> Any:
     from optadvisor.config import ConfigError
     from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
-    from optadvisor.profile.store import is_profile_run
 
     try:
-        data = load_json(path, DOCUMENT_BYTES)
+        return load_json(path, DOCUMENT_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except InputError as exc:
         raise ConfigError(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not readable JSON: {exc}") from None
+
+
+def _report_of(path: Path, data: Any) -> Report:
+    from optadvisor.config import ConfigError
+    from optadvisor.profile.store import is_profile_run
+
     if is_profile_run(data):
         from optadvisor.models import ProfileRun
 
@@ -710,6 +793,77 @@ def load_report(path: Path) -> Report:
         return Report.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: malformed report: {exc}") from None
+
+
+def merge_shards(named: Sequence[tuple[Path, Mapping[str, Any]]]) -> Report:
+    """The report of the whole scan from the documents of its shards: their facts joined,
+    linked and judged by the rules as one scan does (files -> facts -> link -> rules), so
+    cross-file findings that span shards are found. Nothing is parsed again: each file's
+    text and facts come from its shard, and so do the fixes."""
+    from optadvisor.cache import decode_facts
+    from optadvisor.config import ConfigError
+    from optadvisor.shard import check_set, error_records, known_fixes, settings_of
+
+    started = time.perf_counter()
+    try:
+        shards = check_set(named)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"malformed shard document: {exc!r}") from None
+    first = shards.first
+    written_by = first.get("tool", {}).get("version")
+    if written_by != __version__:
+        raise ConfigError(f"the shards were written by optadvisor {written_by}; this is "
+                          f"{__version__}: merge them with the version that scanned")
+    try:
+        settings = settings_of(first["shard"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"malformed shard document: {exc!r}") from None
+    options = ScanOptions(
+        paths=tuple(Path(p) for p in settings.paths),
+        config_file=Path(settings.config_file) if settings.config_file else None,
+        select=settings.select, ignore=settings.ignore, use_cache=False,
+        include_tests=settings.include_tests, include_examples=settings.include_examples)
+    config = _config(options)
+    catalog = load_catalog(config.catalogs)
+    rules = load_rules(config.rule_dirs)
+    if _settings_digest(config, catalog, options) != first["shard"]["settings_digest"]:
+        raise ConfigError(
+            "the rules or config where `report` runs differ from the shards' (digest "
+            f"{first['shard']['settings_digest']}): merge in a checkout of the commit the "
+            "shards scanned, with the same --config and rule files")
+    engine = Engine(rules, catalog, config, options.select, options.ignore,
+                    known_fixes(shards.shards))  # type: ignore[arg-type]
+    root = Path(first["root"])
+    inputs: list[FileInput] = []
+    owner: dict[str, int] = {}
+    file_errors: list[ErrorRecord] = []
+    try:
+        for shard in shards.shards:
+            for entry in shard["files"]:
+                rel = entry["path"]
+                if rel in owner:
+                    raise ConfigError(f"{rel} is in shard {owner[rel]} and in shard "
+                                      f"{shard['index']}: not shards of one partition")
+                owner[rel] = shard["index"]
+                source = SourceFile(path=root / rel, rel=rel, component=entry["component"],
+                                    explicit=bool(entry.get("explicit")),
+                                    module_root=entry.get("module_root", ""))
+                inputs.append(FileInput(source, replace(decode_facts(entry["facts"]), path=rel),
+                                        SourceText(entry["text"]), digest=entry["digest"]))
+            file_errors.extend(error_records(shard.get("file_errors", ())))
+        errors = [*error_records(first["shard"].get("discovery_errors", ())), *file_errors]
+        summary = first["summary"]
+        excluded = summary.get("excluded_by_default", {})
+        cached = sum(doc["summary"].get("cached_files", 0) for doc in shards.documents)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"malformed shard document: {exc!r}") from None
+    inputs.sort(key=lambda i: i.source.rel)
+    _link(inputs, catalog)
+    analysis = _Analysis(inputs, errors, cached)
+    result = engine.run(analysis.inputs)
+    analysis.errors.extend(_rule_errors(engine, root))
+    return _report(root, config, analysis, list(result.recommendations), result.suppressed,
+                   started, excluded, result.skipped, path_prefix=first.get("path_prefix", ""))
 
 
 def merge_reports(reports: list[Report]) -> Report:

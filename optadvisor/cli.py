@@ -172,10 +172,15 @@ def scan(
     include_examples: bool = typer.Option(
         False, "--include-examples", help="Also run the rules on examples, docs, notebooks "
         "and playgrounds; by default they only serve cross-file links."),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", metavar="K/N", help="Analyze only shard K of N (a partition of the "
+        "files balanced by size) and write a shard document (JSON) that `optadvisor report "
+        "SHARD...` merges into the report of the whole scan."),
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
     from optadvisor.profile import ProfileRunError
+    from optadvisor.shard import parse_shard
 
     format = _format(format, output, "full")
     extra = _parse_also(also)
@@ -185,12 +190,16 @@ def scan(
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}")
+    if shard is not None:
+        _check_shard_flags(format, extra, apply_fixes or diff, profile_run, baseline,
+                           write_baseline, statistics)
     try:
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
             profile=profile_run, notify=_warn, include_tests=include_tests,
-            include_examples=include_examples)
+            include_examples=include_examples,
+            shard=parse_shard(shard) if shard is not None else None)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 
@@ -216,6 +225,26 @@ def scan(
     else:
         _emit(report, format, output, extra)
     raise typer.Exit(0 if exit_zero else exit_code(report, threshold))
+
+
+def _check_shard_flags(format: str, extra: list[tuple[str, Path]], fixing: bool,
+                       profile_run: Path | None, baseline: Path | None,
+                       write_baseline: Path | None, statistics: bool) -> None:
+    """A shard sees part of the tree: what needs the whole of it belongs to the merge."""
+    if fixing:
+        raise _fail("--shard cannot be combined with --fix or --diff (fixes need the whole "
+                    "scan: run them without --shard)")
+    if profile_run is not None:
+        raise _fail("--shard cannot be combined with --profile")
+    if baseline is not None or write_baseline is not None:
+        raise _fail("--shard: apply --baseline/--write-baseline when merging "
+                    "(`optadvisor report shard-*.json --baseline FILE`)")
+    if statistics:
+        raise _fail("--shard cannot be combined with --statistics (it writes no shard "
+                    "document)")
+    if format != "json" and not any(fmt == "json" for fmt, _ in extra):
+        raise _fail("--shard writes a shard document: add --format json -o shard-K.json "
+                    "(or --also json:shard-K.json)")
 
 
 def _statistics(report) -> str:  # type: ignore[no-untyped-def]
@@ -297,8 +326,10 @@ def _rendered(report, fmt: str, to_file: bool) -> str:  # type: ignore[no-untype
 
 @app.command()
 def report(
-    inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json); "
-                                        "several are merged, e.g. the shards of one scan."),
+    inputs: List[Path] = typer.Argument(..., help="Saved scan JSON files (--format json), "
+                                        "profile runs (--save-run), or every shard document "
+                                        "of one scan (scan --shard K/N); several reports "
+                                        "are merged, shards joined into the whole scan."),
     format: Optional[str] = typer.Option(
         None, "--format", "--output-format", "-f", metavar="FORMAT",
         help=f"Output format: {', '.join(FORMATS)} (default: full, or what -o's extension "
@@ -308,20 +339,34 @@ def report(
     also: List[str] = typer.Option([], "--also", help="Also write FORMAT:FILE (repeatable)."),
     fail_on: str = typer.Option("never", "--fail-on",
                                 help="Exit 1 at or above this priority (default: never)."),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="Report only recommendations not in this baseline file; "
+        "--fail-on then counts only those."),
+    write_baseline: Optional[Path] = typer.Option(
+        None, "--write-baseline", help="Record the fingerprints of every recommendation."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when "
+                                   "recommendations fail --fail-on (errors still exit 2)."),
 ) -> None:
-    """Render saved results again, in any format, without scanning."""
-    from optadvisor.api import exit_code, load_report, merge_reports
+    """Render saved results again, in any format, without scanning; merge the shard
+    documents of one scan (`scan --shard K/N`) into the report of the whole scan."""
+    from optadvisor import baseline as baselines
+    from optadvisor.api import exit_code, load_reports
 
     format = _format(format, output, "full")
     extra = _parse_also(also)
     try:
         threshold = parse_fail_on(fail_on)
-        merged = merge_reports([load_report(path) for path in inputs])
-    except ConfigError as exc:
+        known = baselines.load_baseline(baseline) if baseline is not None else None
+        merged = load_reports(inputs)
+        if write_baseline is not None:
+            baselines.write_baseline(merged, write_baseline)
+        if known is not None:
+            merged = baselines.apply_baseline(merged, known)
+    except (ConfigError, RuleError, CatalogError) as exc:
         raise _fail(str(exc)) from None
-    merged = dataclasses.replace(merged, fail_on=threshold)
+    merged = dataclasses.replace(merged, fail_on="never" if exit_zero else threshold)
     _emit(merged, format, output, extra)
-    raise typer.Exit(exit_code(merged, threshold))
+    raise typer.Exit(0 if exit_zero else exit_code(merged, threshold))
 
 
 def _write(text: str, output: Path | None) -> None:

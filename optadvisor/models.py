@@ -631,6 +631,9 @@ class Report:
     fail_on: str = ""
     """The gate the command applies (`high`, `never`…), for the terminal summaries to say
     what fails it; not part of the JSON document."""
+    shard: Mapping[str, Any] | None = None
+    """For `scan --shard K/N`: what a merge needs (optadvisor/shard.py), written in the
+    JSON document only."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Report":
@@ -674,6 +677,7 @@ class Report:
                  "recommendations": list(p.recommendations)}
                 for p in self.plan
             ],
+            **({"shard": dict(self.shard)} if self.shard is not None else {}),
         }
 
 
