@@ -77,19 +77,21 @@ def test_resolved_through_factories_and_blocking():
 
 def test_closing_an_sdk_client_is_not_blocking_work_but_a_db_connection_is():
     code = textwrap.dedent("""
-        import psycopg2
+        import boto3, psycopg2
         from openai import OpenAI
 
         client = OpenAI()
+        dynamo = boto3.client("dynamodb")
 
         async def done(dsn):
             client.close()
+            dynamo.close()
             conn = psycopg2.connect(dsn)
             conn.close()
     """)
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.name for c in facts.calls if c.blocking} == {
-        9: "psycopg2.connect", 10: "psycopg2.connect.close"}
+        11: "psycopg2.connect", 12: "psycopg2.connect.close"}
 
 
 def test_an_awaiting_comprehension_names_its_for_clause():
