@@ -341,6 +341,17 @@ def static_input(c: FactCollector, reads: Sequence[str], function: int,
     return True
 
 
+_MUTATORS = frozenset({"update", "append", "extend", "insert", "setdefault", "add", "pop",
+                       "popitem", "remove", "clear", "discard"})
+
+
+def _base_name(node: cst.BaseExpression) -> str:
+    """`args` of `args["data"]`, `args.x.y`, `args.update`."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
 class _Bindings:
     def __init__(self, name: str, loaders: frozenset[str]) -> None:
         self.name = name
@@ -355,9 +366,21 @@ class _Bindings:
                     self.dynamic = True
                 else:
                     self.found.append(names_read(value))
-        elif self.name in names_read(target) and not isinstance(
-                target, (cst.Attribute, cst.Subscript)):
+        elif isinstance(target, (cst.Attribute, cst.Subscript)):
+            if _base_name(target) == self.name:
+                self.dynamic = True  # `args[k] = v`: the object is filled after it is made
+        elif self.name in names_read(target):
             self.dynamic = True  # unpacked, starred: not one plain value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # `args.update(msg)`, `items.append(x)`: a container filled at run time.
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS and \
+                _base_name(node.func) == self.name:
+            self.dynamic = True
+
+    def visit_Del(self, node: cst.Del) -> None:
+        if _base_name(node.target) == self.name:
+            self.dynamic = True
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
