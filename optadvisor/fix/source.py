@@ -25,6 +25,12 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 
 
+_UI_TOOLKITS = ("textual", "tkinter", "PyQt5", "PyQt6", "PySide2", "PySide6", "wx", "kivy",
+                "toga", "gi")
+"""Toolkits whose widgets belong to the thread that runs the UI: touched from a worker
+thread they corrupt state or raise."""
+
+
 class FixSource:
     """CPython's tree of a file, with parents and nodes by line, over the engine's
     SourceText (one decoding and one line split per file, shared with the snippets)."""
@@ -175,6 +181,20 @@ class FixSource:
         return names
 
     @cached_property
+    def ui_toolkit(self) -> str:
+        """The UI toolkit this module imports, if any (one walk of the tree per file)."""
+        if self.tree is None:
+            return ""
+        for node in ast.walk(self.tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level \
+                else []
+            for name in names:
+                if name.split(".", 1)[0] in _UI_TOOLKITS:
+                    return name.split(".", 1)[0]
+        return ""
+
+    @cached_property
     def import_line(self) -> int:
         """Where a new top-level import goes: after the docstring, `from __future__`
         imports and the module's own leading imports."""
@@ -206,26 +226,6 @@ class FixSource:
         gap = self.newline if following and not following.startswith(("import ", "from ")) \
             else ""
         return Edit(line, 1, line, 1, f"import {module}{self.newline}{gap}")
-
-
-_UI_TOOLKITS = ("textual", "tkinter", "PyQt5", "PyQt6", "PySide2", "PySide6", "wx", "kivy",
-                "toga", "gi")
-"""Toolkits whose widgets belong to the thread that runs the UI: touched from a worker
-thread they corrupt state or raise."""
-
-
-def ui_toolkit(source: "FixSource") -> str:
-    """The UI toolkit this module imports, if any."""
-    if source.tree is None:
-        return ""
-    for node in ast.walk(source.tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
-        for name in names:
-            root = name.split(".", 1)[0]
-            if root in _UI_TOOLKITS:
-                return root
-    return ""
 
 
 def module_def(source: "FixSource", name: str) -> ast.FunctionDef | None:

@@ -14,9 +14,7 @@ import libcst as cst
 
 from optadvisor.fix.calls import names_in_scope
 from optadvisor.fix.context import FixContext, NotHere
-from optadvisor.fix.source import (
-    names_loaded, names_stored, ui_toolkit, unique_name, walk_scope,
-)
+from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
 
 _REFUSE = (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom, ast.Return,
@@ -156,7 +154,7 @@ def _read_after(func: ast.AST, name: str, lines: range) -> bool:
 def ui_bound(ctx: FixContext, nodes: list[ast.stmt] | list[ast.expr]) -> str:
     """Code of a UI app (Textual, Qt, Tk…) that reads `self`: the object is likely a widget
     or the app, which only the UI thread may touch."""
-    toolkit = ui_toolkit(ctx.source)
+    toolkit = ctx.source.ui_toolkit
     if not toolkit or "self" not in names_loaded(list(nodes)):
         return ""
     return (f"This module is a {toolkit} UI, and the code reads `self` (a widget or the app), "

@@ -485,6 +485,32 @@ def top_user_functions(profile: Mapping[str, Any], count: int) -> list[Mapping[s
     return [f for f in ranked if isinstance(f, Mapping)][:count]
 
 
+def _rows_table(console: Console, headers: tuple[str, ...], rows: list[dict[str, str]],
+                name_key: str, keys: tuple[str, ...], where_width: int = 50,
+                text: Mapping[str, bool] | None = None) -> None:
+    """One of the profile's figure tables: a name, its location, then one column per key —
+    right-aligned figures, or text (`text[key]`: True folds it over a wide column, False
+    keeps it on one line). Every cell is a Text: user strings are never rich markup."""
+    if not rows:
+        return
+    text = text or {}
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                  padding=(0, 1, 0, 0))
+    table.add_column("  " + headers[0], overflow="fold", ratio=1)
+    table.add_column("location", overflow="fold", max_width=where_width)
+    for header, key in zip(headers[1:], keys):
+        if key not in text:
+            table.add_column(header, justify="right", no_wrap=True)
+        elif text[key]:
+            table.add_column(header, overflow="fold", ratio=2)
+        else:
+            table.add_column(header, no_wrap=True)
+    for row in rows:
+        table.add_row(Text(safe("  " + row[name_key])), Text(safe(row["where"])),
+                      *(Text(safe(row[key])) for key in keys))
+    console.print(table)
+
+
 def profile_block(console: Console, report: Report) -> None:
     profile = report.profile
     if not profile:
@@ -521,51 +547,16 @@ def profile_block(console: Console, report: Report) -> None:
         console.print(table)
     else:
         console.print("  no user function was sampled", style="dim")
-    sections = section_rows(profile, PROFILE_TOP)
-    if sections:
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
-                      padding=(0, 1, 0, 0))
-        table.add_column("  " + SECTION_HEADERS[0], overflow="fold", ratio=1)
-        table.add_column("location", overflow="fold", max_width=50)
-        for name in SECTION_HEADERS[1:]:
-            table.add_column(name, justify="right", no_wrap=True)
-        for row in sections:
-            table.add_row(Text(safe("  " + row["name"])), Text(safe(row["where"])),
-                          *(Text(safe(row[key])) for key in
-                            ("calls", "avg", "total", "p95", "p99", "hit")))
-        console.print(table)
+    _rows_table(console, SECTION_HEADERS, section_rows(profile, PROFILE_TOP), "name",
+                ("calls", "avg", "total", "p95", "p99", "hit"))
     _repeats(console, profile)
-    waits = await_rows(profile, PROFILE_TOP)
-    if waits:
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
-                      padding=(0, 1, 0, 0))
-        table.add_column("  " + AWAIT_HEADERS[0], overflow="fold", ratio=1)
-        table.add_column("location", overflow="fold", max_width=50)
-        for name in AWAIT_HEADERS[1:]:
-            table.add_column(name, justify="right", no_wrap=True)
-        for row in waits:
-            table.add_row(Text(safe("  " + row["name"])), Text(safe(row["where"])),
-                          *(Text(safe(row[key])) for key in (
-                              "awaits", "suspended", "total", "avg", "max", "concurrency",
-                              "tasks")))
-        console.print(table)
+    _rows_table(console, AWAIT_HEADERS, await_rows(profile, PROFILE_TOP), "name",
+                ("awaits", "suspended", "total", "avg", "max", "concurrency", "tasks"))
     for line in await_group_lines(profile, PROFILE_TOP):
         console.print(Text(safe("  awaits   " + line)))
-    io = io_rows(profile, PROFILE_TOP)
-    if io:
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
-                      padding=(0, 1, 0, 0))
-        table.add_column("  " + IO_HEADERS[0], overflow="fold", ratio=1)
-        table.add_column("location", overflow="fold", max_width=40)
-        table.add_column(IO_HEADERS[1], no_wrap=True)
-        table.add_column(IO_HEADERS[2], overflow="fold", ratio=2)
-        for name in IO_HEADERS[3:]:
-            table.add_column(name, justify="right", no_wrap=True)
-        for row in io:
-            table.add_row(Text(safe("  " + row["function"])), Text(safe(row["where"])),
-                          *(Text(safe(row[key])) for key in
-                            ("library", "shape", "calls", "total", "avg", "overlapped")))
-        console.print(table)
+    _rows_table(console, IO_HEADERS, io_rows(profile, PROFILE_TOP), "function",
+                ("library", "shape", "calls", "total", "avg", "overlapped"),
+                where_width=40, text={"library": False, "shape": True})
     gc = gc_line(profile)
     if gc:
         console.print(Text(safe("  gc       " + gc)))
