@@ -133,7 +133,7 @@ def test_httpx2_is_httpx_and_typed_file_objects_do_file_work():
         14: ("os.fdopen", "file", True),
     }
     # The alias copies every table, not only the blocking one.
-    assert catalog.clients.get("httpx2.Client") == catalog.clients.get("httpx.Client")
+    assert catalog.clients.get("httpx2.Client") == catalog.clients.get("httpx.Client") == "http"
 
 
 def test_docker_sdk_calls_are_requests_to_the_daemon_and_milvus_builders_are_local():

@@ -356,6 +356,17 @@ def _wraps(wrapper, original):
     return wrapper
 
 
+def _replace(owner, name, make):
+    """`owner.name = make(original)`, named like the original and marked, so a second
+    install (the hook seeing the module again) leaves it alone."""
+    original = getattr(owner, name, None)
+    if original is None or getattr(original, "__optadvisor__", False):
+        return
+    wrapper = _wraps(make(original), original)
+    wrapper.__optadvisor__ = True
+    setattr(owner, name, wrapper)
+
+
 # ------------------------------------------------------------------ databases
 
 
@@ -534,61 +545,49 @@ def _patch_asyncpg(counter, module):
 
 
 def _patch_urllib(counter, module):
-    cls = module.OpenerDirector
-    original = cls.open
-    if getattr(original, "__optadvisor__", False):
-        return "urllib"
+    def make(original):
+        def open(self, fullurl, *args, **kwargs):
+            try:
+                if isinstance(fullurl, str):
+                    url = fullurl
+                    method = "POST" if (args and args[0] is not None) or \
+                        kwargs.get("data") is not None else "GET"
+                else:
+                    url = fullurl.full_url
+                    method = fullurl.get_method()
+            except Exception:
+                url, method = str(fullurl), "GET"
+            return counter.timed("http", "urllib", method, url,
+                                 lambda: original(self, fullurl, *args, **kwargs))
+        return open
 
-    def open(self, fullurl, *args, **kwargs):
-        try:
-            if isinstance(fullurl, str):
-                url = fullurl
-                method = "POST" if (args and args[0] is not None) or \
-                    kwargs.get("data") is not None else "GET"
-            else:
-                url = fullurl.full_url
-                method = fullurl.get_method()
-        except Exception:
-            url, method = str(fullurl), "GET"
-        return counter.timed("http", "urllib", method, url,
-                             lambda: original(self, fullurl, *args, **kwargs))
-
-    _wraps(open, original)
-    open.__optadvisor__ = True
-    cls.open = open
+    _replace(module.OpenerDirector, "open", make)
     return "urllib"
 
 
 def _patch_requests(counter, module):
-    cls = module.Session
-    original = cls.request
-    if getattr(original, "__optadvisor__", False):
-        return "requests"
+    def make(original):
+        def request(self, method, url, *args, **kwargs):
+            return counter.timed("http", "requests", str(method).upper(), url,
+                                 lambda: original(self, method, url, *args, **kwargs))
+        return request
 
-    def request(self, method, url, *args, **kwargs):
-        return counter.timed("http", "requests", str(method).upper(), url,
-                             lambda: original(self, method, url, *args, **kwargs))
-
-    _wraps(request, original)
-    request.__optadvisor__ = True
-    cls.request = request
+    _replace(module.Session, "request", make)
     return "requests"
 
 
 def _patch_httpx(counter, module):
     sync_cls = getattr(module, "Client", None)
     async_cls = getattr(module, "AsyncClient", None)
-    if sync_cls is not None and not getattr(sync_cls.send, "__optadvisor__", False):
-        original = sync_cls.send
-
+    def make_send(original):
         def send(self, request, *args, **kwargs):
             return counter.timed("http", "httpx", str(request.method).upper(),
                                  str(request.url),
                                  lambda: original(self, request, *args, **kwargs))
+        return send
 
-        _wraps(send, original)
-        send.__optadvisor__ = True
-        sync_cls.send = send
+    if sync_cls is not None:
+        _replace(sync_cls, "send", make_send)
     if async_cls is not None and not getattr(async_cls.send, "__optadvisor__", False):
         import contextvars
 
@@ -627,19 +626,14 @@ def _patch_httpx(counter, module):
 
 
 def _patch_aiohttp(counter, module):
-    cls = module.ClientSession
-    original = cls._request
-    if getattr(original, "__optadvisor__", False):
-        return "aiohttp"
+    def make(original):
+        def _request(self, method, str_or_url, *args, **kwargs):
+            return counter.timed_async(
+                "http", "aiohttp", str(method).upper(), str(str_or_url),
+                original(self, method, str_or_url, *args, **kwargs), counter.caller_outside())
+        return _request
 
-    def _request(self, method, str_or_url, *args, **kwargs):
-        return counter.timed_async("http", "aiohttp", str(method).upper(), str(str_or_url),
-                                   original(self, method, str_or_url, *args, **kwargs),
-                                   counter.caller_outside())
-
-    _wraps(_request, original)
-    _request.__optadvisor__ = True
-    cls._request = _request
+    _replace(module.ClientSession, "_request", make)
     return "aiohttp"
 
 
