@@ -26,7 +26,8 @@ from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via
 from optadvisor.config import ConfigError
 from optadvisor.models import (
-    Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile, priority_rank,
+    PRIORITIES, Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile,
+    priority_rank,
 )
 from optadvisor.rules import CompiledRule, TemplateRenderer, plain_title, selected
 from optadvisor.scoring import score_recommendation
@@ -244,6 +245,11 @@ class Engine:
         score = score_recommendation(rule, env)
         context = context_of(item.source.rel)
         priority = rule.priority
+        if compiled.demote is not None and compiled.demote(env):
+            # The rule's own evidence says this one is worth less (local file reads
+            # gathered): one level down, and so below the default --fail-on.
+            priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
+            score = max(1, score // 2)
         if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
             # Tests and examples are not where users' time goes: shown, ranked last, and
             # below the default --fail-on.

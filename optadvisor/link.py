@@ -248,7 +248,11 @@ class BlockingLinker:
         if table is None:
             table = {}
             for call in self.index.facts[rel].calls:
-                if call.blocking and not call.offloaded and call.function >= 0:
+                # A brief sleep (`time.sleep(0.001)` in a constructor, to keep timestamps
+                # apart) holds the loop for a millisecond: reporting it at every async
+                # caller of the helper would bury the call sites that matter.
+                if call.blocking and not call.offloaded and call.function >= 0 \
+                        and not call.brief:
                     # A call every path reaches is the better evidence.
                     known = table.get(call.function)
                     if known is None or (known.conditional and not call.conditional):
@@ -468,6 +472,10 @@ class IoReach:
     def reaches(self, key: FunctionKey) -> bool:
         return self._walk("io", key, 0)
 
+    def reaches_net(self, key: FunctionKey) -> bool:
+        """Reaches I/O other than local files (FunctionFact.net_io)."""
+        return self._walk("net_io", key, 0)
+
     def lazy(self, key: FunctionKey) -> bool:
         return self._walk("lazy_init", key, 0)
 
@@ -499,6 +507,8 @@ class Awaited(NamedTuple):
     """Its awaits that are not Django's one sync thread."""
     reaches_io: bool
     lazy_init: bool
+    reaches_net: bool = True
+    """Of reaches_io: some of it is not local files (aiofiles): a server, a database."""
 
 
 def link(files: list[tuple[SourceFile, FileFacts]],
@@ -528,7 +538,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                 # Awaits that all run on Django's one sync thread overlap nothing.
                 awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
                                         fn.is_async and reach.reaches(target),
-                                        fn.is_async and reach.lazy(target))
+                                        fn.is_async and reach.lazy(target),
+                                        fn.is_async and reach.reaches_net(target))
         if via or awaited or source.rel in once:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
     return out

@@ -188,6 +188,10 @@ class CallFact:
     paced: bool = False
     """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
     client per iteration costs nothing next to the wait."""
+    brief: bool = False
+    """`time.sleep` of a literal of at most BRIEF_SLEEP_SECONDS (`time.sleep(0.001)` to keep
+    timestamps apart): a yield, not a wait. Reported where it is written in async code (the
+    fix is trivial), but a sync helper holding one is not "blocking" for its async callers."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
@@ -228,6 +232,9 @@ class FunctionFact:
     io: bool = False
     """It calls a request the catalog knows or a method of an object named as a client
     (`self._client.get`): I/O worth overlapping with other such calls."""
+    net_io: bool = False
+    """Of `io`: some of it is not local files (`aiofiles.open`, the catalog's `[async_io]
+    files`): a request to a server, a database, a subprocess."""
     branch_callees: tuple[str, ...] = ()
     """Of `callees`, those only called under an `if`/`except` or after an early return on
     remembered state: some runs of this function never reach them."""

@@ -38,7 +38,7 @@ class RuleError(Exception):
 
 REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
-            "description", "at", "measured")
+            "description", "at", "measured", "demote")
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
       "io": ("call-line", "first-call", "function"),
       "run": ("allocation", "hottest-function", "script", "gc-function",
@@ -156,6 +156,9 @@ class CompiledRule:
     templates: dict[str, LazyTemplate]
     fix_cases: tuple[tuple[Compiled | None, str, dict[str, str]], ...] = ()
     """(compiled `when` or None for "always", shape name, its params), first match wins."""
+    demote: Compiled | None = None
+    """`demote`: true for a finding that is real but worth less than the rule's usual one
+    (its priority goes one level down)."""
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -222,6 +225,15 @@ def load_rule(path: Path) -> CompiledRule:
     except ExprError as exc:
         raise fail("when", f"bad `when` expression (column {exc.column}): {exc.message}") \
             from None
+    demote = None
+    if "demote" in data:
+        if not isinstance(data["demote"], str) or not data["demote"].strip():
+            raise fail("demote", "`demote` must be a non-empty expression string")
+        try:
+            demote = compile_expr(data["demote"], schema)
+        except ExprError as exc:
+            raise fail("demote", f"bad `demote` expression (column {exc.column}): "
+                       f"{exc.message}") from None
     fix = data.get("fix", {})
     docs = data.get("docs", {})
     for table, allowed_keys in (("fix", FIX_KEYS), ("docs", DOC_KEYS)):
@@ -291,7 +303,8 @@ def load_rule(path: Path) -> CompiledRule:
         lines=lines, fix_scope=fix.get("scope", "call"),
         at=data.get("at", allowed_at[0] if allowed_at else ""),
     )
-    return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases)
+    return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases,
+                        demote=demote)
 
 
 def _first_line_offset(text_lines: list[str], line: int | None) -> int:

@@ -45,7 +45,7 @@ LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
-    "effects": "bool", "idle": "bool", "evident": "bool",
+    "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
 }
 CACHE_FIELDS = {
@@ -390,6 +390,21 @@ def io_evident(name: str, source: str, awaited: dict[str, Awaited],
     return found is not None and found.reaches_io
 
 
+def local_files_only(name: str, source: str, awaited: dict[str, Awaited],
+                     catalog: Catalog | None) -> bool:
+    """The I/O evident in this awaited call is local files only (`aiofiles.open`, a
+    project coroutine that reads a file with it): real, but a disk answers in microseconds
+    to a millisecond, so overlapping such calls gains little."""
+    if catalog is None or client_call(name, catalog) or client_call(source, catalog):
+        return False
+    if catalog.async_files.get(name) is not None:
+        return True
+    if is_request(name, catalog):
+        return False
+    found = awaited.get(name)
+    return found is not None and found.reaches_io and not found.reaches_net
+
+
 def lazy_init(name: str, awaited: dict[str, Awaited]) -> bool:
     """The awaited project coroutine sets up shared state on first use (link's
     IoReach.lazy): its calls keep their order, like a callee named `connect`."""
@@ -422,6 +437,8 @@ class LoopView:
         self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
         self.idle = idle_coroutine(fact.await_name, awaited or {})
         self.evident = io_evident(fact.await_name, self.await_source, awaited or {}, catalog)
+        self.local = self.evident and local_files_only(fact.await_name, self.await_source,
+                                                       awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
                      "forever", "delay", "network"):

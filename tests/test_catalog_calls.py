@@ -161,3 +161,28 @@ def test_docker_sdk_calls_are_requests_to_the_daemon_and_milvus_builders_are_loc
         12: ("docker.from_env.containers.run().stop", "docker"),
         15: ("pymilvus.MilvusClient.search", "cloud"),
     }
+
+
+def test_riva_speech_calls_are_grpc_requests_and_a_brief_sleep_is_marked():
+    # pipecat's NVIDIA STT (eval E miss): the Riva client stored on self by a setup
+    # method, called inside `async def run_stt`.
+    code = textwrap.dedent("""
+        import time
+        import riva.client
+
+        class STT:
+            def _init(self):
+                auth = riva.client.Auth(None, False, "host", [])
+                self._asr_service = riva.client.ASRService(auth)
+
+            async def run_stt(self, audio, config):
+                time.sleep(0.001)
+                time.sleep(0.5)
+                return self._asr_service.offline_recognize(audio, config, future=False)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: (c.name, c.blocking, c.brief) for c in facts.calls if c.blocking} == {
+        11: ("time.sleep", "sleep", True),
+        12: ("time.sleep", "sleep", False),
+        13: ("riva.client.ASRService.offline_recognize", "grpc", False),
+    }

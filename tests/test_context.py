@@ -204,3 +204,24 @@ def test_a_retry_loop_in_a_test_file_is_not_reported():
     assert [r.line for r in found] == [12]
     in_test, _ = scan_source(code, rel="tests/test_client.py", select=("OPT207",))
     assert in_test == []
+
+
+def test_file_work_in_async_scripts_and_examples_is_not_reported():
+    # An evaluation harness or a demo reads its small files on a loop that serves no one
+    # else (eval D/E: every such OPT105 was judged not worth changing); a library is.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import json
+
+        async def run_scenario(path):
+            with open(path) as f:
+                return json.load(f)
+    """)
+    where = {rel: [r.rule for r in scan_source(code, rel=rel, select=("OPT105",))[0]]
+             for rel in ("agent/loader.py", "evals/run.py", "examples/demo.py",
+                         "tests/test_loader.py")}
+    assert where == {"agent/loader.py": ["OPT105"], "evals/run.py": [],
+                     "examples/demo.py": [], "tests/test_loader.py": []}

@@ -88,6 +88,8 @@ def test_good_rule_loads(tmp_path):
      "nests more than 30 levels"),
     ('after = "x"', 'after = "' + "x" * 20_001 + '"', 11, "characters long (limit 20,000)"),
     ('triggers = 0', 'triggers = -1', 13, "`triggers` must be a count"),
+    ('title = "Demo"', 'title = "Demo"\ndemote = "call.nope"', 7, "bad `demote` expression"),
+    ('title = "Demo"', 'title = "Demo"\ndemote = 3', 7, "`demote` must be"),
 ])
 def test_errors_name_file_and_line(tmp_path, old, new, line, fragment):
     assert old in GOOD
@@ -242,3 +244,34 @@ def test_nesting_scan_skips_strings_and_comments():
             'c = """ \\" [[[[ """\nd = [[1], {x = [2]}]\n')
     assert toml_nesting_line(text * 20, limit=3) is None
     assert toml_nesting_line(text + "e = [[[[1]]]]\n", limit=3) == 8
+
+
+def test_demote_ranks_a_finding_one_level_down_and_nothing_else():
+    # OPT103's `demote = "loop.local"`: a loop of local file reads is reported one level
+    # down; the same loop over requests keeps the rule's priority.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import aiofiles, httpx
+
+        CLIENT = httpx.AsyncClient(timeout=5)
+
+        async def read_source(path):
+            async with aiofiles.open(path) as f:
+                return await f.read()
+
+        async def fetch(url):
+            return (await CLIENT.get(url)).text
+
+        async def load_all(paths):
+            return [await read_source(p) for p in paths]
+
+        async def fetch_all(urls):
+            return [await fetch(u) for u in urls]
+    """)
+    recs, error = scan_source(code, select=("OPT103",))
+    assert error is None
+    assert sorted((r.line, r.priority, "local file" in r.message) for r in recs) == [
+        (14, "medium", True), (17, "high", False)]

@@ -133,11 +133,14 @@ class Catalog:
     batch_tails: frozenset[str] = frozenset()
     not_blocking: NameTable[bool] = field(default_factory=NameTable)
     async_io: NameTable[bool] = field(default_factory=NameTable)
+    """Async I/O entry points that are no client method (`aiosqlite.connect`,
+    `aiofiles.open`): a coroutine that calls one does I/O worth overlapping."""
+    async_files: NameTable[bool] = field(default_factory=NameTable)
+    """`[async_io] files`: async entry points to local files (`aiofiles.open`): I/O, but a
+    disk answers in microseconds to a millisecond, so overlapping them gains little."""
     io_words: frozenset[str] = frozenset()
     """Words of a method name that say it goes out for data (`search`, `fetch`, `embed`):
     evidence of I/O for a call through an object the project cannot resolve."""
-    """Async I/O entry points that are no client method (`aiosqlite.connect`,
-    `aiofiles.open`): a coroutine that calls one does I/O worth overlapping."""
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
@@ -257,6 +260,11 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
+    files = data.get("async_io", {}).get("files", [])
+    if not isinstance(files, list) or not all(isinstance(n, str) and n for n in files):
+        raise CatalogError(f"{path}: [async_io] files must be a list of dotted names")
+    for name in files:
+        catalog.async_files.add(name, True)
     for section, key, attr in _WORD_LISTS:
         if section in data:
             values = data[section].get(key, [])
@@ -278,7 +286,7 @@ def _alias_modules(catalog: Catalog, aliases: dict[str, str]) -> None:
     """Every entry under an aliased module's name holds under the alias too."""
     tables = (catalog.blocking, catalog.clients, catalog.timeouts, catalog.batch,
               catalog.loaders, catalog.offload, catalog.memoize, catalog.not_blocking,
-              catalog.async_io)
+              catalog.async_io, catalog.async_files)
     for alias, module in aliases.items():
         for table in tables:
             for patterns in (table.exact, table.prefix):
@@ -329,6 +337,7 @@ def is_request(name: str, catalog: Catalog) -> bool:
     parts = name.split(".")
     return (catalog.timeouts.get(name) is not None or catalog.blocking.get(name) is not None
             or catalog.offload.get(name) is not None or catalog.async_io.get(name) is not None
+            or catalog.async_files.get(name) is not None
             or (len(parts) >= 2 and parts[-2].rstrip("()") in SDK_RESOURCES))
 
 

@@ -124,11 +124,19 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     offloaded = _offloaded_functions(collector)
     # Functions that await I/O (or enter an async context on it): a sync blocking call in a
     # coroutine is I/O too, but running two such coroutines together overlaps nothing.
-    io_functions = {
-        cb.function for cb in collector.calls
-        if (cb.awaited or cb.in_with) and (
-            is_request(resolver.name(cb.chain, cb.function), catalog)
-            or client_call(".".join(part.rstrip("()") for part in cb.chain), catalog))}
+    io_functions: set[int] = set()
+    net_functions: set[int] = set()
+    for cb in collector.calls:
+        if not (cb.awaited or cb.in_with):
+            continue
+        name = resolver.name(cb.chain, cb.function)
+        if client_call(".".join(part.rstrip("()") for part in cb.chain), catalog):
+            io_functions.add(cb.function)
+            net_functions.add(cb.function)
+        elif is_request(name, catalog):
+            io_functions.add(cb.function)
+            if catalog.async_files.get(name) is None:
+                net_functions.add(cb.function)
 
     functions = []
     resolved_decorators = []
@@ -149,7 +157,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
-            branch_callees=tuple(branch_callees), io=io,
+            branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
@@ -200,6 +208,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, paced=True)
         if fact is not None and cb.covered:
             fact = replace(fact, covered=True)
+        if fact is not None and name == "time.sleep" and \
+                _brief_sleep(collector.call_nodes[cb.index]):
+            fact = replace(fact, brief=True)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
             fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)
@@ -390,6 +401,24 @@ def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:
 LONG_TIMEOUT_SECONDS = 900
 """Calls of a quarter of an hour or more (a sandbox run streamed back, a long job): five
 minutes is an ordinary LLM timeout, whose requests still gain from a kept connection."""
+
+
+BRIEF_SLEEP_SECONDS = 0.01
+
+
+def _brief_sleep(node: cst.Call) -> bool:
+    """`time.sleep(0.001)`: a positional literal of at most BRIEF_SLEEP_SECONDS."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    if len(node.args) != 1 or node.args[0].keyword is not None:
+        return False
+    value = node.args[0].value
+    if isinstance(value, (cst.Integer, cst.Float)):
+        try:
+            return float(value.value) <= BRIEF_SLEEP_SECONDS
+        except ValueError:
+            return False
+    return False
 
 
 def _long_timeout(node: cst.Call) -> bool:
