@@ -194,6 +194,8 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "call_groups": [_group_row(g) for g in facts.call_groups],
         "caches": [[getattr(c, k) for k in _CACHE_FIELDS] for c in facts.caches],
         "imports": list(facts.imports),
+        "bindings": [list(pair) for pair in facts.bindings],
+        "class_bases": [[qual, list(bases)] for qual, bases in facts.class_bases],
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
     }
@@ -253,6 +255,11 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 def decode_facts(data: dict[str, Any]) -> FileFacts:
     _row([data["path"], data["lines"], data["positions"], data["imports"]],
          (str, int, str, list))
+    bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
+    class_bases = []
+    for qual, bases in data["class_bases"]:
+        _row([qual, bases], (str, list))
+        class_bases.append((qual, tuple(_row(bases, (str,) * len(bases)))))
     suppressions = []
     for line, codes in data["suppressions"]:
         _row([line, codes], (int, list))
@@ -267,6 +274,8 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         call_groups=tuple(_await_group(v) for v in data["call_groups"]),
         caches=tuple(CacheFact(*_row(v, _CACHE_TYPES)) for v in data["caches"]),
         imports=tuple(_row(data["imports"], (str,) * len(data["imports"]))),
+        bindings=bindings,  # type: ignore[arg-type]
+        class_bases=tuple(class_bases),
         suppressions=tuple(suppressions),
         positions=data["positions"],
     )

@@ -51,6 +51,10 @@ class Via:
     """The helper called runs a coroutine on an event loop of its own and waits for it
     (`asyncio.run`, `run_until_complete`): a sync-over-async bridge, which async code
     replaces by awaiting the coroutine itself."""
+    twin: str = ""
+    """`helper -> aHelper`: a helper of the chain has an async twin beside it (same module
+    or class: `aget_all_files` for `get_all_files`): the change is to call the twin from
+    async code, not to move the chain into a thread."""
 
     @property
     def text(self) -> str:
@@ -81,6 +85,9 @@ class ProjectIndex:
         self._full: tuple[dict[str, str], dict[str, str]] | None = None
         self._tree_names: dict[str, frozenset[str]] = {}
         """Given directory -> the full names of its modules (see _full_names)."""
+        self._bases: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._bindings: dict[str, dict[str, str]] = {}
+        self._inherited: dict[tuple[str, str], FunctionKey | None] = {}
         files = list(files)
         # Directories holding an `__init__.py`: a file inside one is imported by the name
         # from its top package down (`src/khoj/utils.py` is `khoj.utils`, a src layout),
@@ -105,8 +112,49 @@ class ProjectIndex:
                 if "<locals>" not in fn.qualname:
                     table.setdefault(fn.qualname, index)
 
-    def resolve(self, rel: str, name: str) -> FunctionKey | None:
-        """The project function a resolved call name in file `rel` refers to, if any."""
+    def resolve(self, rel: str, name: str, depth: int = 0) -> FunctionKey | None:
+        """The project function a resolved call name in file `rel` refers to, if any: also
+        a method a class inherits from a project base class (`self._call_client` defined on
+        the base), and a name a package re-exports (`from camel.models import Base`, where
+        `camel/models/__init__.py` imports it from `.base_model`)."""
+        found = self._resolve(rel, name, depth)
+        if found is None and depth < INHERIT_DEPTH and "." in name and not name.startswith("?"):
+            key = (rel, name)
+            if key not in self._inherited:
+                self._inherited[key] = None  # a cycle of bases finds nothing new
+                self._inherited[key] = self._from_bases(rel, name, depth)
+            found = self._inherited[key]
+        return found
+
+    def _from_bases(self, rel: str, name: str, depth: int) -> FunctionKey | None:
+        """`Cls.method` where `Cls` is a class of `rel` that does not define `method`: the
+        first of its bases (in order) that the project resolves it in."""
+        cls, _, method = name.rpartition(".")
+        table = self._bases.get(rel)
+        if table is None:
+            table = self._bases[rel] = dict(self.facts[rel].class_bases)
+        for base in table.get(cls, ()):
+            if base and not base.startswith("?"):
+                found = self.resolve(rel, f"{base}.{method}", depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _reexported(self, target: str, qualname: str, depth: int) -> FunctionKey | None:
+        """`Base._call` asked of a module that does not define `Base` but imports it (a
+        package's `__init__.py`): looked up where the import points."""
+        if depth >= INHERIT_DEPTH:
+            return None
+        table = self._bindings.get(target)
+        if table is None:
+            table = self._bindings[target] = dict(self.facts[target].bindings)
+        head, _, rest = qualname.partition(".")
+        imported = table.get(head)
+        if not imported:
+            return None
+        return self.resolve(target, f"{imported}.{rest}" if rest else imported, depth + 1)
+
+    def _resolve(self, rel: str, name: str, depth: int) -> FunctionKey | None:
         if not name or name.startswith("?"):
             return None
         # `Step(...)` runs `Step.__init__`: a class is resolved to its constructor.
@@ -117,9 +165,10 @@ class ProjectIndex:
             return rel, local
         own = self.root_of[rel]
         absolute = self._absolute(rel, name, self.module_of[rel]) if name[0] == "." else name
-        found = self._lookup(self.modules[own], absolute.split("."), tails=True)
+        found = self._lookup(self.modules[own], absolute.split("."), tails=True, depth=depth)
         if found is None and own in self.import_names:
-            found = self._lookup(self.import_names[own], absolute.split("."), tails=False)
+            found = self._lookup(self.import_names[own], absolute.split("."), tails=False,
+                                 depth=depth)
         if found is not None or len(self.modules) == 1:
             return found
         modules, full_name = self._full_names()
@@ -128,10 +177,10 @@ class ProjectIndex:
             # sit in: resolved from the file's full module name.
             absolute = self._absolute(rel, name, full_name[rel])
         return self._lookup(modules, absolute.split("."), tails=False,
-                            own=self._tree_names[own])
+                            own=self._tree_names[own], depth=depth)
 
     def _lookup(self, modules: dict[str, str], parts: list[str], tails: bool,
-                own: frozenset[str] = frozenset()) -> FunctionKey | None:
+                own: frozenset[str] = frozenset(), depth: int = 0) -> FunctionKey | None:
         for cut in range(len(parts) - 1, 0, -1):
             qualname = ".".join(parts[cut:])
             # The import may carry a package prefix the scanned directory does not: within
@@ -148,6 +197,9 @@ class ProjectIndex:
                         index = table.get(qualname + ".__init__")
                     if index is not None:
                         return target, index
+                    found = self._reexported(target, qualname, depth)
+                    if found is not None:
+                        return found
                     break
         return None
 
@@ -282,8 +334,29 @@ class BlockingLinker:
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
-                             conditional=conditional, bridge=self._bridges(target))
+                             conditional=conditional, bridge=self._bridges(target),
+                             twin=self._twin(chain))
         return out
+
+    def _twin(self, chain: tuple[Hop, ...]) -> str:
+        """The first helper of the chain (not the blocking call at its end) that has an
+        async twin: a coroutine of the same class or module named `a<name>`,
+        `<name>_async` or `async_<name>` (`get_all_files` / `aget_all_files`, `invoke` /
+        `ainvoke`), as `helper -> twin`."""
+        for hop in chain[:-1]:
+            facts = self.index.facts.get(hop.path)
+            index = self.index.functions.get(hop.path, {}).get(hop.name)
+            if facts is None or index is None:
+                continue
+            fn = facts.functions[index]
+            bare = fn.name.lstrip("_")
+            lead = fn.name[:len(fn.name) - len(bare)]
+            names = {f"{lead}a{bare}", f"{fn.name}_async", f"{lead}async_{bare}"}
+            for other in facts.functions:
+                if other.is_async and other.name in names and \
+                        other.class_name == fn.class_name and other.parent == fn.parent:
+                    return f"{fn.qualname} -> {other.qualname}"
+        return ""
 
     def _bridges(self, key: FunctionKey) -> bool:
         """The function, or a def nested in it, starts an event loop of its own."""
@@ -381,6 +454,9 @@ _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync
                            "asyncio.run_coroutine_threadsafe"})
 """Calls that run a coroutine to completion from sync code (on a loop of their own, or on
 another thread's loop, waiting for it)."""
+
+INHERIT_DEPTH = 4
+"""How many base classes and re-exports a name may pass through (a cycle ends there)."""
 
 ONCE_DEPTH = 3
 """How many calls up from a client builder the search for setup callers goes

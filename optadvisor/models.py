@@ -364,6 +364,12 @@ class FileFacts:
     reading another's result: what a thread pool could run at once."""
     caches: tuple[CacheFact, ...] = ()
     imports: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, str], ...] = ()
+    """(local name, dotted name it imports): `from .base import Base` -> ("Base",
+    ".base.Base"). Link follows them to a name a package re-exports."""
+    class_bases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(class qualname, its bases as resolved names): a method called on `self` that the
+    class does not define is looked up in them (link)."""
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """(line, codes) pairs; codes == ("*",) silences every rule on that line."""
     positions: str = "ast"

@@ -28,7 +28,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
-    "via_bridge": "bool",
+    "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -207,8 +207,11 @@ class FunctionView:
             if fact.cached or fact.name in self.catalog.setup_functions or fact.startup:
                 return False
             # A route runs per request, whatever its name (`check`, `connect`) says.
-            return is_route(fact.decorators) or \
-                (name_words(fact.name) or [''])[0] not in self.catalog.setup_words
+            if is_route(fact.decorators):
+                return True
+            owner = fact.class_name.lower()
+            return (name_words(fact.name) or [''])[0] not in self.catalog.setup_words and \
+                not any(part in owner for part in self.catalog.setup_classes)
         if name == "cache_candidate":
             # Loads or parses something deterministic and keeps nothing: a cache would
             # turn the repeated work into a lookup.
@@ -245,6 +248,8 @@ class CallView:
         self.via_depth = len(via.chain) - 1 if via else 0
         self.via_conditional = bool(via and via.conditional)
         self.via_bridge = bool(via and via.bridge)
+        # "helper -> twin" (link.Via.twin): the async twin, and the helper it stands for.
+        self.via_twin_of, _, self.via_twin = via.twin.partition(" -> ") if via else ("", "", "")
         self.function = function
         self.src = source
         self.name = fact.name

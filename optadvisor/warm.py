@@ -42,7 +42,10 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 1
+FORMAT = 2
+"""2: a link chain carries the bridge flag and the async twin (1 lost them: a warm scan
+gave the thread fix a cold scan does not give), an awaited callee whether it reaches more
+than local files."""
 STATE_BYTES = 256 * 1024 * 1024
 """One project's state (the standard library's: ~0.3 MB)."""
 
@@ -187,8 +190,8 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
         return form
     via, awaited, once = form
     return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
-                      for name, path, line in chain], category, replacement, conditional]
-             for index, chain, category, replacement, conditional in via], awaited, once]
+                      for name, path, line in chain], *rest]
+             for index, chain, *rest in via], awaited, once]
 
 
 def links_form(item: "FileInput") -> list[Any] | None:
@@ -196,7 +199,8 @@ def links_form(item: "FileInput") -> list[Any] | None:
     if not (item.via or item.awaited or item.runs_once):
         return None
     return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
-              via.replacement, via.conditional] for index, via in sorted(item.via.items())],
+              via.replacement, via.conditional, via.bridge, via.twin]
+             for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once)]
 
@@ -208,9 +212,8 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
     if form is None:
         return
     via, awaited, once = form
-    item.via = {index: Via(tuple(Hop(*hop) for hop in chain), category, replacement,
-                           conditional)
-                for index, chain, category, replacement, conditional in via}
+    item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
+                for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found) for name, *found in awaited}
     item.runs_once = frozenset(once)
 
@@ -337,16 +340,16 @@ def _links(form: Any) -> list[Any] | None:
         return None
     via, awaited, once = _shape(form, 3)
     for row in _typed(via, list):
-        index, chain, category, replacement, conditional = _shape(row, 5)
+        index, chain, category, replacement, conditional, bridge, twin = _shape(row, 7)
         _typed(index, int), _typed(category, str), _typed(replacement, str)
-        _typed(conditional, bool)
+        _typed(conditional, bool), _typed(bridge, bool), _typed(twin, str)
         for hop in _typed(chain, list):
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
-        name, is_async, awaits, reaches_io, lazy_init = _shape(row, 5)
+        name, is_async, awaits, reaches_io, lazy_init, reaches_net = _shape(row, 6)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
-        _typed(reaches_io, bool), _typed(lazy_init, bool)
+        _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
     for index in _typed(once, list):
         _typed(index, int)
     return form

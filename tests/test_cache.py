@@ -21,6 +21,7 @@ import optadvisor.api
 from optadvisor.api import ScanOptions, scan
 from optadvisor.cache import decode_facts, encode_facts
 from optadvisor.cli import app
+from optadvisor.warm import FORMAT
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -73,7 +74,7 @@ def entries(cache_dir: Path, kind: str = "facts") -> list[Path]:
 def forget_results(cache_dir: Path) -> None:
     """Removes the projects' warm states (warm.py): with them, a scan where nothing changed
     reads no fact entry at all, and the fact cache is what these tests are about."""
-    for path in (cache_dir / "projects-v1").glob("*"):
+    for path in (cache_dir / f"projects-v{FORMAT}").glob("*"):
         path.unlink()
 
 

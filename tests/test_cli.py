@@ -191,6 +191,27 @@ def test_suppression_comments(tmp_path: Path, comment: str, silenced: bool):
     assert report.summary.suppressed == (1 if silenced else 0)
 
 
+NO_TIMEOUT = {
+    # ruff's / bandit's code for a request without a timeout waives OPT202 on that line,
+    # and nothing else: a blocking call in async code stays OPT101.
+    "noqa-ruff-s113": ("# noqa: S113", [], ["OPT101"]),
+    "nosec-b113": ("# nosec B113", [], ["OPT101"]),
+    "bare-nosec": ("# nosec", ["OPT202"], ["OPT101"]),
+    "nosec-other": ("# nosec B602", ["OPT202"], ["OPT101"]),
+}
+
+
+@pytest.mark.parametrize("comment, sync_left, async_left", NO_TIMEOUT.values(),
+                         ids=NO_TIMEOUT.keys())
+def test_another_linters_no_timeout_waiver_silences_opt202(
+        tmp_path: Path, comment: str, sync_left: list[str], async_left: list[str]):
+    code = BLOCKING.replace("timeout=5)", ")  " + comment)
+    write(tmp_path, {"a.py": code, "b.py": code.replace("async def", "def")})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    assert [r.rule for r in report.recommendations if r.path == "b.py"] == sync_left
+    assert [r.rule for r in report.recommendations if r.path == "a.py"] == async_left
+
+
 def test_suppression_is_per_line(tmp_path: Path):
     code = ('import requests\nimport time\n\n\nasync def handler(url):\n'
             '    time.sleep(1)  # noqa: OPT101\n    return requests.get(url, timeout=5)\n')

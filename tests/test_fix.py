@@ -432,11 +432,16 @@ def test_a_timeout_that_may_break_normal_use_is_an_unsafe_fix():
 
         def health():
             return requests.get("https://api.example.com/health")
+
+        def run_tool(port, name, args):
+            # eval F (camel's DockerRuntime): a local server that runs the tool itself
+            return requests.post(f"http://localhost:{port}/{name}", json=args)
     """), select=("OPT202",))
     by_line = {r.line: r for r in recs}
-    assert {line: by_line[line].fix.applicability for line in (5, 9, 12, 15)} == {
-        5: "unsafe", 9: "unsafe", 12: "unsafe", 15: "safe"}
+    assert {line: by_line[line].fix.applicability for line in (5, 9, 12, 15, 19)} == {
+        5: "unsafe", 9: "unsafe", 12: "unsafe", 15: "safe", 19: "unsafe"}
     assert "streamed" in by_line[5].fix.message and "caller" in by_line[9].fix.message
+    assert "on this machine" in by_line[19].fix.message
 
 
 def test_offloads_that_would_break_or_do_nothing_are_advice_in_words():

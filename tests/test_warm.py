@@ -17,6 +17,7 @@ from conftest import write
 import optadvisor.api
 import optadvisor.cache
 import optadvisor.engine
+import optadvisor.warm
 from optadvisor.api import ScanOptions, scan
 
 FILES = {
@@ -192,6 +193,31 @@ def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, m
     check_same_as_cold(tree, cache_dir)
 
 
+def test_kept_links_keep_the_bridge_and_the_async_twin(tmp_path, cache_dir, monkeypatch):
+    """A comment in the caller re-evaluates it from its kept links: the chain's bridge
+    (advice in words) and async twin must come back with them, as a cold scan has them."""
+    code = (
+        "import asyncio\nimport requests\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
+        "EXECUTOR = ThreadPoolExecutor()\n\n\n"
+        "def call_sync(corofn):\n    def run():\n        return asyncio.run(corofn())\n"
+        "    return EXECUTOR.submit(run).result()\n\n\n"
+        "def get_files(uid):\n    return requests.get(uid, timeout=5)\n\n\n"
+        "async def aget_files(uid):\n    return None\n\n\n"
+        "async def connect():\n    await asyncio.sleep(0)\n\n\n"
+        "async def start(uid):\n    call_sync(connect)\n    return get_files(uid)\n")
+    root = write(tmp_path / "repo", {"app/run.py": code})
+    first = check_same_as_cold(root, cache_dir)
+    manual = {r.line: r.fix.applicability for r in first.recommendations if r.rule == "OPT104"}
+    assert manual == {27: "manual", 28: "manual"}
+    counts = Counts(monkeypatch)
+    (root / "app/run.py").write_text(code.replace("    call_sync(connect)\n",
+                                                  "    call_sync(connect)  # bridge\n"))
+    again = check_same_as_cold(root, cache_dir, counts)
+    assert counts.evaluated == ["app/run.py"]
+    assert {r.line: r.fix.applicability for r in again.recommendations
+            if r.rule == "OPT104"} == manual
+
+
 def test_deleted_and_added_files(tree, cache_dir):
     run(tree, cache_dir)
     (tree / "app/api.py").unlink()
@@ -255,7 +281,7 @@ def test_optadvisor_code_change_invalidates_the_kept_results(tree, cache_dir, mo
 
 
 def state_files(cache_dir: Path) -> list[Path]:
-    return sorted((cache_dir / "projects-v1").glob("*.json"))
+    return sorted((cache_dir / f"projects-v{optadvisor.warm.FORMAT}").glob("*.json"))
 
 
 def corrupt_row(raw: bytes) -> bytes:
@@ -299,7 +325,7 @@ def test_a_bad_state_is_ignored_and_written_again(tree, cache_dir, corrupt):
     path.write_bytes(corrupt(path.read_bytes()))
     again = run(tree, cache_dir)
     assert comparable(again) == comparable(cold)
-    assert json.loads(path.read_bytes())["format"] == 1  # written again, whole
+    assert json.loads(path.read_bytes())["format"] == optadvisor.warm.FORMAT  # written again
     assert comparable(run(tree, cache_dir)) == comparable(cold)
 
 

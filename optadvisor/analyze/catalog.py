@@ -151,6 +151,9 @@ class Catalog:
     setup_words: frozenset[str] = frozenset()
     """First words of function names that run once per object or session
     (`_setup_stream`, `start_call`, `connect`): not per request."""
+    setup_classes: frozenset[str] = frozenset()
+    """Parts of class names (lower case) whose methods run once per login or session
+    (`GitHubOAuthProvider.get_token`): not per request."""
     ordered_methods: frozenset[str] = frozenset()
     """Methods whose calls on one shared object keep their order (`add_message`, `put`,
     `send`, `execute`): awaited once per item, they tie the iterations together."""
@@ -213,6 +216,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 # catalog file adds to them.
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
+    ("setup", "classes", "setup_classes"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

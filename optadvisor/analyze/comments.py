@@ -2,7 +2,8 @@
 `# noqa: OPT101, OPT202` and a bare `# noqa` (silences every rule, as in flake8/ruff).
 flake8-async's and ruff's codes for blocking calls in async functions (`# noqa: ASYNC210`,
 and the `# type: ignore[ASYNC101]` some projects write) silence ours for the same calls:
-the author already decided that this call may block."""
+the author already decided that this call may block. Likewise ruff's and bandit's code for a
+request without a timeout (`# noqa: S113`, `# nosec B113`) for OPT202."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ _MARK = re.compile(
     r"#[ \t]*(?:optadvisor:[ \t]*ignore(?:\[(?P<ours>[^\]\n]*)\])?"
     r"|noqa(?P<colon>[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*"
     r"(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?"
-    r"|type:[ \t]*ignore\[(?P<typed>[^\]\n]*ASYNC[^\]\n]*)\])",
+    r"|type:[ \t]*ignore\[(?P<typed>[^\]\n]*ASYNC[^\]\n]*)\]"
+    r"|nosec[ \t]+(?P<nosec>B[0-9]{3}(?:[ \t]*,?[ \t]*B[0-9]{3})*))",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Za-z]+[0-9][A-Za-z0-9]*")
@@ -26,7 +28,7 @@ reading as `OPT1` (a group) and `O1`."""
 def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
     """(line, codes) for every suppression comment; ("*",) means every rule."""
     if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text and \
-            "ASYNC" not in text:
+            "ASYNC" not in text and "nosec" not in text:
         return ()
     starts: list[int] | None = None
     comment_lines: set[int] | None = None
@@ -40,7 +42,11 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
         line = bisect.bisect_right(starts, match.start())
         if comment_lines is not None and line not in comment_lines:
             continue
-        if match.group("typed") is not None:
+        if match.group("nosec") is not None:
+            # bandit's `# nosec B113`: only its codes that name one of our findings count
+            # (a bare `# nosec` waives bandit's checks, not ours).
+            codes = {c.upper() for c in _CODE.findall(match.group("nosec"))}
+        elif match.group("typed") is not None:
             codes = {c.upper() for c in _CODE.findall(match.group("typed"))
                      if c.upper().startswith("ASYNC")}
         elif match.group("ours") is not None:
@@ -70,7 +76,7 @@ def is_suppressed(rule: str, lines: tuple[int, ...],
         codes = table.get(line)
         if codes and ("*" in codes or any(rule.startswith(code) for code in codes)):
             return True
-        if codes and rule in _BLOCKING_RULES and any(code in _ASYNC_BLOCKING for code in codes):
+        if codes and any(code in _FOREIGN.get(rule, ()) for code in codes):
             return True
     return False
 
@@ -83,3 +89,10 @@ _ASYNC_BLOCKING = frozenset({
     "ASYNC210", "ASYNC211", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230",
     "ASYNC231", "ASYNC232", "ASYNC240", "ASYNC250", "ASYNC251"})
 """Codes other linters give a blocking call in an async function."""
+_NO_TIMEOUT = frozenset({
+    # bandit / flake8-bandit / ruff: `requests` call without a timeout
+    "S113", "B113"})
+_FOREIGN: dict[str, frozenset[str]] = {
+    **{rule: _ASYNC_BLOCKING for rule in _BLOCKING_RULES}, "OPT202": _NO_TIMEOUT}
+"""Rule -> other linters' codes for the same finding: a line waived for those (`# noqa:
+S113`, `# nosec B113`) is waived for ours too — the author has already decided."""

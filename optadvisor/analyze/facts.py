@@ -285,6 +285,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops=tuple(loops), await_groups=tuple(groups), call_groups=tuple(call_groups),
         caches=tuple(cache_facts(collector, positions, resolved_decorators, catalog)),
         imports=tuple(sorted(collector.imported_modules)),
+        bindings=tuple(sorted(collector.imports.items())),
+        class_bases=tuple(
+            (qual, tuple(resolver.name(chain, MODULE) for chain in chains))
+            for qual, chains in sorted(collector.class_base_chains.items())),
         positions=positions.source,
     )
 

@@ -235,6 +235,8 @@ class FactCollector(cst.CSTVisitor):
         self.imported_modules: set[str] = set()
         self.cache_uses = CacheUses()
         self.class_bases: dict[str, set[str]] = {}
+        self.class_base_chains: dict[str, list[Chain]] = {}
+        """Class qualname -> its bases as name chains (resolved by facts.py for link)."""
         self.module_defs: set[str] = set()
         self.rebound_globals: set[str] = set()
         # Scope state.
@@ -361,8 +363,10 @@ class FactCollector(cst.CSTVisitor):
         qual = ".".join(self._scope_names)
         self._class_stack.append(qual)
         self.class_types.setdefault(qual, {})
-        self.class_bases[qual] = {found[-1] for arg in node.bases
-                                  if (found := chain_of(arg.value)) is not None}
+        chains = [found for arg in node.bases if (found := chain_of(arg.value)) is not None]
+        self.class_bases[qual] = {found[-1] for found in chains}
+        if chains:
+            self.class_base_chains[qual] = chains
         if not self._func_stack:
             self.module_names.add(node.name.value)
 
@@ -554,7 +558,7 @@ class FactCollector(cst.CSTVisitor):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
         opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
-                 and (chain_of(item.item.func) or ("",))[-1] == "open"]
+                 and (chain_of(item.item.func) or ("",))[-1] in ("open", "fdopen")]
         if opens and node.asynchronous is None:
             self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items}))
         else:

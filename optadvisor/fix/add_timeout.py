@@ -14,6 +14,7 @@ is a refinement of that rule's rewrite."""
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
@@ -61,7 +62,13 @@ def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
                                            *scope.args.kwonlyargs)}:
         doubts.append("the endpoint comes from the caller, and some callers may need a "
                       "longer wait (a generation)")
+    if url is not None and _LOCAL_HOST.search(ast.unparse(url)):
+        doubts.append("the server is on this machine (a sidecar that runs tools or code "
+                      "itself): its answers take as long as that work")
     return doubts
+
+
+_LOCAL_HOST = re.compile(r"//(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])\b")
 
 
 def _explicit_none(node: ast.Call, keyword: str) -> bool:
