@@ -867,32 +867,47 @@ def _await_book(targets):
     """_awaits.AwaitBook, loaded from beside this file under a private name (the program
     may have a module of its own called `_awaits`), or None if it cannot be."""
     try:
-        import importlib.util
-
-        path = os.path.join(os.path.dirname(_SELF), "_awaits.py")
-        spec = importlib.util.spec_from_file_location("_optadvisor_awaits", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.AwaitBook(targets)
+        return load_beside("_awaits").AwaitBook(targets)
     except Exception:
         return None
 
 
 def _io_counter():
-    """The calls pass's DB and HTTP call counter (_iocount.py, next to this file), its
+    """The calls pass's DB and HTTP call counter (the _iocount package next to this file), its
     import hooks installed; None when it cannot load (the pass runs without it)."""
     try:
-        import importlib.util
-
-        path = os.path.join(os.path.dirname(_SELF), "_iocount.py")
-        spec = importlib.util.spec_from_file_location("_optadvisor_iocount", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        counter = module.IOCounter()
+        counter = load_beside("_iocount").IOCounter()
         counter.install()
         return counter
     except Exception:
         return None
+
+
+def load_beside(name):
+    """The module `name`.py or package `name`/ next to this file, loaded under the private
+    name `_optadvisor<name>` (the program may have a module of its own of that name; this
+    file's directory is not on the target's path). A package is registered in sys.modules
+    before it runs, so its modules can import each other relatively."""
+    import importlib.util
+
+    private = "_optadvisor" + name
+    found = sys.modules.get(private)
+    if found is not None:
+        return found
+    base = os.path.join(os.path.dirname(_SELF), name)
+    if os.path.isdir(base):
+        spec = importlib.util.spec_from_file_location(
+            private, os.path.join(base, "__init__.py"), submodule_search_locations=[base])
+    else:
+        spec = importlib.util.spec_from_file_location(private, base + ".py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[private] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[private]
+        raise
+    return module
 
 
 # ------------------------------------------------------------------ garbage collector

@@ -105,7 +105,7 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
                ) -> tuple[tuple[CallStats, ...], tuple[IOCallStats, ...]]:
     """The program once more with the top user functions wrapped: calls, wall time per
     call, and what an lru_cache would have made of their arguments (the bootstrap's
-    _CallTracker); and its database and HTTP calls per calling function (_iocount.py)."""
+    _CallTracker); and its database and HTTP calls per calling function (the _iocount package)."""
     targets = select_targets(functions, sources, options.top)
     for hot in targets:  # the hot coroutines' awaits are timed too (profile.awaits)
         hot["awaits"] = True
