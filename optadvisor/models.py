@@ -1189,6 +1189,9 @@ class LoopLag:
     line: int = 0
     blocker_lags: int = 0
     blocker_lag_ms: float = 0.0
+    timeline: tuple[tuple[float, float], ...] = ()
+    """(start_s, lag_ms) of every lag over the threshold in the order they happened (the
+    first 2,000): the HTML report's lag timeline. Empty in runs saved before it was kept."""
 
 
 @dataclass(frozen=True)

@@ -990,6 +990,8 @@ _LAG_MODES = ("run", "sample")
 _LAG_INTERVAL = 0.010
 _LAG_THRESHOLD = 0.050
 _LAG_WORST = 20
+_LAG_TIMELINE = 2000
+"""Lags kept for the timeline, the first ones (when and how long; no blocker)."""
 _LAG_SNAPSHOTS = 64
 """Stack snapshots kept per lag: a loop held for seconds is sampled every half threshold."""
 
@@ -1009,6 +1011,7 @@ class _LagBook:
         self.longest = 0.0
         self.total = 0.0
         self.worst = []  # min-heap of (lag, order, start, end, site)
+        self.timeline = []  # (start, lag) of the first _LAG_TIMELINE lags
         self.blockers = {}  # site -> [lags, lag seconds]
         self.order = 0
         self.lock = threading.Lock()
@@ -1035,6 +1038,8 @@ class _LagBook:
                 entry[0] += 1
                 entry[1] += lag
             self.order += 1
+            if len(self.timeline) < _LAG_TIMELINE:
+                self.timeline.append((round(expected - self.origin, 4), lag))
             item = (lag, self.order, expected - self.origin, now - self.origin, site)
             if len(self.worst) < self.keep:
                 heapq.heappush(self.worst, item)
@@ -1052,7 +1057,8 @@ class _LagBook:
                 "worst": [[start, end, lag, site_row(site)]
                           for lag, _order, start, end, site in worst],
                 "blockers": [[list(site), count, seconds]
-                             for site, (count, seconds) in blockers]}
+                             for site, (count, seconds) in blockers],
+                "timeline": [[start, lag] for start, lag in self.timeline]}
 
 
 def _most_common(sites):
