@@ -18,6 +18,9 @@ import time
 import types
 
 _SELF = os.path.abspath(__file__)
+_OURS = os.path.dirname(_SELF) + os.sep
+"""This directory: the bootstrap and what it loads beside it (_awaits.py, _iocount/); frame
+walks that look for the program's own code skip it."""
 _PID = os.getpid()
 
 
@@ -928,7 +931,7 @@ class _GcTracker:
         self.started = 0.0
         self.code = None
         stdlib = os.path.dirname(os.__file__)
-        self.library = (stdlib + os.sep, _SELF)
+        self.library = (stdlib + os.sep, _OURS)
 
     def install(self):
         import gc
@@ -1127,7 +1130,7 @@ class _LoopLagMonitor:
         self.wake = threading.Event()
         self.watcher = None
         self.verdicts = {}
-        self.library = (os.path.dirname(os.__file__) + os.sep, _SELF)
+        self.library = (os.path.dirname(os.__file__) + os.sep, _OURS)
 
     # -- installing
 

@@ -10,8 +10,9 @@ import time
 from . import hook
 from .shapes import sql_operation, sql_shape, url_shape
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_BOOTSTRAP = os.path.join(os.path.dirname(_HERE), "_bootstrap.py")
+_OURS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+"""optadvisor/profile/: the bootstrap and what it loads beside it (this package, the await
+driver of _awaits.py, whose frames sit between a stepped coroutine and its caller)."""
 _MAX_ROWS = 4000
 """(caller, shape) rows kept; past it new shapes are counted in `dropped`, not kept."""
 _MAX_SPANS = 2000
@@ -38,7 +39,7 @@ class IOCounter:
         self.shapes = {}
         self.verdicts = {}
         stdlib = os.path.dirname(os.__file__) + os.sep
-        self.library = (stdlib, _HERE + os.sep, _BOOTSTRAP)
+        self.library = (stdlib, _OURS)
         self.patched = []
         self.local = threading.local()
 
