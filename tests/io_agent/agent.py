@@ -110,7 +110,8 @@ async def main(base, tasks, counts):
     os.unlink(path)
     os.rmdir(workdir)
     line = {"instrumented": "_optadvisor_iocount" in sys.modules,
-            "calls": [[f, lib, op, n, round(s, 6)] for (f, lib, op), (n, s) in sorted(HAND.items())]}
+            "calls": [[f, lib, op, n, round(s, 6)]
+                      for (f, lib, op), (n, s) in sorted(HAND.items())]}
     with open(counts, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
     return seen
