@@ -1,4 +1,4 @@
-"""What the calls pass's I/O counter (optadvisor/profile/_iocount.py) costs per counted
+"""What the calls pass's I/O counter (optadvisor/profile/_iocount/) costs per counted
 call: N `SELECT ... WHERE id = ?` on an in-memory SQLite database (CPU time) — the cheapest query
 there is, so the worst case for the counter's share — timed plainly and with the counter
 installed, each in a fresh interpreter, alternated. Prints the medians, the ratio and the
@@ -16,16 +16,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-IOCOUNT = Path(__file__).resolve().parent.parent / "optadvisor" / "profile" / "_iocount.py"
+BOOTSTRAP = Path(__file__).resolve().parent.parent / "optadvisor" / "profile" / "_bootstrap.py"
 
 PROGRAM = """
 import importlib.util, sys, time
 if {counted}:
-    spec = importlib.util.spec_from_file_location("_io", {iocount!r})
-    io = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(io)
-    counter = io.IOCounter()
-    counter.install()
+    spec = importlib.util.spec_from_file_location("_boot", {bootstrap!r})
+    boot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(boot)
+    counter = boot._io_counter()  # loaded as the calls pass loads it
 import sqlite3
 
 def load_users(conn, ids):
@@ -47,7 +46,7 @@ if {counted}:
 def timed(counted: bool, calls: int, work: Path) -> float:
     # A real file: the counter charges calls to user code, and `-c` code is `<string>`.
     script = work / "program.py"
-    script.write_text(PROGRAM.format(counted=counted, iocount=str(IOCOUNT), calls=calls))
+    script.write_text(PROGRAM.format(counted=counted, bootstrap=str(BOOTSTRAP), calls=calls))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           check=True)
     return float(done.stdout.strip().splitlines()[-1])

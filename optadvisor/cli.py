@@ -443,7 +443,8 @@ def profile(
     repeat: int = typer.Option(
         1, "--repeat", min=1, max=100, help="Run the measuring pass (and the calls pass) N "
         "times and keep every run's figures, so `compare` can tell a real change from noise "
-        "(default: 1; 5 is a good choice for a CI gate)."),
+        "(default: 1; 5 is a good choice for a CI gate). --lines and --memory still run "
+        "once, for the median run's functions."),
     lines: Optional[bool] = typer.Option(
         None, "--lines/--no-lines", help="Line-profile the hottest user functions in a second "
         "run of the program (default: off; the report says when it ran twice)."),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from optadvisor import __version__
+from optadvisor.compare_calls import call_deltas, calls_note, user_path
 from optadvisor.config import ConfigError
 from optadvisor.inputs import DOCUMENT_BYTES, InputError, load_json
 from optadvisor.models import (
@@ -180,9 +180,11 @@ def compare_runs(before: ProfileRun, after: ProfileRun, max_regression: float | 
         kind="profile-run",
         before=_run_side(before, before_file), after=_run_side(after, after_file),
         max_regression=max_regression, totals=totals, functions=functions,
+        calls=call_deltas(before, after),
         criteria=tuple(_run_criteria(max_regression, floor, tested)),
         regressions=tuple(regressions),
-        notes=(*_run_notes(before, after), *_repeat_notes(before, after)),
+        notes=(*_run_notes(before, after), *_repeat_notes(before, after),
+               *calls_note(before, after)),
         tool_version=__version__)
 
 
@@ -422,11 +424,7 @@ def _function_path(run: ProfileRun, function: HotFunction | RepeatFunction) -> s
     checkouts, name its files alike), library code independent of where the interpreter
     lives."""
     if function.user:
-        script = os.path.join(run.cwd, run.script) if run.cwd else run.script
-        if os.path.isabs(function.file) and os.path.isabs(script):
-            relative = os.path.relpath(function.file, os.path.dirname(script))
-            return relative.replace(os.sep, "/")
-        return function.path
+        return user_path(run, function.file, function.path)
     file = function.file.replace("\\", "/")
     stdlib = run.environment.stdlib.replace("\\", "/").rstrip("/")
     if stdlib and file.startswith(stdlib + "/"):
@@ -748,6 +746,18 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "s":
         return f"{value:.3f} s"
     return f"{value:,.0f}"
+
+
+def milliseconds(seconds: float | None) -> str:
+    """A time per call: `12.3 ms`; `–` when it was not measured."""
+    return f"{seconds * 1000:.1f} ms" if seconds else "–"
+
+
+def milliseconds_bounds(significance: Significance | None) -> str:
+    """`-22.0 ms … -18.0 ms`: the interval of a change of a time per call ("" untested)."""
+    if significance is None or significance.low is None or significance.high is None:
+        return ""
+    return f"{significance.low * 1000:+.1f} ms … {significance.high * 1000:+.1f} ms"
 
 
 def format_delta(value: float | None, unit: str) -> str:

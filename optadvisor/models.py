@@ -1202,6 +1202,9 @@ class LoopLag:
     line: int = 0
     blocker_lags: int = 0
     blocker_lag_ms: float = 0.0
+    timeline: tuple[tuple[float, float], ...] = ()
+    """(start_s, lag_ms) of every lag over the threshold in the order they happened (the
+    first 2,000): the HTML report's lag timeline. Empty in runs saved before it was kept."""
 
 
 @dataclass(frozen=True)
@@ -1262,6 +1265,8 @@ class RepeatCall:
     total_seconds: float
     mean_seconds: float
     """Wall time per call, inclusive: what compare tests across runs."""
+    p95_seconds: float = 0.0
+    """0 in runs saved before it was kept (compare then tests the mean alone)."""
 
 
 @dataclass(frozen=True)
@@ -1560,6 +1565,37 @@ class FunctionDelta:
 
 
 @dataclass(frozen=True)
+class CallDelta:
+    """One function of both runs' calls passes (`profile --calls`), matched by path and
+    name: how often it ran and its wall time per call (inclusive: what its callers wait).
+    With repeated runs the figures are medians over the runs; report only, never a
+    regression (a per-call time is the least stable figure of a run)."""
+
+    name: str
+    path: str
+    line: int
+    status: str
+    """new | gone | changed (timed in both runs, whether or not its time moved)."""
+    is_async: bool = False
+    before_calls: int = 0
+    after_calls: int = 0
+    before_mean: float = 0.0
+    """Seconds per call."""
+    after_mean: float = 0.0
+    before_p95: float = 0.0
+    after_p95: float = 0.0
+    before_total: float = 0.0
+    after_total: float = 0.0
+    mean_delta_pct: float | None = None
+    """Of before_mean; None when it was not timed before."""
+    p95_delta_pct: float | None = None
+    mean_significance: Significance | None = None
+    """With repeated runs on either side: the test of the change of the mean per call."""
+    p95_significance: Significance | None = None
+    """The same for the 95th percentile (None also when a side's runs did not keep it)."""
+
+
+@dataclass(frozen=True)
 class FindingDelta:
     """A recommendation of one scan without a match (by fingerprint) in the other."""
 
@@ -1615,6 +1651,9 @@ class Comparison:
     totals: tuple[MetricDelta, ...] = ()
     functions: tuple[FunctionDelta, ...] = ()
     """User functions first, each group by |delta_seconds|, largest first."""
+    calls: tuple[CallDelta, ...] = ()
+    """Two runs with a calls pass each: per timed function, by the change of its total
+    time, largest first; empty otherwise."""
     findings: tuple[FindingDelta, ...] = ()
     """New ones, then fixed ones, each by priority."""
     unchanged: int = 0

@@ -1,4 +1,4 @@
-"""The calls pass's database and HTTP counts (optadvisor/profile/_iocount.py): shapes,
+"""The calls pass's database and HTTP counts (optadvisor/profile/_iocount/): shapes,
 the import hook that patches a library only when the program imports it, the overlap
 figures, OPT509 (measured N+1) and OPT510 (slow HTTP calls one after another), the join
 with the static OPT208, and the "I/O calls by function" table in every format.
@@ -31,7 +31,7 @@ from optadvisor.profile.sources import SourceIndex
 from optadvisor.render import html, json as json_renderer, markdown, table
 
 HOSTILE = "<script>window.__pwned=1</script>|[bold]x"
-IOCOUNT = Path(_iocount.__file__).resolve()
+BOOTSTRAP = Path(_iocount.__file__).resolve().parent.parent / "_bootstrap.py"
 
 # --------------------------------------------------------------------------- shapes
 
@@ -68,17 +68,19 @@ def test_url_shapes_drop_ids_and_query_values(url: str, shape: str):
 
 
 def run_counted(tmp_path: Path, program: str) -> dict:
-    """Run `program` with the counter installed as the bootstrap does; its result."""
+    """Run `program` with the counter installed by the bootstrap's own loader (which
+    loads the _iocount package by path, under a private name); its result."""
     script = tmp_path / "program.py"
     script.write_text(textwrap.dedent(program))
     driver = tmp_path / "driver.py"
     driver.write_text(textwrap.dedent(f"""
         import importlib.util, json, runpy, sys
-        spec = importlib.util.spec_from_file_location("_io", {str(IOCOUNT)!r})
-        io = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(io)
-        counter = io.IOCounter()
-        counter.install()
+        spec = importlib.util.spec_from_file_location("_boot", {str(BOOTSTRAP)!r})
+        boot = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(boot)
+        counter = boot._io_counter()
+        assert counter is not None, "the counter did not load"
+        assert "optadvisor" not in sys.modules  # loaded by path, not from the package
         before = set(sys.modules)
         sys.path[:0] = [{str(tmp_path)!r}, {str(tmp_path / "site-packages")!r}]
         runpy.run_path({str(script)!r}, run_name="__main__")

@@ -197,3 +197,72 @@ def test_loop_lag_escapes_the_programs_names():
     assert "<script>" not in re.sub(r"`[^`]*`", "", md)
     text = table.render(hostile, width=200, color=False)
     assert "[bold]x" in text
+
+
+# --------------------------------------------------------------------------- the timeline
+
+
+def test_lag_book_keeps_every_lag_for_the_timeline_in_order():
+    book = _bootstrap._LagBook(0.01, 0.05, 1, origin=10.0)  # keeps only 1 worst lag
+    book.beat(10.5, 10.6, [])
+    book.beat(11.0, 11.02, [])  # under the threshold: no point
+    book.beat(12.0, 12.3, [])
+    timeline = book.summary()["timeline"]
+    assert [(start, round(lag, 3)) for start, lag in timeline] == [(0.5, 0.1), (2.0, 0.3)]
+    assert len(book.summary()["worst"]) == 1
+
+
+def test_the_real_run_keeps_its_lags_over_time():
+    lag = blocker_run().loop_lag
+    assert len(lag.timeline) == lag.lags >= 3
+    starts = [start for start, _ in lag.timeline]
+    assert starts == sorted(starts)
+    # The worst lags are among the timeline's points (same start, same length).
+    points = {(round(s, 3), round(ms)) for s, ms in lag.timeline}
+    assert all((round(e.start_s, 3), round(e.lag_ms)) in points for e in lag.worst)
+    assert blocker_report().profile["loop_lag"]["timeline"] == [list(p) for p in lag.timeline]
+
+
+def lag_svg(page: str) -> str:
+    [svg] = re.findall(r'<svg class="timeline lag-timeline".*?</svg>', page, re.S)
+    return svg
+
+
+def test_html_draws_one_bar_per_lag_at_its_time():
+    report = blocker_report()
+    lag = report.profile["loop_lag"]
+    svg = lag_svg(html.render(report))
+    bars = re.findall(r'<rect class="lag-bar" x="([\d.]+)" y="[\d.]+" width="([\d.]+)" '
+                      r'height="([\d.]+)"><title>([^<]*)</title>', svg)
+    assert len(bars) == lag["lags"] == int(re.search(r'data-lags="(\d+)"', svg).group(1))
+    xs = [float(x) for x, _, _, _ in bars]
+    assert xs == sorted(xs)
+    # Wider and taller for longer lags: each bar spans the time the loop was held.
+    (x0, w0, h0, _), *_ = bars
+    longest = max(bars, key=lambda b: float(b[2]))
+    assert float(longest[1]) >= float(w0) - 0.1 and float(longest[2]) >= float(h0)
+    for (_, _, _, tip), (start, ms) in zip(bars, sorted(lag["timeline"])):
+        assert tip.startswith(f"{start:.2f} s: the loop ran {ms:.0f} ms late")
+    assert "held by refresh_cache (loop_blocker.py:21)" in svg
+    assert "threshold 50 ms" in svg and "style=" not in svg
+
+
+def test_html_lag_timeline_from_a_run_saved_before_it_existed_uses_the_worst_lags():
+    report = blocker_report()
+    data = json.loads(json.dumps(report.profile))
+    del data["loop_lag"]["timeline"]
+    svg = lag_svg(html.render(dataclasses.replace(report, profile=data)))
+    assert svg.count('class="lag-bar"') == len(data["loop_lag"]["worst"])
+    data["loop_lag"] = {**data["loop_lag"], "lags": 0, "worst": [], "timeline": []}
+    page = html.render(dataclasses.replace(report, profile=data))
+    assert "<svg class=\"timeline lag-timeline\"" not in page
+    assert 'id="profile-loop-lag"' in page
+
+
+def test_html_lag_timeline_escapes_the_blockers_names():
+    report = blocker_report()
+    data = json.loads(json.dumps(report.profile))
+    lag = data["loop_lag"]
+    lag["worst"] = [{**e, "function": HOSTILE, "path": f"{HOSTILE}.py"} for e in lag["worst"]]
+    svg = lag_svg(html.render(dataclasses.replace(report, profile=data)))
+    assert "<script>" not in svg and "held by &lt;script&gt;window.__pwned=1" in svg

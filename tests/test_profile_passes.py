@@ -66,3 +66,19 @@ def test_line_pass_can_be_turned_off():
     run = run_profile(ProfileOptions(script=SCRIPTS / "cpu_bound.py", args=("--n", "50"),
                                      lines=False, stdout="null"))
     assert run.line_timings == () and [p.name for p in run.passes] == ["sample"]
+
+
+def test_lines_and_memory_run_once_with_repeat_and_say_so():
+    # The detail passes multiply a run's cost and compare does not test their figures: with
+    # --repeat they run once, after the measured runs, and their counts are one run's.
+    run = run_profile(ProfileOptions(script=SCRIPTS / "memory_growth.py", args=("--steps", "3"),
+                                     repeat=3, lines=True, memory=True, stdout="null"))
+    assert [p.name for p in run.passes] == ["sample"] * 3 + ["lines", "memory"]
+    assert len(run.repeats) == 3
+    once = [n for n in run.notes if "the program ran once more" in n]
+    assert len(once) == 2 and "--lines" in once[0] and "--memory" in once[1]
+    assert all("not medians" in n and "`compare` does not use them" in n for n in once)
+    assert not any("ran twice" in note for note in run.notes)  # it ran 5 times
+    build = next(t for t in run.line_timings if t.name == "build_record")
+    assert max(line.hits for line in build.lines) == 3000  # one run's calls, not 3 × 3000
+    assert next(f for f in run.memory.functions if f.name == "build_record").calls == 3000

@@ -108,3 +108,40 @@ def test_plain_profile_page_has_no_errors(browser, tmp_path: Path):
     finally:
         context.close()
     assert seen == {"requests": [], "errors": [], "dialogs": []}
+
+
+def test_lag_timeline_in_chromium(browser, tmp_path: Path):
+    """The event-loop lag timeline of a real loop_blocker.py run: drawn inline (nothing
+    requested, no error), one bar per lag in time order, each bar's tooltip its figures,
+    and a hostile blocker name shown as text."""
+    import dataclasses
+    import json
+
+    from test_profile_loop_lag import blocker_report
+
+    report = blocker_report()
+    data = json.loads(json.dumps(report.profile))
+    lag = data["loop_lag"]
+    lag["worst"][0] = {**lag["worst"][0], "function": HOSTILE_NAME}
+    context, tab, seen = open_page(browser, tmp_path / "lag.html",
+                                   dataclasses.replace(report, profile=data))
+    try:
+        svg = tab.locator("#profile-loop-lag svg.lag-timeline")
+        assert svg.is_visible()
+        box = svg.bounding_box()
+        assert box["width"] > 300 and box["height"] > 50
+        bars = svg.locator("rect.lag-bar")
+        assert bars.count() == lag["lags"] == len(lag["timeline"]) >= 3
+        rects = [bars.nth(i).bounding_box() for i in range(bars.count())]
+        assert all(r["width"] > 0 and r["height"] > 0 for r in rects)
+        assert [r["x"] for r in rects] == sorted(r["x"] for r in rects)
+        # All bars sit on the same baseline, inside the chart.
+        bottoms = {round(r["y"] + r["height"]) for r in rects}
+        assert len(bottoms) == 1 and box["y"] < bottoms.pop() <= box["y"] + box["height"]
+        tips = [bars.nth(i).locator("title").text_content() for i in range(bars.count())]
+        assert all(re.match(r"^\d+\.\d\d s: the loop ran \d+ ms late", t) for t in tips)
+        assert any(f"held by {HOSTILE_NAME}" in t for t in tips)  # as text
+        assert tab.evaluate("window.__pwned === undefined")
+    finally:
+        context.close()
+    assert seen == {"requests": [], "errors": [], "dialogs": []}

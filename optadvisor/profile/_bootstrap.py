@@ -18,6 +18,9 @@ import time
 import types
 
 _SELF = os.path.abspath(__file__)
+_OURS = os.path.dirname(_SELF) + os.sep
+"""This directory: the bootstrap and what it loads beside it (_awaits.py, _iocount/); frame
+walks that look for the program's own code skip it."""
 _PID = os.getpid()
 
 
@@ -867,32 +870,47 @@ def _await_book(targets):
     """_awaits.AwaitBook, loaded from beside this file under a private name (the program
     may have a module of its own called `_awaits`), or None if it cannot be."""
     try:
-        import importlib.util
-
-        path = os.path.join(os.path.dirname(_SELF), "_awaits.py")
-        spec = importlib.util.spec_from_file_location("_optadvisor_awaits", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.AwaitBook(targets)
+        return load_beside("_awaits").AwaitBook(targets)
     except Exception:
         return None
 
 
 def _io_counter():
-    """The calls pass's DB and HTTP call counter (_iocount.py, next to this file), its
+    """The calls pass's DB and HTTP call counter (the _iocount package next to this file), its
     import hooks installed; None when it cannot load (the pass runs without it)."""
     try:
-        import importlib.util
-
-        path = os.path.join(os.path.dirname(_SELF), "_iocount.py")
-        spec = importlib.util.spec_from_file_location("_optadvisor_iocount", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        counter = module.IOCounter()
+        counter = load_beside("_iocount").IOCounter()
         counter.install()
         return counter
     except Exception:
         return None
+
+
+def load_beside(name):
+    """The module `name`.py or package `name`/ next to this file, loaded under the private
+    name `_optadvisor<name>` (the program may have a module of its own of that name; this
+    file's directory is not on the target's path). A package is registered in sys.modules
+    before it runs, so its modules can import each other relatively."""
+    import importlib.util
+
+    private = "_optadvisor" + name
+    found = sys.modules.get(private)
+    if found is not None:
+        return found
+    base = os.path.join(os.path.dirname(_SELF), name)
+    if os.path.isdir(base):
+        spec = importlib.util.spec_from_file_location(
+            private, os.path.join(base, "__init__.py"), submodule_search_locations=[base])
+    else:
+        spec = importlib.util.spec_from_file_location(private, base + ".py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[private] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[private]
+        raise
+    return module
 
 
 # ------------------------------------------------------------------ garbage collector
@@ -913,7 +931,7 @@ class _GcTracker:
         self.started = 0.0
         self.code = None
         stdlib = os.path.dirname(os.__file__)
-        self.library = (stdlib + os.sep, _SELF)
+        self.library = (stdlib + os.sep, _OURS)
 
     def install(self):
         import gc
@@ -975,6 +993,8 @@ _LAG_MODES = ("run", "sample")
 _LAG_INTERVAL = 0.010
 _LAG_THRESHOLD = 0.050
 _LAG_WORST = 20
+_LAG_TIMELINE = 2000
+"""Lags kept for the timeline, the first ones (when and how long; no blocker)."""
 _LAG_SNAPSHOTS = 64
 """Stack snapshots kept per lag: a loop held for seconds is sampled every half threshold."""
 
@@ -994,6 +1014,7 @@ class _LagBook:
         self.longest = 0.0
         self.total = 0.0
         self.worst = []  # min-heap of (lag, order, start, end, site)
+        self.timeline = []  # (start, lag) of the first _LAG_TIMELINE lags
         self.blockers = {}  # site -> [lags, lag seconds]
         self.order = 0
         self.lock = threading.Lock()
@@ -1020,6 +1041,8 @@ class _LagBook:
                 entry[0] += 1
                 entry[1] += lag
             self.order += 1
+            if len(self.timeline) < _LAG_TIMELINE:
+                self.timeline.append((round(expected - self.origin, 4), lag))
             item = (lag, self.order, expected - self.origin, now - self.origin, site)
             if len(self.worst) < self.keep:
                 heapq.heappush(self.worst, item)
@@ -1037,7 +1060,8 @@ class _LagBook:
                 "worst": [[start, end, lag, site_row(site)]
                           for lag, _order, start, end, site in worst],
                 "blockers": [[list(site), count, seconds]
-                             for site, (count, seconds) in blockers]}
+                             for site, (count, seconds) in blockers],
+                "timeline": [[start, lag] for start, lag in self.timeline]}
 
 
 def _most_common(sites):
@@ -1106,7 +1130,7 @@ class _LoopLagMonitor:
         self.wake = threading.Event()
         self.watcher = None
         self.verdicts = {}
-        self.library = (os.path.dirname(os.__file__) + os.sep, _SELF)
+        self.library = (os.path.dirname(os.__file__) + os.sep, _OURS)
 
     # -- installing
 

@@ -105,7 +105,7 @@ def calls_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, ro
                ) -> tuple[tuple[CallStats, ...], tuple[IOCallStats, ...]]:
     """The program once more with the top user functions wrapped: calls, wall time per
     call, and what an lru_cache would have made of their arguments (the bootstrap's
-    _CallTracker); and its database and HTTP calls per calling function (_iocount.py)."""
+    _CallTracker); and its database and HTTP calls per calling function (the _iocount package)."""
     targets = select_targets(functions, sources, options.top)
     for hot in targets:  # the hot coroutines' awaits are timed too (profile.awaits)
         hot["awaits"] = True
@@ -227,7 +227,18 @@ def loop_lag(data: Any, sources: SourceIndex, root: str) -> LoopLag | None:
                    lags=int(data.get("lags") or 0),
                    max_lag_ms=round(float(data.get("max") or 0) * ms, 2),
                    total_lag_ms=round(float(data.get("total") or 0) * ms, 2),
-                   worst=worst, **top)
+                   worst=worst, timeline=_lag_timeline(data.get("timeline")), **top)
+
+
+def _lag_timeline(points: Any) -> tuple[tuple[float, float], ...]:
+    """(start s, lag ms) of each lag the bootstrap kept, in the order they happened."""
+    out = []
+    for point in points or ():
+        try:
+            out.append((round(float(point[0]), 4), round(float(point[1]) * 1000.0, 2)))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return tuple(out)
 
 
 def memory_pass(options: ProfileOptions, python: str, script: Path, cwd: Path, root: Path,

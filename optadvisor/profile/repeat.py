@@ -31,7 +31,8 @@ def repeat_functions(functions: Sequence[HotFunction]) -> tuple[RepeatFunction, 
 
 def repeat_calls(calls: Sequence[CallStats]) -> tuple[RepeatCall, ...]:
     return tuple(RepeatCall(name=c.name, file=c.file, path=c.path, line=c.line, calls=c.calls,
-                            total_seconds=c.total_seconds, mean_seconds=c.mean_seconds)
+                            total_seconds=c.total_seconds, mean_seconds=c.mean_seconds,
+                            p95_seconds=c.p95_seconds)
                  for c in calls if c.calls)
 
 

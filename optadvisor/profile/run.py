@@ -180,6 +180,7 @@ def _profile(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         run = replace(run, await_sites=collected.await_sites,
                       await_groups=collected.await_groups)
     memory = passes.rss_report(first.metrics, first.script_seconds)
+    _note_memory_once(options, collected)
     if options.memory:
         say("tracing memory")
         memory = passes.memory_pass(options, python, script, cwd, root, functions, sources,
@@ -383,9 +384,32 @@ def _want_lines(options: ProfileOptions, first: _First, collected: _Collected) -
     """Only when asked: the line pass runs the program a second time, with its output and
     its side effects (files written, requests sent) twice. When it runs, the run says so."""
     if options.lines:
-        collected.notes.append("the program ran twice: sampled once, then again under the "
-                               "line timer (--lines)")
+        if options.repeat == 1:
+            collected.notes.append("the program ran twice: sampled once, then again under "
+                                   "the line timer (--lines)")
+        else:
+            collected.notes.append(_once(options.repeat, "under the line timer (--lines)",
+                                         "line timings"))
     return bool(options.lines)
+
+
+def _note_memory_once(options: ProfileOptions, collected: _Collected) -> None:
+    """The memory passes are detail views of where memory goes, not figures to test: with
+    `--repeat` they run once, and the run says so."""
+    if options.repeat > 1 and (options.memory or options.memory_lines):
+        flags = " and ".join(f for f, on in (("--memory", options.memory),
+                                               ("--memory-lines", options.memory_lines)) if on)
+        collected.notes.append(_once(options.repeat, f"under the memory tracer ({flags})",
+                                     "memory allocation figures"))
+
+
+def _once(repeat: int, how: str, what: str) -> str:
+    """Why a detail pass ran once although the measuring pass ran `repeat` times: it
+    multiplies a run's cost (the line timer and the memory tracer slow the program several
+    times over) and `compare` does not test its figures."""
+    return (f"--repeat {repeat}: the program ran once more {how}, after the {repeat} "
+            f"measured runs, for the functions of the run with the median wall time; its "
+            f"{what} are that one run's, not medians, and `compare` does not use them")
 
 
 def _want_calls(options: ProfileOptions, first: _First, collected: _Collected) -> bool:

@@ -21,6 +21,8 @@ from optadvisor.compare import (
     headline,
     is_noise,
     location,
+    milliseconds,
+    milliseconds_bounds,
     percent,
     short_verdict,
     signed_pct,
@@ -50,6 +52,9 @@ def render(comparison: Comparison) -> str:
         verdict=_verdict(comparison),
         functions=functions,
         functions_left=len(comparison.functions) - len(functions),
+        calls=comparison.calls[:MAX_FUNCTIONS],
+        calls_left=len(comparison.calls) - min(len(comparison.calls), MAX_FUNCTIONS),
+        calls_tested=any(d.mean_significance is not None for d in comparison.calls),
         widest=widest,
         new=new[:MAX_FINDINGS], new_count=len(new),
         fixed=fixed[:MAX_FINDINGS], fixed_count=len(fixed),
@@ -99,4 +104,5 @@ def _environment() -> jinja2.Environment:
     return environment(autoescape=True, filters={
         "inline_code": inline_code, "value": format_value, "delta": format_delta,
         "pct": signed_pct, "percent": percent, "location": location,
-        "bounds": bounds_text, "verdict": short_verdict, "spread": spread_text})
+        "bounds": bounds_text, "verdict": short_verdict, "spread": spread_text,
+        "ms": milliseconds, "ms_bounds": milliseconds_bounds})

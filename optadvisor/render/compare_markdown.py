@@ -20,6 +20,7 @@ from optadvisor.compare import (
     headline,
     is_noise,
     location,
+    milliseconds,
     percent,
     short_verdict,
     signed_pct,
@@ -31,6 +32,7 @@ from optadvisor.render.markdown import Md, code, finalize, html, number, text
 
 TEMPLATE = "compare.md.j2"
 TOP_FUNCTIONS = 30
+TOP_CALLS = 20
 MAX_REGRESSIONS = 30
 MAX_FINDINGS = 50
 
@@ -48,6 +50,9 @@ def render(comparison: Comparison) -> str:
         regressions_left=max(0, len(regressions) - MAX_REGRESSIONS),
         functions=functions[:TOP_FUNCTIONS],
         functions_left=max(0, len(functions) - TOP_FUNCTIONS),
+        calls=comparison.calls[:TOP_CALLS],
+        calls_left=max(0, len(comparison.calls) - TOP_CALLS),
+        calls_tested=any(d.mean_significance is not None for d in comparison.calls),
         new=new[:MAX_FINDINGS], new_left=max(0, len(new) - MAX_FINDINGS), new_count=len(new),
         fixed=fixed[:MAX_FINDINGS], fixed_left=max(0, len(fixed) - MAX_FINDINGS),
         fixed_count=len(fixed),
@@ -99,4 +104,5 @@ def _environment() -> jinja2.Environment:
     return environment(autoescape=False, finalize=finalize, filters={
         "text": text, "code": code, "number": number, "html": html,
         "value": format_value, "delta": format_delta, "pct": signed_pct, "percent": percent,
-        "location": location, "bounds": bounds_text, "verdict": short_verdict})
+        "location": location, "bounds": bounds_text, "verdict": short_verdict,
+        "ms": milliseconds})

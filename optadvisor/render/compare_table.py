@@ -22,7 +22,8 @@ from optadvisor.compare import (
     spread_text,
 )
 from optadvisor.models import (
-    Comparison, ComparedFile, CountDelta, FindingDelta, FunctionDelta, MetricDelta, Significance,
+    CallDelta, Comparison, ComparedFile, CountDelta, FindingDelta, FunctionDelta, MetricDelta,
+    Significance,
 )
 from optadvisor.render import safe
 from optadvisor.render.table import PRIORITY_STYLE, string_console
@@ -38,6 +39,9 @@ def render(comparison: Comparison, *, width: int | None = None,
     console.print(_totals(comparison.totals))
     if comparison.kind == "profile-run":
         _functions(console, comparison.functions)
+        if comparison.calls:
+            console.print()
+            _calls(console, comparison.calls)
     else:
         _findings(console, comparison)
     return buffer.getvalue()
@@ -184,6 +188,46 @@ def _functions(console: Console, functions: tuple[FunctionDelta, ...]) -> None:
         console.print(f"… and {hidden} more functions (use --format html or json for all)")
     console.print(Text(f"Functions under {SIGNIFICANT_SHARE_PCT:g}% of both runs' wall time "
                        "are marked small and never fail.", style="dim"))
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}" if seconds else "–"
+
+
+def _per_call(before: float, after: float, pct: float | None,
+              sig: Significance | None) -> Text:
+    """`30.0 → 10.0` ms, the change and the test's verdict under it."""
+    style = _change_style(after - before if before and after else 0.0, False, sig)
+    verdict = short_verdict(sig).replace("no significant change", "no sig. change")
+    return Text.assemble(f"{_ms(before)} → {_ms(after)}", "\n",
+                         (signed_pct(pct) if pct is not None else "", style),
+                         (f" {verdict}" if verdict else "", "dim" if is_noise(sig) else style))
+
+
+def _calls(console: Console, calls: tuple[CallDelta, ...]) -> None:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, expand=True,
+                  title="Calls pass: wall time per call (ms), by change of total time",
+                  title_justify="left", title_style="bold")
+    table.add_column("function", overflow="fold", ratio=1, min_width=14)
+    table.add_column("calls", justify="right", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("p95", justify="right", no_wrap=True)
+    for d in calls[:TOP_FUNCTIONS]:
+        calls_text = (str(d.after_calls) if d.before_calls == d.after_calls
+                      else f"{d.before_calls} → {d.after_calls}")
+        name = Text.assemble(safe(d.name), "\n", (safe(location(d.path, d.line)), "dim"))
+        if d.status != "changed":
+            name.append(f" {d.status}", style="cyan")
+        table.add_row(name, calls_text,
+                      _per_call(d.before_mean, d.after_mean, d.mean_delta_pct,
+                                d.mean_significance),
+                      _per_call(d.before_p95, d.after_p95, d.p95_delta_pct,
+                                d.p95_significance))
+    console.print(table)
+    if len(calls) > TOP_FUNCTIONS:
+        console.print(f"… and {len(calls) - TOP_FUNCTIONS} more timed functions "
+                      "(use --format html or json for all)")
+    console.print(Text("Times per call are shown, never gated.", style="dim"))
 
 
 def _counts(title: str, counts: list[CountDelta]) -> Table:

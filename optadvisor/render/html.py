@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import re
 import textwrap
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from pygments.lexers import PythonLexer
 
 from optadvisor.inputs import read_regular
 from optadvisor.models import Recommendation, Report, Rule, Target, priority_rank
+from optadvisor.render.charts import lag_timeline, resource_timeline
 from optadvisor.render.common import (
     all_priorities,
     by_component,
@@ -461,7 +461,8 @@ def _profile_view(report: Report) -> dict[str, Any]:
                         for row in repeat_rows(profile, PROFILE_TOP)],
         "lag": scrub(lag_line(profile)),
         "lag_rows": [{**row, "where": scrub.path(row["where"])} for row in lag_rows(profile)],
-        "timeline": _timeline_svg(profile.get("timeline") or ()),
+        "timeline": resource_timeline(profile.get("timeline") or ()),
+        "lag_timeline": lag_timeline(profile.get("loop_lag"), _num(profile.get("script_seconds"))),
         "timeline_points": len(profile.get("timeline") or ()),
         "memory": memory_view,
         "passes": passes,
@@ -479,114 +480,3 @@ def _profile_view(report: Report) -> dict[str, Any]:
                         "idle": int(_num(s.get("idle")))} for s in stacks],
             "total": int(_num(samples.get("total")))}),
     }
-
-
-# ---------------------------------------------------------------- the timeline (SVG)
-
-_TL_WIDTH, _TL_HEIGHT = 760, 250
-_TL_LEFT, _TL_RIGHT, _TL_TOP, _TL_BOTTOM = 52, 66, 34, 36
-_NICE = (1, 2, 2.5, 5, 10)
-
-
-def _nice_step(span: float, ticks: int = 5) -> float:
-    """A round step (1, 2, 2.5, 5 × 10^n) giving at most about `ticks` intervals."""
-    if span <= 0:
-        return 1.0
-    raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in _NICE:
-        if factor * power >= raw:
-            return factor * power
-    return 10 * power  # pragma: no cover
-
-
-def _label(value: float) -> str:
-    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
-
-
-def _timeline_svg(points: Any) -> Markup | None:
-    """CPU % (left axis) and RSS (right axis) over the run's seconds, drawn here as inline
-    SVG; hovering a slice shows its numbers (native SVG <title>, no script)."""
-    data: list[tuple[float, float, float]] = []
-    for point in points:
-        try:
-            t, cpu, rss = (_num(point[0]), _num(point[1]), _num(point[2]))
-        except (TypeError, IndexError):
-            continue
-        data.append((t, max(cpu, 0.0), max(rss, 0.0)))
-    data.sort(key=lambda p: p[0])
-    if len(data) < 2 or data[-1][0] <= max(data[0][0], 0.0):
-        return None
-    width, height = _TL_WIDTH, _TL_HEIGHT
-    left, right, top, bottom = _TL_LEFT, _TL_RIGHT, _TL_TOP, _TL_BOTTOM
-    plot_w, plot_h = width - left - right, height - top - bottom
-    t0, t1 = min(0.0, data[0][0]), data[-1][0]  # from the start of the run
-    cpu_step = _nice_step(max(100.0, max(p[1] for p in data)), 4)
-    cpu_top = cpu_step * math.ceil(max(100.0, max(p[1] for p in data)) / cpu_step)
-    mib = [p[2] / 1048576 for p in data]
-    rss_step = _nice_step(max(mib) or 1.0, 4)
-    rss_top = rss_step * math.ceil((max(mib) or 1.0) / rss_step)
-    t_step = _nice_step(t1 - t0, 8)
-
-    def x(t: float) -> float:
-        return left + (t - t0) / (t1 - t0) * plot_w
-
-    def y_cpu(value: float) -> float:
-        return top + plot_h - value / cpu_top * plot_h
-
-    def y_rss(value: float) -> float:
-        return top + plot_h - value / rss_top * plot_h
-
-    out: list[str] = []
-    add = out.append
-    add(f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="tl-title" preserveAspectRatio="xMidYMid meet" '
-        'xmlns="http://www.w3.org/2000/svg">')
-    peak_cpu = max(p[1] for p in data)
-    add(f'<title id="tl-title">CPU (peak {peak_cpu:.0f} %) and resident memory (peak '
-        f'{max(mib):.1f} MiB) over {t1 - t0:.2f} s</title>')
-    # Grid and axes labels: CPU on the left, RSS on the right, seconds below.
-    steps = round(cpu_top / cpu_step)
-    for i in range(steps + 1):
-        value = cpu_step * i
-        yy = y_cpu(value)
-        add(f'<line class="tl-grid" x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" '
-            f'y2="{yy:.1f}"/>')
-        add(f'<text class="tl-axis tl-axis-cpu" x="{left - 8}" y="{yy + 4:.1f}" '
-            f'text-anchor="end">{_label(value)}%</text>')
-    for i in range(round(rss_top / rss_step) + 1):
-        value = rss_step * i
-        add(f'<text class="tl-axis tl-axis-rss" x="{left + plot_w + 8}" '
-            f'y="{y_rss(value) + 4:.1f}">{_label(value)} MiB</text>')
-    tick = math.ceil(t0 / t_step) * t_step
-    while tick <= t1 + 1e-9:
-        xx = x(tick)
-        add(f'<line class="tl-tick" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" '
-            f'y2="{top + plot_h + 5}"/>')
-        add(f'<text class="tl-axis" x="{xx:.1f}" y="{top + plot_h + 19}" '
-            f'text-anchor="middle">{_label(round(tick, 6))} s</text>')
-        tick += t_step
-    add(f'<line class="tl-base" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" '
-        f'y2="{top + plot_h}"/>')
-    cpu_points = " ".join(f"{x(t):.1f},{y_cpu(c):.1f}" for t, c, _ in data)
-    rss_points = " ".join(f"{x(t):.1f},{y_rss(r / 1048576):.1f}" for t, _, r in data)
-    add(f'<path class="tl-cpu-area" d="M{x(t0):.1f},{top + plot_h} L{cpu_points} '
-        f'L{x(t1):.1f},{top + plot_h} Z"/>')
-    add(f'<polyline class="tl-cpu" points="{cpu_points}"/>')
-    if max(mib) > 0:
-        add(f'<polyline class="tl-rss" points="{rss_points}"/>')
-    # Legend, top left.
-    add(f'<g class="tl-legend" transform="translate({left},14)">'
-        '<rect class="tl-key-cpu" x="0" y="-7" width="14" height="4" rx="2"/>'
-        '<text x="20" y="-1">CPU % (left, 100 = one core)</text>'
-        '<rect class="tl-key-rss" x="210" y="-7" width="14" height="4" rx="2"/>'
-        '<text x="230" y="-1">RSS (right)</text></g>')
-    # Hover slices: one transparent band per point, its numbers in a native tooltip.
-    for i, (t, cpu, rss) in enumerate(data):
-        lo = x((data[i - 1][0] + t) / 2) if i else x(t0)
-        hi = x((t + data[i + 1][0]) / 2) if i + 1 < len(data) else x(t1)
-        add(f'<rect class="tl-hover" x="{lo:.1f}" y="{top}" width="{max(hi - lo, 0.5):.1f}" '
-            f'height="{plot_h}"><title>{t:.2f} s · CPU {cpu:.0f} % · RSS '
-            f'{rss / 1048576:.1f} MiB</title></rect>')
-    add("</svg>")
-    return Markup("".join(out))
