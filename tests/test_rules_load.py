@@ -275,3 +275,25 @@ def test_demote_ranks_a_finding_one_level_down_and_nothing_else():
     assert error is None
     assert sorted((r.line, r.priority, "local file" in r.message) for r in recs) == [
         (14, "medium", True), (17, "high", False)]
+
+
+def test_a_docker_lookup_ranks_below_a_pull():
+    # eval F: a container lookup over the local socket (ms) was ranked with an image pull.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import docker
+
+        class Sandbox:
+            def __init__(self):
+                self.docker = docker.from_env()
+
+            async def start(self, image):
+                self.docker.images.pull(image)
+                return self.docker.containers.get("c")
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(9, "high"), (10, "medium")]

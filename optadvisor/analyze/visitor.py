@@ -58,6 +58,8 @@ class FuncBuild:
     types: dict[str, Chain] = field(default_factory=dict)
     local_names: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
+    killed: set[str] = field(default_factory=set)
+    """Receivers this function has called `.kill()` on, so far in text order."""
     """Locals bound to a new, empty mutable container (`seen = set()`, `items = []`):
     handed to each iteration's awaited call, they are state the iterations share."""
     globals: set[str] = field(default_factory=set)
@@ -1043,9 +1045,15 @@ class FactCollector(cst.CSTVisitor):
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
-            ready=len(chain) > 1 and any(
-                ".".join(chain[:-1]) in probed for probed in self._ready),
+            ready=len(chain) > 1 and (any(
+                ".".join(chain[:-1]) in probed for probed in self._ready) or (
+                func is not None and last in ("wait", "communicate")
+                and ".".join(chain[:-1]) in func.killed)),
         ))
+        if func is not None and last == "kill" and len(chain) > 1:
+            # SIGKILL cannot be caught: a `proc.wait()` after `proc.kill()` returns at once
+            # (not so after `terminate()`, which a program may handle slowly).
+            func.killed.add(".".join(chain[:-1]))
 
     def _repeat(self, node: cst.Call, chain: Chain, index: int) -> None:
         """Remember a loader call by its text; a later identical one in the same block,
