@@ -188,6 +188,9 @@ class CallFact:
     paced: bool = False
     """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
     client per iteration costs nothing next to the wait."""
+    rare: str = ""
+    """"except": in an exception handler (runs on failure); "missing": in the body of
+    `if not <path>.exists():` (runs when something is not there yet: a first run)."""
     brief: bool = False
     """`time.sleep` of a literal of at most BRIEF_SLEEP_SECONDS (`time.sleep(0.001)` to keep
     timestamps apart): a yield, not a wait. Reported where it is written in async code (the
@@ -300,6 +303,8 @@ class LoopFact:
     """Resolved name of the call awaited per item (for the link stage and the rules)."""
     discarded: bool = False
     """The call awaited per item is a statement of its own: it runs for its effect."""
+    rare: str = ""
+    """As CallFact.rare, for the loop statement."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
-    "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str",
+    "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -45,7 +45,7 @@ LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
-    "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool",
+    "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
 }
 CACHE_FIELDS = {
@@ -282,6 +282,7 @@ class CallView:
         self.once = fact.once
         self.handed = fact.handed
         self.covered = fact.covered
+        self.rare = fact.rare
         self.param_config = fact.param_config
         self.ready = fact.ready
         self.paced = fact.paced
@@ -446,7 +447,7 @@ class LoopView:
                                                        awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay", "network"):
+                     "forever", "delay", "network", "rare"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

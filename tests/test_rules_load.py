@@ -297,3 +297,40 @@ def test_a_docker_lookup_ranks_below_a_pull():
     recs, error = scan_source(code, select=("OPT101",))
     assert error is None
     assert [(r.line, r.priority) for r in recs] == [(9, "high"), (10, "medium")]
+
+
+def test_work_on_a_failure_or_a_first_run_ranks_one_level_down():
+    # eval F: a cleanup after a failed create, `npm install` only when node_modules is
+    # missing, an embedding fallback after a batch call failed: real, but rare.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import os, subprocess, time
+        import httpx
+
+        CLIENT = httpx.AsyncClient(timeout=5)
+
+        def cleanup(name):
+            subprocess.run(["docker", "rm", name])
+
+        async def create(name, items):
+            subprocess.run(["docker", "create", name])
+            if not os.path.exists("node_modules"):
+                subprocess.run(["npm", "install"])
+            try:
+                await CLIENT.post("/batch", json=items)
+            except httpx.HTTPError:
+                cleanup(name)
+                for item in items:
+                    await CLIENT.post("/one", json=item)
+            cleanup(name)
+    """)
+    recs, error = scan_source(code, select=("OPT101", "OPT103", "OPT104"))
+    assert error is None
+    assert sorted((r.line, r.rule, r.priority) for r in recs) == [
+        (11, "OPT101", "high"), (13, "OPT101", "medium"), (17, "OPT104", "medium"),
+        (18, "OPT103", "medium"), (20, "OPT104", "high")]
+    assert "exception handler" in next(r.message for r in recs if r.line == 17)
+    assert "first run" in next(r.message for r in recs if r.line == 13)

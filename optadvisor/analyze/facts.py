@@ -186,6 +186,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, item_config=True)
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
+        if fact is not None and cb.rare:
+            fact = replace(fact, rare=cb.rare)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
         if fact is not None and fact.blocking == "file" and (cb.arg_of >= 0 or cb.returned) \
@@ -243,7 +245,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             forever=lb.retry is not None and lb.retry.forever,
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
-            discarded=lb.discarded))
+            discarded=lb.discarded, rare=lb.rare))
 
     groups = []
     call_groups = []

@@ -48,6 +48,11 @@ class FuncBuild:
     loop_depth: int = 0
     branch_depth: int = 0
     """`if`/`except` blocks around the statement being visited, in this function."""
+    except_depth: int = 0
+    """`except` handlers around the statement being visited, in this function."""
+    missing_depth: int = 0
+    """`if not <path>.exists():` bodies around it: work done when something is not there
+    yet (a first run installs or builds it)."""
     after_guard: bool = False
     """Past an `if <remembered state>: return ...` at the top of the body (`if self._token:
     return self._token`, `if _loaded: return`): what follows runs once, or on a miss."""
@@ -142,6 +147,9 @@ class CallBuild:
     ready: bool = False
     """Its receiver was just probed (`while not q.empty(): q.get()`, `if p.poll() is not
     None: p.communicate()`): the wait returns at once."""
+    rare: str = ""
+    """"except": inside an exception handler (runs on failure); "missing": inside
+    `if not <path>.exists():` (runs when something is not there yet); "" otherwise."""
     """`*args` or `**kwargs` present: they may carry any keyword, a timeout included."""
 
 
@@ -175,6 +183,8 @@ class LoopBuild:
     """Pre-order index of the first awaited call that reads the loop target."""
     discarded: bool = False
     """That awaited call is a statement of its own: its result is thrown away."""
+    rare: str = ""
+    """As CallBuild.rare, for the loop statement."""
     exits: bool = False
     """break / return / raise in the body: the iterations are not all independent."""
     sleeps: bool = False
@@ -266,6 +276,8 @@ class FactCollector(cst.CSTVisitor):
         self._header_depth = 0
         self._param_guards = 0
         self._guard_ifs: set[int] = set()
+        self._missing_bodies: set[int] = set()
+        """Bodies (ids) of `if not <path>.exists():` statements."""
         self._lazy_ifs: list[tuple[int, int]] = []
         """Open `if not self.x:` blocks: (id of the if, index of its function)."""
 
@@ -488,6 +500,8 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        if self._func() is not None and _tests_missing(node.test):
+            self._missing_bodies.add(id(node.body))
         if self._func() is not None and _unset_state_test(node.test):
             self._lazy_ifs.append((id(node), self._fidx))
         self._ready.append(_probed(node.test))
@@ -513,9 +527,21 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._branch(1)
+        func = self._func()
+        if func is not None:
+            func.except_depth += 1
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self._branch(-1)
+        func = self._func()
+        if func is not None:
+            func.except_depth -= 1
+
+    def _rare(self) -> str:
+        func = self._func()
+        if func is None:
+            return ""
+        return "except" if func.except_depth else "missing" if func.missing_depth else ""
 
     def _guards_param(self, test: cst.BaseExpression) -> bool:
         """`if client is None:` / `if not client:` on a parameter of this function or of
@@ -590,7 +616,8 @@ class FactCollector(cst.CSTVisitor):
         else:
             self._module_loop_depth += 1
             depth = self._module_loop_depth
-        loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth)
+        loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
+                         rare=self._rare())
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
@@ -663,7 +690,7 @@ class FactCollector(cst.CSTVisitor):
                 index=-1, kind="comprehension", function=self._fidx,
                 depth=func.loop_depth + self._comp_depth + 1, awaits=1,
                 await_call=await_call, target_source=code(clause.target),
-                iter_source=code(clause.iter)))
+                iter_source=code(clause.iter), rare=self._rare()))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -825,9 +852,24 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
         self._enter_body(node)
+        self._missing(node, 1)
+
+    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
+        self._missing(original_node, -1)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self._missing(original_node, -1)
+
+    def _missing(self, body: cst.CSTNode, step: int) -> None:
+        """Entering or leaving the body of an `if not <path>.exists():`."""
+        if id(body) in self._missing_bodies:
+            func = self._func()
+            if func is not None:
+                func.missing_depth += step
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
+        self._missing(node, 1)
         func = self._func()
         if func is not None:
             self._blocks[id(node)] = node
@@ -1045,6 +1087,7 @@ class FactCollector(cst.CSTVisitor):
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
+            rare=self._rare(),
             ready=len(chain) > 1 and (any(
                 ".".join(chain[:-1]) in probed for probed in self._ready) or (
                 func is not None and last in ("wait", "communicate")
@@ -1349,3 +1392,18 @@ def _probed(test: cst.BaseExpression) -> set[str]:
                 found.add(".".join(chain))
         stack.extend(node.children)
     return found
+
+
+_EXISTS = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir", "which"})
+
+
+def _tests_missing(test: cst.BaseExpression) -> bool:
+    """`not os.path.exists(p)`, `not marker.is_file()`, `not shutil.which("npx")`: the body
+    runs when something is not there yet (a first run installs or builds it)."""
+    if not (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)):
+        return False
+    inner = test.expression
+    if isinstance(inner, cst.Call):
+        chain = chain_of(inner.func)
+        return bool(chain) and chain[-1] in _EXISTS
+    return False
