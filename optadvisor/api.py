@@ -451,6 +451,7 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
         found = links.get(item.source.rel)
         if found is not None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
+            item.alone = found.alone
 
 def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
                   digests: Mapping[str, str], cache: FactCache,
@@ -644,6 +645,7 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     item = FileInput(source, outcome, SourceText(code))
     if links is not None:
         item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once
+        item.alone = links.alone
     found = engine.run([item])
     if rule_errors is not None:
         rule_errors.extend(engine.rule_errors())

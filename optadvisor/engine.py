@@ -51,6 +51,8 @@ class FileInput:
     """Awaited project callees -> what link knows of them (link.Awaited)."""
     runs_once: frozenset[int] = frozenset()
     """Functions only setup code calls (link.py)."""
+    alone: frozenset[int] = frozenset()
+    """Coroutines that run alone on an event loop of their own (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -145,7 +147,7 @@ class Engine:
                         if spec.match_file(item.source.rel) for code in codes)
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
-        functions = _FunctionViews(facts, self.catalog, item.runs_once)
+        functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -317,10 +319,12 @@ class _FunctionViews:
     module): most of a large tree's functions are never looked at by any rule."""
 
     def __init__(self, facts: FileFacts, catalog: Catalog,
-                 runs_once: frozenset[int] = frozenset()) -> None:
+                 runs_once: frozenset[int] = frozenset(),
+                 alone: frozenset[int] = frozenset()) -> None:
         self.facts = facts
         self.catalog = catalog
         self.runs_once = runs_once
+        self.alone = alone
         self._loaders: dict[int, int] | None = None
         self._views: dict[int, FunctionView] = {}
 
@@ -333,7 +337,8 @@ class _FunctionViews:
                 if self._loaders is None:
                     self._loaders = loader_counts(self.facts)
                 view = FunctionView(self.facts.functions[index], self.catalog,
-                                    self._loaders.get(index, 0), index in self.runs_once)
+                                    self._loaders.get(index, 0), index in self.runs_once,
+                                    index in self.alone)
             self._views[index] = view
         return view
 

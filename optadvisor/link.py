@@ -448,6 +448,9 @@ class FileLinks:
     runs_once: frozenset[int] = frozenset()
     """Functions (by index) that build a client, whose every caller found in the project is
     setup code (`__init__`, `main`, startup hooks): they run once per process or object."""
+    alone: frozenset[int] = frozenset()
+    """Coroutines (by index) that run alone on an event loop of their own (see
+    _alone_on_loop)."""
 
 
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
@@ -530,6 +533,56 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     return out
 
 
+def _alone_on_loop(index: ProjectIndex,
+                   files: list[tuple[SourceFile, FileFacts]]) -> dict[str, set[int]]:
+    """Coroutines that run alone on an event loop of their own: every project call of one
+    hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
+    in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
+    it, and none of them starts concurrent work (gather, create_task, a TaskGroup). A
+    blocking call in one stalls nothing else: no other task waits on that loop."""
+    driven: set[FunctionKey] = set()
+    for source, facts in files:
+        for fn in facts.functions:
+            for name in fn.driven:
+                target = index.resolve(source.rel, name)
+                if target is not None and index.facts[target[0]].functions[target[1]].is_async:
+                    driven.add(target)
+    if not driven:
+        return {}
+    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns}
+    # Who calls what, for the names of interest only (a string test first: cheap).
+    callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
+    for _ in range(ONCE_DEPTH):
+        wanted = {index.facts[k[0]].functions[k[1]].name for k in alone}
+        wanted |= {callee.rsplit(".", 1)[-1] for k in alone
+                   for callee in index.facts[k[0]].functions[k[1]].callees}
+        callers.clear()
+        for source, facts in files:
+            for i, fn in enumerate(facts.functions):
+                for callee in fn.callees:
+                    if callee.rsplit(".", 1)[-1] not in wanted:
+                        continue
+                    target = index.resolve(source.rel, callee)
+                    if target is not None:
+                        callers.setdefault(target, []).append(
+                            ((source.rel, i), callee in fn.driven))
+        keep = {key for key in alone
+                if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
+        # Coroutines only these await run alone too (one level further each round).
+        for key, seen in callers.items():
+            fn = index.facts[key[0]].functions[key[1]]
+            if key not in keep and fn.is_async and not fn.spawns and seen and \
+                    all(caller in keep for caller, _ in seen):
+                keep.add(key)
+        if keep == alone:
+            break
+        alone = keep
+    out: dict[str, set[int]] = {}
+    for rel, i in alone:
+        out.setdefault(rel, set()).add(i)
+    return out
+
+
 class IoReach:
     """What the project coroutines a coroutine awaits (three deep) do, besides itself:
     whether one reaches I/O worth overlapping (a request the catalog knows, an offload to a
@@ -597,6 +650,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     linker = BlockingLinker(index)
     reach = IoReach(index, catalog)
     once = _runs_once(index, files, catalog.setup_functions)
+    alone = _alone_on_loop(index, files)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
@@ -616,6 +670,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                         fn.is_async and reach.reaches(target),
                                         fn.is_async and reach.lazy(target),
                                         fn.is_async and reach.reaches_net(target))
-        if via or awaited or source.rel in once:
-            out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())))
+        if via or awaited or source.rel in once or source.rel in alone:
+            out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
+                                        frozenset(alone.get(source.rel, ())))
     return out

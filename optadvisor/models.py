@@ -254,6 +254,11 @@ class FunctionFact:
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: tuple[str, ...] = ()
     """Parameters the body calls (`fn(*args)`): a callable handed over runs here."""
+    driven: tuple[str, ...] = ()
+    """Resolved names of coroutine calls this function hands straight to a loop runner
+    (`asyncio.run(main())`, `loop.run_until_complete(self._work())`)."""
+    spawns: bool = False
+    """It starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
 
     @property
     def lines(self) -> int:

@@ -39,7 +39,7 @@ FUNCTION_FIELDS = {
     "per_call": "bool", "lines": "int", "statements": "int", "loops": "int",
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
-    "cache_candidate": "bool", "runs_once": "bool",
+    "cache_candidate": "bool", "runs_once": "bool", "alone": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -184,14 +184,16 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog", "loaders", "runs_once")
+    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
-                 runs_once: bool = False) -> None:
+                 runs_once: bool = False, alone: bool = False) -> None:
         self.fact = fact
         self.catalog = catalog
         self.runs_once = runs_once
         """Every caller the project has is setup code (link.py; client builders only)."""
+        self.alone = alone
+        """A coroutine that runs alone on an event loop of its own (link.py)."""
         self.loaders = loaders
         """Calls to catalog loaders (open, json.load, re.compile, …) in this function."""
 
@@ -233,7 +235,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "is_method": False, "class_name": "", "cached": False, "setup": True, "per_call": False,
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
-    "cache_candidate": False, "runs_once": True,
+    "cache_candidate": False, "runs_once": True, "alone": False,
 }
 
 

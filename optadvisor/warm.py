@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 FORMAT = 2
 """2: a link chain carries the bridge flag and the async twin (1 lost them: a warm scan
 gave the thread fix a cold scan does not give), an awaited callee whether it reaches more
-than local files."""
+than local files, and which coroutines run alone on a loop of their own."""
 STATE_BYTES = 256 * 1024 * 1024
 """One project's state (the standard library's: ~0.3 MB)."""
 
@@ -188,21 +188,21 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
     KeyError for a hop line nothing says where it went."""
     if form is None or not moves:
         return form
-    via, awaited, once = form
+    via, awaited, once, alone = form
     return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
                       for name, path, line in chain], *rest]
-             for index, chain, *rest in via], awaited, once]
+             for index, chain, *rest in via], awaited, once, alone]
 
 
 def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
-    if not (item.via or item.awaited or item.runs_once):
+    if not (item.via or item.awaited or item.runs_once or item.alone):
         return None
     return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
               via.replacement, via.conditional, via.bridge, via.twin]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
-            sorted(item.runs_once)]
+            sorted(item.runs_once), sorted(item.alone)]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
@@ -211,11 +211,12 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
 
     if form is None:
         return
-    via, awaited, once = form
+    via, awaited, once, alone = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found) for name, *found in awaited}
     item.runs_once = frozenset(once)
+    item.alone = frozenset(alone)
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -338,7 +339,7 @@ def _links(form: Any) -> list[Any] | None:
     """A stored links_form, checked (set_links builds from it)."""
     if form is None:
         return None
-    via, awaited, once = _shape(form, 3)
+    via, awaited, once, alone = _shape(form, 4)
     for row in _typed(via, list):
         index, chain, category, replacement, conditional, bridge, twin = _shape(row, 7)
         _typed(index, int), _typed(category, str), _typed(replacement, str)
@@ -350,7 +351,7 @@ def _links(form: Any) -> list[Any] | None:
         name, is_async, awaits, reaches_io, lazy_init, reaches_net = _shape(row, 6)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
-    for index in _typed(once, list):
+    for index in (*_typed(once, list), *_typed(alone, list)):
         _typed(index, int)
     return form
 

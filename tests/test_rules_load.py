@@ -334,3 +334,19 @@ def test_work_on_a_failure_or_a_first_run_ranks_one_level_down():
         (18, "OPT103", "medium"), (20, "OPT104", "high")]
     assert "exception handler" in next(r.message for r in recs if r.line == 17)
     assert "first run" in next(r.message for r in recs if r.line == 13)
+
+
+def test_a_coroutine_alone_on_a_loop_of_its_own_ranks_one_level_down():
+    # eval D (OpenHands EventStream) and F (camel): a coroutine run only by
+    # run_until_complete on a private loop in a thread, or by asyncio.run, with nothing
+    # else on that loop; a coroutine that gathers others is not alone.
+    from pathlib import Path
+
+    from optadvisor.api import scan_source
+
+    code = Path(__file__).with_name("alone_on_loop.py").read_text()
+    recs, error = scan_source(code, select=("OPT101", "OPT104"))
+    assert error is None
+    assert sorted((r.line, r.priority) for r in recs) == [
+        (15, "medium"), (19, "medium"), (26, "high")]
+    assert all("loop of its own" in r.message for r in recs if r.priority == "medium")

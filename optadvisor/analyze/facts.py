@@ -161,6 +161,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
+            driven=tuple(sorted({resolver.name(ch, i) for ch in fb.driven_chains})),
+            spawns=fb.spawns,
         ))
 
     calls = []

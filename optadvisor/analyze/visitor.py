@@ -72,6 +72,11 @@ class FuncBuild:
     positional_params: list[str] = field(default_factory=list)
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: set[str] = field(default_factory=set)
+    driven_chains: list[Chain] = field(default_factory=list)
+    """Coroutine calls handed straight to a loop runner (`asyncio.run(main())`,
+    `loop.run_until_complete(self._work())`): run on a loop of their own, to completion."""
+    spawns: bool = False
+    """Starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
     """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
     in this function's thread."""
     divided: set[str] = field(default_factory=set)
@@ -1009,6 +1014,14 @@ class FactCollector(cst.CSTVisitor):
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
         chain = chain_of(node.func)
+        if chain is not None and func is not None and chain[-1] in _SPAWNS:
+            func.spawns = True
+        if chain is not None and func is not None and node.args and (
+                chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
+                isinstance(node.args[0].value, cst.Call):
+            inner = chain_of(node.args[0].value.func)
+            if inner is not None:
+                func.driven_chains.append(inner)
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:
@@ -1407,3 +1420,8 @@ def _tests_missing(test: cst.BaseExpression) -> bool:
         chain = chain_of(inner.func)
         return bool(chain) and chain[-1] in _EXISTS
     return False
+
+
+_SPAWNS = frozenset({"gather", "create_task", "ensure_future", "as_completed", "wait",
+                     "start_soon", "TaskGroup", "run_coroutine_threadsafe"})
+"""Calls that put more than one task on a loop: a coroutine that makes none runs alone."""

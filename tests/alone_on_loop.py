@@ -1,0 +1,32 @@
+# A test input (read, never imported or run): coroutines alone on a loop of their own.
+import asyncio, queue, threading, time
+
+class EventStream:
+    def __init__(self):
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run_queue_loop)
+
+    def _run_queue_loop(self):
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(self._process_queue())
+
+    async def _process_queue(self):
+        while True:
+            event = self._queue.get(timeout=0.1)
+            await self._handle(event)
+
+    async def _handle(self, event):
+        time.sleep(0.5)
+
+class Server:
+    async def serve(self):
+        await asyncio.gather(self.a(), self.b())
+
+    async def a(self):
+        time.sleep(1)
+
+    async def b(self):
+        pass
+
+def main():
+    asyncio.run(Server().serve())
