@@ -28,8 +28,10 @@ def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
-    long = " (a generation endpoint: it allows a long wait for the answer)" \
-        if _long_running(ctx) and not _polls(ctx, site.node) else ""
+    word = _long_word(ctx)
+    long = f" (`{word}` in the call or its function says the answer may take long — a " \
+        "generation, a job or tool run: a long read timeout)" \
+        if word and not _polls(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     return ctx.change(
         "unsafe" if doubts else "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
@@ -111,17 +113,21 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
 
 
 def _long_running(ctx: FixContext) -> bool:
-    """A word of the call's text (its URL, its payload) or of the name of the function
-    that makes it starts with one of `params.long_words` (`generate_image`, `/completions`;
-    not `invoices`). Only the function's own name counts, not its class's: every method of
-    a `SearchTools` class is not a tool run."""
+    return bool(_long_word(ctx))
+
+
+def _long_word(ctx: FixContext) -> str:
+    """The first word of the call's text (its URL, its payload) or of the name of the
+    function that makes it that starts with one of `params.long_words` (`generate_image`,
+    `/completions`; not `invoices`), or "". Only the function's own name counts, not its
+    class's: every method of a `SearchTools` class is not a tool run."""
     stems = tuple(ctx.params.get("long_words", "").split())
     if not stems:
-        return False
+        return ""
     function = ctx.env.get("function")
     name = getattr(function, "name", "") if function is not None else ""
     where = " ".join((ctx.source.segment(ctx.span), name))
-    return any(word.startswith(stems) for word in name_words(where))
+    return next((word for word in name_words(where) if word.startswith(stems)), "")
 
 
 def _polls(ctx: FixContext, node: ast.AST) -> bool:
