@@ -29,6 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
+    "serves_long": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -39,7 +40,7 @@ FUNCTION_FIELDS = {
     "per_call": "bool", "lines": "int", "statements": "int", "loops": "int",
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
-    "cache_candidate": "bool", "runs_once": "bool", "alone": "bool",
+    "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -203,6 +204,8 @@ class FunctionView:
             return _MODULE_DEFAULTS.get(name)
         if name == "module_level":
             return False
+        if name == "route":
+            return is_route(fact.decorators)
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
         if name == "per_call":
@@ -235,7 +238,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "is_method": False, "class_name": "", "cached": False, "setup": True, "per_call": False,
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
-    "cache_candidate": False, "runs_once": True, "alone": False,
+    "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
 }
 
 
@@ -292,6 +295,20 @@ class CallView:
     @property
     def in_async(self) -> bool:
         return bool(self.function.is_async)
+
+    @property
+    def serves_long(self) -> bool:
+        """A client whose uses in this function are all calls that take seconds (a
+        generation, an agent run: the catalog's `[long_calls] words`): building it per
+        call costs a handshake that is small next to them."""
+        fact = self.function.fact
+        if not self.client or fact is None:
+            return False
+        prefix = self.fact.name + "."
+        uses = [name[len(prefix):] for name in fact.callees if name.startswith(prefix)]
+        words = self.function.catalog.long_call_words
+        return bool(uses) and all(any(part.rstrip("()") in words for part in use.split("."))
+                                  for use in uses)
 
     @property
     def short_name(self) -> str:

@@ -350,3 +350,36 @@ def test_a_coroutine_alone_on_a_loop_of_its_own_ranks_one_level_down():
     assert sorted((r.line, r.priority) for r in recs) == [
         (15, "medium"), (19, "medium"), (26, "high")]
     assert all("loop of its own" in r.message for r in recs if r.priority == "medium")
+
+
+def test_a_client_built_for_one_long_call_ranks_one_level_down_outside_routes():
+    # eval D/E/F: an OpenAI client per image generation or chat completion, a Bedrock
+    # client per agent run: the handshake is a few percent of the call. A moderation answers
+    # fast (the handshake is much of it), and a route pays it on every request.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        from fastapi import FastAPI
+        from openai import OpenAI, AsyncOpenAI
+
+        app = FastAPI()
+
+        def draw(prompt):
+            client = OpenAI()
+            return client.images.generate(model="m", prompt=prompt)
+
+        def moderate(text):
+            client = OpenAI()
+            return client.moderations.create(input=text)
+
+        @app.post("/chat")
+        async def chat(q: str):
+            client = AsyncOpenAI()
+            return await client.chat.completions.create(model="m", messages=[q])
+    """)
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    assert sorted((r.line, r.priority) for r in recs) == [
+        (8, "low"), (12, "medium"), (17, "medium")]

@@ -151,6 +151,10 @@ class Catalog:
     setup_words: frozenset[str] = frozenset()
     """First words of function names that run once per object or session
     (`_setup_stream`, `start_call`, `connect`): not per request."""
+    long_call_words: frozenset[str] = frozenset()
+    """`[long_calls] words`: words of a client method that takes seconds (`images.generate`,
+    `chat.completions.create`, `invoke_agent`): a client built for one such call costs
+    little next to it."""
     setup_classes: frozenset[str] = frozenset()
     """Parts of class names (lower case) whose methods run once per login or session
     (`GitHubOAuthProvider.get_token`): not per request."""
@@ -216,7 +220,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 # catalog file adds to them.
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
-    ("setup", "classes", "setup_classes"),
+    ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
@@ -227,7 +231,8 @@ _WORD_LISTS = (
 def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
            words: dict[str, set[str]]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
-             "ordered", "caches", "effects", "not_blocking", "batch", "async_io", "aliases"}
+             "ordered", "caches", "effects", "not_blocking", "batch", "async_io", "aliases",
+             "long_calls"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
