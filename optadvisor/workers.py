@@ -21,7 +21,8 @@ last words tell a file too big for its budget (an `out-of-memory` record) from a
 user's terminal.
 
 Workers die with the scan: on Linux the kernel kills them when their parent does
-(PR_SET_PDEATHSIG), and everywhere they exit when their pipe from the parent closes.
+(PR_SET_PDEATHSIG); elsewhere a thread of theirs sees their parent pid change; and
+everywhere they exit when their pipe from the parent closes.
 Idle workers are kept for the next scan of the same process (tests, the library API),
 and closed at exit.
 """
@@ -38,6 +39,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,7 @@ import psutil
 
 import optadvisor
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.lifetime import kernel_ties
 from optadvisor.models import ErrorRecord, FileFacts
 
 Job = tuple[str, bytes]
@@ -128,7 +131,8 @@ def serve() -> None:
 
 
 def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
+    parent = os.getppid()
+    if kernel_ties():
         try:
             import ctypes
 
@@ -136,8 +140,21 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # pragma: no cover - no prctl
             pass
-    if os.getppid() == 1:  # the parent died before we could ask
+    else:
+        # Elsewhere the end of the pipe from the parent is seen only between files: a
+        # worker stuck on one outlived a killed scan. A thread watches for the parent's
+        # death instead (an orphan gets a new parent pid). It needs the GIL to act, so a
+        # native parser that holds it still finishes its file first.
+        threading.Thread(target=_watch_parent, args=(parent,), name="optadvisor-parent",
+                         daemon=True).start()
+    if parent == 1 or os.getppid() != parent:  # the parent died before we could ask
         os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_POLL_SECONDS)
+    os._exit(0)
 
 
 def _warm_up() -> None:
@@ -189,6 +206,11 @@ def _test_crash_hook(rel: str) -> None:
         os._exit(1)
     hang = os.environ.get("OPTADVISOR_TEST_HANG_ON")
     if hang and hang in rel:
+        # OPTADVISOR_TEST_HANG_NOTES=<dir>: say so first (a file named by the pid), so a
+        # test can act when the worker is really stuck on its file.
+        notes = os.environ.get("OPTADVISOR_TEST_HANG_NOTES")
+        if notes:
+            Path(notes, str(os.getpid())).touch()
         time.sleep(10**6)
     spike = os.environ.get("OPTADVISOR_TEST_SPIKE_ON")
     if spike and spike in rel:
