@@ -187,7 +187,9 @@ def _artifact(path: str) -> dict[str, str]:
     posix = PurePosixPath(path)
     if posix.is_absolute():
         return {"uri": posix.as_uri()}
-    return {"uri": "/".join(quote(part, safe="") for part in posix.parts),
+    # surrogateescape: a name that is not UTF-8 is percent-encoded as its own bytes.
+    return {"uri": "/".join(quote(part, safe="", errors="surrogateescape")
+                            for part in posix.parts),
             "uriBaseId": SRCROOT}
 
 
