@@ -36,8 +36,8 @@ _FORK_LOG_BYTES = 4 * 1024 * 1024
 def logged_forks(workdir: Path | str, since: float) -> list[psutil.Process]:
     """Live processes the program forked, from its fork log: found whatever group, session
     or environment they moved to, and whoever their parent now is. Only those created at or
-    after `since` (a create_time taken before the program could fork): a logged pid reused
-    since by another process is older than the run or not in the log."""
+    after `since` (a create_time taken before the program could fork) by this user: a
+    logged pid reused since by another process is then older than the run or not ours."""
     from optadvisor.inputs import InputError, read_regular
 
     try:
@@ -48,7 +48,8 @@ def logged_forks(workdir: Path | str, since: float) -> list[psutil.Process]:
     for pid in {int(word) for word in text.split() if word.isdigit()}:
         try:
             proc = psutil.Process(pid)
-            if proc.create_time() >= since and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.create_time() >= since and proc.status() != psutil.STATUS_ZOMBIE and \
+                    (not hasattr(os, "getuid") or proc.uids().real == os.getuid()):
                 found.append(proc)
         except psutil.Error:
             continue

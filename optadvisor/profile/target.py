@@ -312,8 +312,9 @@ def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path
 
 def become_subreaper(on: bool = True) -> None:
     """Orphans of the profiled tree (double forks, daemons) are re-parented to this
-    process instead of init, where _orphans() finds them (Linux; elsewhere the marker in
-    their environment and the process group are what is left). Switched off after the
+    process instead of init, where _orphans() finds them (Linux; elsewhere the process
+    group, the marker in their environment, the program's fork log and the monitor's view
+    of its tree are what is left: optadvisor/lifetime.py). Switched off after the
     run: a process that uses optadvisor as a library should not stay one."""
     if kernel_ties():
         try:
