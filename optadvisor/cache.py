@@ -71,7 +71,7 @@ def file_digest(data: bytes) -> str:
 def context_digest(*parts: str) -> str:
     h = hashlib.blake2b(digest_size=12)
     for part in parts:
-        h.update(part.encode())
+        h.update(part.encode("utf-8", "surrogateescape"))  # paths: their own bytes
         h.update(b"\0")
     return h.hexdigest()
 

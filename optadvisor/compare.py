@@ -13,7 +13,6 @@ so every output says which rule failed the build and why.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -46,6 +45,7 @@ from optadvisor.models import (
     priority_rank,
 )
 from optadvisor.profile.store import is_profile_run
+from optadvisor.render import json_text
 from optadvisor.significance import CONFIDENCE, MIN_RUNS, median, test_change
 
 FORMATS = ("table", "markdown", "html", "json")
@@ -124,7 +124,7 @@ def render_comparison(comparison: Comparison, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown compare format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "json":
-        return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return json_text(comparison.to_dict(), indent=2) + "\n"
     # Imported on demand, like render.get_renderer: JSON in CI never loads rich or jinja.
     render: Any = import_module(f"optadvisor.render.compare_{fmt}").render
     return str(render(comparison))

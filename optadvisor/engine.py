@@ -235,9 +235,11 @@ class Engine:
         key = (rule.id, symbol, _normalize(node_text))
         occurrence = occurrences[key]
         occurrences[key] += 1
+        # surrogateescape: a file name that is not UTF-8 holds lone surrogates, hashed as
+        # the name's own bytes (strict UTF-8 ended the scan in UnicodeEncodeError).
         fingerprint = hashlib.sha256(
-            "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence))).encode()
-        ).hexdigest()[:32]
+            "\x1f".join((rule.id, item.source.rel, *key[1:], str(occurrence)))
+            .encode("utf-8", "surrogateescape")).hexdigest()[:32]
         rendered = self.templates.render_all(compiled, env, f"{item.source.rel}:{span[0]}")
         before, after = _snippet(text, span, rendered, compiled)
         indent = dedented_by(text.line(span[0]), before)

@@ -85,7 +85,7 @@ def settings_digest(config: Config, rule_files: Sequence[Path], catalog_digest: 
     of the checkout are left out (runners may check out elsewhere)."""
     h = hashlib.blake2b(digest_size=16)
     for path in rule_files:
-        h.update(path.name.encode() + b"\0")
+        h.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
         try:
             h.update(path.read_bytes())
         except OSError:

@@ -101,7 +101,8 @@ def code_digest() -> str:
     h = hashlib.blake2b(digest_size=16)
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
-        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(path.relative_to(package).as_posix().encode("utf-8", "surrogateescape")
+                 + b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -113,9 +114,9 @@ def engine_key(facts_context: str, rule_files: Iterable[Path], catalog_digest: s
     contexts skipped) and optadvisor's code."""
     h = hashlib.blake2b(digest_size=16)
     for part in (facts_context, catalog_digest, code_digest(), repr(selection)):
-        h.update(part.encode() + b"\0")
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
     for path in rule_files:
-        h.update(str(path).encode() + b"\0")
+        h.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
     return h.hexdigest()
@@ -131,7 +132,8 @@ def project_keys(facts_context: str, sources: Iterable[tuple[SourceFile, str]],
     layout.update(facts_context.encode() + b"\0" + repr(sorted(packages.items())).encode())
     project = layout.copy()
     for source, digest in sorted(sources, key=lambda s: s[0].rel):
-        where = f"\0{source.rel}\0{source.module_root}\0{source.component}".encode()
+        where = f"\0{source.rel}\0{source.module_root}\0{source.component}".encode(
+            "utf-8", "surrogateescape")  # a name that is not UTF-8: its own bytes
         layout.update(where)
         project.update(where + f"\0{digest}".encode())
     return layout.hexdigest(), project.hexdigest()
@@ -223,7 +225,7 @@ def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
     """Of everything one file's rule results read (engine.py: run_file)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{engine}\0{item.source.rel}\0{item.source.component}\0{item.digest}\0"
-             .encode())
+             .encode("utf-8", "surrogateescape"))
     h.update(json.dumps(links, separators=(",", ":")).encode())
     return h.hexdigest()
 

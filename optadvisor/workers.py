@@ -13,10 +13,16 @@ On Linux the memory budget is also a ceiling inside the worker (RLIMIT_DATA, set
 the worker is ready, at its size then plus `max_file_mib`): the parent looks at a worker's
 memory only every `_POLL_SECONDS`, and a file whose analysis allocates gigabytes within
 that time would have had them. Past the ceiling an allocation fails, the file becomes an
-`out-of-memory` record and the worker is replaced.
+`out-of-memory` record and the worker is replaced. Not every allocator raises there:
+libcst's native (Rust) parser aborts the worker ("memory allocation of N bytes failed",
+SIGABRT). A worker's stderr goes to a file of its own, read back only when it dies: its
+last words tell a file too big for its budget (an `out-of-memory` record) from a crash (an
+`internal-error` naming the signal), and a native parser's backtrace never reaches the
+user's terminal.
 
 Workers die with the scan: on Linux the kernel kills them when their parent does
-(PR_SET_PDEATHSIG), and everywhere they exit when their pipe from the parent closes.
+(PR_SET_PDEATHSIG); elsewhere a thread of theirs sees their parent pid change; and
+everywhere they exit when their pipe from the parent closes.
 Idle workers are kept for the next scan of the same process (tests, the library API),
 and closed at exit.
 """
@@ -26,11 +32,14 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import re
 import selectors
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +49,7 @@ import psutil
 
 import optadvisor
 from optadvisor.analyze.catalog import Catalog
+from optadvisor.lifetime import kernel_ties
 from optadvisor.models import ErrorRecord, FileFacts
 
 Job = tuple[str, bytes]
@@ -121,7 +131,8 @@ def serve() -> None:
 
 
 def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
+    parent = os.getppid()
+    if kernel_ties():
         try:
             import ctypes
 
@@ -129,8 +140,21 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # pragma: no cover - no prctl
             pass
-    if os.getppid() == 1:  # the parent died before we could ask
+    else:
+        # Elsewhere the end of the pipe from the parent is seen only between files: a
+        # worker stuck on one outlived a killed scan. A thread watches for the parent's
+        # death instead (an orphan gets a new parent pid). It needs the GIL to act, so a
+        # native parser that holds it still finishes its file first.
+        threading.Thread(target=_watch_parent, args=(parent,), name="optadvisor-parent",
+                         daemon=True).start()
+    if parent == 1 or os.getppid() != parent:  # the parent died before we could ask
         os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_POLL_SECONDS)
+    os._exit(0)
 
 
 def _warm_up() -> None:
@@ -163,6 +187,8 @@ def _limit_memory(mib: int) -> None:
 
 
 def _out_of_memory(rel: str, mib: int) -> ErrorRecord:
+    if not mib:  # no budget: the machine's memory ran out
+        return ErrorRecord(rel, "out-of-memory", "ran out of memory analyzing this file")
     return ErrorRecord(rel, "out-of-memory", (
         f"analysis needed more than {mib:,} MiB and was stopped "
         "(raise max-file-mib in [tool.optadvisor] to allow more)"))
@@ -180,6 +206,11 @@ def _test_crash_hook(rel: str) -> None:
         os._exit(1)
     hang = os.environ.get("OPTADVISOR_TEST_HANG_ON")
     if hang and hang in rel:
+        # OPTADVISOR_TEST_HANG_NOTES=<dir>: say so first (a file named by the pid), so a
+        # test can act when the worker is really stuck on its file.
+        notes = os.environ.get("OPTADVISOR_TEST_HANG_NOTES")
+        if notes:
+            Path(notes, str(os.getpid())).touch()
         time.sleep(10**6)
     spike = os.environ.get("OPTADVISOR_TEST_SPIKE_ON")
     if spike and spike in rel:
@@ -224,12 +255,19 @@ class _Worker:
         # never shadow optadvisor's own modules.
         code = (f"import sys; sys.path[0] = {root!r}; "
                 "from optadvisor.workers import serve; serve()")
+        # Unnamed (unlinked at once): nothing is left on disk however the scan ends.
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, bufsize=0,
+                                     close_fds=True)
         self.init = init
         self.job: Job | None = None
         self.since = 0.0
         self.ready = False
+        # Resident memory when ready: the budget is what a file adds to it, as the ceiling.
+        self.baseline_mib = 0.0
+        # Where the current file's words start in the stderr file.
+        self.said = 0
         _write_frame(self.stdin, init)
 
     @property
@@ -243,6 +281,7 @@ class _Worker:
     def send(self, job: Job) -> bool:
         # Until the worker is ready, `since` times its start (see _READY).
         self.job, self.since = job, time.monotonic()
+        self.said = os.fstat(self.stderr.fileno()).st_size
         try:
             _write_frame(self.stdin, job)
         except (BrokenPipeError, OSError):
@@ -255,11 +294,22 @@ class _Worker:
         except Exception:  # noqa: BLE001 - a worker that is gone uses nothing
             return 0.0
 
+    def obituary(self, rel: str, mib: int) -> ErrorRecord:
+        """The record of the file this worker died on, from how it ended and what it said
+        while on that file."""
+        try:
+            code = self.proc.wait(timeout=5)  # its pipe is closed: it is on its way out
+        except subprocess.TimeoutExpired:
+            code = None
+        self.stderr.seek(max(self.said, os.fstat(self.stderr.fileno()).st_size - 8192))
+        words = self.stderr.read().decode("utf-8", "replace")
+        return _death(rel, code, words, mib)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
             if stream is not None:
                 stream.close()
 
@@ -315,8 +365,8 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
                     busy[worker.stdout.fileno()] = worker
                     selector.register(worker.stdout, selectors.EVENT_READ)
                 else:
+                    results[job[0]] = worker.obituary(job[0], budget.mib)
                     worker.kill()
-                    results[job[0]] = _died(job[0])
                     spare += 1
             for key, _ in selector.select(timeout=_POLL_SECONDS):
                 worker = busy[key.fd]
@@ -328,9 +378,10 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
                     outcome = None
                 if outcome == _READY and not worker.ready:
                     worker.ready, worker.since = True, time.monotonic()
+                    worker.baseline_mib = worker.resident_mib()
                     continue
                 if outcome is None:
-                    results[rel] = _died(rel)
+                    results[rel] = worker.obituary(rel, budget.mib)
                     _retire(worker, busy, selector, keep=False)
                 else:
                     results[rel] = outcome  # type: ignore[assignment]
@@ -357,7 +408,8 @@ def analyze_all(jobs: list[Job], catalog: Catalog, max_bytes: int,
                     verdict = ErrorRecord(rel, "too-slow", (
                         f"analysis took longer than {budget.seconds:g} s and was stopped "
                         "(raise max-file-seconds in [tool.optadvisor] to allow more)"))
-                elif weigh and budget.mib and worker.resident_mib() > budget.mib:
+                elif weigh and budget.mib and \
+                        worker.resident_mib() - worker.baseline_mib > budget.mib:
                     verdict = _out_of_memory(rel, budget.mib)
                 if verdict is not None:
                     results[rel] = verdict
@@ -383,6 +435,31 @@ def _retire(worker: _Worker, busy: dict[int, _Worker], selector: selectors.BaseS
         worker.kill()
 
 
-def _died(rel: str) -> ErrorRecord:
+# What a process says as it dies of a failed allocation: Rust's alloc error handler
+# (libcst's native parser), CPython's fatal errors and tracebacks, C++ and the C library.
+_ALLOCATION_FAILED = re.compile(
+    r"memory allocation of \d+ bytes failed|\bMemoryError\b|out of memory|"
+    r"Cannot allocate memory|std::bad_alloc", re.IGNORECASE)
+
+
+def _death(rel: str, code: int | None, words: str, mib: int) -> ErrorRecord:
+    """A worker died on `rel`: out of memory if its last words say an allocation failed
+    (with the ceiling in effect that is the file's budget), else a crash named by its
+    signal or exit code and its last line."""
+    if _ALLOCATION_FAILED.search(words):
+        return _out_of_memory(rel, mib)
+    if code is None:
+        how = "it stopped answering"
+    elif code < 0:
+        try:
+            how = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit code {code}"
+    lines = [line.strip() for line in words.splitlines() if line.strip()]
+    if lines:
+        last = lines[-1] if len(lines[-1]) <= 160 else lines[-1][:157] + "..."
+        how += f"; its last words: {last}"
     return ErrorRecord(rel, "internal-error",
-                       "the analyzer process died on this file (crash or out of memory)")
+                       f"the analyzer process died on this file ({how}); please report it")

@@ -246,3 +246,32 @@ def test_the_scanned_codes_own_warnings_are_not_printed(tmp_path: Path):
         env={**os.environ, "PYTHONWARNINGS": "default"})
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"),
+                    reason="a file name that is not UTF-8 needs a filesystem that allows it")
+def test_a_file_name_that_is_not_utf8_is_analyzed_and_reported_by_its_bytes(tmp_path: Path):
+    # Python holds the name's bad bytes as lone surrogates: a finding in such a file ended
+    # every format in "internal error: UnicodeEncodeError" (its fingerprint, the warm
+    # state's keys, SARIF's URI). Its path now reads back to the very bytes.
+    root = write(tmp_path / "repo", {"good.py": GOOD})
+    bad = os.fsdecode(b"bad\xff.py")
+    (root / bad).write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "OPTADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    for fmt in ("json", "table", "sarif", "github", "gitlab", "markdown", "html"):
+        for run in ("cold", "warm"):
+            proc = subprocess.run(
+                [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", fmt,
+                 "-o", str(out / f"{fmt}-{run}"), "--fail-on", "never"],
+                capture_output=True, text=True, timeout=120, check=False, env=env)
+            assert proc.returncode == 0, (fmt, run, proc.stderr)
+    report = json.loads((out / "json-warm").read_text(encoding="utf-8"))
+    assert report["errors"] == []
+    assert sorted(os.fsencode(r["path"]) for r in report["recommendations"]) == [
+        b"bad\xff.py", b"good.py"]
+    sarif = json.loads((out / "sarif-cold").read_text(encoding="utf-8"))
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]}
+    assert uris == {"bad%FF.py", "good.py"}

@@ -235,7 +235,19 @@ def test_a_program_that_stops_itself_is_taken_down(tmp_path: Path):
     assert "stopped itself" in run.outcome.message
 
 
-def test_a_daemon_that_empties_its_environment_is_stopped_too(tmp_path: Path):
+@pytest.fixture(params=["linux", "portable"])
+def ties(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of tying the program's tree to the run: Linux's child subreaper, and what
+    other systems have (process groups, the marker, the fork log, the monitor's view),
+    chosen in-process by the test-only OPTADVISOR_TEST_PORTABLE."""
+    if request.param == "portable":
+        monkeypatch.setenv("OPTADVISOR_TEST_PORTABLE", "1")
+    elif not sys.platform.startswith("linux"):
+        pytest.skip("a child subreaper is Linux's")
+    return request.param
+
+
+def test_a_daemon_that_empties_its_environment_is_stopped_too(tmp_path: Path, ties: str):
     pid_file = tmp_path / "daemon.pid"
     run = profile(tmp_path, f"""
         import subprocess, sys
@@ -250,7 +262,8 @@ def test_a_daemon_that_empties_its_environment_is_stopped_too(tmp_path: Path):
     assert run.outcome.killed >= 1
 
 
-def test_a_double_forked_daemon_without_the_environment_is_stopped_too(tmp_path: Path):
+def test_a_double_forked_daemon_without_the_environment_is_stopped_too(tmp_path: Path,
+                                                                       ties: str):
     # The classic daemon: fork, setsid, fork again, the middle process exits (the
     # grandchild is nobody's child any more), and it execs with an empty environment.
     pid_file = tmp_path / "daemon.pid"
@@ -298,36 +311,84 @@ while True:
 def test_nothing_outlives_a_killed_profile(tmp_path: Path, signum: int):
     # What `timeout`, CI runners and `docker stop` send. The program, its children, a
     # daemon without the marker, py-spy and the temp dir must all be gone 5 s later.
+    kill_profile_midrun(tmp_path, SLOW_TREE, signum)
+
+
+PORTABLE_TREE = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          env={}, start_new_session=True)
+# The classic daemon: fork, setsid, fork again, the middle one exits at once, and the
+# grandchild execs with an empty environment: no group, no marker, nobody's child.
+forked = sys.argv[1] + ".forked"
+middle = os.fork()
+if middle == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open(forked, "w") as handle:
+            handle.write(str(os.getpid()))
+        os.execve(sys.executable, [sys.executable, "-c", "import time; time.sleep(120)"], {})
+    os._exit(0)
+os.waitpid(middle, 0)
+while not os.path.exists(forked) or not open(forked).read():
+    time.sleep(0.01)
+open(sys.argv[1], "w").write(f"{child.pid} {daemon.pid} {open(forked).read()}")
+while True:
+    time.sleep(0.05)
+"""
+
+
+@needs_py_spy
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_nothing_outlives_a_killed_profile_without_linux_ties(tmp_path: Path, signum: int):
+    # What other systems have (no child subreaper): process groups, the marker, the
+    # program's fork log and psutil's view of its tree, run here for real.
+    pids = kill_profile_midrun(tmp_path, PORTABLE_TREE, signum, portable=True)
+    assert len(pids) == 3
+
+
+def kill_profile_midrun(tmp_path: Path, program: str, signum: int,
+                        portable: bool = False) -> list[int]:
+    """Profile `program` (which writes its pids to argv[1], then runs on), send `signum`
+    to `profile`, and check that nothing of the run is alive 5 s later and its temp dir
+    is gone. Returns the program's pids."""
     script = tmp_path / "slow_tree.py"
-    script.write_text(SLOW_TREE, encoding="utf-8")
+    script.write_text(program, encoding="utf-8")
     pids = tmp_path / "pids.txt"
     temp = tmp_path / "tmp"
     temp.mkdir()
     tag = f"{os.getpid()}-{signum}-{time.monotonic_ns()}"
     env = {**os.environ, "TMPDIR": str(temp), "OPTADVISOR_TEST_TAG": tag}
+    if portable:
+        env["OPTADVISOR_TEST_PORTABLE"] = "1"
     proc = subprocess.Popen(
         [sys.executable, "-m", "optadvisor", "profile", str(script), "--timeout", "120",
          "--quiet", "--", str(pids)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not pids.exists():
+    while time.monotonic() < deadline and not (pids.exists() and pids.read_text()):
         time.sleep(0.1)
     assert pids.exists(), "the program never started"
     time.sleep(1.0)  # the watchman has seen the daemon by now
+    program_pids = [int(pid) for pid in pids.read_text().split()]
+    if portable:  # no subreaper: the orphaned daemon is not profile's child
+        assert psutil.Process(program_pids[-1]).ppid() != proc.pid
     tree = [p for p in psutil.Process(proc.pid).children(recursive=True)]
     proc.send_signal(signum)
     proc.wait(timeout=60)
     if signum != signal.SIGKILL:
         assert proc.returncode == 128 + signum, proc.stderr.read()
-    watched = tree + [p for p in map(_process, map(int, pids.read_text().split())) if p]
+    watched = tree + [p for p in map(_process, program_pids) if p]
     gone, alive = psutil.wait_procs(watched, timeout=5)
     alive = [p for p in alive if _process(p.pid) is not None]
     assert alive == [], f"left running: {[(p.pid, p.cmdline()) for p in alive]}"
     # Over the whole process table too: everything started with the run's environment
-    # (the daemon that emptied its own is checked by pid above).
+    # (the daemons that emptied their own are checked by pid above).
     table = [p for p in psutil.process_iter() if _tagged(p, tag)]
     assert table == [], f"left running: {table}"
     assert list(temp.glob("optadvisor-run-*")) == []
+    return program_pids
 
 
 def _tagged(proc: psutil.Process, tag: str) -> bool:

@@ -21,7 +21,7 @@ import pytest
 from conftest import FIXTURES, write
 
 from optadvisor.api import ScanOptions, scan
-from optadvisor.workers import default_jobs, worker_count
+from optadvisor.workers import _death, default_jobs, worker_count
 
 BLOCKING = '''import requests
 
@@ -73,7 +73,8 @@ def test_a_dying_worker_costs_one_file(tmp_path: Path):
     assert report["errors"] == [{
         "path": "agents/a1/boom_crash.py", "kind": "internal-error",
         "message": report["errors"][0]["message"]}]
-    assert "died" in report["errors"][0]["message"]
+    # How it died is said (the hook's os._exit(1)), with nothing that blames memory.
+    assert "died on this file (exit code 1)" in report["errors"][0]["message"]
     assert report["summary"]["files"] == 30
     paths = {r["path"] for r in report["recommendations"]}
     assert paths == set(files) - {"agents/a1/boom_crash.py"}
@@ -202,24 +203,34 @@ def test_jobs_10000_starts_at_most_twice_the_cores_and_says_so(tmp_path: Path):
         f"{expected} worker processes" in err
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL, signal.SIGHUP])
-def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int):
+@pytest.mark.parametrize("signum, portable", [
+    (signal.SIGTERM, False), (signal.SIGKILL, False), (signal.SIGHUP, False),
+    # What other systems have (no parent-death signal): the worker's watch on its parent.
+    (signal.SIGKILL, True), (signal.SIGTERM, True)])
+def test_no_worker_outlives_a_killed_scan(tmp_path: Path, signum: int, portable: bool):
     # What CI runners, `timeout` and `docker stop` send: the workers must go with the scan
     # (they used to stay, reparented to init, with the forkserver and resource tracker).
     files = {f"pkg/stuck_{i}.py": BLOCKING for i in range(4)}
     root = write(tmp_path / "repo", files)
     tag = f"{os.getpid()}-{signum}-{time.monotonic_ns()}"
     env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_", "OPTADVISOR_TEST_TAG": tag}
+    if portable:
+        env["OPTADVISOR_TEST_PORTABLE"] = "1"
+    notes = tmp_path / "stuck"
+    notes.mkdir()
+    env["OPTADVISOR_TEST_HANG_NOTES"] = str(notes)
     proc = subprocess.Popen(
         [sys.executable, "-m", "optadvisor", "scan", str(root), "--no-cache", "--jobs", "2",
          "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60
     workers: list[psutil.Process] = []
-    while time.monotonic() < deadline and len(workers) < 2:
+    while time.monotonic() < deadline and len(list(notes.iterdir())) < 2:
         time.sleep(0.1)
-        workers = parent.children(recursive=True)
-    assert len(workers) >= 2, "the scan never started its workers"
+    workers = parent.children(recursive=True)
+    # Killed while each worker is stuck on a file (not between files, when the end of
+    # its pipe alone would end it).
+    assert len(list(notes.iterdir())) >= 2, "the workers never got their files"
     proc.send_signal(signum)
     proc.wait(timeout=30)
     gone, alive = psutil.wait_procs(workers, timeout=5)
@@ -268,3 +279,59 @@ def test_memory_grabbed_between_two_polls_is_stopped_at_the_budget(tmp_path: Pat
     assert report["summary"]["files"] == 6
     assert {r["path"] for r in report["recommendations"]} == {
         f"pkg/mod{i}.py" for i in range(6)}
+
+
+# 2,000 lines of `xN = f(a, b)[c].d` (40 KB): libcst's native (Rust) parser needs more than
+# 64 MiB for its memo tables, CPython's about 10 MiB. 20,000 lines (430 KB): CPython's
+# parser itself runs out of 64 MiB.
+def _lines(count: int) -> str:
+    return "".join(f"x{i} = f(a, b)[c].d\n" for i in range(count))
+
+
+def memory_scan(root: Path) -> tuple[dict, str]:
+    # RUST_BACKTRACE=1: the parser's 40-line backtrace must not reach the user either way.
+    env = {**os.environ, "RUST_BACKTRACE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
+         "--no-cache", "--fail-on", "never", "--jobs", "1"],
+        check=False, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ceiling is Linux's")
+@pytest.mark.parametrize("lines", [2_000, 20_000])
+def test_a_parser_past_the_memory_ceiling_is_an_out_of_memory_record(tmp_path: Path,
+                                                                      lines: int):
+    # libcst's parser does not raise MemoryError past the ceiling: Rust aborts the worker
+    # ("memory allocation of N bytes failed", SIGABRT), which was recorded as an
+    # internal error ("died"). CPython's parser raises a bare MemoryError, which was read
+    # as "nests too deeply". Both are a file too big for its memory budget.
+    root = write(tmp_path / "repo", {
+        "pkg/big.py": _lines(lines), "pkg/fine.py": BLOCKING,
+        "pyproject.toml": "[tool.optadvisor]\nmax-file-mib = 64\n"})
+    report, stderr = memory_scan(root)
+    assert [(e["path"], e["kind"]) for e in report["errors"]] == [
+        ("pkg/big.py", "out-of-memory")]
+    assert "more than 64 MiB" in report["errors"][0]["message"]
+    assert "max-file-mib" in report["errors"][0]["message"]
+    assert report["summary"]["files"] == 1
+    assert [r["path"] for r in report["recommendations"]] == ["pkg/fine.py"]
+    assert "memory allocation" not in stderr and "backtrace" not in stderr
+    # With room enough, the same file is analyzed.
+    (root / "pyproject.toml").write_text("[tool.optadvisor]\nmax-file-mib = 1024\n")
+    report, _ = memory_scan(root)
+    assert report["errors"] == [] and report["summary"]["files"] == 2
+
+
+def test_a_death_is_out_of_memory_only_when_its_last_words_say_an_allocation_failed():
+    rust = "memory allocation of 540688 bytes failed\nstack backtrace:\n   0: rust_oom\n"
+    assert _death("a.py", -signal.SIGABRT, rust, 64).kind == "out-of-memory"
+    assert _death("a.py", 1, "Traceback ...\nMemoryError\n", 64).kind == "out-of-memory"
+    assert _death("a.py", -signal.SIGABRT, rust, 0).message == \
+        "ran out of memory analyzing this file"
+    crash = _death("a.py", -signal.SIGSEGV, "Fatal Python error: Segmentation fault\n", 64)
+    assert crash.kind == "internal-error"
+    assert "(killed by SIGSEGV; its last words: Fatal Python error: Segmentation fault)" \
+        in crash.message
+    assert "(killed by SIGABRT)" in _death("a.py", -signal.SIGABRT, "", 64).message

@@ -157,7 +157,15 @@ def _analyze(rel: str, data: bytes, catalog: Catalog, max_bytes: int) -> FileFac
         if "too many nested" in str(exc.msg):
             return ErrorRecord(rel, "too-deep", f"line {exc.lineno}: {exc.msg}", exc.lineno)
         tree, cpython_error = None, exc
-    except (RecursionError, MemoryError):
+    except RecursionError:
+        return ErrorRecord(rel, "too-deep", "expressions nest too deeply for CPython's parser")
+    except MemoryError:
+        # CPython 3.11 reports its parser's stack overflow (7,000 nested `-`) as a bare
+        # MemoryError, the same as a failed allocation under the worker's memory ceiling
+        # (20,000 plain lines under 64 MiB): only the nesting tells them apart.
+        brackets, chain = _token_depth(text)
+        if brackets <= MAX_BRACKET_DEPTH and chain <= MAX_TREE_DEPTH:
+            raise
         return ErrorRecord(rel, "too-deep", "expressions nest too deeply for CPython's parser")
     if tree is None:
         # CPython refused the file, so its tree cannot measure the nesting; libcst still

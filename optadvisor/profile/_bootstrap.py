@@ -35,6 +35,7 @@ def main(config_path):
         return 3
     result = {"mode": mode, "errors": []}
     _write(config["result"], result)  # proof it started, should it end in os._exit
+    _log_forks(config.get("forks"))
     script = config["script"]
     module_name = config.get("module") or ""
     sys.argv = [script] + list(config["args"])
@@ -125,6 +126,45 @@ def _hide_launcher_frames():
         sys.__excepthook__(kind, value, tb)
 
     sys.excepthook = hook
+
+
+def _log_forks(path):
+    """Every process started from here on appends its pid to `path`, so that `profile`
+    finds a daemon that left the session and emptied its environment where no child
+    subreaper collects it (not Linux), even when its parent ended before any look at the
+    tree: forks note themselves (the hook is inherited by forks of forks), and the pids of
+    fork+exec (subprocess, multiprocessing) and posix_spawn, which run no fork hook, are
+    noted by their caller. One small write per process started."""
+    if not path or not hasattr(os, "register_at_fork"):
+        return
+
+    def note(pid):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, ("%d\n" % pid).encode("ascii"))
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # the run is over and its directory gone
+
+    def noted(start):
+        def start_and_note(*args, **kwargs):
+            pid = start(*args, **kwargs)
+            note(pid)
+            return pid
+        start_and_note.__wrapped__ = start
+        return start_and_note
+
+    os.register_at_fork(after_in_child=lambda: note(os.getpid()))
+    try:
+        import _posixsubprocess
+        _posixsubprocess.fork_exec = noted(_posixsubprocess.fork_exec)
+    except (ImportError, AttributeError):
+        pass
+    for name in ("posix_spawn", "posix_spawnp"):
+        if hasattr(os, name):
+            setattr(os, name, noted(getattr(os, name)))
 
 
 def _wait_at_gate(fd, mode):

@@ -27,6 +27,35 @@ _POLL_SECONDS = 0.5
 _HELPER_MARKS = ("optadvisor.workers import serve", "optadvisor.profile.guard import watch")
 
 
+FORK_LOG = "forks"
+"""The file in a run's work directory where the program's forks note their pids
+(_bootstrap._log_forks)."""
+_FORK_LOG_BYTES = 4 * 1024 * 1024
+
+
+def logged_forks(workdir: Path | str, since: float) -> list[psutil.Process]:
+    """Live processes the program forked, from its fork log: found whatever group, session
+    or environment they moved to, and whoever their parent now is. Only those created at or
+    after `since` (a create_time taken before the program could fork) by this user: a
+    logged pid reused since by another process is then older than the run or not ours."""
+    from optadvisor.inputs import InputError, read_regular
+
+    try:
+        text = read_regular(Path(workdir) / FORK_LOG, _FORK_LOG_BYTES).decode("ascii")
+    except (OSError, InputError, UnicodeDecodeError):
+        return []
+    found = []
+    for pid in {int(word) for word in text.split() if word.isdigit()}:
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() >= since and proc.status() != psutil.STATUS_ZOMBIE and \
+                    (not hasattr(os, "getuid") or proc.uids().real == os.getuid()):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
 def is_helper(proc: psutil.Process) -> bool:
     """One of optadvisor's own processes (an analysis worker, a watchman), never the
     profiled program's: neither is stopped as a leftover of the run."""
@@ -96,6 +125,11 @@ def watch() -> None:
                 pids.add(int(value))
             elif word == "dir":
                 dirs.append(value)
+    # Our own start is before the program could fork (it waits at a gate until then).
+    since = psutil.Process(me).create_time()
+    for folder in dirs:
+        for proc in logged_forks(folder, since):
+            seen.setdefault(proc.pid, proc.create_time())
     _stop_everything(run_id, marker, groups, pids, seen)
     for folder in dirs:
         shutil.rmtree(folder, ignore_errors=True)

@@ -272,11 +272,12 @@ def _measure(options: ProfileOptions, python: str, script: Path, cwd: Path, root
         if options.mode == "sample":
             recorder, sampler_name, gate_mode = _attach(options, target, collected)
         monitor = Monitor(target.pid, options.monitor_interval)
+        target.tracked = monitor.processes
         monitor.start()
         target.release(gate_mode)
         exit = target.wait(options.timeout)
         monitor.stop()
-        stopped, leftover = target.stop_leftovers(monitor.processes())
+        stopped, leftover = target.stop_leftovers()  # with what the monitor saw (tracked)
         result = target.read_result()
         raw = None
         if recorder is not None:

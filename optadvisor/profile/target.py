@@ -18,12 +18,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
+from optadvisor.lifetime import kernel_ties
 from optadvisor.models import RunOutcome, Rusage
-from optadvisor.profile.guard import Guard, is_helper
+from optadvisor.profile.guard import FORK_LOG, Guard, is_helper, logged_forks
 
 BOOTSTRAP = str(Path(__file__).with_name("_bootstrap.py").resolve())
 MARKER = "OPTADVISOR_PROFILE_RUN"
@@ -64,6 +65,9 @@ class Target:
     helpers: set[int] = field(default_factory=set)
     """Our own processes around it (py-spy): never taken for its leftovers."""
     released_at: float = 0.0
+    tracked: Callable[[], list[psutil.Process]] | None = None
+    """Every process of its tree seen while it ran (the monitor's view): its daemons,
+    stopped with it even where they are nobody's children any more."""
     _done: threading.Event = field(default_factory=threading.Event)
     _status: tuple[int, Any] | None = None
     _ended_at: float = 0.0
@@ -171,7 +175,9 @@ class Target:
         found = {p.pid: p for p in marked_processes(self.run_id)}
         for proc in self._orphans():
             found.setdefault(proc.pid, proc)
-        for proc in extra or ():
+        for proc in logged_forks(self.workdir, self.started_at):
+            found.setdefault(proc.pid, proc)
+        for proc in (*(extra or ()), *(self.tracked() if self.tracked else ())):
             try:
                 if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                     found.setdefault(proc.pid, proc)
@@ -227,9 +233,18 @@ class Target:
         """If we are leaving early (an error of ours, Ctrl-C), take the whole tree down."""
         if not self._done.is_set():
             self._close_gate()
+            # Its tree as it is now, before killing the target orphans the children that
+            # left its group (no subreaper takes them in, off Linux).
+            tree = self.descendants()
             self.signal_tree(signal.SIGKILL)
             self._done.wait(5.0)
-            self.stop_leftovers()
+            self.stop_leftovers(tree)
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.pid).children(recursive=True)
+        except psutil.Error:
+            return []
 
     def read_result(self) -> dict[str, Any]:
         try:
@@ -264,7 +279,7 @@ def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path
     run_id = f"{os.getpid()}-{uuid.uuid4().hex}"
     config = {"script": str(script), "args": list(args), "gate_fd": read_fd,
               "result": str(workdir / "result.json"), "mode": mode,
-              "allow_ptrace": allow_ptrace}
+              "allow_ptrace": allow_ptrace, "forks": str(workdir / FORK_LOG)}
     config.update(extra or {})
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -297,10 +312,11 @@ def spawn(python: str, script: Path, args: tuple[str, ...], mode: str, cwd: Path
 
 def become_subreaper(on: bool = True) -> None:
     """Orphans of the profiled tree (double forks, daemons) are re-parented to this
-    process instead of init, where _orphans() finds them (Linux; elsewhere the marker in
-    their environment and the process group are what is left). Switched off after the
+    process instead of init, where _orphans() finds them (Linux; elsewhere the process
+    group, the marker in their environment, the program's fork log and the monitor's view
+    of its tree are what is left: optadvisor/lifetime.py). Switched off after the
     run: a process that uses optadvisor as a library should not stay one."""
-    if sys.platform.startswith("linux"):
+    if kernel_ties():
         try:
             ctypes.CDLL(None, use_errno=True).prctl(36, int(on))  # PR_SET_CHILD_SUBREAPER
         except (OSError, AttributeError):  # pragma: no cover - no prctl

@@ -7,16 +7,16 @@ content, lines.end) it shows when present.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from optadvisor.models import Recommendation, Report
+from optadvisor.render import json_text
 from optadvisor.render.common import repo_path, fenced, level, one_line
 
 
 def render(report: Report) -> str:
     issues = [issue(rec, repo_path(report, rec.path)) for rec in report.recommendations]
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    return json_text(issues, indent=2) + "\n"
 
 
 def issue(rec: Recommendation, path: str) -> dict[str, Any]:

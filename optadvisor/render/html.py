@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import textwrap
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from pygments.lexers import PythonLexer
 
 from optadvisor.inputs import read_regular
 from optadvisor.models import Recommendation, Report, Rule, Target, priority_rank
+from optadvisor.render import json_text
 from optadvisor.render.charts import lag_timeline, resource_timeline
 from optadvisor.render.common import (
     all_priorities,
@@ -168,9 +168,8 @@ def _code_css() -> str:
 def _json_for_script(value: Any) -> Markup:
     """JSON that is inert inside <script type="application/json">: `</script>`, `<!--`
     and entities cannot occur in it, and U+2028/9 are escaped for older parsers."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    text = json_text(value)  # controls and U+2028/9 escaped
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(raw, escaped)
     return Markup(text)
 

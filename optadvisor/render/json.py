@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from optadvisor.models import Report
+from optadvisor.render import json_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "report.schema.json"
 
@@ -15,8 +16,8 @@ def render(report: Report) -> str:
     if report.shard is not None:
         # A shard document carries every file's facts and text: json's C encoder writes
         # it many times faster than the indenting one, and nobody reads it by eye.
-        return json.dumps(report.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return json_text(report.to_dict()) + "\n"
+    return json_text(report.to_dict(), indent=2) + "\n"
 
 
 def schema() -> dict:

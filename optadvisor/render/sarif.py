@@ -9,13 +9,13 @@ property would file them as security alerts.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from optadvisor.models import ErrorRecord, Recommendation, Report, Rule
+from optadvisor.render import json_text
 from optadvisor.render.common import repo_path, fenced, level, rule_metadata
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -30,7 +30,7 @@ _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 
 
 def render(report: Report) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report), indent=2) + "\n"
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -187,7 +187,9 @@ def _artifact(path: str) -> dict[str, str]:
     posix = PurePosixPath(path)
     if posix.is_absolute():
         return {"uri": posix.as_uri()}
-    return {"uri": "/".join(quote(part, safe="") for part in posix.parts),
+    # surrogateescape: a name that is not UTF-8 is percent-encoded as its own bytes.
+    return {"uri": "/".join(quote(part, safe="", errors="surrogateescape")
+                            for part in posix.parts),
             "uriBaseId": SRCROOT}
 
 
