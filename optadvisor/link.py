@@ -15,10 +15,10 @@ between two trees is made only when the import really names the other tree's mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from optadvisor.analyze.catalog import Catalog
-from optadvisor.models import CallFact, FileFacts, SourceFile
+from optadvisor.models import CallFact, FileFacts, FunctionFact, SourceFile
 
 MAX_DEPTH = 8
 """Helpers deeper than this are not followed: the chain would be too long to act on."""
@@ -497,19 +497,12 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             break
         looked |= wanted
         found: list[FunctionKey] = []
-        for source, facts in files:
-            for i, caller in enumerate(facts.functions):
-                for callee in caller.callees:
-                    if callee.rsplit(".", 1)[-1] not in wanted:
-                        continue
-                    target = index.resolve(source.rel, callee)
-                    if target is None:
-                        continue
-                    is_setup = caller.name in setup or caller.startup
-                    callers.setdefault(target, []).append(
-                        ((source.rel, i), is_setup, callee in caller.loop_callees))
-                    if not is_setup:
-                        found.append((source.rel, i))
+        for key, caller, callee, target in _calls_to(index, files, wanted):
+            is_setup = caller.name in setup or caller.startup
+            callers.setdefault(target, []).append(
+                (key, is_setup, callee in caller.loop_callees))
+            if not is_setup:
+                found.append(key)
         wanted = {name_of(key) for key in found}
 
     memo: dict[FunctionKey, bool] = {}
@@ -531,6 +524,20 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         if once(key):
             out.setdefault(key[0], set()).add(key[1])
     return out
+
+
+def _calls_to(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
+              wanted: set[str]) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
+    """(caller, its facts, the callee's name, the project function it resolves to) for
+    every call of a function whose last name part is `wanted` (a string test first: only
+    those few are resolved, so the walk stays cheap on a large tree)."""
+    for source, facts in files:
+        for i, caller in enumerate(facts.functions):
+            for callee in caller.callees:
+                if callee.rsplit(".", 1)[-1] in wanted:
+                    target = index.resolve(source.rel, callee)
+                    if target is not None:
+                        yield (source.rel, i), caller, callee, target
 
 
 def _alone_on_loop(index: ProjectIndex,
@@ -557,15 +564,8 @@ def _alone_on_loop(index: ProjectIndex,
         wanted |= {callee.rsplit(".", 1)[-1] for k in alone
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
-        for source, facts in files:
-            for i, fn in enumerate(facts.functions):
-                for callee in fn.callees:
-                    if callee.rsplit(".", 1)[-1] not in wanted:
-                        continue
-                    target = index.resolve(source.rel, callee)
-                    if target is not None:
-                        callers.setdefault(target, []).append(
-                            ((source.rel, i), callee in fn.driven))
+        for key, caller, callee, target in _calls_to(index, files, wanted):
+            callers.setdefault(target, []).append((key, callee in caller.driven))
         keep = {key for key in alone
                 if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
         # Coroutines only these await run alone too (one level further each round).
