@@ -29,7 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
-    "serves_long": "bool",
+    "serves_long": "bool", "blocking_method": "str",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -295,6 +295,13 @@ class CallView:
     @property
     def in_async(self) -> bool:
         return bool(self.function.is_async)
+
+    @property
+    def blocking_method(self) -> str:
+        """The last name of the blocking call: this call's own, or the one at the end of
+        the helper chain it reaches (`containers.get` -> `get`)."""
+        name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
+        return name.rsplit(".", 1)[-1].rstrip("()")
 
     @property
     def serves_long(self) -> bool:

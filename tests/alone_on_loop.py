@@ -30,3 +30,16 @@ class Server:
 
 def main():
     asyncio.run(Server().serve())
+
+
+class Pipeline:
+    # camel's datagen: waits on threads (concurrent.futures.as_completed) inside a
+    # coroutine that generate() runs alone on a private loop — not a spawn of tasks.
+    async def _batch(self, jobs):
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        with ThreadPoolExecutor() as pool:
+            return [f.result() for f in as_completed([pool.submit(j) for j in jobs])]
+
+    def generate(self, jobs):
+        loop = asyncio.new_event_loop()
+        return loop.run_until_complete(self._batch(jobs))

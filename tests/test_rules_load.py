@@ -297,6 +297,27 @@ def test_a_docker_lookup_ranks_below_a_pull():
     recs, error = scan_source(code, select=("OPT101",))
     assert error is None
     assert [(r.line, r.priority) for r in recs] == [(9, "high"), (10, "medium")]
+    # The same through helpers (OPT104): the lookup at the chain's end decides.
+    helpers = textwrap.dedent("""
+        import docker
+
+        class Sandbox:
+            def __init__(self):
+                self.docker = docker.from_env()
+
+            def image_exists(self, image):
+                return self.docker.images.get(image)
+
+            def pull(self, image):
+                return self.docker.images.pull(image)
+
+            async def start(self, image):
+                self.pull(image)
+                return self.image_exists(image)
+    """)
+    recs, error = scan_source(helpers, select=("OPT104",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(15, "high"), (16, "medium")]
 
 
 def test_work_on_a_failure_or_a_first_run_ranks_one_level_down():
@@ -348,7 +369,7 @@ def test_a_coroutine_alone_on_a_loop_of_its_own_ranks_one_level_down():
     recs, error = scan_source(code, select=("OPT101", "OPT104"))
     assert error is None
     assert sorted((r.line, r.priority) for r in recs) == [
-        (15, "medium"), (19, "medium"), (26, "high")]
+        (15, "medium"), (19, "medium"), (26, "high"), (41, "medium")]
     assert all("loop of its own" in r.message for r in recs if r.priority == "medium")
 
 

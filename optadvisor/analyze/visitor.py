@@ -1014,7 +1014,9 @@ class FactCollector(cst.CSTVisitor):
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
         chain = chain_of(node.func)
-        if chain is not None and func is not None and chain[-1] in _SPAWNS:
+        if chain is not None and func is not None and (chain[-1] in _SPAWNS or (
+                chain[-1] in _ASYNCIO_SPAWNS
+                and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
             func.spawns = True
         if chain is not None and func is not None and node.args and (
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
@@ -1422,6 +1424,8 @@ def _tests_missing(test: cst.BaseExpression) -> bool:
     return False
 
 
-_SPAWNS = frozenset({"gather", "create_task", "ensure_future", "as_completed", "wait",
-                     "start_soon", "TaskGroup", "run_coroutine_threadsafe"})
+_SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "TaskGroup",
+                     "create_task_group", "run_coroutine_threadsafe"})
 """Calls that put more than one task on a loop: a coroutine that makes none runs alone."""
+_ASYNCIO_SPAWNS = frozenset({"as_completed", "wait"})
+"""The same, only as asyncio's (concurrent.futures' wait on threads, not on the loop)."""
