@@ -404,3 +404,17 @@ def test_a_client_built_for_one_long_call_ranks_one_level_down_outside_routes():
     assert error is None
     assert sorted((r.line, r.priority) for r in recs) == [
         (8, "low"), (12, "medium"), (17, "medium")]
+
+
+def test_waiting_for_a_person_at_the_terminal_ranks_one_level_down():
+    # eval E/F: input() in async console tools (a REPL, a human player, a review step):
+    # waiting for the person is the point; every such finding was judged not worth it.
+    from optadvisor.api import scan_source
+
+    code = ("def ask():\n    return input('> ')\n\n\n"
+            "async def repl():\n    line = input('> ')\n    return ask(), line\n")
+    recs, error = scan_source(code, select=("OPT101", "OPT104"))
+    assert error is None
+    assert sorted((r.line, r.rule, r.priority) for r in recs) == [
+        (6, "OPT101", "medium"), (7, "OPT104", "medium")]
+    assert all("a person at the terminal" in r.message for r in recs)
