@@ -538,3 +538,26 @@ def test_ui_code_is_not_moved_to_a_worker_thread():
     assert by_rule["OPT104"].fix.applicability == "manual"
     assert "call_from_thread" in by_rule["OPT104"].fix.message
     assert by_rule["OPT101"].fix.applicability != "manual"
+
+
+def test_an_autogen_function_tool_gets_no_module_level_helper():
+    """Held-out evaluation C (autogen): AutoGen's FunctionTool keeps the function's source,
+    which a serialized component runs without the module, so a cached factory added at
+    module level would be a NameError there. Other functions of the file keep the fix."""
+    recs, _ = scan_source(textwrap.dedent("""
+        from autogen_core.tools import FunctionTool
+        from openai import OpenAI
+
+        def moderate(text: str) -> str:
+            client = OpenAI()
+            return client.moderations.create(input=text).id
+
+        def other(text):
+            client = OpenAI()
+            return client.moderations.create(input=text).id
+
+        tools = [FunctionTool(func=moderate, description="m")]
+    """), select=("OPT201",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[6].applicability == "manual" and "AutoGen FunctionTool" in by_line[6].message
+    assert by_line[10].applicability == "unsafe"

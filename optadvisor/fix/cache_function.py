@@ -44,6 +44,7 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             f"The function changes `{target}` after loading it: cache the load and work on a "
             f"copy (`copy.deepcopy`), or every later caller sees the change.")
+    source.outside_helpers_travel(node)
     top = _top_level(source, node)
     if top is None:
         raise NotHere("")

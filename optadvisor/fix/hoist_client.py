@@ -61,6 +61,7 @@ def build(ctx: FixContext) -> Fix:
             f"The client is built from `{local[0]}`, a value of this call: reuse one client per "
             f"distinct `{local[0]}` (a dict keyed by it, or a cached factory taking it), or "
             "build it once where that value is fixed.")
+    source.outside_helpers_travel(node)
     built = ctx.refine(site.cst_call)
     short = re.sub(r"[^0-9a-zA-Z]+", "_", name.rsplit(".", 1)[-1]).strip("_").lower() or "client"
     factory = f"_shared_{short}"

@@ -181,6 +181,37 @@ class FixSource:
         return names
 
     @cached_property
+    def source_tools(self) -> frozenset[str]:
+        """Functions handed to AutoGen's `FunctionTool(...)` in this module: AutoGen keeps
+        their source text, which a config dump serializes and another process runs alone
+        (a module-level helper a fix adds would not travel with it)."""
+        if self.tree is None:
+            return frozenset()
+        names: set[str] = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and (
+                    isinstance(node.func, ast.Name) and node.func.id == "FunctionTool"
+                    or isinstance(node.func, ast.Attribute) and node.func.attr == "FunctionTool"):
+                args = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "func")]
+                names.update(a.id for a in args if isinstance(a, ast.Name))
+        return frozenset(names)
+
+    def outside_helpers_travel(self, node: ast.AST) -> None:
+        """Raise NotHere when the function around `node` is an AutoGen FunctionTool whose
+        source is kept: module-level code a fix adds would not be there when it runs."""
+        from optadvisor.fix.context import NotHere
+
+        scope = self.scope_of(node)
+        for outer in (scope, *self.ancestors(scope)) if scope is not None else ():
+            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                    outer.name in self.source_tools:
+                raise NotHere(
+                    f"`{outer.name}` is an AutoGen FunctionTool: AutoGen keeps its source, "
+                    "which a serialized component runs without this module, so a module-level "
+                    "helper would not be there. Make the change inside the function (or pass "
+                    "the shared object in as an argument).")
+
+    @cached_property
     def ui_toolkit(self) -> str:
         """The UI toolkit this module imports, if any (one walk of the tree per file)."""
         if self.tree is None:
