@@ -80,6 +80,8 @@ class _Analysis:
     """Files read whose analysis failed (also in `errors`), by path."""
     reused: bool = False
     """Everything came from the warm state unchanged (nothing to write back)."""
+    stats: "dict[str, warm.StatKey]" = field(default_factory=dict)
+    """What os.stat said of the files, where the warm state may keep it (warm.settled)."""
 
 
 @dataclass
@@ -126,7 +128,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     # both need the facts of every file, so no warm state.
     state = _warm_state(options, config, catalog, engine) \
         if run is None and options.shard is None else None
-    analysis = _analyze(files, config, catalog, options, progress, overlay, state)
+    analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state)
     file_errors = list(analysis.errors)
     if state is not None:
         if not _conclude(engine, analysis, state):
@@ -136,7 +138,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
             engine.templates = TemplateRenderer()
             state.previous = None
-            analysis = _analyze(files, config, catalog, options, progress, overlay, state)
+            analysis = _analyze_checked(files, config, catalog, options, progress, overlay,
+                                        state)
             _conclude(engine, analysis, state)
         if overlay is None and not engine.rule_errors() and not analysis.reused:
             _save_state(state, analysis)
@@ -232,7 +235,9 @@ def _save_state(state: _Warm, analysis: _Analysis) -> None:
     complete = set(digests) == set(analysis.digests)
     warm.save(state.path, warm.WarmState(state.engine_key, state.layout_key,
                                          state.project_key if complete else "",
-                                         digests, analysis.results, errors))
+                                         digests, analysis.results, errors,
+                                         {rel: analysis.stats[rel] for rel in digests
+                                          if rel in analysis.stats}))
 
 
 def _from_results(results: "dict[str, warm.FileResult]") -> EngineResult:
@@ -334,31 +339,92 @@ def _facts_context(config: Config, catalog: "Catalog") -> str:
                           _parser_versions())
 
 
+def _analyze_checked(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
+                     options: ScanOptions, progress: ProgressHook | None,
+                     overlay: Mapping[str, bytes] | None, state: _Warm | None) -> _Analysis:
+    """_analyze, done again with every file hashed when one whose stat matched the warm
+    state's turned out to hold other bytes (warm.py: the stat pre-check)."""
+    try:
+        return _analyze(files, config, catalog, options, progress, overlay, state)
+    except _StaleStat:
+        return _analyze(files, config, catalog, options, progress, overlay, state,
+                        trust_stats=False)
+
+
+class _StaleStat(Exception):
+    """A file whose stat equals the warm state's was read, and its bytes are others."""
+
+
+class _Sources:
+    """The files of a scan, each one's digest, and its bytes when they are needed. A file
+    whose stat equals the one the warm state kept takes the kept digest unread (warm.py
+    says why that is safe); its bytes are read, and checked against that digest, only
+    when a stage needs them."""
+
+    def __init__(self, files: "Sequence[SourceFile]", config: Config,
+                 errors: list[ErrorRecord], overlay: Mapping[str, bytes] | None,
+                 previous: "warm.WarmState | None") -> None:
+        started = time.time_ns()
+        self.files: dict[str, SourceFile] = {}
+        self.digests: dict[str, str] = {}
+        self.stats: dict[str, warm.StatKey] = {}
+        self._data: dict[str, bytes] = {}
+        kept = previous.stats or {} if previous is not None else {}
+        kept_digests = previous.digests or {} if previous is not None else {}
+        for source in files:
+            rel = source.rel
+            if overlay and rel in overlay:
+                data: bytes | None = overlay[rel]
+            else:
+                key = _stat(source, config, errors)
+                if key is None:
+                    continue
+                if key == kept.get(rel) and rel in kept_digests:
+                    self.files[rel] = source
+                    self.digests[rel] = kept_digests[rel]
+                    self.stats[rel] = key
+                    continue
+                data = _read(source, errors)
+                if data is None:
+                    continue
+                if warm.settled(key, started):
+                    self.stats[rel] = key
+            self.files[rel] = source
+            self.digests[rel] = file_digest(data)
+            self._data[rel] = data
+
+    def data(self, rel: str) -> bytes:
+        data = self._data.get(rel)
+        if data is None:
+            try:
+                data = self.files[rel].path.read_bytes()
+            except OSError as exc:
+                raise _StaleStat(rel) from exc
+            if file_digest(data) != self.digests[rel]:
+                raise _StaleStat(rel)
+            self._data[rel] = data
+        return data
+
+
 def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              options: ScanOptions, progress: ProgressHook | None,
              overlay: Mapping[str, bytes] | None = None,
-             state: _Warm | None = None) -> _Analysis:
+             state: _Warm | None = None, trust_stats: bool = True) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link. When the
-    warm state has every file's results unchanged, only read."""
+    warm state has every file's results unchanged, only read (or only stat: _Sources)."""
     errors: list[ErrorRecord] = []
     cache = None
     if options.use_cache:
         context = state.facts_context if state else _facts_context(config, catalog)
         cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
 
-    sources: dict[str, tuple[SourceFile, bytes]] = {}
     facts: dict[str, FileFacts] = {}
     cached = 0
     misses: list[tuple[str, bytes]] = []
-    digests: dict[str, str] = {}
     failed: dict[str, ErrorRecord] = {}
-    for source in files:
-        data = overlay[source.rel] if overlay and source.rel in overlay \
-            else _read(source, config, errors)
-        if data is None:
-            continue
-        sources[source.rel] = (source, data)
-        digests[source.rel] = file_digest(data)
+    sources = _Sources(files, config, errors, overlay,
+                       state.previous if state is not None and trust_stats else None)
+    digests = sources.digests
 
     done = 0
     total = 0
@@ -388,13 +454,17 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
     if state is not None:
         state.layout_key, state.project_key = warm.project_keys(
-            state.facts_context, [(sources[rel][0], digests[rel]) for rel in sources],
-            package_prefixes(source for source, _ in sources.values()))
+            state.facts_context, [(sources.files[rel], digests[rel]) for rel in digests],
+            package_prefixes(sources.files[rel] for rel in digests))
         kept = _all_warm(state, digests)
         if kept is not None:
             results, kept_errors = kept
             errors.extend(kept_errors)
-            return _Analysis([], errors, len(results), results, digests, reused=True)
+            assert state.previous is not None
+            return _Analysis([], errors, len(results), results, digests,
+                             failed=dict(state.previous.errors or {}),
+                             reused=sources.stats == state.previous.stats,
+                             stats=sources.stats)
         if cache is not None:
             changed = _changed_only(state, sources, digests, cache, analyze)
             if isinstance(changed, _Analysis):
@@ -405,24 +475,24 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     # Files with no cache entry at all are analyzed in workers while this thread decodes
     # the entries of the others (a one-file change: the worker's start-up, libcst's import
     # and the parse cost no wall time). An entry that turns out unusable is a late miss.
-    absent = [(rel, data) for rel, (_, data) in sources.items()
+    absent = [(rel, sources.data(rel)) for rel in digests
               if rel not in analyzed and not (cache and cache.exists(digests[rel]))]
 
-    early = _Background(analyze, absent) if absent and len(absent) < len(sources) else None
+    early = _Background(analyze, absent) if absent and len(absent) < len(digests) else None
     outcomes = {} if early else analyze(absent) if absent else {}
     unseen = {rel for rel, _ in absent} | set(analyzed)
-    for rel, (source, data) in sources.items():
+    for rel in list(digests):
         if rel in unseen:
             continue
         hit = cache.get(digests[rel]) if cache else None
         if isinstance(hit, ErrorRecord):
-            failed[rel] = replace(hit, path=source.rel)
+            failed[rel] = replace(hit, path=rel)
             errors.append(failed[rel])
         elif hit is not None:
-            facts[source.rel] = replace(hit, path=source.rel)
+            facts[rel] = replace(hit, path=rel)
             cached += 1
         else:
-            misses.append((source.rel, data))
+            misses.append((rel, sources.data(rel)))
     if early:
         outcomes = early.result()
     outcomes.update(analyzed)
@@ -436,12 +506,13 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             facts[rel] = outcome
 
     inputs = [
-        FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
+        FileInput(sources.files[rel], facts[rel], SourceText.from_bytes(sources.data(rel)),
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
     _link(inputs, catalog)
-    return _Analysis(inputs, errors, cached, digests=digests, failed=failed)
+    return _Analysis(inputs, errors, cached, digests=digests, failed=failed,
+                     stats=sources.stats)
 
 
 def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
@@ -452,7 +523,7 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
         if found is not None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
 
-def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
+def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
                   analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]"
                   ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
@@ -478,7 +549,7 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
         if isinstance(hit, FileFacts):
             facts[rel] = replace(hit, path=rel)
         elif hit is None:
-            misses.append((rel, sources[rel][1]))
+            misses.append((rel, sources.data(rel)))
         else:
             return {}
     outcomes = analyze(misses) if misses else {}
@@ -510,14 +581,15 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
         facts[rel] = replace(hit, path=rel)
     inputs = []
     for rel in sorted(links):
-        item = FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
-                         digest=digests[rel])
+        item = FileInput(sources.files[rel], facts[rel],
+                         SourceText.from_bytes(sources.data(rel)), digest=digests[rel])
         warm.set_links(item, links[rel])
         inputs.append(item)
     results = {rel: result for rel, result in previous.results.items() if rel not in links}
     errors = [previous.errors[rel] for rel in sorted(previous.errors)]
     return _Analysis(inputs, errors, len(digests) - len(previous.errors) - len(misses),
-                     results, dict(digests), failed=dict(previous.errors))
+                     results, dict(digests), failed=dict(previous.errors),
+                     stats=sources.stats)
 
 
 def _all_warm(state: _Warm, digests: Mapping[str, str]
@@ -689,23 +761,39 @@ def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] =
     return list(report.recommendations), run
 
 
-def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> bytes | None:
-    """A file's bytes, or an error record; huge files are refused before being read."""
+def _stat(source: SourceFile, config: Config, errors: list[ErrorRecord]
+          ) -> "warm.StatKey | None":
+    """A file's stat (warm.stat_key), or an error record; huge files are refused before
+    being read."""
     try:
-        size = os.stat(source.path).st_size
-        if config.max_file_bytes and size > config.max_file_bytes:
-            errors.append(ErrorRecord(
-                source.rel, "too-large",
-                f"{size:,} bytes is over the {config.max_file_bytes:,}-byte limit "
-                "(raise max-file-bytes in [tool.optadvisor] to scan it)"))
-            return None
+        key = warm.stat_key(os.stat(source.path))
+    except OSError as exc:
+        errors.append(_unreadable(source, exc))
+        return None
+    size = key[0]
+    if config.max_file_bytes and size > config.max_file_bytes:
+        errors.append(ErrorRecord(
+            source.rel, "too-large",
+            f"{size:,} bytes is over the {config.max_file_bytes:,}-byte limit "
+            "(raise max-file-bytes in [tool.optadvisor] to scan it)"))
+        return None
+    return key
+
+
+def _read(source: SourceFile, errors: list[ErrorRecord]) -> bytes | None:
+    """A file's bytes, or an error record (None and no record for a directory)."""
+    try:
         return source.path.read_bytes()
     except IsADirectoryError:
         return None
     except OSError as exc:
-        kind = "symlink-loop" if exc.errno == 40 else "unreadable"
-        errors.append(ErrorRecord(source.rel, kind, exc.strerror or str(exc)))
+        errors.append(_unreadable(source, exc))
         return None
+
+
+def _unreadable(source: SourceFile, exc: OSError) -> ErrorRecord:
+    kind = "symlink-loop" if exc.errno == 40 else "unreadable"
+    return ErrorRecord(source.rel, kind, exc.strerror or str(exc))
 
 
 def _repo_prefix(root: Path, config: Config) -> str:

@@ -18,6 +18,7 @@ from conftest import FIXTURES, write
 from typer.testing import CliRunner
 
 import optadvisor.api
+import optadvisor.warm
 from optadvisor.api import ScanOptions, scan
 from optadvisor.cache import decode_facts, encode_facts
 from optadvisor.cli import app
@@ -73,7 +74,7 @@ def entries(cache_dir: Path, kind: str = "facts") -> list[Path]:
 def forget_results(cache_dir: Path) -> None:
     """Removes the projects' warm states (warm.py): with them, a scan where nothing changed
     reads no fact entry at all, and the fact cache is what these tests are about."""
-    for path in (cache_dir / "projects-v1").glob("*"):
+    for path in (cache_dir / f"projects-v{optadvisor.warm.FORMAT}").glob("*"):
         path.unlink()
 
 
