@@ -25,9 +25,10 @@ reason: reading and hashing 1,800 files was a tenth of a warm scan). Why that is
 ctime cannot be set from user space, and any write or utime() moves it, so an edit that
 keeps the size and restores the mtime (`cp -p`, `touch -r`, rsync -t) still differs. The
 classic risk is an edit within the same timestamp tick as the stat that was kept; so a
-stat is kept only for a file that had not changed for RACY_NS when the scan
-started (by its ctime), and any later write gives it a ctime the kept one cannot equal. A file that
-changed during the scan that read it keeps no stat and is hashed next time. The content
+stat is kept only for a file that had not changed (by its ctime) for RACY_NS when the
+scan started, and any later write gives it a ctime the kept one cannot equal. A file that
+changed during the scan that read it keeps no stat and is hashed next time. What is left
+is what git accepts too: a clock set back, or a tool that writes raw disk blocks. The content
 hash stays the truth: every file whose stat differs, or whose bytes a scan needs, is read
 and hashed (a digest that then differs from the stat's starts the analysis over with
 every file hashed).
