@@ -109,15 +109,12 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         from optadvisor.shard import FixRecorder
 
         fixes = recorder = FixRecorder(fixes)
-    engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
-                    options.ignore, fixes)
     run = None
     if options.profile is not None:  # read first: a bad run fails before the scan, not after
         from optadvisor.profile import load_run
 
         run = load_run(options.profile)
     found = discover(list(options.paths), config)
-    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
     files, assignment = found.files, None
     if options.shard is not None:
         from optadvisor.shard import partition
@@ -126,9 +123,22 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         files = tuple(f for f in found.files if assignment[f.rel] == options.shard[0])
     # A profile re-ranks by what ran, and a shard document carries every file's facts:
     # both need the facts of every file, so no warm state.
-    state = _warm_state(options, config, catalog, engine) \
-        if run is None and options.shard is None else None
-    analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state)
+    warm_path = _state_path(options, config) \
+        if run is None and options.shard is None and options.use_cache else None
+    early = _Early.start(files, config, catalog, options, warm_path) \
+        if warm_path is not None and overlay is None else None
+    try:
+        engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
+                        options.ignore, fixes)
+    except BaseException:
+        if early is not None:
+            early.wait()
+        raise
+    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
+    state = _warm_state(options, config, catalog, engine, warm_path) \
+        if warm_path is not None else None
+    analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state,
+                                early)
     file_errors = list(analysis.errors)
     if state is not None:
         if not _conclude(engine, analysis, state):
@@ -139,7 +149,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
             engine.templates = TemplateRenderer()
             state.previous = None
             analysis = _analyze_checked(files, config, catalog, options, progress, overlay,
-                                        state)
+                                        state, None)
             _conclude(engine, analysis, state)
         if overlay is None and not engine.rule_errors() and not analysis.reused:
             _save_state(state, analysis)
@@ -193,11 +203,14 @@ def _scan_settings(options: ScanOptions) -> "ScanSettings":
         include_examples=options.include_examples)
 
 
+def _state_path(options: ScanOptions, config: Config) -> Path:
+    return warm.state_path(options.cache_dir or config.cache_dir or default_cache_dir(),
+                           options.paths, config.config_file)
+
+
 def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
-                engine: Engine) -> _Warm | None:
+                engine: Engine, path: Path) -> _Warm:
     """The project's warm state (read now; used once the files are read)."""
-    if not options.use_cache:
-        return None
     from optadvisor.rules import rule_files
 
     context = _facts_context(config, catalog)
@@ -206,9 +219,59 @@ def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
                  engine.known, sorted(engine.skipped_contexts),
                  [(p.pattern, p.rules) for p in config.per_path_ignores])
     key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)
-    path = warm.state_path(options.cache_dir or config.cache_dir or default_cache_dir(),
-                           options.paths, config.config_file)
     return _Warm(path, key, warm.load(path, key), context)
+
+
+class _Early:
+    """Files that changed since the warm state's scan, and have no fact entry, analyzed in
+    workers from the moment they are known: a worker takes ~0.5 s to start and import
+    libcst, while this thread loads the rules and the rest of the warm state."""
+
+    def __init__(self, sources: "_Sources", jobs: list[tuple[str, bytes]],
+                 job: "_Background | None") -> None:
+        self.sources = sources
+        """Every file's digest (and bytes where read): _analyze reads nothing twice."""
+        self.jobs = {rel for rel, _ in jobs}
+        self._job = job
+
+    @classmethod
+    def start(cls, files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
+              options: ScanOptions, path: Path) -> "_Early | None":
+        previous = warm.load(path, "")  # its digests and stats (no results: another key)
+        if previous is None:
+            return None  # a first scan analyzes every file anyway
+        errors: list[ErrorRecord] = []
+        sources = _Sources(files, config, errors, None, previous)
+        if errors:
+            return None  # _analyze reads them again and reports them
+        cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(),
+                          _facts_context(config, catalog))
+        assert previous.digests is not None
+        jobs = [(rel, sources.data(rel)) for rel, digest in sources.digests.items()
+                if digest != previous.digests.get(rel) and not cache.exists(digest)]
+        if not jobs:
+            return cls(sources, [], None)
+        requested = options.jobs or config.jobs or default_jobs()
+
+        def analyze() -> "dict[str, FileFacts | ErrorRecord]":
+            outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested,
+                                   lambda n: None,
+                                   Budget(config.max_file_seconds, config.max_file_mib))
+            for rel, outcome in outcomes.items():
+                cache.put(sources.digests[rel], outcome)
+            return outcomes
+
+        return cls(sources, jobs, _Background(analyze))
+
+    def outcomes(self) -> "dict[str, FileFacts | ErrorRecord]":
+        return self._job.result() if self._job is not None else {}  # type: ignore[no-any-return]
+
+    def wait(self) -> None:
+        """For a scan that stops before using it (the worker is not left running)."""
+        try:
+            self.outcomes()
+        except Exception:  # noqa: BLE001 - the scan's own error is the one to report
+            pass
 
 
 def _conclude(engine: Engine, analysis: _Analysis, state: _Warm) -> bool:
@@ -341,12 +404,16 @@ def _facts_context(config: Config, catalog: "Catalog") -> str:
 
 def _analyze_checked(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                      options: ScanOptions, progress: ProgressHook | None,
-                     overlay: Mapping[str, bytes] | None, state: _Warm | None) -> _Analysis:
+                     overlay: Mapping[str, bytes] | None, state: _Warm | None,
+                     early: _Early | None) -> _Analysis:
     """_analyze, done again with every file hashed when one whose stat matched the warm
     state's turned out to hold other bytes (warm.py: the stat pre-check)."""
     try:
-        return _analyze(files, config, catalog, options, progress, overlay, state)
+        return _analyze(files, config, catalog, options, progress, overlay, state,
+                        early=early)
     except _StaleStat:
+        if early is not None:
+            early.wait()
         return _analyze(files, config, catalog, options, progress, overlay, state,
                         trust_stats=False)
 
@@ -409,7 +476,8 @@ class _Sources:
 def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              options: ScanOptions, progress: ProgressHook | None,
              overlay: Mapping[str, bytes] | None = None,
-             state: _Warm | None = None, trust_stats: bool = True) -> _Analysis:
+             state: _Warm | None = None, trust_stats: bool = True,
+             early: _Early | None = None) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link. When the
     warm state has every file's results unchanged, only read (or only stat: _Sources)."""
     errors: list[ErrorRecord] = []
@@ -422,8 +490,11 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     cached = 0
     misses: list[tuple[str, bytes]] = []
     failed: dict[str, ErrorRecord] = {}
-    sources = _Sources(files, config, errors, overlay,
-                       state.previous if state is not None and trust_stats else None)
+    if early is not None and state is not None and state.previous is not None:
+        sources = early.sources  # read and hashed by the same rules, moments ago
+    else:
+        sources = _Sources(files, config, errors, overlay,
+                           state.previous if state is not None and trust_stats else None)
     digests = sources.digests
 
     done = 0
@@ -446,13 +517,20 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
     def analyze(jobs: list[tuple[str, bytes]]) -> "dict[str, FileFacts | ErrorRecord]":
         nonlocal total
+        started: "dict[str, FileFacts | ErrorRecord]" = {}
+        if early is not None and any(rel in early.jobs for rel, _ in jobs):
+            started = {rel: outcome for rel, outcome in early.outcomes().items()
+                       if rel in {rel for rel, _ in jobs}}
+            jobs = [(rel, data) for rel, data in jobs if rel not in started]
+            if not jobs:
+                return started
         total += len(jobs)
         outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested, advance,
                                Budget(config.max_file_seconds, config.max_file_mib))
         for rel, outcome in outcomes.items():
             if cache:
                 cache.put(digests[rel], outcome)
-        return outcomes
+        return {**started, **outcomes}
 
     if state is not None:
         state.layout_key, state.project_key = warm.project_keys(
@@ -468,7 +546,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                              reused=sources.stats == state.previous.stats,
                              stats=sources.stats)
         if cache is not None:
-            changed = _changed_only(state, sources, digests, cache, analyze, decoded)
+            changed = _changed_only(state, sources, digests, cache, analyze, decoded,
+                                    early.jobs if early is not None else set())
             if isinstance(changed, _Analysis):
                 changed.errors[:0] = errors
                 return changed
@@ -477,8 +556,9 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     # Files with no cache entry at all are analyzed in workers while this thread decodes
     # the entries of the others (a one-file change: the worker's start-up, libcst's import
     # and the parse cost no wall time). An entry that turns out unusable is a late miss.
-    absent = [(rel, sources.data(rel)) for rel in digests
-              if rel not in analyzed and not (cache and cache.exists(digests[rel]))]
+    started = early.jobs if early is not None else set()  # analyzed already, not cached
+    absent = [(rel, sources.data(rel)) for rel in digests if rel not in analyzed and (
+        rel in started or not (cache and cache.exists(digests[rel])))]
 
     early = _Background(analyze, absent) if absent and len(absent) < len(digests) else None
     outcomes = {} if early else analyze(absent) if absent else {}
@@ -529,7 +609,7 @@ def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
                   analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]",
                   decoded: "dict[str, FileFacts | ErrorRecord | None]",
-                  ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
+                  started: "set[str]") -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
     """When the files are those of the warm state's scan and every changed file still
     gives the link stage the same facts, positions aside (warm.link_digest: a comment, a
     literal or a loop body changed, lines added or removed), no file's links change but
@@ -548,7 +628,8 @@ def _changed_only(state: _Warm, sources: "_Sources",
     facts: dict[str, FileFacts] = {}
     misses = []
     for rel in changed:
-        hit = cache.get(digests[rel])
+        # Analyzed since the scan started (_Early): its entry is new, not a cache hit.
+        hit = None if rel in started else cache.get(digests[rel])
         if isinstance(hit, FileFacts):
             facts[rel] = replace(hit, path=rel)
         elif hit is None:
