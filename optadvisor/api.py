@@ -500,8 +500,6 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     done = 0
     total = 0
     analyzed: "dict[str, FileFacts | ErrorRecord]" = {}
-    decoded: "dict[str, FileFacts | ErrorRecord | None]" = {}
-    """Fact entries _changed_only decoded while it waited for a worker, by path."""
 
     def advance(n: int) -> None:
         nonlocal done
@@ -546,7 +544,7 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                              reused=sources.stats == state.previous.stats,
                              stats=sources.stats)
         if cache is not None:
-            changed = _changed_only(state, sources, digests, cache, analyze, decoded,
+            changed = _changed_only(state, sources, digests, cache, analyze,
                                     early.jobs if early is not None else set())
             if isinstance(changed, _Analysis):
                 changed.errors[:0] = errors
@@ -566,7 +564,7 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     for rel in list(digests):
         if rel in unseen:
             continue
-        hit = decoded[rel] if rel in decoded else cache.get(digests[rel]) if cache else None
+        hit = cache.get(digests[rel]) if cache else None
         if isinstance(hit, ErrorRecord):
             failed[rel] = replace(hit, path=rel)
             errors.append(failed[rel])
@@ -608,7 +606,6 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
 def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
                   analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]",
-                  decoded: "dict[str, FileFacts | ErrorRecord | None]",
                   started: "set[str]") -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
     """When the files are those of the warm state's scan and every changed file still
     gives the link stage the same facts, positions aside (warm.link_digest: a comment, a
@@ -636,10 +633,7 @@ def _changed_only(state: _Warm, sources: "_Sources",
             misses.append((rel, sources.data(rel)))
         else:
             return {}
-    waiting = {rel for rel, _ in misses}
-    outcomes = _while_waiting(analyze, misses, [
-        (rel, digests[rel]) for rel in sorted(digests)
-        if rel not in facts and rel not in waiting], cache, decoded) if misses else {}
+    outcomes = analyze(misses) if misses else {}
     if not all(isinstance(outcome, FileFacts) for outcome in outcomes.values()):
         return outcomes  # a file that leaves the link stage
     facts.update(outcomes)  # type: ignore[arg-type]
@@ -662,7 +656,7 @@ def _changed_only(state: _Warm, sources: "_Sources",
         if rel in facts or form != result.links:
             links[rel] = form
     for rel in links.keys() - facts.keys():  # a chain runs through a changed file
-        hit = decoded[rel] if rel in decoded else cache.get(digests[rel])
+        hit = cache.get(digests[rel])
         if not isinstance(hit, FileFacts):
             return outcomes
         facts[rel] = replace(hit, path=rel)
@@ -677,24 +671,6 @@ def _changed_only(state: _Warm, sources: "_Sources",
     return _Analysis(inputs, errors, len(digests) - len(previous.errors) - len(misses),
                      results, dict(digests), failed=dict(previous.errors),
                      stats=sources.stats)
-
-
-def _while_waiting(analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]",
-                   jobs: list[tuple[str, bytes]], entries: list[tuple[str, str]],
-                   cache: FactCache, decoded: "dict[str, FileFacts | ErrorRecord | None]",
-                   ) -> "dict[str, FileFacts | ErrorRecord]":
-    """analyze(jobs), in a thread, while this one decodes fact `entries` ((path, digest))
-    into `decoded` until the analysis is done. A worker takes ~0.5 s to start and import
-    libcst, and whether the change re-links the project (which needs every file's facts)
-    is known only when it is done: the decoding is done in time that was spent waiting,
-    and used only if it does (a comment edit wastes it)."""
-    job = _Background(analyze, jobs)
-    for rel, digest in entries:
-        if job.done():
-            break
-        hit = cache.get(digest)
-        decoded[rel] = replace(hit, path=rel) if hit is not None else None
-    return job.result()  # type: ignore[no-any-return]
 
 
 def _all_warm(state: _Warm, digests: Mapping[str, str]
@@ -728,9 +704,6 @@ class _Background:
         self._thread = threading.Thread(target=target, name="optadvisor-analyze",
                                         daemon=True)
         self._thread.start()
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
 
     def result(self) -> Any:
         self._thread.join()

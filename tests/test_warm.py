@@ -89,26 +89,12 @@ class Counts:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.decoded: list[str] = []
         self.evaluated: list[str] = []
-        self.waiting = False
         get, run_file = optadvisor.cache.FactCache.get, optadvisor.engine.Engine.run_file
-        while_waiting = optadvisor.api._while_waiting
         counts = self
 
         def counted_get(cache, digest):  # type: ignore[no-untyped-def]
-            # Entries decoded while a worker analyzes the changed files (api._while_waiting)
-            # cost no wall time: only the others count.
-            if not counts.waiting:
-                counts.decoded.append(digest)
+            counts.decoded.append(digest)
             return get(cache, digest)
-
-        def waiting(*args):  # type: ignore[no-untyped-def]
-            counts.waiting = True
-            try:
-                return while_waiting(*args)
-            finally:
-                counts.waiting = False
-
-        monkeypatch.setattr(optadvisor.api, "_while_waiting", waiting)
 
         def counted_run_file(engine, item):  # type: ignore[no-untyped-def]
             counts.evaluated.append(item.source.rel)
@@ -198,9 +184,9 @@ def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, m
                                          (tree / "app/helpers.py").read_text())
     moved = check_same_as_cold(tree, cache_dir, counts)
     assert counts.evaluated == ["app/helpers.py", "app/service.py"]
-    # The helper's old entry, and the caller's unless decoded while the worker analyzed
-    # the helper.
-    assert len(counts.decoded) in (1, 2)
+    # The helper's old entry and the caller's (the helper's new bytes have no entry: they
+    # were analyzed from the moment the scan saw they changed, api._Early).
+    assert len(counts.decoded) == 2
     via = [r.evidence.get("via") for r in moved.recommendations if r.rule == "OPT104"]
     before = [r.evidence.get("via") for r in first.recommendations if r.rule == "OPT104"]
     assert via and before and [hop["line"] for hop in via[0]] == \
