@@ -135,7 +135,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
             early.wait()
         raise
     _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
-    state = _warm_state(options, config, catalog, engine, warm_path) \
+    state = _warm_state(options, config, catalog, engine, warm_path,
+                        early.state if early is not None else None) \
         if warm_path is not None else None
     analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state,
                                 early)
@@ -209,8 +210,9 @@ def _state_path(options: ScanOptions, config: Config) -> Path:
 
 
 def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
-                engine: Engine, path: Path) -> _Warm:
-    """The project's warm state (read now; used once the files are read)."""
+                engine: Engine, path: Path, data: Any = None) -> _Warm:
+    """The project's warm state (read now, or `data` read by _Early; used once the files
+    are read)."""
     from optadvisor.rules import rule_files
 
     context = _facts_context(config, catalog)
@@ -219,7 +221,7 @@ def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
                  engine.known, sorted(engine.skipped_contexts),
                  [(p.pattern, p.rules) for p in config.per_path_ignores])
     key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)
-    return _Warm(path, key, warm.load(path, key), context)
+    return _Warm(path, key, warm.load(path, key, data), context)
 
 
 class _Early:
@@ -227,8 +229,10 @@ class _Early:
     workers from the moment they are known: a worker takes ~0.5 s to start and import
     libcst, while this thread loads the rules and the rest of the warm state."""
 
-    def __init__(self, sources: "_Sources", jobs: list[tuple[str, bytes]],
+    def __init__(self, state: Any, sources: "_Sources", jobs: list[tuple[str, bytes]],
                  job: "_Background | None") -> None:
+        self.state = state
+        """The warm state's JSON (decoded again once the engine key is known)."""
         self.sources = sources
         """Every file's digest (and bytes where read): _analyze reads nothing twice."""
         self.jobs = {rel for rel, _ in jobs}
@@ -237,7 +241,8 @@ class _Early:
     @classmethod
     def start(cls, files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
               options: ScanOptions, path: Path) -> "_Early | None":
-        previous = warm.load(path, "")  # its digests and stats (no results: another key)
+        data = warm.read(path)
+        previous = warm.load(path, "", data)  # digests and stats (no results: another key)
         if previous is None:
             return None  # a first scan analyzes every file anyway
         errors: list[ErrorRecord] = []
@@ -250,7 +255,7 @@ class _Early:
         jobs = [(rel, sources.data(rel)) for rel, digest in sources.digests.items()
                 if digest != previous.digests.get(rel) and not cache.exists(digest)]
         if not jobs:
-            return cls(sources, [], None)
+            return cls(data, sources, [], None)
         requested = options.jobs or config.jobs or default_jobs()
 
         def analyze() -> "dict[str, FileFacts | ErrorRecord]":
@@ -261,7 +266,7 @@ class _Early:
                 cache.put(sources.digests[rel], outcome)
             return outcomes
 
-        return cls(sources, jobs, _Background(analyze))
+        return cls(data, sources, jobs, _Background(analyze))
 
     def outcomes(self) -> "dict[str, FileFacts | ErrorRecord]":
         return self._job.result() if self._job is not None else {}  # type: ignore[no-any-return]

@@ -305,14 +305,22 @@ def _run(engine: "Engine", item: "FileInput", key: str, links: list[Any] | None
 # --------------------------------------------------------------------------- the file
 
 
-def load(path: Path, engine: str) -> WarmState | None:
-    """The state at `path` when it was written under this engine key... or under another
-    one (its digests and project key still tell which facts are unchanged: None only when
-    there is no usable state)."""
+def read(path: Path) -> Any:
+    """The state file's JSON, or None."""
     try:
-        data = load_json(path, STATE_BYTES)
+        return load_json(path, STATE_BYTES)
     except (OSError, ValueError):
         return None  # missing, not a regular file, too large, not JSON, too deep
+
+
+def load(path: Path, engine: str, data: Any = None) -> WarmState | None:
+    """The state at `path` (or its JSON, `data`, read already) when it was written under
+    this engine key... or under another one (its digests and project key still tell which
+    facts are unchanged: None only when there is no usable state)."""
+    if data is None:
+        data = read(path)
+    if data is None:
+        return None
     try:
         return _decode(data, engine)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
