@@ -80,6 +80,8 @@ class _Analysis:
     """Files read whose analysis failed (also in `errors`), by path."""
     reused: bool = False
     """Everything came from the warm state unchanged (nothing to write back)."""
+    stats: "dict[str, warm.StatKey]" = field(default_factory=dict)
+    """What os.stat said of the files, where the warm state may keep it (warm.settled)."""
 
 
 @dataclass
@@ -107,15 +109,12 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         from optadvisor.shard import FixRecorder
 
         fixes = recorder = FixRecorder(fixes)
-    engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
-                    options.ignore, fixes)
     run = None
     if options.profile is not None:  # read first: a bad run fails before the scan, not after
         from optadvisor.profile import load_run
 
         run = load_run(options.profile)
     found = discover(list(options.paths), config)
-    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
     files, assignment = found.files, None
     if options.shard is not None:
         from optadvisor.shard import partition
@@ -124,9 +123,23 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         files = tuple(f for f in found.files if assignment[f.rel] == options.shard[0])
     # A profile re-ranks by what ran, and a shard document carries every file's facts:
     # both need the facts of every file, so no warm state.
-    state = _warm_state(options, config, catalog, engine) \
-        if run is None and options.shard is None else None
-    analysis = _analyze(files, config, catalog, options, progress, overlay, state)
+    warm_path = _state_path(options, config) \
+        if run is None and options.shard is None and options.use_cache else None
+    early = _Early.start(files, config, catalog, options, warm_path) \
+        if warm_path is not None and overlay is None else None
+    try:
+        engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
+                        options.ignore, fixes)
+    except BaseException:
+        if early is not None:
+            early.wait()
+        raise
+    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
+    state = _warm_state(options, config, catalog, engine, warm_path,
+                        early.state if early is not None else None) \
+        if warm_path is not None else None
+    analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state,
+                                early)
     file_errors = list(analysis.errors)
     if state is not None:
         if not _conclude(engine, analysis, state):
@@ -136,7 +149,8 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
 
             engine.templates = TemplateRenderer()
             state.previous = None
-            analysis = _analyze(files, config, catalog, options, progress, overlay, state)
+            analysis = _analyze_checked(files, config, catalog, options, progress, overlay,
+                                        state, None)
             _conclude(engine, analysis, state)
         if overlay is None and not engine.rule_errors() and not analysis.reused:
             _save_state(state, analysis)
@@ -190,11 +204,15 @@ def _scan_settings(options: ScanOptions) -> "ScanSettings":
         include_examples=options.include_examples)
 
 
+def _state_path(options: ScanOptions, config: Config) -> Path:
+    return warm.state_path(options.cache_dir or config.cache_dir or default_cache_dir(),
+                           options.paths, config.config_file)
+
+
 def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
-                engine: Engine) -> _Warm | None:
-    """The project's warm state (read now; used once the files are read)."""
-    if not options.use_cache:
-        return None
+                engine: Engine, path: Path, data: Any = None) -> _Warm:
+    """The project's warm state (read now, or `data` read by _Early; used once the files
+    are read)."""
     from optadvisor.rules import rule_files
 
     context = _facts_context(config, catalog)
@@ -203,9 +221,62 @@ def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
                  engine.known, sorted(engine.skipped_contexts),
                  [(p.pattern, p.rules) for p in config.per_path_ignores])
     key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)
-    path = warm.state_path(options.cache_dir or config.cache_dir or default_cache_dir(),
-                           options.paths, config.config_file)
-    return _Warm(path, key, warm.load(path, key), context)
+    return _Warm(path, key, warm.load(path, key, data), context)
+
+
+class _Early:
+    """Files that changed since the warm state's scan, and have no fact entry, analyzed in
+    workers from the moment they are known: a worker takes ~0.5 s to start and import
+    libcst, while this thread loads the rules and the rest of the warm state."""
+
+    def __init__(self, state: Any, sources: "_Sources", jobs: list[tuple[str, bytes]],
+                 job: "_Background | None") -> None:
+        self.state = state
+        """The warm state's JSON (decoded again once the engine key is known)."""
+        self.sources = sources
+        """Every file's digest (and bytes where read): _analyze reads nothing twice."""
+        self.jobs = {rel for rel, _ in jobs}
+        self._job = job
+
+    @classmethod
+    def start(cls, files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
+              options: ScanOptions, path: Path) -> "_Early | None":
+        data = warm.read(path)
+        previous = warm.load(path, "", data)  # digests and stats (no results: another key)
+        if previous is None:
+            return None  # a first scan analyzes every file anyway
+        errors: list[ErrorRecord] = []
+        sources = _Sources(files, config, errors, None, previous)
+        if errors:
+            return None  # _analyze reads them again and reports them
+        cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(),
+                          _facts_context(config, catalog))
+        assert previous.digests is not None
+        jobs = [(rel, sources.data(rel)) for rel, digest in sources.digests.items()
+                if digest != previous.digests.get(rel) and not cache.exists(digest)]
+        if not jobs:
+            return cls(data, sources, [], None)
+        requested = options.jobs or config.jobs or default_jobs()
+
+        def analyze() -> "dict[str, FileFacts | ErrorRecord]":
+            outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested,
+                                   lambda n: None,
+                                   Budget(config.max_file_seconds, config.max_file_mib))
+            for rel, outcome in outcomes.items():
+                cache.put(sources.digests[rel], outcome)
+            return outcomes
+
+        return cls(data, sources, jobs, _Background(analyze))
+
+    def outcomes(self) -> "dict[str, FileFacts | ErrorRecord]":
+        return self._job.result() if self._job is not None else {}  # type: ignore[no-any-return]
+
+    def wait(self) -> None:
+        """For a scan that stops before using it (the worker is not left running)."""
+        try:
+            self.outcomes()
+        except Exception:  # noqa: BLE001 - the scan's own error is the one to report
+            pass
 
 
 def _conclude(engine: Engine, analysis: _Analysis, state: _Warm) -> bool:
@@ -232,7 +303,9 @@ def _save_state(state: _Warm, analysis: _Analysis) -> None:
     complete = set(digests) == set(analysis.digests)
     warm.save(state.path, warm.WarmState(state.engine_key, state.layout_key,
                                          state.project_key if complete else "",
-                                         digests, analysis.results, errors))
+                                         digests, analysis.results, errors,
+                                         {rel: analysis.stats[rel] for rel in digests
+                                          if rel in analysis.stats}))
 
 
 def _from_results(results: "dict[str, warm.FileResult]") -> EngineResult:
@@ -334,31 +407,100 @@ def _facts_context(config: Config, catalog: "Catalog") -> str:
                           _parser_versions())
 
 
+def _analyze_checked(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
+                     options: ScanOptions, progress: ProgressHook | None,
+                     overlay: Mapping[str, bytes] | None, state: _Warm | None,
+                     early: _Early | None) -> _Analysis:
+    """_analyze, done again with every file hashed when one whose stat matched the warm
+    state's turned out to hold other bytes (warm.py: the stat pre-check)."""
+    try:
+        return _analyze(files, config, catalog, options, progress, overlay, state,
+                        early=early)
+    except _StaleStat:
+        if early is not None:
+            early.wait()
+        return _analyze(files, config, catalog, options, progress, overlay, state,
+                        trust_stats=False)
+
+
+class _StaleStat(Exception):
+    """A file whose stat equals the warm state's was read, and its bytes are others."""
+
+
+class _Sources:
+    """The files of a scan, each one's digest, and its bytes when they are needed. A file
+    whose stat equals the one the warm state kept takes the kept digest unread (warm.py
+    says why that is safe); its bytes are read, and checked against that digest, only
+    when a stage needs them."""
+
+    def __init__(self, files: "Sequence[SourceFile]", config: Config,
+                 errors: list[ErrorRecord], overlay: Mapping[str, bytes] | None,
+                 previous: "warm.WarmState | None") -> None:
+        started = time.time_ns()
+        self.files: dict[str, SourceFile] = {}
+        self.digests: dict[str, str] = {}
+        self.stats: dict[str, warm.StatKey] = {}
+        self._data: dict[str, bytes] = {}
+        kept = previous.stats or {} if previous is not None else {}
+        kept_digests = previous.digests or {} if previous is not None else {}
+        for source in files:
+            rel = source.rel
+            if overlay and rel in overlay:
+                data: bytes | None = overlay[rel]
+            else:
+                key = _stat(source, config, errors)
+                if key is None:
+                    continue
+                if key == kept.get(rel) and rel in kept_digests:
+                    self.files[rel] = source
+                    self.digests[rel] = kept_digests[rel]
+                    self.stats[rel] = key
+                    continue
+                data = _read(source, errors)
+                if data is None:
+                    continue
+                if warm.settled(key, started):
+                    self.stats[rel] = key
+            self.files[rel] = source
+            self.digests[rel] = file_digest(data)
+            self._data[rel] = data
+
+    def data(self, rel: str) -> bytes:
+        data = self._data.get(rel)
+        if data is None:
+            try:
+                data = self.files[rel].path.read_bytes()
+            except OSError as exc:
+                raise _StaleStat(rel) from exc
+            if file_digest(data) != self.digests[rel]:
+                raise _StaleStat(rel)
+            self._data[rel] = data
+        return data
+
+
 def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              options: ScanOptions, progress: ProgressHook | None,
              overlay: Mapping[str, bytes] | None = None,
-             state: _Warm | None = None) -> _Analysis:
+             state: _Warm | None = None, trust_stats: bool = True,
+             early: _Early | None = None) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link. When the
-    warm state has every file's results unchanged, only read."""
+    warm state has every file's results unchanged, only read (or only stat: _Sources)."""
     errors: list[ErrorRecord] = []
     cache = None
     if options.use_cache:
         context = state.facts_context if state else _facts_context(config, catalog)
         cache = FactCache(options.cache_dir or config.cache_dir or default_cache_dir(), context)
 
-    sources: dict[str, tuple[SourceFile, bytes]] = {}
     facts: dict[str, FileFacts] = {}
     cached = 0
     misses: list[tuple[str, bytes]] = []
-    digests: dict[str, str] = {}
     failed: dict[str, ErrorRecord] = {}
-    for source in files:
-        data = overlay[source.rel] if overlay and source.rel in overlay \
-            else _read(source, config, errors)
-        if data is None:
-            continue
-        sources[source.rel] = (source, data)
-        digests[source.rel] = file_digest(data)
+    if early is not None and state is not None and state.previous is not None:
+        sources = early.sources  # read and hashed by the same rules, moments ago
+    else:
+        sources = _Sources(files, config, errors, overlay,
+                           state.previous if state is not None and trust_stats else None)
+    digests = sources.digests
 
     done = 0
     total = 0
@@ -378,25 +520,37 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
     def analyze(jobs: list[tuple[str, bytes]]) -> "dict[str, FileFacts | ErrorRecord]":
         nonlocal total
+        started: "dict[str, FileFacts | ErrorRecord]" = {}
+        if early is not None and any(rel in early.jobs for rel, _ in jobs):
+            started = {rel: outcome for rel, outcome in early.outcomes().items()
+                       if rel in {rel for rel, _ in jobs}}
+            jobs = [(rel, data) for rel, data in jobs if rel not in started]
+            if not jobs:
+                return started
         total += len(jobs)
         outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested, advance,
                                Budget(config.max_file_seconds, config.max_file_mib))
         for rel, outcome in outcomes.items():
             if cache:
                 cache.put(digests[rel], outcome)
-        return outcomes
+        return {**started, **outcomes}
 
     if state is not None:
         state.layout_key, state.project_key = warm.project_keys(
-            state.facts_context, [(sources[rel][0], digests[rel]) for rel in sources],
-            package_prefixes(source for source, _ in sources.values()))
+            state.facts_context, [(sources.files[rel], digests[rel]) for rel in digests],
+            package_prefixes(sources.files[rel] for rel in digests))
         kept = _all_warm(state, digests)
         if kept is not None:
             results, kept_errors = kept
             errors.extend(kept_errors)
-            return _Analysis([], errors, len(results), results, digests, reused=True)
+            assert state.previous is not None
+            return _Analysis([], errors, len(results), results, digests,
+                             failed=dict(state.previous.errors or {}),
+                             reused=sources.stats == state.previous.stats,
+                             stats=sources.stats)
         if cache is not None:
-            changed = _changed_only(state, sources, digests, cache, analyze)
+            changed = _changed_only(state, sources, digests, cache, analyze,
+                                    early.jobs if early is not None else set())
             if isinstance(changed, _Analysis):
                 changed.errors[:0] = errors
                 return changed
@@ -405,24 +559,25 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     # Files with no cache entry at all are analyzed in workers while this thread decodes
     # the entries of the others (a one-file change: the worker's start-up, libcst's import
     # and the parse cost no wall time). An entry that turns out unusable is a late miss.
-    absent = [(rel, data) for rel, (_, data) in sources.items()
-              if rel not in analyzed and not (cache and cache.exists(digests[rel]))]
+    started = early.jobs if early is not None else set()  # analyzed already, not cached
+    absent = [(rel, sources.data(rel)) for rel in digests if rel not in analyzed and (
+        rel in started or not (cache and cache.exists(digests[rel])))]
 
-    early = _Background(analyze, absent) if absent and len(absent) < len(sources) else None
+    early = _Background(analyze, absent) if absent and len(absent) < len(digests) else None
     outcomes = {} if early else analyze(absent) if absent else {}
     unseen = {rel for rel, _ in absent} | set(analyzed)
-    for rel, (source, data) in sources.items():
+    for rel in list(digests):
         if rel in unseen:
             continue
         hit = cache.get(digests[rel]) if cache else None
         if isinstance(hit, ErrorRecord):
-            failed[rel] = replace(hit, path=source.rel)
+            failed[rel] = replace(hit, path=rel)
             errors.append(failed[rel])
         elif hit is not None:
-            facts[source.rel] = replace(hit, path=source.rel)
+            facts[rel] = replace(hit, path=rel)
             cached += 1
         else:
-            misses.append((source.rel, data))
+            misses.append((rel, sources.data(rel)))
     if early:
         outcomes = early.result()
     outcomes.update(analyzed)
@@ -436,12 +591,13 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             facts[rel] = outcome
 
     inputs = [
-        FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
+        FileInput(sources.files[rel], facts[rel], SourceText.from_bytes(sources.data(rel)),
                   digest=digests[rel])
         for rel in sorted(facts)
     ]
     _link(inputs, catalog)
-    return _Analysis(inputs, errors, cached, digests=digests, failed=failed)
+    return _Analysis(inputs, errors, cached, digests=digests, failed=failed,
+                     stats=sources.stats)
 
 
 def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
@@ -453,10 +609,10 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
             item.alone = found.alone
 
-def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
+def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
-                  analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]"
-                  ) -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
+                  analyze: "Callable[[list[tuple[str, bytes]]], dict[str, FileFacts | ErrorRecord]]",
+                  started: "set[str]") -> "_Analysis | dict[str, FileFacts | ErrorRecord]":
     """When the files are those of the warm state's scan and every changed file still
     gives the link stage the same facts, positions aside (warm.link_digest: a comment, a
     literal or a loop body changed, lines added or removed), no file's links change but
@@ -475,11 +631,12 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
     facts: dict[str, FileFacts] = {}
     misses = []
     for rel in changed:
-        hit = cache.get(digests[rel])
+        # Analyzed since the scan started (_Early): its entry is new, not a cache hit.
+        hit = None if rel in started else cache.get(digests[rel])
         if isinstance(hit, FileFacts):
             facts[rel] = replace(hit, path=rel)
         elif hit is None:
-            misses.append((rel, sources[rel][1]))
+            misses.append((rel, sources.data(rel)))
         else:
             return {}
     outcomes = analyze(misses) if misses else {}
@@ -511,14 +668,15 @@ def _changed_only(state: _Warm, sources: Mapping[str, tuple[SourceFile, bytes]],
         facts[rel] = replace(hit, path=rel)
     inputs = []
     for rel in sorted(links):
-        item = FileInput(sources[rel][0], facts[rel], SourceText.from_bytes(sources[rel][1]),
-                         digest=digests[rel])
+        item = FileInput(sources.files[rel], facts[rel],
+                         SourceText.from_bytes(sources.data(rel)), digest=digests[rel])
         warm.set_links(item, links[rel])
         inputs.append(item)
     results = {rel: result for rel, result in previous.results.items() if rel not in links}
     errors = [previous.errors[rel] for rel in sorted(previous.errors)]
     return _Analysis(inputs, errors, len(digests) - len(previous.errors) - len(misses),
-                     results, dict(digests), failed=dict(previous.errors))
+                     results, dict(digests), failed=dict(previous.errors),
+                     stats=sources.stats)
 
 
 def _all_warm(state: _Warm, digests: Mapping[str, str]
@@ -691,23 +849,39 @@ def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] =
     return list(report.recommendations), run
 
 
-def _read(source: SourceFile, config: Config, errors: list[ErrorRecord]) -> bytes | None:
-    """A file's bytes, or an error record; huge files are refused before being read."""
+def _stat(source: SourceFile, config: Config, errors: list[ErrorRecord]
+          ) -> "warm.StatKey | None":
+    """A file's stat (warm.stat_key), or an error record; huge files are refused before
+    being read."""
     try:
-        size = os.stat(source.path).st_size
-        if config.max_file_bytes and size > config.max_file_bytes:
-            errors.append(ErrorRecord(
-                source.rel, "too-large",
-                f"{size:,} bytes is over the {config.max_file_bytes:,}-byte limit "
-                "(raise max-file-bytes in [tool.optadvisor] to scan it)"))
-            return None
+        key = warm.stat_key(os.stat(source.path))
+    except OSError as exc:
+        errors.append(_unreadable(source, exc))
+        return None
+    size = key[0]
+    if config.max_file_bytes and size > config.max_file_bytes:
+        errors.append(ErrorRecord(
+            source.rel, "too-large",
+            f"{size:,} bytes is over the {config.max_file_bytes:,}-byte limit "
+            "(raise max-file-bytes in [tool.optadvisor] to scan it)"))
+        return None
+    return key
+
+
+def _read(source: SourceFile, errors: list[ErrorRecord]) -> bytes | None:
+    """A file's bytes, or an error record (None and no record for a directory)."""
+    try:
         return source.path.read_bytes()
     except IsADirectoryError:
         return None
     except OSError as exc:
-        kind = "symlink-loop" if exc.errno == 40 else "unreadable"
-        errors.append(ErrorRecord(source.rel, kind, exc.strerror or str(exc)))
+        errors.append(_unreadable(source, exc))
         return None
+
+
+def _unreadable(source: SourceFile, exc: OSError) -> ErrorRecord:
+    kind = "symlink-loop" if exc.errno == 40 else "unreadable"
+    return ErrorRecord(source.rel, kind, exc.strerror or str(exc))
 
 
 def _repo_prefix(root: Path, config: Config) -> str:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.text import Text
 from typer.core import TyperGroup
 
 from optadvisor import __version__
@@ -35,6 +34,9 @@ def _say(label: str, style: str, message: str) -> None:
     (`[tool.optadvisor]`, `[[examples]]` and `routes/[id]` were lost, `[/x]` crashed),
     its control characters are escaped, and it is never wrapped (a long path used to be
     split at 80 columns)."""
+    from rich.console import Console  # rich is imported when something is printed
+    from rich.text import Text
+
     Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
         Text.assemble((label, style), " ", safe(message)))
 
@@ -91,7 +93,9 @@ def _format(format: str | None, output: Path | None, default: str) -> str:
     return format
 
 
-def _stderr() -> Console:
+def _stderr():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -179,8 +183,6 @@ def scan(
 ) -> None:
     """Scan PATHS statically and report prioritized recommendations."""
     from optadvisor.api import ScanOptions, exit_code, scan as run_scan
-    from optadvisor.profile import ProfileRunError
-    from optadvisor.shard import parse_shard
 
     format = _format(format, output, "full")
     extra = _parse_also(also)
@@ -193,13 +195,25 @@ def scan(
     if shard is not None:
         _check_shard_flags(format, extra, apply_fixes or diff, profile_run, baseline,
                            write_baseline, statistics)
+    # What only --profile and --shard need is imported only for them (a warm scan spends
+    # more time importing than scanning).
+    run_errors: tuple[type[Exception], ...] = ()
+    if profile_run is not None:
+        from optadvisor.profile import ProfileRunError
+
+        run_errors = (ProfileRunError,)
+    shard_of = None
     try:
+        if shard is not None:
+            from optadvisor.shard import parse_shard
+
+            shard_of = parse_shard(shard)
         options = ScanOptions(
             paths=tuple(paths), config_file=config, select=split_codes(select),
             ignore=split_codes(ignore), jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
             profile=profile_run, notify=_warn, include_tests=include_tests,
             include_examples=include_examples,
-            shard=parse_shard(shard) if shard is not None else None)
+            shard=shard_of)
         threshold = parse_fail_on(fail_on) if fail_on is not None else None
         from optadvisor import baseline as baselines
 
@@ -217,7 +231,7 @@ def scan(
             from optadvisor.config import load_config
 
             threshold = load_config(list(paths), config).fail_on
-    except (ConfigError, RuleError, CatalogError, ProfileRunError) as exc:
+    except (ConfigError, RuleError, CatalogError, *run_errors) as exc:
         raise _fail(str(exc)) from None
     report = dataclasses.replace(report, fail_on="never" if exit_zero else threshold)
     if statistics:
@@ -503,6 +517,8 @@ def profile(
 
     def progress(message: str) -> None:
         if not quiet:  # a message names files: Text, never markup
+            from rich.text import Text
+
             stderr.print(Text.assemble(("optadvisor:", "dim"), " ", safe(message)))
 
     try:
@@ -615,6 +631,8 @@ def rules_list() -> None:
     for compiled in rules:
         r = compiled.rule
         table.add_row(r.id, r.kind, r.category, r.priority, r.title)
+    from rich.console import Console
+
     Console(highlight=False).print(table)
 
 
@@ -727,6 +745,7 @@ def command():  # type: ignore[no-untyped-def]
             option = made(ctx)  # made per call by click: a flag, no metavar either
             if option is not None:
                 option.metavar = ""
+                _plain_coercion(option)
             return option
 
         current.get_help_option = help_option
@@ -750,7 +769,84 @@ def command():  # type: ignore[no-untyped-def]
                     param._usage_display_name = lambda usage=usage: usage
                 if hasattr(param, "display_type_rich"):
                     param.display_type_rich = lambda ctx: None
+            _plain_coercion(param)
     return root
+
+
+_PLAIN_KINDS = (str, Path, int, float, bool)
+_INT = re.compile(r"-?[0-9]+")
+_FLOAT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _plain_coercion(param) -> None:  # type: ignore[no-untyped-def]
+    """Recent typer converts every parameter's value through a pydantic TypeAdapter it
+    builds on first use: importing pydantic and building ~20 adapters cost each run
+    ~0.15 s (a warm scan takes ~1 s). The plain kinds this CLI declares (str, Path, int,
+    float, bool, lists of them, with min/max bounds) are converted here to what typer gives;
+    any other value, or one that does not convert cleanly (typer writes the error), goes
+    to typer's own conversion. tests/test_cli_coercion.py compares the two. A typer
+    without that machinery (older ones convert through click types) is left as it is."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or getattr(param, "_runtime_param", False) is not None:
+        return
+    info = descriptor.parameter_info
+    annotation, many = descriptor.annotation, False
+    if getattr(annotation, "__origin__", None) is list:
+        (annotation,), many = annotation.__args__, True
+    plain = annotation in _PLAIN_KINDS and descriptor.file_annotation is None and not any(
+        getattr(info, name, None) for name in (
+            "parser", "click_type", "exists", "writable", "resolve_path", "allow_dash",
+            "path_type", "clamp", "formats"))
+    if plain:
+        param._runtime_param = _PlainCoercion(descriptor, annotation, many)
+
+
+class _PlainCoercion:
+    """typer's RuntimeParam.coerce for a plain kind (see _plain_coercion)."""
+
+    def __init__(self, descriptor, kind: type, many: bool) -> None:  # type: ignore[no-untyped-def]
+        self.descriptor = descriptor
+        self.kind = kind
+        self.many = many
+        self.low = descriptor.parameter_info.min
+        self.high = descriptor.parameter_info.max
+
+    def coerce(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        try:
+            if self.many and isinstance(value, (list, tuple)):
+                return [self._one(item) for item in value]
+            if not self.many and not isinstance(value, (list, tuple)):
+                return self._one(value)
+        except ValueError:
+            pass
+        from typer._coercion import build_runtime_param
+
+        return build_runtime_param(self.descriptor).coerce(value, param=param, ctx=ctx)
+
+    def _one(self, value):  # type: ignore[no-untyped-def]
+        kind = self.kind
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is str and isinstance(value, str):
+            return value
+        if kind is Path and isinstance(value, (str, Path)) and str(value):
+            return Path(value)
+        if kind in (int, float) and not isinstance(value, bool):
+            if isinstance(value, str):
+                if not (_INT if kind is int else _FLOAT).fullmatch(value):
+                    raise ValueError(value)
+                number = kind(value)
+            elif isinstance(value, int) or (kind is float and isinstance(value, float)):
+                number = kind(value)
+            else:
+                raise ValueError(value)
+            if (self.low is not None and number < self.low) or \
+                    (self.high is not None and number > self.high):
+                raise ValueError(value)  # typer says what the bounds are
+            return number
+        raise ValueError(value)
 
 
 _RECEIVED: list[int] = []

@@ -18,6 +18,21 @@ So:
 - the rules, the config or optadvisor changed: the engine key differs and every file is
   evaluated again (facts stay cached).
 
+Each file's row also keeps what os.stat said of it when it was read (warm.stat_key):
+a later scan that finds the same size, mtime, ctime and inode takes the stored digest
+instead of reading and hashing the file again (git's index does the same, for the same
+reason: reading and hashing 1,800 files was a tenth of a warm scan). Why that is safe:
+ctime cannot be set from user space, and any write or utime() moves it, so an edit that
+keeps the size and restores the mtime (`cp -p`, `touch -r`, rsync -t) still differs. The
+classic risk is an edit within the same timestamp tick as the stat that was kept; so a
+stat is kept only for a file that had not changed (by its ctime) for RACY_NS when the
+scan started, and any later write gives it a ctime the kept one cannot equal. A file that
+changed during the scan that read it keeps no stat and is hashed next time. What is left
+is what git accepts too: a clock set back, or a tool that writes raw disk blocks. The content
+hash stays the truth: every file whose stat differs, or whose bytes a scan needs, is read
+and hashed (a digest that then differs from the stat's starts the analysis over with
+every file hashed).
+
 The state is JSON, read with the same guards as every cache entry (regular file, size
 cap, nesting depth) and checked field by field: a corrupt, truncated, foreign or hostile
 state is ignored (the scan does the work and writes a new one), never trusted.
@@ -27,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,12 +58,20 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 2
-"""2: a link chain carries the bridge flag and the async twin (1 lost them: a warm scan
-gave the thread fix a cold scan does not give), an awaited callee whether it reaches more
-than local files, and which coroutines run alone on a loop of their own."""
+FORMAT = 3
+"""2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
+chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
+cold scan does not give), an awaited callee whether it reaches more than local files, and
+which coroutines run alone on a loop of their own."""
+RACY_NS = 3_000_000_000
+"""A file changed less than this before a scan keeps no stat: its next scan hashes it.
+Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
 STATE_BYTES = 256 * 1024 * 1024
 """One project's state (the standard library's: ~0.3 MB)."""
+
+
+StatKey = tuple[int, int, int, int]
+"""(size, mtime_ns, ctime_ns, inode)."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +103,26 @@ class WarmState:
     results: dict[str, FileResult] | None = None
     errors: dict[str, ErrorRecord] | None = None
     """Files whose analysis failed in a way the fact cache keeps (a parse error)."""
+    stats: dict[str, StatKey] | None = None
+    """What os.stat said of a file whose digest is kept, when it can be trusted."""
 
     def __post_init__(self) -> None:
         self.digests = self.digests or {}
         self.results = self.results or {}
         self.errors = self.errors or {}
+        self.stats = self.stats or {}
+
+
+def stat_key(st: "os.stat_result") -> StatKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def settled(key: StatKey, started_ns: int) -> bool:
+    """Whether a stat may be kept: the file had not changed for RACY_NS when the scan
+    that read it started (see the module docstring). The ctime, not the mtime: every
+    write sets the ctime to the time of the write, while the mtime can be set to anything
+    (utime)."""
+    return key[2] < started_ns - RACY_NS
 
 
 def state_path(cache_dir: Path, paths: Sequence[Path], config_file: Path | None) -> Path:
@@ -273,14 +312,22 @@ def _run(engine: "Engine", item: "FileInput", key: str, links: list[Any] | None
 # --------------------------------------------------------------------------- the file
 
 
-def load(path: Path, engine: str) -> WarmState | None:
-    """The state at `path` when it was written under this engine key... or under another
-    one (its digests and project key still tell which facts are unchanged: None only when
-    there is no usable state)."""
+def read(path: Path) -> Any:
+    """The state file's JSON, or None."""
     try:
-        data = load_json(path, STATE_BYTES)
+        return load_json(path, STATE_BYTES)
     except (OSError, ValueError):
         return None  # missing, not a regular file, too large, not JSON, too deep
+
+
+def load(path: Path, engine: str, data: Any = None) -> WarmState | None:
+    """The state at `path` (or its JSON, `data`, read already) when it was written under
+    this engine key... or under another one (its digests and project key still tell which
+    facts are unchanged: None only when there is no usable state)."""
+    if data is None:
+        data = read(path)
+    if data is None:
+        return None
     try:
         return _decode(data, engine)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -290,16 +337,19 @@ def load(path: Path, engine: str) -> WarmState | None:
 def save(path: Path, state: WarmState) -> bool:
     """False when the cache dir cannot be written (that costs speed, never results)."""
     assert state.results is not None and state.errors is not None
-    assert state.digests is not None
+    assert state.digests is not None and state.stats is not None
+    stats = state.stats
     body = {
         "format": FORMAT, "engine": state.engine_key, "layout": state.layout_key,
         "project": state.project_key,
         "files": {rel: [state.digests[rel], r.key, r.suppressed, r.skipped,
                         [r.outline.component, r.outline.lines, r.outline.functions,
                          [list(m) for m in r.outline.marks]],
-                        [rec.to_dict() for rec in r.recommendations], r.links]
+                        [rec.to_dict() for rec in r.recommendations], r.links,
+                        _stat_row(stats.get(rel))]
                   for rel, r in state.results.items()},
-        "errors": {rel: [state.digests[rel], e.kind, e.message, e.line]
+        "errors": {rel: [state.digests[rel], e.kind, e.message, e.line,
+                         _stat_row(stats.get(rel))]
                    for rel, e in state.errors.items()},
     }
     return _write(path, json.dumps(body, separators=(",", ":")))
@@ -314,11 +364,14 @@ def _decode(data: Any, engine: str) -> WarmState:
     digests: dict[str, str] = {}
     results: dict[str, FileResult] = {}
     errors: dict[str, ErrorRecord] = {}
+    stats: dict[str, StatKey] = {}
     same = stored_engine == engine
     for rel, row in _typed(data["files"], dict).items():
-        digest, key, suppressed, skipped, shape, recs, links = _shape(row, 7)
+        digest, key, suppressed, skipped, shape, recs, links, stat = _shape(row, 8)
         component, lines, functions, marks = _shape(shape, 4)
         digests[rel] = _typed(digest, str)
+        if stat is not None:
+            stats[rel] = _stat(stat)
         if not same:
             continue  # the results were computed by other rules or code: only digests
         results[rel] = FileResult(
@@ -329,12 +382,23 @@ def _decode(data: Any, engine: str) -> WarmState:
                           for q, p in (_shape(m, 2) for m in _typed(marks, list)))),
             _links(links))
     for rel, row in _typed(data["errors"], dict).items():
-        digest, kind, message, line = _shape(row, 4)
+        digest, kind, message, line, stat = _shape(row, 5)
         digests[rel] = _typed(digest, str)
+        if stat is not None:
+            stats[rel] = _stat(stat)
         if line is not None:
             _typed(line, int)
         errors[rel] = ErrorRecord(rel, _typed(kind, str), _typed(message, str), line)
-    return WarmState(stored_engine, layout, project, digests, results, errors)
+    return WarmState(stored_engine, layout, project, digests, results, errors, stats)
+
+
+def _stat_row(key: StatKey | None) -> list[int] | None:
+    return list(key) if key is not None else None
+
+
+def _stat(row: Any) -> StatKey:
+    size, mtime, ctime, inode = _shape(row, 4)
+    return (_typed(size, int), _typed(mtime, int), _typed(ctime, int), _typed(inode, int))
 
 
 def _links(form: Any) -> list[Any] | None:

@@ -45,8 +45,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-import psutil
-
 import optadvisor
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.lifetime import kernel_ties
@@ -172,6 +170,8 @@ def _limit_memory(mib: int) -> None:
     never written, as RLIMIT_AS would). Elsewhere only the parent's poll applies."""
     if not mib or not sys.platform.startswith("linux"):
         return
+    import psutil  # here, not at the top: a scan that analyzes nothing never needs it
+
     try:
         import resource
 
@@ -289,6 +289,8 @@ class _Worker:
         return True
 
     def resident_mib(self) -> float:
+        import psutil
+
         try:
             return psutil.Process(self.proc.pid).memory_info().rss / (1024 * 1024)
         except Exception:  # noqa: BLE001 - a worker that is gone uses nothing

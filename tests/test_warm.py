@@ -166,7 +166,9 @@ def test_a_change_links_do_not_see_reads_only_the_changed_file(tree, cache_dir, 
         "    return 1\n", "    return 1  # one\n") + "# trailing comment\n")
     changed = check_same_as_cold(tree, cache_dir, counts)
     assert counts.evaluated == ["app/api.py"]
-    assert len(counts.decoded) == 2  # its new bytes (a miss), its old entry
+    # Its old entry only: its new bytes have no entry, and were analyzed from the moment
+    # the scan saw they changed (api._Early), with no lookup.
+    assert len(counts.decoded) == 1
     assert changed.summary.cached_files == changed.summary.files - 1
 
 
@@ -182,7 +184,9 @@ def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, m
                                          (tree / "app/helpers.py").read_text())
     moved = check_same_as_cold(tree, cache_dir, counts)
     assert counts.evaluated == ["app/helpers.py", "app/service.py"]
-    assert len(counts.decoded) == 3  # the helper's new (a miss) and old entries, the caller
+    # The helper's old entry and the caller's (the helper's new bytes have no entry: they
+    # were analyzed from the moment the scan saw they changed, api._Early).
+    assert len(counts.decoded) == 2
     via = [r.evidence.get("via") for r in moved.recommendations if r.rule == "OPT104"]
     before = [r.evidence.get("via") for r in first.recommendations if r.rule == "OPT104"]
     assert via and before and [hop["line"] for hop in via[0]] == \
@@ -234,6 +238,108 @@ def test_deleted_and_added_files(tree, cache_dir):
     (tree / "app/helpers.py").unlink()
     assert not any(r.rule == "OPT104" for r in check_same_as_cold(tree, cache_dir)
                    .recommendations)
+
+
+def test_functions_added_and_removed(tree, cache_dir, monkeypatch):
+    """A function added to a file (its callers elsewhere may now resolve to it) and
+    removed again: the project is linked again, and the report is a cold scan's."""
+    run(tree, cache_dir)
+    added = FILES["app/helpers.py"] + "\n\ndef fetch_all(paths):\n" \
+        "    return [load(p) for p in paths]\n"
+    (tree / "app/helpers.py").write_text(added)
+    (tree / "app/service.py").write_text(FILES["app/service.py"].replace(
+        "import compute, load", "import compute, fetch_all, load") +
+        "\n\nasync def many(paths):\n    return fetch_all(paths)\n")
+    with_it = check_same_as_cold(tree, cache_dir)
+    (tree / "app/helpers.py").write_text(FILES["app/helpers.py"])
+    without = check_same_as_cold(tree, cache_dir)
+    assert findings(with_it) != findings(without) or with_it.summary.functions != \
+        without.summary.functions
+
+
+@pytest.fixture()
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by a test are seconds old at most, so no scan would keep their stats
+    (warm.RACY_NS): here the margin is 0, as if they had been written long ago."""
+    monkeypatch.setattr(optadvisor.warm, "RACY_NS", 0)
+
+
+class Reads:
+    """Which files a scan read from disk."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.paths: list[str] = []
+        read = optadvisor.api._read
+
+        def counted(source, errors):  # type: ignore[no-untyped-def]
+            self.paths.append(source.rel)
+            return read(source, errors)
+
+        monkeypatch.setattr(optadvisor.api, "_read", counted)
+
+
+def test_files_whose_stat_is_unchanged_are_not_read_again(tree, cache_dir, monkeypatch,
+                                                          settled):
+    reads = Reads(monkeypatch)
+    cold = run(tree, cache_dir)
+    assert sorted(reads.paths) == sorted(FILES)
+    reads.paths.clear()
+    assert comparable(run(tree, cache_dir)) == comparable(cold)
+    assert reads.paths == []
+    # An edit that keeps the size and puts the mtime back (`cp -p`, `touch -r`): the
+    # ctime moved, so the file is read, and the report is a cold scan's.
+    path = tree / "app/api.py"
+    before = path.stat()
+    path.write_text(FILES["app/api.py"].replace("requests.get(url)", "requests.put(url)"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    changed = check_same_as_cold(tree, cache_dir)
+    assert "app/api.py" in reads.paths
+    assert any(r.path == "app/api.py" and "put" in r.message for r in changed.recommendations)
+
+
+def test_a_file_just_written_keeps_no_stat(tree, cache_dir, monkeypatch):
+    """An edit within the same timestamp tick as the scan's stat would not move it: a file
+    changed less than warm.RACY_NS before the scan is hashed again next time."""
+    run(tree, cache_dir)  # every file written just now
+    [path] = state_files(cache_dir)
+    assert all(row[7] is None for row in json.loads(path.read_bytes())["files"].values())
+    reads = Reads(monkeypatch)
+    run(tree, cache_dir)
+    assert sorted(reads.paths) == sorted(FILES)
+
+
+def test_a_stat_that_lies_is_caught_when_the_bytes_are_read(tree, cache_dir, monkeypatch,
+                                                             settled):
+    """The one case the stat check cannot see (here forged: the state's stat of a file
+    replaced by the stat of other bytes): when a stage reads those bytes, their digest is
+    not the kept one, and the scan starts over hashing every file."""
+    helper = FILES["app/helpers.py"].replace(
+        "def parse(path):\n", "def parse(path):\n    import time\n    time.sleep(1)\n")
+    (tree / "app/helpers.py").write_text(helper)
+    run(tree, cache_dir)
+    service = tree / "app/service.py"
+    service.write_text(FILES["app/service.py"].replace("data = load(path)",
+                                                       "data = load(path)  "))
+    [state] = state_files(cache_dir)
+    data = json.loads(state.read_bytes())
+    st = service.stat()
+    data["files"]["app/service.py"][7] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                          st.st_ino]
+    state.write_text(json.dumps(data))
+    # A line moved in the helper: the caller whose chain runs through it is read.
+    (tree / "app/helpers.py").write_text("# moved\n" + helper)
+    trusted = []
+    analyze = optadvisor.api._analyze
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        trusted.append(kwargs.get("trust_stats", True))
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(optadvisor.api, "_analyze", recorded)
+    assert comparable(run(tree, cache_dir)) == comparable(run(tree, None))
+    assert trusted[:2] == [True, False]  # caught, and done again hashing every file
 
 
 RULE = '''id = "OPT901"
