@@ -563,8 +563,10 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
     absent = [(rel, sources.data(rel)) for rel in digests if rel not in analyzed and (
         rel in started or not (cache and cache.exists(digests[rel])))]
 
-    early = _Background(analyze, absent) if absent and len(absent) < len(digests) else None
-    outcomes = {} if early else analyze(absent) if absent else {}
+    # (Not `early`: the analyze closure above reads that name for the _Early start.)
+    background = _Background(analyze, absent) if absent and len(absent) < len(digests) \
+        else None
+    outcomes = {} if background else analyze(absent) if absent else {}
     unseen = {rel for rel, _ in absent} | set(analyzed)
     for rel in list(digests):
         if rel in unseen:
@@ -578,8 +580,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             cached += 1
         else:
             misses.append((rel, sources.data(rel)))
-    if early:
-        outcomes = early.result()
+    if background:
+        outcomes = background.result()
     outcomes.update(analyzed)
     if misses:
         outcomes.update(analyze(misses))

@@ -249,11 +249,19 @@ class Engine:
         score = score_recommendation(rule, env)
         context = context_of(item.source.rel)
         priority = rule.priority
+        message = rendered.get("message", "")
         if compiled.demote is not None and compiled.demote(env):
             # The rule's own evidence says this one is worth less (local file reads
             # gathered): one level down, and so below the default --fail-on.
             priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
             score = max(1, score // 2)
+        function = env.get("function")
+        if function is not None and function.deprecated:
+            # Code its authors marked `@deprecated` (semantic-kernel's old memory stores,
+            # eval G: 31 findings whose replacements already do it right).
+            priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
+            score = max(1, score // 2)
+            message += " (in code marked @deprecated: its replacement may already do this)"
         if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
             # Tests and examples are not where users' time goes: shown, ranked last, and
             # below the default --fail-on.
@@ -264,7 +272,7 @@ class Engine:
             score=score, path=item.source.rel, line=span[0], column=span[1],
             end_line=span[2], end_column=span[3], symbol=symbol,
             component=item.source.component, title=rendered.get("title") or plain_title(rule),
-            message=rendered.get("message", ""), evidence=_evidence(env),
+            message=message, evidence=_evidence(env),
             impact=rendered.get("impact", ""), confidence=confidence, effort=rule.effort,
             snippet=Snippet(before=before, after=after, line=span[0], indent=indent),
             fingerprint=fingerprint, fix=fix,

@@ -335,10 +335,10 @@ class BlockingLinker:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
-                             twin=self._twin(chain))
+                             twin=self._twin(chain, (rel, call.function)))
         return out
 
-    def _twin(self, chain: tuple[Hop, ...]) -> str:
+    def _twin(self, chain: tuple[Hop, ...], caller: FunctionKey) -> str:
         """The first helper of the chain (not the blocking call at its end) that has an
         async twin: a coroutine of the same class or module named `a<name>`,
         `<name>_async` or `async_<name>` (`get_all_files` / `aget_all_files`, `invoke` /
@@ -352,8 +352,10 @@ class BlockingLinker:
             bare = fn.name.lstrip("_")
             lead = fn.name[:len(fn.name) - len(bare)]
             names = {f"{lead}a{bare}", f"{fn.name}_async", f"{lead}async_{bare}"}
-            for other in facts.functions:
-                if other.is_async and other.name in names and \
+            for j, other in enumerate(facts.functions):
+                # Not the coroutine making the call: `async_run` calling `run` is the twin
+                # itself, doing it wrong (eval G: swarms' circular advice).
+                if other.is_async and other.name in names and (hop.path, j) != caller and \
                         other.class_name == fn.class_name and other.parent == fn.parent:
                     return f"{fn.qualname} -> {other.qualname}"
         return ""

@@ -259,6 +259,9 @@ class FunctionFact:
     (`asyncio.run(main())`, `loop.run_until_complete(self._work())`)."""
     spawns: bool = False
     """It starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
+    deprecated: bool = False
+    """It, or a class or function around it, is marked `@deprecated(...)`: code its authors
+    already replaced (findings in it rank one level down)."""
 
     @property
     def lines(self) -> int:

@@ -41,6 +41,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
+    "deprecated": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -216,7 +217,9 @@ class FunctionView:
                 return True
             owner = fact.class_name.lower()
             return (name_words(fact.name) or [''])[0] not in self.catalog.setup_words and \
-                not any(part in owner for part in self.catalog.setup_classes)
+                not any(part in owner for part in self.catalog.setup_classes) and \
+                not any(d.rsplit(".", 1)[-1] in self.catalog.setup_decorators
+                        for d in fact.decorators)
         if name == "cache_candidate":
             # Loads or parses something deterministic and keeps nothing: a cache would
             # turn the repeated work into a lookup.
@@ -239,6 +242,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
+    "deprecated": False,
 }
 
 

@@ -561,3 +561,30 @@ def test_an_autogen_function_tool_gets_no_module_level_helper():
     by_line = {r.line: r.fix for r in recs}
     assert by_line[6].applicability == "manual" and "AutoGen FunctionTool" in by_line[6].message
     assert by_line[10].applicability == "unsafe"
+
+
+def test_a_language_model_wrapper_gets_the_long_timeout():
+    """Held-out evaluation G (langchain-community): `Beam(LLM)._call`, `llms/*.py` and
+    `chat_models/*.py` posts got a 30 s read timeout, which fails every long generation."""
+    code = textwrap.dedent("""
+        import requests
+        from langchain_core.language_models.llms import LLM
+
+        class Beam(LLM):
+            def _call(self, text):
+                return requests.post(self.url, json={"input": text}).json()
+
+        def _request(url, payload):
+            return requests.post(url + "/answer", json=payload).json()
+
+        class Weather:
+            def get(self, city):
+                return requests.get("https://w.example.com", params={"q": city}).json()
+    """)
+    def timeouts(rel):
+        recs, _ = scan_source(code, rel=rel, select=("OPT202",))
+        return {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+                if r.fix.edits}
+    assert timeouts("svc/beam.py") == {7: "(10, 600))", 10: "30)", 14: "30)"}
+    # Every request of a module under llms/ is a generation (a helper of it, too).
+    assert timeouts("llms/beam.py") == {7: "(10, 600))", 10: "(10, 600))", 14: "(10, 600))"}

@@ -51,3 +51,17 @@ def test_inherited_methods_and_reexported_bases_are_followed(tmp_path: Path):
         ("camel/models/samba_model.py", 11): "BaseModelBackend._call_client",
         ("camel/models/samba_model.py", 12): "BaseModelBackend._save",
     }
+
+
+def test_the_coroutine_making_the_call_is_not_its_own_async_twin(tmp_path: Path):
+    # eval G (swarms): `async_run` calling the sync `run` was told to "await the async
+    # twin `async_run`" — itself.
+    root = write(tmp_path, {"router.py": (
+        "import requests\n\n\nclass Router:\n"
+        "    def run(self, q):\n        return requests.get(q, timeout=5)\n\n"
+        "    async def async_run(self, q):\n        return self.run(q)\n\n"
+        "    async def handle(self, q):\n        return self.run(q)\n")})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+    fixes = {r.line: r.fix for r in report.recommendations}
+    assert fixes[9].applicability == "unsafe"
+    assert fixes[12].applicability == "manual" and "`Router.async_run`" in fixes[12].message

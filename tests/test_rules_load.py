@@ -418,3 +418,59 @@ def test_waiting_for_a_person_at_the_terminal_ranks_one_level_down():
     assert sorted((r.line, r.rule, r.priority) for r in recs) == [
         (6, "OPT101", "medium"), (7, "OPT104", "medium")]
     assert all("a person at the terminal" in r.message for r in recs)
+
+
+def test_code_marked_deprecated_ranks_one_level_down_and_says_so():
+    # eval G: semantic-kernel's @deprecated memory stores held 31 findings whose
+    # replacements already use async clients.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import time
+        from typing_extensions import deprecated
+
+        @deprecated("use AsyncStore")
+        class Store:
+            async def get(self):
+                time.sleep(1)
+
+        class New:
+            @deprecated("use fine")
+            async def old(self):
+                time.sleep(1)
+
+            async def fine(self):
+                time.sleep(1)
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(8, "medium"), (13, "medium"), (16, "high")]
+    assert ["@deprecated" in r.message for r in recs] == [True, True, False]
+
+
+def test_a_client_built_in_a_pydantic_validator_is_built_once_per_object():
+    # eval G (langchain-community AzureOpenAIEmbeddings.post_init_validator): 2 wrong OPT201.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import openai
+        from pydantic import BaseModel, model_validator
+
+        class Embeddings(BaseModel):
+            @model_validator(mode="after")
+            def post_init_validator(self):
+                client = openai.AzureOpenAI()
+                self.client = client.embeddings
+                return self
+
+            def embed(self, text):
+                client = openai.AzureOpenAI()
+                return client.embeddings.create(input=[text])
+    """)
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    assert [r.line for r in recs] == [13]

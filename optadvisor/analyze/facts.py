@@ -162,6 +162,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
             driven=tuple(sorted({resolver.name(ch, i) for ch in fb.driven_chains})),
+            deprecated=fb.deprecated,
             spawns=fb.spawns,
         ))
 

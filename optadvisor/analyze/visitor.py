@@ -72,6 +72,8 @@ class FuncBuild:
     positional_params: list[str] = field(default_factory=list)
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: set[str] = field(default_factory=set)
+    deprecated: bool = False
+    """It, or a class or function around it, is marked `@deprecated(...)`."""
     driven_chains: list[Chain] = field(default_factory=list)
     """Coroutine calls handed straight to a loop runner (`asyncio.run(main())`,
     `loop.run_until_complete(self._work())`): run on a loop of their own, to completion."""
@@ -259,6 +261,8 @@ class FactCollector(cst.CSTVisitor):
         # Scope state.
         self._func_stack: list[int] = []
         self._class_stack: list[str] = []
+        self._deprecated: list[bool] = []
+        """Per open class: it or a class around it is marked `@deprecated`."""
         self._scope_names: list[str] = []
         self._module_loop_depth = 0
         self._comp_depth = 0
@@ -381,6 +385,8 @@ class FactCollector(cst.CSTVisitor):
         self._scope_names.append(node.name.value)
         qual = ".".join(self._scope_names)
         self._class_stack.append(qual)
+        self._deprecated.append(bool(self._deprecated and self._deprecated[-1])
+                                or _deprecated(node.decorators))
         self.class_types.setdefault(qual, {})
         chains = [found for arg in node.bases if (found := chain_of(arg.value)) is not None]
         self.class_bases[qual] = {found[-1] for found in chains}
@@ -391,6 +397,7 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._class_stack.pop()
+        self._deprecated.pop()
         self._scope_names.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -404,6 +411,9 @@ class FactCollector(cst.CSTVisitor):
         build = FuncBuild(node=node, name=node.name.value, qualname=qual,
                           is_async=node.asynchronous is not None, class_name=class_name,
                           parent=parent)
+        build.deprecated = _deprecated(node.decorators) or bool(
+            self._deprecated and self._deprecated[-1]) or (
+            parent != MODULE and self.functions[parent].deprecated)
         params = node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
         if isinstance(params.star_arg, cst.Param):
@@ -1429,3 +1439,16 @@ _SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "Ta
 """Calls that put more than one task on a loop: a coroutine that makes none runs alone."""
 _ASYNCIO_SPAWNS = frozenset({"as_completed", "wait"})
 """The same, only as asyncio's (concurrent.futures' wait on threads, not on the loop)."""
+
+
+def _deprecated(decorators: Sequence[cst.Decorator]) -> bool:
+    """`@deprecated("use X")` (typing_extensions, warnings, the deprecated package) or
+    `@deprecated.deprecated`: code its authors already replaced."""
+    for decorator in decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        chain = chain_of(target)
+        if chain and chain[-1] == "deprecated":
+            return True
+    return False

@@ -28,9 +28,9 @@ def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
-    word = _long_word(ctx)
-    long = f" (`{word}` in the call or its function says the answer may take long — a " \
-        "generation, a job or tool run: a long read timeout)" \
+    word = _long_word(ctx) or _model_word(ctx, site.node)
+    long = f" (`{word}` in the call, its function, class or module says the answer may " \
+        "take long — a generation, a job or tool run: a long read timeout)" \
         if word and not _polls(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     return ctx.change(
@@ -92,7 +92,8 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    long = (_long_running(ctx) and not (node is not None and _polls(ctx, node))) or streamed
+    long = ((_long_running(ctx) or (node is not None and bool(_model_word(ctx, node))))
+            and not (node is not None and _polls(ctx, node))) or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
         value = cst.parse_expression(text or ctx.params.get("value", "30"))
@@ -128,6 +129,28 @@ def _long_word(ctx: FixContext) -> str:
     name = getattr(function, "name", "") if function is not None else ""
     where = " ".join((ctx.source.segment(ctx.span), name))
     return next((word for word in name_words(where) if word.startswith(stems)), "")
+
+
+_MODEL_STEMS = ("llm", "chat", "complet", "generat", "ollama", "gpt", "textgen", "genai")
+"""Stems of a class, base class or module name that say it wraps a language model: every
+request it makes is a generation (langchain-community's `llms/beam.py` `Beam(LLM)._call`,
+`chat_models/maritalk.py`; eval G: 30 s read timeouts on 20 of them). Narrower than
+`long_words`: a class or module named for tools, agents or tasks holds short calls too."""
+
+
+def _model_word(ctx: FixContext, node: ast.AST) -> str:
+    """A word of the enclosing class's name or bases, or of the file's path, that starts
+    with one of _MODEL_STEMS, or ""."""
+    names: list[str] = []
+    for outer in ctx.source.ancestors(node):
+        if isinstance(outer, ast.ClassDef):
+            names.append(outer.name)
+            names += [ast.unparse(base) for base in outer.bases]
+            break
+    file = ctx.env.get("file")
+    names.append(getattr(file, "path", "") or "")
+    return next((word for word in name_words(" ".join(names)) if word.startswith(_MODEL_STEMS)),
+                "")
 
 
 def _polls(ctx: FixContext, node: ast.AST) -> bool:
