@@ -474,3 +474,20 @@ def test_a_client_built_in_a_pydantic_validator_is_built_once_per_object():
     recs, error = scan_source(code, select=("OPT201",))
     assert error is None
     assert [r.line for r in recs] == [13]
+
+
+def test_an_exception_handler_inside_a_retry_loop_is_not_a_rare_path():
+    # eval E (MetaGPT stanford_town): `time.sleep(5)` between attempts of an async retry
+    # loop stalls every role on every failure — a TP that ranking it as "rare" demoted.
+    from optadvisor.api import scan_source
+
+    code = ("import time, httpx\n\n\n"
+            "async def ask(client, q):\n    for attempt in range(3):\n        try:\n"
+            "            return await client.post('/x', json=q)\n"
+            "        except httpx.HTTPError:\n            time.sleep(5)\n\n\n"
+            "async def once(client, q):\n    try:\n"
+            "        return await client.post('/x', json=q)\n"
+            "    except httpx.HTTPError:\n        time.sleep(5)\n")
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(9, "high"), (16, "medium")]

@@ -556,7 +556,12 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is None:
             return ""
-        return "except" if func.except_depth else "missing" if func.missing_depth else ""
+        # An exception handler inside a loop is a retry path: under a rate limit or an
+        # outage it runs on every attempt (eval E: `time.sleep(5)` between attempts of an
+        # async retry loop stalls every role), so it is no rarer than the loop.
+        if func.except_depth and not func.loop_depth:
+            return "except"
+        return "missing" if func.missing_depth else ""
 
     def _guards_param(self, test: cst.BaseExpression) -> bool:
         """`if client is None:` / `if not client:` on a parameter of this function or of
@@ -622,6 +627,7 @@ class FactCollector(cst.CSTVisitor):
 
     def _enter_loop(self, node: cst.CSTNode, kind: str) -> None:
         self._compound()
+        rare = self._rare()  # of the loop statement: before it counts as inside a loop
         func = self._func()
         if func is not None:
             func.loop_depth += 1
@@ -632,7 +638,7 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth += 1
             depth = self._module_loop_depth
         loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
-                         rare=self._rare())
+                         rare=rare)
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
