@@ -588,3 +588,23 @@ def test_a_language_model_wrapper_gets_the_long_timeout():
     assert timeouts("svc/beam.py") == {7: "(10, 600))", 10: "30)", 14: "30)"}
     # Every request of a module under llms/ is a generation (a helper of it, too).
     assert timeouts("llms/beam.py") == {7: "(10, 600))", 10: "(10, 600))", 14: "(10, 600))"}
+
+
+def test_a_streamed_response_is_not_half_moved_to_a_thread():
+    """Held-out evaluation G (PaiEas): `requests.post(..., stream=True)` moved to a thread
+    left its `iter_lines()` reading on the loop: advice in words instead."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        async def astream(url, payload):
+            response = requests.post(url, json=payload, stream=True, timeout=30)
+            for line in response.iter_lines():
+                yield line
+
+        async def plain(url):
+            response = requests.get(url, timeout=30)
+            return response.json()
+    """), select=("OPT101",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[5].applicability == "manual" and "streamed" in by_line[5].message
+    assert by_line[10].applicability == "unsafe"

@@ -47,6 +47,14 @@ def build(ctx: FixContext) -> Fix:
                       "on the loop instead (`for f in asyncio.as_completed([asyncio."
                       "wrap_future(x) for x in futures]): await f`), or run the whole loop "
                       "over it in `asyncio.to_thread`.")
+    if any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
+           for kw in node.keywords) and isinstance(statement, ast.Assign):
+        # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop.
+        raise NotHere("The response is streamed: reading it (`iter_lines`, `iter_content`) "
+                      "blocks as much as the request, so moving only the call to a thread "
+                      "leaves the reading on the loop. Run the request and the whole reading "
+                      "loop in one `asyncio.to_thread` function, or use an async client's "
+                      "stream (`httpx.AsyncClient.stream`, aiohttp).")
     reader = _reader_of(statement, node) if call is not None and \
         call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
     if call is not None and call.name.rsplit(".", 1)[-1] in ("open", "fdopen") and \
