@@ -177,3 +177,35 @@ def test_calling_what_a_loader_made_is_not_loading():
                 return [self.tokenizer(batch) for batch in batches]
     """).calls
     assert [(c.line, c.loader) for c in found if c.loader] == [(6, "model")]
+
+
+def test_the_test_of_a_conditional_key_is_not_part_of_the_key():
+    # eval G (langroid): `mdl = self.config.chat_model if chat else self.config.completion_model`
+    # keys a cost ledger by model name; the flag `chat` only picks one.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        class LanguageModel:
+            usage_cost_dict = {}
+
+            def update_usage_cost(self, chat, cost):
+                mdl = self.config.chat_model if chat else self.config.completion_model
+                if mdl not in self.usage_cost_dict:
+                    self.usage_cost_dict[mdl] = 0.0
+                self.usage_cost_dict[mdl] += cost
+                return self.usage_cost_dict[mdl]
+
+        class Sessions:
+            by_user = {}
+
+            def get(self, user_id, fresh):
+                key = user_id if fresh else f"cached:{user_id}"
+                if key not in self.by_user:
+                    self.by_user[key] = object()
+                return self.by_user[key]
+    """)
+    recs, error = scan_source(code, select=("OPT206",))
+    assert error is None
+    assert [r.line for r in recs] == [13]  # by_user only

@@ -352,6 +352,15 @@ def _base_name(node: cst.BaseExpression) -> str:
     return node.value if isinstance(node, cst.Name) else ""
 
 
+def _value_names(value: cst.BaseExpression) -> set[str]:
+    """Names the value is made of: of `a if cond else b`, those of `a` and `b` — the test
+    only picks one (`mdl = self.config.chat_model if chat else ...`: the flag `chat` is no
+    part of the key; eval G's langroid FP read it as "one per chat")."""
+    if isinstance(value, cst.IfExp):
+        return _value_names(value.body) | _value_names(value.orelse)
+    return names_read(value)
+
+
 class _Bindings:
     def __init__(self, name: str, loaders: frozenset[str]) -> None:
         self.name = name
@@ -365,7 +374,7 @@ class _Bindings:
                 if value is None or has_await(value) or impure(value, self.loaders):
                     self.dynamic = True
                 else:
-                    self.found.append(names_read(value))
+                    self.found.append(_value_names(value))
         elif isinstance(target, (cst.Attribute, cst.Subscript)):
             if _base_name(target) == self.name:
                 self.dynamic = True  # `args[k] = v`: the object is filled after it is made
