@@ -248,24 +248,8 @@ class Engine:
             if rendered.get("manual") and not compiled.fix_cases else None
         score = score_recommendation(rule, env)
         context = context_of(item.source.rel)
-        priority = rule.priority
-        message = rendered.get("message", "")
-        if compiled.demote is not None and compiled.demote(env):
-            # The rule's own evidence says this one is worth less (local file reads
-            # gathered): one level down, and so below the default --fail-on.
-            priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
-            score = max(1, score // 2)
-        function = env.get("function")
-        if function is not None and function.deprecated:
-            # Code its authors marked `@deprecated` (semantic-kernel's old memory stores,
-            # eval G: 31 findings whose replacements already do it right).
-            priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
-            score = max(1, score // 2)
-            message += " (in code marked @deprecated: its replacement may already do this)"
-        if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
-            # Tests and examples are not where users' time goes: shown, ranked last, and
-            # below the default --fail-on.
-            priority, score = "low", max(1, score // 3)
+        priority, score, note = _ranked(compiled, env, context, score)
+        message = rendered.get("message", "") + note
         confidence = _confidence(rule.confidence, env, context)
         return Recommendation(
             rule=rule.id, kind=rule.kind, category=rule.category, priority=priority,
@@ -363,6 +347,27 @@ def loader_counts(facts: FileFacts) -> dict[int, int]:
 
 
 DEMOTED = ("test", "example", "script")
+
+
+def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
+            score: int) -> tuple[str, int, str]:
+    """The finding's priority and score after what lowers them, and a note for its message:
+    the rule's own `demote` (its evidence says this one is worth less: local file reads
+    gathered, a failure path), code marked `@deprecated` (eval G: semantic-kernel's old
+    memory stores, whose replacements already do it right) — one level down each — and a
+    test, example or script file (shown, ranked last, below the default --fail-on)."""
+    priority, note = compiled.rule.priority, ""
+    function = env.get("function")
+    deprecated = function is not None and function.deprecated
+    for lower in (compiled.demote is not None and compiled.demote(env), deprecated):
+        if lower:
+            priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
+            score = max(1, score // 2)
+    if deprecated:
+        note = " (in code marked @deprecated: its replacement may already do this)"
+    if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
+        priority, score = "low", max(1, score // 3)
+    return priority, score, note
 """Contexts whose findings are ranked low (they never fail CI by default): tests and
 examples when shown at all, and scripts (CLIs, evals, benchmarks, CI helpers run one at a
 time by a developer)."""

@@ -29,7 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
-    "serves_long": "bool", "blocking_method": "str",
+    "serves_long": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -306,6 +306,14 @@ class CallView:
         the helper chain it reaches (`containers.get` -> `get`)."""
         name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
         return name.rsplit(".", 1)[-1].rstrip("()")
+
+    @property
+    def quick(self) -> bool:
+        """The blocking call (this one, or the one its helper chain ends in) is one the
+        catalog says answers in milliseconds (`[[blocking]] quick`: a Docker lookup)."""
+        name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
+        entry = self.function.catalog.blocking.get(name)
+        return entry is not None and self.blocking_method in entry.quick
 
     @property
     def serves_long(self) -> bool:

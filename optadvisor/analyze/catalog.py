@@ -103,6 +103,9 @@ class NameTable(Generic[T]):
 class Blocking:
     category: str
     instead: str
+    quick: frozenset[str] = frozenset()
+    """Last names of its calls that answer in milliseconds (`quick = [...]`: a Docker
+    lookup, not a pull): blocking, but ranked one level down."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,11 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
                            f"known: {', '.join(sorted(known))}")
     for entry in data.get("blocking", []):
-        value = Blocking(str(entry.get("category", "blocking")), str(entry.get("instead", "")))
+        quick = entry.get("quick", [])
+        if not isinstance(quick, list) or not all(isinstance(q, str) for q in quick):
+            raise CatalogError(f"{path}: [[blocking]] quick must be a list of method names")
+        value = Blocking(str(entry.get("category", "blocking")), str(entry.get("instead", "")),
+                         frozenset(quick))
         for name in _names(entry, path, "blocking"):
             catalog.blocking.add(name, value)
     for entry in data.get("clients", []):
