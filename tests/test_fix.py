@@ -657,3 +657,27 @@ def test_a_retried_generation_is_no_status_poll():
     by_line = {r.line: r.fix.edits[0].content for r in recs}
     assert by_line[7].endswith("timeout=(10, 600))")
     assert by_line[14].endswith("timeout=30)")
+
+
+def test_a_streamed_response_returned_by_a_helper_is_not_half_moved_to_a_thread():
+    """The PaiEas shape through a helper (OPT104): `response = self._post(...)` moved to a
+    thread while `response.iter_lines()` stays on the loop would still block it: words."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        class PaiEas:
+            def _post(self, prompt):
+                return requests.post(self.url, json={"p": prompt}, stream=True, timeout=30)
+
+            async def astream(self, prompt):
+                response = self._post(prompt)
+                for line in response.iter_lines():
+                    yield line
+
+            async def ask(self, prompt):
+                response = self._post(prompt)
+                return response.json()
+    """), select=("OPT104",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[9].applicability == "manual" and "streamed" in by_line[9].message
+    assert by_line[14].applicability == "unsafe"

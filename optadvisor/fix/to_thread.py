@@ -47,9 +47,11 @@ def build(ctx: FixContext) -> Fix:
                       "on the loop instead (`for f in asyncio.as_completed([asyncio."
                       "wrap_future(x) for x in futures]): await f`), or run the whole loop "
                       "over it in `asyncio.to_thread`.")
-    if any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
-           for kw in node.keywords) and isinstance(statement, ast.Assign):
-        # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop.
+    if isinstance(statement, ast.Assign) and (any(
+            kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
+            for kw in node.keywords) or _read_as_stream(ctx.source.scope_of(node), statement)):
+        # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop;
+        # the same when a helper makes the streamed request and returns the response.
         raise NotHere("The response is streamed: reading it (`iter_lines`, `iter_content`) "
                       "blocks as much as the request, so moving only the call to a thread "
                       "leaves the reading on the loop. Run the request and the whole reading "
@@ -89,6 +91,22 @@ def build(ctx: FixContext) -> Fix:
         ctx.source.import_edit("asyncio"),
         message="Runs the same call in a worker thread; unsafe because the callee must be "
                 "thread-safe and its exceptions now surface at the await.")
+
+
+_STREAM_READS = frozenset({"iter_lines", "iter_content", "iter_bytes", "iter_text",
+                           "iter_raw", "iter_any", "iter_chunked"})
+
+
+def _read_as_stream(scope: ast.AST | None, statement: ast.Assign) -> bool:
+    """The name the call's result is assigned to is read as a stream later in the function
+    (`response.iter_lines()`, `response.iter_content(...)`): the reading blocks as the
+    request did."""
+    names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
+    if scope is None or not names:
+        return False
+    return any(isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS
+               and isinstance(sub.value, ast.Name) and sub.value.id in names
+               for sub in ast.walk(scope))
 
 
 def _iterated(parent: ast.AST | None, node: ast.Call) -> bool:
