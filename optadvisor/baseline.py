@@ -22,6 +22,10 @@ from optadvisor.scoring import plan
 
 KIND = "optadvisor-baseline"
 VERSION = 1
+FINGERPRINTS = 2
+"""How fingerprints are made: 2 quotes a call's callee, not its whole text (since 0.x of
+2026-12: a fix that adds `timeout=` no longer makes the call's other findings "new").
+A baseline without this number is matched by rule, file and symbol instead."""
 
 
 def write_baseline(report: Report, path: Path) -> None:
@@ -31,6 +35,7 @@ def write_baseline(report: Report, path: Path) -> None:
         for rec in (*report.recommendations, *report.unchanged)
     }
     document = {"kind": KIND, "schema_version": VERSION, "tool_version": __version__,
+                "fingerprint_version": FINGERPRINTS,
                 "fingerprints": dict(sorted(entries.items()))}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,19 +60,37 @@ def load_baseline(path: Path) -> dict[str, Any]:
     if document.get("schema_version") != VERSION:
         raise ConfigError(f"{path}: baseline schema_version {document.get('schema_version')!r}"
                           f" is not supported (this optadvisor writes {VERSION})")
-    return document["fingerprints"]
+    fingerprints = document["fingerprints"]
+    if document.get("fingerprint_version") != FINGERPRINTS:
+        # Written before fingerprints quoted only the callee: its hashes no longer match,
+        # but each entry also records its rule, file and symbol.
+        fingerprints = {fp: {**entry, "legacy": True} if isinstance(entry, dict) else entry
+                        for fp, entry in fingerprints.items()}
+    return fingerprints
 
 
 def apply_baseline(report: Report, fingerprints: dict[str, Any]) -> Report:
-    """Keep new recommendations in `recommendations`; move known ones to `unchanged`."""
+    """Keep new recommendations in `recommendations`; move known ones to `unchanged`.
+    Entries of an older baseline (`legacy`) are matched by rule, file and symbol, as many
+    findings per triple as the baseline held."""
+    legacy = Counter((entry.get("rule"), entry.get("path"), entry.get("symbol"))
+                     for entry in fingerprints.values()
+                     if isinstance(entry, dict) and entry.get("legacy"))
     new, unchanged = [], []
+    matched: set[str] = set()
     for rec in report.recommendations:
+        triple = (rec.rule, rec.path, rec.symbol)
         if rec.fingerprint in fingerprints:
+            matched.add(rec.fingerprint)
+            unchanged.append(replace(rec, baseline_state="unchanged"))
+        elif legacy[triple] > 0:
+            legacy[triple] -= 1
             unchanged.append(replace(rec, baseline_state="unchanged"))
         else:
             new.append(replace(rec, baseline_state="new"))
-    seen = {rec.fingerprint for rec in report.recommendations}
-    fixed = sum(1 for fp in fingerprints if fp not in seen)
+    fixed = sum(1 for fp, entry in fingerprints.items()
+                if fp not in matched and not (isinstance(entry, dict) and entry.get("legacy")))
+    fixed += sum(legacy.values())
     by_priority = Counter(r.priority for r in new)
     summary = replace(
         report.summary, recommendations=len(new),

@@ -454,9 +454,12 @@ def _outermost(matches: list[Any]) -> list[Any]:
 
 
 def _node_text(env: dict[str, Any], text: SourceText, span: tuple[int, int, int, int]) -> str:
+    """What a fingerprint quotes of the flagged code. For a call, its callee only: a fix
+    that edits the arguments (`timeout=` added, a reformatted argument list) leaves every
+    other finding at that call what it was in the baseline, not "new"."""
     call = env.get("call")
     if call is not None:
-        return call.source
+        return call.func_source or call.source
     return text.line(span[0]).strip()
 
 

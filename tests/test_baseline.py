@@ -169,3 +169,40 @@ def test_internal_errors_exit_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "internal error: RuntimeError: kaboom" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_fix_to_a_calls_arguments_keeps_its_other_findings_known(tmp_path):
+    """`scan --fix` adds `timeout=` to a blocking call whose thread offload is only an unsafe
+    fix: the blocking finding that stays is the one the baseline holds, not a new one."""
+    tree = tmp_path / "svc"
+    tree.mkdir()
+    code = "import requests\n\n\nasync def fetch(url):\n    return requests.get(url){}\n"
+    (tree / "svc.py").write_text(code.format(""))
+    baseline = tmp_path / "baseline.json"
+    run("scan", str(tree), "--write-baseline", str(baseline), "--select", "OPT101,OPT202")
+    (tree / "svc.py").write_text(code.format("").replace("(url)", "(\n        url, timeout=30,\n    )"))
+    result = run("scan", str(tree), "--baseline", str(baseline), "--format", "json",
+                 "--select", "OPT101,OPT202")
+    data = json.loads(result.output)
+    assert data["summary"]["baseline"] == {"new": 0, "unchanged": 1, "fixed": 0}, data
+
+
+def test_a_baseline_written_before_callee_fingerprints_matches_by_rule_file_and_symbol(
+        tree, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    run("scan", str(tree), "--write-baseline", str(baseline))
+    document = json.loads(baseline.read_text())
+    del document["fingerprint_version"]
+    entries = list(document["fingerprints"].values())
+    # Old hashes, one finding more than today (fixed since) and one less (new since).
+    old = {f"{i:032x}": entry for i, entry in enumerate(entries[1:])}
+    old["f" * 32] = {"rule": "OPT101", "path": "gone.py", "symbol": "gone", "line": 1}
+    document["fingerprints"] = old
+    baseline.write_text(json.dumps(document))
+    result = run("scan", str(tree), "--baseline", str(baseline), "--format", "json")
+    data = json.loads(result.output)
+    assert data["summary"]["baseline"] == {
+        "new": 1, "unchanged": FIXTURE_FINDINGS - 1, "fixed": 1}, data["summary"]
+    (new,) = data["recommendations"]
+    assert (new["rule"], new["path"], new["symbol"]) == (
+        entries[0]["rule"], entries[0]["path"], entries[0]["symbol"])
