@@ -186,3 +186,24 @@ def test_riva_speech_calls_are_grpc_requests_and_a_brief_sleep_is_marked():
         12: ("time.sleep", "sleep", False),
         13: ("riva.client.ASRService.offline_recognize", "grpc", False),
     }
+
+
+def test_docker_objects_typed_by_annotation_make_requests():
+    # eval F miss: OpenHands-style runtimes keep `self.container: Container` and call its
+    # methods from coroutines.
+    code = textwrap.dedent("""
+        from docker.models.containers import Container
+
+        class Runtime:
+            container: Container
+
+            async def restart(self, box: Container):
+                box.restart()
+                self.container.exec_run("ls")
+                return box.name
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: (c.name, c.blocking) for c in facts.calls if c.blocking} == {
+        8: ("docker.models.containers.Container.restart", "docker"),
+        9: ("docker.models.containers.Container.exec_run", "docker"),
+    }
