@@ -41,6 +41,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
+    "login": "bool",
     "deprecated": "bool",
 }
 LOOP_FIELDS = {
@@ -209,6 +210,10 @@ class FunctionView:
             return is_route(fact.decorators)
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
+        if name == "login":
+            owner = fact.class_name.lower()
+            return any(word in self.catalog.login_words for word in name_words(fact.name)) \
+                or any(part in owner for part in self.catalog.setup_classes)
         if name == "per_call":
             if fact.cached or fact.name in self.catalog.setup_functions or fact.startup:
                 return False
@@ -242,6 +247,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
+    "login": False,
     "deprecated": False,
 }
 

