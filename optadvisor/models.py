@@ -198,6 +198,10 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    foreign: bool = False
+    """For clients: every request the function makes with it goes to a URL its caller
+    passes (`session.get(url)`, `url` a parameter): a crawl of arbitrary sites, where a
+    reused client's pooled connections (per host) would rarely serve again."""
     passed: str = ""
     """Resolved name of a blocking callable handed over uncalled as an argument
     (`self._call(client.post, url)`): the helper may run it in this thread."""

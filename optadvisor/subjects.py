@@ -31,7 +31,7 @@ CALL_FIELDS = {
     "via_bridge": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
-    "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool",
+    "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
 }
 FUNCTION_FIELDS = {
@@ -301,6 +301,7 @@ class CallView:
         self.param_config = fact.param_config
         self.ready = fact.ready
         self.paced = fact.paced
+        self.foreign = fact.foreign
 
     @property
     def in_async(self) -> bool:

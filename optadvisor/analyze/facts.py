@@ -197,7 +197,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 and _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
         if fact is not None and fact.client and cb.function != MODULE and _from_params(
-                collector.call_nodes[cb.index], collector.functions[cb.function].param_names):
+                collector.call_nodes[cb.index], collector.functions[cb.function].param_names
+                | collector.functions[cb.function].param_derived):
             fact = replace(fact, param_config=True)
         if fact is not None and fact.client and (cb.once or (
                 cb.loop is not None and cb.loop.sleeps_at_all)):
@@ -211,6 +212,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # sandbox run streamed back); the handshake saved by reuse is noise next to them.
             # Not in a route: a proxy pays the handshake on every request it serves.
             fact = replace(fact, paced=True)
+        if fact is not None and fact.client and cb.target and cb.function != MODULE and \
+                _foreign_hosts(cb, collector):
+            fact = replace(fact, foreign=True)
         if fact is not None and cb.covered:
             fact = replace(fact, covered=True)
         if fact is not None and name == "time.sleep" and \
@@ -315,7 +319,9 @@ def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
 
 def _from_params(node: "cst.Call", params: set[str]) -> bool:
     """`OpenAI(api_key=api_key)`, `create_engine(url(host, user, password))` where those are
-    the function's parameters: the client is made from what each caller passes."""
+    the function's parameters, or locals taken from them (`api_key = config.api_key`; eval
+    H: khoj's image generation with each user's configured key): the client is made from
+    what each caller passes."""
     reads: set[str] = set()
     for arg in node.args:
         reads |= names_read(arg.value)
@@ -324,6 +330,33 @@ def _from_params(node: "cst.Call", params: set[str]) -> bool:
 
 _SPAWNS = frozenset({"subprocess.Popen", "asyncio.create_subprocess_exec",
                      "asyncio.create_subprocess_shell"})
+
+
+_URL_POSITION = {"get": 0, "post": 0, "put": 0, "patch": 0, "delete": 0, "head": 0,
+                 "options": 0, "request": 1, "stream": 1}
+"""Where an HTTP client's request methods take the URL (`request("GET", url)`)."""
+
+
+def _foreign_hosts(cb: CallBuild, collector: FactCollector) -> bool:
+    """Every request made through the client `cb` builds (by its local name, in its own
+    function) takes its URL from a parameter of that function, as a plain name."""
+    params = collector.functions[cb.function].param_names - {"self", "cls"}
+    requests = 0
+    for other in collector.calls:
+        if other.function != cb.function or len(other.chain) != 2 or \
+                other.chain[0] != cb.target:
+            continue
+        if other.chain[1] in ("close", "aclose"):
+            continue
+        position = _URL_POSITION.get(other.chain[1])
+        if position is None:
+            return False
+        url = [ref for at, keyword, ref in other.passes
+               if at == position or keyword == "url"]
+        if not (url and len(url[0]) == 1 and url[0][0] in params):
+            return False
+        requests += 1
+    return requests > 0
 
 
 def _handed_over(cb: CallBuild, name: str, receiver: str, awaited: set[int]) -> bool:

@@ -65,6 +65,9 @@ class FuncBuild:
     containers: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     """Receivers this function has called `.kill()` on, so far in text order."""
+    param_derived: set[str] = field(default_factory=set)
+    """Locals assigned from what the caller passes (`api_key = config.api_key` where
+    `config` is a parameter), in any order: a client built from them is per-caller config."""
     drained: bool = False
     """A `for` loop over a token streamer (`TextIteratorStreamer`) has ended, so far in text
     order: the thread that fed it has finished generating, and joining it returns at once."""
@@ -750,6 +753,9 @@ class FactCollector(cst.CSTVisitor):
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         call = stored_call(value)
         func = self._func()
+        if func is not None and isinstance(target, (cst.Name, cst.Tuple, cst.List)) and \
+                names_read(value) & (func.param_derived | func.param_names) - {"self", "cls"}:
+            func.param_derived |= names_read(target)
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
             self._loop_assigns(names_read(target))
         elif self._loop_stack and isinstance(target, cst.Attribute):
