@@ -207,3 +207,29 @@ def test_docker_objects_typed_by_annotation_make_requests():
         8: ("docker.models.containers.Container.restart", "docker"),
         9: ("docker.models.containers.Container.exec_run", "docker"),
     }
+
+
+def test_search_engine_and_azure_blob_sync_clients_make_requests():
+    # eval H miss: gpt-researcher's Azure loader lists and downloads blobs in `async def
+    # load`; Elasticsearch's sync client is the usual RAG store.
+    code = textwrap.dedent("""
+        from azure.storage.blob import BlobServiceClient
+        from elasticsearch import Elasticsearch
+
+        class Loader:
+            def __init__(self, conn, name):
+                self.client = BlobServiceClient.from_connection_string(conn)
+                self.container = self.client.get_container_client(name)
+                self.es = Elasticsearch("http://es:9200")
+
+            async def load(self):
+                for blob in self.container.list_blobs():
+                    blob_client = self.container.get_blob_client(blob.name)
+                    data = blob_client.download_blob().readall()
+                    self.es.index(index="docs", document={"body": data})
+                self.es.indices.refresh(index="docs")
+                self.es.close()
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {
+        12: "cloud", 14: "cloud", 15: "cloud", 16: "cloud"}
