@@ -55,6 +55,9 @@ class Via:
     """`helper -> aHelper`: a helper of the chain has an async twin beside it (same module
     or class: `aget_all_files` for `get_all_files`): the change is to call the twin from
     async code, not to move the chain into a thread."""
+    consumed: bool = False
+    """The helper called is a generator the coroutine's own `for` loop drives: its body
+    runs as items are pulled, so a thread around the call would only create it."""
 
     @property
     def text(self) -> str:
@@ -292,6 +295,7 @@ class BlockingLinker:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
+        self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
         self._direct: dict[str, dict[int, CallFact]] = {}
 
@@ -330,12 +334,15 @@ class BlockingLinker:
                                     Hop(call.passed, rel, call.line)),
                              category=call.passed_blocking, replacement=call.replacement)
                 continue
-            chain = self._blocks(target, 0, set())
+            helper = self.index.facts[target[0]].functions[target[1]]
+            consumed = call.iterated and helper.yields and not helper.is_async
+            chain = self._blocks(target, 0, set(), consumed=consumed)
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
-                             twin=self._twin(chain, (rel, call.function)))
+                             twin=self._twin(chain, (rel, call.function)),
+                             consumed=consumed)
         return out
 
     def _twin(self, chain: tuple[Hop, ...], caller: FunctionKey) -> str:
@@ -387,27 +394,31 @@ class BlockingLinker:
         position = call.passed_position
         return 0 <= position < len(params) and params[position] in fn.called_params
 
-    def _blocks(self, key: FunctionKey, depth: int,
-                visiting: set[FunctionKey]) -> tuple[Hop, ...] | None:
-        if key in self._memo:
-            return self._memo[key]
+    def _blocks(self, key: FunctionKey, depth: int, visiting: set[FunctionKey],
+                consumed: bool = False) -> tuple[Hop, ...] | None:
+        """`consumed`: the call is what its caller's `for` loop iterates, so a generator's
+        body runs there (its chain is memoized apart from a plain call's, which runs
+        nothing)."""
+        memo = self._consumed if consumed else self._memo
+        if key in memo:
+            return memo[key]
         if depth > MAX_DEPTH or key in visiting:
             return None
         rel, index = key
         facts = self.index.facts[rel]
         fn = facts.functions[index]
-        if fn.is_async or fn.cached or fn.yields:
+        if fn.is_async or fn.cached or (fn.yields and not consumed):
             # A coroutine or a generator is not run by calling it (the consumer runs the
             # generator's body, later); a memoized helper (functools.cache, lru_cache,
             # cached_property) does its blocking work once per process (or per argument),
             # not on every call.
-            self._memo[key] = None
+            memo[key] = None
             return None
         me = Hop(fn.qualname, rel, fn.line)
         direct = self._direct_blocking(rel, index)
         if direct is not None:
             chain = (me, Hop(direct.name, rel, direct.line))
-            self._memo[key] = chain
+            memo[key] = chain
             self._category[key] = (direct.blocking, direct.replacement, direct.conditional)
             return chain
         visiting.add(key)
@@ -432,7 +443,7 @@ class BlockingLinker:
         # Only settled answers are memoized: a None found while a cycle was open may
         # become a chain once the cycle's other members are done.
         if found is not None or not visiting:
-            self._memo[key] = found
+            memo[key] = found
         return found
 
 

@@ -198,6 +198,9 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    iterated: bool = False
+    """What a sync `for` loop or comprehension iterates: a project generator called here
+    runs its body in this function (link.py follows it)."""
     foreign: bool = False
     """For clients: every request the function makes with it goes to a URL its caller
     passes (`session.get(url)`, `url` a parameter): a crawl of arbitrary sites, where a

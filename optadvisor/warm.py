@@ -58,11 +58,12 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 3
+FORMAT = 4
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
-which coroutines run alone on a loop of their own."""
+which coroutines run alone on a loop of their own. 4: whether the helper is a generator the
+coroutine's loop drives (its advice is in words, not a thread)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -240,7 +241,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
     if not (item.via or item.awaited or item.runs_once or item.alone):
         return None
     return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
-              via.replacement, via.conditional, via.bridge, via.twin]
+              via.replacement, via.conditional, via.bridge, via.twin, via.consumed]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once), sorted(item.alone)]
@@ -407,9 +408,11 @@ def _links(form: Any) -> list[Any] | None:
         return None
     via, awaited, once, alone = _shape(form, 4)
     for row in _typed(via, list):
-        index, chain, category, replacement, conditional, bridge, twin = _shape(row, 7)
+        index, chain, category, replacement, conditional, bridge, twin, consumed = \
+            _shape(row, 8)
         _typed(index, int), _typed(category, str), _typed(replacement, str)
         _typed(conditional, bool), _typed(bridge, bool), _typed(twin, str)
+        _typed(consumed, bool)
         for hop in _typed(chain, list):
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)

@@ -199,7 +199,8 @@ def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, m
 
 def test_kept_links_keep_the_bridge_and_the_async_twin(tmp_path, cache_dir, monkeypatch):
     """A comment in the caller re-evaluates it from its kept links: the chain's bridge
-    (advice in words) and async twin must come back with them, as a cold scan has them."""
+    (advice in words), async twin and driven generator must come back with them, as a cold
+    scan has them."""
     code = (
         "import asyncio\nimport requests\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
         "EXECUTOR = ThreadPoolExecutor()\n\n\n"
@@ -208,11 +209,14 @@ def test_kept_links_keep_the_bridge_and_the_async_twin(tmp_path, cache_dir, monk
         "def get_files(uid):\n    return requests.get(uid, timeout=5)\n\n\n"
         "async def aget_files(uid):\n    return None\n\n\n"
         "async def connect():\n    await asyncio.sleep(0)\n\n\n"
-        "async def start(uid):\n    call_sync(connect)\n    return get_files(uid)\n")
+        "async def start(uid):\n    call_sync(connect)\n    return get_files(uid)\n\n\n"
+        "def lines(url):\n    yield from requests.get(url, timeout=5).iter_lines()\n\n\n"
+        "async def relay(url):\n    for line in lines(url):\n        print(line)\n")
     root = write(tmp_path / "repo", {"app/run.py": code})
     first = check_same_as_cold(root, cache_dir)
     manual = {r.line: r.fix.applicability for r in first.recommendations if r.rule == "OPT104"}
-    assert manual == {27: "manual", 28: "manual"}
+    # 36: a generator the coroutine's loop drives (advice in words, kept with the link).
+    assert manual == {27: "manual", 28: "manual", 36: "manual"}
     counts = Counts(monkeypatch)
     (root / "app/run.py").write_text(code.replace("    call_sync(connect)\n",
                                                   "    call_sync(connect)  # bridge\n"))

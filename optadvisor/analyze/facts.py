@@ -215,6 +215,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.client and cb.target and cb.function != MODULE and \
                 _foreign_hosts(cb, collector):
             fact = replace(fact, foreign=True)
+        if fact is not None and cb.iterated and in_async:
+            fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
             fact = replace(fact, covered=True)
         if fact is not None and name == "time.sleep" and \

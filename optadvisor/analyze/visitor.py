@@ -134,6 +134,9 @@ class CallBuild:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     in_async_with: bool = False
+    iterated: bool = False
+    """What a sync `for` loop or comprehension iterates (`for x in helper():`): a generator
+    called here runs its body as the loop pulls items, in this function's thread."""
     """An item of an `async with`: entering it is awaited (`async with wrap_file(f)`)."""
     passes: tuple[tuple[int, str, Chain], ...] = ()
     """Names and attributes handed over uncalled (`self._call(client.post, url)`): per
@@ -279,6 +282,7 @@ class FactCollector(cst.CSTVisitor):
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._with_items: set[int] = set()
+        self._iterated: set[int] = set()
         self._async_with_items: set[int] = set()
         self._open_withs: list[tuple[int, int, set[int]] | None] = []
         self._assigned: dict[int, tuple[str, bool]] = {}
@@ -663,6 +667,8 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack.pop()
 
     def visit_For(self, node: cst.For) -> None:
+        if not node.asynchronous and isinstance(node.iter, cst.Call):
+            self._iterated.add(id(node.iter))
         self._enter_loop(node, "async for" if node.asynchronous else "for")
         self._loop_stack[-1].targets = names_read(node.target)
         self._loop_stack[-1].header = True
@@ -705,6 +711,8 @@ class FactCollector(cst.CSTVisitor):
         clause = getattr(node, "for_in", None)
         while clause is not None:
             names |= names_read(clause.target)
+            if clause.asynchronous is None and isinstance(clause.iter, cst.Call):
+                self._iterated.add(id(clause.iter))
             clause = clause.inner_for_in
         self._comp_targets.append(names)
         self._comp_awaits.append(-1)
@@ -1123,6 +1131,7 @@ class FactCollector(cst.CSTVisitor):
             index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
             loop_depth=self._loop_depth(), offloaded=self._in_offloaded(),
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
+            iterated=id(node) in self._iterated,
             in_async_with=id(node) in self._async_with_items,
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),

@@ -56,7 +56,7 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
     try:
         fix = module.build(ctx)
     except NotHere as why:
-        return ctx.manual(str(why))
+        return ctx.manual(str(why), why.instead)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError):
         # A shape that meets code it was not written for says so in words, never crashes
         # the scan.

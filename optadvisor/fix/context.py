@@ -16,7 +16,13 @@ from optadvisor.models import Edit, Fix
 
 
 class NotHere(Exception):
-    """No mechanical change is right at this site; the message says why, in words."""
+    """No mechanical change is right at this site; the message says why, in words. With
+    `instead`, the message replaces the rule's own advice, which would be wrong here (a
+    thread around a generator call, or around a request whose stream is read on the loop)."""
+
+    def __init__(self, why: str = "", instead: bool = False) -> None:
+        super().__init__(why)
+        self.instead = instead
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ class FixContext:
     a shape that rewrites the call passes it through `refine` first."""
     _used: list[Refinement] = field(default_factory=list, init=False, repr=False)
 
-    def manual(self, why: str = "") -> Fix:
-        text = " ".join(p for p in (self.manual_text, why) if p)
+    def manual(self, why: str = "", instead: bool = False) -> Fix:
+        text = why if instead and why else " ".join(p for p in (self.manual_text, why) if p)
         return Fix("manual", (), text)
 
     def change(self, applicability: str, primary: Edit, *others: Edit | None,

@@ -41,6 +41,13 @@ def build(ctx: FixContext) -> Fix:
         and isinstance(node.func.value, ast.Name) and node.func.value.id == "self" else ""
     if why:
         raise NotHere(why)
+    if call is not None and getattr(call, "via_consumed", False):
+        raise NotHere(f"`{call.func_source}` is a generator: its body runs as this loop pulls "
+                      "items, on the event loop, so a thread around the call would only "
+                      "create it. Give it an async twin (an `async def` generator that "
+                      "awaits an async client or `asyncio.to_thread` per step), or, when it "
+                      "is short, collect it in a worker thread: `items = await "
+                      f"asyncio.to_thread(list, {call.func_source}(...))`.", instead=True)
     if call is not None and call.name.rsplit(".", 1)[-1] in _ITERATORS:
         raise NotHere(f"`{call.name.rsplit('.', 1)[-1]}` returns an iterator that blocks as it "
                       "is consumed, so a worker thread would only build it: await the futures "
@@ -56,7 +63,7 @@ def build(ctx: FixContext) -> Fix:
                       "blocks as much as the request, so moving only the call to a thread "
                       "leaves the reading on the loop. Run the request and the whole reading "
                       "loop in one `asyncio.to_thread` function, or use an async client's "
-                      "stream (`httpx.AsyncClient.stream`, aiohttp).")
+                      "stream (`httpx.AsyncClient.stream`, aiohttp).", instead=True)
     reader = _reader_of(statement, node) if call is not None and \
         call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
     if call is not None and call.name.rsplit(".", 1)[-1] in ("open", "fdopen") and \
