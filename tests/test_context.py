@@ -288,6 +288,11 @@ def test_a_client_for_urls_the_caller_passes_is_ranked_lower():
             async with aiohttp.ClientSession() as session:
                 async with session.get("https://api.exa.ai/search", params={"q": query}) as r:
                     return await r.json()
+
+        async def read_with_service(web_url, api_url):
+            async with aiohttp.ClientSession() as session:
+                async with session.get(api_url, params={"url": web_url}) as r:
+                    return await r.json()
     """), select=("OPT201",))
     assert error is None
-    assert {r.line: r.priority for r in recs} == {5: "low", 10: "medium"}
+    assert {r.line: r.priority for r in recs} == {5: "low", 10: "medium", 15: "medium"}

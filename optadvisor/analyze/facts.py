@@ -339,6 +339,11 @@ _URL_POSITION = {"get": 0, "post": 0, "put": 0, "patch": 0, "delete": 0, "head":
 """Where an HTTP client's request methods take the URL (`request("GET", url)`)."""
 
 
+_SERVICE_URL_WORDS = ("api", "base", "endpoint", "host", "server", "service")
+"""Parts of a URL parameter's name that say it is one configured service (`api_url`,
+`base_url`): every call goes to the same host (eval H: khoj's Olostep reader)."""
+
+
 def _foreign_hosts(cb: CallBuild, collector: FactCollector) -> bool:
     """Every request made through the client `cb` builds (by its local name, in its own
     function) takes its URL from a parameter of that function, as a plain name."""
@@ -355,7 +360,8 @@ def _foreign_hosts(cb: CallBuild, collector: FactCollector) -> bool:
             return False
         url = [ref for at, keyword, ref in other.passes
                if at == position or keyword == "url"]
-        if not (url and len(url[0]) == 1 and url[0][0] in params):
+        if not (url and len(url[0]) == 1 and url[0][0] in params) or \
+                any(word in url[0][0].lower() for word in _SERVICE_URL_WORDS):
             return False
         requests += 1
     return requests > 0
