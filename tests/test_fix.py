@@ -681,3 +681,25 @@ def test_a_streamed_response_returned_by_a_helper_is_not_half_moved_to_a_thread(
     by_line = {r.line: r.fix for r in recs}
     assert by_line[9].applicability == "manual" and "streamed" in by_line[9].message
     assert by_line[14].applicability == "unsafe"
+
+
+def test_a_client_patched_after_it_is_built_is_not_shared():
+    """Held-out evaluation C (Fix-6): a client whose attributes the function sets per run
+    (a base URL, a traced method) hoisted into one shared client would carry one call's
+    patch into every other call: advice in words. An untouched client is still hoisted."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import openai
+
+        def ask(prompt):
+            client = openai.OpenAI()
+            client.chat.completions.create = traced(client.chat.completions.create)
+            return client.chat.completions.create(model="m", messages=[prompt])
+
+        def plain(prompt):
+            client = openai.OpenAI()
+            return client.chat.completions.create(model="m", messages=[prompt])
+    """), select=("OPT201",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[5].applicability == "manual"
+    assert "`client.chat.completions.create = ...`" in by_line[5].message
+    assert by_line[10].applicability == "unsafe"

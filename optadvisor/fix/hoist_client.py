@@ -4,7 +4,8 @@
 Only when that is right: the constructor's arguments are constants or module-level names
 (a per-call key, URL or config would be shared by every caller), the function neither
 closes the client nor uses it as a context manager (the first caller would close the one
-shared client), and the client is not a connection (that wants a pool) or an aiohttp
+shared client), does not change the client's attributes (a patch per run would be shared
+by every caller), and the client is not a connection (that wants a pool) or an aiohttp
 session (made inside a running loop, closed on shutdown). Otherwise: words."""
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
             "one client for the process (or the object's lifetime) and close it on shutdown.")
+    changed = _changed_attribute(source.scope_of(node), target) if target else ""
+    if changed:
+        raise NotHere(
+            f"The function changes the client after building it (`{target}.{changed} = ...`): "
+            "one shared client would carry one call's change into every other call. Build "
+            "the shared client with that setting once, or keep one client per setting.")
     local = _non_module_names(node, source.module_names)
     imported = _imported_in(source.scope_of(node))
     if local and local[0] in imported:
@@ -102,6 +109,24 @@ def _closes(func: ast.AST | None, name: str) -> bool:
                 for item in node.items):
             return True
     return False
+
+
+def _changed_attribute(func: ast.AST | None, name: str) -> str:
+    """The first attribute of `name` the function assigns (`client.api_base = url`,
+    `client.chat.completions.create = traced`: a monkeypatch per run), or ""."""
+    if func is None:
+        return ""
+    for node in ast.walk(func):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            if isinstance(target, ast.Attribute):
+                root = target
+                while isinstance(root.value, ast.Attribute):
+                    root = root.value
+                if isinstance(root.value, ast.Name) and root.value.id == name:
+                    return ast.unparse(target).split(".", 1)[1]
+    return ""
 
 
 def _imported_in(scope: ast.AST | None) -> set[str]:
