@@ -233,3 +233,44 @@ def test_search_engine_and_azure_blob_sync_clients_make_requests():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.blocking for c in facts.calls if c.blocking} == {
         12: "cloud", 14: "cloud", 15: "cloud", 16: "cloud"}
+
+
+def test_a_client_chosen_by_a_conditional_expression_and_returned_wrapped_escapes():
+    # eval I FP: instructor's `from_provider` builds `AsyncOpenAI() if async_client else
+    # OpenAI()` and returns it wrapped: a factory, not a client per call.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import openai
+        from instructor import from_openai
+
+        def from_provider(model, async_client=False):
+            client = openai.AsyncOpenAI() if async_client else openai.OpenAI()
+            return from_openai(client, model=model)
+    """), select=("OPT201",))
+    assert error is None and recs == []
+
+
+def test_work_handed_to_sqlalchemy_run_sync_does_not_block():
+    # eval I FP (onyx): `await session.run_sync(lambda s: get_user_by_email(email, s))` runs
+    # the sync query through the async driver.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        from sqlalchemy.orm import Session
+
+        def get_user_by_email(email, session: Session):
+            return session.execute(select(User).where(User.email == email)).scalar()
+
+        class Plain:
+            async def create(self, email):
+                return get_user_by_email(email, self.sync_session)
+
+        class UserManager:
+            async def create(self, email):
+                existing = await self.user_db.session.run_sync(
+                    lambda s: get_user_by_email(email, s))
+                return existing
+    """), select=("OPT101", "OPT104"))
+    assert error is None
+    assert [(r.rule, r.symbol) for r in recs] == [("OPT104", "Plain.create")]

@@ -703,3 +703,42 @@ def test_a_client_patched_after_it_is_built_is_not_shared():
     assert by_line[5].applicability == "manual"
     assert "`client.chat.completions.create = ...`" in by_line[5].message
     assert by_line[10].applicability == "unsafe"
+
+
+def test_a_word_inside_a_longer_name_or_a_download_does_not_make_a_generation():
+    """Held-out evaluation I: `check_agentops_update` (agentops, not agent) and an image
+    download (`create_image_from_url`) got a 10-minute read timeout; a tool run keeps it."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        def check_agentops_update():
+            return requests.get("https://pypi.org/pypi/agentops/json").json()
+
+        def create_image_from_url(url):
+            return requests.get(url).content
+
+        def run_agent_tool(url, args):
+            return requests.post(url, json=args).json()
+    """), select=("OPT202",))
+    timeouts = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs}
+    assert timeouts == {5: "30)", 8: "30)", 11: "(10, 600))"}
+
+
+def test_a_timeout_disabled_on_purpose_for_a_stream_is_advised_in_words():
+    """Held-out evaluation I (llama_deploy's proxy): `httpx.AsyncClient(timeout=None)` for a
+    relayed stream became `timeout=30`, which cuts every stream longer than that."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import httpx
+
+        async def proxy(request, url):
+            client = httpx.AsyncClient(timeout=None)
+            upstream = await client.send(client.build_request("GET", url), stream=True)
+            return upstream
+
+        async def fetch(url):
+            async with httpx.AsyncClient(timeout=None) as client:
+                return (await client.get(url)).text
+    """), select=("OPT202",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[5].applicability == "manual" and "connect=10.0" in by_line[5].message
+    assert by_line[10].applicability == "unsafe"

@@ -222,6 +222,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and name == "time.sleep" and \
                 _brief_sleep(collector.call_nodes[cb.index]):
             fact = replace(fact, brief=True)
+        if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
+                _quick(catalog, name):
+            # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
+            # not reported at its async callers (nor does it hide the `open` after it).
+            fact = replace(fact, brief=True)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
             fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)
@@ -461,6 +466,11 @@ minutes is an ordinary LLM timeout, whose requests still gain from a kept connec
 
 
 BRIEF_SLEEP_SECONDS = 0.01
+
+
+def _quick(catalog: Catalog, name: str) -> bool:
+    entry = catalog.blocking.get(name)
+    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
 
 
 def _brief_sleep(node: cst.Call) -> bool:

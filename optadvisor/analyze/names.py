@@ -86,6 +86,20 @@ def stored_call(value: cst.BaseExpression) -> cst.Call | None:
     return None
 
 
+def stored_calls(value: cst.BaseExpression) -> list[cst.Call]:
+    """Every call whose result an assignment may store: both sides of `a if c else b` and
+    of `a or b` (stored_call picks one of them)."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Call):
+        return [value]
+    if isinstance(value, cst.BooleanOperation):
+        return stored_calls(value.right) + stored_calls(value.left)
+    if isinstance(value, cst.IfExp):
+        return stored_calls(value.body) + stored_calls(value.orelse)
+    return []
+
+
 class _NameReader:
     """Names an expression reads (not attribute names, not keyword names)."""
 

@@ -21,7 +21,7 @@ from optadvisor.analyze.redundant import (
 from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
-    dotted, names_read, plain_statement, receiver_names, serialized, stored_call,
+    dotted, names_read, plain_statement, receiver_names, serialized, stored_call, stored_calls,
 )
 
 MODULE = -1
@@ -782,9 +782,12 @@ class FactCollector(cst.CSTVisitor):
             name = target.value
             stored_globally = func is None or name in func.globals
             if call is not None:
-                self._targets[id(call)] = name
-                self._assigned[id(call)] = ("global" if stored_globally else "local",
-                                            stored_globally and func is not None)
+                # `client = AsyncOpenAI() if use_async else OpenAI()`: either call's result
+                # is what the name holds (eval I: instructor's `from_provider`).
+                for stored in stored_calls(value):
+                    self._targets[id(stored)] = name
+                    self._assigned[id(stored)] = ("global" if stored_globally else "local",
+                                                  stored_globally and func is not None)
                 found = chain_of(call)
                 if found:
                     if func is not None and name in func.globals:

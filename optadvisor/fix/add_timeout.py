@@ -26,6 +26,14 @@ from optadvisor.models import Fix
 
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx)
+    if _explicit_none(site.node, _keyword(ctx)) and _scope_streams(ctx, site.node):
+        raise NotHere(
+            f"`{_keyword(ctx)}=None` is written out in a function that streams (a proxy, a "
+            "long download): a finite total timeout would cut long streams. Bound the waits "
+            "that should never be long instead — connecting and the pool (httpx: "
+            "`httpx.Timeout(None, connect=10.0, pool=10.0)`; aiohttp: "
+            "`ClientTimeout(total=None, connect=10, sock_read=300)`) — and keep reads open.",
+            instead=True)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
     word = _long_word(ctx) or _payload_word(ctx, site.node) or _model_word(ctx, site.node)
@@ -78,6 +86,15 @@ def _explicit_none(node: ast.Call, keyword: str) -> bool:
                for kw in node.keywords)
 
 
+def _scope_streams(ctx: FixContext, node: ast.Call) -> bool:
+    """The function around the call streams a response (`stream=True`, `.stream(...)`):
+    eval I, llama_deploy's proxy builds `httpx.AsyncClient(timeout=None)` and relays
+    `client.send(req, stream=True)`."""
+    scope = ctx.source.scope_of(node)
+    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+        isinstance(inner, ast.Call) and _streams(inner) for inner in ast.walk(scope))
+
+
 def _streams(node: ast.Call) -> bool:
     """`requests.get(url, stream=True)`, `client.stream("POST", url)`."""
     return any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
@@ -123,13 +140,26 @@ def _long_word(ctx: FixContext) -> str:
     function that makes it that starts with one of `params.long_words` (`generate_image`,
     `/completions`; not `invoices`), or "". Only the function's own name counts, not its
     class's: every method of a `SearchTools` class is not a tool run."""
-    stems = tuple(ctx.params.get("long_words", "").split())
+    stems = ctx.params.get("long_words", "").split()
     if not stems:
         return ""
     function = ctx.env.get("function")
     name = getattr(function, "name", "") if function is not None else ""
     where = " ".join((ctx.source.segment(ctx.span), name))
-    return next((word for word in name_words(where) if word.startswith(stems)), "")
+    return next((word for word in name_words(where) if _says(word, stems)), "")
+
+
+def _says(word: str, stems: list[str]) -> bool:
+    """`word` is one of `stems`: a stem written `generat*` starts it (`generation`,
+    `generate_image`); any other is the whole word or its plural (`agent`, `agents`, not
+    `agentops`: eval I gave a PyPI version check of agentops a 10-minute read)."""
+    for stem in stems:
+        if stem.endswith("*"):
+            if word.startswith(stem[:-1]):
+                return True
+        elif word in (stem, stem + "s"):
+            return True
+    return False
 
 
 def _payload_word(ctx: FixContext, node: ast.AST) -> str:

@@ -21,6 +21,10 @@ from optadvisor.models import Fix
 _BOUND_CATEGORIES = ("db", "file")
 
 
+_LAZY_WALKS = frozenset({"walk", "scandir", "iglob", "iterdir", "glob", "rglob"})
+"""Directory listings that return a lazy iterator (`os.walk`, `Path.rglob`, `Path.glob`;
+`glob.glob` returns a list, which a thread can build)."""
+
 _ITERATORS = frozenset({"as_completed", "imap", "imap_unordered"})
 """Blocking calls that return an iterator: the wait happens while it is consumed."""
 
@@ -48,6 +52,18 @@ def build(ctx: FixContext) -> Fix:
                       "awaits an async client or `asyncio.to_thread` per step), or, when it "
                       "is short, collect it in a worker thread: `items = await "
                       f"asyncio.to_thread(list, {call.func_source}(...))`.", instead=True)
+    if call is not None and call.name.rsplit(".", 1)[-1] in _LAZY_WALKS and \
+            call.name != "glob.glob":
+        raise NotHere(f"`{call.func_source}` returns an iterator that reads the directories "
+                      "as it is consumed, so a worker thread would only create it: collect it "
+                      "there whole (`entries = await asyncio.to_thread(lambda: "
+                      f"list({call.func_source}(...)))`), or run the whole loop over it in "
+                      "`asyncio.to_thread`.", instead=True)
+    if call is not None and call.quick and call.in_loop:
+        raise NotHere(f"One `{call.func_source}` answers in microseconds; it is the number of "
+                      "them that adds up, and a thread hop per item would cost more than the "
+                      "call. Run the whole loop in one worker thread: move it into a sync "
+                      "function and `await asyncio.to_thread(that_function, ...)`.", instead=True)
     if call is not None and call.name.rsplit(".", 1)[-1] in _ITERATORS:
         raise NotHere(f"`{call.name.rsplit('.', 1)[-1]}` returns an iterator that blocks as it "
                       "is consumed, so a worker thread would only build it: await the futures "
