@@ -41,7 +41,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
-    "login": "bool",
+    "login": "bool", "keyed": "bool",
     "deprecated": "bool",
 }
 LOOP_FIELDS = {
@@ -210,6 +210,11 @@ class FunctionView:
             return is_route(fact.decorators)
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
+        if name == "keyed":
+            # Memoized per argument: a cache over `self`/`cls` alone, or over nothing,
+            # runs once per object or process.
+            return fact.cached and fact.params > (1 if fact.is_method and "staticmethod"
+                                                  not in fact.decorators else 0)
         if name == "login":
             owner = fact.class_name.lower()
             return any(word in self.catalog.login_words for word in name_words(fact.name)) \
@@ -247,7 +252,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
-    "login": False,
+    "login": False, "keyed": False,
     "deprecated": False,
 }
 

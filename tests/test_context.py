@@ -296,3 +296,33 @@ def test_a_client_for_urls_the_caller_passes_is_ranked_lower():
     """), select=("OPT201",))
     assert error is None
     assert {r.line: r.priority for r in recs} == {5: "low", 10: "medium", 15: "medium"}
+
+
+def test_a_function_memoized_per_argument_is_not_start_up_code_but_one_without_is():
+    """Eval I: instructor's `@lru_cache` `Image.from_url(cls, url)` fetches once per URL (a
+    request per input, high); onyx's `@lru_cache` `_fetch_public_key_payload()` fetches once
+    per process (ranked like start-up code)."""
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        from functools import lru_cache
+        import requests
+
+        class Image:
+            @classmethod
+            @lru_cache
+            def from_url(cls, url):
+                return requests.get(url).content
+
+        @lru_cache
+        def url_to_bytes(url):
+            return requests.get(url).content
+
+        @lru_cache()
+        def fetch_public_key():
+            return requests.get("https://idp.example.com/jwks").json()
+    """), select=("OPT202",))
+    assert error is None
+    assert {r.line: r.priority for r in recs} == {9: "high", 13: "high", 17: "medium"}
