@@ -332,7 +332,7 @@ class _FunctionViews:
                     self._loaders = loader_counts(self.facts)
                 view = FunctionView(self.facts.functions[index], self.catalog,
                                     self._loaders.get(index, 0), index in self.runs_once,
-                                    index in self.alone)
+                                    index in self.alone, self.facts.path)
             self._views[index] = view
         return view
 

@@ -226,6 +226,8 @@ class FunctionFact:
     class_name: str = ""
     parent: int = -1
     decorators: tuple[str, ...] = ()
+    admin: bool = False
+    """Its name or a decorator as written says an operator's action (`@admin_router.post`)."""
     cached: bool = False
     """Decorated with a memoizing decorator (functools.lru_cache, cache, cached_property…)."""
     params: int = 0

@@ -41,7 +41,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
-    "login": "bool", "keyed": "bool",
+    "login": "bool", "keyed": "bool", "admin": "bool",
     "deprecated": "bool",
 }
 LOOP_FIELDS = {
@@ -187,12 +187,14 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone")
+    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
-                 runs_once: bool = False, alone: bool = False) -> None:
+                 runs_once: bool = False, alone: bool = False, path: str = "") -> None:
         self.fact = fact
         self.catalog = catalog
+        self.path = path
+        """The file it is in (module words say a login flow: `auth/oauth.py`)."""
         self.runs_once = runs_once
         """Every caller the project has is setup code (link.py; client builders only)."""
         self.alone = alone
@@ -217,8 +219,10 @@ class FunctionView:
                                                   not in fact.decorators else 0)
         if name == "login":
             owner = fact.class_name.lower()
+            module = self.path.rsplit("/", 1)[-1].removesuffix(".py")
             return any(word in self.catalog.login_words for word in name_words(fact.name)) \
-                or any(part in owner for part in self.catalog.setup_classes)
+                or any(part in owner for part in self.catalog.setup_classes) \
+                or any(word in self.catalog.login_modules for word in name_words(module))
         if name == "per_call":
             if fact.cached or fact.name in self.catalog.setup_functions or fact.startup:
                 return False
@@ -252,7 +256,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
-    "login": False, "keyed": False,
+    "login": False, "keyed": False, "admin": False,
     "deprecated": False,
 }
 

@@ -326,3 +326,27 @@ def test_a_function_memoized_per_argument_is_not_start_up_code_but_one_without_i
     """), select=("OPT202",))
     assert error is None
     assert {r.line: r.priority for r in recs} == {9: "high", 13: "high", 17: "medium"}
+
+
+def test_admin_actions_and_login_modules_are_ranked_below_per_request_code(tmp_path):
+    """Eval I (onyx): `@admin_router.post` endpoints run when an operator changes a setting,
+    and the functions of an `oauth.py` module serve a login flow: one level down, saying so."""
+    write(tmp_path, {
+        "svc/mcp/oauth.py": ("import requests\n\n\nclass TokenStorage:\n"
+                             "    async def get_client_info(self, url):\n"
+                             "        return requests.get(url, timeout=5).json()\n"),
+        "svc/manage/api.py": ("import requests\nfrom fastapi import APIRouter\n\n"
+                              "admin_router = APIRouter(prefix='/admin')\n\n\n"
+                              "@admin_router.post('/providers')\n"
+                              "async def upsert_provider(url: str):\n"
+                              "    return requests.post(url, timeout=5).json()\n"),
+        "svc/search.py": ("import requests\n\n\n"
+                          "async def search(url: str):\n"
+                          "    return requests.get(url, timeout=5).json()\n"),
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), select=("OPT101",), use_cache=False, jobs=1))
+    by_path = {r.path: r for r in report.recommendations}
+    assert {path: r.priority for path, r in by_path.items()} == {
+        "svc/mcp/oauth.py": "medium", "svc/manage/api.py": "medium", "svc/search.py": "high"}
+    assert "admin action" in by_path["svc/manage/api.py"].message
+    assert "login path" in by_path["svc/mcp/oauth.py"].message

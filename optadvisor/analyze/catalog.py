@@ -161,6 +161,12 @@ class Catalog:
     setup_decorators: frozenset[str] = frozenset()
     """Last names of decorators whose function runs once per object (pydantic's
     `model_validator`, `root_validator`): a client it builds is stored, not per call."""
+    login_modules: frozenset[str] = frozenset()
+    """Words of module names whose functions serve a login flow (`oauth.py`,
+    `login_claims_capture.py`, `oidc_multi.py`)."""
+    admin_words: frozenset[str] = frozenset()
+    """Words of a function's name or decorators that make it an operator's action
+    (`@admin_router.post`): it runs when an admin changes a setting, not per user request."""
     login_words: frozenset[str] = frozenset()
     """Words of function names that run once per user login or account link (`auth`,
     `oauth`, `login`, `signin`: `notion_auth_callback`), routes included."""
@@ -231,6 +237,7 @@ _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
+    ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, serves_concurrently,
+    SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
+    serves_concurrently,
 )
 from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
 )
 from optadvisor.analyze.positions import Positions
-from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector, LoopBuild
+from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector, FuncBuild, LoopBuild
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -152,7 +153,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         functions.append(FunctionFact(
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
             is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
-            decorators=decorators,
+            decorators=decorators, admin=_admin(fb, catalog),
             cached=any(catalog.memoize.get(d) is not None for d in decorators),
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
@@ -466,6 +467,13 @@ minutes is an ordinary LLM timeout, whose requests still gain from a kept connec
 
 
 BRIEF_SLEEP_SECONDS = 0.01
+
+
+def _admin(fb: FuncBuild, catalog: Catalog) -> bool:
+    """Its name or a decorator as written (`@admin_router.post(...)`, before the router
+    resolves to `fastapi.APIRouter.post`) has a word of the catalog's `[setup] admin`."""
+    words = name_words(" ".join((fb.name, *(".".join(d) for d in fb.decorators))))
+    return any(word in catalog.admin_words for word in words)
 
 
 def _quick(catalog: Catalog, name: str) -> bool:
