@@ -29,7 +29,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_consumed": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
-    "serves_long": "bool", "blocking_method": "str", "quick": "bool",
+    "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool",
@@ -331,6 +331,14 @@ class CallView:
         name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
         entry = self.function.catalog.blocking.get(name)
         return entry is not None and self.blocking_method in entry.quick
+
+    @property
+    def async_client(self) -> bool:
+        """A client of asyncio (`aiohttp.ClientSession`, `httpx.AsyncClient`, `AsyncOpenAI`,
+        `redis.asyncio`): bound to the event loop it was first used on."""
+        name = self.fact.name
+        return bool(self.client) and (name.startswith("aiohttp.") or "Async" in name
+                                      or ".asyncio." in name or ".aio." in name)
 
     @property
     def serves_long(self) -> bool:

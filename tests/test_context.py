@@ -350,3 +350,35 @@ def test_admin_actions_and_login_modules_are_ranked_below_per_request_code(tmp_p
         "svc/mcp/oauth.py": "medium", "svc/manage/api.py": "medium", "svc/search.py": "high"}
     assert "admin action" in by_path["svc/manage/api.py"].message
     assert "login path" in by_path["svc/mcp/oauth.py"].message
+
+
+def test_an_asyncio_client_in_a_coroutine_run_alone_by_asyncio_run_is_not_per_call():
+    """Eval I FP (agentops): the coroutine runs on a new loop each time (`asyncio.run` in a
+    sync wrapper), so its aiohttp session cannot be shared across calls; a sync client in
+    the same position can."""
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio
+        import aiohttp
+        import requests
+
+        async def get_token(key):
+            async with aiohttp.ClientSession() as session:
+                async with session.post("https://api.example.com/token", json={"k": key}) as r:
+                    return await r.json()
+
+        def get_token_sync(key):
+            return asyncio.run(get_token(key))
+
+        async def fetch_status(key):
+            session = requests.Session()
+            return session.get("https://api.example.com/ping", timeout=5).ok
+
+        def fetch_status_sync(key):
+            return asyncio.run(fetch_status(key))
+    """), select=("OPT201",))
+    assert error is None
+    assert [r.line for r in recs] == [15]
