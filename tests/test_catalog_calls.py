@@ -274,3 +274,32 @@ def test_work_handed_to_sqlalchemy_run_sync_does_not_block():
     """), select=("OPT101", "OPT104"))
     assert error is None
     assert [(r.rule, r.symbol) for r in recs] == [("OPT104", "Plain.create")]
+
+
+def test_a_helper_behind_a_memo_hit_blocks_on_a_miss_only():
+    # eval I (onyx `get_security_settings`): `cached = _CACHE.get(tenant); if cached is not
+    # None: return cached` before the query: the query runs on a miss only.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import requests
+
+        _CACHE = {}
+
+        def settings(tenant):
+            cached = _CACHE.get(tenant)
+            if cached is not None:
+                return cached
+            value = requests.get(f"https://cfg/{tenant}", timeout=5).json()
+            _CACHE[tenant] = value
+            return value
+
+        def fresh(tenant):
+            value = requests.get(f"https://cfg/{tenant}", timeout=5).json()
+            return value
+
+        async def handler(tenant):
+            return settings(tenant), fresh(tenant)
+    """), select=("OPT104",))
+    assert error is None
+    assert [r.message.split(" ")[0] for r in recs] == ["`fresh()`"]

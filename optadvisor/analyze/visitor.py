@@ -65,6 +65,9 @@ class FuncBuild:
     containers: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     """Receivers this function has called `.kill()` on, so far in text order."""
+    remembered: set[str] = field(default_factory=set)
+    """Locals filled from state kept across calls (`cached = _CACHE.get(key)`): an early
+    return guarded by one is a memo hit (eval I: onyx's per-tenant settings cache)."""
     param_derived: set[str] = field(default_factory=set)
     """Locals assigned from what the caller passes (`api_key = config.api_key` where
     `config` is a parameter), in any order: a client built from them is per-caller config."""
@@ -341,6 +344,21 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         return bool(func and func.offloaded)
 
+    def _reads_remembered(self, value: cst.BaseExpression, func: FuncBuild) -> bool:
+        """`_CACHE.get(key)`, `self._memo[key]`, `cache.get(key)` on a module-level dict: a
+        read of state kept across calls (a guard on the local it fills is a memo)."""
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+                value.func.attr.value == "get":
+            value = value.func.value
+        elif isinstance(value, cst.Subscript):
+            value = value.value
+        else:
+            return False
+        if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
+            return value.value.value in ("self", "cls")
+        return isinstance(value, cst.Name) and value.value in self.module_names and \
+            value.value not in func.local_names and value.value not in func.param_names
+
     def _bind_type(self, name: str, chain: Chain) -> None:
         func = self._func()
         if func is None:
@@ -544,7 +562,7 @@ class FactCollector(cst.CSTVisitor):
         self._ready.pop()
         func = self._func()
         if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
-                original_node, func.globals):
+                original_node, func.globals | func.remembered):
             func.after_guard = True
             func.memo_guard = func.memo_guard or _returns_remembered(original_node)
         if id(original_node) in self._guard_ifs:
@@ -764,6 +782,9 @@ class FactCollector(cst.CSTVisitor):
         if func is not None and isinstance(target, (cst.Name, cst.Tuple, cst.List)) and \
                 names_read(value) & (func.param_derived | func.param_names) - {"self", "cls"}:
             func.param_derived |= names_read(target)
+        if func is not None and isinstance(target, cst.Name) and \
+                self._reads_remembered(value, func):
+            func.remembered.add(target.value)
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
             self._loop_assigns(names_read(target))
         elif self._loop_stack and isinstance(target, cst.Attribute):
