@@ -251,7 +251,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
             dependent=bool(lb.await_reads & (lb.assigned | _containers(collector, lb)))
-            or lb.yields or lb.prints or lb.joins, exits=lb.exits,
+            or lb.yields or lb.prints or lb.joins or lb.deliberate, exits=lb.exits,
             sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],
             await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import libcst as cst
 
@@ -228,6 +228,10 @@ class LoopBuild:
     sleeps_at_all: bool = False
     """A try statement / a sleep call (awaited or not) in the loop's own body."""
     retry: RetryShape | None = None
+    deliberate: bool = False
+    """In one branch of an `if` whose other branch runs work concurrently (`gather`,
+    `create_task`): the author chose one at a time here (eval I: julep's interpreter runs
+    branches that read the whole session in order, the others gathered)."""
 
 
 class FactCollector(cst.CSTVisitor):
@@ -298,6 +302,9 @@ class FactCollector(cst.CSTVisitor):
         self._header_depth = 0
         self._param_guards = 0
         self._guard_ifs: set[int] = set()
+        self._if_stack: list[list[Any]] = []
+        """Per enclosing `if`: [node, function index, branch being visited ("body" or
+        "orelse")], for loops whose sibling branch runs the same work concurrently."""
         self._missing_bodies: set[int] = set()
         """Bodies (ids) of `if not <path>.exists():` statements."""
         self._lazy_ifs: list[tuple[int, int]] = []
@@ -543,6 +550,9 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        if self._if_stack and self._if_stack[-1][0].orelse is node:
+            self._if_stack[-1][2] = "orelse"  # an `elif`
+        self._if_stack.append([node, self._fidx, "body"])
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
         if self._func() is not None and _unset_state_test(node.test):
@@ -555,8 +565,13 @@ class FactCollector(cst.CSTVisitor):
             self._guard_ifs.add(id(node))
             self._param_guards += 1
 
+    def visit_Else(self, node: cst.Else) -> None:
+        if self._if_stack and self._if_stack[-1][0].orelse is node:
+            self._if_stack[-1][2] = "orelse"
+
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
+        self._if_stack.pop()
         if self._lazy_ifs and self._lazy_ifs[-1][0] == id(original_node):
             self._lazy_ifs.pop()
         self._ready.pop()
@@ -666,7 +681,10 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth += 1
             depth = self._module_loop_depth
         loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
-                         rare=rare)
+                         rare=rare, deliberate=any(
+                             fidx == self._fidx and _spawns_in(
+                                 node_if.orelse if branch == "body" else node_if.body)
+                             for node_if, fidx, branch in self._if_stack))
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
@@ -1404,6 +1422,26 @@ def _shares_an_object(item: Statement, run: list[Statement]) -> bool:
     earlier_args = set().union(*(_arg_reads(r[0]) for r in run))
     return bool(_arg_reads(call) & roots) or (bool(receiver)
                                                and receiver.split(".")[0] in earlier_args)
+
+
+_CONCURRENT = frozenset({"gather", "create_task", "as_completed", "wait", "TaskGroup",
+                         "start_soon"})
+
+
+def _spawns_in(node: cst.CSTNode | None) -> bool:
+    """A call under `node` that runs work concurrently (`asyncio.gather`, `env.gather`,
+    `tg.create_task`)."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            func = current.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else \
+                func.value if isinstance(func, cst.Name) else ""
+            if name in _CONCURRENT:
+                return True
+        stack.extend(current.children)
+    return False
 
 
 def _state_guard(node: cst.If, global_names: set[str]) -> bool:
