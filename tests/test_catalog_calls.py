@@ -303,3 +303,25 @@ def test_a_helper_behind_a_memo_hit_blocks_on_a_miss_only():
     """), select=("OPT104",))
     assert error is None
     assert [r.message.split(" ")[0] for r in recs] == ["`fresh()`"]
+
+
+def test_a_client_made_from_a_session_built_from_the_callers_credentials_is_per_caller():
+    # eval I FP (onyx): `session = boto3.Session(aws_access_key_id=request.key, ...)` then
+    # `session.client("bedrock")`: the credentials come with each request.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import boto3
+
+        def list_models(request):
+            session = boto3.Session(aws_access_key_id=request.key, region_name=request.region)
+            bedrock = session.client("bedrock")
+            return bedrock.list_foundation_models()
+
+        def list_default_models():
+            session = boto3.Session(region_name="us-east-1")
+            bedrock = session.client("bedrock")
+            return bedrock.list_foundation_models()
+    """), select=("OPT201",))
+    assert error is None
+    assert sorted(r.line for r in recs) == [10, 11]

@@ -333,6 +333,15 @@ def _from_params(node: "cst.Call", params: set[str]) -> bool:
     reads: set[str] = set()
     for arg in node.args:
         reads |= names_read(arg.value)
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    # `session.client("bedrock")` where `session = boto3.Session(aws_access_key_id=req.key)`:
+    # the receiver carries the caller's credentials (eval I: onyx's Bedrock model listing).
+    receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+    while isinstance(receiver, cst.Attribute):
+        receiver = receiver.value
+    if isinstance(receiver, cst.Name):
+        reads.add(receiver.value)
     return bool(reads & (params - {"self", "cls"}))
 
 
