@@ -465,8 +465,8 @@ def test_real_scans_of_the_fixtures(tmp_path: Path):
     first = scanned("first")
     # A client built per call: a medium recommendation.
     (tree / "research" / "clients.py").write_text(
-        "import httpx\n\n\ndef page(url):\n    client = httpx.Client(timeout=5)\n"
-        "    return client.get(url).text\n", encoding="utf-8")
+        "import httpx\n\n\ndef page(path):\n    client = httpx.Client(timeout=5)\n"
+        "    return client.get('https://api.example.com/' + path).text\n", encoding="utf-8")
     second = scanned("second")
     c = compare_files(first, second, 0.10)
     assert [(f.status, f.path, f.priority) for f in c.findings] == [
