@@ -322,6 +322,9 @@ class LoopFact:
     """The call awaited per item is a statement of its own: it runs for its effect."""
     rare: str = ""
     """As CallFact.rare, for the loop statement."""
+    batched: bool = False
+    """The call awaited per item has a batch form (`redis.get` → `mget`): n-plus-one
+    reports the loop, with the better advice than running the calls at once."""
 
 
 @dataclass(frozen=True)

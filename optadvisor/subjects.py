@@ -50,6 +50,7 @@ LOOP_FIELDS = {
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
     "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
+    "batched": "bool",
 }
 CACHE_FIELDS = {
     "kind": "str", "name": "str", "line": "int", "scope": "str", "bounded": "bool",
@@ -510,7 +511,7 @@ class LoopView:
                                                        awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay", "network", "rare"):
+                     "forever", "delay", "network", "rare", "batched"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

@@ -325,3 +325,19 @@ def test_a_client_made_from_a_session_built_from_the_callers_credentials_is_per_
     """), select=("OPT201",))
     assert error is None
     assert sorted(r.line for r in recs) == [10, 11]
+
+
+def test_docker_api_client_config_builders_are_local():
+    # eval J FP (OpenManus): `APIClient.create_host_config(...)` builds a dict, no request.
+    code = textwrap.dedent("""
+        import docker
+
+        class Sandbox:
+            async def create(self, image):
+                api = docker.APIClient()
+                host_config = api.create_host_config(mem_limit="512m")
+                return api.create_container(image, host_config=host_config)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.name for c in facts.calls if c.blocking} == {
+        8: "docker.APIClient.create_container"}

@@ -260,7 +260,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             forever=lb.retry is not None and lb.retry.forever,
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
-            discarded=lb.discarded, rare=lb.rare))
+            discarded=lb.discarded, rare=lb.rare,
+            batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch)))
 
     groups = []
     call_groups = []
