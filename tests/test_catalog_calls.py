@@ -341,3 +341,41 @@ def test_docker_api_client_config_builders_are_local():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.name for c in facts.calls if c.blocking} == {
         8: "docker.APIClient.create_container"}
+
+
+def test_arrays_tables_and_archives_are_file_work():
+    # eval J misses: `np.save` / `np.load` in an async embedding cache, a workspace zipped
+    # and a directory tarred inside coroutines.
+    code = textwrap.dedent("""
+        import tarfile
+        import zipfile
+        import numpy as np
+
+        async def store(path, vectors):
+            np.save(path, vectors)
+            return np.load(path)
+
+        async def share(path, files):
+            with zipfile.ZipFile(path, "w") as zf:
+                for name in files:
+                    zf.write(name)
+            with tarfile.open(path + ".tar", "w") as tar:
+                tar.add("workspace")
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {
+        7: "file", 8: "file", 11: "file", 13: "file", 14: "file", 15: "file"}
+
+
+def test_an_archive_with_block_is_one_finding():
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import zipfile
+
+        async def share(path, files):
+            with zipfile.ZipFile(path, "w") as zf:
+                for name in files:
+                    zf.write(name)
+    """), select=("OPT105",))
+    assert error is None and [r.line for r in recs] == [5]

@@ -649,7 +649,7 @@ class FactCollector(cst.CSTVisitor):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
         opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
-                 and (chain_of(item.item.func) or ("",))[-1] in ("open", "fdopen")]
+                 and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS]
         if opens and node.asynchronous is None:
             self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items}))
         else:
@@ -1423,6 +1423,10 @@ def _shares_an_object(item: Statement, run: list[Statement]) -> bool:
     return bool(_arg_reads(call) & roots) or (bool(receiver)
                                                and receiver.split(".")[0] in earlier_args)
 
+
+_FILE_OPENERS = frozenset({"open", "fdopen", "ZipFile", "TarFile"})
+"""Calls whose `with` block works on the file they open (`tarfile.open` ends in `open`):
+the file work inside moves with the block, one finding."""
 
 _CONCURRENT = frozenset({"gather", "create_task", "as_completed", "wait", "TaskGroup",
                          "start_soon"})
