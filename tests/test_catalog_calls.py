@@ -379,3 +379,32 @@ def test_an_archive_with_block_is_one_finding():
                     zf.write(name)
     """), select=("OPT105",))
     assert error is None and [r.line for r in recs] == [5]
+
+
+def test_a_client_built_in_a_retry_loop_is_still_one_per_call():
+    # eval J miss (lagent): a session per attempt of a retry loop that returns on success is
+    # a session per call; one per iteration of a poll that sleeps each round is paced.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio
+        import aiohttp
+
+        async def chat(payload):
+            for attempt in range(3):
+                try:
+                    async with aiohttp.ClientSession() as session:
+                        async with session.post("https://api.example.com/chat", json=payload) as r:
+                            return await r.json()
+                except aiohttp.ClientError:
+                    await asyncio.sleep(1)
+
+        async def wait_ready():
+            while True:
+                async with aiohttp.ClientSession() as session:
+                    async with session.get("https://api.example.com/ready") as r:
+                        if r.status == 200:
+                            return
+                await asyncio.sleep(5)
+    """), select=("OPT201",))
+    assert error is None and [r.line for r in recs] == [8]

@@ -201,10 +201,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 collector.call_nodes[cb.index], collector.functions[cb.function].param_names
                 | collector.functions[cb.function].param_derived):
             fact = replace(fact, param_config=True)
-        if fact is not None and fact.client and (cb.once or (
-                cb.loop is not None and cb.loop.sleeps_at_all)):
-            fact = replace(fact, once=cb.once,
-                           paced=cb.loop is not None and cb.loop.sleeps_at_all)
+        # A loop that sleeps paces a poll; a retry loop (it leaves on success) runs once
+        # when all goes well, so a client built in it is still one per call (eval J miss:
+        # lagent's aiohttp session per chat request, inside its retry loop).
+        paced = cb.loop is not None and cb.loop.sleeps_at_all and cb.loop.retry is None
+        if fact is not None and fact.client and (cb.once or paced):
+            fact = replace(fact, once=cb.once, paced=paced)
         if fact is not None and fact.client and not fact.paced and \
                 _long_timeout(collector.call_nodes[cb.index]) and not (
                 cb.function != MODULE
