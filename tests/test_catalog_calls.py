@@ -408,3 +408,33 @@ def test_a_client_built_in_a_retry_loop_is_still_one_per_call():
                 await asyncio.sleep(5)
     """), select=("OPT201",))
     assert error is None and [r.line for r in recs] == [8]
+
+
+def test_an_archive_built_in_memory_is_no_file_work_but_adding_a_directory_is():
+    # eval J re-scan: `tarfile.open(fileobj=io.BytesIO())` streams for a container's
+    # `put_archive` touch no disk; `tf.add(path)` reads the files it adds.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import io
+        import tarfile
+        import zipfile
+
+        async def pack(name, data):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tf:
+                info = tarfile.TarInfo(name=name)
+                tf.addfile(info, io.BytesIO(data))
+            return buf.getvalue()
+
+        async def unzip(data):
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                return zf.namelist()
+
+        async def pack_dir(path):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tf:
+                tf.add(path)
+            return buf.getvalue()
+    """), select=("OPT105",))
+    assert error is None and [r.line for r in recs] == [20]

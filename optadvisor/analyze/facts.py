@@ -15,7 +15,9 @@ from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
 )
 from optadvisor.analyze.positions import Positions
-from optadvisor.analyze.visitor import MODULE, CallBuild, FactCollector, FuncBuild, LoopBuild
+from optadvisor.analyze.visitor import (
+    MODULE, CallBuild, FactCollector, FuncBuild, LoopBuild, in_memory_archive,
+)
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -218,6 +220,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.client and cb.target and cb.function != MODULE and \
                 _foreign_hosts(cb, collector):
             fact = replace(fact, foreign=True)
+        if fact is not None and fact.blocking == "file" and cb.function != MODULE and \
+                name in ("tarfile.open", "zipfile.ZipFile") and in_memory_archive(
+                    collector.call_nodes[cb.index], collector.functions[cb.function].types):
+            fact = replace(fact, blocking="", replacement="")
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:

@@ -648,8 +648,10 @@ class FactCollector(cst.CSTVisitor):
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
+        func = self._func()
         opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
-                 and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS]
+                 and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS
+                 and not in_memory_archive(item.item, func.types if func else {})]
         if opens and node.asynchronous is None:
             self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items}))
         else:
@@ -1430,6 +1432,20 @@ the file work inside moves with the block, one finding."""
 
 _CONCURRENT = frozenset({"gather", "create_task", "as_completed", "wait", "TaskGroup",
                          "start_soon"})
+
+
+def in_memory_archive(call: cst.Call, types: dict[str, Chain]) -> bool:
+    """`tarfile.open(fileobj=buf)`, `zipfile.ZipFile(io.BytesIO(data))`, `ZipFile(buf)` with
+    `buf = io.BytesIO()`: an archive built or read in memory touches no disk (eval J:
+    agentscope's and OpenManus's tar streams for `put_archive`)."""
+    if any(arg.keyword is not None and arg.keyword.value == "fileobj" for arg in call.args):
+        return True
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if isinstance(first, cst.Call):
+        return (chain_of(first.func) or ("",))[-1] in ("BytesIO", "StringIO")
+    if isinstance(first, cst.Name):
+        return (types.get(first.value) or ("",))[-1] in ("BytesIO()", "StringIO()")
+    return False
 
 
 def _spawns_in(node: cst.CSTNode | None) -> bool:
