@@ -438,3 +438,11 @@ def test_an_archive_built_in_memory_is_no_file_work_but_adding_a_directory_is():
             return buf.getvalue()
     """), select=("OPT105",))
     assert error is None and [r.line for r in recs] == [20]
+
+
+def test_yagmail_sends_over_smtp():
+    # eval J miss (XAgentServer `register`): `yag.send(...)` talks SMTP in a coroutine.
+    code = "import yagmail\n\nasync def register(email):\n    yag = yagmail.SMTP('me', 'pw')\n" \
+        "    yag.send(to=email, subject='hi')\n"
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {5: "http"}
