@@ -446,3 +446,17 @@ def test_yagmail_sends_over_smtp():
         "    yag.send(to=email, subject='hi')\n"
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.blocking for c in facts.calls if c.blocking} == {5: "http"}
+
+
+def test_a_lambda_parameter_shadows_the_functions_file_object():
+    # flake8-async eval files: `lambda f: f.read()` inside a coroutine whose `f` is a file is
+    # the lambda's own `f` (and the lambda only defined).
+    code = textwrap.dedent("""
+        import io
+
+        async def read(f: io.TextIOWrapper):
+            g = lambda f: f.read()
+            return f.read(), g
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {6: "file"}

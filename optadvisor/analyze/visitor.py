@@ -286,6 +286,7 @@ class FactCollector(cst.CSTVisitor):
         self._comp_awaits: list[int] = []
         self._loop_stack: list[LoopBuild] = []
         self._lambda_offloaded: list[bool] = []
+        self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._with_items: set[int] = set()
@@ -516,9 +517,13 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._lambda_offloaded.append(id(node) in self._offload_args)
+        params = node.params
+        self._lambda_params.append({p.name.value for p in (
+            *params.posonly_params, *params.params, *params.kwonly_params)})
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self._lambda_offloaded.pop()
+        self._lambda_params.pop()
 
     def visit_Global(self, node: cst.Global) -> None:
         func = self._func()
@@ -1098,6 +1103,10 @@ class FactCollector(cst.CSTVisitor):
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
         chain = chain_of(node.func)
+        if chain is not None and any(chain[0].removesuffix("()") in names
+                                     for names in self._lambda_params):
+            # `lambda f: f.read()`: the lambda's own parameter, not the function's `f`.
+            chain = (UNKNOWN, *chain[1:])
         if chain is not None and func is not None and (chain[-1] in _SPAWNS or (
                 chain[-1] in _ASYNCIO_SPAWNS
                 and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
