@@ -9,23 +9,26 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-import jinja2
-from jinja2 import meta, nodes
-
 from optadvisor.inputs import InputError, load_data_toml
 from optadvisor.expr import Compiled, ExprError, compile_expr
 from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, ErrorRecord, Rule, RuleExample
 from optadvisor.resources import rules_dir
-from optadvisor.sandbox import LimitExceeded, TemplateRefused, TemplateSandbox
 from optadvisor.subjects import SCHEMAS
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2 import nodes
+
+    from optadvisor.sandbox import TemplateSandbox
 
 
 class RuleError(Exception):
@@ -51,9 +54,15 @@ FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
 ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
 
-# Rule templates are sandboxed: a rule file cannot reach Python internals through them,
-# nor take more time, memory or stack than sandbox.Limits allow.
-_ENV = TemplateSandbox()
+
+@lru_cache(maxsize=1)
+def _sandbox() -> "TemplateSandbox":
+    """Rule templates are sandboxed: a rule file cannot reach Python internals through them,
+    nor take more time, memory or stack than sandbox.Limits allow. Built (and jinja2
+    imported) when a rule is first loaded: a warm scan that evaluates no file loads none."""
+    from optadvisor.sandbox import TemplateSandbox
+
+    return TemplateSandbox()
 
 
 class LazyTemplate:
@@ -67,8 +76,8 @@ class LazyTemplate:
     def render(self, **context: Any) -> str:
         """The text, or an exception: any render error, LimitExceeded included."""
         if self._template is None:
-            self._template = _ENV.compile_bounded(self._parsed)
-        return _ENV.render_bounded(self._template, context)
+            self._template = _sandbox().compile_bounded(self._parsed)
+        return _sandbox().render_bounded(self._template, context)
 
 
 @dataclass
@@ -110,6 +119,8 @@ class TemplateRenderer:
         try:
             return template.render(**env).strip()
         except Exception as exc:  # noqa: BLE001 - a rule file's template, not our code
+            from optadvisor.sandbox import LimitExceeded
+
             if failure is None:
                 reason = f"{type(exc).__name__}: {exc}"
                 if len(reason) > 300:
@@ -264,13 +275,18 @@ def load_rule(path: Path) -> CompiledRule:
         if not isinstance(data["measured"], str):
             raise fail("measured", "`measured` must be a string")
         sources["measured"] = data["measured"]
+    import jinja2
+    from jinja2 import meta
+
+    from optadvisor.sandbox import TemplateRefused
+
     roots = set(schema) | {"rec"}
     text_lines = text.splitlines()
     for key, source in sources.items():
         line_key = f"fix.{key}" if key in ("after", "preamble", "manual") else key
         first = _first_line_offset(text_lines, lines.get(line_key))
         try:
-            parsed = _ENV.parse_checked(source)
+            parsed = _sandbox().parse_checked(source)
         except jinja2.TemplateSyntaxError as exc:
             raise fail(line_key, f"template error in `{key}`: {exc.message}",
                        offset=first + max(0, (exc.lineno or 1) - 1)) from None
