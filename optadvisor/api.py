@@ -8,6 +8,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -869,9 +870,11 @@ def _parser_versions() -> str:
     return f"libcst {_version_of('libcst')}; python {sys.version_info[0]}.{sys.version_info[1]}"
 
 
+@lru_cache(maxsize=None)
 def _version_of(package: str) -> str:
     """An installed dependency's version, from its metadata: importing it (libcst, jinja2)
-    would cost a warm scan more than it saves."""
+    would cost a warm scan more than it saves. Once per process: the modules a process
+    imported do not change when the package is upgraded under it."""
     from importlib import metadata
 
     try:

@@ -118,9 +118,9 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                 if excluded_here or (excluded_here is None and defaults.drops(inside)):
                     counts["excluded"] += 1
                     continue
-                if file.is_dir():
+                problem = _not_scannable(file, _rel(file, root), dirs_too=True)
+                if problem is _DIRECTORY:
                     continue  # a dir symlink git lists as an entry: git does not follow it
-                problem = _not_scannable(file, _rel(file, root))
                 if problem is not None:
                     errors.append(problem)
                     continue
@@ -260,8 +260,13 @@ def _pattern_prefix(folder: Path, config: Config, exclude: pathspec.PathSpec) ->
     return inside + "/"
 
 
-def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
-    """An error record when `path` is not a regular file we can read, else None.
+_DIRECTORY = ErrorRecord("", "directory", "")
+"""_not_scannable's answer for a directory when dirs_too (one stat, not two, per file)."""
+
+
+def _not_scannable(path: Path, rel: str, dirs_too: bool = False) -> ErrorRecord | None:
+    """An error record when `path` is not a regular file we can read, else None; with
+    `dirs_too`, _DIRECTORY for a directory (the caller skips it).
 
     Broken symlinks and symlink loops become records; so do FIFOs, sockets and devices
     (a `x.py -> /dev/zero` symlink or a named pipe would make the scan read forever).
@@ -276,6 +281,8 @@ def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
             return ErrorRecord(rel, "broken-symlink",
                                f"symlink points to a missing file: {os.readlink(path)}")
         return ErrorRecord(rel, "unreadable", exc.strerror or str(exc))
+    if dirs_too and stat.S_ISDIR(info.st_mode):
+        return _DIRECTORY
     if not stat.S_ISREG(info.st_mode):
         return ErrorRecord(rel, "unreadable",
                            "not a regular file (FIFO, socket or device); not read")
