@@ -101,3 +101,11 @@ def test_a_layout_change_evaluates_with_rules_loaded_late(tree, cache_dir, monke
     loads, counts = Loads(monkeypatch), Counts(monkeypatch)
     check_same_as_cold(tree, cache_dir, counts)
     assert loads.count == 2 and counts.evaluated
+
+
+@pytest.mark.parametrize("package", ["libcst", "jinja2", "pathspec"])
+def test_versions_read_from_dist_info_names_agree_with_importlib_metadata(package):
+    from importlib import metadata
+
+    assert optadvisor.api._dist_info_version(package) == metadata.version(package)
+    assert optadvisor.api._dist_info_version("no-such-package-here") is None
