@@ -145,6 +145,7 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         # The rules load now (while an early worker starts and parses), unless the state
         # kept this engine's notes and no file changed: then most likely no file is
         # evaluated, and they load only if one is.
+        engines.checked = state is None or state.kept_notes is None
         if state is None or state.kept_notes is None or early is None or early.changed:
             notes = engines.notes()
         else:
@@ -253,14 +254,17 @@ class _Engines:
         self._fixes = fixes
         """The shard's recorder: the engine must use that one."""
         self.built: Engine | None = None
+        self.checked = True
+        """False when a scan with this warm engine key loaded these rules checked: their
+        templates are parsed when they render (rules.load_rule)."""
 
     def get(self) -> Engine:
         if self.built is None:
             options, config = self._options, self._config
             fixes = self._fixes if self._fixes is not None else \
                 _fix_cache(options, config, self._catalog)
-            self.built = Engine(load_rules(config.rule_dirs), self._catalog, config,
-                                options.select, options.ignore, fixes)
+            self.built = Engine(load_rules(config.rule_dirs, self.checked), self._catalog,
+                                config, options.select, options.ignore, fixes)
         return self.built
 
     def notes(self) -> "warm.Notes":

@@ -30,10 +30,12 @@ class Loads:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
+        self.checked: list[bool] = []
         load = optadvisor.api.load_rules
 
         def counted(*args):  # type: ignore[no-untyped-def]
             self.count += 1
+            self.checked.append(args[1] if len(args) > 1 else True)
             return load(*args)
 
         monkeypatch.setattr(optadvisor.api, "load_rules", counted)
@@ -48,6 +50,9 @@ def test_nothing_changed_loads_no_rule(tree, cache_dir, monkeypatch):
     (tree / "app/api.py").write_text(FILES["app/api.py"] + "# a comment\n")
     check_same_as_cold(tree, cache_dir)
     assert loads.count == 2  # the warm scan and the cold one it is checked against
+    # The warm scan's engine key is the state's: the rules were loaded checked under it,
+    # and their templates are parsed only when they render.
+    assert loads.checked == [False, True]
 
 
 def test_a_kept_warning_is_said_again_without_the_engine(tree, cache_dir, monkeypatch):
@@ -88,7 +93,7 @@ def test_what_builds_the_engine_invalidates_the_kept_results(tree, cache_dir, mo
     loads, counts = Loads(monkeypatch), Counts(monkeypatch)
     warm = check_same_as_cold(tree, cache_dir, counts)
     assert counts.evaluated == ["app/api.py", "app/helpers.py", "app/service.py"]
-    assert loads.count == 2
+    assert loads.count == 2 and loads.checked == [True, True]  # another key: checked
     if change == "rule file":
         assert {r.priority for r in warm.recommendations if r.rule == "OPT901"} == {"medium"}
 
