@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -94,6 +96,15 @@ class _Warm:
     facts_context: str
     layout_key: str = ""
     project_key: str = ""
+    notes: "warm.Notes" = ((), ())
+    """The engine's warnings in this scan (kept in the state for a scan that builds none)."""
+
+    @property
+    def kept_notes(self) -> "warm.Notes | None":
+        """The engine's warnings as the state's scan said them, if it built this engine."""
+        previous = self.previous
+        return previous.notes if previous is not None and \
+            previous.engine_key == self.engine_key else None
 
 
 def scan(options: ScanOptions, progress: ProgressHook | None = None,
@@ -103,12 +114,11 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
     started = time.perf_counter()
     config = _config(options)
     catalog = load_catalog(config.catalogs)
-    fixes = _fix_cache(options, config, catalog)
     recorder = None
     if options.shard is not None:
         from optadvisor.shard import FixRecorder
 
-        fixes = recorder = FixRecorder(fixes)
+        recorder = FixRecorder(_fix_cache(options, config, catalog))
     run = None
     if options.profile is not None:  # read first: a bad run fails before the scan, not after
         from optadvisor.profile import load_run
@@ -127,44 +137,53 @@ def scan(options: ScanOptions, progress: ProgressHook | None = None,
         if run is None and options.shard is None and options.use_cache else None
     early = _Early.start(files, config, catalog, options, warm_path) \
         if warm_path is not None and overlay is None else None
+    engines = _Engines(options, config, catalog, recorder)
     try:
-        engine = Engine(load_rules(config.rule_dirs), catalog, config, options.select,
-                        options.ignore, fixes)
+        state = _warm_state(options, config, catalog, warm_path,
+                            early.state if early is not None else None) \
+            if warm_path is not None else None
+        # The rules load now (while an early worker starts and parses), unless the state
+        # kept this engine's notes and no file changed: then most likely no file is
+        # evaluated, and they load only if one is.
+        engines.checked = state is None or state.kept_notes is None
+        if state is None or state.kept_notes is None or early is None or early.changed:
+            notes = engines.notes()
+        else:
+            notes = state.kept_notes
     except BaseException:
         if early is not None:
             early.wait()
         raise
-    _tell(options, [*engine.notes, *found.notes, *_static_notes(engine)])
-    state = _warm_state(options, config, catalog, engine, warm_path,
-                        early.state if early is not None else None) \
-        if warm_path is not None else None
+    if state is not None:
+        state.notes = notes
+    _tell(options, [*notes[0], *found.notes, *notes[1]])
     analysis = _analyze_checked(files, config, catalog, options, progress, overlay, state,
                                 early)
     file_errors = list(analysis.errors)
     if state is not None:
-        if not _conclude(engine, analysis, state):
+        if not _conclude(engines, analysis, state):
             # A template failed in a changed file while the other files' results were
             # reused: as in a scan that evaluates every file, they all are evaluated.
             from optadvisor.rules import TemplateRenderer
 
-            engine.templates = TemplateRenderer()
+            engines.get().templates = TemplateRenderer()
             state.previous = None
             analysis = _analyze_checked(files, config, catalog, options, progress, overlay,
                                         state, None)
-            _conclude(engine, analysis, state)
-        if overlay is None and not engine.rule_errors() and not analysis.reused:
+            _conclude(engines, analysis, state)
+        if overlay is None and not engines.rule_errors() and not analysis.reused:
             _save_state(state, analysis)
         assert analysis.results is not None
         result = _from_results(analysis.results)
     else:
-        result = engine.run(analysis.inputs)
+        result = engines.get().run(analysis.inputs)
     analysis.errors[:0] = found.errors
     recs = list(result.recommendations)
     if run is not None:
         from optadvisor.fusion import rerank
 
-        recs = rerank(recs, run, analysis.inputs, engine)
-    analysis.errors.extend(_rule_errors(engine, found.root))
+        recs = rerank(recs, run, analysis.inputs, engines.get())
+    analysis.errors.extend(_rule_errors(engines.rule_errors(), found.root))
     report = _report(found.root, config, analysis, recs, result.suppressed, started,
                      found.excluded, result.skipped)
     if options.shard is not None and assignment is not None and recorder is not None:
@@ -209,19 +228,53 @@ def _state_path(options: ScanOptions, config: Config) -> Path:
                            options.paths, config.config_file)
 
 
-def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog",
-                engine: Engine, path: Path, data: Any = None) -> _Warm:
+def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog", path: Path,
+                data: Any = None) -> _Warm:
     """The project's warm state (read now, or `data` read by _Early; used once the files
-    are read)."""
+    are read). Its engine key is of what the engine is built from (the selection as given,
+    jinja2, which parses and renders the templates, and warm.engine_key's parts), so it is
+    known before, or without, building the engine."""
     from optadvisor.rules import rule_files
 
     context = _facts_context(config, catalog)
-    selection = (sorted((subject, [c.rule.id for c in group])
-                        for subject, group in engine.by_subject.items()),
-                 engine.known, sorted(engine.skipped_contexts),
-                 [(p.pattern, p.rules) for p in config.per_path_ignores])
+    selection = (options.select, options.ignore, config.select, config.ignore,
+                 [(p.pattern, p.rules) for p in config.per_path_ignores],
+                 sorted(config.skipped_contexts()), _version_of("jinja2"))
     key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)
     return _Warm(path, key, warm.load(path, key, data), context)
+
+
+class _Engines:
+    """The scan's engine, built on first use: a warm scan that evaluates no file loads no
+    rule (jinja2's import, 25 rule files and their templates) and opens no fix cache."""
+
+    def __init__(self, options: ScanOptions, config: Config, catalog: "Catalog",
+                 fixes: "FixCache | None") -> None:
+        self._options, self._config, self._catalog = options, config, catalog
+        self._fixes = fixes
+        """The shard's recorder: the engine must use that one."""
+        self.built: Engine | None = None
+        self.checked = True
+        """False when a scan with this warm engine key loaded these rules checked: their
+        templates are parsed when they render (rules.load_rule)."""
+
+    def get(self) -> Engine:
+        if self.built is None:
+            options, config = self._options, self._config
+            fixes = self._fixes if self._fixes is not None else \
+                _fix_cache(options, config, self._catalog)
+            self.built = Engine(load_rules(config.rule_dirs, self.checked), self._catalog,
+                                config, options.select, options.ignore, fixes)
+        return self.built
+
+    def notes(self) -> "warm.Notes":
+        """Its warnings about the selection: said before discovery's, and after."""
+        engine = self.get()
+        return tuple(engine.notes), tuple(_static_notes(engine))
+
+    def rule_errors(self) -> list[ErrorRecord]:
+        """Templates that failed to render: none when no rule was loaded."""
+        return self.built.rule_errors() if self.built is not None else []
 
 
 class _Early:
@@ -229,12 +282,14 @@ class _Early:
     workers from the moment they are known: a worker takes ~0.5 s to start and import
     libcst, while this thread loads the rules and the rest of the warm state."""
 
-    def __init__(self, state: Any, sources: "_Sources", jobs: list[tuple[str, bytes]],
-                 job: "_Background | None") -> None:
+    def __init__(self, state: Any, sources: "_Sources", changed: bool,
+                 jobs: list[tuple[str, bytes]], job: "_Background | None") -> None:
         self.state = state
         """The warm state's JSON (decoded again once the engine key is known)."""
         self.sources = sources
         """Every file's digest (and bytes where read): _analyze reads nothing twice."""
+        self.changed = changed
+        """Whether the file set or any file's bytes differ from the warm state's."""
         self.jobs = {rel for rel, _ in jobs}
         self._job = job
 
@@ -254,8 +309,9 @@ class _Early:
         assert previous.digests is not None
         jobs = [(rel, sources.data(rel)) for rel, digest in sources.digests.items()
                 if digest != previous.digests.get(rel) and not cache.exists(digest)]
+        changed = sources.digests != previous.digests
         if not jobs:
-            return cls(data, sources, [], None)
+            return cls(data, sources, changed, [], None)
         requested = options.jobs or config.jobs or default_jobs()
 
         def analyze() -> "dict[str, FileFacts | ErrorRecord]":
@@ -266,7 +322,7 @@ class _Early:
                 cache.put(sources.digests[rel], outcome)
             return outcomes
 
-        return cls(data, sources, jobs, _Background(analyze))
+        return cls(data, sources, changed, jobs, _Background(analyze))
 
     def outcomes(self) -> "dict[str, FileFacts | ErrorRecord]":
         return self._job.result() if self._job is not None else {}  # type: ignore[no-any-return]
@@ -279,16 +335,16 @@ class _Early:
             pass
 
 
-def _conclude(engine: Engine, analysis: _Analysis, state: _Warm) -> bool:
+def _conclude(engines: _Engines, analysis: _Analysis, state: _Warm) -> bool:
     """Every file's rule results into analysis.results: evaluated where the warm state's
     do not hold. False when a template failed while other files' results were reused."""
     if analysis.results is None:  # every file's facts, linked
-        analysis.results, _ = warm.evaluate(engine, analysis.inputs, state.engine_key,
+        analysis.results, _ = warm.evaluate(engines.get(), analysis.inputs, state.engine_key,
                                             state.previous)
     elif analysis.inputs:  # the changed files only: the others' results hold
-        fresh, _ = warm.evaluate(engine, analysis.inputs, state.engine_key, None)
+        fresh, _ = warm.evaluate(engines.get(), analysis.inputs, state.engine_key, None)
         analysis.results.update(fresh)
-        return not engine.rule_errors()
+        return not engines.rule_errors()
     return True
 
 
@@ -305,7 +361,7 @@ def _save_state(state: _Warm, analysis: _Analysis) -> None:
                                          state.project_key if complete else "",
                                          digests, analysis.results, errors,
                                          {rel: analysis.stats[rel] for rel in digests
-                                          if rel in analysis.stats}))
+                                          if rel in analysis.stats}, state.notes))
 
 
 def _from_results(results: "dict[str, warm.FileResult]") -> EngineResult:
@@ -381,16 +437,16 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
     measured = profile_recommendations(engine, run, analysis.inputs, components)
     recs = merge_measured(rerank(list(result.recommendations), run, analysis.inputs, engine),
                           measured)
-    analysis.errors.extend(_rule_errors(engine, root))
+    analysis.errors.extend(_rule_errors(engine.rule_errors(), root))
     report = _report(root, config, analysis, recs, result.suppressed, started)
     return replace(report, profile=profile_summary(run, saved_as))
 
 
-def _rule_errors(engine: Engine, root: Path) -> list[ErrorRecord]:
+def _rule_errors(errors: list[ErrorRecord], root: Path) -> list[ErrorRecord]:
     """Rule templates that failed to render, their rule file relative to the root when it
     is inside it (a project's own rule-dirs)."""
     return [replace(e, path=_relative(Path(e.path), root) if Path(e.path).is_absolute()
-                    else e.path) for e in engine.rule_errors()]
+                    else e.path) for e in errors]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -813,16 +869,44 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
 
 
 def _parser_versions() -> str:
-    """libcst and CPython (whose ast supplies positions) shape the facts too. Read from
-    package metadata: importing libcst would cost a warm scan more than it saves."""
-    import sys
+    """libcst and CPython (whose ast supplies positions) shape the facts too."""
+    return f"libcst {_version_of('libcst')}; python {sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@lru_cache(maxsize=None)
+def _version_of(package: str) -> str:
+    """An installed dependency's version, from its metadata: importing it (libcst, jinja2)
+    would cost a warm scan more than it saves. Once per process: the modules a process
+    imported do not change when the package is upgraded under it."""
+    return _dist_info_version(package) or _metadata_version(package)
+
+
+def _dist_info_version(package: str) -> str | None:
+    """The version in the name of the first `NAME-VERSION.dist-info` directory on sys.path
+    (the wheel format puts it there; importlib.metadata looks along sys.path in the same
+    order), or None. importlib.metadata's import alone (email, zipfile, csv) was ~5% of a
+    warm scan."""
+    wanted = package.lower().replace("-", "_")
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # not a directory: a zip, a missing entry
+            continue
+        for name in sorted(names):
+            if name.endswith(".dist-info"):
+                distribution, _, version = name[:-len(".dist-info")].partition("-")
+                if version and distribution.lower().replace(".", "_") == wanted:
+                    return version
+    return None
+
+
+def _metadata_version(package: str) -> str:
     from importlib import metadata
 
     try:
-        libcst_version = metadata.version("libcst")
-    except metadata.PackageNotFoundError:  # pragma: no cover - libcst is a dependency
-        libcst_version = "?"
-    return f"libcst {libcst_version}; python {sys.version_info[0]}.{sys.version_info[1]}"
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:  # pragma: no cover - a dependency
+        return "?"
 
 
 def profile_source(code: str, rules: list[CompiledRule], args: tuple[str, ...] = (),
@@ -1039,7 +1123,7 @@ def merge_shards(named: Sequence[tuple[Path, Mapping[str, Any]]]) -> Report:
     _link(inputs, catalog)
     analysis = _Analysis(inputs, errors, cached)
     result = engine.run(analysis.inputs)
-    analysis.errors.extend(_rule_errors(engine, root))
+    analysis.errors.extend(_rule_errors(engine.rule_errors(), root))
     return _report(root, config, analysis, list(result.recommendations), result.suppressed,
                    started, excluded, result.skipped, path_prefix=first.get("path_prefix", ""))
 

@@ -87,12 +87,14 @@ def discover(paths: list[Path], config: Config) -> Discovery:
     counts = {"included": 0, "excluded": 0, "scanned": 0}
     excluded: list[tuple[tuple[str, str], int]] = []  # ((reason, directory), files)
 
-    def add(path: Path, explicit: bool, named: Path) -> None:
-        rel = _rel(path, root)
+    def add(path: Path, rel: str, explicit: bool, base: str) -> None:
+        """`base`: the module root, the directory named relative to the root."""
         if rel not in found:
-            base = "" if named == root else _rel(named, root)
             found[rel] = SourceFile(path=path, rel=rel, component=components.of(rel),
                                     explicit=explicit, module_root=base)
+
+    def base_of(named: Path) -> str:
+        return "" if named == root else _rel(named, root)
 
     for given in paths:
         path = given.absolute()
@@ -106,6 +108,7 @@ def discover(paths: list[Path], config: Config) -> Discovery:
             prefix = _pattern_prefix(path, config, exclude)
             dirs.append(str(given))
             defaults = _DefaultExcludes(path)
+            base = base_of(path)
             for file in listed:
                 inside = _rel(file, path)
                 under = prefix + inside
@@ -114,27 +117,29 @@ def discover(paths: list[Path], config: Config) -> Discovery:
                     continue
                 counts["included"] += 1
                 # The config's own patterns come first: a `!` one can take back a default.
-                excluded_here = exclude.check_file(under).include
+                excluded_here = exclude.check_file(under).include if config.exclude else None
                 if excluded_here or (excluded_here is None and defaults.drops(inside)):
                     counts["excluded"] += 1
                     continue
-                if file.is_dir():
+                rel = _rel(file, root)
+                problem = _not_scannable(file, rel, dirs_too=True)
+                if problem is _DIRECTORY:
                     continue  # a dir symlink git lists as an entry: git does not follow it
-                problem = _not_scannable(file, _rel(file, root))
                 if problem is not None:
                     errors.append(problem)
                     continue
                 counts["scanned"] += 1
-                add(file, explicit=False, named=path)
+                add(file, rel, explicit=False, base=base)
             excluded.extend(defaults.dropped.items())
         elif os.path.lexists(path):
             # Named on the command line: always scanned, whatever include/exclude say,
             # unless it cannot be read as a file at all.
-            problem = _not_scannable(path, _rel(path, root))
+            rel = _rel(path, root)
+            problem = _not_scannable(path, rel)
             if problem is not None:
                 errors.append(problem)
             else:
-                add(path, explicit=True, named=path.parent)
+                add(path, rel, explicit=True, base=base_of(path.parent))
         else:
             errors.append(ErrorRecord(str(given), "not-found", "no such file or directory"))
     for rel in _shadowed(found):
@@ -260,8 +265,13 @@ def _pattern_prefix(folder: Path, config: Config, exclude: pathspec.PathSpec) ->
     return inside + "/"
 
 
-def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
-    """An error record when `path` is not a regular file we can read, else None.
+_DIRECTORY = ErrorRecord("", "directory", "")
+"""_not_scannable's answer for a directory when dirs_too (one stat, not two, per file)."""
+
+
+def _not_scannable(path: Path, rel: str, dirs_too: bool = False) -> ErrorRecord | None:
+    """An error record when `path` is not a regular file we can read, else None; with
+    `dirs_too`, _DIRECTORY for a directory (the caller skips it).
 
     Broken symlinks and symlink loops become records; so do FIFOs, sockets and devices
     (a `x.py -> /dev/zero` symlink or a named pipe would make the scan read forever).
@@ -276,6 +286,8 @@ def _not_scannable(path: Path, rel: str) -> ErrorRecord | None:
             return ErrorRecord(rel, "broken-symlink",
                                f"symlink points to a missing file: {os.readlink(path)}")
         return ErrorRecord(rel, "unreadable", exc.strerror or str(exc))
+    if dirs_too and stat.S_ISDIR(info.st_mode):
+        return _DIRECTORY
     if not stat.S_ISREG(info.st_mode):
         return ErrorRecord(rel, "unreadable",
                            "not a regular file (FIFO, socket or device); not read")

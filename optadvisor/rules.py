@@ -9,23 +9,26 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-import jinja2
-from jinja2 import meta, nodes
-
 from optadvisor.inputs import InputError, load_data_toml
 from optadvisor.expr import Compiled, ExprError, compile_expr
 from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, ErrorRecord, Rule, RuleExample
 from optadvisor.resources import rules_dir
-from optadvisor.sandbox import LimitExceeded, TemplateRefused, TemplateSandbox
 from optadvisor.subjects import SCHEMAS
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2 import nodes
+
+    from optadvisor.sandbox import TemplateSandbox
 
 
 class RuleError(Exception):
@@ -51,24 +54,34 @@ FIX_KEYS = ("after", "preamble", "scope", "shapes", "params", "manual")
 DOC_KEYS = ("what", "why", "example", "instead", "impact", "safety", "references")
 ID_PATTERN = re.compile(r"^[A-Z]{2,10}[0-9]{3,4}$")
 
-# Rule templates are sandboxed: a rule file cannot reach Python internals through them,
-# nor take more time, memory or stack than sandbox.Limits allow.
-_ENV = TemplateSandbox()
+
+@lru_cache(maxsize=1)
+def _sandbox() -> "TemplateSandbox":
+    """Rule templates are sandboxed: a rule file cannot reach Python internals through them,
+    nor take more time, memory or stack than sandbox.Limits allow. Built (and jinja2
+    imported) when a rule is first loaded: a warm scan that evaluates no file loads none."""
+    from optadvisor.sandbox import TemplateSandbox
+
+    return TemplateSandbox()
 
 
 class LazyTemplate:
     """A template checked when its rule loads, compiled on its first render: most rules
-    match nothing in a scan, and compiling every template cost most of loading rules."""
+    match nothing in a scan, and compiling every template cost most of loading rules.
+    From a rule file checked before (load_rule's `checked`), it is also parsed then."""
 
-    def __init__(self, parsed: nodes.Template) -> None:
+    def __init__(self, parsed: nodes.Template | None, source: str = "") -> None:
         self._parsed = parsed
+        self._source = source
         self._template: jinja2.Template | None = None
 
     def render(self, **context: Any) -> str:
         """The text, or an exception: any render error, LimitExceeded included."""
         if self._template is None:
-            self._template = _ENV.compile_bounded(self._parsed)
-        return _ENV.render_bounded(self._template, context)
+            parsed = self._parsed if self._parsed is not None else \
+                _sandbox().parse_checked(self._source)
+            self._template = _sandbox().compile_bounded(parsed)
+        return _sandbox().render_bounded(self._template, context)
 
 
 @dataclass
@@ -110,6 +123,8 @@ class TemplateRenderer:
         try:
             return template.render(**env).strip()
         except Exception as exc:  # noqa: BLE001 - a rule file's template, not our code
+            from optadvisor.sandbox import LimitExceeded
+
             if failure is None:
                 reason = f"{type(exc).__name__}: {exc}"
                 if len(reason) > 300:
@@ -183,7 +198,11 @@ def _example_lines(text: str) -> list[int]:
             if raw.strip().startswith("[[examples]]")]
 
 
-def load_rule(path: Path) -> CompiledRule:
+def load_rule(path: Path, checked: bool = True) -> CompiledRule:
+    """`checked=False` leaves the templates unparsed until they render, unchecked: only for
+    rule files a scan with the same warm engine key loaded checked (api._Engines), which
+    covers their bytes, optadvisor's code and jinja2's version (parsing and checking
+    them was 60% of loading the rules)."""
     try:
         raw, data = load_data_toml(path)
     except InputError as exc:
@@ -252,7 +271,6 @@ def load_rule(path: Path) -> CompiledRule:
     if fix.get("scope", "call") not in ("call", "block"):
         raise fail("fix.scope", "`fix.scope` must be \"call\" (replace the call) or \"block\"")
 
-    templates: dict[str, LazyTemplate] = {}
     sources = {key: data.get(key, "") for key in TEMPLATE_KEYS}
     sources["after"] = fix.get("after", "")
     sources["preamble"] = fix.get("preamble", "")
@@ -264,25 +282,10 @@ def load_rule(path: Path) -> CompiledRule:
         if not isinstance(data["measured"], str):
             raise fail("measured", "`measured` must be a string")
         sources["measured"] = data["measured"]
-    roots = set(schema) | {"rec"}
-    text_lines = text.splitlines()
-    for key, source in sources.items():
-        line_key = f"fix.{key}" if key in ("after", "preamble", "manual") else key
-        first = _first_line_offset(text_lines, lines.get(line_key))
-        try:
-            parsed = _ENV.parse_checked(source)
-        except jinja2.TemplateSyntaxError as exc:
-            raise fail(line_key, f"template error in `{key}`: {exc.message}",
-                       offset=first + max(0, (exc.lineno or 1) - 1)) from None
-        except TemplateRefused as exc:
-            raise fail(line_key, f"template `{key}` {exc.message}",
-                       offset=first + max(0, exc.lineno - 1)) from None
-        known = {"awaits"} if key == "measured" else roots
-        unknown_vars = meta.find_undeclared_variables(parsed) - known
-        if unknown_vars:
-            raise fail(line_key, f"template `{key}` uses unknown name(s) "
-                       f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(known))}")
-        templates[key] = LazyTemplate(parsed)
+    if checked:
+        templates = _checked_templates(sources, set(schema) | {"rec"}, text, lines, fail)
+    else:
+        templates = {key: LazyTemplate(None, source) for key, source in sources.items()}
 
     examples = _examples(data.get("examples", []), path, text)
     if data["subject"] in AT:
@@ -306,6 +309,37 @@ def load_rule(path: Path) -> CompiledRule:
     return CompiledRule(rule=rule, when=when, templates=templates, fix_cases=fix_cases,
                         demote=demote)
 
+
+
+def _checked_templates(sources: dict[str, str], roots: set[str], text: str,
+                       lines: dict[str, int], fail: Any) -> dict[str, LazyTemplate]:
+    """Each template parsed and checked: jinja2's syntax, the sandbox's refusals, and no
+    name but the subject's schema (`measured`: only `awaits`)."""
+    import jinja2
+    from jinja2 import meta
+
+    from optadvisor.sandbox import TemplateRefused
+
+    templates: dict[str, LazyTemplate] = {}
+    text_lines = text.splitlines()
+    for key, source in sources.items():
+        line_key = f"fix.{key}" if key in ("after", "preamble", "manual") else key
+        first = _first_line_offset(text_lines, lines.get(line_key))
+        try:
+            parsed = _sandbox().parse_checked(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise fail(line_key, f"template error in `{key}`: {exc.message}",
+                       offset=first + max(0, (exc.lineno or 1) - 1)) from None
+        except TemplateRefused as exc:
+            raise fail(line_key, f"template `{key}` {exc.message}",
+                       offset=first + max(0, exc.lineno - 1)) from None
+        known = {"awaits"} if key == "measured" else roots
+        unknown_vars = meta.find_undeclared_variables(parsed) - known
+        if unknown_vars:
+            raise fail(line_key, f"template `{key}` uses unknown name(s) "
+                       f"{', '.join(sorted(unknown_vars))}; known: {', '.join(sorted(known))}")
+        templates[key] = LazyTemplate(parsed)
+    return templates
 
 def _first_line_offset(text_lines: list[str], line: int | None) -> int:
     """1 when `key = '''` ends its line: TOML drops that newline, so the template's
@@ -398,11 +432,12 @@ def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
     return files
 
 
-def load_rules(extra_dirs: tuple[Path, ...] = ()) -> list[CompiledRule]:
+def load_rules(extra_dirs: tuple[Path, ...] = (), checked: bool = True) -> list[CompiledRule]:
+    """`checked`: see load_rule."""
     rules: list[CompiledRule] = []
     seen: dict[str, Path] = {}
     for path in rule_files(extra_dirs):
-        compiled = load_rule(path)
+        compiled = load_rule(path, checked)
         rid = compiled.rule.id
         if rid in seen:
             raise RuleError(path, compiled.rule.lines.get("id"),

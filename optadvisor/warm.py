@@ -7,6 +7,9 @@ recommendations, the suppressed count and the outline that ranking needs — und
 made of everything those results read: the file's bytes and path, its component, what the
 project-wide link stage found for it (the helpers its calls block through, in other files
 too), and the engine key (optadvisor's code, the rule files, the catalog, the selection).
+The engine key is of the rules' inputs, not of the loaded rules, and the state keeps the
+warnings the engine gave (Notes): a scan that finds the state's engine key and evaluates
+no file loads no rule at all (jinja2's import and 25 rule files with their templates).
 So:
 
 - nothing changed (every file's digest and the project key equal): the results are taken
@@ -58,12 +61,13 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 4
+FORMAT = 5
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
-which coroutines run alone on a loop of their own. 4: whether the helper is a generator the
-coroutine's loop drives (its advice is in words, not a thread)."""
+which coroutines run alone on a loop of their own. 4: the engine key is of the rules'
+inputs (engine_key), and the engine's notes are kept. 5: whether the helper is a generator
+the coroutine's loop drives (its advice is in words, not a thread)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -73,6 +77,8 @@ STATE_BYTES = 256 * 1024 * 1024
 
 StatKey = tuple[int, int, int, int]
 """(size, mtime_ns, ctime_ns, inode)."""
+Notes = tuple[tuple[str, ...], tuple[str, ...]]
+"""The warnings the engine gave for the selection, said before and after discovery's."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class WarmState:
     """Files whose analysis failed in a way the fact cache keeps (a parse error)."""
     stats: dict[str, StatKey] | None = None
     """What os.stat said of a file whose digest is kept, when it can be trusted."""
+    notes: Notes = ((), ())
+    """The engine's warnings under engine_key: said again by a scan that builds no engine."""
 
     def __post_init__(self) -> None:
         self.digests = self.digests or {}
@@ -150,8 +158,11 @@ def code_digest() -> str:
 def engine_key(facts_context: str, rule_files: Iterable[Path], catalog_digest: str,
                selection: Any) -> str:
     """What every file's rule results depend on besides the file: the facts context, the
-    rule files' bytes, the catalog, the selection (select, ignore, per-path ignores, the
-    contexts skipped) and optadvisor's code."""
+    rule files' bytes, the catalog, the selection as given (select, ignore, per-path
+    ignores, the contexts skipped, and what renders templates: api._warm_state) and
+    optadvisor's code. All inputs, nothing loaded from them: the engine built from them,
+    its rules, its warnings and its errors are a function of this key, so a state saved
+    under it says that building that engine succeeded and what it warned."""
     h = hashlib.blake2b(digest_size=16)
     for part in (facts_context, catalog_digest, code_digest(), repr(selection)):
         h.update(part.encode("utf-8", "surrogateescape") + b"\0")
@@ -342,7 +353,7 @@ def save(path: Path, state: WarmState) -> bool:
     stats = state.stats
     body = {
         "format": FORMAT, "engine": state.engine_key, "layout": state.layout_key,
-        "project": state.project_key,
+        "project": state.project_key, "notes": [list(state.notes[0]), list(state.notes[1])],
         "files": {rel: [state.digests[rel], r.key, r.suppressed, r.skipped,
                         [r.outline.component, r.outline.lines, r.outline.functions,
                          [list(m) for m in r.outline.marks]],
@@ -366,6 +377,9 @@ def _decode(data: Any, engine: str) -> WarmState:
     results: dict[str, FileResult] = {}
     errors: dict[str, ErrorRecord] = {}
     stats: dict[str, StatKey] = {}
+    before, after = _shape(data["notes"], 2)
+    notes = (tuple(_typed(n, str) for n in _typed(before, list)),
+             tuple(_typed(n, str) for n in _typed(after, list)))
     same = stored_engine == engine
     for rel, row in _typed(data["files"], dict).items():
         digest, key, suppressed, skipped, shape, recs, links, stat = _shape(row, 8)
@@ -390,7 +404,7 @@ def _decode(data: Any, engine: str) -> WarmState:
         if line is not None:
             _typed(line, int)
         errors[rel] = ErrorRecord(rel, _typed(kind, str), _typed(message, str), line)
-    return WarmState(stored_engine, layout, project, digests, results, errors, stats)
+    return WarmState(stored_engine, layout, project, digests, results, errors, stats, notes)
 
 
 def _stat_row(key: StatKey | None) -> list[int] | None:
