@@ -742,3 +742,31 @@ def test_a_timeout_disabled_on_purpose_for_a_stream_is_advised_in_words():
     by_line = {r.line: r.fix for r in recs}
     assert by_line[5].applicability == "manual" and "connect=10.0" in by_line[5].message
     assert by_line[10].applicability == "unsafe"
+
+
+def test_a_loop_that_fills_two_lists_in_step_is_not_gathered():
+    """Held-out evaluation H (R2R `_multi_search`): the body appends to two lists that are
+    later fused pairwise; a gather rewrite returned the last append's value (item order) but
+    left the first append inside the task (finishing order): the lists fell out of step.
+    Advice in words; one list filled last is still rewritten."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import httpx
+
+        async def search_all(client: httpx.AsyncClient, queries):
+            chunks, graphs = [], []
+            for q in queries:
+                r = await client.get("https://api.example.com/search", params={"q": q})
+                chunks.append(r.json()["chunks"])
+                graphs.append(r.json()["graph"])
+            return list(zip(chunks, graphs))
+
+        async def fetch_all(client: httpx.AsyncClient, queries):
+            pages = []
+            for q in queries:
+                r = await client.get("https://api.example.com/search", params={"q": q})
+                pages.append(r.json())
+            return pages
+    """), select=("OPT103",))
+    by_line = {r.line: r.fix for r in recs}
+    assert by_line[6].applicability == "manual" and "item order" in by_line[6].message
+    assert by_line[14].applicability != "manual"

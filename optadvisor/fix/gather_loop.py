@@ -31,7 +31,10 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere("")
     _refuse(loop, func)
     ordered = _ordered_append(loop)
-    if ordered is None and _builds_in_order(loop):
+    # Only the last append comes back in item order: another sequence filled earlier in the
+    # body would fill in finishing order, out of step with it (eval H: R2R's sub-query loop
+    # appends chunk and graph results to two lists that are fused pairwise).
+    if _builds_in_order(loop.body if ordered is None else loop.body[:-1]):
         raise NotHere("The loop builds a sequence in item order; gathered calls finish in any "
                       "order: collect `await asyncio.gather(...)`'s results (they come back in "
                       "item order) and build it from them.")
@@ -139,8 +142,8 @@ def _ordered_append(loop: ast.For) -> str | None:
     return name
 
 
-def _builds_in_order(loop: ast.For) -> bool:
-    for node in walk_scope(loop.body):
+def _builds_in_order(body: list[ast.stmt]) -> bool:
+    for node in walk_scope(body):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 node.func.attr in _ORDERED:
             return True
