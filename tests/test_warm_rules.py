@@ -9,20 +9,12 @@ from pathlib import Path
 
 import pytest
 from conftest import write
-from test_warm import FILES, RULE, Counts, check_same_as_cold, comparable, run
+from test_warm import (  # noqa: F401  (tree, cache_dir: the same fixtures as test_warm's)
+    FILES, RULE, Counts, cache_dir, check_same_as_cold, comparable, run, tree,
+)
 
 import optadvisor.api
 from optadvisor.config import ConfigError
-
-
-@pytest.fixture()
-def tree(tmp_path: Path) -> Path:
-    return write(tmp_path / "repo", FILES)
-
-
-@pytest.fixture()
-def cache_dir(tmp_path: Path) -> Path:
-    return tmp_path / "cache"
 
 
 class Loads:
