@@ -14,6 +14,7 @@ from typing import Any
 
 from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Catalog, client_call, django_orm, is_request, is_route, name_words,
+    quick_call,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Awaited, Via
@@ -330,8 +331,7 @@ class CallView:
         """The blocking call (this one, or the one its helper chain ends in) is one the
         catalog says answers in milliseconds (`[[blocking]] quick`: a Docker lookup)."""
         name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
-        entry = self.function.catalog.blocking.get(name)
-        return entry is not None and self.blocking_method in entry.quick
+        return quick_call(self.function.catalog, name)
 
     @property
     def async_client(self) -> bool:

@@ -374,6 +374,13 @@ def is_request(name: str, catalog: Catalog) -> bool:
 _CLIENT_WORDS = frozenset({"client", "session", "http", "api"})
 
 
+def quick_call(catalog: "Catalog", name: str) -> bool:
+    """The blocking call `name` is one its catalog entry says answers in milliseconds
+    (`[[blocking]] quick`: a Docker lookup, a single stat), by its last name."""
+    entry = catalog.blocking.get(name)
+    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
+
+
 def client_call(name: str, catalog: Catalog) -> bool:
     """`self.http_client.post`, `client.index`, `self.memory.search(q)`: a call through an
     object named as a client, or a method whose name says it goes out for data (the

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from optadvisor.analyze.caching import cache_facts, static_input
 from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
-    serves_concurrently,
+    quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
@@ -232,7 +232,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 _brief_sleep(collector.call_nodes[cb.index]):
             fact = replace(fact, brief=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
-                _quick(catalog, name):
+                quick_call(catalog, name):
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
             # not reported at its async callers (nor does it hide the `open` after it).
             fact = replace(fact, brief=True)
@@ -492,11 +492,6 @@ def _admin(fb: FuncBuild, catalog: Catalog) -> bool:
     resolves to `fastapi.APIRouter.post`) has a word of the catalog's `[setup] admin`."""
     words = name_words(" ".join((fb.name, *(".".join(d) for d in fb.decorators))))
     return any(word in catalog.admin_words for word in words)
-
-
-def _quick(catalog: Catalog, name: str) -> bool:
-    entry = catalog.blocking.get(name)
-    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
 
 
 def _brief_sleep(node: cst.Call) -> bool:

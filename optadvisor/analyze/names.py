@@ -74,21 +74,15 @@ def annotation_chain(node: cst.BaseExpression) -> Chain | None:
 # ----------------------------------------------------------- what expressions read
 
 def stored_call(value: cst.BaseExpression) -> cst.Call | None:
-    """The call whose result an assignment stores: `X()`, `await X()`, `a or X()`."""
-    if isinstance(value, cst.Await):
-        value = value.expression
-    if isinstance(value, cst.Call):
-        return value
-    if isinstance(value, cst.BooleanOperation):
-        return stored_call(value.right) or stored_call(value.left)
-    if isinstance(value, cst.IfExp):
-        return stored_call(value.body) or stored_call(value.orelse)
-    return None
+    """The call whose result an assignment stores: `X()`, `await X()`, `a or X()` (the
+    right side first), `X() if c else Y()` (the body first)."""
+    calls = stored_calls(value)
+    return calls[0] if calls else None
 
 
 def stored_calls(value: cst.BaseExpression) -> list[cst.Call]:
     """Every call whose result an assignment may store: both sides of `a if c else b` and
-    of `a or b` (stored_call picks one of them)."""
+    of `a or b`, in stored_call's order of preference."""
     if isinstance(value, cst.Await):
         value = value.expression
     if isinstance(value, cst.Call):

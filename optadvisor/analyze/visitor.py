@@ -303,6 +303,7 @@ class FactCollector(cst.CSTVisitor):
         self._header_depth = 0
         self._param_guards = 0
         self._guard_ifs: set[int] = set()
+        self._spawning: dict[int, bool] = {}
         self._if_stack: list[list[Any]] = []
         """Per enclosing `if`: [node, function index, branch being visited ("body" or
         "orelse")], for loops whose sibling branch runs the same work concurrently."""
@@ -675,6 +676,22 @@ class FactCollector(cst.CSTVisitor):
                 return True
         return False
 
+    def _sibling_spawns(self) -> bool:
+        """The other branch of an `if` of this function around the statement being visited
+        runs work concurrently. Each branch is walked once, however many loops ask."""
+        for node_if, fidx, branch in self._if_stack:
+            if fidx != self._fidx:
+                continue
+            other = node_if.orelse if branch == "body" else node_if.body
+            if other is None:
+                continue
+            known = self._spawning.get(id(other))
+            if known is None:
+                known = self._spawning[id(other)] = _spawns_in(other)
+            if known:
+                return True
+        return False
+
     def _enter_loop(self, node: cst.CSTNode, kind: str) -> None:
         self._compound()
         rare = self._rare()  # of the loop statement: before it counts as inside a loop
@@ -688,10 +705,7 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth += 1
             depth = self._module_loop_depth
         loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
-                         rare=rare, deliberate=any(
-                             fidx == self._fidx and _spawns_in(
-                                 node_if.orelse if branch == "body" else node_if.body)
-                             for node_if, fidx, branch in self._if_stack))
+                         rare=rare, deliberate=self._sibling_spawns())
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
@@ -1457,10 +1471,10 @@ def in_memory_archive(call: cst.Call, types: dict[str, Chain]) -> bool:
     return False
 
 
-def _spawns_in(node: cst.CSTNode | None) -> bool:
+def _spawns_in(node: cst.CSTNode) -> bool:
     """A call under `node` that runs work concurrently (`asyncio.gather`, `env.gather`,
     `tg.create_task`)."""
-    stack = [node] if node is not None else []
+    stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Call):
