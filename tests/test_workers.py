@@ -55,14 +55,21 @@ def test_jobs_identical_with_bad_files_mixed_in(tmp_path: Path):
     assert reports[0]["summary"]["files"] == 9 and reports[0]["summary"]["errors"] == 2
 
 
-def crash_scan(root: Path, needle: str, *extra: str) -> dict:
-    env = {**os.environ, "OPTADVISOR_TEST_CRASH_ON": needle}
+def cli_scan(root: Path, *args: str, env: dict[str, str] | None = None,
+             timeout: int = 180) -> tuple[dict, str]:
+    """`optadvisor scan ROOT --format json --fail-on never ARGS` in a child process with
+    these environment variables added: its JSON report and its stderr (it must exit 0)."""
     proc = subprocess.run(
         [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
-         "--no-cache", "--fail-on", "never", *extra],
-        check=False, capture_output=True, text=True, env=env, timeout=180)
+         "--fail-on", "never", *args],
+        check=False, capture_output=True, text=True, env={**os.environ, **(env or {})},
+        timeout=timeout)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout), proc.stderr
+
+
+def crash_scan(root: Path, needle: str, *extra: str) -> dict:
+    return cli_scan(root, "--no-cache", *extra, env={"OPTADVISOR_TEST_CRASH_ON": needle})[0]
 
 
 def test_a_dying_worker_costs_one_file(tmp_path: Path):
@@ -89,13 +96,8 @@ def test_two_dying_workers_and_the_cache_stays_clean(tmp_path: Path):
     files.update({"pkg/crash_a.py": BLOCKING + "\nA = 1\n", "pkg/crash_b.py": "x = 1\n"})
     root = write(tmp_path / "repo", files)
     cache = tmp_path / "cache"
-    env = {**os.environ, "OPTADVISOR_TEST_CRASH_ON": "crash_", "OPTADVISOR_CACHE_DIR": str(cache)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
-         "--fail-on", "never", "--jobs", "2"],
-        check=False, capture_output=True, text=True, env=env, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report, _ = cli_scan(root, "--jobs", "2", env={
+        "OPTADVISOR_TEST_CRASH_ON": "crash_", "OPTADVISOR_CACHE_DIR": str(cache)})
     assert [(e["path"], e["kind"]) for e in report["errors"]] == [
         ("pkg/crash_a.py", "internal-error"), ("pkg/crash_b.py", "internal-error")]
     assert report["summary"]["files"] == 10
@@ -119,13 +121,8 @@ def test_a_file_that_hangs_its_worker_costs_that_file(tmp_path: Path):
     files["pkg/stuck_here.py"] = BLOCKING
     files["pyproject.toml"] = "[tool.optadvisor]\nmax-file-seconds = 2\n"
     root = write(tmp_path / "repo", files)
-    env = {**os.environ, "OPTADVISOR_TEST_HANG_ON": "stuck_here"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
-         "--no-cache", "--fail-on", "never", "--jobs", "2"],
-        check=False, capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report, _ = cli_scan(root, "--no-cache", "--jobs", "2",
+                         env={"OPTADVISOR_TEST_HANG_ON": "stuck_here"}, timeout=120)
     assert [(e["path"], e["kind"]) for e in report["errors"]] == [
         ("pkg/stuck_here.py", "too-slow")]
     assert "max-file-seconds" in report["errors"][0]["message"]
@@ -264,14 +261,8 @@ def test_memory_grabbed_between_two_polls_is_stopped_at_the_budget(tmp_path: Pat
     files["pkg/spike_here.py"] = BLOCKING
     files["pyproject.toml"] = "[tool.optadvisor]\nmax-file-mib = 128\n"
     root = write(tmp_path / "repo", files)
-    env = {**os.environ, "OPTADVISOR_TEST_SPIKE_ON": "spike_here",
-           "OPTADVISOR_TEST_SPIKE_MIB": "768"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
-         "--no-cache", "--fail-on", "never", "--jobs", "2"],
-        check=False, capture_output=True, text=True, env=env, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report, _ = cli_scan(root, "--no-cache", "--jobs", "2", env={
+        "OPTADVISOR_TEST_SPIKE_ON": "spike_here", "OPTADVISOR_TEST_SPIKE_MIB": "768"})
     assert [(e["path"], e["kind"]) for e in report["errors"]] == [
         ("pkg/spike_here.py", "out-of-memory")]
     assert "max-file-mib" in report["errors"][0]["message"]
@@ -290,13 +281,7 @@ def _lines(count: int) -> str:
 
 def memory_scan(root: Path) -> tuple[dict, str]:
     # RUST_BACKTRACE=1: the parser's 40-line backtrace must not reach the user either way.
-    env = {**os.environ, "RUST_BACKTRACE": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "optadvisor", "scan", str(root), "--format", "json",
-         "--no-cache", "--fail-on", "never", "--jobs", "1"],
-        check=False, capture_output=True, text=True, env=env, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout), proc.stderr
+    return cli_scan(root, "--no-cache", "--jobs", "1", env={"RUST_BACKTRACE": "1"})
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ceiling is Linux's")
