@@ -665,7 +665,7 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
         found = links.get(item.source.rel)
         if found is not None:
             item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
-            item.alone = found.alone
+            item.alone, item.setup_only = found.alone, found.setup_only
 
 def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
@@ -861,7 +861,7 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     item = FileInput(source, outcome, SourceText(code))
     if links is not None:
         item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once
-        item.alone = links.alone
+        item.alone, item.setup_only = links.alone, links.setup_only
     found = engine.run([item])
     if rule_errors is not None:
         rule_errors.extend(engine.rule_errors())

@@ -17,6 +17,11 @@ _SCRIPT_SUFFIXES = ("_benchmark.py", "_bench.py")
 # Not `tools`: in agent code that is the package of the agent's tools (library code).
 _MIGRATION_DIRS = {"migrations", "alembic"}
 
+DEMOTED = ("test", "example", "script", "migration")
+"""Contexts that are not the service: findings in them rank low and never fail CI, and
+their calls are no evidence of how often the service runs a function (link.py). A
+migration runs once per deploy (held-out K: deer-flow's alembic `env.py` engine)."""
+
 
 @lru_cache(maxsize=4096)
 def context_of(rel: str) -> str:

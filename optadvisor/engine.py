@@ -20,7 +20,7 @@ import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
-from optadvisor.context import context_of
+from optadvisor.context import DEMOTED, context_of
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via
@@ -53,6 +53,8 @@ class FileInput:
     """Functions only setup code calls (link.py)."""
     alone: frozenset[int] = frozenset()
     """Coroutines that run alone on an event loop of their own (link.py)."""
+    setup_only: frozenset[int] = frozenset()
+    """Of runs_once, functions no entry point (`main`) reaches (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -147,7 +149,8 @@ class Engine:
                         if spec.match_file(item.source.rel) for code in codes)
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
-        functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone)
+        functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone,
+                                   item.setup_only)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -314,11 +317,13 @@ class _FunctionViews:
 
     def __init__(self, facts: FileFacts, catalog: Catalog,
                  runs_once: frozenset[int] = frozenset(),
-                 alone: frozenset[int] = frozenset()) -> None:
+                 alone: frozenset[int] = frozenset(),
+                 setup_only: frozenset[int] = frozenset()) -> None:
         self.facts = facts
         self.catalog = catalog
         self.runs_once = runs_once
         self.alone = alone
+        self.setup_only = setup_only
         self._loaders: dict[int, int] | None = None
         self._views: dict[int, FunctionView] = {}
 
@@ -332,7 +337,8 @@ class _FunctionViews:
                     self._loaders = loader_counts(self.facts)
                 view = FunctionView(self.facts.functions[index], self.catalog,
                                     self._loaders.get(index, 0), index in self.runs_once,
-                                    index in self.alone, self.facts.path)
+                                    index in self.alone, self.facts.path,
+                                    index in self.setup_only)
             self._views[index] = view
         return view
 
@@ -345,8 +351,6 @@ def loader_counts(facts: FileFacts) -> dict[int, int]:
             counts[call.function] += 1
     return counts
 
-
-DEMOTED = ("test", "example", "script")
 
 
 def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
@@ -406,8 +410,8 @@ def _confidence(base: str, env: dict[str, Any], context: str) -> str:
     """The rule's confidence, lowered by what this finding's evidence lacks: a test or an
     example is not the service (low); a blocking call reached through three or more
     helpers, or one under an `if`/`except` of its helper, may sit behind a branch that
-    rarely runs, and blocking work in setup code (a startup hook, `__aenter__`) runs once
-    (one level down each)."""
+    rarely runs, and blocking work in setup code (a startup hook, `__aenter__`, a helper
+    only they call) runs once (one level down each)."""
     if context in DEMOTED:
         return "low"
     level = _LEVELS.index(base) if base in _LEVELS else 0
@@ -417,7 +421,7 @@ def _confidence(base: str, env: dict[str, Any], context: str) -> str:
         level += 1
     function = env.get("function")
     if call is not None and call.blocking_category and function is not None and \
-            function.setup and not function.module_level:
+            (function.setup or function.runs_once) and not function.module_level:
         level += 1  # a startup hook or __aenter__: once, usually before any request
     return _LEVELS[min(level, len(_LEVELS) - 1)]
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
 
-from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.catalog import Catalog, name_words
+from optadvisor.context import DEMOTED, context_of
 from optadvisor.models import CallFact, FileFacts, FunctionFact, SourceFile
 
 MAX_DEPTH = 8
@@ -464,6 +465,11 @@ class FileLinks:
     alone: frozenset[int] = frozenset()
     """Coroutines (by index) that run alone on an event loop of their own (see
     _alone_on_loop)."""
+    setup_only: frozenset[int] = frozenset()
+    """Of `runs_once`, those no program entry point (`main`) reaches: only code that sets
+    up or ends an object or the service (`__init__`, `connect`, a startup hook, `close`)
+    calls them. A program's `main` runs its whole job once: a loop there is the job, not
+    set-up, so its concurrency still counts."""
 
 
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
@@ -479,29 +485,47 @@ ONCE_DEPTH = 3
 (`__init__` → `_init_client` → `_test_connection`)."""
 
 
+def _candidates(facts: FileFacts, setup: frozenset[str]) -> set[int]:
+    """Functions whose findings depend on how often they run: those that build a client,
+    make a network call, or block (client-per-call, missing-timeout, blocking calls and
+    file work), and coroutines (blocking through helpers, awaits in loops)."""
+    out = {call.function for call in facts.calls
+           if call.function >= 0 and (call.client or call.blocking or call.timeout)}
+    out.update(i for i, fn in enumerate(facts.functions) if fn.is_async)
+    return {i for i in out if facts.functions[i].name not in setup}
+
+
 def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-               setup: frozenset[str]) -> dict[str, set[int]]:
-    """Functions that build a client and run only from setup code: every caller found in
-    the project is setup code (`__init__`, `main`, a startup hook, a command-line command)
-    calling outside its loops, or itself runs only from setup code, up to ONCE_DEPTH calls
-    up. Only names of interest are looked up among every function's callees (a string
-    test), level by level, so the cost stays small on a large tree."""
-    candidates: list[FunctionKey] = []
-    for source, facts in files:
-        for call in facts.calls:
-            if call.client and call.function >= 0:
-                fn = facts.functions[call.function]
-                if fn.name not in setup:
-                    candidates.append((source.rel, call.function))
+               catalog: Catalog) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """Functions that run only from setup code: every caller found in the project's own
+    code (tests and examples are no evidence of how a service calls it) is setup code
+    (`__init__`, `main`, a startup hook, a command-line command, a method whose name says
+    it starts or ends an object's life: `connect`, `close`) calling outside its loops, or
+    itself runs only from setup code, up to ONCE_DEPTH calls up. Only names of interest
+    are looked up among every function's callees (a string test), level by level, so the
+    cost stays small on a large tree. Returns those, and of them the ones no entry point
+    (`main`) reaches (FileLinks.setup_only)."""
+    setup = catalog.setup_functions
+    candidates = [(source.rel, i) for source, facts in files
+                  for i in _candidates(facts, setup)]
     if not candidates:
-        return {}
+        return {}, {}
     facts_of = {source.rel: facts for source, facts in files}
+    # Callers in tests or examples say nothing of how often the service calls a function:
+    # they are left out (a function only they call has no caller, so no evidence).
+    counted = [(source, facts) for source, facts in files
+               if context_of(source.rel) not in DEMOTED]
 
     def name_of(key: FunctionKey) -> str:
         return facts_of[key[0]].functions[key[1]].name
 
-    # callee -> [(caller, caller is setup code, called inside the caller's loops)]
-    callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool]]] = {}
+    def is_setup(caller: FunctionFact) -> bool:
+        return caller.name in setup or caller.startup or \
+            (name_words(caller.name) or [""])[0] in catalog.once_caller_words
+
+    # callee -> [(caller, caller is setup code, called inside the caller's loops,
+    #             caller is an entry point)]
+    callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool, bool]]] = {}
     wanted = {name_of(key) for key in candidates}
     looked: set[str] = set()
     for _ in range(ONCE_DEPTH):
@@ -510,33 +534,44 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             break
         looked |= wanted
         found: list[FunctionKey] = []
-        for key, caller, callee, target in _calls_to(index, files, wanted):
-            is_setup = caller.name in setup or caller.startup
+        for key, caller, callee, target in _calls_to(index, counted, wanted):
+            setup_caller = is_setup(caller)
             callers.setdefault(target, []).append(
-                (key, is_setup, callee in caller.loop_callees))
-            if not is_setup:
+                (key, setup_caller, callee in caller.loop_callees,
+                 caller.name in _ENTRY_POINTS))
+            if not setup_caller:
                 found.append(key)
         wanted = {name_of(key) for key in found}
 
-    memo: dict[FunctionKey, bool] = {}
+    memo: dict[tuple[FunctionKey, bool], bool] = {}
 
-    def once(key: FunctionKey) -> bool:
+    def once(key: FunctionKey, entry_ok: bool) -> bool:
         # `callers` holds ONCE_DEPTH levels only: past them a function has no entry, and
         # no entry is no evidence.
-        if key in memo:
-            return memo[key]
-        memo[key] = False  # a cycle (recursion) is not setup code
+        if (key, entry_ok) in memo:
+            return memo[(key, entry_ok)]
+        memo[(key, entry_ok)] = False  # a cycle (recursion) is not setup code
         seen = callers.get(key)
-        result = bool(seen) and all(not in_loop and (is_setup or once(caller))
-                                    for caller, is_setup, in_loop in seen)
-        memo[key] = result
+        result = bool(seen) and all(
+            not in_loop and (entry_ok or not entry) and (
+                setup_caller or once(caller, entry_ok))
+            for caller, setup_caller, in_loop, entry in seen)
+        memo[(key, entry_ok)] = result
         return result
 
     out: dict[str, set[int]] = {}
+    lifecycle: dict[str, set[int]] = {}
     for key in candidates:
-        if once(key):
+        if once(key, True):
             out.setdefault(key[0], set()).add(key[1])
-    return out
+            if once(key, False):
+                lifecycle.setdefault(key[0], set()).add(key[1])
+    return out, lifecycle
+
+
+_ENTRY_POINTS = frozenset({"main", "cli", "run_cli"})
+"""Names of a program's entry point: what it calls runs once per process, but it is the
+program's job, not the set-up of a service."""
 
 
 def _calls_to(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
@@ -621,6 +656,16 @@ class IoReach:
     def lazy(self, key: FunctionKey) -> bool:
         return self._walk("lazy_init", key, 0)
 
+    def calls(self, key: FunctionKey, target: FunctionKey, depth: int = 0) -> bool:
+        """`key` calls `target`, directly or through project functions (DEPTH deep)."""
+        rel, index = key
+        for callee in self.index.facts[rel].functions[index].callees:
+            found = self.index.resolve(rel, callee)
+            if found == target or (found is not None and found != key and depth < self.DEPTH
+                                   and self.calls(found, target, depth + 1)):
+                return True
+        return False
+
     def _walk(self, flag: str, key: FunctionKey, depth: int) -> bool:
         """`flag` (a FunctionFact field) holds for the coroutine or one it awaits."""
         memo = (flag, key)
@@ -651,6 +696,11 @@ class Awaited(NamedTuple):
     lazy_init: bool
     reaches_net: bool = True
     """Of reaches_io: some of it is not local files (aiofiles): a server, a database."""
+    calls_awaited: tuple[str, ...] = ()
+    """Other names awaited beside it in an await group that it calls itself (up to
+    IoReach.DEPTH deep): run together, the shared callee would run twice at once, and its
+    state (a memo, a store it sets up) with it (held-out K: deer-flow's
+    `_get_channels_config` calls `_get_channel_connections_config`, awaited just before)."""
 
 
 def link(files: list[tuple[SourceFile, FileFacts]],
@@ -662,28 +712,35 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     index = ProjectIndex(files)
     linker = BlockingLinker(index)
     reach = IoReach(index, catalog)
-    once = _runs_once(index, files, catalog.setup_functions)
+    once, lifecycle = _runs_once(index, files, catalog)
     alone = _alone_on_loop(index, files)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
             if source.rel in once:
-                out[source.rel] = FileLinks({}, {}, frozenset(once[source.rel]))
+                out[source.rel] = FileLinks({}, {}, frozenset(once[source.rel]),
+                                            setup_only=frozenset(lifecycle.get(source.rel, ())))
             continue
         via = linker.via_for_file(source.rel)
         awaited = {}
         names = {lp.await_name for lp in facts.loops if lp.await_name}
         names.update(n for g in facts.await_groups for n in g.names if n)
-        for name in names:
-            target = index.resolve(source.rel, name)
+        targets = {name: index.resolve(source.rel, name) for name in names}
+        for name, target in targets.items():
             if target is not None:
                 fn = index.facts[target[0]].functions[target[1]]
+                together = {n for g in facts.await_groups if name in g.names for n in g.names}
+                calls_awaited = tuple(sorted(
+                    other for other in together - {name} if targets.get(other) is not None
+                    and reach.calls(target, targets[other])))  # type: ignore[arg-type]
                 # Awaits that all run on Django's one sync thread overlap nothing.
                 awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
                                         fn.is_async and reach.reaches(target),
                                         fn.is_async and reach.lazy(target),
-                                        fn.is_async and reach.reaches_net(target))
+                                        fn.is_async and reach.reaches_net(target),
+                                        calls_awaited)
         if via or awaited or source.rel in once or source.rel in alone:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
-                                        frozenset(alone.get(source.rel, ())))
+                                        frozenset(alone.get(source.rel, ())),
+                                        frozenset(lifecycle.get(source.rel, ())))
     return out

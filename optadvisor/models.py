@@ -190,7 +190,8 @@ class CallFact:
     client per iteration costs nothing next to the wait."""
     rare: str = ""
     """"except": in an exception handler (runs on failure); "missing": in the body of
-    `if not <path>.exists():` (runs when something is not there yet: a first run)."""
+    `if not <path>.exists():` (runs when something is not there yet: a first run); "debug":
+    in the body of `if settings.DEBUG:` / `if self.verbose:` (runs when someone debugs)."""
     brief: bool = False
     """`time.sleep` of a literal of at most BRIEF_SLEEP_SECONDS (`time.sleep(0.001)` to keep
     timestamps apart): a yield, not a wait. Reported where it is written in async code (the
@@ -198,6 +199,10 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    in_session: bool = False
+    """A call on a session its function opened itself (`smtp.login(...)` after `smtp =
+    smtplib.SMTP(host)`): the finding at the line that opens it covers it, and its fix
+    moves the whole session into one worker thread."""
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""

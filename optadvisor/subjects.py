@@ -33,7 +33,7 @@ CALL_FIELDS = {
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
-    "param_config": "bool", "ready": "bool", "covered": "bool",
+    "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -42,6 +42,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
+    "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
     "deprecated": "bool",
 }
@@ -189,16 +190,20 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path")
+    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
-                 runs_once: bool = False, alone: bool = False, path: str = "") -> None:
+                 runs_once: bool = False, alone: bool = False, path: str = "",
+                 setup_only: bool = False) -> None:
         self.fact = fact
         self.catalog = catalog
         self.path = path
         """The file it is in (module words say a login flow: `auth/oauth.py`)."""
         self.runs_once = runs_once
-        """Every caller the project has is setup code (link.py; client builders only)."""
+        """Every caller the project has is setup code (link.py)."""
+        self.setup_only = setup_only
+        """Of runs_once: no entry point (`main`) reaches it, only the set-up or end of an
+        object or the service (link.py)."""
         self.alone = alone
         """A coroutine that runs alone on an event loop of its own (link.py)."""
         self.loaders = loaders
@@ -258,6 +263,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
+    "setup_only": True,
     "login": False, "keyed": False, "admin": False,
     "deprecated": False,
 }
@@ -309,6 +315,7 @@ class CallView:
         self.once = fact.once
         self.handed = fact.handed
         self.covered = fact.covered
+        self.in_session = fact.in_session
         self.rare = fact.rare
         self.param_config = fact.param_config
         self.ready = fact.ready
@@ -482,6 +489,13 @@ def lazy_init(name: str, awaited: dict[str, Awaited]) -> bool:
     return found is not None and found.lazy_init
 
 
+def _calls_beside(name: str, names: Any, awaited: dict[str, Awaited]) -> bool:
+    """The awaited project coroutine itself calls another of the group (link's
+    Awaited.calls_awaited): the two are not independent."""
+    found = awaited.get(name)
+    return found is not None and any(other in names for other in found.calls_awaited)
+
+
 def idle_coroutine(name: str, awaited: dict[str, Awaited]) -> bool:
     """Running several at once changes nothing: the callee is a project coroutine that
     awaits nothing but Django's one sync thread (or nothing at all), or a Django async ORM
@@ -529,6 +543,7 @@ class AwaitGroupView:
         self.fact = fact
         self.src = source
         self.effects = sum(changes_state(n, catalog) or lazy_init(n, awaited or {})
+                           or _calls_beside(n, fact.names, awaited or {})
                            for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.evident = sum(io_evident(n, src, awaited or {}, catalog)

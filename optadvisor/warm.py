@@ -61,13 +61,15 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 5
+FORMAT = 6
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
 which coroutines run alone on a loop of their own. 4: the engine key is of the rules'
 inputs (engine_key), and the engine's notes are kept. 5: whether the helper is a generator
-the coroutine's loop drives (its advice is in words, not a thread)."""
+the coroutine's loop drives (its advice is in words, not a thread). 6: an awaited callee
+which others of its await group it calls itself (they are not independent), and which
+functions only set-up code (not an entry point) calls."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -241,10 +243,10 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
     KeyError for a hop line nothing says where it went."""
     if form is None or not moves:
         return form
-    via, awaited, once, alone = form
+    via, awaited, once, alone, setup_only = form
     return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
                       for name, path, line in chain], *rest]
-             for index, chain, *rest in via], awaited, once, alone]
+             for index, chain, *rest in via], awaited, once, alone, setup_only]
 
 
 def links_form(item: "FileInput") -> list[Any] | None:
@@ -255,7 +257,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
               via.replacement, via.conditional, via.bridge, via.twin, via.consumed]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
-            sorted(item.runs_once), sorted(item.alone)]
+            sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only)]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
@@ -264,12 +266,13 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
 
     if form is None:
         return
-    via, awaited, once, alone = form
+    via, awaited, once, alone, setup_only = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
-    item.awaited = {name: Awaited(*found) for name, *found in awaited}
+    item.awaited = {name: Awaited(*found[:-1], tuple(found[-1])) for name, *found in awaited}
     item.runs_once = frozenset(once)
     item.alone = frozenset(alone)
+    item.setup_only = frozenset(setup_only)
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -420,7 +423,7 @@ def _links(form: Any) -> list[Any] | None:
     """A stored links_form, checked (set_links builds from it)."""
     if form is None:
         return None
-    via, awaited, once, alone = _shape(form, 4)
+    via, awaited, once, alone, setup_only = _shape(form, 5)
     for row in _typed(via, list):
         index, chain, category, replacement, conditional, bridge, twin, consumed = \
             _shape(row, 8)
@@ -431,10 +434,13 @@ def _links(form: Any) -> list[Any] | None:
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
-        name, is_async, awaits, reaches_io, lazy_init, reaches_net = _shape(row, 6)
+        name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited = \
+            _shape(row, 7)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
-    for index in (*_typed(once, list), *_typed(alone, list)):
+        for other in _typed(calls_awaited, list):
+            _typed(other, str)
+    for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list)):
         _typed(index, int)
     return form
 

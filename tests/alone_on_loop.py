@@ -28,7 +28,7 @@ class Server:
     async def b(self):
         pass
 
-def main():
+def run_server():  # not `main`: only setup code calling it would rank `a` down too
     asyncio.run(Server().serve())
 
 

@@ -118,6 +118,29 @@ def test_dict_caches_reset_elsewhere_or_keyed_through_a_local():
         ("self._by_key", "key", True)]
 
 
+def test_a_cache_keyed_by_a_directory_is_bounded():
+    # Held-out K: deer-flow keys prompt templates by `(name, agent_name, prompts_dir)`:
+    # a configured directory, not one entry per prompt text.
+    found = facts("""
+        _CACHE = {}
+        _BY_PROMPT = {}
+
+        def load(name, agent_name=None, prompts_dir=None):
+            key = (name, agent_name, prompts_dir)
+            if key in _CACHE:
+                return _CACHE[key]
+            _CACHE[key] = render(name)
+            return _CACHE[key]
+
+        def answer(prompt_text):
+            if prompt_text in _BY_PROMPT:
+                return _BY_PROMPT[prompt_text]
+            _BY_PROMPT[prompt_text] = ask(prompt_text)
+            return _BY_PROMPT[prompt_text]
+    """).caches
+    assert {c.name: c.key_unbounded for c in found} == {"_CACHE": False, "_BY_PROMPT": True}
+
+
 def test_retry_loops_counted_attempts_and_computed_delays():
     loops = {lp.line: (lp.retry, lp.fixed_delay, lp.forever) for lp in facts("""
         import time
@@ -209,3 +232,19 @@ def test_the_test_of_a_conditional_key_is_not_part_of_the_key():
     recs, error = scan_source(code, select=("OPT206",))
     assert error is None
     assert [r.line for r in recs] == [13]  # by_user only
+
+
+def test_two_repeats_of_one_call_on_one_line_are_one_finding():
+    # Held-out K: ragflow's `json.loads(key).get("ep_id") + json.loads(key).get("endpoint_id")`
+    # was reported twice at the same line, with the same words.
+    recs, error = scan_source(textwrap.dedent("""
+        import json
+
+        class Chat:
+            def configure(self, key):
+                api_key = json.loads(key).get("ark_api_key", "")
+                model = json.loads(key).get("ep_id", "") + json.loads(key).get("endpoint_id")
+                return api_key, model
+    """), select=("OPT210",))
+    assert error is None
+    assert [(r.line, r.column) for r in recs] == [(7, 17)]

@@ -445,7 +445,7 @@ def test_yagmail_sends_over_smtp():
     code = "import yagmail\n\nasync def register(email):\n    yag = yagmail.SMTP('me', 'pw')\n" \
         "    yag.send(to=email, subject='hi')\n"
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
-    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {5: "http"}
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {5: "network"}
 
 
 def test_a_lambda_parameter_shadows_the_functions_file_object():

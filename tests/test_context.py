@@ -3,6 +3,7 @@ fail CI by default."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,117 @@ def test_an_asyncio_client_in_a_coroutine_run_alone_by_asyncio_run_is_not_per_ca
     """), select=("OPT201",))
     assert error is None
     assert [r.line for r in recs] == [15]
+
+
+def test_what_only_start_up_or_teardown_code_calls_ranks_one_level_down(tmp_path: Path):
+    # Held-out J: a docker session made in a terminal's `init`, a listing only `__aenter__`
+    # runs. Callers in tests are no evidence either way; one per-request caller is enough
+    # to keep the finding high.
+    write(tmp_path, {"svc/sandbox.py": textwrap.dedent("""
+        import requests
+
+        class Terminal:
+            async def init(self):
+                await self._open_session()
+
+            async def _open_session(self):
+                requests.get("http://docker/containers/1", timeout=5)
+
+            async def _exec(self, cmd):
+                requests.post("http://docker/exec", json={"cmd": cmd}, timeout=5)
+
+            async def run(self, cmd):
+                await self._exec(cmd)
+
+            async def close(self):
+                await self._exec("exit")
+
+        def load_settings():
+            return requests.get("http://config/settings").json()
+
+        def load_prices():
+            return requests.get("http://config/prices").json()
+
+        class App:
+            def __init__(self):
+                self.settings = load_settings()
+
+            def refresh(self):
+                return load_prices()
+    """), "tests/test_sandbox.py": textwrap.dedent("""
+        from svc.sandbox import Terminal, load_settings
+
+        async def test_session():
+            await Terminal()._open_session()
+            load_settings()
+    """)})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1,
+                              select=("OPT101", "OPT202")))
+    got = {(r.rule, r.symbol): r for r in report.recommendations if r.context == "library"}
+    assert {key: r.priority for key, r in got.items()} == {
+        ("OPT101", "Terminal._open_session"): "medium",   # only `init` calls it
+        ("OPT101", "Terminal._exec"): "high",             # `run` calls it too
+        ("OPT202", "load_settings"): "medium",            # only `App.__init__` calls it
+        ("OPT202", "load_prices"): "high",                # `refresh` runs whenever asked
+    }
+    assert "only start-up or teardown code calls it" in \
+        got[("OPT101", "Terminal._open_session")].message
+    assert "only start-up or teardown code calls it" in got[("OPT202", "load_settings")].message
+
+
+def test_work_under_a_debug_flag_ranks_one_level_down():
+    # Held-out H: khoj writes prompt traces only under its PROMPTRACE setting. A negated
+    # flag, an `or` with something else, or a flag handed to a call that does work is the
+    # normal path.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent('''
+        import os, logging, requests
+        logger = logging.getLogger(__name__)
+
+        async def answer(prompt, settings, debug=False):
+            if settings.DEBUG:
+                with open("/tmp/prompt.txt", "w") as f:
+                    f.write(prompt)
+            if os.getenv("APP_DEBUG") == "1":
+                requests.post("http://trace/x", json={}, timeout=3)
+            if logger.isEnabledFor(logging.DEBUG) and prompt:
+                requests.post("http://trace/y", json={}, timeout=3)
+            if is_promptrace_enabled():
+                requests.post("http://trace/z", json={}, timeout=3)
+            if not settings.DEBUG:
+                requests.post("http://svc/a", json={}, timeout=3)
+            if process(prompt, debug):
+                requests.post("http://svc/b", json={}, timeout=3)
+            if debug or prompt:
+                requests.post("http://svc/c", json={}, timeout=3)
+            if settings.verbose is False:
+                requests.post("http://svc/d", json={}, timeout=3)
+    ''')
+    recs, error = scan_source(code, select=("OPT101", "OPT105"))
+    assert error is None
+    assert {r.line: r.priority for r in recs} == {
+        7: "low", 10: "medium", 12: "medium", 14: "medium",
+        16: "high", 18: "high", 20: "high", 22: "high"}
+    assert all("debug or verbose flag" in r.message for r in recs if r.line in (7, 10, 12, 14))
+
+
+def test_a_migration_is_not_the_service(tmp_path: Path):
+    # Held-out K: deer-flow's alembic `env.py` builds one engine per migration run.
+    code = textwrap.dedent("""
+        import requests
+        from sqlalchemy import create_engine
+
+        def run_migrations_online():
+            engine = create_engine("postgresql://db/app")
+            with engine.connect() as conn:
+                conn.execute("select 1")
+            requests.get("http://hooks.local/migrated")
+    """)
+    write(tmp_path, {"app/migrations/env.py": code, "app/service.py": code})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1,
+                              select=("OPT201", "OPT202")))
+    got = {(r.path, r.rule): (r.priority, r.context) for r in report.recommendations}
+    assert got[("app/service.py", "OPT201")][0] != "low"
+    assert ("app/migrations/env.py", "OPT201") not in got
+    assert got[("app/migrations/env.py", "OPT202")] == ("low", "migration")

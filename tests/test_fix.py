@@ -512,6 +512,67 @@ def test_a_file_iterated_where_it_is_opened_is_advice_in_words():
     assert all(r.fix.applicability == "manual" and "line by line" in r.fix.message for r in recs)
 
 
+def test_a_file_read_by_a_method_chained_on_its_open_is_advice_in_words():
+    """Held-out K (vocode): `open(path, "rb").read()` became `(await asyncio.to_thread(open,
+    path, "rb")).read()`: the open in a thread, the read still on the event loop."""
+    recs, _ = scan_source(textwrap.dedent("""
+        async def filler(path):
+            return open(path, "rb").read()
+
+        async def lines(path):
+            return open(path).readlines()
+    """), select=("OPT105",))
+    assert [r.line for r in recs] == [3, 6]
+    for rec in recs:
+        assert rec.fix.applicability == "manual" and not rec.fix.edits
+        assert "chained on the open" in rec.fix.message
+        assert "to_thread(open" not in (rec.snippet.after or "")
+
+
+def test_a_url_constant_of_the_module_says_the_request_is_a_generation():
+    """Held-out K: ragflow's Discord bot posts to `URL = ".../completion_aibotk"`: a 30 s
+    read timeout would cut the answer."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+        URL = "http://rag.local/v1/api/completion_aibotk"
+        STATUS = "http://rag.local/v1/health"
+
+        def ask(payload):
+            return requests.post(URL, json=payload)
+
+        def ping():
+            return requests.get(STATUS)
+    """), select=("OPT202",))
+    after = {r.line: r.snippet.after for r in recs}
+    assert "timeout=(10, 600)" in after[7]
+    assert "timeout=30" in after[10]
+
+
+def test_a_function_that_knows_a_timeout_gets_words_not_a_fixed_number():
+    """Held-out K: deer-flow's InfoQuest client asks the server for a user-configured crawl
+    timeout (`self.fetch_timeout`); `timeout=30` could cut it short. An exception class
+    named for timeouts is no configured value."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        class Reader:
+            def fetch(self, url):
+                data = {"url": url, "timeout": self.fetch_timeout}
+                return requests.post("https://reader.example.com", json=data)
+
+            def probe(self, url):
+                try:
+                    return requests.get(url)
+                except requests.Timeout:
+                    return None
+    """), select=("OPT202",))
+    by_line = {r.line: r for r in recs}
+    assert by_line[7].fix.applicability == "manual" and not by_line[7].fix.edits
+    assert "`self.fetch_timeout`" in by_line[7].fix.message
+    assert by_line[11].fix.applicability != "manual"
+    assert "timeout=30" in by_line[11].snippet.after
+
+
 def test_ui_code_is_not_moved_to_a_worker_thread():
     """Held-out evaluation C (a Textual app): a block that updated widgets was moved into
     `asyncio.to_thread`; Textual's widgets belong to the app's thread. Plain blocking work

