@@ -318,6 +318,8 @@ class LoopFact:
     """The retry is `while True` with no attempt counter."""
     delay: str = ""
     """Source of the retry's sleep argument."""
+    attempts: int = 0
+    """Attempts a literal `range(n)` allows the retry; 0 when not known."""
     network: bool = False
     """The loop makes a call the catalog knows goes over the network (HTTP, LLM, database,
     cloud): what a retry with backoff protects."""

@@ -52,6 +52,7 @@ LOOP_FIELDS = {
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
     "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
+    "attempts": "int",
     "batched": "bool",
 }
 CACHE_FIELDS = {
@@ -525,7 +526,7 @@ class LoopView:
                                                        awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay", "network", "rare", "batched"):
+                     "forever", "delay", "network", "rare", "batched", "attempts"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

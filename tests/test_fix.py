@@ -565,8 +565,15 @@ def test_a_function_that_knows_a_timeout_gets_words_not_a_fixed_number():
                     return requests.get(url)
                 except requests.Timeout:
                     return None
+
+            def call(self, url):
+                try:
+                    return requests.get(url)
+                except Exception:
+                    return StatusCode.TIMEOUT_ERROR
     """), select=("OPT202",))
     by_line = {r.line: r for r in recs}
+    assert by_line[17].fix.applicability != "manual"
     assert by_line[7].fix.applicability == "manual" and not by_line[7].fix.edits
     assert "`self.fetch_timeout`" in by_line[7].fix.message
     assert by_line[11].fix.applicability != "manual"

@@ -167,3 +167,27 @@ def test_one_smtp_session_is_one_finding_whose_fix_moves_the_session():
     for command in ("smtp.starttls()", "smtp.login(user, pw)", "smtp.quit()"):
         assert command in after
     compile(after.replace("await ", ""), "<fix>", "exec")
+
+
+def test_a_retry_of_at_most_three_attempts_ranks_one_level_down():
+    # Held-out K: ragflow's agent tools retry a handful of times with a fixed delay.
+    recs, error = scan_source(textwrap.dedent("""
+        import time, requests
+
+        def few(url):
+            for _ in range(3):
+                try:
+                    return requests.get(url, timeout=5)
+                except Exception:
+                    time.sleep(1)
+
+        def many(url):
+            for _ in range(10):
+                try:
+                    return requests.get(url, timeout=5)
+                except Exception:
+                    time.sleep(1)
+    """), select=("OPT207",))
+    assert error is None
+    assert {r.line: r.priority for r in recs} == {5: "low", 12: "medium"}
+    assert "at most 3 attempts" in recs[0].message

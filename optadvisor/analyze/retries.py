@@ -19,14 +19,22 @@ _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 def _single_pass(loop: cst.For | cst.While) -> bool:
     """`for _ in range(1)` / `range(0, 1)`: one attempt (held-out K: ragflow's storage
     connectors, where a retry count was turned down to one)."""
+    attempts = _literal_attempts(loop)
+    return attempts == 1 or attempts < 0
+
+
+def _literal_attempts(loop: cst.For | cst.While) -> int:
+    """Iterations of `for _ in range(n)` / `range(a, b)` with literal bounds; 0 when not
+    known, -1 for an empty range."""
     if not (isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call)
             and chain_of(loop.iter.func) == ("range",) and 1 <= len(loop.iter.args) <= 2):
-        return False
+        return 0
     values = [arg.value for arg in loop.iter.args]
     if not all(isinstance(v, cst.Integer) for v in values):
-        return False
-    numbers = [int(v.value) for v in values]  # type: ignore[attr-defined]
-    return (numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)) <= 1
+        return 0
+    numbers = [int(v.value, 0) for v in values]  # type: ignore[attr-defined]
+    count = numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)
+    return count if count > 0 else -1
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class RetryShape:
     """`while True` with no attempt counter: it never gives up."""
     delay: str
     """Source of the first sleep's argument."""
+    attempts: int = 0
+    """`for _ in range(3)`: how many attempts a literal range allows; 0 when not known."""
 
 
 def retry_shape(loop: cst.For | cst.While, changing: set[str],
@@ -70,7 +80,8 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     forever = isinstance(loop, cst.While) and _always_true(loop.test) and not counter
     first = sleeps[0]
     delay = cst.Module([]).code_for_node(first.args[0].value) if first.args else ""
-    return RetryShape(fixed_delay=fixed, forever=forever, delay=delay)
+    return RetryShape(fixed_delay=fixed, forever=forever, delay=delay,
+                      attempts=_literal_attempts(loop))
 
 
 def _own_nodes(node: cst.CSTNode):

@@ -71,9 +71,13 @@ def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
             ast.unparse(inner) if isinstance(inner, ast.Attribute) else \
             inner.id if isinstance(inner, ast.Name) else ""
         last = text.rsplit(".", 1)[-1]
-        # Not a class (`requests.Timeout`, `asyncio.TimeoutError` in an `except`).
-        if last and not (last[0].isupper() and not last.isupper()) and \
-                "timeout" in name_words(last) and text not in found:
+        owner = text.rsplit(".", 1)[0] if "." in text else ""
+        words = name_words(last)
+        # Not a class (`requests.Timeout`, `asyncio.TimeoutError` in an `except`), nor a
+        # member of one (`StatusCode.TIMEOUT_ERROR`): an error to report is no wait.
+        if last and "timeout" in words and not {"error", "exception", "exceeded"} & set(words) \
+                and not (last[0].isupper() and not last.isupper()) \
+                and not owner.rsplit(".", 1)[-1][:1].isupper() and text not in found:
             found.append(text)
     return found[:3]
 
