@@ -421,7 +421,8 @@ def _confidence(base: str, env: dict[str, Any], context: str) -> str:
         level += 1
     function = env.get("function")
     if call is not None and call.blocking_category and function is not None and \
-            (function.setup or function.runs_once) and not function.module_level:
+            (function.setup or function.runs_once and not getattr(call, "in_loop", False)) \
+            and not function.module_level:
         level += 1  # a startup hook or __aenter__: once, usually before any request
     return _LEVELS[min(level, len(_LEVELS) - 1)]
 

@@ -59,6 +59,10 @@ class Via:
     consumed: bool = False
     """The helper called is a generator the coroutine's own `for` loop drives: its body
     runs as items are pulled, so a thread around the call would only create it."""
+    loop_bound: bool = False
+    """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
+    `asyncio.create_task`): in a worker thread there is none, so the chain cannot move
+    there whole (held-out L: cognee's `send_telemetry` schedules its request on the loop)."""
 
     @property
     def text(self) -> str:
@@ -343,7 +347,7 @@ class BlockingLinker:
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
                              twin=self._twin(chain, (rel, call.function)),
-                             consumed=consumed)
+                             consumed=consumed, loop_bound=self._loop_bound(chain))
         return out
 
     def _twin(self, chain: tuple[Hop, ...], caller: FunctionKey) -> str:
@@ -367,6 +371,17 @@ class BlockingLinker:
                         other.class_name == fn.class_name and other.parent == fn.parent:
                     return f"{fn.qualname} -> {other.qualname}"
         return ""
+
+    def _loop_bound(self, chain: tuple[Hop, ...]) -> bool:
+        """A helper of the chain (not the blocking call at its end) calls what needs the
+        running event loop of its thread."""
+        for hop in chain[:-1]:
+            facts = self.index.facts.get(hop.path)
+            index = self.index.functions.get(hop.path, {}).get(hop.name)
+            if facts is not None and index is not None and any(
+                    name.startswith(_LOOP_USERS) for name in facts.functions[index].callees):
+                return True
+        return False
 
     def _bridges(self, key: FunctionKey) -> bool:
         """The function, or a def nested in it, starts an event loop of its own."""
@@ -471,6 +486,11 @@ class FileLinks:
     calls them. A program's `main` runs its whole job once: a loop there is the job, not
     set-up, so its concurrency still counts."""
 
+
+_LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
+               "asyncio.ensure_future", "asyncio.current_task", "asyncio.all_tasks")
+"""Calls that need the event loop of the thread they run in: a sync helper making one
+runs only on the loop's own thread."""
 
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
                            "asyncio.run_coroutine_threadsafe"})

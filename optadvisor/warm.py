@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 6
+FORMAT = 7
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -69,7 +69,8 @@ which coroutines run alone on a loop of their own. 4: the engine key is of the r
 inputs (engine_key), and the engine's notes are kept. 5: whether the helper is a generator
 the coroutine's loop drives (its advice is in words, not a thread). 6: an awaited callee
 which others of its await group it calls itself (they are not independent), and which
-functions only set-up code (not an entry point) calls."""
+functions only set-up code (not an entry point) calls. 7: whether a helper of a chain
+needs the running event loop (no thread fix)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -254,7 +255,8 @@ def links_form(item: "FileInput") -> list[Any] | None:
     if not (item.via or item.awaited or item.runs_once or item.alone):
         return None
     return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
-              via.replacement, via.conditional, via.bridge, via.twin, via.consumed]
+              via.replacement, via.conditional, via.bridge, via.twin, via.consumed,
+              via.loop_bound]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only)]
@@ -425,11 +427,11 @@ def _links(form: Any) -> list[Any] | None:
         return None
     via, awaited, once, alone, setup_only = _shape(form, 5)
     for row in _typed(via, list):
-        index, chain, category, replacement, conditional, bridge, twin, consumed = \
-            _shape(row, 8)
+        index, chain, category, replacement, conditional, bridge, twin, consumed, loop_bound = \
+            _shape(row, 9)
         _typed(index, int), _typed(category, str), _typed(replacement, str)
         _typed(conditional, bool), _typed(bridge, bool), _typed(twin, str)
-        _typed(consumed, bool)
+        _typed(consumed, bool), _typed(loop_bound, bool)
         for hop in _typed(chain, list):
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)

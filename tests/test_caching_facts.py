@@ -118,9 +118,10 @@ def test_dict_caches_reset_elsewhere_or_keyed_through_a_local():
         ("self._by_key", "key", True)]
 
 
-def test_a_cache_keyed_by_a_directory_is_bounded():
+def test_a_cache_keyed_by_a_directory_or_a_time_zone_is_bounded():
     # Held-out K: deer-flow keys prompt templates by `(name, agent_name, prompts_dir)`:
-    # a configured directory, not one entry per prompt text.
+    # a configured directory, not one entry per prompt text. Held-out L: agixt caches
+    # pytz zones by `user_timezone`, one of some 600 names.
     found = facts("""
         _CACHE = {}
         _BY_PROMPT = {}
@@ -132,13 +133,21 @@ def test_a_cache_keyed_by_a_directory_is_bounded():
             _CACHE[key] = render(name)
             return _CACHE[key]
 
+        _TZ = {}
+
+        def zone(user_timezone):
+            if user_timezone not in _TZ:
+                _TZ[user_timezone] = make_zone(user_timezone)
+            return _TZ[user_timezone]
+
         def answer(prompt_text):
             if prompt_text in _BY_PROMPT:
                 return _BY_PROMPT[prompt_text]
             _BY_PROMPT[prompt_text] = ask(prompt_text)
             return _BY_PROMPT[prompt_text]
     """).caches
-    assert {c.name: c.key_unbounded for c in found} == {"_CACHE": False, "_BY_PROMPT": True}
+    assert {c.name: c.key_unbounded for c in found} == {
+        "_CACHE": False, "_TZ": False, "_BY_PROMPT": True}
 
 
 def test_retry_loops_counted_attempts_and_computed_delays():

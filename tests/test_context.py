@@ -497,3 +497,18 @@ def test_a_migration_is_not_the_service(tmp_path: Path):
     assert got[("app/service.py", "OPT201")][0] != "low"
     assert ("app/migrations/env.py", "OPT201") not in got
     assert got[("app/migrations/env.py", "OPT202")] == ("low", "migration")
+
+
+def test_a_migration_runs_its_statements_in_order(tmp_path: Path):
+    # Held-out L: cognee's migration gathered two `ALTER TABLE`s on an embedded Kuzu
+    # database, which allows one writer at a time.
+    code = textwrap.dedent("""
+        async def upgrade(graph_engine, tables):
+            for table in tables:
+                await graph_engine.query(f"ALTER TABLE {table} ADD created_at STRING")
+    """)
+    write(tmp_path, {"app/migrations/versions/0002_columns.py": code,
+                     "app/graph.py": code})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1,
+                              select=("OPT102", "OPT103")))
+    assert [(r.path, r.rule) for r in report.recommendations] == [("app/graph.py", "OPT103")]

@@ -191,3 +191,58 @@ def test_a_retry_of_at_most_three_attempts_ranks_one_level_down():
     assert error is None
     assert {r.line: r.priority for r in recs} == {5: "low", 12: "medium"}
     assert "at most 3 attempts" in recs[0].message
+
+
+def test_a_chain_through_a_helper_that_uses_the_running_loop_gets_words():
+    # Held-out L: cognee's `send_telemetry` schedules its request with
+    # `asyncio.get_running_loop().create_task(...)`; moved into a worker thread it finds
+    # no loop and silently drops every event.
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio
+        from pathlib import Path
+
+        def persistent_id():
+            return Path("/var/lib/app/.pid").read_text()
+
+        async def _send(payload):
+            pass
+
+        def send_telemetry(event):
+            payload = {"id": persistent_id(), "event": event}
+            asyncio.get_running_loop().create_task(_send(payload))
+
+        def save(event):
+            Path("/tmp/events").write_text(event)
+
+        async def add(event):
+            send_telemetry(event)
+            save(event)
+    """), select=("OPT105",))
+    assert error is None
+    by_line = {r.line: r for r in recs}
+    assert by_line[19].fix.applicability == "manual" and not by_line[19].fix.edits
+    assert "uses the running event loop" in by_line[19].fix.message
+    assert "asyncio.to_thread(save" in (by_line[20].snippet.after or "")
+
+
+def test_a_loop_that_set_up_code_starts_as_a_task_is_not_set_up():
+    # Held-out L: agixt's e-mail bot polls for ever in a task its `start` creates; only
+    # the one-off ping in `start` runs once.
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio, requests
+
+        class Bot:
+            async def _poll_loop(self):
+                while True:
+                    requests.get("http://mail/unread", timeout=5)
+                    await asyncio.sleep(30)
+
+            async def _ping(self):
+                requests.get("http://mail/ping", timeout=5)
+
+            async def start(self):
+                await self._ping()
+                self._task = asyncio.create_task(self._poll_loop())
+    """), select=("OPT101",))
+    assert error is None
+    assert {r.line: r.priority for r in recs} == {7: "high", 11: "medium"}

@@ -45,6 +45,12 @@ def build(ctx: FixContext) -> Fix:
         and isinstance(node.func.value, ast.Name) and node.func.value.id == "self" else ""
     if why:
         raise NotHere(why)
+    if call is not None and getattr(call, "via_loop_bound", False):
+        raise NotHere(f"`{call.func_source}` reaches code that uses the running event loop "
+                      "(`asyncio.get_running_loop()`, `create_task`): in a worker thread "
+                      "there is none, so it cannot move there whole. Move only the blocking "
+                      f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
+                      "do that part once and keep the result.", instead=True)
     if call is not None and getattr(call, "via_consumed", False):
         raise NotHere(f"`{call.func_source}` is a generator: its body runs as this loop pulls "
                       "items, on the event loop, so a thread around the call would only "
