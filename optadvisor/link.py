@@ -15,7 +15,7 @@ between two trees is made only when the import really names the other tree's mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from optadvisor.analyze.catalog import Catalog, name_words
 from optadvisor.context import DEMOTED, context_of
@@ -516,7 +516,8 @@ def _candidates(facts: FileFacts, setup: frozenset[str]) -> set[int]:
 
 
 def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-               catalog: Catalog) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+               catalog: Catalog, callers_of: Callers | None = None
+               ) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Functions that run only from setup code: every caller found in the project's own
     code (tests and examples are no evidence of how a service calls it) is setup code
     (`__init__`, `main`, a startup hook, a command-line command, a method whose name says
@@ -531,10 +532,13 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     if not candidates:
         return {}, {}
     facts_of = {source.rel: facts for source, facts in files}
-    # Callers in tests or examples say nothing of how often the service calls a function:
-    # they are left out (a function only they call has no caller, so no evidence).
-    counted = [(source, facts) for source, facts in files
-               if context_of(source.rel) not in DEMOTED]
+    callers_of = callers_of or Callers(index, files)
+
+    def counted(source: SourceFile) -> bool:
+        # Callers in tests or examples say nothing of how often the service calls a
+        # function: they are left out (a function only they call has no caller, so no
+        # evidence).
+        return context_of(source.rel) not in DEMOTED
 
     def name_of(key: FunctionKey) -> str:
         return facts_of[key[0]].functions[key[1]].name
@@ -554,7 +558,7 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             break
         looked |= wanted
         found: list[FunctionKey] = []
-        for key, caller, callee, target in _calls_to(index, counted, wanted):
+        for key, caller, callee, target in callers_of.to(wanted, counted):
             setup_caller = is_setup(caller)
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,
@@ -594,22 +598,51 @@ _ENTRY_POINTS = frozenset({"main", "cli", "run_cli"})
 program's job, not the set-up of a service."""
 
 
-def _calls_to(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-              wanted: set[str]) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
-    """(caller, its facts, the callee's name, the project function it resolves to) for
-    every call of a function whose last name part is `wanted` (a string test first: only
-    those few are resolved, so the walk stays cheap on a large tree)."""
-    for source, facts in files:
-        for i, caller in enumerate(facts.functions):
-            for callee in caller.callees:
-                if callee.rsplit(".", 1)[-1] in wanted:
-                    target = index.resolve(source.rel, callee)
-                    if target is not None:
-                        yield (source.rel, i), caller, callee, target
+class Callers:
+    """Every function's callees by the last part of the called name, built in one pass on
+    first use and shared by the searches that walk up from a function to its callers
+    (runs_once, alone): each used to scan every callee of the project once per level.
+    Only a callee whose last part is wanted is resolved (a dict lookup first)."""
+
+    def __init__(self, index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]]) -> None:
+        self.index = index
+        self.files = files
+        self._by_last: dict[str, list[tuple[int, int, int, str]]] | None = None
+        self._resolved: dict[tuple[int, str], FunctionKey | None] = {}
+
+    def to(self, wanted: Iterable[str], counted: Callable[[SourceFile], bool] | None = None
+           ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
+        """(caller, its facts, the callee's name, the project function it resolves to) for
+        every call of a function whose last name part is in `wanted`, from the files
+        `counted` accepts (all by default)."""
+        if self._by_last is None:
+            by_last: dict[str, list[tuple[int, int, int, str]]] = {}
+            for f, (_, facts) in enumerate(self.files):
+                for i, fn in enumerate(facts.functions):
+                    for j, callee in enumerate(fn.callees):
+                        by_last.setdefault(callee.rsplit(".", 1)[-1], []).append(
+                            (f, i, j, callee))
+            self._by_last = by_last
+        # In the project's order (file, function, callee), as a walk of every callee would
+        # meet them: resolving a name can depend on what was resolved before (a cycle of
+        # base classes is cut where it is first met).
+        found = sorted(entry for name in wanted for entry in self._by_last.get(name, ()))
+        for f, i, _, callee in found:
+            source, facts = self.files[f]
+            if counted is not None and not counted(source):
+                continue
+            # Each level of each search asks again: resolve a name once per file.
+            memo = (f, callee)
+            if memo in self._resolved:
+                target = self._resolved[memo]
+            else:
+                target = self._resolved[memo] = self.index.resolve(source.rel, callee)
+            if target is not None:
+                yield (source.rel, i), facts.functions[i], callee, target
 
 
-def _alone_on_loop(index: ProjectIndex,
-                   files: list[tuple[SourceFile, FileFacts]]) -> dict[str, set[int]]:
+def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
+                   callers_of: Callers | None = None) -> dict[str, set[int]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
     hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
     in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
@@ -625,6 +658,7 @@ def _alone_on_loop(index: ProjectIndex,
     if not driven:
         return {}
     alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns}
+    callers_of = callers_of or Callers(index, files)
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
     for _ in range(ONCE_DEPTH):
@@ -632,7 +666,7 @@ def _alone_on_loop(index: ProjectIndex,
         wanted |= {callee.rsplit(".", 1)[-1] for k in alone
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
-        for key, caller, callee, target in _calls_to(index, files, wanted):
+        for key, caller, callee, target in callers_of.to(wanted):
             callers.setdefault(target, []).append((key, callee in caller.driven))
         keep = {key for key in alone
                 if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
@@ -732,8 +766,9 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     index = ProjectIndex(files)
     linker = BlockingLinker(index)
     reach = IoReach(index, catalog)
-    once, lifecycle = _runs_once(index, files, catalog)
-    alone = _alone_on_loop(index, files)
+    callers_of = Callers(index, files)
+    once, lifecycle = _runs_once(index, files, catalog, callers_of)
+    alone = _alone_on_loop(index, files, callers_of)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
