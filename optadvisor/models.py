@@ -199,6 +199,9 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    session_calls: int = 0
+    """For the first database call on a session a sync `with` opens: how many more blocking
+    calls on that session its finding covers (its fix moves the whole block)."""
     in_session: bool = False
     """A call on a session its function opened itself (`smtp.login(...)` after `smtp =
     smtplib.SMTP(host)`): the finding at the line that opens it covers it, and its fix

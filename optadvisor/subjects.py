@@ -33,7 +33,7 @@ CALL_FIELDS = {
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
-    "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
+    "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool", "session_calls": "int",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -318,6 +318,7 @@ class CallView:
         self.handed = fact.handed
         self.covered = fact.covered
         self.in_session = fact.in_session
+        self.session_calls = fact.session_calls
         self.rare = fact.rare
         self.param_config = fact.param_config
         self.ready = fact.ready

@@ -246,3 +246,33 @@ def test_a_loop_that_set_up_code_starts_as_a_task_is_not_set_up():
     """), select=("OPT101",))
     assert error is None
     assert {r.line: r.priority for r in recs} == {7: "high", 11: "medium"}
+
+
+def test_one_database_session_a_with_block_opens_is_one_finding():
+    # Held-out L: adk's session service had 16 findings, one per call on five sessions;
+    # each finding's fix already moved the whole `with` block.
+    recs, error = scan_source(textwrap.dedent("""
+        from sqlalchemy.orm import sessionmaker
+
+        class Service:
+            def __init__(self, engine):
+                self.factory = sessionmaker(engine)
+
+            async def create(self, app, user):
+                with self.factory() as session:
+                    state = session.get(AppState, app)
+                    user_state = session.get(UserState, (app, user))
+                    session.commit()
+                return state, user_state
+
+            async def one(self, app):
+                with self.factory() as session:
+                    state = session.get(AppState, app)
+                return state
+    """), select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [10, 17]
+    assert "2 more call(s) on the same session" in recs[0].message
+    assert "more call(s)" not in recs[1].message
+    after = recs[0].snippet.after or ""
+    assert "session.commit()" in after and "await asyncio.to_thread(_with_session)" in after

