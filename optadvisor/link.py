@@ -356,11 +356,10 @@ class BlockingLinker:
         `<name>_async` or `async_<name>` (`get_all_files` / `aget_all_files`, `invoke` /
         `ainvoke`), as `helper -> twin`."""
         for hop in chain[:-1]:
-            facts = self.index.facts.get(hop.path)
-            index = self.index.functions.get(hop.path, {}).get(hop.name)
-            if facts is None or index is None:
+            fn = self._function_of(hop)
+            if fn is None:
                 continue
-            fn = facts.functions[index]
+            facts = self.index.facts[hop.path]
             bare = fn.name.lstrip("_")
             lead = fn.name[:len(fn.name) - len(bare)]
             names = {f"{lead}a{bare}", f"{fn.name}_async", f"{lead}async_{bare}"}
@@ -375,13 +374,14 @@ class BlockingLinker:
     def _loop_bound(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) calls what needs the
         running event loop of its thread."""
-        for hop in chain[:-1]:
-            facts = self.index.facts.get(hop.path)
-            index = self.index.functions.get(hop.path, {}).get(hop.name)
-            if facts is not None and index is not None and any(
-                    name.startswith(_LOOP_USERS) for name in facts.functions[index].callees):
-                return True
-        return False
+        return any(fn is not None and any(name.startswith(_LOOP_USERS) for name in fn.callees)
+                   for fn in map(self._function_of, chain[:-1]))
+
+    def _function_of(self, hop: Hop) -> FunctionFact | None:
+        """The project function a hop of a chain names."""
+        facts = self.index.facts.get(hop.path)
+        index = self.index.functions.get(hop.path, {}).get(hop.name)
+        return facts.functions[index] if facts is not None and index is not None else None
 
     def _bridges(self, key: FunctionKey) -> bool:
         """The function, or a def nested in it, starts an event loop of its own."""
@@ -516,7 +516,7 @@ def _candidates(facts: FileFacts, setup: frozenset[str]) -> set[int]:
 
 
 def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-               catalog: Catalog, callers_of: Callers | None = None
+               catalog: Catalog, callers_of: Callers
                ) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Functions that run only from setup code: every caller found in the project's own
     code (tests and examples are no evidence of how a service calls it) is setup code
@@ -532,7 +532,6 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     if not candidates:
         return {}, {}
     facts_of = {source.rel: facts for source, facts in files}
-    callers_of = callers_of or Callers(index, files)
 
     def counted(source: SourceFile) -> bool:
         # Callers in tests or examples say nothing of how often the service calls a
@@ -562,7 +561,7 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             setup_caller = is_setup(caller)
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,
-                 caller.name in _ENTRY_POINTS))
+                 caller.name == _ENTRY_POINT))
             if not setup_caller:
                 found.append(key)
         wanted = {name_of(key) for key in found}
@@ -593,9 +592,9 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     return out, lifecycle
 
 
-_ENTRY_POINTS = frozenset({"main", "cli", "run_cli"})
-"""Names of a program's entry point: what it calls runs once per process, but it is the
-program's job, not the set-up of a service."""
+_ENTRY_POINT = "main"
+"""The name of a program's entry point (one of the catalog's setup functions): what it
+calls runs once per process, but it is the program's job, not the set-up of a service."""
 
 
 class Callers:
@@ -642,7 +641,7 @@ class Callers:
 
 
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-                   callers_of: Callers | None = None) -> dict[str, set[int]]:
+                   callers_of: Callers) -> dict[str, set[int]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
     hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
     in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
@@ -658,7 +657,6 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     if not driven:
         return {}
     alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns}
-    callers_of = callers_of or Callers(index, files)
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
     for _ in range(ONCE_DEPTH):

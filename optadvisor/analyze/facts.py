@@ -46,8 +46,8 @@ def _session_covered(calls: list[CallFact],
     if not opened and not with_bound:
         return calls
     covered = set()
-    heads: dict[tuple[int, str], int] = {}  # the session's finding -> calls it covers
-    first: dict[tuple[int, str], int] = {}
+    heads: dict[int, int] = {}  # id of a session's finding -> how many calls it covers
+    first: dict[tuple[int, str], int] = {}  # (function, session name) -> id of its finding
     for cb, fact in sorted(by_index.values(), key=lambda entry: (entry[1].line,
                                                                  entry[1].column)):
         key = (cb.function, cb.chain[0] if cb.chain else "")

@@ -16,13 +16,6 @@ from optadvisor.analyze.names import chain_of, is_clock_call, names_read
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 
 
-def _single_pass(loop: cst.For | cst.While) -> bool:
-    """`for _ in range(1)` / `range(0, 1)`: one attempt (held-out K: ragflow's storage
-    connectors, where a retry count was turned down to one)."""
-    attempts = _literal_attempts(loop)
-    return attempts == 1 or attempts < 0
-
-
 def _literal_attempts(loop: cst.For | cst.While) -> int:
     """Iterations of `for _ in range(n)` / `range(a, b)` with literal bounds; 0 when not
     known, -1 for an empty range."""
@@ -53,8 +46,11 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
                 divided: frozenset[str] = frozenset()) -> RetryShape | None:
     """`changing`: names the loop target binds or the body rebinds; `divided`: locals of
     the function assigned a division (`attempts = timeout // interval`)."""
-    if _single_pass(loop):
-        return None  # one attempt: nothing retries, the sleep after it only waits
+    attempts = _literal_attempts(loop)
+    if attempts == 1 or attempts < 0:
+        # `for _ in range(1)`: one attempt, nothing retries, the sleep after it only waits
+        # (held-out K: ragflow's storage connectors, a retry count turned down to one).
+        return None
     own = list(_own_nodes(loop.body))
     if any(is_clock_call(node) for node in own) or _time_budget(loop, divided):
         return None  # a deadline bounds it: a poll until ready, or a retry with a budget
@@ -80,8 +76,7 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     forever = isinstance(loop, cst.While) and _always_true(loop.test) and not counter
     first = sleeps[0]
     delay = cst.Module([]).code_for_node(first.args[0].value) if first.args else ""
-    return RetryShape(fixed_delay=fixed, forever=forever, delay=delay,
-                      attempts=_literal_attempts(loop))
+    return RetryShape(fixed_delay=fixed, forever=forever, delay=delay, attempts=attempts)
 
 
 def _own_nodes(node: cst.CSTNode):

@@ -604,12 +604,15 @@ class FactCollector(cst.CSTVisitor):
             self._lazy_ifs.pop()
         self._ready.pop()
         func = self._func()
-        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and (
-                _state_guard(original_node, func.globals | func.remembered)
-                or _module_memo_hit(original_node, func.local_names | func.param_names)):
-            func.after_guard = True
-            func.memo_guard = func.memo_guard or _returns_remembered(original_node) or \
-                _module_memo_hit(original_node, func.local_names | func.param_names)
+        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0:
+            # Module-level containers this function does not shadow: `if name in _loaded:
+            # return _loaded[name]` is a memo as `self._agents` is (held-out K: ragflow's
+            # `load_prompt` reads each prompt file once per process).
+            memo = _returns_remembered(original_node, self.module_names - func.local_names
+                                       - func.param_names)
+            if memo or _state_guard(original_node, func.globals | func.remembered):
+                func.after_guard = True
+                func.memo_guard = func.memo_guard or memo
         if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
@@ -1532,11 +1535,7 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
     an early return on state the object or module remembers, so the rest of the body runs
     on the first call (or a miss) only. A guard on a parameter (`if not url: return`) is
     validation, and one that raises is an error path: neither makes the rest rare."""
-    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock):
-        return False
-    last = node.body.body[-1] if node.body.body else None
-    if not (isinstance(last, cst.SimpleStatementLine) and last.body
-            and isinstance(last.body[-1], cst.Return)):
+    if _returned(node) is None:
         return False
     for sub in _names_in(node.test):
         if isinstance(sub, cst.Attribute) and isinstance(sub.value, cst.Name) and \
@@ -1567,46 +1566,43 @@ def _kept(node: cst.BaseExpression) -> bool:
         node.value.value in ("self", "cls")
 
 
-def _module_memo_hit(node: cst.If, local: set[str]) -> bool:
-    """`if name in _loaded: return _loaded[name]` (or `.get(name)`) with no `else`, on a
-    module-level container (not a local or a parameter): a memo hit, so the rest of the
-    body runs on a miss only (held-out K: ragflow's `load_prompt` reads each prompt file
-    once per process). A membership test that returns something else (`if name in ALLOWED:
-    return default`) is no memo."""
-    test = node.test
-    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock) or not (
-            isinstance(test, cst.Comparison) and len(test.comparisons) == 1
-            and isinstance(test.comparisons[0].operator, cst.In)
-            and isinstance(test.comparisons[0].comparator, cst.Name)):
-        return False
-    container = test.comparisons[0].comparator.value
-    if container in local:
-        return False
-    last = node.body.body[-1] if node.body.body else None
-    value = last.body[-1].value if isinstance(last, cst.SimpleStatementLine) and last.body \
-        and isinstance(last.body[-1], cst.Return) else None
-    if isinstance(value, cst.Subscript):
-        return isinstance(value.value, cst.Name) and value.value.value == container
-    if isinstance(value, cst.Call):
-        chain = chain_of(value.func)
-        return chain == (container, "get")
-    return False
+def _returned(node: cst.If) -> cst.BaseExpression | None:
+    """What an `if` with no `else` ends by returning (`return x` as its last statement;
+    a bare `return` gives a Name `None`), or None when it does not end by returning."""
+    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock) or \
+            not node.body.body:
+        return None
+    last = node.body.body[-1]
+    if not (isinstance(last, cst.SimpleStatementLine) and last.body
+            and isinstance(last.body[-1], cst.Return)):
+        return None
+    return last.body[-1].value or cst.Name("None")
 
 
-def _returns_remembered(node: cst.If) -> bool:
+def _returns_remembered(node: cst.If, module_state: set[str]) -> bool:
     """The guard returns what it tested (`if key in self._agents: return self._agents[key]`,
-    `if self._client: return self._client`): a memo, not `if self.closed: return None`."""
-    tested = _own_attributes(node.test)
-    last = node.body.body[-1] if isinstance(node.body, cst.IndentedBlock) else None
-    value = last.body[-1].value if isinstance(last, cst.SimpleStatementLine) and last.body \
-        and isinstance(last.body[-1], cst.Return) else None
-    return value is not None and bool(tested & _own_attributes(value))
+    `if self._client: return self._client`, `if name in _loaded: return _loaded.get(name)`
+    on a module-level container): a memo, not `if self.closed: return None` nor `if name
+    in ALLOWED: return "default"`."""
+    value = _returned(node)
+    return value is not None and bool(
+        _kept_state(node.test, module_state) & _kept_state(value, module_state))
 
 
-def _own_attributes(expr: cst.BaseExpression) -> set[str]:
-    """`_agents` of `self._agents[key]`: attributes of self or cls the expression reads."""
-    return {sub.attr.value for sub in _names_in(expr) if isinstance(sub, cst.Attribute)
-            and isinstance(sub.value, cst.Name) and sub.value.value in ("self", "cls")}
+def _kept_state(expr: cst.BaseExpression, module_state: set[str]) -> set[str]:
+    """What of the state kept across calls the expression reads: attributes of self or cls
+    (`self._agents[key]` -> `self._agents`), and names of `module_state`; the receiver of a
+    lookup counts (`_loaded.get(name)`)."""
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    out = set()
+    for sub in _names_in(expr):
+        if isinstance(sub, cst.Attribute) and isinstance(sub.value, cst.Name) and \
+                sub.value.value in ("self", "cls"):
+            out.add("self." + sub.attr.value)
+        elif isinstance(sub, cst.Name) and sub.value in module_state:
+            out.add(sub.value)
+    return out
 
 
 def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:
