@@ -34,6 +34,7 @@ CALL_FIELDS = {
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool", "session_calls": "int",
+    "brief": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -322,6 +323,7 @@ class CallView:
         self.rare = fact.rare
         self.param_config = fact.param_config
         self.ready = fact.ready
+        self.brief = fact.brief
         self.paced = fact.paced
         self.foreign = fact.foreign
 

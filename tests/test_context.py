@@ -22,6 +22,10 @@ from optadvisor.context import context_of
     ("examples/quickstart.py", "example"),
     ("docs/snippets/agent.py", "example"),
     ("scripts/backfill.py", "script"),
+    ("fastmcp/cli/install/claude_code.py", "script"),
+    ("nemoguardrails/cli.py", "script"),
+    ("pkg/__main__.py", "script"),
+    ("pkg/client.py", "library"),
     ("app/migrations/0001_init.py", "migration"),
     ("latest/protest.py", "library"),
 ])

@@ -658,6 +658,27 @@ def test_a_language_model_wrapper_gets_the_long_timeout():
     assert timeouts("llms/beam.py") == {7: "(10, 600))", 10: "(10, 600))", 14: "(10, 600))"}
 
 
+def test_a_class_named_for_a_model_vendor_gets_the_long_timeout():
+    """Held-out M (chatgpt-on-wechat): `ClaudeAPIBot._handle_sync_response` posts a request
+    built by its caller to `/messages`; 30 s would cut every long answer. A class named for
+    something else keeps the short timeout."""
+    code = textwrap.dedent("""
+        import requests
+
+        class ClaudeAPIBot:
+            def _handle_sync_response(self, request_params):
+                return requests.post(f"{self.api_base}/messages", json=request_params).json()
+
+        class Feed:
+            def fetch(self, params):
+                return requests.post(f"{self.base}/items", json=params).json()
+    """)
+    recs, _ = scan_source(code, rel="models/bot.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {6: "(10, 600))", 10: "30)"}
+
+
 def test_a_streamed_response_is_not_half_moved_to_a_thread():
     """Held-out evaluation G (PaiEas): `requests.post(..., stream=True)` moved to a thread
     left its `iter_lines()` reading on the loop: advice in words instead."""

@@ -282,9 +282,11 @@ def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
 
 _PURE = {"Path", "PurePath", "PosixPath", "join", "dirname", "abspath", "realpath", "resolve",
          "joinpath", "with_suffix", "with_name", "expanduser", "str", "bytes", "open", "fspath",
-         "normpath", "format", "encode", "decode", "strip", "files", "getenv", "get"}
-"""Calls that only build a path or a string from what they are given (`os.getenv` and
-`os.environ.get` read settings fixed at start)."""
+         "normpath", "format", "encode", "decode", "strip", "files", "getenv", "get",
+         "FileSystemLoader", "PackageLoader", "ChoiceLoader", "PrefixLoader",
+         "select_autoescape"}
+"""Calls that only build a path, a string or a Jinja template loader from what they are
+given (`os.getenv` and `os.environ.get` read settings fixed at start)."""
 
 
 def impure(node: cst.CSTNode, loaders: frozenset[str]) -> bool:

@@ -131,6 +131,9 @@ class Catalog:
     offload: NameTable[bool] = field(default_factory=NameTable)
     memoize: NameTable[bool] = field(default_factory=NameTable)
     loaders: NameTable[str] = field(default_factory=NameTable)
+    loader_needs: NameTable[str] = field(default_factory=NameTable)
+    """A keyword a loader loads nothing without (`jinja2.Environment`: `loader=`; without
+    one, building it costs microseconds and caching it saves nothing)."""
     batch: NameTable[Batch] = field(default_factory=NameTable)
     """Calls with a batch form (`embeddings.create(input=[...])`, `mget`, `executemany`)."""
     batch_tails: frozenset[str] = frozenset()
@@ -290,8 +293,13 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
             catalog.batch.add(name, value)
     for entry in data.get("loaders", []):
         kind = str(entry.get("kind", "load"))
+        needs = entry.get("needs", "")
+        if not isinstance(needs, str):
+            raise CatalogError(f"{path}: [[loaders]] needs must be a keyword name")
         for name in _names(entry, path, "loaders"):
             catalog.loaders.add(name, kind)
+            if needs:
+                catalog.loader_needs.add(name, needs)
     for section, table in (("offload", catalog.offload), ("memoize", catalog.memoize),
                            ("not_blocking", catalog.not_blocking),
                            ("async_io", catalog.async_io)):
@@ -323,7 +331,7 @@ def _aliases(data: dict[str, Any], path: Path) -> dict[str, str]:
 def _alias_modules(catalog: Catalog, aliases: dict[str, str]) -> None:
     """Every entry under an aliased module's name holds under the alias too."""
     tables = (catalog.blocking, catalog.clients, catalog.timeouts, catalog.batch,
-              catalog.loaders, catalog.offload, catalog.memoize, catalog.not_blocking,
+              catalog.loaders, catalog.loader_needs, catalog.offload, catalog.memoize, catalog.not_blocking,
               catalog.async_io, catalog.async_files)
     for alias, module in aliases.items():
         for table in tables:

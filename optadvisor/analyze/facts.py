@@ -235,6 +235,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, rare=cb.rare)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
+        if fact is not None and fact.blocking == "thread" and \
+                _nonblocking(collector.call_nodes[cb.index]):
+            # `q.get(block=False)`, `lock.acquire(False)`: returns or raises at once.
+            fact = replace(fact, blocking="", replacement="")
+            if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
+                continue
         if fact is not None and fact.blocking == "file" and (cb.arg_of >= 0 or cb.returned) \
                 and _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
@@ -274,6 +280,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 quick_call(catalog, name):
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
             # not reported at its async callers (nor does it hide the `open` after it).
+            fact = replace(fact, brief=True)
+        if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
+                _appends_text(collector.call_nodes[cb.index], name):
+            # `open(log, "a")`: a line appended to a log, one buffered write (held-out M:
+            # agent-zero's `PrintStyle.print` behind 150 async callers). Logging's own
+            # FileHandler does the same on every record.
             fact = replace(fact, brief=True)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
             fact = _passed_blocking(fact, cb, resolver, catalog)
@@ -556,6 +568,41 @@ def _brief_sleep(node: cst.Call) -> bool:
     return False
 
 
+_OPENS = frozenset({"open", "io.open", "codecs.open", "pathlib.Path.open"})
+
+
+def _appends_text(node: cst.Call, name: str) -> bool:
+    """`open(path, "a")`, `open(path, mode="a+")`, `path.open("a")`: a text file opened to
+    append (not "ab": binary appends are data, downloads written in chunks)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    if name not in _OPENS:
+        return False
+    position = 0 if name == "pathlib.Path.open" else 1
+    for i, arg in enumerate(node.args):
+        if (arg.keyword is not None and arg.keyword.value == "mode") or (
+                arg.keyword is None and i == position and not arg.star):
+            if not isinstance(arg.value, cst.SimpleString):
+                return False
+            mode = arg.value.evaluated_value
+            return isinstance(mode, str) and "a" in mode and "b" not in mode
+    return False
+
+
+def _nonblocking(node: cst.Call) -> bool:
+    """A queue get or lock acquire told not to wait: `block=False` / `blocking=False`, or
+    `False` as its first argument (held-out M: PraisonAI's `queue.get(block=False)` in a
+    poll that sleeps 10 ms on `queue.Empty`)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    for position, arg in enumerate(node.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if (keyword in ("block", "blocking") or keyword is None and position == 0 and
+                not arg.star) and isinstance(arg.value, cst.Name) and arg.value.value == "False":
+            return True
+    return False
+
+
 def _long_timeout(node: cst.Call) -> bool:
     """A client constructed with `timeout=` a literal of LONG_TIMEOUT_SECONDS or more (also
     as the first argument of `httpx.Timeout(...)` / `aiohttp.ClientTimeout(total=...)`)."""
@@ -643,6 +690,9 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     if loader is not None and cb.chain[-1].rstrip("()") != name.rsplit(".", 1)[-1]:
         # `self.tokenizer(batch)` calls what `from_pretrained` loaded; it loads nothing.
         loader = None
+    needs = catalog.loader_needs.get(name) if loader is not None else None
+    if needs is not None and needs not in cb.kwargs and not cb.dynamic_args:
+        loader = None  # `Environment(undefined=StrictUndefined)`: microseconds, no cache
     if blocking is None and client is None and timeout_rule is None and loader is None \
             and not batch and not keep_untagged:
         return None

