@@ -1,4 +1,4 @@
-from optadvisor.cli import main
+from optadvisor.entry import main
 
 if __name__ == "__main__":
     main()

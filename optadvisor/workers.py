@@ -96,6 +96,9 @@ def serve() -> None:
     inp = os.fdopen(0, "rb", buffering=0)
     from optadvisor.analyze import analyze_bytes, run_with_deep_stack
 
+    # Before the init message: a worker started ahead of need (prespawn) imports libcst
+    # while its scan is still finding out what to analyze.
+    _warm_up()
     with inp, out:
         init = _read_frame(inp)
         if init is None:
@@ -103,7 +106,6 @@ def serve() -> None:
         catalog, max_bytes, mib = pickle.loads(init[0]), init[1], init[2]  # type: ignore[index]
 
         def loop() -> None:
-            _warm_up()
             # Measured here, in the deep-stack thread: its stack is part of the baseline.
             _limit_memory(mib)
             _write_frame(out, _READY)
@@ -249,7 +251,7 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
 
 
 class _Worker:
-    def __init__(self, init: tuple[bytes, int, int]) -> None:
+    def __init__(self, init: tuple[bytes, int, int] | None) -> None:
         root = str(Path(optadvisor.__file__).resolve().parent.parent)
         # sys.path[0] is the working directory under -c: the scanned tree, which must
         # never shadow optadvisor's own modules.
@@ -268,7 +270,17 @@ class _Worker:
         self.baseline_mib = 0.0
         # Where the current file's words start in the stderr file.
         self.said = 0
-        _write_frame(self.stdin, init)
+        if init is not None:
+            _write_frame(self.stdin, init)
+
+    def bind(self, init: tuple[bytes, int, int]) -> bool:
+        """Give a worker started without one (prespawn) its init message."""
+        self.init = init
+        try:
+            _write_frame(self.stdin, init)
+        except (BrokenPipeError, OSError):
+            return False
+        return True
 
     @property
     def stdin(self) -> BinaryIO:
@@ -317,10 +329,29 @@ class _Worker:
 
 
 _IDLE: list[_Worker] = []
+_UNBOUND: list[_Worker] = []
+"""Workers started ahead of need (prespawn), not yet told what catalog to use."""
+
+
+def prespawn() -> None:
+    """Start one worker now, before the scan knows whether it will need one. A worker
+    spends ~0.3 s importing libcst before it can analyze anything: started here, while the
+    command line loads, discovers files and reads the warm state, that time is spent on
+    another core, and a scan where one file changed waits for its parse only. A scan that
+    needs no worker kills it at exit. Not on a single core, where the import would compete
+    with the scan itself."""
+    if _UNBOUND or _IDLE or default_jobs() < 2:
+        return
+    try:
+        _UNBOUND.append(_Worker(None))
+    except OSError:
+        pass  # cannot start a process now: analyze_all starts its own, or fails clearly
 
 
 @atexit.register
 def _close_idle() -> None:
+    while _UNBOUND:
+        _UNBOUND.pop().kill()  # maybe mid-import: no need to let it finish
     while _IDLE:
         worker = _IDLE.pop()
         try:
@@ -335,6 +366,11 @@ def _take(init: tuple[bytes, int, int]) -> _Worker:
     while _IDLE:
         worker = _IDLE.pop()
         if worker.init == init and worker.proc.poll() is None:
+            return worker
+        worker.kill()
+    while _UNBOUND:
+        worker = _UNBOUND.pop()
+        if worker.proc.poll() is None and worker.bind(init):
             return worker
         worker.kill()
     return _Worker(init)

@@ -257,3 +257,21 @@ def test_two_repeats_of_one_call_on_one_line_are_one_finding():
     """), select=("OPT210",))
     assert error is None
     assert [(r.line, r.column) for r in recs] == [(7, 17)]
+
+
+def test_a_session_from_a_private_factory_is_shared_by_the_iterations():
+    """Held-out N (private-gpt): `async with self._session_factory() as session:` then one
+    awaited query per row on that session. One AsyncSession runs one operation at a time:
+    the iterations depend on it (not run at once). Another private factory does not."""
+    for factory, dependent in (("self._session_factory()", True), ("self._make()", False)):
+        code = textwrap.dedent(f"""
+            class Skills(Base):
+                async def latest(self, rows):
+                    async with {factory} as session:
+                        items = []
+                        for row in rows:
+                            items.append(await _latest(session, row.id))
+                        return items
+        """)
+        facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+        assert [loop.dependent for loop in facts.loops] == [dependent], factory

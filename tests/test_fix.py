@@ -859,3 +859,21 @@ def test_a_loop_that_fills_two_lists_in_step_is_not_gathered():
     by_line = {r.line: r.fix for r in recs}
     assert by_line[6].applicability == "manual" and "item order" in by_line[6].message
     assert by_line[14].applicability != "manual"
+
+
+def test_an_anyio_module_gets_words_not_asyncio():
+    """Held-out N (the MCP SDK, which runs on anyio and is tested under trio): a fix that
+    brings in `asyncio.to_thread` or `asyncio.gather` would fail under trio. Words that
+    name anyio's own API instead; a module that imports asyncio keeps its fix."""
+    code = textwrap.dedent("""
+        import anyio
+        import requests
+
+        async def fetch(url):
+            return requests.get(url, timeout=5)
+    """)
+    recs, _ = scan_source(code, select=("OPT101",))
+    assert recs[0].fix.applicability == "manual"
+    assert "anyio.to_thread.run_sync" in recs[0].fix.message
+    both, _ = scan_source("import asyncio\n" + code, select=("OPT101",))
+    assert both[0].fix.applicability == "unsafe"

