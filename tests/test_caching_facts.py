@@ -275,3 +275,22 @@ def test_a_session_from_a_private_factory_is_shared_by_the_iterations():
         """)
         facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
         assert [loop.dependent for loop in facts.loops] == [dependent], factory
+
+
+def test_a_counter_every_iteration_draws_from_makes_them_dependent():
+    """Held-out N (Upsonic's Bedrock mapping): `count(1)` made before the loop and handed
+    to each awaited call, which takes the next number: run at once, the numbers would go
+    to the items in another order."""
+    for made, dependent in (("count(1)", True), ("list(range(3))", False)):
+        code = textwrap.dedent(f"""
+            from itertools import count
+
+            async def map_all(self, parts):
+                numbers = {made}
+                out = []
+                for part in parts:
+                    out.append(await self._map(part, numbers))
+                return out
+        """)
+        facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+        assert [loop.dependent for loop in facts.loops] == [dependent], made

