@@ -236,19 +236,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, rare=cb.rare)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
-        if fact is not None and fact.blocking == "file" and (
-                _in_memory(collector.call_nodes[cb.index])
-                or (cb.function, cb.chain[0]) in in_memory):
-            # `zipfile.ZipFile(io.BytesIO(payload))`: an archive in memory, no disk; nor
-            # do the reads of what it opened (`archive.read(name)`).
-            if cb.target:
+        node = collector.call_nodes[cb.index]
+        if fact is not None and (
+                fact.blocking == "file" and (
+                    _in_memory(node) or (cb.function, cb.chain[0]) in in_memory)
+                or fact.blocking == "thread" and _nonblocking(node)):
+            # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`: an archive in
+            # memory, and so are the reads of what it opened (`archive.read(name)`).
+            # `q.get(block=False)`, `lock.acquire(False)`: they return or raise at once.
+            if fact.blocking == "file" and cb.target:
                 in_memory.add((cb.function, cb.target))
-            fact = replace(fact, blocking="", replacement="")
-            if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
-                continue
-        if fact is not None and fact.blocking == "thread" and \
-                _nonblocking(collector.call_nodes[cb.index]):
-            # `q.get(block=False)`, `lock.acquire(False)`: returns or raises at once.
             fact = replace(fact, blocking="", replacement="")
             if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
                 continue
@@ -305,7 +302,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 _appends_text(collector.call_nodes[cb.index], name):
             # `open(log, "a")`: a line appended to a log, one buffered write (held-out M:
-            # agent-zero's `PrintStyle.print` behind 150 async callers). Logging's own
+            # agent-zero's `PrintStyle.print`, behind 141 findings). Logging's own
             # FileHandler does the same on every record.
             fact = replace(fact, brief=True)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
