@@ -145,25 +145,26 @@ class ProjectIndex:
         cls, _, method = fn.qualname.rpartition(".")
         if not cls or "<locals>" in fn.qualname or method.startswith("__"):
             return []
-        table = self._bases.get(rel)
-        if table is None:
-            table = self._bases[rel] = dict(self.facts[rel].class_bases)
         found = []
-        for base in table.get(cls, ()):
+        for base in self._class_bases(rel).get(cls, ()):
             if base and not base.startswith("?"):
                 target = self.resolve(rel, f"{base}.{method}")
                 if target is not None and target != key:
                     found.append(target)
         return found
 
+    def _class_bases(self, rel: str) -> dict[str, tuple[str, ...]]:
+        """A file's classes and their bases, as the file resolved them."""
+        table = self._bases.get(rel)
+        if table is None:
+            table = self._bases[rel] = dict(self.facts[rel].class_bases)
+        return table
+
     def _from_bases(self, rel: str, name: str, depth: int) -> FunctionKey | None:
         """`Cls.method` where `Cls` is a class of `rel` that does not define `method`: the
         first of its bases (in order) that the project resolves it in."""
         cls, _, method = name.rpartition(".")
-        table = self._bases.get(rel)
-        if table is None:
-            table = self._bases[rel] = dict(self.facts[rel].class_bases)
-        for base in table.get(cls, ()):
+        for base in self._class_bases(rel).get(cls, ()):
             if base and not base.startswith("?"):
                 found = self.resolve(rel, f"{base}.{method}", depth + 1)
                 if found is not None:

@@ -29,12 +29,13 @@ CALL_FIELDS = {
     "source": "str", "func_source": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
-    "via_bridge": "bool", "via_consumed": "bool", "via_loop_bound": "bool", "via_twin": "str", "via_twin_of": "str", "rare": "str",
+    "via_bridge": "bool", "via_consumed": "bool", "via_loop_bound": "bool", "via_twin": "str",
+    "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
-    "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool", "session_calls": "int",
-    "brief": "bool",
+    "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
+    "session_calls": "int", "brief": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",

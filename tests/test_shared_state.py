@@ -123,30 +123,18 @@ def test_a_client_built_only_when_the_object_keeps_none_is_a_fallback():
 def test_a_retry_counts_its_literal_attempts():
     # Held-out K: ragflow's storage connectors loop `for _ in range(1)` (no retry at all:
     # 3 wrong findings), its agent tools retry a handful of times (ranked one level down).
-    recs, error = scan_source(textwrap.dedent("""
-        import time, requests
-
-        def once(url):
-            for _ in range(1):
+    retry = textwrap.dedent("""
+        def {name}(url):
+            for _ in range({attempts}):
                 try:
                     return requests.get(url, timeout=5)
                 except Exception:
                     time.sleep(1)
-
-        def few(url):
-            for _ in range(3):
-                try:
-                    return requests.get(url, timeout=5)
-                except Exception:
-                    time.sleep(1)
-
-        def many(url):
-            for _ in range(10):
-                try:
-                    return requests.get(url, timeout=5)
-                except Exception:
-                    time.sleep(1)
-    """), select=("OPT207",))
+    """)
+    code = "import time, requests\n" + "".join(
+        retry.format(name=name, attempts=attempts)
+        for name, attempts in (("once", 1), ("few", 3), ("many", 10)))
+    recs, error = scan_source(code, select=("OPT207",))
     assert error is None
     assert {r.symbol: r.priority for r in recs} == {"few": "low", "many": "medium"}
     assert "at most 3 attempts" in recs[0].message

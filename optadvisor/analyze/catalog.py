@@ -331,8 +331,8 @@ def _aliases(data: dict[str, Any], path: Path) -> dict[str, str]:
 def _alias_modules(catalog: Catalog, aliases: dict[str, str]) -> None:
     """Every entry under an aliased module's name holds under the alias too."""
     tables = (catalog.blocking, catalog.clients, catalog.timeouts, catalog.batch,
-              catalog.loaders, catalog.loader_needs, catalog.offload, catalog.memoize, catalog.not_blocking,
-              catalog.async_io, catalog.async_files)
+              catalog.loaders, catalog.loader_needs, catalog.offload, catalog.memoize,
+              catalog.not_blocking, catalog.async_io, catalog.async_files)
     for alias, module in aliases.items():
         for table in tables:
             for patterns in (table.exact, table.prefix):

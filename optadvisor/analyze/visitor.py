@@ -311,13 +311,14 @@ class FactCollector(cst.CSTVisitor):
         """Per enclosing `if`: [node, function index, branch being visited ("body" or
         "orelse")], for loops whose sibling branch runs the same work concurrently."""
         self._missing_bodies: set[int] = set()
+        """Bodies (ids) of `if not <path>.exists():` statements."""
         self._debug_bodies: set[int] = set()
+        """Bodies (ids) of `if <debug flag>:` statements."""
         self._fallbacks: set[int] = set()
-        self._locks: list[tuple[int, bool]] = []
-        """Per open `with`: whether it holds a lock (`async with self._lock:`)."""
         """Calls that build what an expression falls back to when the object already has
         one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
-        """Bodies (ids) of `if not <path>.exists():` statements."""
+        self._locks: list[tuple[int, bool]] = []
+        """Per open `with`: (its function, whether it holds a lock: `with self._lock:`)."""
         self._lazy_ifs: list[tuple[int, int]] = []
         """Open `if not self.x:` blocks: (id of the if, index of its function)."""
 
@@ -1004,15 +1005,15 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
         self._enter_body(node)
-        self._missing(node, 1)
+        self._rare_body(node, 1)
 
     def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
-        self._missing(original_node, -1)
+        self._rare_body(original_node, -1)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
-        self._missing(original_node, -1)
+        self._rare_body(original_node, -1)
 
-    def _missing(self, body: cst.CSTNode, step: int) -> None:
+    def _rare_body(self, body: cst.CSTNode, step: int) -> None:
         """Entering or leaving the body of an `if not <path>.exists():` or of an
         `if <debug flag>:`."""
         if id(body) in self._missing_bodies:
@@ -1026,7 +1027,7 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
-        self._missing(node, 1)
+        self._rare_body(node, 1)
         func = self._func()
         if func is not None:
             self._blocks[id(node)] = node
@@ -1547,10 +1548,7 @@ def _state_guard(node: cst.If, global_names: set[str]) -> bool:
     if _returned(node) is None:
         return False
     for sub in _names_in(node.test):
-        if isinstance(sub, cst.Attribute) and isinstance(sub.value, cst.Name) and \
-                sub.value.value in ("self", "cls"):
-            return True
-        if isinstance(sub, cst.Name) and sub.value in global_names:
+        if _kept(sub) or isinstance(sub, cst.Name) and sub.value in global_names:
             return True
     return _asks_the_object(node.test)
 
@@ -1635,9 +1633,8 @@ def _kept_state(expr: cst.BaseExpression, module_state: set[str]) -> set[str]:
         expr = expr.func
     out = set()
     for sub in _names_in(expr):
-        if isinstance(sub, cst.Attribute) and isinstance(sub.value, cst.Name) and \
-                sub.value.value in ("self", "cls"):
-            out.add("self." + sub.attr.value)
+        if _kept(sub):
+            out.add("self." + sub.attr.value)  # type: ignore[attr-defined]
         elif isinstance(sub, cst.Name) and sub.value in module_state:
             out.add(sub.value)
     return out

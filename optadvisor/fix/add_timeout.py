@@ -67,12 +67,11 @@ def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
     found: list[str] = []
     params = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args,
                               *scope.args.kwonlyargs)]
-    for inner in [*params, *ast.walk(scope)]:
-        text = inner if isinstance(inner, str) else \
-            ast.unparse(inner) if isinstance(inner, ast.Attribute) else \
-            inner.id if isinstance(inner, ast.Name) else ""
-        last = text.rsplit(".", 1)[-1]
-        owner = text.rsplit(".", 1)[0] if "." in text else ""
+    names = [*params, *(inner.id if isinstance(inner, ast.Name) else ast.unparse(inner)
+                        for inner in ast.walk(scope)
+                        if isinstance(inner, (ast.Name, ast.Attribute)))]
+    for text in names:
+        owner, _, last = text.rpartition(".")
         words = name_words(last)
         # Not a class (`requests.Timeout`, `asyncio.TimeoutError` in an `except`), nor a
         # member of one (`StatusCode.TIMEOUT_ERROR`): an error to report is no wait.
@@ -144,8 +143,8 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    long = ((_long_running(ctx) or (node is not None and bool(_long_evidence(ctx, node))))
-            and not (node is not None and _polls(ctx, node))) or streamed
+    evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx)
+    long = (bool(evidence) and not (node is not None and _polls(ctx, node))) or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
         value = cst.parse_expression(text or ctx.params.get("value", "30"))
@@ -177,10 +176,6 @@ def _upload_word(node: ast.Call) -> str:
     partition service answers when the whole document is done; held-out N: cognita's
     unstructured.io parse got a 30 s read timeout), or ""."""
     return "files" if any(k.arg == "files" for k in node.keywords) else ""
-
-
-def _long_running(ctx: FixContext) -> bool:
-    return bool(_long_word(ctx))
 
 
 def _long_word(ctx: FixContext) -> str:

@@ -77,12 +77,7 @@ def _asyncio_in_anyio_code(source: FixSource, fix: Fix) -> bool:
     """The change brings asyncio into a module that imports anyio or trio and not asyncio
     (held-out N: the MCP SDK, tested under trio, was offered `asyncio.to_thread` and
     `asyncio.gather`)."""
-    roots = set()
-    for stmt in source.tree.body if source.tree is not None else ():
-        if isinstance(stmt, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in stmt.names}
-        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
-            roots.add(stmt.module.split(".")[0])
+    roots = source.imported_roots
     return "asyncio" not in roots and bool({"anyio", "trio"} & roots) and any(
         "asyncio" in edit.content for edit in fix.edits)
 

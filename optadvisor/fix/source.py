@@ -212,18 +212,21 @@ class FixSource:
                     "the shared object in as an argument).")
 
     @cached_property
-    def ui_toolkit(self) -> str:
-        """The UI toolkit this module imports, if any (one walk of the tree per file)."""
-        if self.tree is None:
-            return ""
-        for node in ast.walk(self.tree):
+    def imported_roots(self) -> frozenset[str]:
+        """Top packages this module imports anywhere (`anyio` of `from anyio import
+        to_thread`); relative imports aside. One walk of the tree per file."""
+        roots: set[str] = set()
+        for node in ast.walk(self.tree) if self.tree is not None else ():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level \
                 else []
-            for name in names:
-                if name.split(".", 1)[0] in _UI_TOOLKITS:
-                    return name.split(".", 1)[0]
-        return ""
+            roots.update(name.split(".", 1)[0] for name in names if name)
+        return frozenset(roots)
+
+    @cached_property
+    def ui_toolkit(self) -> str:
+        """The UI toolkit this module imports, if any."""
+        return next((name for name in _UI_TOOLKITS if name in self.imported_roots), "")
 
     @cached_property
     def import_line(self) -> int:
