@@ -38,17 +38,16 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import IO, BinaryIO, Callable
 
-import optadvisor
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.lifetime import kernel_ties
 from optadvisor.models import ErrorRecord, FileFacts
+from optadvisor.spawn import STARTED, default_jobs, start
 
 Job = tuple[str, bytes]
 Outcome = FileFacts | ErrorRecord
@@ -72,11 +71,6 @@ class Budget:
     mib: int = 2048
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def worker_count(requested: int, files: int) -> int:
@@ -251,17 +245,10 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
 
 
 class _Worker:
-    def __init__(self, init: tuple[bytes, int, int] | None) -> None:
-        root = str(Path(optadvisor.__file__).resolve().parent.parent)
-        # sys.path[0] is the working directory under -c: the scanned tree, which must
-        # never shadow optadvisor's own modules.
-        code = (f"import sys; sys.path[0] = {root!r}; "
-                "from optadvisor.workers import serve; serve()")
-        # Unnamed (unlinked at once): nothing is left on disk however the scan ends.
-        self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, bufsize=0,
-                                     close_fds=True)
+    def __init__(self, init: tuple[bytes, int, int] | None,
+                 started: tuple[subprocess.Popen[bytes], IO[bytes]] | None = None) -> None:
+        """`started`: a process spawn.prespawn started, adopted as this worker."""
+        self.proc, self.stderr = started if started is not None else start()
         self.init = init
         self.job: Job | None = None
         self.since = 0.0
@@ -329,29 +316,10 @@ class _Worker:
 
 
 _IDLE: list[_Worker] = []
-_UNBOUND: list[_Worker] = []
-"""Workers started ahead of need (prespawn), not yet told what catalog to use."""
-
-
-def prespawn() -> None:
-    """Start one worker now, before the scan knows whether it will need one. A worker
-    spends ~0.3 s importing libcst before it can analyze anything: started here, while the
-    command line loads, discovers files and reads the warm state, that time is spent on
-    another core, and a scan where one file changed waits for its parse only. A scan that
-    needs no worker kills it at exit. Not on a single core, where the import would compete
-    with the scan itself."""
-    if _UNBOUND or _IDLE or default_jobs() < 2:
-        return
-    try:
-        _UNBOUND.append(_Worker(None))
-    except OSError:
-        pass  # cannot start a process now: analyze_all starts its own, or fails clearly
 
 
 @atexit.register
 def _close_idle() -> None:
-    while _UNBOUND:
-        _UNBOUND.pop().kill()  # maybe mid-import: no need to let it finish
     while _IDLE:
         worker = _IDLE.pop()
         try:
@@ -368,8 +336,8 @@ def _take(init: tuple[bytes, int, int]) -> _Worker:
         if worker.init == init and worker.proc.poll() is None:
             return worker
         worker.kill()
-    while _UNBOUND:
-        worker = _UNBOUND.pop()
+    while STARTED:
+        worker = _Worker(None, STARTED.pop())
         if worker.proc.poll() is None and worker.bind(init):
             return worker
         worker.kill()

@@ -325,17 +325,17 @@ def test_a_death_is_out_of_memory_only_when_its_last_words_say_an_allocation_fai
 def test_a_prespawned_worker_serves_the_first_job(tmp_path: Path):
     # The command line starts one worker before the scan knows it needs one (the libcst
     # import then overlaps discovery and the warm state): the first analysis takes it.
-    from optadvisor import workers
+    from optadvisor import spawn, workers
     from optadvisor.analyze.catalog import load_catalog
 
     if default_jobs() < 2:
         pytest.skip("no prespawn on a single core")
     workers._close_idle()
-    workers.prespawn()
-    assert len(workers._UNBOUND) == 1
-    started = workers._UNBOUND[0].proc.pid
+    spawn.prespawn()
+    assert len(spawn.STARTED) == 1
+    started = spawn.STARTED[0][0].pid
     out = workers.analyze_all([("a.py", BLOCKING.encode())], load_catalog(), 10**6, 1)
-    assert workers._UNBOUND == []
+    assert spawn.STARTED == []
     assert [w.proc.pid for w in workers._IDLE] == [started]  # it did the work, kept idle
     assert [c.name for c in out["a.py"].calls if c.blocking] == ["requests.get"]
     workers._close_idle()
