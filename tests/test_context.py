@@ -28,6 +28,17 @@ from optadvisor.context import context_of
     ("pkg/client.py", "library"),
     ("app/migrations/0001_init.py", "migration"),
     ("latest/protest.py", "library"),
+    # A directory named with one of those words (held-out O: atomic-agents' examples).
+    ("atomic-examples/fastapi-memory/client.py", "example"),
+    ("mcp-agent/example-client/example_client/main.py", "example"),
+    ("pkg/demo_app/server.py", "example"),
+    ("tools/dev-scripts/release.py", "script"),
+    ("pkg/api_tests/helpers.py", "test"),
+    # ... but not a word that also names library code.
+    ("pkg/doc_parser/pdf.py", "library"),
+    ("pkg/ab_test/assign.py", "library"),
+    ("audio/sample_rate/convert.py", "library"),
+    ("pkg/examples_loader.py", "library"),
 ])
 def test_context_from_path(rel: str, expected: str):
     assert context_of(rel) == expected

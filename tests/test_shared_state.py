@@ -251,3 +251,50 @@ def test_one_database_session_a_with_block_opens_is_one_finding():
     assert "more call(s)" not in recs[1].message
     after = recs[0].snippet.after or ""
     assert "session.commit()" in after and "await asyncio.to_thread(_with_session)" in after
+
+
+def test_the_statements_on_a_connection_a_coroutine_opens_are_one_finding():
+    # Held-out O: vanna's SQLite runner had seven findings, one per statement, one for
+    # `conn.cursor()` (no I/O) and one per close. One finding, at the line that opens it.
+    recs, error = scan_source(textwrap.dedent("""
+        import sqlite3
+
+        async def run_sql(path, sql):
+            conn = sqlite3.connect(path)
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql)
+                rows = cursor.fetchall()
+                conn.commit()
+                return rows
+            finally:
+                cursor.close()
+                conn.close()
+    """), select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [5]
+    assert "4 more call(s) on the same session" in recs[0].message
+
+
+def test_a_cursor_on_a_connection_opened_elsewhere_is_not_moved_to_a_thread():
+    # sqlite3 refuses a connection in any thread but the one that opened it: the block
+    # from `cur = self.conn.cursor()` on cannot move alone (it was moved before).
+    recs, error = scan_source(textwrap.dedent("""
+        import sqlite3
+
+        class Store:
+            def __init__(self, path):
+                self.conn = sqlite3.connect(path)
+
+            async def rows(self, sql):
+                cur = self.conn.cursor()
+                cur.execute(sql)
+                rows = cur.fetchall()
+                cur.close()
+                return rows
+    """), select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [10]
+    assert "1 more call(s) on the same session" in recs[0].message
+    assert recs[0].fix is not None and recs[0].fix.applicability == "manual"
+    assert "opened elsewhere" in recs[0].fix.message

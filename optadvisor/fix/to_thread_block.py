@@ -37,12 +37,32 @@ def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
             if isinstance(candidate, ast.With) and root in _with_names(candidate):
                 return build_block(ctx, [candidate], root)
             if _assigns(candidate, root):
+                if _cursor_on_outside_connection(candidate, func):
+                    raise NotHere(
+                        "The cursor is made on a connection opened elsewhere: a database "
+                        "connection (sqlite3's above all: `check_same_thread`) is used from "
+                        "the thread that opened it, so this block cannot move alone. Open the "
+                        "connection in the worker thread too, or use an async driver.")
                 return build_block(ctx, body[start:_last_use(body, start, index, root) + 1],
                                    root)
         parent = source.parent(stmt)
         stmt = source.statement_of(parent) if parent is not None else None
     raise NotHere("The object is made elsewhere in the coroutine: move its creation and every "
                   "use of it into one sync function run by `asyncio.to_thread`.")
+
+
+def _cursor_on_outside_connection(statement: ast.stmt, func: ast.AST) -> bool:
+    """`cur = self.conn.cursor()`: the connection was opened by other code, maybe in
+    another thread (a sqlite3 one then refuses the worker thread: `ProgrammingError`)."""
+    value = getattr(statement, "value", None)
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "cursor"):
+        return False
+    receiver: ast.expr = value.func.value
+    while isinstance(receiver, (ast.Attribute, ast.Subscript, ast.Call)):
+        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
+    return not (isinstance(receiver, ast.Name)
+                and receiver.id in names_stored(getattr(func, "body", [])))
 
 
 def _with_names(statement: ast.With) -> list[str]:
