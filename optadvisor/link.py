@@ -63,6 +63,11 @@ class Via:
     """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
     `asyncio.create_task`): in a worker thread there is none, so the chain cannot move
     there whole (held-out L: cognee's `send_telemetry` schedules its request on the loop)."""
+    interactive: bool = False
+    """A helper of the chain also waits for a person at the terminal (`input()`, rich's
+    `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped
+    by Ctrl+C (held-out O: atomic-agents' chat client, whose session menu fetches the
+    sessions and then asks the user)."""
 
     @property
     def text(self) -> str:
@@ -370,8 +375,19 @@ class BlockingLinker:
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
                              twin=self._twin(chain, (rel, call.function)),
-                             consumed=consumed, loop_bound=self._loop_bound(chain))
+                             consumed=consumed, loop_bound=self._loop_bound(chain),
+                             interactive=self._interactive(chain))
         return out
+
+    def _interactive(self, chain: tuple[Hop, ...]) -> bool:
+        """A helper of the chain (not the blocking call at its end) reads the terminal."""
+        for hop in chain[:-1]:
+            index = self.index.functions.get(hop.path, {}).get(hop.name)
+            if index is not None and any(
+                    call.function == index and call.blocking == "stdin"
+                    for call in self.index.facts[hop.path].calls):
+                return True
+        return False
 
     def _twin(self, chain: tuple[Hop, ...], caller: FunctionKey) -> str:
         """The first helper of the chain (not the blocking call at its end) that has an

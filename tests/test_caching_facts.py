@@ -70,6 +70,42 @@ def test_a_path_the_module_writes_is_not_a_fixed_input():
     assert found == {8: False, 10: False}
 
 
+def test_a_literal_path_the_module_writes_or_a_file_opened_to_write_is_not_fixed():
+    # Held-out O: devika's `update_config` re-reads config.toml in a loop, from a handle
+    # opened "r+" that it writes back, and `save_config` opens the same literal with "w".
+    found = loaders("""
+        import toml
+        from pathlib import Path
+
+        def save(config):
+            with open("config.toml", "w") as f:
+                toml.dump(config, f)
+
+        def update(data):
+            for key in data:
+                with open("config.toml", "r+") as f:
+                    config = toml.load(f)
+                    f.seek(0)
+                    toml.dump(config, f)
+
+        def reload():
+            with open("config.toml") as f:
+                return toml.load(f)
+
+        def direct():
+            return toml.loads(Path("config.toml").read_text())
+
+        def notes():
+            with open("notes.toml", "r+") as f:
+                return toml.load(f)
+
+        def settings():
+            with open("settings.toml") as f:
+                return toml.load(f)
+    """)
+    assert found == {12: False, 18: False, 21: False, 25: False, 29: True}
+
+
 def test_a_global_some_function_rebinds_is_not_fixed():
     found = loaders("""
         import re

@@ -97,6 +97,25 @@ def test_sqlite_connection_moves_whole_into_one_thread():
 
 
 
+def test_a_file_handle_bound_by_an_earlier_block_is_not_returned():
+    # Held-out O: the second of two `with open(...) as f:` blocks returned `f` (closed,
+    # never read again) beside the data, because the first block read an `f` of its own.
+    recs, error = scan_source(textwrap.dedent("""
+        import json
+        async def load(a, b):
+            with open(a) as f:
+                first = json.load(f)
+            with open(b) as f:
+                second = json.load(f)
+            return first, second
+    """), select=("OPT105",))
+    assert error is None
+    (rec,) = [r for r in recs if r.line == 6]
+    after = rec.snippet.after or ""
+    assert "return second" in after and "second = await asyncio.to_thread(" in after, after
+    assert "return f" not in after and "f, second" not in after, after
+
+
 def test_a_block_inside_a_block_moves_with_the_outer_one():
     # The inner `with` block ranks first (a network call scores higher than the sqlite3
     # calls); offloaded alone it would leave an await in the connection block, which could

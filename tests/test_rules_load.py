@@ -406,18 +406,24 @@ def test_a_client_built_for_one_long_call_ranks_one_level_down_outside_routes():
         (8, "low"), (12, "medium"), (17, "medium")]
 
 
-def test_waiting_for_a_person_at_the_terminal_ranks_one_level_down():
-    # eval E/F: input() in async console tools (a REPL, a human player, a review step):
-    # waiting for the person is the point; every such finding was judged not worth it.
+def test_waiting_for_a_person_at_the_terminal_is_not_reported():
+    # eval E/F, held-out M and O: input() and console prompts in async console tools (a
+    # REPL, a human player, a review step): waiting for the person is the point; every such
+    # finding was judged not worth it. A helper that also makes a request is still reported,
+    # one level down, in words (a prompt in a worker thread ignores Ctrl+C).
     from optadvisor.api import scan_source
 
-    code = ("def ask():\n    return input('> ')\n\n\n"
-            "async def repl():\n    line = input('> ')\n    return ask(), line\n")
+    code = ("import requests\nfrom rich.prompt import Prompt\n\n\n"
+            "def ask():\n    return input('> ')\n\n\n"
+            "def pick():\n    items = requests.get('http://x/items', timeout=5).json()\n"
+            "    return Prompt.ask('item', choices=items)\n\n\n"
+            "async def repl():\n    line = input('> ')\n    name = Prompt.ask('name')\n"
+            "    return ask(), line, name, pick()\n")
     recs, error = scan_source(code, select=("OPT101", "OPT104"))
     assert error is None
-    assert sorted((r.line, r.rule, r.priority) for r in recs) == [
-        (6, "OPT101", "medium"), (7, "OPT104", "medium")]
-    assert all("a person at the terminal" in r.message for r in recs)
+    assert [(r.line, r.rule, r.priority) for r in recs] == [(17, "OPT104", "medium")]
+    assert "also waits for a person at the terminal" in recs[0].message
+    assert recs[0].fix is not None and recs[0].fix.applicability == "manual"
 
 
 def test_code_marked_deprecated_ranks_one_level_down_and_says_so():

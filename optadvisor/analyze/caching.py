@@ -64,6 +64,9 @@ class CacheUses:
         self.store_targets: set[int] = set()
         self.written: set[str] = set()
         """Names that path expressions of writes read (`open(P, "w")`, `P.write_text`)."""
+        self.written_paths: set[str] = set()
+        """String literals in those path expressions (`open("config.toml", "w")`): a
+        loader that reads one reads a file this module changes."""
 
     def _known(self, found: tuple[str, str] | None) -> _Dict | None:
         """Uses are only followed for dicts already declared empty (the declaration comes
@@ -142,16 +145,19 @@ class CacheUses:
                             entry.stores.append((c._fidx, node.args[0].value))
             if last in _WRITE_METHODS:
                 self.written |= names_read(func.value)
+                self.written_paths |= string_literals(func.value)
         if chain == ("len",) and node.args and self.dicts:
             entry = self._known(self.container(node.args[0].value, c))
             if entry is not None:
                 entry.evicted = True  # a size check: something bounds it
         if last == "open" and node.args and _writes(node):
-            self.written |= names_read(node.args[0].value if chain == ("open",)
-                                       else func.value if isinstance(func, cst.Attribute)
-                                       else node.args[0].value)
+            path = node.args[0].value if chain == ("open",) else \
+                func.value if isinstance(func, cst.Attribute) else node.args[0].value
+            self.written |= names_read(path)
+            self.written_paths |= string_literals(path)
         elif last in _MOVES and len(node.args) >= 2:
             self.written |= names_read(node.args[1].value)
+            self.written_paths |= string_literals(node.args[1].value)
 
     def membership(self, c: FactCollector, node: cst.Comparison) -> None:
         if not self.dicts:
@@ -189,6 +195,40 @@ def _empty_dict(value: cst.BaseExpression) -> bool:
         chain = chain_of(value.func)
         return chain in _EMPTY_DICTS and (chain[-1] == "defaultdict" or not value.args)
     return False
+
+
+def string_literals(node: cst.CSTNode) -> set[str]:
+    """The plain string literals in an expression (`"config.toml"` of `Path("config.toml")`
+    or `os.path.join(ROOT, "config.toml")`)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.SimpleString):
+            value = current.evaluated_value
+            found.add(value if isinstance(value, str) else value.decode("latin-1"))
+        else:
+            stack.extend(current.children)
+    return found
+
+
+def opens_to_write(value: cst.BaseExpression) -> bool:
+    """`open(p, "r+")`, `path.open("w")`: a file opened for writing (too)."""
+    return isinstance(value, cst.Call) and \
+        (chain_of(value.func) or ("",))[-1].rstrip("()") == "open" and _writes(value)
+
+
+def reads_written_file(node: cst.Call, written: set[str]) -> bool:
+    """A loader on a file opened to be written too (`toml.load(open(p, "r+"))`), or on a
+    path this module writes (`Path("config.toml").read_text()` beside a `save_config` that
+    opens it with "w"): its result is not fixed for the process."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call) and opens_to_write(current):
+            return True
+        stack.extend(current.children)
+    return bool(written) and bool(string_literals(node) & written)
 
 
 def _writes(node: cst.Call) -> bool:
@@ -326,7 +366,8 @@ def static_input(c: FactCollector, reads: Sequence[str], function: int,
             if name in fb.globals:
                 return False
             if name in fb.local_names:
-                bindings = local_bindings(c.func_nodes[f], name, c.catalog.loader_tails)
+                bindings = local_bindings(c.func_nodes[f], name, c.catalog.loader_tails,
+                                          frozenset(c.cache_uses.written_paths))
                 if bindings is None or depth >= _MAX_LOCAL_DEPTH or not all(
                         static_input(c, sorted(b), f, depth + 1) for b in bindings):
                     return False
@@ -364,16 +405,22 @@ def _value_names(value: cst.BaseExpression) -> set[str]:
 
 
 class _Bindings:
-    def __init__(self, name: str, loaders: frozenset[str]) -> None:
+    def __init__(self, name: str, loaders: frozenset[str], written: frozenset[str]) -> None:
         self.name = name
         self.loaders = loaders
+        self.written = written
         self.found: list[set[str]] = []
         self.dynamic = False
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):
             if target.value == self.name:
-                if value is None or has_await(value) or impure(value, self.loaders):
+                if value is None or has_await(value) or impure(value, self.loaders) or \
+                        opens_to_write(value) or \
+                        (self.written and string_literals(value) & self.written):
+                    # Opened to be written too (`open(p, "r+")`), or a path this module
+                    # writes (held-out O: devika's config.toml, rewritten in the loop
+                    # that reads it and by `save_config`).
                     self.dynamic = True
                 else:
                     self.found.append(_value_names(value))
@@ -442,7 +489,8 @@ class _Bindings:
 
 
 def local_bindings(node: cst.FunctionDef, name: str,
-                   loaders: frozenset[str] = frozenset()) -> list[set[str]] | None:
+                   loaders: frozenset[str] = frozenset(),
+                   written: frozenset[str] = frozenset()) -> list[set[str]] | None:
     """What each plain binding of `name` in this function reads; None when the name is a
     parameter or is bound in a way that is not one value (loop target, unpacking, +=)."""
     params = node.params
@@ -450,7 +498,7 @@ def local_bindings(node: cst.FunctionDef, name: str,
                   params.star_arg, params.star_kwarg):
         if isinstance(param, cst.Param) and param.name.value == name:
             return None
-    finder = _Bindings(name, loaders)
+    finder = _Bindings(name, loaders, written)
     walk(node.body, finder)
     return None if finder.dynamic or not finder.found else finder.found
 

