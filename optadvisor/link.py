@@ -59,6 +59,9 @@ class Via:
     consumed: bool = False
     """The helper called is a generator the coroutine's own `for` loop drives: its body
     runs as items are pulled, so a thread around the call would only create it."""
+    entered: bool = False
+    """The helper called is a `@contextmanager` generator the coroutine's `with` enters:
+    its body up to `yield` runs on entry, so a thread around the call would only make it."""
     loop_bound: bool = False
     """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
     `asyncio.create_task`): in a worker thread there is none, so the chain cannot move
@@ -342,9 +345,13 @@ class BlockingLinker:
                 # caller of the helper would bury the call sites that matter.
                 if call.blocking and not call.offloaded and call.function >= 0 \
                         and not call.brief:
-                    # A call every path reaches is the better evidence.
+                    # A call every path reaches is the better evidence, and a wait on the
+                    # network or a sleep better than a file check beside it (a lock file
+                    # polled with `while os.path.exists(p): time.sleep(0.1)`).
                     known = table.get(call.function)
-                    if known is None or (known.conditional and not call.conditional):
+                    if known is None or (known.conditional and not call.conditional) or (
+                            known.blocking == "file" and call.blocking != "file"
+                            and known.conditional >= call.conditional):
                         table[call.function] = call
             self._direct[rel] = table
         return table.get(function)
@@ -368,14 +375,19 @@ class BlockingLinker:
                              category=call.passed_blocking, replacement=call.replacement)
                 continue
             helper = self.index.facts[target[0]].functions[target[1]]
-            consumed = call.iterated and helper.yields and not helper.is_async
+            # A @contextmanager generator entered by `with` runs its body up to `yield`
+            # on entry (and the rest on exit): as driven as a generator a loop pulls.
+            entered = call.in_with and helper.yields and not helper.is_async and any(
+                d.rsplit(".", 1)[-1] == "contextmanager" for d in helper.decorators)
+            consumed = (call.iterated and helper.yields and not helper.is_async) or entered
             chain = self._blocks(target, 0, set(), consumed=consumed)
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
                              twin=self._twin(chain, (rel, call.function)),
-                             consumed=consumed, loop_bound=self._loop_bound(chain),
+                             consumed=consumed and not entered, entered=entered,
+                             loop_bound=self._loop_bound(chain),
                              interactive=self._interactive(chain))
         return out
 

