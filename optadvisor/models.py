@@ -409,6 +409,9 @@ class FileFacts:
     """(line, codes) pairs; codes == ("*",) silences every rule on that line."""
     positions: str = "ast"
     """Where positions came from: `ast` (matched by order) or `libcst` (fallback)."""
+    handed: tuple[str, ...] = ()
+    """Last names of what the file passes uncalled as an argument (`on_image=uploader.
+    aupload`): a coroutine function handed over may be awaited by whoever receives it."""
 
 
 @dataclass(frozen=True)

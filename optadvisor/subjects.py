@@ -241,7 +241,7 @@ class FunctionView:
             if is_route(fact.decorators):
                 return True
             owner = fact.class_name.lower()
-            return (name_words(fact.name) or [''])[0] not in self.catalog.setup_words and \
+            return not self.catalog.once_named(name_words(fact.name)) and \
                 not any(part in owner for part in self.catalog.setup_classes) and \
                 not any(d.rsplit(".", 1)[-1] in self.catalog.setup_decorators
                         for d in fact.decorators)

@@ -357,7 +357,7 @@ def test_work_on_a_failure_or_a_first_run_ranks_one_level_down():
     assert "first run" in next(r.message for r in recs if r.line == 13)
 
 
-def test_a_coroutine_alone_on_a_loop_of_its_own_ranks_one_level_down():
+def test_a_coroutine_alone_on_a_loop_of_its_own_is_not_reported():
     # eval D (OpenHands EventStream) and F (camel): a coroutine run only by
     # run_until_complete on a private loop in a thread, or by asyncio.run, with nothing
     # else on that loop; a coroutine that gathers others is not alone.
@@ -368,9 +368,68 @@ def test_a_coroutine_alone_on_a_loop_of_its_own_ranks_one_level_down():
     code = Path(__file__).with_name("alone_on_loop.py").read_text()
     recs, error = scan_source(code, select=("OPT101", "OPT104"))
     assert error is None
+    assert sorted((r.line, r.priority) for r in recs) == [(26, "high")]
+
+
+def test_a_coroutine_also_handed_over_uncalled_is_not_alone_on_its_loop():
+    # Held-out P: openllmetry's uploader runs `aupload` under asyncio.run in a sync
+    # wrapper, and also hands it to its instrumentations, which await it on the user's
+    # loop: the blocking request in it stalls that loop.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import asyncio
+        import requests
+
+        class Uploader:
+            def upload(self, name):
+                asyncio.run(self.aupload(name))
+
+            async def aupload(self, name):
+                return requests.post("http://x/images", json={"n": name}, timeout=5)
+
+        class Quiet:
+            def run(self):
+                asyncio.run(self.work())
+
+            async def work(self):
+                return requests.get("http://x/ping", timeout=5)
+
+        def configure(uploader, register):
+            register(on_image=uploader.aupload)
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert sorted((r.line, r.priority) for r in recs) == [(10, "high")]
+
+
+def test_only_a_check_of_a_credential_or_an_endpoint_is_setup_code():
+    # Held-out P: babyagi's `check_report_status` polls a report on every run, and was
+    # ranked as a one-off check like `check_api_key`.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import requests
+
+        def check_api_key(key):
+            return requests.get("https://api.example.com/me", headers={"k": key})
+
+        def check_for_update():
+            return requests.get("https://pypi.org/pypi/tool/json").json()
+
+        def check_report_status(token, report_id):
+            return requests.get(f"https://api.example.com/tasks/{report_id}")
+
+        def validate_license(key):
+            return requests.post("https://api.example.com/license", json={"k": key})
+    """), select=("OPT202",))
+    assert error is None
     assert sorted((r.line, r.priority) for r in recs) == [
-        (15, "medium"), (19, "medium"), (26, "high"), (41, "medium")]
-    assert all("loop of its own" in r.message for r in recs if r.priority == "medium")
+        (5, "medium"), (8, "medium"), (11, "high"), (14, "high")]
 
 
 def test_a_client_built_for_one_long_call_ranks_one_level_down_outside_routes():

@@ -157,6 +157,21 @@ class Catalog:
     setup_words: frozenset[str] = frozenset()
     """First words of function names that run once per object or session
     (`_setup_stream`, `start_call`, `connect`): not per request."""
+    setup_checks: frozenset[str] = frozenset()
+    """Of those, the verbs of a check (`check`, `validate`, ...): once only when what they
+    check is a credential or an endpoint (`setup_checked`), not a report's status."""
+    setup_checked: frozenset[str] = frozenset()
+    """Second words that make a check one of a credential or an endpoint (`check_api_key`,
+    `verify_token`, `test_connection`)."""
+
+    def once_named(self, words: list[str]) -> bool:
+        """A function whose name's words say it runs once per object or session."""
+        if not words or words[0] not in self.setup_words:
+            return False
+        if words[0] not in self.setup_checks:
+            return True
+        what = [w for w in words[1:] if w not in _FILLERS]  # `check_for_update`
+        return bool(what) and what[0] in self.setup_checked
     long_call_words: frozenset[str] = frozenset()
     """`[long_calls] words`: words of a client method that takes seconds (`images.generate`,
     `chat.completions.create`, `invoke_agent`): a client built for one such call costs
@@ -241,10 +256,13 @@ def _names(entry: Any, path: Path, section: str) -> list[str]:
     return names
 
 
+_FILLERS = frozenset({"for", "if", "is", "the", "a", "an", "that", "whether", "all"})
+
 # Lists of plain words or names: (section, key in the TOML, Catalog field they fill). Every
 # catalog file adds to them.
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
+    ("setup", "checks", "setup_checks"), ("setup", "checked", "setup_checked"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
     ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),

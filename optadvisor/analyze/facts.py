@@ -428,6 +428,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             (qual, tuple(resolver.name(chain, MODULE) for chain in chains))
             for qual, chains in sorted(collector.class_base_chains.items())),
         positions=positions.source,
+        handed=tuple(sorted(collector.handed)),
     )
 
 

@@ -267,6 +267,8 @@ class FactCollector(cst.CSTVisitor):
         self._blocks: dict[int, cst.IndentedBlock] = {}
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
+        self.handed: set[str] = set()
+        """Last names of what calls get passed uncalled (FileFacts.handed)."""
         self.func_nodes: list[cst.FunctionDef] = []
         self.loop_nodes: list[cst.CSTNode] = []
         self.assign_nodes: list[cst.CSTNode] = []
@@ -1168,6 +1170,7 @@ class FactCollector(cst.CSTVisitor):
                 if ref is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else ""
                     passes.append((-1 if keyword else position, keyword, ref))
+                    self.handed.add(ref[-1])
         if func is not None and isinstance(node.func, cst.Name) and \
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)

