@@ -712,9 +712,17 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # receives it may await it on a loop that serves others (held-out P: openllmetry's
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
     # a configured callback).
-    handed = {name for _, facts in files for name in facts.handed}
+    handed = {name for source, facts in files for name in facts.handed
+              if context_of(source.rel) not in DEMOTED}
     alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns
              and index.facts[key[0]].functions[key[1]].name not in handed}
+
+    def counted(source: SourceFile) -> bool:
+        # A test driving the coroutine its own way (`run(step(...))` with a fixture loop)
+        # says nothing of where the service runs it (held-out Q: gptme's ACP step, run
+        # by asyncio.run in a thread of its own, was reported 8 times).
+        return context_of(source.rel) not in DEMOTED
+
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
     for _ in range(ONCE_DEPTH):
@@ -722,7 +730,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         wanted |= {callee.rsplit(".", 1)[-1] for k in alone
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
-        for key, caller, callee, target in callers_of.to(wanted):
+        for key, caller, callee, target in callers_of.to(wanted, counted):
             callers.setdefault(target, []).append((key, callee in caller.driven))
         keep = {key for key in alone
                 if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}

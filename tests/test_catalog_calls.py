@@ -503,3 +503,44 @@ def test_voyage_ai_client_is_an_llm_client_whose_embeddings_are_requests():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert [(c.line, c.client) for c in facts.calls if c.client] == [(5, "llm")]
     assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [(6, "llm")]
+
+
+def test_a_plain_factory_returns_what_it_builds():
+    # Held-out P miss: `client = initialize_openai()` then a sync completion inside async
+    # code. Not a factory that may return something else (None on a path, a decorator that
+    # wraps it), nor a coroutine.
+    code = textwrap.dedent("""
+        from functools import lru_cache
+        from openai import OpenAI
+
+        def make():
+            return OpenAI(api_key="k")
+
+        @lru_cache
+        def shared():
+            return OpenAI()
+
+        def maybe(flag):
+            if flag:
+                return OpenAI()
+            return None
+
+        @tool
+        def wrapped():
+            return OpenAI()
+
+        class Agent:
+            def _client(self):
+                return OpenAI()
+
+            async def step(self, m):
+                client = make()
+                client.chat.completions.create(model="x", messages=m)
+                shared().chat.completions.create(model="x", messages=m)
+                maybe(True).chat.completions.create(model="x", messages=m)
+                wrapped().chat.completions.create(model="x", messages=m)
+                return self._client().chat.completions.create(model="x", messages=m)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert {c.line: c.blocking for c in facts.calls if c.blocking} == {
+        27: "llm", 28: "llm", 31: "llm"}

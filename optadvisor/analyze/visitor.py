@@ -105,6 +105,10 @@ class FuncBuild:
     escaped_names: set[str] = field(default_factory=set)
     """Locals stored into an attribute or a container: `cfg["http"] = client`."""
     serial_awaits: int = 0
+    returned_calls: list[Chain | None] = field(default_factory=list)
+    """What each `return` of the body returns when it is a call (`return OpenAI(key)`),
+    None for any other value: a factory whose every return builds the same thing returns
+    that type (_infer_return)."""
     lazy_init: bool = False
     """It awaits under `if not self.x:` / `if self.x is None:` (a lazy connect or load on
     first use), or after a memo's early return (`if key in self._agents: return
@@ -220,6 +224,10 @@ class LoopBuild:
     the waits already overlap, one at a time or not."""
     test_reads: set[str] = field(default_factory=set)
     """Names the `if` tests in the body read (`if cursor is None:`)."""
+    filled: set[str] = field(default_factory=set)
+    """Containers the body fills after an await of its own (`seen.add(name)`,
+    `found[key] = v`): with a test of them (`if name in seen: continue`), what one
+    iteration learns decides what the next one does."""
     target_source: str = ""
     iter_source: str = ""
     chunked: bool = False
@@ -525,8 +533,32 @@ class FactCollector(cst.CSTVisitor):
         return False
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._func_stack.pop()
+        index = self._func_stack.pop()
         del self._scope_names[-2:]
+        self._infer_return(index, original_node)
+
+    def _infer_return(self, index: int, node: cst.FunctionDef) -> None:
+        """A plain factory (`def get_client(): return OpenAI(api_key=KEY)`, no annotation,
+        no decorator but a cache or a static/class method: another may wrap it into something
+        else, a tool object, a context manager) returns what its every
+        `return` builds: `client = get_client(); client.chat.completions.create(...)` is
+        then a call of that client (held-out P miss: self-operating-computer's
+        `initialize_openai`). Only sync functions: a coroutine returns a coroutine."""
+        build = self.functions[index]
+        if node.returns is not None or build.is_async or build.yields or \
+                not build.returned_calls or None in build.returned_calls or \
+                any(d[-1] not in _PLAIN_DECORATORS for d in build.decorators):
+            return
+        chain = build.returned_calls[0]
+        if chain is None or any(other != chain for other in build.returned_calls[1:]):
+            return
+        if build.parent != MODULE:
+            return  # a nested def: its name is the enclosing function's local
+        if build.class_name:  # a method: `self._make_client().chat...`
+            self.class_returns.setdefault(build.class_name, {}).setdefault(
+                node.name.value, (chain, index))
+        else:
+            self.module_returns.setdefault(node.name.value, (chain, index))
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._lambda_offloaded.append(id(node) in self._offload_args)
@@ -1134,6 +1166,9 @@ class FactCollector(cst.CSTVisitor):
         self._mark_exit()
         values = node.value.elements if isinstance(node.value, cst.Tuple) else [node.value]
         func = self._func()
+        if func is not None:
+            func.returned_calls.append(
+                chain_of(node.value.func) if isinstance(node.value, cst.Call) else None)
         for value in values:
             if isinstance(value, cst.BaseElement):  # tuple elements wrap their value
                 value = value.value
@@ -1147,13 +1182,20 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.yields = True
-        loop = self._own_loop()
-        if loop is not None:
-            loop.yields = True
+        # Every loop of this function around it: a yield in an inner loop streams the
+        # outer loop's items in order too (held-out Q: crawl4ai's deep-crawl stream).
+        for loop in self._loop_stack:
+            if loop.function == self._fidx:
+                loop.yields = True
 
     def visit_Call(self, node: cst.Call) -> None:
         index = len(self.call_nodes)
         self.call_nodes.append(node)
+        if self._loop_stack and isinstance(node.func, cst.Attribute) and \
+                isinstance(node.func.value, cst.Name) and node.func.attr.value in _FILLS:
+            for loop in self._loop_stack:
+                if loop.awaits and loop.function == self._fidx:
+                    loop.filled.add(node.func.value.value)
         func = self._func()
         if func is not None:
             func.calls += 1
@@ -1358,6 +1400,10 @@ class FactCollector(cst.CSTVisitor):
                 func.offloaded_names.add(value.value)
 
 
+_FILLS = frozenset({"add", "append", "extend", "update", "insert", "setdefault"})
+_PLAIN_DECORATORS = frozenset({"lru_cache", "cache", "cached_property", "staticmethod",
+                               "classmethod"})
+"""Decorators that keep what a function returns (FactCollector._infer_return)."""
 _BATCH_WORDS = {"batch", "batches", "page", "pages", "group", "groups", "chunk", "chunks",
                 "sliced", "slice", "slices"}
 _HANDOFFS = frozenset({"suspend", "suspend_application_mode", "suspend_process"})
