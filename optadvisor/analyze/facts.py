@@ -272,7 +272,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         node = collector.call_nodes[cb.index]
         if fact is not None and (
                 fact.blocking == "file" and (
-                    _in_memory(node) or (cb.function, cb.chain[0]) in in_memory)
+                    _in_memory(node) or (cb.function, cb.chain[0]) in in_memory
+                    and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK)
                 or fact.blocking == "thread" and _nonblocking(node)):
             # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`: an archive in
             # memory, and so are the reads of what it opened (`archive.read(name)`).
@@ -310,6 +311,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 name in ("tarfile.open", "zipfile.ZipFile") and in_memory_archive(
                     collector.call_nodes[cb.index], collector.functions[cb.function].types):
             fact = replace(fact, blocking="", replacement="")
+            if cb.target:
+                # And what is written to or read from it (`zf.writestr(...)` on
+                # `ZipFile(buffer, "w")`, `buffer = BytesIO()`; held-out Q FP).
+                in_memory.add((cb.function, cb.target))
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
@@ -657,6 +662,11 @@ def _opened_here(node: cst.Call, types: dict) -> bool:
     chain = chain_of(value.func) if isinstance(value, cst.Call) else \
         types.get(value.value, ()) if isinstance(value, cst.Name) else ()
     return bool(chain) and chain[-1].rstrip("()") == "open"
+
+
+_ARCHIVE_DISK_WORK = frozenset({"add", "write", "extract", "extractall"})
+"""Methods of an archive in memory that still read or write files on disk (`tf.add(path)`,
+`zf.write(filename)`, `zf.extractall(dest)`)."""
 
 
 def _in_memory(node: cst.Call) -> bool:
