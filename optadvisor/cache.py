@@ -199,6 +199,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
         "handed": list(facts.handed),
+        "driven": list(facts.driven),
     }
 
 
@@ -261,8 +262,8 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
-    _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"]],
-         (str, int, str, list, list))
+    _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"],
+          data["driven"]], (str, int, str, list, list, list))
     bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
     class_bases = []
     for qual, bases in data["class_bases"]:
@@ -287,4 +288,5 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         suppressions=tuple(suppressions),
         positions=data["positions"],
         handed=tuple(_row(data["handed"], (str,) * len(data["handed"]))),
+        driven=tuple(_row(data["driven"], (str,) * len(data["driven"]))),
     )

@@ -410,6 +410,9 @@ class FileFacts:
     positions: str = "ast"
     """Where positions came from: `ast` (matched by order) or `libcst` (fallback)."""
     handed: tuple[str, ...] = ()
+    driven: tuple[str, ...] = ()
+    """Resolved names of coroutines module-level code runs on a loop of its own (`if
+    __name__ == "__main__": asyncio.run(main())`), as FunctionFact.driven for functions."""
     """Last names of what the file passes uncalled as an argument (`on_image=uploader.
     aupload`): a coroutine function handed over may be awaited by whoever receives it."""
 

@@ -397,6 +397,41 @@ def test_a_test_that_drives_a_coroutine_its_own_way_does_not_make_it_shared(tmp_
     assert [(r.path, r.line) for r in report.recommendations] == []
 
 
+def test_a_script_main_run_by_module_level_asyncio_run_is_alone(tmp_path):
+    # Held-out R: AI-Researcher's paper-writing scripts run `asyncio.run(writing(...))`
+    # under a `__main__` guard; `writing` awaits the composing steps one by one: nothing
+    # else is on that loop (29 file-work findings, all of no value). A main that gathers
+    # is not alone, nor are the coroutines it gathers.
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {
+        "paper/compose.py": (
+            "import asyncio, json\n\n\n"
+            "async def compose(field):\n"
+            "    with open(f'{field}.json') as f:\n"
+            "        return json.load(f)\n\n\n"
+            "if __name__ == '__main__':\n"
+            "    asyncio.run(compose('vq'))\n"),
+        "paper/writing.py": (
+            "import asyncio\nfrom compose import compose\n\n\n"
+            "async def writing(field):\n"
+            "    await compose(field)\n\n\n"
+            "if __name__ == '__main__':\n"
+            "    asyncio.run(writing('vq'))\n"),
+        "crawl/run.py": (
+            "import asyncio, json\n\n\n"
+            "async def fetch(name):\n"
+            "    with open(name) as f:\n"
+            "        return json.load(f)\n\n\n"
+            "async def main(names):\n"
+            "    return await asyncio.gather(*(fetch(n) for n in names))\n\n\n"
+            "if __name__ == '__main__':\n"
+            "    asyncio.run(main(['a', 'b']))\n"),
+    })
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
+    assert [(r.path, r.line) for r in report.recommendations] == [("crawl/run.py", 5)]
+
+
 def test_a_coroutine_also_handed_over_uncalled_is_not_alone_on_its_loop():
     # Held-out P: openllmetry's uploader runs `aupload` under asyncio.run in a sync
     # wrapper, and also hands it to its instrumentations, which await it on the user's

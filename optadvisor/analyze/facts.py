@@ -438,6 +438,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             for qual, chains in sorted(collector.class_base_chains.items())),
         positions=positions.source,
         handed=tuple(sorted(collector.handed)),
+        driven=tuple(sorted({resolver.name(ch, MODULE) for ch in collector.module_driven})),
     )
 
 

@@ -275,6 +275,8 @@ class FactCollector(cst.CSTVisitor):
         self._blocks: dict[int, cst.IndentedBlock] = {}
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
+        self.module_driven: list[Chain] = []
+        """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.handed: set[str] = set()
         """Last names of what calls get passed uncalled (FileFacts.handed)."""
         self.func_nodes: list[cst.FunctionDef] = []
@@ -1225,12 +1227,15 @@ class FactCollector(cst.CSTVisitor):
                 chain[-1] in _ASYNCIO_SPAWNS
                 and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
             func.spawns = True
-        if chain is not None and func is not None and node.args and (
+        if chain is not None and node.args and (
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
                 isinstance(node.args[0].value, cst.Call):
             inner = chain_of(node.args[0].value.func)
             if inner is not None:
-                func.driven_chains.append(inner)
+                if func is not None:
+                    func.driven_chains.append(inner)
+                else:  # `if __name__ == "__main__": asyncio.run(main())`
+                    self.module_driven.append(inner)
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:
