@@ -334,6 +334,8 @@ class BlockingLinker:
         self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
         self._direct: dict[str, dict[int, CallFact]] = {}
+        self._prompts: dict[str, set[int]] = {}
+        """Per file, the functions that read the terminal (`input()`, a console prompt)."""
 
     def _direct_blocking(self, rel: str, function: int) -> CallFact | None:
         table = self._direct.get(rel)
@@ -377,16 +379,17 @@ class BlockingLinker:
             helper = self.index.facts[target[0]].functions[target[1]]
             # A @contextmanager generator entered by `with` runs its body up to `yield`
             # on entry (and the rest on exit): as driven as a generator a loop pulls.
-            entered = call.in_with and helper.yields and not helper.is_async and any(
+            generator = helper.yields and not helper.is_async
+            entered = generator and call.in_with and any(
                 d.rsplit(".", 1)[-1] == "contextmanager" for d in helper.decorators)
-            consumed = (call.iterated and helper.yields and not helper.is_async) or entered
-            chain = self._blocks(target, 0, set(), consumed=consumed)
+            consumed = generator and call.iterated
+            chain = self._blocks(target, 0, set(), consumed=consumed or entered)
             if chain:
                 category, replacement, conditional = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
                              twin=self._twin(chain, (rel, call.function)),
-                             consumed=consumed and not entered, entered=entered,
+                             consumed=consumed, entered=entered,
                              loop_bound=self._loop_bound(chain),
                              interactive=self._interactive(chain))
         return out
@@ -394,10 +397,12 @@ class BlockingLinker:
     def _interactive(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) reads the terminal."""
         for hop in chain[:-1]:
-            index = self.index.functions.get(hop.path, {}).get(hop.name)
-            if index is not None and any(
-                    call.function == index and call.blocking == "stdin"
-                    for call in self.index.facts[hop.path].calls):
+            prompts = self._prompts.get(hop.path)
+            if prompts is None:  # once per file, not per chain
+                prompts = self._prompts[hop.path] = {
+                    call.function for call in self.index.facts[hop.path].calls
+                    if call.blocking == "stdin"}
+            if self.index.functions.get(hop.path, {}).get(hop.name) in prompts:
                 return True
         return False
 
@@ -584,12 +589,6 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         return {}, {}
     facts_of = {source.rel: facts for source, facts in files}
 
-    def counted(source: SourceFile) -> bool:
-        # Callers in tests or examples say nothing of how often the service calls a
-        # function: they are left out (a function only they call has no caller, so no
-        # evidence).
-        return context_of(source.rel) not in DEMOTED
-
     def name_of(key: FunctionKey) -> str:
         return facts_of[key[0]].functions[key[1]].name
 
@@ -608,7 +607,7 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             break
         looked |= wanted
         found: list[FunctionKey] = []
-        for key, caller, callee, target in callers_of.to(wanted, counted):
+        for key, caller, callee, target in callers_of.to(wanted, _service_file):
             setup_caller = is_setup(caller)
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,
@@ -692,6 +691,13 @@ class Callers:
                 yield (source.rel, i), facts.functions[i], callee, target
 
 
+def _service_file(source: SourceFile) -> bool:
+    """Not a test, example, script or migration: calls there say nothing of how often, or
+    on which loop, the service runs a function (a function only they call has no caller,
+    so no evidence)."""
+    return context_of(source.rel) not in DEMOTED
+
+
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                    callers_of: Callers) -> dict[str, set[int]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
@@ -717,15 +723,9 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
     # a configured callback).
     handed = {name for source, facts in files for name in facts.handed
-              if context_of(source.rel) not in DEMOTED}
+              if _service_file(source)}
     alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns
              and index.facts[key[0]].functions[key[1]].name not in handed}
-
-    def counted(source: SourceFile) -> bool:
-        # A test driving the coroutine its own way (`run(step(...))` with a fixture loop)
-        # says nothing of where the service runs it (held-out Q: gptme's ACP step, run
-        # by asyncio.run in a thread of its own, was reported 8 times).
-        return context_of(source.rel) not in DEMOTED
 
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
@@ -734,7 +734,9 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         wanted |= {callee.rsplit(".", 1)[-1] for k in alone
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
-        for key, caller, callee, target in callers_of.to(wanted, counted):
+        # A test driving the coroutine its own way (`run(step(...))` with a fixture loop)
+        # says nothing of where the service runs it (held-out Q: gptme's ACP step).
+        for key, caller, callee, target in callers_of.to(wanted, _service_file):
             callers.setdefault(target, []).append((key, callee in caller.driven))
         keep = {key for key in alone
                 if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}

@@ -163,15 +163,6 @@ class Catalog:
     setup_checked: frozenset[str] = frozenset()
     """Second words that make a check one of a credential or an endpoint (`check_api_key`,
     `verify_token`, `test_connection`)."""
-
-    def once_named(self, words: list[str]) -> bool:
-        """A function whose name's words say it runs once per object or session."""
-        if not words or words[0] not in self.setup_words:
-            return False
-        if words[0] not in self.setup_checks:
-            return True
-        what = [w for w in words[1:] if w not in _FILLERS]  # `check_for_update`
-        return bool(what) and what[0] in self.setup_checked
     long_call_words: frozenset[str] = frozenset()
     """`[long_calls] words`: words of a client method that takes seconds (`images.generate`,
     `chat.completions.create`, `invoke_agent`): a client built for one such call costs
@@ -215,6 +206,15 @@ class Catalog:
     """Methods (the part after the client class: `get`, `chat.completions.create`) that one
     HTTP or LLM client serves concurrently, each an independent request."""
     digest: str = ""
+
+    def once_named(self, words: list[str]) -> bool:
+        """A function whose name's words say it runs once per object or session."""
+        if not words or words[0] not in self.setup_words:
+            return False
+        if words[0] not in self.setup_checks:
+            return True
+        what = [w for w in words[1:] if w not in _FILLERS]  # `check_for_update`
+        return bool(what) and what[0] in self.setup_checked
 
 
 def default_catalog_files() -> list[Path]:

@@ -273,10 +273,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and (
                 fact.blocking == "file" and (
                     _in_memory(node) or (cb.function, cb.chain[0]) in in_memory
-                    and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK)
+                    and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK
+                    or name in ("tarfile.open", "zipfile.ZipFile") and cb.function != MODULE
+                    and in_memory_archive(node, funcs[cb.function].types))
                 or fact.blocking == "thread" and _nonblocking(node)):
-            # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`: an archive in
-            # memory, and so are the reads of what it opened (`archive.read(name)`).
+            # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`, `ZipFile(buf)`
+            # with `buf = io.BytesIO()`: an archive in memory, and so is what is read from
+            # or written to it (`archive.read(name)`, `zf.writestr(...)`; held-out Q FP).
             # `q.get(block=False)`, `lock.acquire(False)`: they return or raise at once.
             if fact.blocking == "file" and cb.target:
                 in_memory.add((cb.function, cb.target))
@@ -307,14 +310,6 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.client and cb.target and cb.function != MODULE and \
                 _foreign_hosts(cb, collector):
             fact = replace(fact, foreign=True)
-        if fact is not None and fact.blocking == "file" and cb.function != MODULE and \
-                name in ("tarfile.open", "zipfile.ZipFile") and in_memory_archive(
-                    collector.call_nodes[cb.index], collector.functions[cb.function].types):
-            fact = replace(fact, blocking="", replacement="")
-            if cb.target:
-                # And what is written to or read from it (`zf.writestr(...)` on
-                # `ZipFile(buffer, "w")`, `buffer = BytesIO()`; held-out Q FP).
-                in_memory.add((cb.function, cb.target))
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:

@@ -73,6 +73,14 @@ def first_arg_comma(call: cst.Call) -> cst.Comma:
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
+def receiver_root(expr: ast.expr) -> str | None:
+    """The name a chain of attributes, subscripts and calls starts from (`self` of
+    `self.conn.cursor().execute`), or None when it starts from anything else."""
+    while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
 def local_roots(func: ast.AST) -> set[str]:
     """Names local to a function: its parameters and what its body binds."""
     names: set[str] = set()

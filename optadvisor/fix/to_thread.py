@@ -12,7 +12,9 @@ import ast
 import libcst as cst
 
 from optadvisor.fix import to_thread_block
-from optadvisor.fix.calls import awaited, call_site, dotted_expr, first_arg_comma, local_roots
+from optadvisor.fix.calls import (
+    awaited, call_site, dotted_expr, first_arg_comma, local_roots, receiver_root,
+)
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.models import Fix
 
@@ -194,7 +196,4 @@ def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | 
     func = node.func
     if not isinstance(func, ast.Attribute):
         return None
-    receiver: ast.expr = func.value
-    while isinstance(receiver, (ast.Attribute, ast.Subscript, ast.Call)):
-        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
-    return receiver.id if isinstance(receiver, ast.Name) else None
+    return receiver_root(func.value)

@@ -12,7 +12,7 @@ import ast
 
 import libcst as cst
 
-from optadvisor.fix.calls import names_in_scope
+from optadvisor.fix.calls import names_in_scope, receiver_root
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
 from optadvisor.models import Fix
@@ -58,11 +58,7 @@ def _cursor_on_outside_connection(statement: ast.stmt, func: ast.AST) -> bool:
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
             and value.func.attr == "cursor"):
         return False
-    receiver: ast.expr = value.func.value
-    while isinstance(receiver, (ast.Attribute, ast.Subscript, ast.Call)):
-        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
-    return not (isinstance(receiver, ast.Name)
-                and receiver.id in names_stored(getattr(func, "body", [])))
+    return receiver_root(value.func.value) not in names_stored(getattr(func, "body", []))
 
 
 def _with_names(statement: ast.With) -> list[str]:
