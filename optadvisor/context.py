@@ -8,6 +8,7 @@ from functools import lru_cache
 
 _TEST_DIRS = {"tests", "test", "testing", "e2e", "integration_tests", "unit_tests"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "cookbook", "cookbooks",
+                 "use_cases", "use-cases",
                  "notebooks", "docs", "doc", "demo", "demos", "tutorials", "tutorial",
                  "playground", "playgrounds"}
 # Evaluation harnesses run one scenario at a time, for the developers: tooling, not service.
@@ -45,16 +46,15 @@ def context_of(rel: str) -> str:
     parts = rel.lower().split("/")
     name = parts[-1]
     dirs = set(parts[:-1])
-    words = {word for part in dirs for word in re.split(r"[-_.]", part)}
-    if any("sample" in split and set(split) & _SAMPLE_OF
-           for split in (re.split(r"[-_.]", part) for part in dirs)):
-        words.add("samples")
+    splits = [set(re.split(r"[-_.]", part)) for part in dirs]
+    words: set[str] = set().union(*splits)
+    sample_app = any("sample" in split and split & _SAMPLE_OF for split in splits)
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or \
             name in ("conftest.py", "tests.py") or dirs & _TEST_DIRS or words & _TEST_WORDS:
         return "test"
     if dirs & _MIGRATION_DIRS:
         return "migration"
-    if dirs & _EXAMPLE_DIRS or words & _EXAMPLE_WORDS or dirs & {"use_cases", "use-cases"} or \
+    if dirs & _EXAMPLE_DIRS or words & _EXAMPLE_WORDS or sample_app or \
             name.startswith(("example_", "demo_")) or name.endswith(("_example.py", "_demo.py")):
         return "example"
     if dirs & _SCRIPT_DIRS or words & _SCRIPT_WORDS or name.startswith(_SCRIPT_NAMES) or \

@@ -384,7 +384,7 @@ def static_input(c: FactCollector, reads: Sequence[str], function: int,
     return True
 
 
-_MUTATORS = frozenset({"update", "append", "extend", "insert", "setdefault", "add", "pop",
+MUTATORS = frozenset({"update", "append", "extend", "insert", "setdefault", "add", "pop",
                        "popitem", "remove", "clear", "discard"})
 
 
@@ -432,7 +432,7 @@ class _Bindings:
 
     def visit_Call(self, node: cst.Call) -> None:
         # `args.update(msg)`, `items.append(x)`: a container filled at run time.
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS and \
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATORS and \
                 _base_name(node.func) == self.name:
             self.dynamic = True
 

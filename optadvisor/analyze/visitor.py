@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import libcst as cst
 
-from optadvisor.analyze.caching import CacheUses, impure
+from optadvisor.analyze.caching import MUTATORS, CacheUses, impure
 from optadvisor.analyze.catalog import Catalog, name_words
 from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
@@ -225,9 +225,9 @@ class LoopBuild:
     test_reads: set[str] = field(default_factory=set)
     """Names the `if` tests in the body read (`if cursor is None:`)."""
     filled: set[str] = field(default_factory=set)
-    """Containers the body fills after an await of its own (`seen.add(name)`,
-    `found[key] = v`): with a test of them (`if name in seen: continue`), what one
-    iteration learns decides what the next one does."""
+    """Containers a method call of the body changes after an await of its own
+    (`seen.add(name)`, `pending.discard(key)`): with a test of them (`if name in seen:
+    continue`), what one iteration learns decides what the next one does."""
     target_source: str = ""
     iter_source: str = ""
     chunked: bool = False
@@ -547,15 +547,13 @@ class FactCollector(cst.CSTVisitor):
         then a call of that client (held-out P miss: self-operating-computer's
         `initialize_openai`). Only sync functions: a coroutine returns a coroutine."""
         build = self.functions[index]
-        if node.returns is not None or build.is_async or build.yields or \
-                not build.returned_calls or None in build.returned_calls or \
+        returned = set(build.returned_calls)
+        # Not a nested def either: its name is the enclosing function's local.
+        if build.parent != MODULE or node.returns is not None or build.is_async or \
+                build.yields or len(returned) != 1 or None in returned or \
                 any(d[-1] not in _PLAIN_DECORATORS for d in build.decorators):
             return
         chain = build.returned_calls[0]
-        if chain is None or any(other != chain for other in build.returned_calls[1:]):
-            return
-        if build.parent != MODULE:
-            return  # a nested def: its name is the enclosing function's local
         if build.class_name:  # a method: `self._make_client().chat...`
             self.class_returns.setdefault(build.class_name, {}).setdefault(
                 node.name.value, (chain, index))
@@ -1194,7 +1192,7 @@ class FactCollector(cst.CSTVisitor):
         index = len(self.call_nodes)
         self.call_nodes.append(node)
         if self._loop_stack and isinstance(node.func, cst.Attribute) and \
-                isinstance(node.func.value, cst.Name) and node.func.attr.value in _FILLS:
+                isinstance(node.func.value, cst.Name) and node.func.attr.value in MUTATORS:
             for loop in self._loop_stack:
                 if loop.awaits and loop.function == self._fidx:
                     loop.filled.add(node.func.value.value)
@@ -1405,7 +1403,6 @@ class FactCollector(cst.CSTVisitor):
                 func.offloaded_names.add(value.value)
 
 
-_FILLS = frozenset({"add", "append", "extend", "update", "insert", "setdefault"})
 _PLAIN_DECORATORS = frozenset({"lru_cache", "cache", "cached_property", "staticmethod",
                                "classmethod"})
 """Decorators that keep what a function returns (FactCollector._infer_return)."""
