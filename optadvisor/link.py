@@ -14,7 +14,7 @@ between two trees is made only when the import really names the other tree's mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from optadvisor.analyze.catalog import Catalog, name_words
@@ -75,6 +75,10 @@ class Via:
     @property
     def text(self) -> str:
         return " → ".join(hop.name for hop in self.chain)
+
+
+VIA_FLAGS = tuple(f.name for f in fields(Via))[1:]
+"""Via's fields after its chain, in order (warm.links_form stores them all)."""
 
 
 def module_name(rel_path: str) -> str:

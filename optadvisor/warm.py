@@ -254,9 +254,12 @@ def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
     if not (item.via or item.awaited or item.runs_once or item.alone):
         return None
-    return [[[index, [[h.name, h.path, h.line] for h in via.chain], via.category,
-              via.replacement, via.conditional, via.bridge, via.twin, via.consumed,
-              via.loop_bound]
+    from optadvisor.link import VIA_FLAGS
+
+    # Every field of Via after its chain, in declaration order (set_links passes them back
+    # positionally): a field left out would come back as its default, or in another's place.
+    return [[[index, [[h.name, h.path, h.line] for h in via.chain],
+              *(getattr(via, name) for name in VIA_FLAGS)]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only)]
@@ -425,13 +428,15 @@ def _links(form: Any) -> list[Any] | None:
     """A stored links_form, checked (set_links builds from it)."""
     if form is None:
         return None
+    from optadvisor.link import VIA_FLAGS, Via
+
+    types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
     via, awaited, once, alone, setup_only = _shape(form, 5)
     for row in _typed(via, list):
-        index, chain, category, replacement, conditional, bridge, twin, consumed, loop_bound = \
-            _shape(row, 9)
-        _typed(index, int), _typed(category, str), _typed(replacement, str)
-        _typed(conditional, bool), _typed(bridge, bool), _typed(twin, str)
-        _typed(consumed, bool), _typed(loop_bound, bool)
+        index, chain, *flags = _shape(row, 2 + len(VIA_FLAGS))
+        _typed(index, int)
+        for name, value in zip(VIA_FLAGS, flags):
+            _typed(value, types[name])
         for hop in _typed(chain, list):
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)

@@ -199,10 +199,11 @@ def test_a_moved_call_reaches_the_findings_that_name_its_line(tree, cache_dir, m
 
 def test_kept_links_keep_the_bridge_and_the_async_twin(tmp_path, cache_dir, monkeypatch):
     """A comment in the caller re-evaluates it from its kept links: the chain's bridge
-    (advice in words), async twin and driven generator must come back with them, as a cold
-    scan has them."""
+    (advice in words), async twin, driven generator, entered context manager and terminal
+    prompt must come back with them, as a cold scan has them (every flag of link.Via: the
+    stored form once left the last two out and shifted one into another's place)."""
     code = (
-        "import asyncio\nimport requests\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
+        "import asyncio\nimport contextlib\nimport requests\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
         "EXECUTOR = ThreadPoolExecutor()\n\n\n"
         "def call_sync(corofn):\n    def run():\n        return asyncio.run(corofn())\n"
         "    return EXECUTOR.submit(run).result()\n\n\n"
@@ -211,12 +212,19 @@ def test_kept_links_keep_the_bridge_and_the_async_twin(tmp_path, cache_dir, monk
         "async def connect():\n    await asyncio.sleep(0)\n\n\n"
         "async def start(uid):\n    call_sync(connect)\n    return get_files(uid)\n\n\n"
         "def lines(url):\n    yield from requests.get(url, timeout=5).iter_lines()\n\n\n"
-        "async def relay(url):\n    for line in lines(url):\n        print(line)\n")
-    root = write(tmp_path / "repo", {"app/run.py": code})
+        "async def relay(url):\n    for line in lines(url):\n        print(line)\n\n\n"
+        "@contextlib.contextmanager\ndef opened(url):\n    requests.get(url, timeout=5)\n"
+        "    yield\n\n\n"
+        "async def enter(url):\n    with opened(url):\n        print(url)\n\n\n"
+        "def fetch_then_ask(url):\n    requests.get(url, timeout=5)\n    return input('more? ')\n\n\n"
+        "async def chat(url):\n    return fetch_then_ask(url)\n")
+    # other.py: evaluated again only if the kept state were not read back.
+    root = write(tmp_path / "repo", {"app/run.py": code, "app/other.py": "X = 1\n"})
     first = check_same_as_cold(root, cache_dir)
     manual = {r.line: r.fix.applicability for r in first.recommendations if r.rule == "OPT104"}
-    # 36: a generator the coroutine's loop drives (advice in words, kept with the link).
-    assert manual == {27: "manual", 28: "manual", 36: "manual"}
+    # 37: a generator the coroutine's loop drives; 48: a context manager the coroutine
+    # enters; 58: a helper that also prompts (advice in words, kept with the link).
+    assert manual == {28: "manual", 29: "manual", 37: "manual", 48: "manual", 58: "manual"}
     counts = Counts(monkeypatch)
     (root / "app/run.py").write_text(code.replace("    call_sync(connect)\n",
                                                   "    call_sync(connect)  # bridge\n"))
