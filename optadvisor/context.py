@@ -58,6 +58,14 @@ def context_of(rel: str) -> str:
             name.startswith(("example_", "demo_")) or name.endswith(("_example.py", "_demo.py")):
         return "example"
     if dirs & _SCRIPT_DIRS or words & _SCRIPT_WORDS or name.startswith(_SCRIPT_NAMES) or \
-            name.endswith(_SCRIPT_SUFFIXES) or name in _SCRIPT_FILES:
+            name.endswith(_SCRIPT_SUFFIXES) or name in _SCRIPT_FILES or not _importable(name):
         return "script"
     return "library"
+
+
+def _importable(name: str) -> bool:
+    """An import can name the file: its stem is an identifier. `0_crawl_paper.py`,
+    `run-agent.py` and `client.backup.py` can only be run as a script, or not at all
+    (held-out R: AI-Researcher's dataset builders, firecrawl's backup of its SDK)."""
+    stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyi")) else name
+    return stem.isidentifier()

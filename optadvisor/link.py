@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from optadvisor.analyze.catalog import Catalog, name_words
+from optadvisor.analyze.catalog import Catalog, bulk_call, name_words, quick_call
 from optadvisor.context import DEMOTED, context_of
 from optadvisor.models import CallFact, FileFacts, FunctionFact, SourceFile
 
@@ -71,6 +71,12 @@ class Via:
     `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped
     by Ctrl+C (held-out O: atomic-agents' chat client, whose session menu fetches the
     sessions and then asks the user)."""
+    scaled: bool = False
+    """The file work the helper reaches grows with the data, not with the call: a helper
+    of the chain (or one it calls) walks a tree, copies or packs one, reads an array or a
+    table file, or does file work per item of a loop (`for p in d.glob("*.json"):
+    json.load(open(p))`). One small read or write takes microseconds to a millisecond;
+    held-out reads O-R found those worth a thread in 2 of 160 cases (OPT105)."""
 
     @property
     def text(self) -> str:
@@ -332,8 +338,11 @@ def package_prefixes(sources: Iterable[SourceFile]) -> dict[str, str]:
 class BlockingLinker:
     """Finds, for calls inside async defs, the sync helpers that end in blocking work."""
 
-    def __init__(self, index: ProjectIndex) -> None:
+    def __init__(self, index: ProjectIndex, catalog: Catalog) -> None:
         self.index = index
+        self.catalog = catalog
+        self._scaled_memo: dict[FunctionKey, bool] = {}
+        self._scaled_own: dict[str, set[int]] = {}
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
@@ -354,13 +363,21 @@ class BlockingLinker:
                     # A call every path reaches is the better evidence, and a wait on the
                     # network or a sleep better than a file check beside it (a lock file
                     # polled with `while os.path.exists(p): time.sleep(0.1)`).
+                    # Of file work, a walk or an archive says more than a stat beside it.
                     known = table.get(call.function)
                     if known is None or (known.conditional and not call.conditional) or (
-                            known.blocking == "file" and call.blocking != "file"
-                            and known.conditional >= call.conditional):
+                            known.blocking == "file" and known.conditional >= call.conditional
+                            and (call.blocking != "file" or
+                                 self._file_weight(call) > self._file_weight(known))):
                         table[call.function] = call
             self._direct[rel] = table
         return table.get(function)
+
+    def _file_weight(self, call: CallFact) -> int:
+        """2 for a bulk call (a walk, a tree copy, an array file), 0 for a stat, else 1."""
+        if bulk_call(self.catalog, call.name):
+            return 2
+        return 0 if quick_call(self.catalog, call.name) else 1
 
     def via_for_file(self, rel: str) -> dict[int, Via]:
         """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs."""
@@ -395,8 +412,42 @@ class BlockingLinker:
                              twin=self._twin(chain, (rel, call.function)),
                              consumed=consumed, entered=entered,
                              loop_bound=self._loop_bound(chain),
-                             interactive=self._interactive(chain))
+                             interactive=self._interactive(chain),
+                             scaled=category == "file" and self._scaled(target, 0, set()))
         return out
+
+    def _scaled(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]) -> bool:
+        """The sync helper's file work grows with the data (Via.scaled): a bulk call of
+        its own (a walk, a tree copy, an array file), file work in one of its loops (not a
+        stat: microseconds each), a helper it calls per item that reaches file work, or a
+        helper it calls that is scaled itself (MAX_DEPTH deep)."""
+        if key in self._scaled_memo:
+            return self._scaled_memo[key]
+        if depth > MAX_DEPTH or key in visiting:
+            return False
+        rel, index = key
+        own = self._scaled_own.get(rel)
+        if own is None:  # once per file
+            own = self._scaled_own[rel] = {
+                call.function for call in self.index.facts[rel].calls
+                if call.blocking == "file" and not call.offloaded and not call.brief and (
+                    bulk_call(self.catalog, call.name) or
+                    call.loop_depth > 0 and not quick_call(self.catalog, call.name))}
+        fn = self.index.facts[rel].functions[index]
+        found = index in own
+        visiting.add(key)
+        for callee in fn.callees if not found else ():
+            target = self.index.resolve(rel, callee)
+            if target is None or target == key or self._blocks(target, 0, set()) is None or \
+                    self._category[target][0] != "file":
+                continue
+            if callee in fn.loop_callees or self._scaled(target, depth + 1, visiting):
+                found = True
+                break
+        visiting.discard(key)
+        if found or not visiting:
+            self._scaled_memo[key] = found
+        return found
 
     def _interactive(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) reads the terminal."""
@@ -699,7 +750,11 @@ def _service_file(source: SourceFile) -> bool:
     """Not a test, example, script or migration: calls there say nothing of how often, or
     on which loop, the service runs a function (a function only they call has no caller,
     so no evidence)."""
-    return context_of(source.rel) not in DEMOTED
+    return _service_file_rel(source.rel)
+
+
+def _service_file_rel(rel: str) -> bool:
+    return context_of(rel) not in DEMOTED
 
 
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
@@ -708,7 +763,8 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
     in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
     it, and none of them starts concurrent work (gather, create_task, a TaskGroup). A
-    blocking call in one stalls nothing else: no other task waits on that loop."""
+    blocking call in one stalls nothing else: no other task waits on that loop. So do
+    coroutines that prompt at the terminal themselves, and what only they await."""
     driven: set[FunctionKey] = set()
     for source, facts in files:
         # Of functions, and of module-level code (`asyncio.run(main())` under a `__main__`
@@ -720,6 +776,13 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
             target = index.resolve(source.rel, name)
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
+    # A coroutine that waits for the person at the terminal (`input()`, a console prompt)
+    # holds its event loop while it waits: that loop serves a console session, not
+    # concurrent requests, whoever calls it (held-out Q: crawl4ai's profile manager menu).
+    prompting = {(source.rel, call.function) for source, facts in files for call in facts.calls
+                 if call.blocking == "stdin" and not call.offloaded and call.function >= 0
+                 and facts.functions[call.function].is_async}
+    driven |= prompting
     if not driven:
         return {}
     # Not one the project also hands over uncalled (`upload=uploader.aupload`): whoever
@@ -739,11 +802,13 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
         # A test driving the coroutine its own way (`run(step(...))` with a fixture loop)
-        # says nothing of where the service runs it (held-out Q: gptme's ACP step).
-        for key, caller, callee, target in callers_of.to(wanted, _service_file):
-            callers.setdefault(target, []).append((key, callee in caller.driven))
-        keep = {key for key in alone
-                if all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
+        # says nothing of where the service runs it (held-out Q: gptme's ACP step). A
+        # script's own calls do say how the script runs its coroutines.
+        for key, caller, callee, target in callers_of.to(wanted):
+            if _service_file_rel(key[0]) or not _service_file_rel(target[0]):
+                callers.setdefault(target, []).append((key, callee in caller.driven))
+        keep = {key for key in alone if key in prompting or
+                all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
         # Coroutines only these await run alone too (one level further each round).
         for key, seen in callers.items():
             fn = index.facts[key[0]].functions[key[1]]
@@ -838,7 +903,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     client builders that only setup code calls (the catalog's setup function names)."""
     catalog = catalog or Catalog()
     index = ProjectIndex(files)
-    linker = BlockingLinker(index)
+    linker = BlockingLinker(index, catalog)
     reach = IoReach(index, catalog)
     callers_of = Callers(index, files)
     once, lifecycle = _runs_once(index, files, catalog, callers_of)

@@ -199,6 +199,10 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    block_scaled: bool = False
+    """For the call a `with` block opens a file with: the block does file work per item of
+    a loop (`with ZipFile(out, "w") as zf: for p in files: zf.write(p)`), which moves with
+    the block's finding: file work that grows with the data."""
     session_calls: int = 0
     """For the first database call on a session a sync `with` opens: how many more blocking
     calls on that session its finding covers (its fix moves the whole block)."""

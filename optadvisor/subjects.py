@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Catalog, client_call, django_orm, is_request, is_route, name_words,
-    quick_call,
+    SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, is_request, is_route,
+    name_words, quick_call,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Awaited, Via
@@ -33,6 +33,7 @@ CALL_FIELDS = {
     "via_interactive": "bool", "via_entered": "bool",
     "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
+    "scaled": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
@@ -348,6 +349,17 @@ class CallView:
         catalog says answers in milliseconds (`[[blocking]] quick`: a Docker lookup)."""
         name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
         return quick_call(self.function.catalog, name)
+
+    @property
+    def scaled(self) -> bool:
+        """File work that grows with the data, not with the call: a walk, a tree copied or
+        packed, an array or a table file (the catalog's `[[blocking]] bulk`), this one or
+        the one the helper chain ends in; file work made per item of a loop (a stat
+        excepted: microseconds each); a `with` block that does such work per item; or a
+        helper chain that does one of those (link.py's Via.scaled)."""
+        name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
+        return bulk_call(self.function.catalog, name) or self.fact.block_scaled or \
+            self.in_loop and not self.quick or bool(self.via_chain and self.via_chain.scaled)
 
     @property
     def async_client(self) -> bool:

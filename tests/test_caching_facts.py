@@ -146,8 +146,8 @@ def test_a_path_joined_with_a_string_is_a_pathlib_path_in_async_code_too():
         from pathlib import Path
         ROOT = Path(__file__).parent
 
-        async def prompt():
-            return (ROOT / "system.md").read_text()
+        async def prompts(names):
+            return [(ROOT / f"{name}.md").read_text() for name in names]
     """, ("OPT105",))
     assert found == [("OPT105", 6)]
 

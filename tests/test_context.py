@@ -45,6 +45,14 @@ from optadvisor.context import context_of
     ("use_cases/rag/run.py", "example"),
     ("pkg/openai_example.py", "example"),
     ("audio/sample_rate.py", "library"),
+    # A file no import can name is run as a script, or not at all (held-out R:
+    # AI-Researcher's `benchmark_collection/0_crawl_paper.py`, firecrawl's
+    # `firecrawl.backup.py`); a package directory above it may have any name.
+    ("benchmark_collection/0_crawl_paper.py", "script"),
+    ("sdk/firecrawl/firecrawl.backup.py", "script"),
+    ("tools/run-agent.py", "script"),
+    ("my-service/app/server.py", "library"),
+    ("app/migrations/0002_users.py", "migration"),
 ])
 def test_context_from_path(rel: str, expected: str):
     assert context_of(rel) == expected
@@ -238,9 +246,12 @@ def test_file_work_in_async_scripts_and_examples_is_not_reported():
     code = textwrap.dedent("""
         import json
 
-        async def run_scenario(path):
-            with open(path) as f:
-                return json.load(f)
+        async def run_scenarios(paths):
+            results = []
+            for path in paths:
+                with open(path) as f:
+                    results.append(json.load(f))
+            return results
     """)
     where = {rel: [r.rule for r in scan_source(code, rel=rel, select=("OPT105",))[0]]
              for rel in ("agent/loader.py", "evals/run.py", "examples/demo.py",
@@ -469,13 +480,13 @@ def test_work_under_a_debug_flag_ranks_one_level_down():
     from optadvisor.api import scan_source
 
     code = textwrap.dedent('''
-        import os, logging, requests
+        import os, logging, requests, shutil
         logger = logging.getLogger(__name__)
 
         async def answer(prompt, settings, debug=False):
             if settings.DEBUG:
-                with open("/tmp/prompt.txt", "w") as f:
-                    f.write(prompt)
+                shutil.copytree(settings.WORKDIR, "/tmp/trace")
+                print(prompt)
             if os.getenv("APP_DEBUG") == "1":
                 requests.post("http://trace/x", json={}, timeout=3)
             if logger.isEnabledFor(logging.DEBUG) and prompt:

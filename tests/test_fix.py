@@ -102,15 +102,16 @@ def test_a_file_handle_bound_by_an_earlier_block_is_not_returned():
     # never read again) beside the data, because the first block read an `f` of its own.
     recs, error = scan_source(textwrap.dedent("""
         import json
-        async def load(a, b):
-            with open(a) as f:
-                first = json.load(f)
-            with open(b) as f:
-                second = json.load(f)
-            return first, second
+        async def load(pairs):
+            for a, b in pairs:
+                with open(a) as f:
+                    first = json.load(f)
+                with open(b) as f:
+                    second = json.load(f)
+                yield first, second
     """), select=("OPT105",))
     assert error is None
-    (rec,) = [r for r in recs if r.line == 6]
+    (rec,) = [r for r in recs if r.line == 7]
     after = rec.snippet.after or ""
     assert "return second" in after and "second = await asyncio.to_thread(" in after, after
     assert "return f" not in after and "f, second" not in after, after
@@ -472,11 +473,12 @@ def test_offloads_that_would_break_or_do_nothing_are_advice_in_words():
         import asyncio
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        async def scenario(path):
-            with open(path, "w") as logfile:
-                task = asyncio.create_task(asyncio.sleep(0))
-                logfile.write("started")
-            return await task
+        async def scenario(paths):
+            for path in paths:
+                with open(path, "w") as logfile:
+                    task = asyncio.create_task(asyncio.sleep(0))
+                    logfile.write("started")
+                await task
 
         async def collect(jobs):
             with ThreadPoolExecutor() as pool:
@@ -518,13 +520,14 @@ def test_a_file_iterated_where_it_is_opened_is_advice_in_words():
     recs, _ = scan_source(textwrap.dedent("""
         import json
 
-        async def done(path):
-            return {json.loads(line)["id"] for line in open(path, encoding="utf-8")}
+        async def done(paths):
+            return [{json.loads(line)["id"] for line in open(p, encoding="utf-8")} for p in paths]
 
-        async def count(path):
+        async def count(paths):
             n = 0
-            for _ in open(path):
-                n += 1
+            for path in paths:
+                for _ in open(path):
+                    n += 1
             return n
     """), select=("OPT105",))
     assert len(recs) == 2
@@ -535,11 +538,11 @@ def test_a_file_read_by_a_method_chained_on_its_open_is_advice_in_words():
     """Held-out K (vocode): `open(path, "rb").read()` became `(await asyncio.to_thread(open,
     path, "rb")).read()`: the open in a thread, the read still on the event loop."""
     recs, _ = scan_source(textwrap.dedent("""
-        async def filler(path):
-            return open(path, "rb").read()
+        async def filler(paths):
+            return [open(path, "rb").read() for path in paths]
 
-        async def lines(path):
-            return open(path).readlines()
+        async def lines(paths):
+            return [open(path).readlines() for path in paths]
     """), select=("OPT105",))
     assert [r.line for r in recs] == [3, 6]
     for rec in recs:
@@ -614,8 +617,9 @@ def test_ui_code_is_not_moved_to_a_worker_thread():
                 self.query_one("#log").update("done")
 
             async def on_mount(self):
-                with open(self.log_path) as f:
-                    self.query_one("#log").update(f.read())
+                for path in self.log_paths:
+                    with open(path) as f:
+                        self.query_one("#log").update(f.read())
                 self._refresh()
                 requests.get("https://example.com", timeout=5)
     """), select=("OPT101", "OPT104", "OPT105"))

@@ -400,16 +400,16 @@ def test_a_test_that_drives_a_coroutine_its_own_way_does_not_make_it_shared(tmp_
 def test_a_script_main_run_by_module_level_asyncio_run_is_alone(tmp_path):
     # Held-out R: AI-Researcher's paper-writing scripts run `asyncio.run(writing(...))`
     # under a `__main__` guard; `writing` awaits the composing steps one by one: nothing
-    # else is on that loop (29 file-work findings, all of no value). A main that gathers
+    # else is on that loop (29 findings, all of no value). A main that gathers
     # is not alone, nor are the coroutines it gathers.
     from optadvisor.api import ScanOptions, scan
 
     root = write(tmp_path / "repo", {
         "paper/compose.py": (
-            "import asyncio, json\n\n\n"
+            "import asyncio, time\n\n\n"
             "async def compose(field):\n"
-            "    with open(f'{field}.json') as f:\n"
-            "        return json.load(f)\n\n\n"
+            "    time.sleep(1)\n"
+            "    return field\n\n\n"
             "if __name__ == '__main__':\n"
             "    asyncio.run(compose('vq'))\n"),
         "paper/writing.py": (
@@ -419,17 +419,35 @@ def test_a_script_main_run_by_module_level_asyncio_run_is_alone(tmp_path):
             "if __name__ == '__main__':\n"
             "    asyncio.run(writing('vq'))\n"),
         "crawl/run.py": (
-            "import asyncio, json\n\n\n"
+            "import asyncio, time\n\n\n"
             "async def fetch(name):\n"
-            "    with open(name) as f:\n"
-            "        return json.load(f)\n\n\n"
+            "    time.sleep(1)\n"
+            "    return name\n\n\n"
             "async def main(names):\n"
             "    return await asyncio.gather(*(fetch(n) for n in names))\n\n\n"
             "if __name__ == '__main__':\n"
             "    asyncio.run(main(['a', 'b']))\n"),
     })
-    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT101",)))
     assert [(r.path, r.line) for r in report.recommendations] == [("crawl/run.py", 5)]
+
+
+def test_a_scripts_own_coroutines_run_alone_under_its_asyncio_run(tmp_path):
+    # Held-out R: AI-Researcher's `benchmark_collection/0_crawl_paper.py` (a script: no
+    # import can name it) runs `main` under `asyncio.run`; `main` awaits `download_papers`,
+    # which calls a sync helper that downloads. The script's own calls decide that its
+    # coroutines are alone, as a library module's do.
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {"collect/0_crawl.py": (
+        "import asyncio, requests\n\n\n"
+        "def download(url):\n    return requests.get(url, timeout=5).content\n\n\n"
+        "async def download_all(urls):\n    return [download(u) for u in urls]\n\n\n"
+        "async def main():\n    await download_all(['a', 'b'])\n\n\n"
+        "if __name__ == '__main__':\n    asyncio.run(main())\n")})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                              select=("OPT101", "OPT104")))
+    assert [(r.rule, r.line) for r in report.recommendations] == []
 
 
 def test_a_coroutine_also_handed_over_uncalled_is_not_alone_on_its_loop():
@@ -538,10 +556,14 @@ def test_waiting_for_a_person_at_the_terminal_is_not_reported():
             "def pick():\n    items = requests.get('http://x/items', timeout=5).json()\n"
             "    return Prompt.ask('item', choices=items)\n\n\n"
             "async def repl():\n    line = input('> ')\n    name = Prompt.ask('name')\n"
-            "    return ask(), line, name, pick()\n")
+            "    items = requests.get('http://x/items', timeout=5)\n"
+            "    return ask(), line, name, pick(), items\n\n\n"
+            "async def choose():\n    return pick()\n")
     recs, error = scan_source(code, select=("OPT101", "OPT104"))
     assert error is None
-    assert [(r.line, r.rule, r.priority) for r in recs] == [(17, "OPT104", "medium")]
+    # repl prompts itself: its loop serves the console user, so its request (17) and the
+    # helper (18) are not reported either.
+    assert [(r.line, r.rule, r.priority) for r in recs] == [(22, "OPT104", "medium")]
     assert "also waits for a person at the terminal" in recs[0].message
     assert recs[0].fix is not None and recs[0].fix.applicability == "manual"
 

@@ -41,9 +41,9 @@ def test_a_helper_memoized_on_a_module_dict_reads_its_file_once():
             with open(os.path.join("/p", name)) as f:
                 return f.read()
 
-        async def handler(name):
-            prompt = load_prompt(name)
-            return prompt + pick(name)
+        async def handler(names):
+            prompts = [load_prompt(name) for name in names]
+            return prompts + [pick(name) for name in names]
     """, "OPT105") == {25: "OPT105"}
 
 
@@ -189,15 +189,16 @@ def test_a_chain_through_a_helper_that_uses_the_running_loop_gets_words():
         def save(event):
             Path("/tmp/events").write_text(event)
 
-        async def add(event):
-            send_telemetry(event)
-            save(event)
+        async def add(events):
+            for event in events:
+                send_telemetry(event)
+                save(event)
     """), select=("OPT105",))
     assert error is None
     by_line = {r.line: r for r in recs}
-    assert by_line[19].fix.applicability == "manual" and not by_line[19].fix.edits
-    assert "uses the running event loop" in by_line[19].fix.message
-    assert "asyncio.to_thread(save" in (by_line[20].snippet.after or "")
+    assert by_line[20].fix.applicability == "manual" and not by_line[20].fix.edits
+    assert "uses the running event loop" in by_line[20].fix.message
+    assert "asyncio.to_thread(save" in (by_line[21].snippet.after or "")
 
 
 def test_a_loop_that_set_up_code_starts_as_a_task_is_not_set_up():

@@ -106,6 +106,10 @@ class Blocking:
     quick: frozenset[str] = frozenset()
     """Last names of its calls that answer in milliseconds (`quick = [...]`: a Docker
     lookup, not a pull): blocking, but ranked one level down."""
+    bulk: frozenset[str] = frozenset()
+    """Last names of its calls whose work grows with the data, not with the call (`bulk =
+    [...]`: a directory walk, a tree copied or removed, an archive, an array or a table
+    file read whole): the file work worth a thread even when it runs once."""
 
 
 @dataclass(frozen=True)
@@ -284,11 +288,14 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
                            f"known: {', '.join(sorted(known))}")
     for entry in data.get("blocking", []):
-        quick = entry.get("quick", [])
-        if not isinstance(quick, list) or not all(isinstance(q, str) for q in quick):
-            raise CatalogError(f"{path}: [[blocking]] quick must be a list of method names")
+        kinds = []
+        for key in ("quick", "bulk"):
+            names = entry.get(key, [])
+            if not isinstance(names, list) or not all(isinstance(q, str) for q in names):
+                raise CatalogError(f"{path}: [[blocking]] {key} must be a list of method names")
+            kinds.append(frozenset(names))
         value = Blocking(str(entry.get("category", "blocking")), str(entry.get("instead", "")),
-                         frozenset(quick))
+                         *kinds)
         for name in _names(entry, path, "blocking"):
             catalog.blocking.add(name, value)
     for entry in data.get("clients", []):
@@ -413,6 +420,13 @@ def quick_call(catalog: "Catalog", name: str) -> bool:
     (`[[blocking]] quick`: a Docker lookup, a single stat), by its last name."""
     entry = catalog.blocking.get(name)
     return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
+
+
+def bulk_call(catalog: "Catalog", name: str) -> bool:
+    """The blocking call `name` is one its catalog entry says does work that grows with
+    the data (`[[blocking]] bulk`: a walk, a tree copy, an archive), by its last name."""
+    entry = catalog.blocking.get(name)
+    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.bulk
 
 
 def client_call(name: str, catalog: Catalog) -> bool:

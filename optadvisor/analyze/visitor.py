@@ -143,6 +143,9 @@ class CallBuild:
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
+    block_loops: tuple[int, ...] = ()
+    """For the call a `with open(...)` opens: the calls (by index) made in a loop inside
+    its block, in its function (`for root, _, names in os.walk(d): zf.write(...)`)."""
     in_async_with: bool = False
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates (`for x in helper():`): a generator
@@ -307,7 +310,11 @@ class FactCollector(cst.CSTVisitor):
         self._with_items: set[int] = set()
         self._iterated: set[int] = set()
         self._async_with_items: set[int] = set()
-        self._open_withs: list[tuple[int, int, set[int]] | None] = []
+        self._open_withs: list[tuple[int, int, set[int], int, list[int]] | None] = []
+        """Per `with` being visited: for one opening a file, (function, id of the opening
+        call, ids of its items, loop depth at the `with`, calls made in a loop inside)."""
+        self._builds: dict[int, CallBuild] = {}
+        """id of a call node -> its build, for the calls a `with` opens (block_loops)."""
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
         self._returned: set[int] = set()
@@ -724,14 +731,17 @@ class FactCollector(cst.CSTVisitor):
                  and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS
                  and not in_memory_archive(item.item, func.types if func else {})]
         if opens and node.asynchronous is None:
-            self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items}))
+            self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items},
+                                     self._loop_depth(), []))
         else:
             self._open_withs.append(None)
 
     def leave_With(self, original_node: cst.With) -> None:
         self._handoffs.pop()
         self._locks.pop()
-        self._open_withs.pop()
+        frame = self._open_withs.pop()
+        if frame is not None and frame[4] and frame[1] in self._builds:
+            self._builds[frame[1]].block_loops = tuple(frame[4])
 
     def _locked(self) -> bool:
         """Inside a `with` that holds a lock, in this function: the code serializes the
@@ -1297,9 +1307,14 @@ class FactCollector(cst.CSTVisitor):
             else:
                 positional += 1
         assigned, lazy = self._assigned.get(id(node), ("", False))
+        depth = self._loop_depth()
+        for frame in self._open_withs:
+            if frame is not None and frame[0] == self._fidx and depth > frame[3] and \
+                    id(node) not in frame[2]:
+                frame[4].append(index)
         self.calls.append(CallBuild(
             index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
-            loop_depth=self._loop_depth(), offloaded=self._in_offloaded(),
+            loop_depth=depth, offloaded=self._in_offloaded(),
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             iterated=id(node) in self._iterated,
             in_async_with=id(node) in self._async_with_items,
@@ -1322,6 +1337,8 @@ class FactCollector(cst.CSTVisitor):
                 func is not None and last == "join" and func.drained
                 and func.types.get(".".join(chain[:-1]), ())[-1:] == ("Thread()",))),
         ))
+        if id(node) in self._with_items:
+            self._builds[id(node)] = self.calls[-1]
         if func is not None and last == "kill" and len(chain) > 1:
             # SIGKILL cannot be caught: a `proc.wait()` after `proc.kill()` returns at once
             # (not so after `terminate()`, which a program may handle slowly).
