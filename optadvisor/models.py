@@ -280,6 +280,12 @@ class FunctionFact:
     (`asyncio.run(main())`, `loop.run_until_complete(self._work())`)."""
     spawns: bool = False
     """It starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
+    spawns_open: bool = False
+    """Of spawns: work that may outlive the statement starting it (a task created, a
+    TaskGroup, `wait`/`as_completed` over tasks), not only an awaited `gather`."""
+    gathered: tuple[str, ...] = ()
+    """Resolved names of calls made in the arguments of an awaited `gather` (its tasks,
+    which run concurrently with each other)."""
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`: code its authors
     already replaced (findings in it rank one level down)."""

@@ -432,6 +432,37 @@ def test_a_script_main_run_by_module_level_asyncio_run_is_alone(tmp_path):
     assert [(r.path, r.line) for r in report.recommendations] == [("crawl/run.py", 5)]
 
 
+def test_a_coroutine_run_alone_that_gathers_is_alone_outside_its_gather(tmp_path):
+    # Held-out R: modelscope's `get_perception_infos`, run by `asyncio.run` in a sync
+    # `observe`, takes a screenshot before its `await asyncio.gather(...)` and removes a
+    # folder after it: no other task is on that loop then. The gathered tasks run beside
+    # each other; one that creates a task keeps it running past the statement.
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {"env/adb.py": (
+        "import asyncio, subprocess, time\n\n\n"
+        "class Env:\n"
+        "    def observe(self):\n"
+        "        return asyncio.run(self.perceive())\n\n"
+        "    def watch(self):\n"
+        "        return asyncio.run(self.background())\n\n"
+        "    async def perceive(self):\n"
+        "        subprocess.run(['adb', 'shot'])\n"
+        "        found = await asyncio.gather(self.caption('a'), self.caption('b'))\n"
+        "        time.sleep(0.5)\n"
+        "        return found\n\n"
+        "    async def caption(self, name):\n"
+        "        time.sleep(1)\n"
+        "        return name\n\n"
+        "    async def background(self):\n"
+        "        task = asyncio.create_task(self.caption('c'))\n"
+        "        time.sleep(2)\n"
+        "        return await task\n")})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT101",)))
+    assert [(r.symbol, r.line) for r in report.recommendations] == [
+        ("Env.caption", 18), ("Env.background", 23)]
+
+
 def test_a_scripts_own_coroutines_run_alone_under_its_asyncio_run(tmp_path):
     # Held-out R: AI-Researcher's `benchmark_collection/0_crawl_paper.py` (a script: no
     # import can name it) runs `main` under `asyncio.run`; `main` awaits `download_papers`,

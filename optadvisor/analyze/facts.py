@@ -252,7 +252,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             called_params=tuple(sorted(fb.called_params)),
             driven=tuple(sorted({resolver.name(ch, i) for ch in fb.driven_chains})),
             deprecated=fb.deprecated,
-            spawns=fb.spawns,
+            spawns=fb.spawns, spawns_open=fb.spawns_open,
+            gathered=tuple(sorted({resolver.name(ch, i) for ch in fb.gathered_chains})),
         ))
 
     calls = []

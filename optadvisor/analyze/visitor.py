@@ -91,6 +91,11 @@ class FuncBuild:
     `loop.run_until_complete(self._work())`): run on a loop of their own, to completion."""
     spawns: bool = False
     """Starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
+    spawns_open: bool = False
+    """Of spawns: work that may outlive the statement starting it (a task created, a
+    TaskGroup, `wait`/`as_completed` over tasks): anything but an awaited `gather`."""
+    gathered_chains: list[Chain] = field(default_factory=list)
+    """Calls made in the arguments of an awaited `gather` of this function (its tasks)."""
     """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
     in this function's thread."""
     divided: set[str] = field(default_factory=set)
@@ -307,6 +312,8 @@ class FactCollector(cst.CSTVisitor):
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
+        self._gathers: list[tuple[int, int]] = []
+        """Awaited `gather(...)` calls being visited: (id of the call, its function)."""
         self._with_items: set[int] = set()
         self._iterated: set[int] = set()
         self._async_with_items: set[int] = set()
@@ -1198,6 +1205,10 @@ class FactCollector(cst.CSTVisitor):
             if loop.function == self._fidx:
                 loop.yields = True
 
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if self._gathers and self._gathers[-1][0] == id(original_node):
+            self._gathers.pop()
+
     def visit_Call(self, node: cst.Call) -> None:
         index = len(self.call_nodes)
         self.call_nodes.append(node)
@@ -1235,6 +1246,12 @@ class FactCollector(cst.CSTVisitor):
                 chain[-1] in _ASYNCIO_SPAWNS
                 and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
             func.spawns = True
+            if chain[-1] == "gather" and id(node) in self._awaited:
+                # Its tasks run while it is awaited, and are done after: the statements
+                # before and after it run with no other task on a loop of its own.
+                self._gathers.append((id(node), self._fidx))
+            else:
+                func.spawns_open = True
         if chain is not None and node.args and (
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
                 isinstance(node.args[0].value, cst.Call):
@@ -1252,6 +1269,8 @@ class FactCollector(cst.CSTVisitor):
             func.call_chains.append(chain)
             if self._loop_depth() > 0:
                 func.loop_call_chains.append(chain)
+            if any(fidx == self._fidx and gather != id(node) for gather, fidx in self._gathers):
+                func.gathered_chains.append(chain)
             if func.branch_depth == 0 and not func.after_guard:
                 func.sure_call_chains.append(chain)
         self.cache_uses.call(self, node, chain)
