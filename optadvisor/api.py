@@ -238,6 +238,7 @@ def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog", path: 
 
     context = _facts_context(config, catalog)
     selection = (options.select, options.ignore, config.select, config.ignore,
+                 config.extend_select,
                  [(p.pattern, p.rules) for p in config.per_path_ignores],
                  sorted(config.skipped_contexts()), _version_of("jinja2"))
     key = warm.engine_key(context, rule_files(config.rule_dirs), catalog.digest, selection)

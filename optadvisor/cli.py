@@ -701,7 +701,8 @@ def rules_check(
                     typer.echo(f"warning {file}:{example.line}: example run ended "
                                f"{run.outcome.status}: {run.outcome.message}", err=True)
             else:
-                recs, error = scan_source(example.code, rules=[compiled], rule_errors=failures)
+                recs, error = scan_source(example.code, select=(compiled.rule.id,),
+                                          rules=[compiled], rule_errors=failures)
             got = len([r for r in recs if r.rule == compiled.rule.id])
             rendered += got
             if error is not None or got != example.triggers:

@@ -18,7 +18,7 @@ class ConfigError(Exception):
 
 _LIST_KEYS = {
     "include", "exclude", "extend-exclude", "select", "ignore", "component-roots",
-    "catalogs", "rule-dirs",
+    "catalogs", "rule-dirs", "extend-select",
 }
 _KNOWN = _LIST_KEYS | {
     "per-path-ignores", "cache-dir", "jobs", "max-file-bytes", "max-file-seconds",
@@ -114,6 +114,7 @@ def config_from_table(table: dict[str, Any], config_file: Path, text: str = "") 
     kwargs["exclude"] = tuple(table.get("exclude", ())) + tuple(table.get("extend-exclude", ()))
     kwargs["select"] = tuple(c.upper() for c in table.get("select", ()))
     kwargs["ignore"] = tuple(c.upper() for c in table.get("ignore", ()))
+    kwargs["extend_select"] = tuple(c.upper() for c in table.get("extend-select", ()))
     kwargs["component_roots"] = tuple(table.get("component-roots", ()))
     kwargs["catalogs"] = tuple((root / p).resolve() for p in table.get("catalogs", ()))
     kwargs["rule_dirs"] = tuple((root / p).resolve() for p in table.get("rule-dirs", ()))

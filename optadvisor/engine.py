@@ -80,12 +80,13 @@ class Engine:
         self.known = tuple(c.rule.id for c in rules)
         check_codes(self.known, [
             ("--select", select), ("--ignore", ignore), ("select (config)", config.select),
-            ("ignore (config)", config.ignore),
+            ("ignore (config)", config.ignore), ("extend-select (config)", config.extend_select),
             *((f"per-path-ignores {p.pattern!r} (config)", p.rules)
               for p in config.per_path_ignores)])
         self.by_subject: dict[str, list[CompiledRule]] = defaultdict(list)
         for compiled in rules:
-            if selected(compiled.rule.id, select or config.select, ignore or config.ignore):
+            if selected(compiled.rule.id, select or config.select, ignore or config.ignore,
+                        compiled.rule.opt_in, config.extend_select):
                 self.by_subject[compiled.rule.subject].append(compiled)
         self.notes = self._selection_notes(
             (("--select", select) if select else ("select (config)", config.select)),

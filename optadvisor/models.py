@@ -49,6 +49,8 @@ class Config:
     include: tuple[str, ...] = ("*.py", "*.pyi")
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    """`extend-select`: rules added to the selection, opt-in ones (Rule.opt_in) included."""
     ignore: tuple[str, ...] = ()
     per_path_ignores: tuple[PathIgnore, ...] = ()
     component_roots: tuple[str, ...] = ()
@@ -478,6 +480,9 @@ class Rule:
     examples: tuple[RuleExample, ...] = ()
     tags: tuple[str, ...] = ()
     precision: str = "high"
+    opt_in: bool = False
+    """Runs only when selected by its full id (`--select OPT106`, `extend-select`) or ALL:
+    correct findings that most projects do not want by default."""
     lines: Mapping[str, int] = field(default_factory=dict)
     """Line of each key in its TOML file, so errors can point at it."""
     at: str = ""

@@ -41,7 +41,7 @@ class RuleError(Exception):
 
 REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
 OPTIONAL = ("impact", "confidence", "effort", "tags", "precision", "fix", "docs", "examples",
-            "description", "at", "measured", "demote")
+            "description", "at", "measured", "demote", "opt_in")
 AT = {"hotspot": ("function", "hottest-line", "waiting-line"),
       "io": ("call-line", "first-call", "function"),
       "run": ("allocation", "hottest-function", "script", "gc-function",
@@ -296,6 +296,8 @@ def load_rule(path: Path, checked: bool = True) -> CompiledRule:
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise fail("tags", "`tags` must be a list of strings")
+    if not isinstance(data.get("opt_in", False), bool):
+        raise fail("opt_in", "`opt_in` must be true or false")
     rule = Rule(
         id=data["id"], kind=data["kind"], category=data["category"],
         priority=data["priority"], subject=data["subject"], when=data["when"],
@@ -303,6 +305,7 @@ def load_rule(path: Path, checked: bool = True) -> CompiledRule:
         fix_after=fix.get("after", ""), confidence=data.get("confidence", "high"),
         effort=data.get("effort", "small"), source_file=path, docs=dict(docs),
         examples=examples, tags=tuple(tags), precision=data.get("precision", "high"),
+        opt_in=data.get("opt_in", False),
         lines=lines, fix_scope=fix.get("scope", "call"),
         at=data.get("at", allowed_at[0] if allowed_at else ""),
     )
@@ -447,13 +450,17 @@ def load_rules(extra_dirs: tuple[Path, ...] = (), checked: bool = True) -> list[
     return rules
 
 
-def selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+def selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...],
+             opt_in: bool = False, extend: tuple[str, ...] = ()) -> bool:
     """`--select OPT1` picks OPT1xx; ignore wins over select when both match; the longer
-    (more specific) code wins when both lists name a prefix of the rule."""
-    def best(codes: tuple[str, ...]) -> int:
-        return max((len(c) for c in codes if rule_id.startswith(c) or c == "ALL"), default=-1)
+    (more specific) code wins when both lists name a prefix of the rule. An opt-in rule is
+    picked only by its full id or ALL, in the selection or in `extend` (extend-select)."""
+    def best(codes: tuple[str, ...], whole: bool = False) -> int:
+        return max((len(c) for c in codes if c == "ALL" or c == rule_id or (
+            not whole and rule_id.startswith(c))), default=-1)
 
-    chosen = best(select) if select else 0
+    chosen = best(select, opt_in) if select else (-1 if opt_in else 0)
+    chosen = max(chosen, best(extend, opt_in))
     if chosen < 0:
         return False
     dropped = best(ignore)

@@ -94,7 +94,8 @@ def settings_digest(config: Config, rule_files: Sequence[Path], catalog_digest: 
     settings = {
         "catalogs": catalog_digest, "select": list(select), "ignore": list(ignore),
         "config": {key: repr(getattr(config, key)) for key in (
-            "include", "exclude", "select", "ignore", "per_path_ignores", "component_roots",
+            "include", "exclude", "select", "ignore", "extend_select", "per_path_ignores",
+            "component_roots",
             "max_file_bytes", "max_file_seconds", "max_file_mib", "respect_gitignore",
             "include_tests", "include_examples")},
     }

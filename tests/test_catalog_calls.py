@@ -521,6 +521,25 @@ def test_voyage_ai_client_is_an_llm_client_whose_embeddings_are_requests():
     assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [(6, "llm")]
 
 
+def test_wechatpy_clients_call_the_wechat_api_over_sync_http():
+    # Held-out S misses: AstrBot's and kirara-ai's WeCom adapters send text and upload
+    # media with wechatpy's requests-based client from `async def send`.
+    code = textwrap.dedent("""
+        from wechatpy.enterprise import WeChatClient
+
+        class WecomEvent:
+            def __init__(self, client: WeChatClient):
+                self.client = client
+
+            async def send(self, user, text):
+                self.client.message.send_text(1, user, text)
+                return self.client.media.upload("image", b"")
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [
+        (9, "http"), (10, "http")]
+
+
 def test_a_plain_factory_returns_what_it_builds():
     # Held-out P miss: `client = initialize_openai()` then a sync completion inside async
     # code. Not a factory that may return something else (None on a path, a decorator that

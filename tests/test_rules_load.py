@@ -670,3 +670,27 @@ def test_an_exception_handler_inside_a_retry_loop_is_not_a_rare_path():
     recs, error = scan_source(code, select=("OPT101",))
     assert error is None
     assert [(r.line, r.priority) for r in recs] == [(9, "high"), (16, "medium")]
+
+
+def test_an_opt_in_rule_runs_only_when_named(tmp_path):
+    # OPT106 (one small file read in a coroutine) is opt-in: not in the default selection,
+    # nor picked by a prefix (`OPT1`); picked by its id, by ALL, or by extend-select.
+    from optadvisor.api import ScanOptions, scan
+
+    code = "import json\n\n\nasync def settings(path):\n    return json.load(open(path))\n"
+    root = write(tmp_path / "repo", {"svc/app.py": code})
+
+    def rules(select=(), config=""):
+        options = {"paths": (root,), "use_cache": False, "jobs": 1, "select": select}
+        if config:
+            (root / "pyproject.toml").write_text(config)
+        return sorted({r.rule for r in scan(ScanOptions(**options)).recommendations})
+
+    assert rules() == []
+    assert rules(("OPT1",)) == []
+    assert rules(("OPT106",)) == ["OPT106"]
+    assert rules(("ALL",)) == ["OPT106"]
+    assert rules(config='[tool.optadvisor]\nextend-select = ["OPT106"]\n') == ["OPT106"]
+    assert rules(config='[tool.optadvisor]\nextend-select = ["OPT106"]\nignore = ["OPT1"]\n'
+                 ) == ["OPT106"]
+
