@@ -344,6 +344,9 @@ class LoopFact:
     """Resolved name of the call awaited per item (for the link stage and the rules)."""
     discarded: bool = False
     """The call awaited per item is a statement of its own: it runs for its effect."""
+    typed: bool = False
+    """The call awaited per item runs under `if isinstance(<item>, ...)`: only for items of
+    one kind (the images among a message's parts), usually few."""
     rare: str = ""
     """As CallFact.rare, for the loop statement."""
     batched: bool = False

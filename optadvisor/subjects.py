@@ -55,6 +55,7 @@ LOOP_FIELDS = {
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
     "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
+    "typed": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
     "attempts": "int",
     "batched": "bool",
@@ -546,7 +547,7 @@ class LoopView:
                                                        awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay", "network", "rare", "batched", "attempts"):
+                     "forever", "delay", "network", "rare", "batched", "attempts", "typed"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

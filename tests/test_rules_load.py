@@ -694,3 +694,21 @@ def test_an_opt_in_rule_runs_only_when_named(tmp_path):
     assert rules(config='[tool.optadvisor]\nextend-select = ["OPT106"]\nignore = ["OPT1"]\n'
                  ) == ["OPT106"]
 
+
+def test_an_await_for_items_of_one_kind_ranks_one_level_down():
+    # Held-out S: LangBot's and AstrBot's adapters await a download or an upload only for
+    # the images among a message's parts (`if isinstance(comp, Image):`), usually one.
+    from optadvisor.api import scan_source
+
+    code = ("import httpx\n\n\n"
+            "async def convert(client: httpx.AsyncClient, chain, Image):\n"
+            "    parts = []\n"
+            "    for comp in chain:\n"
+            "        if isinstance(comp, Image):\n"
+            "            parts.append(await client.get(comp.url))\n"
+            "    return parts\n\n\n"
+            "async def fetch_all(client: httpx.AsyncClient, urls):\n"
+            "    return [await client.get(u) for u in urls]\n")
+    recs, error = scan_source(code, select=("OPT103",))
+    assert error is None
+    assert [(r.symbol, r.priority) for r in recs] == [("convert", "medium"), ("fetch_all", "high")]

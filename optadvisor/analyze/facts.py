@@ -414,7 +414,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
             attempts=lb.retry.attempts if lb.retry is not None else 0,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
-            discarded=lb.discarded, rare=lb.rare,
+            discarded=lb.discarded, rare=lb.rare, typed=lb.typed,
             batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch)))
 
     groups = []

@@ -227,6 +227,8 @@ class LoopBuild:
     """Pre-order index of the first awaited call that reads the loop target."""
     discarded: bool = False
     """That awaited call is a statement of its own: its result is thrown away."""
+    typed: bool = False
+    """That awaited call runs under `if isinstance(<item>, ...)`: for items of one kind."""
     rare: str = ""
     """As CallBuild.rare, for the loop statement."""
     exits: bool = False
@@ -322,6 +324,8 @@ class FactCollector(cst.CSTVisitor):
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
+        self._typed_bodies: set[int] = set()
+        """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
         self._none_bodies: dict[int, str] = {}
         """id of the body of an `if <x> is None:` -> the dotted name tested."""
         self._gathers: list[tuple[int, int]] = []
@@ -642,6 +646,8 @@ class FactCollector(cst.CSTVisitor):
         loop = self._own_loop()
         if loop is not None:
             loop.test_reads |= names_read(node.test)
+            if _tests_type(node.test, loop.targets):
+                self._typed_bodies.add(id(node.body))
         if self._guards_param(node.test):
             self._guard_ifs.add(id(node))
             self._param_guards += 1
@@ -1060,6 +1066,9 @@ class FactCollector(cst.CSTVisitor):
                     # Its index is the next Call the walk meets: this one.
                     loop.await_call = len(self.call_nodes)
                     loop.discarded = id(node) in self._bare_awaits
+                    loop.typed = any(id(n.body) in self._typed_bodies
+                                     for n, f, branch in self._if_stack
+                                     if f == self._fidx and branch == "body")
         func = self._func()
         if func is not None:
             func.awaits += 1
@@ -1803,6 +1812,19 @@ def _probed(test: cst.BaseExpression) -> set[str]:
 
 
 _EXISTS = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir", "which"})
+
+
+def _tests_type(test: cst.BaseExpression, targets: set[str]) -> bool:
+    """`isinstance(comp, Image)` (alone, negated or in an `and`/`or`) on a loop's item."""
+    for node in (test, *((test.left, test.right) if isinstance(test, cst.BooleanOperation)
+                         else ())):
+        if isinstance(node, cst.UnaryOperation):
+            node = node.expression
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                node.func.value == "isinstance" and node.args and \
+                isinstance(node.args[0].value, cst.Name) and node.args[0].value.value in targets:
+            return True
+    return False
 
 
 def _none_test(test: cst.BaseExpression) -> str:
