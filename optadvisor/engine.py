@@ -20,7 +20,7 @@ import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
-from optadvisor.context import DEMOTED, context_of
+from optadvisor.context import DEMOTED, context_of, legacy_path
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via
@@ -359,17 +359,22 @@ def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
     """The finding's priority and score after what lowers them, and a note for its message:
     the rule's own `demote` (its evidence says this one is worth less: local file reads
     gathered, a failure path), code marked `@deprecated` (eval G: semantic-kernel's old
-    memory stores, whose replacements already do it right) — one level down each — and a
+    memory stores, whose replacements already do it right) or kept in a `legacy/` directory
+    (held-out Q and S: crawl4ai's and OpenAdapt's) — one level down each — and a
     test, example or script file (shown, ranked last, below the default --fail-on)."""
     priority, note = compiled.rule.priority, ""
     function = env.get("function")
     deprecated = function is not None and function.deprecated
-    for lower in (compiled.demote is not None and compiled.demote(env), deprecated):
+    file = env.get("file")
+    legacy = file is not None and legacy_path(file.path)
+    for lower in (compiled.demote is not None and compiled.demote(env), deprecated or legacy):
         if lower:
             priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
             score = max(1, score // 2)
     if deprecated:
         note = " (in code marked @deprecated: its replacement may already do this)"
+    elif legacy:
+        note = " (in a legacy or deprecated directory: code its authors replaced)"
     if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
         priority, score = "low", max(1, score // 3)
     return priority, score, note

@@ -587,3 +587,26 @@ def test_an_override_is_called_by_the_callers_of_the_method_it_overrides(tmp_pat
     report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, select=("OPT101",)))
     got = {r.symbol: r.priority for r in report.recommendations}
     assert got == {"UVEnvironment.prepare": "medium", "UVEnvironment.execute": "high"}
+
+
+def test_findings_in_a_legacy_directory_rank_one_level_down_and_say_so():
+    # Held-out Q and S: crawl4ai's `legacy/` (its only user cannot even import) and
+    # OpenAdapt's previous generation under `legacy/`: code its authors replaced.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import requests
+
+        def fetch(url):
+            return requests.get(url)
+    """)
+    current, _ = scan_source(code, rel="pkg/client.py", select=("OPT202",))
+    legacy, _ = scan_source(code, rel="pkg/legacy/client.py", select=("OPT202",))
+    assert [r.priority for r in current] == ["high"]
+    assert [r.priority for r in legacy] == ["medium"]
+    assert "legacy or deprecated directory" in legacy[0].message
+    assert scan_source(code, rel="pkg/legacy_support.py", select=("OPT202",))[0][0].priority \
+        == "high"
+
