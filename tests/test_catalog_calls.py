@@ -540,6 +540,43 @@ def test_wechatpy_clients_call_the_wechat_api_over_sync_http():
         (9, "http"), (10, "http")]
 
 
+def test_boto3_resource_objects_are_made_locally_and_their_methods_are_requests():
+    # Held-out S miss: agent-squad's DynamoDB chat storage, `self.table.put_item` from async
+    # methods; `dynamodb.Table(name)` itself makes no request.
+    code = textwrap.dedent("""
+        import boto3
+
+        class Storage:
+            def __init__(self, name):
+                self.table = boto3.resource("dynamodb").Table(name)
+
+            async def save(self, item, name):
+                bucket = boto3.resource("s3").Bucket(name)
+                self.table.put_item(Item=item)
+                return bucket.objects.all()
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [
+        (10, "cloud"), (11, "cloud")]
+
+
+def test_sync_messaging_and_telephony_clients_make_requests():
+    # Held-out S misses: bolna's Twilio and Plivo calls from `async def make_call`.
+    code = textwrap.dedent("""
+        import plivo
+        from slack_sdk import WebClient
+        from twilio.rest import Client
+
+        async def make_call(to, text):
+            Client("sid", "token").calls.create(to=to, from_="x", url="u")
+            plivo.RestClient("id", "token").calls.create(from_="x", to_=to, answer_url="u")
+            WebClient(token="t").chat_postMessage(channel="c", text=text)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [
+        (7, "http"), (8, "http"), (9, "http")]
+
+
 def test_a_plain_factory_returns_what_it_builds():
     # Held-out P miss: `client = initialize_openai()` then a sync completion inside async
     # code. Not a factory that may return something else (None on a path, a decorator that
