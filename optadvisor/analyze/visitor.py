@@ -1227,6 +1227,15 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.yields = True
+        # What a generator yields goes to its consumer, as a return value does (a
+        # context-manager or dependency factory: `async with Client() as c: yield c`).
+        value = node.value
+        if isinstance(value, cst.Name) and func is not None:
+            func.returned_names.add(value.value)
+        elif isinstance(value, cst.BaseExpression):
+            call = stored_call(value)
+            if call is not None:
+                self._returned.add(id(call))
         # Every loop of this function around it: a yield in an inner loop streams the
         # outer loop's items in order too (held-out Q: crawl4ai's deep-crawl stream).
         for loop in self._loop_stack:
