@@ -77,6 +77,10 @@ class Via:
     table file, or does file work per item of a loop (`for p in d.glob("*.json"):
     json.load(open(p))`). One small read or write takes microseconds to a millisecond;
     held-out reads O-R found those worth a thread in 2 of 160 cases (OPT105)."""
+    own_session: bool = False
+    """The database call the chain ends in is on a connection or session the helper that
+    makes it opened itself (`with self._connect() as conn: conn.execute(...)`): the chain
+    may move to a worker thread whole (CallFact.own_session)."""
 
     @property
     def text(self) -> str:
@@ -346,6 +350,8 @@ class BlockingLinker:
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
+        self._own: dict[FunctionKey, bool] = {}
+        """The database call a chain ends in is on a session its function opened itself."""
         self._direct: dict[str, dict[int, CallFact]] = {}
         self._prompts: dict[str, set[int]] = {}
         """Per file, the functions that read the terminal (`input()`, a console prompt)."""
@@ -413,7 +419,8 @@ class BlockingLinker:
                              consumed=consumed, entered=entered,
                              loop_bound=self._loop_bound(chain),
                              interactive=self._interactive(chain),
-                             scaled=category == "file" and self._scaled(target, 0, set()))
+                             scaled=category == "file" and self._scaled(target, 0, set()),
+                             own_session=self._own.get(target, False))
         return out
 
     def _scaled(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]) -> bool:
@@ -547,6 +554,7 @@ class BlockingLinker:
             chain = (me, Hop(direct.name, rel, direct.line))
             memo[key] = chain
             self._category[key] = (direct.blocking, direct.replacement, direct.conditional)
+            self._own[key] = direct.own_session
             return chain
         visiting.add(key)
         found = None
@@ -564,6 +572,7 @@ class BlockingLinker:
                 if found is None or not conditional:
                     found = (me, *tail)
                     self._category[key] = (category, replacement, conditional)
+                    self._own[key] = self._own.get(target, False)
                 if not conditional:
                     break
         visiting.discard(key)

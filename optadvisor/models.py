@@ -214,6 +214,10 @@ class CallFact:
     """A call on a session its function opened itself (`smtp.login(...)` after `smtp =
     smtplib.SMTP(host)`): the finding at the line that opens it covers it, and its fix
     moves the whole session into one worker thread."""
+    own_session: bool = False
+    """A database call on a connection or session its function opened itself (a local from
+    `sqlite3.connect(...)`, `with self._connect() as conn:`): the function may move to a
+    worker thread whole, its connection with it."""
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""

@@ -290,6 +290,7 @@ class CallView:
         self.via_loop_bound = bool(via and via.loop_bound)
         self.via_interactive = bool(via and via.interactive)
         self.via_entered = bool(via and via.entered)
+        self.via_own_session = bool(via and via.own_session)
         # "helper -> twin" (link.Via.twin): the async twin, and the helper it stands for.
         self.via_twin_of, _, self.via_twin = via.twin.partition(" -> ") if via else ("", "", "")
         self.function = function

@@ -58,6 +58,21 @@ def _block_scaled(calls: list[CallFact], by_index: dict[int, tuple[CallBuild, Ca
     return [replace(fact, block_scaled=True) if id(fact) in scaled else fact for fact in calls]
 
 
+def _own_sessions(calls: list[CallFact], by_index: dict[int, tuple[CallBuild, CallFact]],
+                  collector: FactCollector) -> list[CallFact]:
+    """Database calls on a local the function made with a call of its own (`conn =
+    self._connect()`, `with self._connect() as conn:`, `conn = sqlite3.connect(p)`): its
+    own connection, which may move to a worker thread with it (held-out T: xinference's
+    stores open one per method). Not one stored on the object or handed in."""
+    made = {(cb.function, cb.target) for cb in collector.calls
+            if cb.target and (cb.assigned_to == "local" or cb.in_with)}
+    own = {id(fact) for cb, fact in by_index.values()
+           if fact.blocking == "db" and len(cb.chain) > 1 and (cb.function, cb.chain[0]) in made}
+    if not own:
+        return calls
+    return [replace(fact, own_session=True) if id(fact) in own else fact for fact in calls]
+
+
 def _session_covered(calls: list[CallFact],
                      by_index: dict[int, tuple[CallBuild, CallFact]]) -> list[CallFact]:
     """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`,
@@ -381,8 +396,18 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             calls.append(fact)
             by_index[cb.index] = (cb, fact)
 
-    calls = _session_covered(calls, by_index)
-    calls = _block_scaled(calls, by_index, catalog)
+    # Each pass replaces facts by identity: by_index follows, for the next one.
+    for step in (lambda: _session_covered(calls, by_index),
+                 lambda: _own_sessions(calls, by_index, collector),
+                 lambda: _block_scaled(calls, by_index, catalog)):
+        new = step()
+        if new is not calls:
+            old_ids = {id(fact): fact for fact in calls}
+            by_new = dict(zip(map(id, calls), new))
+            for index, (cb, fact) in by_index.items():
+                if id(fact) in old_ids:
+                    by_index[index] = (cb, by_new[id(fact)])
+            calls = new
 
     loops = []
     for lb in collector.loops:

@@ -132,7 +132,7 @@ def build(ctx: FixContext) -> Fix:
         # `self._connect()` -> `sqlite3.connect`) makes its own, per call: it may move
         # whole (held-out T: xinference's router stores).
         if bound is not None and call.blocking_category == "db" and not (
-                call.indirect and call.blocking_method == "connect"):
+                call.indirect and (call.blocking_method == "connect" or call.via_own_session)):
             raise NotHere("The connection was made elsewhere: a database connection "
                           "(sqlite3's above all) is used from the thread that opened it, "
                           "so offloading this one call is not safe.")
@@ -157,11 +157,24 @@ def _read_as_stream(scope: ast.AST | None, statement: ast.Assign) -> bool:
     (`response.iter_lines()`, `response.iter_content(...)`): the reading blocks as the
     request did."""
     names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
-    if scope is None or not names:
-        return False
     return any(isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS
                and isinstance(sub.value, ast.Name) and sub.value.id in names
-               for sub in ast.walk(scope))
+               for sub in _after(scope, statement, names))
+
+
+def _after(scope: ast.AST | None, statement: ast.Assign, names: set[str]) -> list[ast.AST]:
+    """The nodes of the function after the assignment and before the next one to the same
+    names: what reads this value, not another request's bound to the same name (held-out U:
+    AIOS's upload `response = requests.post(...)` below a download's `response` streamed)."""
+    if scope is None or not names:
+        return []
+    start = statement.end_lineno or statement.lineno
+    rebound = min((node.lineno for node in ast.walk(scope)
+                   if isinstance(node, ast.Assign) and node.lineno > start
+                   and any(isinstance(t, ast.Name) and t.id in names for t in node.targets)),
+                  default=None)
+    return [node for node in ast.walk(scope) if hasattr(node, "lineno")
+            and node.lineno > start and (rebound is None or node.lineno < rebound)]
 
 
 _REMOTE = frozenset({"http", "llm", "cloud", "grpc", "network"})
@@ -176,18 +189,17 @@ def _iterated_later(scope: ast.AST | None, statement: ast.Assign) -> bool:
     they are read (held-out S: agent-squad's OpenAI stream built from `**request_options`,
     Bedrock's `invoke_flow` event stream)."""
     names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
-    if scope is None or not names:
-        return False
 
     def of_name(node: ast.AST) -> bool:
         while isinstance(node, (ast.Subscript, ast.Attribute)):
             node = node.value
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            return of_name(node.func.value)  # `response.get("stream")`
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "get":
+            return of_name(node.func.value)  # `response.get("stream")`, not `.json()`
         return isinstance(node, ast.Name) and node.id in names
 
     return any(isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)) and of_name(sub.iter)
-               for sub in ast.walk(scope))
+               for sub in _after(scope, statement, names))
 
 
 def _iterated(parent: ast.AST | None, node: ast.Call) -> bool:
