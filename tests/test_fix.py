@@ -162,80 +162,50 @@ def test_a_name_reused_for_another_request_is_not_taken_for_its_stream():
     assert [(r.line, r.fix.applicability) for r in recs] == [(5, "manual"), (9, "unsafe")]
 
 
-def test_a_helper_that_opens_its_own_connection_moves_to_a_thread_whole():
+STORE = """
+import sqlite3
+
+
+class Store:
+    def __init__(self, path):
+        self.path = path
+        self.conn = sqlite3.connect(path)
+
+{connect}
+    def get(self, key):
+        with self._connect() as conn:
+            return conn.execute("select v from t where k = ?", (key,)).fetchone()
+
+    def peek(self, key):
+        return self.conn.execute("select v from t where k = ?", (key,)).fetchone()
+
+
+class Service:
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def lookup(self, key):
+        return self.store.get(key), self.store.peek(key)
+"""
+
+
+@pytest.mark.parametrize("connect", [
+    # The factory's return is not known: the chain ends in `sqlite3.connect`.
+    "    def _connect(self):\n        conn = sqlite3.connect(self.path, timeout=30)\n"
+    "        conn.row_factory = sqlite3.Row\n        return conn\n",
+    # It is: the chain ends in a statement on the helper's own local (Via.own_session).
+    "    def _connect(self):\n        return sqlite3.connect(self.path, timeout=30)\n",
+])
+def test_a_helper_that_opens_its_own_connection_moves_to_a_thread_whole(connect):
     # Held-out T: xinference's router stores open a fresh SQLite connection in every
     # method (`with self._connect() as conn`): the helper may run in a worker thread. One
     # that uses the connection stored on the object may not.
-    recs, error = scan_source(textwrap.dedent("""
-        import sqlite3
-
-
-        class Store:
-            def __init__(self, path):
-                self.path = path
-                self.conn = sqlite3.connect(path)
-
-            def _connect(self):
-                conn = sqlite3.connect(self.path, timeout=30)
-                conn.row_factory = sqlite3.Row
-                return conn
-
-            def get(self, key):
-                with self._connect() as conn:
-                    return conn.execute("select v from t where k = ?", (key,)).fetchone()
-
-            def peek(self, key):
-                return self.conn.execute("select v from t where k = ?", (key,)).fetchone()
-
-
-        class Service:
-            def __init__(self, store: Store):
-                self.store = store
-
-            async def lookup(self, key):
-                return self.store.get(key), self.store.peek(key)
-    """), select=("OPT104",))
+    recs, error = scan_source(STORE.format(connect=connect), select=("OPT104",))
     assert error is None
     by_column = {r.column: r for r in recs}
     assert "asyncio.to_thread(self.store.get, key)" in (by_column[16].snippet.after or "")
     assert by_column[37].fix.applicability == "manual"
     assert "made elsewhere" in by_column[37].fix.message
-
-
-def test_a_helper_whose_connection_is_its_own_local_moves_to_a_thread_whole():
-    # The same when the connection factory's return is known (`with self._connect() as
-    # conn: conn.execute(...)`): the chain ends in a statement on the helper's own local.
-    recs, error = scan_source(textwrap.dedent("""
-        import sqlite3
-
-
-        class Store:
-            def __init__(self, path):
-                self.path = path
-                self.conn = sqlite3.connect(path)
-
-            def _connect(self):
-                return sqlite3.connect(self.path, timeout=30)
-
-            def get(self, key):
-                with self._connect() as conn:
-                    return conn.execute("select v from t where k = ?", (key,)).fetchone()
-
-            def peek(self, key):
-                return self.conn.execute("select v from t where k = ?", (key,)).fetchone()
-
-
-        class Service:
-            def __init__(self, store: Store):
-                self.store = store
-
-            async def lookup(self, key):
-                return self.store.get(key), self.store.peek(key)
-    """), select=("OPT104",))
-    assert error is None
-    by_column = {r.column: r for r in recs}
-    assert "asyncio.to_thread(self.store.get, key)" in (by_column[16].snippet.after or "")
-    assert by_column[37].fix.applicability == "manual"
 
 
 def test_sqlite_connection_made_elsewhere_is_words():
