@@ -400,13 +400,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     for step in (lambda: _session_covered(calls, by_index),
                  lambda: _own_sessions(calls, by_index, collector),
                  lambda: _block_scaled(calls, by_index, catalog)):
-        new = step()
+        new = step()  # one fact for each of `calls`, in order
         if new is not calls:
-            old_ids = {id(fact): fact for fact in calls}
-            by_new = dict(zip(map(id, calls), new))
+            by_old = dict(zip(map(id, calls), new))
             for index, (cb, fact) in by_index.items():
-                if id(fact) in old_ids:
-                    by_index[index] = (cb, by_new[id(fact)])
+                by_index[index] = (cb, by_old.get(id(fact), fact))
             calls = new
 
     loops = []
