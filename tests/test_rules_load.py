@@ -724,3 +724,18 @@ def test_code_switched_off_under_if_false_is_not_reported():
     assert error is None
     assert [r.line for r in recs] == [10]
 
+
+def test_a_missing_timeout_in_an_exception_handler_ranks_as_its_blocking_call_does():
+    # Held-out U: AIOS relaunches Chrome with `requests.post` in an `except` fallback;
+    # OPT101 ranked the call one level down, the site's timeout facet kept it high.
+    from optadvisor.api import scan_source
+
+    code = ("import requests\n\n\n"
+            "def relaunch(url, payload):\n    try:\n        return connect(url)\n"
+            "    except ConnectionError:\n        return requests.post(url, data=payload)\n\n\n"
+            "def fetch(url):\n    return requests.get(url)\n")
+    recs, error = scan_source(code, select=("OPT202",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(8, "medium"), (12, "high")]
+    assert "in an exception handler" in recs[0].message
+
