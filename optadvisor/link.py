@@ -78,9 +78,9 @@ class Via:
     json.load(open(p))`). One small read or write takes microseconds to a millisecond;
     held-out reads O-R found those worth a thread in 2 of 160 cases (OPT105)."""
     own_session: bool = False
-    """The database call the chain ends in is on a connection or session the helper that
-    makes it opened itself (`with self._connect() as conn: conn.execute(...)`): the chain
-    may move to a worker thread whole (CallFact.own_session)."""
+    """The database call the chain ends in opens a connection or runs on one the helper that
+    makes it opened itself (`sqlite3.connect(p)`, `with self._connect() as conn:
+    conn.execute(...)`): the chain may move to a worker thread whole (CallFact.own_session)."""
 
     @property
     def text(self) -> str:
@@ -349,9 +349,9 @@ class BlockingLinker:
         self._scaled_own: dict[str, set[int]] = {}
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
-        self._category: dict[FunctionKey, tuple[str, str, bool]] = {}
-        self._own: dict[FunctionKey, bool] = {}
-        """The database call a chain ends in is on a session its function opened itself."""
+        self._category: dict[FunctionKey, tuple[str, str, bool, bool]] = {}
+        """A chain's end: (blocking category, replacement, conditional, own session: see
+        Via.own_session)."""
         self._direct: dict[str, dict[int, CallFact]] = {}
         self._prompts: dict[str, set[int]] = {}
         """Per file, the functions that read the terminal (`input()`, a console prompt)."""
@@ -412,7 +412,7 @@ class BlockingLinker:
             consumed = generator and call.iterated
             chain = self._blocks(target, 0, set(), consumed=consumed or entered)
             if chain:
-                category, replacement, conditional = self._category[target]
+                category, replacement, conditional, own_session = self._category[target]
                 out[i] = Via(chain=chain, category=category, replacement=replacement,
                              conditional=conditional, bridge=self._bridges(target),
                              twin=self._twin(chain, (rel, call.function)),
@@ -420,7 +420,7 @@ class BlockingLinker:
                              loop_bound=self._loop_bound(chain),
                              interactive=self._interactive(chain),
                              scaled=category == "file" and self._scaled(target, 0, set()),
-                             own_session=self._own.get(target, False))
+                             own_session=own_session)
         return out
 
     def _scaled(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]) -> bool:
@@ -553,8 +553,8 @@ class BlockingLinker:
         if direct is not None:
             chain = (me, Hop(direct.name, rel, direct.line))
             memo[key] = chain
-            self._category[key] = (direct.blocking, direct.replacement, direct.conditional)
-            self._own[key] = direct.own_session
+            self._category[key] = (direct.blocking, direct.replacement, direct.conditional,
+                                   direct.own_session)
             return chain
         visiting.add(key)
         found = None
@@ -567,12 +567,11 @@ class BlockingLinker:
                 continue
             tail = self._blocks(target, depth + 1, visiting)
             if tail:
-                category, replacement, conditional = self._category[target]
+                category, replacement, conditional, own_session = self._category[target]
                 conditional = conditional or callee in rare
                 if found is None or not conditional:
                     found = (me, *tail)
-                    self._category[key] = (category, replacement, conditional)
-                    self._own[key] = self._own.get(target, False)
+                    self._category[key] = (category, replacement, conditional, own_session)
                 if not conditional:
                     break
         visiting.discard(key)
@@ -724,7 +723,7 @@ class Callers:
         self._by_last: dict[str, list[tuple[int, int, int, str]]] | None = None
         self._resolved: dict[tuple[int, str], FunctionKey | None] = {}
 
-    def to(self, wanted: Iterable[str], counted: Callable[[SourceFile], bool] | None = None
+    def to(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
            ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
         """(caller, its facts, the callee's name, the project function it resolves to) for
         every call of a function whose last name part is in `wanted`, from the files
@@ -743,7 +742,7 @@ class Callers:
         found = sorted(entry for name in wanted for entry in self._by_last.get(name, ()))
         for f, i, _, callee in found:
             source, facts = self.files[f]
-            if counted is not None and not counted(source):
+            if counted is not None and not counted(source.rel):
                 continue
             # Each level of each search asks again: resolve a name once per file.
             memo = (f, callee)
@@ -755,14 +754,10 @@ class Callers:
                 yield (source.rel, i), facts.functions[i], callee, target
 
 
-def _service_file(source: SourceFile) -> bool:
+def _service_file(rel: str) -> bool:
     """Not a test, example, script or migration: calls there say nothing of how often, or
     on which loop, the service runs a function (a function only they call has no caller,
     so no evidence)."""
-    return _service_file_rel(source.rel)
-
-
-def _service_file_rel(rel: str) -> bool:
     return context_of(rel) not in DEMOTED
 
 
@@ -799,7 +794,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
     # a configured callback).
     handed = {name for source, facts in files for name in facts.handed
-              if _service_file(source)}
+              if _service_file(source.rel)}
     # One that gathers tasks is alone before and after its `await gather(...)` (held-out R:
     # modelscope's `get_perception_infos`, run by `asyncio.run`); the tasks it gathers are
     # not (they run beside each other).
@@ -817,7 +812,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         # says nothing of where the service runs it (held-out Q: gptme's ACP step). A
         # script's own calls do say how the script runs its coroutines.
         for key, caller, callee, target in callers_of.to(wanted):
-            if _service_file_rel(key[0]) or not _service_file_rel(target[0]):
+            if _service_file(key[0]) or not _service_file(target[0]):
                 callers.setdefault(target, []).append(
                     (key, callee in caller.driven and callee not in caller.gathered,
                      callee in caller.gathered))

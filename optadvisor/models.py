@@ -215,9 +215,9 @@ class CallFact:
     smtplib.SMTP(host)`): the finding at the line that opens it covers it, and its fix
     moves the whole session into one worker thread."""
     own_session: bool = False
-    """A database call on a connection or session its function opened itself (a local from
-    `sqlite3.connect(...)`, `with self._connect() as conn:`): the function may move to a
-    worker thread whole, its connection with it."""
+    """A database call that opens a connection or session (`sqlite3.connect(p)`), or runs on
+    one its function made itself (a local from a call, `with self._connect() as conn:`): the
+    function may move to a worker thread whole, its connection with it."""
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""

@@ -191,8 +191,8 @@ class Service:
 
 @pytest.mark.parametrize("connect", [
     # The factory's return is not known: the chain ends in `sqlite3.connect`.
-    "    def _connect(self):\n        conn = sqlite3.connect(self.path, timeout=30)\n"
-    "        conn.row_factory = sqlite3.Row\n        return conn\n",
+    ("    def _connect(self):\n        conn = sqlite3.connect(self.path, timeout=30)\n"
+     "        conn.row_factory = sqlite3.Row\n        return conn\n"),
     # It is: the chain ends in a statement on the helper's own local (Via.own_session).
     "    def _connect(self):\n        return sqlite3.connect(self.path, timeout=30)\n",
 ])

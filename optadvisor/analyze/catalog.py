@@ -415,14 +415,14 @@ def is_request(name: str, catalog: Catalog) -> bool:
 _CLIENT_WORDS = frozenset({"client", "session", "http", "api"})
 
 
-def quick_call(catalog: "Catalog", name: str) -> bool:
+def quick_call(catalog: Catalog, name: str) -> bool:
     """The blocking call `name` is one its catalog entry says answers in milliseconds
     (`[[blocking]] quick`: a Docker lookup, a single stat), by its last name."""
     entry = catalog.blocking.get(name)
     return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
 
 
-def bulk_call(catalog: "Catalog", name: str) -> bool:
+def bulk_call(catalog: Catalog, name: str) -> bool:
     """The blocking call `name` is one its catalog entry says does work that grows with
     the data (`[[blocking]] bulk`: a walk, a tree copy, an archive), by its last name."""
     entry = catalog.blocking.get(name)

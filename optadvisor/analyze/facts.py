@@ -41,40 +41,36 @@ def _opens_session(fact: CallFact) -> bool:
     return fact.blocking == "db" and fact.name.rsplit(".", 1)[-1].rstrip("()") in _DB_OPENERS
 
 
-def _block_scaled(calls: list[CallFact], by_index: dict[int, tuple[CallBuild, CallFact]],
-                  catalog: Catalog) -> list[CallFact]:
+def _block_scaled(by_index: dict[int, tuple[CallBuild, CallFact]], catalog: Catalog) -> None:
     """A `with` opening a file whose block does file work per item of a loop (not a stat)
     is file work that grows with the data (held-out P: GPTCache zips a whole cache folder
     into `zipfile.ZipFile(...)` per download request, one `zf.write` per file walked)."""
-    scaled = set()
-    for cb, fact in by_index.values():
-        if cb.block_loops and fact.blocking == "file" and any(
-                inner[1].blocking == "file" and not inner[1].brief
-                and not quick_call(catalog, inner[1].name)
-                for inner in map(by_index.get, cb.block_loops) if inner is not None):
-            scaled.add(id(fact))
-    if not scaled:
-        return calls
-    return [replace(fact, block_scaled=True) if id(fact) in scaled else fact for fact in calls]
+    scaled = [index for index, (cb, fact) in by_index.items()
+              if cb.block_loops and fact.blocking == "file" and any(
+                  inner[1].blocking == "file" and not inner[1].brief
+                  and not quick_call(catalog, inner[1].name)
+                  for inner in map(by_index.get, cb.block_loops) if inner is not None)]
+    for index in scaled:
+        cb, fact = by_index[index]
+        by_index[index] = (cb, replace(fact, block_scaled=True))
 
 
-def _own_sessions(calls: list[CallFact], by_index: dict[int, tuple[CallBuild, CallFact]],
-                  collector: FactCollector) -> list[CallFact]:
+def _own_sessions(by_index: dict[int, tuple[CallBuild, CallFact]],
+                  collector: FactCollector) -> None:
     """Database calls on a local the function made with a call of its own (`conn =
     self._connect()`, `with self._connect() as conn:`, `conn = sqlite3.connect(p)`): its
     own connection, which may move to a worker thread with it (held-out T: xinference's
-    stores open one per method). Not one stored on the object or handed in."""
+    stores open one per method), or the call that opens it (`sqlite3.connect(p)`). Not one
+    stored on the object or handed in."""
     made = {(cb.function, cb.target) for cb in collector.calls
             if cb.target and (cb.assigned_to == "local" or cb.in_with)}
-    own = {id(fact) for cb, fact in by_index.values()
-           if fact.blocking == "db" and len(cb.chain) > 1 and (cb.function, cb.chain[0]) in made}
-    if not own:
-        return calls
-    return [replace(fact, own_session=True) if id(fact) in own else fact for fact in calls]
+    for index, (cb, fact) in by_index.items():
+        if _opens_session(fact) or fact.blocking == "db" and len(cb.chain) > 1 and \
+                (cb.function, cb.chain[0]) in made:
+            by_index[index] = (cb, replace(fact, own_session=True))
 
 
-def _session_covered(calls: list[CallFact],
-                     by_index: dict[int, tuple[CallBuild, CallFact]]) -> list[CallFact]:
+def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
     """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`,
     `conn = sqlite3.connect(path)`, and the cursors made from it) are covered by the
     finding on the line that opens it, whose fix moves the whole session into one worker
@@ -96,7 +92,7 @@ def _session_covered(calls: list[CallFact],
             else:  # on one made elsewhere: its statements are one session of their own
                 with_bound.add((cb.function, cb.target))
     if not opened and not with_bound:
-        return calls
+        return
     covered = set()
     heads: dict[int, int] = {}  # id of a session's finding -> how many calls it covers
     first: dict[tuple[int, str], int] = {}  # (function, session name) -> id of its finding
@@ -123,9 +119,11 @@ def _session_covered(calls: list[CallFact],
                 first[(cb.function, cb.target)] = first[key]  # a cursor on that connection
             else:
                 first[(cb.function, cb.target)] = id(fact)  # the line that opens a session
-    return [replace(fact, in_session=True) if id(fact) in covered else
-            replace(fact, session_calls=heads[id(fact)]) if id(fact) in heads else fact
-            for fact in calls]
+    for index, (cb, fact) in by_index.items():
+        if id(fact) in covered:
+            by_index[index] = (cb, replace(fact, in_session=True))
+        elif id(fact) in heads:
+            by_index[index] = (cb, replace(fact, session_calls=heads[id(fact)]))
 
 
 def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:
@@ -271,8 +269,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             gathered=tuple(sorted({resolver.name(ch, i) for ch in fb.gathered_chains})),
         ))
 
-    calls = []
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
+    """The facts of the file's calls, in the walk's order (FileFacts.calls)."""
     repeated_lines: set[tuple[int, int]] = set()
     names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
     # An `async with` item is entered by awaiting it: a file handed to it (`async with
@@ -393,19 +391,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 repeated_lines.add((fact.line, first))
                 fact = replace(fact, repeats=first, reuse=earlier.target)
         if fact is not None:
-            calls.append(fact)
             by_index[cb.index] = (cb, fact)
 
-    # Each pass replaces facts by identity: by_index follows, for the next one.
-    for step in (lambda: _session_covered(calls, by_index),
-                 lambda: _own_sessions(calls, by_index, collector),
-                 lambda: _block_scaled(calls, by_index, catalog)):
-        new = step()  # one fact for each of `calls`, in order
-        if new is not calls:
-            by_old = dict(zip(map(id, calls), new))
-            for index, (cb, fact) in by_index.items():
-                by_index[index] = (cb, by_old.get(id(fact), fact))
-            calls = new
+    # What a call's fact says of the calls around it (each pass updates by_index).
+    _session_covered(by_index)
+    _own_sessions(by_index, collector)
+    _block_scaled(by_index, catalog)
+    calls = [fact for _, fact in by_index.values()]
 
     loops = []
     for lb in collector.loops:

@@ -84,6 +84,8 @@ class FuncBuild:
     positional_params: list[str] = field(default_factory=list)
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: set[str] = field(default_factory=set)
+    """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
+    in this function's thread."""
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`."""
     driven_chains: list[Chain] = field(default_factory=list)
@@ -101,8 +103,6 @@ class FuncBuild:
     `uow.session.scalars(q)`): a session or connection, whatever its type annotation says."""
     gathered_chains: list[Chain] = field(default_factory=list)
     """Calls made in the arguments of an awaited `gather` of this function (its tasks)."""
-    """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
-    in this function's thread."""
     divided: set[str] = field(default_factory=set)
     """Locals assigned a division or an int() of one (`attempts = timeout // 60`)."""
     offloaded_names: set[str] = field(default_factory=set)
@@ -207,6 +207,21 @@ class AwaitGroupBuild:
     calls: list[cst.Call]
     targets: list[str]
     receivers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _OpenWith:
+    """A `with` that opens a file, while its block is visited."""
+
+    function: int
+    opener: int
+    """id of the call that opens the file (the first such item)."""
+    items: set[int]
+    """ids of all the `with`'s item calls."""
+    depth: int
+    """Loop depth at the `with`: calls deeper than it are made in a loop of its block."""
+    looped: list[int] = field(default_factory=list)
+    """Calls (by index) made in a loop inside the block (CallBuild.block_loops)."""
 
 
 @dataclass
@@ -337,9 +352,8 @@ class FactCollector(cst.CSTVisitor):
         self._with_items: set[int] = set()
         self._iterated: set[int] = set()
         self._async_with_items: set[int] = set()
-        self._open_withs: list[tuple[int, int, set[int], int, list[int]] | None] = []
-        """Per `with` being visited: for one opening a file, (function, id of the opening
-        call, ids of its items, loop depth at the `with`, calls made in a loop inside)."""
+        self._open_withs: list[_OpenWith | None] = []
+        """Per `with` being visited: what it opens when it opens a file, else None."""
         self._builds: dict[int, CallBuild] = {}
         """id of a call node -> its build, for the calls a `with` opens (block_loops)."""
         self._assigned: dict[int, tuple[str, bool]] = {}
@@ -770,8 +784,9 @@ class FactCollector(cst.CSTVisitor):
                  and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS
                  and not in_memory_archive(item.item, func.types if func else {})]
         if opens and node.asynchronous is None:
-            self._open_withs.append((self._fidx, opens[0], {id(item.item) for item in node.items},
-                                     self._loop_depth(), []))
+            self._open_withs.append(_OpenWith(self._fidx, opens[0],
+                                              {id(item.item) for item in node.items},
+                                              self._loop_depth()))
         else:
             self._open_withs.append(None)
 
@@ -779,8 +794,8 @@ class FactCollector(cst.CSTVisitor):
         self._handoffs.pop()
         self._locks.pop()
         frame = self._open_withs.pop()
-        if frame is not None and frame[4] and frame[1] in self._builds:
-            self._builds[frame[1]].block_loops = tuple(frame[4])
+        if frame is not None and frame.looped and frame.opener in self._builds:
+            self._builds[frame.opener].block_loops = tuple(frame.looped)
 
     def _locked(self) -> bool:
         """Inside a `with` that holds a lock, in this function: the code serializes the
@@ -792,8 +807,8 @@ class FactCollector(cst.CSTVisitor):
         """Inside a `with open(...)` of the same function, or a later item of its `with`:
         the file work the block does moves with the block (one finding, one fix)."""
         for frame in self._open_withs:
-            if frame is not None and frame[0] == self._fidx and (
-                    id(node) not in frame[2] or id(node) != frame[1]):
+            if frame is not None and frame.function == self._fidx and (
+                    id(node) not in frame.items or id(node) != frame.opener):
                 return True
         return False
 
@@ -1388,9 +1403,9 @@ class FactCollector(cst.CSTVisitor):
         assigned, lazy = self._assigned.get(id(node), ("", False))
         depth = self._loop_depth()
         for frame in self._open_withs:
-            if frame is not None and frame[0] == self._fidx and depth > frame[3] and \
-                    id(node) not in frame[2]:
-                frame[4].append(index)
+            if frame is not None and frame.function == self._fidx and depth > frame.depth and \
+                    id(node) not in frame.items:
+                frame.looped.append(index)
         self.calls.append(CallBuild(
             index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
             loop_depth=depth, offloaded=self._in_offloaded(),
@@ -1939,13 +1954,13 @@ _SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "Ta
                      "create_task_group", "run_coroutine_threadsafe"})
 """Calls that put more than one task on a loop: a coroutine that makes none runs alone."""
 _ASYNCIO_SPAWNS = frozenset({"as_completed", "wait"})
+"""The same, only as asyncio's (concurrent.futures' wait on threads, not on the loop)."""
 _SESSION_METHODS = frozenset({"scalars", "scalar", "flush", "execute", "executemany",
                               "commit", "rollback", "refresh", "merge", "expunge",
                               "begin_nested", "fetchrow", "fetchval"})
 """Methods only a database session or connection has (SQLAlchemy's AsyncSession, asyncpg,
 aiosqlite): an object a function calls one of them on serves one statement at a time
 (held-out S: LangBot hands one `session: Any` to an await per workspace)."""
-"""The same, only as asyncio's (concurrent.futures' wait on threads, not on the loop)."""
 
 
 def _deprecated(decorators: Sequence[cst.Decorator]) -> bool:

@@ -38,8 +38,8 @@ def build(ctx: FixContext) -> Fix:
     if known:
         raise NotHere(
             f"`{ctx.source.node_text(site.node.func)}` waits forever, yet its function or its "
-            f"object knows a timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass one derived "
-            "from it (at least as long as any wait it asks the server for), not a fixed "
+            f"object knows a timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass "
+            "one derived from it (at least as long as any wait it asks the server for), not a fixed "
             "number that could cut the configured waits short.", instead=True)
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
@@ -73,9 +73,9 @@ def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
     # The object's own setting, set by any method of its class (`self.timeout =
     # config["TIMEOUT"]` in `__init__`; held-out S: UFO's CogAgent service reads one and
     # never passes it).
-    owner = ctx.source.scope_of(scope)
-    if isinstance(owner, ast.ClassDef):
-        names.extend(ast.unparse(target) for inner in ast.walk(owner)
+    cls = ctx.source.scope_of(scope)
+    if isinstance(cls, ast.ClassDef):
+        names.extend(ast.unparse(target) for inner in ast.walk(cls)
                      if isinstance(inner, (ast.Assign, ast.AnnAssign))
                      for target in (inner.targets if isinstance(inner, ast.Assign)
                                     else [inner.target])

@@ -13,7 +13,12 @@ import libcst as cst
 
 from optadvisor.fix import to_thread_block
 from optadvisor.fix.calls import (
-    awaited, call_site, dotted_expr, first_arg_comma, local_roots, receiver_root,
+    awaited,
+    call_site,
+    dotted_expr,
+    first_arg_comma,
+    local_roots,
+    receiver_root,
 )
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.models import Fix
@@ -78,11 +83,9 @@ def build(ctx: FixContext) -> Fix:
                       "on the loop instead (`for f in asyncio.as_completed([asyncio."
                       "wrap_future(x) for x in futures]): await f`), or run the whole loop "
                       "over it in `asyncio.to_thread`.")
-    if isinstance(statement, ast.Assign) and (any(
-            kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
-            for kw in node.keywords) or _read_as_stream(ctx.source.scope_of(node), statement)
-            or call is not None and call.blocking_category in _REMOTE
-            and _iterated_later(ctx.source.scope_of(node), statement)):
+    if isinstance(statement, ast.Assign) and _streamed(
+            node, statement, ctx.source.scope_of(node),
+            remote=call is not None and call.blocking_category in _REMOTE):
         # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop;
         # the same when a helper makes the streamed request and returns the response.
         raise NotHere("The response is streamed: reading it (a loop over it, `iter_lines`) "
@@ -128,11 +131,11 @@ def build(ctx: FixContext) -> Fix:
             bound in local_roots(ctx.source.scope_of(node))
         if made_here:
             return to_thread_block.build_for_name(ctx, node, bound)  # type: ignore[arg-type]
-        # A helper whose chain ends in opening the connection (`store.get()` ->
-        # `self._connect()` -> `sqlite3.connect`) makes its own, per call: it may move
-        # whole (held-out T: xinference's router stores).
+        # A helper whose chain opens its own connection (`store.get()` -> `self._connect()`
+        # -> `sqlite3.connect`, or a statement on a local it made) may move whole
+        # (held-out T: xinference's router stores).
         if bound is not None and call.blocking_category == "db" and not (
-                call.indirect and (call.blocking_method == "connect" or call.via_own_session)):
+                call.indirect and call.via_own_session):
             raise NotHere("The connection was made elsewhere: a database connection "
                           "(sqlite3's above all) is used from the thread that opened it, "
                           "so offloading this one call is not safe.")
@@ -152,54 +155,53 @@ _STREAM_READS = frozenset({"iter_lines", "iter_content", "iter_bytes", "iter_tex
                            "iter_raw", "iter_any", "iter_chunked"})
 
 
-def _read_as_stream(scope: ast.AST | None, statement: ast.Assign) -> bool:
-    """The name the call's result is assigned to is read as a stream later in the function
-    (`response.iter_lines()`, `response.iter_content(...)`): the reading blocks as the
-    request did."""
+def _streamed(node: ast.Call, statement: ast.Assign, scope: ast.AST | None,
+              remote: bool) -> bool:
+    """The call's answer is a stream read after it: `stream=True`, or the name it is
+    assigned to is read as a stream later in the function (`response.iter_lines()`), or —
+    for a remote answer — iterated (`for chunk in stream`, `for event in
+    response["responseStream"]`; held-out S: agent-squad's OpenAI stream built from
+    `**request_options`, Bedrock's `invoke_flow` event stream). Later means after the
+    assignment and before the name is bound again (held-out U: AIOS's upload
+    `response = requests.post(...)` below a download's `response` streamed)."""
+    if any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
+           for kw in node.keywords):
+        return True
     names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
-    return any(isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS
-               and isinstance(sub.value, ast.Name) and sub.value.id in names
-               for sub in _after(scope, statement, names))
-
-
-def _after(scope: ast.AST | None, statement: ast.Assign, names: set[str]) -> list[ast.AST]:
-    """The nodes of the function after the assignment and before the next one to the same
-    names: what reads this value, not another request's bound to the same name (held-out U:
-    AIOS's upload `response = requests.post(...)` below a download's `response` streamed)."""
     if scope is None or not names:
-        return []
+        return False
     start = statement.end_lineno or statement.lineno
-    rebound = min((node.lineno for node in ast.walk(scope)
-                   if isinstance(node, ast.Assign) and node.lineno > start
-                   and any(isinstance(t, ast.Name) and t.id in names for t in node.targets)),
+    rebound = min((sub.lineno for sub in ast.walk(scope)
+                   if isinstance(sub, ast.Assign) and sub.lineno > start
+                   and any(isinstance(t, ast.Name) and t.id in names for t in sub.targets)),
                   default=None)
-    return [node for node in ast.walk(scope) if hasattr(node, "lineno")
-            and node.lineno > start and (rebound is None or node.lineno < rebound)]
+
+    def of_name(expr: ast.AST) -> bool:
+        while isinstance(expr, (ast.Subscript, ast.Attribute)):
+            expr = expr.value
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
+                expr.func.attr == "get":
+            return of_name(expr.func.value)  # `response.get("stream")`, not `.json()`
+        return isinstance(expr, ast.Name) and expr.id in names
+
+    for sub in ast.walk(scope):
+        if getattr(sub, "lineno", 0) <= start or rebound is not None and sub.lineno >= rebound:
+            continue
+        if isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS and \
+                isinstance(sub.value, ast.Name) and sub.value.id in names:
+            return True
+        if remote and isinstance(sub, (ast.For, ast.AsyncFor)) and of_name(sub.iter):
+            return True
+    # Comprehensions have no line of their own: their iterable does.
+    return remote and any(isinstance(sub, ast.comprehension) and of_name(sub.iter)
+                          and start < sub.iter.lineno and (rebound is None
+                                                            or sub.iter.lineno < rebound)
+                          for sub in ast.walk(scope))
 
 
 _REMOTE = frozenset({"http", "llm", "cloud", "grpc", "network"})
 """Blocking categories whose answer may be a stream read as it is iterated (not a list of
 rows a database already returned, nor a file, which have advice of their own)."""
-
-
-def _iterated_later(scope: ast.AST | None, statement: ast.Assign) -> bool:
-    """A `for` loop or a comprehension of the function iterates the name the call's result
-    is assigned to, or a part of it (`for chunk in stream`, `for event in
-    response["responseStream"]`): a remote answer iterated is a stream whose items arrive as
-    they are read (held-out S: agent-squad's OpenAI stream built from `**request_options`,
-    Bedrock's `invoke_flow` event stream)."""
-    names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
-
-    def of_name(node: ast.AST) -> bool:
-        while isinstance(node, (ast.Subscript, ast.Attribute)):
-            node = node.value
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr == "get":
-            return of_name(node.func.value)  # `response.get("stream")`, not `.json()`
-        return isinstance(node, ast.Name) and node.id in names
-
-    return any(isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)) and of_name(sub.iter)
-               for sub in _after(scope, statement, names))
 
 
 def _iterated(parent: ast.AST | None, node: ast.Call) -> bool:
