@@ -46,6 +46,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
+    "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
     "deprecated": "bool",
@@ -223,6 +224,11 @@ class FunctionView:
             return False
         if name == "route":
             return is_route(fact.decorators)
+        if name == "context_manager":
+            # `@contextmanager` / `@asynccontextmanager`: its body sets up and ends the
+            # `with` block that enters it; what it builds serves that whole block.
+            return any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager")
+                       for d in fact.decorators)
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
         if name == "keyed":
@@ -269,6 +275,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
+    "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
     "deprecated": False,
