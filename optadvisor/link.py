@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from optadvisor.analyze.catalog import Catalog, bulk_call, name_words, quick_call
+from optadvisor.analyze.catalog import (
+    Catalog,
+    bulk_call,
+    is_context_manager,
+    name_words,
+    quick_call,
+)
 from optadvisor.context import DEMOTED, context_of
 from optadvisor.models import CallFact, FileFacts, FunctionFact, SourceFile
 
@@ -408,8 +414,7 @@ class BlockingLinker:
             # A @contextmanager generator entered by `with` runs its body up to `yield`
             # on entry (and the rest on exit): as driven as a generator a loop pulls.
             generator = helper.yields and not helper.is_async
-            entered = generator and call.in_with and any(
-                d.rsplit(".", 1)[-1] == "contextmanager" for d in helper.decorators)
+            entered = generator and call.in_with and is_context_manager(helper.decorators)
             consumed = generator and call.iterated
             chain = self._blocks(target, 0, set(), consumed=consumed or entered)
             if chain:

@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, is_request, is_route,
-    name_words, quick_call,
+    SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, is_context_manager,
+    is_request, is_route, name_words, quick_call,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Awaited, Via
@@ -225,10 +225,9 @@ class FunctionView:
         if name == "route":
             return is_route(fact.decorators)
         if name == "context_manager":
-            # `@contextmanager` / `@asynccontextmanager`: its body sets up and ends the
-            # `with` block that enters it; what it builds serves that whole block.
-            return any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager")
-                       for d in fact.decorators)
+            # Its body sets up and ends the `with` block that enters it: what it builds
+            # serves that whole block.
+            return is_context_manager(fact.decorators)
         if name == "setup":
             return fact.name in self.catalog.setup_functions or fact.startup
         if name == "keyed":

@@ -380,6 +380,13 @@ def is_route(decorators: Iterable[str]) -> bool:
     return False
 
 
+def is_context_manager(decorators: Iterable[str]) -> bool:
+    """`@contextmanager` / `@asynccontextmanager`: a generator whose body up to `yield`
+    runs when a `with` enters it, and the rest when the block ends."""
+    return any(name.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager")
+               for name in decorators)
+
+
 CONCURRENT_CLIENT_KINDS = frozenset({"http", "llm"})
 
 
@@ -419,14 +426,18 @@ def quick_call(catalog: Catalog, name: str) -> bool:
     """The blocking call `name` is one its catalog entry says answers in milliseconds
     (`[[blocking]] quick`: a Docker lookup, a single stat), by its last name."""
     entry = catalog.blocking.get(name)
-    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.quick
+    return entry is not None and _last_name(name) in entry.quick
 
 
 def bulk_call(catalog: Catalog, name: str) -> bool:
     """The blocking call `name` is one its catalog entry says does work that grows with
     the data (`[[blocking]] bulk`: a walk, a tree copy, an archive), by its last name."""
     entry = catalog.blocking.get(name)
-    return entry is not None and name.rsplit(".", 1)[-1].rstrip("()") in entry.bulk
+    return entry is not None and _last_name(name) in entry.bulk
+
+
+def _last_name(name: str) -> str:
+    return name.rsplit(".", 1)[-1].rstrip("()")
 
 
 def client_call(name: str, catalog: Catalog) -> bool:
