@@ -143,6 +143,39 @@ def test_a_block_inside_a_block_moves_with_the_outer_one():
     assert "urlopen(url" in helper and "conn.commit()" in helper
 
 
+def test_a_list_a_remote_call_returned_is_not_taken_for_a_stream():
+    # Re-scan after the review (parlant's Qdrant adapter, agent-squad's Lex agent): a list
+    # of search hits iterated by a comprehension, parsed JSON iterated after a call with
+    # **kwargs: both read whole by the call, so it may move to a thread.
+    recs, error = scan_source(textwrap.dedent("""
+        import boto3
+        import requests
+        from qdrant_client import QdrantClient
+
+        CLIENT = QdrantClient(url="http://qdrant:6333")
+        AGENTS = boto3.client("bedrock-agent-runtime")
+
+
+        async def point_ids(name):
+            points = CLIENT.search(collection_name=name, query_vector=[0.0], limit=100)
+            return [p.id for p in points]
+
+
+        async def names(url, **options):
+            response = requests.get(url, timeout=10, **options)
+            return [item["name"] for item in response.json()]
+
+
+        async def ask(text):
+            response = AGENTS.invoke_agent(agentId="a", agentAliasId="b", inputText=text)
+            return [event["chunk"] for event in response["completion"]]
+    """), select=("OPT101",))
+    assert error is None
+    # A Bedrock agent's answer is an event stream whatever its key is called.
+    assert [(r.line, r.fix.applicability) for r in recs] == [
+        (11, "unsafe"), (16, "unsafe"), (21, "manual")]
+
+
 def test_a_name_reused_for_another_request_is_not_taken_for_its_stream():
     # Held-out U: AIOS downloads into `response` and streams it, then uploads and binds
     # `response` again; the upload's parsed JSON iterated later is no stream.

@@ -85,7 +85,10 @@ def build(ctx: FixContext) -> Fix:
                       "over it in `asyncio.to_thread`.")
     if isinstance(statement, ast.Assign) and _streamed(
             node, statement, ctx.source.scope_of(node),
-            remote=call is not None and call.blocking_category in _REMOTE):
+            remote=call is not None and call.blocking_category in _REMOTE,
+            may_stream=call is not None and (
+                call.blocking_category == "llm" and any(kw.arg is None for kw in node.keywords)
+                or call.blocking_method in _EVENT_STREAMS)):
         # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop;
         # the same when a helper makes the streamed request and returns the response.
         raise NotHere("The response is streamed: reading it (a loop over it, `iter_lines`) "
@@ -156,13 +159,16 @@ _STREAM_READS = frozenset({"iter_lines", "iter_content", "iter_bytes", "iter_tex
 
 
 def _streamed(node: ast.Call, statement: ast.Assign, scope: ast.AST | None,
-              remote: bool) -> bool:
+              remote: bool, may_stream: bool) -> bool:
     """The call's answer is a stream read after it: `stream=True`, or the name it is
     assigned to is read as a stream later in the function (`response.iter_lines()`), or —
-    for a remote answer — iterated (`for chunk in stream`, `for event in
-    response["responseStream"]`; held-out S: agent-squad's OpenAI stream built from
-    `**request_options`, Bedrock's `invoke_flow` event stream). Later means after the
-    assignment and before the name is bound again (held-out U: AIOS's upload
+    for a remote answer that may be one (`may_stream`: an LLM call passing `**kwargs` that
+    may ask for a stream, Bedrock's event-stream APIs) or a part of it named for one
+    (`response["responseStream"]`) — iterated (held-out S: agent-squad's
+    `create(**request_options)` then `for chunk in stream`, `invoke_flow`'s event
+    stream). A list a call returned (`points = client.scroll(...)`, then `[p.id for p in
+    points]`; Lex's `recognize_text(**params)` messages) is no stream. Later means after
+    the assignment and before the name is bound again (held-out U: AIOS's upload
     `response = requests.post(...)` below a download's `response` streamed)."""
     if any(kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
            for kw in node.keywords):
@@ -176,28 +182,44 @@ def _streamed(node: ast.Call, statement: ast.Assign, scope: ast.AST | None,
                    and any(isinstance(t, ast.Name) and t.id in names for t in sub.targets)),
                   default=None)
 
-    def of_name(expr: ast.AST) -> bool:
-        while isinstance(expr, (ast.Subscript, ast.Attribute)):
-            expr = expr.value
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
-                expr.func.attr == "get":
-            return of_name(expr.func.value)  # `response.get("stream")`, not `.json()`
-        return isinstance(expr, ast.Name) and expr.id in names
+    def stream_of_name(expr: ast.AST) -> bool:
+        """`stream` (when the call may answer with one), `response["responseStream"]`,
+        `response.get("stream")`, `response.stream` of one of `names`."""
+        streamy = may_stream
+        while isinstance(expr, (ast.Subscript, ast.Attribute, ast.Call)):
+            if isinstance(expr, ast.Call):
+                if not (isinstance(expr.func, ast.Attribute) and expr.func.attr == "get"):
+                    return False  # `response.json()`: parsed, not a stream
+                key = expr.args[0] if expr.args else None
+                expr = expr.func.value
+            elif isinstance(expr, ast.Subscript):
+                key, expr = expr.slice, expr.value
+            else:
+                key, expr = ast.Constant(expr.attr), expr.value
+            streamy |= isinstance(key, ast.Constant) and "stream" in str(key.value).lower()
+        return streamy and isinstance(expr, ast.Name) and expr.id in names
 
     for sub in ast.walk(scope):
-        if getattr(sub, "lineno", 0) <= start or rebound is not None and sub.lineno >= rebound:
+        if isinstance(sub, ast.comprehension):  # no line of its own: its iterable's
+            line = sub.iter.lineno
+        else:
+            line = getattr(sub, "lineno", 0)
+        if line <= start or rebound is not None and line >= rebound:
             continue
         if isinstance(sub, ast.Attribute) and sub.attr in _STREAM_READS and \
                 isinstance(sub.value, ast.Name) and sub.value.id in names:
             return True
-        if remote and isinstance(sub, (ast.For, ast.AsyncFor)) and of_name(sub.iter):
+        if remote and isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)) and \
+                stream_of_name(sub.iter):
             return True
-    # Comprehensions have no line of their own: their iterable does.
-    return remote and any(isinstance(sub, ast.comprehension) and of_name(sub.iter)
-                          and start < sub.iter.lineno and (rebound is None
-                                                            or sub.iter.lineno < rebound)
-                          for sub in ast.walk(scope))
+    return False
 
+
+_EVENT_STREAMS = frozenset({"invoke_agent", "invoke_inline_agent", "invoke_flow",
+                            "invoke_model_with_response_stream", "converse_stream",
+                            "retrieve_and_generate_stream"})
+"""Bedrock runtime calls whose answer holds an event stream (`response["completion"]`,
+`response["body"]`) read as it is iterated."""
 
 _REMOTE = frozenset({"http", "llm", "cloud", "grpc", "network"})
 """Blocking categories whose answer may be a stream read as it is iterated (not a list of
