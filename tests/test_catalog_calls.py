@@ -616,3 +616,81 @@ def test_a_plain_factory_returns_what_it_builds():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     assert {c.line: c.blocking for c in facts.calls if c.blocking} == {
         27: "llm", 28: "llm", 31: "llm"}
+
+
+def test_fastapi_sqlalchemy_db_session_is_a_sync_session():
+    # Held-out V miss: SuperAGI's routes query `db.session` (fastapi_sqlalchemy's
+    # request-scoped sync Session) from `async def` handlers.
+    code = textwrap.dedent("""
+        from fastapi_sqlalchemy import db
+
+        async def root(email):
+            user = db.session.query(User).filter(User.email == email).first()
+            db.session.add(user)
+            db.session.commit()
+            return user
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.blocking) for c in facts.calls if c.blocking] == [
+        (5, "db"), (7, "db")]
+
+
+def test_a_fastapi_route_that_awaits_nothing_is_told_it_could_be_a_plain_def():
+    # Held-out V (SuperAGI): async routes that only query a sync session. FastAPI runs a
+    # plain `def` route in its thread pool: the simplest fix. Not for a route that awaits
+    # (`async with` and `async for` count), nor for aiohttp, whose handlers are coroutines.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import httpx
+        import requests
+        from aiohttp import web
+        from fastapi import APIRouter
+
+        router = APIRouter()
+        routes = web.RouteTableDef()
+
+        @router.get("/a")
+        async def plain():
+            return requests.get("https://example.com", timeout=5).json()
+
+        @router.get("/b")
+        async def streams():
+            async with httpx.AsyncClient() as client:
+                pass
+            return requests.get("https://example.com", timeout=5).json()
+
+        @routes.get("/c")
+        async def handler(request):
+            return requests.get("https://example.com", timeout=5).json()
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    hint = "declared with a plain `def`"
+    assert [(r.line, hint in r.message) for r in recs] == [
+        (12, True), (18, False), (22, False)]
+
+
+def test_mail_and_oauth_sessions_wait_forever_without_a_timeout():
+    # Held-out V misses: SalesGPT's `smtplib.SMTP_SSL("smtp.gmail.com", 465)` (the global
+    # socket default: no timeout) and SuperAGI's `OAuth1Session.post` (a requests.Session).
+    code = textwrap.dedent("""
+        import ftplib, imaplib, poplib, smtplib
+        from requests_oauthlib import OAuth1Session
+
+        def send(msg, key):
+            with smtplib.SMTP_SSL("smtp.gmail.com", 465) as server:
+                server.send_message(msg)
+            smtplib.SMTP("smtp.example.com", 25, None, 10)
+            smtplib.SMTP("smtp.example.com", 25, timeout=10)
+            ftplib.FTP("ftp.example.com")
+            imaplib.IMAP4("imap.example.com", 143, 10)
+            poplib.POP3("pop.example.com")
+            OAuth1Session(key).post("https://api.example.com/2/tweets", json={})
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    assert [(c.line, c.timeout) for c in facts.calls if c.timeout] == [
+        (6, "missing"), (8, "set"), (9, "set"), (10, "missing"), (11, "set"), (12, "missing"),
+        (13, "missing")]
+    assert [(c.line, c.blocking) for c in facts.calls if c.line == 13 and c.blocking] == [
+        (13, "http")]

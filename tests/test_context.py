@@ -637,3 +637,50 @@ def refresh(url):
     assert error is None
     assert [(r.line, r.priority) for r in recs] == [(6, "medium"), (12, "medium"), (16, "high")]
 
+
+
+def test_a_scripts_own_main_and_module_level_run_say_a_function_runs_once(tmp_path: Path):
+    """Held-out V FPs (pydantic-ai's scripts): a client "built on every call" of a function
+    the script runs once, from its `main` or from `asyncio.run(...)` under its `__main__`
+    guard. A function the script calls per item still builds one client per item, and a
+    test calling the script's function in a loop says nothing of how the script runs it."""
+    from optadvisor.api import ScanOptions, scan
+
+    from conftest import write
+
+    root = write(tmp_path / "repo", {"tool/__init__.py": "", "tool/cli.py": '''import asyncio
+import anthropic
+import httpx
+
+
+async def verify():
+    client = anthropic.Anthropic()
+    return client.models.list()
+
+
+def build():
+    return httpx.Client().get("https://example.com/ping")
+
+
+def fetch(url):
+    return httpx.Client().get(url)
+
+
+def main():
+    build()
+    return [fetch(url) for url in ["https://example.com/a", "https://example.com/b"]]
+
+
+if __name__ == "__main__":
+    asyncio.run(verify())
+    main()
+''', "tests/test_cli.py": '''from tool.cli import build
+
+
+def test_build():
+    for _ in range(3):
+        build()
+'''})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT201",)))
+    assert [(r.path, r.symbol) for r in report.recommendations] == [
+        ("tool/cli.py", "fetch")]

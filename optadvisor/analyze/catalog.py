@@ -133,6 +133,9 @@ class Catalog:
     clients: NameTable[str] = field(default_factory=NameTable)
     timeouts: NameTable[Timeout] = field(default_factory=NameTable)
     offload: NameTable[bool] = field(default_factory=NameTable)
+    gil_bound: NameTable[bool] = field(default_factory=NameTable)
+    """Callables that hold the GIL while they work (`base64.b64encode`): handed to threads
+    one per item, they run one at a time all the same."""
     memoize: NameTable[bool] = field(default_factory=NameTable)
     loaders: NameTable[str] = field(default_factory=NameTable)
     loader_needs: NameTable[str] = field(default_factory=NameTable)
@@ -331,6 +334,11 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
         if section in data:
             for name in _names(data[section], path, section):
                 table.add(name, True)
+    gil_bound = data.get("offload", {}).get("gil_bound", [])
+    if not isinstance(gil_bound, list) or not all(isinstance(n, str) and n for n in gil_bound):
+        raise CatalogError(f"{path}: [offload] gil_bound must be a list of dotted names")
+    for name in gil_bound:
+        catalog.gil_bound.add(name, True)
     files = data.get("async_io", {}).get("files", [])
     if not isinstance(files, list) or not all(isinstance(n, str) and n for n in files):
         raise CatalogError(f"{path}: [async_io] files must be a list of dotted names")
@@ -378,6 +386,19 @@ def is_route(decorators: Iterable[str]) -> bool:
         if len(parts) >= 2 and parts[-1].rstrip("()") in _ROUTE_METHODS:
             return True
     return False
+
+
+_THREADPOOL_FRAMEWORKS = frozenset({"fastapi", "starlette"})
+"""Web frameworks that run a plain `def` route function in a thread pool (and a coroutine
+on the event loop): a route that awaits nothing is better declared plain."""
+
+
+def threadpool_route(decorators: Iterable[str]) -> bool:
+    """A route (`@router.get(...)`) of a framework that runs plain route functions in its
+    thread pool (decorator names as facts resolve them: `fastapi.APIRouter.get`). Not
+    aiohttp's: its handlers must be coroutines."""
+    return is_route(decorators) and any(
+        name.split(".", 1)[0] in _THREADPOOL_FRAMEWORKS for name in decorators)
 
 
 def is_context_manager(decorators: Iterable[str]) -> bool:

@@ -400,6 +400,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     calls = [fact for _, fact in by_index.values()]
 
     loops = []
+    calls_by_index = {cb.index: cb for cb in collector.calls} if collector.loops else {}
     for lb in collector.loops:
         # A comprehension is placed by its awaited call (comprehensions have no position
         # list of their own: few of them await).
@@ -417,6 +418,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # iteration learns skips the next ones (held-out Q: cover-agent's symbol
             # lookups, one language server answering in order).
             or bool(lb.test_reads & lb.filled & _containers(collector, lb))
+            # A count carried from item to item that decides, through a test, whether an
+            # iteration skips its work (`remaining = limit - used; if remaining <= 0:
+            # continue`): a budget spent in item order (held-out S: AstrBot's cap on quoted
+            # images). A count only counted (progress, a total) ties nothing.
+            or bool(lb.skips and lb.counters & (lb.value_reads | lb.test_reads))
             or lb.yields or lb.prints or lb.joins or lb.deliberate
             # A session shared by the iterations (`await session.get(...)` where the
             # function also calls `session.flush()`): one statement at a time.
@@ -432,7 +438,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             attempts=lb.retry.attempts if lb.retry is not None else 0,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
             discarded=lb.discarded, rare=lb.rare, typed=lb.typed,
-            batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch)))
+            batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch),
+            gil_bound=lb.await_call >= 0 and _gil_bound(
+                calls_by_index.get(lb.await_call), names, resolver, catalog)))
 
     groups = []
     call_groups = []
@@ -497,6 +505,19 @@ def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
                        passed_position=position, passed_keyword=keyword,
                        replacement=blocking.instead)
     return fact
+
+
+def _gil_bound(cb: CallBuild | None, names: dict[int, str], resolver: Resolver,
+               catalog: Catalog) -> bool:
+    """`await asyncio.to_thread(base64.b64encode, data)`, `loop.run_in_executor(None,
+    json.dumps, obj)`: the work handed to the thread holds the GIL (catalog `[offload]
+    gil_bound`), so threads run several of them one at a time."""
+    if cb is None or catalog.offload.get(names.get(cb.index, "")) is None:
+        return False
+    for position, _, ref in cb.passes:
+        if position in (0, 1) and ref != ("None",):
+            return catalog.gil_bound.get(resolver.name(ref, cb.function)) is not None
+    return False
 
 
 def _from_params(node: "cst.Call", params: set[str]) -> bool:

@@ -261,6 +261,12 @@ class LoopBuild:
     the waits already overlap, one at a time or not."""
     test_reads: set[str] = field(default_factory=set)
     """Names the `if` tests in the body read (`if cursor is None:`)."""
+    counters: set[str] = field(default_factory=set)
+    """Names the body adds to (`used += 1`): a count carried from one item to the next."""
+    value_reads: set[str] = field(default_factory=set)
+    """Names the values of the body's assignments read (`remaining = limit - used`)."""
+    skips: bool = False
+    """A `continue` of this loop: an iteration may skip its work."""
     filled: set[str] = field(default_factory=set)
     """Containers a method call of the body changes after an await of its own
     (`seen.add(name)`, `pending.discard(key)`): with a test of them (`if name in seen:
@@ -761,6 +767,8 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_With(self, node: cst.With) -> None:
         self._compound()
+        if node.asynchronous is not None:
+            self._async_statement()
         handoff = False
         for item in node.items:
             call = item.item
@@ -859,7 +867,15 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth -= 1
         self._loop_stack.pop()
 
+    def _async_statement(self) -> None:
+        """`async for` / `async with` awaits too (each step, the enter and the exit)."""
+        func = self._func()
+        if func is not None:
+            func.awaits += 1
+
     def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous:
+            self._async_statement()
         if not node.asynchronous and isinstance(node.iter, cst.Call):
             self._iterated.add(id(node.iter))
         self._enter_loop(node, "async for" if node.asynchronous else "for")
@@ -909,6 +925,8 @@ class FactCollector(cst.CSTVisitor):
             names |= names_read(clause.target)
             if clause.asynchronous is None and isinstance(clause.iter, cst.Call):
                 self._iterated.add(id(clause.iter))
+            elif clause.asynchronous is not None:
+                self._async_statement()
             clause = clause.inner_for_in
         self._comp_targets.append(names)
         self._comp_awaits.append(-1)
@@ -935,6 +953,7 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self.assign_nodes.append(node)
+        self._loop_value_reads(node.value)
         for target in node.targets:
             self.cache_uses.assignment(self, len(self.assign_nodes) - 1, target.target,
                                        node.value)
@@ -942,6 +961,7 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self.assign_nodes.append(node)
+        self._loop_value_reads(node.value)
         self.cache_uses.assignment(self, len(self.assign_nodes) - 1, node.target, node.value)
         if node.value is not None:
             self._assign(node.target, node.value)
@@ -1201,6 +1221,24 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._loop_assigns(names_read(node.target))
+        if isinstance(node.target, cst.Name):
+            for loop in self._loop_stack:
+                if loop.function == self._fidx:
+                    loop.counters.add(node.target.value)
+                    loop.value_reads |= names_read(node.value)
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        loop = self._own_loop()
+        if loop is not None:
+            loop.skips = True
+
+    def _loop_value_reads(self, value: cst.BaseExpression | None) -> None:
+        if value is None or not self._loop_stack:
+            return
+        reads = names_read(value)
+        for loop in self._loop_stack:
+            if loop.function == self._fidx:
+                loop.value_reads |= reads
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         self.cache_uses.membership(self, node)
