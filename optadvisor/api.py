@@ -22,7 +22,7 @@ from optadvisor.cache import (
 from optadvisor.config import load_config
 from optadvisor.discover import discover
 from optadvisor.engine import Engine, EngineResult, FileInput
-from optadvisor.link import link, package_prefixes
+from optadvisor.link import FileLinks, link, package_prefixes
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
 )
@@ -665,8 +665,12 @@ def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
     for item in inputs:
         found = links.get(item.source.rel)
         if found is not None:
-            item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
-            item.alone, item.setup_only = found.alone, found.setup_only
+            _set_links(item, found)
+
+
+def _set_links(item: FileInput, found: FileLinks) -> None:
+    item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
+    item.alone, item.setup_only, item.wraps = found.alone, found.setup_only, found.wraps
 
 def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,
@@ -861,8 +865,7 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     links = link([(source, outcome)], catalog).get(rel)
     item = FileInput(source, outcome, SourceText(code))
     if links is not None:
-        item.via, item.awaited, item.runs_once = links.via, links.awaited, links.runs_once
-        item.alone, item.setup_only = links.alone, links.setup_only
+        _set_links(item, links)
     found = engine.run([item])
     if rule_errors is not None:
         rule_errors.extend(engine.rule_errors())

@@ -23,7 +23,7 @@ from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import DEMOTED, context_of, legacy_path
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
-from optadvisor.link import Awaited, Via
+from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile,
@@ -55,6 +55,9 @@ class FileInput:
     """Coroutines that run alone on an event loop of their own (link.py)."""
     setup_only: frozenset[int] = frozenset()
     """Of runs_once, functions no entry point (`main`) reaches (link.py)."""
+    wraps: dict[int, Wrapped] = field(default_factory=dict)
+    """Calls (by index in facts.calls) that make an instance of a project class that
+    builds a client (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -158,7 +161,8 @@ class Engine:
         if call_rules:
             for index, call in enumerate(facts.calls):
                 fview = functions[call.function]
-                view = CallView(call, fview, item.text, item.via.get(index))
+                view = CallView(call, fview, item.text, item.via.get(index),
+                                item.wraps.get(index))
                 env = {"call": view, "function": fview, "file": file_view}
                 for compiled in call_rules:
                     if compiled.when(env):

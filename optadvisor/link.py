@@ -14,8 +14,8 @@ between two trees is made only when the import really names the other tree's mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Callable, Iterable, Iterator, NamedTuple
+from dataclasses import dataclass, field, fields
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from optadvisor.analyze.catalog import (
     Catalog,
@@ -105,6 +105,16 @@ def module_name(rel_path: str) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """A project class whose `__init__` builds a client: making one builds the client."""
+
+    kind: str
+    """The client's kind (http, llm, cloud, db, ...)."""
+    built: str
+    """How: `S3Helper.__init__ → S3Helper.__get_s3_client → boto3.client`."""
 
 
 class ProjectIndex:
@@ -610,6 +620,9 @@ class FileLinks:
     up or ends an object or the service (`__init__`, `connect`, a startup hook, `close`)
     calls them. A program's `main` runs its whole job once: a loop there is the job, not
     set-up, so its concurrency still counts."""
+    wraps: dict[int, Wrapped] = field(default_factory=dict)
+    """Calls (by index in facts.calls, CallFact.constructs) that make an instance of a
+    project class whose `__init__` builds a client (see _client_wrappers)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -630,18 +643,69 @@ ONCE_DEPTH = 3
 (`__init__` → `_init_client` → `_test_connection`)."""
 
 
-def _candidates(facts: FileFacts, setup: frozenset[str]) -> set[int]:
-    """Functions whose findings depend on how often they run: those that build a client,
-    make a network call, or block (client-per-call, missing-timeout, blocking calls and
-    file work), and coroutines (blocking through helpers, awaits in loops)."""
+def _candidates(facts: FileFacts, setup: frozenset[str],
+                wraps: Mapping[int, Wrapped]) -> set[int]:
+    """Functions whose findings depend on how often they run: those that build a client
+    (or an object that builds one), make a network call, or block (client-per-call,
+    missing-timeout, blocking calls and file work), and coroutines (blocking through
+    helpers, awaits in loops)."""
     out = {call.function for call in facts.calls
            if call.function >= 0 and (call.client or call.blocking or call.timeout)}
+    out.update(facts.calls[j].function for j in wraps if facts.calls[j].function >= 0)
     out.update(i for i, fn in enumerate(facts.functions) if fn.is_async)
     return {i for i in out if facts.functions[i].name not in setup}
 
 
+def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]]
+                     ) -> dict[str, dict[int, Wrapped]]:
+    """Calls that make an instance of a project class whose `__init__` builds a client,
+    itself or through a factory of the project it calls (a function that returns the
+    client it builds: `self.s3 = S3Helper._client()`, `return boto3.client("s3")`), per
+    file. Made per call of a function, such an instance builds a client per call (held-out
+    V: SuperAGI's `S3Helper()` in every file tool, a boto3 client each). Not a client
+    built only when none was passed (`client or Client()`), nor one `__init__` returns."""
+    factories: dict[FunctionKey, CallFact] = {}
+    inits: list[tuple[str, int, FunctionFact]] = []
+    built: dict[FunctionKey, CallFact] = {}
+    for source, facts in files:
+        for call in facts.calls:
+            if call.client and call.function >= 0 and not call.shared:
+                key = (source.rel, call.function)
+                if call.returned:
+                    factories.setdefault(key, call)
+                elif facts.functions[call.function].name == "__init__":
+                    built.setdefault(key, call)
+        inits.extend((source.rel, i, fn) for i, fn in enumerate(facts.functions)
+                     if fn.name == "__init__" and fn.class_name)
+    wrappers: dict[FunctionKey, Wrapped] = {}
+    for rel, i, fn in inits:
+        key = (rel, i)
+        if key in built:
+            wrappers[key] = Wrapped(built[key].client, f"{fn.qualname} → {built[key].name}")
+            continue
+        for callee in fn.callees:
+            target = index.resolve(rel, callee)
+            if target is not None and target in factories:
+                factory = index.facts[target[0]].functions[target[1]]
+                call = factories[target]
+                wrappers[key] = Wrapped(
+                    call.client, f"{fn.qualname} → {factory.qualname} → {call.name}")
+                break
+    if not wrappers:
+        return {}
+    out: dict[str, dict[int, Wrapped]] = {}
+    for source, facts in files:
+        for j, call in enumerate(facts.calls):
+            if call.constructs:
+                target = index.resolve(source.rel, call.name)
+                if target is not None and target in wrappers:
+                    out.setdefault(source.rel, {})[j] = wrappers[target]
+    return out
+
+
 def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-               catalog: Catalog, callers_of: Callers
+               catalog: Catalog, callers_of: Callers,
+               wraps: Mapping[str, Mapping[int, Wrapped]] | None = None
                ) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Functions that run only from setup code: every caller found in the project's own
     code (tests and examples are no evidence of how a service calls it) is setup code
@@ -652,8 +716,9 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     cost stays small on a large tree. Returns those, and of them the ones no entry point
     (`main`) reaches (FileLinks.setup_only)."""
     setup = catalog.setup_functions
+    wraps = wraps or {}
     candidates = [(source.rel, i) for source, facts in files
-                  for i in _candidates(facts, setup)]
+                  for i in _candidates(facts, setup, wraps.get(source.rel, {}))]
     if not candidates:
         return {}, {}
     facts_of = {source.rel: facts for source, facts in files}
@@ -937,14 +1002,16 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     linker = BlockingLinker(index, catalog)
     reach = IoReach(index, catalog)
     callers_of = Callers(index, files)
-    once, lifecycle = _runs_once(index, files, catalog, callers_of)
+    wraps = _client_wrappers(index, files)
+    once, lifecycle = _runs_once(index, files, catalog, callers_of, wraps)
     alone = _alone_on_loop(index, files, callers_of)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
-            if source.rel in once:
-                out[source.rel] = FileLinks({}, {}, frozenset(once[source.rel]),
-                                            setup_only=frozenset(lifecycle.get(source.rel, ())))
+            if source.rel in once or source.rel in wraps:
+                out[source.rel] = FileLinks({}, {}, frozenset(once.get(source.rel, ())),
+                                            setup_only=frozenset(lifecycle.get(source.rel, ())),
+                                            wraps=wraps.get(source.rel, {}))
             continue
         via = linker.via_for_file(source.rel)
         awaited = {}
@@ -964,8 +1031,9 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                         fn.is_async and reach.lazy(target),
                                         fn.is_async and reach.reaches_net(target),
                                         calls_awaited)
-        if via or awaited or source.rel in once or source.rel in alone:
+        if via or awaited or source.rel in once or source.rel in alone or source.rel in wraps:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
-                                        frozenset(lifecycle.get(source.rel, ())))
+                                        frozenset(lifecycle.get(source.rel, ())),
+                                        wraps.get(source.rel, {}))
     return out

@@ -233,6 +233,11 @@ class CallFact:
     passed_position: int = -1
     """Position of `passed` among the call's arguments (-1: given by keyword)."""
     passed_keyword: str = ""
+    constructs: bool = False
+    """A call of a class-like name the catalog does not know, made per call of a function
+    (its instance used at once, `Storage().get(k)`, or kept in a local): a project class
+    whose `__init__` builds a client (link.py's wrappers) builds one per call too. Its
+    client flags (returned, shared, param_config, ...) are computed as for a client."""
 
 
 @dataclass(frozen=True)

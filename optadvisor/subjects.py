@@ -17,13 +17,14 @@ from optadvisor.analyze.catalog import (
     is_request, is_route, name_words, quick_call, threadpool_route,
 )
 from optadvisor.context import context_of
-from optadvisor.link import Awaited, Via
+from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.models import CallFact, FileFacts, FunctionFact
 
 CALL_FIELDS = {
     "name": "str", "short_name": "str", "line": "int", "column": "int",
     "blocking": "bool", "blocking_category": "str", "replacement": "str",
-    "client": "bool", "client_kind": "str", "network": "bool", "timeout": "str",
+    "client": "bool", "client_kind": "str", "wrapper": "str", "network": "bool",
+    "timeout": "str",
     "awaited": "bool", "in_async": "bool", "offloaded": "bool", "in_loop": "bool",
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
     "source": "str", "func_source": "str", "args_source": "str",
@@ -287,7 +288,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
 
 class CallView:
     def __init__(self, fact: CallFact, function: FunctionView, source: SourceText,
-                 via: Via | None = None) -> None:
+                 via: Via | None = None, wrapped: Wrapped | None = None) -> None:
         self.fact = fact
         self.via_chain = via
         # Reaches blocking work through project helpers (link.py): `via` is the chain.
@@ -311,8 +312,10 @@ class CallView:
         self.blocking = bool(fact.blocking)
         self.blocking_category = fact.blocking or (via.category if via else "")
         self.replacement = fact.replacement or (via.replacement if via else "")
-        self.client = bool(fact.client)
-        self.client_kind = fact.client
+        # `S3Helper()` where S3Helper's `__init__` builds a client (link.py): a client too.
+        self.client = bool(fact.client) or wrapped is not None
+        self.client_kind = fact.client or (wrapped.kind if wrapped else "")
+        self.wrapper = wrapped.built if wrapped else ""
         self.network = bool(fact.timeout)
         self.timeout = fact.timeout
         self.awaited = fact.awaited

@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 7
+FORMAT = 8
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -70,7 +70,8 @@ inputs (engine_key), and the engine's notes are kept. 5: whether the helper is a
 the coroutine's loop drives (its advice is in words, not a thread). 6: an awaited callee
 which others of its await group it calls itself (they are not independent), and which
 functions only set-up code (not an entry point) calls. 7: whether a helper of a chain
-needs the running event loop (no thread fix)."""
+needs the running event loop (no thread fix). 8: calls that make an instance of a project
+class whose `__init__` builds a client (link.Wrapped)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -244,15 +245,15 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
     KeyError for a hop line nothing says where it went."""
     if form is None or not moves:
         return form
-    via, awaited, once, alone, setup_only = form
+    via, *rest_of_form = form
     return [[[index, [[name, path, moves[path][(name, line)] if path in moves else line]
                       for name, path, line in chain], *rest]
-             for index, chain, *rest in via], awaited, once, alone, setup_only]
+             for index, chain, *rest in via], *rest_of_form]
 
 
 def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
-    if not (item.via or item.awaited or item.runs_once or item.alone):
+    if not (item.via or item.awaited or item.runs_once or item.alone or item.wraps):
         return None
     from optadvisor.link import VIA_FLAGS
 
@@ -262,22 +263,24 @@ def links_form(item: "FileInput") -> list[Any] | None:
               *(getattr(via, name) for name in VIA_FLAGS)]
              for index, via in sorted(item.via.items())],
             [[name, *found] for name, found in sorted(item.awaited.items())],
-            sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only)]
+            sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only),
+            [[index, found.kind, found.built] for index, found in sorted(item.wraps.items())]]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
     """The inverse of links_form, onto `item`."""
-    from optadvisor.link import Awaited, Hop, Via
+    from optadvisor.link import Awaited, Hop, Via, Wrapped
 
     if form is None:
         return
-    via, awaited, once, alone, setup_only = form
+    via, awaited, once, alone, setup_only, wraps = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found[:-1], tuple(found[-1])) for name, *found in awaited}
     item.runs_once = frozenset(once)
     item.alone = frozenset(alone)
     item.setup_only = frozenset(setup_only)
+    item.wraps = {index: Wrapped(kind, built) for index, kind, built in wraps}
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -431,7 +434,7 @@ def _links(form: Any) -> list[Any] | None:
     from optadvisor.link import VIA_FLAGS, Via
 
     types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
-    via, awaited, once, alone, setup_only = _shape(form, 5)
+    via, awaited, once, alone, setup_only, wraps = _shape(form, 6)
     for row in _typed(via, list):
         index, chain, *flags = _shape(row, 2 + len(VIA_FLAGS))
         _typed(index, int)
@@ -449,6 +452,9 @@ def _links(form: Any) -> list[Any] | None:
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list)):
         _typed(index, int)
+    for row in _typed(wraps, list):
+        index, kind, built = _shape(row, 3)
+        _typed(index, int), _typed(kind, str), _typed(built, str)
     return form
 
 

@@ -277,6 +277,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
     in_memory: set[tuple[int, str]] = set()
+    receivers = _instance_receivers(collector)
     for cb in collector.calls:
         if cb.dead:
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
@@ -286,15 +287,23 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # it reaches blocking work through sync helpers, and needs its position to say so.
         in_async = cb.function != MODULE and funcs[cb.function].is_async
         keep_untagged = in_async and not cb.awaited and not cb.offloaded
-        fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged)
-        if fact is not None and fact.client:
+        # `Storage().get(key)`, `helper = Storage()`: an instance made per call of the
+        # function; the link stage knows whether the class builds a client.
+        construct = cb.function != MODULE and not cb.awaited and _class_like(cb.chain) and (
+            cb.assigned_to == "local" or cb.index in receivers)
+        fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged or construct)
+        if fact is not None and construct and not (
+                fact.client or fact.blocking or fact.timeout or fact.loader or fact.batch):
+            fact = replace(fact, constructs=True)
+        if fact is not None and (fact.client or fact.constructs):
             fact = _escape(fact, cb, collector, names, catalog)
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
                 and not _inside_loader(cb, names, catalog) \
                 and not reads_written_file(collector.call_nodes[cb.index],
                                            collector.cache_uses.written_paths):
             fact = replace(fact, static_input=True)
-        if fact is not None and fact.client and cb.per_item and not fact.batch:
+        if fact is not None and (fact.client or fact.constructs) and cb.per_item and \
+                not fact.batch:
             fact = replace(fact, item_config=True)
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
@@ -322,7 +331,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.blocking == "file" and (cb.arg_of >= 0 or cb.returned) \
                 and _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
-        if fact is not None and fact.client and cb.function != MODULE and _from_params(
+        if fact is not None and (fact.client or fact.constructs) and cb.function != MODULE \
+                and _from_params(
                 collector.call_nodes[cb.index], collector.functions[cb.function].param_names
                 | collector.functions[cb.function].param_derived):
             fact = replace(fact, param_config=True)
@@ -330,7 +340,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # when all goes well, so a client built in it is still one per call (eval J miss:
         # lagent's aiohttp session per chat request, inside its retry loop).
         paced = cb.loop is not None and cb.loop.sleeps_at_all and cb.loop.retry is None
-        if fact is not None and fact.client and (cb.once or paced):
+        if fact is not None and (fact.client or fact.constructs) and (cb.once or paced):
             fact = replace(fact, once=cb.once, paced=paced)
         if fact is not None and fact.client and not fact.paced and \
                 _long_timeout(collector.call_nodes[cb.index]) and not (
@@ -505,6 +515,27 @@ def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
                        passed_position=position, passed_keyword=keyword,
                        replacement=blocking.instead)
     return fact
+
+
+def _class_like(chain: tuple[str, ...]) -> bool:
+    """`Storage`, `pkg.HttpHelper`: a name written like a class (not `CONSTANT`)."""
+    last = chain[-1].rstrip("()") if chain else ""
+    return last[:1].isupper() and not last.isupper()
+
+
+def _instance_receivers(collector: FactCollector) -> set[int]:
+    """Calls whose result is at once the receiver of a method call (`Storage().get(k)`):
+    in the walk's order, a call's receiver call is the next call met."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    found = set()
+    nodes = collector.call_nodes
+    for cb in collector.calls:
+        if len(cb.chain) >= 2 and cb.chain[-2].endswith("()") and cb.index + 1 < len(nodes):
+            func = nodes[cb.index].func
+            if isinstance(func, cst.Attribute) and func.value is nodes[cb.index + 1]:
+                found.add(cb.index + 1)
+    return found
 
 
 def _gil_bound(cb: CallBuild | None, names: dict[int, str], resolver: Resolver,

@@ -690,8 +690,12 @@ class FactCollector(cst.CSTVisitor):
             self._fallbacks.add(id(node.body))
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if isinstance(node.operator, cst.Or) and isinstance(node.right, cst.Call) and \
-                _kept(node.left):
+        func = self._func()
+        # `self.client or Client()`; `s3 or boto3.client("s3")` with `s3` a parameter: a
+        # default for what the object keeps or the caller passes.
+        if isinstance(node.operator, cst.Or) and isinstance(node.right, cst.Call) and (
+                _kept(node.left) or isinstance(node.left, cst.Name) and func is not None
+                and node.left.value in func.param_names):
             self._fallbacks.add(id(node.right))
 
     def visit_Else(self, node: cst.Else) -> None:
@@ -989,8 +993,10 @@ class FactCollector(cst.CSTVisitor):
             # `self.resuming = False` around an await: state of an object the iterations
             # share (crewAI's flow runtime toggles a flag around each start method).
             self._loop_assigns(names_read(target.value))
-        if func is not None and isinstance(value, cst.Name) and isinstance(
-                target, (cst.Attribute, cst.Subscript)):
+        if func is not None and isinstance(value, cst.Name) and (
+                isinstance(target, (cst.Attribute, cst.Subscript))
+                # `_exporter = exporter` under `global _exporter`: kept for the process.
+                or isinstance(target, cst.Name) and target.value in func.globals):
             func.escaped_names.add(value.value)
         if isinstance(target, cst.Name) and func is not None:
             if _new_container(value):
