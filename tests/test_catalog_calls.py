@@ -694,3 +694,28 @@ def test_mail_and_oauth_sessions_wait_forever_without_a_timeout():
         (13, "missing")]
     assert [(c.line, c.blocking) for c in facts.calls if c.line == 13 and c.blocking] == [
         (13, "http")]
+
+
+def test_a_functions_database_calls_on_one_session_made_elsewhere_are_one_finding():
+    # Held-out V: SuperAGI's upload route queries, commits and flushes `db.session` (made
+    # by fastapi-sqlalchemy's middleware): one finding for the session, not three.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        from fastapi import APIRouter, UploadFile
+        from fastapi_sqlalchemy import db
+
+        router = APIRouter()
+
+        @router.post("/upload")
+        async def upload(name: str, file: UploadFile):
+            agent = db.session.query(Agent).filter(Agent.name == name).first()
+            data = await file.read()
+            db.session.add(Resource(agent=agent, size=len(data)))
+            db.session.commit()
+            db.session.flush()
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [(r.line, "2 more call(s) on the same session" in r.message) for r in recs] == [
+        (9, True)]

@@ -78,7 +78,10 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
     held-out O: vanna's SQLite runner seven, one per statement, cursor and close). So are
     the database calls on a session a sync `with` opens (`with self.Session() as s:`)
     after the first one: its fix already moves the whole block (held-out L: adk's session
-    service had 16 findings, one per call, on five sessions)."""
+    service had 16 findings, one per call, on five sessions). And the database calls of a
+    function on one session made elsewhere (`db.session.query(...)` ... `db.session.commit()`,
+    fastapi-sqlalchemy's request session; held-out V: SuperAGI's upload route): one finding,
+    advice in words, for the session."""
     opened = {(cb.function, cb.target): fact.name for cb, fact in by_index.values()
               if cb.target and _opens_session(fact)
               and (cb.assigned_to == "local" or cb.in_with)}
@@ -91,8 +94,6 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
                 opened[(cb.function, cb.target)] = fact.name
             else:  # on one made elsewhere: its statements are one session of their own
                 with_bound.add((cb.function, cb.target))
-    if not opened and not with_bound:
-        return
     covered = set()
     heads: dict[int, int] = {}  # id of a session's finding -> how many calls it covers
     first: dict[tuple[int, str], int] = {}  # (function, session name) -> id of its finding
@@ -108,7 +109,10 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
                 heads[head] = heads.get(head, 0) + 1
             if cb.target and cb.assigned_to == "local" and head is not None:
                 first[(cb.function, cb.target)] = head  # a cursor: its calls count there
-        elif fact.blocking == "db" and key in with_bound and not fact.offloaded:
+        elif fact.blocking == "db" and not fact.offloaded and (
+                key in with_bound or _receiver(cb.chain) and key not in opened):
+            if key not in with_bound:
+                key = (cb.function, "." + _receiver(cb.chain))  # not a local's name
             if key in first:
                 covered.add(id(fact))
                 heads[first[key]] = heads.get(first[key], 0) + 1
@@ -124,6 +128,15 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
             by_index[index] = (cb, replace(fact, in_session=True))
         elif id(fact) in heads:
             by_index[index] = (cb, replace(fact, session_calls=heads[id(fact)]))
+
+
+def _receiver(chain: tuple[str, ...]) -> str:
+    """`db.session` of `db.session.query`: what a method is called on, when it is a plain
+    name or attribute path (no call in it), of two parts or more; "" otherwise."""
+    head = chain[:-1]
+    if len(head) < 2 or any(part.endswith("()") for part in head):
+        return ""
+    return ".".join(head)
 
 
 def _slow_read(build: CallBuild, fact: CallFact, posts: set[int]) -> bool:

