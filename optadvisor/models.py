@@ -361,9 +361,9 @@ class LoopFact:
     batched: bool = False
     """The call awaited per item has a batch form (`redis.get` → `mget`): n-plus-one
     reports the loop, with the better advice than running the calls at once."""
-    gil_bound: bool = False
-    """The call awaited per item hands a thread work that holds the GIL
-    (`asyncio.to_thread(base64.b64encode, data)`): threads run such work one at a time."""
+    handed: str = ""
+    """Resolved name of the callable the call awaited per item hands to a thread
+    (`asyncio.to_thread(base64.b64encode, data)` -> `base64.b64encode`): the work itself."""
 
 
 @dataclass(frozen=True)

@@ -550,14 +550,18 @@ class LoopView:
         self.fact = fact
         self.src = source
         self.await_name = fact.await_name
-        self.effects = catalog is not None and changes_state(fact.await_name, catalog)
+        # Work handed to a thread is judged by what it is (`run_in_threadpool(service.ingest,
+        # ...)`: an ingest, in order).
+        self.effects = catalog is not None and (
+            changes_state(fact.await_name, catalog) or changes_state(fact.handed, catalog))
         if catalog is not None and fact.discarded and not self.effects and not is_request(
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
         self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
         self.idle = idle_coroutine(fact.await_name, awaited or {})
         # Work handed to threads that holds the GIL runs one at a time, gathered or not.
-        self.evident = not fact.gil_bound and io_evident(
+        gil_bound = catalog is not None and catalog.gil_bound.get(fact.handed) is not None
+        self.evident = not gil_bound and io_evident(
             fact.await_name, self.await_source, awaited or {}, catalog)
         self.local = self.evident and local_files_only(fact.await_name, self.await_source,
                                                        awaited or {}, catalog)

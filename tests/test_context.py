@@ -376,11 +376,15 @@ def test_admin_actions_and_login_modules_are_ranked_below_per_request_code(tmp_p
         "svc/search.py": ("import requests\n\n\n"
                           "async def search(url: str):\n"
                           "    return requests.get(url, timeout=5).json()\n"),
+        "svc/models.py": ("import requests\n\n\n"
+                          "async def deploy_finetuned_model(url: str):\n"
+                          "    return requests.put(url, timeout=5).json()\n"),
     })
     report = scan(ScanOptions(paths=(tmp_path,), select=("OPT101",), use_cache=False, jobs=1))
     by_path = {r.path: r for r in report.recommendations}
     assert {path: r.priority for path, r in by_path.items()} == {
-        "svc/mcp/oauth.py": "medium", "svc/manage/api.py": "medium", "svc/search.py": "high"}
+        "svc/mcp/oauth.py": "medium", "svc/manage/api.py": "medium", "svc/search.py": "high",
+        "svc/models.py": "medium"}
     assert "admin action" in by_path["svc/manage/api.py"].message
     assert "login path" in by_path["svc/mcp/oauth.py"].message
 

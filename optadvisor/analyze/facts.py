@@ -462,8 +462,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
             discarded=lb.discarded, rare=lb.rare, typed=lb.typed,
             batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch),
-            gil_bound=lb.await_call >= 0 and _gil_bound(
-                calls_by_index.get(lb.await_call), names, resolver, catalog)))
+            handed=_handed(calls_by_index.get(lb.await_call), names, resolver, catalog)
+            if lb.await_call >= 0 else ""))
 
     groups = []
     call_groups = []
@@ -551,17 +551,16 @@ def _instance_receivers(collector: FactCollector) -> set[int]:
     return found
 
 
-def _gil_bound(cb: CallBuild | None, names: dict[int, str], resolver: Resolver,
-               catalog: Catalog) -> bool:
-    """`await asyncio.to_thread(base64.b64encode, data)`, `loop.run_in_executor(None,
-    json.dumps, obj)`: the work handed to the thread holds the GIL (catalog `[offload]
-    gil_bound`), so threads run several of them one at a time."""
+def _handed(cb: CallBuild | None, names: dict[int, str], resolver: Resolver,
+            catalog: Catalog) -> str:
+    """What `await asyncio.to_thread(base64.b64encode, data)` or `loop.run_in_executor(None,
+    json.dumps, obj)` hands to the thread (resolved); "" for a call that is no offload."""
     if cb is None or catalog.offload.get(names.get(cb.index, "")) is None:
-        return False
+        return ""
     for position, _, ref in cb.passes:
         if position in (0, 1) and ref != ("None",):
-            return catalog.gil_bound.get(resolver.name(ref, cb.function)) is not None
-    return False
+            return resolver.name(ref, cb.function)
+    return ""
 
 
 def _from_params(node: "cst.Call", params: set[str]) -> bool:

