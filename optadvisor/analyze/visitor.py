@@ -1171,8 +1171,7 @@ class FactCollector(cst.CSTVisitor):
             for i, statement in enumerate(node.body):
                 self._stmt_pos[id(statement)] = (id(node), i)
             for i, statement in enumerate(node.body[:-1]):
-                if isinstance(statement, cst.SimpleStatementLine) and any(
-                        isinstance(small, _ENDS_BLOCK) for small in statement.body):
+                if _ends(statement):
                     # A sample left below `return` (held-out W: MaxKB's SiliconCloud TTS
                     # keeps a `requests.request` there): never runs.
                     for rest in node.body[i + 1:]:
@@ -1837,6 +1836,30 @@ def _is_lock(item: cst.BaseExpression) -> bool:
 
 
 _ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def _ends(statement: cst.BaseStatement) -> bool:
+    """The statement never lets the code after it run: a `return`, `raise`, `continue` or
+    `break`; a `with` whose block ends so; an `if` whose every branch ends so."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        return any(isinstance(small, _ENDS_BLOCK) for small in statement.body)
+    if isinstance(statement, cst.With):
+        return _block_ends(statement.body)
+    if isinstance(statement, cst.If):
+        other = statement.orelse
+        if other is None:
+            return False
+        rest = other.body if isinstance(other, cst.Else) else other
+        return _block_ends(statement.body) and (
+            _block_ends(rest) if isinstance(other, cst.Else) else _ends(rest))
+    return False
+
+
+def _block_ends(block: cst.BaseSuite) -> bool:
+    if isinstance(block, cst.IndentedBlock):
+        return bool(block.body) and _ends(block.body[-1])
+    return isinstance(block, cst.SimpleStatementSuite) and any(
+        isinstance(small, _ENDS_BLOCK) for small in block.body)
 
 
 def _calls_in(node: cst.CSTNode) -> list[int]:
