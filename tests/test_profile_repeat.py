@@ -90,8 +90,11 @@ def test_three_times_the_work_fails_the_gate(tmp_path: Path):
     # there. Sampled function time is wall time: on a loaded machine (load 6 on 2 cores)
     # the short runs wait for a core longer than the long ones, and `score` grew only
     # +58% once — significant, but then near the threshold.
+    # The short base runs carry the interpreter's fixed start-up CPU, so three times the
+    # work is not +200%: ~+105% alone, +69% and +72% within full-suite runs (2026-12-05).
+    # What must hold is a significant regression past the gate's 50%.
     cpu = total(data, "cpu_seconds")
-    assert cpu["significance"]["significant"] and cpu["delta_pct"] > 75 and cpu["regression"]
+    assert cpu["significance"]["significant"] and cpu["delta_pct"] > 50 and cpu["regression"]
     assert "cpu-time" in {r["rule"] for r in data["regressions"]}
     score = next(f for f in data["functions"] if f["name"] == "score" and f["user"])
     assert score["significance"]["significant"] and score["significance"]["low"] > 0
