@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 from optadvisor.analyze.catalog import (
     Catalog,
     bulk_call,
+    client_call,
     is_context_manager,
     name_words,
     quick_call,
@@ -934,6 +935,8 @@ class IoReach:
         self.index = index
         self.catalog = catalog
         self._memo: dict[tuple[str, FunctionKey], bool] = {}
+        self._sync_memo: dict[FunctionKey, tuple[bool, bool]] = {}
+        self._sync_own: dict[str, dict[int, tuple[bool, bool]]] = {}
 
     def reaches(self, key: FunctionKey) -> bool:
         return self._walk("io", key, 0)
@@ -944,6 +947,47 @@ class IoReach:
 
     def lazy(self, key: FunctionKey) -> bool:
         return self._walk("lazy_init", key, 0)
+
+    def in_thread(self, key: FunctionKey) -> tuple[bool, bool]:
+        """(reaches I/O, reaches I/O other than local files) of a sync project function
+        handed to a thread (`await asyncio.to_thread(self._transcribe, batch)`): a blocking
+        call the catalog knows or a call through an object named as a client, itself or in
+        the sync project functions it calls (DEPTH deep). One that reaches none computes
+        (a model's inference, a parse): threads running it side by side overlap no wait
+        (held-out T: xinference's batches on one shared model)."""
+        return self._sync_walk(key, 0, set())
+
+    def _sync_walk(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]
+                   ) -> tuple[bool, bool]:
+        if key in self._sync_memo:
+            return self._sync_memo[key]
+        rel, index = key
+        facts = self.index.facts[rel]
+        own = self._sync_own.get(rel)
+        if own is None:  # once per file: its functions' blocking calls, net or files
+            own = self._sync_own[rel] = {}
+            for call in facts.calls:
+                if call.blocking and not call.offloaded and call.function >= 0:
+                    io, net = own.get(call.function, (False, False))
+                    own[call.function] = (True, net or call.blocking != "file")
+        io, net = own.get(index, (False, False))
+        visiting.add(key)
+        for callee in facts.functions[index].callees:
+            if net:
+                break
+            if client_call(callee, self.catalog, words=False):
+                io, net = True, True
+                break
+            target = self.index.resolve(rel, callee)
+            if target is None or target in visiting or depth >= self.DEPTH or \
+                    self.index.facts[target[0]].functions[target[1]].is_async:
+                continue
+            deeper = self._sync_walk(target, depth + 1, visiting)
+            io, net = io or deeper[0], net or deeper[1]
+        visiting.discard(key)
+        if net or not visiting:
+            self._sync_memo[key] = (io, net)
+        return io, net
 
     def calls(self, key: FunctionKey, target: FunctionKey, depth: int = 0) -> bool:
         """`key` calls `target`, directly or through project functions (DEPTH deep)."""
@@ -1017,20 +1061,28 @@ def link(files: list[tuple[SourceFile, FileFacts]],
         awaited = {}
         names = {lp.await_name for lp in facts.loops if lp.await_name}
         names.update(n for g in facts.await_groups for n in g.names if n)
-        targets = {name: index.resolve(source.rel, name) for name in names}
+        handed = {lp.handed for lp in facts.loops if lp.handed} - names
+        targets = {name: index.resolve(source.rel, name) for name in names | handed}
         for name, target in targets.items():
-            if target is not None:
-                fn = index.facts[target[0]].functions[target[1]]
-                together = {n for g in facts.await_groups if name in g.names for n in g.names}
-                calls_awaited = tuple(sorted(
-                    other for other in together - {name} if targets.get(other) is not None
-                    and reach.calls(target, targets[other])))  # type: ignore[arg-type]
-                # Awaits that all run on Django's one sync thread overlap nothing.
-                awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
-                                        fn.is_async and reach.reaches(target),
-                                        fn.is_async and reach.lazy(target),
-                                        fn.is_async and reach.reaches_net(target),
-                                        calls_awaited)
+            if target is None:
+                continue
+            fn = index.facts[target[0]].functions[target[1]]
+            if name in handed:
+                # Handed to a thread, not awaited: what the thread would overlap.
+                if not fn.is_async:
+                    io, net = reach.in_thread(target)
+                    awaited[name] = Awaited(False, 0, io, False, net)
+                continue
+            together = {n for g in facts.await_groups if name in g.names for n in g.names}
+            calls_awaited = tuple(sorted(
+                other for other in together - {name} if targets.get(other) is not None
+                and reach.calls(target, targets[other])))  # type: ignore[arg-type]
+            # Awaits that all run on Django's one sync thread overlap nothing.
+            awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
+                                    fn.is_async and reach.reaches(target),
+                                    fn.is_async and reach.lazy(target),
+                                    fn.is_async and reach.reaches_net(target),
+                                    calls_awaited)
         if via or awaited or source.rel in once or source.rel in alone or source.rel in wraps:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),

@@ -565,6 +565,13 @@ class LoopView:
             fact.await_name, self.await_source, awaited or {}, catalog)
         self.local = self.evident and local_files_only(fact.await_name, self.await_source,
                                                        awaited or {}, catalog)
+        # A project function handed to a thread is judged by what it reaches (link's
+        # IoReach.in_thread): no I/O, nothing for threads to overlap; local files only,
+        # little.
+        thread = (awaited or {}).get(fact.handed) if fact.handed else None
+        if thread is not None and not thread.is_async:
+            self.evident = self.evident and thread.reaches_io
+            self.local = self.evident and not thread.reaches_net
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
                      "forever", "delay", "network", "rare", "batched", "attempts", "typed"):

@@ -461,11 +461,13 @@ def _last_name(name: str) -> str:
     return name.rsplit(".", 1)[-1].rstrip("()")
 
 
-def client_call(name: str, catalog: Catalog) -> bool:
+def client_call(name: str, catalog: Catalog, words: bool = True) -> bool:
     """`self.http_client.post`, `client.index`, `self.memory.search(q)`: a call through an
     object named as a client, or a method whose name says it goes out for data (the
-    catalog's `[async_io] words`), whose requests do not depend on each other's order (not
-    `session.execute` or `conn.commit`: the catalog's ordered methods)."""
+    catalog's `[async_io] words`; `words=False`: not by that alone — awaited, `transcribe`
+    is a request, called in a thread it is as often a local model's), whose requests do
+    not depend on each other's order (not `session.execute` or `conn.commit`: the catalog's
+    ordered methods)."""
     func = name.split("(", 1)[0]
     if "." not in func:
         return False
@@ -474,4 +476,4 @@ def client_call(name: str, catalog: Catalog) -> bool:
         return False
     last = receiver.rsplit(".", 1)[-1]
     return any(word in _CLIENT_WORDS for word in name_words(last)) or \
-        any(word in catalog.io_words for word in name_words(method))
+        words and any(word in catalog.io_words for word in name_words(method))
