@@ -34,7 +34,7 @@ def build(ctx: FixContext) -> Fix:
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             local |= local_roots(scope)
     for name in _names_read(node):
-        if name in local or (name not in source.module_names and name not in vars(builtins)):
+        if name in local or (name not in source.imported_names and name not in vars(builtins)):
             raise NotHere(
                 f"It reads `{name}`, made in this function: move that into the cached "
                 "function too, so it has no arguments and reads only module names.")

@@ -57,7 +57,7 @@ def build(ctx: FixContext) -> Fix:
             f"The function changes the client after building it (`{target}.{changed} = ...`): "
             "one shared client would carry one call's change into every other call. Build "
             "the shared client with that setting once, or keep one client per setting.")
-    local = _non_module_names(node, source.module_names)
+    local = _non_module_names(node, source.imported_names)
     imported = _imported_in(source.scope_of(node))
     if local and local[0] in imported:
         raise NotHere(

@@ -181,6 +181,23 @@ class FixSource:
         return names
 
     @cached_property
+    def imported_names(self) -> set[str]:
+        """Names module-level code binds on import: not under `if __name__ == "__main__":`
+        (run only as a script) nor `if TYPE_CHECKING:` (never run). An `import asyncio`
+        there leaves the name unbound when the module is imported (held-out X: DeepCode's
+        command executor was given `asyncio.to_thread` with no import of its own)."""
+        names: set[str] = set()
+        if self.tree is None:
+            return names
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.If) and _not_on_import(stmt.test):
+                for child in stmt.orelse:
+                    names |= _bound_by(child)
+            else:
+                names |= _bound_by(stmt)
+        return names
+
+    @cached_property
     def source_tools(self) -> frozenset[str]:
         """Functions handed to AutoGen's `FunctionTool(...)` in this module: AutoGen keeps
         their source text, which a config dump serializes and another process runs alone
@@ -248,7 +265,7 @@ class FixSource:
 
     def import_edit(self, module: str) -> Edit | None:
         """`import module` at the top, unless the name is bound at module level already."""
-        if module in self.module_names or ("." in module and self.tree is not None and any(
+        if module in self.imported_names or ("." in module and self.tree is not None and any(
                 isinstance(stmt, ast.Import) and any(
                     a.name == module and a.asname is None for a in stmt.names)
                 for stmt in self.tree.body)):
@@ -300,6 +317,17 @@ def _bound_by(stmt: ast.stmt) -> set[str]:
             for child in handler.body:
                 names |= _bound_by(child)
     return names
+
+
+def _not_on_import(test: ast.expr) -> bool:
+    """`__name__ == "__main__"` or `TYPE_CHECKING` (`typing.TYPE_CHECKING`)."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+            isinstance(test.ops[0], ast.Eq) and isinstance(test.left, ast.Name) and \
+            test.left.id == "__name__":
+        right = test.comparators[0]
+        return isinstance(right, ast.Constant) and right.value == "__main__"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING" or \
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def names_stored(nodes: list[ast.stmt]) -> set[str]:

@@ -20,7 +20,7 @@ from optadvisor.fix.calls import (
     local_roots,
     receiver_root,
 )
-from optadvisor.fix.context import FixContext, NotHere
+from optadvisor.fix.context import FixContext, NotHere, code_of
 from optadvisor.models import Fix
 
 # Categories whose objects carry a connection or a file position: a call on one of them
@@ -147,11 +147,35 @@ def build(ctx: FixContext) -> Fix:
                         if original.args else cst.MaybeSentinel.DEFAULT),
                 *original.args]
     new = original.with_changes(func=dotted_expr("asyncio.to_thread"), args=new_args)
+    if _scheduled(ctx.source.parent(node), node):
+        # `asyncio.create_task(self.run(task))` with a sync `run`: the task wants the
+        # coroutine, not its result (held-out X: swarms' `run_async` was given
+        # `create_task(await asyncio.to_thread(...))`, a TypeError at once).
+        return ctx.change(
+            "unsafe", ctx.replace_node(ctx.span, code_of(new)), ctx.source.import_edit("asyncio"),
+            message="The task runs the same call in a worker thread; unsafe because the "
+                    "callee must be thread-safe.")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, awaited(new, site.needs_parens)),
         ctx.source.import_edit("asyncio"),
         message="Runs the same call in a worker thread; unsafe because the callee must be "
                 "thread-safe and its exceptions now surface at the await.")
+
+
+_SCHEDULERS = frozenset({"create_task", "ensure_future", "gather", "wait_for", "shield",
+                         "run_coroutine_threadsafe", "start_soon"})
+"""Calls that take an awaitable and run it (as a task, or awaited by them)."""
+
+
+def _scheduled(parent: ast.AST | None, node: ast.AST) -> bool:
+    """The call is handed to one that takes an awaitable (`asyncio.create_task(f(x))`,
+    `asyncio.gather(a(), b())`): the coroutine `asyncio.to_thread` returns goes there."""
+    if not isinstance(parent, ast.Call) or not any(arg is node for arg in parent.args):
+        return False
+    func = parent.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        func.id if isinstance(func, ast.Name) else ""
+    return name in _SCHEDULERS
 
 
 _STREAM_READS = frozenset({"iter_lines", "iter_content", "iter_bytes", "iter_text",
