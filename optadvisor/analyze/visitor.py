@@ -340,6 +340,9 @@ class FactCollector(cst.CSTVisitor):
         self._scope_names: list[str] = []
         self._module_loop_depth = 0
         self._comp_depth = 0
+        self._comp_outer: dict[int, int] = {}
+        """Calls (by id) in the first iterable of comprehensions -> how many of those
+        comprehensions they are evaluated outside of."""
         self._comp_targets: list[set[str]] = []
         self._comp_awaits: list[int] = []
         self._loop_stack: list[LoopBuild] = []
@@ -418,13 +421,16 @@ class FactCollector(cst.CSTVisitor):
     visit_Decorator = visit_Parameters = _enter_header
     leave_Decorator = leave_Parameters = _leave_header
 
-    def _loop_depth(self) -> int:
+    def _loop_depth(self, node: cst.CSTNode | None = None) -> int:
         func = self._func()
         depth = func.loop_depth if func else self._module_loop_depth
         if self._loop_stack and self._loop_stack[-1].header and \
                 self._loop_stack[-1].function == self._fidx:
             depth -= 1  # `for row in load():` loads once
-        return depth + self._comp_depth
+        # `{f["id"]: f for f in json.load(fh)}`: a comprehension's first iterable is
+        # evaluated once, before its first item (held-out X: localGPT's gold-set loads).
+        outside = self._comp_outer.get(id(node), 0) if node is not None else 0
+        return depth + self._comp_depth - outside
 
     def _in_offloaded(self) -> bool:
         if self._lambda_offloaded and any(self._lambda_offloaded):
@@ -928,6 +934,13 @@ class FactCollector(cst.CSTVisitor):
         # all now (`[cache.get(key) for key in keys]` reads the item).
         names: set[str] = set()
         clause = getattr(node, "for_in", None)
+        if clause is not None:
+            stack: list[cst.CSTNode] = [clause.iter]
+            while stack:
+                sub = stack.pop()
+                if isinstance(sub, cst.Call):
+                    self._comp_outer[id(sub)] = self._comp_outer.get(id(sub), 0) + 1
+                stack.extend(sub.children)
         while clause is not None:
             names |= names_read(clause.target)
             if clause.asynchronous is None and isinstance(clause.iter, cst.Call):
@@ -1392,7 +1405,7 @@ class FactCollector(cst.CSTVisitor):
             func.call_chains.append(chain)
             if len(chain) >= 2 and chain[-1] in _SESSION_METHODS:
                 func.db_receivers.add(".".join(chain[:-1]))
-            if self._loop_depth() > 0:
+            if self._loop_depth(node) > 0:
                 func.loop_call_chains.append(chain)
             if any(fidx == self._fidx and gather != id(node) for gather, fidx in self._gathers):
                 func.gathered_chains.append(chain)
@@ -1455,7 +1468,7 @@ class FactCollector(cst.CSTVisitor):
             else:
                 positional += 1
         assigned, lazy = self._assigned.get(id(node), ("", False))
-        depth = self._loop_depth()
+        depth = self._loop_depth(node)
         for frame in self._open_withs:
             if frame is not None and frame.function == self._fidx and depth > frame.depth and \
                     id(node) not in frame.items:
