@@ -775,8 +775,46 @@ def test_a_language_model_wrapper_gets_the_long_timeout():
         return {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
                 if r.fix.edits}
     assert timeouts("svc/beam.py") == {7: "(10, 600))", 10: "30)", 14: "30)"}
-    # Every request of a module under llms/ is a generation (a helper of it, too).
-    assert timeouts("llms/beam.py") == {7: "(10, 600))", 10: "(10, 600))", 14: "(10, 600))"}
+    # Every post of a module under llms/ is a generation (a helper of it, too); a read
+    # (GET) there lists or checks, and keeps the short timeout.
+    assert timeouts("llms/beam.py") == {7: "(10, 600))", 10: "(10, 600))", 14: "30)"}
+    # A package named from a model stem names the project, not the module's calls.
+    assert timeouts("llmware/beam.py") == {7: "(10, 600))", 10: "30)", 14: "30)"}
+    assert timeouts("openai_server/tools/beam.py") == {7: "(10, 600))", 10: "30)", 14: "30)"}
+    assert timeouts("providers/openai/beam.py")[10] == "(10, 600))"
+
+
+def test_status_checks_and_hosts_say_nothing_of_a_long_answer():
+    """Held-out X: JARVIS's `GET /status/{model}` in `model_inference` (every task), Ollama's
+    `GET /api/tags` in an `OllamaClient`, and OpenAgents plugins on `chat-…` hosts or Cloud
+    Run's `….run.app` were given a 600 s read; a chat post to such a host keeps the long one."""
+    code = textwrap.dedent("""
+        import requests
+
+        class OllamaClient:
+            def list_models(self):
+                return requests.get(f"{self.api_url}/tags").json()
+
+            def generate(self, payload):
+                return requests.post(f"{self.api_url}/generate", json=payload).json()
+
+        def model_inference(model_id):
+            return requests.get(f"{SERVER}/status/{model_id}").json()
+
+        def convert_currency(params):
+            return requests.get("https://converter-chat-gpt-plugin.vercel.app/convert", params=params)
+
+        def search(params):
+            return requests.post("https://plugin-3c56b9d4c8a6-uc.a.run.app/search", json=params)
+
+        def ask(params):
+            return requests.post("https://api.example.com/v1/chat/completions", json=params)
+    """)
+    recs, _ = scan_source(code, rel="svc/clients.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {6: "30)", 9: "(10, 600))", 12: "30)", 15: "30)", 18: "30)",
+                   21: "(10, 600))"}
 
 
 def test_a_class_named_for_a_model_vendor_gets_the_long_timeout():

