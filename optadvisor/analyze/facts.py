@@ -291,6 +291,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
     in_memory: set[tuple[int, str]] = set()
     receivers = _instance_receivers(collector)
+    file_sessions = _file_sessions(collector)
     for cb in collector.calls:
         if cb.dead:
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
@@ -331,6 +332,17 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
         node = collector.call_nodes[cb.index]
+        if fact is not None and (fact.client or fact.timeout) and (
+                _in_process(node) or (cb.function, cb.target) in file_sessions
+                or (cb.function, ".".join(cb.chain[:-1])) in file_sessions):
+            # No server: a store in this process (`QdrantClient(location=":memory:")`,
+            # `create_engine("sqlite:///:memory:")`), or a session that only reads
+            # `file://` URLs (`s.mount("file://", FileAdapter())`): nothing to share a
+            # connection of, nothing to wait for (held-out X: h2ogpt's URL reader, an
+            # OpenAgents table serialised through a throw-away SQLite).
+            fact = replace(fact, client="", timeout="")
+            if not (fact.blocking or fact.loader or fact.batch or keep_untagged):
+                continue
         if fact is not None and (
                 fact.blocking == "file" and (
                     _in_memory(node) or (cb.function, cb.chain[0]) in in_memory
@@ -780,6 +792,31 @@ def _opened_here(node: cst.Call, types: dict) -> bool:
 _ARCHIVE_DISK_WORK = frozenset({"add", "write", "extract", "extractall"})
 """Methods of an archive in memory that still read or write files on disk (`tf.add(path)`,
 `zf.write(filename)`, `zf.extractall(dest)`)."""
+
+
+def _in_process(node: cst.Call) -> bool:
+    """A string argument naming SQLite's, Qdrant's or DuckDB's in-memory store
+    (`":memory:"`, `"sqlite:///:memory:"`)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    return any(isinstance(arg.value, cst.SimpleString) and ":memory:" in arg.value.value
+               for arg in node.args)
+
+
+def _file_sessions(collector: FactCollector) -> set[tuple[int, str]]:
+    """(function, receiver) of sessions a `file://` adapter is mounted on
+    (`s.mount("file://", FileAdapter())`, requests-file): they read local files."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    out: set[tuple[int, str]] = set()
+    for cb in collector.calls:
+        if len(cb.chain) >= 2 and cb.chain[-1] == "mount":
+            args = collector.call_nodes[cb.index].args
+            first = args[0].value if args else None
+            if isinstance(first, cst.SimpleString) and \
+                    first.value.strip("rbuRBU").strip("\"'").startswith("file:"):
+                out.add((cb.function, ".".join(cb.chain[:-1])))
+    return out
 
 
 def _in_memory(node: cst.Call) -> bool:
