@@ -253,6 +253,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             if catalog.async_files.get(name) is None:
                 net_functions.add(cb.function)
 
+    _hand_to_runners(collector, resolver)
     functions = []
     resolved_decorators = []
     for i, fb in enumerate(funcs):
@@ -792,6 +793,33 @@ def _opened_here(node: cst.Call, types: dict) -> bool:
 _ARCHIVE_DISK_WORK = frozenset({"add", "write", "extract", "extractall"})
 """Methods of an archive in memory that still read or write files on disk (`tf.add(path)`,
 `zf.write(filename)`, `zf.extractall(dest)`)."""
+
+
+def _hand_to_runners(collector: FactCollector, resolver: Resolver) -> None:
+    """`run_async_in_thread(poll(session))` where this file's `run_async_in_thread(coro)`
+    hands `coro` to `loop.run_until_complete` (FuncBuild.driven_params): `poll` is driven
+    by a loop runner, as under `asyncio.run(poll(...))` (held-out X: awesome-llm-apps'
+    Slack bot runs each event's coroutine on a new loop in a worker thread)."""
+    funcs = collector.functions
+    runners = {fb.qualname: fb for fb in funcs if fb.driven_params}
+    if not runners:
+        return
+    by_index = {cb.index: cb for cb in collector.calls}
+    for cb in collector.calls:
+        outer = by_index.get(cb.arg_of) if cb.arg_position >= 0 else None
+        if outer is None:
+            continue
+        fb = runners.get(resolver.name(outer.chain, outer.function))
+        if fb is None:
+            continue
+        params = list(fb.positional_params)
+        if fb.class_name and "staticmethod" not in {d[-1] for d in fb.decorators if d}:
+            params = params[1:]  # called as a bound method: the first is the instance
+        if cb.arg_position < len(params) and params[cb.arg_position] in fb.driven_params:
+            if cb.function != MODULE:
+                funcs[cb.function].driven_chains.append(cb.chain)
+            else:
+                collector.module_driven.append(cb.chain)
 
 
 def _bindings(collector: FactCollector, resolver: Resolver) -> tuple[tuple[str, str], ...]:

@@ -82,6 +82,9 @@ class FuncBuild:
     globals: set[str] = field(default_factory=set)
     param_names: set[str] = field(default_factory=set)
     positional_params: list[str] = field(default_factory=list)
+    driven_params: set[str] = field(default_factory=set)
+    """Parameters this function, or a def nested in it, hands to a loop runner
+    (`loop.run_until_complete(coro)`): a coroutine passed there runs on that loop."""
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: set[str] = field(default_factory=set)
     """Parameters the body calls (`fn(*args)`): a callable the caller hands over runs here,
@@ -151,6 +154,8 @@ class CallBuild:
     """Pre-order index of the call this one is a direct argument of (-1: none)."""
     arg_names: tuple[str, ...] = ()
     """Plain names passed as arguments: `Wrapper(client=c)` hands `c` over."""
+    arg_position: int = -1
+    """Of a call that is a positional argument of another (arg_of): its position."""
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     dead: bool = False
@@ -374,6 +379,7 @@ class FactCollector(cst.CSTVisitor):
         self._bare_awaits: set[int] = set()
         self._targets: dict[int, str] = {}
         self._arg_of: dict[int, int] = {}
+        self._arg_position: dict[int, int] = {}
         self._header_nodes: set[int] = set()
         self._header_depth = 0
         self._param_guards = 0
@@ -1356,6 +1362,8 @@ class FactCollector(cst.CSTVisitor):
         passes = []
         for position, arg in enumerate(node.args):
             self._arg_of[id(arg.value)] = index
+            if arg.keyword is None and not arg.star:
+                self._arg_position[id(arg.value)] = position
             if isinstance(arg.value, cst.Name):
                 arg_names.append(arg.value.value)
             if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star:
@@ -1397,6 +1405,17 @@ class FactCollector(cst.CSTVisitor):
                     func.driven_chains.append(inner)
                 else:  # `if __name__ == "__main__": asyncio.run(main())`
                     self.module_driven.append(inner)
+        elif chain is not None and node.args and func is not None and (
+                chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
+                isinstance(node.args[0].value, cst.Name):
+            # `def run_async_in_thread(coro): ... loop.run_until_complete(coro)`, also from
+            # a def nested in it: the coroutine a caller passes runs on that loop.
+            param = node.args[0].value.value
+            owner: FuncBuild | None = func
+            while owner is not None and param not in owner.param_names:
+                owner = self.functions[owner.parent] if owner.parent != MODULE else None
+            if owner is not None:
+                owner.driven_params.add(param)
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:
@@ -1483,6 +1502,7 @@ class FactCollector(cst.CSTVisitor):
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
+            arg_position=self._arg_position.get(id(node), -1),
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
             guarded=self._param_guards > 0 or id(node) in self._fallbacks,
             covered=self._covered(node),
