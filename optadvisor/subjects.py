@@ -199,12 +199,15 @@ class FileView:
 
 
 class FunctionView:
-    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only")
+    __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
+                 "rerun")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
-                 setup_only: bool = False) -> None:
+                 setup_only: bool = False, rerun: bool = False) -> None:
         self.fact = fact
+        self.rerun = rerun
+        """Module level that runs again on every interaction (a Streamlit script)."""
         self.catalog = catalog
         self.path = path
         """The file it is in (module words say a login flow: `auth/oauth.py`)."""
@@ -221,6 +224,8 @@ class FunctionView:
     def __getattr__(self, name: str) -> Any:
         fact = self.fact
         if fact is None:
+            if self.rerun and name in ("per_call", "setup"):
+                return name == "per_call"
             return _MODULE_DEFAULTS.get(name)
         if name == "module_level":
             return False

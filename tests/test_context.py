@@ -688,3 +688,22 @@ def test_build():
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT201",)))
     assert [(r.path, r.symbol) for r in report.recommendations] == [
         ("tool/cli.py", "fetch")]
+
+
+def test_a_streamlit_script_runs_its_module_level_per_interaction():
+    """Held-out X (awesome-llm-apps): Streamlit runs the script top to bottom on every
+    click, so a request at its module level is per request, not start-up (three findings
+    were ranked one level down as "runs once per process")."""
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent('''
+        import requests
+        {imp}
+
+        topic = input()
+        response = requests.get("https://api.example.com/search", params={{"q": topic}})
+    ''')
+    app, _ = scan_source(code.format(imp="import streamlit as st"), select=("OPT202",))
+    script, _ = scan_source(code.format(imp="import json"), select=("OPT202",))
+    assert [(r.priority, "runs once" in r.message) for r in app] == [("high", False)]
+    assert [(r.priority, "runs once" in r.message) for r in script] == [("medium", True)]
