@@ -707,3 +707,33 @@ def test_a_streamlit_script_runs_its_module_level_per_interaction():
     script, _ = scan_source(code.format(imp="import json"), select=("OPT202",))
     assert [(r.priority, "runs once" in r.message) for r in app] == [("high", False)]
     assert [(r.priority, "runs once" in r.message) for r in script] == [("medium", True)]
+
+
+def test_a_callback_lambda_made_in_set_up_code_runs_per_event():
+    """Held-out X (DeepCode): `progress=lambda ...: self._progress(...)` handed to a runner
+    from set-up code runs on every progress event; `_progress` was ranked down as "only
+    start-up code calls it". A lambda handed to a thread to run once still counts once."""
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent('''
+        import asyncio
+        import requests
+
+        class WorkflowService:
+            def __init__(self, runner):
+                self.runner = runner
+                self.runner.on_progress(lambda stage: self._progress(stage))
+
+            def _progress(self, stage):
+                requests.post("https://hooks.example.com/progress", json={"stage": stage})
+
+        class Loader:
+            async def start(self):
+                await asyncio.to_thread(lambda: self._load())
+
+            def _load(self):
+                requests.get("https://config.example.com/settings")
+    ''')
+    recs, _ = scan_source(code, select=("OPT202",))
+    assert [(r.symbol, r.priority) for r in recs] == [
+        ("WorkflowService._progress", "high"), ("Loader._load", "medium")]

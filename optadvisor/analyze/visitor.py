@@ -1424,7 +1424,12 @@ class FactCollector(cst.CSTVisitor):
             func.call_chains.append(chain)
             if len(chain) >= 2 and chain[-1] in _SESSION_METHODS:
                 func.db_receivers.add(".".join(chain[:-1]))
-            if self._loop_depth(node) > 0:
+            # A lambda handed on as a callback (`progress=lambda *a: self._progress(...)`)
+            # runs as often as whoever holds it calls it, not once per call of this
+            # function (held-out X: DeepCode's progress events were taken for start-up).
+            # Not one handed to a thread to run once (`to_thread(lambda: f(x))`).
+            if self._loop_depth(node) > 0 or (
+                    self._lambda_offloaded and not self._lambda_offloaded[-1]):
                 func.loop_call_chains.append(chain)
             if any(fidx == self._fidx and gather != id(node) for gather, fidx in self._gathers):
                 func.gathered_chains.append(chain)
