@@ -23,6 +23,7 @@ from optadvisor.analyze.catalog import (
     client_call,
     is_context_manager,
     is_request,
+    is_route,
     name_words,
     quick_call,
 )
@@ -772,8 +773,10 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         return facts_of[key[0]].functions[key[1]].name
 
     def is_setup(caller: FunctionFact) -> bool:
-        return caller.name in setup or caller.startup or \
-            (name_words(caller.name) or [""])[0] in catalog.once_caller_words
+        # A route or a tool runs per request or tool call, whatever its name says
+        # (`@mcp.tool() async def start_security_scan`).
+        return not is_route(caller.decorators) and (
+            caller.name in setup or caller.startup or catalog.once_caller(caller.name))
 
     # callee -> [(caller, caller is setup code, called inside the caller's loops,
     #             caller is an entry point)]

@@ -737,3 +737,40 @@ def test_a_callback_lambda_made_in_set_up_code_runs_per_event():
     recs, _ = scan_source(code, select=("OPT202",))
     assert [(r.symbol, r.priority) for r in recs] == [
         ("WorkflowService._progress", "high"), ("Loader._load", "medium")]
+
+
+def test_a_tool_or_a_unit_of_work_started_is_no_start_up_code():
+    """Held-out Y (awslabs/mcp's security agent): `start_security_scan` and the other MCP
+    tools start one scan per call; what they call was ranked down as "only start-up code
+    calls it". `start` counts as start-up alone or before what lives as long as the process
+    (`start_worker`), and never for a tool or a route."""
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent('''
+        import requests
+        from mcp.server.fastmcp import FastMCP
+
+        mcp = FastMCP("scanner")
+
+        def fetch_report(url):
+            return requests.get(url).json()
+
+        def upload_findings(url, findings):
+            return requests.post(url, json=findings).json()
+
+        def download_rules(url):
+            return requests.get(url).json()
+
+        @mcp.tool()
+        def start(url: str):
+            return fetch_report(url)
+
+        def start_security_scan(url, findings):
+            return upload_findings(url, findings)
+
+        def start_worker(url):
+            return download_rules(url)
+    ''')
+    recs, _ = scan_source(code, select=("OPT202",))
+    assert [(r.symbol, r.priority) for r in recs] == [
+        ("fetch_report", "high"), ("upload_findings", "high"), ("download_rules", "medium")]

@@ -181,6 +181,13 @@ class Catalog:
     """`[setup] once_callers`: first words of the names of functions that start or end an
     object's, a connection's or the process's life (`connect`, `start`, `close`): what only
     they call runs once per object (link.py's runs_once)."""
+    once_caller_verbs: frozenset[str] = frozenset()
+    """`[setup] once_caller_verbs`: of once_callers, verbs that also start or end one unit
+    of work (`start_security_scan`, `stop_job`): they say a life begins or ends only alone
+    (`start`) or before one of `lifecycle_objects` (`start_server`, `stop_worker`)."""
+    lifecycle_objects: frozenset[str] = frozenset()
+    """`[setup] lifecycle_objects`: what lives as long as the process or an object (a
+    server, a worker, a client, a pool)."""
     setup_decorators: frozenset[str] = frozenset()
     """Last names of decorators whose function runs once per object (pydantic's
     `model_validator`, `root_validator`): a client it builds is stored, not per call."""
@@ -213,6 +220,18 @@ class Catalog:
     """Methods (the part after the client class: `get`, `chat.completions.create`) that one
     HTTP or LLM client serves concurrently, each an independent request."""
     digest: str = ""
+
+    def once_caller(self, name: str) -> bool:
+        """A function whose name says it starts or ends the life of an object, a connection
+        or the process (`connect`, `close`, `start_worker`; not `start_security_scan`:
+        held-out Y, awslabs/mcp's scans taken for start-up code)."""
+        words = name_words(name)
+        if not words or words[0] not in self.once_caller_words:
+            return False
+        if words[0] not in self.once_caller_verbs:
+            return True
+        rest = [w for w in words[1:] if w not in _FILLERS]
+        return not rest or rest[0] in self.lifecycle_objects
 
     def once_named(self, words: list[str]) -> bool:
         """A function whose name's words say it runs once per object or session."""
@@ -274,6 +293,8 @@ _WORD_LISTS = (
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
     ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),
     ("setup", "once_callers", "once_caller_words"), ("setup", "debug", "debug_words"),
+    ("setup", "once_caller_verbs", "once_caller_verbs"),
+    ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
@@ -375,7 +396,10 @@ def _alias_modules(catalog: Catalog, aliases: dict[str, str]) -> None:
 
 
 _ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
-                            "route", "api_route", "websocket"})
+                            "route", "api_route", "websocket",
+                            # An MCP server's tools (`@mcp.tool()`, `@server.call_tool()`):
+                            # run per tool call (held-out Y: awslabs/mcp).
+                            "tool", "call_tool"})
 
 
 def is_route(decorators: Iterable[str]) -> bool:
