@@ -774,3 +774,34 @@ def test_a_tool_or_a_unit_of_work_started_is_no_start_up_code():
     recs, _ = scan_source(code, select=("OPT202",))
     assert [(r.symbol, r.priority) for r in recs] == [
         ("fetch_report", "high"), ("upload_findings", "high"), ("download_rules", "medium")]
+
+
+def test_file_reads_handed_to_a_thread_are_local_disk_work():
+    """Held-out Y (crawlee's file-system storage): `await asyncio.to_thread(path.read_text)`
+    per stored item, in the loop or in a project coroutine the loop awaits, is I/O of a local
+    disk — await-in-loop ranks it one level down, as for aiofiles."""
+    from optadvisor.api import scan_source
+
+    recs, _ = scan_source(textwrap.dedent('''
+        import asyncio
+        import json
+
+        class Queue:
+            async def _parse(self, path):
+                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+                return json.loads(text)
+
+            async def load_all(self, paths):
+                requests = []
+                for path in paths:
+                    requests.append(await self._parse(path))
+                return requests
+
+            async def read_all(self, paths):
+                texts = []
+                for path in paths:
+                    texts.append(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+                return texts
+    '''), select=("OPT103",))
+    assert [(r.line, r.priority, "local file" in r.message) for r in recs] == [
+        (12, "medium", True), (18, "medium", True)]

