@@ -128,6 +128,11 @@ class ProjectIndex:
         self.modules: dict[str, dict[str, str]] = {}
         """Directory given to the scan (module_root) -> module name -> file."""
         self.import_names: dict[str, dict[str, str]] = {}
+        self._ancestor_memo: dict[tuple[str, str], FunctionKey | None] = {}
+        self._import_alts: dict[str, dict[str, list[str]]] = {}
+        """Import names several files share (`services/db.py` in two apps of a monorepo,
+        each its own top package): all of them, for the importing file to pick the
+        nearest."""
         """The same, by the name a file is imported as when its top package sits below the
         scanned directory (src layouts, monorepo subprojects): tried after `modules`."""
         self.functions: dict[str, dict[str, int]] = {}
@@ -139,6 +144,10 @@ class ProjectIndex:
         self._bindings: dict[str, dict[str, str]] = {}
         self._inherited: dict[tuple[str, str], FunctionKey | None] = {}
         files = list(files)
+        self._path_parts = {part.removesuffix(".py") for source, _ in files
+                            for part in source.rel.split("/")}
+        """Every directory and module name of the project (`_from_ancestors`: a name no
+        file or directory has is a library's)."""
         # Directories holding an `__init__.py`: a file inside one is imported by the name
         # from its top package down (`src/khoj/utils.py` is `khoj.utils`, a src layout),
         # whatever directories sit above that package under the scanned root.
@@ -156,7 +165,10 @@ class ProjectIndex:
             table_of_root.setdefault(mod, rel)
             imported = _import_name(_under(rel, root), _under_all(packages, root))
             if imported and imported != mod:
-                self.import_names.setdefault(root, {}).setdefault(imported, rel)
+                first = self.import_names.setdefault(root, {}).setdefault(imported, rel)
+                if first != rel:
+                    self._import_alts.setdefault(root, {}).setdefault(
+                        imported, [first]).append(rel)
             table = self.functions.setdefault(rel, {})
             for index, fn in enumerate(facts.functions):
                 if "<locals>" not in fn.qualname:
@@ -265,8 +277,16 @@ class ProjectIndex:
         own = self.root_of[rel]
         absolute = self._absolute(rel, name, self.module_of[rel]) if name[0] == "." else name
         found = self._lookup(self.modules[own], absolute.split("."), tails=True, depth=depth)
+        if found is None and name[0] != "." and \
+                absolute.split(".", 1)[0] not in self.modules[own]:
+            # (A name the scanned directory has at its top is that module's, found above.)
+            found = self._from_ancestors(rel, absolute.split("."), depth)
         if found is None and own in self.import_names:
-            found = self._lookup(self.import_names[own], absolute.split("."), tails=False,
+            table = self.import_names[own]
+            alts = self._import_alts.get(own)
+            if alts:
+                table = _Nearest(rel, table, alts)
+            found = self._lookup(table, absolute.split("."), tails=False,
                                  depth=depth)
         if found is not None or len(self.modules) == 1:
             return found
@@ -278,7 +298,46 @@ class ProjectIndex:
         return self._lookup(modules, absolute.split("."), tails=False,
                             own=self._tree_names[own], depth=depth)
 
-    def _lookup(self, modules: dict[str, str], parts: list[str], tails: bool,
+    def _from_ancestors(self, rel: str, parts: list[str], depth: int) -> FunctionKey | None:
+        """`from services.db_service import sources_db` in `apps/beifong/services/x.py`,
+        where `apps/beifong/services/db_service.py` exists: an absolute import resolved
+        against a directory above the importing file, the nearest first — the app's root,
+        run as the working directory (held-out X: awesome-llm-apps, dozens of apps in one
+        repository, each importing its own `services`, `agents`, `utils`)."""
+        if parts[0] not in self._path_parts:
+            return None  # no directory or file of the project is named so: a library
+        dirs = rel.split("/")[:-1]
+        for k in range(len(dirs), -1, -1):
+            base = "/".join(dirs[:k])
+            key = (base, ".".join(parts))
+            if key in self._ancestor_memo:
+                found = self._ancestor_memo[key]
+                if found is not None:
+                    return found
+                continue
+            found = None
+            for cut in range(len(parts) - 1, 0, -1):
+                path = "/".join(parts[:cut])
+                target = next((c for c in (f"{base}/{path}.py" if base else f"{path}.py",
+                                           f"{base}/{path}/__init__.py" if base
+                                           else f"{path}/__init__.py") if c in self.facts),
+                              None)
+                if target is None:
+                    continue
+                qualname = ".".join(parts[cut:])
+                table = self.functions[target]
+                index = table.get(qualname)
+                if index is None:
+                    index = table.get(qualname + ".__init__")
+                found = (target, index) if index is not None else \
+                    self._reexported(target, qualname, depth)
+                break
+            self._ancestor_memo[key] = found
+            if found is not None:
+                return found
+        return None
+
+    def _lookup(self, modules: Mapping[str, str] | _Nearest, parts: list[str], tails: bool,
                 own: frozenset[str] = frozenset(), depth: int = 0) -> FunctionKey | None:
         for cut in range(len(parts) - 1, 0, -1):
             qualname = ".".join(parts[cut:])
@@ -334,6 +393,35 @@ class ProjectIndex:
         if level > 1:
             base = base[: max(0, len(base) - (level - 1))]
         return ".".join([*base, rest]) if rest else ".".join(base)
+
+
+class _Nearest:
+    """An import-name table where a name several files share (`services/db_service.py` in
+    two apps of a monorepo, each its own top package) names the one whose directory shares
+    the longest prefix with the importing file's (held-out X: awesome-llm-apps holds dozens
+    of apps; the first `services.db_service` found answered for all of them). Ties: the
+    first found."""
+
+    __slots__ = ("here", "table", "alts")
+
+    def __init__(self, rel: str, table: dict[str, str], alts: dict[str, list[str]]) -> None:
+        self.here = rel.split("/")[:-1]
+        self.table = table
+        self.alts = alts
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        found = self.alts.get(key)
+        if found is None:
+            return self.table.get(key, default)
+        return max(found, key=self._shared)
+
+    def _shared(self, other: str) -> int:
+        n = 0
+        for a, b in zip(self.here, other.split("/")[:-1]):
+            if a != b:
+                break
+            n += 1
+        return n
 
 
 def _under(rel: str, root: str) -> str:

@@ -100,3 +100,27 @@ def test_a_src_layout_package_links_by_its_import_name(tmp_path: Path):
     found = {(r.rule, r.path) for r in scan(ScanOptions(paths=(tmp_path,), use_cache=False,
                                                         jobs=1)).recommendations}
     assert ("OPT104", "src/pkg/search.py") in found
+
+
+def test_apps_of_a_monorepo_import_their_own_modules(tmp_path: Path):
+    """Held-out X (awesome-llm-apps: dozens of apps in one repository, each run from its own
+    directory): `from services.store import fetch` in `apps/one/api.py` is
+    `apps/one/services/store.py`, resolved against a directory above the importing file,
+    the nearest first — and never another app's module of the same name, packaged or not."""
+    write(tmp_path, {
+        "apps/one/__init__.py": "",
+        "apps/one/services/__init__.py": "",
+        "apps/one/services/store.py": BLOCKING,
+        "apps/one/api.py": ("from services.store import fetch\n\n\n"
+                            "async def handle(url):\n    return fetch(url)\n"),
+        "apps/two/services/__init__.py": "",
+        "apps/two/services/store.py": NOT_A_FUNCTION,
+        "apps/two/api.py": ("from services.store import fetch\n\n\n"
+                            "async def handle(url):\n    return fetch(url)\n"),
+        "apps/three/services/__init__.py": "",
+        "apps/three/services/store.py": BLOCKING,
+        "apps/three/web/api.py": ("from services.store import fetch\n\n\n"
+                                  "async def handle(url):\n    return fetch(url)\n"),
+    })
+    assert chains(tmp_path) == {at(tmp_path, "apps/one/api.py", 5),
+                                at(tmp_path, "apps/three/web/api.py", 5)}
