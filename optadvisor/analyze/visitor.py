@@ -1107,6 +1107,12 @@ class FactCollector(cst.CSTVisitor):
                 if reads & self._comp_targets[-1] and not (chain and chain[-1] == "sleep"):
                     self._comp_awaits[-1] = len(self.call_nodes)
             loop = self._own_loop()
+            if loop is not None and loop.header:
+                # `for t, e in zip(texts, await embed(texts))`: the iterable is awaited once,
+                # before the first item; it is per item of an outer loop, if any (held-out Z:
+                # paper-qa's one batched embedding call was taken for one per item).
+                outer = [lp for lp in self._loop_stack[:-1] if lp.function == self._fidx]
+                loop = outer[-1] if outer else None
             if loop is not None:
                 call = node.expression
                 chain = chain_of(call.func) or ()
@@ -1153,8 +1159,10 @@ class FactCollector(cst.CSTVisitor):
             func.awaits += 1
             if isinstance(node.expression, cst.Call) and serialized(node.expression):
                 func.serial_awaits += 1
+        own = self._own_loop()
         for loop in self._loop_stack:
-            loop.awaits += 1
+            if loop is not own or not loop.header:
+                loop.awaits += 1
 
     def visit_Expr(self, node: cst.Expr) -> None:
         if isinstance(node.value, cst.Await):
