@@ -502,9 +502,13 @@ def io_evident(name: str, source: str, awaited: dict[str, Awaited],
     no reason to gather: on real code those were the await-group findings that were wrong."""
     if catalog is None:
         return True
+    found = awaited.get(name)
+    if found is not None and found.is_async:
+        # The project's own coroutine: what it awaits is better evidence than its name
+        # (held-out Z: agent-framework's `request_info`, a queue put in memory).
+        return found.reaches_io
     if is_request(name, catalog) or client_call(name, catalog) or client_call(source, catalog):
         return True
-    found = awaited.get(name)
     return found is not None and found.reaches_io
 
 

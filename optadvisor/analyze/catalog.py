@@ -181,6 +181,9 @@ class Catalog:
     """`[setup] once_callers`: first words of the names of functions that start or end an
     object's, a connection's or the process's life (`connect`, `start`, `close`): what only
     they call runs once per object (link.py's runs_once)."""
+    plain_receivers: frozenset[str] = frozenset()
+    """`[async_io] plain_receivers`: receiver names whose methods the `[async_io] words` do
+    not make requests of (`ctx.request_info`, `state.query`)."""
     once_caller_verbs: frozenset[str] = frozenset()
     """`[setup] once_caller_verbs`: of once_callers, verbs that also start or end one unit
     of work (`start_security_scan`, `stop_job`): they say a life begins or ends only alone
@@ -297,6 +300,7 @@ _WORD_LISTS = (
     ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
+    ("async_io", "plain_receivers", "plain_receivers"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
     ("ordered", "concurrent_reads", "concurrent_reads"),
 )
@@ -504,5 +508,9 @@ def client_call(name: str, catalog: Catalog, words: bool = True) -> bool:
     if method in catalog.ordered_methods:
         return False
     last = receiver.rsplit(".", 1)[-1]
-    return any(word in _CLIENT_WORDS for word in name_words(last)) or \
-        words and any(word in catalog.io_words for word in name_words(method))
+    if any(word in _CLIENT_WORDS for word in name_words(last)):
+        return True
+    # By the method's words alone: not on a receiver whose type is not known (`?.x`, its
+    # source form names it) nor on a context or state object.
+    return words and last != "?" and last.lstrip("_") not in catalog.plain_receivers and \
+        any(word in catalog.io_words for word in name_words(method))
