@@ -372,7 +372,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # A loop that sleeps paces a poll; a retry loop (it leaves on success) runs once
         # when all goes well, so a client built in it is still one per call (eval J miss:
         # lagent's aiohttp session per chat request, inside its retry loop).
-        paced = cb.loop is not None and cb.loop.sleeps_at_all and cb.loop.retry is None
+        paced = cb.loop is not None and (cb.loop.sleeps_at_all or cb.loop.waits) and \
+            cb.loop.retry is None
         if fact is not None and (fact.client or fact.constructs) and (cb.once or paced):
             fact = replace(fact, once=cb.once, paced=paced)
         if fact is not None and fact.client and not fact.paced and \

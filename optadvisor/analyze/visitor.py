@@ -286,6 +286,9 @@ class LoopBuild:
     tries: bool = False
     sleeps_at_all: bool = False
     """A try statement / a sleep call (awaited or not) in the loop's own body."""
+    waits: bool = False
+    """A call named for waiting or backing off (`self._wait_for_reconnect(delay)`,
+    `backoff(attempt)`) in the loop's own body: the loop is paced by it."""
     retry: RetryShape | None = None
     deliberate: bool = False
     """In one branch of an `if` whose other branch runs work concurrently (`gather`,
@@ -1450,6 +1453,11 @@ class FactCollector(cst.CSTVisitor):
                 func.sure_call_chains.append(chain)
         self.cache_uses.call(self, node, chain)
         last = chain[-1].rstrip("()")
+        bare = last.lstrip("_")
+        if last != "sleep" and (bare.startswith("wait") or "backoff" in bare or "sleep" in bare):
+            loop = self._own_loop()
+            if loop is not None:
+                loop.waits = True
         if last == "sleep":
             loop = self._own_loop()
             if loop is not None:
