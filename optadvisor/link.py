@@ -1169,11 +1169,22 @@ class IoReach:
             return True  # set by what names do not show (`async with` on a stream)
         for callee in evidence:
             target = self.index.resolve(rel, callee)
-            if target is None or target == key or \
-                    not self.index.facts[target[0]].functions[target[1]].is_async or \
-                    depth >= self.DEPTH or self._walk(flag, target, depth + 1):
+            fn = self.index.facts[target[0]].functions[target[1]] if target else None
+            if fn is None or target == key or not fn.is_async or abstract(fn) or \
+                    depth >= self.DEPTH or self._walk(flag, target, depth + 1):  # type: ignore[arg-type]
                 return True
         return False
+
+
+def abstract(fn: FunctionFact) -> bool:
+    """An interface's method: `@abstractmethod`, or a body that does nothing (`...`,
+    `pass`, a docstring, `raise NotImplementedError`). What it awaits says nothing of the
+    implementations a call through it runs (held-out O: parlant's `Embedder.embed`, an
+    abstract coroutine, made the embedding loops look idle)."""
+    if any(d.rsplit(".", 1)[-1] == "abstractmethod" for d in fn.decorators):
+        return True
+    return fn.awaits == 0 and fn.statements <= 2 and (
+        fn.calls == 0 or fn.callees == ("NotImplementedError",))
 
 
 class Awaited(NamedTuple):
@@ -1224,6 +1235,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             if target is None:
                 continue
             fn = index.facts[target[0]].functions[target[1]]
+            if abstract(fn):
+                continue  # as if unresolved: the implementation that runs is not known
             if name in handed:
                 # Handed to a thread, not awaited: what the thread would overlap.
                 if not fn.is_async:
