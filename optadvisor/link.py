@@ -24,7 +24,6 @@ from optadvisor.analyze.catalog import (
     is_context_manager,
     is_request,
     is_route,
-    name_words,
     quick_call,
 )
 from optadvisor.context import DEMOTED, context_of
