@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from optadvisor.analyze.catalog import (
-    FILE_METHODS, SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, is_context_manager,
+    SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, file_work, is_context_manager,
     is_request, is_route, name_words, quick_call, threadpool_route,
 )
 from optadvisor.context import context_of
@@ -581,9 +581,7 @@ class LoopView:
         if thread is not None and not thread.is_async:
             self.evident = self.evident and thread.reaches_io
             self.local = self.evident and not thread.reaches_net
-        elif fact.handed and catalog is not None and (
-                fact.handed.rsplit(".", 1)[-1] in FILE_METHODS or getattr(
-                    catalog.blocking.get(fact.handed), "category", "") == "file"):
+        elif fact.handed and catalog is not None and file_work(fact.handed, catalog):
             self.local = self.evident  # `to_thread(path.read_text)`: a local disk
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",

@@ -459,6 +459,14 @@ FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"
 a thread, where the path's type is not known)."""
 
 
+def file_work(name: str, catalog: Catalog) -> bool:
+    """A callable that reads or writes local files: the catalog's file work, or a path
+    object's whole-file method (`path.read_text` handed to `asyncio.to_thread`)."""
+    entry = catalog.blocking.get(name)
+    return entry is not None and entry.category == "file" or \
+        name.rsplit(".", 1)[-1] in FILE_METHODS
+
+
 def is_request(name: str, catalog: Catalog) -> bool:
     """A call the catalog knows as one request (HTTP, LLM, database, cloud) or as work
     handed to a thread (`asyncio.to_thread`): independent of its neighbours' order. Anything

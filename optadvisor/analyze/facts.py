@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, reads_written_file, static_input
 from optadvisor.analyze.catalog import (
-    FILE_METHODS, SDK_RESOURCES, Batch, Catalog, client_call, is_request, is_route, name_words,
+    SDK_RESOURCES, Batch, Catalog, client_call, file_work, is_request, is_route, name_words,
     quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
@@ -808,10 +808,7 @@ def _file_offload(cb: CallBuild, name: str, resolver: Resolver, catalog: Catalog
         return False
     for position, _, ref in cb.passes:
         if position in (0, 1) and ref != ("None",):
-            handed = resolver.name(ref, cb.function)
-            entry = catalog.blocking.get(handed)
-            return entry is not None and entry.category == "file" or \
-                handed.rsplit(".", 1)[-1] in FILE_METHODS
+            return file_work(resolver.name(ref, cb.function), catalog)
     return False
 
 
