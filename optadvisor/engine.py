@@ -58,6 +58,9 @@ class FileInput:
     wraps: dict[int, Wrapped] = field(default_factory=dict)
     """Calls (by index in facts.calls) that make an instance of a project class that
     builds a client (link.py)."""
+    offloaded: frozenset[int] = frozenset()
+    """Calls (by index in facts.calls) in a lambda a project helper runs in a worker
+    thread (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -162,7 +165,7 @@ class Engine:
             for index, call in enumerate(facts.calls):
                 fview = functions[call.function]
                 view = CallView(call, fview, item.text, item.via.get(index),
-                                item.wraps.get(index))
+                                item.wraps.get(index), index in item.offloaded)
                 env = {"call": view, "function": fview, "file": file_view}
                 for compiled in call_rules:
                     if compiled.when(env):
@@ -530,7 +533,7 @@ def _evidence(env: dict[str, Any]) -> dict[str, Any]:
                 out[key] = value
         if fact.loop_depth:
             out["loop_depth"] = fact.loop_depth
-        if fact.offloaded:
+        if call.offloaded:
             out["offloaded"] = True
     if function is not None and function.fact is not None:
         out["function"] = function.qualname

@@ -518,12 +518,15 @@ class BlockingLinker:
             return 2
         return 0 if quick_call(self.catalog, call.name) else 1
 
-    def via_for_file(self, rel: str) -> dict[int, Via]:
-        """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs."""
+    def via_for_file(self, rel: str, offloaded: frozenset[int] = frozenset()
+                     ) -> dict[int, Via]:
+        """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs
+        (not the calls `offloaded` names: offloaded_for_file)."""
         facts = self.index.facts[rel]
         out: dict[int, Via] = {}
         for i, call in enumerate(facts.calls):
-            if call.blocking or call.awaited or call.offloaded or call.function < 0:
+            if call.blocking or call.awaited or call.offloaded or call.function < 0 or \
+                    i in offloaded:
                 continue
             if not facts.functions[call.function].is_async:
                 continue
@@ -667,15 +670,26 @@ class BlockingLinker:
         fn = self.index.facts[key[0]].functions[key[1]]
         if fn.is_async or fn.yields or not fn.called_params:
             return False
-        if call.passed_keyword:
-            return call.passed_keyword in fn.called_params
-        params = list(fn.positional_params)
-        if fn.class_name and "staticmethod" not in {d.rsplit(".", 1)[-1] for d in fn.decorators}:
-            # Called as a bound method (`self._call(...)`, `Client(...)` runs `__init__`):
-            # the first parameter is the instance.
-            params = params[1:]
-        position = call.passed_position
-        return 0 <= position < len(params) and params[position] in fn.called_params
+        return _parameter(fn, call.passed_position, call.passed_keyword) in fn.called_params
+
+    def offloaded_for_file(self, rel: str) -> frozenset[int]:
+        """Calls (by index) inside a lambda handed to a project function that hands that
+        parameter to a worker thread (`await _run_sync(lambda: _post_json(url, p))`, where
+        `_run_sync` awaits `asyncio.to_thread(fn)`): they run there, not on the event loop
+        (held-out S27: PraisonAI's standalone senders, three OPT104 findings)."""
+        facts = self.index.facts[rel]
+        out = set()
+        for i, call in enumerate(facts.calls):
+            if not call.lambda_to or call.function < 0:
+                continue
+            target = self.index.resolve(rel, call.lambda_to)
+            if target is None:
+                continue
+            fn = self.index.facts[target[0]].functions[target[1]]
+            if fn.thread_params and _parameter(
+                    fn, call.lambda_position, call.lambda_keyword) in fn.thread_params:
+                out.add(i)
+        return frozenset(out)
 
     def _blocks(self, key: FunctionKey, depth: int, visiting: set[FunctionKey],
                 consumed: bool = False) -> tuple[Hop, ...] | None:
@@ -756,6 +770,9 @@ class FileLinks:
     wraps: dict[int, Wrapped] = field(default_factory=dict)
     """Calls (by index in facts.calls, CallFact.constructs) that make an instance of a
     project class whose `__init__` builds a client (see _client_wrappers)."""
+    offloaded: frozenset[int] = frozenset()
+    """Calls (by index in facts.calls) inside a lambda handed to a project function that
+    runs that parameter in a worker thread (BlockingLinker.offloaded_for_file)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -927,6 +944,18 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     return out, lifecycle
 
 
+def _parameter(fn: FunctionFact, position: int, keyword: str) -> str:
+    """The parameter of `fn` an argument at this position (-1: by `keyword`) binds."""
+    if keyword:
+        return keyword
+    params = list(fn.positional_params)
+    if fn.class_name and "staticmethod" not in {d.rsplit(".", 1)[-1] for d in fn.decorators}:
+        # Called as a bound method (`self._call(...)`, `Client(...)` runs `__init__`):
+        # the first parameter is the instance.
+        params = params[1:]
+    return params[position] if 0 <= position < len(params) else ""
+
+
 _ENTRY_POINT = "main"
 """The name of a program's entry point (one of the catalog's setup functions): what it
 calls runs once per process, but it is the program's job, not the set-up of a service."""
@@ -998,7 +1027,9 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         if context_of(source.rel) != "test":
             names.extend(facts.driven)
         for name in names:
-            target = index.resolve(source.rel, name)
+            target = index.resolve(source.rel, name) if "<locals>" not in name else next(
+                ((source.rel, i) for i, fn in enumerate(facts.functions)
+                 if fn.qualname == name), None)  # a def nested in the runner's function
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
     # A coroutine that waits for the person at the terminal (`input()`, a console prompt)
@@ -1068,8 +1099,8 @@ class IoReach:
     def __init__(self, index: ProjectIndex, catalog: Catalog) -> None:
         self.index = index
         self.catalog = catalog
-        self._memo: dict[tuple[str, FunctionKey], bool] = {}
-        self._sync_memo: dict[FunctionKey, tuple[bool, bool]] = {}
+        self._memo: dict[tuple[str, FunctionKey, int], bool] = {}
+        self._sync_memo: dict[tuple[FunctionKey, int], tuple[bool, bool]] = {}
         self._sync_own: dict[str, dict[int, tuple[bool, bool]]] = {}
 
     def reaches(self, key: FunctionKey) -> bool:
@@ -1093,8 +1124,8 @@ class IoReach:
 
     def _sync_walk(self, key: FunctionKey, depth: int, visiting: set[FunctionKey]
                    ) -> tuple[bool, bool]:
-        if key in self._sync_memo:
-            return self._sync_memo[key]
+        if (key, depth) in self._sync_memo:  # by depth: see _walk
+            return self._sync_memo[(key, depth)]
         rel, index = key
         facts = self.index.facts[rel]
         own = self._sync_own.get(rel)
@@ -1120,7 +1151,7 @@ class IoReach:
             io, net = io or deeper[0], net or deeper[1]
         visiting.discard(key)
         if net or not visiting:
-            self._sync_memo[key] = (io, net)
+            self._sync_memo[(key, depth)] = (io, net)
         return io, net
 
     def calls(self, key: FunctionKey, target: FunctionKey, depth: int = 0) -> bool:
@@ -1135,10 +1166,13 @@ class IoReach:
 
     def _walk(self, flag: str, key: FunctionKey, depth: int) -> bool:
         """`flag` (a FunctionFact field) holds for the coroutine or one it awaits."""
-        memo = (flag, key)
+        # By depth too: a walk cut short at the depth limit must not answer for a walk from
+        # the top. Keyed by key alone, the answer depended on which coroutine was asked
+        # first, and so on the order of a set of names: on PYTHONHASHSEED (found on
+        # fast-agent's aggregator, whose capability checks were I/O in one run of four).
+        memo = (flag, key, depth)
         if memo in self._memo:
             return self._memo[memo]
-        self._memo[memo] = False  # a cycle reaches nothing new
         rel, index = key
         found = getattr(self.index.facts[rel].functions[index], flag)
         if found and flag in ("io", "net_io"):
@@ -1224,12 +1258,13 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                             setup_only=frozenset(lifecycle.get(source.rel, ())),
                                             wraps=wraps.get(source.rel, {}))
             continue
-        via = linker.via_for_file(source.rel)
+        offloaded = linker.offloaded_for_file(source.rel)
+        via = linker.via_for_file(source.rel, offloaded)
         awaited = {}
         names = {lp.await_name for lp in facts.loops if lp.await_name}
         names.update(n for g in facts.await_groups for n in g.names if n)
         handed = {lp.handed for lp in facts.loops if lp.handed} - names
-        targets = {name: index.resolve(source.rel, name) for name in names | handed}
+        targets = {name: index.resolve(source.rel, name) for name in sorted(names | handed)}
         for name, target in targets.items():
             if target is None:
                 continue
@@ -1252,9 +1287,10 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.lazy(target),
                                     fn.is_async and reach.reaches_net(target),
                                     calls_awaited)
-        if via or awaited or source.rel in once or source.rel in alone or source.rel in wraps:
+        if via or awaited or offloaded or source.rel in once or source.rel in alone or \
+                source.rel in wraps:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
                                         frozenset(lifecycle.get(source.rel, ())),
-                                        wraps.get(source.rel, {}))
+                                        wraps.get(source.rel, {}), offloaded)
     return out

@@ -225,6 +225,13 @@ class CallFact:
     """For clients: every request the function makes with it goes to a URL its caller
     passes (`session.get(url)`, `url` a parameter): a crawl of arbitrary sites, where a
     reused client's pooled connections (per host) would rarely serve again."""
+    lambda_to: str = ""
+    """Inside a lambda handed as an argument (`await run_sync(lambda: post(url, p))`): the
+    resolved name of the call it is handed to. A project helper that hands that parameter
+    to a worker thread runs this call there (link.py: FileLinks.offloaded)."""
+    lambda_position: int = -1
+    """The lambda's position among that call's arguments (-1: given by keyword)."""
+    lambda_keyword: str = ""
     passed: str = ""
     """Resolved name of a blocking callable handed over uncalled as an argument
     (`self._call(client.post, url)`): the helper may run it in this thread."""
@@ -280,7 +287,8 @@ class FunctionFact:
     `@app.before_serving`): it runs once, before requests are served."""
     serial_awaits: int = 0
     """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
-    by default): they run one at a time on one thread, whatever gathers them."""
+    by default), or made holding a lock every call shares (`async with self._lock:`): they
+    run one at a time, whatever gathers them."""
     lazy_init: bool = False
     """Awaits under `if not self.x:` / `if self.x is None:`: a lazy connect or load on first
     use, which concurrent first calls would all run (in different tasks)."""
@@ -288,6 +296,9 @@ class FunctionFact:
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: tuple[str, ...] = ()
     """Parameters the body calls (`fn(*args)`): a callable handed over runs here."""
+    thread_params: tuple[str, ...] = ()
+    """Parameters the body hands to a worker thread (`await asyncio.to_thread(fn)`,
+    `loop.run_in_executor(None, fn)`): a callable handed over runs off the event loop."""
     driven: tuple[str, ...] = ()
     """Resolved names of coroutine calls this function hands straight to a loop runner
     (`asyncio.run(main())`, `loop.run_until_complete(self._work())`)."""

@@ -293,7 +293,8 @@ _MODULE_DEFAULTS: dict[str, Any] = {
 
 class CallView:
     def __init__(self, fact: CallFact, function: FunctionView, source: SourceText,
-                 via: Via | None = None, wrapped: Wrapped | None = None) -> None:
+                 via: Via | None = None, wrapped: Wrapped | None = None,
+                 offloaded: bool = False) -> None:
         self.fact = fact
         self.via_chain = via
         # Reaches blocking work through project helpers (link.py): `via` is the chain.
@@ -324,7 +325,9 @@ class CallView:
         self.network = bool(fact.timeout)
         self.timeout = fact.timeout
         self.awaited = fact.awaited
-        self.offloaded = fact.offloaded
+        # Or inside a lambda handed to a project helper that runs it in a worker thread
+        # (link.py: FileLinks.offloaded).
+        self.offloaded = fact.offloaded or offloaded
         self.in_loop = fact.loop_depth > 0
         self.loop_depth = fact.loop_depth
         self.in_with = fact.in_with

@@ -278,7 +278,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
-            driven=tuple(sorted({resolver.name(ch, i) for ch in fb.driven_chains})),
+            thread_params=tuple(sorted(fb.offloaded_names & fb.param_names)),
+            driven=tuple(sorted({_driven_name(collector, resolver, ch, i)
+                                 for ch in fb.driven_chains})),
             deprecated=fb.deprecated,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
             gathered=tuple(sorted({resolver.name(ch, i) for ch in fb.gathered_chains})),
@@ -424,6 +426,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # agent-zero's `PrintStyle.print`, behind 141 findings). Logging's own
             # FileHandler does the same on every record.
             fact = replace(fact, brief=True)
+        if fact is not None and cb.lambda_host is not None and not fact.offloaded:
+            host, position, keyword = cb.lambda_host
+            fact = replace(fact, lambda_to=names.get(host, ""), lambda_position=position,
+                           lambda_keyword=keyword)
         if fact is not None and keep_untagged and cb.passes and not fact.blocking:
             fact = _passed_blocking(fact, cb, resolver, catalog)
         earlier = collector.repeats.found.get(cb.index)
@@ -457,7 +463,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
             awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
-            dependent=bool(lb.await_reads & (lb.assigned | _containers(collector, lb)))
+            # A container the body writes into and the await reads (`value = await
+            # step.ainvoke(result); result[key] = value`): each step sees what the earlier
+            # ones wrote (held-out S27: Upsonic's passthrough). Not the item itself
+            # (`source["remote"] = await fetch(source["id"])`): each is its own object.
+            dependent=bool(lb.await_reads & (lb.assigned | (lb.written - lb.targets)
+                                             | _containers(collector, lb)))
             # `if name in seen: continue` ... `seen.add(name)` after the await: what one
             # iteration learns skips the next ones (held-out Q: cover-agent's symbol
             # lookups, one language server answering in order).
@@ -837,6 +848,22 @@ def _hand_to_runners(collector: FactCollector, resolver: Resolver) -> None:
                 funcs[cb.function].driven_chains.append(cb.chain)
             else:
                 collector.module_driven.append(cb.chain)
+
+
+def _driven_name(collector: FactCollector, resolver: Resolver, chain: Chain,
+                 scope: int) -> str:
+    """The name of a coroutine function handed to a loop runner: a def nested in the
+    function (or in one around it) by its qualname, which the link stage knows
+    (`def cmd_sync(): async def _sync(): ...; asyncio.run(_sync())`; held-out S27:
+    marvin's index script), anything else as the resolver names it."""
+    if len(chain) == 1:
+        f = scope
+        while f != MODULE:
+            for fb in collector.functions:
+                if fb.parent == f and fb.name == chain[0]:
+                    return fb.qualname
+            f = collector.functions[f].parent
+    return resolver.name(chain, scope)
 
 
 def _bindings(collector: FactCollector, resolver: Resolver) -> tuple[tuple[str, str], ...]:

@@ -170,6 +170,10 @@ class CallBuild:
     """What a sync `for` loop or comprehension iterates (`for x in helper():`): a generator
     called here runs its body as the loop pulls items, in this function's thread."""
     """An item of an `async with`: entering it is awaited (`async with wrap_file(f)`)."""
+    lambda_host: tuple[int, int, str] | None = None
+    """Inside a lambda handed as an argument to another call: that call's index, the
+    lambda's position among its arguments (-1 for a keyword) and its keyword. A project
+    helper that hands the parameter to a thread runs the lambda there (link.py)."""
     passes: tuple[tuple[int, str, Chain], ...] = ()
     """Names and attributes handed over uncalled (`self._call(client.post, url)`): per
     argument its position (-1 for a keyword), its keyword and its chain. A helper that
@@ -272,6 +276,9 @@ class LoopBuild:
     """Names the values of the body's assignments read (`remaining = limit - used`)."""
     skips: bool = False
     """A `continue` of this loop: an iteration may skip its work."""
+    written: set[str] = field(default_factory=set)
+    """Names of containers the body writes into, wherever (`result[key] = value`,
+    `out.append(x)`): an awaited call handed one reads what earlier iterations wrote."""
     filled: set[str] = field(default_factory=set)
     """Containers a method call of the body changes after an await of its own
     (`seen.add(name)`, `pending.discard(key)`): with a test of them (`if name in seen:
@@ -359,6 +366,9 @@ class FactCollector(cst.CSTVisitor):
         """Per lambda being visited: kept for later (a dict's value, a name's), not handed
         to a call nor called here: its calls run when, and where, its holder calls it."""
         self._lambda_args: set[int] = set()
+        self._lambda_hosts: dict[int, tuple[int, int, str]] = {}
+        """Lambdas handed as an argument: (the call's index, position or -1, keyword)."""
+        self._host_stack: list[tuple[int, int, str] | None] = []
         self._lambda_params: list[set[str]] = []
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
@@ -404,6 +414,9 @@ class FactCollector(cst.CSTVisitor):
         one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
         self._locks: list[tuple[int, bool]] = []
         """Per open `with`: (its function, whether it holds a lock: `with self._lock:`)."""
+        self._shared_locks: list[tuple[int, bool]] = []
+        """Per open `with`: (its function, it is an `async with` of a lock every call of the
+        function shares)."""
         self._lazy_ifs: list[tuple[int, int]] = []
         """Open `if not self.x:` blocks: (id of the if, index of its function)."""
 
@@ -647,6 +660,7 @@ class FactCollector(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._lambda_offloaded.append(id(node) in self._offload_args)
         self._lambda_stored.append(id(node) not in self._lambda_args)
+        self._host_stack.append(self._lambda_hosts.get(id(node)))
         params = node.params
         self._lambda_params.append({p.name.value for p in (
             *params.posonly_params, *params.params, *params.kwonly_params)})
@@ -654,6 +668,7 @@ class FactCollector(cst.CSTVisitor):
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self._lambda_offloaded.pop()
         self._lambda_stored.pop()
+        self._host_stack.pop()
         self._lambda_params.pop()
 
     def visit_Global(self, node: cst.Global) -> None:
@@ -801,8 +816,6 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_With(self, node: cst.With) -> None:
         self._compound()
-        if node.asynchronous is not None:
-            self._async_statement()
         handoff = False
         for item in node.items:
             call = item.item
@@ -821,6 +834,10 @@ class FactCollector(cst.CSTVisitor):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
         self._locks.append((self._fidx, any(_is_lock(item.item) for item in node.items)))
+        self._shared_locks.append((self._fidx, node.asynchronous is not None and any(
+            _is_lock(item.item) and self._shared(item.item) for item in node.items)))
+        if node.asynchronous is not None:
+            self._async_statement()  # after the lock is known: its acquire waits on it
         func = self._func()
         opens = [id(item.item) for item in node.items if isinstance(item.item, cst.Call)
                  and (chain_of(item.item.func) or ("",))[-1] in _FILE_OPENERS
@@ -835,6 +852,7 @@ class FactCollector(cst.CSTVisitor):
     def leave_With(self, original_node: cst.With) -> None:
         self._handoffs.pop()
         self._locks.pop()
+        self._shared_locks.pop()
         frame = self._open_withs.pop()
         if frame is not None and frame.looped and frame.opener in self._builds:
             self._builds[frame.opener].block_loops = tuple(frame.looped)
@@ -844,6 +862,22 @@ class FactCollector(cst.CSTVisitor):
         work under it on purpose (held-out K: skyvern runs the Bitwarden CLI, whose login
         state is global, one command at a time under `_cli_session_lock`)."""
         return any(locked and f == self._fidx for f, locked in self._locks)
+
+    def _shared(self, item: cst.BaseExpression) -> bool:
+        """`self._lock`, `cls._lock` or a module-level lock: one object every call of the
+        function holds in turn (not a lock made here, handed in, or picked per key)."""
+        chain = chain_of(item) if isinstance(item, (cst.Name, cst.Attribute)) else None
+        if not chain:
+            return False
+        if chain[0] in ("self", "cls"):
+            return len(chain) > 1 and not any(part.endswith("()") for part in chain)
+        func = self._func()
+        return len(chain) == 1 and (
+            chain[0] in self.module_names or chain[0] in self.module_types) and (
+            func is None or chain[0] not in func.local_names | func.param_names)
+
+    def _in_shared_lock(self) -> bool:
+        return any(held and f == self._fidx for f, held in self._shared_locks)
 
     def _covered(self, node: cst.Call) -> bool:
         """Inside a `with open(...)` of the same function, or a later item of its `with`:
@@ -906,6 +940,8 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.awaits += 1
+            if self._in_shared_lock():
+                func.serial_awaits += 1
 
     def visit_For(self, node: cst.For) -> None:
         if node.asynchronous:
@@ -1027,6 +1063,9 @@ class FactCollector(cst.CSTVisitor):
         if func is not None and isinstance(target, cst.Name) and \
                 self._reads_remembered(value, func):
             func.remembered.add(target.value)
+        if self._loop_stack and isinstance(target, cst.Subscript) and \
+                isinstance(target.value, cst.Name):
+            self._loop_writes(target.value.value)
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
             self._loop_assigns(names_read(target))
         elif self._loop_stack and isinstance(target, cst.Attribute):
@@ -1150,6 +1189,12 @@ class FactCollector(cst.CSTVisitor):
                     # operation at a time (asyncpg, AsyncSession, an MCP session):
                     # the iterations queue on it whatever gathers them.
                     self._loop_assigns(shared)
+                shared_object = self._offloaded_method_of(call, chain)
+                if shared_object and shared_object not in loop.targets | loop.assigned:
+                    # `await asyncio.to_thread(doc.load_page, n)`: gathered, the threads
+                    # would call one object at once, whose thread safety is unknown (a
+                    # PyMuPDF document is not; held-out S27: Upsonic's PDF loader).
+                    self._loop_assigns({shared_object})
                 if chain and chain[-1].rstrip("()") in self.catalog.ordered_methods:
                     # `await context.add_message(msg)`: the iterations write, in order, to
                     # an object they share (not when the object is the item itself).
@@ -1170,7 +1215,11 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.awaits += 1
-            if isinstance(node.expression, cst.Call) and serialized(node.expression):
+            if isinstance(node.expression, cst.Call) and serialized(node.expression) or \
+                    self._in_shared_lock():
+                # Awaits under a lock every call holds (`async with self._lock:`) run one
+                # call at a time, whatever gathers the calls (held-out S27: fast-agent's
+                # server attach under the aggregator's lifecycle lock).
                 func.serial_awaits += 1
         own = self._own_loop()
         for loop in self._loop_stack:
@@ -1327,6 +1376,11 @@ class FactCollector(cst.CSTVisitor):
                 found.add(name)
         return found
 
+    def _loop_writes(self, name: str) -> None:
+        for loop in self._loop_stack:
+            if loop.function == self._fidx:
+                loop.written.add(name)
+
     def _loop_assigns(self, names: set[str]) -> None:
         for loop in self._loop_stack:
             if loop.function == self._fidx:
@@ -1376,6 +1430,7 @@ class FactCollector(cst.CSTVisitor):
         self.call_nodes.append(node)
         if self._loop_stack and isinstance(node.func, cst.Attribute) and \
                 isinstance(node.func.value, cst.Name) and node.func.attr.value in MUTATORS:
+            self._loop_writes(node.func.value.value)
             for loop in self._loop_stack:
                 if loop.awaits and loop.function == self._fidx:
                     loop.filled.add(node.func.value.value)
@@ -1391,6 +1446,9 @@ class FactCollector(cst.CSTVisitor):
         for position, arg in enumerate(node.args):
             if isinstance(arg.value, cst.Lambda):
                 self._lambda_args.add(id(arg.value))
+                self._lambda_hosts[id(arg.value)] = (
+                    index, -1 if arg.keyword is not None else position,
+                    arg.keyword.value if arg.keyword is not None else "")
             self._arg_of[id(arg.value)] = index
             if arg.keyword is None and not arg.star:
                 self._arg_position[id(arg.value)] = position
@@ -1498,7 +1556,7 @@ class FactCollector(cst.CSTVisitor):
             # A constructor fed from the loop's item (its key, URL, config): one object
             # per item by design.
             per_item = self._batch_shape(node)[0]
-        if self._is_offload(chain):
+        if self._is_offload(chain) or _in_executor(node):
             self._mark_offloaded_args(node)
             if node.args and isinstance(node.args[0].value, cst.Attribute) and \
                     node.args[0].value.attr.value in _WAITS:
@@ -1544,6 +1602,7 @@ class FactCollector(cst.CSTVisitor):
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_position=self._arg_position.get(id(node), -1),
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
+            lambda_host=self._host_stack[-1] if self._host_stack else None,
             guarded=self._param_guards > 0 or id(node) in self._fallbacks,
             covered=self._covered(node),
             dead=id(node) in self._unreachable or any(
@@ -1632,6 +1691,22 @@ class FactCollector(cst.CSTVisitor):
         name = ".".join((head, *chain[1:])) if head else ".".join((UNKNOWN, *chain[1:]))
         return self.catalog.offload.get(name) is not None or (
             head is None and self.catalog.offload.get(".".join(chain)) is not None)
+
+    def _offloaded_method_of(self, call: cst.Call, chain: tuple[str, ...]) -> str:
+        """The local object whose bound method an offload call hands to a thread
+        (`asyncio.to_thread(doc.load_page, n)`, `loop.run_in_executor(None, doc.save)`):
+        its name; "" for anything else, `self`'s methods included (the project's own)."""
+        if not chain or not self._is_offload(chain):
+            return ""
+        position = 1 if chain[-1] == "run_in_executor" else 0
+        args = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        if len(args) <= position:
+            return ""
+        handed = args[position].value
+        if not (isinstance(handed, cst.Attribute) and isinstance(handed.value, cst.Name)):
+            return ""
+        name = handed.value.value
+        return "" if name in ("self", "cls") or name in self.imports else name
 
     def _mark_offloaded_args(self, node: cst.Call) -> None:
         func = self._func()
@@ -1894,6 +1969,14 @@ def _asks_the_object(test: cst.BaseExpression) -> bool:
                 return True
         stack.extend(node.children)
     return False
+
+
+def _in_executor(node: cst.Call) -> bool:
+    """`run_in_terminal(edit, in_executor=True)` (prompt_toolkit): the callable handed
+    over runs in a worker thread, by the call's own word."""
+    return any(arg.keyword is not None and arg.keyword.value == "in_executor"
+               and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+               for arg in node.args)
 
 
 def _is_lock(item: cst.BaseExpression) -> bool:

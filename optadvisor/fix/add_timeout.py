@@ -189,7 +189,8 @@ def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     model = _model_word(ctx, node)
     if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
         model = ""
-    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(node)
+    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(node) or \
+        _rendering_host(ctx, node)
 
 
 def _reads(ctx: FixContext, node: ast.Call) -> bool:
@@ -230,6 +231,30 @@ def _without_host(text: str) -> str:
     request does (held-out X: 27 OpenAgents plugins hosted on `chat-…` domains or Cloud
     Run's `….run.app`, given a 600 s read for a currency list or a health check)."""
     return _HOST.sub(" ", text)
+
+
+_RENDERING_HOSTS = ("r.jina.ai", "s.jina.ai", "api.firecrawl.dev", "scrape.do",
+                    "api.scrapingbee.com", "app.scrapingbee.com", "api.zenrows.com",
+                    "api.scraperapi.com", "chrome.browserless.io")
+"""Services that fetch and render pages for the caller (a reader, a search that reads its
+results, a scraping proxy): one answer takes as long as the slowest page, often more than
+30 s (held-out S27: kotaemon's `s.jina.ai` search, which captions every image too)."""
+
+
+def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
+    """The host of a page-rendering service in a URL of the call or of the function around
+    it (`api_url = f"https://s.jina.ai/{text}"` a line above), or ""."""
+    scope = ctx.source.scope_of(node)
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        scope = node
+    for part in ast.walk(scope):
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            for found in _HOST.findall(part.value):
+                host = found.split("://", 1)[1].split("@")[-1].split(":")[0].lower()
+                if any(host == known or host.endswith("." + known)
+                       for known in _RENDERING_HOSTS):
+                    return host
+    return ""
 
 
 def _upload_word(node: ast.Call) -> str:
