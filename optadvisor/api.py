@@ -17,7 +17,7 @@ from optadvisor import __version__, warm
 from optadvisor.analyze import ANALYZER_VERSION
 from optadvisor.analyze.catalog import load_catalog
 from optadvisor.cache import (
-    PASSING_ERRORS, FactCache, context_digest, default_cache_dir, file_digest,
+    PASSING_ERRORS, FactCache, context_digest, default_cache_dir, file_digest, gc_paused,
 )
 from optadvisor.config import load_config
 from optadvisor.discover import discover
@@ -625,18 +625,19 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
         else None
     outcomes = {} if background else analyze(absent) if absent else {}
     unseen = {rel for rel, _ in absent} | set(analyzed)
-    for rel in list(digests):
-        if rel in unseen:
-            continue
-        hit = cache.get(digests[rel]) if cache else None
-        if isinstance(hit, ErrorRecord):
-            failed[rel] = replace(hit, path=rel)
-            errors.append(failed[rel])
-        elif hit is not None:
-            facts[rel] = replace(hit, path=rel)
-            cached += 1
-        else:
-            misses.append((rel, sources.data(rel)))
+    with gc_paused():
+        for rel in list(digests):
+            if rel in unseen:
+                continue
+            hit = cache.get(digests[rel]) if cache else None
+            if isinstance(hit, ErrorRecord):
+                failed[rel] = replace(hit, path=rel)
+                errors.append(failed[rel])
+            elif hit is not None:
+                facts[rel] = replace(hit, path=rel)
+                cached += 1
+            else:
+                misses.append((rel, sources.data(rel)))
     if background:
         outcomes = background.result()
     outcomes.update(analyzed)
@@ -661,7 +662,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
 def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
     """What every file learns from the others (link.py), set on its input."""
-    links = link([(i.source, i.facts) for i in inputs], catalog)
+    with gc_paused():  # its memos and indexes: many small objects, no cycles to find
+        links = link([(i.source, i.facts) for i in inputs], catalog)
     for item in inputs:
         found = links.get(item.source.rel)
         if found is not None:

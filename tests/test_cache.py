@@ -452,3 +452,30 @@ def test_files_that_fail_are_cached_too(tmp_path):
     assert calls == []
     assert [e.to_dict() for e in second.errors] == [e.to_dict() for e in first.errors]
     assert second.errors[0].path == "bad.py" and second.errors[0].kind == "parse-error"
+
+
+def test_gc_paused_turns_the_collector_off_inside_and_back_on_after_even_on_error():
+    import gc
+
+    from optadvisor.cache import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: leaves it off, and does not turn it on early
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    try:
+        with gc_paused():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # one the caller turned off stays off
+    finally:
+        gc.enable()
