@@ -60,7 +60,11 @@ def hostile_report() -> Report:
     report = profile_report()
     data = json.loads(json.dumps(report.profile))
     stacks = data["stacks"]
-    stacks.append({"frames": [stacks[0]["frames"][0], HOSTILE_FRAME], "samples": 5, "idle": 5})
+    # Wide enough to be drawn whatever the run sampled: a flame graph leaves out frames too
+    # narrow to see, and a slow CI machine's run gave 5 samples no element (2026-12-05).
+    wide = max(5, sum(st["samples"] for st in stacks) // 10)
+    stacks.append({"frames": [stacks[0]["frames"][0], HOSTILE_FRAME], "samples": wide,
+                   "idle": 5})
     data["functions"][0] = {**data["functions"][0], "name": HOSTILE_NAME}
     data["user_functions"][0] = {**data["user_functions"][0], "name": HOSTILE_NAME}
     data["lines"][0] = {**data["lines"][0], "code": HOSTILE_CODE, "function": HOSTILE_NAME}
