@@ -412,11 +412,9 @@ class FactCollector(cst.CSTVisitor):
         self._fallbacks: set[int] = set()
         """Calls that build what an expression falls back to when the object already has
         one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
-        self._locks: list[tuple[int, bool]] = []
-        """Per open `with`: (its function, whether it holds a lock: `with self._lock:`)."""
-        self._shared_locks: list[tuple[int, bool]] = []
-        """Per open `with`: (its function, it is an `async with` of a lock every call of the
-        function shares)."""
+        self._locks: list[tuple[int, bool, bool]] = []
+        """Per open `with`: (its function, whether it holds a lock: `with self._lock:`,
+        whether that is an `async with` of a lock every call of the function shares)."""
         self._lazy_ifs: list[tuple[int, int]] = []
         """Open `if not self.x:` blocks: (id of the if, index of its function)."""
 
@@ -833,9 +831,9 @@ class FactCollector(cst.CSTVisitor):
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
-        self._locks.append((self._fidx, any(_is_lock(item.item) for item in node.items)))
-        self._shared_locks.append((self._fidx, node.asynchronous is not None and any(
-            _is_lock(item.item) and self._shared(item.item) for item in node.items)))
+        locks = [item.item for item in node.items if _is_lock(item.item)]
+        self._locks.append((self._fidx, bool(locks), node.asynchronous is not None and any(
+            self._shared(lock) for lock in locks)))
         if node.asynchronous is not None:
             self._async_statement()  # after the lock is known: its acquire waits on it
         func = self._func()
@@ -852,7 +850,6 @@ class FactCollector(cst.CSTVisitor):
     def leave_With(self, original_node: cst.With) -> None:
         self._handoffs.pop()
         self._locks.pop()
-        self._shared_locks.pop()
         frame = self._open_withs.pop()
         if frame is not None and frame.looped and frame.opener in self._builds:
             self._builds[frame.opener].block_loops = tuple(frame.looped)
@@ -861,7 +858,7 @@ class FactCollector(cst.CSTVisitor):
         """Inside a `with` that holds a lock, in this function: the code serializes the
         work under it on purpose (held-out K: skyvern runs the Bitwarden CLI, whose login
         state is global, one command at a time under `_cli_session_lock`)."""
-        return any(locked and f == self._fidx for f, locked in self._locks)
+        return any(locked and f == self._fidx for f, locked, _ in self._locks)
 
     def _shared(self, item: cst.BaseExpression) -> bool:
         """`self._lock`, `cls._lock` or a module-level lock: one object every call of the
@@ -877,7 +874,7 @@ class FactCollector(cst.CSTVisitor):
             func is None or chain[0] not in func.local_names | func.param_names)
 
     def _in_shared_lock(self) -> bool:
-        return any(held and f == self._fidx for f, held in self._shared_locks)
+        return any(shared and f == self._fidx for f, _, shared in self._locks)
 
     def _covered(self, node: cst.Call) -> bool:
         """Inside a `with open(...)` of the same function, or a later item of its `with`:
