@@ -233,17 +233,13 @@ def _without_host(text: str) -> str:
     return _HOST.sub(" ", text)
 
 
-_RENDERING_HOSTS = ("r.jina.ai", "s.jina.ai", "api.firecrawl.dev", "scrape.do",
-                    "api.scrapingbee.com", "app.scrapingbee.com", "api.zenrows.com",
-                    "api.scraperapi.com", "chrome.browserless.io")
-"""Services that fetch and render pages for the caller (a reader, a search that reads its
-results, a scraping proxy): one answer takes as long as the slowest page, often more than
-30 s (held-out S27: kotaemon's `s.jina.ai` search, which captions every image too)."""
-
-
 def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
-    """The host of a page-rendering service in a URL of the call or of the function around
-    it (`api_url = f"https://s.jina.ai/{text}"` a line above), or ""."""
+    """The host of a page-rendering service (`params.long_hosts`, or a subdomain of one) in
+    a URL of the call or of the function around it (`api_url = f"https://s.jina.ai/{text}"`
+    a line above), or ""."""
+    known_hosts = ctx.params.get("long_hosts", "").split()
+    if not known_hosts:
+        return ""
     scope = ctx.source.scope_of(node)
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         scope = node
@@ -252,7 +248,7 @@ def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
             for found in _HOST.findall(part.value):
                 host = found.split("://", 1)[1].split("@")[-1].split(":")[0].lower()
                 if any(host == known or host.endswith("." + known)
-                       for known in _RENDERING_HOSTS):
+                       for known in known_hosts):
                     return host
     return ""
 
