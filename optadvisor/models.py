@@ -203,6 +203,11 @@ class CallFact:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`):
     the block's own finding moves this work with it."""
+    ticks: int = 0
+    """Of its loops (loop_depth), those that repeat by the clock or a fixed count, not per
+    item of data: a periodic pass (`while` with a sleep: a heartbeat, a timer) and a loop
+    over a literal of a few items (`for path in (stdout, stderr)`). Work there is not work
+    that grows with the data."""
     block_scaled: bool = False
     """For the call a `with` block opens a file with: the block does file work per item of
     a loop (`with ZipFile(out, "w") as zf: for p in files: zf.write(p)`), which moves with

@@ -34,7 +34,7 @@ CALL_FIELDS = {
     "via_interactive": "bool", "via_entered": "bool",
     "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
-    "scaled": "bool",
+    "scaled": "bool", "per_item": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
@@ -330,6 +330,8 @@ class CallView:
         self.offloaded = fact.offloaded or offloaded
         self.in_loop = fact.loop_depth > 0
         self.loop_depth = fact.loop_depth
+        # In a loop over data, not only a periodic pass or a fixed literal (CallFact.ticks).
+        self.per_item = fact.loop_depth > fact.ticks
         self.in_with = fact.in_with
         self.stored = fact.lazy
         self.returned = fact.returned
@@ -382,7 +384,7 @@ class CallView:
         helper chain that does one of those (link.py's Via.scaled)."""
         name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
         return bulk_call(self.function.catalog, name) or self.fact.block_scaled or \
-            self.in_loop and not self.quick or bool(self.via_chain and self.via_chain.scaled)
+            self.per_item and not self.quick or bool(self.via_chain and self.via_chain.scaled)
 
     @property
     def async_client(self) -> bool:

@@ -1069,3 +1069,13 @@ def test_an_anyio_module_gets_words_not_asyncio():
     assert "anyio.to_thread.run_sync" in recs[0].fix.message
     both, _ = scan_source("import asyncio\n" + code, select=("OPT101",))
     assert both[0].fix.applicability == "unsafe"
+
+
+def test_a_call_spread_over_lines_of_a_crlf_file_keeps_crlf():
+    # held-out S28: Fay's schedule server got `\n` lines inside its CRLF file.
+    code = ('import requests\r\n\r\n\r\nasync def add(arguments):\r\n'
+            '    return requests.post(\r\n        "http://x/a",\r\n'
+            '        json={"t": arguments["title"]},\r\n        timeout=5,\r\n    )\r\n')
+    out, _ = fix_source(code, select=("OPT101",), unsafe=True)
+    assert "asyncio.to_thread(\r\n        requests.post,\r\n" in out
+    assert "\n" not in out.replace("\r\n", "")

@@ -209,6 +209,9 @@ class Catalog:
     ordered_methods: frozenset[str] = frozenset()
     """Methods whose calls on one shared object keep their order (`add_message`, `put`,
     `send`, `execute`): awaited once per item, they tie the iterations together."""
+    teardown_methods: frozenset[str] = frozenset()
+    """Methods that end an object's life (`aclose`, `cleanup`, `disconnect`): awaited once
+    per item, they run at teardown, in an order and a task that may matter."""
     loader_tails: frozenset[str] = frozenset()
     """Last parts of loader names (`read_text`, `safe_load`): the visitor records what a
     call reads only for calls that may be loaders."""
@@ -299,6 +302,7 @@ _WORD_LISTS = (
     ("setup", "once_caller_verbs", "once_caller_verbs"),
     ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
+    ("ordered", "teardown", "teardown_methods"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

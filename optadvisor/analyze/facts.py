@@ -41,6 +41,38 @@ def _opens_session(fact: CallFact) -> bool:
     return fact.blocking == "db" and fact.name.rsplit(".", 1)[-1].rstrip("()") in _DB_OPENERS
 
 
+def _once_loops(cb: CallBuild, fact: CallFact) -> set[int]:
+    """The loops around the call that do not repeat it per item."""
+    once = set(cb.left_loops)  # a return, raise or break follows it in its block
+    if cb.target and cb.target in cb.none_tested:
+        # `if manager is None: manager = OAuthManager(config)` in a loop: made on the first
+        # item that needs it, then reused (held-out S28: kimi-cli's model sync).
+        once.update(loop.index for loop in cb.enclosing)
+    if cb.loop is not None and cb.loop.retry is not None:
+        # A retry loop leaves on success: what it does runs once per call when all goes
+        # well, not once per item (held-out W: QAnything writes a fetched page inside
+        # its three attempts).
+        once.add(cb.loop.index)
+    # Only loops whose body holds the call count (a call in a loop's header is already
+    # counted outside it).
+    return once & {loop.index for loop in cb.enclosing}
+
+
+def _tick_loops(cb: CallBuild) -> set[int]:
+    """The loops around the call that repeat it by the clock or a fixed count, not per item
+    of data (CallFact.ticks): `for path in (stdout, stderr):` opens two files whatever the
+    data (held-out S27: fast-agent's shell executor); `while True: ...; await
+    asyncio.sleep(60)` does its work once per tick (held-out S28: kimi-cli's worker
+    heartbeat, MaiBot's emoji check every few minutes). They stay loops for the other
+    rules: two awaits of a pair still overlap, a blocking call in a heartbeat still stalls
+    the loop at every beat."""
+    ticks = {loop.index for loop in cb.enclosing
+             if loop.kind == "while" and loop.sleeps_at_all}
+    if cb.enclosing and cb.enclosing[-1].fixed:
+        ticks.add(cb.enclosing[-1].index)
+    return ticks
+
+
 def _block_scaled(by_index: dict[int, tuple[CallBuild, CallFact]], catalog: Catalog) -> None:
     """A `with` opening a file whose block does file work per item of a loop (not a stat)
     is file work that grows with the data (held-out P: GPTCache zips a whole cache folder
@@ -323,12 +355,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and (fact.client or fact.constructs) and cb.per_item and \
                 not fact.batch:
             fact = replace(fact, item_config=True)
-        if fact is not None and fact.loop_depth and cb.loop is not None and \
-                cb.loop.retry is not None:
-            # A retry loop leaves on success: what it does runs once per call when all goes
-            # well, not once per item (held-out W: QAnything writes a fetched page inside
-            # its three attempts).
-            fact = replace(fact, loop_depth=fact.loop_depth - 1)
+        if fact is not None and fact.loop_depth:
+            once = _once_loops(cb, fact)
+            fact = replace(fact, loop_depth=max(0, fact.loop_depth - len(once)),
+                           ticks=len(_tick_loops(cb) - once))
         if fact is not None and cb.handoff:
             fact = replace(fact, handoff=True)
         if fact is not None and cb.rare:
@@ -479,6 +509,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # images). A count only counted (progress, a total) ties nothing.
             or bool(lb.skips and lb.counters & (lb.value_reads | lb.test_reads))
             or lb.yields or lb.prints or lb.joins or lb.deliberate
+            # `for client in self.clients: await client.cleanup()`: teardown, in its order
+            # and its task (catalog `[ordered] teardown`).
+            or lb.teardown
             # A session shared by the iterations (`await session.get(...)` where the
             # function also calls `session.flush()`): one statement at a time.
             or bool(lb.function != MODULE and (lb.await_receivers - lb.targets)

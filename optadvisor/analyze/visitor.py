@@ -196,6 +196,13 @@ class CallBuild:
     inside `if self._content is None:` (made once per object, on first use)."""
     loop: "LoopBuild | None" = None
     """The innermost loop of its own function around it, if any."""
+    enclosing: tuple["LoopBuild", ...] = ()
+    """The loops of its function whose body holds it, outermost first (not a loop whose
+    header it is in: `for name in os.listdir(d)` lists once per run of the loop)."""
+    left_loops: frozenset[int] = frozenset()
+    """The loops of its function (LoopBuild.index) it runs in at most once: a statement
+    after it in the same block leaves them (`save(x); return`, `rmtree(d); raise`, a
+    `break` of the innermost loop), so each run of the call ends them."""
     ready: bool = False
     """Its receiver was just probed (`while not q.empty(): q.get()`, `if p.poll() is not
     None: p.communicate()`): the wait returns at once."""
@@ -287,6 +294,11 @@ class LoopBuild:
     iter_source: str = ""
     chunked: bool = False
     """`for start in range(0, n, size)` or `for batch in batches`: each item is a batch."""
+    teardown: bool = False
+    """The body awaits a method that ends the item's life (catalog `[ordered] teardown`)."""
+    fixed: bool = False
+    """`for path in (stdout, stderr):`: a literal display of a few items, a count the
+    code fixes, not one that grows with the data."""
     header: bool = False
     """Visiting a `for` statement's target and iterable: evaluated once, not per item."""
     body_id: int = 0
@@ -361,6 +373,8 @@ class FactCollector(cst.CSTVisitor):
         self._comp_targets: list[set[str]] = []
         self._comp_awaits: list[int] = []
         self._loop_stack: list[LoopBuild] = []
+        self._leaving: list[tuple[int, frozenset[int]]] = []
+        """Blocks of a loop body that leave loops (the block's id, the loops it leaves)."""
         self._lambda_offloaded: list[bool] = []
         self._lambda_stored: list[bool] = []
         """Per lambda being visited: kept for later (a dict's value, a name's), not handed
@@ -1192,6 +1206,9 @@ class FactCollector(cst.CSTVisitor):
                     # would call one object at once, whose thread safety is unknown (a
                     # PyMuPDF document is not; held-out S27: Upsonic's PDF loader).
                     self._loop_assigns({shared_object})
+                if chain and chain[-1].rstrip("()") in self.catalog.teardown_methods and \
+                        reads & loop.targets:
+                    loop.teardown = True
                 if chain and chain[-1].rstrip("()") in self.catalog.ordered_methods:
                     # `await context.add_message(msg)`: the iterations write, in order, to
                     # an object they share (not when the object is the item itself).
@@ -1229,17 +1246,45 @@ class FactCollector(cst.CSTVisitor):
 
     def _enter_body(self, node: cst.CSTNode) -> None:
         if self._loop_stack and self._loop_stack[-1].body_id == id(node):
-            self._loop_stack[-1].header = False
+            loop = self._loop_stack[-1]
+            loop.header = False
+            # From the body on: a call of the header itself runs once, already.
+            loop_node = self.loop_nodes[loop.index]
+            loop.fixed = isinstance(loop_node, cst.For) and _fixed_count(loop_node.iter)
 
     def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
         self._enter_body(node)
         self._rare_body(node, 1)
+        self._enter_leaving(node)
 
     def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
         self._rare_body(original_node, -1)
+        self._leave_leaving(original_node)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._rare_body(original_node, -1)
+        self._leave_leaving(original_node)
+
+    def _enter_leaving(self, block: cst.BaseSuite) -> None:
+        """A block inside a loop of this function that leaves loops: a `return` or `raise`
+        ends every loop of the function, a `break` the innermost (held-out S28: a spool
+        removed before `raise`, a file written before `return True`, read by an
+        `encodings` loop whose `with` returns the text)."""
+        loops = [loop for loop in self._loop_stack if loop.function == self._fidx]
+        if not loops or loops[-1].header:
+            return
+        if isinstance(block, cst.IndentedBlock):
+            kinds = {kind for statement in block.body for kind in _leaves(statement)}
+        else:
+            kinds = {type(small) for small in block.body if isinstance(small, _LEAVES)}
+        if cst.Return in kinds or cst.Raise in kinds:
+            self._leaving.append((id(block), frozenset(loop.index for loop in loops)))
+        elif cst.Break in kinds:
+            self._leaving.append((id(block), frozenset({loops[-1].index})))
+
+    def _leave_leaving(self, block: cst.BaseSuite) -> None:
+        if self._leaving and self._leaving[-1][0] == id(block):
+            self._leaving.pop()
 
     def _rare_body(self, body: cst.CSTNode, step: int) -> None:
         """Entering or leaving the body of an `if not <path>.exists():` or of an
@@ -1256,6 +1301,7 @@ class FactCollector(cst.CSTVisitor):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._enter_body(node)
         self._rare_body(node, 1)
+        self._enter_leaving(node)
         func = self._func()
         if func is not None:
             self._blocks[id(node)] = node
@@ -1612,6 +1658,9 @@ class FactCollector(cst.CSTVisitor):
             per_item=per_item, statement=statement,
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
+            left_loops=frozenset().union(*(loops for _, loops in self._leaving)),
+            enclosing=tuple(lp for lp in self._loop_stack
+                            if lp.function == self._fidx and not lp.header),
             rare=self._rare(),
             ready=len(chain) > 1 and (any(
                 ".".join(chain[:-1]) in probed for probed in self._ready) or (
@@ -1750,6 +1799,18 @@ def _chunked(node: cst.For) -> bool:
         return True  # `batched(texts, 64)`, `chunked(rows, 100)`, `make_batches(...)`
     return any(part in _BATCH_WORDS for name in names_read(node.target)
                for part in name.lower().split("_"))
+
+
+FIXED_ITEMS = 4
+"""At most this many items in a literal display iterated by a `for`: a fixed count."""
+
+
+def _fixed_count(it: cst.BaseExpression) -> bool:
+    """`(stdout, stderr)`, `["a", "b", "c"]`: a literal tuple, list or set of at most
+    FIXED_ITEMS items and no `*spread`."""
+    return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and \
+        0 < len(it.elements) <= FIXED_ITEMS and \
+        not any(isinstance(e, cst.StarredElement) for e in it.elements)
 
 
 _WRAPPERS = frozenset({("tqdm",), ("tqdm", "tqdm"), ("trange",), ("enumerate",),
@@ -2006,6 +2067,22 @@ def _ends(statement: cst.BaseStatement) -> bool:
         return _block_ends(statement.body) and (
             _block_ends(rest) if isinstance(other, cst.Else) else _ends(rest))
     return False
+
+
+_LEAVES = (cst.Return, cst.Raise, cst.Break)
+
+
+def _leaves(statement: cst.BaseStatement) -> set[type]:
+    """How the statement surely leaves the loop around it (`return`, `raise`, `break`):
+    itself, or a `with` whose block ends so. Empty when it may go on."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        return {type(small) for small in statement.body if isinstance(small, _LEAVES)}
+    if isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock) and \
+            statement.body.body:
+        return _leaves(statement.body.body[-1])
+    if isinstance(statement, cst.With) and isinstance(statement.body, cst.SimpleStatementSuite):
+        return {type(small) for small in statement.body.body if isinstance(small, _LEAVES)}
+    return set()
 
 
 def _block_ends(block: cst.BaseSuite) -> bool:

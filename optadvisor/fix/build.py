@@ -5,6 +5,7 @@ compiles), and cut the snippet every report shows from the same edits."""
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from dataclasses import replace
 from typing import Any, Sequence
@@ -20,7 +21,10 @@ from optadvisor.analyze import parse_quietly
 
 
 def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: FixSource,
-              catalog: Catalog, path: str = "<file>") -> Fix:
+              catalog: Catalog, path: str = "<file>",
+              python: tuple[int, int] | None = None) -> Fix:
+    """`python`: the oldest Python the file's project supports (pyversion.py), None when
+    it does not say; the change uses nothing newer."""
     refinements = []
     for facet in facets:
         module = shape_module(facet.shape)
@@ -29,12 +33,13 @@ def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: 
                 refinements.append(module.refinement(_context(facet, span, source, catalog)))
             except NotHere:
                 continue
-    fix = _build(lead, span, source, catalog, path, refinements)
+    fix = _for_python(_build(lead, span, source, catalog, path, refinements), lead, python)
     if fix.applicability == "manual":
         # The lead has no mechanical change here; a facet's own change (the missing
         # timeout) is still worth applying, with the lead's advice kept in words.
         for facet in facets:
-            other = _build(facet, span, source, catalog, path, ())
+            other = _for_python(_build(facet, span, source, catalog, path, ()), facet,
+                                python)
             if other.applicability != "manual":
                 return replace(other, message=f"{other.message} Still to do by hand: "
                                               f"{fix.message}".strip())
@@ -61,6 +66,7 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
         # A shape that meets code it was not written for says so in words, never crashes
         # the scan.
         return ctx.manual()
+    fix = _with_newline(fix, source.newline)
     if _asyncio_in_anyio_code(source, fix):
         return ctx.manual(
             "This module runs on anyio or trio, not asyncio (it may run under trio, where "
@@ -70,6 +76,43 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
             "together, `await anyio.sleep(...)` for a pause.", instead=True)
     if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
+    return fix
+
+
+def _with_newline(fix: Fix, newline: str) -> Fix:
+    """The edits' line breaks as the file's own: a shape that prints a rebuilt call or block
+    writes `\n`, which in a CRLF file would leave mixed line endings (held-out S28: Fay's
+    schedule server, a call spread over lines moved into `asyncio.to_thread`)."""
+    if newline == "\n" or not any("\n" in edit.content for edit in fix.edits):
+        return fix
+    return replace(fix, edits=tuple(
+        replace(edit, content=edit.content.replace("\r\n", "\n").replace("\n", newline))
+        for edit in fix.edits))
+
+
+_CACHE_DECORATOR = re.compile(r"@functools\.cache\b(?![.(])")
+
+
+def _for_python(fix: Fix, call: ShapeCall, python: tuple[int, int] | None) -> Fix:
+    """The change as the project's oldest Python can run it: `functools.cache` becomes
+    `functools.lru_cache(maxsize=None)` (the same unbounded memo, since 3.2), and a change
+    that needs `asyncio.to_thread` becomes advice in words (a mechanical rewrite into
+    `run_in_executor` would have to rebuild every call's arguments)."""
+    if python is None or python >= (3, 9) or not fix.edits:
+        return fix
+    texts = [edit.content for edit in fix.edits]
+    if any("asyncio.to_thread(" in text for text in texts):
+        version = f"{python[0]}.{python[1]}"
+        return Fix("manual", (), " ".join(part for part in (
+            call.manual, f"`asyncio.to_thread` needs Python 3.9 and this project supports "
+            f"Python {version}: run the blocking work with `await asyncio.get_running_loop()."
+            f"run_in_executor(None, functools.partial(func, *args, **kwargs))` instead.")
+            if part))
+    if any(_CACHE_DECORATOR.search(text) for text in texts):
+        return replace(fix, edits=tuple(
+            replace(edit, content=_CACHE_DECORATOR.sub("@functools.lru_cache(maxsize=None)",
+                                                       edit.content))
+            for edit in fix.edits))
     return fix
 
 

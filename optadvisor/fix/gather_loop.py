@@ -38,6 +38,12 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere("The loop builds a sequence in item order; gathered calls finish in any "
                       "order: collect `await asyncio.gather(...)`'s results (they come back in "
                       "item order) and build it from them.")
+    if _first_wins(loop.body):
+        # held-out S28: kimi-cli merges skill roots by priority, the first root's skill
+        # winning; gathered, the first root to finish would.
+        raise NotHere("The loop keeps the first value per key (`setdefault`), in item order; "
+                      "gathered calls finish in any order: collect `await asyncio.gather(...)`'s "
+                      "results (they come back in item order) and merge them in a plain loop.")
     module, indent = ctx.block([loop])
     node = module.body[0]
     if not isinstance(node, cst.For):
@@ -148,6 +154,11 @@ def _builds_in_order(body: list[ast.stmt]) -> bool:
                 node.func.attr in _ORDERED:
             return True
     return False
+
+
+def _first_wins(body: list[ast.stmt]) -> bool:
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and node.func.attr == "setdefault" for node in walk_scope(body))
 
 
 def _small_literal(node: ast.expr) -> bool:

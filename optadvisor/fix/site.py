@@ -33,10 +33,12 @@ class ShapeCall:
         return repr((self.shape, sorted(self.params.items()), self.manual, seen))
 
 
-def fix_key(digest: str, span: Span, lead: ShapeCall, facets: Sequence[ShapeCall]) -> str:
-    """The fix cache's key of one site: the file's bytes, the site, and what its rules ask."""
+def fix_key(digest: str, span: Span, lead: ShapeCall, facets: Sequence[ShapeCall],
+            python: tuple[int, int] | None = None) -> str:
+    """The fix cache's key of one site: the file's bytes, the site, what its rules ask, and
+    the oldest Python its project supports (pyversion.py)."""
     h = hashlib.blake2b(digest_size=20)
-    for part in (digest, repr(span), lead.key(), *(f.key() for f in facets)):
+    for part in (digest, repr(span), repr(python), lead.key(), *(f.key() for f in facets)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

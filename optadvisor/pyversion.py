@@ -1,0 +1,93 @@
+"""The oldest Python a project says it supports, read from its packaging metadata (never
+run): what the code a fix writes may use. `asyncio.to_thread` and `functools.cache` came in
+Python 3.9; a project that still installs on 3.8 (held-out S28: GPTCache's
+`python_requires='>=3.8.1'`) must not get them."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from optadvisor.inputs import tomllib
+
+Version = tuple[int, int]
+
+_SEARCH_UP = 8
+"""Directories walked up from a file for its project's metadata."""
+_LOWER = re.compile(r"(>=|~=|==|\^|~|>)\s*(\d+)\.(\d+)")
+_SETUP_PY = re.compile(r"""python_requires\s*=\s*(['"])([^'"]+)\1""")
+
+
+def lowest_python(spec: str) -> Version | None:
+    """The lowest Python `spec` admits (`>=3.8.1, <4` → (3, 8); poetry's `^3.8` → (3, 8));
+    None when it gives no lower bound."""
+    bounds = []
+    for op, major, minor in _LOWER.findall(spec):
+        version = (int(major), int(minor))
+        if op == ">":
+            version = (version[0], version[1] + 1)
+        bounds.append(version)
+    return max(bounds) if bounds else None
+
+
+def project_python(path: Path) -> Version | None:
+    """The oldest Python the project holding `path` supports: from the nearest
+    pyproject.toml (`[project] requires-python`, poetry's `python` dependency), setup.cfg
+    (`python_requires`) or setup.py (a literal `python_requires=`), walking up. None when
+    none says."""
+    return _of_folder(path.parent)
+
+
+@lru_cache(maxsize=1024)
+def _of_folder(folder: Path) -> Version | None:
+    for _ in range(_SEARCH_UP):
+        found = _declared(folder)
+        if found is not None:
+            return found or None
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
+
+
+def _declared(folder: Path) -> Version | tuple[()] | None:
+    """The lower bound this folder's metadata declares; () when it is a project root that
+    declares none (the search stops there); None when no metadata is here."""
+    root = False
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = {}
+        project = data.get("project")
+        spec = project.get("requires-python") if isinstance(project, dict) else None
+        if not isinstance(spec, str):
+            poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}) \
+                if isinstance(data.get("tool"), dict) else {}
+            spec = poetry.get("python") if isinstance(poetry, dict) else None
+        if isinstance(spec, str) and lowest_python(spec) is not None:
+            return lowest_python(spec)
+        root = isinstance(project, dict)
+    setup_cfg = folder / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(setup_cfg.read_text(encoding="utf-8"))
+            spec = parser.get("options", "python_requires", fallback="")
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            spec = ""
+        if lowest_python(spec) is not None:
+            return lowest_python(spec)
+    setup_py = folder / "setup.py"
+    if setup_py.is_file():
+        try:
+            match = _SETUP_PY.search(setup_py.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            match = None
+        if match and lowest_python(match.group(2)) is not None:
+            return lowest_python(match.group(2))
+        root = True
+    return () if root else None

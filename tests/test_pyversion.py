@@ -1,0 +1,101 @@
+"""The oldest Python a scanned project supports (optadvisor/pyversion.py) and what fixes
+write for it: no `asyncio.to_thread` or `functools.cache` for a project that installs on
+Python 3.8 (held-out S28: GPTCache's server got `asyncio.to_thread`)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from optadvisor.pyversion import lowest_python, project_python
+from typer.testing import CliRunner
+
+from optadvisor.cli import app
+
+
+@pytest.mark.parametrize("spec, lowest", [
+    (">=3.8.1", (3, 8)), (">=3.8.1,<4", (3, 8)), ("^3.8", (3, 8)), ("~=3.9", (3, 9)),
+    (">3.7", (3, 8)), ("<4", None), (">=3.6, !=3.7.*", (3, 6)), ("", None),
+])
+def test_lowest_python_of_a_specifier(spec, lowest):
+    assert lowest_python(spec) == lowest
+
+
+def _project(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def test_project_python_from_each_kind_of_metadata(tmp_path):
+    _project(tmp_path / "a", {"pyproject.toml": '[project]\nname = "a"\nrequires-python = ">=3.8"\n',
+                              "src/a/m.py": ""})
+    _project(tmp_path / "b", {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.7"\n',
+                              "b/m.py": ""})
+    _project(tmp_path / "c", {"setup.cfg": "[options]\npython_requires = >=3.10\n",
+                              "c/m.py": ""})
+    _project(tmp_path / "d", {"setup.py": "setup(name='d', python_requires='>=3.8.1')\n",
+                              "d/m.py": ""})
+    _project(tmp_path / "e", {"setup.py": "setup(name='e')\n", "e/m.py": ""})
+    assert project_python(tmp_path / "a/src/a/m.py") == (3, 8)
+    assert project_python(tmp_path / "b/b/m.py") == (3, 7)
+    assert project_python(tmp_path / "c/c/m.py") == (3, 10)
+    assert project_python(tmp_path / "d/d/m.py") == (3, 8)
+    assert project_python(tmp_path / "e/e/m.py") is None
+
+
+_SERVER = """
+    import os
+    import zipfile
+
+
+    async def download(cache_dir, out):
+        with zipfile.ZipFile(out, "w") as zf:
+            for root, _, names in os.walk(cache_dir):
+                for name in names:
+                    zf.write(os.path.join(root, name))
+        return out
+"""
+
+_LOADER = """
+    import jinja2
+
+    GREETING = "Hello {{ name }}"
+
+
+    async def answer(question, llm):
+        template = jinja2.Template(GREETING)
+        return await llm(template.render(name="you"), question)
+"""
+
+
+def _fixes(tmp_path: Path, setup: str) -> dict[str, dict]:
+    _project(tmp_path, {"setup.py": setup, "pkg/server.py": _SERVER, "pkg/loader.py": _LOADER})
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--format", "json", "-o", str(out),
+                                      "--fail-on", "never", "--no-cache",
+                                      "--select", "OPT105,OPT203"])
+    assert result.exit_code == 0, result.output
+    recs = json.loads(out.read_text())["recommendations"]
+    return {rec["rule"]: rec["fix"] for rec in recs}
+
+
+def test_a_project_on_python_38_gets_no_to_thread_and_an_lru_cache(tmp_path):
+    fixes = _fixes(tmp_path, "setup(name='s', python_requires='>=3.8.1')\n")
+    assert fixes["OPT105"]["applicability"] == "manual"
+    assert not fixes["OPT105"]["edits"]
+    assert "needs Python 3.9" in fixes["OPT105"]["message"]
+    assert "run_in_executor" in fixes["OPT105"]["message"]
+    texts = "".join(edit["content"] for edit in fixes["OPT203"]["edits"])
+    assert "@functools.lru_cache(maxsize=None)" in texts
+    assert "@functools.cache" not in texts
+
+
+def test_a_project_on_python_39_gets_both(tmp_path):
+    fixes = _fixes(tmp_path, "setup(name='s', python_requires='>=3.9')\n")
+    assert "asyncio.to_thread(" in "".join(e["content"] for e in fixes["OPT105"]["edits"])
+    assert "@functools.cache" in "".join(e["content"] for e in fixes["OPT203"]["edits"])
