@@ -718,6 +718,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
         shared = shared or cb.target in fb.param_names
         # In a web route the function runs per request, so even a client shared by
         # the request's batch is built per request.
+        # A wrapper made from it serves through it (`storage = Storage(session=session)`
+        # then `await storage.upload(...)` per file; held-out S28: cua's bucket upload).
+        serving = {cb.target} | {
+            other.target for other in collector.calls
+            if other.function == cb.function and other.target and other.index > cb.index
+            and cb.target in other.arg_names}
         for other in () if _route_handler(fb.decorators) else collector.calls:
             # A client made for a batch: `async with Client() as c:` (or `c = Client()`)
             # then one request per item in a loop or comprehension, or (a `with` session)
@@ -725,8 +731,8 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
             # whole batch: its setup is paid once for all the items (a crawl reusing one
             # session). A plain local used by a nested def is not enough: that def may run
             # once (`await asyncio.to_thread(_tx)`).
-            uses = other.chain[0] in (cb.target, cb.target + "()") or \
-                cb.target in other.arg_names
+            uses = other.chain[0].removesuffix("()") in serving or \
+                bool(serving & set(other.arg_names))
             # A loop over chunks of one request's input makes a few requests: the client
             # is still built per call of the function.
             chunked = other.loop is not None and other.loop.chunked
@@ -1005,6 +1011,13 @@ def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str
         run = runs[-1]
         concurrent = serves_concurrently(called[i], catalog)
         if tails[i] in MAYBE_WORK and not concurrent:
+            runs.append([])
+            continue
+        words = name_words(tails[i])
+        if words and words[0] in catalog.teardown_methods:
+            # `await cleanup_containers()` then `await cleanup_networks()`: teardown runs in
+            # its order (a network goes once its containers are gone; held-out S28: cua's
+            # full_cleanup) and in its task: it ends the run and joins none.
             runs.append([])
             continue
         # By the receiver's root: `await self._require_page()` then `await

