@@ -1812,7 +1812,11 @@ FIXED_ITEMS = 4
 
 def _fixed_count(it: cst.BaseExpression) -> bool:
     """`(stdout, stderr)`, `["a", "b", "c"]`: a literal tuple, list or set of at most
-    FIXED_ITEMS items and no `*spread`."""
+    FIXED_ITEMS items and no `*spread`; `range(3)`, a literal count as small (held-out
+    S28b: cua's three attempts of an agent session count a catalog's lines each time)."""
+    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 1:
+        count = it.args[0].value
+        return isinstance(count, cst.Integer) and int(count.evaluated_value) <= FIXED_ITEMS
     return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and \
         0 < len(it.elements) <= FIXED_ITEMS and \
         not any(isinstance(e, cst.StarredElement) for e in it.elements)
