@@ -43,18 +43,18 @@ def project_python(path: Path) -> Version | None:
 @lru_cache(maxsize=1024)
 def _of_folder(folder: Path) -> Version | None:
     for _ in range(_SEARCH_UP):
-        found = _declared(folder)
-        if found is not None:
-            return found or None
+        spec, root = _declared(folder)
+        if spec or root:
+            return lowest_python(spec)
         if folder.parent == folder:
             break
         folder = folder.parent
     return None
 
 
-def _declared(folder: Path) -> Version | tuple[()] | None:
-    """The lower bound this folder's metadata declares; () when it is a project root that
-    declares none (the search stops there); None when no metadata is here."""
+def _declared(folder: Path) -> tuple[str, bool]:
+    """What this folder's packaging metadata says of Python ("" when nothing), and whether
+    the folder is a project's root (the search stops there, said or not)."""
     root = False
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
@@ -63,13 +63,13 @@ def _declared(folder: Path) -> Version | tuple[()] | None:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             data = {}
         project = data.get("project")
-        spec = project.get("requires-python") if isinstance(project, dict) else None
-        if not isinstance(spec, str):
-            poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}) \
-                if isinstance(data.get("tool"), dict) else {}
-            spec = poetry.get("python") if isinstance(poetry, dict) else None
-        if isinstance(spec, str) and lowest_python(spec) is not None:
-            return lowest_python(spec)
+        tool = data.get("tool")
+        poetry = tool.get("poetry", {}).get("dependencies", {}) \
+            if isinstance(tool, dict) and isinstance(tool.get("poetry"), dict) else {}
+        for spec in (project.get("requires-python") if isinstance(project, dict) else None,
+                     poetry.get("python") if isinstance(poetry, dict) else None):
+            if isinstance(spec, str) and lowest_python(spec) is not None:
+                return spec, True
         root = isinstance(project, dict)
     setup_cfg = folder / "setup.cfg"
     if setup_cfg.is_file():
@@ -80,7 +80,7 @@ def _declared(folder: Path) -> Version | tuple[()] | None:
         except (OSError, UnicodeDecodeError, configparser.Error):
             spec = ""
         if lowest_python(spec) is not None:
-            return lowest_python(spec)
+            return spec, True
     setup_py = folder / "setup.py"
     if setup_py.is_file():
         try:
@@ -88,6 +88,6 @@ def _declared(folder: Path) -> Version | tuple[()] | None:
         except OSError:
             match = None
         if match and lowest_python(match.group(2)) is not None:
-            return lowest_python(match.group(2))
+            return match.group(2), True
         root = True
-    return () if root else None
+    return "", root

@@ -1079,3 +1079,14 @@ def test_a_call_spread_over_lines_of_a_crlf_file_keeps_crlf():
     out, _ = fix_source(code, select=("OPT101",), unsafe=True)
     assert "asyncio.to_thread(\r\n        requests.post,\r\n" in out
     assert "\n" not in out.replace("\r\n", "")
+
+
+def test_a_helper_added_to_a_crlf_file_keeps_crlf():
+    # The shapes write `\n`; build.py gives every change the file's own line breaks.
+    code = ('import jinja2\r\n\r\nGREETING = "Hello {{ name }}"\r\n\r\n'
+            'async def answer(question, llm):\r\n'
+            '    template = jinja2.Template(GREETING)\r\n'
+            '    return await llm(template.render(name="you"), question)\r\n')
+    out, count = fix_source(code, select=("OPT203",), unsafe=True)
+    assert count == 1 and "@functools.cache\r\ndef _load_template():\r\n" in out
+    assert "\n" not in out.replace("\r\n", "")

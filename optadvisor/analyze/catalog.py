@@ -239,6 +239,12 @@ class Catalog:
         rest = [w for w in words[1:] if w not in _FILLERS]
         return not rest or rest[0] in self.lifecycle_objects
 
+    def tears_down(self, method: str) -> bool:
+        """`cleanup`, `aclose`, `close_session`, `__aexit__`: a call that ends an object's
+        life, by the first word of its name (`[ordered] teardown`)."""
+        words = name_words(method.rstrip("()"))
+        return bool(words) and words[0] in self.teardown_methods
+
     def once_named(self, words: list[str]) -> bool:
         """A function whose name's words say it runs once per object or session."""
         if not words or words[0] not in self.setup_words:

@@ -41,7 +41,7 @@ def _opens_session(fact: CallFact) -> bool:
     return fact.blocking == "db" and fact.name.rsplit(".", 1)[-1].rstrip("()") in _DB_OPENERS
 
 
-def _once_loops(cb: CallBuild, fact: CallFact) -> set[int]:
+def _once_loops(cb: CallBuild) -> set[int]:
     """The loops around the call that do not repeat it per item."""
     once = set(cb.left_loops)  # a return, raise or break follows it in its block
     if cb.target and cb.target in cb.none_tested:
@@ -356,7 +356,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 not fact.batch:
             fact = replace(fact, item_config=True)
         if fact is not None and fact.loop_depth:
-            once = _once_loops(cb, fact)
+            once = _once_loops(cb)
             fact = replace(fact, loop_depth=max(0, fact.loop_depth - len(once)),
                            ticks=len(_tick_loops(cb) - once))
         if fact is not None and cb.handoff:
@@ -720,11 +720,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
         # the request's batch is built per request.
         # A wrapper made from it serves through it (`storage = Storage(session=session)`
         # then `await storage.upload(...)` per file; held-out S28: cua's bucket upload).
-        serving = {cb.target} | {
+        route = _route_handler(fb.decorators)
+        serving = {cb.target} | ({
             other.target for other in collector.calls
             if other.function == cb.function and other.target and other.index > cb.index
-            and cb.target in other.arg_names}
-        for other in () if _route_handler(fb.decorators) else collector.calls:
+            and cb.target in other.arg_names} if not route else set())
+        for other in () if route else collector.calls:
             # A client made for a batch: `async with Client() as c:` (or `c = Client()`)
             # then one request per item in a loop or comprehension, or (a `with` session)
             # handed to a nested coroutine (the tasks of a gather). The client serves the
@@ -1013,8 +1014,7 @@ def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str
         if tails[i] in MAYBE_WORK and not concurrent:
             runs.append([])
             continue
-        words = name_words(tails[i])
-        if words and words[0] in catalog.teardown_methods:
+        if catalog.tears_down(tails[i]):
             # `await cleanup_containers()` then `await cleanup_networks()`: teardown runs in
             # its order (a network goes once its containers are gone; held-out S28: cua's
             # full_cleanup) and in its task: it ends the run and joins none.

@@ -969,6 +969,7 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].header = True
         self._loop_stack[-1].body_id = id(node.body)
         self._loop_stack[-1].chunked = _chunked(node)
+        self._loop_stack[-1].fixed = _fixed_count(node.iter)
         # Every name the target binds (`for idx, line in enumerate(lines)`): held-out P,
         # `json.loads(line)` was taken for a fixed input when `line` was bound only there
         # and also at module level.
@@ -1211,8 +1212,7 @@ class FactCollector(cst.CSTVisitor):
                     # would call one object at once, whose thread safety is unknown (a
                     # PyMuPDF document is not; held-out S27: Upsonic's PDF loader).
                     self._loop_assigns({shared_object})
-                if chain and chain[-1].rstrip("()") in self.catalog.teardown_methods and \
-                        reads & loop.targets:
+                if chain and self.catalog.tears_down(chain[-1]) and reads & loop.targets:
                     loop.teardown = True
                 if chain and chain[-1].rstrip("()") in self.catalog.ordered_methods:
                     # `await context.add_message(msg)`: the iterations write, in order, to
@@ -1251,11 +1251,7 @@ class FactCollector(cst.CSTVisitor):
 
     def _enter_body(self, node: cst.CSTNode) -> None:
         if self._loop_stack and self._loop_stack[-1].body_id == id(node):
-            loop = self._loop_stack[-1]
-            loop.header = False
-            # From the body on: a call of the header itself runs once, already.
-            loop_node = self.loop_nodes[loop.index]
-            loop.fixed = isinstance(loop_node, cst.For) and _fixed_count(loop_node.iter)
+            self._loop_stack[-1].header = False
 
     def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
         self._enter_body(node)
@@ -1278,13 +1274,9 @@ class FactCollector(cst.CSTVisitor):
         loops = [loop for loop in self._loop_stack if loop.function == self._fidx]
         if not loops or loops[-1].header:
             return
-        if isinstance(block, cst.IndentedBlock):
-            kinds = {kind for statement in block.body for kind in _leaves(statement)}
-        else:
-            kinds = {type(small) for small in block.body if isinstance(small, _LEAVES)}
-        if cst.Return in kinds or cst.Raise in kinds:
+        if _block_ends(block, _LEAVES_FUNCTION):
             self._leaving.append((id(block), frozenset(loop.index for loop in loops)))
-        elif cst.Break in kinds:
+        elif _block_ends(block, (cst.Break,)):
             self._leaving.append((id(block), frozenset({loops[-1].index})))
 
     def _leave_leaving(self, block: cst.BaseSuite) -> None:
@@ -2046,68 +2038,56 @@ def _in_executor(node: cst.Call) -> bool:
                for arg in node.args)
 
 
-def _is_lock(item: cst.BaseExpression) -> bool:
-    """`self._lock`, `_cli_session_lock`, `lock.acquire()`, `asyncio.Lock()`, a mutex: what
-    a `with` holds to run its body alone."""
+def _held_words(item: cst.BaseExpression) -> set[str]:
+    """The words naming what a `with` item holds: `self._lock` → lock, `lock.acquire()` →
+    lock, `asyncio.Semaphore(4)` → semaphore."""
     chain = chain_of(item.func if isinstance(item, cst.Call) else item)
     if not chain:
-        return False
+        return set()
     words = set(name_words(chain[-1].rstrip("()")))
     if isinstance(item, cst.Call) and len(chain) > 1 and chain[-1].rstrip("()") == "acquire":
         words |= set(name_words(chain[-2].rstrip("()")))
-    return bool(words & {"lock", "mutex", "rlock"})
+    return words
+
+
+def _is_lock(item: cst.BaseExpression) -> bool:
+    """`self._lock`, `_cli_session_lock`, `lock.acquire()`, `asyncio.Lock()`, a mutex: what
+    a `with` holds to run its body alone."""
+    return bool(_held_words(item) & {"lock", "mutex", "rlock"})
 
 
 def _is_semaphore(item: cst.BaseExpression) -> bool:
     """`semaphore`, `self._sem`, `limiter`, `asyncio.Semaphore(4)`: a count of slots."""
-    chain = chain_of(item.func if isinstance(item, cst.Call) else item)
-    if not chain:
-        return False
-    words = set(name_words(chain[-1].rstrip("()")))
-    return bool(words & {"semaphore", "sem", "sema", "limiter", "throttle"})
+    return bool(_held_words(item) & {"semaphore", "sem", "sema", "limiter", "throttle"})
 
 
 _ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+_LEAVES_FUNCTION = (cst.Return, cst.Raise)
 
 
-def _ends(statement: cst.BaseStatement) -> bool:
+def _ends(statement: cst.BaseStatement, kinds: tuple[type, ...] = _ENDS_BLOCK) -> bool:
     """The statement never lets the code after it run: a `return`, `raise`, `continue` or
-    `break`; a `with` whose block ends so; an `if` whose every branch ends so."""
+    `break` (of `kinds`); a `with` whose block ends so; an `if` whose every branch ends
+    so."""
     if isinstance(statement, cst.SimpleStatementLine):
-        return any(isinstance(small, _ENDS_BLOCK) for small in statement.body)
+        return any(isinstance(small, kinds) for small in statement.body)
     if isinstance(statement, cst.With):
-        return _block_ends(statement.body)
+        return _block_ends(statement.body, kinds)
     if isinstance(statement, cst.If):
         other = statement.orelse
         if other is None:
             return False
         rest = other.body if isinstance(other, cst.Else) else other
-        return _block_ends(statement.body) and (
-            _block_ends(rest) if isinstance(other, cst.Else) else _ends(rest))
+        return _block_ends(statement.body, kinds) and (
+            _block_ends(rest, kinds) if isinstance(other, cst.Else) else _ends(rest, kinds))
     return False
 
 
-_LEAVES = (cst.Return, cst.Raise, cst.Break)
-
-
-def _leaves(statement: cst.BaseStatement) -> set[type]:
-    """How the statement surely leaves the loop around it (`return`, `raise`, `break`):
-    itself, or a `with` whose block ends so. Empty when it may go on."""
-    if isinstance(statement, cst.SimpleStatementLine):
-        return {type(small) for small in statement.body if isinstance(small, _LEAVES)}
-    if isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock) and \
-            statement.body.body:
-        return _leaves(statement.body.body[-1])
-    if isinstance(statement, cst.With) and isinstance(statement.body, cst.SimpleStatementSuite):
-        return {type(small) for small in statement.body.body if isinstance(small, _LEAVES)}
-    return set()
-
-
-def _block_ends(block: cst.BaseSuite) -> bool:
+def _block_ends(block: cst.BaseSuite, kinds: tuple[type, ...] = _ENDS_BLOCK) -> bool:
     if isinstance(block, cst.IndentedBlock):
-        return bool(block.body) and _ends(block.body[-1])
+        return bool(block.body) and _ends(block.body[-1], kinds)
     return isinstance(block, cst.SimpleStatementSuite) and any(
-        isinstance(small, _ENDS_BLOCK) for small in block.body)
+        isinstance(small, kinds) for small in block.body)
 
 
 def _calls_in(node: cst.CSTNode) -> list[int]:

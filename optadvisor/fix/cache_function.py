@@ -62,12 +62,11 @@ def build(ctx: FixContext) -> Fix:
         helper = cst.FunctionDef(
             name=cst.Name(helper_name), params=cst.Parameters(),
             body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(site.cst_call)])]),
-            decorators=[cst.Decorator(cst.Attribute(cst.Name("functools"), cst.Name("cache")))],
+            decorators=[ctx.cache_decorator()],
             leading_lines=[cst.EmptyLine(comment=cst.Comment("# loaded once, on first use"))])
-        nl = source.newline
         line = _first_line(top)
-        text = code_of(cst.Module(body=[helper])).replace("\n", nl)
-        insertion = Edit(line, 1, line, 1, text + nl + nl)
+        # Written with `\n`: build.py gives every change the file's own line breaks.
+        insertion = Edit(line, 1, line, 1, code_of(cst.Module(body=[helper])) + "\n\n")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, f"{helper_name}()"), source.import_edit("functools"),
         insertion,

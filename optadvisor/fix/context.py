@@ -61,7 +61,17 @@ class FixContext:
     refinements: Sequence[Refinement] = ()
     """Changes the other rules matching this site make to the call (one site, one fix):
     a shape that rewrites the call passes it through `refine` first."""
+    python: tuple[int, int] | None = None
+    """The oldest Python the file's project supports (pyversion.py); None: it does not say.
+    The change uses nothing newer."""
     _used: list[Refinement] = field(default_factory=list, init=False, repr=False)
+
+    def cache_decorator(self) -> cst.Decorator:
+        """`@functools.cache`, or `@functools.lru_cache(maxsize=None)` (the same unbounded
+        memo, since 3.2) for a project that still supports Python 3.8."""
+        if self.python is not None and self.python < (3, 9):
+            return cst.Decorator(cst.parse_expression("functools.lru_cache(maxsize=None)"))
+        return cst.Decorator(cst.Attribute(cst.Name("functools"), cst.Name("cache")))
 
     def manual(self, why: str = "", instead: bool = False) -> Fix:
         text = why if instead and why else " ".join(p for p in (self.manual_text, why) if p)

@@ -90,13 +90,12 @@ def build(ctx: FixContext) -> Fix:
         helper = cst.FunctionDef(
             name=cst.Name(factory), params=cst.Parameters(),
             body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(built)])]),
-            decorators=[cst.Decorator(cst.Attribute(cst.Name("functools"), cst.Name("cache")))],
+            decorators=[ctx.cache_decorator()],
             leading_lines=[cst.EmptyLine(comment=cst.Comment(
                 "# one client per process, built on first use"))])
-        nl = source.newline
         line = source.import_line
-        insertion = Edit(line, 1, line, 1,
-                         nl + code_of(cst.Module(body=[helper])).replace("\n", nl) + nl)
+        # Written with `\n`: build.py gives every change the file's own line breaks.
+        insertion = Edit(line, 1, line, 1, "\n" + code_of(cst.Module(body=[helper])) + "\n")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, f"{factory}()"), source.import_edit("functools"),
         insertion,

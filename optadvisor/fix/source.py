@@ -241,6 +241,14 @@ class FixSource:
         return frozenset(roots)
 
     @cached_property
+    def strings(self) -> tuple[str, ...]:
+        """The string constants of the module (f-string parts too), in walk order. One walk
+        of the tree per file, however many fixes read them."""
+        return tuple(node.value for node in (ast.walk(self.tree) if self.tree is not None
+                                             else ()) if isinstance(node, ast.Constant)
+                     and isinstance(node.value, str))
+
+    @cached_property
     def ui_toolkit(self) -> str:
         """The UI toolkit this module imports, if any."""
         return next((name for name in _UI_TOOLKITS if name in self.imported_roots), "")
