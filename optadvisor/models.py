@@ -226,6 +226,15 @@ class CallFact:
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""
+    pooled: bool = False
+    """For clients: built around a connection pool or transport that outlives the call
+    (`Redis(connection_pool=self.pool)`, `AsyncOpenAI(http_client=self._http)`): it opens
+    no connection of its own."""
+    pinned: bool = False
+    """For clients: a request the function makes with it sets transport extensions of its
+    own (`extensions={"sni_hostname": host}`: a URL pinned to a checked IP, the TLS name
+    per request): a shared pool, keyed by that IP, could serve one host's request on a
+    connection made for another."""
     foreign: bool = False
     """For clients: every request the function makes with it goes to a URL its caller
     passes (`session.get(url)`, `url` a parameter): a crawl of arbitrary sites, where a

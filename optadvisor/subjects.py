@@ -37,6 +37,7 @@ CALL_FIELDS = {
     "scaled": "bool", "per_item": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
+    "pinned": "bool", "pooled": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
     "session_calls": "int", "brief": "bool",
 }
@@ -356,6 +357,8 @@ class CallView:
         self.brief = fact.brief
         self.paced = fact.paced
         self.foreign = fact.foreign
+        self.pinned = fact.pinned
+        self.pooled = fact.pooled
 
     @property
     def in_async(self) -> bool:

@@ -725,6 +725,23 @@ def test_code_switched_off_under_if_false_is_not_reported():
     assert [r.line for r in recs] == [10]
 
 
+def test_code_for_type_checkers_only_is_not_reported():
+    # Held-out S29: phoenix's client keeps a usage sample (a client per call) under
+    # `if TYPE_CHECKING:`, a block that never runs.
+    from optadvisor.api import scan_source
+
+    code = ("import typing\nfrom typing import TYPE_CHECKING\nimport httpx\n\n"
+            "if TYPE_CHECKING:\n    def _(url):\n        with httpx.Client() as c:\n"
+            "            return c.get(url, timeout=5)\n\n"
+            "if typing.TYPE_CHECKING:\n    def _(url):\n        with httpx.Client() as c:\n"
+            "            return c.get(url, timeout=5)\n"
+            "else:\n    def fetch(url):\n        with httpx.Client() as c:\n"
+            "            return c.get(url, timeout=5)\n")
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["fetch"]
+
+
 def test_a_missing_timeout_in_an_exception_handler_ranks_as_its_blocking_call_does():
     # Held-out U: AIOS relaunches Chrome with `requests.post` in an `except` fallback;
     # OPT101 ranked the call one level down, the site's timeout facet kept it high.

@@ -161,6 +161,9 @@ class Catalog:
     """Calls whose result is a connection, session or transaction that runs one operation
     at a time (`acquire`, `begin`, `cursor`, `mcp.ClientSession`): by the called name's
     last part, or the full name of a class called bare."""
+    handle_names: frozenset[str] = frozenset()
+    """Words of a local's name that, bound by a `with` item, say the object is a connection,
+    session or transaction (`async with self._db.read() as session`)."""
     setup_words: frozenset[str] = frozenset()
     """First words of function names that run once per object or session
     (`_setup_stream`, `start_call`, `connect`): not per request."""
@@ -308,6 +311,7 @@ _WORD_LISTS = (
     ("setup", "once_caller_verbs", "once_caller_verbs"),
     ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
+    ("ordered", "handle_names", "handle_names"),
     ("ordered", "teardown", "teardown_methods"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),

