@@ -118,7 +118,7 @@ class FactCache(_Entries):
         Failures are cached too: a file that does not parse would otherwise be analyzed
         again on every scan, and start a worker pool for nothing."""
         try:
-            data = load_json(self._path(digest), CACHE_ENTRY_BYTES)
+            data = load_json(self._path(digest), CACHE_ENTRY_BYTES, own=True)
         except (OSError, ValueError):
             return None  # a miss; or not a regular file, too large, not JSON, too deep
         try:
@@ -156,7 +156,7 @@ class FixCache(_Entries):
 
     def get(self, key: str) -> tuple[Fix, Snippet] | None:
         try:
-            data = load_json(self._path(key), CACHE_ENTRY_BYTES)
+            data = load_json(self._path(key), CACHE_ENTRY_BYTES, own=True)
             if data.get("key") != [key, self.context]:
                 return None
             return Fix.from_dict(data["fix"]), Snippet(**data["snippet"])

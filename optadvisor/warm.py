@@ -342,7 +342,7 @@ def _run(engine: "Engine", item: "FileInput", key: str, links: list[Any] | None
 def read(path: Path) -> Any:
     """The state file's JSON, or None."""
     try:
-        return load_json(path, STATE_BYTES)
+        return load_json(path, STATE_BYTES, own=True)
     except (OSError, ValueError):
         return None  # missing, not a regular file, too large, not JSON, too deep
 
