@@ -754,29 +754,8 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
         # the request's batch is built per request.
         # A wrapper made from it serves through it (`storage = Storage(session=session)`
         # then `await storage.upload(...)` per file; held-out S28: cua's bucket upload).
-        route = _route_handler(fb.decorators)
-        serving = {cb.target} | ({
-            other.target for other in collector.calls
-            if other.function == cb.function and other.target and other.index > cb.index
-            and cb.target in other.arg_names} if not route else set())
-        for other in () if route else collector.calls:
-            # A client made for a batch: `async with Client() as c:` (or `c = Client()`)
-            # then one request per item in a loop or comprehension, or (a `with` session)
-            # handed to a nested coroutine (the tasks of a gather). The client serves the
-            # whole batch: its setup is paid once for all the items (a crawl reusing one
-            # session). A plain local used by a nested def is not enough: that def may run
-            # once (`await asyncio.to_thread(_tx)`).
-            uses = other.chain[0].removesuffix("()") in serving or \
-                bool(serving & set(other.arg_names))
-            # A loop over chunks of one request's input makes a few requests: the client
-            # is still built per call of the function.
-            chunked = other.loop is not None and other.loop.chunked
-            if uses and not chunked and (
-                    (other.function == cb.function and other.loop_depth > cb.loop_depth)
-                         or (cb.in_with and other.function != cb.function
-                             and _nested_in(collector, other.function, cb.function))):
-                shared = True
-                break
+        if not _route_handler(fb.decorators) and _serves_batch(cb, cb.target, collector):
+            shared = True
         if cb.target in fb.returned_names or cb.target in fb.escaped_names:
             returned = True
         else:
@@ -795,9 +774,62 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
                         is_client and kept and other.chain[0] in (cb.target, cb.target + "()")):
                     returned = True
                     break
+    elif cb.function != MODULE and cb.arg_of >= 0 and not owned:
+        # Built right into the arguments of what a local holds (`embed =
+        # OpenAIEmbedding(http_client=httpx.AsyncClient())`, that handed to the evaluator a
+        # loop calls; held-out S29b: bisheng's offline scoring): it serves what that does.
+        holder = _holder(cb, collector)
+        if holder and not _route_handler(collector.functions[cb.function].decorators) and \
+                _serves_batch(cb, holder, collector):
+            shared = True
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+def _holder(cb: CallBuild, collector: FactCollector) -> str:
+    """The local that holds the call `cb` is an argument of (or the one that call is an
+    argument of, and so on up), or ""."""
+    by_index = {other.index: other for other in collector.calls}
+    up = by_index.get(cb.arg_of)
+    while up is not None and not up.target:
+        up = by_index.get(up.arg_of)
+    return up.target if up is not None else ""
+
+
+_SERVING_DEPTH = 3
+"""Wrappers followed from a client to what uses it (`embed` -> `service_context` ->
+`evaluator`)."""
+
+
+def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
+    """`handle` (the client `cb` builds, or what holds it) serves a batch: a call through it,
+    or through a wrapper made from it later in the function (`storage = Storage(session=
+    session)` then `await storage.upload(...)` per file; held-out S28: cua's bucket upload),
+    runs per item of a loop or comprehension deeper than `cb`, or (a `with` session) in a
+    coroutine nested in the function (the tasks of a gather). Its setup is paid once for
+    all the items (a crawl reusing one session). A plain local used by a nested def is not
+    enough: that def may run once (`await asyncio.to_thread(_tx)`)."""
+    later = [other for other in collector.calls
+             if other.function == cb.function and other.target and other.index > cb.index]
+    serving = {handle}
+    for _ in range(_SERVING_DEPTH):
+        grown = serving | {other.target for other in later if serving & set(other.arg_names)}
+        if grown == serving:
+            break
+        serving = grown
+    for other in collector.calls:
+        uses = other.chain[0].removesuffix("()") in serving or \
+            bool(serving & set(other.arg_names))
+        # A loop over chunks of one request's input makes a few requests: the client is
+        # still built per call of the function.
+        chunked = other.loop is not None and other.loop.chunked
+        if uses and not chunked and (
+                (other.function == cb.function and other.loop_depth > cb.loop_depth)
+                or (cb.in_with and other.function != cb.function
+                    and _nested_in(collector, other.function, cb.function))):
+            return True
+    return False
 
 
 def _route_handler(decorators: list[Chain]) -> bool:
