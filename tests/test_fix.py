@@ -871,6 +871,24 @@ def test_an_uploaded_file_the_server_processes_gets_the_long_timeout():
     assert got == {7: "(10, 600))", 10: "30)"}
 
 
+def test_a_status_check_named_by_its_url_variable_keeps_the_short_timeout():
+    """Held-out S29c (JARVIS): `requests.get(localStatusUrl)` in `model_inference` got the
+    600 s read the function's name asks for; the URL's own name says it is a status check."""
+    code = textwrap.dedent("""
+        import requests
+
+        def model_inference(host, model_id, payload):
+            localStatusUrl = f"{host}/status/{model_id}"
+            r = requests.get(localStatusUrl)
+            inferenceUrl = f"{host}/models/{model_id}"
+            return r, requests.post(inferenceUrl, json=payload)
+    """)
+    recs, _ = scan_source(code, rel="chat/server.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {6: "30)", 8: "(10, 600))"}
+
+
 def test_a_file_encoded_into_the_payload_gets_the_long_timeout():
     """Held-out S29b (bisheng): a document's bytes base64-encoded into the JSON posted for
     partitioning got a 30 s read timeout. A base64 of credentials (a Basic auth header) says

@@ -220,6 +220,10 @@ def _quick_read(ctx: FixContext, node: ast.Call) -> bool:
     texts = [getattr(function, "name", "") if function is not None else ""]
     texts += [_without_host(part.value).split("?", 1)[0] for part in ast.walk(node)
               if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+    # The URL's own name (`requests.get(localStatusUrl)`; held-out S29c: JARVIS's status
+    # checks in `model_inference` got a 600 s read from the function's name).
+    url = [kw.value for kw in node.keywords if kw.arg == "url"] or node.args[:1]
+    texts += [part.id for part in url if isinstance(part, ast.Name)]
     return any(word in _QUICK_WORDS for word in name_words(" ".join(texts)))
 
 
