@@ -328,6 +328,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     in_memory: set[tuple[int, str]] = set()
     receivers = _instance_receivers(collector)
     file_sessions = _file_sessions(collector)
+    builds = {cb.index: cb for cb in collector.calls}
     for cb in collector.calls:
         if cb.dead:
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
@@ -346,7 +347,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 fact.client or fact.blocking or fact.timeout or fact.loader or fact.batch):
             fact = replace(fact, constructs=True)
         if fact is not None and (fact.client or fact.constructs):
-            fact = _escape(fact, cb, collector, names, catalog)
+            fact = _escape(fact, cb, collector, builds, names, catalog)
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
                 and not _inside_loader(cb, names, catalog) \
                 and not reads_written_file(collector.call_nodes[cb.index],
@@ -492,7 +493,6 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     calls = [fact for _, fact in by_index.values()]
 
     loops = []
-    calls_by_index = {cb.index: cb for cb in collector.calls} if collector.loops else {}
     for lb in collector.loops:
         # A comprehension is placed by its awaited call (comprehensions have no position
         # list of their own: few of them await).
@@ -539,7 +539,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
             discarded=lb.discarded, rare=lb.rare, typed=lb.typed,
             batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch),
-            handed=_handed(calls_by_index.get(lb.await_call), names, resolver, catalog)
+            handed=_handed(builds.get(lb.await_call), names, resolver, catalog)
             if lb.await_call >= 0 else ""))
 
     groups = []
@@ -731,8 +731,9 @@ a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
 
 
-def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict[int, str],
-            catalog: Catalog) -> CallFact:
+def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
+            builds: dict[int, CallBuild], names: dict[int, str], catalog: Catalog
+            ) -> CallFact:
     """Whether a constructed client outlives the call that built it. A factory returns it
     (`return OpenAI()`, or through a local); `OpenAI(http_client=httpx.Client())` gives
     the inner client to the outer one; a local stored into an attribute or a container (or
@@ -778,7 +779,7 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
         # Built right into the arguments of what a local holds (`embed =
         # OpenAIEmbedding(http_client=httpx.AsyncClient())`, that handed to the evaluator a
         # loop calls; held-out S29b: bisheng's offline scoring): it serves what that does.
-        holder = _holder(cb, collector)
+        holder = _holder(cb, builds)
         if holder and not _route_handler(collector.functions[cb.function].decorators) and \
                 _serves_batch(cb, holder, collector):
             shared = True
@@ -787,13 +788,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector, names: dict
     return fact
 
 
-def _holder(cb: CallBuild, collector: FactCollector) -> str:
+def _holder(cb: CallBuild, builds: dict[int, CallBuild]) -> str:
     """The local that holds the call `cb` is an argument of (or the one that call is an
     argument of, and so on up), or ""."""
-    by_index = {other.index: other for other in collector.calls}
-    up = by_index.get(cb.arg_of)
+    up = builds.get(cb.arg_of)
     while up is not None and not up.target:
-        up = by_index.get(up.arg_of)
+        up = builds.get(up.arg_of)
     return up.target if up is not None else ""
 
 

@@ -1435,7 +1435,7 @@ class FactCollector(cst.CSTVisitor):
                 continue
             if name in func.entered and self._client_kind(chain) not in \
                     CONCURRENT_CLIENT_KINDS and \
-                    set(name.lower().split("_")) & self.catalog.handle_names:
+                    set(name_words(name)) & self.catalog.handle_names:
                 found.add(name)
                 continue
             # `self._session_factory()` is a `session_factory` (held-out N: private-gpt's

@@ -21,6 +21,7 @@ import libcst as cst
 from optadvisor.analyze.catalog import name_words
 from optadvisor.fix.calls import call_site, first_arg_comma
 from optadvisor.fix.context import FixContext, NotHere, Refinement, code_of
+from optadvisor.fix.source import called_name
 from optadvisor.models import Fix
 
 
@@ -271,8 +272,8 @@ def _upload_word(ctx: FixContext, node: ast.Call) -> str:
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return ""
     for inner in ast.walk(scope):
-        if isinstance(inner, ast.Call) and _called_name(inner) in _BASE64 and any(
-                isinstance(part, ast.Call) and _called_name(part) in _FILE_READS
+        if isinstance(inner, ast.Call) and called_name(inner) in _BASE64 and any(
+                isinstance(part, ast.Call) and called_name(part) in _FILE_READS
                 for arg in inner.args for part in ast.walk(arg)):
             return "b64encode"
     return ""
@@ -281,11 +282,6 @@ def _upload_word(ctx: FixContext, node: ast.Call) -> str:
 _BASE64 = frozenset({"b64encode", "standard_b64encode", "urlsafe_b64encode", "encodebytes"})
 _FILE_READS = frozenset({"read", "read_bytes"})
 
-
-def _called_name(node: ast.Call) -> str:
-    func = node.func
-    return func.attr if isinstance(func, ast.Attribute) else \
-        func.id if isinstance(func, ast.Name) else ""
 
 
 _RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow",

@@ -295,6 +295,13 @@ def module_def(source: "FixSource", name: str) -> ast.FunctionDef | None:
     return None
 
 
+def called_name(node: ast.Call) -> str:
+    """The last part of what a call calls: `f` of `f(x)` and of `obj.f(x)`; "" otherwise."""
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else \
+        func.id if isinstance(func, ast.Name) else ""
+
+
 def assigned_name(statement: ast.stmt | None, node: ast.AST) -> str:
     """`name = <node>`: the plain name the node's value is assigned to, else ""."""
     if isinstance(statement, ast.Assign) and statement.value is node and \

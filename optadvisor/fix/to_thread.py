@@ -21,6 +21,7 @@ from optadvisor.fix.calls import (
     receiver_root,
 )
 from optadvisor.fix.context import FixContext, NotHere, code_of
+from optadvisor.fix.source import called_name
 from optadvisor.models import Fix
 
 # Categories whose objects carry a connection or a file position: a call on one of them
@@ -172,10 +173,7 @@ def _scheduled(parent: ast.AST | None, node: ast.AST) -> bool:
     `asyncio.gather(a(), b())`): the coroutine `asyncio.to_thread` returns goes there."""
     if not isinstance(parent, ast.Call) or not any(arg is node for arg in parent.args):
         return False
-    func = parent.func
-    name = func.attr if isinstance(func, ast.Attribute) else \
-        func.id if isinstance(func, ast.Name) else ""
-    return name in _SCHEDULERS
+    return called_name(parent) in _SCHEDULERS
 
 
 _STREAM_READS = frozenset({"iter_lines", "iter_content", "iter_bytes", "iter_text",

@@ -14,7 +14,9 @@ import libcst as cst
 
 from optadvisor.fix.calls import names_in_scope, receiver_root
 from optadvisor.fix.context import FixContext, NotHere
-from optadvisor.fix.source import names_loaded, names_stored, unique_name, walk_scope
+from optadvisor.fix.source import (
+    called_name, names_loaded, names_stored, unique_name, walk_scope,
+)
 from optadvisor.models import Fix
 
 _REFUSE = (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom, ast.Return,
@@ -220,8 +222,7 @@ def _loop_bound_call(stmts: list[ast.stmt]) -> str:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else \
-            func.id if isinstance(func, ast.Name) else ""
+        name = called_name(node)
         on_asyncio = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
             and func.value.id == "asyncio"
         if name in _LOOP_METHODS or (on_asyncio and name in _ASYNCIO_ONLY):
