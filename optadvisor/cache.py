@@ -219,6 +219,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "suppressions": [[line, list(codes)] for line, codes in facts.suppressions],
         "positions": facts.positions,
         "handed": list(facts.handed),
+        "handed_names": list(facts.handed_names),
         "driven": list(facts.driven),
     }
 
@@ -283,7 +284,7 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
     _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"],
-          data["driven"]], (str, int, str, list, list, list))
+          data["handed_names"], data["driven"]], (str, int, str, list, list, list, list))
     bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
     class_bases = []
     for qual, bases in data["class_bases"]:
@@ -308,5 +309,6 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         suppressions=tuple(suppressions),
         positions=data["positions"],
         handed=tuple(_row(data["handed"], (str,) * len(data["handed"]))),
+        handed_names=tuple(_row(data["handed_names"], (str,) * len(data["handed_names"]))),
         driven=tuple(_row(data["driven"], (str,) * len(data["driven"]))),
     )

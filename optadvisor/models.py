@@ -464,11 +464,15 @@ class FileFacts:
     positions: str = "ast"
     """Where positions came from: `ast` (matched by order) or `libcst` (fallback)."""
     handed: tuple[str, ...] = ()
+    """Last names of attributes the file passes uncalled as an argument (`aupload` of
+    `on_image=uploader.aupload`): a coroutine function handed over may be awaited by
+    whoever receives it."""
+    handed_names: tuple[str, ...] = ()
+    """The same of plain names (`app.run(main)`), resolved as the file's module scope
+    binds them (`web.run.main` after `from web.run import main`)."""
     driven: tuple[str, ...] = ()
     """Resolved names of coroutines module-level code runs on a loop of its own (`if
     __name__ == "__main__": asyncio.run(main())`), as FunctionFact.driven for functions."""
-    """Last names of what the file passes uncalled as an argument (`on_image=uploader.
-    aupload`): a coroutine function handed over may be awaited by whoever receives it."""
 
 
 @dataclass(frozen=True)

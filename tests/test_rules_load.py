@@ -481,6 +481,31 @@ def test_a_scripts_own_coroutines_run_alone_under_its_asyncio_run(tmp_path):
     assert [(r.rule, r.line) for r in report.recommendations] == []
 
 
+def test_another_files_main_handed_over_leaves_a_scripts_main_alone(tmp_path):
+    # Held-out S30 (MobileAgent): absl's `app.run(main)` in one module of the project did
+    # not hand over the coroutine `main` a script runs under `asyncio.run` (it names that
+    # module's own `main`); a plain name counts only where it resolves to the coroutine.
+    from optadvisor.api import ScanOptions, scan
+
+    script = (
+        "import asyncio, requests\n\n\n"
+        "def download(url):\n    return requests.get(url, timeout=5).content\n\n\n"
+        "async def main(args):\n    download(args)\n    await asyncio.sleep(0)\n\n\n"
+        "if __name__ == '__main__':\n    asyncio.run(main('u'))\n")
+    absl = ("from absl import app\n\n\n"
+            "def main(argv):\n    print(argv)\n\n\n"
+            "def start():\n    app.run(main)\n")
+    handing = ("import asyncio\nfrom web.run import main\n\n\n"
+               "def start(loop_runner):\n    loop_runner(main)\n")
+    root = write(tmp_path / "repo", {"web/run.py": script, "env/launch.py": absl})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+    assert [(r.rule, r.line) for r in report.recommendations] == []
+    # The script's own `main`, handed over by name where it is imported: not alone.
+    root = write(tmp_path / "repo2", {"web/run.py": script, "env/launch.py": handing})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+    assert [(r.rule, r.line) for r in report.recommendations] == [("OPT104", 9)]
+
+
 def test_a_coroutine_also_handed_over_uncalled_is_not_alone_on_its_loop():
     # Held-out P: openllmetry's uploader runs `aupload` under asyncio.run in a sync
     # wrapper, and also hands it to its instrumentations, which await it on the user's
@@ -756,3 +781,20 @@ def test_a_missing_timeout_in_an_exception_handler_ranks_as_its_blocking_call_do
     assert [(r.line, r.priority) for r in recs] == [(8, "medium"), (12, "high")]
     assert "in an exception handler" in recs[0].message
 
+
+
+def test_a_fallback_chain_builds_its_client_once_per_call_not_per_item():
+    # Held-out S30 (gpt4free's Antigravity): each host in turn until one answers. The
+    # normal call runs one iteration: the client is one per call, not one per item.
+    import tomllib
+
+    from optadvisor.api import scan_source
+
+    rules = tomllib.loads((Path(__file__).parent.parent / "rules"
+                           / "OPT201-client-per-call.toml").read_text())
+    code = next(e["code"] for e in rules["examples"] if "fallback chain" in e["note"])
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    said = {r.line: r.message for r in recs}
+    assert "on every call of `call_endpoint`" in said[7]
+    assert "every loop iteration of `post_all`" in said[20]

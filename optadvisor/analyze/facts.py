@@ -44,11 +44,12 @@ def _opens_session(fact: CallFact) -> bool:
 def _once_loops(cb: CallBuild) -> set[int]:
     """The loops around the call that do not repeat it per item."""
     once = set(cb.left_loops)  # a return, raise or break follows it in its block
+    once |= cb.picked  # `if kind == "planner":` in a loop over kinds
     if cb.target and cb.target in cb.none_tested:
         # `if manager is None: manager = OAuthManager(config)` in a loop: made on the first
         # item that needs it, then reused (held-out S28: kimi-cli's model sync).
         once.update(loop.index for loop in cb.enclosing)
-    if cb.loop is not None and cb.loop.retry is not None:
+    if cb.loop is not None and (cb.loop.retry is not None or cb.loop.fallback):
         # A retry loop leaves on success: what it does runs once per call when all goes
         # well, not once per item (held-out W: QAnything writes a fetched page inside
         # its three attempts).
@@ -427,10 +428,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, pooled=True)
         if fact is not None and fact.client and cb.target and cb.function != MODULE and any(
                 other.function == cb.function and len(other.chain) == 2 and
-                other.chain[0] == cb.target and "extensions" in other.kwargs
+                other.chain[0] == cb.target and ("extensions" in other.kwargs or (
+                    other.chain[1] == "mount" and _custom_adapter(other, collector)))
                 for other in collector.calls):
             # Held-out S29: agenta's webhooks post to a checked IP with the host's TLS name
-            # per request (an SSRF guard): a client per call on purpose.
+            # per request (an SSRF guard): a client per call on purpose. S30: data-
+            # formulator's fetch mounts an adapter of its own that checks every redirect.
             fact = replace(fact, pinned=True)
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
@@ -587,7 +590,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             (qual, tuple(resolver.name(chain, MODULE) for chain in chains))
             for qual, chains in sorted(collector.class_base_chains.items())),
         positions=positions.source,
-        handed=tuple(sorted(collector.handed)),
+        handed=tuple(sorted({ref.rsplit(".", 1)[-1] for ref in collector.handed
+                             if "." in ref})),
+        handed_names=tuple(sorted({resolver.name((ref,), MODULE) for ref in collector.handed
+                                   if "." not in ref})),
         driven=tuple(sorted({resolver.name(ch, MODULE) for ch in collector.module_driven})),
     )
 
@@ -678,6 +684,16 @@ _POOL_KEYWORDS = frozenset({"connection_pool", "pool", "http_client", "transport
                             "connector"})
 """Keywords that hand a client the pool (or transport) it sends through: given a name or an
 attribute (one made elsewhere), the client opens no connection of its own."""
+
+
+def _custom_adapter(mount: CallBuild, collector: FactCollector) -> bool:
+    """`session.mount("https://", SafeAdapter())`: an adapter class of the project's own
+    (a send that checks each request, a pinned address), not requests' HTTPAdapter (whose
+    `max_retries=` a shared session would keep just as well)."""
+    held = {ref[0] for _, _, ref in mount.passes if len(ref) == 1}  # `adapter = Safe()`
+    return any((inner.arg_of == mount.index or inner.function == mount.function
+                and inner.target in held) and inner.chain[-1].removesuffix("()") not in
+               ("HTTPAdapter", "Retry") for inner in collector.calls)
 
 
 def _outlives(ref: Chain, cb: CallBuild, collector: FactCollector) -> bool:

@@ -79,6 +79,16 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     return RetryShape(fixed_delay=fixed, forever=forever, delay=delay, attempts=attempts)
 
 
+def first_success(loop: cst.For | cst.While) -> bool:
+    """A fallback chain: the body tries something, leaves the loop when it works and goes
+    on to the next item when it fails (`for base in hosts: try: ... return r` / `except:
+    continue`): the normal call runs one iteration, not one per item (held-out S30:
+    gpt4free's Antigravity tries its cached host, then the others)."""
+    return any(isinstance(node, cst.Try) and node.handlers and _leaves_on_success(node)
+               and all(_goes_on(handler) for handler in node.handlers)
+               for node in _own_nodes(loop.body))
+
+
 def _own_nodes(node: cst.CSTNode):
     """Nodes of a loop body, not those of nested loops, defs, classes or lambdas."""
     stack = list(node.children)

@@ -18,7 +18,7 @@ from optadvisor.analyze.catalog import CONCURRENT_CLIENT_KINDS, Catalog, name_wo
 from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
 )
-from optadvisor.analyze.retries import RetryShape, is_division, retry_shape
+from optadvisor.analyze.retries import RetryShape, first_success, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
     dotted, names_read, plain_statement, receiver_names, serialized, stored_call, stored_calls,
@@ -208,6 +208,9 @@ class CallBuild:
     """The loops of its function (LoopBuild.index) it runs in at most once: a statement
     after it in the same block leaves them (`save(x); return`, `rmtree(d); raise`, a
     `break` of the innermost loop), so each run of the call ends them."""
+    picked: frozenset[int] = frozenset()
+    """The loops of its function it runs in under `if <item> == "literal":`: once for the
+    item of that value (a dispatch over agent kinds), not per item."""
     ready: bool = False
     """Its receiver was just probed (`while not q.empty(): q.get()`, `if p.poll() is not
     None: p.communicate()`): the wait returns at once."""
@@ -314,6 +317,8 @@ class LoopBuild:
     """A call named for waiting or backing off (`self._wait_for_reconnect(delay)`,
     `backoff(attempt)`) in the loop's own body: the loop is paced by it."""
     retry: RetryShape | None = None
+    fallback: bool = False
+    """Leaves on the first item that works, goes on when one fails (retries.first_success)."""
     deliberate: bool = False
     """In one branch of an `if` whose other branch runs work concurrently (`gather`,
     `create_task`): the author chose one at a time here (eval I: julep's interpreter runs
@@ -353,7 +358,7 @@ class FactCollector(cst.CSTVisitor):
         self.module_driven: list[Chain] = []
         """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.handed: set[str] = set()
-        """Last names of what calls get passed uncalled (FileFacts.handed)."""
+        """What calls get passed uncalled, as written (FileFacts.handed)."""
         self.func_nodes: list[cst.FunctionDef] = []
         self.loop_nodes: list[cst.CSTNode] = []
         self.assign_nodes: list[cst.CSTNode] = []
@@ -397,6 +402,8 @@ class FactCollector(cst.CSTVisitor):
         `break` of the same block: they never run."""
         """ids of the bodies of `if False:` / `if 0:` (code switched off)."""
         self._typed_bodies: set[int] = set()
+        self._picked_bodies: dict[int, int] = {}
+        """id of the body of `if <item> == "literal":` in a loop -> that loop's index."""
         """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
         self._none_bodies: dict[int, str] = {}
         """id of the body of an `if <x> is None:` -> the dotted name tested."""
@@ -743,6 +750,8 @@ class FactCollector(cst.CSTVisitor):
             loop.test_reads |= names_read(node.test)
             if _tests_type(node.test, loop.targets):
                 self._typed_bodies.add(id(node.body))
+            if _picks_item(node.test, loop.targets):
+                self._picked_bodies[id(node.body)] = loop.index
         if self._guards_param(node.test):
             self._guard_ifs.add(id(node))
             self._param_guards += 1
@@ -956,6 +965,8 @@ class FactCollector(cst.CSTVisitor):
             func = self._func()
             divided = frozenset(func.divided) if func is not None else frozenset()
             loop.retry = retry_shape(node, loop.targets | loop.assigned, divided)
+        if loop.tries and loop.retry is None:
+            loop.fallback = first_success(node)
         func = self._func()
         if func is not None:
             func.loop_depth -= 1
@@ -1283,6 +1294,19 @@ class FactCollector(cst.CSTVisitor):
         self._rare_body(original_node, -1)
         self._leave_leaving(original_node)
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self._after_end(node.body)
+
+    def _after_end(self, body: Sequence[cst.BaseStatement]) -> None:
+        """Statements below a `return`, `raise` or `exit()` never run: a sample left below
+        `return` (held-out W: MaxKB's SiliconCloud TTS keeps a `requests.request` there), a
+        demo below `exit()` in a `__main__` block (held-out S30: MobileAgent)."""
+        for i, statement in enumerate(body[:-1]):
+            if _ends(statement):
+                for rest in body[i + 1:]:
+                    self._unreachable.update(_calls_in(rest))
+                break
+
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._rare_body(original_node, -1)
         self._leave_leaving(original_node)
@@ -1325,13 +1349,7 @@ class FactCollector(cst.CSTVisitor):
             self._blocks[id(node)] = node
             for i, statement in enumerate(node.body):
                 self._stmt_pos[id(statement)] = (id(node), i)
-            for i, statement in enumerate(node.body[:-1]):
-                if _ends(statement):
-                    # A sample left below `return` (held-out W: MaxKB's SiliconCloud TTS
-                    # keeps a `requests.request` there): never runs.
-                    for rest in node.body[i + 1:]:
-                        self._unreachable.update(_calls_in(rest))
-                    break
+        self._after_end(node.body)
         if func is not None and not self._lambda_offloaded:
             if func.is_async:
                 self._groups(node.body, await_statement, self.await_groups)
@@ -1513,6 +1531,13 @@ class FactCollector(cst.CSTVisitor):
                 if loop.awaits and loop.function == self._fidx:
                     loop.filled.add(node.func.value.value)
         func = self._func()
+        if func is not None and isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in _KEEPS and node.args and \
+                isinstance(node.args[-1].value, cst.Name) and node.args[-1].keyword is None:
+            # `agents.append(agent)`: kept in a container, as `agents[i] = agent` is
+            # (held-out S30: MobileAgent builds one agent, and its client, per environment
+            # and keeps them all for the run).
+            func.escaped_names.add(node.args[-1].value.value)
         if func is not None:
             func.calls += 1
         for loop in self._loop_stack:
@@ -1537,7 +1562,7 @@ class FactCollector(cst.CSTVisitor):
                 if ref is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else ""
                     passes.append((-1 if keyword else position, keyword, ref))
-                    self.handed.add(ref[-1])
+                    self.handed.add(".".join(ref))
         if func is not None and isinstance(node.func, cst.Name) and \
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
@@ -1694,6 +1719,8 @@ class FactCollector(cst.CSTVisitor):
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
             left_loops=frozenset().union(*(loops for _, loops in self._leaving)),
+            picked=frozenset(self._picked_bodies[id(n.body)] for n, f, branch in self._if_stack
+                             if branch == "body" and id(n.body) in self._picked_bodies),
             enclosing=tuple(lp for lp in self._loop_stack
                             if lp.function == self._fidx and not lp.header),
             rare=self._rare(),
@@ -2099,8 +2126,21 @@ def _is_semaphore(item: cst.BaseExpression) -> bool:
     return bool(_held_words(item) & {"semaphore", "sem", "sema", "limiter", "throttle"})
 
 
-_ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break)
-_LEAVES_FUNCTION = (cst.Return, cst.Raise)
+class _Exit:
+    """Stands in a tuple of statement kinds for a call that ends the process: `exit()`,
+    `quit()`, `sys.exit()`, `os._exit()`."""
+
+
+_EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
+_ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break, _Exit)
+_LEAVES_FUNCTION = (cst.Return, cst.Raise, _Exit)
+
+
+def _ends_small(small: cst.BaseSmallStatement, kinds: tuple[type, ...]) -> bool:
+    if isinstance(small, kinds):
+        return True
+    return _Exit in kinds and isinstance(small, cst.Expr) and \
+        isinstance(small.value, cst.Call) and dotted(small.value.func) in _EXITS
 
 
 def _ends(statement: cst.BaseStatement, kinds: tuple[type, ...] = _ENDS_BLOCK) -> bool:
@@ -2108,7 +2148,7 @@ def _ends(statement: cst.BaseStatement, kinds: tuple[type, ...] = _ENDS_BLOCK) -
     `break` (of `kinds`); a `with` whose block ends so; an `if` whose every branch ends
     so."""
     if isinstance(statement, cst.SimpleStatementLine):
-        return any(isinstance(small, kinds) for small in statement.body)
+        return any(_ends_small(small, kinds) for small in statement.body)
     if isinstance(statement, cst.With):
         return _block_ends(statement.body, kinds)
     if isinstance(statement, cst.If):
@@ -2125,7 +2165,7 @@ def _block_ends(block: cst.BaseSuite, kinds: tuple[type, ...] = _ENDS_BLOCK) -> 
     if isinstance(block, cst.IndentedBlock):
         return bool(block.body) and _ends(block.body[-1], kinds)
     return isinstance(block, cst.SimpleStatementSuite) and any(
-        isinstance(small, kinds) for small in block.body)
+        _ends_small(small, kinds) for small in block.body)
 
 
 def _calls_in(node: cst.CSTNode) -> list[int]:
@@ -2220,7 +2260,22 @@ def _probed(test: cst.BaseExpression) -> set[str]:
     return found
 
 
+_KEEPS = frozenset({"append", "appendleft", "add", "insert", "put", "put_nowait"})
+"""Methods that keep their (last) argument in a container."""
+
 _EXISTS = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir", "which"})
+
+
+def _picks_item(test: cst.BaseExpression, targets: set[str]) -> bool:
+    """`kind == "planner"` on a loop's item: a branch of a dispatch over the items, run
+    for the one item of that value, not for each."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Equal)):
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    return any(isinstance(a, cst.Name) and a.value in targets
+               and isinstance(b, (cst.SimpleString, cst.Integer, cst.ConcatenatedString))
+               for a, b in (sides, sides[::-1]))
 
 
 def _tests_type(test: cst.BaseExpression, targets: set[str]) -> bool:

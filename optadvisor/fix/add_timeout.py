@@ -22,7 +22,7 @@ from optadvisor.analyze.catalog import name_words
 from optadvisor.fix.calls import call_site, first_arg_comma
 from optadvisor.fix.context import FixContext, NotHere, Refinement, code_of
 from optadvisor.fix.source import called_name
-from optadvisor.models import Fix
+from optadvisor.models import Edit, Fix
 
 
 def build(ctx: FixContext) -> Fix:
@@ -50,11 +50,71 @@ def build(ctx: FixContext) -> Fix:
         "read timeout)" \
         if word and not _polls(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
+    caught, also = _retried_on_refusal(ctx, site.node)
     return ctx.change(
         "unsafe" if doubts else "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
+        caught,
         message=f"The call gives up after the timeout instead of waiting forever{long}; "
-                "tune the value to the slowest answer you accept."
+                "tune the value to the slowest answer you accept." + also
                 + (f" Unsafe: {'; '.join(doubts)}." if doubts else ""))
+
+
+_READ_TIMEOUT_CAUGHT = frozenset({
+    "Exception", "BaseException", "OSError", "IOError", "EnvironmentError",
+    "RequestException", "Timeout", "ReadTimeout"})
+"""What a `requests` read timeout (`requests.exceptions.ReadTimeout`: a Timeout, a
+RequestException, an OSError) is caught by; ConnectionError and HTTPError do not."""
+
+
+def _retried_on_refusal(ctx: FixContext, node: ast.Call) -> tuple[Edit | None, str]:
+    """A requests call in a `try` that catches requests' ConnectionError (a loop waiting for
+    a server to come up, a retry) and nothing a read timeout raises: with a timeout, a slow
+    answer would escape that handler and end the loop (held-out S30: ultravox waits for its
+    vLLM server that way). The handler catches Timeout too (an edit), or, where the class is
+    not spelled through the module, the fix says so and stops."""
+    view = ctx.env.get("call")
+    if view is None or not view.name.startswith("requests."):
+        return None, ""
+    source = ctx.source
+    scope = source.scope_of(node)
+    at: ast.AST = node
+    parent = source.parent(node)
+    while parent is not None and parent is not scope:
+        if isinstance(parent, ast.Try) and any(at is stmt for stmt in parent.body):
+            break
+        at, parent = parent, source.parent(parent)
+    else:
+        return None, ""
+    caught = [(handler, kind) for handler in parent.handlers for kind in (
+        handler.type.elts if isinstance(handler.type, ast.Tuple) else
+        [handler.type] if handler.type is not None else [])]
+    if any(h.type is None for h in parent.handlers) or any(
+            ast.unparse(kind).rsplit(".", 1)[-1] in _READ_TIMEOUT_CAUGHT for _, kind in caught):
+        return None, ""
+    for handler, kind in caught:
+        name = ast.unparse(kind)
+        if name.rsplit(".", 1)[-1] != "ConnectionError":
+            continue
+        prefix = name.rpartition(".")[0]
+        line = handler.lineno
+        if prefix not in ("requests", "requests.exceptions"):
+            raise NotHere(
+                f"The `except` at line {line} catches `{name}` (a wait or a retry), and "
+                "nothing a read timeout raises: pass a timeout and catch "
+                "`requests.exceptions.Timeout` there too, or a slow answer ends the loop "
+                "instead of waiting.", instead=True)
+        assert handler.type is not None
+        text = source.node_text(handler.type)
+        if isinstance(handler.type, ast.Tuple) and text.startswith("(") and \
+                text.endswith(")"):
+            new = f"{text[1:-1].rstrip().rstrip(',')}, {prefix}.Timeout"
+        else:
+            new = f"{text}, {prefix}.Timeout"
+        return (ctx.replace_node(source.span_of(handler.type), f"({new})"),
+                f" The `except` at line {line} now catches `{prefix}.Timeout` too, so a "
+                "timed-out request is handled like a refused one (waited for, retried), "
+                "not raised out of it.")
+    return None, ""
 
 
 def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:

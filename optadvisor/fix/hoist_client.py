@@ -18,7 +18,7 @@ import libcst as cst
 
 from optadvisor.fix.calls import call_site
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import assigned_name, module_def, unique_name
+from optadvisor.fix.source import FixSource, assigned_name, module_def, unique_name
 from optadvisor.models import Edit, Fix
 
 _THREAD_BOUND = frozenset({"boto3.resource", "boto3.Session", "boto3.session.Session",
@@ -64,7 +64,8 @@ def build(ctx: FixContext) -> Fix:
     changed = _changed_attribute(source.scope_of(node), target) if target else ""
     if changed:
         raise NotHere(
-            f"The function changes the client after building it (`{target}.{changed} = ...`): "
+            f"The function changes the client after building it (`{target}.{changed}"
+            f"{'' if changed.endswith(')') else ' = ...'}`): "
             "one shared client would carry one call's change into every other call. Build "
             "the shared client with that setting once, or keep one client per setting.")
     local = _non_module_names(node, source.imported_names)
@@ -78,6 +79,13 @@ def build(ctx: FixContext) -> Fix:
             f"The client is built from `{local[0]}`, a value of this call: reuse one client per "
             f"distinct `{local[0]}` (a dict keyed by it, or a cached factory taking it), or "
             "build it once where that value is fixed.")
+    runner = _loop_per_call(source) if "async" in name.lower() else None
+    if runner is not None:
+        raise NotHere(
+            f"This module runs its coroutines on an event loop made per call (`{runner[0]}` "
+            f"in `{runner[1]}`, line {runner[2]}), and an async client is bound to the loop "
+            "that first uses it: one shared by every call would be used on a closed loop. "
+            "Build the client once per run of that loop and pass it to the coroutines.")
     source.outside_helpers_travel(node)
     built = ctx.refine(site.cst_call)
     short = re.sub(r"[^0-9a-zA-Z]+", "_", name.rsplit(".", 1)[-1]).strip("_").lower() or "client"
@@ -107,6 +115,35 @@ def build(ctx: FixContext) -> Fix:
 
 
 
+_LOOP_MAKERS = frozenset({"run_until_complete", "new_event_loop", "asyncio.run"})
+
+
+def _loop_per_call(source: FixSource) -> tuple[str, str, int] | None:
+    """A function of the module (not its `main`) that runs coroutines on a loop of its own
+    (`loop.run_until_complete(...)`, `asyncio.run(...)`, `asyncio.new_event_loop()`): each
+    call of it is a new loop (held-out S30: AutoRAG's `g_eval` gathers `async_g_eval` on
+    one, and a module-wide AsyncOpenAI would serve the next call's loop)."""
+    found = []
+    todo: list[tuple[ast.AST, str]] = [(source.tree, "")] if source.tree is not None else []
+    while todo:
+        node, function = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+        elif isinstance(node, ast.Call) and function and function.strip("_") != "main":
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if isinstance(func, ast.Attribute) and name == "run" and \
+                    isinstance(func.value, ast.Name) and func.value.id == "asyncio":
+                name = "asyncio.run"
+            if name in _LOOP_MAKERS:
+                found.append((node.lineno, name, function))
+        todo.extend((child, function) for child in ast.iter_child_nodes(node))
+    if not found:
+        return None
+    line, name, function = min(found)
+    return name, function, line
+
+
 def _closes(func: ast.AST | None, name: str) -> bool:
     for node in ast.walk(func) if func is not None else ():
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
@@ -120,12 +157,24 @@ def _closes(func: ast.AST | None, name: str) -> bool:
     return False
 
 
+_CONFIGURES = frozenset({"mount", "update", "set", "setdefault"})
+"""`session.mount(...)`, `session.headers.update(...)`, `session.cookies.set(...)`."""
+
+
 def _changed_attribute(func: ast.AST | None, name: str) -> str:
     """The first attribute of `name` the function assigns (`client.api_base = url`,
-    `client.chat.completions.create = traced`: a monkeypatch per run), or ""."""
+    `client.chat.completions.create = traced`: a monkeypatch per run) or configures through
+    a method (`session.mount(prefix, adapter)`, `session.headers.update(h)`: on a shared
+    session each call would mount a fresh adapter, with a pool of its own), or ""."""
     if func is None:
         return ""
     for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in _CONFIGURES:
+            text = ast.unparse(node.func)
+            if text.split(".", 1)[0] == name and (
+                    node.func.attr == "mount" or text.count(".") == 2):
+                return text.split(".", 1)[1] + "(...)"
         targets = node.targets if isinstance(node, ast.Assign) else \
             [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
         for target in targets:

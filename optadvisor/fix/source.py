@@ -365,6 +365,52 @@ def names_stored(nodes: list[ast.stmt]) -> set[str]:
     return out
 
 
+def names_always_bound(stmts: list[ast.stmt]) -> set[str] | None:
+    """Names these statements bind on every path that runs past them, or None when no
+    path does (they all raise). A name stored only under an `if`, in a loop or in an
+    `except` may keep whatever value it had before, or none."""
+    bound: set[str] = set()
+    for stmt in stmts:
+        found = _always_bound(stmt)
+        if found is None:
+            return None
+        bound |= found
+    return bound
+
+
+def _always_bound(stmt: ast.stmt) -> set[str] | None:
+    if isinstance(stmt, ast.Raise):
+        return None
+    if isinstance(stmt, ast.If):
+        return _both(names_always_bound(stmt.body), names_always_bound(stmt.orelse))
+    if isinstance(stmt, ast.With):
+        body = names_always_bound(stmt.body)
+        items = names_stored([ast.Expr(item.optional_vars) for item in stmt.items
+                              if item.optional_vars is not None])
+        return None if body is None else body | items
+    if isinstance(stmt, ast.Try):
+        normal = names_always_bound([*stmt.body, *stmt.orelse])
+        for handler in stmt.handlers:
+            normal = _both(normal, names_always_bound(handler.body))
+        final = names_always_bound(stmt.finalbody)
+        return None if normal is None or final is None else normal | final
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import,
+                         ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                         ast.ClassDef)):
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            return set()
+        return names_stored([stmt])
+    return set()  # loops, match, del...: nothing for certain
+
+
+def _both(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
 def names_loaded(nodes: list[ast.AST]) -> set[str]:
     return {n.id for n in _walk_all(nodes) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load)}

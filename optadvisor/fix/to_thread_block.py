@@ -15,7 +15,7 @@ import libcst as cst
 from optadvisor.fix.calls import names_in_scope, receiver_root
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.source import (
-    called_name, names_loaded, names_stored, unique_name, walk_scope,
+    called_name, names_always_bound, names_loaded, names_stored, unique_name, walk_scope,
 )
 from optadvisor.models import Fix
 
@@ -111,6 +111,12 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     handles = set(_with_names(stmts[0])) if isinstance(stmts[0], ast.With) else set()
     returned = sorted((n for n in stored if n in outside and (
         n not in handles or _read_after(func, n, lines))), key=lambda n: _first_store(stmts, n))
+    unsure = [n for n in returned if n not in (names_always_bound(stmts) or set())]
+    if unsure:
+        raise NotHere(
+            f"The block leaves `{unsure[0]}` unset on some paths (it keeps the value it had "
+            "before): moved into a function of its own it would be unbound there. Move it "
+            "by hand, handing the current value in and returning the new one.")
     taken = names_in_scope(source, func)
     # Named for the object it works with, so two blocks of one coroutine differ.
     if not root and isinstance(stmts[0], ast.With):
