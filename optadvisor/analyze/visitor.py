@@ -356,6 +356,9 @@ class FactCollector(cst.CSTVisitor):
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
         self.module_driven: list[Chain] = []
+        self.module_calls: list[tuple[int, Chain]] = []
+        """Calls of module-level code (not in a def or a lambda), by index: run once per
+        import or run of the file (FileFacts.module_callees)."""
         """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.handed: set[str] = set()
         """What calls get passed uncalled, as written (FileFacts.handed)."""
@@ -1587,6 +1590,8 @@ class FactCollector(cst.CSTVisitor):
                 self._gathers.append((id(node), self._fidx))
             else:
                 func.spawns_open = True
+        if chain is not None and func is None and not self._lambda_params:
+            self.module_calls.append((index, chain))
         if chain is not None and node.args and (
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
                 isinstance(node.args[0].value, cst.Call):

