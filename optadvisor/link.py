@@ -921,12 +921,14 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                 callers.setdefault(target, []).append(((source.rel, -1), True, False, False))
         # So do plain calls of module-level code (`config = generate_config()` under the
         # `__main__` guard of a package's `__main__.py`; held-out S30b: openui's proxy
-        # config, a client "per call" of a function called once), where the calls of that
-        # file count: a service module, a package's `__main__.py`, a script for a script.
+        # config, a client "per call" of a function called once): those of a package's
+        # `__main__.py`, and a script's of a script. Not a library module's: under its
+        # `__main__` guard they are a smoke test of what the service calls per request
+        # through paths link may not see (S29b: GPTSwarm's search tool was demoted so).
         main = source.rel.rsplit("/", 1)[-1] == "__main__.py"
         for name in facts.module_callees:
             target = index.resolve(source.rel, name)
-            if target is not None and (main or _service_file(source.rel) or (
+            if target is not None and (main or (
                     context_of(source.rel) == "script" and context_of(target[0]) == "script")):
                 callers.setdefault(target, []).append(((source.rel, -1), True, False, False))
     wanted = {name_of(key) for key in candidates}

@@ -199,6 +199,18 @@ class FileView:
         """library, test, example, script or migration (context.py)."""
 
 
+def _before_serving(fact: FunctionFact) -> bool:
+    """An ASGI `lifespan` (`@asynccontextmanager async def lifespan(app)`) or a startup or
+    shutdown hook (`@app.on_event("startup")`): the server runs it before it accepts a
+    connection (or after it stopped), so a blocking call there stalls no request, unless
+    it started tasks of its own first (held-out S30c: RealtimeTTS's model load in its
+    FastAPI lifespan)."""
+    if not fact.is_async or fact.spawns_open:
+        return False
+    return fact.startup or fact.name == "lifespan" and any(
+        d.rsplit(".", 1)[-1] == "asynccontextmanager" for d in fact.decorators)
+
+
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
                  "rerun")
@@ -217,8 +229,9 @@ class FunctionView:
         self.setup_only = setup_only
         """Of runs_once: no entry point (`main`) reaches it, only the set-up or end of an
         object or the service (link.py)."""
-        self.alone = alone
-        """A coroutine that runs alone on an event loop of its own (link.py)."""
+        self.alone = alone or (fact is not None and _before_serving(fact))
+        """A coroutine that runs alone on an event loop of its own (link.py), or before
+        the server serves anything (an ASGI lifespan, a startup hook)."""
         self.loaders = loaders
         """Calls to catalog loaders (open, json.load, re.compile, …) in this function."""
 

@@ -890,6 +890,15 @@ def test_a_function_only_module_level_code_calls_runs_once(tmp_path):
         "openui/server.py": (
             "from .litellm import per_request\n\n\n"
             "def serve(config):\n    return config\n\n\n"
-            "def handle(prompt):\n    return per_request(prompt)\n")})
+            "def handle(prompt):\n    return per_request(prompt)\n"),
+        # A library module's own smoke test under its `__main__` guard says nothing of
+        # how the service calls it (S29b: GPTSwarm's search tool).
+        "openui/search.py": (
+            "import openai\n\n\n"
+            "def search(q):\n    client = openai.OpenAI()\n"
+            "    return client.responses.create(model='m', input=q)\n\n\n"
+            "if __name__ == '__main__':\n    print(search('x'))\n")})
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT201",)))
-    assert [(r.path, r.line) for r in report.recommendations] == [("openui/litellm.py", 10)]
+    found = {(r.path, r.line): r.priority for r in report.recommendations}
+    assert sorted(found) == [("openui/litellm.py", 10), ("openui/search.py", 5)]
+    assert found["openui/search.py", 5] == found["openui/litellm.py", 10]
