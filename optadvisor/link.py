@@ -926,10 +926,11 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         # `__main__` guard they are a smoke test of what the service calls per request
         # through paths link may not see (S29b: GPTSwarm's search tool was demoted so).
         main = source.rel.rsplit("/", 1)[-1] == "__main__.py"
+        if not (main or context_of(source.rel) == "script"):
+            continue  # (before resolving: a library's module-level calls are many)
         for name in facts.module_callees:
             target = index.resolve(source.rel, name)
-            if target is not None and (main or (
-                    context_of(source.rel) == "script" and context_of(target[0]) == "script")):
+            if target is not None and (main or context_of(target[0]) == "script"):
                 callers.setdefault(target, []).append(((source.rel, -1), True, False, False))
     wanted = {name_of(key) for key in candidates}
     looked: set[str] = set()
