@@ -925,9 +925,9 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         # `__main__.py`, and a script's of a script. Not a library module's: under its
         # `__main__` guard they are a smoke test of what the service calls per request
         # through paths link may not see (S29b: GPTSwarm's search tool was demoted so).
+        if context_of(source.rel) != "script":  # (a package's `__main__.py` is one)
+            continue  # before resolving: a library's module-level calls are many
         main = source.rel.rsplit("/", 1)[-1] == "__main__.py"
-        if not (main or context_of(source.rel) == "script"):
-            continue  # (before resolving: a library's module-level calls are many)
         for name in facts.module_callees:
             target = index.resolve(source.rel, name)
             if target is not None and (main or context_of(target[0]) == "script"):
@@ -1261,15 +1261,11 @@ class IoReach:
         return False
 
 
-def _all_idle(index: ProjectIndex, key: FunctionKey) -> bool:
-    """The abstract method `key` has implementations in the project, and each is a
-    coroutine that awaits nothing."""
+def _implementations(index: ProjectIndex, key: FunctionKey) -> list[FunctionKey]:
+    """The project methods that override the (abstract) method `key`."""
     fn = index.facts[key[0]].functions[key[1]]
-    found = [(rel, i) for rel, i in index.named(fn.name) if (rel, i) != key
-             and key in index.overridden((rel, i))]
-    return bool(found) and all(
-        index.facts[rel].functions[i].is_async and index.facts[rel].functions[i].awaits == 0
-        for rel, i in found)
+    return [other for other in index.named(fn.name)
+            if other != key and key in index.overridden(other)]
 
 
 def abstract(fn: FunctionFact) -> bool:
@@ -1337,8 +1333,13 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                 # every one the project has is a coroutine that awaits nothing (held-out
                 # S30b: the retrieval plugin's Cosmos store runs a sync pymongo query in
                 # its `async def query_core`: gathering those runs them one by one).
-                if name not in handed and fn.is_async and _all_idle(index, target):
-                    awaited[name] = Awaited(True, 0, True, False, True, ())
+                done = _implementations(index, target)
+                if name not in handed and fn.is_async and done and all(
+                        index.facts[rel].functions[i].is_async
+                        and index.facts[rel].functions[i].awaits == 0 for rel, i in done):
+                    awaited[name] = Awaited(True, 0, any(map(reach.reaches, done)),
+                                            any(map(reach.lazy, done)),
+                                            any(map(reach.reaches_net, done)))
                 continue
             if name in handed:
                 # Handed to a thread, not awaited: what the thread would overlap.

@@ -207,8 +207,7 @@ def _before_serving(fact: FunctionFact) -> bool:
     FastAPI lifespan)."""
     if not fact.is_async or fact.spawns_open:
         return False
-    return fact.startup or fact.name == "lifespan" and any(
-        d.rsplit(".", 1)[-1] == "asynccontextmanager" for d in fact.decorators)
+    return fact.startup or fact.name == "lifespan" and is_context_manager(fact.decorators)
 
 
 class FunctionView:

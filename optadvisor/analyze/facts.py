@@ -426,20 +426,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 for _, keyword, ref in cb.passes):
             # Held-out S29: agenta's broker acks through `Redis(connection_pool=self.pool)`.
             fact = replace(fact, pooled=True)
-        if fact is not None and fact.client and cb.target and cb.function != MODULE and any(
-                other.function == cb.function and len(other.chain) == 2 and
-                other.chain[0] == cb.target and ("extensions" in other.kwargs or (
-                    other.chain[1] == "mount" and _custom_adapter(other, collector)))
-                for other in collector.calls):
-            # Held-out S29: agenta's webhooks post to a checked IP with the host's TLS name
-            # per request (an SSRF guard): a client per call on purpose. S30: data-
-            # formulator's fetch mounts an adapter of its own that checks every redirect.
-            fact = replace(fact, pinned=True)
-        if fact is not None and fact.client and any(
-                inner.arg_of == cb.index and inner.chain[-1].removesuffix("()") ==
-                "TCPConnector" and "force_close" in inner.kwargs for inner in collector.calls):
-            # `ClientSession(connector=TCPConnector(force_close=True))`: no connection is
-            # kept to reuse, on purpose (held-out S30b: SWE-ReX's runtime client).
+        if fact is not None and fact.client and _pinned(cb, collector):
             fact = replace(fact, pinned=True)
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
@@ -693,6 +680,24 @@ _POOL_KEYWORDS = frozenset({"connection_pool", "pool", "http_client", "transport
                             "connector"})
 """Keywords that hand a client the pool (or transport) it sends through: given a name or an
 attribute (one made elsewhere), the client opens no connection of its own."""
+
+
+def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
+    """The client `cb` builds is set up per call on purpose (CallFact.pinned): a request
+    through it passes transport extensions (held-out S29: agenta's webhooks post to a
+    checked IP with the host's TLS name, an SSRF guard), it mounts an adapter of the
+    project's own (S30: data-formulator's fetch checks every redirect), or its connector
+    keeps no connection (`TCPConnector(force_close=True)`; S30b: SWE-ReX's runtime)."""
+    for other in collector.calls:
+        if other.arg_of == cb.index and other.chain[-1].removesuffix("()") == \
+                "TCPConnector" and "force_close" in other.kwargs:
+            return True
+        if cb.target and cb.function != MODULE and other.function == cb.function and \
+                len(other.chain) == 2 and other.chain[0] == cb.target and (
+                    "extensions" in other.kwargs
+                    or other.chain[1] == "mount" and _custom_adapter(other, collector)):
+            return True
+    return False
 
 
 def _custom_adapter(mount: CallBuild, collector: FactCollector) -> bool:

@@ -356,10 +356,10 @@ class FactCollector(cst.CSTVisitor):
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
         self.module_driven: list[Chain] = []
+        """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.module_calls: list[tuple[int, Chain]] = []
         """Calls of module-level code (not in a def or a lambda), by index: run once per
         import or run of the file (FileFacts.module_callees)."""
-        """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.handed: set[str] = set()
         """What calls get passed uncalled, as written (FileFacts.handed)."""
         self.func_nodes: list[cst.FunctionDef] = []
@@ -405,9 +405,9 @@ class FactCollector(cst.CSTVisitor):
         `break` of the same block: they never run."""
         """ids of the bodies of `if False:` / `if 0:` (code switched off)."""
         self._typed_bodies: set[int] = set()
+        """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
         self._picked_bodies: dict[int, int] = {}
         """id of the body of `if <item> == "literal":` in a loop -> that loop's index."""
-        """ids of the bodies of `if isinstance(<loop item>, ...)` tests."""
         self._none_bodies: dict[int, str] = {}
         """id of the body of an `if <x> is None:` -> the dotted name tested."""
         self._gathers: list[tuple[int, int]] = []

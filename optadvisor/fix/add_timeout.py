@@ -78,11 +78,12 @@ def _retried_on_refusal(ctx: FixContext, node: ast.Call) -> tuple[Edit | None, s
     source = ctx.source
     scope = source.scope_of(node)
     at: ast.AST = node
-    parent = source.parent(node)
-    while parent is not None and parent is not scope:
+    for parent in source.ancestors(node):  # the innermost `try` whose body holds the call
+        if parent is scope:
+            return None, ""
         if isinstance(parent, ast.Try) and any(at is stmt for stmt in parent.body):
             break
-        at, parent = parent, source.parent(parent)
+        at = parent
     else:
         return None, ""
     caught = [(handler, kind) for handler in parent.handlers for kind in (
@@ -171,8 +172,7 @@ def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
         doubts.append("the response is streamed: the read timeout applies between chunks, "
                       "and a quiet stream ends with a timeout error")
     scope = ctx.source.scope_of(node)
-    url = node.args[0] if node.args else next(
-        (kw.value for kw in node.keywords if kw.arg == "url"), None)
+    url = _url_arg(node)
     if isinstance(url, ast.Name) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) \
             and url.id in {a.arg for a in (*scope.args.posonlyargs, *scope.args.args,
                                            *scope.args.kwonlyargs)}:
@@ -262,9 +262,19 @@ def _local_work(ctx: FixContext, node: ast.Call) -> str:
     host, or ""."""
     if _reads(ctx, node) or not any(kw.arg in _BODY_KEYWORDS for kw in node.keywords):
         return ""
-    url = [kw.value for kw in node.keywords if kw.arg == "url"] or node.args[:1]
-    found = _LOCAL_HOST.search(ast.unparse(url[0])) if url else None
+    url = _url_arg(node)
+    found = _LOCAL_HOST.search(ast.unparse(url)) if url is not None else None
     return found.group(1) if found else ""
+
+
+def _url_arg(node: ast.Call) -> ast.expr | None:
+    """The URL a request is given: `url=`, else its first argument (its second for
+    `request(method, url)`)."""
+    for kw in node.keywords:
+        if kw.arg == "url":
+            return kw.value
+    position = 1 if called_name(node) == "request" else 0
+    return node.args[position] if len(node.args) > position else None
 
 
 def _reads(ctx: FixContext, node: ast.Call) -> bool:
@@ -296,8 +306,9 @@ def _quick_read(ctx: FixContext, node: ast.Call) -> bool:
               if isinstance(part, ast.Constant) and isinstance(part.value, str)]
     # The URL's own name (`requests.get(localStatusUrl)`; held-out S29c: JARVIS's status
     # checks in `model_inference` got a 600 s read from the function's name).
-    url = [kw.value for kw in node.keywords if kw.arg == "url"] or node.args[:1]
-    texts += [part.id for part in url if isinstance(part, ast.Name)]
+    url = _url_arg(node)
+    if isinstance(url, ast.Name):
+        texts.append(url.id)
     return any(word in _QUICK_WORDS for word in name_words(" ".join(texts)))
 
 
@@ -505,8 +516,7 @@ def _token_request(ctx: FixContext, node: ast.Call) -> bool:
     timeout there waits ten minutes for an answer that takes milliseconds)."""
     function = ctx.env.get("function")
     texts = [getattr(function, "name", "") if function is not None else ""]
-    url = node.args[0] if node.args else next(
-        (kw.value for kw in node.keywords if kw.arg == "url"), None)
+    url = _url_arg(node)
     if url is not None:
         # The path, not the query: `?token=KEY` passes a key to any endpoint.
         texts += [part.value.split("?", 1)[0] for part in ast.walk(url)

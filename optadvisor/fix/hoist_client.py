@@ -18,7 +18,9 @@ import libcst as cst
 
 from optadvisor.fix.calls import call_site
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import FixSource, assigned_name, module_def, unique_name
+from optadvisor.fix.source import (
+    FixSource, assigned_name, called_name, module_def, unique_name, walk_scope,
+)
 from optadvisor.models import Edit, Fix
 
 _THREAD_BOUND = frozenset({"boto3.resource", "boto3.Session", "boto3.session.Session",
@@ -124,24 +126,23 @@ def _loop_per_call(source: FixSource) -> tuple[str, str, int] | None:
     call of it is a new loop (held-out S30: AutoRAG's `g_eval` gathers `async_g_eval` on
     one, and a module-wide AsyncOpenAI would serve the next call's loop)."""
     found = []
-    todo: list[tuple[ast.AST, str]] = [(source.tree, "")] if source.tree is not None else []
-    while todo:
-        node, function = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            function = node.name
-        elif isinstance(node, ast.Call) and function and function.strip("_") != "main":
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if isinstance(func, ast.Attribute) and name == "run" and \
-                    isinstance(func.value, ast.Name) and func.value.id == "asyncio":
+    for function in ast.walk(source.tree) if source.tree is not None else ():
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                function.name.strip("_") == "main":
+            continue
+        for node in walk_scope(function.body):
+            if not isinstance(node, ast.Call):
+                continue
+            name = called_name(node)
+            if name == "run" and isinstance(node.func, ast.Attribute) and \
+                    isinstance(node.func.value, ast.Name) and node.func.value.id == "asyncio":
                 name = "asyncio.run"
             if name in _LOOP_MAKERS:
-                found.append((node.lineno, name, function))
-        todo.extend((child, function) for child in ast.iter_child_nodes(node))
+                found.append((node.lineno, name, function.name))
     if not found:
         return None
-    line, name, function = min(found)
-    return name, function, line
+    line, name, function_name = min(found)
+    return name, function_name, line
 
 
 def _closes(func: ast.AST | None, name: str) -> bool:

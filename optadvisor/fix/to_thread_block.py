@@ -111,7 +111,8 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     handles = set(_with_names(stmts[0])) if isinstance(stmts[0], ast.With) else set()
     returned = sorted((n for n in stored if n in outside and (
         n not in handles or _read_after(func, n, lines))), key=lambda n: _first_store(stmts, n))
-    unsure = [n for n in returned if n not in (names_always_bound(stmts) or set())]
+    always = names_always_bound(stmts) or set()
+    unsure = [n for n in returned if n not in always]
     if unsure:
         raise NotHere(
             f"The block leaves `{unsure[0]}` unset on some paths (it keeps the value it had "
