@@ -236,7 +236,7 @@ class Engine:
                 continue
             found.append((self.recommend(compiled, env, span, symbol, item, occurrences),
                           compiled, env))
-        return [self._site(group, item) for group in _sites(found)], silenced
+        return _covered([self._site(group, item) for group in _sites(found)]), silenced
 
     def recommend(self, compiled: CompiledRule, env: dict[str, Any],
                    span: tuple[int, int, int, int], symbol: str, item: FileInput,
@@ -461,6 +461,40 @@ def _sites(found: list[Any]) -> list[list[Any]]:
                                       else len(_SITE_ORDER), priority_rank(e[0].priority),
                                       -e[0].score, e[0].rule))
     return groups
+
+
+def _covered(recs: list[Recommendation]) -> list[Recommendation]:
+    """One finding per change: a finding whose fix moves a whole block (a `with cursor`
+    block into one worker thread) takes as facets the findings of the same rule inside
+    that block (the `commit()` under the `execute()`), whose problem its change removes
+    too; reported apart they are one problem counted twice."""
+    hosts = [(rec, edit) for rec in recs if rec.fix is not None and rec.fix.edits
+             and rec.fix.applicability != "manual"
+             for edit in rec.fix.edits if edit.end_line > edit.line and edit.column == 1]
+    if not hosts:
+        return recs
+    out: list[Recommendation] = []
+    taken: dict[int, list[Recommendation]] = defaultdict(list)
+    for rec in recs:
+        host = next((h for h, edit in hosts if h is not rec and h.rule == rec.rule
+                     and h.symbol == rec.symbol
+                     and (edit.line, edit.column) <= (rec.line, rec.column)
+                     and (rec.end_line, rec.end_column) <= (edit.end_line, edit.end_column)),
+                    None)
+        if host is None:
+            out.append(rec)
+        else:
+            taken[id(host)].append(rec)
+    return [_with_covered(rec, taken[id(rec)]) if id(rec) in taken else rec for rec in out]
+
+
+def _with_covered(host: Recommendation, inner: list[Recommendation]) -> Recommendation:
+    """The host ranks as the most urgent of what its change removes (as `_site` does)."""
+    top = min((host, *inner), key=lambda r: priority_rank(r.priority))
+    return dataclasses.replace(
+        host, priority=top.priority, score=max(r.score for r in (host, *inner)),
+        facets=(*host.facets, *({"rule": r.rule, "kind": r.kind,
+                                 "message": f"line {r.line}: {r.message}"} for r in inner)))
 
 
 def _outermost(matches: list[Any]) -> list[Any]:

@@ -498,6 +498,8 @@ class BlockingLinker:
         self._direct: dict[str, dict[int, CallFact]] = {}
         self._prompts: dict[str, set[int]] = {}
         """Per file, the functions that read the terminal (`input()`, a console prompt)."""
+        self._loop_users: dict[FunctionKey, bool] = {}
+        """Functions that need their thread's event loop, themselves or below (_needs_loop)."""
 
     def _direct_blocking(self, rel: str, function: int) -> CallFact | None:
         table = self._direct.get(rel)
@@ -667,9 +669,36 @@ class BlockingLinker:
 
     def _loop_bound(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) calls what needs the
-        running event loop of its thread."""
-        return any(fn is not None and any(name.startswith(_LOOP_USERS) for name in fn.callees)
-                   for fn in map(self._function_of, chain[:-1]))
+        event loop of its thread, itself or through project functions and constructors
+        it calls (up to ONCE_DEPTH calls down): held-out S31, uAgents' tool `_run` builds
+        an `Agent`, whose `__init__` asks `get_event_loop_policy().get_event_loop()`,
+        which raises in a worker thread."""
+        return any(key is not None and self._needs_loop(key, ONCE_DEPTH)
+                   for key in map(self._key_of, chain[:-1]))
+
+    def _key_of(self, hop: Hop) -> FunctionKey | None:
+        index = self.index.functions.get(hop.path, {}).get(hop.name)
+        return (hop.path, index) if index is not None else None
+
+    def _needs_loop(self, key: FunctionKey, depth: int) -> bool:
+        if key in self._loop_users:
+            return self._loop_users[key]
+        self._loop_users[key] = False  # a cycle adds nothing
+        rel, index = key
+        fn = self.index.facts[rel].functions[index]
+        found = any(name.startswith(_LOOP_USERS) for name in fn.callees)
+        if not found and depth > 0:
+            for name in fn.callees:
+                if name.startswith("?"):
+                    continue
+                target = self.index.resolve(rel, name) or self.index.resolve(
+                    rel, f"{name}.__init__")
+                if target is not None and target != key and \
+                        self._needs_loop(target, depth - 1):
+                    found = True
+                    break
+        self._loop_users[key] = found
+        return found
 
     def _function_of(self, hop: Hop) -> FunctionFact | None:
         """The project function a hop of a chain names."""

@@ -719,3 +719,30 @@ def test_a_functions_database_calls_on_one_session_made_elsewhere_are_one_findin
     assert error is None
     assert [(r.line, "2 more call(s) on the same session" in r.message) for r in recs] == [
         (9, True)]
+
+
+def test_a_call_inside_the_block_another_findings_fix_moves_is_folded_into_it():
+    # Held-out S30b: chatgpt-retrieval-plugin's psycopg2 store executes in a `with cursor`
+    # block and commits on its last line; the execute's fix moves the whole block into one
+    # worker thread, commit included: one finding (the commit a facet of it), not two.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import psycopg2
+
+        class Store:
+            def __init__(self, dsn):
+                self.client = psycopg2.connect(dsn)
+
+            async def delete_like(self, table, pattern):
+                with self.client.cursor() as cur:
+                    cur.execute(f"DELETE FROM {table} WHERE c LIKE %s", (pattern,))
+                    self.client.commit()
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    assert [r.line for r in recs] == [10]
+    (rec,) = recs
+    assert rec.fix is not None and rec.fix.applicability != "manual"
+    assert [e.line for e in rec.fix.edits if e.end_line > e.line] == [9]
+    assert [f["message"].split(":")[0] for f in rec.facets] == ["line 11"]

@@ -37,3 +37,92 @@ def test_a_session_for_one_websocket_ranks_low_and_says_why():
     """)
     assert get.priority == "medium"
     assert "calls that take seconds" not in get.message
+
+
+def test_the_factory_and_its_import_are_one_insertion_whatever_order_a_tool_applies():
+    # Held-out S31 (mentat, llama-fs): `import functools` and the `@functools.cache`
+    # factory were two insertions at one point; a reader applying the report's edits last
+    # first put the factory above its import (NameError on import). One edit per point.
+    import ast
+
+    from optadvisor.fix.edits import apply_edits
+
+    code = textwrap.dedent("""
+        import os
+        from openai import OpenAI
+
+
+        def summarize(text):
+            client = OpenAI()
+            return client.chat.completions.create(model="m", messages=[text])
+    """)
+    (rec,) = scan_source(code, select=("OPT201",))[0]
+    assert rec.fix is not None and rec.fix.applicability == "unsafe"
+    points = [(e.line, e.column) for e in rec.fix.edits if (e.line, e.column) == (
+        e.end_line, e.end_column)]
+    assert len(points) == len(set(points)) == 1
+    for order in (rec.fix.edits, tuple(reversed(rec.fix.edits))):
+        out = apply_edits(code, order)
+        body = ast.parse(out).body
+        names = [n.names[0].name if isinstance(n, ast.Import) else getattr(n, "name", "")
+                 for n in body]
+        assert names.index("functools") < names.index("_shared_openai"), out
+
+
+def test_a_client_whose_settings_vary_per_call_or_that_a_stack_closes_is_moved_in_words():
+    # Held-out S31: MiniRAG sets `os.environ["OPENAI_API_KEY"]` from its argument and then
+    # builds `AsyncOpenAI()`, or picks one of two constructors per call; DeepResearch
+    # spreads calls with `base_url=random.choice(URLS)`; onyx hands the client to an
+    # ExitStack that closes it after the stream. A shared client keeps the first call's
+    # settings, or is closed for every later call: words, not the factory.
+    code = textwrap.dedent('''import os, random
+from contextlib import ExitStack
+import httpx
+from openai import AsyncOpenAI, OpenAI
+
+URLS = ["http://a", "http://b"]
+
+async def embed(texts, api_key=None, base_url=None):
+    if api_key:
+        os.environ["OPENAI_API_KEY"] = api_key
+    client = AsyncOpenAI()
+    return await client.embeddings.create(model="m", input=texts)
+
+async def embed2(texts, base_url=None):
+    client = AsyncOpenAI() if base_url is None else AsyncOpenAI(base_url=base_url)
+    return await client.embeddings.create(model="m", input=texts)
+
+def pick(q):
+    client = OpenAI(base_url=random.choice(URLS))
+    return client.chat.completions.create(model="m", messages=[q])
+
+def stream(url, state):
+    stack = ExitStack()
+    state.upstream = stack
+    client = stack.enter_context(httpx.Client(timeout=5))
+    return client.get(url)
+
+def stream2(url, state):
+    stack = ExitStack()
+    client = httpx.Client(timeout=5)
+    stack.enter_context(client)
+    state.upstream = stack
+    return client.get(url)
+
+def plain(q):
+    client = OpenAI()
+    return client.chat.completions.create(model="m", messages=[q])
+''')
+    recs = {r.symbol: r for r in scan_source(code, select=("OPT201",))[0]}
+    words = {
+        "embed": "sets the environment (`os.environ['OPENAI_API_KEY']`)",
+        "embed2": "chosen per call",
+        "pick": "`random.choice(URLS)`",
+        "stream": "`enter_context` closes the client",
+        "stream2": "closes `client`",
+    }
+    for symbol, said in words.items():
+        fix = recs[symbol].fix
+        assert fix is not None and fix.applicability == "manual" and said in fix.message, (
+            symbol, fix)
+    assert recs["plain"].fix is not None and recs["plain"].fix.applicability == "unsafe"

@@ -397,6 +397,37 @@ def test_admin_actions_and_login_modules_are_ranked_below_per_request_code(tmp_p
     assert "login path" in by_path["svc/mcp/oauth.py"].message
 
 
+def test_a_route_guarded_by_an_admin_dependency_is_an_admin_action(tmp_path):
+    """Held-out S31 (onyx): admin routes on the common router, guarded by a request
+    dependency (`Depends(current_admin_user)`, a permission check naming the admin panel,
+    `dependencies=[Depends(...)]` on the decorator), not by their name or router."""
+    write(tmp_path, {
+        "svc/api.py": ("import requests\nfrom fastapi import APIRouter, Depends\n"
+                       "from svc.auth import Permission, current_admin_user, current_user, "
+                       "require_permission\n\n"
+                       "router = APIRouter()\n\n\n"
+                       "@router.post('/providers')\n"
+                       "async def upsert_provider(url: str, _=Depends(current_admin_user)):\n"
+                       "    return requests.post(url, timeout=5).json()\n\n\n"
+                       "@router.put('/seats')\n"
+                       "async def set_seats(url: str, _=Depends(require_permission("
+                       "Permission.FULL_ADMIN_PANEL_ACCESS))):\n"
+                       "    return requests.put(url, timeout=5).json()\n\n\n"
+                       "@router.delete('/users', dependencies=[Depends(current_admin_user)])\n"
+                       "async def delete_users(url: str):\n"
+                       "    return requests.delete(url, timeout=5).json()\n\n\n"
+                       "@router.get('/search')\n"
+                       "async def search(url: str, user=Depends(current_user)):\n"
+                       "    return requests.get(url, timeout=5).json()\n"),
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), select=("OPT101",), use_cache=False, jobs=1))
+    by_symbol = {r.symbol: r for r in report.recommendations}
+    assert {symbol: r.priority for symbol, r in by_symbol.items()} == {
+        "upsert_provider": "medium", "set_seats": "medium", "delete_users": "medium",
+        "search": "high"}
+    assert "admin action" in by_symbol["set_seats"].message
+
+
 def test_an_asyncio_client_in_a_coroutine_run_alone_by_asyncio_run_is_not_per_call():
     """Eval I FP (agentops): the coroutine runs on a new loop each time (`asyncio.run` in a
     sync wrapper), so its aiohttp session cannot be shared across calls; a sync client in

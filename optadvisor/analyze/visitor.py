@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -37,6 +37,10 @@ class FuncBuild:
     parent: int
     self_name: str = ""
     decorators: list[Chain] = field(default_factory=list)
+    guards: list[str] = field(default_factory=list)
+    """Names read by the request dependencies it declares (FastAPI's `user =
+    Depends(current_admin_user)` defaults, `dependencies=[Depends(...)]` of its route
+    decorator): who may call it."""
     startup: bool = False
     decorator_bounds: list[str] = field(default_factory=list)
     """Per decorator: `bounded` (a finite `maxsize`, or lru_cache's default 128), `none`
@@ -508,8 +512,16 @@ class FactCollector(cst.CSTVisitor):
             return False
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
             return value.value.value in ("self", "cls")
-        return isinstance(value, cst.Name) and value.value in self.module_names and \
+        return isinstance(value, cst.Name) and value.value in self._module_state() and \
             value.value not in func.local_names and value.value not in func.param_names
+
+    def _module_state(self) -> set[str]:
+        """Module-level names that hold state kept across calls: any name bound to a value
+        that is not a call (`_CACHE = {}`), and one bound to a mapping or cache class
+        (`_CACHE: TTLCache[str, S] = TTLCache(...)`, `OrderedDict()`: held-out S31, onyx's
+        per-tenant settings cache), not to a client (`SESSION.get(url)` is a request)."""
+        return self.module_names | {name for name, (chain, _) in self.module_types.items()
+                                    if chain and chain[-1].removesuffix("()") in _STATE_TYPES}
 
     def _bind_type(self, name: str, chain: Chain) -> None:
         func = self._func()
@@ -613,7 +625,13 @@ class FactCollector(cst.CSTVisitor):
                 found = annotation_chain(param.annotation.annotation)
                 if found:
                     build.types[pname] = found
+            if param.default is not None:
+                build.guards += _dependency_names(param.default)
         for deco in node.decorators:
+            if isinstance(deco.decorator, cst.Call):
+                for arg in deco.decorator.args:
+                    if arg.keyword is not None and arg.keyword.value == "dependencies":
+                        build.guards += _dependency_names(arg.value)
             expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
             found = chain_of(expr)
             if found:
@@ -791,7 +809,7 @@ class FactCollector(cst.CSTVisitor):
             # Module-level containers this function does not shadow: `if name in _loaded:
             # return _loaded[name]` is a memo as `self._agents` is (held-out K: ragflow's
             # `load_prompt` reads each prompt file once per process).
-            memo = _returns_remembered(original_node, self.module_names - func.local_names
+            memo = _returns_remembered(original_node, self._module_state() - func.local_names
                                        - func.param_names)
             if memo or _state_guard(original_node, func.globals | func.remembered):
                 func.after_guard = True
@@ -2204,6 +2222,42 @@ def _returned(node: cst.If) -> cst.BaseExpression | None:
             and isinstance(last.body[-1], cst.Return)):
         return None
     return last.body[-1].value or cst.Name("None")
+
+
+_DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+
+
+def _dependency_names(expr: cst.BaseExpression) -> list[str]:
+    """The dotted names read inside every `Depends(...)`/`Security(...)` of the expression
+    (`Depends(require_permission(Permission.FULL_ADMIN_PANEL_ACCESS))` ->
+    `Depends`, `require_permission`, `Permission.FULL_ADMIN_PANEL_ACCESS`)."""
+    found: list[str] = []
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            chain = chain_of(node.func)
+            if chain and chain[-1] in _DEPENDENCY_MARKERS:
+                found += [".".join(c) for sub in _descendants_of(node)
+                          if isinstance(sub, (cst.Name, cst.Attribute))
+                          for c in (chain_of(sub),) if c]
+                continue
+        stack.extend(node.children)
+    return found
+
+
+def _descendants_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = list(node.children)
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+_STATE_TYPES = frozenset({"dict", "OrderedDict", "defaultdict", "WeakValueDictionary",
+                          "WeakKeyDictionary", "TTLCache", "LRUCache", "LFUCache", "TLRUCache",
+                          "FIFOCache", "RRCache", "Cache", "ExpiringDict", "LRUDict"})
+"""Classes a module-level memo is made of (the stdlib's mappings, cachetools')."""
 
 
 def _returns_remembered(node: cst.If, module_state: set[str]) -> bool:

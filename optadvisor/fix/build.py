@@ -66,7 +66,7 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
         # A shape that meets code it was not written for says so in words, never crashes
         # the scan.
         return ctx.manual()
-    fix = _with_newline(fix, source.newline)
+    fix = _one_insertion_per_point(_with_newline(fix, source.newline))
     if _asyncio_in_anyio_code(source, fix):
         return ctx.manual(
             "This module runs on anyio or trio, not asyncio (it may run under trio, where "
@@ -86,6 +86,30 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
     if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
     return fix
+
+
+def _one_insertion_per_point(fix: Fix) -> Fix:
+    """Insertions at one point made one edit, their texts in the listed order: `import
+    functools` and the `@functools.cache` factory that uses it both go after the imports,
+    and a tool that applies a report's edits itself may make two insertions at one point
+    in either order (held-out S31: a reader's copy put the factory above its import, a
+    NameError on import). One edit has one order."""
+    seen: dict[tuple[int, int], int] = {}
+    edits: list[Edit] = []
+    for edit in fix.edits:
+        if edit in edits:
+            continue
+        point = (edit.line, edit.column)
+        if point != (edit.end_line, edit.end_column):
+            edits.append(edit)
+            continue
+        if point in seen:
+            first = edits[seen[point]]
+            edits[seen[point]] = replace(first, content=first.content + edit.content)
+        else:
+            seen[point] = len(edits)
+            edits.append(edit)
+    return fix if len(edits) == len(fix.edits) else replace(fix, edits=tuple(edits))
 
 
 def _with_newline(fix: Fix, newline: str) -> Fix:

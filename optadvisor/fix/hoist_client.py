@@ -58,8 +58,40 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             "Create one `aiohttp.ClientSession` when the app starts (inside the running loop) "
             "and close it on shutdown; pass it in or keep it on the object that serves calls.")
+    holder = source.parent(node)
+    if isinstance(holder, ast.Call) and called_name(holder) in _ENTERS:
+        # Held-out S31 (onyx's passthrough): `stack.enter_context(httpx.Client())` closes
+        # the client with the stack; a shared one would be closed after the first call.
+        raise NotHere(
+            f"`{called_name(holder)}` closes the client when its stack or block ends, so each "
+            "call opens and closes it. Create it once in an owner that outlives the calls "
+            "(module level, the app's startup, or `__init__`), close it on shutdown, and do "
+            "not hand it to the stack.")
+    if isinstance(holder, ast.IfExp):
+        # Held-out S31 (MiniRAG): `AsyncOpenAI() if base_url is None else
+        # AsyncOpenAI(base_url=base_url)`: sharing one branch leaves the other per call.
+        raise NotHere(
+            "The client is chosen per call (`... if ... else ...`): build each variant once "
+            "(a cached factory taking the value that decides it) and reuse it.")
+    scope = source.scope_of(node)
+    env = _sets_environment(scope, node)
+    if env:
+        # Held-out S31 (MiniRAG): `os.environ["OPENAI_API_KEY"] = api_key` and then
+        # `AsyncOpenAI()`, which reads it: the first call's key would serve every call.
+        raise NotHere(
+            f"The function sets the environment (`{env}`) before building the client, which "
+            "reads it: a shared client would keep the first call's settings. Pass the values "
+            "to the constructor, and reuse one client per distinct value.")
+    varying = _varying_argument(node)
+    if varying:
+        # Held-out S31 (DeepResearch): `base_url=random.choice(URLS)` spreads calls over
+        # servers; one cached client would pin the first choice.
+        raise NotHere(
+            f"The client is built from `{varying}`, which differs on every call: a shared "
+            "client would keep the first value. Keep one client per possible value (a dict "
+            "built once) and pick among them per call.")
     target = assigned_name(statement, node)
-    if target and _closes(source.scope_of(node), target):
+    if target and _closes(scope, target):
         raise NotHere(
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
             "one client for the process (or the object's lifetime) and close it on shutdown.")
@@ -145,6 +177,45 @@ def _loop_per_call(source: FixSource) -> tuple[str, str, int] | None:
     return name, function_name, line
 
 
+_ENTERS = frozenset({"enter_context", "enter_async_context", "closing", "aclosing"})
+"""Calls that take a context manager and close it when a stack or block ends."""
+
+_VARYING = ("random.", "secrets.", "uuid.", "time.", "datetime.")
+"""Modules whose calls give another value on each call."""
+
+
+def _sets_environment(func: ast.AST | None, node: ast.AST) -> str:
+    """`os.environ[...] = ...`, `os.environ.update(...)`, `os.putenv(...)` in the function
+    before the client is built: the text of the first, or ""."""
+    for sub in walk_scope(getattr(func, "body", [])):
+        if getattr(sub, "lineno", 0) > getattr(node, "lineno", 0):
+            continue
+        if isinstance(sub, (ast.Assign, ast.AugAssign)):
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript) and \
+                        ast.unparse(target.value).endswith("environ"):
+                    return ast.unparse(target)
+        if isinstance(sub, ast.Call):
+            text = ast.unparse(sub.func)
+            if text in ("os.putenv", "putenv") or text.endswith(
+                    ("environ.update", "environ.setdefault", "environ.__setitem__")):
+                return text + "(...)"
+    return ""
+
+
+def _varying_argument(node: ast.AST) -> str:
+    """An argument of the constructor that calls random, time, uuid...: its text."""
+    if not isinstance(node, ast.Call):
+        return ""
+    for value in [*node.args, *(kw.value for kw in node.keywords)]:
+        for sub in ast.walk(value):
+            if isinstance(sub, ast.Call) and (ast.unparse(sub.func) + ".").startswith(
+                    _VARYING):
+                return ast.unparse(sub)
+    return ""
+
+
 def _closes(func: ast.AST | None, name: str) -> bool:
     for node in ast.walk(func) if func is not None else ():
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
@@ -154,6 +225,9 @@ def _closes(func: ast.AST | None, name: str) -> bool:
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(
                 isinstance(item.context_expr, ast.Name) and item.context_expr.id == name
                 for item in node.items):
+            return True
+        if isinstance(node, ast.Call) and called_name(node) in _ENTERS and any(
+                isinstance(arg, ast.Name) and arg.id == name for arg in node.args):
             return True
     return False
 

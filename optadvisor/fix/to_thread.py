@@ -156,11 +156,19 @@ def build(ctx: FixContext) -> Fix:
             "unsafe", ctx.replace_node(ctx.span, code_of(new)), ctx.source.import_edit("asyncio"),
             message="The task runs the same call in a worker thread; unsafe because the "
                     "callee must be thread-safe.")
+    message = ("Runs the same call in a worker thread; unsafe because the callee must be "
+               "thread-safe and its exceptions now surface at the await.")
+    if call is not None and call.blocking_category == "thread":
+        # Held-out S30c (RealtimeSTT): `recorder_ready.wait()` in the server's main was
+        # also its start-up barrier; offloaded, the loop served data handlers that used
+        # the recorder before it existed.
+        message += (" While it waits, the loop now runs the other tasks and handlers: "
+                    "any that relied on this wait having finished (a start-up barrier, a "
+                    "result it waits for) must wait for it themselves, on an "
+                    "`asyncio.Event` set when it is done.")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, awaited(new, site.needs_parens)),
-        ctx.source.import_edit("asyncio"),
-        message="Runs the same call in a worker thread; unsafe because the callee must be "
-                "thread-safe and its exceptions now surface at the await.")
+        ctx.source.import_edit("asyncio"), message=message)
 
 
 _SCHEDULERS = frozenset({"create_task", "ensure_future", "gather", "wait_for", "shield",
