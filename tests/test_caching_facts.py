@@ -357,3 +357,53 @@ def test_a_counter_every_iteration_draws_from_makes_them_dependent():
         """)
         facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
         assert [loop.dependent for loop in facts.loops] == [dependent], made
+
+
+def test_a_retry_count_from_a_constant_counts_as_its_literal():
+    # Held-out S31 (DeepResearch): `for attempt in range(max_retries)` with `max_retries = 3`
+    # a line above, or a module constant, was an unknown count: ranked as a long retry.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import time
+        import requests
+
+        RETRIES = 3
+        MANY = 10
+
+        def read_local(url):
+            max_retries = 3
+            for attempt in range(max_retries):
+                try:
+                    return requests.get(url, timeout=5).text
+                except requests.RequestException:
+                    time.sleep(0.5)
+
+        def read_module(url):
+            for attempt in range(RETRIES):
+                try:
+                    return requests.get(url, timeout=5).text
+                except requests.RequestException:
+                    time.sleep(0.5)
+
+        def read_many(url):
+            for attempt in range(MANY):
+                try:
+                    return requests.get(url, timeout=5).text
+                except requests.RequestException:
+                    time.sleep(0.5)
+
+        def read_changed(url, n):
+            tries = 3
+            tries = n
+            for attempt in range(tries):
+                try:
+                    return requests.get(url, timeout=5).text
+                except requests.RequestException:
+                    time.sleep(0.5)
+    """)
+    recs, error = scan_source(code, select=("OPT207",))
+    assert error is None
+    few = {r.symbol: "at most 3 attempts" in r.message for r in recs}
+    assert few == {"read_local": True, "read_module": True, "read_many": False,
+                   "read_changed": False}

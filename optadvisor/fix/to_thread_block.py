@@ -98,7 +98,8 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     func = source.scope_of(stmts[0])
     if not isinstance(func, ast.AsyncFunctionDef):
         raise NotHere("")
-    why = _refusal(stmts) or _reopened(func, stmts) or ui_bound(ctx, stmts)
+    why = _refusal(stmts) or _reopened(func, stmts) or ui_bound(ctx, stmts) or \
+        _borrowed_sqlite(source.tree, stmts)
     if why:
         raise NotHere(why)
     module, indent = ctx.block(stmts)
@@ -212,6 +213,41 @@ def _refusal(stmts: list[ast.stmt]) -> str:
         return (f"The block calls `{touched}`, which needs the running event loop: in a worker "
                 "thread it raises. Offload only the blocking part (the file or network work) "
                 "and keep this call in the coroutine.")
+    return ""
+
+
+def sqlite_connections(tree: ast.AST | None) -> set[str]:
+    """What the module binds a sqlite3 connection to that is tied to the thread that opened
+    it (no `check_same_thread=False`): `self.db` (as `self.db`), module or local names."""
+    found: set[str] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if not (isinstance(node, (ast.Assign, ast.AnnAssign)) and
+                isinstance(node.value, ast.Call) and
+                ast.unparse(node.value.func) in ("sqlite3.connect", "sqlite3.Connection")):
+            continue
+        if any(kw.arg == "check_same_thread" for kw in node.value.keywords):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        found.update(ast.unparse(t) for t in targets if isinstance(t, (ast.Name, ast.Attribute)))
+    return found
+
+
+def _borrowed_sqlite(tree: ast.AST | None, stmts: list[ast.stmt]) -> str:
+    """The block uses a sqlite3 connection it did not open (`self.db.backup(dst)` with
+    `self.db = sqlite3.connect(...)` elsewhere): sqlite3 refuses it in another thread
+    (`ProgrammingError`, held-out S31b: oasis's shutdown backup)."""
+    opened = sqlite_connections(tree)
+    if not opened:
+        return ""
+    made = names_stored(stmts)
+    for node in walk_scope(stmts):
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+            text = ast.unparse(node)
+            if text in opened and text not in made:
+                return (f"The block uses `{text}`, a sqlite3 connection opened elsewhere: "
+                        "sqlite3 refuses a connection in any thread but the one that opened "
+                        "it, so the block cannot move to a worker thread. Open a connection "
+                        "in the worker thread for this work, or use aiosqlite.")
     return ""
 
 
