@@ -519,16 +519,19 @@ class FactCollector(cst.CSTVisitor):
             return False
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
             return value.value.value in ("self", "cls")
-        return isinstance(value, cst.Name) and value.value in self._module_state() and \
+        return isinstance(value, cst.Name) and self._module_state(value.value) and \
             value.value not in func.local_names and value.value not in func.param_names
 
-    def _module_state(self) -> set[str]:
-        """Module-level names that hold state kept across calls: any name bound to a value
-        that is not a call (`_CACHE = {}`), and one bound to a mapping or cache class
+    def _module_state(self, name: str) -> bool:
+        """A module-level name that holds state kept across calls: any name bound to a
+        value that is not a call (`_CACHE = {}`), and one bound to a mapping or cache class
         (`_CACHE: TTLCache[str, S] = TTLCache(...)`, `OrderedDict()`: held-out S31, onyx's
         per-tenant settings cache), not to a client (`SESSION.get(url)` is a request)."""
-        return self.module_names | {name for name, (chain, _) in self.module_types.items()
-                                    if chain and chain[-1].removesuffix("()") in _STATE_TYPES}
+        if name in self.module_names:
+            return True
+        typed = self.module_types.get(name)
+        return typed is not None and bool(typed[0]) and \
+            typed[0][-1].removesuffix("()") in _STATE_TYPES
 
     def _bind_type(self, name: str, chain: Chain) -> None:
         func = self._func()
@@ -817,8 +820,9 @@ class FactCollector(cst.CSTVisitor):
             # Module-level containers this function does not shadow: `if name in _loaded:
             # return _loaded[name]` is a memo as `self._agents` is (held-out K: ragflow's
             # `load_prompt` reads each prompt file once per process).
-            memo = _returns_remembered(original_node, self._module_state() - func.local_names
-                                       - func.param_names)
+            shadowed = func.local_names | func.param_names
+            memo = _returns_remembered(
+                original_node, lambda name: name not in shadowed and self._module_state(name))
             if memo or _state_guard(original_node, func.globals | func.remembered):
                 func.after_guard = True
                 func.memo_guard = func.memo_guard or memo
@@ -2286,7 +2290,7 @@ _STATE_TYPES = frozenset({"dict", "OrderedDict", "defaultdict", "WeakValueDictio
 """Classes a module-level memo is made of (the stdlib's mappings, cachetools')."""
 
 
-def _returns_remembered(node: cst.If, module_state: set[str]) -> bool:
+def _returns_remembered(node: cst.If, module_state: Callable[[str], bool]) -> bool:
     """The guard returns what it tested (`if key in self._agents: return self._agents[key]`,
     `if self._client: return self._client`, `if name in _loaded: return _loaded.get(name)`
     on a module-level container): a memo, not `if self.closed: return None` nor `if name
@@ -2296,9 +2300,9 @@ def _returns_remembered(node: cst.If, module_state: set[str]) -> bool:
         _kept_state(node.test, module_state) & _kept_state(value, module_state))
 
 
-def _kept_state(expr: cst.BaseExpression, module_state: set[str]) -> set[str]:
+def _kept_state(expr: cst.BaseExpression, module_state: Callable[[str], bool]) -> set[str]:
     """What of the state kept across calls the expression reads: attributes of self or cls
-    (`self._agents[key]` -> `self._agents`), and names of `module_state`; the receiver of a
+    (`self._agents[key]` -> `self._agents`), and names `module_state` accepts; the receiver of a
     lookup counts (`_loaded.get(name)`)."""
     if isinstance(expr, cst.Call):
         expr = expr.func
@@ -2306,7 +2310,7 @@ def _kept_state(expr: cst.BaseExpression, module_state: set[str]) -> set[str]:
     for sub in _names_in(expr):
         if _kept(sub):
             out.add("self." + sub.attr.value)  # type: ignore[attr-defined]
-        elif isinstance(sub, cst.Name) and sub.value in module_state:
+        elif isinstance(sub, cst.Name) and module_state(sub.value):
             out.add(sub.value)
     return out
 
