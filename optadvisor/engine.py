@@ -482,6 +482,12 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
                    for edit in blocks.get(id(host), ()))
 
     def folds(inner: Recommendation, host: Recommendation) -> bool:
+        # Not one with facets of its own (a missing timeout on the same call): moving the
+        # block does not add the timeout, so that one stays a finding with its own fix. Nor
+        # one with a safe fix of its own (`time.sleep` -> `await asyncio.sleep`): `--fix`
+        # applies that without the block's unsafe move.
+        if inner.facets or inner.fix is not None and inner.fix.applicability == "safe":
+            return False
         return host is not inner and host.symbol == inner.symbol and \
             _moved_together(host, inner) and inside(inner, host) and (
                 not inside(host, inner) or

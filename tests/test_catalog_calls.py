@@ -746,3 +746,30 @@ def test_a_call_inside_the_block_another_findings_fix_moves_is_folded_into_it():
     assert rec.fix is not None and rec.fix.applicability != "manual"
     assert [e.line for e in rec.fix.edits if e.end_line > e.line] == [9]
     assert [f["message"].split(":")[0] for f in rec.facets] == ["line 11"]
+
+
+def test_a_call_with_a_facet_of_its_own_is_not_folded_into_the_block_that_moves_it():
+    # The block move does not add a timeout: the request inside the connection block keeps
+    # its own finding (blocking, and the missing timeout as its facet) and its own fix.
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import sqlite3, requests
+
+        async def store(db, url):
+            with sqlite3.connect(db) as conn:
+                body = requests.get(url).text
+                conn.execute("insert into t values (?)", (body,))
+    """)
+    recs, error = scan_source(code, select=("OPT101", "OPT202"))
+    assert error is None
+    assert [(r.line, [f["rule"] for f in r.facets]) for r in recs] == [(5, []), (6, ["OPT202"])]
+    # Nor one with a safe fix of its own: `--fix` makes the sleep async without the
+    # block's unsafe move.
+    recs, error = scan_source(code.replace("body = requests.get(url).text",
+                                           "time.sleep(1)\n        body = url")
+                              .replace("import sqlite3, requests", "import sqlite3, time"),
+                              select=("OPT101",))
+    assert error is None
+    assert [(r.line, r.fix.applicability, r.facets) for r in recs] == [
+        (5, "unsafe", ()), (6, "safe", ())]

@@ -335,6 +335,27 @@ def test_a_sqlite_connection_opened_elsewhere_never_moves_to_a_thread():
     assert out.count("asyncio.to_thread(") == 1 and "backup" in out
 
 
+def test_a_sqlite_connection_of_another_function_is_not_this_ones():
+    # A local `conn` another function opens with sqlite3 says nothing of the `conn` this
+    # coroutine is handed (a psycopg connection, say): the call moves to a thread as usual.
+    rec = fix_of("""
+        import sqlite3, time
+
+        def open_db():
+            conn = sqlite3.connect("x.db")
+            return conn
+
+        def slow(conn):
+            time.sleep(1)
+            return conn
+
+        async def handler(conn):
+            return slow(conn)
+    """, "OPT104")
+    assert rec.fix.applicability == "unsafe"
+    assert "await asyncio.to_thread(slow, conn)" in rec.fix.edits[0].content
+
+
 def test_a_queue_get_right_after_waiting_for_an_item_does_not_block():
     # Held-out S31b FP (fastagency's NATS adapter): `while self.queue.empty(): await
     # asyncio.sleep(0.1)` and then `self.queue.get()`: an item is there and nothing ran

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from optadvisor.analyze.catalog import name_words
-from optadvisor.analyze.names import chain_of, has_await, names_read
+from optadvisor.analyze.names import chain_of, descendants, has_await, names_read
 from optadvisor.analyze.walk import walk
 from optadvisor.models import CacheFact
 
@@ -332,7 +332,7 @@ given (`os.getenv` and `os.environ.get` read settings fixed at start)."""
 def impure(node: cst.CSTNode, loaders: frozenset[str]) -> bool:
     """The expression calls something that may give another answer each time (an HTTP
     request, a clock, a function of the project): what it loads is not fixed."""
-    for sub in (node, *_descendants(node)):
+    for sub in (node, *descendants(node)):
         if isinstance(sub, cst.Call):
             chain = chain_of(sub.func)
             last = chain[-1].rstrip("()") if chain else ""
@@ -341,14 +341,6 @@ def impure(node: cst.CSTNode, loaders: frozenset[str]) -> bool:
             if last == "get" and (not chain or chain[0] not in ("os", "environ")):
                 return True
     return False
-
-
-def _descendants(node: cst.CSTNode):
-    stack = list(node.children)
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 def static_input(c: FactCollector, reads: Sequence[str], function: int,

@@ -10,6 +10,8 @@ call's result is the callee's resolved name, so `boto3.client("s3").get_object` 
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import libcst as cst
 
 from optadvisor.analyze.catalog import django_orm
@@ -114,6 +116,15 @@ class _NameReader:
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below `node` (not itself), in no particular order."""
+    stack = list(node.children)
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
 
 
 def names_read(node: cst.CSTNode) -> set[str]:

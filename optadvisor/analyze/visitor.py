@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import libcst as cst
 
@@ -21,6 +21,7 @@ from optadvisor.analyze.redundant import (
 from optadvisor.analyze.retries import RetryShape, first_success, is_division, retry_shape
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
+    descendants,
     dotted, names_read, plain_statement, receiver_names, serialized, stored_call, stored_calls,
 )
 
@@ -354,12 +355,12 @@ class FactCollector(cst.CSTVisitor):
         self.call_groups: list[AwaitGroupBuild] = []
         self.repeats = Repeats()
         self._handoffs: list[bool] = []
+        """Per enclosing `with`: it hands the terminal to the code inside (`app.suspend()`)."""
         self._ready: list[set[str]] = []
-        self._filled: set[str] = set()
-        """Queues a `while q.empty():` loop just waited to hold an item (leave_While)."""
         """Per enclosing `if`/`while`: receivers its test probes for readiness
         (`while not q.empty():`, `if proc.poll() is not None:`)."""
-        """Per enclosing `with`: it hands the terminal to the code inside (`app.suspend()`)."""
+        self._filled: set[str] = set()
+        """Queues a `while q.empty():` loop just waited to hold an item (leave_While)."""
         self._stmt_stack: list[cst.SimpleStatementLine] = []
         self._stmt_pos: dict[int, tuple[int, int]] = {}
         """id(statement) -> (id(its statement list), index there)."""
@@ -2268,20 +2269,12 @@ def _dependency_names(expr: cst.BaseExpression) -> list[str]:
         if isinstance(node, cst.Call):
             chain = chain_of(node.func)
             if chain and chain[-1] in _DEPENDENCY_MARKERS:
-                found += [".".join(c) for sub in _descendants_of(node)
+                found += [".".join(c) for sub in descendants(node)
                           if isinstance(sub, (cst.Name, cst.Attribute))
                           for c in (chain_of(sub),) if c]
                 continue
         stack.extend(node.children)
     return found
-
-
-def _descendants_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = list(node.children)
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 _STATE_TYPES = frozenset({"dict", "OrderedDict", "defaultdict", "WeakValueDictionary",

@@ -180,8 +180,9 @@ def _loop_per_call(source: FixSource) -> tuple[str, str, int] | None:
 _ENTERS = frozenset({"enter_context", "enter_async_context", "closing", "aclosing"})
 """Calls that take a context manager and close it when a stack or block ends."""
 
-_VARYING = ("random.", "secrets.", "uuid.", "time.", "datetime.")
-"""Modules whose calls give another value on each call."""
+_VARYING = ("random.", "secrets.", "uuid.", "time.time", "time.monotonic",
+            "datetime.now", "datetime.utcnow", "datetime.datetime.now")
+"""Calls that give another value on each call (a module's, or a clock's)."""
 
 
 def _sets_environment(func: ast.AST | None, node: ast.AST) -> str:
@@ -210,8 +211,7 @@ def _varying_argument(node: ast.AST) -> str:
         return ""
     for value in [*node.args, *(kw.value for kw in node.keywords)]:
         for sub in ast.walk(value):
-            if isinstance(sub, ast.Call) and (ast.unparse(sub.func) + ".").startswith(
-                    _VARYING):
+            if isinstance(sub, ast.Call) and ast.unparse(sub.func).startswith(_VARYING):
                 return ast.unparse(sub)
     return ""
 

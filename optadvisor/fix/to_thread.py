@@ -143,7 +143,7 @@ def build(ctx: FixContext) -> Fix:
             raise NotHere("The connection was made elsewhere: a database connection "
                           "(sqlite3's above all) is used from the thread that opened it, "
                           "so offloading this one call is not safe.")
-    handed = _sqlite_argument(ctx.source.tree, node)
+    handed = _sqlite_argument(ctx.source.tree, ctx.source.scope_of(node), node)
     if handed:
         # Held-out S31b (dataline): `parse(file, conn, name)` with `conn = sqlite3.connect(
         # ...)` above: in a worker thread sqlite3 refuses the connection. Move the code
@@ -182,13 +182,13 @@ def build(ctx: FixContext) -> Fix:
         ctx.source.import_edit("asyncio"), message=message)
 
 
-def _sqlite_argument(tree: ast.AST | None, node: ast.Call) -> str:
+def _sqlite_argument(tree: ast.AST | None, scope: ast.AST | None, node: ast.Call) -> str:
     """An argument of the call that is a sqlite3 connection (to_thread_block's
     sqlite_connections): its text."""
     arguments = [*node.args, *(kw.value for kw in node.keywords)]
     if not any(isinstance(a, (ast.Name, ast.Attribute)) for a in arguments):
         return ""
-    opened = to_thread_block.sqlite_connections(tree)
+    opened = to_thread_block.sqlite_connections(tree, scope)
     return next((ast.unparse(a) for a in arguments if isinstance(a, (ast.Name, ast.Attribute))
                  and ast.unparse(a) in opened), "")
 

@@ -9,6 +9,7 @@ global/nonlocal) and no multi-line string (re-indenting would change its text)."
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 import libcst as cst
 
@@ -99,7 +100,7 @@ def build_block(ctx: FixContext, stmts: list[ast.stmt], root: str = "") -> Fix:
     if not isinstance(func, ast.AsyncFunctionDef):
         raise NotHere("")
     why = _refusal(stmts) or _reopened(func, stmts) or ui_bound(ctx, stmts) or \
-        _borrowed_sqlite(source.tree, stmts)
+        _borrowed_sqlite(source.tree, func, stmts)
     if why:
         raise NotHere(why)
     module, indent = ctx.block(stmts)
@@ -216,27 +217,43 @@ def _refusal(stmts: list[ast.stmt]) -> str:
     return ""
 
 
-def sqlite_connections(tree: ast.AST | None) -> set[str]:
-    """What the module binds a sqlite3 connection to that is tied to the thread that opened
-    it (no `check_same_thread=False`): `self.db` (as `self.db`), module or local names."""
-    found: set[str] = set()
-    for node in ast.walk(tree) if tree is not None else ():
-        if not (isinstance(node, (ast.Assign, ast.AnnAssign)) and
-                isinstance(node.value, ast.Call) and
-                ast.unparse(node.value.func) in ("sqlite3.connect", "sqlite3.Connection")):
-            continue
-        if any(kw.arg == "check_same_thread" for kw in node.value.keywords):
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        found.update(ast.unparse(t) for t in targets if isinstance(t, (ast.Name, ast.Attribute)))
-    return found
+@lru_cache(maxsize=8)
+def _sqlite_bindings(tree: ast.AST | None) -> tuple[tuple[ast.AST | None, str], ...]:
+    """Where the module binds a sqlite3 connection tied to the thread that opened it (no
+    `check_same_thread=False`): (None, text) for a module name or an attribute
+    (`self.db`), (the function, name) for a local."""
+    found: list[tuple[ast.AST | None, str]] = []
+
+    def visit(node: ast.AST, func: ast.AST | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                visit(child, child)
+                continue
+            if isinstance(child, (ast.Assign, ast.AnnAssign)) and \
+                    isinstance(child.value, ast.Call) and \
+                    ast.unparse(child.value.func) in ("sqlite3.connect", "sqlite3.Connection") \
+                    and not any(kw.arg == "check_same_thread" for kw in child.value.keywords):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                found.extend((None if isinstance(t, ast.Attribute) else func, ast.unparse(t))
+                             for t in targets if isinstance(t, (ast.Name, ast.Attribute)))
+            visit(child, func)
+
+    if tree is not None:
+        visit(tree, None)
+    return tuple(found)
 
 
-def _borrowed_sqlite(tree: ast.AST | None, stmts: list[ast.stmt]) -> str:
+def sqlite_connections(tree: ast.AST | None, func: ast.AST | None) -> set[str]:
+    """The sqlite3 connections code in `func` may use: module names, attributes, and
+    `func`'s own locals."""
+    return {text for scope, text in _sqlite_bindings(tree) if scope is None or scope is func}
+
+
+def _borrowed_sqlite(tree: ast.AST | None, func: ast.AST, stmts: list[ast.stmt]) -> str:
     """The block uses a sqlite3 connection it did not open (`self.db.backup(dst)` with
     `self.db = sqlite3.connect(...)` elsewhere): sqlite3 refuses it in another thread
     (`ProgrammingError`, held-out S31b: oasis's shutdown backup)."""
-    opened = sqlite_connections(tree)
+    opened = sqlite_connections(tree, func)
     if not opened:
         return ""
     made = names_stored(stmts)
