@@ -691,8 +691,7 @@ class BlockingLinker:
             for name in fn.callees:
                 if name.startswith("?"):
                     continue
-                target = self.index.resolve(rel, name) or self.index.resolve(
-                    rel, f"{name}.__init__")
+                target = self.index.resolve(rel, name)  # a class: its `__init__`
                 if target is not None and target != key and \
                         self._needs_loop(target, depth - 1):
                     found = True

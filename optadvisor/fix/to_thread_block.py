@@ -224,6 +224,8 @@ def _sqlite_bindings(tree: ast.AST | None) -> tuple[tuple[ast.AST | None, str], 
     (`self.db`), (the function, name) for a local."""
     found: list[tuple[ast.AST | None, str]] = []
 
+    # A walk of its own that carries the function: FixSource.scope_of knows the parents of
+    # the lines a fix has looked at only (its index is built line by line, on demand).
     def visit(node: ast.AST, func: ast.AST | None) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
