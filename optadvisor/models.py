@@ -287,6 +287,9 @@ class FunctionFact:
     """Distinct resolved names this function calls (for the link stage and profiling)."""
     loop_callees: tuple[str, ...] = ()
     """Of `callees`, those called inside a loop or a comprehension (run many times)."""
+    lazy_callees: tuple[str, ...] = ()
+    """Resolved names of the calls whose result it keeps on `self` the first time (`if
+    self._models is None: self._models = await self.fetch_models()`): once per object."""
     io: bool = False
     """It calls a request the catalog knows or a method of an object named as a client
     (`self._client.get`): I/O worth overlapping with other such calls."""

