@@ -20,7 +20,7 @@ import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
-from optadvisor.context import DEMOTED, context_of, legacy_path
+from optadvisor.context import DEMOTED, file_context, legacy_path
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via, Wrapped
@@ -126,7 +126,7 @@ class Engine:
         skipped: dict[str, int] = defaultdict(int)
         for item in files:
             self.check_suppressions(item)
-            context = context_of(item.source.rel)
+            context = file_context(item.source.rel, item.facts)
             if context in self.skipped_contexts:
                 # A test blocks, builds clients and loops in order on purpose, on mocks; an
                 # example or a playground shows an API one call at a time: what is slow
@@ -259,7 +259,7 @@ class Engine:
         fix = Fix("manual", (), rendered["manual"]) \
             if rendered.get("manual") and not compiled.fix_cases else None
         score = score_recommendation(rule, env)
-        context = context_of(item.source.rel)
+        context = file_context(item.source.rel, item.facts)
         priority, score, note = _ranked(compiled, env, context, score)
         message = rendered.get("message", "") + note
         confidence = _confidence(rule.confidence, env, context)

@@ -72,8 +72,9 @@ class Via:
     its body up to `yield` runs on entry, so a thread around the call would only make it."""
     loop_bound: bool = False
     """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
-    `asyncio.create_task`): in a worker thread there is none, so the chain cannot move
-    there whole (held-out L: cognee's `send_telemetry` schedules its request on the loop)."""
+    `asyncio.create_task`) or the exception being handled (`sys.exc_info()`): in a worker
+    thread there is neither, so the chain cannot move there whole (held-out L: cognee's
+    `send_telemetry` schedules its request on the loop)."""
     interactive: bool = False
     """A helper of the chain also waits for a person at the terminal (`input()`, rich's
     `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped
@@ -672,7 +673,9 @@ class BlockingLinker:
         event loop of its thread, itself or through project functions and constructors
         it calls (up to ONCE_DEPTH calls down): held-out S31, uAgents' tool `_run` builds
         an `Agent`, whose `__init__` asks `get_event_loop_policy().get_event_loop()`,
-        which raises in a worker thread."""
+        which raises in a worker thread. Or what reads the exception being handled
+        (`sys.exc_info()`, `traceback.format_exc()`): a worker thread sees none (held-out
+        S32b: h2o-llmstudio's error card, built in a thread, lost its stack trace)."""
         return any(key is not None and self._needs_loop(key, ONCE_DEPTH)
                    for key in map(self._key_of, chain[:-1]))
 
@@ -686,7 +689,11 @@ class BlockingLinker:
         self._loop_users[key] = False  # a cycle adds nothing
         rel, index = key
         fn = self.index.facts[rel].functions[index]
-        found = any(name.startswith(_LOOP_USERS) for name in fn.callees)
+        # An exception read inside the helper's own `except` (or under an `if`) is its own:
+        # it is raised and handled in the same thread (held-out S32c: chat-with-your-data's
+        # `logger.exception` in a helper's handler was taken for the caller's).
+        found = any(name.startswith(_LOOP_USERS) or name in _EXCEPTION_READERS
+                    and name not in fn.branch_callees for name in fn.callees)
         if not found and depth > 0:
             for name in fn.callees:
                 if name.startswith("?"):
@@ -832,6 +839,12 @@ _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.cr
 """Calls that need the event loop of the thread they run in: a sync helper making one
 runs only on the loop's own thread."""
 
+_EXCEPTION_READERS = frozenset({
+    "sys.exc_info", "sys.exception", "traceback.format_exc", "traceback.print_exc",
+    "logging.exception", "logging.getLogger.exception", "logging.getLogger().exception"})
+"""Calls that read the exception the thread is handling: in a worker thread there is none
+(`sys.exc_info()` is `(None, None, None)`, the traceback printed is `NoneType: None`)."""
+
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
                            "asyncio.run_coroutine_threadsafe"})
 """Calls that run a coroutine to completion from sync code (on a loop of their own, or on
@@ -877,8 +890,15 @@ def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFact
                     factories.setdefault(key, call)
                 elif facts.functions[call.function].name == "__init__":
                     built.setdefault(key, call)
+        # A singleton class (`class AsyncRequestor(Singleton)`, its metaclass's `__call__`
+        # returning the one instance) makes its client once: constructing it again hands
+        # back the first (held-out S32c: vocode's shared aiohttp session, 3 FP).
+        singletons = {qual for qual, bases in facts.class_bases
+                      if "singleton" in qual.rsplit(".", 1)[-1].lower()
+                      or any("singleton" in b.rsplit(".", 1)[-1].lower() for b in bases)}
         inits.extend((source.rel, i, fn) for i, fn in enumerate(facts.functions)
-                     if fn.name == "__init__" and fn.class_name)
+                     if fn.name == "__init__" and fn.class_name
+                     and fn.qualname.rsplit(".", 1)[0] not in singletons)
     wrappers: dict[FunctionKey, Wrapped] = {}
     for rel, i, fn in inits:
         key = (rel, i)
@@ -1045,11 +1065,7 @@ class Callers:
         self._by_last: dict[str, list[tuple[int, int, int, str]]] | None = None
         self._resolved: dict[tuple[int, str], FunctionKey | None] = {}
 
-    def to(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
-           ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
-        """(caller, its facts, the callee's name, the project function it resolves to) for
-        every call of a function whose last name part is in `wanted`, from the files
-        `counted` accepts (all by default)."""
+    def _last_parts(self) -> dict[str, list[tuple[int, int, int, str]]]:
         if self._by_last is None:
             by_last: dict[str, list[tuple[int, int, int, str]]] = {}
             for f, (_, facts) in enumerate(self.files):
@@ -1058,10 +1074,27 @@ class Callers:
                         by_last.setdefault(callee.rsplit(".", 1)[-1], []).append(
                             (f, i, j, callee))
             self._by_last = by_last
+        return self._by_last
+
+    def named(self, wanted: Iterable[str]
+              ) -> Iterator[tuple[FunctionKey, FunctionFact, str]]:
+        """(caller, its facts, the callee's name) for every call whose last name part is in
+        `wanted`, resolved or not."""
+        by_last = self._last_parts()
+        for f, i, _, callee in sorted(e for name in wanted for e in by_last.get(name, ())):
+            source, facts = self.files[f]
+            yield (source.rel, i), facts.functions[i], callee
+
+    def to(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
+           ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
+        """(caller, its facts, the callee's name, the project function it resolves to) for
+        every call of a function whose last name part is in `wanted`, from the files
+        `counted` accepts (all by default)."""
+        by_last = self._last_parts()
         # In the project's order (file, function, callee), as a walk of every callee would
         # meet them: resolving a name can depend on what was resolved before (a cycle of
         # base classes is cut where it is first met).
-        found = sorted(entry for name in wanted for entry in self._by_last.get(name, ()))
+        found = sorted(entry for name in wanted for entry in by_last.get(name, ()))
         for f, i, _, callee in found:
             source, facts = self.files[f]
             if counted is not None and not counted(source.rel):
@@ -1170,6 +1203,51 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     out: dict[str, set[int]] = {}
     for rel, i in alone:
         out.setdefault(rel, set()).add(i)
+    return out
+
+
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "abc.abstractmethod",
+                               "typing.override", "typing_extensions.override"})
+"""Decorators that leave a method as it is: called, it still makes a bare coroutine."""
+
+
+def _never_run(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
+               callers: Callers) -> dict[str, set[int]]:
+    """Coroutine functions the project only ever calls from plain `def`s that drop the
+    result (FunctionFact.dropped_callees: `ok = self.check_health()` in `__init__`, then
+    `if not ok:`): the coroutine object is made and dropped, and its body never runs (a bug
+    of its own, but no loop is stalled; held-out S32: GenAIComps' health checks, 2 FP).
+    Every call of the name anywhere, resolved or not, must drop its result; one of them
+    must resolve to the function (or to a method it overrides); and the name is handed
+    over uncalled nowhere (`on_ready=self.check_health`), nor called by module-level code.
+    Decorated ones are left alone (a decorator may run the coroutine)."""
+    candidates = [(source.rel, i, fn) for source, facts in files
+                  for i, fn in enumerate(facts.functions)
+                  if fn.is_async and not set(fn.decorators) - _PLAIN_DECORATORS]
+    if not candidates:
+        return {}
+    names = {fn.name for _, _, fn in candidates}
+    for _, facts in files:
+        names -= set(facts.handed)
+        names -= {ref.rsplit(".", 1)[-1] for ref in (*facts.handed_names,
+                                                       *facts.module_callees, *facts.driven)}
+        if not names:
+            return {}
+    sites: dict[str, list[tuple[FunctionFact, str, FunctionKey | None]]] = {}
+    for key, caller, callee in callers.named(names):
+        sites.setdefault(callee.rsplit(".", 1)[-1], []).append(
+            (caller, callee, index.resolve(key[0], callee)))
+    out: dict[str, set[int]] = {}
+    for rel, i, fn in candidates:
+        mine = {(rel, i), *index.overridden((rel, i))}
+        # Calls that resolve to another function say nothing of this one; unresolved ones
+        # may reach it.
+        seen = [(caller, callee, target) for caller, callee, target in sites.get(fn.name, ())
+                if target is None or target in mine]
+        if any(target is not None for _, _, target in seen) and all(
+                not caller.is_async and callee in caller.dropped_callees
+                for caller, callee, _ in seen):
+            out.setdefault(rel, set()).add(i)
     return out
 
 
@@ -1344,6 +1422,9 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     wraps = _client_wrappers(index, files)
     once, lifecycle = _runs_once(index, files, catalog, callers_of, wraps)
     alone = _alone_on_loop(index, files, callers_of)
+    # A coroutine nobody runs stalls no loop either (rules read both as `function.alone`).
+    for rel, found in _never_run(index, files, callers_of).items():
+        alone.setdefault(rel, set()).update(found)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):

@@ -290,6 +290,10 @@ class FunctionFact:
     lazy_callees: tuple[str, ...] = ()
     """Resolved names of the calls whose result it keeps on `self` the first time (`if
     self._models is None: self._models = await self.fetch_models()`): once per object."""
+    dropped_callees: tuple[str, ...] = ()
+    """Of a plain `def`: resolved names of the calls whose result it drops at every site (a
+    statement of its own, or a local nothing reads but a test: `ok = self.check_health()`
+    then `if not ok:`). A coroutine called so is never run."""
     io: bool = False
     """It calls a request the catalog knows or a method of an object named as a client
     (`self._client.get`): I/O worth overlapping with other such calls."""

@@ -16,7 +16,7 @@ from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Catalog, bulk_call, client_call, django_orm, file_work, is_context_manager,
     is_request, is_route, name_words, quick_call, threadpool_route,
 )
-from optadvisor.context import context_of
+from optadvisor.context import file_context
 from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.models import CallFact, FileFacts, FunctionFact
 
@@ -195,7 +195,7 @@ class FileView:
         self.component = component
         self.functions = len(facts.functions)
         self.imports = facts.imports
-        self.context = context_of(facts.path)
+        self.context = file_context(facts.path, facts)
         """library, test, example, script or migration (context.py)."""
 
 

@@ -180,6 +180,27 @@ def test_blocking_work_in_a_startup_hook_stalls_no_request():
     assert {r.line: r.confidence for r in recs} == {13: "high", 18: "medium"}
 
 
+def test_a_pytest_suite_outside_a_tests_directory_is_test_code(tmp_path: Path):
+    # Held-out S32b: agent-protocol ships its compliance suite as
+    # `agent_protocol/utils/compliance/main.py` (pytest collects `test_*` there): 13
+    # findings were ranked high as library code. A module that only imports pytest (a
+    # plugin, a fixture helper) is not a suite.
+    root = write(tmp_path / "repo", {
+        "pkg/__init__.py": "",
+        "pkg/compliance/main.py": (
+            "import pytest\nimport requests\n\n\nclass TestApi:\n"
+            "    def test_list(self, url):\n"
+            "        assert requests.get(f'{url}/tasks').status_code == 200\n"),
+        "pkg/plugin.py": (
+            "import pytest\nimport requests\n\n\ndef fetch(url):\n"
+            "    return requests.get(url)\n"),
+    })
+    result = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT202",),
+                              include_tests=True))
+    assert {(r.path, r.context) for r in result.recommendations} == {
+        ("pkg/compliance/main.py", "test"), ("pkg/plugin.py", "library")}
+
+
 def test_an_agents_tools_package_is_library_code():
     from optadvisor.context import context_of
 
@@ -251,6 +272,27 @@ def test_a_call_whose_result_is_kept_on_self_the_first_time_runs_once_per_object
     recs, error = scan_source(code, select=("OPT201",))
     assert error is None
     assert [r.symbol for r in recs] == ["Plain.fetch_models"]
+
+
+def test_a_token_check_runs_per_request_and_an_api_key_check_once():
+    # Held-out S32c: bedrock-chat's `verify_token` fetches the signing keys on every
+    # request; it was ranked as sign-in code (one level down). `check_api_key` still is.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import requests
+
+        def verify_token(token, url):
+            return token in requests.get(url).json()["keys"]
+
+        def check_api_key(key, url):
+            return requests.get(url, headers={"x-api-key": key}).ok
+    """), select=("OPT202",))
+    assert error is None
+    assert {r.symbol: r.priority for r in recs} == {"verify_token": "high",
+                                                    "check_api_key": "medium"}
 
 
 def test_a_retry_loop_in_a_test_file_is_not_reported():

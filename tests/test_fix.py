@@ -874,6 +874,24 @@ def test_an_autogen_function_tool_gets_no_module_level_helper():
     assert by_line[10].applicability == "unsafe"
 
 
+def test_a_query_posted_to_a_rag_service_gets_the_long_timeout_and_a_search_read_not():
+    """Held-out S32c: graphrag-accelerator's UI posts a question to `/query/global` (a
+    search with an LLM behind it) and got a 30 s read; a GET that searches only reads."""
+    code = textwrap.dedent("""
+        import requests
+
+        def query_index(api_url, index_name, question):
+            request = {"index_name": index_name, "query": question}
+            return requests.post(f"{api_url}/query/global", json=request).json()
+
+        def search(api_url, q):
+            return requests.get(f"{api_url}/search", params={"query": q}).json()
+    """)
+    recs, _ = scan_source(code, select=("OPT202",))
+    assert {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs} == {
+        6: "(10, 600))", 9: "30)"}
+
+
 def test_a_language_model_wrapper_gets_the_long_timeout():
     """Held-out evaluation G (langchain-community): `Beam(LLM)._call`, `llms/*.py` and
     `chat_models/*.py` posts got a 30 s read timeout, which fails every long generation."""

@@ -66,7 +66,7 @@ def test_a_helper_whose_constructor_needs_the_loop_gets_words_not_a_thread(tmp_p
     for symbol in ("Tool._arun", "Tool._adeep"):
         fix = fixes[symbol]
         assert fix is not None and fix.applicability == "manual" and \
-            "uses the running event loop" in fix.message, (symbol, fix)
+            "the running event loop" in fix.message, (symbol, fix)
     plain = fixes["Tool._aplain"]
     assert plain is not None and plain.applicability == "unsafe" and \
         "asyncio.to_thread(self._plain" in plain.edits[0].content

@@ -110,3 +110,56 @@ def make_s3():
     return boto3.client("s3")
 '''
     assert _found(write(tmp_path / "repo", files)) == []
+
+
+def test_a_singleton_class_that_builds_a_client_makes_it_once(tmp_path: Path):
+    """Held-out S32c: vocode's `AsyncRequestor(Singleton)` (its metaclass's `__call__` hands
+    back the first instance) is made per request but holds one aiohttp session."""
+    files = {
+        "app/__init__.py": "",
+        "app/single.py": '''import aiohttp
+
+
+class SingletonMeta(type):
+    _instances = {}
+
+    def __call__(cls, *args, **kwargs):
+        if cls not in cls._instances:
+            cls._instances[cls] = super().__call__(*args, **kwargs)
+        return cls._instances[cls]
+
+
+class Singleton(metaclass=SingletonMeta):
+    pass
+
+
+class Requestor(Singleton):
+    def __init__(self):
+        self.session = aiohttp.ClientSession()
+
+    def get_session(self):
+        return self.session
+
+
+class Plain:
+    def __init__(self):
+        self.session = aiohttp.ClientSession()
+
+    def get_session(self):
+        return self.session
+''',
+        "app/calls.py": '''from app.single import Plain, Requestor
+
+
+async def send_digits(url):
+    async with Requestor().get_session().post(url) as response:
+        return response.status
+
+
+async def send_digits_plain(url):
+    async with Plain().get_session().post(url) as response:
+        return response.status
+''',
+    }
+    found = _found(write(tmp_path / "repo", files))
+    assert [(path, symbol) for path, symbol, _ in found] == [("app/calls.py", "send_digits_plain")]

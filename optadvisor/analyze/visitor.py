@@ -210,6 +210,9 @@ class CallBuild:
     once: bool = False
     """After an early return on remembered state (`if self._token: return self._token`), or
     inside `if self._content is None:` (made once per object, on first use)."""
+    discarded: bool = False
+    """A statement of its own (`self.check_health()`), or the whole test of an `if` (`if
+    not self.check_health():`): its result is dropped, or only tested for truth."""
     loop: "LoopBuild | None" = None
     """The innermost loop of its own function around it, if any."""
     enclosing: tuple["LoopBuild", ...] = ()
@@ -439,6 +442,7 @@ class FactCollector(cst.CSTVisitor):
         self._offload_args: set[int] = set()
         self._returned: set[int] = set()
         self._bare_awaits: set[int] = set()
+        self._bare_calls: set[int] = set()
         self._targets: dict[int, str] = {}
         self._arg_of: dict[int, int] = {}
         self._arg_position: dict[int, int] = {}
@@ -762,6 +766,10 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         self._compound()
         self._branch(1)
+        test = node.test.expression if isinstance(node.test, cst.UnaryOperation) and \
+            isinstance(node.test.operator, cst.Not) else node.test
+        if isinstance(test, cst.Call):
+            self._bare_calls.add(id(test))  # `if not self.check_health():` tests the result
         if self._if_stack and self._if_stack[-1][0].orelse is node:
             self._if_stack[-1][2] = "orelse"  # an `elif`
         self._if_stack.append([node, self._fidx, "body"])
@@ -1336,6 +1344,8 @@ class FactCollector(cst.CSTVisitor):
     def visit_Expr(self, node: cst.Expr) -> None:
         if isinstance(node.value, cst.Await):
             self._bare_awaits.add(id(node.value))
+        elif isinstance(node.value, cst.Call):
+            self._bare_calls.add(id(node.value))
 
     def _enter_body(self, node: cst.CSTNode) -> None:
         if self._loop_stack and self._loop_stack[-1].body_id == id(node):
@@ -1773,7 +1783,7 @@ class FactCollector(cst.CSTVisitor):
                               if f == self._fidx and branch == "body"
                               and id(n.body) in self._none_bodies),
             conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
-            per_item=per_item, statement=statement,
+            per_item=per_item, statement=statement, discarded=id(node) in self._bare_calls,
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
             left_loops=frozenset().union(*(loops for _, loops in self._leaving)),

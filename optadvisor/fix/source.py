@@ -37,6 +37,21 @@ class FixSource:
 
     def __init__(self, text: SourceText) -> None:
         self.source = text
+        self.claimed: dict[str, str] = {}
+        """Module-level names the fixes built so far for this file define, with what each
+        defines: every fix is built on the same text, and a report's fixes must still hold
+        when all are applied (held-out S32c: bedrock-chat's apigateway, cloudformation and
+        codebuild clients each got a `_shared_client`, the last hiding the others)."""
+
+    def claim(self, base: str, taken: set[str], content: str) -> str:
+        """A name for a new module-level helper defining `content`: `base`, unless the
+        module or another fix of this file already uses it for something else. The same
+        helper twice gets the same name (its insertion is then shared)."""
+        if self.claimed.get(base) == content:
+            return base
+        name = unique_name(base, taken | set(self.claimed))
+        self.claimed[name] = content
+        return name
 
     @property
     def text(self) -> str:
