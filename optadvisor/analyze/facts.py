@@ -13,7 +13,7 @@ from optadvisor.analyze.catalog import (
     quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
-    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, descendants, names_read,
+    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
 )
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import (
@@ -291,6 +291,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     _hand_to_runners(collector, resolver)
     functions = []
     resolved_decorators = []
+    dropped = _dropped_callees(collector, resolver)
     for i, fb in enumerate(funcs):
         line, col, end_line, _ = positions.functions[i]
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
@@ -310,7 +311,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
             lazy_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.lazy_call_chains
                                        if ch})),
-            dropped_callees=() if fb.is_async else _dropped(collector, resolver, i),
+            dropped_callees=dropped.get(i, ()),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
@@ -1165,54 +1166,94 @@ def _split_on_receivers(receivers: list[str], called: list[str], tails: list[str
     return [r for r in runs if len(r) >= 2]
 
 
-def _dropped(collector: FactCollector, resolver: Resolver, i: int) -> tuple[str, ...]:
-    """Names the sync function `i` calls only to drop the result: every call of the name
-    in it is a statement of its own, or is bound to a local that no call receives or is
-    made on, that is not returned, yielded or stored (`ok = self.check_health()` then `if
-    not ok:`). A coroutine function called so makes a coroutine nobody runs (held-out S32:
-    GenAIComps' `async def check_health`, called from `__init__`)."""
-    fb = collector.functions[i]
-    if fb.yields:
-        return ()
-    mine = [cb for cb in collector.calls if cb.function == i]
-    used: set[str] = set()
+def _dropped_callees(collector: FactCollector, resolver: Resolver) -> dict[int, tuple[str, ...]]:
+    """Per plain `def`: names it calls only to drop the result. Every call of the name in it
+    is a statement of its own or an `if` test, or is bound to a local that no call receives
+    or is made on, that is not returned, yielded or stored, and that only the tests of
+    `if`/`while`/`assert` read (`ok = self.check_health()` then `if not ok:`). A coroutine
+    function called so makes a coroutine nobody runs (held-out S32: GenAIComps' `async def
+    check_health`, called from `__init__`). One pass over the calls; one walk of a function
+    only when a local is in question."""
+    funcs = collector.functions
+    calls_of: dict[int, list[CallBuild]] = {}
     for cb in collector.calls:
-        if cb.function == i or _nested_in(collector, cb.function, i):
-            used.update(cb.arg_names)
-            used.add(cb.chain[0].removesuffix("()") if cb.chain else "")
-    used |= fb.returned_names | fb.escaped_names
-    dropped: set[str] = set()
-    kept: set[str] = set()
-    for cb in mine:
-        if not cb.chain:
+        if cb.function != MODULE:
+            calls_of.setdefault(cb.function, []).append(cb)
+    # What each function's calls read (arguments, receivers), its nested defs' included.
+    used: dict[int, set[str]] = {}
+    for f, found in calls_of.items():
+        names = {name for cb in found for name in cb.arg_names}
+        names.update(cb.chain[0].removesuffix("()") for cb in found if cb.chain)
+        g = f
+        while g != MODULE:
+            used.setdefault(g, set()).update(names)
+            g = funcs[g].parent
+    out: dict[int, tuple[str, ...]] = {}
+    for i, found in calls_of.items():
+        fb = funcs[i]
+        if fb.is_async or fb.yields:
             continue
-        name = resolver.name(cb.chain, i)
-        if cb.discarded or (cb.target and cb.assigned_to == "local" and cb.target not in used
-                            and not cb.returned and cb.arg_of < 0
-                            and _tested_only(fb.node, cb.target)):
-            dropped.add(name)
-        else:
-            kept.add(name)
-    return tuple(sorted(dropped - kept))
+        read = used.get(i, set()) | fb.returned_names | fb.escaped_names
+        locals_ = {cb.target for cb in found if cb.target and cb.assigned_to == "local"
+                   and cb.target not in read and not cb.returned and cb.arg_of < 0}
+        if not locals_ and not any(cb.discarded for cb in found):
+            continue
+        quiet = _tested_only(fb.node, locals_) if locals_ else set()
+        dropped: set[str] = set()
+        kept: set[str] = set()
+        for cb in found:
+            if not cb.chain:
+                continue
+            name = resolver.name(cb.chain, i)
+            if cb.discarded or (cb.target in quiet and cb.assigned_to == "local"
+                                and not cb.returned and cb.arg_of < 0):
+                dropped.add(name)
+            else:
+                kept.add(name)
+        if dropped - kept:
+            out[i] = tuple(sorted(dropped - kept))
+    return out
 
 
-def _tested_only(func: cst.FunctionDef, name: str) -> bool:
-    """`name` is read in `func` only in the tests of `if`/`while`/`assert` statements (and
-    bound by plain assignments): what it holds goes nowhere."""
+def _tested_only(func: cst.FunctionDef, names: set[str]) -> set[str]:
+    """Of `names`, those `func` reads only in the tests of `if`/`while`/`assert` statements
+    (and binds by plain assignments): what they hold goes nowhere."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
-    seen = tested = bound = 0
-    for node in descendants(func.body):
-        if isinstance(node, cst.Name) and node.value == name:
-            seen += 1
-        elif isinstance(node, (cst.If, cst.While, cst.Assert)):
-            tested += sum(1 for n in descendants(node.test)
-                          if isinstance(n, cst.Name) and n.value == name) + (
-                isinstance(node.test, cst.Name) and node.test.value == name)
-        elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and \
-                node.target.value == name:
-            bound += 1
-    return seen == tested + bound
+    other: set[str] = set()
+    targets: set[int] = set()
+    stack: list[tuple[cst.CSTNode, bool]] = [(func.body, False)]
+    while stack:
+        node, in_test = stack.pop()
+        if isinstance(node, cst.Name):
+            if node.value in names and not in_test and id(node) not in targets:
+                other.add(node.value)
+            continue
+        if isinstance(node, cst.AssignTarget):
+            targets.add(id(node.target))
+        tests = id(node.test) if isinstance(node, (cst.If, cst.While, cst.Assert)) else None
+        for child in _fields(node):
+            stack.append((child, in_test or id(child) == tests))
+    return names - other
+
+
+def _fields(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The child nodes of `node` the read-only walk follows (walk.field_order), or all."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    from optadvisor.analyze.walk import field_order
+
+    order = field_order(type(node))
+    if order is None:
+        return list(node.children)
+    out: list[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
 
 
 def _nested_in(collector: FactCollector, inner: int, outer: int) -> bool:

@@ -21,12 +21,27 @@ from optadvisor.fix.calls import (
     receiver_root,
 )
 from optadvisor.fix.context import FixContext, NotHere, code_of
-from optadvisor.fix.source import called_name
+from optadvisor.fix.source import FixSource, called_name
 from optadvisor.models import Fix
 
 # Categories whose objects carry a connection or a file position: a call on one of them
 # is moved with the code that made the object, never alone.
 _BOUND_CATEGORIES = ("db", "file", "network")
+
+
+def in_finally(source: FixSource, node: ast.AST) -> bool:
+    """`node` sits in a `finally:` clause of its own function (held-out S32c: langsmith's
+    Claude agent client got `await asyncio.to_thread(...)` first in an async generator's
+    `finally`, where a cancellation skips the flush and unregister after it)."""
+    child = node
+    for outer in source.ancestors(node):
+        if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(outer, (ast.Try, getattr(ast, "TryStar", ast.Try))) and \
+                child in outer.finalbody:
+            return True
+        child = outer
+    return False
 
 
 _LAZY_WALKS = frozenset({"walk", "scandir", "iglob", "iterdir", "glob", "rglob"})
@@ -40,6 +55,13 @@ _ITERATORS = frozenset({"as_completed", "imap", "imap_unordered"})
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx, awaiting=True)
     node = site.node
+    if in_finally(ctx.source, node):
+        raise NotHere("The call is in a `finally:` clause: an `await` there is where a "
+                      "cancellation of the task lands, and the rest of the clause would not "
+                      "run. Move the call last in the clause (after the cleanup that must "
+                      "run) and then `await asyncio.to_thread(...)` it, or hand it to a "
+                      "worker thread without waiting for it (`asyncio.get_running_loop()."
+                      "run_in_executor(None, ...)`, not awaited).", instead=True)
     statement = ctx.source.statement_of(node)
     if isinstance(statement, ast.With) and any(
             item.context_expr is node for item in statement.items):
@@ -54,9 +76,11 @@ def build(ctx: FixContext) -> Fix:
     if why:
         raise NotHere(why)
     if call is not None and getattr(call, "via_loop_bound", False):
-        raise NotHere(f"`{call.func_source}` reaches code that uses the running event loop "
-                      "(`asyncio.get_running_loop()`, `create_task`): in a worker thread "
-                      "there is none, so it cannot move there whole. Move only the blocking "
+        raise NotHere(f"`{call.func_source}` reaches code that needs what only this thread "
+                      "has — the running event loop (`asyncio.get_running_loop()`, "
+                      "`create_task`) or the exception being handled (`sys.exc_info()`): in a "
+                      "worker thread there is neither, so it cannot move there whole. Move "
+                      "only the blocking "
                       f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
                       "do that part once and keep the result.", instead=True)
     if call is not None and getattr(call, "via_consumed", False):
