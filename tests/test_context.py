@@ -208,6 +208,16 @@ def test_an_agents_tools_package_is_library_code():
     assert context_of("scripts/release.py") == "script"
 
 
+def test_a_streamlit_page_is_app_code_and_a_numbered_script_is_not():
+    # Held-out S32c: chat-with-your-data's `code/backend/pages/01_Ingest_Data.py`, a page
+    # Streamlit reruns on every interaction, was ranked as a script.
+    from optadvisor.context import context_of
+
+    assert context_of("code/backend/pages/01_Ingest_Data.py") == "library"
+    assert context_of("pipeline/0_crawl_paper.py") == "script"
+    assert context_of("pages/run-agent.py") == "script"
+
+
 def test_a_client_builder_only_setup_code_calls_runs_once_unless_called_per_item():
     import textwrap
 

@@ -197,7 +197,7 @@ def test_a_chain_through_a_helper_that_uses_the_running_loop_gets_words():
     assert error is None
     by_line = {r.line: r for r in recs}
     assert by_line[20].fix.applicability == "manual" and not by_line[20].fix.edits
-    assert "uses the running event loop" in by_line[20].fix.message
+    assert "the running event loop" in by_line[20].fix.message
     assert "asyncio.to_thread(save" in (by_line[21].snippet.after or "")
 
 

@@ -311,7 +311,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
             lazy_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.lazy_call_chains
                                        if ch})),
-            dropped_callees=dropped.get(i, ()),
+            dropped_callees=dropped.get(i, ()), exit_flag=fb.exit_flag,
+            pre_exit_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.pre_exit_chains
+                                           if ch})) if fb.exit_flag else (),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             positional_params=tuple(fb.positional_params),
@@ -1322,6 +1324,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
         blocking=blocking.category if blocking else "", client=client or "",
         timeout=timeout, replacement=blocking.instead if blocking else "",
         loader=loader or "", conditional=cb.conditional, batch=batch,
+        flags=" ".join(cb.flags),
     )
 
 

@@ -122,6 +122,13 @@ class FuncBuild:
     call_chains: list[Chain] = field(default_factory=list)
     loop_call_chains: list[Chain] = field(default_factory=list)
     lazy_call_chains: list[Chain] = field(default_factory=list)
+    exit_flag: str = ""
+    """The first early exit a literal argument chooses: `check_reachability=False` for `if
+    not check_reachability: return True` at the top level of the body (a parameter tested
+    alone, the body a `return` or `raise`)."""
+    pre_exit_chains: list[Chain] = field(default_factory=list)
+    """Calls made before that exit (the only ones a call passing the flag runs)."""
+    _exit_mark: int = -1
     """Calls whose result it keeps on `self` under a test that the attribute is not set yet
     (`if self._models is None: self._models = await self.fetch_models()`): once per object."""
     """Calls made inside a loop or a comprehension of this function."""
@@ -157,6 +164,8 @@ class CallBuild:
     lazy: bool
     kwargs: tuple[str, ...]
     none_kwargs: tuple[str, ...]
+    flags: tuple[str, ...]
+    """`name=True` / `name=False` for keyword arguments given as a literal bool."""
     positional: int
     dynamic_args: bool
     target: str = ""
@@ -764,6 +773,10 @@ class FactCollector(cst.CSTVisitor):
             func.branch_depth += step
 
     def visit_If(self, node: cst.If) -> None:
+        func = self._func()
+        if func is not None and not func.exit_flag and func.branch_depth == 0 and \
+                self._loop_depth() == 0 and _exit_flag(node, func.param_names):
+            func._exit_mark = len(func.call_chains)
         self._compound()
         self._branch(1)
         test = node.test.expression if isinstance(node.test, cst.UnaryOperation) and \
@@ -822,6 +835,11 @@ class FactCollector(cst.CSTVisitor):
             self._if_stack[-1][2] = "orelse"
 
     def leave_If(self, original_node: cst.If) -> None:
+        func = self._func()
+        if func is not None and func._exit_mark >= 0 and not func.exit_flag:
+            func.exit_flag = _exit_flag(original_node, func.param_names)
+            func.pre_exit_chains = func.call_chains[:func._exit_mark]
+            func._exit_mark = -1
         self._branch(-1)
         self._if_stack.pop()
         if self._lazy_ifs and self._lazy_ifs[-1][0] == id(original_node):
@@ -1740,6 +1758,7 @@ class FactCollector(cst.CSTVisitor):
                 loop.prints = True
         kwargs: list[str] = []
         none_kwargs: list[str] = []
+        flags: list[str] = []
         positional = 0
         dynamic_args = False
         for arg in node.args:
@@ -1751,6 +1770,8 @@ class FactCollector(cst.CSTVisitor):
                         func.timeout_sources.add(".".join(value))
                 if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                     none_kwargs.append(arg.keyword.value)
+                elif isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
+                    flags.append(f"{arg.keyword.value}={arg.value.value}")
             elif arg.star:
                 dynamic_args = True
             else:
@@ -1767,7 +1788,8 @@ class FactCollector(cst.CSTVisitor):
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             iterated=id(node) in self._iterated, contained=id(node) in self._contained,
             in_async_with=id(node) in self._async_with_items,
-            kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), positional=positional,
+            kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), flags=tuple(flags),
+            positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
             handoff=any(self._handoffs),
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
@@ -2008,6 +2030,29 @@ def _joins_path(value: cst.BaseExpression) -> bool:
 
 _HOOKS = {"on_startup", "on_shutdown", "before_serving", "after_serving",
           "before_first_request", "before_server_start", "after_server_stop"}
+
+
+def _exit_flag(node: cst.If, params: set[str]) -> str:
+    """`if not check: return ...` -> `check=False`; `if dry_run: return` -> `dry_run=True`
+    (also `is False` / `is True`): an `if` without `else` testing one parameter alone, whose
+    body only returns or raises. "" otherwise."""
+    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock) or \
+            len(node.body.body) != 1 or not isinstance(node.body.body[0],
+                                                       cst.SimpleStatementLine) or \
+            not isinstance(node.body.body[0].body[0], (cst.Return, cst.Raise)):
+        return ""
+    test, value = node.test, "True"
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, value = test.expression, "False"
+    elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
+            test.comparisons[0].operator, cst.Is) and isinstance(
+            test.comparisons[0].comparator, cst.Name) and \
+            test.comparisons[0].comparator.value in ("True", "False"):
+        value = test.comparisons[0].comparator.value
+        test = test.left
+    if isinstance(test, cst.Name) and test.value in params and test.value not in ("self", "cls"):
+        return f"{test.value}={value}"
+    return ""
 
 
 def _unset_state_test(test: cst.BaseExpression) -> bool:
