@@ -87,7 +87,8 @@ def file_context(rel: str, facts: "FileFacts | None") -> str:
     """context_of, and a pytest suite wherever it sits: a module that imports pytest and
     defines `test_*` functions is collected and run by pytest, not served (held-out S32b:
     agent-protocol's compliance suite, `utils/compliance/main.py`, run by its `test`
-    command: 13 findings ranked high)."""
+    command: 13 findings ranked high). The rules' view only: link.py keeps context_of (its
+    warm-path digest leaves imports out, so an added `import pytest` must not change links)."""
     context = context_of(rel)
     if context in ("library", "script") and facts is not None and pytest_suite(facts):
         return "test"

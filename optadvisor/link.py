@@ -1096,20 +1096,11 @@ class Callers:
             self._by_last = by_last
         return self._by_last
 
-    def named(self, wanted: Iterable[str]
-              ) -> Iterator[tuple[FunctionKey, FunctionFact, str]]:
-        """(caller, its facts, the callee's name) for every call whose last name part is in
-        `wanted`, resolved or not."""
-        by_last = self._last_parts()
-        for f, i, _, callee in sorted(e for name in wanted for e in by_last.get(name, ())):
-            source, facts = self.files[f]
-            yield (source.rel, i), facts.functions[i], callee
-
-    def to(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
-           ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
-        """(caller, its facts, the callee's name, the project function it resolves to) for
-        every call of a function whose last name part is in `wanted`, from the files
-        `counted` accepts (all by default)."""
+    def named(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
+              ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey | None]]:
+        """(caller, its facts, the callee's name, the project function it resolves to or
+        None) for every call whose last name part is in `wanted`, from the files `counted`
+        accepts (all by default)."""
         by_last = self._last_parts()
         # In the project's order (file, function, callee), as a walk of every callee would
         # meet them: resolving a name can depend on what was resolved before (a cycle of
@@ -1125,8 +1116,14 @@ class Callers:
                 target = self._resolved[memo]
             else:
                 target = self._resolved[memo] = self.index.resolve(source.rel, callee)
+            yield (source.rel, i), facts.functions[i], callee, target
+
+    def to(self, wanted: Iterable[str], counted: Callable[[str], bool] | None = None
+           ) -> Iterator[tuple[FunctionKey, FunctionFact, str, FunctionKey]]:
+        """`named`, the calls that resolve to a project function only."""
+        for key, caller, callee, target in self.named(wanted, counted):
             if target is not None:
-                yield (source.rel, i), facts.functions[i], callee, target
+                yield key, caller, callee, target
 
 
 def _service_file(rel: str) -> bool:
@@ -1246,7 +1243,11 @@ def _never_run(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                   if fn.is_async and not set(fn.decorators) - _PLAIN_DECORATORS]
     if not candidates:
         return {}
-    names = {fn.name for _, _, fn in candidates}
+    # Only names some plain def drops somewhere can qualify (a few: no search for every
+    # coroutine's callers).
+    dropped = {name.rsplit(".", 1)[-1] for _, facts in files for fn in facts.functions
+               for name in fn.dropped_callees}
+    names = {fn.name for _, _, fn in candidates} & dropped
     for _, facts in files:
         names -= set(facts.handed)
         names -= {ref.rsplit(".", 1)[-1] for ref in (*facts.handed_names,
@@ -1254,9 +1255,8 @@ def _never_run(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
         if not names:
             return {}
     sites: dict[str, list[tuple[FunctionFact, str, FunctionKey | None]]] = {}
-    for key, caller, callee in callers.named(names):
-        sites.setdefault(callee.rsplit(".", 1)[-1], []).append(
-            (caller, callee, index.resolve(key[0], callee)))
+    for _, caller, callee, target in callers.named(names):
+        sites.setdefault(callee.rsplit(".", 1)[-1], []).append((caller, callee, target))
     out: dict[str, set[int]] = {}
     for rel, i, fn in candidates:
         mine = {(rel, i), *index.overridden((rel, i))}

@@ -886,10 +886,16 @@ def test_a_query_posted_to_a_rag_service_gets_the_long_timeout_and_a_search_read
 
         def search(api_url, q):
             return requests.get(f"{api_url}/search", params={"query": q}).json()
+
+        def undraft(token, node_id):
+            url = "https://api.github.com/graphql"
+            body = {"query": "mutation { markReadyForReview }", "variables": {"id": node_id}}
+            return requests.post(url, json=body, headers={"Authorization": token}).json()
     """)
     recs, _ = scan_source(code, select=("OPT202",))
+    # A GraphQL request's payload says `query` too: only the URL's words count there.
     assert {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs} == {
-        6: "(10, 600))", 9: "30)"}
+        6: "(10, 600))", 9: "30)", 14: "30)"}
 
 
 def test_a_language_model_wrapper_gets_the_long_timeout():

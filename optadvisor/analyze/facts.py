@@ -1219,43 +1219,39 @@ def _dropped_callees(collector: FactCollector, resolver: Resolver) -> dict[int, 
 
 def _tested_only(func: cst.FunctionDef, names: set[str]) -> set[str]:
     """Of `names`, those `func` reads only in the tests of `if`/`while`/`assert` statements
-    (and binds by plain assignments): what they hold goes nowhere."""
-    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+    (and binds by plain assignments): what they hold goes nowhere. One read-only walk of the
+    body (walk.py), one more of each test."""
+    from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
 
-    other: set[str] = set()
-    targets: set[int] = set()
-    stack: list[tuple[cst.CSTNode, bool]] = [(func.body, False)]
-    while stack:
-        node, in_test = stack.pop()
-        if isinstance(node, cst.Name):
-            if node.value in names and not in_test and id(node) not in targets:
-                other.add(node.value)
-            continue
-        if isinstance(node, cst.AssignTarget):
-            targets.add(id(node.target))
-        tests = id(node.test) if isinstance(node, (cst.If, cst.While, cst.Assert)) else None
-        for child in _fields(node):
-            stack.append((child, in_test or id(child) == tests))
-    return names - other
+    everywhere, tested = _NameCount(names), _NameCount(names)
+
+    def test(node: cst.If | cst.While | cst.Assert) -> None:
+        walk(node.test, tested)
+
+    everywhere.visit_If = everywhere.visit_While = everywhere.visit_Assert = test  # type: ignore
+    walk(func.body, everywhere)
+    return {name for name in names
+            if everywhere.seen.get(name, 0) == tested.seen.get(name, 0)
+            + everywhere.bound.get(name, 0)}
 
 
-def _fields(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The child nodes of `node` the read-only walk follows (walk.field_order), or all."""
-    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+class _NameCount:
+    """A walk.py visitor counting the Name nodes of some names, and how often each is bound
+    by a plain assignment (`ok = ...`)."""
 
-    from optadvisor.analyze.walk import field_order
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.seen: dict[str, int] = {}
+        self.bound: dict[str, int] = {}
 
-    order = field_order(type(node))
-    if order is None:
-        return list(node.children)
-    out: list[cst.CSTNode] = []
-    for name in order:
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
-    return out
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.seen[node.value] = self.seen.get(node.value, 0) + 1
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        name = getattr(node.target, "value", None)  # a str for a Name only
+        if isinstance(name, str) and name in self.names:
+            self.bound[name] = self.bound.get(name, 0) + 1
 
 
 def _nested_in(collector: FactCollector, inner: int, outer: int) -> bool:

@@ -121,17 +121,16 @@ class FuncBuild:
     offloaded_names: set[str] = field(default_factory=set)
     call_chains: list[Chain] = field(default_factory=list)
     loop_call_chains: list[Chain] = field(default_factory=list)
+    """Calls made inside a loop or a comprehension of this function."""
     lazy_call_chains: list[Chain] = field(default_factory=list)
+    """Calls whose result it keeps on `self` under a test that the attribute is not set yet
+    (`if self._models is None: self._models = await self.fetch_models()`): once per object."""
     exit_flag: str = ""
     """The first early exit a literal argument chooses: `check_reachability=False` for `if
     not check_reachability: return True` at the top level of the body (a parameter tested
     alone, the body a `return` or `raise`)."""
     pre_exit_chains: list[Chain] = field(default_factory=list)
     """Calls made before that exit (the only ones a call passing the flag runs)."""
-    _exit_mark: int = -1
-    """Calls whose result it keeps on `self` under a test that the attribute is not set yet
-    (`if self._models is None: self._models = await self.fetch_models()`): once per object."""
-    """Calls made inside a loop or a comprehension of this function."""
     sure_call_chains: list[Chain] = field(default_factory=list)
     """Calls every run of this function makes: under no `if`/`except`, before no guard."""
     returned_names: set[str] = field(default_factory=set)
@@ -775,8 +774,11 @@ class FactCollector(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         func = self._func()
         if func is not None and not func.exit_flag and func.branch_depth == 0 and \
-                self._loop_depth() == 0 and _exit_flag(node, func.param_names):
-            func._exit_mark = len(func.call_chains)
+                self._loop_depth() == 0:
+            # Visited in text order: the calls seen so far are the ones before the exit.
+            func.exit_flag = _exit_flag(node, func.param_names)
+            if func.exit_flag:
+                func.pre_exit_chains = list(func.call_chains)
         self._compound()
         self._branch(1)
         test = node.test.expression if isinstance(node.test, cst.UnaryOperation) and \
@@ -835,11 +837,6 @@ class FactCollector(cst.CSTVisitor):
             self._if_stack[-1][2] = "orelse"
 
     def leave_If(self, original_node: cst.If) -> None:
-        func = self._func()
-        if func is not None and func._exit_mark >= 0 and not func.exit_flag:
-            func.exit_flag = _exit_flag(original_node, func.param_names)
-            func.pre_exit_chains = func.call_chains[:func._exit_mark]
-            func._exit_mark = -1
         self._branch(-1)
         self._if_stack.pop()
         if self._lazy_ifs and self._lazy_ifs[-1][0] == id(original_node):

@@ -215,7 +215,7 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
-    evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx)
+    evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx, None)
     long = (bool(evidence) and not (node is not None and (_polls(ctx, node)
                                                           or _token_request(ctx, node)
                                                           or _quick_read(ctx, node)))) \
@@ -250,7 +250,7 @@ def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     model = _model_word(ctx, node)
     if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
         model = ""
-    return _long_word(ctx) or _payload_word(ctx, node) or model or _upload_word(ctx, node) or \
+    return _long_word(ctx, node) or _payload_word(ctx, node) or model or _upload_word(ctx, node) or \
         _rendering_host(ctx, node) or _local_work(ctx, node)
 
 
@@ -376,7 +376,7 @@ service's `/query/global`, `/api/AddURLEmbeddings` fetching and embedding a page
 held-out S32c, both got a 30 s read)."""
 
 
-def _long_word(ctx: FixContext) -> str:
+def _long_word(ctx: FixContext, node: ast.Call | None) -> str:
     """The first word of the call's text (its URL, its payload) or of the name of the
     function that makes it that starts with one of `params.long_words` (`generate_image`,
     `/completions`; not `invoices`), or "". Only the function's own name counts, not its
@@ -393,17 +393,18 @@ def _long_word(ctx: FixContext) -> str:
     function = ctx.env.get("function")
     name = getattr(function, "name", "") if function is not None else ""
     text = ctx.source.segment(ctx.span)
-    where = _without_host(" ".join((text, name, *_module_strings(ctx, text))))
+    where = _without_host(" ".join((text, name, *_module_strings(ctx, text, node))))
     return next((word for word in name_words(where) if _says(word, stems)), "")
 
 
-def _module_strings(ctx: FixContext, text: str) -> list[str]:
+def _module_strings(ctx: FixContext, text: str, node: ast.Call | None) -> list[str]:
     """The values of module-level string constants the call's text names (`URL =
     ".../v1/api/completion_aibotk"` posted as `requests.post(URL, ...)`; held-out K:
     ragflow's Discord bot got a 30 s read for a chat completion), and the string parts of
-    what the function around the call assigns to a local it names (`backend_url =
-    urljoin(BASE, "/api/AddURLEmbeddings")`; held-out S32c: chat-with-your-data's ingest
-    page got a 30 s read for a page fetched and embedded)."""
+    what the function around the call assigns to the local it passes as the URL
+    (`backend_url = urljoin(BASE, "/api/AddURLEmbeddings")`; held-out S32c: chat-with-your-
+    data's ingest page got a 30 s read for a page fetched and embedded). Not a payload's
+    local: `body = {"query": ...}` posted to GitHub's GraphQL endpoint is no long call."""
     tree = ctx.source.tree
     if tree is None:
         return []
@@ -414,15 +415,25 @@ def _module_strings(ctx: FixContext, text: str) -> list[str]:
                 isinstance(stmt.value.value, str):
             out += [stmt.value.value for target in stmt.targets
                     if isinstance(target, ast.Name) and target.id in named]
-    node = ctx.source.find(ctx.span, ast.Call)
-    scope = ctx.source.scope_of(node) if node is not None else None
+    url = _url_name(node) if node is not None else ""
+    scope = ctx.source.scope_of(node) if url else None
     if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         for stmt in walk_scope(scope.body):
             if isinstance(stmt, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id in named for t in stmt.targets):
+                    isinstance(t, ast.Name) and t.id == url for t in stmt.targets):
                 out += [c.value for c in ast.walk(stmt.value)
                         if isinstance(c, ast.Constant) and isinstance(c.value, str)]
     return out
+
+
+def _url_name(node: ast.Call) -> str:
+    """The local a request is given as its URL (`requests.post(backend_url, ...)`, `url=`;
+    a `request(method, url)` call's second argument), or ""."""
+    keyword = next((kw.value for kw in node.keywords if kw.arg == "url"), None)
+    position = 1 if called_name(node) == "request" else 0
+    value = keyword if keyword is not None else \
+        node.args[position] if len(node.args) > position else None
+    return value.id if isinstance(value, ast.Name) else ""
 
 
 def _says(word: str, stems: list[str]) -> bool:

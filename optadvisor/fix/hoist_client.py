@@ -150,8 +150,7 @@ def build(ctx: FixContext) -> Fix:
             line += 1
         code = code_of(cst.Module(body=[helper]))
         # Written with `\n`: build.py gives every change the file's own line breaks.
-        insertion = Edit(line, 1, line, 1, code + "\n\n") if line <= last and \
-            source.line(line).strip() else \
+        insertion = Edit(line, 1, line, 1, code + "\n\n") if line <= last else \
             Edit(source.import_line, 1, source.import_line, 1, "\n" + code + "\n")
     return ctx.change(
         "unsafe", ctx.replace_node(ctx.span, f"{factory}()"), source.import_edit("functools"),

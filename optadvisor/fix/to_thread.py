@@ -29,7 +29,7 @@ from optadvisor.models import Fix
 _BOUND_CATEGORIES = ("db", "file", "network")
 
 
-def in_finally(source: FixSource, node: ast.AST) -> bool:
+def _in_finally(source: FixSource, node: ast.AST) -> bool:
     """`node` sits in a `finally:` clause of its own function (held-out S32c: langsmith's
     Claude agent client got `await asyncio.to_thread(...)` first in an async generator's
     `finally`, where a cancellation skips the flush and unregister after it)."""
@@ -55,7 +55,7 @@ _ITERATORS = frozenset({"as_completed", "imap", "imap_unordered"})
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx, awaiting=True)
     node = site.node
-    if in_finally(ctx.source, node):
+    if _in_finally(ctx.source, node):
         raise NotHere("The call is in a `finally:` clause: an `await` there is where a "
                       "cancellation of the task lands, and the rest of the clause would not "
                       "run. Move the call last in the clause (after the cleanup that must "
