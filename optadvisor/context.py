@@ -35,6 +35,12 @@ _EXAMPLE_WORDS = {"examples", "example", "demos", "demo", "samples", "tutorials"
 _SAMPLE_OF = {"app", "apps", "project", "projects", "code"}
 _SCRIPT_WORDS = {"scripts", "benchmarks"}
 _TEST_WORDS = {"tests"}
+# Test doubles kept beside the code they stand in for (held-out S33: KAG's
+# `common/llm/mock_llm.py`, a client that sleeps to imitate a model, used by its unit tests).
+_DOUBLE_NAMES = ("mock_", "fake_")
+_DOUBLE_SUFFIXES = ("_mock.py", "_mocks.py", "_fake.py", "_fakes.py")
+_DOUBLE_FILES = ("mock.py", "mocks.py", "fakes.py")
+_DOUBLE_DIRS = {"mocks", "fakes"}
 # Not `tools`: in agent code that is the package of the agent's tools (library code).
 _MIGRATION_DIRS = {"migrations", "alembic"}
 
@@ -54,7 +60,9 @@ def context_of(rel: str) -> str:
     words: set[str] = set().union(*splits)
     sample_app = any("sample" in split and split & _SAMPLE_OF for split in splits)
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or \
-            name in ("conftest.py", "tests.py") or dirs & _TEST_DIRS or words & _TEST_WORDS:
+            name in ("conftest.py", "tests.py") or dirs & _TEST_DIRS or words & _TEST_WORDS \
+            or name.startswith(_DOUBLE_NAMES) or name.endswith(_DOUBLE_SUFFIXES) or \
+            name in _DOUBLE_FILES or dirs & _DOUBLE_DIRS:
         return "test"
     if dirs & _MIGRATION_DIRS:
         return "migration"

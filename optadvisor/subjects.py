@@ -262,9 +262,13 @@ class FunctionView:
         if name == "login":
             owner = fact.class_name.lower()
             module = self.path.rsplit("/", 1)[-1].removesuffix(".py")
-            return any(word in self.catalog.login_words for word in name_words(fact.name)) \
+            words = name_words(fact.name)
+            # `verify_token` in `oauth.py`: the server checks every request's token with it
+            # (held-out S33b: mindsdb's MCP token introspection was ranked as a sign-in).
+            return any(word in self.catalog.login_words for word in words) \
                 or any(part in owner for part in self.catalog.setup_classes) \
-                or any(word in self.catalog.login_modules for word in name_words(module))
+                or any(word in self.catalog.login_modules for word in name_words(module)) \
+                and not any(word in self.catalog.request_checks for word in words)
         if name == "per_call":
             # A route runs per request, whatever its name (`check`, `connect`, `main`: held-
             # out S30b, Chainlit's `@cl.on_message async def main`) says.

@@ -13,10 +13,12 @@ def _opt201(code: str):
     return recs
 
 
-def test_a_session_for_one_websocket_ranks_low_and_says_why():
+def test_a_session_for_one_websocket_is_not_reported():
     # held-out S28b: cua's sandbox shell opens one aiohttp session per websocket, which
-    # lasts the whole interactive session; a session per plain GET is the usual finding.
-    (ws,) = _opt201("""
+    # lasts the whole interactive session (ranked low then); held-out S33: lmql's LMTP
+    # client, read as wrong: the one connection lives as long as the socket and nothing is
+    # pooled for a next call. A session per plain GET is the usual finding.
+    assert _opt201("""
         import aiohttp
 
         async def shell(url):
@@ -24,9 +26,7 @@ def test_a_session_for_one_websocket_ranks_low_and_says_why():
                 async with http.ws_connect(url) as ws:
                     async for message in ws:
                         print(message.data)
-    """)
-    assert ws.priority == "low"
-    assert "calls that take seconds" in ws.message
+    """) == []
     (get,) = _opt201("""
         import aiohttp
 
@@ -189,3 +189,25 @@ def plain(q):
     ''')
     (rec,) = scan_source(sticky, select=("OPT201",))[0]
     assert rec.fix is not None and rec.fix.applicability == "unsafe"
+
+
+def test_a_token_check_in_a_login_module_runs_per_request():
+    # Held-out S33b (mindsdb): `verify_token` in `mcp/oauth.py` introspects the token of
+    # every authenticated request; it was ranked low as a sign-in step. The code exchange
+    # of the same module runs once per sign-in.
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+
+        async def verify_token(token):
+            async with httpx.AsyncClient(timeout=10) as client:
+                return (await client.post("https://idp.example.com/introspect",
+                                          data={"token": token})).json()
+
+        async def exchange_code(code):
+            async with httpx.AsyncClient(timeout=10) as client:
+                return (await client.post("https://idp.example.com/token",
+                                          data={"code": code})).json()
+    """), rel="mcp/oauth.py", select=("OPT201",))
+    assert error is None
+    by_symbol = {r.symbol: r.priority for r in recs}
+    assert by_symbol == {"verify_token": "medium", "exchange_code": "low"}

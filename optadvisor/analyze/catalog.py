@@ -203,6 +203,9 @@ class Catalog:
     login_modules: frozenset[str] = frozenset()
     """Words of module names whose functions serve a login flow (`oauth.py`,
     `login_claims_capture.py`, `oidc_multi.py`)."""
+    request_checks: frozenset[str] = frozenset()
+    """Words of a function's name that say it checks each request's credential (`verify`,
+    `validate`, `introspect`): per request even in a login module."""
     admin_words: frozenset[str] = frozenset()
     """Words of a function's name or decorators that make it an operator's action
     (`@admin_router.post`): it runs when an admin changes a setting, not per user request."""
@@ -322,6 +325,7 @@ _WORD_LISTS = (
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
     ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),
+    ("setup", "request_checks", "request_checks"),
     ("setup", "once_callers", "once_caller_words"), ("setup", "debug", "debug_words"),
     ("setup", "once_caller_verbs", "once_caller_verbs"),
     ("setup", "lifecycle_objects", "lifecycle_objects"),
@@ -447,6 +451,15 @@ def is_route(decorators: Iterable[str]) -> bool:
         if len(parts) >= 2 and parts[-1].rstrip("()") in _ROUTE_METHODS:
             return True
     return False
+
+
+def flask_view(decorators: Iterable[str]) -> bool:
+    """A route of a Flask app or blueprint (`flask.Blueprint.route`, as facts resolve
+    decorator names). Flask runs an `async def` view with asgiref's `async_to_sync`: on an
+    event loop of its own, made for that request in the request's thread. Not Quart's (its
+    views share one loop)."""
+    return is_route(decorators) and any(name.split(".", 1)[0] == "flask"
+                                        for name in decorators)
 
 
 _THREADPOOL_FRAMEWORKS = frozenset({"fastapi", "starlette"})

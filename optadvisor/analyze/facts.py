@@ -447,6 +447,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # timeout=self.timeout)`: the configuration chose no timeout (held-out S:
             # Scrapegraph-ai's fetch node).
             fact = replace(fact, timeout="chosen")
+        if fact is not None and fact.timeout == "none" and _loopback(
+                collector.call_nodes[cb.index],
+                collector.func_nodes[cb.function] if cb.function != MODULE else None):
+            # `httpx.AsyncClient(base_url=f"http://localhost:{port}", timeout=None)`: a
+            # server of the same deployment (a model server the code started) chosen to
+            # answer as long as a generation takes (held-out S32c: BentoML's proxy).
+            fact = replace(fact, timeout="chosen")
         if fact is not None and name == "time.sleep" and cb.loop_depth == 0 and \
                 _brief_sleep(collector.call_nodes[cb.index]):
             # Not in a loop: `while locked: time.sleep(0.1)` polls for as long as it takes
@@ -701,7 +708,15 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
     through it passes transport extensions (held-out S29: agenta's webhooks post to a
     checked IP with the host's TLS name, an SSRF guard), it mounts an adapter of the
     project's own (S30: data-formulator's fetch checks every redirect), or its connector
-    keeps no connection (`TCPConnector(force_close=True)`; S30b: SWE-ReX's runtime)."""
+    keeps no connection (`TCPConnector(force_close=True)`; S30b: SWE-ReX's runtime), or
+    it only opens a websocket (`session.ws_connect(url)`: that one connection lives as long
+    as the socket and is never pooled for a next call; held-out S33: lmql's LMTP client)."""
+    if cb.target and cb.function != MODULE:
+        uses = [other.chain[1] for other in collector.calls
+                if other.function == cb.function and len(other.chain) == 2
+                and other.chain[0] == cb.target]
+        if uses and all(use == "ws_connect" for use in uses):
+            return True
     for other in collector.calls:
         if other.arg_of == cb.index and other.chain[-1].removesuffix("()") == \
                 "TCPConnector" and "force_close" in other.kwargs:
@@ -801,6 +816,10 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
         # then `await storage.upload(...)` per file; held-out S28: cua's bucket upload).
         if not _route_handler(fb.decorators) and _serves_batch(cb, cb.target, collector):
             shared = True
+        # Read by a handler the function registers (a nested `@app.post(...)` or
+        # `@bot.event` def): built once per run of this setup function, it serves every
+        # request those handle (held-out S33: augmentoolkit's model server and Discord bot).
+        shared = shared or _read_by_handler(cb, collector)
         if cb.target in fb.returned_names or cb.target in fb.escaped_names:
             returned = True
         else:
@@ -830,6 +849,14 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+def _read_by_handler(cb: CallBuild, collector: FactCollector) -> bool:
+    """A decorated def nested in the function (a route, an event handler, a decorator's
+    wrapper) reads the local the call is assigned to: the object outlives the call."""
+    return any(fb.parent == cb.function and fb.decorators
+               and cb.target in names_read(fb.node.body)
+               for fb in collector.functions)
 
 
 def _holder(cb: CallBuild, builds: dict[int, CallBuild]) -> str:
@@ -1055,6 +1082,55 @@ def _in_process(node: cst.Call) -> bool:
 
     return any(isinstance(arg.value, cst.SimpleString) and ":memory:" in arg.value.value
                for arg in node.args)
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
+    """The URL the call is given (its first argument, `url=` or `base_url=`) is on this
+    machine: a string naming localhost, or a local the function assigns one to
+    (`proxy_url = f"http://localhost:{port}"`)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    value = next((arg.value for arg in node.args if arg.keyword is not None
+                  and arg.keyword.value in ("url", "base_url")), None)
+    if value is None and node.args and node.args[0].keyword is None:
+        value = node.args[0].value
+    if isinstance(value, cst.Name) and scope is not None:
+        name = value.value
+        assigned = [stmt.value for stmt in _assignments(scope.body)
+                    if any(isinstance(t.target, cst.Name) and t.target.value == name
+                           for t in stmt.targets)]
+        value = assigned[0] if len(assigned) == 1 else None
+    if not isinstance(value, (cst.SimpleString, cst.FormattedString,
+                              cst.ConcatenatedString)):
+        return False
+    text = "".join(part.value for part in value.parts
+                   if isinstance(part, cst.FormattedStringText)) \
+        if isinstance(value, cst.FormattedString) else cst.Module([]).code_for_node(value)
+    return any(host in text for host in _LOOPBACK)
+
+
+def _assignments(body: cst.BaseSuite):
+    """The plain assignments of a function body, nested blocks included (not nested
+    defs)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    from optadvisor.analyze.walk import children_of
+
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        for child in children_of(node):
+            if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if isinstance(child, cst.Assign):
+                yield child
+            elif isinstance(child, (cst.BaseSuite, cst.BaseCompoundStatement,
+                                    cst.SimpleStatementLine, cst.Else, cst.ExceptHandler,
+                                    cst.Finally)):
+                stack.append(child)
 
 
 def _file_sessions(collector: FactCollector) -> set[tuple[int, str]]:

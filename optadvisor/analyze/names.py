@@ -15,7 +15,7 @@ from typing import Iterator
 import libcst as cst
 
 from optadvisor.analyze.catalog import django_orm
-from optadvisor.analyze.walk import walk
+from optadvisor.analyze.walk import children_of, walk
 
 Chain = tuple[str, ...]
 
@@ -119,12 +119,13 @@ class _NameReader:
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node below `node` (not itself), in no particular order."""
-    stack = list(node.children)
+    """Every node below `node` (not itself) that can hold code (not whitespace, comments
+    or punctuation), in no particular order."""
+    stack = children_of(node)
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.children)
+        stack.extend(children_of(current))
 
 
 def names_read(node: cst.CSTNode) -> set[str]:
@@ -285,10 +286,10 @@ def is_clock_call(node: cst.CSTNode) -> bool:
 
 
 def _reads_clock(node: cst.CSTNode) -> bool:
-    return is_clock_call(node) or any(_reads_clock(child) for child in node.children)
+    return is_clock_call(node) or any(_reads_clock(child) for child in children_of(node))
 
 
 def has_await(node: cst.CSTNode) -> bool:
     if isinstance(node, (cst.Await, cst.Yield)):
         return True
-    return any(has_await(child) for child in node.children)
+    return any(has_await(child) for child in children_of(node))

@@ -13,6 +13,7 @@ from typing import Mapping
 import libcst as cst
 
 from optadvisor.analyze.names import chain_of, is_clock_call, names_read
+from optadvisor.analyze.walk import children_of
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.For, cst.While)
 
@@ -100,12 +101,12 @@ def first_success(loop: cst.For | cst.While) -> bool:
 
 def _own_nodes(node: cst.CSTNode):
     """Nodes of a loop body, not those of nested loops, defs, classes or lambdas."""
-    stack = list(node.children)
+    stack = list(children_of(node))
     while stack:
         current = stack.pop()
         yield current
         if not isinstance(current, _SCOPES):
-            stack.extend(current.children)
+            stack.extend(children_of(current))
 
 
 def _is_sleep(node: cst.CSTNode) -> bool:

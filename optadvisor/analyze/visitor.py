@@ -19,6 +19,7 @@ from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
 )
 from optadvisor.analyze.retries import RetryShape, first_success, is_division, retry_shape
+from optadvisor.analyze.walk import children_of
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
     descendants,
@@ -347,6 +348,10 @@ class LoopBuild:
     branches that read the whole session in order, the others gathered)."""
 
 
+_IN_ORDER_WORDS = frozenset({"sequential", "sequentially", "serial", "serially"})
+"""Name words that say a function runs its items one after another on purpose."""
+
+
 class FactCollector(cst.CSTVisitor):
     def __init__(self, catalog: Catalog) -> None:
         super().__init__()
@@ -411,6 +416,8 @@ class FactCollector(cst.CSTVisitor):
         comprehensions they are evaluated outside of."""
         self._comp_targets: list[set[str]] = []
         self._comp_awaits: list[int] = []
+        self._spawned_comps: set[int] = set()
+        """Comprehensions handed to a spawn (`gather(*[await f(x) for x in xs])`)."""
         self._loop_stack: list[LoopBuild] = []
         self._leaving: list[tuple[int, frozenset[int]]] = []
         """Blocks of a loop body that leave loops (the block's id, the loops it leaves)."""
@@ -839,6 +846,13 @@ class FactCollector(cst.CSTVisitor):
     def leave_If(self, original_node: cst.If) -> None:
         self._branch(-1)
         self._if_stack.pop()
+        # `if q.qsize() == 0: await asyncio.sleep(0.001); continue` then `q.get()`: past
+        # the guard the queue has an item (held-out S33: lmql's token poller), until the
+        # next await.
+        empty = _emptied(original_node.test) if original_node.orelse is None and \
+            _block_ends(original_node.body) else ""
+        if empty:
+            self._filled.add(empty)
         if self._lazy_ifs and self._lazy_ifs[-1][0] == id(original_node):
             self._lazy_ifs.pop()
         self._ready.pop()
@@ -954,6 +968,17 @@ class FactCollector(cst.CSTVisitor):
         if frame is not None and frame.looped and frame.opener in self._builds:
             self._builds[frame.opener].block_loops = tuple(frame.looped)
 
+    def _named_in_order(self) -> bool:
+        """The function or its class is named for running in order (`class
+        RunnableEachSequential`, `run_serially`): one item after another is its purpose
+        (held-out S33: ix's sequential twin of its concurrent `RunnableEach`)."""
+        func = self._func()
+        if func is None:
+            return False
+        words = set(name_words(func.name)) | set(
+            name_words(func.class_name.rsplit(".", 1)[-1]) if func.class_name else ())
+        return bool(words & _IN_ORDER_WORDS)
+
     def _locked(self) -> bool:
         """Inside a `with` that holds a lock, in this function: the code serializes the
         work under it on purpose (held-out K: skyvern runs the Bitwarden CLI, whose login
@@ -1014,7 +1039,8 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth += 1
             depth = self._module_loop_depth
         loop = LoopBuild(index=len(self.loop_nodes), kind=kind, function=self._fidx, depth=depth,
-                         rare=rare, deliberate=self._sibling_spawns() or self._locked())
+                         rare=rare, deliberate=self._sibling_spawns() or self._locked()
+                         or self._named_in_order())
         self.loops.append(loop)
         self.loop_nodes.append(node)
         self._loop_stack.append(loop)
@@ -1094,12 +1120,9 @@ class FactCollector(cst.CSTVisitor):
         # `while q.empty(): await asyncio.sleep(0.1)` then `q.get()`: the loop left because
         # the queue has an item, and nothing ran since (held-out S31b: fastagency's NATS
         # adapter), so the get does not wait. Until the next await.
-        test = original_node.test
-        if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and \
-                test.func.attr.value == "empty" and not test.args:
-            chain = chain_of(test.func.value)
-            if chain:
-                self._filled.add(".".join(chain))
+        empty = _emptied(original_node.test)
+        if empty:
+            self._filled.add(empty)
 
     def _enter_comp(self, node: cst.CSTNode) -> None:
         self._comp_depth += 1
@@ -1113,7 +1136,7 @@ class FactCollector(cst.CSTVisitor):
                 sub = stack.pop()
                 if isinstance(sub, cst.Call):
                     self._comp_outer[id(sub)] = self._comp_outer.get(id(sub), 0) + 1
-                stack.extend(sub.children)
+                stack.extend(children_of(sub))
         while clause is not None:
             names |= names_read(clause.target)
             if clause.asynchronous is None and isinstance(clause.iter, cst.Call):
@@ -1139,7 +1162,8 @@ class FactCollector(cst.CSTVisitor):
                 index=-1, kind="comprehension", function=self._fidx,
                 depth=func.loop_depth + self._comp_depth + 1, awaits=1,
                 await_call=await_call, target_source=code(clause.target),
-                iter_source=code(clause.iter), rare=self._rare()))
+                iter_source=code(clause.iter), rare=self._rare(),
+                deliberate=id(original_node) in self._spawned_comps))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -1662,6 +1686,12 @@ class FactCollector(cst.CSTVisitor):
                 for loop in self._loop_stack:
                     if loop.function == self._fidx:
                         loop.deliberate = True
+            # `gather(*[await self.generate(s) for s in seqs])`: what each await returns
+            # is an awaitable that gather runs concurrently; the awaits prepare them
+            # (held-out S33: lmql's two-phase generate, a mask computed, a stream returned).
+            self._spawned_comps.update(
+                id(arg.value) for arg in node.args
+                if isinstance(arg.value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)))
             if chain[-1] == "gather" and id(node) in self._awaited:
                 # Its tasks run while it is awaited, and are done after: the statements
                 # before and after it run with no other task on a loop of its own.
@@ -1883,6 +1913,9 @@ class FactCollector(cst.CSTVisitor):
     def _is_offload(self, chain: Chain) -> bool:
         # Offload names are matched with what is known so far: imports come first in
         # practice, and `*.run_in_executor` needs no resolution at all.
+        tails = _offload_tails(self.catalog)
+        if tails is not None and chain[-1] not in tails:
+            return False  # most calls: no offload name ends so (a set lookup, no join)
         head = self.imports.get(chain[0])
         name = ".".join((head, *chain[1:])) if head else ".".join((UNKNOWN, *chain[1:]))
         return self.catalog.offload.get(name) is not None or (
@@ -2165,7 +2198,7 @@ def _spawns_in(node: cst.CSTNode) -> bool:
                 func.value if isinstance(func, cst.Name) else ""
             if name in _CONCURRENT:
                 return True
-        stack.extend(current.children)
+        stack.extend(children_of(current))
     return False
 
 
@@ -2207,8 +2240,24 @@ def _asks_the_object(test: cst.BaseExpression) -> bool:
                     isinstance(node.args[0].value, cst.Name) and \
                     node.args[0].value.value in ("self", "cls"):
                 return True
-        stack.extend(node.children)
+        stack.extend(children_of(node))
     return False
+
+
+_TAILS: dict[int, tuple[Catalog, frozenset[str] | None]] = {}
+
+
+def _offload_tails(catalog: Catalog) -> frozenset[str] | None:
+    """The last parts of the catalog's offload names (`to_thread`, `run_in_executor`), or
+    None when a `prefix.*` pattern makes any last part possible."""
+    kept = _TAILS.get(id(catalog))
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
+    table = catalog.offload
+    tails = None if table.prefix else frozenset(
+        [name.rsplit(".", 1)[-1] for name in table.exact] + list(table.suffix))
+    _TAILS[id(catalog)] = (catalog, tails)
+    return tails
 
 
 def _in_executor(node: cst.Call) -> bool:
@@ -2292,7 +2341,7 @@ def _calls_in(node: cst.CSTNode) -> list[int]:
         item = stack.pop()
         if isinstance(item, cst.Call):
             found.append(id(item))
-        stack.extend(item.children)
+        stack.extend(children_of(item))
     return found
 
 
@@ -2335,7 +2384,7 @@ def _dependency_names(expr: cst.BaseExpression) -> list[str]:
                           if isinstance(sub, (cst.Name, cst.Attribute))
                           for c in (chain_of(sub),) if c]
                 continue
-        stack.extend(node.children)
+        stack.extend(children_of(node))
     return found
 
 
@@ -2381,12 +2430,35 @@ def _names_in(test: cst.BaseExpression) -> list[cst.BaseExpression]:
                 continue
         if isinstance(node, (cst.Lambda, cst.Call)):
             continue  # a call in the test (`if self.cache.get(k)`) is a lookup, not state
-        stack.extend(node.children)
+        stack.extend(children_of(node))
     return out
 
 
 _PROBES = frozenset({"poll", "empty", "qsize", "done", "is_set", "full", "is_alive",
                      "returncode"})
+
+
+def _emptied(test: cst.BaseExpression) -> str:
+    """The queue a test finds empty, when it does: `q` of `q.empty()`, `q.qsize() == 0`,
+    `not q.qsize()`, `q.qsize() < 1`; or ""."""
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    if negated:
+        test = test.expression
+    zero = False
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and not negated:
+        op, right = test.comparisons[0].operator, test.comparisons[0].comparator
+        zero = isinstance(right, cst.Integer) and (
+            right.value == "0" and isinstance(op, (cst.Equal, cst.LessThanEqual))
+            or right.value == "1" and isinstance(op, cst.LessThan))
+        test = test.left
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+            and not test.args):
+        return ""
+    method = test.func.attr.value
+    if not (method == "empty" and not negated and not zero
+            or method == "qsize" and (negated or zero)):
+        return ""
+    return ".".join(chain_of(test.func.value) or ())
 
 
 def _probed(test: cst.BaseExpression) -> set[str]:
@@ -2400,7 +2472,7 @@ def _probed(test: cst.BaseExpression) -> set[str]:
             chain = chain_of(node.value)
             if chain:
                 found.add(".".join(chain))
-        stack.extend(node.children)
+        stack.extend(children_of(node))
     return found
 
 

@@ -56,10 +56,19 @@ def field_order(cls: type) -> tuple[str, ...] | None:
         return order
 
 
+_IS_NODE: dict[type, bool] = {}
+"""Per type: a libcst node or not. CSTNode is an ABC, and `isinstance` against an ABC goes
+through its subclass hook: a dict lookup by type is several times cheaper."""
+
+
+def _is_node(kind: type) -> bool:
+    found = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return found
+
+
 def walk(module: cst.CSTNode, visitor: Any) -> None:
     handlers: dict[type, tuple[Callable[..., Any] | None, Callable[..., Any] | None,
                                tuple[str, ...] | None]] = {}
-    node_type = cst.CSTNode
 
     def go(node: cst.CSTNode) -> None:
         cls = type(node)
@@ -70,19 +79,33 @@ def walk(module: cst.CSTNode, visitor: Any) -> None:
                                      getattr(visitor, "leave_" + name, None), field_order(cls))
         visit, leave, fields = entry
         if visit is None or visit(node) is not False:
-            if fields is None:
-                for child in node.children:
-                    go(child)
-            else:
-                for field in fields:
-                    value = getattr(node, field)
-                    if isinstance(value, node_type):
-                        go(value)
-                    elif type(value) is tuple or type(value) is list:
-                        for item in value:
-                            if isinstance(item, node_type):
-                                go(item)
+            for child in (node.children if fields is None else _fields(node, fields)):
+                go(child)
         if leave is not None:
             leave(node)
 
     go(module)
+
+
+def children_of(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The child nodes of `node` that can hold code, in source order: `node.children`
+    without whitespace, comments and punctuation. libcst's `children` builds them through a
+    throw-away visitor (it costs like a small visit per call); this reads the fields."""
+    fields = field_order(type(node))
+    return list(node.children) if fields is None else _fields(node, fields)
+
+
+def _fields(node: cst.CSTNode, fields: tuple[str, ...]) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    known = _IS_NODE
+    for field in fields:
+        value = getattr(node, field)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for item in value:
+                each = type(item)
+                if known.get(each) or (each not in known and _is_node(each)):
+                    out.append(item)
+        elif known.get(kind) or (kind not in known and _is_node(kind)):
+            out.append(value)
+    return out

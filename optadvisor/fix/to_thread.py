@@ -148,6 +148,16 @@ def build(ctx: FixContext) -> Fix:
                       "expression in a worker thread (`data = await asyncio.to_thread("
                       "Path(path).read_bytes)`, or `read_text` for text), which also closes "
                       "the file.", instead=True)
+    if call is not None and call.name.rsplit(".", 1)[-1] in ("open", "fdopen") and \
+            _stored(ctx.source.parent(node), reader):
+        # held-out S32c (llama_cloud): `open_files.append(open(f, "rb"))`, then
+        # `await client.post(files=...)`: nothing reads the file here; the awaited upload
+        # reads the handle on the loop, so a thread for the open alone changes nothing.
+        raise NotHere("The handle is stored here and read later by whatever receives it "
+                      "(an upload's multipart body is read on the event loop by the awaited "
+                      "call itself): read the bytes in a worker thread (`data = await "
+                      "asyncio.to_thread(Path(path).read_bytes)`) and pass the bytes instead "
+                      "of the open file.")
     if reader is not None:
         # `json.load(open(path))`: offloading the open alone leaves the read on the loop.
         raise NotHere(f"The file is read by `{ast.unparse(reader.func)}(...)` right where "
@@ -313,6 +323,23 @@ def _chained(parent: ast.AST | None, node: ast.Call) -> bool:
     return isinstance(parent, ast.Attribute) and parent.value is node
 
 
+_STORE_METHODS = frozenset(("append", "extend", "add", "insert", "appendleft",
+                            "put_nowait", "setdefault"))
+"""Methods that keep an object in a container without reading it."""
+
+
+def _stored(parent: ast.AST | None, reader: ast.Call | None) -> bool:
+    """The opened file is put in a container (`{"file": open(p)}`, `(name, open(p), mime)`,
+    `handles.append(open(p))`) rather than read where it is opened."""
+    if isinstance(parent, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
+        return True
+    if reader is None:
+        return False
+    func = reader.func
+    return (isinstance(func, ast.Attribute) and func.attr in _STORE_METHODS) or (
+        isinstance(func, ast.Name) and func.id in ("list", "tuple", "dict", "set"))
+
+
 def _reader_of(statement: ast.stmt | None, node: ast.Call) -> ast.Call | None:
     """The call `node` is passed to as an argument, if any (`json.load` of
     `json.load(open(p))`)."""
@@ -332,7 +359,8 @@ def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | 
     (`conn` of `conn.execute(...)`, `cur` of `cur.fetchall()`)."""
     last = name.rsplit(".", 1)[-1]
     makes_object = last in ("open", "fdopen", "connect", "cursor", "Connection", "SMTP",
-                            "SMTP_SSL", "FTP", "FTP_TLS", "create_connection") or \
+                            "SMTP_SSL", "FTP", "FTP_TLS", "IMAP4", "IMAP4_SSL", "POP3",
+                            "POP3_SSL", "create_connection") or \
         name.endswith("cursor()")
     if makes_object and isinstance(statement, ast.Assign) and statement.value is node and \
             len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
