@@ -2445,11 +2445,15 @@ def _emptied(test: cst.BaseExpression) -> str:
     if negated:
         test = test.expression
     zero = False
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and not negated:
+    if isinstance(test, cst.Comparison):
+        if negated or len(test.comparisons) != 1:
+            return ""
         op, right = test.comparisons[0].operator, test.comparisons[0].comparator
         zero = isinstance(right, cst.Integer) and (
             right.value == "0" and isinstance(op, (cst.Equal, cst.LessThanEqual))
             or right.value == "1" and isinstance(op, cst.LessThan))
+        if not zero:
+            return ""  # `q.qsize() > 5`, `q.empty() == False`: not a test for emptiness
         test = test.left
     if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
             and not test.args):
