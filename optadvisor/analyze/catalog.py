@@ -68,12 +68,27 @@ class NameTable(Generic[T]):
     suffix: dict[str, T] = field(default_factory=dict)
 
     def add(self, pattern: str, value: T) -> None:
+        self._tails = None
         if pattern.endswith(".*"):
             self.prefix[pattern[:-2]] = value
         elif pattern.startswith("*."):
             self.suffix[pattern[2:]] = value
         else:
             self.exact[pattern] = value
+
+    _tails: frozenset[str] | None = field(default=None, init=False, repr=False,
+                                          compare=False)
+
+    def may_end(self, last: str) -> bool:
+        """Whether some pattern can match a name whose last part is `last`: a set lookup
+        that spares most calls the join and lookups of `get` (always True with a
+        `prefix.*` pattern, which any last part may follow)."""
+        if self.prefix:
+            return True
+        if self._tails is None:
+            self._tails = frozenset([*(name.rsplit(".", 1)[-1] for name in self.exact),
+                                     *self.suffix])
+        return last in self._tails
 
     def get(self, name: str, suffixes: bool = True) -> T | None:
         """`suffixes=False` leaves out the `*.tail` patterns, which only hold for calls whose

@@ -1093,16 +1093,16 @@ def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
     (`proxy_url = f"http://localhost:{port}"`)."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
+    from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
+
     value = next((arg.value for arg in node.args if arg.keyword is not None
                   and arg.keyword.value in ("url", "base_url")), None)
     if value is None and node.args and node.args[0].keyword is None:
         value = node.args[0].value
     if isinstance(value, cst.Name) and scope is not None:
-        name = value.value
-        assigned = [stmt.value for stmt in _assignments(scope.body)
-                    if any(isinstance(t.target, cst.Name) and t.target.value == name
-                           for t in stmt.targets)]
-        value = assigned[0] if len(assigned) == 1 else None
+        assigned = _Assigned(value.value)
+        walk(scope.body, assigned)
+        value = assigned.values[0] if len(assigned.values) == 1 else None
     if not isinstance(value, (cst.SimpleString, cst.FormattedString,
                               cst.ConcatenatedString)):
         return False
@@ -1112,25 +1112,22 @@ def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
     return any(host in text for host in _LOOPBACK)
 
 
-def _assignments(body: cst.BaseSuite):
-    """The plain assignments of a function body, nested blocks included (not nested
-    defs)."""
-    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+class _Assigned:
+    """A walk.py visitor: the values a function's body assigns to one plain name (`url =
+    ...`), nested defs and classes left out."""
 
-    from optadvisor.analyze.walk import children_of
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.values: list[cst.BaseExpression] = []
 
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        for child in children_of(node):
-            if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                continue
-            if isinstance(child, cst.Assign):
-                yield child
-            elif isinstance(child, (cst.BaseSuite, cst.BaseCompoundStatement,
-                                    cst.SimpleStatementLine, cst.Else, cst.ExceptHandler,
-                                    cst.Finally)):
-                stack.append(child)
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if any(getattr(t.target, "value", None) == self.name for t in node.targets):
+            self.values.append(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    visit_ClassDef = visit_Lambda = visit_FunctionDef  # type: ignore[assignment]
 
 
 def _file_sessions(collector: FactCollector) -> set[tuple[int, str]]:

@@ -1913,9 +1913,8 @@ class FactCollector(cst.CSTVisitor):
     def _is_offload(self, chain: Chain) -> bool:
         # Offload names are matched with what is known so far: imports come first in
         # practice, and `*.run_in_executor` needs no resolution at all.
-        tails = _offload_tails(self.catalog)
-        if tails is not None and chain[-1] not in tails:
-            return False  # most calls: no offload name ends so (a set lookup, no join)
+        if not self.catalog.offload.may_end(chain[-1]):
+            return False  # most calls: no offload name ends so
         head = self.imports.get(chain[0])
         name = ".".join((head, *chain[1:])) if head else ".".join((UNKNOWN, *chain[1:]))
         return self.catalog.offload.get(name) is not None or (
@@ -2242,22 +2241,6 @@ def _asks_the_object(test: cst.BaseExpression) -> bool:
                 return True
         stack.extend(children_of(node))
     return False
-
-
-_TAILS: dict[int, tuple[Catalog, frozenset[str] | None]] = {}
-
-
-def _offload_tails(catalog: Catalog) -> frozenset[str] | None:
-    """The last parts of the catalog's offload names (`to_thread`, `run_in_executor`), or
-    None when a `prefix.*` pattern makes any last part possible."""
-    kept = _TAILS.get(id(catalog))
-    if kept is not None and kept[0] is catalog:
-        return kept[1]
-    table = catalog.offload
-    tails = None if table.prefix else frozenset(
-        [name.rsplit(".", 1)[-1] for name in table.exact] + list(table.suffix))
-    _TAILS[id(catalog)] = (catalog, tails)
-    return tails
 
 
 def _in_executor(node: cst.Call) -> bool:
