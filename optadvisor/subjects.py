@@ -37,7 +37,7 @@ CALL_FIELDS = {
     "scaled": "bool", "per_item": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
-    "pinned": "bool", "pooled": "bool",
+    "pinned": "bool", "pooled": "bool", "unused": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
     "session_calls": "int", "brief": "bool",
 }
@@ -48,7 +48,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
-    "threadpool_route": "bool",
+    "fresh_loop": "bool", "threadpool_route": "bool",
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
@@ -212,12 +212,16 @@ def _before_serving(fact: FunctionFact) -> bool:
 
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
-                 "rerun")
+                 "rerun", "fresh_loop")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
-                 setup_only: bool = False, rerun: bool = False) -> None:
+                 setup_only: bool = False, rerun: bool = False,
+                 fresh_loop: bool = False) -> None:
         self.fact = fact
+        self.fresh_loop = fresh_loop
+        """Some project call runs it on an event loop made for that call (link.py): an
+        asyncio client kept across calls would be bound to a loop closed by then."""
         self.rerun = rerun
         """Module level that runs again on every interaction (a Streamlit script)."""
         self.catalog = catalog
@@ -303,7 +307,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
-    "threadpool_route": False,
+    "fresh_loop": False, "threadpool_route": False,
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
@@ -377,6 +381,7 @@ class CallView:
         self.paced = fact.paced
         self.foreign = fact.foreign
         self.pinned = fact.pinned
+        self.unused = fact.unused
         self.pooled = fact.pooled
 
     @property

@@ -255,7 +255,7 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
 def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
     if not (item.via or item.awaited or item.runs_once or item.alone or item.wraps
-            or item.offloaded):
+            or item.offloaded or item.fresh_loop):
         return None
     from optadvisor.link import VIA_FLAGS
 
@@ -267,7 +267,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only),
             [[index, found.kind, found.built] for index, found in sorted(item.wraps.items())],
-            sorted(item.offloaded)]
+            sorted(item.offloaded), sorted(item.fresh_loop)]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
@@ -276,7 +276,7 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
 
     if form is None:
         return
-    via, awaited, once, alone, setup_only, wraps, offloaded = form
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found[:-1], tuple(found[-1])) for name, *found in awaited}
@@ -285,6 +285,7 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
     item.setup_only = frozenset(setup_only)
     item.wraps = {index: Wrapped(kind, built) for index, kind, built in wraps}
     item.offloaded = frozenset(offloaded)
+    item.fresh_loop = frozenset(fresh_loop)
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -438,7 +439,7 @@ def _links(form: Any) -> list[Any] | None:
     from optadvisor.link import VIA_FLAGS, Via
 
     types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
-    via, awaited, once, alone, setup_only, wraps, offloaded = _shape(form, 7)
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop = _shape(form, 8)
     for row in _typed(via, list):
         index, chain, *flags = _shape(row, 2 + len(VIA_FLAGS))
         _typed(index, int)
@@ -455,7 +456,7 @@ def _links(form: Any) -> list[Any] | None:
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),
-                  *_typed(offloaded, list)):
+                  *_typed(offloaded, list), *_typed(fresh_loop, list)):
         _typed(index, int)
     for row in _typed(wraps, list):
         index, kind, built = _shape(row, 3)

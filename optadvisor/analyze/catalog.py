@@ -7,6 +7,7 @@ name, and `*.last` patterns by the name's last part.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
 import sys
@@ -125,6 +126,10 @@ class Blocking:
     """Last names of its calls whose work grows with the data, not with the call (`bulk =
     [...]`: a directory walk, a tree copied or removed, an archive, an array or a table
     file read whole): the file work worth a thread even when it runs once."""
+    lazy: frozenset[str] = frozenset()
+    """Last names of its calls that only build what a later method sends (`lazy =
+    ["query"]`: SQLAlchemy's `session.query(M)` runs no SQL until `.all()`): in the receiver
+    chain of a method handed to a thread, they send nothing on the loop."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,20 @@ class Catalog:
         rest = [w for w in words[1:] if w not in _FILLERS]
         return not rest or rest[0] in self.lifecycle_objects
 
+    _roots: frozenset[str] | None = field(default=None, init=False, repr=False,
+                                          compare=False)
+
+    def module_roots(self) -> frozenset[str]:
+        """Top-level module names the catalog's blocking calls, clients and timeouts live
+        under (`requests`, `httpx`, `boto3`), and the standard library's; not builtins."""
+        if self._roots is None:
+            names = [*self.blocking.exact, *self.blocking.prefix, *self.clients.exact,
+                     *self.clients.prefix, *self.timeouts.exact, *self.timeouts.prefix]
+            # Builtins (`open`, `input`) are bound in every module.
+            self._roots = frozenset({name.split(".", 1)[0] for name in names} |
+                                    set(sys.stdlib_module_names)) - set(dir(builtins))
+        return self._roots
+
     def tears_down(self, method: str) -> bool:
         """`cleanup`, `aclose`, `close_session`, `__aexit__`: a call that ends an object's
         life, by the first word of its name (`[ordered] teardown`)."""
@@ -365,7 +384,7 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
                            f"known: {', '.join(sorted(known))}")
     for entry in data.get("blocking", []):
         kinds = []
-        for key in ("quick", "bulk"):
+        for key in ("quick", "bulk", "lazy"):
             names = entry.get(key, [])
             if not isinstance(names, list) or not all(isinstance(q, str) for q in names):
                 raise CatalogError(f"{path}: [[blocking]] {key} must be a list of method names")
@@ -557,6 +576,12 @@ def bulk_call(catalog: Catalog, name: str) -> bool:
     the data (`[[blocking]] bulk`: a walk, a tree copy, an archive), by its last name."""
     entry = catalog.blocking.get(name)
     return entry is not None and _last_name(name) in entry.bulk
+
+
+def lazy_call(catalog: Catalog, name: str) -> bool:
+    """The blocking call `name` only builds what a later call sends (`[[blocking]] lazy`)."""
+    entry = catalog.blocking.get(name)
+    return entry is not None and _last_name(name) in entry.lazy
 
 
 def _last_name(name: str) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from optadvisor.analyze.caching import cache_facts, reads_written_file, static_input
 from optadvisor.analyze.catalog import (
     SDK_RESOURCES, Batch, Catalog, client_call, file_work, is_request, is_route, name_words,
-    quick_call, serves_concurrently,
+    lazy_call, quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
@@ -200,6 +200,7 @@ class Resolver:
     def __init__(self, collector: FactCollector) -> None:
         self.c = collector
         self._memo: dict[tuple[Chain, int], str] = {}
+        self._top: set[str] | None = None
 
     def name(self, chain: Chain, scope: int, depth: int = 0) -> str:
         key = (chain, scope)
@@ -208,6 +209,44 @@ class Resolver:
             hit = self._resolve(chain, scope, depth)
             self._memo[key] = hit
         return hit
+
+    def callee(self, chain: Chain, scope: int) -> str:
+        """The name of what a call with this func chain calls. A name bound to what a call
+        returned and called in turn (`cls = Loader.find(name); cls(config)`, `c =
+        httpx.Client(); c(req)`) calls that result, not the function or class that made
+        it: `Loader.find()` (held-out S34: gerev's data-source constructor was taken for
+        the loader's directory walk). Other chains resolve as `name` does."""
+        name = self.name(chain, scope)
+        if name and not name.endswith("()") and self._holds_result(chain, scope):
+            return name + "()"
+        return name
+
+    def _holds_result(self, chain: Chain, scope: int) -> bool:
+        """`chain` (not called itself) is a local, module name or `self` attribute whose
+        binding is a call's result."""
+        c = self.c
+        head = chain[0]
+        if head.endswith("()") or any(part.endswith("()") for part in chain[1:]):
+            return False
+        f = scope
+        while f != MODULE:
+            fb = c.functions[f]
+            if fb.self_name and head == fb.self_name:
+                if len(chain) != 2:
+                    return False
+                typed = c.class_types.get(fb.class_name, {}).get(chain[1])
+                return typed is not None and bool(typed[0]) and typed[0][-1].endswith("()")
+            if len(chain) != 1:
+                return False
+            if head in fb.types:
+                return fb.types[head][-1].endswith("()")
+            if head in fb.local_names:
+                return False
+            f = fb.parent
+        if len(chain) != 1:
+            return False
+        bound = c.module_types.get(head)
+        return bound is not None and bool(bound[0]) and bound[0][-1].endswith("()")
 
     def _type(self, chain: Chain, scope: int, depth: int = 0) -> str:
         if depth >= _MAX_TYPE_DEPTH:
@@ -248,7 +287,22 @@ class Resolver:
             typ, where = c.module_returns[bare]
             return _join(self._type(typ, where, depth), rest)
         imported = c.imports.get(bare)
+        if imported is None and self._never_bound(bare):
+            return _join(UNKNOWN + mark, rest)
         return _constructed((imported if imported is not None else bare) + mark, rest)
+
+    def _never_bound(self, name: str) -> bool:
+        """A library's module name (`requests`, `time`) that the file neither imports nor
+        binds: the code raises NameError before any call through it is made (held-out S34:
+        two FinGPT scrapers call `requests.post` with only `requests_url` imported; the
+        timeout fix added to them changed nothing)."""
+        c = self.c
+        if self._top is None:
+            self._top = {fb.name for fb in c.functions if fb.parent == MODULE} | {
+                qual for qual in c.class_bases if "." not in qual}
+        return name in c.catalog.module_roots() and not c.star_imported and \
+            name not in c.module_names and name not in c.module_types and \
+            name not in self._top and name not in c.imported_modules
 
 
 def _constructed(root: str, rest: Chain) -> str:
@@ -278,7 +332,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     for cb in collector.calls:
         if not (cb.awaited or cb.in_async_with):
             continue
-        name = resolver.name(cb.chain, cb.function)
+        name = resolver.callee(cb.chain, cb.function)
         if client_call(".".join(part.rstrip("()") for part in cb.chain), catalog):
             io_functions.add(cb.function)
             net_functions.add(cb.function)
@@ -296,10 +350,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         line, col, end_line, _ = positions.functions[i]
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
         resolved_decorators.append(decorators)
-        callees = sorted({resolver.name(ch, i) for ch in fb.call_chains})
+        callees = sorted({resolver.callee(ch, i) for ch in fb.call_chains})
         io = i in io_functions
-        loop_callees = sorted({resolver.name(ch, i) for ch in fb.loop_call_chains})
-        sure = {resolver.name(ch, i) for ch in fb.sure_call_chains}
+        loop_callees = sorted({resolver.callee(ch, i) for ch in fb.loop_call_chains})
+        sure = {resolver.callee(ch, i) for ch in fb.sure_call_chains}
         branch_callees = [name for name in callees if name not in sure]
         functions.append(FunctionFact(
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
@@ -309,10 +363,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
-            lazy_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.lazy_call_chains
+            lazy_callees=tuple(sorted({resolver.callee(ch, i) for ch in fb.lazy_call_chains
                                        if ch})),
             dropped_callees=dropped.get(i, ()), exit_flag=fb.exit_flag,
-            pre_exit_callees=tuple(sorted({resolver.name(ch, i) for ch in fb.pre_exit_chains
+            pre_exit_callees=tuple(sorted({resolver.callee(ch, i) for ch in fb.pre_exit_chains
                                            if ch})) if fb.exit_flag else (),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
@@ -323,13 +377,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                                  for ch in fb.driven_chains})),
             deprecated=fb.deprecated,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
-            gathered=tuple(sorted({resolver.name(ch, i) for ch in fb.gathered_chains})),
+            gathered=tuple(sorted({resolver.callee(ch, i) for ch in fb.gathered_chains})),
         ))
 
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
     """The facts of the file's calls, in the walk's order (FileFacts.calls)."""
     repeated_lines: set[tuple[int, int]] = set()
-    names = {cb.index: resolver.name(cb.chain, cb.function) for cb in collector.calls}
+    names = {cb.index: resolver.callee(cb.chain, cb.function) for cb in collector.calls}
     # An `async with` item is entered by awaiting it: a file handed to it (`async with
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
@@ -338,7 +392,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     file_sessions = _file_sessions(collector)
     builds = {cb.index: cb for cb in collector.calls}
     for cb in collector.calls:
-        if cb.dead:
+        if cb.dead or _switched_off(cb, collector):
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
         name = names[cb.index]
         # Calls the catalog knows are kept everywhere. Inside an async def every other
@@ -436,6 +490,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, pooled=True)
         if fact is not None and fact.client and _pinned(cb, collector):
             fact = replace(fact, pinned=True)
+        if fact is not None and fact.client and _unused(cb, collector):
+            fact = replace(fact, unused=True)
+        if fact is not None and cb.handed_chain and fact.blocking and \
+                lazy_call(catalog, name):
+            # `await asyncio.to_thread(db.query(M).filter(c).all)`: the query is built here
+            # and sent by `.all` in the thread.
+            fact = replace(fact, offloaded=True)
         if fact is not None and cb.iterated and in_async:
             fact = replace(fact, iterated=True)
         if fact is not None and cb.covered:
@@ -611,8 +672,26 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         driven=tuple(sorted({resolver.name(ch, MODULE) for ch in collector.module_driven})),
         module_callees=tuple(sorted({resolver.name(ch, MODULE)
                                      for i, ch in collector.module_calls
-                                     if not (i in builds and builds[i].dead)})),
+                                     if not (i in builds and (builds[i].dead or
+                                                              _switched_off(builds[i],
+                                                                            collector)))})),
     )
+
+
+def _switched_off(cb: CallBuild, collector: FactCollector) -> bool:
+    """Under `if NAME:` in a function, where the module binds NAME once, to `False` or `0`,
+    and no function rebinds it (`global`): a switch its authors turned off (held-out S34c:
+    helm's `TOGETHER_SUPPORTS_ASYNC_REQUESTS = False` guards a job API it never calls)."""
+    if not cb.flag or collector.module_flags.get(cb.flag) != [True] or \
+            cb.flag in collector.rebound_globals:
+        return False
+    f = cb.function
+    while f != MODULE:  # a local or parameter of that name is another value
+        fb = collector.functions[f]
+        if cb.flag in fb.local_names:
+            return False
+        f = fb.parent
+    return True
 
 
 def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
@@ -709,13 +788,16 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
     checked IP with the host's TLS name, an SSRF guard), it mounts an adapter of the
     project's own (S30: data-formulator's fetch checks every redirect), or its connector
     keeps no connection (`TCPConnector(force_close=True)`; S30b: SWE-ReX's runtime), or
-    it only opens a websocket (`session.ws_connect(url)`: that one connection lives as long
-    as the socket and is never pooled for a next call; held-out S33: lmql's LMTP client)."""
+    it opens a websocket (`session.ws_connect(url)`: that one connection lives as long as
+    the socket and is never pooled for a next call; held-out S33: lmql's LMTP client)."""
     if cb.target and cb.function != MODULE:
         uses = [other.chain[1] for other in collector.calls
                 if other.function == cb.function and len(other.chain) == 2
                 and other.chain[0] == cb.target]
-        if uses and all(use == "ws_connect" for use in uses):
+        if "ws_connect" in uses:
+            # Requests beside it set up that socket (a POST that starts the conversation
+            # and sets the cookie the socket is opened with; held-out S34b: gpt4free's
+            # Copilot provider): they share its cookie jar, one identity per conversation.
             return True
     for other in collector.calls:
         if other.arg_of == cb.index and other.chain[-1].removesuffix("()") == \
@@ -1112,6 +1194,53 @@ def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
     return any(host in text for host in _LOOPBACK)
 
 
+class _NameReads:
+    """A walk.py visitor: how often a function reads one plain name, not counting where it
+    is bound (`s = ...`, `with ... as s`) nor where one of its attributes is set (`s.x =
+    ...`): setting an attribute sends nothing through the object."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.reads = 0
+        self._written: set[int] = set()
+
+    def _write(self, target: cst.BaseExpression) -> None:
+        if getattr(target, "value", None) == self.name:  # `s = ...`
+            self._written.add(id(target))
+        value = getattr(target, "value", None)
+        # by class name: this module does not import libcst (a warm scan never parses)
+        if target.__class__.__name__ == "Attribute" and \
+                getattr(value, "value", None) == self.name:  # `s.keep_alive = False`
+            self._written.add(id(value))
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._write(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._write(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._write(node.name)  # type: ignore[arg-type]
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name and id(node) not in self._written:
+            self.reads += 1
+
+
+def _unused(cb: CallBuild, collector: FactCollector) -> bool:
+    """The client `cb` builds is bound to a local the function never reads but to set its
+    attributes: nothing is sent through it (held-out S34 FP: FinGPT's scraper builds
+    `s = requests.session()`, sets `s.keep_alive = False`, then calls `requests.get`).
+    Reusing it would save nothing; the line is dead code, which is not this rule's."""
+    from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
+
+    if not cb.target or cb.function == MODULE:
+        return False
+    reads = _NameReads(cb.target)
+    walk(collector.func_nodes[cb.function], reads)
+    return reads.reads == 0
+
+
 class _Assigned:
     """A walk.py visitor: the values a function's body assigns to one plain name (`url =
     ...`), nested defs and classes left out."""
@@ -1351,6 +1480,16 @@ def _offloaded_functions(collector: FactCollector) -> list[bool]:
     return out
 
 
+_EMBEDDED = frozenset({"subquery", "scalar_subquery", "cte", "exists", "statement",
+                       "as_scalar", "label"})
+"""Last methods of a lazy query chain that make a SQL construct to embed in another
+statement: nothing is sent by the chain itself."""
+
+
+def _last_part(name: str) -> str:
+    return name.rsplit(".", 1)[-1].rstrip("()")
+
+
 def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
               positions: Positions, keep_untagged: bool) -> CallFact | None:
     # An awaited call returns to the loop while it waits, whatever an annotation or a
@@ -1358,6 +1497,11 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     blocking = None if cb.awaited else catalog.blocking.get(name)
     if blocking is not None and catalog.not_blocking.get(name) is not None:
         blocking = None  # `client.close()` on a sync SDK client: no request
+    if blocking is not None and cb.chain_end in _EMBEDDED and \
+            _last_part(name) in blocking.lazy:
+        # `db.query(M).filter(c).subquery()`: a statement built to go inside another one,
+        # which sends it (held-out S34b: RealChar's recent-conversations route).
+        blocking = None
     client = catalog.clients.get(name)
     timeout_rule = catalog.timeouts.get(name)
     # A function of the project that shares a library method's name (`embed_query`) is

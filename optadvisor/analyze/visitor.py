@@ -181,6 +181,9 @@ class CallBuild:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     dead: bool = False
+    flag: str = ""
+    """In the body of `if NAME:` inside a function: NAME (build_facts checks whether the
+    module binds it once, to `False`)."""
     """Under `if False:` / `if 0:`: code switched off, never run."""
     none_tested: tuple[str, ...] = ()
     """Under `if <x> is None:` of its function (the body): the dotted names tested."""
@@ -188,6 +191,12 @@ class CallBuild:
     """For the call a `with open(...)` opens: the calls (by index) made in a loop inside
     its block, in its function (`for root, _, names in os.walk(d): zf.write(...)`)."""
     in_async_with: bool = False
+    chain_end: str = ""
+    """The last method of the call chain this call is the receiver of, if any
+    (`db.query(M).filter(c).subquery()`: `subquery` for both inner calls)."""
+    handed_chain: bool = False
+    """Inside the receiver chain of a bound method handed uncalled to a thread
+    (`to_thread(db.query(M).filter(c).all)`): it runs here, and what it built runs there."""
     contained: bool = False
     """A value of a dict, list or set display (`params.update({"http_client":
     httpx.AsyncClient()})`): kept in a container, whose fate decides reuse."""
@@ -397,12 +406,18 @@ class FactCollector(cst.CSTVisitor):
         self.loop_nodes: list[cst.CSTNode] = []
         self.assign_nodes: list[cst.CSTNode] = []
         self.imported_modules: set[str] = set()
+        self.star_imported = False
+        """`from x import *` somewhere: any name may be bound by it."""
         self.cache_uses = CacheUses()
         self.class_bases: dict[str, set[str]] = {}
         self.class_base_chains: dict[str, list[Chain]] = {}
         """Class qualname -> its bases as name chains (resolved by facts.py for link)."""
         self.module_defs: set[str] = set()
         self.rebound_globals: set[str] = set()
+        self.module_flags: dict[str, list[bool]] = {}
+        """Module-level names, per binding there: whether it binds a literal `False` or `0`
+        (`FEATURE_ON = False`: a switch its authors turned off)."""
+        self._flag_bodies: dict[int, str] = {}
         # Scope state.
         self._func_stack: list[int] = []
         self._class_stack: list[str] = []
@@ -455,6 +470,8 @@ class FactCollector(cst.CSTVisitor):
         """id of a call node -> its build, for the calls a `with` opens (block_loops)."""
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
+        self._handed_chains: set[int] = set()
+        self._chain_ends: dict[int, str] = {}
         self._returned: set[int] = set()
         self._bare_awaits: set[int] = set()
         self._bare_calls: set[int] = set()
@@ -592,6 +609,7 @@ class FactCollector(cst.CSTVisitor):
         if prefix:
             self.imported_modules.add(prefix)
         if isinstance(node.names, cst.ImportStar):
+            self.star_imported = True
             return False
         for alias in node.names:
             name = dotted(alias.name)
@@ -804,6 +822,8 @@ class FactCollector(cst.CSTVisitor):
             # `if TYPE_CHECKING:` runs for type checkers only (held-out S29: phoenix's
             # client keeps a usage sample for them there).
             self._dead_bodies.add(id(node.body))
+        if self._func() is not None and isinstance(node.test, cst.Name):
+            self._flag_bodies[id(node.body)] = node.test.value
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
         elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
@@ -1219,6 +1239,9 @@ class FactCollector(cst.CSTVisitor):
                 func.containers.add(target.value)
             else:
                 func.containers.discard(target.value)
+        if isinstance(target, cst.Name) and func is None and not self._class_stack:
+            self.module_flags.setdefault(target.value, []).append(
+                isinstance(value, (cst.Name, cst.Integer)) and value.value in ("False", "0"))
         if isinstance(target, cst.Name):
             name = target.value
             stored_globally = func is None or name in func.globals
@@ -1544,6 +1567,9 @@ class FactCollector(cst.CSTVisitor):
     def visit_Del(self, node: cst.Del) -> None:
         self.cache_uses.delete(self, node)
 
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.cache_uses.subscript(self, node)
+
     def _connections(self, names: set[str]) -> set[str]:
         """Of these names, locals bound to a connection, session or transaction (`async with
         pool.acquire() as conn`, `session = async_session()`, or a `with` item bound to a
@@ -1629,6 +1655,16 @@ class FactCollector(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         index = len(self.call_nodes)
         self.call_nodes.append(node)
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
+            # Calls are met outermost first: the receiver calls get the chain's last method.
+            end = self._chain_ends.get(id(node), node.func.attr.value)
+            part: cst.BaseExpression = node.func.value
+            while isinstance(part, (cst.Call, cst.Attribute)):
+                if isinstance(part, cst.Call):
+                    self._chain_ends[id(part)] = end
+                    part = part.func
+                else:
+                    part = part.value
         if self._loop_stack and isinstance(node.func, cst.Attribute) and \
                 isinstance(node.func.value, cst.Name) and node.func.attr.value in MUTATORS:
             self._loop_writes(node.func.value.value)
@@ -1667,7 +1703,13 @@ class FactCollector(cst.CSTVisitor):
                 if ref is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else ""
                     passes.append((-1 if keyword else position, keyword, ref))
-                    self.handed.add(".".join(ref))
+                    if not (isinstance(node.func, cst.Name)
+                            and node.func.value == "async_to_sync"
+                            or isinstance(node.func, cst.Attribute)
+                            and node.func.attr.value == "async_to_sync"):
+                        # (a coroutine function handed to asgiref's runner is driven
+                        # by it, not handed to code that may await it elsewhere)
+                        self.handed.add(".".join(ref))
         if func is not None and isinstance(node.func, cst.Name) and \
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
@@ -1708,6 +1750,17 @@ class FactCollector(cst.CSTVisitor):
                 if func is not None:
                     func.driven_chains.append(inner)
                 else:  # `if __name__ == "__main__": asyncio.run(main())`
+                    self.module_driven.append(inner)
+        elif chain is not None and chain[-1] == "async_to_sync()" and \
+                isinstance(node.func, cst.Call) and node.func.args:
+            # asgiref's `async_to_sync(use_api)(text)` from sync code runs the coroutine on
+            # an event loop made for that call (held-out S34b: Open-Assistant's Celery
+            # tasks), as `asyncio.run(use_api(text))` would.
+            inner = chain_of(node.func.args[0].value)
+            if inner is not None:
+                if func is not None:
+                    func.driven_chains.append(inner)
+                else:
                     self.module_driven.append(inner)
         elif chain is not None and node.args and func is not None and (
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
@@ -1815,6 +1868,8 @@ class FactCollector(cst.CSTVisitor):
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             iterated=id(node) in self._iterated, contained=id(node) in self._contained,
             in_async_with=id(node) in self._async_with_items,
+            handed_chain=id(node) in self._handed_chains,
+            chain_end=self._chain_ends.get(id(node), ""),
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), flags=tuple(flags),
             positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
@@ -1828,6 +1883,8 @@ class FactCollector(cst.CSTVisitor):
             dead=id(node) in self._unreachable or any(
                 id(n.body) in self._dead_bodies and branch == "body"
                 for n, _, branch in self._if_stack),
+            flag=next((self._flag_bodies[id(n.body)] for n, _, branch in self._if_stack
+                       if branch == "body" and id(n.body) in self._flag_bodies), ""),
             none_tested=tuple(self._none_bodies[id(n.body)] for n, f, branch in self._if_stack
                               if f == self._fidx and branch == "body"
                               and id(n.body) in self._none_bodies),
@@ -1948,6 +2005,16 @@ class FactCollector(cst.CSTVisitor):
                 self._offload_args.add(id(value))
             elif isinstance(value, cst.Name) and func is not None:
                 func.offloaded_names.add(value.value)
+            elif isinstance(value, cst.Attribute):
+                # `to_thread(db.query(M).filter(c).all)`: the calls building the receiver
+                # run here; the method handed over runs in the thread.
+                part: cst.BaseExpression = value.value
+                while isinstance(part, (cst.Call, cst.Attribute)):
+                    if isinstance(part, cst.Call):
+                        self._handed_chains.add(id(part))
+                        part = part.func
+                    else:
+                        part = part.value
 
 
 _PLAIN_DECORATORS = frozenset({"lru_cache", "cache", "cached_property", "staticmethod",

