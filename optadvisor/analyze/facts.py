@@ -576,9 +576,15 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # list of their own: few of them await).
         line, _, end_line, _ = positions.loops[lb.index] if lb.index >= 0 else \
             positions.calls[lb.await_call]
+        # Not a retry against a server of this machine (`httpx.get(f"http://127.0.0.1:
+        # {port}/health")` until a worker it started answers; held-out S34e: gradio's
+        # static workers): a readiness poll, where backoff and jitter spare no one.
         network = lb.retry is not None and any(
             c.function == lb.function and line <= c.line <= end_line
-            and (c.timeout or c.blocking in _NETWORK) for c in calls)
+            and (c.timeout or c.blocking in _NETWORK) and not _loopback(
+                collector.call_nodes[cb.index],
+                collector.func_nodes[cb.function] if cb.function != MODULE else None)
+            for cb, c in by_index.values())
         span = positions.calls[lb.await_call] if lb.await_call >= 0 else (0, 0, 0, 0)
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
@@ -872,6 +878,20 @@ a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
 
 
+def _makes_returned_client(cb: CallBuild, collector: FactCollector,
+                           builds: dict[int, CallBuild], names: dict[int, str],
+                           catalog: Catalog) -> bool:
+    """`return boto3.session.Session(**creds).client("s3")`: what `cb` builds makes, right
+    away, the client a factory returns (held-out S34e: metaflow's client provider). In the
+    walk's order the call made on `cb`'s result is the one just before it."""
+    outer = builds.get(cb.index - 1)
+    if outer is None or not outer.returned or \
+            catalog.clients.get(names.get(outer.index, "")) is None:
+        return False
+    func = collector.call_nodes[outer.index].func
+    return getattr(func, "value", None) is collector.call_nodes[cb.index]
+
+
 def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
             builds: dict[int, CallBuild], names: dict[int, str], catalog: Catalog
             ) -> CallFact:
@@ -885,7 +905,7 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     # `return OpenAI(**params)`; held-out S29: Agently's client factories): the container's
     # fate, not this call, decides whether it is reused.
     owned = owned or cb.contained
-    returned = cb.returned
+    returned = cb.returned or _makes_returned_client(cb, collector, builds, names, catalog)
     shared = cb.guarded
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
@@ -1172,7 +1192,8 @@ _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
     """The URL the call is given (its first argument, `url=` or `base_url=`) is on this
     machine: a string naming localhost, or a local the function assigns one to
-    (`proxy_url = f"http://localhost:{port}"`)."""
+    (`proxy_url = f"http://localhost:{port}"`), or a name or attribute that says so
+    (`f"{self.local_api_url}startup-events"`: held-out S34e, gradio asks its own server)."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
     from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
@@ -1184,7 +1205,14 @@ def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
     if isinstance(value, cst.Name) and scope is not None:
         assigned = _Assigned(value.value)
         walk(scope.body, assigned)
-        value = assigned.values[0] if len(assigned.values) == 1 else None
+        if len(assigned.values) == 1:
+            value = assigned.values[0]
+    if isinstance(value, cst.FormattedString) and value.parts and \
+            isinstance(value.parts[0], cst.FormattedStringExpression):
+        value = value.parts[0].expression  # `f"{base}/path"`: the host is in `base`
+    if isinstance(value, (cst.Name, cst.Attribute)):
+        last = value.value if isinstance(value, cst.Name) else value.attr.value
+        return bool({"local", "localhost", "loopback"} & set(name_words(last)))
     if not isinstance(value, (cst.SimpleString, cst.FormattedString,
                               cst.ConcatenatedString)):
         return False
@@ -1494,7 +1522,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
               positions: Positions, keep_untagged: bool) -> CallFact | None:
     # An awaited call returns to the loop while it waits, whatever an annotation or a
     # catalog wildcard says about its receiver: it is never blocking.
-    blocking = None if cb.awaited else catalog.blocking.get(name)
+    blocking = None if cb.awaited or cb.awaitable else catalog.blocking.get(name)
     if blocking is not None and catalog.not_blocking.get(name) is not None:
         blocking = None  # `client.close()` on a sync SDK client: no request
     if blocking is not None and cb.chain_end in _EMBEDDED and \

@@ -194,6 +194,9 @@ class CallBuild:
     chain_end: str = ""
     """The last method of the call chain this call is the receiver of, if any
     (`db.query(M).filter(c).subquery()`: `subquery` for both inner calls)."""
+    awaitable: bool = False
+    """A positional argument of `asyncio.wait_for`/`shield`/`gather`/`ensure_future` or a
+    `create_task`: it makes an awaitable, which they await."""
     handed_chain: bool = False
     """Inside the receiver chain of a bound method handed uncalled to a thread
     (`to_thread(db.query(M).filter(c).all)`): it runs here, and what it built runs there."""
@@ -471,6 +474,7 @@ class FactCollector(cst.CSTVisitor):
         self._assigned: dict[int, tuple[str, bool]] = {}
         self._offload_args: set[int] = set()
         self._handed_chains: set[int] = set()
+        self._awaitables: set[int] = set()
         self._chain_ends: dict[int, str] = {}
         self._returned: set[int] = set()
         self._bare_awaits: set[int] = set()
@@ -1825,6 +1829,13 @@ class FactCollector(cst.CSTVisitor):
             # A constructor fed from the loop's item (its key, URL, config): one object
             # per item by design.
             per_item = self._batch_shape(node)[0]
+        if node.args and (chain[-1] == "create_task" or chain[0] == "asyncio" and len(chain) == 2
+                          and chain[1] in _TAKES_AWAITABLES):
+            # `await asyncio.wait_for(self.process.wait(), t)`: the argument is an
+            # awaitable (held-out S34e: metaflow's asyncio subprocess, typed as Popen by
+            # its other binding); what makes it blocks nothing.
+            self._awaitables.update(id(arg.value) for arg in node.args
+                                    if isinstance(arg.value, cst.Call) and arg.keyword is None)
         if self._is_offload(chain) or _in_executor(node):
             self._mark_offloaded_args(node)
             if node.args and isinstance(node.args[0].value, cst.Attribute) and \
@@ -1869,6 +1880,7 @@ class FactCollector(cst.CSTVisitor):
             iterated=id(node) in self._iterated, contained=id(node) in self._contained,
             in_async_with=id(node) in self._async_with_items,
             handed_chain=id(node) in self._handed_chains,
+            awaitable=id(node) in self._awaitables,
             chain_end=self._chain_ends.get(id(node), ""),
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), flags=tuple(flags),
             positional=positional,
@@ -2017,6 +2029,9 @@ class FactCollector(cst.CSTVisitor):
                         part = part.value
 
 
+_TAKES_AWAITABLES = frozenset({"wait_for", "shield", "gather", "ensure_future",
+                               "run_coroutine_threadsafe"})
+"""asyncio functions whose positional arguments are awaitables."""
 _PLAIN_DECORATORS = frozenset({"lru_cache", "cache", "cached_property", "staticmethod",
                                "classmethod"})
 """Decorators that keep what a function returns (FactCollector._infer_return)."""
