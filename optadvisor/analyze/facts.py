@@ -878,6 +878,20 @@ a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
 
 
+_CACHE_WORDS = frozenset({"cache", "cached", "memo", "memoize", "memoized", "lazy", "once",
+                          "singleton"})
+
+
+def _cached_factory(cb: CallBuild, names: dict[int, str]) -> bool:
+    """Built in a lambda handed to a helper named for a cache (`_get_cached_client(key,
+    lambda: Mistral(api_key=key))`): the helper calls it on a miss only (held-out S34f:
+    PromptLayer's provider clients, an LRU cache keyed by API key)."""
+    if cb.lambda_host is None:
+        return False
+    host = names.get(cb.lambda_host[0], "").rsplit(".", 1)[-1]
+    return bool(set(name_words(host)) & _CACHE_WORDS)
+
+
 def _makes_returned_client(cb: CallBuild, collector: FactCollector,
                            builds: dict[int, CallBuild], names: dict[int, str],
                            catalog: Catalog) -> bool:
@@ -906,7 +920,7 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     # fate, not this call, decides whether it is reused.
     owned = owned or cb.contained
     returned = cb.returned or _makes_returned_client(cb, collector, builds, names, catalog)
-    shared = cb.guarded
+    shared = cb.guarded or _cached_factory(cb, names)
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
         # `client = client or httpx.AsyncClient()`: a default for what the caller may
