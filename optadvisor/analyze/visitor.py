@@ -181,10 +181,10 @@ class CallBuild:
     covered: bool = False
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     dead: bool = False
+    """Under `if False:` / `if 0:`: code switched off, never run."""
     flag: str = ""
     """In the body of `if NAME:` inside a function: NAME (build_facts checks whether the
     module binds it once, to `False`)."""
-    """Under `if False:` / `if 0:`: code switched off, never run."""
     none_tested: tuple[str, ...] = ()
     """Under `if <x> is None:` of its function (the body): the dotted names tested."""
     block_loops: tuple[int, ...] = ()
@@ -1707,12 +1707,9 @@ class FactCollector(cst.CSTVisitor):
                 if ref is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else ""
                     passes.append((-1 if keyword else position, keyword, ref))
-                    if not (isinstance(node.func, cst.Name)
-                            and node.func.value == "async_to_sync"
-                            or isinstance(node.func, cst.Attribute)
-                            and node.func.attr.value == "async_to_sync"):
-                        # (a coroutine function handed to asgiref's runner is driven
-                        # by it, not handed to code that may await it elsewhere)
+                    # A coroutine function handed to asgiref's runner is driven by it, not
+                    # handed to code that may await it on another loop.
+                    if (chain_of(node.func) or ("",))[-1] != "async_to_sync":
                         self.handed.add(".".join(ref))
         if func is not None and isinstance(node.func, cst.Name) and \
                 node.func.value in func.param_names:
