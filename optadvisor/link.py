@@ -1157,18 +1157,18 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     for source, facts in files:
         # Of functions, and of module-level code (`asyncio.run(main())` under a `__main__`
         # guard; held-out R: AI-Researcher's paper-writing scripts, 29 findings).
-        names = [name for fn in facts.functions for name in fn.driven]
-        in_functions = len(names)
-        if context_of(source.rel) != "test":
-            names.extend(facts.driven)
+        # (name, run by a function of a service file: maybe many times per process)
         service = _service_file(source.rel)
-        for n, name in enumerate(names):
+        names = [(name, service) for fn in facts.functions for name in fn.driven]
+        if context_of(source.rel) != "test":
+            names.extend((name, False) for name in facts.driven)
+        for name, repeated in names:
             target = index.resolve(source.rel, name) if "<locals>" not in name else next(
                 ((source.rel, i) for i, fn in enumerate(facts.functions)
                  if fn.qualname == name), None)  # a def nested in the runner's function
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
-                if service and n < in_functions:
+                if repeated:
                     per_call.add(target)
         # A Flask view runs on an event loop made for its request (held-out S33: OpenCopilot's
         # chat routes, 12 OPT104 findings whose database calls delayed only that request).
@@ -1240,10 +1240,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         if keep == alone:
             break
         alone = keep
-    out: dict[str, set[int]] = {}
-    for rel, i in alone:
-        out.setdefault(rel, set()).add(i)
-    return out, _by_file(fresh)
+    return _by_file(alone), _by_file(fresh)
 
 
 def _by_file(keys: set[FunctionKey]) -> dict[str, set[int]]:

@@ -200,7 +200,6 @@ class Resolver:
     def __init__(self, collector: FactCollector) -> None:
         self.c = collector
         self._memo: dict[tuple[Chain, int], str] = {}
-        self._top: set[str] | None = None
 
     def name(self, chain: Chain, scope: int, depth: int = 0) -> str:
         key = (chain, scope)
@@ -296,13 +295,10 @@ class Resolver:
         binds: the code raises NameError before any call through it is made (held-out S34:
         two FinGPT scrapers call `requests.post` with only `requests_url` imported; the
         timeout fix added to them changed nothing)."""
-        c = self.c
-        if self._top is None:
-            self._top = {fb.name for fb in c.functions if fb.parent == MODULE} | {
-                qual for qual in c.class_bases if "." not in qual}
+        c = self.c  # (module-level defs are in module_names; top-level classes key class_bases)
         return name in c.catalog.module_roots() and not c.star_imported and \
             name not in c.module_names and name not in c.module_types and \
-            name not in self._top and name not in c.imported_modules
+            name not in c.class_bases and name not in c.imported_modules
 
 
 def _constructed(root: str, rest: Chain) -> str:
@@ -409,7 +405,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 fact.client or fact.blocking or fact.timeout or fact.loader or fact.batch):
             fact = replace(fact, constructs=True)
         if fact is not None and (fact.client or fact.constructs):
-            fact = _escape(fact, cb, collector, builds, names, catalog)
+            fact = _escape(fact, cb, collector, builds, names, catalog, receivers)
         if fact is not None and fact.loader and static_input(collector, cb.reads, cb.function) \
                 and not _inside_loader(cb, names, catalog) \
                 and not reads_written_file(collector.call_nodes[cb.index],
@@ -721,18 +717,19 @@ def _class_like(chain: tuple[str, ...]) -> bool:
     return last[:1].isupper() and not last.isupper()
 
 
-def _instance_receivers(collector: FactCollector) -> set[int]:
-    """Calls whose result is at once the receiver of a method call (`Storage().get(k)`):
-    in the walk's order, a call's receiver call is the next call met."""
+def _instance_receivers(collector: FactCollector) -> dict[int, int]:
+    """Calls whose result is at once the receiver of a method call (`Storage().get(k)`),
+    each with that method call: in the walk's order, a call's receiver call is the next
+    call met."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
-    found = set()
+    found: dict[int, int] = {}
     nodes = collector.call_nodes
     for cb in collector.calls:
         if len(cb.chain) >= 2 and cb.chain[-2].endswith("()") and cb.index + 1 < len(nodes):
             func = nodes[cb.index].func
             if isinstance(func, cst.Attribute) and func.value is nodes[cb.index + 1]:
-                found.add(cb.index + 1)
+                found[cb.index + 1] = cb.index
     return found
 
 
@@ -892,23 +889,19 @@ def _cached_factory(cb: CallBuild, names: dict[int, str]) -> bool:
     return bool(set(name_words(host)) & _CACHE_WORDS)
 
 
-def _makes_returned_client(cb: CallBuild, collector: FactCollector,
-                           builds: dict[int, CallBuild], names: dict[int, str],
-                           catalog: Catalog) -> bool:
+def _makes_returned_client(cb: CallBuild, builds: dict[int, CallBuild],
+                           names: dict[int, str], catalog: Catalog,
+                           receivers: Mapping[int, int]) -> bool:
     """`return boto3.session.Session(**creds).client("s3")`: what `cb` builds makes, right
-    away, the client a factory returns (held-out S34e: metaflow's client provider). In the
-    walk's order the call made on `cb`'s result is the one just before it."""
-    outer = builds.get(cb.index - 1)
-    if outer is None or not outer.returned or \
-            catalog.clients.get(names.get(outer.index, "")) is None:
-        return False
-    func = collector.call_nodes[outer.index].func
-    return getattr(func, "value", None) is collector.call_nodes[cb.index]
+    away, the client a factory returns (held-out S34e: metaflow's client provider)."""
+    outer = builds.get(receivers.get(cb.index, -1))
+    return outer is not None and outer.returned and \
+        catalog.clients.get(names.get(outer.index, "")) is not None
 
 
 def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
-            builds: dict[int, CallBuild], names: dict[int, str], catalog: Catalog
-            ) -> CallFact:
+            builds: dict[int, CallBuild], names: dict[int, str], catalog: Catalog,
+            receivers: Mapping[int, int]) -> CallFact:
     """Whether a constructed client outlives the call that built it. A factory returns it
     (`return OpenAI()`, or through a local); `OpenAI(http_client=httpx.Client())` gives
     the inner client to the outer one; a local stored into an attribute or a container (or
@@ -919,7 +912,7 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     # `return OpenAI(**params)`; held-out S29: Agently's client factories): the container's
     # fate, not this call, decides whether it is reused.
     owned = owned or cb.contained
-    returned = cb.returned or _makes_returned_client(cb, collector, builds, names, catalog)
+    returned = cb.returned or _makes_returned_client(cb, builds, names, catalog, receivers)
     shared = cb.guarded or _cached_factory(cb, names)
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
@@ -1247,13 +1240,13 @@ class _NameReads:
         self._written: set[int] = set()
 
     def _write(self, target: cst.BaseExpression) -> None:
-        if getattr(target, "value", None) == self.name:  # `s = ...`
+        import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+        if isinstance(target, cst.Name) and target.value == self.name:  # `s = ...`
             self._written.add(id(target))
-        value = getattr(target, "value", None)
-        # by class name: this module does not import libcst (a warm scan never parses)
-        if target.__class__.__name__ == "Attribute" and \
-                getattr(value, "value", None) == self.name:  # `s.keep_alive = False`
-            self._written.add(id(value))
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and \
+                target.value.value == self.name:  # `s.keep_alive = False`
+            self._written.add(id(target.value))
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._write(node.target)
@@ -1528,10 +1521,6 @@ _EMBEDDED = frozenset({"subquery", "scalar_subquery", "cte", "exists", "statemen
 statement: nothing is sent by the chain itself."""
 
 
-def _last_part(name: str) -> str:
-    return name.rsplit(".", 1)[-1].rstrip("()")
-
-
 def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
               positions: Positions, keep_untagged: bool) -> CallFact | None:
     # An awaited call returns to the loop while it waits, whatever an annotation or a
@@ -1539,8 +1528,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     blocking = None if cb.awaited or cb.awaitable else catalog.blocking.get(name)
     if blocking is not None and catalog.not_blocking.get(name) is not None:
         blocking = None  # `client.close()` on a sync SDK client: no request
-    if blocking is not None and cb.chain_end in _EMBEDDED and \
-            _last_part(name) in blocking.lazy:
+    if blocking is not None and cb.chain_end in _EMBEDDED and lazy_call(catalog, name):
         # `db.query(M).filter(c).subquery()`: a statement built to go inside another one,
         # which sends it (held-out S34b: RealChar's recent-conversations route).
         blocking = None

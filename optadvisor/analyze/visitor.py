@@ -1691,6 +1691,10 @@ class FactCollector(cst.CSTVisitor):
         passes = []
         if isinstance(node.func, cst.Lambda):
             self._lambda_args.add(id(node.func))  # `(lambda: f())()`: called here
+        chain = chain_of(node.func)
+        # A coroutine function handed to asgiref's runner is driven by it, not handed to
+        # code that may await it on another loop.
+        hands_over = chain is None or chain[-1] != "async_to_sync"
         for position, arg in enumerate(node.args):
             if isinstance(arg.value, cst.Lambda):
                 self._lambda_args.add(id(arg.value))
@@ -1707,14 +1711,11 @@ class FactCollector(cst.CSTVisitor):
                 if ref is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else ""
                     passes.append((-1 if keyword else position, keyword, ref))
-                    # A coroutine function handed to asgiref's runner is driven by it, not
-                    # handed to code that may await it on another loop.
-                    if (chain_of(node.func) or ("",))[-1] != "async_to_sync":
+                    if hands_over:
                         self.handed.add(".".join(ref))
         if func is not None and isinstance(node.func, cst.Name) and \
                 node.func.value in func.param_names:
             func.called_params.add(node.func.value)
-        chain = chain_of(node.func)
         if chain is not None and any(chain[0].removesuffix("()") in names
                                      for names in self._lambda_params):
             # `lambda f: f.read()`: the lambda's own parameter, not the function's `f`.
