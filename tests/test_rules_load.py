@@ -902,3 +902,30 @@ def test_a_function_only_module_level_code_calls_runs_once(tmp_path):
     found = {(r.path, r.line): r.priority for r in report.recommendations}
     assert sorted(found) == [("openui/litellm.py", 10), ("openui/search.py", 5)]
     assert found["openui/search.py", 5] == found["openui/litellm.py", 10]
+
+
+def test_a_download_under_a_missing_file_check_ranks_one_level_down():
+    # Held-out S34b, S34c, S35b: dataset, font and model downloads cached on disk
+    # (`if not os.path.exists(path):` before the request) run on a first run only.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import os
+        import requests
+
+        def font_path(settings):
+            if not os.path.exists(settings.FONT_PATH):
+                r = requests.get(settings.FONT_URL)
+                with open(settings.FONT_PATH, "wb") as f:
+                    f.write(r.content)
+            return settings.FONT_PATH
+
+        def fetch(url):
+            return requests.get(url)
+    """)
+    recs, error = scan_source(code, select=("OPT202",))
+    assert error is None
+    assert sorted((r.line, r.priority, "first run" in r.message) for r in recs) == [
+        (7, "medium", True), (13, "high", False)]

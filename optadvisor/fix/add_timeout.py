@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -48,7 +49,7 @@ def build(ctx: FixContext) -> Fix:
     long = f" (`{word}` in the call, its function, class or module says the answer may " \
         "take long — a generation, a file the server processes, a job or tool run: a long " \
         "read timeout)" \
-        if word and not _polls(ctx, site.node) else ""
+        if word and not _short_anyway(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     caught, also = _retried_on_refusal(ctx, site.node)
     return ctx.change(
@@ -129,30 +130,60 @@ def _known_timeouts(ctx: FixContext, node: ast.Call) -> list[str]:
     found: list[str] = []
     params = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args,
                               *scope.args.kwonlyargs)]
+    # A local bound only below the call is no setting the call could have used (held-out
+    # S35: BrowserGym's reset request, above `timeout = 10 * 60` for the poll after it).
     names = [*params, *(inner.id if isinstance(inner, ast.Name) else ast.unparse(inner)
                         for inner in ast.walk(scope)
-                        if isinstance(inner, (ast.Name, ast.Attribute)))]
+                        if isinstance(inner, ast.Attribute) or isinstance(inner, ast.Name)
+                        and inner.lineno <= node.lineno)]
     # The object's own setting, set by any method of its class (`self.timeout =
     # config["TIMEOUT"]` in `__init__`; held-out S: UFO's CogAgent service reads one and
     # never passes it).
     cls = ctx.source.scope_of(scope)
+    millis: set[str] = set()
     if isinstance(cls, ast.ClassDef):
-        names.extend(ast.unparse(target) for inner in ast.walk(cls)
-                     if isinstance(inner, (ast.Assign, ast.AnnAssign))
-                     for target in (inner.targets if isinstance(inner, ast.Assign)
-                                    else [inner.target])
-                     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                     and target.value.id == "self")
+        # Not a nested class's `self` (held-out S35c: ChuanhuChatGPT's Midjourney client
+        # holds a `FetchDataPack` class whose `self.timeout` is its own task deadline).
+        for inner in _own_nodes(cls):
+            if not isinstance(inner, (ast.Assign, ast.AnnAssign)):
+                continue
+            for target in (inner.targets if isinstance(inner, ast.Assign) else [inner.target]):
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "self":
+                    text = ast.unparse(target)
+                    names.append(text)
+                    # `self.timeout = 10000  # ms`: a browser's wait in milliseconds,
+                    # not a socket's (held-out S35: BrowserGym's Playwright pages).
+                    if isinstance(inner.value, ast.Constant) and \
+                            isinstance(inner.value.value, (int, float)) and \
+                            not isinstance(inner.value.value, bool) and inner.value.value >= 1000:
+                        millis.add(text)
     for text in names:
         owner, _, last = text.rpartition(".")
         words = name_words(last)
         # Not a class (`requests.Timeout`, `asyncio.TimeoutError` in an `except`), nor a
-        # member of one (`StatusCode.TIMEOUT_ERROR`): an error to report is no wait.
-        if last and "timeout" in words and not {"error", "exception", "exceeded"} & set(words) \
+        # member of one (`StatusCode.TIMEOUT_ERROR`): an error to report is no wait; nor
+        # how long an idle pooled connection is kept (held-out S35: camel's IMAP pool,
+        # `_connection_idle_timeout = 300`).
+        if last and "timeout" in words and not {"error", "exception", "exceeded", "idle",
+                                                "keepalive"} & set(words) \
+                and text not in millis \
                 and not (last[0].isupper() and not last.isupper()) \
                 and not owner.rsplit(".", 1)[-1][:1].isupper() and text not in found:
             found.append(text)
     return found[:3]
+
+
+def _own_nodes(cls: ast.ClassDef) -> Iterator[ast.AST]:
+    """The nodes of a class's body, its methods' included, but not those of a class
+    nested in it."""
+    todo: list[ast.AST] = list(cls.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.ClassDef):
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
 
 
 def _keyword(ctx: FixContext) -> str:
@@ -216,9 +247,7 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     node = ctx.source.find(ctx.span, ast.Call)
     streamed = node is not None and _streams(node)
     evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx, None)
-    long = (bool(evidence) and not (node is not None and (_polls(ctx, node)
-                                                          or _token_request(ctx, node)
-                                                          or _quick_read(ctx, node)))) \
+    long = (bool(evidence) and not (node is not None and _short_anyway(ctx, node))) \
         or streamed
     text = ctx.params.get("long_value", "") if long else ""
     try:
@@ -237,6 +266,11 @@ def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     module = ctx.params.get("import", "")
     edit = ctx.source.import_edit(module) if module else None
     return Refinement(apply, (edit,) if edit is not None else ())
+
+
+def _short_anyway(ctx: FixContext, node: ast.Call) -> bool:
+    """A poll, a token request or a quick read answers at once whatever words it holds."""
+    return _polls(ctx, node) or _token_request(ctx, node) or _quick_read(ctx, node)
 
 
 def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
@@ -369,9 +403,11 @@ _FILE_READS = frozenset({"read", "read_bytes"})
 
 
 _RESOURCE_STEMS = frozenset({"tool", "agent", "sandbox", "run", "task", "job", "workflow",
-                             "summar*", "launch*", "ingest*", "embed*", "index*", "quer*"})
+                             "summar*", "launch*", "ingest*", "embed*", "index*", "quer*",
+                             "execut*"})
 """Long-call words that name a resource a GET may just read (its status, its result, a
-summary made before, a search: `GET /search?query=`); a POST to them runs the work (a RAG
+summary made before, a search: `GET /search?query=`, an execution's log: held-out S35,
+Zapier's `execution-log/{id}`); a POST to them runs the work (a RAG
 service's `/query/global`, `/api/AddURLEmbeddings` fetching and embedding a page:
 held-out S32c, both got a 30 s read)."""
 
@@ -399,10 +435,28 @@ def _long_word(ctx: FixContext, node: ast.Call | None) -> str:
     where = _ID_NAMES.sub(" ", where)
     words = name_words(where)
     return next((word for i, word in enumerate(words) if _says(word, stems) and not (
-        # A prompt template is stored text, not a prompt run (`get_prompt_template`,
-        # `/prompt-templates/{name}`: held-out S34f, PromptLayer's template registry).
-        word in ("prompt", "prompts") and words[i + 1:i + 2] in (["template"], ["templates"]))),
+        _qualified(word, words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else ""))),
         "")
+
+
+_NOT_WORK = {
+    # A prompt template is stored text, not a prompt run (`get_prompt_template`,
+    # `/prompt-templates/{name}`: held-out S34f, PromptLayer's template registry).
+    ("prompt", "template"), ("prompts", "template"), ("prompt", "templates"),
+    ("prompts", "templates"),
+    # A URL's query string (`params=query_params`), a step-by-step answer (Wolfram's
+    # `step_by_step` solution) name no search or job run (held-out S35: camel's Semantic
+    # Scholar and Wolfram tools got 600 s).
+    ("query", "params"), ("query", "param"), ("query", "parameters"), ("query", "string"),
+    ("step", "by")}
+"""A long-call word and the word after it that together name something quick."""
+
+
+def _qualified(word: str, before: str, after: str) -> bool:
+    """`word` is qualified by its neighbours into something that is no long call: a pair
+    of `_NOT_WORK`, or `agent` in a User-Agent header (held-out S34 and S35: installers and
+    scrapers that send one got 600 s)."""
+    return (word, after) in _NOT_WORK or (before, word) in (("user", "agent"), ("by", "step"))
 
 
 _ID_NAMES = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*_ids?\b")
