@@ -900,8 +900,8 @@ def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFact
                      ) -> dict[str, dict[int, Wrapped]]:
     """Calls that make an instance of a project class whose `__init__` builds a client,
     itself or through a factory of the project it calls (a function that returns the
-    client it builds: `self.s3 = S3Helper._client()`, `return boto3.client("s3")`), per
-    file. Made per call of a function, such an instance builds a client per call (held-out
+    client it builds: `self.s3 = S3Helper._client()`, `return boto3.client("s3")`), or
+    that call such a factory themselves (`client = self.get_client()`), per file. Made per call of a function, such an instance builds a client per call (held-out
     V: SuperAGI's `S3Helper()` in every file tool, a boto3 client each). Not a client
     built only when none was passed (`client or Client()`), nor one `__init__` returns."""
     factories: dict[FunctionKey, CallFact] = {}
@@ -925,6 +925,13 @@ def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFact
                      if fn.name == "__init__" and fn.class_name
                      and fn.qualname.rsplit(".", 1)[0] not in singletons)
     wrappers: dict[FunctionKey, Wrapped] = {}
+    # A factory called where its client is used (`client = self.get_client()` in the
+    # method that sends, per call; held-out S35b: marker's OpenAI and Claude services)
+    # builds one per call of that function, as a wrapper made there does.
+    for key, call in factories.items():
+        factory = index.facts[key[0]].functions[key[1]]
+        if call.fresh and not factory.cached:
+            wrappers[key] = Wrapped(call.client, f"{factory.qualname} → {call.name}")
     for rel, i, fn in inits:
         key = (rel, i)
         if key in built:

@@ -263,6 +263,10 @@ class CallFact:
     (its instance used at once, `Storage().get(k)`, or kept in a local): a project class
     whose `__init__` builds a client (link.py's wrappers) builds one per call too. Its
     client flags (returned, shared, param_config, ...) are computed as for a client."""
+    fresh: bool = False
+    """Of a client: returned as it is built (`return OpenAI(...)`, or a local only
+    returned) and kept nowhere else (no attribute, global or container, no first-use
+    guard): each call of its function hands out a new one (link.py's factories)."""
     flags: str = ""
     """`name=True` / `name=False` for the keyword arguments it passes as a literal bool,
     space-separated (`is_valid_url(url, check_reachability=False)`: link matches

