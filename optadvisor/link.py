@@ -901,9 +901,10 @@ def _client_wrappers(index: ProjectIndex, files: list[tuple[SourceFile, FileFact
     """Calls that make an instance of a project class whose `__init__` builds a client,
     itself or through a factory of the project it calls (a function that returns the
     client it builds: `self.s3 = S3Helper._client()`, `return boto3.client("s3")`), or
-    that call such a factory themselves (`client = self.get_client()`), per file. Made per call of a function, such an instance builds a client per call (held-out
-    V: SuperAGI's `S3Helper()` in every file tool, a boto3 client each). Not a client
-    built only when none was passed (`client or Client()`), nor one `__init__` returns."""
+    that call such a factory themselves (`client = self.get_client()`), per file. Made per
+    call of a function, such an instance builds a client per call (held-out V: SuperAGI's
+    `S3Helper()` in every file tool, a boto3 client each). Not a client built only when
+    none was passed (`client or Client()`), nor one `__init__` returns."""
     factories: dict[FunctionKey, CallFact] = {}
     inits: list[tuple[str, int, FunctionFact]] = []
     built: dict[FunctionKey, CallFact] = {}

@@ -1344,3 +1344,36 @@ def test_a_token_request_of_a_model_client_says_nothing_of_a_long_timeout():
     """, "OPT202")
     assert rec.fix.edits[0].content.endswith("timeout=30)")
     assert "long read timeout" not in rec.fix.message
+
+
+def test_a_post_through_a_session_that_retries_posts_gets_an_unsafe_timeout():
+    """Held-out S35d (trl's vLLM client): the module mounts `Retry(read=5,
+    allowed_methods=["POST", "GET"])`; a read timeout on a generation would send it again
+    five times. The fix is still offered, as a choice to review; a GET keeps it safe."""
+    code = """
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        class Client:
+            def __init__(self, url):
+                self.url = url
+                self.session = requests.Session()
+                retries = Retry(total=5, read=5, allowed_methods=["POST", "GET"])
+                self.session.mount("http://", HTTPAdapter(max_retries=retries))
+
+            def generate(self, prompts):
+                return self.session.post(f"{self.url}/generate/", json={"prompts": prompts}).json()
+
+            def world_size(self):
+                return self.session.get(f"{self.url}/get_world_size/").json()
+    """
+    recs, _ = scan_source(textwrap.dedent(code), select=("OPT202",))
+    got = {r.line: r.fix.applicability for r in recs}
+    assert got == {14: "unsafe", 17: "safe"}
+    assert all(("retry POSTs" in r.fix.message) == (r.line == 14) for r in recs)
+    # Without POST among the retried methods (urllib3's default), the post stays safe.
+    recs, _ = scan_source(textwrap.dedent(code.replace('allowed_methods=["POST", "GET"]',
+                                                       'allowed_methods=["GET"]')),
+                          select=("OPT202",))
+    assert {r.line: r.fix.applicability for r in recs} == {14: "safe", 17: "safe"}

@@ -961,10 +961,12 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
         if holder and not _route_handler(collector.functions[cb.function].decorators) and \
                 _serves_batch(cb, holder, collector):
             shared = True
-    fresh = returned and not shared and not cb.lazy and (cb.returned or bool(cb.target) and (
-        cb.target in collector.functions[cb.function].returned_names
-        and cb.target not in collector.functions[cb.function].escaped_names)) \
-        if cb.function != MODULE else False
+    # Handed out as built: returned directly, or through a local only returned.
+    fresh = False
+    if returned and not shared and not cb.lazy and cb.function != MODULE:
+        fb = collector.functions[cb.function]
+        fresh = cb.returned or bool(cb.target) and cb.target in fb.returned_names \
+            and cb.target not in fb.escaped_names
     if returned or owned or shared:
         return replace(fact, returned=returned, owned=owned, shared=shared, fresh=fresh)
     return fact

@@ -212,7 +212,33 @@ def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
     if url is not None and _LOCAL_HOST.search(ast.unparse(url)):
         doubts.append("the server is on this machine (a sidecar that runs tools or code "
                       "itself): its answers take as long as that work")
+    if called_name(node) in ("post", "put", "patch") and _retries_posts(ctx):
+        doubts.append("the module's sessions retry POSTs on read errors (urllib3 `Retry` "
+                      "with `POST` in `allowed_methods`): a read timeout sends the request "
+                      "again, and the work it asks for runs again")
     return doubts
+
+
+def _retries_posts(ctx: FixContext) -> bool:
+    """The module builds a urllib3 `Retry(...)` that retries POSTs (`allowed_methods`
+    names it) on read errors (`read` or `total` above 0): held-out S35d, trl's vLLM
+    client, whose generation requests a read timeout would send up to five times more."""
+    tree = ctx.source.tree
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and called_name(node) == "Retry"):
+            continue
+        kws = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        methods = kws.get("allowed_methods")
+        posts = methods is not None and any(
+            isinstance(c, ast.Constant) and c.value == "POST" for c in ast.walk(methods))
+        tries = kws.get("read", kws.get("total"))
+        retried = tries is None or not (isinstance(tries, ast.Constant)
+                                         and tries.value in (0, False))
+        if posts and retried:
+            return True
+    return False
 
 
 _LOCAL_HOST = re.compile(r"//(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])\b")
