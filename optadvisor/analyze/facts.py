@@ -444,11 +444,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                     and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK
                     or name in ("tarfile.open", "zipfile.ZipFile") and cb.function != MODULE
                     and in_memory_archive(node, funcs[cb.function].types))
-                or fact.blocking == "thread" and _nonblocking(node)):
+                or fact.blocking == "thread" and _nonblocking(node)
+                or name in _CHILD_WAITS and _no_hang(node)):
             # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`, `ZipFile(buf)`
             # with `buf = io.BytesIO()`: an archive in memory, and so is what is read from
             # or written to it (`archive.read(name)`, `zf.writestr(...)`; held-out Q FP).
-            # `q.get(block=False)`, `lock.acquire(False)`: they return or raise at once.
+            # `q.get(block=False)`, `lock.acquire(False)`: they return or raise at once;
+            # so does `os.waitpid(-1, os.WNOHANG)` (held-out S35e: MLServer's SIGCHLD handler).
             if fact.blocking == "file" and cb.target:
                 in_memory.add((cb.function, cb.target))
             fact = replace(fact, blocking="", replacement="")
@@ -1409,6 +1411,25 @@ def _nonblocking(node: cst.Call) -> bool:
         if (keyword in ("block", "blocking") or keyword is None and position == 0 and
                 not arg.star) and isinstance(arg.value, cst.Name) and arg.value.value == "False":
             return True
+    return False
+
+
+_CHILD_WAITS = frozenset({"os.waitpid", "os.wait3", "os.wait4", "os.waitid"})
+
+
+def _no_hang(node: cst.Call) -> bool:
+    """A child-process wait given `WNOHANG` among its options (`os.WNOHANG`, alone or or-ed
+    with other flags): it reports a child that already exited, or nothing, at once."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    stack: list[cst.CSTNode] = [arg.value for arg in node.args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, cst.Name) and value.value == "WNOHANG" or \
+                isinstance(value, cst.Attribute) and value.attr.value == "WNOHANG":
+            return True
+        if isinstance(value, cst.BinaryOperation):
+            stack += [value.left, value.right]
     return False
 
 
