@@ -931,9 +931,8 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     # A websocket handler runs once per connection, for the whole exchange: a client it
     # builds serves that connection (held-out S34b: Open-Assistant's worker socket keeps
     # a Redis connection of its own for blocking pops).
-    shared = shared or cb.function != MODULE and any(
-        d[-1].removesuffix("()") in ("websocket", "websocket_route")
-        for d in collector.functions[cb.function].decorators if d)
+    shared = shared or cb.function != MODULE and \
+        _websocket_handler(collector.functions[cb.function].decorators)
     if cb.target and cb.function != MODULE:
         fb = collector.functions[cb.function]
         # `client = client or httpx.AsyncClient()`: a default for what the caller may
@@ -1095,6 +1094,11 @@ def _called_per_item(collector: FactCollector, inner: int, cb: CallBuild) -> boo
 
 def _route_handler(decorators: list[Chain]) -> bool:
     return is_route([".".join(d) for d in decorators])
+
+
+def _websocket_handler(decorators: list[Chain]) -> bool:
+    """`@router.websocket("/ws")`, `@app.websocket_route(...)`: runs once per connection."""
+    return any(d and d[-1] in ("websocket", "websocket_route") for d in decorators)
 
 
 def _containers(collector: FactCollector, lb: LoopBuild) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -1662,13 +1662,8 @@ class FactCollector(cst.CSTVisitor):
         if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
             # Calls are met outermost first: the receiver calls get the chain's last method.
             end = self._chain_ends.get(id(node), node.func.attr.value)
-            part: cst.BaseExpression = node.func.value
-            while isinstance(part, (cst.Call, cst.Attribute)):
-                if isinstance(part, cst.Call):
-                    self._chain_ends[id(part)] = end
-                    part = part.func
-                else:
-                    part = part.value
+            for receiver in _receiver_calls(node.func.value):
+                self._chain_ends[id(receiver)] = end
         if self._loop_stack and isinstance(node.func, cst.Attribute) and \
                 isinstance(node.func.value, cst.Name) and node.func.attr.value in MUTATORS:
             self._loop_writes(node.func.value.value)
@@ -2018,13 +2013,18 @@ class FactCollector(cst.CSTVisitor):
             elif isinstance(value, cst.Attribute):
                 # `to_thread(db.query(M).filter(c).all)`: the calls building the receiver
                 # run here; the method handed over runs in the thread.
-                part: cst.BaseExpression = value.value
-                while isinstance(part, (cst.Call, cst.Attribute)):
-                    if isinstance(part, cst.Call):
-                        self._handed_chains.add(id(part))
-                        part = part.func
-                    else:
-                        part = part.value
+                self._handed_chains.update(id(call) for call in _receiver_calls(value.value))
+
+
+def _receiver_calls(expr: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls of a receiver chain, outermost first: `db.query(M).filter(c)` gives the
+    `filter` call, then the `query` call."""
+    while isinstance(expr, (cst.Call, cst.Attribute)):
+        if isinstance(expr, cst.Call):
+            yield expr
+            expr = expr.func
+        else:
+            expr = expr.value
 
 
 _TAKES_AWAITABLES = frozenset({"wait_for", "shield", "gather", "ensure_future",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Iterator
 
 import libcst as cst
@@ -219,6 +220,10 @@ def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
     return doubts
 
 
+_RETRIED_POSTS: "weakref.WeakKeyDictionary[ast.Module, bool]" = weakref.WeakKeyDictionary()
+"""Per parsed module, whether it retries POSTs: one walk for all of its calls' fixes."""
+
+
 def _retries_posts(ctx: FixContext) -> bool:
     """The module builds a urllib3 `Retry(...)` that retries POSTs (`allowed_methods`
     names it) on read errors (`read` or `total` above 0): held-out S35d, trl's vLLM
@@ -226,6 +231,13 @@ def _retries_posts(ctx: FixContext) -> bool:
     tree = ctx.source.tree
     if tree is None:
         return False
+    found = _RETRIED_POSTS.get(tree)
+    if found is None:
+        found = _RETRIED_POSTS[tree] = _builds_post_retry(tree)
+    return found
+
+
+def _builds_post_retry(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and called_name(node) == "Retry"):
             continue
