@@ -405,6 +405,9 @@ class LoopFact:
     typed: bool = False
     """The call awaited per item runs under `if isinstance(<item>, ...)`: only for items of
     one kind (the images among a message's parts), usually few."""
+    batches: bool = False
+    """The loop's iterable makes batches of one input (`for batch in self.batchify(texts,
+    n)`, a stepped `range`, a list of slices): each item is already one request for many."""
     rare: str = ""
     """As CallFact.rare, for the loop statement."""
     batched: bool = False

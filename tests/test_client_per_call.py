@@ -211,3 +211,52 @@ def test_a_token_check_in_a_login_module_runs_per_request():
     assert error is None
     by_symbol = {r.symbol: r.priority for r in recs}
     assert by_symbol == {"verify_token": "medium", "exchange_code": "low"}
+
+
+def test_a_request_retried_after_renewing_its_auth_is_not_a_sign_in():
+    # Held-out S36 (potpie): every API call of the client goes through
+    # `_get_with_auth_retry`; the word `auth` ranked it low as a login step. A function
+    # named for a sign-in (`oauth_callback`) still is one.
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+
+        class Api:
+            def _get_with_auth_retry(self, path):
+                with httpx.Client(timeout=10) as client:
+                    return client.get("https://api.example.com" + path)
+
+            def oauth_callback(self, code):
+                with httpx.Client(timeout=10) as client:
+                    return client.post("https://idp.example.com/token", data={"c": code})
+    """), select=("OPT201",))
+    assert error is None
+    by_symbol = {r.symbol: (r.priority, "login" in r.message) for r in recs}
+    assert by_symbol == {"Api._get_with_auth_retry": ("medium", False),
+                         "Api.oauth_callback": ("low", True)}
+
+
+def test_a_function_returning_a_handle_that_keeps_the_client_hands_the_client_out():
+    # Held-out S36b (langchain-google): `client = self.get_gcs_client(); return
+    # client.get_bucket(name)`: the bucket keeps its client, and the vector store gets it
+    # once. Reading through the client and returning the bytes builds one per call.
+    recs, error = scan_source(textwrap.dedent("""
+        from google.cloud import storage
+
+        class M:
+            def get_gcs_client(self) -> storage.Client:
+                return storage.Client(project=self._p)
+
+            def get_gcs_bucket(self, name):
+                client = self.get_gcs_client()
+                return client.get_bucket(name)
+
+            def read_blob(self, name):
+                client = self.get_gcs_client()
+                return client.get_bucket("b").blob(name).download_as_bytes()
+
+        def direct(name):
+            client = storage.Client()
+            return client.bucket(name)
+    """), select=("OPT201",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["M.read_blob"]

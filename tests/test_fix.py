@@ -50,6 +50,106 @@ def test_blocking_call_without_timeout_is_one_site_with_both_fixes():
     assert "await asyncio.to_thread(requests.get, url, timeout=30)" in rec.snippet.after
 
 
+def test_a_module_the_function_also_imports_itself_is_not_used_by_the_change():
+    # Held-out S36: UFO's device service does `import asyncio` under `if auto_connect:`
+    # below the blocking call; `asyncio` is then local to the whole function and the
+    # offered `await asyncio.to_thread(...)` above it raised UnboundLocalError. An
+    # import in a nested def binds nothing here.
+    rec = fix_of("""
+        import asyncio
+        import time
+        async def f(auto):
+            time.sleep(2)
+            if auto:
+                import asyncio
+                asyncio.get_running_loop()
+    """, "OPT101")
+    assert rec.fix.applicability == "manual"
+    assert "UnboundLocalError" in rec.fix.message
+    rec = fix_of("""
+        import time
+        async def f(auto):
+            time.sleep(2)
+            def later():
+                import asyncio
+                return asyncio.get_running_loop()
+            return later
+    """, "OPT101")
+    assert rec.fix.applicability == "safe"
+    assert "await asyncio.sleep(2)" in rec.snippet.after
+
+
+def test_a_body_read_after_the_call_keeps_the_call_on_the_loop_in_words():
+    # Held-out S36: llama-stack's S3 files moved `get_object` to a thread and left
+    # `response["Body"].read()` (the download itself) on the loop. A response read only
+    # for its fields still moves.
+    rec = fix_of("""
+        import boto3
+        s3 = boto3.client("s3")
+        async def get(key):
+            response = s3.get_object(Bucket="b", Key=key)
+            return response["Body"].read()
+    """, "OPT101")
+    assert rec.fix.applicability == "manual"
+    assert '["Body"].read()' in rec.fix.message
+    rec = fix_of("""
+        import boto3
+        s3 = boto3.client("s3")
+        async def size(key):
+            response = s3.head_object(Bucket="b", Key=key)
+            return response["ContentLength"]
+    """, "OPT101")
+    assert "await asyncio.to_thread(s3.head_object" in rec.snippet.after
+
+
+def test_the_queries_on_a_session_handed_in_are_one_finding_with_words_for_it():
+    # Held-out S36: potpie's routes take `db: Session = Depends(get_db)` and got one
+    # finding per query, each told the session "is made elsewhere in the coroutine".
+    recs, error = scan_source(textwrap.dedent("""
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+        router = APIRouter()
+
+        @router.get("/c")
+        async def connections(uid: str, db: Session = Depends(get_db)):
+            gh = db.query(A).filter(A.u == uid).first()
+            rows = db.query(B).filter(B.u == uid).all()
+            db.commit()
+            await notify(uid)
+            return gh, rows
+    """), select=("OPT101",))
+    assert error is None
+    (rec,) = recs
+    assert rec.line == 8 and "2 more call(s) on the same session" in rec.message
+    assert rec.fix.applicability == "manual"
+    assert "`db` is handed in (a parameter)" in rec.fix.message
+
+
+def test_a_context_manager_that_opens_a_connection_gets_words_for_the_whole_block():
+    # Held-out S36b: workflows-py's sqlite journal was told to make `_connect` an async
+    # context manager; the statements in the `with` block would still block.
+    rec = fix_of("""
+        import sqlite3
+        from contextlib import contextmanager
+
+        class C:
+            @contextmanager
+            def _connect(self):
+                conn = sqlite3.connect(self._p)
+                try:
+                    yield conn
+                finally:
+                    conn.close()
+
+            async def insert(self, x):
+                with self._connect() as conn:
+                    conn.execute("INSERT INTO t VALUES (?)", (x,))
+                    conn.commit()
+    """, "OPT104")
+    assert rec.fix.applicability == "manual"
+    assert "Move the whole `with` block" in rec.fix.message
+
+
 def test_awaited_call_is_never_blocking():
     # An annotation (or a catalog wildcard) says sync redis, but the call is awaited: the
     # object is an async client whatever its annotation says; before, this was flagged.

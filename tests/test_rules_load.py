@@ -929,3 +929,120 @@ def test_a_download_under_a_missing_file_check_ranks_one_level_down():
     assert error is None
     assert sorted((r.line, r.priority, "first run" in r.message) for r in recs) == [
         (7, "medium", True), (13, "high", False)]
+
+
+def test_a_download_below_a_return_on_a_present_file_ranks_one_level_down():
+    # Held-out S35b: deepchecks returns its demo asset when it is on disk
+    # (`if (assets / name).exists(): return ...`, `if images.exists() and labels.exists():
+    # return`) and downloads below. Not when the return is also skipped on a flag
+    # (`and not force`): then the download runs whenever forced.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import requests
+
+        def asset(assets, name, url):
+            if (assets / name).exists():
+                return (assets / name).read_bytes()
+            data = requests.get(url).content
+            return data
+
+        def coco(images, labels, url):
+            if images.exists() and labels.exists():
+                return
+            requests.get(url)
+
+        def forced(path, url, force):
+            if path.exists() and not force:
+                return
+            requests.get(url)
+
+        def both(path, url):
+            if not path.exists() and not url:
+                requests.get(url)
+            if not path.exists() or url:
+                requests.get(url)
+
+        def either(path, url):
+            if path.exists():
+                return path.read_bytes()
+            else:
+                return requests.get(url).content
+    """)
+    recs, error = scan_source(code, select=("OPT202",))
+    assert error is None
+    assert sorted((r.line, r.priority, "first run" in r.message) for r in recs) == [
+        (7, "medium", True), (13, "medium", True), (18, "high", False),
+        (22, "medium", True), (24, "high", False), (30, "medium", True)]
+
+
+def test_blocking_work_in_teardown_ranks_one_level_down_and_says_so():
+    # Held-out S36: llama-stack's vector stores close their clients in `async def
+    # shutdown`, ranked as high as a per-request query. A route named `close` is per
+    # request still.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import psycopg2
+        from fastapi import FastAPI
+        app = FastAPI()
+
+        class Store:
+            def __init__(self):
+                self.conn = psycopg2.connect("dbname=x")
+
+            async def shutdown(self):
+                self.conn.close()
+
+            async def query(self, q):
+                return self.conn.cursor().execute(q)
+
+        @app.post("/close")
+        async def close(conn: psycopg2.extensions.connection):
+            psycopg2.connect("dbname=y").close()
+    """)
+    recs, error = scan_source(code, select=("OPT101",))
+    assert error is None
+    found = {r.symbol: (r.priority, "teardown" in r.message) for r in recs}
+    assert found == {"Store.shutdown": ("medium", True), "Store.query": ("high", False),
+                     "close": ("high", False)}
+
+
+def test_a_loop_over_batches_of_one_input_ranks_one_level_down():
+    # Held-out S36b: redis-vl's vectorizers send `self.batchify(texts, n)` one batch per
+    # await; each is already one request for many texts, and batches at once meet the
+    # API's rate limit sooner. A loop over separate requests stays high, and so does one
+    # over chunks of a text, each summarized by a request of its own.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        class V:
+            async def aembed_many(self, texts, batch_size=10):
+                out = []
+                for batch in self.batchify(texts, batch_size):
+                    r = await self._client.embeddings.create(input=batch, model="m")
+                    out.extend(r.data)
+                return out
+
+            async def fetch_all(self, urls):
+                out = []
+                for url in urls:
+                    out.append(await self._client.get(url))
+                return out
+
+            async def summarize(self, text):
+                parts = []
+                for chunk in split_text(text):
+                    parts.append(await self._client.summarize(chunk))
+                return parts
+    """)
+    recs, error = scan_source(code, select=("OPT103",))
+    assert error is None
+    assert sorted((r.line, r.priority, "batch of one input" in r.message) for r in recs) == [
+        (5, "medium", True), (12, "high", False), (18, "high", False)]

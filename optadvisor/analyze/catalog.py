@@ -177,6 +177,13 @@ class Catalog:
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
+    handle_methods: frozenset[str] = frozenset()
+    """`[handles] methods`: methods of a client that return an object keeping that client
+    (`storage_client.get_bucket(name)`, `mongo.get_database(name)`): a function that
+    returns one hands the client out with it."""
+    teardown_functions: frozenset[str] = frozenset()
+    """`[setup] teardown`: names of functions that end an object's or the process's life
+    (`shutdown`, `aclose`, `__aexit__`): they run once per object, as it ends."""
     connections: frozenset[str] = frozenset()
     """Calls whose result is a connection, session or transaction that runs one operation
     at a time (`acquire`, `begin`, `cursor`, `mcp.ClientSession`): by the called name's
@@ -224,8 +231,9 @@ class Catalog:
     """Words of module names whose functions serve a login flow (`oauth.py`,
     `login_claims_capture.py`, `oidc_multi.py`)."""
     request_checks: frozenset[str] = frozenset()
-    """Words of a function's name that say it checks each request's credential (`verify`,
-    `validate`, `introspect`): per request even in a login module."""
+    """Words of a function's name that say it checks each request's credential or retries a
+    request after renewing it (`verify`, `validate`, `introspect`, `retry`): per request
+    even in a login module or with `auth` in the name."""
     admin_words: frozenset[str] = frozenset()
     """Words of a function's name or decorators that make it an operator's action
     (`@admin_router.post`): it runs when an admin changes a setting, not per user request."""
@@ -354,7 +362,8 @@ _FILLERS = frozenset({"for", "if", "is", "the", "a", "an", "that", "whether", "a
 # Lists of plain words or names: (section, key in the TOML, Catalog field they fill). Every
 # catalog file adds to them.
 _WORD_LISTS = (
-    ("setup", "functions", "setup_functions"), ("setup", "words", "setup_words"),
+    ("setup", "functions", "setup_functions"), ("setup", "teardown", "teardown_functions"),
+    ("setup", "words", "setup_words"), ("handles", "methods", "handle_methods"),
     ("setup", "checks", "setup_checks"), ("setup", "checked", "setup_checked"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
@@ -377,7 +386,7 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
            words: dict[str, set[str]]) -> None:
     known = {"blocking", "clients", "timeouts", "offload", "memoize", "setup", "loaders",
              "ordered", "caches", "effects", "not_blocking", "batch", "async_io", "aliases",
-             "long_calls"}
+             "long_calls", "handles"}
     unknown = set(data) - known
     if unknown:
         raise CatalogError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "

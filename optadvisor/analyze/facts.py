@@ -104,7 +104,8 @@ def _own_sessions(by_index: dict[int, tuple[CallBuild, CallFact]],
             by_index[index] = (cb, replace(fact, own_session=True))
 
 
-def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
+def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]],
+                     collector: FactCollector) -> None:
     """The calls on a session a function opens itself (`smtp = smtplib.SMTP(host)`,
     `conn = sqlite3.connect(path)`, and the cursors made from it) are covered by the
     finding on the line that opens it, whose fix moves the whole session into one worker
@@ -115,7 +116,8 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
     service had 16 findings, one per call, on five sessions). And the database calls of a
     function on one session made elsewhere (`db.session.query(...)` ... `db.session.commit()`,
     fastapi-sqlalchemy's request session; held-out V: SuperAGI's upload route): one finding,
-    advice in words, for the session."""
+    advice in words, for the session. A parameter is such a session too (`db: Session =
+    Depends(get_db)`; held-out S36: potpie's routes had a finding per query)."""
     opened = {(cb.function, cb.target): fact.name for cb, fact in by_index.values()
               if cb.target and _opens_session(fact)
               and (cb.assigned_to == "local" or cb.in_with)}
@@ -144,9 +146,11 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
             if cb.target and cb.assigned_to == "local" and head is not None:
                 first[(cb.function, cb.target)] = head  # a cursor: its calls count there
         elif fact.blocking == "db" and not fact.offloaded and (
-                key in with_bound or _receiver(cb.chain) and key not in opened):
+                key in with_bound or (_receiver(cb.chain) or _param_receiver(cb, collector))
+                and key not in opened):
             if key not in with_bound:
-                key = (cb.function, "." + _receiver(cb.chain))  # not a local's name
+                # not a local's name
+                key = (cb.function, "." + (_receiver(cb.chain) or cb.chain[0]))
             if key in first:
                 covered.add(id(fact))
                 heads[first[key]] = heads.get(first[key], 0) + 1
@@ -162,6 +166,13 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]]) -> None:
             by_index[index] = (cb, replace(fact, in_session=True))
         elif id(fact) in heads:
             by_index[index] = (cb, replace(fact, session_calls=heads[id(fact)]))
+
+
+def _param_receiver(cb: CallBuild, collector: FactCollector) -> bool:
+    """`db.query(...)` with `db` a parameter of the call's function (not `self`): a session
+    the caller hands in."""
+    return len(cb.chain) == 2 and cb.function != MODULE and \
+        cb.chain[0] in collector.functions[cb.function].param_names - {"self", "cls"}
 
 
 def _receiver(chain: tuple[str, ...]) -> str:
@@ -564,7 +575,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             by_index[cb.index] = (cb, fact)
 
     # What a call's fact says of the calls around it (each pass updates by_index).
-    _session_covered(by_index)
+    _session_covered(by_index, collector)
     _own_sessions(by_index, collector)
     _block_scaled(by_index, catalog)
     calls = [fact for _, fact in by_index.values()]
@@ -620,7 +631,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
             attempts=lb.retry.attempts if lb.retry is not None else 0,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
-            discarded=lb.discarded, rare=lb.rare, typed=lb.typed,
+            discarded=lb.discarded, rare=lb.rare, typed=lb.typed, batches=lb.batches,
             batched=lb.await_call in by_index and bool(by_index[lb.await_call][1].batch),
             handed=_handed(builds.get(lb.await_call), names, resolver, catalog)
             if lb.await_call >= 0 else ""))
@@ -989,8 +1000,11 @@ def _local_kept(target: str, function: int, collector: FactCollector, names: dic
         kept = other.returned or other.lazy or bool(other.target) and (
             other.target in fb.returned_names or other.target in fb.escaped_names)
         is_client = catalog.clients.get(names.get(other.index, "")) is not None
+        # `return client.get_bucket(name)`: the bucket keeps the client it came from
+        # (held-out S36b: langchain-google's GCS bucket getter).
+        handle = len(other.chain) == 2 and other.chain[1] in catalog.handle_methods
         if (target in other.arg_names and (kept or is_client)) or (
-                is_client and kept and other.chain[0] in (target, target + "()")):
+                (is_client or handle) and kept and other.chain[0] in (target, target + "()")):
             return True
     return False
 

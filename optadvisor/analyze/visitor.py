@@ -337,6 +337,10 @@ class LoopBuild:
     iter_source: str = ""
     chunked: bool = False
     """`for start in range(0, n, size)` or `for batch in batches`: each item is a batch."""
+    batches: bool = False
+    """Of `chunked`, a loop whose iterable makes the batches (`batchify(texts, n)`, a
+    stepped `range`, a list of slices), not only one whose item is named so: `for chunk in
+    split_text(text)` sends each chunk as a request of its own."""
     teardown: bool = False
     """The body awaits a method that ends the item's life (catalog `[ordered] teardown`)."""
     fixed: bool = False
@@ -452,6 +456,8 @@ class FactCollector(cst.CSTVisitor):
         self._awaited: set[int] = set()
         self._dead_bodies: set[int] = set()
         self._unreachable: set[int] = set()
+        self._after_present: set[int] = set()
+        """Calls below `if <path>.exists(): return ...`: they run when it is missing."""
         """Calls in statements after an unconditional `return`, `raise`, `continue` or
         `break` of the same block: they never run."""
         """ids of the bodies of `if False:` / `if 0:` (code switched off)."""
@@ -830,6 +836,11 @@ class FactCollector(cst.CSTVisitor):
             self._flag_bodies[id(node.body)] = node.test.value
         if self._func() is not None and _tests_missing(node.test):
             self._missing_bodies.add(id(node.body))
+        elif self._func() is not None and isinstance(node.orelse, cst.Else) and \
+                _tests_present(node.test):
+            # `if (assets / name).exists(): read it  else: download it` (held-out S35b:
+            # deepchecks' demo assets)
+            self._missing_bodies.add(id(node.orelse.body))
         elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
             self._debug_bodies.add(id(node.body))
         if self._func() is not None and _unset_state_test(node.test):
@@ -1105,7 +1116,10 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].targets = names_read(node.target)
         self._loop_stack[-1].header = True
         self._loop_stack[-1].body_id = id(node.body)
-        self._loop_stack[-1].chunked = _chunked(node)
+        self._loop_stack[-1].batches = _batches(node)
+        self._loop_stack[-1].chunked = self._loop_stack[-1].batches or any(
+            part in _BATCH_WORDS for name in names_read(node.target)
+            for part in name.lower().split("_"))
         self._loop_stack[-1].fixed = _fixed_count(node.iter)
         # Every name the target binds (`for idx, line in enumerate(lines)`): held-out P,
         # `json.loads(line)` was taken for a fixed input when `line` was bound only there
@@ -1439,6 +1453,19 @@ class FactCollector(cst.CSTVisitor):
                     self._unreachable.update(_calls_in(rest))
                 break
 
+    def _below_present(self, body: Sequence[cst.BaseStatement]) -> None:
+        """`if (assets / name).exists(): return load(...)` then the download: what follows
+        runs when the file is not there yet, a first run (held-out S35b: deepchecks' demo
+        assets, its coco128 download under `if images.exists() and labels.exists():
+        return`)."""
+        for i, statement in enumerate(body[:-1]):
+            if isinstance(statement, cst.If) and statement.orelse is None and \
+                    _tests_present(statement.test) and \
+                    _block_ends(statement.body, _LEAVES_FUNCTION):
+                for rest in body[i + 1:]:
+                    self._after_present.update(_calls_in(rest))
+                return
+
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._rare_body(original_node, -1)
         self._leave_leaving(original_node)
@@ -1482,6 +1509,8 @@ class FactCollector(cst.CSTVisitor):
             for i, statement in enumerate(node.body):
                 self._stmt_pos[id(statement)] = (id(node), i)
         self._after_end(node.body)
+        if func is not None:
+            self._below_present(node.body)
         if func is not None and not self._lambda_offloaded:
             if func.is_async:
                 self._groups(node.body, await_statement, self.await_groups)
@@ -1902,7 +1931,7 @@ class FactCollector(cst.CSTVisitor):
                              if branch == "body" and id(n.body) in self._picked_bodies),
             enclosing=tuple(lp for lp in self._loop_stack
                             if lp.function == self._fidx and not lp.header),
-            rare=self._rare(),
+            rare=self._rare() or ("missing" if id(node) in self._after_present else ""),
             ready=len(chain) > 1 and (any(
                 ".".join(chain[:-1]) in probed for probed in self._ready) or (
                 ".".join(chain[:-1]) in self._filled) or (
@@ -2042,9 +2071,10 @@ _FACTORIES = frozenset({"client", "connect", "from_url", "resource", "create_cli
                         "create_engine"})
 
 
-def _chunked(node: cst.For) -> bool:
-    """The loop already walks batches: a stepped `range(0, n, size)`, or an item named as a
-    batch (`for batch in batched(texts, 64)`, `for page in pages`)."""
+def _batches(node: cst.For) -> bool:
+    """The loop's iterable makes batches: a stepped `range(0, n, size)`, a list of slices,
+    `batched(texts, 64)`, `self.batchify(texts, n)`. (An item named as a batch — `for page
+    in pages` — makes the loop `chunked` too.)"""
     it = node.iter
     while isinstance(it, cst.Call) and chain_of(it.func) in _WRAPPERS and it.args:
         it = it.args[0].value  # `tqdm(range(0, n, size))` (held-out T: FastChat's embeddings)
@@ -2059,8 +2089,7 @@ def _chunked(node: cst.For) -> bool:
             word in (chain_of(it.func) or ("",))[-1].lower()
             for word in ("batch", "chunk")):
         return True  # `batched(texts, 64)`, `chunked(rows, 100)`, `make_batches(...)`
-    return any(part in _BATCH_WORDS for name in names_read(node.target)
-               for part in name.lower().split("_"))
+    return False
 
 
 FIXED_ITEMS = 4
@@ -2592,13 +2621,30 @@ def _none_test(test: cst.BaseExpression) -> str:
 
 def _tests_missing(test: cst.BaseExpression) -> bool:
     """`not os.path.exists(p)`, `not marker.is_file()`, `not shutil.which("npx")`: the body
-    runs when something is not there yet (a first run installs or builds it)."""
+    runs when something is not there yet (a first run installs or builds it). With `and`,
+    one such side is enough; with `or`, every side must be one."""
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _tests_missing(test.left), _tests_missing(test.right)
+        return left or right if isinstance(test.operator, cst.And) else left and right
     if not (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)):
         return False
-    inner = test.expression
-    if isinstance(inner, cst.Call):
-        chain = chain_of(inner.func)
-        return bool(chain) and chain[-1] in _EXISTS
+    return _tests_present(test.expression)
+
+
+def _tests_present(test: cst.BaseExpression) -> bool:
+    """`os.path.exists(p)`, `images.exists() and labels.exists()`, `cached.exists() or
+    offline`: when false, something is not there yet. With `and`, every side must be such
+    a test (`p.exists() and not force` is also false when forced); with `or`, one is
+    enough."""
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _tests_present(test.left), _tests_present(test.right)
+        return left and right if isinstance(test.operator, cst.And) else left or right
+    if isinstance(test, cst.Call):
+        # by the last name: `(assets / name).exists()` has no chain
+        func = test.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else \
+            func.value if isinstance(func, cst.Name) else ""
+        return name in _EXISTS
     return False
 
 

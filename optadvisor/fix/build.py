@@ -110,7 +110,66 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
             f"**kwargs))` instead.")
     if not compiles(apply_edits(source.text, fix.edits), path):
         return ctx.manual()
+    shadowed = _shadowed_modules(source, fix, span)
+    if shadowed:
+        return ctx.manual(
+            f"(The function also binds `{shadowed}` itself — a local `import {shadowed}` "
+            f"or an assignment — so in all of it `{shadowed}` is a local name: the change "
+            f"would read it before it is bound, an UnboundLocalError. Move that import to "
+            f"the top of the module first.)")
     return fix
+
+
+def _shadowed_modules(source: FixSource, fix: Fix, span: Span) -> str:
+    """A module name the change uses (`asyncio.to_thread`) that the function around the site
+    binds itself (`import asyncio` further down, in one branch): Python makes it local to
+    the whole function, so the module-level import does not reach the new code (held-out
+    S36: UFO's device service imports asyncio under `if auto_connect:` below the call)."""
+    used = {name for edit in fix.edits
+            for name in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\.", edit.content)}
+    used &= source.module_names | {name for edit in fix.edits
+                                   for name in re.findall(r"^import (\w+)", edit.content,
+                                                          re.MULTILINE)}
+    if not used or source.tree is None:
+        return ""
+    nodes = source.nodes_on(span[0])
+    scope = source.scope_of(nodes[0]) if nodes else None
+    while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                       ast.Lambda)):
+        scope = source.scope_of(scope)
+    if scope is None:
+        return ""
+    bound = _locally_bound(scope)
+    return next((name for name in sorted(used) if name in bound), "")
+
+
+def _locally_bound(function: ast.AST) -> set[str]:
+    """Names a function binds in its own scope (not in nested defs, classes, lambdas or
+    comprehensions), less those it declares global or nonlocal."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".", 1)[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound - declared
 
 
 def _one_insertion_per_point(fix: Fix) -> Fix:

