@@ -15,7 +15,7 @@ between two trees is made only when the import really names the other tree's mod
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from optadvisor.analyze.catalog import (
     Catalog,
@@ -1146,6 +1146,21 @@ def _service_file(rel: str) -> bool:
     return context_of(rel) not in DEMOTED
 
 
+def _run_by_runner(index: ProjectIndex, rel: str, handed: Sequence[str]) -> list[str]:
+    """Of `asyncio_run(export(...))` calls (FunctionFact.run_handed), the coroutine
+    functions handed where a project function runs its argument on a loop of its own
+    (`def asyncio_run(coro): ... return asyncio.run(coro)` in another module; held-out
+    S36d: marimo's export commands, whose file work was reported as stalling a server)."""
+    out = []
+    for entry in handed:
+        outer, position, inner = entry.split("\t")
+        target = index.resolve(rel, outer)
+        if target is not None and \
+                int(position) in index.facts[target[0]].functions[target[1]].runner_params:
+            out.append(inner)
+    return out
+
+
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                    callers_of: Callers) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
@@ -1158,6 +1173,9 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     call, with what they await (up to ONCE_DEPTH calls down): an asyncio client kept from
     one call to the next would be bound to a loop that is closed by then."""
     driven: set[FunctionKey] = set()
+    run_by: dict[FunctionKey, set[str]] = {}
+    """What each function hands to a project runner of another file (_run_by_runner), as
+    FunctionFact.driven says what it hands to asyncio.run itself."""
     per_call: set[FunctionKey] = set()
     """Driven by a function of the service (a sync API's wrapper, a Celery task), which may
     run many times in one process: a new loop each time. Not module-level code, a script or
@@ -1167,9 +1185,16 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         # guard; held-out R: AI-Researcher's paper-writing scripts, 29 findings).
         # (name, run by a function of a service file: maybe many times per process)
         service = _service_file(source.rel)
-        names = [(name, service) for fn in facts.functions for name in fn.driven]
+        for i, fn in enumerate(facts.functions):
+            if fn.run_handed:
+                ran = _run_by_runner(index, source.rel, fn.run_handed)
+                if ran:
+                    run_by[(source.rel, i)] = set(ran)
+        names = [(name, service) for i, fn in enumerate(facts.functions)
+                 for name in (*fn.driven, *run_by.get((source.rel, i), ()))]
         if context_of(source.rel) != "test":
-            names.extend((name, False) for name in facts.driven)
+            names.extend((name, False) for name in (
+                *facts.driven, *_run_by_runner(index, source.rel, facts.run_handed)))
         for name, repeated in names:
             target = index.resolve(source.rel, name) if "<locals>" not in name else next(
                 ((source.rel, i) for i, fn in enumerate(facts.functions)
@@ -1234,8 +1259,8 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         for key, caller, callee, target in callers_of.to(wanted):
             if _service_file(key[0]) or not _service_file(target[0]):
                 callers.setdefault(target, []).append(
-                    (key, callee in caller.driven and callee not in caller.gathered,
-                     callee in caller.gathered))
+                    (key, (callee in caller.driven or callee in run_by.get(key, ()))
+                     and callee not in caller.gathered, callee in caller.gathered))
         keep = {key for key in alone if key in prompting or all(
             (by_runner or caller in alone) and not gathered
             for caller, by_runner, gathered in callers.get(key, ()))}

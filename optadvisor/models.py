@@ -340,6 +340,14 @@ class FunctionFact:
     driven: tuple[str, ...] = ()
     """Resolved names of coroutine calls this function hands straight to a loop runner
     (`asyncio.run(main())`, `loop.run_until_complete(self._work())`)."""
+    runner_params: tuple[int, ...] = ()
+    """Positions, as its callers pass them (a method's `self` aside), of the parameters
+    it hands to a loop runner (`def asyncio_run(coro): ... asyncio.run(coro)` -> (0,)):
+    a coroutine passed there runs on a loop of its own."""
+    run_handed: tuple[str, ...] = ()
+    """`callee<TAB>position<TAB>coroutine function` (resolved names) for the calls it
+    hands straight to a function named for running one (`asyncio_run(export(...))`): the
+    link stage drives the coroutine when the callee is a project runner (runner_params)."""
     spawns: bool = False
     """It starts concurrent work on its loop (gather, create_task, a TaskGroup, wait)."""
     spawns_open: bool = False
@@ -503,6 +511,8 @@ class FileFacts:
     driven: tuple[str, ...] = ()
     """Resolved names of coroutines module-level code runs on a loop of its own (`if
     __name__ == "__main__": asyncio.run(main())`), as FunctionFact.driven for functions."""
+    run_handed: tuple[str, ...] = ()
+    """As FunctionFact.run_handed, for module-level code."""
 
 
 @dataclass(frozen=True)

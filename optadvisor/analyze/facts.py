@@ -382,6 +382,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             thread_params=tuple(sorted(fb.offloaded_names & fb.param_names)),
             driven=tuple(sorted({_driven_name(collector, resolver, ch, i)
                                  for ch in fb.driven_chains})),
+            runner_params=_runner_params(fb),
+            run_handed=_run_handed(fb.run_handed, collector, resolver, i),
             deprecated=fb.deprecated,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
             gathered=tuple(sorted({resolver.callee(ch, i) for ch in fb.gathered_chains})),
@@ -686,6 +688,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         handed_names=tuple(sorted({resolver.name((ref,), MODULE) for ref in collector.handed
                                    if "." not in ref})),
         driven=tuple(sorted({resolver.name(ch, MODULE) for ch in collector.module_driven})),
+        run_handed=_run_handed(collector.module_run_handed, collector, resolver, MODULE),
         module_callees=tuple(sorted({resolver.name(ch, MODULE)
                                      for i, ch in collector.module_calls
                                      if not (i in builds and (builds[i].dead or
@@ -1210,6 +1213,25 @@ def _file_offload(cb: CallBuild, name: str, resolver: Resolver, catalog: Catalog
         if position in (0, 1) and ref != ("None",):
             return file_work(resolver.name(ref, cb.function), catalog)
     return False
+
+
+def _runner_params(fb: FuncBuild) -> tuple[int, ...]:
+    """FunctionFact.runner_params: the positions callers pass the parameters at that the
+    function hands to a loop runner."""
+    if not fb.driven_params:
+        return ()
+    params = list(fb.positional_params)
+    if fb.class_name and "staticmethod" not in {d[-1] for d in fb.decorators if d}:
+        params = params[1:]  # called as a bound method: the first is the instance
+    return tuple(i for i, name in enumerate(params) if name in fb.driven_params)
+
+
+def _run_handed(handed: list[tuple[Chain, int, Chain]], collector: FactCollector,
+                resolver: Resolver, scope: int) -> tuple[str, ...]:
+    """FunctionFact.run_handed: (callee, position, coroutine function) as resolved names."""
+    return tuple(sorted({f"{resolver.name(outer, scope)}\t{position}\t"
+                         f"{_driven_name(collector, resolver, inner, scope)}"
+                         for outer, position, inner in handed}))
 
 
 def _hand_to_runners(collector: FactCollector, resolver: Resolver) -> None:

@@ -100,6 +100,10 @@ class FuncBuild:
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`."""
     driven_chains: list[Chain] = field(default_factory=list)
+    run_handed: list[tuple[Chain, int, Chain]] = field(default_factory=list)
+    """`asyncio_run(export(...))`: (the callee, the argument's position, the coroutine
+    function) for a call handed straight to a function named for running one (RUNNER_WORDS)
+    — a loop runner of another file, maybe (FunctionFact.run_handed)."""
     """Coroutine calls handed straight to a loop runner (`asyncio.run(main())`,
     `loop.run_until_complete(self._work())`): run on a loop of their own, to completion."""
     spawns: bool = False
@@ -403,6 +407,8 @@ class FactCollector(cst.CSTVisitor):
         """Candidates only: facts keep the runs of slow network calls among them."""
         self.call_nodes: list[cst.Call] = []
         self.module_driven: list[Chain] = []
+        self.module_run_handed: list[tuple[Chain, int, Chain]] = []
+        """As FuncBuild.run_handed, for module-level code."""
         """What module-level code runs on a loop of its own (FileFacts.driven)."""
         self.module_calls: list[tuple[int, Chain]] = []
         """Calls of module-level code (not in a def or a lambda), by index: run once per
@@ -1799,6 +1805,16 @@ class FactCollector(cst.CSTVisitor):
                 owner = self.functions[owner.parent] if owner.parent != MODULE else None
             if owner is not None:
                 owner.driven_params.add(param)
+        if chain is not None and node.args and chain != ("asyncio", "run") and \
+                chain[-1] != "run_until_complete" and set(name_words(chain[-1])) & RUNNER_WORDS:
+            for position, arg in enumerate(node.args):
+                if arg.keyword is not None or arg.star:
+                    break
+                if isinstance(arg.value, cst.Call):
+                    inner = chain_of(arg.value.func)
+                    if inner is not None:
+                        (func.run_handed if func is not None else
+                         self.module_run_handed).append((chain, position, inner))
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:
@@ -2578,6 +2594,11 @@ def _probed(test: cst.BaseExpression) -> set[str]:
 
 _KEEPS = frozenset({"append", "appendleft", "add", "insert", "put", "put_nowait"})
 """Methods that keep their (last) argument in a container."""
+
+RUNNER_WORDS = frozenset({"run", "sync"})
+"""Words of the name of a function that may run a coroutine it is handed on a loop of its
+own (`asyncio_run(coro)`, `run_async(coro)`, `sync(coro)`): calls handed to one are kept
+for the link stage, which knows whether it is a runner (FunctionFact.runner_params)."""
 
 _EXISTS = frozenset({"exists", "is_file", "is_dir", "isfile", "isdir", "which"})
 
