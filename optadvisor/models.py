@@ -406,6 +406,9 @@ class LoopFact:
     network: bool = False
     """The loop makes a call the catalog knows goes over the network (HTTP, LLM, database,
     cloud): what a retry with backoff protects."""
+    sdk_retries: bool = False
+    """Every such call is one of an SDK whose client retries with exponential backoff
+    itself (OpenAI's, Anthropic's: `max_retries`)."""
     await_name: str = ""
     """Resolved name of the call awaited per item (for the link stage and the rules)."""
     discarded: bool = False

