@@ -150,6 +150,33 @@ def test_a_context_manager_that_opens_a_connection_gets_words_for_the_whole_bloc
     assert "Move the whole `with` block" in rec.fix.message
 
 
+def test_a_post_to_a_local_server_set_in_init_gets_the_long_read_timeout():
+    # Held-out S36f: opencompass's LightLLM `_get_ppl` posts to `self.url`, set in
+    # `__init__` from `url = 'http://localhost:8080/generate'`; it got 30 s while the
+    # generation of the same server gets 600 s. A remote default keeps 30 s.
+    recs, error = scan_source(textwrap.dedent("""
+        import requests
+
+        class LightllmAPI:
+            def __init__(self, path, url: str = 'http://localhost:8080/generate'):
+                self.url = url
+
+            def get_ppl(self, text):
+                return requests.post(self.url, json={"inputs": text}).json()
+
+        class Remote:
+            def __init__(self, url: str = 'https://api.example.com/v1/score'):
+                self.url = url
+
+            def score(self, text):
+                return requests.post(self.url, json={"inputs": text}).json()
+    """), select=("OPT202",))
+    assert error is None
+    after = {r.symbol: r.snippet.after for r in recs}
+    assert "timeout=(10, 600)" in after["LightllmAPI.get_ppl"]
+    assert "timeout=30" in after["Remote.score"]
+
+
 def test_awaited_call_is_never_blocking():
     # An annotation (or a catalog wildcard) says sync redis, but the call is awaited: the
     # object is an async client whatever its annotation says; before, this was flagged.
