@@ -1230,10 +1230,15 @@ def _runner_params(fb: FuncBuild) -> tuple[int, ...]:
     function hands to a loop runner."""
     if not fb.driven_params:
         return ()
+    return tuple(i for i, name in enumerate(_caller_params(fb)) if name in fb.driven_params)
+
+
+def _caller_params(fb: FuncBuild) -> list[str]:
+    """The positional parameters as a caller fills them: a method's instance aside."""
     params = list(fb.positional_params)
     if fb.class_name and "staticmethod" not in {d[-1] for d in fb.decorators if d}:
         params = params[1:]  # called as a bound method: the first is the instance
-    return tuple(i for i, name in enumerate(params) if name in fb.driven_params)
+    return params
 
 
 def _run_handed(handed: list[tuple[Chain, int, Chain]], collector: FactCollector,
@@ -1261,9 +1266,7 @@ def _hand_to_runners(collector: FactCollector, resolver: Resolver) -> None:
         fb = runners.get(resolver.name(outer.chain, outer.function))
         if fb is None:
             continue
-        params = list(fb.positional_params)
-        if fb.class_name and "staticmethod" not in {d[-1] for d in fb.decorators if d}:
-            params = params[1:]  # called as a bound method: the first is the instance
+        params = _caller_params(fb)
         if cb.arg_position < len(params) and params[cb.arg_position] in fb.driven_params:
             if cb.function != MODULE:
                 funcs[cb.function].driven_chains.append(cb.chain)

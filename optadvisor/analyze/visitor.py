@@ -1806,7 +1806,10 @@ class FactCollector(cst.CSTVisitor):
             if owner is not None:
                 owner.driven_params.add(param)
         if chain is not None and node.args and chain != ("asyncio", "run") and \
-                chain[-1] != "run_until_complete" and set(name_words(chain[-1])) & RUNNER_WORDS:
+                chain[-1] != "run_until_complete" and \
+                any(word in chain[-1].lower() for word in RUNNER_WORDS) and \
+                set(name_words(chain[-1])) & RUNNER_WORDS:
+            # (a substring test first: this runs for every call with arguments)
             for position, arg in enumerate(node.args):
                 if arg.keyword is not None or arg.star:
                     break

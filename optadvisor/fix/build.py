@@ -15,7 +15,8 @@ from optadvisor.fix import shape_module
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.edits import apply_edits, dedented_by
 from optadvisor.fix.site import ShapeCall
-from optadvisor.fix.source import FixSource, Span
+from optadvisor.fix.calls import local_roots
+from optadvisor.fix.source import FixSource, Span, walk_scope
 from optadvisor.models import Edit, Fix, Snippet
 from optadvisor.analyze import parse_quietly
 
@@ -139,37 +140,11 @@ def _shadowed_modules(source: FixSource, fix: Fix, span: Span) -> str:
         scope = source.scope_of(scope)
     if scope is None:
         return ""
-    bound = _locally_bound(scope)
+    # `global asyncio` makes the name the module's again (calls.local_roots counts stores).
+    declared = {name for node in walk_scope(getattr(scope, "body", []))
+                if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+    bound = local_roots(scope) - declared
     return next((name for name in sorted(used) if name in bound), "")
-
-
-def _locally_bound(function: ast.AST) -> set[str]:
-    """Names a function binds in its own scope (not in nested defs, classes, lambdas or
-    comprehensions), less those it declares global or nonlocal."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-            stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
-                             ast.GeneratorExp)):
-            continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).split(".", 1)[0] for a in node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        stack.extend(ast.iter_child_nodes(node))
-    return bound - declared
 
 
 def _one_insertion_per_point(fix: Fix) -> Fix:
