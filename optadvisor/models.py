@@ -226,6 +226,11 @@ class CallFact:
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""
+    table_scan: bool = False
+    """A statement of a database the catalog calls quick (sqlite3) that reads a whole table:
+    a literal SELECT with no WHERE and no LIMIT (`SELECT text, vec FROM chunks`, a vector
+    store scored in Python). It takes as long as the table is big, so it is not quick. Set
+    on the call that opens a session too when a statement of that session does."""
     pooled: bool = False
     """For clients: built around a connection pool or transport that outlives the call
     (`Redis(connection_pool=self.pool)`, `AsyncOpenAI(http_client=self._http)`): it opens
@@ -516,6 +521,11 @@ class FileFacts:
     __name__ == "__main__": asyncio.run(main())`), as FunctionFact.driven for functions."""
     run_handed: tuple[str, ...] = ()
     """As FunctionFact.run_handed, for module-level code."""
+    private_refs: tuple[str, ...] = ()
+    """Private names (`_load`, `__secret`; not dunders) the file's text names more often
+    than it defines functions of that name: called, handed over, imported, in a string
+    (`getattr(self, "_on_" + kind)` gives `_on_`) or a comment. A private function no file
+    names is one nothing in the project calls (link's _uncalled)."""
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ FUNCTION_FIELDS = {
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
-    "deprecated": "bool",
+    "deprecated": "bool", "uncalled": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -214,13 +214,16 @@ def _before_serving(fact: FunctionFact) -> bool:
 
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
-                 "rerun", "fresh_loop")
+                 "rerun", "fresh_loop", "uncalled")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
                  setup_only: bool = False, rerun: bool = False,
-                 fresh_loop: bool = False) -> None:
+                 fresh_loop: bool = False, uncalled: bool = False) -> None:
         self.fact = fact
+        self.uncalled = uncalled
+        """A private function nothing in the project names (link.py's _uncalled): dead
+        code, or run only from outside the project."""
         self.fresh_loop = fresh_loop
         """Some project call runs it on an event loop made for that call (link.py): an
         asyncio client kept across calls would be bound to a loop closed by then."""
@@ -323,7 +326,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
-    "deprecated": False,
+    "deprecated": False, "uncalled": False,
 }
 
 
@@ -410,9 +413,11 @@ class CallView:
     @property
     def quick(self) -> bool:
         """The blocking call (this one, or the one its helper chain ends in) is one the
-        catalog says answers in milliseconds (`[[blocking]] quick`: a Docker lookup)."""
-        name = self.via_chain.chain[-1].name if self.via_chain else self.fact.name
-        return quick_call(self.function.catalog, name)
+        catalog says answers in milliseconds (`[[blocking]] quick`: a Docker lookup, a
+        sqlite3 statement), unless it reads a whole table (CallFact.table_scan)."""
+        if self.via_chain:
+            return self.via_chain.quick
+        return quick_call(self.function.catalog, self.fact.name) and not self.fact.table_scan
 
     @property
     def scaled(self) -> bool:

@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 9
+FORMAT = 10
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -72,7 +72,8 @@ which others of its await group it calls itself (they are not independent), and 
 functions only set-up code (not an entry point) calls. 7: whether a helper of a chain
 needs the running event loop (no thread fix). 8: calls that make an instance of a project
 class whose `__init__` builds a client (link.Wrapped). 9: calls in a lambda a project
-helper runs in a worker thread (FileLinks.offloaded)."""
+helper runs in a worker thread (FileLinks.offloaded). 10: private functions nothing in the
+project names (FileLinks.uncalled)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -255,7 +256,7 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
 def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
     if not (item.via or item.awaited or item.runs_once or item.alone or item.wraps
-            or item.offloaded or item.fresh_loop):
+            or item.offloaded or item.fresh_loop or item.uncalled):
         return None
     from optadvisor.link import VIA_FLAGS
 
@@ -267,7 +268,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
             [[name, *found] for name, found in sorted(item.awaited.items())],
             sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only),
             [[index, found.kind, found.built] for index, found in sorted(item.wraps.items())],
-            sorted(item.offloaded), sorted(item.fresh_loop)]
+            sorted(item.offloaded), sorted(item.fresh_loop), sorted(item.uncalled)]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
@@ -276,7 +277,7 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
 
     if form is None:
         return
-    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop = form
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found[:-1], tuple(found[-1])) for name, *found in awaited}
@@ -286,6 +287,7 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
     item.wraps = {index: Wrapped(kind, built) for index, kind, built in wraps}
     item.offloaded = frozenset(offloaded)
     item.fresh_loop = frozenset(fresh_loop)
+    item.uncalled = frozenset(uncalled)
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -439,7 +441,8 @@ def _links(form: Any) -> list[Any] | None:
     from optadvisor.link import VIA_FLAGS, Via
 
     types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
-    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop = _shape(form, 8)
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled = \
+        _shape(form, 9)
     for row in _typed(via, list):
         index, chain, *flags = _shape(row, 2 + len(VIA_FLAGS))
         _typed(index, int)
@@ -456,7 +459,8 @@ def _links(form: Any) -> list[Any] | None:
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),
-                  *_typed(offloaded, list), *_typed(fresh_loop, list)):
+                  *_typed(offloaded, list), *_typed(fresh_loop, list),
+                  *_typed(uncalled, list)):
         _typed(index, int)
     for row in _typed(wraps, list):
         index, kind, built = _shape(row, 3)

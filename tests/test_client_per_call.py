@@ -225,6 +225,9 @@ def test_a_request_retried_after_renewing_its_auth_is_not_a_sign_in():
                 with httpx.Client(timeout=10) as client:
                     return client.get("https://api.example.com" + path)
 
+            def user(self, name):
+                return self._get_with_auth_retry("/users/" + name)
+
             def oauth_callback(self, code):
                 with httpx.Client(timeout=10) as client:
                     return client.post("https://idp.example.com/token", data={"c": code})

@@ -3,6 +3,8 @@ positions attached."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -134,6 +136,7 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]],
                 with_bound.add((cb.function, cb.target))
     covered = set()
     heads: dict[int, int] = {}  # id of a session's finding -> how many calls it covers
+    scans: set[int] = set()  # ids of findings whose session reads a whole table
     first: dict[tuple[int, str], int] = {}  # (function, session name) -> id of its finding
     for cb, fact in sorted(by_index.values(), key=lambda entry: (entry[1].line,
                                                                  entry[1].column)):
@@ -145,6 +148,8 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]],
             head = first.get(key)
             if head is not None:
                 heads[head] = heads.get(head, 0) + 1
+                if fact.table_scan:
+                    scans.add(head)
             if cb.target and cb.assigned_to == "local" and head is not None:
                 first[(cb.function, cb.target)] = head  # a cursor: its calls count there
         elif fact.blocking == "db" and not fact.offloaded and (
@@ -156,6 +161,8 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]],
             if key in first:
                 covered.add(id(fact))
                 heads[first[key]] = heads.get(first[key], 0) + 1
+                if fact.table_scan:
+                    scans.add(first[key])
             else:
                 first[key] = id(fact)
         if cb.target and (cb.function, cb.target) in opened and id(fact) not in covered:
@@ -167,7 +174,9 @@ def _session_covered(by_index: dict[int, tuple[CallBuild, CallFact]],
         if id(fact) in covered:
             by_index[index] = (cb, replace(fact, in_session=True))
         elif id(fact) in heads:
-            by_index[index] = (cb, replace(fact, session_calls=heads[id(fact)]))
+            # The session's finding is as slow as its slowest statement.
+            by_index[index] = (cb, replace(fact, session_calls=heads[id(fact)],
+                                           table_scan=fact.table_scan or id(fact) in scans))
 
 
 def _param_receiver(cb: CallBuild, collector: FactCollector) -> bool:
@@ -534,6 +543,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # Not in a loop: `while locked: time.sleep(0.1)` polls for as long as it takes
             # (held-out O miss: ms-agent's file lock waits up to 120 s that way).
             fact = replace(fact, brief=True)
+        if fact is not None and fact.blocking == "db" and quick_call(catalog, name) and \
+                _whole_table(collector.call_nodes[cb.index]):
+            fact = replace(fact, table_scan=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 quick_call(catalog, name):
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
@@ -704,7 +716,42 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                                      if not (i in builds and (builds[i].dead or
                                                               _switched_off(builds[i],
                                                                             collector)))})),
+        private_refs=_private_refs(text, functions),
     )
+
+
+_SQL_BOUNDED = re.compile(r"\b(WHERE|LIMIT)\b", re.IGNORECASE)
+
+
+def _whole_table(node: cst.Call) -> bool:
+    """A statement whose first argument is a literal SELECT with no WHERE and no LIMIT."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    if not node.args or not isinstance(node.args[0].value, (cst.SimpleString,
+                                                             cst.ConcatenatedString)):
+        return False
+    text = node.args[0].value.evaluated_value
+    if not isinstance(text, str):
+        return False
+    words = text.split(None, 1)
+    return bool(words) and words[0].upper() == "SELECT" and " FROM " in text.upper() and \
+        not _SQL_BOUNDED.search(text)
+
+
+_PRIVATE_NAME = re.compile(r"\b_\w+")
+
+
+def _private_refs(text: str, functions: list[FunctionFact]) -> tuple[str, ...]:
+    """FileFacts.private_refs: from the text, not the tree, so that every mention counts —
+    a call, a reference, an import, a string, a comment — and an unsure one keeps the
+    function (a comment naming it, a name that is also a local variable's)."""
+    counts = Counter(_PRIVATE_NAME.findall(text))
+    if not counts:
+        return ()
+    defined = Counter(fn.name for fn in functions if fn.name.startswith("_"))
+    return tuple(sorted(name for name, n in counts.items()
+                        if n > defined.get(name, 0)
+                        and not (name.startswith("__") and name.endswith("__"))))
 
 
 def _switched_off(cb: CallBuild, collector: FactCollector) -> bool:

@@ -507,6 +507,9 @@ class FactCollector(cst.CSTVisitor):
         self._debug_bodies: set[int] = set()
         """Bodies (ids) of `if <debug flag>:` statements."""
         self._fallbacks: set[int] = set()
+        self._branch_calls: set[int] = set()
+        """Calls that are a branch of a conditional expression or the right side of
+        `and`/`or` (visit_IfExp): what they contain runs on some paths only."""
         """Calls that build what an expression falls back to when the object already has
         one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
         self._locks: list[tuple[int, bool, bool]] = []
@@ -864,6 +867,12 @@ class FactCollector(cst.CSTVisitor):
             self._param_guards += 1
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
+        # The branches of `a if test else b` and the right side of `and`/`or` run on some
+        # paths only, as an `if` block does: `settings if settings is not None else
+        # load_settings()` reads the file only when the caller passed nothing (held-out
+        # S37: aisuite's gateway, built with its settings, was reported for the read it
+        # never makes). Marked by the call they are (visit_Call, leave_Call).
+        self._branch_calls.update((id(_outer_call(node.body)), id(_outer_call(node.orelse))))
         # `q.get() if not q.empty() else None` (held-out X: h2ogpt's streaming agent).
         self._ready.append(_probed(node.test))
         if isinstance(node.orelse, cst.Call) and _kept(node.body):
@@ -872,6 +881,7 @@ class FactCollector(cst.CSTVisitor):
             self._fallbacks.add(id(node.body))
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        self._branch_calls.add(id(_outer_call(node.right)))
         func = self._func()
         # `self.client or Client()`; `s3 or boto3.client("s3")` with `s3` a parameter: a
         # default for what the object keeps or the caller passes.
@@ -1688,10 +1698,14 @@ class FactCollector(cst.CSTVisitor):
                 loop.yields = True
 
     def leave_Call(self, original_node: cst.Call) -> None:
+        if id(original_node) in self._branch_calls:
+            self._branch(-1)
         if self._gathers and self._gathers[-1][0] == id(original_node):
             self._gathers.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
+        if id(node) in self._branch_calls:
+            self._branch(1)
         index = len(self.call_nodes)
         self.call_nodes.append(node)
         if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
@@ -2454,6 +2468,14 @@ def _calls_in(node: cst.CSTNode) -> list[int]:
             found.append(id(item))
         stack.extend(children_of(item))
     return found
+
+
+def _outer_call(node: cst.BaseExpression) -> cst.BaseExpression:
+    """The call an operand is, under an `await` and attributes or subscripts taken of its
+    result (`await load()`, `load().data`); else the operand itself."""
+    while isinstance(node, (cst.Await, cst.Attribute, cst.Subscript)):
+        node = node.expression if isinstance(node, cst.Await) else node.value
+    return node
 
 
 def _kept(node: cst.BaseExpression) -> bool:

@@ -166,8 +166,11 @@ def build(ctx: FixContext) -> Fix:
                       "(`await asyncio.to_thread(...)` around it).")
     if call is not None and call.blocking_category in _BOUND_CATEGORIES:
         bound = _bound_name(call.name, statement, node)
-        made_here = bound not in (None, "self", "cls") and \
-            bound in local_roots(ctx.source.scope_of(node))
+        scope = ctx.source.scope_of(node)
+        made_here = bound not in (None, "self", "cls") and bound in local_roots(scope)
+        if made_here and call.indirect and call.blocking_category == "db" and \
+                not call.via_own_session and bound in _parameters(scope):
+            made_here = False  # a project object handed in that holds a connection
         if made_here:
             return to_thread_block.build_for_name(ctx, node, bound)  # type: ignore[arg-type]
         # A helper whose chain opens its own connection (`store.get()` -> `self._connect()`
@@ -182,6 +185,19 @@ def build(ctx: FixContext) -> Fix:
                 else ""
             what = f"`{receiver}`" if receiver and len(receiver) <= 40 and \
                 "(" not in receiver else "The connection or session"
+            if call.indirect:
+                # A project object that holds the connection (`manager.save()` -> a store):
+                # whether another thread may use it is the store's choice (held-out S37:
+                # aisuite's stores open sqlite3 with check_same_thread=False and a lock).
+                raise NotHere(f"{what} was made elsewhere and holds a database connection or "
+                              "session: in a worker thread the helper would use it from "
+                              "another thread, which a pooled engine, or a sqlite3 "
+                              "connection opened with `check_same_thread=False` behind a "
+                              "lock, allows and a default sqlite3 connection refuses. If it "
+                              "allows it, `await asyncio.to_thread(...)` around the call is "
+                              "enough; otherwise move all the work on it in this function "
+                              "into one sync function run by `asyncio.to_thread`, or use an "
+                              "async driver (aiosqlite, SQLAlchemy's AsyncSession, asyncpg).")
             raise NotHere(f"{what} was made elsewhere: move all the work on it in this "
                           "function into one sync function run by `asyncio.to_thread` (one "
                           "call moved alone leaves the others on the loop, and a sqlite3 "
@@ -388,6 +404,15 @@ def _reader_of(statement: ast.stmt | None, node: ast.Call) -> ast.Call | None:
                 or any(kw.value is node for kw in sub.keywords)):
             return sub
     return None
+
+
+def _parameters(scope: ast.AST | None) -> set[str]:
+    """The parameter names of a function scope (none for a module or a class)."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    args = scope.args
+    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                            *filter(None, (args.vararg, args.kwarg)))}
 
 
 def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | None:
