@@ -21,15 +21,11 @@ from optadvisor.cache import (
 )
 from optadvisor.config import load_config
 from optadvisor.discover import discover
-from optadvisor.engine import Engine, EngineResult, FileInput
-from optadvisor.link import FileLinks, link, package_prefixes
 from optadvisor.models import (
-    PRIORITIES, Config, ErrorRecord, FileFacts, Recommendation, Report, SourceFile, Summary,
+    PRIORITIES, Config, EngineResult, ErrorRecord, FileFacts, Recommendation, Report,
+    SourceFile, Summary,
 )
-from optadvisor.rules import CompiledRule, load_rules
 from optadvisor.scoring import Outline, plan, rank_key, ranked_targets, targets
-from optadvisor.subjects import SourceText
-from optadvisor.workers import Budget, analyze_all, default_jobs
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,9 @@ class ScanOptions:
 if TYPE_CHECKING:
     from optadvisor.analyze.catalog import Catalog
     from optadvisor.cache import FixCache
+    from optadvisor.engine import Engine, FileInput
+    from optadvisor.link import FileLinks
+    from optadvisor.rules import CompiledRule
     from optadvisor.models import ProfileRun
     from optadvisor.profile import ProfileOptions
     from optadvisor.shard import ScanSettings
@@ -260,6 +259,9 @@ class _Engines:
         templates are parsed when they render (rules.load_rule)."""
 
     def get(self) -> Engine:
+        from optadvisor.engine import Engine
+        from optadvisor.rules import load_rules
+
         if self.built is None:
             options, config = self._options, self._config
             fixes = self._fixes if self._fixes is not None else \
@@ -297,6 +299,8 @@ class _Early:
     @classmethod
     def start(cls, files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
               options: ScanOptions, path: Path) -> "_Early | None":
+        from optadvisor.workers import default_jobs
+
         data = warm.read(path)
         previous = warm.load(path, "", data)  # digests and stats (no results: another key)
         if previous is None:
@@ -316,6 +320,8 @@ class _Early:
         requested = options.jobs or config.jobs or default_jobs()
 
         def analyze() -> "dict[str, FileFacts | ErrorRecord]":
+            from optadvisor.workers import Budget, analyze_all
+
             outcomes = analyze_all(jobs, catalog, config.max_file_bytes, requested,
                                    lambda n: None,
                                    Budget(config.max_file_seconds, config.max_file_mib))
@@ -412,6 +418,9 @@ def profile_report(run: "ProfileRun", options: ScanOptions, saved_as: str = "",
                    rules: list[CompiledRule] | None = None) -> Report:
     """A report for a (new or saved) run: the profile rules over the measured functions,
     and the static rules over the user files that ran, ranked by measured time."""
+    from optadvisor.engine import Engine
+    from optadvisor.rules import load_rules
+
     from optadvisor.discover import component_finder
     from optadvisor.fusion import merge_measured, profile_recommendations, rerank
     from optadvisor.profile.summary import profile_summary
@@ -542,6 +551,11 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              early: _Early | None = None) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link. When the
     warm state has every file's results unchanged, only read (or only stat: _Sources)."""
+    from optadvisor.engine import FileInput
+    from optadvisor.link import package_prefixes
+    from optadvisor.subjects import SourceText
+    from optadvisor.workers import default_jobs
+
     errors: list[ErrorRecord] = []
     cache = None
     if options.use_cache:
@@ -576,6 +590,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
                         f"core(s): at most {default_jobs() * 2} worker processes"])
 
     def analyze(jobs: list[tuple[str, bytes]]) -> "dict[str, FileFacts | ErrorRecord]":
+        from optadvisor.workers import Budget, analyze_all
+
         nonlocal total
         started: "dict[str, FileFacts | ErrorRecord]" = {}
         if early is not None and any(rel in early.jobs for rel, _ in jobs):
@@ -662,6 +678,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
 
 def _link(inputs: list[FileInput], catalog: "Catalog") -> None:
     """What every file learns from the others (link.py), set on its input."""
+    from optadvisor.link import link
+
     with gc_paused():  # its memos and indexes: many small objects, no cycles to find
         links = link([(i.source, i.facts) for i in inputs], catalog)
     for item in inputs:
@@ -686,6 +704,9 @@ def _changed_only(state: _Warm, sources: "_Sources",
     for the lines of hops into the changed files: only the changed files, and the files
     whose chains run through them, are evaluated; no other file's facts are read.
     Otherwise, what it analyzed (for the full path)."""
+    from optadvisor.engine import FileInput
+    from optadvisor.subjects import SourceText
+
     previous = state.previous
     if previous is None or not previous.project_key or \
             previous.engine_key != state.engine_key or \
@@ -853,6 +874,11 @@ def scan_source(code: str, rel: str = "example.py", select: tuple[str, ...] = ()
     what rule examples, tests and `optadvisor rules check` use. Runs nothing it analyzes,
     like every scan. Templates that failed to render (rule-error records) are appended to
     `rule_errors` when it is given."""
+    from optadvisor.engine import Engine, FileInput
+    from optadvisor.link import link
+    from optadvisor.rules import load_rules
+    from optadvisor.subjects import SourceText
+
     from optadvisor.analyze import analyze_bytes, run_with_deep_stack
 
     config = config or Config(project_root=Path.cwd())
@@ -1070,6 +1096,10 @@ def merge_shards(named: Sequence[tuple[Path, Mapping[str, Any]]]) -> Report:
     linked and judged by the rules as one scan does (files -> facts -> link -> rules), so
     cross-file findings that span shards are found. Nothing is parsed again: each file's
     text and facts come from its shard, and so do the fixes."""
+    from optadvisor.engine import Engine, FileInput
+    from optadvisor.rules import load_rules
+    from optadvisor.subjects import SourceText
+
     from optadvisor.cache import decode_facts
     from optadvisor.config import ConfigError
     from optadvisor.shard import check_set, error_records, known_fixes, settings_of

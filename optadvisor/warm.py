@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 10
+FORMAT = 11
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -73,7 +73,8 @@ functions only set-up code (not an entry point) calls. 7: whether a helper of a 
 needs the running event loop (no thread fix). 8: calls that make an instance of a project
 class whose `__init__` builds a client (link.Wrapped). 9: calls in a lambda a project
 helper runs in a worker thread (FileLinks.offloaded). 10: private functions nothing in the
-project names (FileLinks.uncalled)."""
+project names (FileLinks.uncalled). 11: an awaited callee whether it queues on a handle its
+object holds (Awaited.ordered)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -280,7 +281,8 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
     via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
-    item.awaited = {name: Awaited(*found[:-1], tuple(found[-1])) for name, *found in awaited}
+    item.awaited = {name: Awaited(*found[:5], tuple(found[5]), *found[6:])
+                    for name, *found in awaited}
     item.runs_once = frozenset(once)
     item.alone = frozenset(alone)
     item.setup_only = frozenset(setup_only)
@@ -452,10 +454,11 @@ def _links(form: Any) -> list[Any] | None:
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
-        name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited = \
-            _shape(row, 7)
+        name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited, ordered = \
+            _shape(row, 8)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
+        _typed(ordered, bool)
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),

@@ -440,15 +440,15 @@ def test_files_that_fail_are_cached_too(tmp_path):
     cache_dir = tmp_path / "cache"
     options = ScanOptions(paths=(tmp_path,), cache_dir=cache_dir, jobs=1)
     first = scan(options)
-    import optadvisor.api as api
+    import optadvisor.workers as workers  # api imports it when it analyzes
 
     calls = []
-    original = api.analyze_all
-    api.analyze_all = lambda jobs, *a, **k: calls.append(jobs) or original(jobs, *a, **k)
+    original = workers.analyze_all
+    workers.analyze_all = lambda jobs, *a, **k: calls.append(jobs) or original(jobs, *a, **k)
     try:
         second = scan(options)
     finally:
-        api.analyze_all = original
+        workers.analyze_all = original
     assert calls == []
     assert [e.to_dict() for e in second.errors] == [e.to_dict() for e in first.errors]
     assert second.errors[0].path == "bad.py" and second.errors[0].kind == "parse-error"

@@ -263,3 +263,25 @@ def test_a_function_returning_a_handle_that_keeps_the_client_hands_the_client_ou
     """), select=("OPT201",))
     assert error is None
     assert [r.symbol for r in recs] == ["M.read_blob"]
+
+
+def test_a_token_refresh_is_a_login_path():
+    # Held-out S37b (SurfSense): `refresh_*_token` runs once per token lifetime, not per
+    # request: its client per call is ranked as a sign-in's. A refresh of anything else
+    # (`refresh_index`) is not.
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+
+        async def refresh_dropbox_token(connector):
+            async with httpx.AsyncClient(timeout=30) as client:
+                return await client.post("https://api.dropbox.com/oauth2/token",
+                                         data={"refresh_token": connector.refresh_token})
+
+        async def refresh_index(name):
+            async with httpx.AsyncClient(timeout=30) as client:
+                return await client.post("https://search.example.com/refresh/" + name)
+    """), select=("OPT201",))
+    assert error is None
+    by_symbol = {r.symbol: (r.priority, "token renewal" in r.message) for r in recs}
+    assert by_symbol == {"refresh_dropbox_token": ("low", True),
+                         "refresh_index": ("medium", False)}

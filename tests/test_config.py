@@ -275,13 +275,15 @@ def test_per_path_ignores(tmp_path: Path):
 
 def test_jobs_from_config_and_flag(tmp_path: Path, monkeypatch):
     seen: list[int] = []
-    real = optadvisor.api.analyze_all
+    import optadvisor.workers  # api imports analyze_all from it when it analyzes
+
+    real = optadvisor.workers.analyze_all
 
     def spy(*args, **kwargs):
         seen.append(args[3])  # analyze_all(jobs, catalog, max_bytes, processes, ...)
         return real(*args[:3], 1, *args[4:], **kwargs)
 
-    monkeypatch.setattr(optadvisor.api, "analyze_all", spy)
+    monkeypatch.setattr(optadvisor.workers, "analyze_all", spy)
     write(tmp_path, {"pyproject.toml": "[tool.optadvisor]\njobs = 3\n", "a.py": CODE})
     scan(ScanOptions(paths=(tmp_path,), use_cache=False))
     scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=2))

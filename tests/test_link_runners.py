@@ -77,3 +77,67 @@ def test_the_warm_path_drives_what_a_cold_scan_drives(tmp_path):
     assert list(scan(options).recommendations) == []
     cold = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
     assert list(cold.recommendations) == []
+
+
+FACTORY_FILES = {
+    "pkg/__init__.py": "",
+    "pkg/celery_tasks.py": '''import asyncio
+
+
+def run_async_celery_task(coro_factory):
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro_factory())
+    finally:
+        loop.close()
+''',
+    "pkg/connector_tasks.py": '''from pkg.celery_tasks import run_async_celery_task as _run_async
+
+
+def run_async_celery_task(coro_factory, *, user_id=None):
+    return _run_async(coro_factory)
+''',
+    "pkg/jobs.py": '''import shutil
+
+from pkg import connector_tasks
+from pkg.celery_tasks import run_async_celery_task
+
+
+async def _index(src, dst):
+    shutil.copytree(src, dst)
+
+
+async def served(src, dst):
+    shutil.copytree(src, dst)
+
+
+def index_task(src, dst):
+    return run_async_celery_task(lambda: _index(src, dst))
+
+
+def cleanup_task(src, dst):
+    async def _run():
+        shutil.copytree(src, dst)
+
+    return run_async_celery_task(_run)
+
+
+async def _sync(src, dst):
+    shutil.copytree(src, dst)
+
+
+def sync_task(src, dst):
+    return connector_tasks.run_async_celery_task(lambda: _sync(src, dst), user_id=1)
+''',
+}
+
+
+def test_a_coroutine_function_handed_to_a_runner_that_calls_it_runs_alone(tmp_path):
+    # Held-out S37b (SurfSense): `run_async_celery_task(coro_factory)` runs
+    # `coro_factory()` on a fresh loop per Celery task; its tasks hand it `_run` or
+    # `lambda: _impl(...)`, some through a wrapper that hands its factory on. Nothing else
+    # runs on that loop.
+    root = write(tmp_path / "repo", FACTORY_FILES)
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
+    assert sorted(r.symbol for r in report.recommendations) == ["served"]

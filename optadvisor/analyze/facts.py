@@ -388,6 +388,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                                            if ch})) if fb.exit_flag else (),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
+            shared_handle=fb.shared_handle,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
             thread_params=tuple(sorted(fb.offloaded_names & fb.param_names)),
@@ -1290,9 +1291,12 @@ def _caller_params(fb: FuncBuild) -> list[str]:
 
 def _run_handed(handed: list[tuple[Chain, int, Chain]], collector: FactCollector,
                 resolver: Resolver, scope: int) -> tuple[str, ...]:
-    """FunctionFact.run_handed: (callee, position, coroutine function) as resolved names."""
+    """FunctionFact.run_handed: (callee, position, coroutine function) as resolved names; a
+    parameter handed on by its bare name (link's _runner_positions: a runner's wrapper)."""
+    params = collector.functions[scope].param_names if scope != MODULE else set()
     return tuple(sorted({f"{resolver.name(outer, scope)}\t{position}\t"
-                         f"{_driven_name(collector, resolver, inner, scope)}"
+                         + (inner[0] if len(inner) == 1 and inner[0] in params else
+                            _driven_name(collector, resolver, inner, scope))
                          for outer, position, inner in handed}))
 
 

