@@ -9,7 +9,6 @@ import pytest
 from conftest import write
 from typer.testing import CliRunner
 
-import optadvisor.api
 from optadvisor.api import ScanOptions, scan
 from optadvisor.cli import app
 from optadvisor.config import ConfigError, load_config
