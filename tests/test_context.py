@@ -939,3 +939,33 @@ def test_file_reads_handed_to_a_thread_are_local_disk_work():
     '''), select=("OPT103",))
     assert [(r.line, r.priority, "local file" in r.message) for r in recs] == [
         (12, "medium", True), (18, "medium", True)]
+
+
+def test_a_script_that_starts_a_web_server_is_a_service(tmp_path: Path):
+    # Held-out S37 (GenerativeAIExamples' `trigger-mode.py`): a file only runnable as a
+    # script, whose `__main__` block starts an aiohttp server: its handler serves requests
+    # concurrently, so a 30-minute subprocess on the loop is no script's step.
+    handler = textwrap.dedent("""
+        import subprocess
+        from aiohttp import web
+
+
+        async def handle(request):
+            subprocess.run(["spark-submit", "job.py"], timeout=1800, check=True)
+            return web.json_response({"ok": True})
+    """)
+    write(tmp_path, {
+        "jobs/trigger-mode.py": handler + textwrap.dedent("""
+
+            app = web.Application()
+            app.add_routes([web.get("/", handle)])
+
+            if __name__ == "__main__":
+                web.run_app(app, port=8888)
+        """),
+        "jobs/run-once.py": handler,
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, select=("OPT101",)))
+    found = {r.path: (r.priority, r.context) for r in report.recommendations}
+    assert found == {"jobs/trigger-mode.py": ("high", "library"),
+                     "jobs/run-once.py": ("low", "script")}
