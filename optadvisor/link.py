@@ -1083,12 +1083,18 @@ def _parameter(fn: FunctionFact, position: int, keyword: str) -> str:
     """The parameter of `fn` an argument at this position (-1: by `keyword`) binds."""
     if keyword:
         return keyword
+    params = _caller_params(fn)
+    return params[position] if 0 <= position < len(params) else ""
+
+
+def _caller_params(fn: FunctionFact) -> list[str]:
+    """The positional parameters as a caller fills them."""
     params = list(fn.positional_params)
     if fn.class_name and "staticmethod" not in {d.rsplit(".", 1)[-1] for d in fn.decorators}:
         # Called as a bound method (`self._call(...)`, `Client(...)` runs `__init__`):
         # the first parameter is the instance.
         params = params[1:]
-    return params[position] if 0 <= position < len(params) else ""
+    return params
 
 
 _ENTRY_POINT = "main"
@@ -1187,20 +1193,18 @@ def _runner_positions(index: ProjectIndex, files: list[tuple[SourceFile, FileFac
     for _ in range(INHERIT_DEPTH):
         grown = False
         for key, fn in handing:
-            params = list(fn.positional_params)
-            if fn.class_name and "staticmethod" not in fn.decorators:
-                params = params[1:]  # called as a bound method: the first is the instance
+            params = _caller_params(fn)
             for entry in fn.run_handed:
+                # A parameter handed on is named bare (facts._run_handed).
                 outer, position, inner = entry.split("\t")
-                name = inner  # a parameter: its bare name (facts._run_handed)
-                if name not in params:
+                if inner not in params:
                     continue
                 target = index.resolve(key[0], outer)
-                if target is not None and int(position) in out.get(target, ()):
-                    mine = out.get(key, frozenset())
-                    if params.index(name) not in mine:
-                        out[key] = mine | {params.index(name)}
-                        grown = True
+                mine = out.get(key, frozenset())
+                if target is not None and int(position) in out.get(target, ()) and \
+                        params.index(inner) not in mine:
+                    out[key] = mine | {params.index(inner)}
+                    grown = True
         if not grown:
             break
     return out

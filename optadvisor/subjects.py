@@ -284,9 +284,9 @@ class FunctionView:
             # `request_checks` makes the name per request, whatever else it says.
             if any(word in self.catalog.request_checks for word in words):
                 return False
-            # `refresh_dropbox_token`: a credential renewed once per token lifetime, not
-            # per request (held-out S37b: SurfSense's nine connector token refreshes).
-            if "refresh" in words and {"token", "tokens", "credentials", "creds"} & set(words):
+            # `refresh_dropbox_token`: a credential renewed once per its lifetime (the
+            # catalog's `[setup] renewed`), not per request.
+            if "refresh" in words and self.catalog.renewed_words & set(words):
                 return True
             return any(word in self.catalog.login_words for word in words) \
                 or any(part in owner for part in self.catalog.setup_classes) \

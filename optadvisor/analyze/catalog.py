@@ -240,6 +240,9 @@ class Catalog:
     login_words: frozenset[str] = frozenset()
     """Words of function names that run once per user login or account link (`auth`,
     `oauth`, `login`, `signin`: `notion_auth_callback`), routes included."""
+    renewed_words: frozenset[str] = frozenset()
+    """What a `refresh_*` function renews once per its lifetime, not per request (`token`,
+    `credentials`: `refresh_dropbox_token`): a login path too."""
     setup_classes: frozenset[str] = frozenset()
     """Parts of class names (lower case) whose methods run once per login or session
     (`GitHubOAuthProvider.get_token`): not per request."""
@@ -367,7 +370,8 @@ _WORD_LISTS = (
     ("setup", "checks", "setup_checks"), ("setup", "checked", "setup_checked"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),
-    ("setup", "login_modules", "login_modules"), ("setup", "admin", "admin_words"),
+    ("setup", "login_modules", "login_modules"), ("setup", "renewed", "renewed_words"),
+    ("setup", "admin", "admin_words"),
     ("setup", "request_checks", "request_checks"),
     ("setup", "once_callers", "once_caller_words"), ("setup", "debug", "debug_words"),
     ("setup", "once_caller_verbs", "once_caller_verbs"),

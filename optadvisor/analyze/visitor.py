@@ -147,10 +147,11 @@ class FuncBuild:
     None for any other value: a factory whose every return builds the same thing returns
     that type (_infer_return)."""
     lazy_init: bool = False
-    shared_handle: bool = False
     """It awaits under `if not self.x:` / `if self.x is None:` (a lazy connect or load on
     first use), or after a memo's early return (`if key in self._agents: return
     self._agents[key]`): concurrent first calls would all run it, in different tasks."""
+    shared_handle: bool = False
+    """It awaits a statement on a session or socket its object holds (FunctionFact)."""
     memo_guard: bool = False
     """An early return of remembered state passed: the rest runs on a miss only."""
 
@@ -508,11 +509,11 @@ class FactCollector(cst.CSTVisitor):
         self._debug_bodies: set[int] = set()
         """Bodies (ids) of `if <debug flag>:` statements."""
         self._fallbacks: set[int] = set()
+        """Calls that build what an expression falls back to when the object already has
+        one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
         self._branch_calls: set[int] = set()
         """Calls that are a branch of a conditional expression or the right side of
         `and`/`or` (visit_IfExp): what they contain runs on some paths only."""
-        """Calls that build what an expression falls back to when the object already has
-        one (`self.client if hasattr(self, "client") else Client()`, `self._c or Client()`)."""
         self._locks: list[tuple[int, bool, bool]] = []
         """Per open `with`: (its function, whether it holds a lock: `with self._lock:`,
         whether that is an `async with` of a lock every call of the function shares)."""
@@ -534,6 +535,13 @@ class FactCollector(cst.CSTVisitor):
     def _func(self) -> FuncBuild | None:
         index = self._fidx
         return self.functions[index] if index != MODULE else None
+
+    def _param_owner(self, name: str) -> FuncBuild | None:
+        """The function, this one or one around it, whose parameter `name` is."""
+        owner = self._func()
+        while owner is not None and name not in owner.param_names:
+            owner = self.functions[owner.parent] if owner.parent != MODULE else None
+        return owner
 
     def _enter_header(self, node: cst.CSTNode) -> None:
         if id(node) in self._header_nodes:
@@ -1800,16 +1808,14 @@ class FactCollector(cst.CSTVisitor):
                 chain == ("asyncio", "run") or chain[-1] == "run_until_complete") and \
                 isinstance(node.args[0].value, cst.Call):
             inner = chain_of(node.args[0].value.func)
-            owner = func
-            if inner is not None and len(inner) == 1:
-                # `def run_async_celery_task(coro_factory): ... loop.run_until_complete(
-                # coro_factory())`: the coroutine function a caller passes (`_run`, or
-                # `lambda: _impl(*args)`) runs on that loop (held-out S37b: SurfSense's
-                # Celery tasks, each on a fresh loop).
-                while owner is not None and inner[0] not in owner.param_names:
-                    owner = self.functions[owner.parent] if owner.parent != MODULE else None
-            if owner is not None and inner is not None and len(inner) == 1:
-                owner.driven_params.add(inner[0])
+            # `def run_async_celery_task(coro_factory): ... loop.run_until_complete(
+            # coro_factory())`: the coroutine function a caller passes (`_run`, or `lambda:
+            # _impl(*args)`) runs on that loop (held-out S37b: SurfSense's Celery tasks,
+            # each on a fresh loop).
+            owner = self._param_owner(inner[0]) if inner is not None and len(inner) == 1 \
+                else None
+            if owner is not None:
+                owner.driven_params.add(inner[0])  # type: ignore[index]
             elif inner is not None:
                 if func is not None:
                     func.driven_chains.append(inner)
@@ -1832,11 +1838,9 @@ class FactCollector(cst.CSTVisitor):
             # `def run_async_in_thread(coro): ... loop.run_until_complete(coro)`, also from
             # a def nested in it: the coroutine a caller passes runs on that loop.
             param = node.args[0].value.value
-            owner: FuncBuild | None = func
-            while owner is not None and param not in owner.param_names:
-                owner = self.functions[owner.parent] if owner.parent != MODULE else None
-            if owner is not None:
-                owner.driven_params.add(param)
+            found = self._param_owner(param)
+            if found is not None:
+                found.driven_params.add(param)
         if chain is not None and node.args and chain != ("asyncio", "run") and \
                 chain[-1] != "run_until_complete" and \
                 any(word in chain[-1].lower() for word in RUNNER_WORDS) and \

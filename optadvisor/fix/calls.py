@@ -81,16 +81,18 @@ def receiver_root(expr: ast.expr) -> str | None:
     return expr.id if isinstance(expr, ast.Name) else None
 
 
+def parameters(func: ast.AST | None) -> set[str]:
+    """The parameter names of a function or lambda (none for a module or a class)."""
+    args = getattr(func, "args", None)
+    if not isinstance(args, ast.arguments):
+        return set()
+    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                            *(a for a in (args.vararg, args.kwarg) if a is not None))}
+
+
 def local_roots(func: ast.AST) -> set[str]:
     """Names local to a function: its parameters and what its body binds."""
-    names: set[str] = set()
-    args = getattr(func, "args", None)
-    if args is not None:
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs,
-                    *(a for a in (args.vararg, args.kwarg) if a is not None)]:
-            names.add(arg.arg)
-    names |= names_stored(getattr(func, "body", []))
-    return names
+    return parameters(func) | names_stored(getattr(func, "body", []))
 
 
 def names_in_scope(source: FixSource, func: ast.AST) -> set[str]:

@@ -18,6 +18,7 @@ from optadvisor.fix.calls import (
     dotted_expr,
     first_arg_comma,
     local_roots,
+    parameters,
     receiver_root,
 )
 from optadvisor.fix.context import FixContext, NotHere, code_of
@@ -169,7 +170,7 @@ def build(ctx: FixContext) -> Fix:
         scope = ctx.source.scope_of(node)
         made_here = bound not in (None, "self", "cls") and bound in local_roots(scope)
         if made_here and call.indirect and call.blocking_category == "db" and \
-                not call.via_own_session and bound in _parameters(scope):
+                not call.via_own_session and bound in parameters(scope):
             made_here = False  # a project object handed in that holds a connection
         if made_here:
             return to_thread_block.build_for_name(ctx, node, bound)  # type: ignore[arg-type]
@@ -404,15 +405,6 @@ def _reader_of(statement: ast.stmt | None, node: ast.Call) -> ast.Call | None:
                 or any(kw.value is node for kw in sub.keywords)):
             return sub
     return None
-
-
-def _parameters(scope: ast.AST | None) -> set[str]:
-    """The parameter names of a function scope (none for a module or a class)."""
-    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        return set()
-    args = scope.args
-    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
-                            *filter(None, (args.vararg, args.kwarg)))}
 
 
 def _bound_name(name: str, statement: ast.stmt | None, node: ast.Call) -> str | None:

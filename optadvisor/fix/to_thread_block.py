@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import libcst as cst
 
-from optadvisor.fix.calls import names_in_scope, receiver_root
+from optadvisor.fix.calls import names_in_scope, parameters, receiver_root
 from optadvisor.fix.context import FixContext, NotHere
 from optadvisor.fix.source import (
     called_name, names_always_bound, names_loaded, names_stored, unique_name, walk_scope,
@@ -50,8 +50,7 @@ def build_for_name(ctx: FixContext, node: ast.AST, root: str) -> Fix:
                                    root)
         parent = source.parent(stmt)
         stmt = source.statement_of(parent) if parent is not None else None
-    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) and root in {
-            a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}:
+    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) and root in parameters(func):
         # `db: Session = Depends(get_db)` (held-out S36: potpie's routes were told the
         # session "is made elsewhere in the coroutine").
         raise NotHere(f"`{root}` is handed in (a parameter): move every use of it in this "
