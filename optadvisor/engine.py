@@ -379,8 +379,8 @@ def _ranked(compiled: CompiledRule, env: dict[str, Any], context: str,
     (held-out Q and S: crawl4ai's and OpenAdapt's) — one level down each — and a
     test, example or script file (shown, ranked last, below the default --fail-on). A
     private function nothing in the project calls (link.py's _uncalled) goes one level
-    down too: dead code, or run only from outside (held-out S37: 3 of 3 read as wrong at
-    `high`)."""
+    down too: dead code, or run only from outside (held-out S37: its 3 findings in one
+    uncalled method were read as wrong, 2 of them at `high`)."""
     priority, note = compiled.rule.priority, ""
     function = env.get("function")
     deprecated = function is not None and function.deprecated

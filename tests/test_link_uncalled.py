@@ -1,5 +1,5 @@
 """A private function nothing in the project names (`_ingest_collection_docs`, defined and
-never called; held-out S37: 3 of 3 findings in one read as wrong at `high`) is dead code or
+never called; held-out S37: its 3 findings read as wrong, 2 of them at `high`) is dead code or
 run only from outside: its findings go one level down and say why. Kept as called: a name
 another file imports or calls, one built from a prefix (`getattr(self, "_on_" + kind)`), a
 decorated one, and a method of a class with a base a library may call it from."""
