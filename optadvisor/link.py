@@ -802,7 +802,8 @@ class BlockingLinker:
         if direct is not None:
             chain = (me, Hop(direct.name, rel, direct.line))
             memo[key] = chain
-            self._quick[key] = quick_call(self.catalog, direct.name) and not direct.table_scan
+            self._quick[key] = (quick_call(self.catalog, direct.name) or direct.quick_command) \
+                and not direct.table_scan
             self._category[key] = (direct.blocking, direct.replacement, direct.conditional,
                                    direct.own_session)
             return chain

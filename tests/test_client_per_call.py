@@ -285,3 +285,157 @@ def test_a_token_refresh_is_a_login_path():
     by_symbol = {r.symbol: (r.priority, "token renewal" in r.message) for r in recs}
     assert by_symbol == {"refresh_dropbox_token": ("low", True),
                          "refresh_index": ("medium", False)}
+
+
+def test_an_oauth_callback_is_a_sign_in():
+    # Held-out S37b (SurfSense): 16 `*_callback` routes (`/auth/notion/connector/callback`)
+    # trade the code they are sent for tokens, once per connected account; their clients
+    # were ranked as every request's. A function naming the authorization-code grant does
+    # it too; a route named `*_callback` without a `code` (a webhook) runs per event.
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+        @router.get("/auth/notion/connector/callback")
+        async def notion_callback(request, code: str | None = None, state: str | None = None):
+            async with httpx.AsyncClient(timeout=30) as client:
+                return (await client.get("https://api.notion.com/v1/users/me")).json()
+
+        async def trade(code):
+            async with httpx.AsyncClient(timeout=30) as client:
+                data = {"grant_type": "authorization_code", "code": code}
+                return (await client.post("https://idp.example.com/token", data=data)).json()
+
+        @router.post("/hooks/stripe/callback")
+        async def stripe_callback(request, event: dict):
+            async with httpx.AsyncClient(timeout=30) as client:
+                return (await client.post("https://api.example.com/events", json=event)).json()
+    """), select=("OPT201",))
+    assert error is None
+    by_symbol = {r.symbol: (r.priority, "login" in r.message) for r in recs}
+    assert by_symbol == {"notion_callback": ("low", True), "trade": ("low", True),
+                         "stripe_callback": ("medium", False)}
+
+
+def test_a_factory_under_a_project_memoizing_decorator_hands_out_one_client():
+    # Held-out S38 (prefect-redis): `get_async_redis_client` is wrapped by the package's own
+    # `cached`, one client per arguments and event loop; its callers were told they built a
+    # client per call. The same factory undecorated still builds one per call.
+    recs, error = scan_source(textwrap.dedent("""
+        import functools
+        import redis.asyncio as redis
+
+        _clients = {}
+
+        def cached(fn):
+            @functools.wraps(fn)
+            def wrapper(*args):
+                if args not in _clients:
+                    _clients[args] = fn(*args)
+                return _clients[args]
+            return wrapper
+
+        @cached
+        def get_async_redis_client():
+            return redis.Redis(host="cache", port=6379)
+
+        def make_client():
+            return redis.Redis(host="cache", port=6379)
+
+        async def send_to_dlq(message):
+            client = get_async_redis_client()
+            await client.xadd("dlq", message)
+
+        async def trim(stream):
+            client = make_client()
+            await client.xtrim(stream, maxlen=100)
+    """), select=("OPT201",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["trim"]
+
+
+def test_a_client_built_on_a_cache_miss_only_is_not_built_per_call():
+    # Held-out S38 (prefect): `try: return VIEWS[view]` / `except KeyError: pass` before
+    # the client: a request per ten minutes through a TTLCache, not one per call. The same
+    # function without the lookup builds one per call.
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+        from cachetools import TTLCache
+
+        VIEWS: TTLCache = TTLCache(maxsize=200, ttl=600)
+
+        async def get_view(view):
+            try:
+                return VIEWS[view]
+            except KeyError:
+                pass
+            async with httpx.AsyncClient(timeout=10) as client:
+                data = (await client.get("https://views.example.com/" + view)).json()
+            VIEWS[view] = data
+            return data
+
+        async def get_fresh(view):
+            async with httpx.AsyncClient(timeout=10) as client:
+                return (await client.get("https://views.example.com/" + view)).json()
+    """), select=("OPT201",))
+    assert error is None
+    assert [r.symbol for r in recs] == ["get_fresh"]
+
+
+def test_a_client_kept_by_what_the_function_keeps_is_not_built_per_call():
+    # Held-out S38b: verifiers' `load_environment` hands its judge (which builds an
+    # AsyncOpenAI) to the environment it returns inside a list; its evaluation thread makes
+    # an event loop of its own per call and one client for it; ART's sandbox hook keeps its
+    # session in a closure it stores on the runtime. All three were read as wrong. A client
+    # used by a nested def that runs once, and one built for `asyncio.run` per call, stay.
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio
+        import requests
+        from openai import AsyncOpenAI
+
+        class JudgeRubric:
+            def __init__(self):
+                self.judge_client = AsyncOpenAI()
+
+        class RubricGroup:
+            def __init__(self, rubrics):
+                self.rubrics = rubrics
+
+        def load_environment(env):
+            judge = JudgeRubric()
+            env.rubric = RubricGroup([judge, env.rubric])
+            return env
+
+        def evaluate(inputs):
+            loop = asyncio.new_event_loop()
+            client = AsyncOpenAI()
+            try:
+                return loop.run_until_complete(client.chat.completions.create(
+                    model="m", messages=inputs))
+            finally:
+                loop.close()
+
+        def patch_runtime(runtime):
+            session = requests.Session()
+
+            def _request(endpoint, payload):
+                return session.post(runtime.url + endpoint, json=payload, timeout=60).json()
+
+            runtime._request = _request
+
+        def fetch_once(url):
+            session = requests.Session()
+
+            def call():
+                return session.get(url, timeout=10).json()
+
+            return call()
+
+        def summarize(text):
+            client = AsyncOpenAI()
+            return asyncio.run(client.chat.completions.create(model="m", messages=[text]))
+    """), select=("OPT201",))
+    assert error is None
+    assert sorted(r.symbol for r in recs) == ["fetch_once", "summarize"]

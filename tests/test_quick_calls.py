@@ -81,3 +81,55 @@ def test_sqlite_work_on_the_loop_is_ranked_one_level_down_and_says_why(tmp_path)
     # `store` holds a connection made elsewhere: whether a thread may use it is the store's
     # choice, and the advice says so instead of saying sqlite3 always refuses.
     assert local.fix is not None and "check_same_thread=False" in local.fix.message
+
+
+COMMANDS = {
+    "pkg/__init__.py": "",
+    "pkg/bins.py": '''def docker_bin():
+    return "docker"
+''',
+    "pkg/runtime.py": '''import subprocess
+
+from pkg.bins import docker_bin
+
+
+def container_state(name):
+    return subprocess.check_output([docker_bin(), "inspect", "-f", "{{.State.Status}}", name])
+
+
+def stop_container(name):
+    subprocess.run([docker_bin(), "stop", name], check=True)
+
+
+class Runtime:
+    async def suspend(self, name):
+        subprocess.run([docker_bin(), "pause", name], capture_output=True)
+
+    async def alive(self, name):
+        return subprocess.run(["/usr/bin/pgrep", "-f", name]).returncode == 0
+
+    async def status(self, name):
+        return container_state(name)
+
+    async def stop(self, name):
+        stop_container(name)
+
+    async def start(self, image):
+        subprocess.run(f"docker run -d {image}", shell=True, check=True)
+''',
+}
+
+
+def test_quick_commands_are_ranked_one_level_down_and_say_why(tmp_path):
+    # Held-out S38 (cua's sandbox runtimes): `docker pause`, `docker inspect`, `pgrep` on
+    # the loop were ranked with `docker run` and `docker stop`; 30 were read as too high.
+    root = write(tmp_path / "repo", COMMANDS)
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                              select=("OPT101", "OPT104")))
+    found = {r.symbol: r for r in report.recommendations}
+    assert {name: r.priority for name, r in found.items()} == {
+        "Runtime.suspend": "medium", "Runtime.alive": "medium", "Runtime.status": "medium",
+        "Runtime.stop": "high", "Runtime.start": "high"}
+    for name in ("Runtime.suspend", "Runtime.alive", "Runtime.status"):
+        assert "a quick command" in found[name].message
+    assert "quick" not in found["Runtime.stop"].message

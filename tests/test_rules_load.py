@@ -334,7 +334,7 @@ def test_work_on_a_failure_or_a_first_run_ranks_one_level_down():
         CLIENT = httpx.AsyncClient(timeout=5)
 
         def cleanup(name):
-            subprocess.run(["docker", "rm", name])
+            subprocess.run(["docker", "stop", name])
 
         async def create(name, items):
             subprocess.run(["docker", "create", name])

@@ -130,6 +130,11 @@ class Blocking:
     """Last names of its calls that only build what a later method sends (`lazy =
     ["query"]`: SQLAlchemy's `session.query(M)` runs no SQL until `.all()`): in the receiver
     chain of a method handed to a thread, they send nothing on the loop."""
+    quick_commands: frozenset[str] = frozenset()
+    """Commands a subprocess call of this entry runs that return within a fraction of a
+    second (`quick_commands = ["pgrep", "docker inspect"]`: a program, or a program and
+    its subcommand): blocking, but ranked one level down (held-out S38: cua's sandbox
+    runtimes, 30 `docker pause`/`inspect`/`ps`, `pgrep`, `pkill` read as ranked too high)."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,9 @@ class Catalog:
     setup_decorators: frozenset[str] = frozenset()
     """Last names of decorators whose function runs once per object (pydantic's
     `model_validator`, `root_validator`): a client it builds is stored, not per call."""
+    memo_words: frozenset[str] = frozenset()
+    """Last names of decorators that memoize whatever module defines them (`@cached`, a
+    project's own per-loop client cache; `@cache.memoize()`)."""
     login_modules: frozenset[str] = frozenset()
     """Words of module names whose functions serve a login flow (`oauth.py`,
     `login_claims_capture.py`, `oidc_multi.py`)."""
@@ -382,7 +390,7 @@ _WORD_LISTS = (
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
-    ("ordered", "concurrent_reads", "concurrent_reads"),
+    ("ordered", "concurrent_reads", "concurrent_reads"), ("memoize", "words", "memo_words"),
 )
 
 
@@ -402,8 +410,13 @@ def _merge(catalog: Catalog, data: dict[str, Any], path: Path,
             if not isinstance(names, list) or not all(isinstance(q, str) for q in names):
                 raise CatalogError(f"{path}: [[blocking]] {key} must be a list of method names")
             kinds.append(frozenset(names))
+        commands = entry.get("quick_commands", [])
+        if not isinstance(commands, list) or not all(isinstance(c, str) and c.strip()
+                                                     for c in commands):
+            raise CatalogError(f"{path}: [[blocking]] quick_commands must be a list of "
+                               "commands (\"pgrep\", \"docker inspect\")")
         value = Blocking(str(entry.get("category", "blocking")), str(entry.get("instead", "")),
-                         *kinds)
+                         *kinds, quick_commands=frozenset(" ".join(c.split()) for c in commands))
         for name in _names(entry, path, "blocking"):
             catalog.blocking.add(name, value)
     for entry in data.get("clients", []):

