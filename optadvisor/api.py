@@ -205,7 +205,7 @@ def _config(options: ScanOptions) -> Config:
 
 
 def _settings_digest(config: Config, catalog: "Catalog", options: ScanOptions) -> str:
-    from optadvisor.rules import rule_files
+    from optadvisor.resources import rule_files
     from optadvisor.shard import settings_digest
 
     return settings_digest(config, rule_files(config.rule_dirs), catalog.digest,
@@ -233,7 +233,7 @@ def _warm_state(options: ScanOptions, config: Config, catalog: "Catalog", path: 
     are read). Its engine key is of what the engine is built from (the selection as given,
     jinja2, which parses and renders the templates, and warm.engine_key's parts), so it is
     known before, or without, building the engine."""
-    from optadvisor.rules import rule_files
+    from optadvisor.resources import rule_files
 
     context = _facts_context(config, catalog)
     selection = (options.select, options.ignore, config.select, config.ignore,
@@ -299,7 +299,7 @@ class _Early:
     @classmethod
     def start(cls, files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
               options: ScanOptions, path: Path) -> "_Early | None":
-        from optadvisor.workers import default_jobs
+        from optadvisor.spawn import default_jobs
 
         data = warm.read(path)
         previous = warm.load(path, "", data)  # digests and stats (no results: another key)
@@ -551,10 +551,8 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
              early: _Early | None = None) -> _Analysis:
     """Read, look up in the cache, analyze what is missing (in workers), link. When the
     warm state has every file's results unchanged, only read (or only stat: _Sources)."""
-    from optadvisor.engine import FileInput
-    from optadvisor.link import package_prefixes
-    from optadvisor.subjects import SourceText
-    from optadvisor.workers import default_jobs
+    from optadvisor.packages import package_prefixes
+    from optadvisor.spawn import default_jobs
 
     errors: list[ErrorRecord] = []
     cache = None
@@ -665,6 +663,10 @@ def _analyze(files: "Sequence[SourceFile]", config: Config, catalog: "Catalog",
             errors.append(outcome)
         else:
             facts[rel] = outcome
+
+    # Not imported above: a warm scan that returned early never loads them.
+    from optadvisor.engine import FileInput
+    from optadvisor.subjects import SourceText
 
     inputs = [
         FileInput(sources.files[rel], facts[rel], SourceText.from_bytes(sources.data(rel)),

@@ -17,11 +17,10 @@ from typer.core import TyperGroup
 
 from optadvisor import __version__
 from optadvisor.analyze.catalog import CatalogError
-from optadvisor.config import ConfigError, parse_fail_on, split_codes
+from optadvisor.config import ConfigError, RuleError, parse_fail_on, split_codes
 from optadvisor.render import FORMATS as RENDER_FORMATS
 from optadvisor.render import safe
 from optadvisor.models import ErrorRecord
-from optadvisor.rules import RuleError
 
 try:  # recent typer vendors click; older ones use the click package
     from typer import _click as click

@@ -16,6 +16,18 @@ class ConfigError(Exception):
     """A configuration problem the user must fix; the CLI exits 2 with this message."""
 
 
+class RuleError(Exception):
+    """A rule file that cannot be used; names the file and the line. Here, not in rules.py,
+    so that the CLI can catch it without importing the rule engine (a warm scan that
+    evaluates nothing never does)."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
 _LIST_KEYS = {
     "include", "exclude", "extend-exclude", "select", "ignore", "component-roots",
     "catalogs", "rule-dirs", "extend-select",

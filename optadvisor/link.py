@@ -14,7 +14,7 @@ between two trees is made only when the import really names the other tree's mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from optadvisor.analyze.catalog import (
@@ -28,81 +28,16 @@ from optadvisor.analyze.catalog import (
     quick_call,
 )
 from optadvisor.context import DEMOTED, context_of
-from optadvisor.models import CallFact, FileFacts, FunctionFact, SourceFile
+from optadvisor.models import CallFact, FileFacts, FunctionFact, Hop, SourceFile, Via
+from optadvisor.packages import package_of as _package_of
+from optadvisor.packages import package_prefixes  # noqa: F401 (the warm path's, re-exported)
+from optadvisor.packages import under as _under
 
 MAX_DEPTH = 8
 """Helpers deeper than this are not followed: the chain would be too long to act on."""
 
 FunctionKey = tuple[str, int]
 """(file rel path, function index)."""
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One step of a chain: a function, or the blocking call at its end."""
-
-    name: str
-    path: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Via:
-    """How a call inside an async def ends up in blocking work."""
-
-    chain: tuple[Hop, ...]
-    """Helpers called, outermost first, ending with the blocking call itself."""
-    category: str
-    replacement: str
-    conditional: bool = False
-    """The blocking call at the end sits under an `if` or an `except` of its helper: it
-    runs on some paths only (a cache miss, a fallback, a kind of input)."""
-    bridge: bool = False
-    """The helper called runs a coroutine on an event loop of its own and waits for it
-    (`asyncio.run`, `run_until_complete`): a sync-over-async bridge, which async code
-    replaces by awaiting the coroutine itself."""
-    twin: str = ""
-    """`helper -> aHelper`: a helper of the chain has an async twin beside it (same module
-    or class: `aget_all_files` for `get_all_files`): the change is to call the twin from
-    async code, not to move the chain into a thread."""
-    consumed: bool = False
-    """The helper called is a generator the coroutine's own `for` loop drives: its body
-    runs as items are pulled, so a thread around the call would only create it."""
-    entered: bool = False
-    """The helper called is a `@contextmanager` generator the coroutine's `with` enters:
-    its body up to `yield` runs on entry, so a thread around the call would only make it."""
-    loop_bound: bool = False
-    """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
-    `asyncio.create_task`) or the exception being handled (`sys.exc_info()`): in a worker
-    thread there is neither, so the chain cannot move there whole (held-out L: cognee's
-    `send_telemetry` schedules its request on the loop)."""
-    interactive: bool = False
-    """A helper of the chain also waits for a person at the terminal (`input()`, rich's
-    `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped
-    by Ctrl+C (held-out O: atomic-agents' chat client, whose session menu fetches the
-    sessions and then asks the user)."""
-    scaled: bool = False
-    """The file work the helper reaches grows with the data, not with the call: a helper
-    of the chain (or one it calls) walks a tree, copies or packs one, reads an array or a
-    table file, or does file work per item of a loop (`for p in d.glob("*.json"):
-    json.load(open(p))`). One small read or write takes microseconds to a millisecond: in
-    held-out reads O-R, 90 of the 119 OPT105 findings judged correct but worth nothing
-    were such reads and writes, and 2 of the 11 worth acting on."""
-    quick: bool = False
-    """The blocking call at the chain's end is one the catalog says answers within
-    milliseconds (`[[blocking]] quick`), and no whole-table read (CallFact.table_scan)."""
-    own_session: bool = False
-    """The database call the chain ends in opens a connection or runs on one the helper that
-    makes it opened itself (`sqlite3.connect(p)`, `with self._connect() as conn:
-    conn.execute(...)`): the chain may move to a worker thread whole (CallFact.own_session)."""
-
-    @property
-    def text(self) -> str:
-        return " → ".join(hop.name for hop in self.chain)
-
-
-VIA_FLAGS = tuple(f.name for f in fields(Via))[1:]
-"""Via's fields after its chain, in order (warm.links_form stores them all)."""
 
 
 def module_name(rel_path: str) -> str:
@@ -438,10 +373,6 @@ class _Nearest:
         return n
 
 
-def _under(rel: str, root: str) -> str:
-    return rel[len(root) + 1:] if root and rel.startswith(root + "/") else rel
-
-
 def _under_all(dirs: set[str], root: str) -> set[str]:
     return {_under(d, root) for d in dirs} if root else dirs
 
@@ -459,32 +390,6 @@ def _import_name(rel: str, packages: set[str]) -> str:
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts[top:])
-
-
-def _package_of(source: SourceFile, root: str) -> str:
-    """The dotted package the directory `root` is, from the `__init__.py` files in it and
-    above it ("" when it is no package)."""
-    depth = _under(source.rel, root).count("/") + 1
-    if depth > len(source.path.parents):
-        return ""
-    directory = source.path.parents[depth - 1]
-    names: list[str] = []
-    while (directory / "__init__.py").is_file() and directory.name and len(names) < 32:
-        names.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(names))
-
-
-def package_prefixes(sources: Iterable[SourceFile]) -> dict[str, str]:
-    """The package each directory given to the scan is (see ProjectIndex._full_names),
-    when there are several ({} for one: the prefix is then never read). With the files'
-    paths, module roots and facts, this is all `link` reads."""
-    first: dict[str, SourceFile] = {}
-    for source in sources:
-        first.setdefault(source.module_root, source)
-    if len(first) < 2:
-        return {}
-    return {root: _package_of(source, root) for root, source in first.items()}
 
 
 class BlockingLinker:
@@ -1576,7 +1481,8 @@ may be a hook the library calls."""
 def _uncalled(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, set[int]]:
     """Private functions (`_name`, `__name`) nothing in the project calls: no file's text
     names them besides their own definitions (FileFacts.private_refs), none starts with a
-    name some file builds them from (`"_on_" + kind`), no decorator registers them, and a
+    name some file builds them from (`"_on_" + kind`) or ends with the end of a name a
+    format string builds (`f"_{kind}_setup"`), no decorator registers them, and a
     method's class has no base but `object` (a library's base may call its hooks). Dead
     code, or code only something outside the project runs: a finding there is worth less
     (held-out S37: the sizing advisor's `_ingest_collection_docs`, 3 read as wrong; S34c:
@@ -1585,13 +1491,15 @@ def _uncalled(files: list[tuple[SourceFile, FileFacts]]) -> dict[str, set[int]]:
     for _, facts in files:
         named.update(facts.private_refs)
     prefixes = tuple(name for name in named if name.endswith("_") and len(name) > 2)
+    suffixes = tuple(name[1:] for name in named if name.startswith("*"))
     out: dict[str, set[int]] = {}
     for source, facts in files:
         bases = dict(facts.class_bases)
         for i, fn in enumerate(facts.functions):
             name = fn.name
             if not name.startswith("_") or name.endswith("__") or name in named or \
-                    set(fn.decorators) - _PLAIN_DECORATORS or name.startswith(prefixes):
+                    set(fn.decorators) - _PLAIN_DECORATORS or name.startswith(prefixes) or \
+                    name.endswith(suffixes):
                 continue
             owner = fn.qualname.rpartition(".")[0]
             if owner and not owner.endswith("<locals>") and \

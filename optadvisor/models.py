@@ -539,8 +539,9 @@ class FileFacts:
     private_refs: tuple[str, ...] = ()
     """Private names (`_load`, `__secret`; not dunders) the file's text names more often
     than it defines functions of that name: called, handed over, imported, in a string
-    (`getattr(self, "_on_" + kind)` gives `_on_`) or a comment. A private function no file
-    names is one nothing in the project calls (link's _uncalled)."""
+    (`getattr(self, "_on_" + kind)` gives `_on_`) or a comment; and, marked `*`, the ends of
+    names format strings build (`f"_{kind}_setup"` gives `*_setup`). A private function no
+    file names is one nothing in the project calls (link's _uncalled)."""
 
 
 @dataclass(frozen=True)
@@ -925,6 +926,75 @@ _RUN_MODELS = frozenset({
     "Regression",
     "Comparison",
 })
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a chain: a function, or the blocking call at its end."""
+
+    name: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Via:
+    """How a call inside an async def ends up in blocking work (link.py finds them; the
+    warm state stores them)."""
+
+    chain: tuple[Hop, ...]
+    """Helpers called, outermost first, ending with the blocking call itself."""
+    category: str
+    replacement: str
+    conditional: bool = False
+    """The blocking call at the end sits under an `if` or an `except` of its helper: it
+    runs on some paths only (a cache miss, a fallback, a kind of input)."""
+    bridge: bool = False
+    """The helper called runs a coroutine on an event loop of its own and waits for it
+    (`asyncio.run`, `run_until_complete`): a sync-over-async bridge, which async code
+    replaces by awaiting the coroutine itself."""
+    twin: str = ""
+    """`helper -> aHelper`: a helper of the chain has an async twin beside it (same module
+    or class: `aget_all_files` for `get_all_files`): the change is to call the twin from
+    async code, not to move the chain into a thread."""
+    consumed: bool = False
+    """The helper called is a generator the coroutine's own `for` loop drives: its body
+    runs as items are pulled, so a thread around the call would only create it."""
+    entered: bool = False
+    """The helper called is a `@contextmanager` generator the coroutine's `with` enters:
+    its body up to `yield` runs on entry, so a thread around the call would only make it."""
+    loop_bound: bool = False
+    """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
+    `asyncio.create_task`) or the exception being handled (`sys.exc_info()`): in a worker
+    thread there is neither, so the chain cannot move there whole (held-out L: cognee's
+    `send_telemetry` schedules its request on the loop)."""
+    interactive: bool = False
+    """A helper of the chain also waits for a person at the terminal (`input()`, rich's
+    `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped
+    by Ctrl+C (held-out O: atomic-agents' chat client, whose session menu fetches the
+    sessions and then asks the user)."""
+    scaled: bool = False
+    """The file work the helper reaches grows with the data, not with the call: a helper
+    of the chain (or one it calls) walks a tree, copies or packs one, reads an array or a
+    table file, or does file work per item of a loop (`for p in d.glob("*.json"):
+    json.load(open(p))`). One small read or write takes microseconds to a millisecond: in
+    held-out reads O-R, 90 of the 119 OPT105 findings judged correct but worth nothing
+    were such reads and writes, and 2 of the 11 worth acting on."""
+    quick: bool = False
+    """The blocking call at the chain's end is one the catalog says answers within
+    milliseconds (`[[blocking]] quick`), and no whole-table read (CallFact.table_scan)."""
+    own_session: bool = False
+    """The database call the chain ends in opens a connection or runs on one the helper that
+    makes it opened itself (`sqlite3.connect(p)`, `with self._connect() as conn:
+    conn.execute(...)`): the chain may move to a worker thread whole (CallFact.own_session)."""
+
+    @property
+    def text(self) -> str:
+        return " → ".join(hop.name for hop in self.chain)
+
+
+VIA_FLAGS = tuple(f.name for f in dataclasses.fields(Via))[1:]
+"""Via's fields after its chain, in order (warm.links_form stores them all)."""
 
 
 def __getattr__(name: str) -> Any:

@@ -29,3 +29,17 @@ def rules_dir() -> Path:
 
 def templates_dir() -> Path:
     return data_dir("templates")
+
+
+def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
+    """The shipped rule files, then those of each extra directory, each set sorted. Here,
+    not in rules.py: the warm path keys its state on them without loading the engine."""
+    from optadvisor.config import RuleError
+
+    files = sorted(rules_dir().glob("*.toml"))
+    for folder in extra_dirs:
+        if not folder.is_dir():
+            raise RuleError(folder, None, "rule directory not found" if not folder.exists()
+                            else "rule directory is not a directory")
+        files.extend(sorted(folder.glob("*.toml")))
+    return files

@@ -18,10 +18,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from optadvisor.config import RuleError
 from optadvisor.inputs import InputError, load_data_toml
 from optadvisor.expr import Compiled, ExprError, compile_expr
 from optadvisor.models import EFFORTS, LEVELS, PRIORITIES, ErrorRecord, Rule, RuleExample
-from optadvisor.resources import rules_dir
+from optadvisor.resources import rule_files, rules_dir  # noqa: F401 (rule_files: API)
 from optadvisor.subjects import SCHEMAS
 
 if TYPE_CHECKING:
@@ -29,14 +30,6 @@ if TYPE_CHECKING:
     from jinja2 import nodes
 
     from optadvisor.sandbox import TemplateSandbox
-
-
-class RuleError(Exception):
-    def __init__(self, path: Path, line: int | None, message: str) -> None:
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {message}")
-        self.path = path
-        self.line = line
 
 
 REQUIRED = ("id", "kind", "category", "priority", "subject", "when", "title", "message")
@@ -423,16 +416,6 @@ def _examples(raw: Any, path: Path, text: str) -> tuple[RuleExample, ...]:
                                note=str(item.get("note", "")), profile=profile,
                                args=tuple(args), fixed=fixed))
     return tuple(out)
-
-
-def rule_files(extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
-    files = sorted(rules_dir().glob("*.toml"))
-    for folder in extra_dirs:
-        if not folder.is_dir():
-            raise RuleError(folder, None, "rule directory not found" if not folder.exists()
-                            else "rule directory is not a directory")
-        files.extend(sorted(folder.glob("*.toml")))
-    return files
 
 
 def load_rules(extra_dirs: tuple[Path, ...] = (), checked: bool = True) -> list[CompiledRule]:

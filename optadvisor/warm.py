@@ -259,7 +259,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
     if not (item.via or item.awaited or item.runs_once or item.alone or item.wraps
             or item.offloaded or item.fresh_loop or item.uncalled):
         return None
-    from optadvisor.link import VIA_FLAGS
+    from optadvisor.models import VIA_FLAGS
 
     # Every field of Via after its chain, in declaration order (set_links passes them back
     # positionally): a field left out would come back as its default, or in another's place.
@@ -440,7 +440,7 @@ def _links(form: Any) -> list[Any] | None:
     """A stored links_form, checked (set_links builds from it)."""
     if form is None:
         return None
-    from optadvisor.link import VIA_FLAGS, Via
+    from optadvisor.models import VIA_FLAGS, Via
 
     types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
     via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled = \
