@@ -741,7 +741,8 @@ def _quick_command(node: cst.Call, entry: Blocking | None) -> bool:
     """The command this subprocess call runs is one of its catalog entry's
     `quick_commands`: by the program (`["pgrep", "-f", p]`) or the program and its
     subcommand (`[docker, "inspect", name]`, `"docker ps -q"`). A program given by a name
-    or a call counts by the words of that name (`_docker_bin()` runs docker)."""
+    or a call counts by the words of that name (`_docker_bin()` runs docker) when one of
+    them is a program with subcommands in the list."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
     commands = entry.quick_commands if entry is not None else frozenset()
@@ -768,7 +769,7 @@ def _quick_command(node: cst.Call, entry: Blocking | None) -> bool:
             elif not words and isinstance(item, (cst.Name, cst.Attribute, cst.Call)):
                 chain = chain_of(item.func if isinstance(item, cst.Call) else item) or ()
                 said = {w for part in chain for w in name_words(part.rstrip("()"))}
-                found = [p for p in ("docker", "podman") if p in said]
+                found = sorted(said & {c.split(" ", 1)[0] for c in commands if " " in c})
                 if not found:
                     return False
                 words.append(found[0])

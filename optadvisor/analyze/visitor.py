@@ -928,9 +928,7 @@ class FactCollector(cst.CSTVisitor):
             # Module-level containers this function does not shadow: `if name in _loaded:
             # return _loaded[name]` is a memo as `self._agents` is (held-out K: ragflow's
             # `load_prompt` reads each prompt file once per process).
-            shadowed = func.local_names | func.param_names
-            memo = _returns_remembered(
-                original_node, lambda name: name not in shadowed and self._module_state(name))
+            memo = _returns_remembered(original_node, self._kept_module_names(func))
             if memo or _state_guard(original_node, func.globals | func.remembered):
                 func.after_guard = True
                 func.memo_guard = func.memo_guard or memo
@@ -987,17 +985,22 @@ class FactCollector(cst.CSTVisitor):
 
     def leave_Try(self, original_node: cst.Try) -> None:
         func = self._func()
-        if func is not None and func.branch_depth == 0 and self._loop_depth() == 0 and \
-                _memo_lookup(original_node):
-            # `try: return _VIEWS[view]` / `except KeyError: pass`: the rest runs on a
-            # miss only (held-out S38: prefect's collection views, fetched once per 10
-            # minutes through a TTLCache, taken for a client built per request).
-            shadowed = func.local_names | func.param_names
-            value = original_node.body.body[0].body[0].value  # type: ignore[attr-defined]
-            if _kept_state(value, lambda name: name not in shadowed and
-                           self._module_state(name)):
-                func.after_guard = True
-                func.memo_guard = True
+        if func is None or func.branch_depth or self._loop_depth():
+            return
+        # `try: return _VIEWS[view]` / `except KeyError: pass`: the rest runs on a miss
+        # only, as after `if view in _VIEWS: return _VIEWS[view]` (held-out S38: prefect's
+        # collection views, fetched once per 10 minutes through a TTLCache, taken for a
+        # client built per request).
+        looked_up = _memo_lookup(original_node)
+        if looked_up is not None and _kept_state(looked_up, self._kept_module_names(func)):
+            func.after_guard = True
+            func.memo_guard = True
+
+    def _kept_module_names(self, func: FuncBuild) -> Callable[[str], bool]:
+        """Module-level state this function does not shadow by a local or a parameter
+        (what `_kept_state` counts besides attributes of self)."""
+        shadowed = func.local_names | func.param_names
+        return lambda name: name not in shadowed and self._module_state(name)
 
     def visit_With(self, node: cst.With) -> None:
         self._compound()
@@ -1250,6 +1253,8 @@ class FactCollector(cst.CSTVisitor):
                 await_call=await_call, target_source=code(clause.target),
                 iter_source=code(clause.iter), rare=self._rare(),
                 deliberate=id(original_node) in self._spawned_comps,
+                # A shared session counts as state the iterations carry, as
+                # `_loop_assigns` makes it for a for loop (LoopFact.dependent).
                 await_reads=set(shared), assigned=set(shared)))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
@@ -2583,21 +2588,22 @@ def _returned(node: cst.If) -> cst.BaseExpression | None:
     return last.body[-1].value or cst.Name("None")
 
 
-def _memo_lookup(node: cst.Try) -> bool:
+def _memo_lookup(node: cst.Try) -> cst.Subscript | None:
     """`try: return cache[key]` with one handler, `except KeyError: pass`: a lookup whose
-    miss falls through to the code that fills it."""
+    miss falls through to the code that fills it; the subscript looked up, or None."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or \
             len(body[0].body) != 1 or not isinstance(body[0].body[0], cst.Return) or \
-            not isinstance(body[0].body[0].value, cst.Subscript) or \
             len(node.handlers) != 1 or node.orelse is not None:
-        return False
+        return None
+    value = body[0].body[0].value
     handler = node.handlers[0]
     caught = chain_of(handler.type) if handler.type is not None else None
     inner = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else ()
-    return caught is not None and caught[-1] in ("KeyError", "LookupError") and \
-        len(inner) == 1 and isinstance(inner[0], cst.SimpleStatementLine) and \
+    passes = len(inner) == 1 and isinstance(inner[0], cst.SimpleStatementLine) and \
         all(isinstance(stmt, cst.Pass) for stmt in inner[0].body)
+    return value if isinstance(value, cst.Subscript) and caught is not None and \
+        caught[-1] in ("KeyError", "LookupError") and passes else None
 
 
 _DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
