@@ -25,7 +25,7 @@ from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
-from optadvisor.pyversion import project_python
+from optadvisor.pyversion import project_python, project_runtime
 from optadvisor.models import (
     PRIORITIES, Config, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
     SourceFile, priority_rank,
@@ -292,8 +292,9 @@ class Engine:
         cache, key = self.fix_cache, ""
         # Of a file on disk (an in-memory source has no project around it).
         python = project_python(item.source.path) if item.source.path.is_absolute() else None
+        runtime = project_runtime(item.source.path) if item.source.path.is_absolute() else ""
         if cache is not None and item.digest:
-            key = fix_key(item.digest, span, lead_call, facets, python)
+            key = fix_key(item.digest, span, lead_call, facets, python, runtime)
             hit = cache.get(key)
             if hit is not None:
                 return dataclasses.replace(rec, fix=hit[0], snippet=hit[1])
@@ -303,7 +304,7 @@ class Engine:
         if item.fix_source is None:
             item.fix_source = FixSource(item.text)
         fix = build_fix(lead_call, facets, span, item.fix_source, self.catalog,
-                        item.source.rel, python)
+                        item.source.rel, python, runtime)
         snippet = snippet_of(item.fix_source, fix, span)
         if cache is not None and key:
             cache.put(key, fix, snippet)

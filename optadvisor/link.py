@@ -520,7 +520,7 @@ class BlockingLinker:
         if bound is None:
             return None
         entry = self.catalog.blocking.get(bound)
-        if entry is None or self.catalog.not_blocking.get(bound) is not None or \
+        if entry is None or self.catalog.sends_nothing(bound) or \
                 entry.category == "file":
             return None
         return Via(chain=(Hop(call.name, rel, call.line), Hop(bound, rel, call.line)),
@@ -1336,6 +1336,9 @@ class IoReach:
     def ordered(self, key: FunctionKey) -> bool:
         return self._walk("shared_handle", key, 0)
 
+    def paced(self, key: FunctionKey) -> bool:
+        return self._walk("paces", key, 0)
+
     def in_thread(self, key: FunctionKey) -> tuple[bool, bool]:
         """(reaches I/O, reaches I/O other than local files) of a sync project function
         handed to a thread (`await asyncio.to_thread(self._transcribe, batch)`): a blocking
@@ -1470,6 +1473,10 @@ class Awaited(NamedTuple):
     connection, session or socket its object holds (FunctionFact.shared_handle): calls on
     one object queue on that handle, and an AsyncSession refuses a second operation at once
     (held-out S37b: SurfSense's Dropbox and OneDrive folder walks, its calendar checks)."""
+    paced: bool = False
+    """It, or a coroutine it awaits (up to IoReach.DEPTH deep), waits for a rate limit
+    (FunctionFact.paces): awaited once per item, the items are spaced on purpose (held-out
+    S39: airweave's connector harness, `await self._make_request(...)` per page)."""
 
 
 _BASELESS = frozenset({"object", "abc.ABC"})
@@ -1574,7 +1581,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.reaches(target),
                                     fn.is_async and reach.lazy(target),
                                     fn.is_async and reach.reaches_net(target),
-                                    calls_awaited, fn.is_async and reach.ordered(target))
+                                    calls_awaited, fn.is_async and reach.ordered(target),
+                                    fn.is_async and reach.paced(target))
         if via or awaited or offloaded or source.rel in once or source.rel in alone or \
                 source.rel in wraps or source.rel in fresh or source.rel in dead:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),

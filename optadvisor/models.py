@@ -344,6 +344,10 @@ class FunctionFact:
     self._session.execute(...)`, `await self.ws.send(...)`: an attribute named as one, the
     catalog's `[ordered] handle_names`, and a method of `[ordered] methods`): every call of
     it, on one object, queues on that one handle, which serves one operation at a time."""
+    paces: bool = False
+    """It awaits a wait for a rate limit (`await self._pace()`, `await
+    self.rate_limiter.acquire()`, `await asyncio.sleep(self.rate_limit_delay - since)`;
+    catalog `[ordered] pacing`): awaited once per item, it spaces the items on purpose."""
     new_loop: bool = False
     """It makes an event loop of its own (`asyncio.new_event_loop()`) to run coroutines on:
     a new loop on every call, so an asyncio client it builds for them cannot be kept."""

@@ -1,7 +1,8 @@
 """The oldest Python a project says it supports, read from its packaging metadata (never
 run): what the code a fix writes may use. `asyncio.to_thread` and `functools.cache` came in
 Python 3.9; a project that still installs on 3.8 (held-out S28: GPTCache's
-`python_requires='>=3.8.1'`) must not get them."""
+`python_requires='>=3.8.1'`) must not get them. Also the async library a project declares it depends on (anyio, trio):
+a module of it that imports neither asyncio nor anyio may still run under trio."""
 
 from __future__ import annotations
 
@@ -110,3 +111,38 @@ def _declared(folder: Path) -> tuple[str, bool]:
         listed = listed or _classified(text)
         root = True
     return listed, root or bool(listed)
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def project_runtime(path: Path) -> str:
+    """"trio" or "anyio" when the nearest pyproject.toml with a `[project]` table lists it
+    among its dependencies (held-out S39: claude-agent-sdk depends on anyio and supports
+    trio; its session import module, which imports neither, was offered
+    `asyncio.to_thread`), else ""."""
+    return _runtime_of(path.parent)
+
+
+@lru_cache(maxsize=1024)
+def _runtime_of(folder: Path) -> str:
+    for _ in range(_SEARCH_UP):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                data = {}
+            project = data.get("project")
+            if isinstance(project, dict):
+                listed = project.get("dependencies")
+                names = set()
+                for requirement in listed if isinstance(listed, list) else ():
+                    match = _REQUIREMENT_NAME.match(str(requirement))
+                    if match:
+                        names.add(match.group(1).lower())
+                return next((lib for lib in ("trio", "anyio") if lib in names), "")
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return ""

@@ -602,6 +602,13 @@ def ordered_callee(name: str, awaited: dict[str, Awaited]) -> bool:
     return found is not None and found.ordered
 
 
+def paced_callee(name: str, awaited: dict[str, Awaited]) -> bool:
+    """The awaited project coroutine waits for a rate limit (link's Awaited.paced): the
+    calls are spaced on purpose, and run at once they would all pass the wait together."""
+    found = awaited.get(name)
+    return found is not None and found.paced
+
+
 def _calls_beside(name: str, names: Any, awaited: dict[str, Awaited]) -> bool:
     """The awaited project coroutine itself calls another of the group (link's
     Awaited.calls_awaited): the two are not independent."""
@@ -661,6 +668,7 @@ class LoopView:
                      "forever", "delay", "network", "rare", "batched", "attempts", "typed",
                      "batches", "sdk_retries"):
             setattr(self, name, getattr(fact, name))
+        self.sleeps = self.sleeps or paced_callee(fact.await_name, awaited or {})
 
     @cached_property
     def await_source(self) -> str:
@@ -679,6 +687,7 @@ class AwaitGroupView:
         self.effects = sum(changes_state(n, catalog) or lazy_init(n, awaited or {})
                            or ordered_callee(n, awaited or {})
                            or _calls_beside(n, fact.names, awaited or {})
+                           or paced_callee(n, awaited or {})
                            for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.evident = sum(io_evident(n, src, awaited or {}, catalog)

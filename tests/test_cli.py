@@ -220,6 +220,33 @@ def test_suppression_is_per_line(tmp_path: Path):
     assert [(r.rule, r.line) for r in report.recommendations] == [("OPT101", 7)]
 
 
+INTENT = {
+    # A comment saying the call blocks on purpose waives the blocking-call rules for the
+    # statement under it (held-out S39: prime-rl's "Synchronous on purpose" checkpoint save).
+    "above": ("    # Synchronous on purpose: the payload is tiny and the state\n"
+              "    # must not change mid-save\n    time.sleep(1)\n", []),
+    "trailing": ("    time.sleep(1)  # deliberately blocking: nothing else runs yet\n", []),
+    "by-design": ("    # blocks by design, see the note above\n    time.sleep(1)\n", []),
+    "unrelated-purpose": ("    # On purpose we wait a second here\n    time.sleep(1)\n",
+                          [("OPT101", 7)]),
+    "blank-line-between": ("    # Synchronous on purpose\n\n    time.sleep(1)\n",
+                           [("OPT101", 8)]),
+    "in-a-string": ("    note = '# synchronous on purpose'\n    time.sleep(1)\n",
+                    [("OPT101", 7)]),
+}
+
+
+@pytest.mark.parametrize("lines, left", INTENT.values(), ids=INTENT.keys())
+def test_a_comment_saying_it_blocks_on_purpose_waives_the_blocking_rules(
+        tmp_path: Path, lines: str, left: list):
+    code = "import time\n\n\nasync def handler(url):\n    x = 1\n" + lines + "    return x\n"
+    write(tmp_path, {"a.py": code})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    found = [(r.rule, r.line) for r in report.recommendations]
+    assert found == left, code
+    assert report.summary.suppressed == (0 if left else 1)
+
+
 def test_noqa_inside_a_string_is_not_a_comment(tmp_path: Path):
     write(tmp_path, {"a.py": BLOCKING.replace("requests.get(url, timeout=5)",
                                               "requests.get(url + '#noqa', timeout=5)")})

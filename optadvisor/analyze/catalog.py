@@ -260,6 +260,9 @@ class Catalog:
     teardown_methods: frozenset[str] = frozenset()
     """Methods that end an object's life (`aclose`, `cleanup`, `disconnect`): awaited once
     per item, they run at teardown, in an order and a task that may matter."""
+    pacing_words: frozenset[str] = frozenset()
+    """`[ordered] pacing`: words (or phrases, words joined by spaces) of a call's or its
+    receiver's name that say it waits for a rate limit (`_pace`, `rate_limiter.acquire`)."""
     loader_tails: frozenset[str] = frozenset()
     """Last parts of loader names (`read_text`, `safe_load`): the visitor records what a
     call reads only for calls that may be loaders."""
@@ -306,6 +309,32 @@ class Catalog:
         life, by the first word of its name (`[ordered] teardown`)."""
         words = name_words(method.rstrip("()"))
         return bool(words) and words[0] in self.teardown_methods
+
+    def sends_nothing(self, name: str) -> bool:
+        """A call a blocking wildcard matches (`mistralai.Mistral.*`) that makes no request
+        of its own: one the catalog lists as local (`[not_blocking]`: `client.close()`,
+        `get_paginator`), or the async twin a sync SDK client carries under an `_async`
+        name (`client.files.upload_async(...)`, Speakeasy-generated SDKs: mistralai,
+        unstructured-client): it returns a coroutine, awaited wherever it goes (held-out
+        S39: airweave hands `lambda: client.ocr.process_async(...)` to a retry helper that
+        awaits it)."""
+        if self.not_blocking.get(name) is not None:
+            return True
+        last = name.rsplit(".", 1)[-1].rstrip("()")
+        return last.endswith("_async") or last.startswith("async_")
+
+    def paces(self, chain: Sequence[str]) -> bool:
+        """`await self._pace()`, `await self._respect_rate_limit()`, `await
+        self.rate_limiter.acquire()`: the call, or the object it is made on, is named for
+        waiting out a rate limit (`[ordered] pacing`), by its last two names."""
+        for part in chain[-2:]:
+            words = name_words(part.rstrip("()"))
+            if not words:
+                continue
+            joined = " " + " ".join(words) + " "
+            if any(" " + phrase + " " in joined for phrase in self.pacing_words):
+                return True
+        return False
 
     def guards(self, method: str) -> bool:
         """`ajudge_qa_knowledge_view`, `check_permission`, `ensure_owner`: a check that
@@ -386,7 +415,7 @@ _WORD_LISTS = (
     ("setup", "lifecycle_objects", "lifecycle_objects"),
     ("ordered", "methods", "ordered_methods"), ("ordered", "connections", "connections"),
     ("ordered", "handle_names", "handle_names"), ("ordered", "guards", "guard_words"),
-    ("ordered", "teardown", "teardown_methods"),
+    ("ordered", "teardown", "teardown_methods"), ("ordered", "pacing", "pacing_words"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),

