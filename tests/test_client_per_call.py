@@ -467,3 +467,31 @@ def test_a_client_handed_to_three_helpers_serves_a_workflow():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 0)
     shared = {facts.functions[c.function].name: c.shared for c in facts.calls if c.client}
     assert shared == {"load_entities": True, "load_two": False}
+
+
+def test_a_client_installed_as_a_librarys_default_is_built_once():
+    # Held-out S39b: kagent builds an AsyncOpenAI and installs it with the OpenAI Agents
+    # SDK's `set_default_openai_client` (catalog `[handles] keepers`); a client handed to
+    # any other function is still reported.
+    assert _opt201("""
+        import os
+
+        from agents import set_default_openai_client
+        from openai import AsyncOpenAI
+
+        def configure():
+            client = AsyncOpenAI(base_url=os.getenv("OPENAI_API_BASE"))
+            set_default_openai_client(client)
+
+        def configure_inline():
+            set_default_openai_client(AsyncOpenAI(base_url=os.getenv("OPENAI_API_BASE")))
+    """) == []
+    (rec,) = _opt201("""
+        from openai import AsyncOpenAI
+
+        async def ask(base, key, prompt, log):
+            client = AsyncOpenAI(base_url="https://llm.example.com", api_key="k")
+            log(client)
+            return await client.chat.completions.create(model="m", messages=[prompt])
+    """)
+    assert rec.rule == "OPT201"

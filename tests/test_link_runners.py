@@ -141,3 +141,59 @@ def test_a_coroutine_function_handed_to_a_runner_that_calls_it_runs_alone(tmp_pa
     root = write(tmp_path / "repo", FACTORY_FILES)
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
     assert sorted(r.symbol for r in report.recommendations) == ["served"]
+
+
+METHOD_FILES = {
+    "pkg/__init__.py": "",
+    "pkg/concurrent.py": '''import asyncio
+
+
+def run_async_task(func, *args, **kwargs):
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        return get_executor().submit(asyncio.run, func(*args, **kwargs)).result()
+    return asyncio.run(func(*args, **kwargs))
+''',
+    "pkg/scheduler.py": '''import asyncio
+
+import requests
+
+from pkg.concurrent import run_async_task
+
+
+class Scheduler:
+    async def _fork_one(self, url):
+        await asyncio.sleep(0)
+        return url
+
+    async def _fork_all(self, urls):
+        results = await asyncio.gather(*[self._fork_one(u) for u in urls])
+        for url in results:
+            self._configure(url)
+        return results
+
+    async def _served(self, url):
+        self._configure(url)
+
+    def _configure(self, url):
+        requests.post(url, json={}, timeout=5)
+
+    def fork(self, urls):
+        return run_async_task(self._fork_all, urls)
+
+    def register(self, app):
+        app.add_handler(self._served)
+''',
+}
+
+
+def test_a_bound_method_handed_to_a_runner_runs_alone(tmp_path):
+    # Held-out S39b (AReaL): `run_async_task(self._create_forked_workers_async, ...)` runs
+    # the method's coroutine on a loop of its own; after its gather nothing else runs there.
+    # A method handed to something else (a handler registry) is still reported.
+    root = write(tmp_path / "repo", METHOD_FILES)
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+    assert sorted(r.symbol for r in report.recommendations) == ["Scheduler._served"]

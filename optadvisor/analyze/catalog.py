@@ -182,6 +182,9 @@ class Catalog:
     """Calls a blocking wildcard would match that do no I/O worth moving off the loop
     (`client.close()`, `client.with_options(...)`)."""
     setup_functions: frozenset[str] = frozenset()
+    keeper_functions: frozenset[str] = frozenset()
+    """`[handles] keepers`: functions that keep the client they are handed for the whole
+    process (`agents.set_default_openai_client(client)`), by full or last name."""
     handle_methods: frozenset[str] = frozenset()
     """`[handles] methods`: methods of a client that return an object keeping that client
     (`storage_client.get_bucket(name)`, `mongo.get_database(name)`): a function that
@@ -404,6 +407,7 @@ _FILLERS = frozenset({"for", "if", "is", "the", "a", "an", "that", "whether", "a
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "teardown", "teardown_functions"),
     ("setup", "words", "setup_words"), ("handles", "methods", "handle_methods"),
+    ("handles", "keepers", "keeper_functions"),
     ("setup", "checks", "setup_checks"), ("setup", "checked", "setup_checked"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),

@@ -1064,6 +1064,22 @@ def _cached_factory(cb: CallBuild, names: dict[int, str]) -> bool:
     return bool(set(name_words(host)) & _CACHE_WORDS)
 
 
+def _kept_by_keeper(cb: CallBuild, collector: FactCollector, names: dict[int, str],
+                    catalog: Catalog) -> bool:
+    if not catalog.keeper_functions:
+        return False
+
+    def keeps(index: int) -> bool:
+        name = names.get(index, "")
+        return name in catalog.keeper_functions or \
+            name.rsplit(".", 1)[-1] in catalog.keeper_functions
+    if cb.arg_of >= 0 and keeps(cb.arg_of):
+        return True
+    return bool(cb.target) and any(
+        other.function == cb.function and cb.target in other.arg_names and keeps(other.index)
+        for other in collector.calls)
+
+
 def _makes_returned_client(cb: CallBuild, builds: dict[int, CallBuild],
                            names: dict[int, str], catalog: Catalog,
                            receivers: Mapping[int, int]) -> bool:
@@ -1087,6 +1103,9 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
     # `return OpenAI(**params)`; held-out S29: Agently's client factories): the container's
     # fate, not this call, decides whether it is reused.
     owned = owned or cb.contained
+    # Installed as a library's process-wide default (`set_default_openai_client(client)`,
+    # catalog `[handles] keepers`): built once for every later call.
+    owned = owned or _kept_by_keeper(cb, collector, names, catalog)
     returned = cb.returned or _makes_returned_client(cb, builds, names, catalog, receivers)
     shared = cb.guarded or _cached_factory(cb, names)
     # A websocket handler runs once per connection, for the whole exchange: a client it

