@@ -312,3 +312,31 @@ def test_a_function_missing_from_the_median_run_is_still_compared():
     assert score.status == "changed" and score.before_total == 0.392  # median of 0, .392, .416
     assert score.significance is not None and score.significance.significant
     assert score.regression
+
+
+def _covered(run: ProfileRun, fraction: float) -> ProfileRun:
+    """The same run as if the sampler had covered only `fraction` of each repeat's wall
+    time (it attached late): every function's time scaled down."""
+    def scaled(functions):
+        return tuple(dataclasses.replace(f, self_seconds=round(f.self_seconds * fraction, 4),
+                                         total_seconds=round(f.total_seconds * fraction, 4))
+                     for f in functions)
+    repeats = tuple(dataclasses.replace(r, functions=scaled(r.functions)) for r in run.repeats)
+    return dataclasses.replace(run, repeats=repeats, functions=scaled(run.functions))
+
+
+def test_time_the_samples_gain_by_covering_more_of_the_run_is_no_regression():
+    # CI on 2 cores: py-spy attached late in the before runs (0.09 s of a 0.16 s script
+    # sampled), on time in the after runs: `<module>` read +78% at the same wall time.
+    before = _covered(repeated([0.158, 0.159, 0.157], share=0.9, hot="<module>"), 0.57)
+    after = repeated([0.165, 0.164, 0.166], share=0.9, hot="<module>")
+    c = compare_runs(before, after, 0.5)
+    assert row(c, "main").delta_pct > 50
+    assert not c.regressions, [r.message for r in c.regressions]
+    # Three times the work is still a regression whatever the coverage.
+    slower = repeated([0.48, 0.47, 0.49], share=0.9, hot="<module>")
+    assert {r.subject for r in compare_runs(before, slower, 0.5).regressions} >= {"main"}
+    # Without a root frame to measure coverage by, nothing is discounted.
+    plain = compare_runs(_covered(repeated([0.158, 0.159, 0.157]), 0.57),
+                         repeated([0.165, 0.164, 0.166]), 0.5)
+    assert {r.subject for r in plain.regressions} >= {"main"}
