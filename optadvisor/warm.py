@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 11
+FORMAT = 12
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -74,7 +74,7 @@ needs the running event loop (no thread fix). 8: calls that make an instance of 
 class whose `__init__` builds a client (link.Wrapped). 9: calls in a lambda a project
 helper runs in a worker thread (FileLinks.offloaded). 10: private functions nothing in the
 project names (FileLinks.uncalled). 11: an awaited callee whether it queues on a handle its
-object holds (Awaited.ordered)."""
+object holds (Awaited.ordered). 12: whether it waits for a rate limit (Awaited.paced)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -454,11 +454,11 @@ def _links(form: Any) -> list[Any] | None:
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
-        name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited, ordered = \
-            _shape(row, 8)
+        name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited, ordered, \
+            paced = _shape(row, 9)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
-        _typed(ordered, bool)
+        _typed(ordered, bool), _typed(paced, bool)
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),

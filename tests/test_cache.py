@@ -138,6 +138,53 @@ def test_warm_scan_builds_no_fix_and_loads_no_libcst(tree: Path, cache_dir: Path
     assert out[2].strip() == "[]", out
 
 
+def test_a_warm_scan_of_awaited_project_coroutines_loads_no_link_stage(tmp_path: Path):
+    """The links a file keeps include what link knows of the project coroutines its loops
+    await (link.Awaited): every field must pass the stored state's check, or every warm scan
+    quietly links the whole project again (a field added to Awaited without the check:
+    warm 7.8x ruff on the standard library instead of 1x)."""
+    import subprocess
+    import sys
+
+    tree = write(tmp_path / "repo", {"app/jobs.py": '''import asyncio
+import httpx
+
+
+class Bongo:
+    async def _pace(self):
+        await asyncio.sleep(0.5)
+
+    async def _post(self, client, item):
+        await self._pace()
+        return await client.post("https://api.example.com/items", json=item)
+
+    async def create_all(self, items):
+        async with httpx.AsyncClient(timeout=10) as client:
+            for item in items:
+                await self._post(client, item)
+
+
+async def fetch(client, url):
+    return await client.get(url)
+
+
+async def fetch_all(client, urls):
+    return [await fetch(client, u) for u in urls]
+'''})
+    cache = tmp_path / "cache"
+    cold = run(tree, cache)
+    probe = (
+        "import sys; from pathlib import Path; from optadvisor.api import ScanOptions, scan; "
+        f"r = scan(ScanOptions(paths=(Path({str(tree)!r}),), cache_dir=Path({str(cache)!r}),"
+        " jobs=1)); "
+        "print(len(r.recommendations), sorted(m for m in ('optadvisor.link', "
+        "'optadvisor.engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split(None, 1)
+    assert int(out[0]) == cold.summary.recommendations >= 1, out
+    assert out[1].strip() == "[]", out
+
+
 def test_a_corrupt_fix_entry_is_built_again(tree: Path, cache_dir: Path):
     cold = run(tree, cache_dir)
     for path in entries(cache_dir, "fixes"):
