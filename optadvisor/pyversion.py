@@ -70,12 +70,8 @@ def _declared(folder: Path) -> tuple[str, bool]:
     the folder is a project's root (the search stops there, said or not)."""
     root = False
     listed = ""  # from classifiers: used only when no file of the folder states a spec
-    pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            data = {}
+    data = _pyproject(folder)
+    if data is not None:
         project = data.get("project")
         tool = data.get("tool")
         poetry = tool.get("poetry", {}).get("dependencies", {}) \
@@ -127,22 +123,28 @@ def project_runtime(path: Path) -> str:
 @lru_cache(maxsize=1024)
 def _runtime_of(folder: Path) -> str:
     for _ in range(_SEARCH_UP):
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                data = {}
-            project = data.get("project")
-            if isinstance(project, dict):
-                listed = project.get("dependencies")
-                names = set()
-                for requirement in listed if isinstance(listed, list) else ():
-                    match = _REQUIREMENT_NAME.match(str(requirement))
-                    if match:
-                        names.add(match.group(1).lower())
-                return next((lib for lib in ("trio", "anyio") if lib in names), "")
+        project = (_pyproject(folder) or {}).get("project")
+        if isinstance(project, dict):
+            listed = project.get("dependencies")
+            names = set()
+            for requirement in listed if isinstance(listed, list) else ():
+                match = _REQUIREMENT_NAME.match(str(requirement))
+                if match:
+                    names.add(match.group(1).lower())
+            return next((lib for lib in ("trio", "anyio") if lib in names), "")
         if folder.parent == folder:
             break
         folder = folder.parent
     return ""
+
+
+def _pyproject(folder: Path) -> dict | None:
+    """The folder's pyproject.toml, parsed (None: no such file; {} when it cannot be read).
+    Not cached itself: its callers cache their answers per folder."""
+    pyproject = folder / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}

@@ -588,25 +588,15 @@ def local_files_only(name: str, source: str, awaited: dict[str, Awaited],
     return found is not None and found.reaches_io and not found.reaches_net
 
 
-def lazy_init(name: str, awaited: dict[str, Awaited]) -> bool:
-    """The awaited project coroutine sets up shared state on first use (link's
-    IoReach.lazy): its calls keep their order, like a callee named `connect`."""
+def callee_says(name: str, awaited: dict[str, Awaited], flag: str) -> bool:
+    """A flag link set on the awaited project coroutine (or one it awaits):
+    `lazy_init` — it sets up shared state on first use (IoReach.lazy): its calls keep their
+    order, like a callee named `connect`; `ordered` — it queues on a connection, session
+    or socket its object holds: calls on one object run one at a time; `paced` — it waits
+    for a rate limit: the calls are spaced on purpose, and run at once they would all pass
+    the wait together."""
     found = awaited.get(name)
-    return found is not None and found.lazy_init
-
-
-def ordered_callee(name: str, awaited: dict[str, Awaited]) -> bool:
-    """The awaited project coroutine queues on a connection, session or socket its object
-    holds (link's Awaited.ordered): calls on one object run one at a time."""
-    found = awaited.get(name)
-    return found is not None and found.ordered
-
-
-def paced_callee(name: str, awaited: dict[str, Awaited]) -> bool:
-    """The awaited project coroutine waits for a rate limit (link's Awaited.paced): the
-    calls are spaced on purpose, and run at once they would all pass the wait together."""
-    found = awaited.get(name)
-    return found is not None and found.paced
+    return found is not None and bool(getattr(found, flag))
 
 
 def _calls_beside(name: str, names: Any, awaited: dict[str, Awaited]) -> bool:
@@ -641,10 +631,11 @@ class LoopView:
         if catalog is not None and fact.discarded and not self.effects and not is_request(
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
-        self.effects = self.effects or lazy_init(fact.await_name, awaited or {})
+        self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "lazy_init")
         # One object's handle serves the iterations one at a time, unless the object is
         # the item itself (`for agent in agents: await agent.run()`: one each).
-        self.effects = self.effects or ordered_callee(fact.await_name, awaited or {}) and \
+        self.effects = self.effects or callee_says(
+            fact.await_name, awaited or {}, "ordered") and \
             self.await_source.split(".", 1)[0].split("(", 1)[0] not in \
             {t.strip() for t in fact.target.split(",")}
         self.idle = idle_coroutine(fact.await_name, awaited or {})
@@ -668,7 +659,7 @@ class LoopView:
                      "forever", "delay", "network", "rare", "batched", "attempts", "typed",
                      "batches", "sdk_retries"):
             setattr(self, name, getattr(fact, name))
-        self.sleeps = self.sleeps or paced_callee(fact.await_name, awaited or {})
+        self.sleeps = self.sleeps or callee_says(fact.await_name, awaited or {}, "paced")
 
     @cached_property
     def await_source(self) -> str:
@@ -684,10 +675,10 @@ class AwaitGroupView:
                  catalog: Catalog | None = None) -> None:
         self.fact = fact
         self.src = source
-        self.effects = sum(changes_state(n, catalog) or lazy_init(n, awaited or {})
-                           or ordered_callee(n, awaited or {})
+        self.effects = sum(changes_state(n, catalog)
+                           or any(callee_says(n, awaited or {}, flag)
+                                  for flag in ("lazy_init", "ordered", "paced"))
                            or _calls_beside(n, fact.names, awaited or {})
-                           or paced_callee(n, awaited or {})
                            for n in fact.names) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.evident = sum(io_evident(n, src, awaited or {}, catalog)

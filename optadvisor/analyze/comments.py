@@ -64,7 +64,11 @@ def suppressions(text: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
     return tuple((line, tuple(sorted(codes))) for line, codes in sorted(found.items()))
 
 
-_INTENT_HINT = re.compile(r"purpose|intentional|deliberate|by design", re.IGNORECASE)
+_INTENT_STEMS = ("urpose", "ntention", "eliberate", "y design")
+"""Parts of the intent words (`purpose`, `Intentionally`, `deliberate`, `by design`) a text
+must hold before its lines are looked at: a plain substring test, about as fast as
+reading the text once (a case-insensitive regex over every file cost seconds on the
+standard library)."""
 _SYNC_WORD = r"(?:synchronous(?:ly)?|sync|blocking|blocks?)"
 _INTENT_WORD = r"(?:on purpose|intentional(?:ly)?|deliberate(?:ly)?|by design)"
 _INTENT = re.compile(rf"\b{_SYNC_WORD}\b[^.;]{{0,60}}?\b{_INTENT_WORD}\b"
@@ -79,24 +83,25 @@ def intent_waivers(text: str) -> list[int]:
     snapshotting on the event loop keeps the dispatcher from mutating TrainSource mid-save`;
     held-out S39, prime-rl's checkpoint save) or a comment at the end of the line
     (`save(state)  # blocking by design`). The author has weighed what an await would
-    change (here: another task mutating the state mid-save), as with a `# noqa`."""
-    if _INTENT_HINT.search(text) is None:
+    change (here: another task mutating the state mid-save), as with a `# noqa`.
+    Comments are told by their lines, not by tokenizing the file (which costs a parse): a
+    line that starts with `#`, or the part of a line after a `#` with no quote left open
+    before it."""
+    if not any(stem in text for stem in _INTENT_STEMS):
         return []
-    comments = _comment_lines(text)
-    if not comments:
-        return []
-    lines = text.splitlines()
     out: list[int] = []
     block: list[str] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if number in comments and stripped.startswith("#"):
+        if stripped.startswith("#"):
             block.append(stripped.lstrip("#").strip())
             continue
         if not stripped:
             block = []
             continue
-        trailing = line[line.index("#"):] if number in comments and "#" in line else ""
+        code, hashed, trailing = line.partition("#")
+        if hashed and (code.count("'") % 2 or code.count('"') % 2):
+            trailing = ""  # the `#` is inside a string
         if block and _INTENT.search(" ".join(block)) or trailing and _INTENT.search(trailing):
             out.append(number)
         block = []

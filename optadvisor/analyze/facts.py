@@ -973,8 +973,9 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
 def _timed_per_request(name: str, collector: FactCollector) -> bool:
     """Every method call on the module-level client `name` in this file passes `timeout=`
     (and there is one): none of its requests waits on the client's default. Only where no
-    function rebinds the name or hands the client on (`use(client)`), which would let
-    requests elsewhere use the default."""
+    call hands the client on (`use(client)`: requests elsewhere may use the default) and
+    no function has a local of that name (calls on it are told from the module client's
+    by name only, so none is taken for the module client's)."""
     calls = [other for other in collector.calls if len(other.chain) == 2
              and other.chain[0] == name and other.chain[1] not in _CLIENT_UPKEEP]
     if not calls or any(name in other.arg_names for other in collector.calls):

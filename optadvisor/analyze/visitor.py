@@ -55,10 +55,10 @@ class FuncBuild:
     branch_depth: int = 0
     """`if`/`except` blocks around the statement being visited, in this function."""
     except_depth: int = 0
+    """`except` handlers around the statement being visited, in this function."""
     leaving_except_depth: int = 0
     """Of except_depth, handlers whose block ends by leaving the loop or the function
     (`raise`, `return`, `break`): they run once, not once per attempt."""
-    """`except` handlers around the statement being visited, in this function."""
     missing_depth: int = 0
     """`if not <path>.exists():` bodies around it: work done when something is not there
     yet (a first run installs or builds it)."""
@@ -455,11 +455,9 @@ class FactCollector(cst.CSTVisitor):
         comprehensions they are evaluated outside of."""
         self._comp_targets: list[set[str]] = []
         self._comp_awaits: list[int] = []
-        self._comp_shared: list[set[str]] = []
         self._comp_reads: list[set[str]] = []
-        """What each comprehension's awaited call reads besides its targets."""
-        """Per comprehension: connections or sessions its awaited call reads besides the
-        item (order-bound, shared by every item)."""
+        """Per comprehension: what its awaited call reads besides the item (its arguments
+        and receiver): state every item shares (a session, a cache made before it)."""
         self._spawned_comps: set[int] = set()
         """Comprehensions handed to a spawn (`gather(*[await f(x) for x in xs])`)."""
         self._loop_stack: list[LoopBuild] = []
@@ -1181,12 +1179,10 @@ class FactCollector(cst.CSTVisitor):
         # An item named as a batch (`for batch in self._val_dataloader`) is one: each
         # await already handles many items (held-out S39: rllm's validation generates a
         # whole batch of episodes concurrently per iteration, sized by the user).
-        self._loop_stack[-1].batches = _batches(node) or any(
-            part in ("batch", "batches") for name in names_read(node.target)
-            for part in name.lower().split("_"))
-        self._loop_stack[-1].chunked = self._loop_stack[-1].batches or any(
-            part in _BATCH_WORDS for name in names_read(node.target)
-            for part in name.lower().split("_"))
+        parts = {part for name in self._loop_stack[-1].targets
+                 for part in name.lower().split("_")}
+        self._loop_stack[-1].batches = _batches(node) or bool(parts & {"batch", "batches"})
+        self._loop_stack[-1].chunked = self._loop_stack[-1].batches or bool(parts & _BATCH_WORDS)
         self._loop_stack[-1].fixed = _fixed_count(node.iter)
         # Every name the target binds (`for idx, line in enumerate(lines)`): held-out P,
         # `json.loads(line)` was taken for a fixed input when `line` was bound only there
@@ -1251,14 +1247,12 @@ class FactCollector(cst.CSTVisitor):
             clause = clause.inner_for_in
         self._comp_targets.append(names)
         self._comp_awaits.append(-1)
-        self._comp_shared.append(set())
         self._comp_reads.append(set())
 
     def _leave_comp(self, original_node: cst.CSTNode) -> None:
         self._comp_depth -= 1
         self._comp_targets.pop()
         await_call = self._comp_awaits.pop()
-        shared = self._comp_shared.pop()
         reads = self._comp_reads.pop()
         func = self._func()
         if await_call >= 0 and func is not None and func.is_async and not isinstance(
@@ -1267,6 +1261,7 @@ class FactCollector(cst.CSTVisitor):
             # other, like a for loop (a generator expression is consumed lazily: left out).
             clause = original_node.for_in  # the first `for`: what the message names
             code = cst.Module([]).code_for_node
+            shared = self._connections(reads)
             self.loops.append(LoopBuild(
                 index=-1, kind="comprehension", function=self._fidx,
                 depth=func.loop_depth + self._comp_depth + 1, awaits=1,
@@ -1278,7 +1273,7 @@ class FactCollector(cst.CSTVisitor):
                 # container made before it and handed to every call (`cache = {}` then
                 # `[await score(s, cache) for s in subtasks]`; held-out S39b: open-r1's
                 # test-run cache, shared on purpose), through build_facts' _containers.
-                await_reads=set(shared) | reads, assigned=set(shared)))
+                await_reads=reads, assigned=shared))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
@@ -1444,9 +1439,8 @@ class FactCollector(cst.CSTVisitor):
                     # `[await lookup(session=session, name=n) for n in names]`: one
                     # session for every item, as in a for loop (held-out S38: prefect's
                     # work-queue lookups on one AsyncSession).
-                    self._comp_shared[-1] = self._connections(
-                        (reads | receiver_names(call.func)) - self._comp_targets[-1])
-                    self._comp_reads[-1] = reads - self._comp_targets[-1]
+                    self._comp_reads[-1] = \
+                        (reads | receiver_names(call.func)) - self._comp_targets[-1]
             loop = self._own_loop()
             if loop is not None and loop.header:
                 # `for t, e in zip(texts, await embed(texts))`: the iterable is awaited once,
