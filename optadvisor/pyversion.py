@@ -123,11 +123,16 @@ def project_runtime(path: Path) -> str:
 @lru_cache(maxsize=1024)
 def _runtime_of(folder: Path) -> str:
     for _ in range(_SEARCH_UP):
-        project = (_pyproject(folder) or {}).get("project")
+        data = _pyproject(folder) or {}
+        project = data.get("project")
         if isinstance(project, dict):
             listed = project.get("dependencies")
+            listed = list(listed) if isinstance(listed, list) else []
+            dynamic = project.get("dynamic")
+            if isinstance(dynamic, list) and "dependencies" in dynamic:
+                listed += _dynamic_requirements(folder, data)
             names = set()
-            for requirement in listed if isinstance(listed, list) else ():
+            for requirement in listed:
                 match = _REQUIREMENT_NAME.match(str(requirement))
                 if match:
                     names.add(match.group(1).lower())
@@ -136,6 +141,32 @@ def _runtime_of(folder: Path) -> str:
             break
         folder = folder.parent
     return ""
+
+
+def _dynamic_requirements(folder: Path, data: dict) -> list[str]:
+    """The requirement lines of the files setuptools reads a dynamic `dependencies` from
+    (`[tool.setuptools.dynamic] dependencies = { file = ["requirements.txt"] }`; held-out
+    S40c: inspect_ai lists anyio there), or of requirements.txt when no such table says."""
+    tool = data.get("tool")
+    setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+    dynamic = setuptools.get("dynamic") if isinstance(setuptools, dict) else None
+    entry = dynamic.get("dependencies") if isinstance(dynamic, dict) else None
+    files = entry.get("file") if isinstance(entry, dict) else None
+    if isinstance(files, str):
+        files = [files]
+    if not isinstance(files, list):
+        files = ["requirements.txt"]
+    lines: list[str] = []
+    for name in files:
+        if not isinstance(name, str):
+            continue
+        try:
+            text = (folder / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        lines += [line.split("#", 1)[0].strip() for line in text.splitlines()
+                  if line.strip() and not line.lstrip().startswith(("#", "-"))]
+    return lines
 
 
 def _pyproject(folder: Path) -> dict | None:

@@ -1499,8 +1499,37 @@ def test_a_post_through_a_session_that_retries_posts_gets_an_unsafe_timeout():
     got = {r.line: r.fix.applicability for r in recs}
     assert got == {14: "unsafe", 17: "safe"}
     assert all(("retry POSTs" in r.fix.message) == (r.line == 14) for r in recs)
-    # Without POST among the retried methods (urllib3's default), the post stays safe.
+    # Without POST among the retried methods (urllib3's default), the post is not retried;
+    # it stays unsafe only because its long value (a generation) is a guess nothing
+    # around the call handles (held-out S40c).
     recs, _ = scan_source(textwrap.dedent(code.replace('allowed_methods=["POST", "GET"]',
                                                        'allowed_methods=["GET"]')),
                           select=("OPT202",))
-    assert {r.line: r.fix.applicability for r in recs} == {14: "safe", 17: "safe"}
+    assert {r.line: r.fix.applicability for r in recs} == {14: "unsafe", 17: "safe"}
+    assert not any("retry POSTs" in r.fix.message for r in recs)
+    assert "slowest legitimate one" in next(r.fix.message for r in recs if r.line == 14)
+
+
+def test_a_long_timeout_is_unsafe_unless_a_handler_around_the_call_catches_it():
+    """held-out S40c (evalscope's LongBench-Write client): `timeout=(10, 600)` on a
+    generation of up to 32k tokens was marked safe; nothing caught the timeout, and one
+    slow answer would have ended the run. Inside a retry that catches it, it stays safe."""
+    code = textwrap.dedent("""
+        import requests
+
+        def generate(url, prompt):
+            return requests.post(url + "/v1/completions", json={"prompt": prompt}).json()
+
+        def generate_retrying(url, prompt):
+            for _ in range(3):
+                try:
+                    return requests.post(url + "/v1/completions", json={"prompt": prompt}).json()
+                except Exception:
+                    continue
+            return None
+    """)
+    recs, _ = scan_source(code, select=("OPT202",))
+    got = {r.line: r.fix.applicability for r in recs}
+    assert got == {5: "unsafe", 10: "safe"}
+    assert all("(10, 600)" in r.fix.edits[0].content for r in recs)
+    assert "slowest legitimate one" in next(r.fix.message for r in recs if r.line == 5)

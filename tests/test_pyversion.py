@@ -145,3 +145,26 @@ def test_a_project_without_anyio_gets_asyncio(tmp_path):
     fix = _server_fix(tmp_path, '[project]\nname = "s"\nrequires-python = ">=3.10"\n'
                       'dependencies = ["httpx", "anyio-extras"]\n')
     assert "asyncio.to_thread(" in "".join(e["content"] for e in fix["edits"])
+
+
+def test_dynamic_dependencies_are_read_from_the_requirements_file(tmp_path):
+    """held-out S40c: inspect_ai's pyproject says `dynamic = ["dependencies"]` and
+    setuptools reads them from requirements.txt, which lists anyio; its modules that
+    import neither asyncio nor anyio were offered `asyncio.to_thread` (5 fixes read BAD)."""
+    (tmp_path / "requirements.txt").write_text("# runtime\nhttpx>=0.27\n"
+                                               "anyio>=4.14.0 # a comment\n-r extra.txt\n")
+    fix = _server_fix(tmp_path, '[project]\nname = "s"\nrequires-python = ">=3.10"\n'
+                      'dynamic = ["version", "dependencies"]\n\n'
+                      '[tool.setuptools.dynamic]\n'
+                      'dependencies = { file = ["requirements.txt"] }\n')
+    assert project_runtime(tmp_path / "pkg/server.py") == "anyio"
+    assert fix["applicability"] == "manual" and not fix["edits"]
+    assert "anyio.to_thread.run_sync" in fix["message"]
+
+
+def test_dynamic_dependencies_without_anyio_get_asyncio(tmp_path):
+    (tmp_path / "requirements.txt").write_text("httpx>=0.27\nanyio-extras\n")
+    fix = _server_fix(tmp_path, '[project]\nname = "s"\nrequires-python = ">=3.10"\n'
+                      'dynamic = ["dependencies"]\n')
+    assert project_runtime(tmp_path / "pkg/server.py") == ""
+    assert "asyncio.to_thread(" in "".join(e["content"] for e in fix["edits"])

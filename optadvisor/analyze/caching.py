@@ -63,6 +63,8 @@ class _Dict:
     entries_read: bool = False
     """Some code reads an entry's value (`d[key]`, `d.get(key)`, `d.setdefault(…)`,
     `d.values()`, `d.items()`), not only whether a key is there."""
+    subscripted: set[int] = field(default_factory=set)
+    """Functions that read an entry as `d[key]`."""
 
 
 class CacheUses:
@@ -180,6 +182,7 @@ class CacheUses:
             entry = self._known(self.container(node.value, c))
             if entry is not None:
                 entry.entries_read = True
+                entry.subscripted.add(c._fidx)
 
     def membership(self, c: FactCollector, node: cst.Comparison) -> None:
         if not self.dicts:
@@ -314,6 +317,12 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
             # would forget registrations (held-out S34 FP: FinGPT's wallet registry). Nor
             # is a dict of running tasks, one per account (S34b FP: gpt4free's cookie
             # refreshers): evicting one would start a second refresher.
+            continue
+        # Read as `d[key]` by a function that neither fills it nor checks for the key
+        # first: that code needs the entry there, so the dict is the only store of that
+        # state (a web app's live sessions), not a cache whose entries may go (held-out
+        # S40d: WebShop's `user_sessions`, read by every route; eviction would fail them).
+        if entry.subscripted - {f for f, _ in stores} - entry.readers:
             continue
         function, key = memo[0]
         if _instance_registry(c, function):

@@ -185,6 +185,13 @@ class Catalog:
     keeper_functions: frozenset[str] = frozenset()
     """`[handles] keepers`: functions that keep the client they are handed for the whole
     process (`agents.set_default_openai_client(client)`), by full or last name."""
+    config_reads: frozenset[str] = frozenset()
+    """`[handles] config_reads`: attributes and methods of a client object that only read
+    local configuration (`boto3.Session().region_name`, `.get_credentials()`): a client
+    used for nothing else sends nothing."""
+    client_makers: frozenset[str] = frozenset()
+    """`[handles] makers`: methods of a session that make the client that sends
+    (`session.client("s3")`): a session used only for them sends nothing itself."""
     handle_methods: frozenset[str] = frozenset()
     """`[handles] methods`: methods of a client that return an object keeping that client
     (`storage_client.get_bucket(name)`, `mongo.get_database(name)`): a function that
@@ -407,7 +414,8 @@ _FILLERS = frozenset({"for", "if", "is", "the", "a", "an", "that", "whether", "a
 _WORD_LISTS = (
     ("setup", "functions", "setup_functions"), ("setup", "teardown", "teardown_functions"),
     ("setup", "words", "setup_words"), ("handles", "methods", "handle_methods"),
-    ("handles", "keepers", "keeper_functions"),
+    ("handles", "keepers", "keeper_functions"), ("handles", "config_reads", "config_reads"),
+    ("handles", "makers", "client_makers"),
     ("setup", "checks", "setup_checks"), ("setup", "checked", "setup_checked"),
     ("setup", "classes", "setup_classes"), ("long_calls", "words", "long_call_words"),
     ("setup", "decorators", "setup_decorators"), ("setup", "login", "login_words"),

@@ -29,6 +29,9 @@ from optadvisor.models import AwaitGroupFact, CallFact, FileFacts, FunctionFact,
 _MAX_TYPE_DEPTH = 8
 _NETWORK = frozenset({"http", "llm", "db", "cloud", "network"})
 _SESSIONS = frozenset({"network"})
+_PROBES = frozenset({"ping", "health", "healthcheck", "health_check", "is_ready",
+                     "readiness", "liveness"})
+"""Requests that only ask whether a server is up: a loop retrying them waits for it."""
 _SELF_RETRYING = ("openai.", "anthropic.")
 """SDKs whose clients retry failed requests with exponential backoff themselves."""
 """Blocking categories whose objects hold one connection for a session of exchanges
@@ -99,9 +102,21 @@ def _own_sessions(by_index: dict[int, tuple[CallBuild, CallFact]],
     self._connect()`, `with self._connect() as conn:`, `conn = sqlite3.connect(p)`): its
     own connection, which may move to a worker thread with it (held-out T: xinference's
     stores open one per method), or the call that opens it (`sqlite3.connect(p)`). Not one
-    stored on the object or handed in."""
-    made = {(cb.function, cb.target) for cb in collector.calls
-            if cb.target and (cb.assigned_to == "local" or cb.in_with)}
+    stored on the object or handed in, nor a cursor made from one of those (`cursor =
+    self.conn.cursor()`: the connection is the object's, and a default sqlite3 connection
+    refuses any other thread; held-out S40b re-read)."""
+    made: set[tuple[int, str]] = set()
+    for cb in sorted(collector.calls, key=lambda cb: cb.index):
+        if not cb.target or not (cb.assigned_to == "local" or cb.in_with) or \
+                cb.function == MODULE:
+            continue
+        fb = collector.functions[cb.function]
+        root = cb.chain[0].removesuffix("()") if cb.chain else ""
+        if len(cb.chain) == 1 or (cb.function, root) in made or (
+                root in ("self", "cls") and len(cb.chain) == 2) or (
+                root not in ("self", "cls") and root not in fb.param_names
+                and root not in fb.local_names):
+            made.add((cb.function, cb.target))
     for index, (cb, fact) in by_index.items():
         if _opens_session(fact) or fact.blocking == "db" and len(cb.chain) > 1 and \
                 (cb.function, cb.chain[0]) in made:
@@ -516,7 +531,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, pooled=True)
         if fact is not None and fact.client and _pinned(cb, collector):
             fact = replace(fact, pinned=True)
-        if fact is not None and fact.client and _unused(cb, collector):
+        if fact is not None and fact.client and _unused(cb, collector, catalog):
             fact = replace(fact, unused=True)
         if fact is not None and cb.handed_chain and fact.blocking and \
                 lazy_call(catalog, name):
@@ -625,9 +640,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # Not a retry against a server of this machine (`httpx.get(f"http://127.0.0.1:
         # {port}/health")` until a worker it started answers; held-out S34e: gradio's
         # static workers): a readiness poll, where backoff and jitter spare no one.
+        # Nor a loop whose request is a liveness probe (`client.ping()` until a Redis it
+        # just started answers; held-out S40c: sotopia's Modal server).
         network = lb.retry is not None and any(
             c.function == lb.function and line <= c.line <= end_line
-            and (c.timeout or c.blocking in _NETWORK) and not _loopback(
+            and (c.timeout or c.blocking in _NETWORK)
+            and c.name.rsplit(".", 1)[-1] not in _PROBES and not _loopback(
                 collector.call_nodes[cb.index],
                 collector.func_nodes[cb.function] if cb.function != MODULE else None)
             for cb, c in by_index.values())
@@ -948,11 +966,19 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
     project's own (S30: data-formulator's fetch checks every redirect), or its connector
     keeps no connection (`TCPConnector(force_close=True)`; S30b: SWE-ReX's runtime), or
     it opens a websocket (`session.ws_connect(url)`: that one connection lives as long as
-    the socket and is never pooled for a next call; held-out S33: lmql's LMTP client)."""
+    the socket and is never pooled for a next call; held-out S33: lmql's LMTP client), or
+    the function works with cookies (its cookie jar is per call on purpose)."""
     if cb.target and cb.function != MODULE:
         uses = [other.chain[1] for other in collector.calls
                 if other.function == cb.function and len(other.chain) == 2
                 and other.chain[0] == cb.target]
+        if any(other.function == cb.function and other.chain is not None
+               and "cookies" in other.chain[1:] for other in collector.calls):
+            # It carries cookies from one request to the next (`response.cookies.items()`
+            # read for Google Drive's download_warning token, then the second GET; held-out
+            # S40c: LAVIS's downloader in evalscope): a jar per call on purpose, which a
+            # shared session would mix across calls.
+            return True
         if "ws_connect" in uses:
             # Requests beside it set up that socket (a POST that starts the conversation
             # and sets the cookie the socket is opened with; held-out S34b: gpt4free's
@@ -1213,12 +1239,21 @@ def _read_by_handler(cb: CallBuild, collector: FactCollector) -> bool:
     """A def nested in the function that outlives the call reads the local the call is
     assigned to: a decorated one (a route, an event handler, a decorator's wrapper), or
     one the function stores or returns (`runtime._request = _request`; held-out S38b: ART's
-    patched sandbox runtime keeps its session that way). The object outlives the call."""
+    patched sandbox runtime keeps its session that way). The object outlives the call.
+    Also through a sibling def that reads it (`async def _get_token(): return await
+    client.get_token()`, called by the `@wraps(func)` wrapper; held-out S40: bedrock
+    agentcore's auth decorator builds one identity client per decorated function)."""
     outer = collector.functions[cb.function]
     kept = outer.escaped_names | outer.returned_names
-    return any(fb.parent == cb.function and (fb.decorators or fb.name in kept)
-               and cb.target in names_read(fb.node.body)
-               for fb in collector.functions)
+    inner = [fb for fb in collector.functions if fb.parent == cb.function]
+    reads = {id(fb): names_read(fb.node.body) for fb in inner}
+    wanted = {cb.target}
+    for _ in range(_SERVING_DEPTH):
+        grown = wanted | {fb.name for fb in inner if wanted & reads[id(fb)]}
+        if grown == wanted:
+            break
+        wanted = grown
+    return any((fb.decorators or fb.name in kept) and wanted & reads[id(fb)] for fb in inner)
 
 
 def _holder(cb: CallBuild, builds: dict[int, CallBuild]) -> str:
@@ -1282,14 +1317,31 @@ def _serves_batch(cb: CallBuild, handle: str, collector: FactCollector) -> bool:
     return False
 
 
+_MAPPERS = frozenset({"map", "imap", "imap_unordered", "starmap", "map_async",
+                      "starmap_async", "thread_map", "process_map"})
+"""Calls that run the function they are handed once per item (`executor.map(fetch,
+urls)`, `pool.imap(...)`, tqdm's `thread_map`)."""
+
+
 def _called_per_item(collector: FactCollector, inner: int, cb: CallBuild) -> bool:
     """The def around `inner` that sits right in `cb`'s function is called by name in a
-    loop or comprehension deeper than `cb`."""
+    loop or comprehension deeper than `cb`, or handed by name to a call made there
+    (`executor.submit(translate_one, item)` per item; held-out S40c: evalscope's README
+    translator shares one client across its thread pool) or to a mapper (`pool.map(fetch,
+    urls)`)."""
     while collector.functions[inner].parent != cb.function:
         inner = collector.functions[inner].parent
     name = collector.functions[inner].name
-    return any(other.function == cb.function and other.chain == (name,)
-               and other.loop_depth > cb.loop_depth for other in collector.calls)
+    for other in collector.calls:
+        if other.function != cb.function:
+            continue
+        if other.chain == (name,) and other.loop_depth > cb.loop_depth:
+            return True
+        handed = name in other.arg_names
+        if handed and (other.loop_depth > cb.loop_depth or other.chain is not None and
+                       other.chain[-1].removesuffix("()") in _MAPPERS):
+            return True
+    return False
 
 
 def _route_handler(decorators: list[Chain]) -> bool:
@@ -1531,9 +1583,13 @@ class _NameReads:
     is bound (`s = ...`, `with ... as s`) nor where one of its attributes is set (`s.x =
     ...`): setting an attribute sends nothing through the object."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, config_reads: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.reads = 0
+        self.config = 0
+        """Reads that only look at local configuration (`s.region_name`,
+        `s.get_credentials()`: the catalog's `[handles] config_reads`)."""
+        self._config_reads = config_reads
         self._written: set[int] = set()
 
     def _write(self, target: cst.BaseExpression) -> None:
@@ -1558,19 +1614,49 @@ class _NameReads:
         if node.value == self.name and id(node) not in self._written:
             self.reads += 1
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
-def _unused(cb: CallBuild, collector: FactCollector) -> bool:
+        value = node.value
+        if isinstance(value, cst.Name) and value.value == self.name and \
+                node.attr.value in self._config_reads and id(value) not in self._written:
+            self.config += 1
+
+
+def _unused(cb: CallBuild, collector: FactCollector, catalog: Catalog) -> bool:
     """The client `cb` builds is bound to a local the function never reads but to set its
     attributes: nothing is sent through it (held-out S34 FP: FinGPT's scraper builds
     `s = requests.session()`, sets `s.keep_alive = False`, then calls `requests.get`).
-    Reusing it would save nothing; the line is dead code, which is not this rule's."""
+    Reusing it would save nothing; the line is dead code, which is not this rule's. So is
+    a session only asked for its configuration (`boto3.Session().region_name`,
+    `session.get_credentials()` to sign a URL: held-out S40, bedrock agentcore): it builds
+    no client and opens no connection; and one only used to make clients
+    (`session.client("s3")`): those are the clients that send, and each is a finding of
+    its own where it is not kept (held-out S40c: inspect_ai's S3 factory returns one)."""
     from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
 
-    if not cb.target or cb.function == MODULE:
+    if cb.function == MODULE:
         return False
-    reads = _NameReads(cb.target)
+    if not cb.target:
+        # `boto3.Session().region_name`, `boto3.Session().get_credentials()`
+        read = _AttributeOf(collector.call_nodes[cb.index])
+        walk(collector.func_nodes[cb.function], read)
+        return read.attr in catalog.config_reads | catalog.client_makers
+    reads = _NameReads(cb.target, catalog.config_reads | catalog.client_makers)
     walk(collector.func_nodes[cb.function], reads)
-    return reads.reads == 0
+    return reads.reads == reads.config
+
+
+class _AttributeOf:
+    """A walk.py visitor: the attribute read right off one node (`node.region_name`)."""
+
+    def __init__(self, node: cst.CSTNode) -> None:
+        self.node = node
+        self.attr = ""
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.value is self.node:
+            self.attr = node.attr.value
 
 
 class _Assigned:

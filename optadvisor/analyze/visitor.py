@@ -22,8 +22,8 @@ from optadvisor.analyze.retries import RetryShape, first_success, is_division, r
 from optadvisor.analyze.walk import children_of
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
-    descendants,
-    dotted, names_read, plain_statement, receiver_names, serialized, stored_call, stored_calls,
+    descendants, dotted, entered_call, names_read, plain_statement, receiver_names,
+    serialized, stored_call, stored_calls,
 )
 
 MODULE = -1
@@ -1753,6 +1753,9 @@ class FactCollector(cst.CSTVisitor):
             call = stored_call(value) if value is not None else None
             if call is not None:
                 self._returned.add(id(call))
+                inner = entered_call(call)
+                if inner is not None:
+                    self._returned.add(id(inner))
             elif isinstance(value, cst.Name) and func is not None:
                 func.returned_names.add(value.value)
 

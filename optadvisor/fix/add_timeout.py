@@ -62,6 +62,13 @@ def build(ctx: FixContext) -> Fix:
         "read timeout)" \
         if word and not _short_anyway(ctx, site.node) else ""
     doubts = _doubts(ctx, site.node, _keyword(ctx))
+    if long and not _timeout_handled(ctx, site.node):
+        # Held-out S40c (evalscope's LongBench-Write client): a generation of up to 32k
+        # tokens got 600 s, marked safe; the timeout would escape `future.result()` and end
+        # the whole run. A long value is a guess at the slowest legitimate answer.
+        doubts.append("the answer may take long, and the value is a guess at the slowest "
+                      "legitimate one: a slower answer now raises a timeout error, which "
+                      "nothing around the call catches")
     caught, also = _retried_on_refusal(ctx, site.node)
     return ctx.change(
         "unsafe" if doubts else "safe", ctx.replace_node(ctx.span, code_of(new)), *own.edits,
@@ -69,6 +76,29 @@ def build(ctx: FixContext) -> Fix:
         message=f"The call gives up after the timeout instead of waiting forever{long}; "
                 "tune the value to the slowest answer you accept." + also
                 + (f" Unsafe: {'; '.join(doubts)}." if doubts else ""))
+
+
+def _timeout_handled(ctx: FixContext, node: ast.Call) -> bool:
+    """A `try` of the call's own function around it catches what a timeout raises (a bare
+    `except`, `Exception`, `OSError`, a `...Timeout`/`...TimeoutError` class, requests'
+    `RequestException`): a retry loop or a fallback already deals with a slow answer."""
+    source = ctx.source
+    scope = source.scope_of(node)
+    at: ast.AST = node
+    for parent in source.ancestors(node):
+        if parent is scope:
+            return False
+        if isinstance(parent, ast.Try) and any(at is stmt for stmt in parent.body):
+            for handler in parent.handlers:
+                kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else \
+                    [handler.type] if handler.type is not None else []
+                if handler.type is None or any(
+                        (last := ast.unparse(kind).rsplit(".", 1)[-1]) in _READ_TIMEOUT_CAUGHT
+                        or last.endswith(("Timeout", "TimeoutError", "TimeoutException"))
+                        for kind in kinds):
+                    return True
+        at = parent
+    return False
 
 
 _READ_TIMEOUT_CAUGHT = frozenset({
@@ -210,7 +240,7 @@ def _doubts(ctx: FixContext, node: ast.Call, keyword: str) -> list[str]:
     if _explicit_none(node, keyword):
         doubts.append(f"`{keyword}=None` is written out: the call may be meant to wait as "
                       "long as the answer takes (a stream, a proxy)")
-    if _streams(node):
+    if _streams(node) or _asks_event_stream(ctx, node):
         doubts.append("the response is streamed: the read timeout applies between chunks, "
                       "and a quiet stream ends with a timeout error")
     scope = ctx.source.scope_of(node)
@@ -287,13 +317,24 @@ def _streams(node: ast.Call) -> bool:
         isinstance(node.func, ast.Attribute) and node.func.attr == "stream")
 
 
+def _asks_event_stream(ctx: FixContext, node: ast.Call) -> bool:
+    """The function around the call asks for server-sent events (`"Accept":
+    "text/event-stream"`): the response is read event by event for as long as the server
+    talks, and the timeout is the longest quiet spell allowed between two (held-out S40:
+    mesop's `sse_request` got 30 s on `urlopen`, whose timeout bounds every read)."""
+    scope = ctx.source.scope_of(node)
+    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+        isinstance(inner, ast.Constant) and isinstance(inner.value, str)
+        and "text/event-stream" in inner.value for inner in ast.walk(scope))
+
+
 def refinement(ctx: FixContext, own: bool = False) -> Refinement:
     """As a facet of another rule's rewrite (`own` False), a call whose `timeout=None` is
     written out is left as it is: that rewrite's label says nothing about the timeout, so
     it must not quietly change a choice the user made."""
     keyword = _keyword(ctx)
     node = ctx.source.find(ctx.span, ast.Call)
-    streamed = node is not None and _streams(node)
+    streamed = node is not None and (_streams(node) or _asks_event_stream(ctx, node))
     evidence = _long_evidence(ctx, node) if node is not None else _long_word(ctx, None)
     long = (bool(evidence) and not (node is not None and _short_anyway(ctx, node))) \
         or streamed
@@ -563,10 +604,22 @@ _NOT_WORK = {
 """A long-call word and the word after it that together name something quick."""
 
 
+_RECORD_VERBS = frozenset({"add", "create", "update", "delete", "remove", "close", "reopen",
+                           "complete", "move", "list", "get"})
+"""Verbs of a to-do API acting on a task or job record (`add_tasks`, `complete_task`):
+the record changes at once; no work is run (held-out S40d: AgentGym's Todoist tools got
+600 s for each)."""
+
+
 def _qualified(word: str, before: str, after: str) -> bool:
     """`word` is qualified by its neighbours into something that is no long call: a pair
-    of `_NOT_WORK`, or `agent` in a User-Agent header (held-out S34 and S35: installers and
-    scrapers that send one got 600 s)."""
+    of `_NOT_WORK`, `agent` in a User-Agent header (held-out S34 and S35: installers and
+    scrapers that send one got 600 s), or a task or job record acted on by a verb of
+    `_RECORD_VERBS` (and `complete` is that verb, not a completion, before one)."""
+    if word in ("task", "tasks", "job", "jobs") and before in _RECORD_VERBS:
+        return True
+    if word.startswith("complet") and after in ("task", "tasks", "job", "jobs"):
+        return True
     return (word, after) in _NOT_WORK or (before, word) in (("user", "agent"), ("by", "step"))
 
 

@@ -119,6 +119,15 @@ def build(ctx: FixContext) -> Fix:
         raise NotHere(
             f"`{local[0]}` is imported inside the function: import it at module level, then "
             "build the client once there (or in a `functools.cache` factory) and reuse it.")
+    made = _made_here(scope, local[0], source.imported_names) if local else None
+    if made is not None:
+        # `session = boto3.Session()` then `session.client("s3")` (held-out S40c): the
+        # session is per call too, and nothing of the call's own goes into either.
+        raise NotHere(
+            f"The client is built from `{local[0]}`, which this call also makes "
+            f"(`{local[0]} = {ast.unparse(made)}`) from nothing of its own: build the two "
+            "together once (a `functools.cache` factory that makes both and returns the "
+            "client will do).")
     if local:
         raise NotHere(
             f"The client is built from `{local[0]}`, a value of this call: reuse one client per "
@@ -304,6 +313,21 @@ def _imported_in(scope: ast.AST | None) -> set[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return found
+
+
+def _made_here(scope: ast.AST | None, name: str, module_names: set[str]) -> ast.Call | None:
+    """The one call `name` is bound to in the function (`session = boto3.Session()`), when
+    that call reads only module-level names; else None."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    values = [node.value for node in ast.walk(scope)
+              if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                  isinstance(t, ast.Name) and t.id == name
+                  for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))]
+    if len(values) != 1 or not isinstance(values[0], ast.Call) or \
+            _non_module_names(values[0], module_names):
+        return None
+    return values[0]
 
 
 def _non_module_names(call: ast.Call, module_names: set[str]) -> list[str]:
