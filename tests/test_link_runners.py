@@ -197,3 +197,39 @@ def test_a_bound_method_handed_to_a_runner_runs_alone(tmp_path):
     root = write(tmp_path / "repo", METHOD_FILES)
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
     assert sorted(r.symbol for r in report.recommendations) == ["Scheduler._served"]
+
+
+def test_a_coroutine_picked_by_a_conditional_callee_under_a_runner_runs_alone(tmp_path):
+    """held-out S40c (inspect_ai's tool CLI): `await (_local if local else _remote)(req)`
+    in a coroutine `asyncio.run` drives: both are called there, so the remote one's
+    blocking work stalls nothing else; a coroutine nothing calls stays reported."""
+    root = write(tmp_path / "repo", {
+        "pkg/__init__.py": "",
+        "pkg/export.py": '''import shutil
+
+
+async def export_local(src, dst):
+    return dst
+
+
+async def export_remote(src, dst):
+    shutil.copytree(src, dst)
+
+
+async def export_other(src, dst):
+    shutil.copytree(src, dst)
+''',
+        "pkg/commands.py": '''import asyncio
+
+from pkg.export import export_local, export_remote
+
+
+async def _exec(src, dst, local):
+    return await (export_local if local else export_remote)(src, dst)
+
+
+def copy_command(src, dst, local):
+    return asyncio.run(_exec(src, dst, local))
+'''})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
+    assert sorted(r.symbol for r in report.recommendations) == ["export_other"]

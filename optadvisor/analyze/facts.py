@@ -972,12 +972,17 @@ def _pinned(cb: CallBuild, collector: FactCollector) -> bool:
         uses = [other.chain[1] for other in collector.calls
                 if other.function == cb.function and len(other.chain) == 2
                 and other.chain[0] == cb.target]
+        # It carries cookies from one request to the next (`response.cookies.items()` of
+        # a response it fetched, read for Google Drive's download_warning token, then the
+        # second GET; held-out S40c: LAVIS's downloader in evalscope): a jar per call on
+        # purpose, which a shared session would mix across calls. Not the cookies of the
+        # request a route serves (`request.cookies.get("state")`).
+        mine = {cb.target} | {other.target for other in collector.calls
+                              if other.function == cb.function and other.target
+                              and other.chain and other.chain[0] == cb.target}
         if any(other.function == cb.function and other.chain is not None
-               and "cookies" in other.chain[1:] for other in collector.calls):
-            # It carries cookies from one request to the next (`response.cookies.items()`
-            # read for Google Drive's download_warning token, then the second GET; held-out
-            # S40c: LAVIS's downloader in evalscope): a jar per call on purpose, which a
-            # shared session would mix across calls.
+               and other.chain[0] in mine and "cookies" in other.chain[1:]
+               for other in collector.calls):
             return True
         if "ws_connect" in uses:
             # Requests beside it set up that socket (a POST that starts the conversation

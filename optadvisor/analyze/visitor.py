@@ -1943,6 +1943,19 @@ class FactCollector(cst.CSTVisitor):
                 if inner is not None:
                     (func.run_handed if func is not None else
                      self.module_run_handed).append((chain, position, inner))
+        if chain is None and func is not None and isinstance(node.func, cst.IfExp):
+            # `await (self._local if tool in local else self._remote)(request)`: either
+            # function is called here, on some paths (held-out S40c: inspect_ai's tool CLI
+            # dispatch under `asyncio.run`, whose remote branch was taken for a coroutine
+            # nothing calls, sharing a loop with others).
+            for branch in (node.func.body, node.func.orelse):
+                picked = chain_of(branch) if isinstance(branch, (cst.Name, cst.Attribute)) \
+                    else None
+                if picked is not None:
+                    func.call_chains.append(picked)
+                    if self._loop_depth(node) > 0:
+                        func.loop_call_chains.append(picked)
+            return
         if chain is None:
             chain = _path_method(node.func)
             if chain is None:

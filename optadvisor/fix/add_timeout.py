@@ -78,27 +78,36 @@ def build(ctx: FixContext) -> Fix:
                 + (f" Unsafe: {'; '.join(doubts)}." if doubts else ""))
 
 
-def _timeout_handled(ctx: FixContext, node: ast.Call) -> bool:
-    """A `try` of the call's own function around it catches what a timeout raises (a bare
-    `except`, `Exception`, `OSError`, a `...Timeout`/`...TimeoutError` class, requests'
-    `RequestException`): a retry loop or a fallback already deals with a slow answer."""
+def _tries_around(ctx: FixContext, node: ast.Call) -> Iterator[ast.Try]:
+    """The `try` statements of the call's own function whose body holds it, innermost
+    first."""
     source = ctx.source
     scope = source.scope_of(node)
     at: ast.AST = node
     for parent in source.ancestors(node):
         if parent is scope:
-            return False
+            return
         if isinstance(parent, ast.Try) and any(at is stmt for stmt in parent.body):
-            for handler in parent.handlers:
-                kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else \
-                    [handler.type] if handler.type is not None else []
-                if handler.type is None or any(
-                        (last := ast.unparse(kind).rsplit(".", 1)[-1]) in _READ_TIMEOUT_CAUGHT
-                        or last.endswith(("Timeout", "TimeoutError", "TimeoutException"))
-                        for kind in kinds):
-                    return True
+            yield parent
         at = parent
-    return False
+
+
+def _caught(handler: ast.ExceptHandler) -> list[ast.expr]:
+    """The classes an `except` names (none for a bare `except`)."""
+    if handler.type is None:
+        return []
+    return list(handler.type.elts) if isinstance(handler.type, ast.Tuple) else [handler.type]
+
+
+def _timeout_handled(ctx: FixContext, node: ast.Call) -> bool:
+    """A `try` of the call's own function around it catches what a timeout raises (a bare
+    `except`, `Exception`, `OSError`, a `...Timeout`/`...TimeoutError` class, requests'
+    `RequestException`): a retry loop or a fallback already deals with a slow answer."""
+    return any(handler.type is None or any(
+        (last := ast.unparse(kind).rsplit(".", 1)[-1]) in _READ_TIMEOUT_CAUGHT
+        or last.endswith(("Timeout", "TimeoutError", "TimeoutException"))
+        for kind in _caught(handler))
+        for found in _tries_around(ctx, node) for handler in found.handlers)
 
 
 _READ_TIMEOUT_CAUGHT = frozenset({
@@ -118,19 +127,10 @@ def _retried_on_refusal(ctx: FixContext, node: ast.Call) -> tuple[Edit | None, s
     if view is None or not view.name.startswith("requests."):
         return None, ""
     source = ctx.source
-    scope = source.scope_of(node)
-    at: ast.AST = node
-    for parent in source.ancestors(node):  # the innermost `try` whose body holds the call
-        if parent is scope:
-            return None, ""
-        if isinstance(parent, ast.Try) and any(at is stmt for stmt in parent.body):
-            break
-        at = parent
-    else:
+    parent = next(_tries_around(ctx, node), None)  # the innermost `try` around the call
+    if parent is None:
         return None, ""
-    caught = [(handler, kind) for handler in parent.handlers for kind in (
-        handler.type.elts if isinstance(handler.type, ast.Tuple) else
-        [handler.type] if handler.type is not None else [])]
+    caught = [(handler, kind) for handler in parent.handlers for kind in _caught(handler)]
     if any(h.type is None for h in parent.handlers) or any(
             ast.unparse(kind).rsplit(".", 1)[-1] in _READ_TIMEOUT_CAUGHT for _, kind in caught):
         return None, ""
