@@ -717,9 +717,12 @@ class BlockingLinker:
         # A chain every run reaches is the better evidence: callees called on every path
         # first, and the search goes on past a chain that blocks only on some paths.
         rare = set(fn.branch_callees)
+        # What it keeps once made (`if self._x is None: self._x = make()`, a global set
+        # so, a call past a memo hit) runs once per object or process, or on a miss.
+        lazy = set(fn.lazy_callees)
         for callee in sorted(fn.callees, key=lambda name: name in rare):
             target = self.index.resolve(rel, callee)
-            if target is None or target == key:
+            if target is None or target == key or callee in lazy:
                 continue
             tail = self._blocks(target, depth + 1, visiting)
             if tail:
@@ -1345,6 +1348,9 @@ class IoReach:
     def paced(self, key: FunctionKey) -> bool:
         return self._walk("paces", key, 0)
 
+    def fans_out(self, key: FunctionKey) -> bool:
+        return self._walk("spawns", key, 0)
+
     def in_thread(self, key: FunctionKey) -> tuple[bool, bool]:
         """(reaches I/O, reaches I/O other than local files) of a sync project function
         handed to a thread (`await asyncio.to_thread(self._transcribe, batch)`): a blocking
@@ -1483,6 +1489,12 @@ class Awaited(NamedTuple):
     """It, or a coroutine it awaits (up to IoReach.DEPTH deep), waits for a rate limit
     (FunctionFact.paces): awaited once per item, the items are spaced on purpose (held-out
     S39: airweave's connector harness, `await self._make_request(...)` per page)."""
+    concurrent: bool = False
+    """It, or a coroutine it awaits (up to IoReach.DEPTH deep), runs work concurrently
+    itself (FunctionFact.spawns: a gather, tasks, a TaskGroup), at the concurrency it or its
+    config chose: awaited once per item, each item is a whole concurrent run, and
+    gathering the items multiplies that load (held-out S41: NeMo Agent Toolkit's
+    multi-evaluation runner, whose sizing runs must not overlap)."""
 
 
 _BASELESS = frozenset({"object", "abc.ABC"})
@@ -1588,7 +1600,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.lazy(target),
                                     fn.is_async and reach.reaches_net(target),
                                     calls_awaited, fn.is_async and reach.ordered(target),
-                                    fn.is_async and reach.paced(target))
+                                    fn.is_async and reach.paced(target),
+                                    fn.is_async and reach.fans_out(target))
         if via or awaited or offloaded or source.rel in once or source.rel in alone or \
                 source.rel in wraps or source.rel in fresh or source.rel in dead:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),

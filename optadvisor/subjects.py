@@ -554,6 +554,22 @@ def changes_state(name: str, catalog: Catalog) -> bool:
     return False
 
 
+_PATH_LITERAL = re.compile(r"""["']([^"'\s]*/[^"'\s]*)["']""")
+
+
+def path_says_effect(source: str, catalog: Catalog) -> bool:
+    """A URL path written in the call (`fetch(base + "/refresh_all_workers")`,
+    `post(f"{api}/jobs/{id}/cancel")`) whose last part names a change of state: the
+    request changes what the server answers next (held-out S41: FastChat's model list,
+    read right after it asks the controller to refresh it), so it keeps its place."""
+    for literal in _PATH_LITERAL.findall(source):
+        last = [part for part in literal.split("?", 1)[0].split("/") if part][-1:]
+        words = name_words(last[0].replace("-", "_")) if last else ()
+        if any(word in catalog.effect_verbs for word in words):
+            return True
+    return False
+
+
 def io_evident(name: str, source: str, awaited: dict[str, Awaited],
                catalog: Catalog | None) -> bool:
     """There is evidence that this awaited call does I/O worth overlapping: a request the
@@ -594,7 +610,8 @@ def callee_says(name: str, awaited: dict[str, Awaited], flag: str) -> bool:
     order, like a callee named `connect`; `ordered` — it queues on a connection, session
     or socket its object holds: calls on one object run one at a time; `paced` — it waits
     for a rate limit: the calls are spaced on purpose, and run at once they would all pass
-    the wait together."""
+    the wait together; `concurrent` — it runs work concurrently itself (a gather, tasks):
+    each call is a whole concurrent run."""
     found = awaited.get(name)
     return found is not None and bool(getattr(found, flag))
 
@@ -631,7 +648,8 @@ class LoopView:
         if catalog is not None and fact.discarded and not self.effects and not is_request(
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
-        self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "lazy_init")
+        self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "lazy_init") \
+            or catalog is not None and path_says_effect(self.await_source, catalog)
         # One object's handle serves the iterations one at a time, unless the object is
         # the item itself (`for agent in agents: await agent.run()`: one each).
         self.effects = self.effects or callee_says(
@@ -660,6 +678,11 @@ class LoopView:
                      "batches", "sdk_retries"):
             setattr(self, name, getattr(fact, name))
         self.sleeps = self.sleeps or callee_says(fact.await_name, awaited or {}, "paced")
+        # Each item is a whole concurrent run of the callee's own (its gather, its tasks, at
+        # the concurrency it chose): gathering the items multiplies that load, and runs
+        # meant to be measured or applied one at a time would overlap.
+        self.effects = self.effects or callee_says(fact.await_name, awaited or {},
+                                                   "concurrent")
 
     @cached_property
     def await_source(self) -> str:
@@ -676,10 +699,11 @@ class AwaitGroupView:
         self.fact = fact
         self.src = source
         self.effects = sum(changes_state(n, catalog)
+                           or path_says_effect(source, catalog)
                            or any(callee_says(n, awaited or {}, flag)
                                   for flag in ("lazy_init", "ordered", "paced"))
                            or _calls_beside(n, fact.names, awaited or {})
-                           for n in fact.names) if catalog else 0
+                           for n, source in zip(fact.names, self._sources)) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)
         self.evident = sum(io_evident(n, src, awaited or {}, catalog)
                            for n, src in zip(fact.names, self._sources))

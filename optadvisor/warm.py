@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 12
+FORMAT = 13
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -74,7 +74,8 @@ needs the running event loop (no thread fix). 8: calls that make an instance of 
 class whose `__init__` builds a client (link.Wrapped). 9: calls in a lambda a project
 helper runs in a worker thread (FileLinks.offloaded). 10: private functions nothing in the
 project names (FileLinks.uncalled). 11: an awaited callee whether it queues on a handle its
-object holds (Awaited.ordered). 12: whether it waits for a rate limit (Awaited.paced)."""
+object holds (Awaited.ordered). 12: whether it waits for a rate limit (Awaited.paced). 13:
+whether it runs work concurrently itself (Awaited.concurrent)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -455,10 +456,10 @@ def _links(form: Any) -> list[Any] | None:
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
         name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited, ordered, \
-            paced = _shape(row, 9)
+            paced, concurrent = _shape(row, 10)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
-        _typed(ordered, bool), _typed(paced, bool)
+        _typed(ordered, bool), _typed(paced, bool), _typed(concurrent, bool)
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),

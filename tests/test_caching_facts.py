@@ -315,6 +315,56 @@ def test_two_repeats_of_one_call_on_one_line_are_one_finding():
     assert [(r.line, r.column) for r in recs] == [(7, 17)]
 
 
+def test_a_reread_in_an_assert_message_or_a_raise_is_an_error_path():
+    # Held-out S41: mle-bench's prepare scripts check a CSV in an assert's test and read it
+    # again in the f-string message, which runs only when the check fails; a re-read in the
+    # test of the next assert is still a repeat.
+    assert rules("""
+        from pathlib import Path
+        from pandas import read_csv
+
+        def prepare(private: Path) -> None:
+            assert len(read_csv(private / "answers.csv")) > 0, (
+                f"got {len(read_csv(private / 'answers.csv'))} rows"
+            )
+            assert "id" in read_csv(private / "answers.csv").columns, (
+                f"columns: {read_csv(private / 'answers.csv').columns}"
+            )
+            raise ValueError(
+                f"not ready: {read_csv(private / 'answers.csv')}")
+    """, ("OPT210",)) == [("OPT210", 9)]
+
+
+def test_a_path_picked_per_iteration_is_not_one_input_parsed_again():
+    # Held-out S41: evalchemy's token counter picks a data file per split inside the loop
+    # (`if split == ...: path = "...json"`), then parses it: a file per iteration, each a
+    # constant. A path bound once in the loop is the same input every time.
+    code = textwrap.dedent("""
+        import json
+
+        def count_tokens(args):
+            total = 0
+            splits = ["free", "choice"] if args.split == "all" else [args.split]
+            for split in splits:
+                if split == "free":
+                    path = "data/free.json"
+                elif split == "choice":
+                    path = "data/choice.json"
+                with open(path) as f:
+                    data = json.load(f)
+                    total += len(data)
+            for split in splits:
+                path = "data/all.json"
+                with open(path) as f:
+                    data = json.load(f)
+                    total += len(data[split])
+            return total
+    """)
+    recs, error = scan_source(code, rel="pkg/utils/count.py", select=("OPT203",))
+    assert error is None
+    assert [r.line for r in recs] == [18]
+
+
 def test_a_session_from_a_private_factory_is_shared_by_the_iterations():
     """Held-out N (private-gpt): `async with self._session_factory() as session:` then one
     awaited query per row on that session. One AsyncSession runs one operation at a time:

@@ -1215,6 +1215,30 @@ def test_a_file_encoded_into_the_payload_gets_the_long_timeout():
     assert got == {7: "(10, 600))", 11: "30)"}
 
 
+def test_a_raw_file_body_gets_the_long_timeout():
+    """Held-out S41 (Auto-GPT in MLAgentBench): audio bytes posted as the body to a speech
+    model got a safe 30 s read timeout. A body read from a file counts too; a form dict
+    does not."""
+    code = textwrap.dedent("""
+        import requests
+
+        def read_audio(audio: bytes, url):
+            return requests.post(url, headers={"A": "b"}, data=audio)
+
+        def send_file(path, url):
+            with open(path, "rb") as f:
+                payload = f.read()
+            return requests.post(url, data=payload)
+
+        def send_form(url, form: dict):
+            return requests.post(url, data=form)
+    """)
+    recs, _ = scan_source(code, rel="commands/audio.py", select=("OPT202",))
+    got = {r.line: r.fix.edits[0].content.rsplit("timeout=", 1)[-1] for r in recs
+           if r.fix.edits}
+    assert got == {5: "(10, 600))", 10: "(10, 600))", 13: "30)"}
+
+
 def test_a_streamed_response_is_not_half_moved_to_a_thread():
     """Held-out evaluation G (PaiEas): `requests.post(..., stream=True)` moved to a thread
     left its `iter_lines()` reading on the loop: advice in words instead."""

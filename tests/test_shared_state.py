@@ -302,3 +302,186 @@ def test_a_cursor_on_a_connection_opened_elsewhere_is_not_moved_to_a_thread():
     assert "1 more call(s) on the same session" in recs[0].message
     assert recs[0].fix is not None and recs[0].fix.applicability == "manual"
     assert "opened elsewhere" in recs[0].fix.message
+
+
+def test_an_await_whose_url_path_refreshes_keeps_its_place():
+    # Held-out S41 (FastChat, in evalchemy): the model list is read right after the
+    # controller is asked to refresh it, both through one project helper that posts to a
+    # URL: run at once, the read may see the stale list. Two reads still group.
+    code = textwrap.dedent("""
+        import aiohttp
+
+        async def fetch_remote(url, payload=None, name=None):
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+                async with s.post(url, json=payload) as response:
+                    data = await response.json()
+            return data[name] if name else data
+
+        async def models(base):
+            ret = await fetch_remote(base + "/refresh_all_workers")
+            models = await fetch_remote(base + "/list_models", None, "models")
+            return sorted(models)
+
+        async def details(base, model):
+            a = await fetch_remote(base + "/model_details", {"model": model})
+            b = await fetch_remote(base + "/count_token", {"model": model})
+            return a, b
+    """)
+    recs, error = scan_source(code, rel="pkg/serve.py", select=("OPT102",))
+    assert error is None
+    assert [r.line for r in recs] == [16]
+
+
+def test_a_request_behind_a_key_its_dict_lacks_never_runs():
+    # Held-out S41: AgentLite's weather tools read `URLS["zipcode"]`, an entry commented out
+    # of the module's dict: KeyError before the request. A dict some function fills, or
+    # that is read with `.get`, is not judged by its display.
+    code = textwrap.dedent("""
+        import requests
+
+        URLS = {"geocoding": "https://geo.example.com/v1/search"}
+        FILLED = {"geocoding": "https://geo.example.com/v1/search"}
+
+        def configure(base):
+            FILLED["zipcode"] = base + "/{zipcode}"
+
+        def dead(zipcode):
+            return requests.get(URLS["zipcode"].format(zipcode=zipcode)).json()
+
+        def filled(zipcode):
+            return requests.get(FILLED["zipcode"].format(zipcode=zipcode)).json()
+
+        def known(name):
+            return requests.get(URLS["geocoding"], params={"name": name}).json()
+    """)
+    recs, error = scan_source(code, rel="tools/weather.py", select=("OPT202",))
+    assert error is None
+    assert [r.line for r in recs] == [14, 17]
+
+
+def test_a_helper_called_past_a_memo_hit_runs_on_a_miss_only():
+    # Held-out S41 (open-notebook): the version check returns its module-level cache for a
+    # day and only then calls the helper that builds an HTTP client per fetch. A helper the
+    # same way called by a plain route builds one per request.
+    code = textwrap.dedent("""
+        import time
+        import httpx
+
+        _cache = {"version": None, "timestamp": 0}
+
+        async def fetch_version(url):
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.get(url)
+            return response.text
+
+        async def fetch_notes(url):
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.get(url)
+            return response.text
+
+        async def latest_version():
+            if _cache["timestamp"] > time.time() - 86400:
+                return _cache["version"]
+            version = await fetch_version("https://example.com/version")
+            _cache["version"] = version
+            _cache["timestamp"] = time.time()
+            return version
+
+        async def notes():
+            return await fetch_notes("https://example.com/notes")
+    """)
+    recs, error = scan_source(code, rel="app/version.py", select=("OPT201",))
+    assert error is None
+    assert [r.line for r in recs] == [13]
+
+
+def test_a_loop_over_runs_that_are_concurrent_themselves_is_not_gathered():
+    # Held-out S41 (NeMo Agent Toolkit): a multi-evaluation runner awaits one evaluation
+    # run per config; each run gathers its own requests at its own concurrency, and the
+    # runs measure latency one concurrency level at a time. A loop over plain requests is
+    # still reported.
+    code = textwrap.dedent("""
+        import asyncio
+        import httpx
+
+        client = httpx.AsyncClient(timeout=30)
+
+        class Runner:
+            def __init__(self, configs):
+                self.configs = configs
+                self.outputs = {}
+
+            async def run_one(self, config):
+                first = await client.get(config.url)
+                rest = await asyncio.gather(*(client.get(url) for url in config.urls))
+                return first, rest
+
+            async def fetch(self, url):
+                return await client.get(url)
+
+            async def run_all(self):
+                for key, config in self.configs.items():
+                    output = await self.run_one(config)
+                    self.outputs[key] = output
+                return self.outputs
+
+            async def fetch_all(self, urls):
+                pages = {}
+                for url in urls:
+                    page = await self.fetch(url)
+                    pages[url] = page
+                return pages
+    """)
+    recs, error = scan_source(code, rel="eval/runner.py", select=("OPT103",))
+    assert error is None
+    assert [r.line for r in recs] == [28]
+
+
+def test_a_chain_through_a_lazily_made_singleton_reads_its_file_once():
+    # Held-out S41 (deepagents): TUI handlers reach a config file through a settings
+    # singleton made on first use (`if _settings is None: _settings = load()`, or kept in
+    # `globals()` behind `if cached is not None: return cached`): once per process. A
+    # helper that reads the file on every call is still reported, and so is a memo its
+    # caller can skip (`if not refresh and cached is not None`).
+    code = textwrap.dedent("""
+        import json
+        import os
+
+        _settings = None
+
+        def load():
+            out = []
+            for name in os.listdir("conf.d"):
+                with open(os.path.join("conf.d", name)) as f:
+                    out.append(json.load(f))
+            return out
+
+        def get_settings():
+            global _settings
+            if _settings is None:
+                _settings = load()
+            return _settings
+
+        def get_theme():
+            cached = globals().get("theme")
+            if cached is not None:
+                return cached
+            theme = load()[0]
+            globals()["theme"] = theme
+            return theme
+
+        def get_policy(refresh=False):
+            cached = globals().get("policy")
+            if not refresh and cached is not None:
+                return cached
+            return load()[1]
+
+        async def on_key(event):
+            a = get_settings()
+            b = get_theme()
+            c = get_policy(refresh=True)
+            return load(), a, b, c
+    """)
+    recs, error = scan_source(code, rel="app/tui.py", select=("OPT104", "OPT105"))
+    assert error is None
+    assert sorted(r.line for r in recs) == [37, 38]

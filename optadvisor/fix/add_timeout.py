@@ -541,12 +541,33 @@ def _upload_word(ctx: FixContext, node: ast.Call) -> str:
     scope = ctx.source.scope_of(node)
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return ""
+    if _raw_bytes_body(scope, node):
+        return "data"
     for inner in ast.walk(scope):
         if isinstance(inner, ast.Call) and called_name(inner) in _BASE64 and any(
                 isinstance(part, ast.Call) and called_name(part) in _FILE_READS
                 for arg in inner.args for part in ast.walk(arg)):
             return "b64encode"
     return ""
+
+
+def _raw_bytes_body(scope: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call) -> bool:
+    """`data=audio` where `audio` is a parameter annotated `bytes` or a local read from a
+    file (`audio = f.read()`, `path.read_bytes()`): the body is a whole file for the server
+    to process (held-out S41: Auto-GPT's Hugging Face speech-to-text upload, in
+    MLAgentBench, got a 30 s read timeout)."""
+    body = next((k.value for k in node.keywords if k.arg in ("data", "content")), None)
+    if not isinstance(body, ast.Name):
+        return False
+    args = scope.args
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+        if arg.arg == body.id:
+            return arg.annotation is not None and ast.unparse(arg.annotation) in (
+                "bytes", "bytearray")
+    return any(isinstance(inner, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == body.id for t in inner.targets)
+        and isinstance(inner.value, ast.Call) and called_name(inner.value) in _FILE_READS
+        for inner in ast.walk(scope))
 
 
 _BASE64 = frozenset({"b64encode", "standard_b64encode", "urlsafe_b64encode", "encodebytes"})
