@@ -695,11 +695,12 @@ class BlockingLinker:
         rel, index = key
         facts = self.index.facts[rel]
         fn = facts.functions[index]
-        if fn.is_async or fn.cached or (fn.yields and not consumed):
+        if fn.is_async or fn.cached or fn.sync_on_purpose or (fn.yields and not consumed):
             # A coroutine or a generator is not run by calling it (the consumer runs the
             # generator's body, later); a memoized helper (functools.cache, lru_cache,
             # cached_property) does its blocking work once per process (or per argument),
-            # not on every call.
+            # not on every call; a helper documented as synchronous on purpose blocks by
+            # its author's choice.
             memo[key] = None
             return None
         me = Hop(fn.qualname, rel, fn.line)

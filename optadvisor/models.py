@@ -383,6 +383,10 @@ class FunctionFact:
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`: code its authors
     already replaced (findings in it rank one level down)."""
+    sync_on_purpose: bool = False
+    """A sync function whose docstring says it is synchronous on purpose (`Deliberately
+    synchronous: callers warn before awaiting anything`): what it blocks on is the author's
+    choice, so a coroutine calling it is not told to move it off the loop."""
 
     @property
     def lines(self) -> int:

@@ -555,19 +555,26 @@ def changes_state(name: str, catalog: Catalog) -> bool:
 
 
 _PATH_LITERAL = re.compile(r"""["']([^"'\s]*/[^"'\s]*)["']""")
+_METHOD_LITERAL = re.compile(r"""^[^(]*\(\s*["']([A-Za-z_][A-Za-z0-9_.]*)["']""")
 
 
-def path_says_effect(source: str, catalog: Catalog) -> bool:
+def literal_says_effect(source: str, catalog: Catalog) -> bool:
     """A URL path written in the call (`fetch(base + "/refresh_all_workers")`,
-    `post(f"{api}/jobs/{id}/cancel")`) whose last part names a change of state: the
-    request changes what the server answers next (held-out S41: FastChat's model list,
-    read right after it asks the controller to refresh it), so it keeps its place."""
+    `post(f"{api}/jobs/{id}/cancel")`) whose last part names a change of state, or a
+    method name given as the first argument of a generic RPC call (`transport.call(
+    "sendMessage", chat_id=c, text=chunk)`): the request changes what the server answers
+    next or delivers one part of something in order (held-out S41: FastChat's model list,
+    read right after it asks the controller to refresh it; deepagents' Telegram channel
+    sends one reply's chunks in turn), so it keeps its place."""
     for literal in _PATH_LITERAL.findall(source):
         last = [part for part in literal.split("?", 1)[0].split("/") if part][-1:]
         words = name_words(last[0].replace("-", "_")) if last else ()
         if any(word in catalog.effect_verbs for word in words):
             return True
-    return False
+    method = _METHOD_LITERAL.match(source)
+    return method is not None and any(
+        word in catalog.effect_verbs
+        for word in name_words(method.group(1).rsplit(".", 1)[-1]))
 
 
 def io_evident(name: str, source: str, awaited: dict[str, Awaited],
@@ -649,7 +656,7 @@ class LoopView:
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
         self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "lazy_init") \
-            or catalog is not None and path_says_effect(self.await_source, catalog)
+            or catalog is not None and literal_says_effect(self.await_source, catalog)
         # One object's handle serves the iterations one at a time, unless the object is
         # the item itself (`for agent in agents: await agent.run()`: one each).
         self.effects = self.effects or callee_says(
@@ -699,7 +706,7 @@ class AwaitGroupView:
         self.fact = fact
         self.src = source
         self.effects = sum(changes_state(n, catalog)
-                           or path_says_effect(source, catalog)
+                           or literal_says_effect(source, catalog)
                            or any(callee_says(n, awaited or {}, flag)
                                   for flag in ("lazy_init", "ordered", "paced"))
                            or _calls_beside(n, fact.names, awaited or {})

@@ -233,6 +233,11 @@ INTENT = {
                            [("OPT101", 8)]),
     "in-a-string": ("    note = '# synchronous on purpose'\n    time.sleep(1)\n",
                     [("OPT101", 7)]),
+    # Held-out S41 (deepagents): "Loading stays on the event loop deliberately".
+    "stays-on-the-loop": ("    # Loading stays on the event loop deliberately: it must\n"
+                          "    # not race the startup\n    time.sleep(1)\n", []),
+    "non-blocking": ("    # deliberately non-blocking here\n    time.sleep(1)\n",
+                     [("OPT101", 7)]),
 }
 
 
@@ -245,6 +250,26 @@ def test_a_comment_saying_it_blocks_on_purpose_waives_the_blocking_rules(
     found = [(r.rule, r.line) for r in report.recommendations]
     assert found == left, code
     assert report.summary.suppressed == (0 if left else 1)
+
+
+def test_a_helper_documented_as_synchronous_on_purpose_is_no_chain(tmp_path: Path):
+    """Held-out S41 (deepagents): `_warn_yolo_active`'s docstring says "Deliberately
+    synchronous. Callers warn before awaiting anything": coroutines calling it are not told
+    to move it to a thread. A helper with no such words still is; "non-blocking" is no
+    such word."""
+    helpers = ""
+    for name, doc in (("warn", "Deliberately synchronous: callers warn before awaiting."),
+                      ("plain", "Warn the user."),
+                      ("quick", "Deliberately non-blocking: returns at once.")):
+        helpers += (f"def {name}(url):\n    \"\"\"{doc}\"\"\"\n"
+                    f"    return requests.get(url, timeout=5)\n\n\n")
+    code = ("import requests\n\n\n" + helpers + "async def handler(url):\n"
+            "    warn(url)\n    plain(url)\n    quick(url)\n")
+    write(tmp_path, {"a.py": code})
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1))
+    lines = code.splitlines()
+    assert [(r.rule, lines[r.line - 1].strip()) for r in report.recommendations] == [
+        ("OPT104", "plain(url)"), ("OPT104", "quick(url)")]
 
 
 def test_noqa_inside_a_string_is_not_a_comment(tmp_path: Path):

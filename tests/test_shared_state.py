@@ -485,3 +485,38 @@ def test_a_chain_through_a_lazily_made_singleton_reads_its_file_once():
     recs, error = scan_source(code, rel="app/tui.py", select=("OPT104", "OPT105"))
     assert error is None
     assert sorted(r.line for r in recs) == [37, 38]
+
+
+def test_an_rpc_call_named_for_a_send_keeps_its_order():
+    # Held-out S41 (deepagents' Telegram channel): one reply is sent chunk by chunk
+    # through a generic `call("sendMessage", ...)`: gathered, the parts may arrive out of
+    # order. Reads through the same call (`"getChat"`) may run at once.
+    code = textwrap.dedent("""
+        import httpx
+
+        class Transport:
+            def __init__(self):
+                self.client = httpx.AsyncClient(timeout=30)
+
+            async def call(self, method, **params):
+                response = await self.client.post("https://api.example.com/" + method, json=params)
+                return response.json()
+
+        class Channel:
+            def __init__(self):
+                self._transport = Transport()
+
+            async def send_message(self, chat_id, chunks):
+                for chunk in chunks:
+                    payload = await self._transport.call("sendMessage", chat_id=chat_id, text=chunk)
+                return payload
+
+            async def chats(self, chat_ids):
+                found = []
+                for chat_id in chat_ids:
+                    found.append(await self._transport.call("getChat", chat_id=chat_id))
+                return found
+    """)
+    recs, error = scan_source(code, rel="channels/telegram.py", select=("OPT103",))
+    assert error is None
+    assert [r.line for r in recs] == [23]

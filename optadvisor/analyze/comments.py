@@ -69,7 +69,9 @@ _INTENT_STEMS = ("urpose", "ntention", "eliberate", "y design")
 must hold before its lines are looked at: a plain substring test, about as fast as
 reading the text once (a case-insensitive regex over every file cost seconds on the
 standard library)."""
-_SYNC_WORD = r"(?:synchronous(?:ly)?|sync|blocking|blocks?)"
+_SYNC_WORD = (r"(?<!non-)(?<!non)(?:synchronous(?:ly)?|sync|blocking|blocks?"
+              # `Loading stays on the event loop deliberately` (held-out S41: deepagents)
+              r"|(?:stays?|runs?|kept|keeps?) on the (?:event )?loop)")
 _INTENT_WORD = r"(?:on purpose|intentional(?:ly)?|deliberate(?:ly)?|by design)"
 _INTENT = re.compile(rf"\b{_SYNC_WORD}\b[^.;]{{0,60}}?\b{_INTENT_WORD}\b"
                      rf"|\b{_INTENT_WORD}\b[^.;]{{0,20}}?\b{_SYNC_WORD}\b", re.IGNORECASE)
@@ -106,6 +108,15 @@ def intent_waivers(text: str) -> list[int]:
             out.append(number)
         block = []
     return out
+
+
+def says_sync_on_purpose(text: str) -> bool:
+    """A docstring saying the function is synchronous on purpose (`Deliberately
+    synchronous. Callers warn before awaiting anything, so that a cancellation can never
+    land between ...`; held-out S41, deepagents' YOLO warning): its callers in async code
+    run it on the loop by design, as under a comment saying so."""
+    return any(stem in text for stem in _INTENT_STEMS) and \
+        _INTENT.search(" ".join(text.split())) is not None
 
 
 def _comment_lines(text: str) -> set[int] | None:

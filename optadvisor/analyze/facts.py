@@ -416,7 +416,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                                  for ch in fb.driven_chains})),
             runner_params=_runner_params(fb),
             run_handed=_run_handed(fb.run_handed, collector, resolver, i),
-            deprecated=fb.deprecated,
+            deprecated=fb.deprecated, sync_on_purpose=fb.sync_on_purpose,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
             gathered=tuple(sorted({resolver.callee(ch, i) for ch in fb.gathered_chains})),
         ))

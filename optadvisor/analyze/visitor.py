@@ -15,6 +15,7 @@ import libcst as cst
 
 from optadvisor.analyze.caching import MUTATORS, CacheUses, impure
 from optadvisor.analyze.catalog import CONCURRENT_CLIENT_KINDS, Catalog, name_words
+from optadvisor.analyze.comments import says_sync_on_purpose
 from optadvisor.analyze.redundant import (
     IMMUTABLE, Repeats, Seen, mutated, quiet_between, reads_a_file, repeat_key,
 )
@@ -102,6 +103,8 @@ class FuncBuild:
     in this function's thread."""
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`."""
+    sync_on_purpose: bool = False
+    """Its docstring says it is synchronous on purpose (FunctionFact.sync_on_purpose)."""
     driven_chains: list[Chain] = field(default_factory=list)
     run_handed: list[tuple[Chain, int, Chain]] = field(default_factory=list)
     """`asyncio_run(export(...))`: (the callee, the argument's position, the coroutine
@@ -710,6 +713,9 @@ class FactCollector(cst.CSTVisitor):
         build = FuncBuild(node=node, name=node.name.value, qualname=qual,
                           is_async=node.asynchronous is not None, class_name=class_name,
                           parent=parent)
+        if node.asynchronous is None:
+            docstring = node.get_docstring(clean=False)
+            build.sync_on_purpose = bool(docstring) and says_sync_on_purpose(docstring)
         build.deprecated = _deprecated(node.decorators) or bool(
             self._deprecated and self._deprecated[-1]) or (
             parent != MODULE and self.functions[parent].deprecated)
