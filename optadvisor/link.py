@@ -629,6 +629,7 @@ class BlockingLinker:
         # it is raised and handled in the same thread (held-out S32c: chat-with-your-data's
         # `logger.exception` in a helper's handler was taken for the caller's).
         found = any(name.startswith(_LOOP_USERS) or name in _FRAME_READERS or
+                    name.startswith(_MAIN_THREAD_ONLY) or
                     name in _EXCEPTION_READERS and name not in fn.branch_callees
                     for name in fn.callees)
         if not found and depth > 0:
@@ -800,6 +801,11 @@ _FRAME_READERS = frozenset({"inspect.currentframe", "inspect.stack", "inspect.ge
 """Calls that read the calling thread's stack (to find the caller's module or source file):
 in a worker thread the caller's frames are not there (held-out S41c: agentscope-runtime's
 deployer finds the user's app by walking up from `inspect.currentframe()`)."""
+
+_MAIN_THREAD_ONLY = ("signal.signal", "signal.setitimer", "matplotlib.pyplot.", "tkinter.")
+"""Calls that work only in the main thread (`signal.signal` raises ValueError elsewhere) or
+whose global state and GUI backends are not thread-safe (pyplot, Tk): by prefix (held-out
+S41b: NeMo Agent Toolkit's sizing report plots with pyplot, and was to move to a thread)."""
 
 _LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "asgiref.sync.async_to_sync",
                            "asyncio.run_coroutine_threadsafe"})

@@ -973,8 +973,9 @@ class Via:
     its body up to `yield` runs on entry, so a thread around the call would only make it."""
     loop_bound: bool = False
     """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
-    `asyncio.create_task`), the exception being handled (`sys.exc_info()`) or the caller's
-    stack frames (`inspect.currentframe()`): in a worker thread there is none of these, so the chain cannot move there whole (held-out L: cognee's
+    `asyncio.create_task`), the exception being handled (`sys.exc_info()`), the caller's
+    stack frames (`inspect.currentframe()`) or the main thread (`signal.signal`, pyplot):
+    a worker thread has none of these, so the chain cannot move there whole (held-out L: cognee's
     `send_telemetry` schedules its request on the loop)."""
     interactive: bool = False
     """A helper of the chain also waits for a person at the terminal (`input()`, rich's

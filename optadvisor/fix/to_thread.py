@@ -79,9 +79,10 @@ def build(ctx: FixContext) -> Fix:
     if call is not None and getattr(call, "via_loop_bound", False):
         raise NotHere(f"`{call.func_source}` reaches code that needs what only this thread "
                       "has — the running event loop (`asyncio.get_running_loop()`, "
-                      "`create_task`), the exception being handled (`sys.exc_info()`) or the "
-                      "caller's stack frames (`inspect.currentframe()`): in a worker thread "
-                      "there is none of these, so it cannot move there whole. Move "
+                      "`create_task`), the exception being handled (`sys.exc_info()`), the "
+                      "caller's stack frames (`inspect.currentframe()`) or the main thread "
+                      "(`signal.signal`, matplotlib's pyplot): a worker thread has none of "
+                      "these, so it cannot move there whole. Move "
                       "only the blocking "
                       f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
                       "do that part once and keep the result.", instead=True)
