@@ -442,6 +442,8 @@ class FactCollector(cst.CSTVisitor):
         self.module_defs: set[str] = set()
         self.rebound_globals: set[str] = set()
         self.module_flags: dict[str, list[bool]] = {}
+        """Module-level names, per binding there: whether it binds a literal `False` or `0`
+        (`FEATURE_ON = False`: a switch its authors turned off)."""
         self.module_dicts: dict[str, list[frozenset[str] | None]] = {}
         """Per module-level name: what each binding of it holds, when it is a dict display
         with literal string keys only (those keys), else None."""
@@ -450,8 +452,6 @@ class FactCollector(cst.CSTVisitor):
         self._children: dict[int, list[int]] | None = None
         self.stored_items: set[str] = set()
         """Names an item is stored into anywhere in the file (`URLS["zip"] = u`)."""
-        """Module-level names, per binding there: whether it binds a literal `False` or `0`
-        (`FEATURE_ON = False`: a switch its authors turned off)."""
         self._flag_bodies: dict[int, str] = {}
         # Scope state.
         self._func_stack: list[int] = []
