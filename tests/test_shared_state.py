@@ -520,3 +520,35 @@ def test_an_rpc_call_named_for_a_send_keeps_its_order():
     recs, error = scan_source(code, rel="channels/telegram.py", select=("OPT103",))
     assert error is None
     assert [r.line for r in recs] == [23]
+
+
+def test_a_client_built_after_a_fresh_cache_entry_returns_is_built_on_a_miss():
+    # Held-out S41b (NeMo Agent Toolkit): the JWKS fetch returns its cached entry while it
+    # is fresh (`if entry: if now < entry["expires"]: return entry["keys"]`), and only then
+    # builds a client to fetch again. Without the cache it builds one per call.
+    code = textwrap.dedent("""
+        import time
+        import httpx
+
+        class Validator:
+            def __init__(self):
+                self._cache = {}
+
+            async def fetch_jwks(self, uri):
+                entry = self._cache.get(uri)
+                if entry:
+                    if time.time() < entry["expires"]:
+                        return entry["keys"]
+                    del self._cache[uri]
+                async with httpx.AsyncClient(timeout=10) as client:
+                    keys = (await client.get(uri)).json()
+                self._cache[uri] = {"keys": keys, "expires": time.time() + 900}
+                return keys
+
+            async def fetch_plain(self, uri):
+                async with httpx.AsyncClient(timeout=10) as client:
+                    return (await client.get(uri)).json()
+    """)
+    recs, error = scan_source(code, rel="auth/validator.py", select=("OPT201",))
+    assert error is None
+    assert [r.line for r in recs] == [21]

