@@ -10,8 +10,8 @@ import textwrap
 from optadvisor.api import scan_source
 
 
-def _lines(code: str, *rules: str) -> dict[int, str]:
-    recs, error = scan_source(textwrap.dedent(code), select=rules)
+def _lines(code: str, *rules: str, rel: str = "example.py") -> dict[int, str]:
+    recs, error = scan_source(textwrap.dedent(code), rel=rel, select=rules)
     assert error is None
     return {r.line: r.rule for r in recs}
 
@@ -327,9 +327,7 @@ def test_an_await_whose_url_path_refreshes_keeps_its_place():
             b = await fetch_remote(base + "/count_token", {"model": model})
             return a, b
     """)
-    recs, error = scan_source(code, rel="pkg/serve.py", select=("OPT102",))
-    assert error is None
-    assert [r.line for r in recs] == [16]
+    assert list(_lines(code, "OPT102", rel="pkg/serve.py")) == [16]
 
 
 def test_a_request_behind_a_key_its_dict_lacks_never_runs():
@@ -354,9 +352,7 @@ def test_a_request_behind_a_key_its_dict_lacks_never_runs():
         def known(name):
             return requests.get(URLS["geocoding"], params={"name": name}).json()
     """)
-    recs, error = scan_source(code, rel="tools/weather.py", select=("OPT202",))
-    assert error is None
-    assert [r.line for r in recs] == [14, 17]
+    assert list(_lines(code, "OPT202", rel="tools/weather.py")) == [14, 17]
 
 
 def test_a_helper_called_past_a_memo_hit_runs_on_a_miss_only():
@@ -390,9 +386,7 @@ def test_a_helper_called_past_a_memo_hit_runs_on_a_miss_only():
         async def notes():
             return await fetch_notes("https://example.com/notes")
     """)
-    recs, error = scan_source(code, rel="app/version.py", select=("OPT201",))
-    assert error is None
-    assert [r.line for r in recs] == [13]
+    assert list(_lines(code, "OPT201", rel="app/version.py")) == [13]
 
 
 def test_a_loop_over_runs_that_are_concurrent_themselves_is_not_gathered():
@@ -432,9 +426,7 @@ def test_a_loop_over_runs_that_are_concurrent_themselves_is_not_gathered():
                     pages[url] = page
                 return pages
     """)
-    recs, error = scan_source(code, rel="eval/runner.py", select=("OPT103",))
-    assert error is None
-    assert [r.line for r in recs] == [28]
+    assert list(_lines(code, "OPT103", rel="eval/runner.py")) == [28]
 
 
 def test_a_chain_through_a_lazily_made_singleton_reads_its_file_once():
@@ -482,9 +474,7 @@ def test_a_chain_through_a_lazily_made_singleton_reads_its_file_once():
             c = get_policy(refresh=True)
             return load(), a, b, c
     """)
-    recs, error = scan_source(code, rel="app/tui.py", select=("OPT104", "OPT105"))
-    assert error is None
-    assert sorted(r.line for r in recs) == [37, 38]
+    assert sorted(_lines(code, "OPT104", "OPT105", rel="app/tui.py")) == [37, 38]
 
 
 def test_an_rpc_call_named_for_a_send_keeps_its_order():
@@ -517,9 +507,7 @@ def test_an_rpc_call_named_for_a_send_keeps_its_order():
                     found.append(await self._transport.call("getChat", chat_id=chat_id))
                 return found
     """)
-    recs, error = scan_source(code, rel="channels/telegram.py", select=("OPT103",))
-    assert error is None
-    assert [r.line for r in recs] == [23]
+    assert list(_lines(code, "OPT103", rel="channels/telegram.py")) == [23]
 
 
 def test_a_client_built_after_a_fresh_cache_entry_returns_is_built_on_a_miss():
@@ -549,6 +537,4 @@ def test_a_client_built_after_a_fresh_cache_entry_returns_is_built_on_a_miss():
                 async with httpx.AsyncClient(timeout=10) as client:
                     return (await client.get(uri)).json()
     """)
-    recs, error = scan_source(code, rel="auth/validator.py", select=("OPT201",))
-    assert error is None
-    assert [r.line for r in recs] == [21]
+    assert list(_lines(code, "OPT201", rel="auth/validator.py")) == [21]

@@ -893,13 +893,8 @@ def _switched_off(cb: CallBuild, collector: FactCollector) -> bool:
     if not cb.flag or collector.module_flags.get(cb.flag) != [True] or \
             cb.flag in collector.rebound_globals:
         return False
-    f = cb.function
-    while f != MODULE:  # a local or parameter of that name is another value
-        fb = collector.functions[f]
-        if cb.flag in fb.local_names:
-            return False
-        f = fb.parent
-    return True
+    # A local or parameter of that name is another value.
+    return not _local_here(cb.flag, cb.function, collector)
 
 
 def _passed_blocking(fact: CallFact, cb: CallBuild, resolver: Resolver,
