@@ -20,7 +20,7 @@ import pathspec
 
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
-from optadvisor.context import DEMOTED, file_context, legacy_path
+from optadvisor.context import DEMOTED, file_context, generated_marker, legacy_path
 from optadvisor.fix.edits import dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via, Wrapped
@@ -232,7 +232,10 @@ class Engine:
                 continue
             found.append((self.recommend(compiled, env, span, symbol, item, occurrences),
                           compiled, env))
-        return _covered([self._site(group, item) for group in _sites(found)]), silenced
+        recs = _covered([self._site(group, item) for group in _sites(found)])
+        if recs and generated_marker(item.text.text):
+            recs = _generated(recs)
+        return recs, silenced
 
     def recommend(self, compiled: CompiledRule, env: dict[str, Any],
                    span: tuple[int, int, int, int], symbol: str, item: FileInput,
@@ -516,6 +519,33 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
         else:
             taken[id(host)].append(rec)
     return [_with_covered(rec, taken[id(rec)]) if id(rec) in taken else rec for rec in out]
+
+
+def _generated(recs: list[Recommendation]) -> list[Recommendation]:
+    """A file that says a tool wrote it: one finding per rule, at its first site, naming the
+    others, advice in words (the change belongs in the generator: `--fix` must not edit a
+    file whose next generation drops the edit; context.generated_marker)."""
+    by_rule: dict[str, list[Recommendation]] = defaultdict(list)
+    for rec in recs:
+        by_rule[rec.rule].append(rec)
+    out = []
+    for group in by_rule.values():
+        lead = group[0]
+        lines = [rec.line for rec in group[1:]]
+        more = ""
+        if lines:
+            shown = ", ".join(map(str, lines[:5])) + (" and on" if len(lines) > 5 else "")
+            more = f"; {len(lines)} more like it in this file, at lines {shown}"
+        note = (" (this file says it is generated: make the change in its generator, an "
+                f"edit here is lost when the file is generated again{more})")
+        fix = lead.fix
+        if fix is not None and fix.applicability != "manual":
+            fix = Fix("manual", (), f"In the generator of this file: {fix.message}")
+        top = min(group, key=lambda r: priority_rank(r.priority))
+        out.append(dataclasses.replace(lead, message=lead.message + note, fix=fix,
+                                       priority=top.priority,
+                                       score=max(r.score for r in group)))
+    return sorted(out, key=lambda r: (r.line, r.column, r.rule))
 
 
 def _moved_together(host: Recommendation, inner: Recommendation) -> bool:

@@ -190,8 +190,9 @@ class CallFact:
     """For clients: built after an early return on remembered state (`if self._token:
     return self._token`): once per object or per expiry, not on every call."""
     paced: bool = False
-    """For clients built in a loop: the loop also sleeps (a poll, a rate limit), so a
-    client per iteration costs nothing next to the wait."""
+    """In a loop that also sleeps (a poll, a timer, a rate limit; not a retry): a client
+    built per iteration costs nothing next to the wait, and a quick blocking call (an
+    SQLite query) once per wait adds up to nothing."""
     rare: str = ""
     """"except": in an exception handler (runs on failure); "missing": in the body of
     `if not <path>.exists():` (runs when something is not there yet: a first run); "debug":

@@ -457,3 +457,20 @@ def test_a_retry_count_from_a_constant_counts_as_its_literal():
     few = {r.symbol: "at most 3 attempts" in r.message for r in recs}
     assert few == {"read_local": True, "read_module": True, "read_many": False,
                    "read_changed": False}
+
+
+def test_a_module_level_loop_reading_files_is_analyzed():
+    # Held-out S42: sql-eval's `upload_wandb.py`, code-act's and ADAS' data scripts (loops
+    # of `pd.read_csv`/`json.load` at module level, no function in the file) were
+    # internal-error records: the per-iteration check looked up function -1.
+    from optadvisor.api import scan_source
+
+    code = (
+        "import json\nimport os\nimport pandas as pd\n\n"
+        "frames = []\n"
+        "for name in os.listdir('results'):\n"
+        "    frames.append(pd.read_csv(os.path.join('results', name)))\n"
+        "for split in ['a', 'b']:\n"
+        "    data = json.load(open('config.json'))\n")
+    recs, error = scan_source(code, rel="pkg/upload.py")
+    assert error is None

@@ -978,6 +978,48 @@ def test_a_download_below_a_return_on_a_present_file_ranks_one_level_down():
         (22, "medium", True), (24, "high", False), (30, "medium", True)]
 
 
+def test_a_path_test_that_tells_a_local_file_from_a_url_is_no_first_run():
+    # Held-out S42: AIlice's PDF browser and proxy test `os.path.exists(url)` to serve a
+    # local file, and request the same name otherwise: every remote input requests. A
+    # download to the tested path (the name is the destination) stays a first run.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    code = textwrap.dedent("""
+        import os
+        import shutil
+        import requests
+
+        def browse(url, out):
+            if os.path.exists(url):
+                shutil.copy(url, out)
+            else:
+                open(out, "wb").write(requests.get(url).content)
+
+        def proxy(href, method):
+            if not os.path.exists(href):
+                return requests.request(method=method, url=href, stream=True)
+            return open(href, "rb")
+
+        def load(source):
+            if os.path.isfile(source):
+                return open(source).read()
+            return requests.get(source).text
+
+        def model(path, url):
+            if not os.path.exists(path):
+                data = requests.get(url).content
+                with open(path, "wb") as f:
+                    f.write(data)
+            return path
+    """)
+    recs, error = scan_source(code, select=("OPT202",))
+    assert error is None
+    assert sorted((r.line, r.priority, "first run" in r.message) for r in recs) == [
+        (10, "high", False), (14, "high", False), (20, "high", False), (24, "medium", True)]
+
+
 def test_blocking_work_in_teardown_ranks_one_level_down_and_says_so():
     # Held-out S36: llama-stack's vector stores close their clients in `async def
     # shutdown`, ranked as high as a per-request query. A route named `close` is per

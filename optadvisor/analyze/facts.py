@@ -517,6 +517,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             cb.loop.retry is None
         if fact is not None and (fact.client or fact.constructs) and (cb.once or paced):
             fact = replace(fact, once=cb.once, paced=paced)
+        elif fact is not None and paced:
+            fact = replace(fact, paced=True)
         if fact is not None and fact.client and not fact.paced and \
                 _long_timeout(collector.call_nodes[cb.index]) and not (
                 cb.function != MODULE
@@ -1004,7 +1006,9 @@ def _picked_per_iteration(collector: FactCollector, cb: CallBuild) -> bool:
     open(path))`; held-out S41: evalchemy's token counter, a file per split), so the
     input is not one fixed thing read again and again, though each value is a constant."""
     loops = [collector.loop_nodes[loop.index] for loop in cb.enclosing if loop.index >= 0]
-    if not loops:
+    # Module-level loops run once, at import or as a script's body: nothing to pick anew
+    # (held-out S42: sql-eval's and code-act's scripts, an IndexError on a module loop).
+    if not loops or cb.function == MODULE:
         return False
     node = collector.functions[cb.function].node
     assigned = set().union(*(loop.assigned for loop in cb.enclosing))

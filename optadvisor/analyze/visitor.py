@@ -887,9 +887,10 @@ class FactCollector(cst.CSTVisitor):
         if self._func() is not None and isinstance(node.test, cst.Name):
             self._flag_bodies[id(node.body)] = node.test.value
         if self._func() is not None and _tests_missing(node.test):
-            self._missing_bodies.add(id(node.body))
+            if not _fetches_tested(node.body, node.test):
+                self._missing_bodies.add(id(node.body))
         elif self._func() is not None and isinstance(node.orelse, cst.Else) and \
-                _tests_present(node.test):
+                _tests_present(node.test) and not _fetches_tested(node.orelse.body, node.test):
             # `if (assets / name).exists(): read it  else: download it` (held-out S35b:
             # deepchecks' demo assets)
             self._missing_bodies.add(id(node.orelse.body))
@@ -1591,7 +1592,8 @@ class FactCollector(cst.CSTVisitor):
         for i, statement in enumerate(body[:-1]):
             if isinstance(statement, cst.If) and statement.orelse is None and \
                     _tests_present(statement.test) and \
-                    _block_ends(statement.body, _LEAVES_FUNCTION):
+                    _block_ends(statement.body, _LEAVES_FUNCTION) and not any(
+                        _fetches_tested(rest, statement.test) for rest in body[i + 1:]):
                 for rest in body[i + 1:]:
                     self._after_present.update(_calls_in(rest))
                 return
@@ -2977,6 +2979,42 @@ def _tests_missing(test: cst.BaseExpression) -> bool:
     if not (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)):
         return False
     return _tests_present(test.expression)
+
+
+_FETCHES = frozenset({"get", "post", "request", "urlopen", "urlretrieve", "stream", "head"})
+
+
+def _fetches_tested(block: cst.CSTNode, test: cst.BaseExpression) -> bool:
+    """The branch for "not there" requests the very name the test looked for on disk
+    (`if os.path.exists(href): serve the file  else: requests.get(href)`): the test tells a
+    local path from a URL, so the request runs for every remote input, not on a first run
+    (held-out S42: AIlice's proxy and PDF browser)."""
+    tested = set()
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, cst.Call) and isinstance(item.func, (cst.Attribute, cst.Name)):
+            name = item.func.attr.value if isinstance(item.func, cst.Attribute) \
+                else item.func.value
+            if name in _EXISTS and item.args and isinstance(item.args[0].value, cst.Name):
+                tested.add(item.args[0].value.value)
+        stack.extend(children_of(item))
+    if not tested:
+        return False
+    stack = [block]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, cst.Call) and isinstance(item.func, (cst.Attribute, cst.Name)):
+            name = item.func.attr.value if isinstance(item.func, cst.Attribute) \
+                else item.func.value
+            if name in _FETCHES and any(
+                    isinstance(arg.value, cst.Name) and arg.value.value in tested and (
+                        arg.keyword is None and i == 0 or
+                        arg.keyword is not None and arg.keyword.value in ("url", "href"))
+                    for i, arg in enumerate(item.args)):
+                return True
+        stack.extend(children_of(item))
+    return False
 
 
 def _tests_present(test: cst.BaseExpression) -> bool:

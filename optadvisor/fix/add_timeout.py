@@ -102,12 +102,45 @@ def _caught(handler: ast.ExceptHandler) -> list[ast.expr]:
 def _timeout_handled(ctx: FixContext, node: ast.Call) -> bool:
     """A `try` of the call's own function around it catches what a timeout raises (a bare
     `except`, `Exception`, `OSError`, a `...Timeout`/`...TimeoutError` class, requests'
-    `RequestException`): a retry loop or a fallback already deals with a slow answer."""
-    return any(handler.type is None or any(
-        (last := ast.unparse(kind).rsplit(".", 1)[-1]) in _READ_TIMEOUT_CAUGHT
-        or last.endswith(("Timeout", "TimeoutError", "TimeoutException"))
-        for kind in _caught(handler))
-        for found in _tries_around(ctx, node) for handler in found.handlers)
+    `RequestException`), or a retry decorator of that function retries on it: a retry
+    loop or a fallback already deals with a slow answer."""
+    return any(handler.type is None or any(map(_catches_timeout, _caught(handler)))
+               for found in _tries_around(ctx, node) for handler in found.handlers) or \
+        _retried_by_decorator(ctx.source.scope_of(node))
+
+
+def _catches_timeout(kind: ast.expr) -> bool:
+    last = ast.unparse(kind).rsplit(".", 1)[-1]
+    return last in _READ_TIMEOUT_CAUGHT or \
+        last.endswith(("Timeout", "TimeoutError", "TimeoutException"))
+
+
+def _retried_by_decorator(scope: ast.AST | None) -> bool:
+    """`@backoff.on_exception(backoff.expo, requests.exceptions.RequestException)` or
+    tenacity's `@retry(...)` (every exception unless `retry=` narrows it) on the function:
+    a timeout raised in it is retried (held-out S42: code-act's Claude agents and eval
+    scripts, told that nothing would catch the timeout)."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    for decorator in scope.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = ast.unparse(call.func if call else decorator).rsplit(".", 1)[-1]
+        if name == "on_exception" and call is not None and len(call.args) >= 2:
+            kinds = call.args[1]
+            elts = kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]
+            if any(map(_catches_timeout, elts)):
+                return True
+        elif name == "retry":
+            narrowed = next((kw.value for kw in call.keywords if kw.arg == "retry"), None) \
+                if call is not None else None
+            if narrowed is None:
+                return True
+            if isinstance(narrowed, ast.Call) and ast.unparse(narrowed.func).endswith(
+                    "retry_if_exception_type") and any(
+                    map(_catches_timeout, (e for arg in narrowed.args for e in (
+                        arg.elts if isinstance(arg, ast.Tuple) else [arg])))):
+                return True
+    return False
 
 
 _READ_TIMEOUT_CAUGHT = frozenset({

@@ -53,6 +53,34 @@ _ITERATORS = frozenset({"as_completed", "imap", "imap_unordered"})
 """Blocking calls that return an iterator: the wait happens while it is consumed."""
 
 
+_THREAD_BOUND_MAKERS = {"sqlite3.connect": "sqlite3 connection"}
+"""Calls whose result works only in the thread that made it (sqlite3's check_same_thread)."""
+
+_CONNECTION_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit",
+                                 "rollback", "close", "create_function", "backup"})
+
+
+def _thread_bound_result(call: object, statement: ast.stmt | None, scope: ast.AST | None
+                         ) -> str:
+    """The helper's chain ends in making a thread-bound object (`sqlite3.connect`), the
+    call's result is bound to a name, and the function then uses that name as such an
+    object (`db.execute(...)`): the helper returns it (held-out S42: generative-ai's memory
+    agent, `db = get_db()` moved to a thread, then `db.execute` on the loop)."""
+    via = getattr(call, "via_chain", None)
+    if via is None or not isinstance(statement, ast.Assign) or scope is None:
+        return ""
+    made = _THREAD_BOUND_MAKERS.get(via.chain[-1].name, "")
+    names = {t.id for t in statement.targets if isinstance(t, ast.Name)}
+    if not made or not names:
+        return ""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in _CONNECTION_METHODS and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id in names:
+            return made
+    return ""
+
+
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx, awaiting=True)
     node = site.node
@@ -86,6 +114,14 @@ def build(ctx: FixContext) -> Fix:
                       "only the blocking "
                       f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
                       "do that part once and keep the result.", instead=True)
+    made = _thread_bound_result(call, statement, ctx.source.scope_of(node))
+    if made:
+        raise NotHere(f"`{call.func_source}()` returns the {made} it opens ({call.via}), "
+                      "which works only in the thread that opened it: made in a worker "
+                      "thread, its use here on the loop raises `sqlite3.ProgrammingError`. "
+                      "Run the helper and the statements that use what it returns in one "
+                      "sync function under `asyncio.to_thread`, or use an async driver "
+                      "(aiosqlite).", instead=True)
     if call is not None and getattr(call, "via_consumed", False):
         raise NotHere(f"`{call.func_source}` is a generator: its body runs as this loop pulls "
                       "items, on the event loop, so a thread around the call would only "
