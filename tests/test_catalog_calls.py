@@ -775,3 +775,33 @@ def test_a_call_with_a_facet_of_its_own_is_not_folded_into_the_block_that_moves_
     assert error is None
     assert [(r.line, r.fix.applicability, r.facets) for r in recs] == [
         (5, "unsafe", ()), (6, "safe", ())]
+
+
+def test_google_cloud_sync_clients_block_and_their_local_builders_do_not():
+    # Held-out S42 miss: generative-ai's live-audio server reads its API keys from Secret
+    # Manager in async code, a client per read. `bucket(...)`, `blob(...)` and the path
+    # builders make local objects; the upload, the query's result, the secret read send.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        from google.cloud import bigquery, secretmanager, storage
+
+        async def secret(name):
+            client = secretmanager.SecretManagerServiceClient()
+            path = client.secret_version_path("p", name, "latest")
+            return client.access_secret_version(request={"name": path}).payload.data
+
+        async def upload(name, data):
+            gcs = storage.Client()
+            blob = gcs.bucket("b").blob(name)
+            blob.upload_from_string(data)
+            return gcs.bucket("b").blob(name).public_url
+
+        async def rows(sql):
+            bq = bigquery.Client()
+            return list(bq.query(sql).result())
+    """), rel="pkg/cloud.py", select=("OPT101", "OPT201"))
+    assert error is None
+    assert sorted((r.line, r.rule) for r in recs) == [
+        (5, "OPT201"), (7, "OPT101"), (10, "OPT201"), (12, "OPT101"), (16, "OPT201"),
+        (17, "OPT101")]

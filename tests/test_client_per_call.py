@@ -495,3 +495,30 @@ def test_a_client_installed_as_a_librarys_default_is_built_once():
             return await client.chat.completions.create(model="m", messages=[prompt])
     """)
     assert rec.rule == "OPT201"
+
+
+def test_an_early_return_on_the_argument_is_no_guard_that_makes_the_rest_rare():
+    # Held-out S42: opsdroid's GitHub connector skips the bot's own messages (`if
+    # message.user == self.github_username: return True`) and opens a session for every
+    # other one; the early return was taken for one on remembered state (a made-once
+    # client). A return on remembered state alone (`if self._token:`) still is one.
+    recs = _opt201("""
+        import aiohttp
+
+        class GitHub:
+            async def send_message(self, message):
+                if message.user == self.github_username:
+                    return True
+                async with aiohttp.ClientSession(trust_env=True) as session:
+                    resp = await session.post(self.url, json={"body": message.text})
+                    return resp.status == 201
+
+            async def token(self):
+                if self._token:
+                    return self._token
+                async with aiohttp.ClientSession() as session:
+                    resp = await session.post(self.url)
+                    self._token = await resp.json()
+                    return self._token
+    """)
+    assert [r.symbol for r in recs] == ["GitHub.send_message"]

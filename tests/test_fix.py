@@ -1639,3 +1639,44 @@ def test_a_helper_returning_a_sqlite_connection_is_not_moved_to_a_thread_alone()
     assert fixes[17].applicability == "manual" and not fixes[17].edits
     assert "sqlite3.ProgrammingError" in fixes[17].message
     assert fixes[23].applicability == "unsafe" and fixes[23].edits
+
+
+def test_a_thread_between_a_lookup_and_a_store_of_shared_state_is_words():
+    """Held-out S42: dstack's `ServiceConnectionPool.get_or_add` looks the replica up in
+    `self.connections`, builds the connection (blocking work) and stores it, with no lock
+    and no await in between; an `await asyncio.to_thread(...)` there lets a second request
+    miss too and build a second tunnel. Under `async with self._lock:` the thread is fine."""
+    recs, _ = scan_source(textwrap.dedent("""
+        import asyncio
+        import requests
+
+        class Connection:
+            def __init__(self, replica):
+                self.info = requests.get(replica.url, timeout=10).json()
+
+        class Pool:
+            def __init__(self):
+                self.connections = {}
+                self._lock = asyncio.Lock()
+
+            async def get_or_add(self, replica):
+                connection = self.connections.get(replica.id)
+                if connection is not None:
+                    return connection
+                connection = Connection(replica)
+                self.connections[replica.id] = connection
+                return connection
+
+            async def locked(self, replica):
+                async with self._lock:
+                    connection = self.connections.get(replica.id)
+                    if connection is None:
+                        connection = Connection(replica)
+                        self.connections[replica.id] = connection
+                return connection
+    """), rel="pkg/pool.py", select=("OPT104",))
+    fixes = {r.symbol: r.fix for r in recs}
+    assert sorted(fixes) == ["Pool.get_or_add", "Pool.locked"]
+    assert fixes["Pool.get_or_add"].applicability == "manual"
+    assert "`self.connections`" in fixes["Pool.get_or_add"].message
+    assert fixes["Pool.locked"].applicability == "unsafe" and fixes["Pool.locked"].edits

@@ -233,3 +233,31 @@ def copy_command(src, dst, local):
 '''})
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT105",)))
     assert sorted(r.symbol for r in report.recommendations) == ["export_other"]
+
+
+def test_an_example_running_a_package_coroutine_is_no_evidence_it_runs_alone(tmp_path):
+    # Held-out S42: amazon-bedrock-agent-samples' examples run `InlineAgent.invoke` with
+    # `asyncio.run(agent.invoke(...))`; the package's users await it in their own servers,
+    # so its blocking boto3 calls were lost. A script of the project running its own
+    # coroutine still says how the script runs it.
+    write(tmp_path, {
+        "agent/__init__.py": "",
+        "agent/core.py": (
+            "import boto3\n\n\n"
+            "class Agent:\n"
+            "    async def invoke(self, text):\n"
+            "        runtime = boto3.client('bedrock-agent-runtime')\n"
+            "        return runtime.invoke_agent(inputText=text)\n"),
+        "agent/jobs.py": (
+            "import requests\n\n\n"
+            "async def nightly(url):\n"
+            "    return requests.get(url, timeout=10)\n"),
+        "examples/hello/main.py": (
+            "import asyncio\nfrom agent.core import Agent\n\n"
+            "asyncio.run(Agent().invoke('hi'))\n"),
+        "scripts/run_nightly.py": (
+            "import asyncio\nfrom agent.jobs import nightly\n\n"
+            "asyncio.run(nightly('http://x'))\n"),
+    })
+    report = scan(ScanOptions(paths=(tmp_path,), use_cache=False, jobs=1, select=("OPT101",)))
+    assert sorted((r.path, r.line) for r in report.recommendations) == [("agent/core.py", 7)]

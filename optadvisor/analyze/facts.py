@@ -445,7 +445,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # function; the link stage knows whether the class builds a client.
         construct = cb.function != MODULE and not cb.awaited and (
             _class_like(cb.chain) or _factory_like(cb.chain)) and (
-            cb.assigned_to == "local" or cb.index in receivers)
+            cb.assigned_to == "local" or cb.in_with or cb.index in receivers)
         fact = _classify(cb, name, catalog, offloaded, positions, keep_untagged or construct)
         if fact is not None and construct and not (
                 fact.client or fact.blocking or fact.timeout or fact.loader or fact.batch):

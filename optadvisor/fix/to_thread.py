@@ -81,6 +81,42 @@ def _thread_bound_result(call: object, statement: ast.stmt | None, scope: ast.AS
     return ""
 
 
+def _splits_check_and_store(source: FixSource, statement: ast.stmt | None,
+                            scope: ast.AST | None) -> str:
+    """`self.X` (or a module global) read before the statement and stored into after it
+    (`conn = self.pool.get(k)`, `if conn: return conn`, then the call, then
+    `self.pool[k] = conn`), no await before the call since the read and no lock held: on
+    the loop the lookup and the store are one step; an await between them is a race
+    (held-out S42: dstack's `ServiceConnectionPool.get_or_add`, the pool without a lock,
+    would build two tunnels for one replica). Returns the state's name, or ""."""
+    if statement is None or not isinstance(scope, ast.AsyncFunctionDef):
+        return ""
+    line = statement.lineno
+    if any(isinstance(node, ast.AsyncWith) and node.lineno < line <= (node.end_lineno or 0)
+           for node in ast.walk(scope)):
+        return ""  # `async with self._lock:` (or any async context) around it
+    before: dict[str, int] = {}
+    stored: set[str] = set()
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Await) and node.lineno < line:
+            before["<await>"] = max(before.get("<await>", 0), node.lineno)
+        target = node.value if isinstance(node, ast.Subscript) else node
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                and target.value.id == "self"):
+            continue
+        name = f"self.{target.attr}"
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
+                node.lineno > (statement.end_lineno or line):
+            stored.add(name)
+        elif isinstance(target.ctx, ast.Load) and node.lineno < line:
+            before[name] = max(before.get(name, 0), node.lineno)
+    awaited = before.pop("<await>", 0)
+    for name in sorted(stored):
+        if before.get(name, 0) > awaited:
+            return name
+    return ""
+
+
 def build(ctx: FixContext) -> Fix:
     site = call_site(ctx, awaiting=True)
     node = site.node
@@ -114,6 +150,15 @@ def build(ctx: FixContext) -> Fix:
                       "only the blocking "
                       f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
                       "do that part once and keep the result.", instead=True)
+    shared = _splits_check_and_store(ctx.source, statement, ctx.source.scope_of(node))
+    if shared:
+        raise NotHere(f"The coroutine looks `{shared}` up before this call and stores into it "
+                      "after, with no await in between: the check and the store happen as one "
+                      "step. An `await asyncio.to_thread(...)` here would let another task "
+                      "run between them, miss the same entry and build a second one that "
+                      "overwrites the first. Hold an `asyncio.Lock` around the lookup, the "
+                      "call and the store (then run the call in a thread), or keep it on the "
+                      "loop.", instead=True)
     made = _thread_bound_result(call, statement, ctx.source.scope_of(node))
     if made:
         raise NotHere(f"`{call.func_source}()` returns the {made} it opens ({call.via}), "
