@@ -805,3 +805,20 @@ def test_google_cloud_sync_clients_block_and_their_local_builders_do_not():
     assert sorted((r.line, r.rule) for r in recs) == [
         (5, "OPT201"), (7, "OPT101"), (10, "OPT201"), (12, "OPT101"), (16, "OPT201"),
         (17, "OPT101")]
+
+
+def test_the_mistral_client_imported_from_its_module_blocks():
+    # Held-out S42f miss: mistral's cookbook agents import `from mistralai.client import
+    # Mistral` and call it from async code.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        from mistralai.client import Mistral
+
+        client = Mistral(api_key="k")
+
+        async def analyse(prompt):
+            return client.chat.complete(model="m", messages=[prompt])
+    """), rel="pkg/agent.py", select=("OPT101",))
+    assert error is None
+    assert [(r.line, r.rule) for r in recs] == [(7, "OPT101")]

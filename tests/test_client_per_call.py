@@ -522,3 +522,18 @@ def test_an_early_return_on_the_argument_is_no_guard_that_makes_the_rest_rare():
                     return self._token
     """)
     assert [r.symbol for r in recs] == ["GitHub.send_message"]
+
+
+def test_a_client_per_live_session_ranks_low():
+    # Held-out S42c: a voice server builds a google-genai client per websocket connection
+    # for one Live API session (`client.aio.live.connect` opens a socket of its own that
+    # lasts the conversation): one handshake next to minutes of use.
+    recs = _opt201("""
+        from google import genai
+
+        async def session(config):
+            client = genai.Client()
+            async with client.aio.live.connect(model="m", config=config) as live:
+                await live.send(input="hi")
+    """)
+    assert [(r.line, r.priority) for r in recs] == [(5, "low")]
