@@ -474,3 +474,23 @@ def test_a_module_level_loop_reading_files_is_analyzed():
         "    data = json.load(open('config.json'))\n")
     recs, error = scan_source(code, rel="pkg/upload.py")
     assert error is None
+
+
+def test_a_comprehension_target_is_per_item_whatever_a_module_name_of_its_spelling_holds():
+    # Held-out S42g: garak's report digest parses `[json.loads(line.strip()) for line in
+    # reportfile]`; a module-level `for line in f:` above made `line` look like a constant
+    # and the parse a re-read of one fixed input (OPT203).
+    code = (
+        "import json\n\n"
+        "tags = {}\n"
+        "with open('tags.tsv') as f:\n"
+        "    for line in f:\n"
+        "        key, title = line.strip().split('\\t')\n"
+        "        tags[key] = title\n\n\n"
+        "def parse(reportfile):\n"
+        "    evals = []\n"
+        "    for record in [json.loads(line.strip()) for line in reportfile]:\n"
+        "        evals.append(record)\n"
+        "    return evals\n")
+    recs, error = scan_source(code, rel="pkg/digest.py", select=("OPT203",))
+    assert error is None and recs == []

@@ -2057,6 +2057,12 @@ class FactCollector(cst.CSTVisitor):
             if any(impure(arg.value, tails) for arg in node.args) or (
                     isinstance(node.func, cst.Attribute) and impure(node.func.value, tails)):
                 found.add("<call>")  # never a module name: the input is not fixed
+            if self._comp_targets and found & set().union(*self._comp_targets):
+                # A comprehension's own target (`[json.loads(line) for line in f]`) is
+                # another value per item, whatever a module-level name of the same
+                # spelling holds (held-out S42g: garak's report digest, a module-level
+                # `for line in f:` above it made `line` look like a constant).
+                found.add("<item>")
             reads = tuple(sorted(found))
         per_item, statement = False, ""
         if last in self.catalog.batch_tails:
@@ -2993,32 +2999,26 @@ def _fetches_tested(block: cst.CSTNode, test: cst.BaseExpression) -> bool:
     (`if os.path.exists(href): serve the file  else: requests.get(href)`): the test tells a
     local path from a URL, so the request runs for every remote input, not on a first run
     (held-out S42: AIlice's proxy and PDF browser)."""
-    tested = set()
-    stack: list[cst.CSTNode] = [test]
+    tested = {call.args[0].value.value for call, name in _named_calls(test)
+              if name in _EXISTS and call.args and isinstance(call.args[0].value, cst.Name)}
+    return bool(tested) and any(
+        name in _FETCHES and any(
+            isinstance(arg.value, cst.Name) and arg.value.value in tested and (
+                arg.keyword is None and i == 0 or
+                arg.keyword is not None and arg.keyword.value in ("url", "href"))
+            for i, arg in enumerate(call.args))
+        for call, name in _named_calls(block))
+
+
+def _named_calls(node: cst.CSTNode) -> Iterator[tuple[cst.Call, str]]:
+    """The calls inside `node` whose callee is a name or an attribute, with its last name."""
+    stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, cst.Call) and isinstance(item.func, (cst.Attribute, cst.Name)):
-            name = item.func.attr.value if isinstance(item.func, cst.Attribute) \
-                else item.func.value
-            if name in _EXISTS and item.args and isinstance(item.args[0].value, cst.Name):
-                tested.add(item.args[0].value.value)
+            yield item, (item.func.attr.value if isinstance(item.func, cst.Attribute)
+                         else item.func.value)
         stack.extend(children_of(item))
-    if not tested:
-        return False
-    stack = [block]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, cst.Call) and isinstance(item.func, (cst.Attribute, cst.Name)):
-            name = item.func.attr.value if isinstance(item.func, cst.Attribute) \
-                else item.func.value
-            if name in _FETCHES and any(
-                    isinstance(arg.value, cst.Name) and arg.value.value in tested and (
-                        arg.keyword is None and i == 0 or
-                        arg.keyword is not None and arg.keyword.value in ("url", "href"))
-                    for i, arg in enumerate(item.args)):
-                return True
-        stack.extend(children_of(item))
-    return False
 
 
 def _tests_present(test: cst.BaseExpression) -> bool:

@@ -81,9 +81,8 @@ def _thread_bound_result(call: object, statement: ast.stmt | None, scope: ast.AS
     return ""
 
 
-def _splits_check_and_store(source: FixSource, statement: ast.stmt | None,
-                            scope: ast.AST | None) -> str:
-    """`self.X` (or a module global) read before the statement and stored into after it
+def _splits_check_and_store(statement: ast.stmt | None, scope: ast.AST | None) -> str:
+    """`self.X` read before the statement and stored into (`self.X[k] = ...`) after it
     (`conn = self.pool.get(k)`, `if conn: return conn`, then the call, then
     `self.pool[k] = conn`), no await before the call since the read and no lock held: on
     the loop the lookup and the store are one step; an await between them is a race
@@ -150,7 +149,7 @@ def build(ctx: FixContext) -> Fix:
                       "only the blocking "
                       f"part it reaches ({call.via}) into `asyncio.to_thread` inside it, or "
                       "do that part once and keep the result.", instead=True)
-    shared = _splits_check_and_store(ctx.source, statement, ctx.source.scope_of(node))
+    shared = _splits_check_and_store(statement, ctx.source.scope_of(node))
     if shared:
         raise NotHere(f"The coroutine looks `{shared}` up before this call and stores into it "
                       "after, with no await in between: the check and the store happen as one "
