@@ -523,8 +523,8 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
 
 def _generated(recs: list[Recommendation]) -> list[Recommendation]:
     """A file that says a tool wrote it: one finding per rule, at its first site, naming the
-    others, advice in words (the change belongs in the generator: `--fix` must not edit a
-    file whose next generation drops the edit; context.generated_marker)."""
+    others. Their fixes are already advice in words (fix/build.py asks the same
+    context.generated_marker): the change belongs in the generator."""
     by_rule: dict[str, list[Recommendation]] = defaultdict(list)
     for rec in recs:
         by_rule[rec.rule].append(rec)
@@ -538,11 +538,8 @@ def _generated(recs: list[Recommendation]) -> list[Recommendation]:
             more = f"; {len(lines)} more like it in this file, at lines {shown}"
         note = (" (this file says it is generated: make the change in its generator, an "
                 f"edit here is lost when the file is generated again{more})")
-        fix = lead.fix
-        if fix is not None and fix.applicability != "manual":
-            fix = Fix("manual", (), f"In the generator of this file: {fix.message}")
         top = min(group, key=lambda r: priority_rank(r.priority))
-        out.append(dataclasses.replace(lead, message=lead.message + note, fix=fix,
+        out.append(dataclasses.replace(lead, message=lead.message + note,
                                        priority=top.priority,
                                        score=max(r.score for r in group)))
     return sorted(out, key=lambda r: (r.line, r.column, r.rule))

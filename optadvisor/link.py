@@ -603,7 +603,8 @@ class BlockingLinker:
     def _loop_bound(self, chain: tuple[Hop, ...]) -> bool:
         """A helper of the chain (not the blocking call at its end) calls what needs the
         event loop of its thread, or its stack (`inspect.currentframe()`), itself or
-        through project functions and constructors it calls (up to ONCE_DEPTH calls down): held-out S31, uAgents' tool `_run` builds
+        through project functions and constructors it calls (up to ONCE_DEPTH calls down):
+        held-out S31, uAgents' tool `_run` builds
         an `Agent`, whose `__init__` asks `get_event_loop_policy().get_event_loop()`,
         which raises in a worker thread. Or what reads the exception being handled
         (`sys.exc_info()`, `traceback.format_exc()`): a worker thread sees none (held-out

@@ -976,8 +976,8 @@ class Via:
     """A helper of the chain uses the running event loop (`asyncio.get_running_loop()`,
     `asyncio.create_task`), the exception being handled (`sys.exc_info()`), the caller's
     stack frames (`inspect.currentframe()`) or the main thread (`signal.signal`, pyplot):
-    a worker thread has none of these, so the chain cannot move there whole (held-out L: cognee's
-    `send_telemetry` schedules its request on the loop)."""
+    a worker thread has none of these, so the chain cannot move there whole (held-out L:
+    cognee's `send_telemetry` schedules its request on the loop)."""
     interactive: bool = False
     """A helper of the chain also waits for a person at the terminal (`input()`, rich's
     `Prompt.ask`): a console tool's step. A worker thread blocked there cannot be stopped

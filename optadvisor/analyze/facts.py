@@ -515,10 +515,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # lagent's aiohttp session per chat request, inside its retry loop).
         paced = cb.loop is not None and (cb.loop.sleeps_at_all or cb.loop.waits) and \
             cb.loop.retry is None
-        if fact is not None and (fact.client or fact.constructs) and (cb.once or paced):
-            fact = replace(fact, once=cb.once, paced=paced)
-        elif fact is not None and paced:
+        if fact is not None and paced:
             fact = replace(fact, paced=True)
+        if fact is not None and (fact.client or fact.constructs) and cb.once:
+            fact = replace(fact, once=True)
         if fact is not None and fact.client and not fact.paced and \
                 _long_timeout(collector.call_nodes[cb.index]) and not (
                 cb.function != MODULE

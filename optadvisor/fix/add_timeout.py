@@ -94,9 +94,12 @@ def _tries_around(ctx: FixContext, node: ast.Call) -> Iterator[ast.Try]:
 
 def _caught(handler: ast.ExceptHandler) -> list[ast.expr]:
     """The classes an `except` names (none for a bare `except`)."""
-    if handler.type is None:
-        return []
-    return list(handler.type.elts) if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return [] if handler.type is None else _listed(handler.type)
+
+
+def _listed(kinds: ast.expr) -> list[ast.expr]:
+    """The classes of `(A, B)`, or the one class named."""
+    return list(kinds.elts) if isinstance(kinds, ast.Tuple) else [kinds]
 
 
 def _timeout_handled(ctx: FixContext, node: ast.Call) -> bool:
@@ -126,9 +129,7 @@ def _retried_by_decorator(scope: ast.AST | None) -> bool:
         call = decorator if isinstance(decorator, ast.Call) else None
         name = ast.unparse(call.func if call else decorator).rsplit(".", 1)[-1]
         if name == "on_exception" and call is not None and len(call.args) >= 2:
-            kinds = call.args[1]
-            elts = kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]
-            if any(map(_catches_timeout, elts)):
+            if any(map(_catches_timeout, _listed(call.args[1]))):
                 return True
         elif name == "retry":
             narrowed = next((kw.value for kw in call.keywords if kw.arg == "retry"), None) \
@@ -137,8 +138,7 @@ def _retried_by_decorator(scope: ast.AST | None) -> bool:
                 return True
             if isinstance(narrowed, ast.Call) and ast.unparse(narrowed.func).endswith(
                     "retry_if_exception_type") and any(
-                    map(_catches_timeout, (e for arg in narrowed.args for e in (
-                        arg.elts if isinstance(arg, ast.Tuple) else [arg])))):
+                    map(_catches_timeout, (e for arg in narrowed.args for e in _listed(arg)))):
                 return True
     return False
 

@@ -91,14 +91,14 @@ def _splits_check_and_store(statement: ast.stmt | None, scope: ast.AST | None) -
     if statement is None or not isinstance(scope, ast.AsyncFunctionDef):
         return ""
     line = statement.lineno
-    if any(isinstance(node, ast.AsyncWith) and node.lineno < line <= (node.end_lineno or 0)
-           for node in ast.walk(scope)):
-        return ""  # `async with self._lock:` (or any async context) around it
-    before: dict[str, int] = {}
+    before: dict[str, int] = {}  # `self.X` -> the last line reading it above the call
     stored: set[str] = set()
+    awaited = 0  # the last line above the call with an await
     for node in ast.walk(scope):
+        if isinstance(node, ast.AsyncWith) and node.lineno < line <= (node.end_lineno or 0):
+            return ""  # `async with self._lock:` (or any async context) around it
         if isinstance(node, ast.Await) and node.lineno < line:
-            before["<await>"] = max(before.get("<await>", 0), node.lineno)
+            awaited = max(awaited, node.lineno)
         target = node.value if isinstance(node, ast.Subscript) else node
         if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
                 and target.value.id == "self"):
@@ -109,7 +109,6 @@ def _splits_check_and_store(statement: ast.stmt | None, scope: ast.AST | None) -
             stored.add(name)
         elif isinstance(target.ctx, ast.Load) and node.lineno < line:
             before[name] = max(before.get(name, 0), node.lineno)
-    awaited = before.pop("<await>", 0)
     for name in sorted(stored):
         if before.get(name, 0) > awaited:
             return name
