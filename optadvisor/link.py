@@ -420,9 +420,11 @@ class BlockingLinker:
             for call in self.index.facts[rel].calls:
                 # A brief sleep (`time.sleep(0.001)` in a constructor, to keep timestamps
                 # apart) holds the loop for a millisecond: reporting it at every async
-                # caller of the helper would bury the call sites that matter.
+                # caller of the helper would bury the call sites that matter. A wait on a
+                # receiver just probed (`while not q.empty(): q.get()`) returns at once
+                # (held-out S43: mage-ai's graph walk over a local Queue).
                 if call.blocking and not call.offloaded and call.function >= 0 \
-                        and not call.brief:
+                        and not call.brief and not call.ready:
                     # A call every path reaches is the better evidence, and a wait on the
                     # network or a sleep better than a file check beside it (a lock file
                     # polled with `while os.path.exists(p): time.sleep(0.1)`).
@@ -1361,6 +1363,33 @@ class IoReach:
     def reaches(self, key: FunctionKey) -> bool:
         return self._walk("io", key, 0)
 
+    def suspends(self, key: FunctionKey, depth: int = 0) -> bool:
+        """The coroutine can give the loop away: it awaits something other than a call
+        (`async for`, a task), a call that is not one of the project's own coroutines (a
+        library's, an awaitable a sync function returns), an interface's or an overridden
+        method, or a project coroutine that suspends itself (DEPTH deep; deeper counts as
+        suspending). One that only awaits project coroutines that never suspend runs
+        start to end in one go: gathering several runs them one after another all the
+        same (held-out S43: mage-ai's Spark API, `await self.__build_request(...)`, a
+        coroutine that returns what a sync `requests` call gives)."""
+        memo = ("suspends", key, depth)
+        if memo in self._memo:
+            return self._memo[memo]
+        self._memo[memo] = True  # a cycle of awaits: take it as suspending
+        rel, index = key
+        fn = self.index.facts[rel].functions[index]
+        found = fn.opaque_awaits
+        for name in fn.awaited_callees:
+            if found:
+                break
+            target = self.index.resolve(rel, name) if name else None
+            callee = self.index.facts[target[0]].functions[target[1]] if target else None
+            found = callee is None or not callee.is_async or abstract(callee) or \
+                depth >= self.DEPTH or bool(_implementations(self.index, target)) or (
+                    target != key and self.suspends(target, depth + 1))  # type: ignore[arg-type]
+        self._memo[memo] = found
+        return found
+
     def reaches_net(self, key: FunctionKey) -> bool:
         """Reaches I/O other than local files (FunctionFact.net_io)."""
         return self._walk("net_io", key, 0)
@@ -1396,7 +1425,8 @@ class IoReach:
         if own is None:  # once per file: its functions' blocking calls, net or files
             own = self._sync_own[rel] = {}
             for call in facts.calls:
-                if call.blocking and not call.offloaded and call.function >= 0:
+                if call.blocking and not call.offloaded and call.function >= 0 and \
+                        not call.ready:
                     io, net = own.get(call.function, (False, False))
                     own[call.function] = (True, net or call.blocking != "file")
         io, net = own.get(index, (False, False))
@@ -1599,13 +1629,13 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             fn = index.facts[target[0]].functions[target[1]]
             if abstract(fn):
                 # As if unresolved: the implementation that runs is not known, unless
-                # every one the project has is a coroutine that awaits nothing (held-out
+                # every one the project has is a coroutine that never suspends (held-out
                 # S30b: the retrieval plugin's Cosmos store runs a sync pymongo query in
                 # its `async def query_core`: gathering those runs them one by one).
                 done = _implementations(index, target)
                 if name not in handed and fn.is_async and done and all(
                         index.facts[rel].functions[i].is_async
-                        and index.facts[rel].functions[i].awaits == 0 for rel, i in done):
+                        and not reach.suspends((rel, i)) for rel, i in done):
                     awaited[name] = Awaited(True, 0, any(map(reach.reaches, done)),
                                             any(map(reach.lazy, done)),
                                             any(map(reach.reaches_net, done)))
@@ -1621,7 +1651,8 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                 other for other in together - {name} if targets.get(other) is not None
                 and reach.calls(target, targets[other])))  # type: ignore[arg-type]
             # Awaits that all run on Django's one sync thread overlap nothing.
-            awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits,
+            awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits
+                                    if not fn.is_async or reach.suspends(target) else 0,
                                     fn.is_async and reach.reaches(target),
                                     fn.is_async and reach.lazy(target),
                                     fn.is_async and reach.reaches_net(target),

