@@ -822,3 +822,27 @@ def test_the_mistral_client_imported_from_its_module_blocks():
     """), rel="pkg/agent.py", select=("OPT101",))
     assert error is None
     assert [(r.line, r.rule) for r in recs] == [(7, "OPT101")]
+
+
+def test_a_method_picked_by_getattr_on_a_client_is_its_request():
+    """Held-out S43: mage-ai's Spark client sends `getattr(session, http_method)(url, ...)`
+    on a requests Session: a request, whichever verb. A literal name is that method; a
+    name picked on `self` dispatches to the object's own methods and stays unknown."""
+    code = textwrap.dedent("""
+        import requests
+
+        class Api:
+            async def send(self, verb, url):
+                session = requests.Session()
+                getattr(session, verb)(url, timeout=12)
+                getattr(requests, verb)(url)
+                getattr(requests, "post")(url, timeout=5)
+                getattr(self, f"on_{verb}")(url)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    calls = {c.line: (c.name, c.blocking, c.timeout) for c in facts.calls if c.blocking}
+    assert calls == {
+        7: ("requests.Session.request", "http", "set"),
+        8: ("requests.request", "http", "missing"),
+        9: ("requests.post", "http", "set"),
+    }

