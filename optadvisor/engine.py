@@ -65,6 +65,7 @@ class FileInput:
     fresh_loop: frozenset[int] = frozenset()
     """Coroutines some project call runs on an event loop made for that call (link.py)."""
     uncalled: frozenset[int] = frozenset()
+    on_loop: frozenset[int] = frozenset()
     """Private functions nothing in the project names (link.py)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
@@ -154,7 +155,8 @@ class Engine:
         table = dict(facts.suppressions)
         file_view = FileView(facts, item.source.component)
         functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone,
-                                   item.setup_only, item.fresh_loop, item.uncalled)
+                                   item.setup_only, item.fresh_loop, item.uncalled,
+                                   item.on_loop)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -331,9 +333,11 @@ class _FunctionViews:
                  alone: frozenset[int] = frozenset(),
                  setup_only: frozenset[int] = frozenset(),
                  fresh_loop: frozenset[int] = frozenset(),
-                 uncalled: frozenset[int] = frozenset()) -> None:
+                 uncalled: frozenset[int] = frozenset(),
+                 on_loop: frozenset[int] = frozenset()) -> None:
         self.facts = facts
         self.uncalled = uncalled
+        self.on_loop = on_loop
         self.catalog = catalog
         self.runs_once = runs_once
         self.alone = alone
@@ -359,7 +363,8 @@ class _FunctionViews:
                                     index in self.alone, self.facts.path,
                                     index in self.setup_only,
                                     fresh_loop=index in self.fresh_loop,
-                                    uncalled=index in self.uncalled)
+                                    uncalled=index in self.uncalled,
+                                    on_loop=index in self.on_loop)
             self._views[index] = view
         return view
 

@@ -444,17 +444,18 @@ class BlockingLinker:
             return 2
         return 0 if quick_call(self.catalog, call.name) else 1
 
-    def via_for_file(self, rel: str, offloaded: frozenset[int] = frozenset()
-                     ) -> dict[int, Via]:
-        """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs
-        (not the calls `offloaded` names: offloaded_for_file)."""
+    def via_for_file(self, rel: str, offloaded: frozenset[int] = frozenset(),
+                     on_loop: frozenset[int] = frozenset()) -> dict[int, Via]:
+        """Call index (in FileFacts.calls) -> how it blocks, for this file's async defs and
+        the handler methods a framework runs on its loop (`on_loop`), not the calls
+        `offloaded` names (offloaded_for_file)."""
         facts = self.index.facts[rel]
         out: dict[int, Via] = {}
         for i, call in enumerate(facts.calls):
             if call.blocking or call.awaited or call.offloaded or call.function < 0 or \
                     i in offloaded:
                 continue
-            if not facts.functions[call.function].is_async:
+            if not facts.functions[call.function].is_async and call.function not in on_loop:
                 continue
             target = self.index.resolve(rel, call.name)
             if target is None:
@@ -786,6 +787,9 @@ class FileLinks:
     _alone_on_loop)."""
     uncalled: frozenset[int] = frozenset()
     """Private functions (by index) that nothing in the project names (see _uncalled)."""
+    on_loop: frozenset[int] = frozenset()
+    """Plain `def` handler methods (by index) a web framework runs on its event loop's
+    thread: `get`, `post`, `on_message` of a Tornado handler (see _loop_handler_methods)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -1503,6 +1507,58 @@ class IoReach:
         return False
 
 
+def _loop_handler_methods(index: ProjectIndex, catalog: Catalog) -> dict[str, set[int]]:
+    """Per file, the plain `def` methods a web framework runs on its event loop's thread:
+    those named as its handlers call (`get`, `post`, `on_message`) of a class that derives
+    from one of the catalog's loop handlers (`tornado.web.RequestHandler`), itself or
+    through project base classes in other files (held-out S43: mage-ai's API handlers
+    derive from its own `BaseHandler` in `server/api/base.py`). A project base is found by
+    its class name, in the file its resolved name's module points to."""
+    out: dict[str, set[int]] = {}
+    if not catalog.loop_handlers:
+        return out
+    classes: dict[str, list[tuple[str, str]]] = {}
+    for rel, facts in index.facts.items():
+        for qual, _ in facts.class_bases:
+            classes.setdefault(qual.rsplit(".", 1)[-1], []).append((rel, qual))
+    memo: dict[tuple[str, str], bool] = {}
+
+    def derives(rel: str, qual: str, depth: int) -> bool:
+        key = (rel, qual)
+        if key not in memo:
+            memo[key] = False  # a cycle of bases finds nothing
+            memo[key] = any(_handler_base(base, rel, depth) for base in
+                            index._class_bases(rel).get(qual, ()))
+        return memo[key]
+
+    def _handler_base(base: str, rel: str, depth: int) -> bool:
+        if not base or base.startswith("?"):
+            return False
+        if base in catalog.loop_handlers:
+            return True
+        if depth >= INHERIT_DEPTH:
+            return False
+        module, _, name = base.rpartition(".")
+        module = module.lstrip(".")
+        for other, qual in classes.get(name, ()):
+            if qual != name:
+                continue  # a nested class is not what a module-level name imports
+            here = index.module_of[other]
+            if (other == rel if not module else here == module or here.endswith(
+                    "." + module) or module.endswith("." + here)) and \
+                    derives(other, qual, depth + 1):
+                return True
+        return False
+
+    for rel, facts in index.facts.items():
+        for i, fn in enumerate(facts.functions):
+            if not fn.is_async and fn.class_name and "<locals>" not in fn.qualname and \
+                    fn.name in catalog.loop_handler_methods and \
+                    derives(rel, fn.class_name, 0):
+                out.setdefault(rel, set()).add(i)
+    return out
+
+
 def _implementations(index: ProjectIndex, key: FunctionKey) -> list[FunctionKey]:
     """The project methods that override the (abstract) method `key`."""
     fn = index.facts[key[0]].functions[key[1]]
@@ -1607,9 +1663,11 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     for rel, found in _never_run(index, files, callers_of).items():
         alone.setdefault(rel, set()).update(found)
     dead = _uncalled(files)
+    handlers = _loop_handler_methods(index, catalog)
     out = {}
     for source, facts in files:
-        if not any(fn.is_async for fn in facts.functions):
+        on_loop = frozenset(handlers.get(source.rel, ()))
+        if not on_loop and not any(fn.is_async for fn in facts.functions):
             if source.rel in once or source.rel in wraps or source.rel in dead:
                 out[source.rel] = FileLinks({}, {}, frozenset(once.get(source.rel, ())),
                                             setup_only=frozenset(lifecycle.get(source.rel, ())),
@@ -1617,7 +1675,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                             uncalled=frozenset(dead.get(source.rel, ())))
             continue
         offloaded = linker.offloaded_for_file(source.rel)
-        via = linker.via_for_file(source.rel, offloaded)
+        via = linker.via_for_file(source.rel, offloaded, on_loop)
         awaited = {}
         names = {lp.await_name for lp in facts.loops if lp.await_name}
         names.update(n for g in facts.await_groups for n in g.names if n)
@@ -1659,12 +1717,13 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     calls_awaited, fn.is_async and reach.ordered(target),
                                     fn.is_async and reach.paced(target),
                                     fn.is_async and reach.fans_out(target))
-        if via or awaited or offloaded or source.rel in once or source.rel in alone or \
-                source.rel in wraps or source.rel in fresh or source.rel in dead:
+        if via or awaited or offloaded or on_loop or source.rel in once or \
+                source.rel in alone or source.rel in wraps or source.rel in fresh or \
+                source.rel in dead:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
                                         frozenset(lifecycle.get(source.rel, ())),
                                         wraps.get(source.rel, {}), offloaded,
                                         frozenset(fresh.get(source.rel, ())),
-                                        frozenset(dead.get(source.rel, ())))
+                                        frozenset(dead.get(source.rel, ())), on_loop)
     return out

@@ -53,7 +53,7 @@ FUNCTION_FIELDS = {
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
-    "deprecated": "bool", "uncalled": "bool",
+    "deprecated": "bool", "uncalled": "bool", "on_loop": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -214,14 +214,19 @@ def _before_serving(fact: FunctionFact) -> bool:
 
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
-                 "rerun", "fresh_loop", "uncalled")
+                 "rerun", "fresh_loop", "uncalled", "on_loop")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
                  setup_only: bool = False, rerun: bool = False,
-                 fresh_loop: bool = False, uncalled: bool = False) -> None:
+                 fresh_loop: bool = False, uncalled: bool = False,
+                 on_loop: bool = False) -> None:
         self.fact = fact
         self.uncalled = uncalled
+        self.on_loop = on_loop
+        """A plain `def` a web framework runs on its event loop's thread (a Tornado
+        handler's `get`: link.py's _loop_handler_methods): blocking work there stalls the
+        loop as in an `async def`."""
         """A private function nothing in the project names (link.py's _uncalled): dead
         code, or run only from outside the project."""
         self.fresh_loop = fresh_loop
@@ -295,6 +300,11 @@ class FunctionView:
             # catalog's `[setup] renewed`), not per request.
             if "refresh" in words and self.catalog.renewed_words & set(words):
                 return True
+            # A web handler's verb method is named for the verb: its class names what it
+            # serves (`PostGitHubLoginHandler.post`, held-out S43b: notebook-intelligence's
+            # Copilot sign-in).
+            if self.on_loop and fact.name in self.catalog.loop_handler_methods:
+                words = name_words(fact.class_name)
             return any(word in self.catalog.login_words for word in words) \
                 or any(part in owner for part in self.catalog.setup_classes) \
                 or any(word in self.catalog.login_modules for word in name_words(module))
@@ -337,7 +347,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
-    "deprecated": False, "uncalled": False,
+    "deprecated": False, "uncalled": False, "on_loop": False,
 }
 
 
@@ -413,7 +423,9 @@ class CallView:
 
     @property
     def in_async(self) -> bool:
-        return bool(self.function.is_async)
+        """On the event loop: in an `async def`, or in a handler method the framework runs
+        on the loop's thread (FunctionView.on_loop)."""
+        return bool(self.function.is_async or self.function.on_loop)
 
     @property
     def blocking_method(self) -> str:

@@ -569,3 +569,51 @@ def test_a_connection_the_function_closes_itself_is_said_to_be_closed():
     closed = {r.symbol: "it closes the client itself" in r.message for r in recs}
     assert closed == {"lookup": True, "lookup_closed_by_method": True,
                       "lookup_left_open": False}
+
+
+def test_an_asyncio_client_is_kept_per_event_loop_and_a_key_put_in_its_headers_is_the_callers():
+    # held-out S43b: gpt4free's providers build an aiohttp session per streamed answer; the
+    # sync API runs each on a loop of its own, so "build it once" read as advice that breaks
+    # the second call. A session whose headers carry the caller's key is the caller's.
+    recs = _opt201("""
+        from aiohttp import ClientSession
+
+        class Provider:
+            @classmethod
+            async def answer(cls, prompt):
+                async with ClientSession(headers={"accept": "application/json"}) as session:
+                    async with session.post("https://api.example.com/chat", json={"q": prompt}) as r:
+                        return await r.json()
+
+            @classmethod
+            async def answer_for(cls, prompt, api_key=None):
+                headers = {"accept": "application/json"}
+                if api_key is not None:
+                    headers["Authorization"] = f"Bearer {api_key}"
+                async with ClientSession(headers=headers) as session:
+                    async with session.post("https://api.example.com/chat", json={"q": prompt}) as r:
+                        return await r.json()
+    """)
+    assert [r.symbol for r in recs] == ["Provider.answer"]
+    assert "reuse one per event loop" in recs[0].message
+    assert "build it once and reuse it" not in recs[0].message
+
+
+def test_a_client_built_under_a_class_flag_not_yet_set_is_built_once():
+    # held-out S43b: gpt4free's LMArena loads its model list once per process behind
+    # `if not cls._models_loaded:`.
+    assert _opt201("""
+        import httpx
+
+        class Models:
+            _loaded = False
+            models = []
+
+            @classmethod
+            def load(cls):
+                if not cls._loaded:
+                    with httpx.Client(timeout=10) as client:
+                        cls.models = client.get("https://api.example.com/models").json()
+                    cls._loaded = True
+                return cls.models
+    """) == []

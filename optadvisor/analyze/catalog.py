@@ -229,6 +229,12 @@ class Catalog:
     """`[setup] once_callers`: first words of the names of functions that start or end an
     object's, a connection's or the process's life (`connect`, `start`, `close`): what only
     they call runs once per object (link.py's runs_once)."""
+    loop_handlers: frozenset[str] = frozenset()
+    """`[async_io] loop_handlers`: web handler classes whose plain `def` methods (of
+    `loop_handler_methods`) the framework runs on its event loop's thread (Tornado)."""
+    loop_handler_methods: frozenset[str] = frozenset()
+    """`[async_io] loop_handler_methods`: the methods of a loop handler the framework calls
+    per request or message (`get`, `post`, `on_message`, `prepare`)."""
     plain_receivers: frozenset[str] = frozenset()
     """`[async_io] plain_receivers`: receiver names whose methods the `[async_io] words` do
     not make requests of (`ctx.request_info`, `state.query`)."""
@@ -430,6 +436,8 @@ _WORD_LISTS = (
     ("ordered", "teardown", "teardown_methods"), ("ordered", "pacing", "pacing_words"),
     ("async_io", "words", "io_words"), ("caches", "unbounded_keys", "unbounded_keys"),
     ("async_io", "plain_receivers", "plain_receivers"),
+    ("async_io", "loop_handlers", "loop_handlers"),
+    ("async_io", "loop_handler_methods", "loop_handler_methods"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
     ("ordered", "concurrent_reads", "concurrent_reads"), ("memoize", "words", "memo_words"),
 )

@@ -482,6 +482,12 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     receivers = _instance_receivers(collector)
     file_sessions = _file_sessions(collector)
     builds = {cb.index: cb for cb in collector.calls}
+    # A plain `def get(self)` of a class with bases may be a Tornado handler's, run on the
+    # event loop (link.py decides, from the bases across the project): its calls are kept
+    # as an async def's are.
+    handler_methods = {i for i, fb in enumerate(funcs)
+                       if not fb.is_async and fb.name in catalog.loop_handler_methods
+                       and collector.class_base_chains.get(fb.class_name)}
     for cb in collector.calls:
         if cb.dead or _switched_off(cb, collector) or _missing_key(cb, collector):
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
@@ -489,7 +495,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         # Calls the catalog knows are kept everywhere. Inside an async def every other
         # plain (not awaited, not offloaded) call is kept too: the link stage may find that
         # it reaches blocking work through sync helpers, and needs its position to say so.
-        in_async = cb.function != MODULE and funcs[cb.function].is_async
+        in_async = cb.function != MODULE and (funcs[cb.function].is_async
+                                              or cb.function in handler_methods)
         keep_untagged = in_async and not cb.awaited and not cb.offloaded
         # `Storage().get(key)`, `helper = Storage()`: an instance made per call of the
         # function; the link stage knows whether the class builds a client.

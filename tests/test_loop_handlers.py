@@ -1,0 +1,116 @@
+"""Plain `def` handler methods a web framework runs on its event loop's thread (Tornado's
+`get`, `post`, `on_message`, and Jupyter's handlers built on it): blocking work there
+stalls every request as in an `async def` (held-out S43: mage-ai's Tornado API, whose
+handlers derive from a `BaseHandler` in another module; S42: code-act's execution
+server). Advice in words: `await` cannot be written in a plain `def`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write
+
+from optadvisor.api import ScanOptions, scan
+
+BASE = '''import tornado.web
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    def write_json(self, data):
+        self.write(data)
+'''
+
+RUNS = '''import subprocess
+
+import requests
+
+from app.api.base import BaseHandler
+from app.services import fetch_status
+
+
+class RunHandler(BaseHandler):
+    def post(self, name):
+        subprocess.run(["git", "fetch", name], check=True)
+        self.write_json({"ok": True})
+
+    def get(self):
+        self.write_json(fetch_status())
+
+    def describe(self):
+        return requests.get("https://api.example.com/describe", timeout=5).json()
+
+
+class Registry:
+    def get(self, key):
+        return requests.get(f"https://api.example.com/{key}", timeout=5).json()
+'''
+
+SERVICES = '''import requests
+
+
+def fetch_status():
+    return requests.get("https://status.example.com/v1", timeout=5).json()
+'''
+
+
+def _tree(tmp_path: Path) -> Path:
+    return write(tmp_path / "repo", {"app/__init__.py": "", "app/api/__init__.py": "",
+                                     "app/api/base.py": BASE, "app/api/runs.py": RUNS,
+                                     "app/services.py": SERVICES})
+
+
+def _found(root: Path, **options) -> list[tuple[str, str, int, str]]:
+    report = scan(ScanOptions(paths=(root,), jobs=1, select=("OPT101", "OPT104"),
+                              **options))
+    return [(r.rule, r.symbol, r.line, r.fix.applicability if r.fix else "")
+            for r in report.recommendations]
+
+
+def test_a_handler_method_of_a_project_base_of_tornados_runs_on_the_loop(tmp_path: Path):
+    root = _tree(tmp_path)
+    found = _found(root, use_cache=False)
+    # `post` runs git on the loop, `get` reaches a request through a helper in another
+    # module; `describe` is no handler method and Registry no handler: not reported.
+    assert sorted(found) == [("OPT101", "RunHandler.post", 11, "manual"),
+                             ("OPT104", "RunHandler.get", 15, "manual")]
+    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
+    (post,) = report.recommendations
+    assert "a plain handler method the web framework runs on its event loop" in post.message
+    assert "async" not in post.message.split("inside", 1)[1].split(":", 1)[0]
+
+
+def test_a_warm_scan_keeps_what_link_found_of_handler_methods(tmp_path: Path):
+    root = _tree(tmp_path)
+    cache = tmp_path / "cache"
+    cold = _found(root, use_cache=True, cache_dir=cache)
+    warm = _found(root, use_cache=True, cache_dir=cache)
+    # The handler's own file changes (a comment), its base does not: the state's links
+    # for it are used again.
+    runs = root / "app/api/runs.py"
+    runs.write_text(runs.read_text() + "# edited\n")
+    changed = _found(root, use_cache=True, cache_dir=cache)
+    assert cold == warm == changed and len(cold) == 2
+
+
+def test_a_handler_class_named_for_a_sign_in_is_a_login_path(tmp_path: Path):
+    # held-out S43b: notebook-intelligence's `PostGitHubLoginHandler.post` starts
+    # Copilot's device sign-in; its verb method is named for the verb, its class for what
+    # it serves.
+    code = '''import requests
+from jupyter_server.base.handlers import APIHandler
+
+
+class PostGitHubLoginHandler(APIHandler):
+    def post(self):
+        self.finish(requests.post("https://github.com/login/device/code", timeout=5).json())
+
+
+class UpdateModelsHandler(APIHandler):
+    def post(self):
+        self.finish(requests.get("https://api.example.com/models", timeout=5).json())
+'''
+    root = write(tmp_path / "repo", {"ext/__init__.py": "", "ext/handlers.py": code})
+    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
+    found = {r.symbol: (r.priority, "login path" in r.message) for r in report.recommendations}
+    assert found == {"PostGitHubLoginHandler.post": ("medium", True),
+                     "UpdateModelsHandler.post": ("high", False)}
