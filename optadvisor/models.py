@@ -385,6 +385,10 @@ class FunctionFact:
     gathered: tuple[str, ...] = ()
     """Resolved names of calls made in the arguments of an awaited `gather` (its tasks,
     which run concurrently with each other)."""
+    returns: str = ""
+    """Its return annotation, resolved (`def build_api(self) -> BaseAPI` ->
+    `mage_ai.services.spark.api.base.BaseAPI`): link.py follows `self.build_api().job` to
+    that class's `job`, in whatever file defines it."""
     awaited_callees: tuple[str, ...] = ()
     """Resolved names of the calls it awaits directly (`await self._fetch(x)`; `` for a
     call with no plain name): link.py follows the project's own to tell a coroutine that

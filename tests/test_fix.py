@@ -1680,3 +1680,27 @@ def test_a_thread_between_a_lookup_and_a_store_of_shared_state_is_words():
     assert fixes["Pool.get_or_add"].applicability == "manual"
     assert "`self.connections`" in fixes["Pool.get_or_add"].message
     assert fixes["Pool.locked"].applicability == "unsafe" and fixes["Pool.locked"].edits
+
+
+def test_a_module_of_queries_is_not_what_holds_the_session(tmp_path):
+    # held-out S43c: cohere-toolkit's async routes call `conversation_crud.get(session,
+    # ...)`; the advice said the module "was made elsewhere and holds a database connection".
+    from conftest import write
+    from optadvisor.api import ScanOptions, scan
+
+    root = write(tmp_path / "repo", {
+        "app/__init__.py": "",
+        "app/crud.py": "from sqlalchemy.orm import Session\n\n\n"
+                       "def get_conversation(session: Session, cid):\n"
+                       "    return session.query(dict).filter_by(id=cid).first()\n",
+        "app/routes.py": "from sqlalchemy.orm import Session\n\n"
+                         "from app import crud as conversation_crud\n\n\n"
+                         "async def get_conversation(session: Session, cid: str):\n"
+                         "    return conversation_crud.get_conversation(session, cid)\n",
+    })
+    recs = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                            select=("OPT104",))).recommendations
+    (rec,) = recs
+    assert rec.fix is not None and rec.fix.applicability == "manual"
+    assert "The session it is given (`session`)" in rec.fix.message
+    assert "`conversation_crud` was made elsewhere" not in rec.fix.message

@@ -218,3 +218,48 @@ async def answer(prompt, azure):
     # work; a local bound to one of two catalog clients is a client call either way.
     assert sorted((r.rule, r.symbol, r.line) for r in found if r.rule != "OPT202") == [
         ("OPT101", "answer", 41), ("OPT105", "chart", 27), ("OPT105", "single", 33)]
+
+
+def test_a_method_of_what_a_project_method_returns_is_followed_by_its_annotation(
+        tmp_path: Path):
+    # held-out S43: mage-ai's Spark resources await `self.build_api().job(...)` per job id;
+    # `build_api` (a mixin of another file) is annotated `-> BaseAPI`, whose one
+    # implementation of `job` never suspends (a sync request under `async def`).
+    base = '''from abc import ABC, abstractmethod
+
+import requests
+
+
+class BaseAPI(ABC):
+    @abstractmethod
+    async def job(self, job_id):
+        ...
+
+
+class LocalAPI(BaseAPI):
+    def _get(self, url):
+        return requests.get(url, timeout=12).json()
+
+    async def job(self, job_id):
+        return self._get(f"http://localhost:4040/api/v1/jobs/{job_id}")
+'''
+    mixin = '''from spark.api import BaseAPI, LocalAPI
+
+
+class SparkChild:
+    def build_api(self) -> BaseAPI:
+        return LocalAPI()
+'''
+    resource = '''from spark.mixin import SparkChild
+
+
+class JobsResource(SparkChild):
+    async def jobs(self, ids):
+        out = []
+        for job_id in ids:
+            out.append(await self.build_api().job(job_id))
+        return out
+'''
+    root = write(tmp_path / "repo", {"spark/__init__.py": "", "spark/api.py": base,
+                                     "spark/mixin.py": mixin, "spark/resource.py": resource})
+    assert _found(root, ("OPT103",)) == []

@@ -465,6 +465,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             deprecated=fb.deprecated, sync_on_purpose=fb.sync_on_purpose,
             spawns=fb.spawns, spawns_open=fb.spawns_open,
             gathered=tuple(sorted({resolver.callee(ch, i) for ch in fb.gathered_chains})),
+            returns=resolver.name(fb.returns, fb.parent) if fb.returns else "",
             awaited_callees=tuple(sorted(awaited_names.get(i, ()))),
             opaque_awaits=fb.awaits > awaited_count.get(i, 0),
         ))
@@ -543,7 +544,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and (
                 fact.blocking == "file" and (
                     _in_memory(node, funcs[cb.function].types if cb.function != MODULE
-                               else {}) or (cb.function, cb.chain[0]) in in_memory
+                               else {}, name) or (cb.function, cb.chain[0]) in in_memory
                     and name.rsplit(".", 1)[-1] not in _ARCHIVE_DISK_WORK
                     or name in ("tarfile.open", "zipfile.ZipFile") and cb.function != MODULE
                     and in_memory_archive(node, funcs[cb.function].types))
@@ -1908,15 +1909,22 @@ def _file_sessions(collector: FactCollector) -> set[tuple[int, str]]:
     return out
 
 
-def _in_memory(node: cst.Call, types: Mapping[str, Chain]) -> bool:
+_FILE_SECOND = frozenset({"torch.save", "pickle.dump", "json.dump", "joblib.dump", "yaml.dump",
+                          "marshal.dump", "dill.dump", "cloudpickle.dump"})
+"""Writers that take the object first and the file second (`torch.save(obj, f)`)."""
+
+
+def _in_memory(node: cst.Call, types: Mapping[str, Chain], name: str = "") -> bool:
     """File work on a buffer built right there: `zipfile.ZipFile(io.BytesIO(data))`,
     `tarfile.open(fileobj=io.BytesIO(data))` (held-out N: private-gpt unpacks an uploaded
     zip it already holds), or on a local bound to one (`buffer = BytesIO()` then
-    `np.save(buffer, array)`; held-out S32: morphik serialises embeddings so)."""
+    `np.save(buffer, array)`; held-out S32: morphik serialises embeddings so; `torch.save(
+    tensor, buffer)`, the file second: held-out S43c, Kokoro-FastAPI's voice tensors)."""
     import libcst as cst  # here, not at the top: a warm scan never imports libcst
 
-    for arg in node.args:
-        if arg.keyword is None or arg.keyword.value in ("file", "fileobj"):
+    args = node.args[1:] if name in _FILE_SECOND else node.args
+    for arg in args:
+        if arg.keyword is None or arg.keyword.value in ("file", "fileobj", "f", "fp"):
             value = arg.value
             if isinstance(value, cst.Call):
                 chain = chain_of(value.func)

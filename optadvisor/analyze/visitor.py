@@ -75,6 +75,8 @@ class FuncBuild:
     offloaded: bool = False
     types: dict[str, Chain] = field(default_factory=dict)
     retyped: dict[str, set[Chain]] = field(default_factory=dict)
+    returns: Chain = ()
+    """Its return annotation's chain (`-> BaseAPI`), () when it has none."""
     """Locals bound to more than one type in the function (`source = ChartCode(...)` in one
     branch, `source = SystemMetrics(...)` in another): every chain they were bound to."""
     entered: set[str] = field(default_factory=set)
@@ -766,6 +768,7 @@ class FactCollector(cst.CSTVisitor):
                     self.imports.get(found[0], found[0]) in ("invoke.task", "invoke")
                     and found[-1] == "task")
         returns = annotation_chain(node.returns.annotation) if node.returns else None
+        build.returns = returns or ()
         if returns and class_name:
             is_property = any(d[-1] in ("property", "cached_property") for d in build.decorators)
             table = self.class_types if is_property else self.class_returns

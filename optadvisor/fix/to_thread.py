@@ -81,6 +81,16 @@ def _thread_bound_result(call: object, statement: ast.stmt | None, scope: ast.AS
     return ""
 
 
+def _imported_names(tree: ast.AST | None) -> set[str]:
+    """The names a module's top-level imports bind (`from app.crud import conversation as
+    conversation_crud` -> `conversation_crud`)."""
+    names: set[str] = set()
+    for stmt in getattr(tree, "body", ()):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".", 1)[0] for alias in stmt.names)
+    return names
+
+
 def _splits_check_and_store(statement: ast.stmt | None, scope: ast.AST | None) -> str:
     """`self.X` read before the statement and stored into (`self.X[k] = ...`) after it
     (`conn = self.pool.get(k)`, `if conn: return conn`, then the call, then
@@ -267,6 +277,14 @@ def build(ctx: FixContext) -> Fix:
                 else ""
             what = f"`{receiver}`" if receiver and len(receiver) <= 40 and \
                 "(" not in receiver else "The connection or session"
+            if receiver and receiver.split(".", 1)[0] in _imported_names(ctx.source.tree):
+                # `conversation_crud.get_conversation(session, ...)`: a module of functions;
+                # what holds the connection is the session handed to it (held-out S43c:
+                # cohere-toolkit's routes, told their CRUD modules held one).
+                given = [a.id for a in node.args if isinstance(a, ast.Name)
+                         and a.id in parameters(scope)]
+                what = f"The session it is given (`{given[0]}`)" if given else \
+                    "The connection or session it uses"
             if call.indirect:
                 # A project object that holds the connection (`manager.save()` -> a store):
                 # whether another thread may use it is the store's choice (held-out S37:
