@@ -60,7 +60,7 @@ def context_of(rel: str) -> str:
     words: set[str] = set().union(*splits)
     sample_app = any("sample" in split and split & _SAMPLE_OF for split in splits)
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or \
-            name in ("conftest.py", "tests.py") or dirs & _TEST_DIRS or words & _TEST_WORDS \
+            name in ("conftest.py", "tests.py", "test.py") or dirs & _TEST_DIRS or words & _TEST_WORDS \
             or name.startswith(_DOUBLE_NAMES) or name.endswith(_DOUBLE_SUFFIXES) or \
             name in _DOUBLE_FILES or dirs & _DOUBLE_DIRS:
         return "test"

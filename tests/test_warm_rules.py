@@ -5,7 +5,6 @@ key, and then the rules load and the kept results are evaluated again."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from conftest import write

