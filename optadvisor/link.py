@@ -1534,7 +1534,7 @@ def _loop_handler_methods(index: ProjectIndex, catalog: Catalog) -> dict[str, se
     derive from its own `BaseHandler` in `server/api/base.py`). A project base is found by
     its class name, in the file its resolved name's module points to."""
     out: dict[str, set[int]] = {}
-    if not catalog.loop_handlers:
+    if not catalog.loop_handlers and not catalog.loop_decorators:
         return out
     classes: dict[str, list[tuple[str, str]]] = {}
     for rel, facts in index.facts.items():
@@ -1571,9 +1571,17 @@ def _loop_handler_methods(index: ProjectIndex, catalog: Catalog) -> dict[str, se
 
     for rel, facts in index.facts.items():
         for i, fn in enumerate(facts.functions):
-            if not fn.is_async and fn.class_name and "<locals>" not in fn.qualname and \
+            if fn.is_async:
+                continue
+            if fn.class_name and "<locals>" not in fn.qualname and \
                     fn.name in catalog.loop_handler_methods and \
-                    derives(rel, fn.class_name, 0):
+                    derives(rel, fn.class_name, 0) or any(
+                    d in catalog.loop_decorators or index.bound_name(rel, d) in
+                    catalog.loop_decorators for d in fn.decorators
+                    if d.rsplit(".", 1)[-1] in ("tool", "resource", "prompt")):
+                # A sync `@mcp.tool()` of the MCP SDK's FastMCP, also on an instance made
+                # in another module (`from server import mcp`), also nested in the function
+                # that builds the server.
                 out.setdefault(rel, set()).add(i)
     return out
 

@@ -75,7 +75,7 @@ def test_a_handler_method_of_a_project_base_of_tornados_runs_on_the_loop(tmp_pat
                              ("OPT104", "RunHandler.get", 15, "manual")]
     report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
     (post,) = report.recommendations
-    assert "a plain handler method the web framework runs on its event loop" in post.message
+    assert "a plain `def` its framework runs on the event loop" in post.message
     assert "async" not in post.message.split("inside", 1)[1].split(":", 1)[0]
 
 
@@ -114,3 +114,51 @@ class UpdateModelsHandler(APIHandler):
     found = {r.symbol: (r.priority, "login path" in r.message) for r in report.recommendations}
     assert found == {"PostGitHubLoginHandler.post": ("medium", True),
                      "UpdateModelsHandler.post": ("high", False)}
+
+
+def test_a_sync_tool_of_the_mcp_sdks_fastmcp_runs_on_the_loop(tmp_path: Path):
+    # held-out S43e: mem0-mcp's nine sync tools call Mem0's hosted API; the MCP SDK's
+    # FastMCP (1.x) calls a sync tool inline on its event loop (python-sdk#1646). The
+    # separate `fastmcp` package runs sync tools in a worker thread: not reported.
+    server = '''import requests
+from fastmcp import FastMCP as ThreadedMCP
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("search")
+threaded = ThreadedMCP("other")
+
+
+@mcp.tool()
+def search(query: str) -> str:
+    return requests.get("https://api.example.com/search", params={"q": query}, timeout=10).text
+
+
+@threaded.tool()
+def search_threaded(query: str) -> str:
+    return requests.get("https://api.example.com/search", params={"q": query}, timeout=10).text
+
+
+def build():
+    server = FastMCP("nested")
+
+    @server.resource("config://app")
+    def config() -> str:
+        return requests.get("https://api.example.com/config", timeout=10).text
+
+    return server
+'''
+    tools = '''import subprocess
+
+from srv.server import mcp
+
+
+@mcp.tool()
+def run_git(args: list[str]) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=30).stdout
+'''
+    root = write(tmp_path / "repo", {"srv/__init__.py": "", "srv/server.py": server,
+                                     "srv/tools.py": tools})
+    found = _found(root, use_cache=False)
+    assert sorted(found) == [("OPT101", "build.<locals>.config", 24, "manual"),
+                             ("OPT101", "run_git", 8, "manual"),
+                             ("OPT101", "search", 11, "manual")]

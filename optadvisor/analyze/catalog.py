@@ -235,6 +235,9 @@ class Catalog:
     loop_handler_methods: frozenset[str] = frozenset()
     """`[async_io] loop_handler_methods`: the methods of a loop handler the framework calls
     per request or message (`get`, `post`, `on_message`, `prepare`)."""
+    loop_decorators: frozenset[str] = frozenset()
+    """`[async_io] loop_decorators`: decorators that register a plain `def` the framework
+    calls on its event loop's thread (the MCP SDK's `FastMCP.tool`)."""
     plain_receivers: frozenset[str] = frozenset()
     """`[async_io] plain_receivers`: receiver names whose methods the `[async_io] words` do
     not make requests of (`ctx.request_info`, `state.query`)."""
@@ -438,6 +441,7 @@ _WORD_LISTS = (
     ("async_io", "plain_receivers", "plain_receivers"),
     ("async_io", "loop_handlers", "loop_handlers"),
     ("async_io", "loop_handler_methods", "loop_handler_methods"),
+    ("async_io", "loop_decorators", "loop_decorators"),
     ("caches", "bounded_keys", "bounded_keys"), ("effects", "verbs", "effect_verbs"),
     ("ordered", "concurrent_reads", "concurrent_reads"), ("memoize", "words", "memo_words"),
 )

@@ -487,8 +487,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     # event loop (link.py decides, from the bases across the project): its calls are kept
     # as an async def's are.
     handler_methods = {i for i, fb in enumerate(funcs)
-                       if not fb.is_async and fb.name in catalog.loop_handler_methods
-                       and collector.class_base_chains.get(fb.class_name)}
+                       if not fb.is_async and (
+                           fb.name in catalog.loop_handler_methods
+                           and collector.class_base_chains.get(fb.class_name)
+                           or any(d and d[-1].rstrip("()") in _LOOP_DECORATOR_NAMES
+                                  for d in fb.decorators))}
     for cb in collector.calls:
         if cb.dead or _switched_off(cb, collector) or _missing_key(cb, collector):
             continue  # `if False:`: switched off (held-out T: 01's `time.sleep(10)`)
@@ -1222,6 +1225,12 @@ _STREAMED_RESPONSES = frozenset({"StreamingResponse", "FileResponse", "Streaming
 """Web framework responses that send a file handed to them: the server reads it as it sends,
 a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
+
+
+_LOOP_DECORATOR_NAMES = frozenset({"tool", "resource", "prompt"})
+"""Last names of the decorators that may register a plain `def` a framework calls on its
+event loop (`@mcp.tool()`, on an instance made in this or another module): link.py
+decides from what the decorator resolves to (`[async_io] loop_decorators`)."""
 
 
 _UNCACHING = frozenset({"no", "never", "skip", "bypass", "disable", "without", "clear",
