@@ -65,8 +65,9 @@ class FileInput:
     fresh_loop: frozenset[int] = frozenset()
     """Coroutines some project call runs on an event loop made for that call (link.py)."""
     uncalled: frozenset[int] = frozenset()
-    on_loop: frozenset[int] = frozenset()
     """Private functions nothing in the project names (link.py)."""
+    on_loop: frozenset[int] = frozenset()
+    """Plain `def`s a framework runs on its event loop (link.py's _loop_handler_methods)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""

@@ -807,8 +807,9 @@ class FileLinks:
     uncalled: frozenset[int] = frozenset()
     """Private functions (by index) that nothing in the project names (see _uncalled)."""
     on_loop: frozenset[int] = frozenset()
-    """Plain `def` handler methods (by index) a web framework runs on its event loop's
-    thread: `get`, `post`, `on_message` of a Tornado handler (see _loop_handler_methods)."""
+    """Plain `def`s (by index) a framework runs on its event loop's thread: `get`, `post`,
+    `on_message` of a Tornado handler, a sync tool of the MCP SDK's FastMCP (see
+    _loop_handler_methods)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -1527,15 +1528,17 @@ class IoReach:
 
 
 def _loop_handler_methods(index: ProjectIndex, catalog: Catalog) -> dict[str, set[int]]:
-    """Per file, the plain `def` methods a web framework runs on its event loop's thread:
-    those named as its handlers call (`get`, `post`, `on_message`) of a class that derives
-    from one of the catalog's loop handlers (`tornado.web.RequestHandler`), itself or
-    through project base classes in other files (held-out S43: mage-ai's API handlers
-    derive from its own `BaseHandler` in `server/api/base.py`). A project base is found by
-    its class name, in the file its resolved name's module points to."""
+    """Per file, the plain `def`s a framework runs on its event loop's thread: methods
+    named as its handlers call (`get`, `post`, `on_message`) of a class that derives from
+    one of the catalog's loop handlers (`tornado.web.RequestHandler`), itself or through
+    project base classes in other files (held-out S43: mage-ai's API handlers derive from
+    its own `BaseHandler` in `server/api/base.py`); and functions registered by one of
+    its loop decorators (the MCP SDK's `@mcp.tool()`). A project base is found by its class
+    name, in the file its resolved name's module points to."""
     out: dict[str, set[int]] = {}
     if not catalog.loop_handlers and not catalog.loop_decorators:
         return out
+    registrars = {d.rsplit(".", 1)[-1] for d in catalog.loop_decorators}
     classes: dict[str, list[tuple[str, str]]] = {}
     for rel, facts in index.facts.items():
         for qual, _ in facts.class_bases:
@@ -1578,7 +1581,7 @@ def _loop_handler_methods(index: ProjectIndex, catalog: Catalog) -> dict[str, se
                     derives(rel, fn.class_name, 0) or any(
                     d in catalog.loop_decorators or index.bound_name(rel, d) in
                     catalog.loop_decorators for d in fn.decorators
-                    if d.rsplit(".", 1)[-1] in ("tool", "resource", "prompt")):
+                    if d.rsplit(".", 1)[-1] in registrars):
                 # A sync `@mcp.tool()` of the MCP SDK's FastMCP, also on an instance made
                 # in another module (`from server import mcp`), also nested in the function
                 # that builds the server.

@@ -483,14 +483,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     receivers = _instance_receivers(collector)
     file_sessions = _file_sessions(collector)
     builds = {cb.index: cb for cb in collector.calls}
-    # A plain `def get(self)` of a class with bases may be a Tornado handler's, run on the
-    # event loop (link.py decides, from the bases across the project): its calls are kept
-    # as an async def's are.
+    # A plain `def get(self)` of a class with bases may be a Tornado handler's, and a plain
+    # `def` under `@<x>.tool()` an MCP FastMCP tool, run on the event loop (link.py decides,
+    # from the bases and what `<x>` is across the project): their calls are kept as an
+    # async def's are.
+    registrars = {d.rsplit(".", 1)[-1] for d in catalog.loop_decorators}
     handler_methods = {i for i, fb in enumerate(funcs)
                        if not fb.is_async and (
                            fb.name in catalog.loop_handler_methods
                            and collector.class_base_chains.get(fb.class_name)
-                           or any(d and d[-1].rstrip("()") in _LOOP_DECORATOR_NAMES
+                           or any(d and d[-1].rstrip("()") in registrars
                                   for d in fb.decorators))}
     for cb in collector.calls:
         if cb.dead or _switched_off(cb, collector) or _missing_key(cb, collector):
@@ -1225,12 +1227,6 @@ _STREAMED_RESPONSES = frozenset({"StreamingResponse", "FileResponse", "Streaming
 """Web framework responses that send a file handed to them: the server reads it as it sends,
 a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
-
-
-_LOOP_DECORATOR_NAMES = frozenset({"tool", "resource", "prompt"})
-"""Last names of the decorators that may register a plain `def` a framework calls on its
-event loop (`@mcp.tool()`, on an instance made in this or another module): link.py
-decides from what the decorator resolves to (`[async_io] loop_decorators`)."""
 
 
 _UNCACHING = frozenset({"no", "never", "skip", "bypass", "disable", "without", "clear",
