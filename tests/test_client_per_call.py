@@ -622,8 +622,7 @@ def test_a_client_built_under_a_class_flag_not_yet_set_is_built_once():
 def test_a_project_wrapper_of_an_asyncio_client_is_kept_per_event_loop(tmp_path):
     # held-out S43b: gpt4free's `StreamSession` wraps an aiohttp session; built per quota
     # check, it got "build it once", which breaks callers that run each call on a new loop.
-    from conftest import write
-    from optadvisor.api import ScanOptions, scan
+    from conftest import scan_tree, write
 
     root = write(tmp_path / "repo", {
         "app/__init__.py": "",
@@ -637,7 +636,5 @@ def test_a_project_wrapper_of_an_asyncio_client_is_kept_per_event_loop(tmp_path)
                         "    session = StreamSession()\n"
                         "    return await session.get(url)\n",
     })
-    recs = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
-                            select=("OPT201",))).recommendations
-    (quota,) = [r for r in recs if r.symbol == "get_quota"]
+    (quota,) = [r for r in scan_tree(root, "OPT201") if r.symbol == "get_quota"]
     assert "reuse one per event loop" in quota.message

@@ -1685,8 +1685,7 @@ def test_a_thread_between_a_lookup_and_a_store_of_shared_state_is_words():
 def test_a_module_of_queries_is_not_what_holds_the_session(tmp_path):
     # held-out S43c: cohere-toolkit's async routes call `conversation_crud.get(session,
     # ...)`; the advice said the module "was made elsewhere and holds a database connection".
-    from conftest import write
-    from optadvisor.api import ScanOptions, scan
+    from conftest import scan_tree, write
 
     root = write(tmp_path / "repo", {
         "app/__init__.py": "",
@@ -1698,9 +1697,7 @@ def test_a_module_of_queries_is_not_what_holds_the_session(tmp_path):
                          "async def get_conversation(session: Session, cid: str):\n"
                          "    return conversation_crud.get_conversation(session, cid)\n",
     })
-    recs = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
-                            select=("OPT104",))).recommendations
-    (rec,) = recs
+    (rec,) = scan_tree(root, "OPT104")
     assert rec.fix is not None and rec.fix.applicability == "manual"
     assert "The session it is given (`session`)" in rec.fix.message
     assert "`conversation_crud` was made elsewhere" not in rec.fix.message

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write
+from conftest import scan_tree, write
 
 from optadvisor.analyze.catalog import load_catalog
 from optadvisor.analyze.facts import _memoizing
-from optadvisor.api import ScanOptions, scan
 
 SPARK = '''import httpx
 import requests
@@ -71,8 +70,7 @@ class RemoteAPI:
 
 
 def _found(root: Path, select: tuple[str, ...]) -> list[tuple[str, str]]:
-    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=select))
-    return [(r.rule, r.symbol) for r in found.recommendations]
+    return [(r.rule, r.symbol) for r in scan_tree(root, *select)]
 
 
 def test_a_loop_over_a_coroutine_that_never_suspends_is_not_await_in_loop(tmp_path: Path):
@@ -212,7 +210,7 @@ async def answer(prompt, azure):
     return llm.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
 """
     root = write(tmp_path / "repo", {"charts.py": code})
-    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
+    found = scan_tree(root)
     # `source` is ChartCode in one branch and SystemMetrics in the other: each call runs
     # the `load` of the class bound just before it, so only the second branch's is file
     # work; a local bound to one of two catalog clients is a client call either way.

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write
+from conftest import scan_tree, write
 
-from optadvisor.api import ScanOptions, scan
 
 BASE = '''import tornado.web
 
@@ -60,10 +59,8 @@ def _tree(tmp_path: Path) -> Path:
 
 
 def _found(root: Path, **options) -> list[tuple[str, str, int, str]]:
-    report = scan(ScanOptions(paths=(root,), jobs=1, select=("OPT101", "OPT104"),
-                              **options))
     return [(r.rule, r.symbol, r.line, r.fix.applicability if r.fix else "")
-            for r in report.recommendations]
+            for r in scan_tree(root, "OPT101", "OPT104", **options)]
 
 
 def test_a_handler_method_of_a_project_base_of_tornados_runs_on_the_loop(tmp_path: Path):
@@ -73,8 +70,8 @@ def test_a_handler_method_of_a_project_base_of_tornados_runs_on_the_loop(tmp_pat
     # module; `describe` is no handler method and Registry no handler: not reported.
     assert sorted(found) == [("OPT101", "RunHandler.post", 11, "manual"),
                              ("OPT104", "RunHandler.get", 15, "manual")]
-    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
-    (post,) = report.recommendations
+    report = scan_tree(root, "OPT101")
+    (post,) = report
     assert "a plain `def` its framework runs on the event loop" in post.message
     assert "async" not in post.message.split("inside", 1)[1].split(":", 1)[0]
 
@@ -110,8 +107,8 @@ class UpdateModelsHandler(APIHandler):
         self.finish(requests.get("https://api.example.com/models", timeout=5).json())
 '''
     root = write(tmp_path / "repo", {"ext/__init__.py": "", "ext/handlers.py": code})
-    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
-    found = {r.symbol: (r.priority, "login path" in r.message) for r in report.recommendations}
+    report = scan_tree(root, "OPT101")
+    found = {r.symbol: (r.priority, "login path" in r.message) for r in report}
     assert found == {"PostGitHubLoginHandler.post": ("medium", True),
                      "UpdateModelsHandler.post": ("high", False)}
 
@@ -189,6 +186,6 @@ async def status():
     return requests.get("https://api.example.com/status", timeout=5).json()
 '''
     root = write(tmp_path / "repo", {"app/__init__.py": "", "app/routes.py": code})
-    report = scan(ScanOptions(paths=(root,), jobs=1, use_cache=False, select=("OPT101",)))
-    hint = {r.symbol: "declared with a plain `def`" in r.message for r in report.recommendations}
+    report = scan_tree(root, "OPT101")
+    hint = {r.symbol: "declared with a plain `def`" in r.message for r in report}
     assert hint == {"update_tool": False, "status": True}

@@ -1229,6 +1229,8 @@ a sync file in its thread pool (held-out eval H: open-interpreter's
 `StreamingResponse(open(path, "rb"))`)."""
 
 
+_MEMO_WORDS = frozenset({"cache", "cached", "memo", "memoize", "memoized"})
+"""Last words of a name that says it memoizes (`async_ttl_cache`, `lru_cache`)."""
 _UNCACHING = frozenset({"no", "never", "skip", "bypass", "disable", "without", "clear",
                         "invalidate", "evict", "bust", "purge", "reset", "flush", "refresh",
                         "update", "delete", "expire"})
@@ -1247,12 +1249,10 @@ def _memoizing(decorator: str, catalog: Catalog) -> bool:
     if last in catalog.memo_words:
         return True
     words = last.lower().strip("_").split("_")
-    return len(words) > 1 and words[-1] in ("cache", "cached", "memo", "memoize", "memoized") \
-        and not _UNCACHING.intersection(words)
+    return len(words) > 1 and words[-1] in _MEMO_WORDS and not _UNCACHING.intersection(words)
 
 
-_CACHE_WORDS = frozenset({"cache", "cached", "memo", "memoize", "memoized", "lazy", "once",
-                          "singleton"})
+_CACHE_WORDS = _MEMO_WORDS | {"lazy", "once", "singleton"}
 
 
 def _cached_factory(cb: CallBuild, names: dict[int, str]) -> bool:

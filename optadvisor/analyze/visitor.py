@@ -75,10 +75,10 @@ class FuncBuild:
     offloaded: bool = False
     types: dict[str, Chain] = field(default_factory=dict)
     retyped: dict[str, set[Chain]] = field(default_factory=dict)
-    returns: Chain = ()
-    """Its return annotation's chain (`-> BaseAPI`), () when it has none."""
     """Locals bound to more than one type in the function (`source = ChartCode(...)` in one
     branch, `source = SystemMetrics(...)` in another): every chain they were bound to."""
+    returns: Chain = ()
+    """Its return annotation's chain (`-> BaseAPI`), () when it has none."""
     entered: set[str] = field(default_factory=set)
     """Locals bound by a `with` / `async with` item (`as session`)."""
     local_names: set[str] = field(default_factory=set)

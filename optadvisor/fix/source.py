@@ -213,6 +213,16 @@ class FixSource:
         return names
 
     @cached_property
+    def import_bound(self) -> frozenset[str]:
+        """Names the module's top-level import statements bind (`from app import crud as
+        conversation_crud` -> `conversation_crud`): modules or what they export, not
+        objects this module made."""
+        if self.tree is None:
+            return frozenset()
+        return frozenset().union(*(_bound_by(stmt) for stmt in self.tree.body
+                                   if isinstance(stmt, (ast.Import, ast.ImportFrom))))
+
+    @cached_property
     def source_tools(self) -> frozenset[str]:
         """Functions handed to AutoGen's `FunctionTool(...)` in this module: AutoGen keeps
         their source text, which a config dump serializes and another process runs alone

@@ -81,16 +81,6 @@ def _thread_bound_result(call: object, statement: ast.stmt | None, scope: ast.AS
     return ""
 
 
-def _imported_names(tree: ast.AST | None) -> set[str]:
-    """The names a module's top-level imports bind (`from app.crud import conversation as
-    conversation_crud` -> `conversation_crud`)."""
-    names: set[str] = set()
-    for stmt in getattr(tree, "body", ()):
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".", 1)[0] for alias in stmt.names)
-    return names
-
-
 def _splits_check_and_store(statement: ast.stmt | None, scope: ast.AST | None) -> str:
     """`self.X` read before the statement and stored into (`self.X[k] = ...`) after it
     (`conn = self.pool.get(k)`, `if conn: return conn`, then the call, then
@@ -277,7 +267,7 @@ def build(ctx: FixContext) -> Fix:
                 else ""
             what = f"`{receiver}`" if receiver and len(receiver) <= 40 and \
                 "(" not in receiver else "The connection or session"
-            if receiver and receiver.split(".", 1)[0] in _imported_names(ctx.source.tree):
+            if receiver and receiver.split(".", 1)[0] in ctx.source.import_bound:
                 # `conversation_crud.get_conversation(session, ...)`: a module of functions;
                 # what holds the connection is the session handed to it (held-out S43c:
                 # cohere-toolkit's routes, told their CRUD modules held one).
