@@ -27,7 +27,7 @@ CALL_FIELDS = {
     "timeout": "str",
     "awaited": "bool", "in_async": "bool", "offloaded": "bool", "in_loop": "bool",
     "loop_depth": "int", "in_with": "bool", "stored": "bool", "assigned_to": "str",
-    "source": "str", "func_source": "str", "args_source": "str",
+    "source": "str", "func_source": "str", "func_shown": "str", "args_source": "str",
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_consumed": "bool", "via_loop_bound": "bool", "via_twin": "str",
@@ -513,6 +513,21 @@ class CallView:
         return self._parsed[0] or self.source
 
     @property
+    def func_shown(self) -> str:
+        """The callee as a message quotes it: on one line, and a builder chain's long or
+        multi-line arguments elided (`supabase.table("messages").insert(...).execute`, not
+        the dict literal the code spreads over four lines). Words only: a fix and the
+        fingerprint take func_source."""
+        text = self.func_source
+        if "\n" not in text and len(text) <= 100:
+            return text
+        try:
+            node = ast.parse("(" + text + ")", mode="eval").body
+        except SyntaxError:
+            return " ".join(text.replace("\\\n", " ").split())
+        return _shown(node, "(" + text + ")")
+
+    @property
     def args_source(self) -> str:
         _, args, kws = self._parsed
         return ", ".join([*args, *(_kw(k, v) for k, v in kws)])
@@ -594,6 +609,22 @@ def literal_says_effect(source: str, catalog: Catalog) -> bool:
     return method is not None and any(
         word in catalog.effect_verbs
         for word in name_words(method.group(1).rsplit(".", 1)[-1]))
+
+
+def _shown(node: ast.expr, text: str) -> str:
+    """A callee chain on one line, with each call's arguments kept when short and written
+    on one line, else `(...)`."""
+    if isinstance(node, ast.Attribute):
+        return f"{_shown(node.value, text)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        whole = ast.get_source_segment(text, node) or ""
+        func = ast.get_source_segment(text, node.func) or ""
+        args = whole[len(func):] if whole.startswith(func) else ""
+        if not args or "\n" in args or len(args) > 32:
+            args = "(...)" if node.args or node.keywords else "()"
+        return f"{_shown(node.func, text)}{args}"
+    segment = ast.get_source_segment(text, node) or ""
+    return " ".join(segment.replace("\\\n", " ").split())
 
 
 def io_evident(name: str, source: str, awaited: dict[str, Awaited],

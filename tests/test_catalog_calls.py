@@ -867,3 +867,18 @@ def test_a_writer_taking_the_file_second_into_a_buffer_is_no_file_work():
     facts = analyze_bytes("m.py", code.encode(), load_catalog(), 10**6)
     blocking = sorted((c.line, c.name) for c in facts.calls if c.blocking)
     assert blocking == [(9, "torch.save"), (10, "open")]
+
+
+def test_a_builder_chain_pattern_matches_any_middle_but_only_its_head_and_last():
+    from optadvisor.analyze.catalog import NameTable
+
+    table: NameTable[str] = NameTable()
+    table.add("supabase.Client.table().**.execute", "sent")
+    assert table.get("supabase.Client.table().select().eq().order().execute") == "sent"
+    assert table.get("supabase.Client.table().insert().execute") == "sent"
+    assert table.may_end("execute") and not table.may_end("select")
+    # The head must be the whole prefix, and only the last method sends.
+    assert table.get("supabase.Client.table().select().eq") is None
+    assert table.get("supabase.Client.tables().select().execute") is None
+    assert table.get("other.Client.table().select().execute") is None
+    assert table.get("supabase.Client.table().execute") is None  # nothing between: exact names

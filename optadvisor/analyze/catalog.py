@@ -2,7 +2,8 @@
 
 A name is looked up once per call site, so matching must cost a few dict probes: exact
 names in one dict, `prefix.*` patterns in another probed with each dotted prefix of the
-name, and `*.last` patterns by the name's last part.
+name, `*.last` patterns by the name's last part, and `prefix.**.last` patterns (a builder
+chain of any length that a last method sends) by the last part, then the prefix.
 """
 
 from __future__ import annotations
@@ -67,10 +68,17 @@ class NameTable(Generic[T]):
     exact: dict[str, T] = field(default_factory=dict)
     prefix: dict[str, T] = field(default_factory=dict)
     suffix: dict[str, T] = field(default_factory=dict)
+    chains: dict[str, list[tuple[str, T]]] = field(default_factory=dict)
+    """`prefix.**.last`, by last part: a query builder's chain (`supabase.Client.table().**.
+    execute`: `.table("t").select("*").eq("id", 1).execute()`) sends only at its last
+    method, whatever builder calls come between."""
 
     def add(self, pattern: str, value: T) -> None:
         self._tails = None
-        if pattern.endswith(".*"):
+        if ".**." in pattern:
+            head, last = pattern.split(".**.", 1)
+            self.chains.setdefault(last, []).append((head + ".", value))
+        elif pattern.endswith(".*"):
             self.prefix[pattern[:-2]] = value
         elif pattern.startswith("*."):
             self.suffix[pattern[2:]] = value
@@ -88,7 +96,7 @@ class NameTable(Generic[T]):
             return True
         if self._tails is None:
             self._tails = frozenset([*(name.rsplit(".", 1)[-1] for name in self.exact),
-                                     *self.suffix])
+                                     *self.suffix, *self.chains])
         return last in self._tails
 
     def get(self, name: str, suffixes: bool = True) -> T | None:
@@ -100,6 +108,11 @@ class NameTable(Generic[T]):
         hit = self.exact.get(name)
         if hit is not None:
             return hit
+        if self.chains:
+            dot = name.rfind(".")
+            for head, value in self.chains.get(name[dot + 1:], ()):
+                if name.startswith(head) and len(head) <= dot:
+                    return value
         if self.prefix:
             # A prefix never reaches past a call on an instance: `requests.Session.*` is
             # every Session method, not `requests.Session.get().json` (see names.py).
@@ -317,7 +330,8 @@ class Catalog:
         under (`requests`, `httpx`, `boto3`), and the standard library's; not builtins."""
         if self._roots is None:
             names = [*self.blocking.exact, *self.blocking.prefix, *self.clients.exact,
-                     *self.clients.prefix, *self.timeouts.exact, *self.timeouts.prefix]
+                     *self.clients.prefix, *self.timeouts.exact, *self.timeouts.prefix,
+                     *(head for heads in self.blocking.chains.values() for head, _ in heads)]
             # Builtins (`open`, `input`) are bound in every module.
             self._roots = frozenset({name.split(".", 1)[0] for name in names} |
                                     set(sys.stdlib_module_names)) - set(dir(builtins))

@@ -731,7 +731,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         span = positions.calls[lb.await_call] if lb.await_call >= 0 else (0, 0, 0, 0)
         loops.append(LoopFact(
             line=line, end_line=end_line, kind=lb.kind, function=lb.function, depth=lb.depth,
-            awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0,
+            awaits=lb.awaits, calls=lb.calls, per_item=lb.await_call >= 0 and not lb.single,
             # A container the body writes into and the await reads (`value = await
             # step.ainvoke(result); result[key] = value`): each step sees what the earlier
             # ones wrote (held-out S27: Upsonic's passthrough). Not the item itself

