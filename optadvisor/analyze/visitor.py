@@ -2388,9 +2388,7 @@ def _batches(node: cst.For) -> bool:
     """The loop's iterable makes batches: a stepped `range(0, n, size)`, a list of slices,
     `batched(texts, 64)`, `self.batchify(texts, n)`. (An item named as a batch — `for page
     in pages` — makes the loop `chunked` too.)"""
-    it = node.iter
-    while isinstance(it, cst.Call) and chain_of(it.func) in _WRAPPERS and it.args:
-        it = it.args[0].value  # `tqdm(range(0, n, size))` (held-out T: FastChat's embeddings)
+    it = _unwrapped(node.iter)  # `tqdm(range(0, n, size))` (held-out T: FastChat's embeddings)
     if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 3:
         return True
     if isinstance(it, (cst.ListComp, cst.GeneratorExp)) and isinstance(it.elt, cst.Subscript) \
@@ -2423,8 +2421,9 @@ def _fixed_count(it: cst.BaseExpression) -> bool:
 
 def _one_item(it: cst.BaseExpression) -> bool:
     """`results[:1]`, `items[0:1]`, `items[-1:]`, `[a]`, `range(1)`: at most one item
-    (held-out S44: a local agent fetched the page of `results[:1]` in a loop, read as an
-    await per item)."""
+    (held-out S44: a local agent fetched the page of `enumerate(results[:1], 1)` in a loop,
+    read as an await per item); through `enumerate`, a progress bar and the like."""
+    it = _unwrapped(it)
     if isinstance(it, cst.Subscript) and len(it.slice) == 1 and \
             isinstance(it.slice[0].slice, cst.Slice):
         part = it.slice[0].slice
@@ -2442,6 +2441,13 @@ def _one_item(it: cst.BaseExpression) -> bool:
         return isinstance(count, cst.Integer) and count.value == "1"
     return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and len(it.elements) == 1 and \
         not isinstance(it.elements[0], cst.StarredElement)
+
+
+def _unwrapped(it: cst.BaseExpression) -> cst.BaseExpression:
+    """What a loop iterates under `enumerate(...)`, a progress bar and the like (_WRAPPERS)."""
+    while isinstance(it, cst.Call) and chain_of(it.func) in _WRAPPERS and it.args:
+        it = it.args[0].value
+    return it
 
 
 _WRAPPERS = frozenset({("tqdm",), ("tqdm", "tqdm"), ("trange",), ("enumerate",),
