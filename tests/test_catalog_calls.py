@@ -882,3 +882,32 @@ def test_a_builder_chain_pattern_matches_any_middle_but_only_its_head_and_last()
     assert table.get("supabase.Client.tables().select().execute") is None
     assert table.get("other.Client.table().select().execute") is None
     assert table.get("supabase.Client.table().execute") is None  # nothing between: exact names
+
+
+def test_a_wait_that_may_time_out_does_not_end_the_child():
+    # `wait(timeout=5)` may raise with the child still running: what it has not written to
+    # its pipe yet is still to come, so the read after it waits (a plain `wait()` first
+    # would have let the read return at once).
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import subprocess
+
+        async def bounded(cmd):
+            process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            return process.stderr.read()
+
+        async def waited(cmd):
+            process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+            process.wait()
+            return process.stderr.read()
+    """), select=("OPT101",))
+    assert error is None
+    assert sorted((r.symbol, r.line) for r in recs) == [
+        ("bounded", 7), ("bounded", 10), ("waited", 14)]

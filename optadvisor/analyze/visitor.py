@@ -84,7 +84,8 @@ class FuncBuild:
     local_names: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
-    """Receivers this function has called `.kill()` on, so far in text order."""
+    """Receivers whose process has ended, so far in text order: `.kill()` called on them,
+    or a `subprocess.Popen` waited for or its stdout read to the end (_mark_ended)."""
     remembered: set[str] = field(default_factory=set)
     """Locals filled from state kept across calls (`cached = _CACHE.get(key)`): an early
     return guarded by one is a memo hit (eval I: onyx's per-tenant settings cache)."""
@@ -2469,7 +2470,8 @@ def _mark_ended(func: FuncBuild, chain: Chain, has_args: bool) -> None:
     waits)."""
     if not chain:
         return
-    if len(chain) > 1 and chain[-1] in ("wait", "communicate"):
+    if len(chain) > 1 and chain[-1] in ("wait", "communicate") and not has_args:
+        # (`wait(timeout=5)` may give up with the child still running.)
         owner = ".".join(chain[:-1])
     elif len(chain) > 2 and chain[-1] in ("read", "readlines") and not has_args and \
             chain[-2] == "stdout":
