@@ -911,3 +911,37 @@ def test_a_wait_that_may_time_out_does_not_end_the_child():
     assert error is None
     assert sorted((r.symbol, r.line) for r in recs) == [
         ("bounded", 7), ("bounded", 10), ("waited", 14)]
+
+
+def test_a_multi_line_chain_is_quoted_on_one_line_and_fixed_as_written():
+    # Held-out S44: ottomator's agents spread a Supabase query over five lines with
+    # backslashes, and an insert's dict over four: the message quoted all of it.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        from supabase import create_client
+
+        supabase = create_client("https://x.supabase.co", "key")
+
+        async def history(session_id, text):
+            supabase.table("messages").insert({
+                "session_id": session_id,
+                "text": text,
+            }).execute()
+            return supabase.table("messages") \\
+                .select("*") \\
+                .eq("session_id", session_id) \\
+                .execute()
+    """), select=("OPT101",))
+    assert error is None
+    first, second = sorted(recs, key=lambda r: r.line)
+    assert first.message.startswith(
+        '`supabase.table("messages").insert(...).execute` (supabase.create_client.')
+    assert second.message.startswith(
+        '`supabase.table("messages").select("*").eq("session_id", session_id).execute`')
+    # The fix still rewrites the code as written, line breaks and all.
+    assert second.fix is not None
+    (moved,) = [e for e in second.fix.edits if "to_thread" in e.content]
+    assert moved.content.endswith(".execute)") and "\\\n" in moved.content

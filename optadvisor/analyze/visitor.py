@@ -2408,16 +2408,24 @@ FIXED_ITEMS = 4
 """At most this many items in a literal display iterated by a `for`: a fixed count."""
 
 
+def _literal_count(it: cst.BaseExpression) -> int | None:
+    """How many items a literal iterable has: a tuple, list or set display with no
+    `*spread`, or `range(n)` of a literal n; None for anything else."""
+    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 1:
+        count = it.args[0].value
+        return int(count.evaluated_value) if isinstance(count, cst.Integer) else None
+    if isinstance(it, (cst.Tuple, cst.List, cst.Set)) and \
+            not any(isinstance(e, cst.StarredElement) for e in it.elements):
+        return len(it.elements)
+    return None
+
+
 def _fixed_count(it: cst.BaseExpression) -> bool:
     """`(stdout, stderr)`, `["a", "b", "c"]`: a literal tuple, list or set of at most
     FIXED_ITEMS items and no `*spread`; `range(3)`, a literal count as small (held-out
     S28b: cua's three attempts of an agent session count a catalog's lines each time)."""
-    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 1:
-        count = it.args[0].value
-        return isinstance(count, cst.Integer) and int(count.evaluated_value) <= FIXED_ITEMS
-    return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and \
-        0 < len(it.elements) <= FIXED_ITEMS and \
-        not any(isinstance(e, cst.StarredElement) for e in it.elements)
+    count = _literal_count(it)
+    return count is not None and count <= FIXED_ITEMS
 
 
 def _one_item(it: cst.BaseExpression) -> bool:
@@ -2426,22 +2434,15 @@ def _one_item(it: cst.BaseExpression) -> bool:
     read as an await per item); through `enumerate`, a progress bar and the like."""
     it = _unwrapped(it)
     if isinstance(it, cst.Subscript) and len(it.slice) == 1 and \
-            isinstance(it.slice[0].slice, cst.Slice):
-        part = it.slice[0].slice
-        lower, upper = part.lower, part.upper
-        if part.step is not None:
-            return False
-        if upper is None:
+            isinstance(it.slice[0].slice, cst.Slice) and it.slice[0].slice.step is None:
+        lower, upper = it.slice[0].slice.lower, it.slice[0].slice.upper
+        if upper is None:  # `[-1:]`
             return isinstance(lower, cst.UnaryOperation) and \
                 isinstance(lower.operator, cst.Minus) and \
                 isinstance(lower.expression, cst.Integer) and lower.expression.value == "1"
         return isinstance(upper, cst.Integer) and upper.value == "1" and (
             lower is None or isinstance(lower, cst.Integer) and lower.value == "0")
-    if isinstance(it, cst.Call) and chain_of(it.func) == ("range",) and len(it.args) == 1:
-        count = it.args[0].value
-        return isinstance(count, cst.Integer) and count.value == "1"
-    return isinstance(it, (cst.Tuple, cst.List, cst.Set)) and len(it.elements) == 1 and \
-        not isinstance(it.elements[0], cst.StarredElement)
+    return _literal_count(it) == 1
 
 
 def _unwrapped(it: cst.BaseExpression) -> cst.BaseExpression:
