@@ -694,7 +694,8 @@ def _set_links(item: FileInput, found: FileLinks) -> None:
     item.via, item.awaited, item.runs_once = found.via, found.awaited, found.runs_once
     item.alone, item.setup_only, item.wraps = found.alone, found.setup_only, found.wraps
     item.offloaded, item.fresh_loop = found.offloaded, found.fresh_loop
-    item.uncalled, item.on_loop = found.uncalled, found.on_loop
+    item.uncalled, item.on_loop, item.starts_alone = \
+        found.uncalled, found.on_loop, found.starts_alone
 
 def _changed_only(state: _Warm, sources: "_Sources",
                   digests: Mapping[str, str], cache: FactCache,

@@ -68,6 +68,8 @@ class FileInput:
     """Private functions nothing in the project names (link.py)."""
     on_loop: frozenset[int] = frozenset()
     """Plain `def`s a framework runs on its event loop (link.py's _loop_handler_methods)."""
+    starts_alone: frozenset[int] = frozenset()
+    """Coroutines alone on their loop until their first await (link.py's _starts_alone)."""
     fix_source: "FixSource | None" = None
     """The file as fix shapes read it, made when its first finding needs a fix."""
     digest: str = ""
@@ -157,7 +159,7 @@ class Engine:
         file_view = FileView(facts, item.source.component)
         functions = _FunctionViews(facts, self.catalog, item.runs_once, item.alone,
                                    item.setup_only, item.fresh_loop, item.uncalled,
-                                   item.on_loop)
+                                   item.on_loop, item.starts_alone)
         matches: list[tuple[CompiledRule, dict[str, Any], tuple[int, int, int, int], str]] = []
 
         call_rules = self.by_subject.get("call", ())
@@ -335,8 +337,10 @@ class _FunctionViews:
                  setup_only: frozenset[int] = frozenset(),
                  fresh_loop: frozenset[int] = frozenset(),
                  uncalled: frozenset[int] = frozenset(),
-                 on_loop: frozenset[int] = frozenset()) -> None:
+                 on_loop: frozenset[int] = frozenset(),
+                 starts_alone: frozenset[int] = frozenset()) -> None:
         self.facts = facts
+        self.starts_alone = starts_alone
         self.uncalled = uncalled
         self.on_loop = on_loop
         self.catalog = catalog
@@ -371,6 +375,7 @@ class _FunctionViews:
                                     fresh_loop=index in self.fresh_loop,
                                     uncalled=index in self.uncalled,
                                     on_loop=index in self.on_loop,
+                                    starts_alone=index in self.starts_alone,
                                     awaited_here=fact.name in self._awaited)
             self._views[index] = view
         return view

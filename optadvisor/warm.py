@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 14
+FORMAT = 15
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -76,7 +76,8 @@ helper runs in a worker thread (FileLinks.offloaded). 10: private functions noth
 project names (FileLinks.uncalled). 11: an awaited callee whether it queues on a handle its
 object holds (Awaited.ordered). 12: whether it waits for a rate limit (Awaited.paced). 13:
 whether it runs work concurrently itself (Awaited.concurrent). 14: plain handler methods a web
-framework runs on its event loop (FileLinks.on_loop)."""
+framework runs on its event loop (FileLinks.on_loop). 15: coroutines alone on their loop
+until their first await (FileLinks.starts_alone)."""
 RACY_NS = 3_000_000_000
 """A file changed less than this before a scan keeps no stat: its next scan hashes it.
 Covers file systems with coarse timestamps (FAT: 2 s) and a clock a little behind."""
@@ -259,7 +260,8 @@ def moved_links(form: list[Any] | None, moves: Mapping[str, Mapping[tuple[str, i
 def links_form(item: "FileInput") -> list[Any] | None:
     """What link found for a file, as JSON in a canonical order (None for nothing)."""
     if not (item.via or item.awaited or item.runs_once or item.alone or item.wraps
-            or item.offloaded or item.fresh_loop or item.uncalled or item.on_loop):
+            or item.offloaded or item.fresh_loop or item.uncalled or item.on_loop
+            or item.starts_alone):
         return None
     from optadvisor.models import VIA_FLAGS
 
@@ -272,7 +274,7 @@ def links_form(item: "FileInput") -> list[Any] | None:
             sorted(item.runs_once), sorted(item.alone), sorted(item.setup_only),
             [[index, found.kind, found.built] for index, found in sorted(item.wraps.items())],
             sorted(item.offloaded), sorted(item.fresh_loop), sorted(item.uncalled),
-            sorted(item.on_loop)]
+            sorted(item.on_loop), sorted(item.starts_alone)]
 
 
 def set_links(item: "FileInput", form: list[Any] | None) -> None:
@@ -281,8 +283,8 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
 
     if form is None:
         return
-    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled, on_loop = \
-        form
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled, on_loop, \
+        starts_alone = form
     item.via = {index: Via(tuple(Hop(*hop) for hop in chain), *rest)
                 for index, chain, *rest in via}
     item.awaited = {name: Awaited(*found[:5], tuple(found[5]), *found[6:])
@@ -295,6 +297,7 @@ def set_links(item: "FileInput", form: list[Any] | None) -> None:
     item.fresh_loop = frozenset(fresh_loop)
     item.uncalled = frozenset(uncalled)
     item.on_loop = frozenset(on_loop)
+    item.starts_alone = frozenset(starts_alone)
 
 
 def result_key(engine: str, item: "FileInput", links: list[Any] | None) -> str:
@@ -448,8 +451,8 @@ def _links(form: Any) -> list[Any] | None:
     from optadvisor.models import VIA_FLAGS, Via
 
     types = {name: type(getattr(Via((), "", ""), name)) for name in VIA_FLAGS}
-    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled, on_loop = \
-        _shape(form, 10)
+    via, awaited, once, alone, setup_only, wraps, offloaded, fresh_loop, uncalled, on_loop, \
+        starts_alone = _shape(form, 11)
     for row in _typed(via, list):
         index, chain, *flags = _shape(row, 2 + len(VIA_FLAGS))
         _typed(index, int)
@@ -468,7 +471,8 @@ def _links(form: Any) -> list[Any] | None:
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),
                   *_typed(offloaded, list), *_typed(fresh_loop, list),
-                  *_typed(uncalled, list), *_typed(on_loop, list)):
+                  *_typed(uncalled, list), *_typed(on_loop, list),
+                  *_typed(starts_alone, list)):
         _typed(index, int)
     for row in _typed(wraps, list):
         index, kind, built = _shape(row, 3)

@@ -494,3 +494,28 @@ def test_a_comprehension_target_is_per_item_whatever_a_module_name_of_its_spelli
         "    return evals\n")
     recs, error = scan_source(code, rel="pkg/digest.py", select=("OPT203",))
     assert error is None and recs == []
+
+
+def test_a_cache_on_a_method_of_a_private_singleton_keeps_nothing_alive():
+    # Held-out S45c: infinity's telemetry makes `_PostHogCapture` once, at module level;
+    # `@property @cache def anonymous_user_id(self)` holds that one instance, which lives
+    # as long as the module anyway. A public class (others may make more), one made again
+    # inside a function, or one a subclass derives from is still reported.
+    singleton = textwrap.dedent("""
+        from functools import cache
+
+        class _Capture:
+            @property
+            @cache
+            def anonymous_user_id(self):
+                return "x"
+
+        PostHog = _Capture()
+    """)
+    recs, _ = scan_source(singleton, select=("OPT205",))
+    assert recs == []
+    for changed in (singleton.replace("_Capture", "Capture"),
+                    singleton + "\ndef fresh():\n    return _Capture()\n",
+                    singleton + "\nclass _Other(_Capture):\n    pass\n"):
+        recs, _ = scan_source(changed, select=("OPT205",))
+        assert [r.rule for r in recs] == ["OPT205"], changed

@@ -945,3 +945,41 @@ def test_a_multi_line_chain_is_quoted_on_one_line_and_fixed_as_written():
     assert second.fix is not None
     (moved,) = [e for e in second.fix.edits if "to_thread" in e.content]
     assert moved.content.endswith(".execute)") and "\\\n" in moved.content
+
+
+def test_awaits_spread_over_lines_are_quoted_on_one_line():
+    # Held-out S45: Red-DiscordBot's await-in-loop and sequential-awaits messages quoted
+    # `self.ban_user(` and its keywords over four lines.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import httpx
+
+        client = httpx.AsyncClient(timeout=10)
+
+        async def profiles(members, days):
+            found = []
+            for member in members:
+                found.append(await client.get(
+                    f"https://example.com/users/{member}",
+                    params={"days": days, "fields": "name,email,avatar"},
+                ))
+            return found
+
+        async def three(a, b, c):
+            x = await client.get(
+                f"https://example.com/{a}", params={"verbose": True, "limit": 100},
+            )
+            y = await client.get(f"https://example.com/{b}")
+            z = await client.get(f"https://example.com/{c}")
+            return x, y, z
+    """), select=("OPT102", "OPT103"))
+    assert error is None
+    loop, group = sorted(recs, key=lambda r: r.line)
+    assert "awaits `client.get(...)` once per item" in loop.message
+    assert "\n" not in loop.message and "\n" not in group.message
+    assert '`client.get(...), client.get(f"https://example.com/{b}"), ' in group.message
+    # The fix still writes the calls as they are.
+    assert "params={" in group.snippet.after

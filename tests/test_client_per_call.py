@@ -640,3 +640,61 @@ def test_a_project_wrapper_of_an_asyncio_client_is_kept_per_event_loop(tmp_path)
     })
     (quota,) = [r for r in scan_tree(root, "OPT201") if r.symbol == "get_quota"]
     assert "reuse one per event loop" in quota.message
+
+
+def test_a_client_handed_to_an_object_that_ends_up_in_what_is_returned_is_kept():
+    # held-out S45: any-agent's A2A app factory builds its push sender around an
+    # httpx.AsyncClient (`serving_config.push_notifier_sender_type(httpx_client=...)`: a
+    # class held in a setting), the sender goes into the request handler and that into the
+    # returned app: the client lives as long as the app, it is not dropped per call.
+    assert _opt201("""
+        import httpx
+
+        async def get_app(agent, serving_config):
+            store = serving_config.store_type()
+            sender = serving_config.push_notifier_sender_type(
+                httpx_client=httpx.AsyncClient(), config_store=store)
+            handler = DefaultRequestHandler(agent_executor=agent, push_sender=sender)
+            return Application(http_handler=handler)
+    """) == []
+    # A helper function handed the client is not a holder: its result is what it fetched.
+    (found,) = _opt201("""
+        import httpx
+
+        async def get_status(url):
+            result = fetch_status(url, client=httpx.AsyncClient())
+            summary = summarize(result)
+            return Report(summary)
+    """)
+    assert found.line == 5
+
+
+def test_a_loop_that_times_its_samples_keeps_its_cold_connections():
+    # held-out S45: kirara-ai's npm mirror speed test opens a session per sample inside
+    # the timed region: a shared session would time warm connections and could pick the
+    # wrong mirror. A loop that only stamps its records with the time is no probe.
+    assert _opt201("""
+        import time
+        import aiohttp
+
+        async def registry_speed(registry, samples):
+            total = 0.0
+            for _ in range(samples):
+                start = time.perf_counter()
+                async with aiohttp.ClientSession() as session:
+                    await session.get(registry)
+                total += time.perf_counter() - start
+            return total
+    """) == []
+    (found,) = _opt201("""
+        import time
+        import aiohttp
+
+        async def fetch_all(urls):
+            rows = []
+            for url in urls:
+                async with aiohttp.ClientSession() as session:
+                    rows.append({"at": time.time(), "body": await (await session.get(url)).text()})
+            return rows
+    """)
+    assert found.line == 8

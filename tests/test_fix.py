@@ -50,6 +50,23 @@ def test_blocking_call_without_timeout_is_one_site_with_both_fixes():
     assert "await asyncio.to_thread(requests.get, url, timeout=30)" in rec.snippet.after
 
 
+def test_a_name_the_call_already_reads_is_not_one_the_change_adds():
+    # Held-out S45c: hugchat's `get_conversation_info(self, conversation=None)` reads
+    # `conversation.id` in the request it makes, and the module binds `conversation =
+    # Conversation` too; adding a timeout was held back as an UnboundLocalError.
+    rec = fix_of("""
+        import requests
+        conversation = dict
+        def info(conversation=None):
+            if conversation is None:
+                conversation = current()
+            return requests.get(f"https://example.com/{conversation.id}", headers=conversation.headers)
+    """, "OPT202")
+    assert "UnboundLocalError" not in rec.fix.message
+    assert rec.fix.edits
+    assert "timeout=" in rec.snippet.after
+
+
 def test_a_module_the_function_also_imports_itself_is_not_used_by_the_change():
     # Held-out S36: UFO's device service does `import asyncio` under `if auto_connect:`
     # below the blocking call; `asyncio` is then local to the whole function and the
@@ -843,6 +860,10 @@ def test_offloads_that_would_break_or_do_nothing_are_advice_in_words():
     assert "iterator" in by_rule["OPT101"].fix.message
     assert by_rule["OPT201"].fix.applicability == "manual"
     assert "imported inside the function" in by_rule["OPT201"].fix.message
+    # Not "import it at module level": a local import may be an optional dependency
+    # (held-out S45: agentlego's openai); a cached factory that imports it works either way.
+    assert "import it at module level" not in by_rule["OPT201"].fix.message
+    assert "factory that does the same import" in by_rule["OPT201"].fix.message
 
 
 def test_starting_a_process_is_not_waiting_for_it():

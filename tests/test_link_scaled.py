@@ -64,3 +64,48 @@ def test_scaled_file_work_is_reported_through_helpers_in_other_files(tmp_path):
     walk = [hop["name"] for hop in found[("app/service.py", "stats")].evidence["via"]]
     assert walk == ["report", "usage", "os.walk"]  # not the stats made before it
     assert "grows with the data" in found[("app/service.py", "history")].message
+
+
+def test_a_helper_reaching_both_a_file_and_a_request_is_reported_for_the_request():
+    # Held-out S45: ChatGPT-Telegram-Bot's `update_info_message` reads the user's config
+    # file and checks GitHub for a new version with `requests.get` (no timeout) on every
+    # /info; the chain shown was the config read (OPT105, low), not the request that can
+    # hang the bot (OPT104).
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": '''import json
+import requests
+
+
+class Users:
+    def get_config(self, user_id, key):
+        with open(f"/data/{user_id}.json") as f:
+            return json.load(f)[key]
+
+
+users = Users()
+
+
+def check_for_updates():
+    return requests.get("https://example.com/version", timeout=10).text
+
+
+def update_info_message(user_id):
+    key = users.get_config(user_id, "api_key")
+    return f"{key} {check_for_updates()}"
+''',
+        "app/bot.py": '''from app.config import update_info_message
+
+
+async def info(update, context):
+    await context.bot.send_message(text=update_info_message(update.chat_id))
+''',
+    }
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write(Path(tmp), files)
+        found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
+    assert [(r.rule, r.path, r.line) for r in found] == [("OPT104", "app/bot.py", 5)]
+    assert "check_for_updates → requests.get" in found[0].message

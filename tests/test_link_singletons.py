@@ -93,3 +93,43 @@ def test_a_library_instance_imported_from_a_project_module_is_the_library_call(t
     found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
     assert [(r.rule, r.path, r.line) for r in found] == [("OPT104", "main.py", 5)]
     assert "agno.team.team.Team.run" in found[0].message
+
+
+def test_a_sync_helper_of_a_module_named_for_an_api_is_no_evidence_of_awaited_io(
+        tmp_path: Path):
+    """Held-out S45: Red-DiscordBot's playlist converter awaits the three scopes one after
+    another through `get_all_playlist_converter`, whose only awaited call is a project
+    coroutine that runs sqlite3 on the loop; its sync call of `.api_utils.
+    prepare_config_scope` (a module named for an API, not a client) read as I/O, and
+    gathering the three was advised. Only what a coroutine awaits says it awaits I/O."""
+    root = write(tmp_path / "repo", {
+        "audio/__init__.py": "",
+        "audio/api_utils.py": "def prepare_scope(scope):\n    return scope.upper()\n",
+        "audio/wrapper.py": "import asyncio\nimport sqlite3\n\n\nclass PlaylistWrapper:\n"
+                            "    async def fetch_all(self, scope):\n"
+                            "        rows = sqlite3.connect('p.db').execute('SELECT 1').fetchall()\n"
+                            "        await asyncio.sleep(0)  # gives the loop away: it suspends\n"
+                            "        return rows\n",
+        "audio/iface.py": "from .api_utils import prepare_scope\n"
+                          "from .wrapper import PlaylistWrapper\n\n\n"
+                          "async def get_all(scope, playlist_api: PlaylistWrapper):\n"
+                          "    scope = prepare_scope(scope)\n"
+                          "    return await playlist_api.fetch_all(scope)\n",
+        "audio/convert.py": "from .iface import get_all\n\n\n"
+                            "async def convert(api):\n"
+                            "    found = await get_all('global', api)\n"
+                            "    guild = await get_all('guild', api)\n"
+                            "    user = await get_all('user', api)\n"
+                            "    return found + guild + user\n",
+    })
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                             select=("OPT102",))).recommendations
+    assert not found
+    # The same helper awaiting an HTTP client is I/O worth overlapping.
+    write(root, {"audio/iface.py": "import httpx\nfrom .api_utils import prepare_scope\n\n\n"
+                                   "async def get_all(scope, client: httpx.AsyncClient):\n"
+                                   "    scope = prepare_scope(scope)\n"
+                                   "    return await client.get(f'https://x.test/{scope}')\n"})
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1,
+                             select=("OPT102",))).recommendations
+    assert [(r.path, r.line) for r in found] == [("audio/convert.py", 5)]

@@ -261,3 +261,67 @@ class JobsResource(SparkChild):
     root = write(tmp_path / "repo", {"spark/__init__.py": "", "spark/api.py": base,
                                      "spark/mixin.py": mixin, "spark/resource.py": resource})
     assert _found(root, ("OPT103",)) == []
+
+
+MIXINS = {
+    "cog/__init__.py": "",
+    "cog/abc.py": '''from abc import ABC, abstractmethod
+
+
+class MixinMeta(ABC):
+    @abstractmethod
+    async def _build_search_page(self, ctx, tracks, page):
+        raise NotImplementedError()
+
+    @abstractmethod
+    async def _fetch_page(self, ctx, page):
+        raise NotImplementedError()
+''',
+    "cog/formatting.py": '''import asyncio
+
+from .abc import MixinMeta
+
+
+class Formatting(MixinMeta):
+    async def _build_search_page(self, ctx, tracks, page):
+        text = ""
+        for track in tracks[page * 5:page * 5 + 5]:
+            await asyncio.sleep(0)
+            text += str(track)
+        return text
+''',
+    "cog/fetching.py": '''from .abc import MixinMeta
+
+
+class Fetching(MixinMeta):
+    async def _fetch_page(self, ctx, page):
+        return await self.http_client.get(f"https://example.com/{page}")
+''',
+    "cog/commands.py": '''from .abc import MixinMeta
+
+
+class Commands(MixinMeta):
+    async def pages(self, ctx, tracks):
+        found = []
+        for page in range(len(tracks) // 5 + 1):
+            found.append(await self._build_search_page(ctx, tracks, page))
+        return found
+
+    async def remote(self, ctx, tracks):
+        found = []
+        for page in range(len(tracks) // 5 + 1):
+            found.append(await self._fetch_page(ctx, page))
+        return found
+''',
+}
+
+
+def test_an_abstract_coroutine_whose_implementations_reach_no_io_is_no_await_in_loop(
+        tmp_path: Path):
+    # held-out S45: Red-DiscordBot's cogs are mixins; `self._build_search_page` resolves to
+    # MixinMeta's abstract method, whose one implementation formats text (it suspends at
+    # `async for` over AsyncIter, and reaches no I/O): gathering the pages overlaps nothing.
+    # The abstract `_fetch_page`, implemented with an HTTP client, is reported.
+    root = write(tmp_path / "repo", MIXINS)
+    found = [(r.rule, r.path, r.symbol) for r in scan_tree(root, "OPT103")]
+    assert found == [("OPT103", "cog/commands.py", "Commands.remote")]

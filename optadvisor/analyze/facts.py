@@ -534,6 +534,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, rare=cb.rare)
         if fact is not None and fact.blocking and cb.ready:
             fact = replace(fact, ready=True)
+        if fact is not None and cb.early:
+            fact = replace(fact, early=True)
+        if fact is not None and (fact.client or fact.constructs) and cb.loop is not None \
+                and cb.loop.timed:
+            fact = replace(fact, timed=True)
         node = collector.call_nodes[cb.index]
         if fact is not None and (fact.client or fact.timeout) and (
                 _in_process(node) or (cb.function, cb.target) in file_sessions
@@ -1355,14 +1360,21 @@ def _escape(fact: CallFact, cb: CallBuild, collector: FactCollector,
 
 
 def _local_kept(target: str, function: int, collector: FactCollector, names: dict[int, str],
-                catalog: Catalog) -> bool:
+                catalog: Catalog, depth: int = 0) -> bool:
     """The local `target` outlives the call of `function`: returned or stored, handed to a
     call whose result is returned or stored, or to a client (`return Wrapper(client=c)`),
-    or the receiver of a client built and kept (`return session.client("s3")`)."""
+    or the receiver of a client built and kept (`return session.client("s3")`); or handed
+    to an object a local holds that is itself kept so (`handler = Handler(sender=s)` then
+    `return App(handler)`; held-out S45: any-agent's A2A app keeps its push sender's client).
+    """
     fb = collector.functions[function]
     if target in fb.returned_names or target in fb.escaped_names:
         return True
     for other in collector.calls_in(function):
+        if depth < _HOLDER_DEPTH and target in other.arg_names and other.target and \
+                other.target != target and _makes_object(names.get(other.index, "")) and \
+                _local_kept(other.target, function, collector, names, catalog, depth + 1):
+            return True
         # Through a local too: `client = session.client(...)` ... `return client`
         # (held-out Y: awslabs/mcp's client cache builds a session per miss).
         kept = other.returned or other.lazy or bool(other.target) and (
@@ -1400,15 +1412,19 @@ def _kept_holder(cb: CallBuild, builds: dict[int, CallBuild], collector: FactCol
 
 
 _MAKER_WORDS = frozenset({"factory", "make", "build", "new", "from"})
+_HOLDER_DEPTH = 3
+"""Objects made around one another (sender, handler, app) followed to what keeps them."""
 
 
 def _makes_object(name: str) -> bool:
     """A class (`Wrapper`) or a function named for making one (`llm_factory`,
-    `make_agent`): what it returns holds what it was given. Not `create`: an API helper
-    creates a completion with the client (held-out S34c: openai/evals'
+    `make_agent`), or a class held in a setting (`config.sender_type(...)`, `self.
+    client_cls(...)`): what it returns holds what it was given. Not `create`: an API
+    helper creates a completion with the client (held-out S34c: openai/evals'
     `openai_completion_create_retrying(OpenAI(...), ...)` per sample)."""
     last = name.rsplit(".", 1)[-1].rstrip("()")
-    return last[:1].isupper() or bool(_MAKER_WORDS.intersection(name_words(last)))
+    return last[:1].isupper() or bool(_MAKER_WORDS.intersection(name_words(last))) or \
+        last.endswith(("_cls", "_class", "_type")) or last in ("cls", "klass")
 
 
 def _read_by_handler(cb: CallBuild, collector: FactCollector) -> bool:

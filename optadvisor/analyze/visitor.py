@@ -23,7 +23,7 @@ from optadvisor.analyze.retries import RetryShape, first_success, is_division, r
 from optadvisor.analyze.walk import children_of
 from optadvisor.analyze.names import (
     UNKNOWN, Chain, Statement, annotation_chain, await_statement, call_statement, chain_of,
-    descendants, dotted, entered_call, names_read, plain_statement, receiver_names,
+    descendants, dotted, entered_call, is_clock_call, names_read, plain_statement, receiver_names,
     serialized, stored_call, stored_calls,
 )
 
@@ -123,6 +123,10 @@ class FuncBuild:
     spawns_open: bool = False
     """Of spawns: work that may outlive the statement starting it (a task created, a
     TaskGroup, `wait`/`as_completed` over tasks): anything but an awaited `gather`."""
+    suspended: bool = False
+    """Of a coroutine: the visit has passed a point where it may suspend (an await, an
+    `async for` / `async with`, a yield) or a task it started; calls met before it are
+    CallBuild.early."""
     timeout_sources: set[str] = field(default_factory=set)
     """Dotted names this function passes as a `...timeout=` keyword (`timeout=self.timeout`)."""
     db_receivers: set[str] = field(default_factory=set)
@@ -206,6 +210,9 @@ class CallBuild:
     """Inside a `with open(...)` block of its function (or a later item of that `with`)."""
     dead: bool = False
     """Under `if False:` / `if 0:`: code switched off, never run."""
+    early: bool = False
+    """Made in a coroutine before its first suspension point, outside loops and lambdas
+    (CallFact.early)."""
     flag: str = ""
     """In the body of `if NAME:` inside a function: NAME (build_facts checks whether the
     module binds it once, to `False`)."""
@@ -386,6 +393,9 @@ class LoopBuild:
     waits: bool = False
     """A call named for waiting or backing off (`self._wait_for_reconnect(delay)`,
     `backoff(attempt)`) in the loop's own body: the loop is paced by it."""
+    timed: bool = False
+    """The loop's own body takes a clock difference (`time.time() - start`): it measures
+    its iterations (a latency probe, a benchmark)."""
     retry: RetryShape | None = None
     fallback: bool = False
     """Leaves on the first item that works, goes on when one fails (retries.first_success)."""
@@ -496,6 +506,8 @@ class FactCollector(cst.CSTVisitor):
         """Lambdas handed as an argument: (the call's index, position or -1, keyword)."""
         self._host_stack: list[tuple[int, int, str] | None] = []
         self._lambda_params: list[set[str]] = []
+        self._early_open: dict[int, CallBuild] = {}
+        """Early calls whose node is being visited (an await in their arguments runs first)."""
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
         self._dead_bodies: set[int] = set()
@@ -1209,10 +1221,24 @@ class FactCollector(cst.CSTVisitor):
             self._module_loop_depth -= 1
         self._loop_stack.pop()
 
+    def _suspend(self) -> None:
+        """An await, `async for`/`async with` or yield of the current function, or a task it
+        starts: other tasks may run (or wait to run) from here on, and an early call whose
+        arguments hold it runs after it (`requests.get(await next_url())`). A blocking call
+        after `create_task(...)` keeps the task from running meanwhile."""
+        func = self._func()
+        if func is None or func.suspended:
+            return
+        func.suspended = True
+        for build in self._early_open.values():
+            if build.function == self._fidx:
+                build.early = False
+
     def _async_statement(self) -> None:
         """`async for` / `async with` awaits too (each step, the enter and the exit)."""
         func = self._func()
         if func is not None:
+            self._suspend()
             func.awaits += 1
             if self._in_shared_lock():
                 func.serial_awaits += 1
@@ -1490,6 +1516,7 @@ class FactCollector(cst.CSTVisitor):
     def visit_Await(self, node: cst.Await) -> None:
         self._filled.clear()  # other tasks run at an await: they may empty the queue again
         func = self._func()
+        self._suspend()
         if func is not None and (func.memo_guard or (
                 self._lazy_ifs and self._lazy_ifs[-1][1] == self._fidx)):
             func.lazy_init = True
@@ -1722,6 +1749,12 @@ class FactCollector(cst.CSTVisitor):
             run.append(item)
         close()
 
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Subtract) and is_clock_call(node.left):
+            loop = self._own_loop()
+            if loop is not None:
+                loop.timed = True
+
     def _own_loop(self) -> LoopBuild | None:
         """The innermost loop, if it belongs to the current function (not to an outer
         function around a nested def)."""
@@ -1853,6 +1886,8 @@ class FactCollector(cst.CSTVisitor):
         func = self._func()
         if func is not None:
             func.yields = True
+            if func.is_async:
+                self._suspend()  # an async generator's consumer runs other tasks meanwhile
         # What a generator yields goes to its consumer, as a return value does (a
         # context-manager or dependency factory: `async with Client() as c: yield c`).
         value = node.value
@@ -1869,6 +1904,7 @@ class FactCollector(cst.CSTVisitor):
                 loop.yields = True
 
     def leave_Call(self, original_node: cst.Call) -> None:
+        self._early_open.pop(id(original_node), None)
         if id(original_node) in self._branch_calls:
             self._branch(-1)
         if self._gathers and self._gathers[-1][0] == id(original_node):
@@ -1944,6 +1980,7 @@ class FactCollector(cst.CSTVisitor):
                 chain[-1] in _ASYNCIO_SPAWNS
                 and self.imports.get(chain[0], chain[0]).startswith("asyncio"))):
             func.spawns = True
+            self._suspend()
             if chain[-1] in ("create_task", "ensure_future", "start_soon"):
                 # A loop that starts tasks drives its concurrency itself: what it awaits per
                 # item prepares them (held-out T: FastChat's completions, a task per prompt).
@@ -2204,6 +2241,12 @@ class FactCollector(cst.CSTVisitor):
             # function calls runs on a miss only, as under `if self._x is None:` (held-out
             # S41: open-notebook's version check, cached a day, builds a client per fetch).
             func.lazy_call_chains.append(chain)
+        if func is not None and func.is_async and not func.suspended and depth == 0 and \
+                not self._lambda_params and not self._comp_targets:
+            # Before the coroutine's first await, and before it starts a task, nothing of
+            # its own waits on the loop (link.py's starts_alone).
+            self.calls[-1].early = True
+            self._early_open[id(node)] = self.calls[-1]
         if id(node) in self._with_items:
             self._builds[id(node)] = self.calls[-1]
         if func is not None and last == "kill" and len(chain) > 1:

@@ -105,13 +105,23 @@ def _build(call: ShapeCall, span: Span, source: FixSource, catalog: Catalog, pat
     return fix
 
 
+_ROOTS = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
+"""The first names of dotted uses (`asyncio` of `asyncio.to_thread`)."""
+
+
 def _shadowed_modules(source: FixSource, fix: Fix, span: Span) -> str:
     """A module name the change uses (`asyncio.to_thread`) that the function around the site
     binds itself (`import asyncio` further down, in one branch): Python makes it local to
     the whole function, so the module-level import does not reach the new code (held-out
     S36: UFO's device service imports asyncio under `if auto_connect:` below the call)."""
-    used = {name for edit in fix.edits
-            for name in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\.", edit.content)}
+    # What the change adds, not what it carries over from the code it replaces (held-out
+    # S45c: hugchat's `conversation.id`, a parameter the call already read, is also a
+    # module-level name; a timeout added to the call read as an UnboundLocalError).
+    used: set[str] = set()
+    for edit in fix.edits:
+        replaced = source.segment((edit.line, edit.column, edit.end_line, edit.end_column)) \
+            if (edit.line, edit.column) != (edit.end_line, edit.end_column) else ""
+        used |= set(_ROOTS.findall(edit.content)) - set(_ROOTS.findall(replaced))
     used &= source.module_names | {name for edit in fix.edits
                                    for name in re.findall(r"^import (\w+)", edit.content,
                                                           re.MULTILINE)}

