@@ -284,6 +284,10 @@ class CallFact:
     """`name=True` / `name=False` for the keyword arguments it passes as a literal bool,
     space-separated (`is_valid_url(url, check_reachability=False)`: link matches
     FunctionFact.exit_flag). A string, not a tuple: call rows decode without conversion."""
+    exit_waits: bool = False
+    """An executor a sync `with` of a coroutine enters, whose block submits work and never
+    waits for it (`with ThreadPoolExecutor() as pool: pool.submit(save, row)`): leaving
+    the block waits for the work, on the event loop (blocking "thread")."""
     timed: bool = False
     """Of a client: built in a loop that times its iterations (`elapsed = time.time() -
     start`): a latency probe or a benchmark, whose cold connection is part of what it

@@ -983,3 +983,40 @@ def test_awaits_spread_over_lines_are_quoted_on_one_line():
     assert '`client.get(...), client.get(f"https://example.com/{b}"), ' in group.message
     # The fix still writes the calls as they are.
     assert "params={" in group.snippet.after
+
+
+def test_an_executor_block_that_never_waits_blocks_at_its_exit():
+    # Held-out S45: Red-DiscordBot's audio cog submits each SQLite write to a one-thread
+    # pool in a plain `with` of a coroutine; leaving the block waits for it on the loop.
+    # A block that waits itself (`as_completed`) is reported there, once; a pool the block
+    # awaits through `run_in_executor`, or one in a plain def, is not reported.
+    import textwrap
+
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import asyncio
+        import concurrent.futures
+        from concurrent.futures import ThreadPoolExecutor
+
+        async def played(db, row):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(db.execute, "INSERT INTO played VALUES (?)", row)
+
+        async def fetched(db):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                for future in concurrent.futures.as_completed([pool.submit(db.execute, "SELECT 1")]):
+                    return future.result()
+
+        async def awaited(db):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                return await asyncio.get_running_loop().run_in_executor(pool, db.execute, "SELECT 1")
+
+        def plain(db, row):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(db.execute, "INSERT INTO played VALUES (?)", row)
+    """), select=("OPT101",))
+    assert error is None
+    assert sorted((r.symbol, r.line) for r in recs) == [("fetched", 12), ("played", 7)]
+    played = next(r for r in recs if r.symbol == "played")
+    assert "leaving its `with` block waits for the work submitted to the pool" in played.message

@@ -536,6 +536,11 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, ready=True)
         if fact is not None and cb.early:
             fact = replace(fact, early=True)
+        if fact is not None and cb.exit_waits and not fact.blocking:
+            fact = replace(fact, blocking="thread", exit_waits=True, replacement=(
+                "`await asyncio.to_thread(fn, *args)` for the work submitted (or `await "
+                "asyncio.get_running_loop().run_in_executor(pool, fn, *args)`): leaving the "
+                "`with` block waits for it on the event loop"))
         if fact is not None and (fact.client or fact.constructs) and cb.loop is not None \
                 and cb.loop.timed:
             fact = replace(fact, timed=True)

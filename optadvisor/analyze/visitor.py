@@ -213,6 +213,9 @@ class CallBuild:
     early: bool = False
     """Made in a coroutine before its first suspension point, outside loops and lambdas
     (CallFact.early)."""
+    exit_waits: bool = False
+    """An executor a sync `with` in a coroutine enters, whose block submits work and never
+    waits for it: the block's exit does (CallFact.exit_waits)."""
     flag: str = ""
     """In the body of `if NAME:` inside a function: NAME (build_facts checks whether the
     module binds it once, to `False`)."""
@@ -507,6 +510,8 @@ class FactCollector(cst.CSTVisitor):
         self._host_stack: list[tuple[int, int, str] | None] = []
         self._lambda_params: list[set[str]] = []
         self._early_open: dict[int, CallBuild] = {}
+        self._exit_waits: set[int] = set()
+        """Executor calls a sync `with` of a coroutine enters (see _exit_waits)."""
         """Early calls whose node is being visited (an await in their arguments runs first)."""
         # Per-node marks set by parents before their children are visited.
         self._awaited: set[int] = set()
@@ -1097,6 +1102,9 @@ class FactCollector(cst.CSTVisitor):
             elif item.asname and isinstance(item.asname.name, cst.Name):
                 self._bind_local(item.asname.name.value)
         self._handoffs.append(handoff)
+        func = self._func()
+        if node.asynchronous is None and func is not None and func.is_async:
+            self._exit_waits.update(_exit_waits(node))
         locks = [item.item for item in node.items if _is_lock(item.item)]
         # A semaphore slot held around a loop bounds the work on purpose (held-out S28:
         # cua's app enrichment queries one app's searches in turn under its slot, "keeps
@@ -2197,7 +2205,7 @@ class FactCollector(cst.CSTVisitor):
             kwargs=tuple(kwargs), none_kwargs=tuple(none_kwargs), flags=tuple(flags),
             positional=positional,
             dynamic_args=dynamic_args, target=self._targets.get(id(node), ""),
-            handoff=any(self._handoffs),
+            handoff=any(self._handoffs), exit_waits=id(node) in self._exit_waits,
             returned=id(node) in self._returned, arg_of=self._arg_of.get(id(node), -1),
             arg_position=self._arg_position.get(id(node), -1),
             arg_names=tuple(arg_names), passes=tuple(passes), reads=reads,
@@ -3254,6 +3262,39 @@ def _falsy(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Integer):
         return node.value == "0"
     return isinstance(node, cst.SimpleString) and node.raw_value in ("", "0", "false", "False")
+
+
+_POOLS = frozenset({"ThreadPoolExecutor", "ProcessPoolExecutor"})
+_FUTURE_WAITS = frozenset({"result", "exception", "as_completed", "wait", "shutdown", "map"})
+"""Calls that wait for work handed to a pool (or hand it over and wait, `pool.map`)."""
+
+
+def _exit_waits(node: cst.With) -> list[int]:
+    """The executors (`with ThreadPoolExecutor(max_workers=1) as pool:`) whose block submits
+    work (`pool.submit(...)`) and neither awaits nor waits for it: leaving the block waits
+    for it all (`shutdown(wait=True)`), on the thread that left it (held-out S45:
+    Red-DiscordBot's audio cog records every track played that way, on its event loop)."""
+    out = []
+    for item in node.items:
+        call = item.item
+        if not (isinstance(call, cst.Call) and item.asname
+                and isinstance(item.asname.name, cst.Name)
+                and (chain_of(call.func) or ("",))[-1] in _POOLS):
+            continue
+        pool = item.asname.name.value
+        submits = waits = False
+        for sub in descendants(node.body):
+            if isinstance(sub, (cst.Await, cst.FunctionDef, cst.Lambda, cst.Yield)):
+                waits = True  # awaited (`run_in_executor(pool, ...)`) or run elsewhere
+            elif isinstance(sub, cst.Call):
+                chain = chain_of(sub.func) or ()
+                if chain == (pool, "submit"):
+                    submits = True
+                elif chain and chain[-1] in _FUTURE_WAITS:
+                    waits = True
+        if submits and not waits:
+            out.append(id(call))
+    return out
 
 
 _SPAWNS = frozenset({"gather", "create_task", "ensure_future", "start_soon", "TaskGroup",
