@@ -42,7 +42,8 @@ VIRTUAL_ENVIRONMENT = "virtual-environment"
 INSTALLED = "installed-packages"
 TOOLS = "tool-directory"
 SHADOWED = "shadowed-module"
-EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS, SHADOWED)
+BUILD_COPY = "build-copy"
+EXCLUSION_REASONS = (VIRTUAL_ENVIRONMENT, INSTALLED, TOOLS, SHADOWED, BUILD_COPY)
 """Why default excludes dropped files: keys of Summary.excluded_by_default."""
 
 
@@ -147,6 +148,14 @@ def discover(paths: list[Path], config: Config) -> Discovery:
         # module never runs (a leftover of a refactor): its findings would all be false.
         source = found.pop(rel)
         excluded.append(((SHADOWED, source.path.parent.as_posix()), 1))
+    copies: dict[str, int] = {}
+    for rel, directory in _build_copies(found):
+        # `build/lib/pkg/x.py`, setuptools' copy of the project's own `pkg/x.py`: nothing
+        # imports it, and its findings repeat the source's (held-out S46: reliableGPT
+        # commits its build directory; six findings twice).
+        found.pop(rel)
+        copies[directory] = copies.get(directory, 0) + 1
+    excluded.extend(((BUILD_COPY, directory), files) for directory, files in copies.items())
     files = tuple(sorted(found.values(), key=lambda f: f.rel))
     notes = _pattern_notes(config, dirs, walked, counts) if dirs else ()
     return Discovery(root=root, files=files, errors=tuple(errors), notes=notes,
@@ -201,6 +210,24 @@ def _shadowed(found: dict[str, SourceFile]) -> list[str]:
     return [rel for rel, source in found.items()
             if rel.endswith(".py") and not source.explicit
             and rel[:-3] + "/__init__.py" in found]
+
+
+_BUILD_LIB = re.compile(r"(?:^|/)build/lib(?:\.[^/]*)?/([^/]+)/")
+
+
+def _build_copies(found: dict[str, SourceFile]) -> list[tuple[str, str]]:
+    """Files under a `build/lib/` (or `build/lib.<platform>/`) directory of a package that
+    the tree also holds elsewhere, with its `__init__.py` (`pkg/__init__.py`,
+    `src/pkg/__init__.py`): a setuptools build's copy of the project's own code; with the
+    `build/lib` directory. Named on the command line, a file is scanned anyway."""
+    packages = {rel.rsplit("/", 2)[-2] for rel in found
+                if rel.endswith("/__init__.py") and "/" in rel and not _BUILD_LIB.search(rel)}
+    out = []
+    for rel, source in found.items():
+        match = _BUILD_LIB.search(rel)
+        if match and not source.explicit and match.group(1) in packages:
+            out.append((rel, rel[:match.start(1) - 1]))
+    return out
 
 
 def _by_reason(dropped: list[tuple[tuple[str, str], int]]) -> dict[str, dict[str, int]]:

@@ -468,3 +468,19 @@ def test_a_module_hidden_by_a_package_of_the_same_name_is_not_scanned(tmp_path: 
     assert result.excluded == {"shadowed-module": {"files": 1, "directories": 1}}
     named = discover([root / "app" / "providers.py"], load_config([root], None))
     assert [f.rel for f in named.files] == ["providers.py"]
+
+
+def test_a_build_copy_of_the_project_s_own_package_is_not_scanned(tmp_path: Path):
+    """Held-out S46: reliableGPT commits `build/lib/reliablegpt/`, setuptools' copy of its
+    `reliablegpt/` package: its findings repeated the source's. A `build/` package the tree
+    holds nowhere else (PyPA's `build` is a package of that name) is scanned."""
+    root = write(tmp_path / "plain", {
+        "reliablegpt/__init__.py": "", "reliablegpt/main.py": "import requests\n",
+        "build/lib/reliablegpt/__init__.py": "", "build/lib/reliablegpt/main.py": "x = 1\n",
+        "build/lib/other/__init__.py": "", "src/build/__init__.py": "",
+        "src/build/env.py": ""})
+    result = discover([root], load_config([root], None))
+    assert {f.rel for f in result.files} == {
+        "reliablegpt/__init__.py", "reliablegpt/main.py", "build/lib/other/__init__.py",
+        "src/build/__init__.py", "src/build/env.py"}
+    assert result.excluded == {"build-copy": {"files": 2, "directories": 1}}

@@ -56,6 +56,8 @@ _EXCLUDED_PLACES = {
     "virtual-environment": ("virtual environment", None),
     "installed-packages": ("installed-packages directory", "installed-packages directories"),
     "tool-directory": ("tool directory", "tool directories"),
+    "build-copy": ("build copy of the project's packages (build/lib)",
+                   "build copies of the project's packages (build/lib)"),
 }
 
 
