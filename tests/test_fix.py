@@ -1722,3 +1722,21 @@ def test_a_module_of_queries_is_not_what_holds_the_session(tmp_path):
     assert rec.fix is not None and rec.fix.applicability == "manual"
     assert "The session it is given (`session`)" in rec.fix.message
     assert "`conversation_crud` was made elsewhere" not in rec.fix.message
+
+
+def test_a_query_string_in_one_word_runs_no_query():
+    # Held-out S46: reliableGPT posts telemetry with `params=querystring`; the stem
+    # `quer*` read it as a query run and gave the post a 600 s read.
+    rec = fix_of("""
+        import requests
+        def log_event(url, event):
+            querystring = {"event": event}
+            return requests.post(url, params=querystring)
+    """, "OPT202")
+    assert "timeout=30" in rec.snippet.after
+    rec = fix_of("""
+        import requests
+        def run_query(url, sql):
+            return requests.post(url + "/query", json={"sql": sql})
+    """, "OPT202")
+    assert "timeout=(10, 600)" in rec.snippet.after

@@ -672,9 +672,17 @@ def _qualified(word: str, before: str, after: str) -> bool:
     `_RECORD_VERBS` (and `complete` is that verb, not a completion, before one)."""
     if word in ("task", "tasks", "job", "jobs") and before in _RECORD_VERBS:
         return True
+    if word in _QUERY_STRINGS:
+        # A URL's query string in one word (`params=querystring`): no query run (held-out
+        # S46: reliableGPT's telemetry posts got a 600 s read).
+        return True
     if word.startswith("complet") and after in ("task", "tasks", "job", "jobs"):
         return True
     return (word, after) in _NOT_WORK or (before, word) in (("user", "agent"), ("by", "step"))
+
+
+_QUERY_STRINGS = frozenset({"querystring", "querystrings", "queryparams", "queryparam",
+                            "queryargs", "querydict"})
 
 
 _ID_NAMES = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*_ids?\b")
