@@ -1449,6 +1449,24 @@ class IoReach:
         self._memo[memo] = found
         return found
 
+    def awaited(self, keys: list[FunctionKey], calls_awaited: tuple[str, ...] = ()) -> "Awaited":
+        """What link tells the rules of an awaited callee: one project function, or every
+        implementation of an abstract coroutine (any of them reaching I/O, setting up
+        state, ... counts). A sync one (a single key) awaits through a thread: its own
+        awaits, and none of the coroutine flags. Awaits that all run on Django's one sync
+        thread (serial_awaits) overlap nothing, nor do those of a coroutine that never
+        suspends."""
+        fns = [self.index.facts[rel].functions[i] for rel, i in keys]
+        if not all(fn.is_async for fn in fns):
+            return Awaited(False, fns[0].awaits - fns[0].serial_awaits, False, False, False,
+                           calls_awaited)
+        return Awaited(
+            True, max((fn.awaits - fn.serial_awaits for key, fn in zip(keys, fns)
+                       if self.suspends(key)), default=0),
+            any(map(self.reaches, keys)), any(map(self.lazy, keys)),
+            any(map(self.reaches_net, keys)), calls_awaited, any(map(self.ordered, keys)),
+            any(map(self.paced, keys)), any(map(self.fans_out, keys)))
+
     def reaches_net(self, key: FunctionKey) -> bool:
         """Reaches I/O other than local files (FunctionFact.net_io)."""
         return self._walk("net_io", key, 0)
@@ -1765,15 +1783,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
                         if context_of(key[0]) != "test"]
                 if name not in handed and fn.is_async and done and all(
                         index.facts[rel].functions[i].is_async for rel, i in done):
-                    suspending = [key for key in done if reach.suspends(key)]
-                    awaited[name] = Awaited(
-                        True, max((index.facts[rel].functions[i].awaits
-                                   - index.facts[rel].functions[i].serial_awaits
-                                   for rel, i in suspending), default=0),
-                        any(map(reach.reaches, done)), any(map(reach.lazy, done)),
-                        any(map(reach.reaches_net, done)), (),
-                        any(map(reach.ordered, done)), any(map(reach.paced, done)),
-                        any(map(reach.fans_out, done)))
+                    awaited[name] = reach.awaited(done)
                 continue
             if name in handed:
                 # Handed to a thread, not awaited: what the thread would overlap.
@@ -1785,15 +1795,7 @@ def link(files: list[tuple[SourceFile, FileFacts]],
             calls_awaited = tuple(sorted(
                 other for other in together - {name} if targets.get(other) is not None
                 and reach.calls(target, targets[other])))  # type: ignore[arg-type]
-            # Awaits that all run on Django's one sync thread overlap nothing.
-            awaited[name] = Awaited(fn.is_async, fn.awaits - fn.serial_awaits
-                                    if not fn.is_async or reach.suspends(target) else 0,
-                                    fn.is_async and reach.reaches(target),
-                                    fn.is_async and reach.lazy(target),
-                                    fn.is_async and reach.reaches_net(target),
-                                    calls_awaited, fn.is_async and reach.ordered(target),
-                                    fn.is_async and reach.paced(target),
-                                    fn.is_async and reach.fans_out(target))
+            awaited[name] = reach.awaited([target], calls_awaited)  # type: ignore[list-item]
         if via or awaited or offloaded or on_loop or source.rel in once or \
                 source.rel in alone or source.rel in wraps or source.rel in fresh or \
                 source.rel in dead or source.rel in starts:

@@ -66,7 +66,7 @@ def test_scaled_file_work_is_reported_through_helpers_in_other_files(tmp_path):
     assert "grows with the data" in found[("app/service.py", "history")].message
 
 
-def test_a_helper_reaching_both_a_file_and_a_request_is_reported_for_the_request():
+def test_a_helper_reaching_both_a_file_and_a_request_is_reported_for_the_request(tmp_path):
     # Held-out S45: ChatGPT-Telegram-Bot's `update_info_message` reads the user's config
     # file and checks GitHub for a new version with `requests.get` (no timeout) on every
     # /info; the chain shown was the config read (OPT105, low), not the request that can
@@ -101,11 +101,7 @@ async def info(update, context):
     await context.bot.send_message(text=update_info_message(update.chat_id))
 ''',
     }
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = write(Path(tmp), files)
-        found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
+    root = write(tmp_path, files)
+    found = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1)).recommendations
     assert [(r.rule, r.path, r.line) for r in found] == [("OPT104", "app/bot.py", 5)]
     assert "check_for_updates → requests.get" in found[0].message
