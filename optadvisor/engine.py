@@ -21,7 +21,8 @@ import pathspec
 from optadvisor.analyze.catalog import Catalog
 from optadvisor.analyze.comments import is_suppressed
 from optadvisor.context import DEMOTED, file_context, generated_marker, legacy_path
-from optadvisor.fix.edits import dedented_by
+from optadvisor.analyze import parse_quietly
+from optadvisor.fix.edits import apply_edits, compatible, dedented_by
 from optadvisor.fix.site import ShapeCall, fix_key
 from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
@@ -237,7 +238,11 @@ class Engine:
                 continue
             found.append((self.recommend(compiled, env, span, symbol, item, occurrences),
                           compiled, env))
-        recs = _covered([self._site(group, item) for group in _sites(found)])
+        helped = _one_per_helper(found)
+        recs = [self._site(group, item) for group in _sites(found)]
+        if helped:
+            recs = _merge_helped(recs, helped, item.text.text)
+        recs = _covered(recs)
         if recs and generated_marker(item.text.text):
             recs = _generated(recs)
         return recs, silenced
@@ -536,6 +541,127 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
         else:
             taken[id(host)].append(rec)
     return [_with_covered(rec, taken[id(rec)]) if id(rec) in taken else rec for rec in out]
+
+
+def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """One finding per coroutine and sync helper class: the calls of one coroutine that
+    reach blocking work of one category through the methods of one project class (or
+    through one helper) are one problem, whose change belongs in that class: give it async
+    methods, or move each call off the loop. Reported apart they were one finding per call
+    (held-out S47: matrix_chatgpt_bot's message handler, 41 findings, each an SQLite query
+    of its `LCManager`). Returns the groups of two or more: the helper's name (ending in
+    `()` when every call reaches one function) and the calls' (rule, line, column);
+    _merge_helped folds each into one finding once their fixes are built."""
+    groups: dict[tuple[str, str, str, str, str], list[Any]] = defaultdict(list)
+    for entry in found:
+        rec, _, env = entry
+        call = env.get("call")
+        via = getattr(call, "via_chain", None)
+        if rec.kind != "blocking-call-in-async" or via is None or len(via.chain) < 2:
+            continue
+        maker = via.chain[-2]
+        owner = maker.name.rpartition(".")[0] or maker.name
+        groups[(rec.rule, rec.symbol, via.category, maker.path, owner)].append(entry)
+    out: list[tuple[str, list[tuple[str, int, int]]]] = []
+    for (_, _, _, _, owner), entries in groups.items():
+        if len(entries) < 2:
+            continue
+        makers = {e[2]["call"].via_chain.chain[-2].name for e in entries}
+        if len(makers) == 1:  # one helper all of them reach: name it
+            owner = makers.pop() + "()"
+        out.append((owner, [(e[0].rule, e[0].line, e[0].column) for e in entries]))
+    return out
+
+
+def _merge_helped(recs: list[Recommendation],
+                  helped: list[tuple[str, list[tuple[str, int, int]]]],
+                  text: str) -> list[Recommendation]:
+    """Each group of _one_per_helper as few findings as its calls allow: those ranked alike
+    and alike in whether their own fix makes the change (a call whose helper uses a
+    connection the object holds cannot move to a thread; held-out T: xinference's stores)
+    are one finding at the first of them, the others' lines named in its message and their
+    facets kept. Its fix makes every call's change when their fixes can be made together
+    and the result parses; otherwise the change is said in words (a thread around one call
+    alone would leave the others on the loop). A call on a rare path or a quick one keeps
+    its own, lower-ranked finding."""
+    by_key = {(r.rule, r.line, r.column): r for r in recs}
+    dropped: set[tuple[str, int, int]] = set()
+    for owner, keys in helped:
+        parts: dict[tuple[str, bool], list[Recommendation]] = defaultdict(list)
+        for key in sorted(keys, key=lambda k: (k[1], k[2])):
+            rec = by_key.get(key)
+            if rec is not None:
+                parts[(rec.priority, _fixable(rec))].append(rec)
+        for part in parts.values():
+            if len(part) < 2:
+                continue
+            lead, siblings = part[0], part[1:]
+            dropped.update((r.rule, r.line, r.column) for r in siblings)
+            by_key[(lead.rule, lead.line, lead.column)] = _with_helped(lead, siblings, owner,
+                                                                       text)
+    return [by_key[k] for k in ((r.rule, r.line, r.column) for r in recs) if k not in dropped]
+
+
+def _fixable(rec: Recommendation) -> bool:
+    return rec.fix is not None and rec.fix.applicability != "manual" and bool(rec.fix.edits)
+
+
+def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: str,
+                 text: str) -> Recommendation:
+    # `Api._get()`: the one helper every call reaches; `LCManager`: the class whose
+    # methods they call.
+    one = owner.endswith("()")
+    owner = owner.removesuffix("()")
+    lines = sorted({r.line for r in siblings})
+    shown = ", ".join(map(str, lines[:8])) + (" and on" if len(lines) > 8 else "")
+    calls, reach = ("call", "reaches") if len(lines) == 1 else ("calls", "reach")
+    note = (f" ({len(lines)} more {calls} in `{lead.symbol}` {reach} the same work through "
+            f"`{owner}`, at line{'s' if len(lines) > 1 else ''} {shown})")
+    every = sorted((lead.line, *lines))
+    listed = ", ".join(map(str, every[:9])) + (" and on" if len(every) > 9 else "")
+    better = (f"Give `{owner}` "
+              + ("an async counterpart that uses" if one else "async counterparts that use")
+              + " an async library (aiosqlite, asyncpg or SQLAlchemy's AsyncSession for a "
+              "database; httpx.AsyncClient for HTTP; asyncio.create_subprocess_exec for a "
+              "command) for this coroutine to await")
+    group = [lead, *siblings]
+    fix: Fix | None = None
+    if all(_fixable(r) for r in group):
+        edits, taken = compatible([r.fix.edits for r in group])  # type: ignore[union-attr]
+        if len(taken) == len(group) and _parses(apply_edits(text, edits)):
+            applicability = "safe" if all(r.fix.applicability == "safe"  # type: ignore[union-attr]
+                                          for r in group) else "unsafe"
+            fix = Fix(applicability, tuple(edits), (
+                f"Makes the change at each of lines {listed}, which all reach blocking work "
+                f"through `{owner}`. {lead.fix.message} {better}: "  # type: ignore[union-attr]
+                "one change there serves every call."))
+    if fix is None:
+        words = (f"The calls at lines {listed} all reach blocking work through `{owner}`: "
+                 f"moving one of them into a worker thread leaves the others on the loop. "
+                 f"{better}, or run each call with `await asyncio.to_thread(...)`.")
+        if lead.fix is not None and lead.fix.message:
+            words += " For each call: " + lead.fix.message
+        # What another call's own fix says that the lead's does not (a session made
+        # elsewhere, which a worker thread may not use).
+        said = {lead.fix.message if lead.fix is not None else ""}
+        for r in siblings:
+            if r.fix is not None and r.fix.message and r.fix.message not in said:
+                said.add(r.fix.message)
+                words += f" Line {r.line}: {r.fix.message}"
+        fix = Fix("manual", (), words)
+    facets = (*lead.facets, *({**f, "message": f"line {r.line}: {f['message']}"}
+                              for r in siblings for f in r.facets))
+    top = min(group, key=lambda r: priority_rank(r.priority))
+    return dataclasses.replace(lead, message=lead.message + note, fix=fix, facets=facets,
+                               priority=top.priority, score=max(r.score for r in group))
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_quietly(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _generated(recs: list[Recommendation]) -> list[Recommendation]:

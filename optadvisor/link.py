@@ -28,7 +28,9 @@ from optadvisor.analyze.catalog import (
     quick_call,
 )
 from optadvisor.context import DEMOTED, context_of
-from optadvisor.models import CallFact, FileFacts, FunctionFact, Hop, SourceFile, Via
+from optadvisor.models import (
+    SUPER_MARK as SUPER, CallFact, FileFacts, FunctionFact, Hop, SourceFile, Via,
+)
 from optadvisor.packages import package_of as _package_of
 from optadvisor.packages import package_prefixes  # noqa: F401 (the warm path's, re-exported)
 from optadvisor.packages import under as _under
@@ -121,6 +123,14 @@ class ProjectIndex:
         a method a class inherits from a project base class (`self._call_client` defined on
         the base), and a name a package re-exports (`from camel.models import Base`, where
         `camel/models/__init__.py` imports it from `.base_model`)."""
+        if name.startswith(SUPER):
+            # `super().m()` in a method of class C (`super:C.m`): C's bases, in order.
+            key = (rel, name)
+            if key not in self._inherited:
+                self._inherited[key] = None
+                self._inherited[key] = self._from_bases(rel, name[len(SUPER):], depth) \
+                    if depth < INHERIT_DEPTH else None
+            return self._inherited[key]
         found = self._resolve(rel, name, depth)
         if found is None and depth < INHERIT_DEPTH and "." in name and not name.startswith("?"):
             key = (rel, name)
@@ -997,6 +1007,9 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
                 callers.setdefault(target, []).append(((source.rel, -1), True, False, False))
     wanted = {name_of(key) for key in candidates}
     looked: set[str] = set()
+    extends: set[tuple[FunctionKey, FunctionKey]] = set()
+    """(override, base) of `super().m()` calls: the base runs as part of that override, a
+    call no other override of the base ever receives."""
     for _ in range(ONCE_DEPTH):
         wanted -= looked
         if not wanted:
@@ -1012,6 +1025,8 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             # A call whose result the caller keeps on `self` the first time runs once per
             # object, as from `__init__` (held-out S32: cheshire-cat's model discovery).
             setup_caller = is_setup(caller) or callee in caller.lazy_callees
+            if callee.startswith(SUPER):
+                extends.add((key, target))
             callers.setdefault(target, []).append(
                 (key, setup_caller, callee in caller.loop_callees,
                  caller.name == _ENTRY_POINT))
@@ -1028,7 +1043,8 @@ def _runs_once(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]],
             return memo[(key, entry_ok)]
         memo[(key, entry_ok)] = False  # a cycle (recursion) is not setup code
         seen = callers.get(key, []) + [
-            found for base in index.overridden(key) for found in callers.get(base, ())]
+            found for base in index.overridden(key) for found in callers.get(base, ())
+            if (found[0], base) not in extends]
         result = bool(seen) and all(
             not in_loop and (entry_ok or not entry) and (
                 setup_caller or once(caller, entry_ok))
@@ -1280,26 +1296,47 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
     starts = _starts_alone(index, callers_of, kept - alone - prompting, run_by)
 
     # Who calls what, for the names of interest only (a string test first: cheap).
-    callers: dict[FunctionKey, list[tuple[FunctionKey, bool]]] = {}
-    for _ in range(ONCE_DEPTH):
+    callers: dict[FunctionKey, list[tuple[FunctionKey, bool, bool]]] = {}
+    for _ in range(MAX_DEPTH):
         wanted = {index.facts[k[0]].functions[k[1]].name for k in alone}
         wanted |= {callee.rsplit(".", 1)[-1] for k in alone
                    for callee in index.facts[k[0]].functions[k[1]].callees}
         callers.clear()
+        # Method calls on an object of unknown type (`bot = create_bot(kind)` ...
+        # `bot.reply_text_stream(q)`), by method name: they may reach any project method
+        # of that name (held-out S47: bot-on-anything's model classes, whose streaming
+        # replies only a per-event `asyncio.run` drives through its bridge).
+        blind: dict[str, list[tuple[FunctionKey, bool, bool]]] = {}
         # A test driving the coroutine its own way (`run(step(...))` with a fixture loop)
         # says nothing of where the service runs it (held-out Q: gptme's ACP step). A
         # script's own calls do say how the script runs its coroutines.
-        for key, caller, callee, target in callers_of.to(wanted):
+        for key, caller, callee, target in callers_of.named(wanted):
+            if target is None:
+                if "." in callee and _service_file(key[0]):
+                    blind.setdefault(callee.rsplit(".", 1)[-1], []).append(
+                        (key, False, callee in caller.gathered))
+                continue
             if _service_file(key[0]) or not _service_file(target[0]):
                 callers.setdefault(target, []).append(
                     (key, (callee in caller.driven or callee in run_by.get(key, ()))
                      and callee not in caller.gathered, callee in caller.gathered))
+
+        def seen_by(key: FunctionKey) -> list[tuple[FunctionKey, bool, bool]]:
+            """Its callers, and for a method the blind calls of its name (none of them may
+            be elsewhere); not itself (a retry that calls itself again)."""
+            fn = index.facts[key[0]].functions[key[1]]
+            return [entry for entry in (*callers.get(key, ()), *(
+                blind.get(fn.name, ()) if fn.class_name else ())) if entry[0] != key]
+
         keep = {key for key in alone if key in prompting or all(
             (by_runner or caller in alone) and not gathered
-            for caller, by_runner, gathered in callers.get(key, ()))}
+            for caller, by_runner, gathered in seen_by(key))}
         # Coroutines only these await run alone too (one level further each round).
-        for key, seen in callers.items():
+        candidates = set(callers) | {key for name in blind for key in index.named(name)
+                                     if index.facts[key[0]].functions[key[1]].class_name}
+        for key in sorted(candidates):
             fn = index.facts[key[0]].functions[key[1]]
+            seen = seen_by(key)
             if key not in keep and fn.is_async and not fn.spawns_open and seen and \
                     all(caller in keep and not gathered for caller, _, gathered in seen):
                 keep.add(key)

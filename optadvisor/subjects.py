@@ -40,6 +40,7 @@ CALL_FIELDS = {
     "pinned": "bool", "pooled": "bool", "unused": "bool", "closed": "bool",
     "param_config": "bool", "ready": "bool", "covered": "bool", "in_session": "bool",
     "session_calls": "int", "brief": "bool", "early": "bool", "timed": "bool",
+    "threaded": "bool",
     "exit_waits": "bool",
 }
 FUNCTION_FIELDS = {
@@ -427,6 +428,7 @@ class CallView:
         self.ready = fact.ready
         self.early = fact.early
         self.timed = fact.timed
+        self.threaded = fact.threaded
         self.exit_waits = fact.exit_waits
         self.brief = fact.brief
         self.paced = fact.paced

