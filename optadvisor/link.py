@@ -162,6 +162,15 @@ class ProjectIndex:
             return self.resolve(made[0], ".".join([returns, *parts[cut:]]), depth + 1)
         return None
 
+    def of_project(self, rel: str, name: str) -> bool:
+        """`name` starts at something of the project or of unknown type, not at a library
+        module (`subprocess.run`, `asyncio.run`): a local of unknown type (`?.`), a project
+        module or directory, or a class of the file `rel` (`Bridge.bot.reply`)."""
+        head = name.split(".", 1)[0]
+        if head == "?" or head in self._path_parts:
+            return True
+        return any(q.startswith(head + ".") for q in self.functions.get(rel, ()))
+
     def named(self, name: str) -> list[FunctionKey]:
         """Every project function (not a nested one) of this name, built on first use."""
         if self._by_name is None:
@@ -1312,7 +1321,8 @@ def _alone_on_loop(index: ProjectIndex, files: list[tuple[SourceFile, FileFacts]
         # script's own calls do say how the script runs its coroutines.
         for key, caller, callee, target in callers_of.named(wanted):
             if target is None:
-                if "." in callee and _service_file(key[0]):
+                if "." in callee and _service_file(key[0]) and \
+                        index.of_project(key[0], callee):
                     blind.setdefault(callee.rsplit(".", 1)[-1], []).append(
                         (key, False, callee in caller.gathered))
                 continue

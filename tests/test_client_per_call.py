@@ -698,3 +698,45 @@ def test_a_loop_that_times_its_samples_keeps_its_cold_connections():
             return rows
     """)
     assert found.line == 8
+
+
+def test_a_chat_bot_command_runs_per_message_not_once_per_process():
+    # Held-out S48: Openaibot's Discord commands (`@crescent.command`) were taken for
+    # command-line commands, run once per process, and their blocking calls went unreported.
+    # A chat framework's `@bot.command()` runs per chat command on the bot's loop; a typer
+    # command in a file that also imports a chat framework is still a command-line one.
+    bot = _opt201("""
+        import httpx
+        from discord.ext import commands
+
+        bot = commands.Bot(command_prefix="!")
+
+        @bot.command()
+        async def ask(ctx, q):
+            client = httpx.AsyncClient(timeout=10)
+            r = await client.get("https://example.com", params={"q": q})
+            await ctx.send(r.text)
+        """)
+    assert [r.line for r in bot] == [9]
+    cli = _opt201("""
+        import httpx
+        import telegram
+        import typer
+
+        app = typer.Typer()
+
+        @app.command()
+        def run(q: str):
+            client = httpx.Client(timeout=10)
+            print(client.get("https://example.com", params={"q": q}).text)
+        """)
+    assert cli == []
+    crescent = scan_source(textwrap.dedent("""
+        import crescent
+        import requests
+
+        @crescent.command(name="login")
+        async def login(ctx, url: str):
+            return requests.post(url, json={}, timeout=10).json()
+        """), select=("OPT101",))[0]
+    assert [r.line for r in crescent] == [7]

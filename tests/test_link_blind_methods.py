@@ -160,3 +160,31 @@ class Github(Source):
     })
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT201",)))
     assert [(r.path, r.line) for r in report.recommendations] == []
+
+
+def test_a_library_call_of_the_same_name_is_no_blind_call(tmp_path):
+    # `subprocess.run(...)` in a service coroutine names a library's function, not any
+    # project method `run`: the worker's `run`, which only `asyncio.run` drives, stays alone.
+    root = write(tmp_path / "repo", {
+        "svc/__init__.py": "",
+        "svc/worker.py": '''import asyncio
+import time
+
+
+class Worker:
+    async def run(self):
+        time.sleep(1)
+
+
+def main():
+    asyncio.run(Worker().run())
+''',
+        "svc/api.py": '''import subprocess
+
+
+async def build(cmd):
+    return subprocess.run(cmd, check=True, timeout=60)
+''',
+    })
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT101",)))
+    assert [(r.path, r.symbol) for r in report.recommendations] == [("svc/api.py", "build")]

@@ -585,6 +585,21 @@ class FactCollector(cst.CSTVisitor):
             return self.functions[self._func_stack[-1]].parent
         return self._func_stack[-1]
 
+    def _chat_command(self, found: Chain) -> bool:
+        """A `command`/`group` decorator of a chat-bot framework (`@crescent.command`,
+        `@bot.command()` in a file that imports discord): the function runs per chat
+        command, on the bot's loop, not once per process (held-out S48: Openaibot's
+        Discord commands were ranked as command-line start-up code)."""
+        head = found[0].removesuffix("()")
+        typed = self.module_types.get(head)
+        if typed is not None and typed[0]:  # `app = typer.Typer()`, `bot = commands.Bot()`
+            head = typed[0][0].removesuffix("()")
+        root = self.imports.get(head)
+        if root is not None:
+            return root.split(".", 1)[0] in _CHAT_FRAMEWORKS
+        return any(module.split(".", 1)[0] in _CHAT_FRAMEWORKS
+                   for module in self.imports.values())
+
     def _func(self) -> FuncBuild | None:
         index = self._fidx
         return self.functions[index] if index != MODULE else None
@@ -783,7 +798,8 @@ class FactCollector(cst.CSTVisitor):
             if found:
                 build.decorators.append(found)
                 build.decorator_bounds.append(_cache_bound(deco.decorator, found))
-                build.startup = build.startup or _startup_hook(deco.decorator, found) or (
+                build.startup = build.startup or (
+                    _startup_hook(deco.decorator, found) and not self._chat_command(found)) or (
                     # An invoke task (`@task`, `@invoke.task(...)`) is a command of a tasks
                     # file: once per invocation (held-out U: WikiChat's `tasks/`).
                     self.imports.get(found[0], found[0]) in ("invoke.task", "invoke")
@@ -2660,6 +2676,15 @@ def _unset_state_test(test: cst.BaseExpression, globals_: set[str] | None = None
     # gpt4free's LMArena loads its model list once so).
     return isinstance(subject, cst.Attribute) and isinstance(subject.value, cst.Name) and \
         subject.value.value in ("self", "cls")
+
+
+_CHAT_FRAMEWORKS = frozenset({
+    "discord", "nextcord", "disnake", "hikari", "crescent", "lightbulb", "tanjun",
+    "interactions", "telegram", "telebot", "aiogram", "pyrogram", "telethon", "slack_bolt",
+    "nonebot", "botpy", "khl", "mirai", "graia", "matrix_nio", "nio", "simplematrixbotlib",
+    "twitchio", "revolt", "guilded"})
+"""Chat-bot frameworks: their `@bot.command()` and `@crescent.command` register a command
+each chat message may run, on the bot's shared loop, not a command-line command."""
 
 
 def _startup_hook(decorator: cst.BaseExpression, chain: Chain) -> bool:
