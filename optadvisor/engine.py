@@ -552,7 +552,7 @@ def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, in
     of its `LCManager`). Returns the groups of two or more: the helper's name (ending in
     `()` when every call reaches one function) and the calls' (rule, line, column);
     _merge_helped folds each into one finding once their fixes are built."""
-    groups: dict[tuple[str, str, str, str, str], list[Any]] = defaultdict(list)
+    groups: dict[tuple[str, int, str, str, str], list[Any]] = defaultdict(list)
     for entry in found:
         rec, _, env = entry
         call = env.get("call")
@@ -561,7 +561,9 @@ def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, in
             continue
         maker = via.chain[-2]
         owner = maker.name.rpartition(".")[0] or maker.name
-        groups[(rec.rule, rec.symbol, via.category, maker.path, owner)].append(entry)
+        # By the function's index, not its name: a module may define two functions of one
+        # name (held-out S47 review: GPT-SoVITS's GET and POST `set_model` routes).
+        groups[(rec.rule, call.fact.function, via.category, maker.path, owner)].append(entry)
     out: list[tuple[str, list[tuple[str, int, int]]]] = []
     for (_, _, _, _, owner), entries in groups.items():
         if len(entries) < 2:
@@ -633,8 +635,8 @@ def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: st
                                           for r in group) else "unsafe"
             fix = Fix(applicability, tuple(edits), (
                 f"Makes the change at each of lines {listed}, which all reach blocking work "
-                f"through `{owner}`. {lead.fix.message} {better}: "  # type: ignore[union-attr]
-                "one change there serves every call."))
+                f"through `{owner}`. {lead.fix.message} Where `{owner}` is what blocks, the "  # type: ignore[union-attr]
+                f"lasting change is there: {better[0].lower()}{better[1:]}."))
     if fix is None:
         words = (f"The calls at lines {listed} all reach blocking work through `{owner}`: "
                  f"moving one of them into a worker thread leaves the others on the loop. "

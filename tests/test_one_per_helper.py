@@ -126,3 +126,36 @@ async def handle(uid):
     assert "user = await asyncio.to_thread(API.user, uid)" in fixed
     assert "orders = await asyncio.to_thread(API.orders, uid)" in fixed
     assert fixed.count("import asyncio") == 1
+
+
+def test_two_functions_of_one_name_are_two_groups(tmp_path):
+    # Held-out review of the grouping: GPT-SoVITS defines its GET and POST `set_model`
+    # routes under one name; a call in each is no pair of calls in one function.
+    root = write(tmp_path / "repo", {
+        "app/__init__.py": "",
+        "app/api.py": '''import requests
+
+
+class Api:
+    def _get(self, path):
+        return requests.get("https://example.com" + path, timeout=5).json()
+
+    def user(self, uid):
+        return self._get(f"/u/{uid}")
+''',
+        "app/routes.py": '''from app.api import Api
+
+API = Api()
+
+
+async def set_model(uid):
+    return API.user(uid)
+
+
+async def set_model(uid):  # noqa: F811
+    return API.user(uid)
+''',
+    })
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+    assert sorted(r.line for r in report.recommendations) == [7, 11]
+    assert all("more call" not in r.message for r in report.recommendations)
