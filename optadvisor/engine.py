@@ -562,7 +562,8 @@ def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, in
         maker = via.chain[-2]
         owner = maker.name.rpartition(".")[0] or maker.name
         # By the function's index, not its name: a module may define two functions of one
-        # name (held-out S47 review: GPT-SoVITS's GET and POST `set_model` routes).
+        # name (the held-out read of the grouping, GRP: GPT-SoVITS's GET and POST `set_model`
+        # routes, S44b).
         groups[(rec.rule, call.fact.function, via.category, maker.path, owner)].append(entry)
     out: list[tuple[str, list[tuple[str, int, int]]]] = []
     for (_, _, _, _, owner), entries in groups.items():
