@@ -62,6 +62,24 @@ class Bot:
 }
 
 
+API = '''import requests
+
+BASE = "https://example.com"
+
+
+class Api:
+    def _get(self, path):
+        return requests.get(BASE + path, timeout=5).json()
+
+    def user(self, uid):
+        return self._get(f"/u/{uid}")
+
+    def orders(self, uid):
+        return self._get(f"/o/{uid}")
+'''
+"""A helper class whose methods all block through one request helper."""
+
+
 def test_calls_through_one_helper_class_are_one_finding(tmp_path):
     root = write(tmp_path / "repo", FILES)
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
@@ -89,21 +107,7 @@ def test_the_calls_fixes_are_made_together_when_they_fit(tmp_path):
     # both fixes (with one shared `import asyncio`) make one fix of the lead, which parses.
     root = write(tmp_path / "repo", {
         "app/__init__.py": "",
-        "app/api.py": '''import requests
-
-BASE = "https://example.com"
-
-
-class Api:
-    def _get(self, path):
-        return requests.get(BASE + path, timeout=5).json()
-
-    def user(self, uid):
-        return self._get(f"/u/{uid}")
-
-    def orders(self, uid):
-        return self._get(f"/o/{uid}")
-''',
+        "app/api.py": API,
         "app/handler.py": '''from app.api import Api
 
 API = Api()
@@ -133,16 +137,7 @@ def test_two_functions_of_one_name_are_two_groups(tmp_path):
     # routes under one name; a call in each is no pair of calls in one function.
     root = write(tmp_path / "repo", {
         "app/__init__.py": "",
-        "app/api.py": '''import requests
-
-
-class Api:
-    def _get(self, path):
-        return requests.get("https://example.com" + path, timeout=5).json()
-
-    def user(self, uid):
-        return self._get(f"/u/{uid}")
-''',
+        "app/api.py": API,
         "app/routes.py": '''from app.api import Api
 
 API = Api()
