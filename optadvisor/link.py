@@ -540,8 +540,13 @@ class BlockingLinker:
                              interactive=self._interactive(chain),
                              scaled=scaled is not None,
                              quick=self._quick[target] if scaled is None else False,
-                             own_session=own_session)
+                             own_session=own_session, rewrites=self._rewrites(chain))
         return out
+
+    def _rewrites(self, chain: tuple[Hop, ...]) -> bool:
+        """A helper of the chain reads and writes back one file (FunctionFact.rewrites)."""
+        return any(fn is not None and fn.rewrites
+                   for fn in map(self._function_of, chain[:-1]))
 
     def _before_exit(self, key: FunctionKey, helper: FunctionFact,
                      chain: tuple[Hop, ...]) -> bool:
@@ -1512,7 +1517,8 @@ class IoReach:
                        if self.suspends(key)), default=0),
             any(map(self.reaches, keys)), any(map(self.lazy, keys)),
             any(map(self.reaches_net, keys)), calls_awaited, any(map(self.ordered, keys)),
-            any(map(self.paced, keys)), any(map(self.fans_out, keys)))
+            any(map(self.paced, keys)), any(map(self.fans_out, keys)),
+            any(map(self.prompts, keys)))
 
     def reaches_net(self, key: FunctionKey) -> bool:
         """Reaches I/O other than local files (FunctionFact.net_io)."""
@@ -1523,6 +1529,9 @@ class IoReach:
 
     def ordered(self, key: FunctionKey) -> bool:
         return self._walk("shared_handle", key, 0)
+
+    def prompts(self, key: FunctionKey) -> bool:
+        return self._walk("prompts", key, 0)
 
     def paced(self, key: FunctionKey) -> bool:
         return self._walk("paces", key, 0)
@@ -1740,6 +1749,11 @@ class Awaited(NamedTuple):
     config chose: awaited once per item, each item is a whole concurrent run, and
     gathering the items multiplies that load (held-out S41: NeMo Agent Toolkit's
     multi-evaluation runner, whose sizing runs must not overlap)."""
+    prompts: bool = False
+    """It, or a coroutine it awaits (up to IoReach.DEPTH deep), asks the person at the
+    terminal (FunctionFact.prompts): two such awaits ask in turn, and run at once they
+    would print both questions and race for the answers (held-out S50: pyrogram's
+    `ainput` for a first and a last name)."""
 
 
 _BASELESS = frozenset({"object", "abc.ABC"})

@@ -420,6 +420,17 @@ class FunctionFact:
     """A sync function whose docstring says it is synchronous on purpose (`Deliberately
     synchronous: callers warn before awaiting anything`): what it blocks on is the author's
     choice, so a coroutine calling it is not told to move it off the loop."""
+    prompts: bool = False
+    """It reads the terminal: calls a console prompt (`input()`, `getpass`, the catalog's
+    `stdin` calls) or hands one to a thread (`run_in_executor(None, partial(input, p))`).
+    Awaited one after another, such coroutines ask the person in turn (held-out S50:
+    pyrogram's sign-up asks for a first and then a last name through its `ainput`)."""
+    rewrites: bool = False
+    """It reads a file and writes that same file (the same path expression opened for
+    reading and for writing or appending, or `p.read_text()` and `p.write_text(...)`): a
+    read-modify-write. On the event loop two calls take turns; moved to worker threads they
+    can interleave and one's write can be lost (held-out S49: AWorld's chat history and
+    session index, rewritten per request)."""
 
     @property
     def lines(self) -> int:
@@ -1034,6 +1045,10 @@ class Via:
     """The database call the chain ends in opens a connection or runs on one the helper that
     makes it opened itself (`sqlite3.connect(p)`, `with self._connect() as conn:
     conn.execute(...)`): the chain may move to a worker thread whole (CallFact.own_session)."""
+    rewrites: bool = False
+    """A helper of the chain reads a file and writes it back (FunctionFact.rewrites): on
+    the event loop concurrent calls take turns; in worker threads one's write can land
+    between another's read and write (held-out S49: AWorld's per-request session index)."""
 
     @property
     def text(self) -> str:

@@ -31,7 +31,7 @@ CALL_FIELDS = {
     "indirect": "bool", "via": "str", "via_depth": "int", "returned": "bool", "owned": "bool",
     "loader": "str", "static_input": "bool", "shared": "bool", "via_conditional": "bool",
     "via_bridge": "bool", "via_consumed": "bool", "via_loop_bound": "bool", "via_twin": "str",
-    "via_interactive": "bool", "via_entered": "bool",
+    "via_interactive": "bool", "via_entered": "bool", "via_rewrites": "bool",
     "via_twin_of": "str", "rare": "str",
     "serves_long": "bool", "async_client": "bool", "blocking_method": "str", "quick": "bool",
     "scaled": "bool", "per_item": "bool",
@@ -381,6 +381,7 @@ class CallView:
         self.via_interactive = bool(via and via.interactive)
         self.via_entered = bool(via and via.entered)
         self.via_own_session = bool(via and via.own_session)
+        self.via_rewrites = bool(via and via.rewrites)
         # "helper -> twin" (link.Via.twin): the async twin, and the helper it stands for.
         self.via_twin_of, _, self.via_twin = via.twin.partition(" -> ") if via else ("", "", "")
         self.function = function
@@ -617,6 +618,19 @@ def literal_says_effect(source: str, catalog: Catalog) -> bool:
         for word in name_words(method.group(1).rsplit(".", 1)[-1]))
 
 
+_WEBHOOK = re.compile(r"webhook|hooks\.slack\.com", re.IGNORECASE)
+
+
+def to_webhook(source: str) -> bool:
+    """A call whose arguments name a webhook (`post(session_webhook, json=...)`,
+    `post(self.webhook_url, ...)`, a Slack or Discord hook URL): a chat's incoming hook
+    shows the messages posted to it in the order they arrive, so a loop's posts keep
+    their order (held-out S49: AWorld's DingTalk channel sends a reply's files one by
+    one to the session's webhook)."""
+    _, _, args = source.partition("(")
+    return bool(_WEBHOOK.search(args))
+
+
 def shown(text: str) -> str:
     """An expression as a message quotes it: on one line, a call's long or multi-line
     arguments elided (`self.ban_user(...)`, not the four lines of keywords the code
@@ -725,9 +739,11 @@ class LoopView:
                 fact.await_name, catalog):
             self.effects = not client_call(self.await_source, catalog)
         self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "lazy_init") \
-            or catalog is not None and literal_says_effect(self.await_source, catalog)
+            or catalog is not None and literal_says_effect(self.await_source, catalog) \
+            or to_webhook(self.await_source)
         # One object's handle serves the iterations one at a time, unless the object is
         # the item itself (`for agent in agents: await agent.run()`: one each).
+        self.effects = self.effects or callee_says(fact.await_name, awaited or {}, "prompts")
         self.effects = self.effects or callee_says(
             fact.await_name, awaited or {}, "ordered") and \
             self.await_source.split(".", 1)[0].split("(", 1)[0] not in \
@@ -782,7 +798,7 @@ class AwaitGroupView:
         self.effects = sum(changes_state(n, catalog)
                            or literal_says_effect(source, catalog)
                            or any(callee_says(n, awaited or {}, flag)
-                                  for flag in ("lazy_init", "ordered", "paced"))
+                                  for flag in ("lazy_init", "ordered", "paced", "prompts"))
                            or _calls_beside(n, fact.names, awaited or {})
                            for n, source in zip(fact.names, self._sources)) if catalog else 0
         self.idle = sum(idle_coroutine(n, awaited or {}) for n in fact.names)

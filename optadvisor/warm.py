@@ -61,7 +61,7 @@ from optadvisor.scoring import Outline, outline
 if TYPE_CHECKING:
     from optadvisor.engine import Engine, FileInput
 
-FORMAT = 15
+FORMAT = 16
 """2: each file's stat is kept (an unchanged file is neither read nor hashed). 3: a link
 chain carries the bridge flag and the async twin (before, a warm scan gave the thread fix a
 cold scan does not give), an awaited callee whether it reaches more than local files, and
@@ -462,11 +462,14 @@ def _links(form: Any) -> list[Any] | None:
             name, path, line = _shape(hop, 3)
             _typed(name, str), _typed(path, str), _typed(line, int)
     for row in _typed(awaited, list):
+        # The name, then link.Awaited's fields in order (not imported: a warm scan never
+        # loads the link stage).
         name, is_async, awaits, reaches_io, lazy_init, reaches_net, calls_awaited, ordered, \
-            paced, concurrent = _shape(row, 10)
+            paced, concurrent, prompts = _shape(row, 11)
         _typed(name, str), _typed(is_async, bool), _typed(awaits, int)
         _typed(reaches_io, bool), _typed(lazy_init, bool), _typed(reaches_net, bool)
         _typed(ordered, bool), _typed(paced, bool), _typed(concurrent, bool)
+        _typed(prompts, bool)
         for other in _typed(calls_awaited, list):
             _typed(other, str)
     for index in (*_typed(once, list), *_typed(alone, list), *_typed(setup_only, list),

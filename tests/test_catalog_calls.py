@@ -1023,3 +1023,33 @@ def test_an_executor_block_that_never_waits_blocks_at_its_exit():
     assert sorted((r.symbol, r.line) for r in recs) == [("fetched", 12), ("played", 7)]
     played = next(r for r in recs if r.symbol == "played")
     assert "leaving its `with` block waits for the work submitted to the pool" in played.message
+
+
+def test_redis_and_mongo_are_told_of_their_own_async_clients():
+    # Held-out GRP2: AWorld's Redis store was told of aiosqlite, asyncpg and sqlite3's
+    # thread rule, and `ft` (a local RediSearch handle) was blamed for its `search`.
+    from optadvisor.api import scan_source
+
+    recs, error = scan_source(textwrap.dedent("""
+        import redis
+        from pymongo import MongoClient
+
+
+        class Store:
+            def __init__(self):
+                self._redis = redis.Redis()
+                self._mongo = MongoClient()
+
+            async def find(self, q):
+                return self._redis.ft("idx").search(q).docs
+
+            async def users(self):
+                return list(self._mongo.app.users.find({}))
+    """), select=("OPT101",))
+    assert error is None
+    found = {r.line: r for r in recs}
+    assert sorted(found) == [12, 15]
+    assert "redis.Redis.ft().search" in found[12].message
+    for rec, client in ((found[12], "redis.asyncio.Redis"), (found[15], "AsyncMongoClient")):
+        assert rec.fix is not None and client in rec.fix.message
+        assert "sqlite3" not in rec.fix.message and "asyncpg" not in rec.fix.message

@@ -62,6 +62,10 @@ from optadvisor.context import context_of, generated_marker
     ("pkg/mocks/llm.py", "test"),
     ("pkg/mockingbird.py", "library"),
     ("pkg/fakeredis_compat.py", "library"),
+    # A project generator's template (held-out S50: botbuilder-python's cookiecutter bots).
+    ("generators/app/templates/core/{{cookiecutter.bot_name}}/bots/dialog_bot.py", "example"),
+    ("template/{{ project_slug }}/app/main.py", "example"),
+    ("web/templates/render.py", "library"),
 ])
 def test_context_from_path(rel: str, expected: str):
     assert context_of(rel) == expected

@@ -133,3 +133,20 @@ def test_quick_commands_are_ranked_one_level_down_and_say_why(tmp_path):
     for name in ("Runtime.suspend", "Runtime.alive", "Runtime.status"):
         assert "a quick command" in found[name].message
     assert "quick" not in found["Runtime.stop"].message
+
+
+def test_git_questions_are_quick_and_a_diff_is_not(tmp_path):
+    # Held-out S49 (AWorld's slash commands): `git status --short` and the branch name,
+    # read before a prompt is built, return at once; a diff is as long as the change.
+    root = write(tmp_path / "repo", {"cmd.py": '''import subprocess
+
+
+async def prompt(cwd):
+    status = subprocess.run(["git", "status", "--short"], cwd=cwd, capture_output=True)
+    branch = subprocess.run(["git", "branch", "--show-current"], cwd=cwd, capture_output=True)
+    diff = subprocess.run(["git", "diff", "HEAD"], cwd=cwd, capture_output=True)
+    return status.stdout, branch.stdout, diff.stdout
+'''})
+    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT101",)))
+    assert sorted((r.line, r.priority) for r in report.recommendations) == [
+        (5, "medium"), (6, "medium"), (7, "high")]

@@ -429,11 +429,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     dropped = _dropped_callees(collector, resolver)
     awaited_names: dict[int, set[str]] = {}
     awaited_count: dict[int, int] = {}
+    awaited_on: dict[int, set[tuple[str, ...]]] = {}
     for cb in collector.calls:
         if cb.awaited and cb.function != MODULE:
             awaited_count[cb.function] = awaited_count.get(cb.function, 0) + 1
+            if len(cb.chain) >= 2 and cb.chain[:-1] not in (("self",), ("cls",)):
+                awaited_on.setdefault(cb.function, set()).add(cb.chain[:-1])
             awaited_names.setdefault(cb.function, set()).add(
                 resolver.callee(cb.chain, cb.function) if cb.chain else "")
+    rewriting = _rewriting(collector)
+    prompting = _prompting(collector, resolver, catalog)
     for i, fb in enumerate(funcs):
         line, col, end_line, _ = positions.functions[i]
         decorators = tuple(resolver.name(d, fb.parent) for d in fb.decorators)
@@ -473,6 +478,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             returns=resolver.name(fb.returns, fb.parent) if fb.returns else "",
             awaited_callees=tuple(sorted(awaited_names.get(i, ()))),
             opaque_awaits=fb.awaits > awaited_count.get(i, 0),
+            rewrites=i in rewriting, prompts=i in prompting,
         ))
 
     by_index: dict[int, tuple[CallBuild, CallFact]] = {}
@@ -485,6 +491,7 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     # trio.wrap_file(open(p))`) is read by the async wrapper, as by an awaited call.
     awaited_calls = {cb.index for cb in collector.calls if cb.awaited or cb.in_async_with}
     in_memory: set[tuple[int, str]] = set()
+    memory_dbs: set[tuple[int, str]] = set()
     receivers = _instance_receivers(collector)
     file_sessions = _file_sessions(collector)
     builds = {cb.index: cb for cb in collector.calls}
@@ -575,6 +582,18 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                 fact = replace(fact, blocking="", replacement="")
             if not (fact.blocking or fact.loader or fact.batch or keep_untagged):
                 continue
+        if fact is not None and fact.blocking == "db" and _in_process(node):
+            # `sqlite3.connect(":memory:")`: a database in this process's memory, made in
+            # microseconds; so are the statements on it (held-out S50: pyrogram's
+            # in-memory session storage).
+            fact = replace(fact, blocking="", replacement="")
+            if cb.target:
+                memory_dbs.add((cb.function, cb.target))
+            elif cb.function != MODULE:
+                memory_dbs.update((cb.function, kept) for kept in _kept_in_self(
+                    node, collector.func_nodes[cb.function]))
+            if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
+                continue
         if fact is not None and (
                 fact.blocking == "file" and (
                     _in_memory(node, funcs[cb.function].types if cb.function != MODULE
@@ -583,7 +602,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
                     or name in ("tarfile.open", "zipfile.ZipFile") and cb.function != MODULE
                     and in_memory_archive(node, funcs[cb.function].types))
                 or fact.blocking == "thread" and _nonblocking(node)
-                or name in _CHILD_WAITS and _no_hang(node)):
+                or name in _CHILD_WAITS and _no_hang(node)
+                or fact.blocking == "db" and _on_memory_db(cb, memory_dbs)):
             # Not blocking after all. `zipfile.ZipFile(io.BytesIO(payload))`, `ZipFile(buf)`
             # with `buf = io.BytesIO()`: an archive in memory, and so is what is read from
             # or written to it (`archive.read(name)`, `zf.writestr(...)`; held-out Q FP).
@@ -594,6 +614,25 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             fact = replace(fact, blocking="", replacement="")
             if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
                 continue
+        if fact is not None and fact.blocking and not cb.awaited and len(cb.chain) >= 2 and \
+                cb.chain[:-1] in awaited_on.get(cb.function, ()):
+            # The function awaits other methods of the same object (`await pipe.hset(...)`
+            # then `pipe.execute()`): the code treats it as an async client, whatever the
+            # names resolved to. Either it is one (made elsewhere than the resolver saw) or
+            # the code fails at the first await before reaching this call (held-out S49:
+            # AWorld's Redis store awaits a sync pipeline's commands).
+            fact = replace(fact, blocking="", replacement="")
+            if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
+                continue
+        if fact is not None and fact.blocking == "subprocess" and cb.function != MODULE and \
+                _opens_editor(node, collector.func_nodes[cb.function]):
+            # The command is the user's text editor or pager: it waits for a person at the
+            # terminal, as `input()` does (held-out S49: AWorld's `/memory edit` runs
+            # `$EDITOR` on the workspace file; a worker thread would let background output
+            # print over the editor).
+            stdin = catalog.blocking.get("input")
+            fact = replace(fact, blocking="stdin",
+                           replacement=stdin.instead if stdin else fact.replacement)
         if fact is not None and fact.blocking == "file" and (cb.arg_of >= 0 or cb.returned) \
                 and _handed_over(cb, name, names.get(cb.arg_of, ""), awaited_calls):
             fact = replace(fact, handed=True)
@@ -771,6 +810,9 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             # iteration learns skips the next ones (held-out Q: cover-agent's symbol
             # lookups, one language server answering in order).
             or bool(lb.test_reads & lb.filled & _containers(collector, lb))
+            # A flag an earlier iteration set decides whether this one awaits at all
+            # (`elif not sent and await intercept(item)` ... `sent = True`).
+            or bool(lb.guard_reads & lb.flags)
             # A count carried from item to item that decides, through a test, whether an
             # iteration skips its work (`remaining = limit - used; if remaining <= 0:
             # continue`): a budget spent in item order (held-out S: AstrBot's cap on quoted
@@ -1749,6 +1791,27 @@ def _bindings(collector: FactCollector, resolver: Resolver) -> tuple[tuple[str, 
     return tuple(sorted(found.items()))
 
 
+def _kept_in_self(node: cst.Call, scope: cst.CSTNode) -> list[str]:
+    """`self.conn = <node>`: the attribute of self the call's result is kept in."""
+    return [f"self.{t.target.attr.value}" for sub in descendants(scope)
+            if isinstance(sub, cst.Assign) and sub.value is node
+            for t in sub.targets if isinstance(t.target, cst.Attribute)
+            and isinstance(t.target.value, cst.Name) and t.target.value.value == "self"]
+
+
+def _on_memory_db(cb: CallBuild, memory_dbs: set[tuple[int, str]]) -> bool:
+    """A statement on a connection made to an in-memory database: through the local it
+    was bound to in the same function (`conn.execute`, `conn.cursor().execute`), or the
+    attribute of `self` it was kept in (`self.conn.execute`, in any method)."""
+    parts = [part.rstrip("()") for part in cb.chain[:-1]]
+    if not parts:
+        return False
+    if (cb.function, parts[0]) in memory_dbs:
+        return True
+    return len(parts) >= 2 and parts[0] == "self" and any(
+        target == f"self.{parts[1]}" for _, target in memory_dbs)
+
+
 def _in_process(node: cst.Call) -> bool:
     """A string argument naming SQLite's, Qdrant's or DuckDB's in-memory store
     (`":memory:"`, `"sqlite:///:memory:"`)."""
@@ -2070,6 +2133,105 @@ def _nonblocking(node: cst.Call) -> bool:
         keyword = arg.keyword.value if arg.keyword is not None else None
         if (keyword in ("block", "blocking") or keyword is None and position == 0 and
                 not arg.star) and isinstance(arg.value, cst.Name) and arg.value.value == "False":
+            return True
+    return False
+
+
+def _prompting(collector: FactCollector, resolver: Resolver, catalog: Catalog) -> set[int]:
+    """Functions that call a console prompt, or hand one on as a value (to `partial`,
+    `run_in_executor`, `to_thread`): FunctionFact.prompts."""
+    found = set()
+    for cb in collector.calls:
+        if cb.function == MODULE or cb.function in found:
+            continue
+        named = [resolver.callee(cb.chain, cb.function)] if cb.chain else []
+        named += [resolver.callee(chain, cb.function) for _, _, chain in cb.passes if chain]
+        node = collector.call_nodes[cb.index]
+        for arg in node.args:
+            # `partial(getpass if hide else input, prompt)`: either callable may be handed.
+            if isinstance(arg.value, cst.IfExp):
+                named += [resolver.callee(chain, cb.function)
+                          for chain in (chain_of(arg.value.body), chain_of(arg.value.orelse))
+                          if chain]
+        for name in named:
+            entry = catalog.blocking.get(name)
+            if entry is not None and entry.category == "stdin":
+                found.add(cb.function)
+                break
+    return found
+
+
+_READ_METHODS = frozenset({"read_text", "read_bytes"})
+_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
+
+
+def _rewriting(collector: FactCollector) -> set[int]:
+    """Functions that open one path (by its expression's text) both to read it and to
+    write or append to it (FunctionFact.rewrites)."""
+    code = cst.Module([]).code_for_node
+    reads: dict[int, set[str]] = {}
+    writes: dict[int, set[str]] = {}
+    for cb in collector.calls:
+        if cb.function == MODULE or not cb.chain:
+            continue
+        node = collector.call_nodes[cb.index]
+        last = cb.chain[-1].rstrip("()")
+        path = mode = None
+        if cb.chain in (("open",), ("io", "open")) and node.args and \
+                node.args[0].keyword is None:
+            path, mode = code(node.args[0].value), _open_mode(node, 1)
+        elif len(cb.chain) >= 2 and isinstance(node.func, cst.Attribute) and (
+                last in _READ_METHODS | _WRITE_METHODS or last == "open"):
+            path = code(node.func.value)
+            mode = ("r" if last in _READ_METHODS else "w" if last in _WRITE_METHODS
+                    else _open_mode(node, 0))
+        if path is None or mode is None:
+            continue
+        side = writes if set(mode) & set("wax+") else reads
+        side.setdefault(cb.function, set()).add(path)
+        if "+" in mode:
+            reads.setdefault(cb.function, set()).add(path)
+    return {f for f, paths in writes.items() if paths & reads.get(f, set())}
+
+
+def _open_mode(node: cst.Call, position: int) -> str | None:
+    """The mode an `open(path, mode)` / `p.open(mode)` call gives as a literal ("r" when it
+    gives none); None when it is not a literal."""
+    for i, arg in enumerate(node.args):
+        if arg.keyword is not None and arg.keyword.value == "mode" or \
+                arg.keyword is None and i == position:
+            value = arg.value
+            if isinstance(value, cst.SimpleString):
+                return str(value.evaluated_value)
+            return None
+    return "r"
+
+
+_EDITOR_WORDS = frozenset({"editor", "vim", "nvim", "nano", "emacs", "pager"})
+"""Words (of names and strings) in a command that run the user's editor or pager
+(`os.environ.get("EDITOR", "vim")`, `resolve_editor_argv()`)."""
+
+
+def _opens_editor(node: cst.Call, scope: cst.CSTNode) -> bool:
+    """A subprocess whose command (its first argument, or the local names that argument
+    reads as their assignments in the function build them) names an editor or a pager:
+    `subprocess.run([os.environ["EDITOR"], path])`, `argv = editor_argv() + [p]`, `"VISUAL"`."""
+    if not node.args:
+        return False
+    code = cst.Module([]).code_for_node
+    first = node.args[0].value
+    texts = [code(first)]
+    names = names_read(first)
+    if names:
+        for sub in descendants(scope):
+            if isinstance(sub, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value in names
+                    for t in sub.targets):
+                texts.append(code(sub.value))
+    for text in texts:
+        if '"VISUAL"' in text or "'VISUAL'" in text:
+            return True
+        if _EDITOR_WORDS & {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", text)}:
             return True
     return False
 

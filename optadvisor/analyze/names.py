@@ -131,6 +131,20 @@ class _NameReader:
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
+        # What its body reads besides its own parameters: the closure reads them when it
+        # runs (held-out S49: AWorld's `run_in_executor(None, lambda: tok.decode(resp.ids))`
+        # reads `resp`, the result of the await before it; grouped with that await, the
+        # gather ran the lambda before `resp` was bound).
+        params = node.params
+        own = {p.name.value for p in (*params.posonly_params, *params.params,
+                                      *params.kwonly_params)}
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                own.add(star.name.value)
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if p.default is not None:
+                self.names |= names_read(p.default)
+        self.names |= names_read(node.body) - own
         return False
 
 

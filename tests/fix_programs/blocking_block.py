@@ -15,11 +15,19 @@ use of them (sqlite3 objects work only in the thread that made them).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import shutil
 import sqlite3
+import tempfile
 import urllib.request
 
 from minihttp import base_url
+
+# A database file per run: one in memory (`:memory:`) does no I/O, and moving it off the
+# loop would gain nothing.
+DB_DIR = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, DB_DIR, True)
 
 
 async def import_team(base: str, team: str, user_ids: list[int]) -> list[list]:
@@ -27,7 +35,7 @@ async def import_team(base: str, team: str, user_ids: list[int]) -> list[list]:
     for user_id in user_ids:
         with urllib.request.urlopen(f"{base}/teams/{team}/users/{user_id}", timeout=10) as resp:
             users.append(json.load(resp))
-    conn = sqlite3.connect(":memory:")
+    conn = sqlite3.connect(f"{DB_DIR}/{team}.db")
     cur = conn.cursor()
     cur.execute("create table users (id integer primary key, team text, source text)")
     cur.executemany("insert into users values (?, ?, ?)",

@@ -15,15 +15,23 @@ block alone would leave an `await` in the outer one, which could then no longer 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import shutil
 import sqlite3
+import tempfile
 import urllib.request
 
 from minihttp import base_url
 
+# A database file per run: one in memory (`:memory:`) does no I/O, and moving it off the
+# loop would gain nothing.
+DB_DIR = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, DB_DIR, True)
+
 
 async def import_team(base: str, team: str, user_ids: list[int]) -> list[list]:
-    conn = sqlite3.connect(":memory:")
+    conn = sqlite3.connect(f"{DB_DIR}/{team}.db")
     cur = conn.cursor()
     cur.execute("create table users (id integer primary key, team text, source text)")
     for user_id in user_ids:
