@@ -430,11 +430,16 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
     awaited_names: dict[int, set[str]] = {}
     awaited_count: dict[int, int] = {}
     awaited_on: dict[int, set[tuple[str, ...]]] = {}
+    mixed: dict[int, set[tuple[str, ...]]] = {}
     for cb in collector.calls:
         if cb.awaited and cb.function != MODULE:
             awaited_count[cb.function] = awaited_count.get(cb.function, 0) + 1
             if len(cb.chain) >= 2 and cb.chain[:-1] not in (("self",), ("cls",)):
                 awaited_on.setdefault(cb.function, set()).add(cb.chain[:-1])
+                if _async_twin_name(cb.chain[-1].rstrip("()")):
+                    # `await llm.ainvoke(x)` beside `llm.invoke(y)`: one object with both
+                    # kinds of method, whose sync ones do block.
+                    mixed.setdefault(cb.function, set()).add(cb.chain[:-1])
             awaited_names.setdefault(cb.function, set()).add(
                 resolver.callee(cb.chain, cb.function) if cb.chain else "")
     rewriting = _rewriting(collector)
@@ -615,7 +620,8 @@ def build_facts(rel: str, text: str, collector: FactCollector, positions: Positi
             if not (fact.client or fact.timeout or fact.loader or fact.batch or keep_untagged):
                 continue
         if fact is not None and fact.blocking and not cb.awaited and len(cb.chain) >= 2 and \
-                cb.chain[:-1] in awaited_on.get(cb.function, ()):
+                cb.chain[:-1] in awaited_on.get(cb.function, ()) and \
+                cb.chain[:-1] not in mixed.get(cb.function, ()):
             # The function awaits other methods of the same object (`await pipe.hset(...)`
             # then `pipe.execute()`): the code treats it as an async client, whatever the
             # names resolved to. Either it is one (made elsewhere than the resolver saw) or
@@ -1789,6 +1795,14 @@ def _bindings(collector: FactCollector, resolver: Resolver) -> tuple[tuple[str, 
             if typ and not typ.startswith(UNKNOWN) and typ != name:
                 found[name] = typ
     return tuple(sorted(found.items()))
+
+
+def _async_twin_name(method: str) -> bool:
+    """A method named as the async twin of a sync one (`ainvoke`, `agenerate`, `acall`,
+    `complete_async`, `run_async`): objects that offer both kinds (LangChain's models,
+    many SDK clients) have sync methods that do block."""
+    return method.endswith(("_async", "async")) or len(method) > 3 and \
+        method.startswith("a") and not method.startswith(("add", "append", "apply", "assert"))
 
 
 def _kept_in_self(node: cst.Call, scope: cst.CSTNode) -> list[str]:
