@@ -2151,22 +2151,32 @@ def _nonblocking(node: cst.Call) -> bool:
     return False
 
 
+def _prompt_tails(catalog: Catalog) -> frozenset[str]:
+    """The last names of the catalog's console prompts (`input`, `getpass`, `ask`), and
+    their modules' first names (what `from getpass import getpass` binds)."""
+    names = [name for name, entry in catalog.blocking.exact.items() if entry.category == "stdin"]
+    return frozenset(part for name in names
+                     for part in (name.rsplit(".", 1)[-1], name.split(".")[0]))
+
+
 def _prompting(collector: FactCollector, resolver: Resolver, catalog: Catalog) -> set[int]:
     """Functions that call a console prompt, or hand one on as a value (to `partial`,
     `run_in_executor`, `to_thread`): FunctionFact.prompts."""
+    # Resolving every call again costs 2 % of a file's analysis: only chains whose last
+    # name is a prompt's are resolved.
+    tails = _prompt_tails(catalog)
     found = set()
     for cb in collector.calls:
         if cb.function == MODULE or cb.function in found:
             continue
-        named = [resolver.callee(cb.chain, cb.function)] if cb.chain else []
-        named += [resolver.callee(chain, cb.function) for _, _, chain in cb.passes if chain]
+        chains = [cb.chain, *(chain for _, _, chain in cb.passes)]
         node = collector.call_nodes[cb.index]
         for arg in node.args:
             # `partial(getpass if hide else input, prompt)`: either callable may be handed.
             if isinstance(arg.value, cst.IfExp):
-                named += [resolver.callee(chain, cb.function)
-                          for chain in (chain_of(arg.value.body), chain_of(arg.value.orelse))
-                          if chain]
+                chains += [chain_of(arg.value.body), chain_of(arg.value.orelse)]
+        named = [resolver.callee(chain, cb.function) for chain in chains
+                 if chain and chain[-1].rstrip("()") in tails]
         for name in named:
             entry = catalog.blocking.get(name)
             if entry is not None and entry.category == "stdin":
