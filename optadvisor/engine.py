@@ -13,8 +13,8 @@ import re
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence
 
 import pathspec
 
@@ -28,7 +28,7 @@ from optadvisor.link import Awaited, Via, Wrapped
 from optadvisor.config import ConfigError
 from optadvisor.pyversion import project_python, project_runtime
 from optadvisor.models import (
-    PRIORITIES, Config, Edit, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
+    PRIORITIES, Config, EngineResult, ErrorRecord, FileFacts, Fix, Recommendation, Snippet,
     SourceFile, priority_rank,
 )
 from optadvisor.rules import CompiledRule, TemplateRenderer, plain_title, selected
@@ -543,15 +543,25 @@ def _covered(recs: list[Recommendation]) -> list[Recommendation]:
     return [_with_covered(rec, taken[id(rec)]) if id(rec) in taken else rec for rec in out]
 
 
-def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int]]]]:
+class Fold(NamedTuple):
+    """A group of findings to fold into one: the (rule, line, column) of each, how many
+    distinct functions a part must span to fold, and what builds the lead (lead, siblings,
+    the file's text)."""
+
+    keys: list[tuple[str, int, int]]
+    build: Callable[[Recommendation, list[Recommendation], str], Recommendation]
+    functions: int = 1
+
+
+def _one_per_helper(found: list[Any]) -> list[Fold]:
     """One finding per coroutine and sync helper: the calls of one coroutine that reach
     blocking work of one category through the methods of one project class (or through
     one helper) are one problem, whose change belongs in that class or helper: give it
     async methods, or move each call off the loop. Reported apart they were one finding
     per call (held-out S47: matrix_chatgpt_bot's message handler, 41 findings, each an
-    SQLite query of its `LCManager`). Returns the groups of two or more: the helper's name
-    (ending in `()` when every call reaches one function) and the calls' (rule, line,
-    column); _merge_helped folds each into one finding once their fixes are built.
+    SQLite query of its `LCManager`). Returns the groups of two or more, named by the helper
+    (ending in `()` when every call reaches one function); _merge_helped folds each into
+    one finding once their fixes are built.
 
     Calls group by what the coroutine calls, their first hop: the methods of one class
     (its own included: held-out GRP, chatgpt-telegram-bot's Spotify plugin, whose
@@ -585,7 +595,7 @@ def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, in
                 # A method's class, or a module function itself.
                 groups[(rule, function, category, chain[0].path,
                         chain[0].name.rpartition(".")[0] or chain[0].name)].append(entry)
-    out: list[tuple[str, list[tuple[str, int, int]]]] = []
+    out: list[Fold] = []
     for (_, _, _, _, owner), entries in groups.items():
         if len(entries) < 2:
             continue
@@ -593,7 +603,8 @@ def _one_per_helper(found: list[Any]) -> list[tuple[str, list[tuple[str, int, in
             called = {e[2]["call"].via_chain.chain[0].name for e in entries}
             if len(called) == 1:  # one helper all of them call: name it
                 owner = called.pop() + "()"
-        out.append((owner, [(e[0].rule, e[0].line, e[0].column) for e in entries]))
+        out.append(Fold([(e[0].rule, e[0].line, e[0].column) for e in entries],
+                        partial(_with_helped, owner=owner)))
     return out
 
 
@@ -613,22 +624,18 @@ def _shared_step(chains: list[tuple[Any, ...]]) -> Any:
     return None
 
 
-_CLASS_MARK = "\x1f"
-"""Starts the name of a _one_per_class group and separates its parts."""
 _CLASS_FOLD = 3
 """Async methods of one class that make the same blocking call before they are one
 finding (two stay two: the change may be local to each)."""
 
 
-def _one_per_class(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int]]]]:
+def _one_per_class(found: list[Any]) -> list[Fold]:
     """One finding per class and blocking call: the async methods of one class that each
     call the same blocking API directly (`sqlite3.connect` in every method of a store)
     are one design choice, whose change is the class's: an async driver, or its work moved
     off the loop method by method. Reported apart they were one finding per method
     (held-out S49: AWorld's `SQLiteChunkStore`, 11 findings for one pattern). Returns
-    the groups of _CLASS_FOLD methods or more, named by the class, the call and what the
-    catalog says to use instead (joined by _CLASS_MARK); _merge_helped folds each like a
-    helper's."""
+    the groups of _CLASS_FOLD methods or more; _merge_helped folds each like a helper's."""
     groups: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
     for entry in found:
         rec, _, env = entry
@@ -640,18 +647,18 @@ def _one_per_class(found: list[Any]) -> list[tuple[str, list[tuple[str, int, int
         if not owner or "<locals>" in owner or not function.is_async:
             continue
         groups[(rec.rule, owner, call.fact.blocking, call.fact.name)].append(entry)
-    out: list[tuple[str, list[tuple[str, int, int]]]] = []
+    out: list[Fold] = []
     for (_, owner, _, name), entries in groups.items():
         if len({e[2]["function"].qualname for e in entries}) < _CLASS_FOLD:
             continue
         instead = entries[0][2]["call"].replacement or "an async client"
-        out.append((_CLASS_MARK.join(("", owner, name, instead)),
-                    [(e[0].rule, e[0].line, e[0].column) for e in entries]))
+        out.append(Fold([(e[0].rule, e[0].line, e[0].column) for e in entries],
+                        partial(_with_class, owner=owner, name=name, instead=instead),
+                        _CLASS_FOLD))
     return out
 
 
-def _merge_helped(recs: list[Recommendation],
-                  helped: list[tuple[str, list[tuple[str, int, int]]]],
+def _merge_helped(recs: list[Recommendation], helped: list[Fold],
                   text: str) -> list[Recommendation]:
     """Each group of _one_per_helper as few findings as its calls allow: those ranked alike
     and alike in whether their own fix makes the change (a call whose helper uses a
@@ -663,20 +670,18 @@ def _merge_helped(recs: list[Recommendation],
     its own, lower-ranked finding."""
     by_key = {(r.rule, r.line, r.column): r for r in recs}
     dropped: set[tuple[str, int, int]] = set()
-    for owner, keys in helped:
+    for fold in helped:
         parts: dict[tuple[str, bool], list[Recommendation]] = defaultdict(list)
-        for key in sorted(keys, key=lambda k: (k[1], k[2])):
+        for key in sorted(fold.keys, key=lambda k: (k[1], k[2])):
             rec = by_key.get(key)
             if rec is not None:
                 parts[(rec.priority, _fixable(rec))].append(rec)
         for part in parts.values():
-            if len(part) < 2 or owner.startswith(_CLASS_MARK) and \
-                    len({r.symbol for r in part}) < _CLASS_FOLD:
+            if len(part) < 2 or len({r.symbol for r in part}) < fold.functions:
                 continue
             lead, siblings = part[0], part[1:]
             dropped.update((r.rule, r.line, r.column) for r in siblings)
-            by_key[(lead.rule, lead.line, lead.column)] = _with_helped(lead, siblings, owner,
-                                                                       text)
+            by_key[(lead.rule, lead.line, lead.column)] = fold.build(lead, siblings, text)
     return [by_key[k] for k in ((r.rule, r.line, r.column) for r in recs) if k not in dropped]
 
 
@@ -684,10 +689,8 @@ def _fixable(rec: Recommendation) -> bool:
     return rec.fix is not None and rec.fix.applicability != "manual" and bool(rec.fix.edits)
 
 
-def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: str,
-                 text: str) -> Recommendation:
-    if owner.startswith(_CLASS_MARK):
-        return _with_class(lead, siblings, *owner.split(_CLASS_MARK)[1:4], text)
+def _with_helped(lead: Recommendation, siblings: list[Recommendation], text: str, *,
+                 owner: str) -> Recommendation:
     # `Api._get()`: the one helper every call reaches; `LCManager`: the class whose
     # methods they call.
     one = owner.endswith("()")
@@ -697,21 +700,16 @@ def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: st
     calls, reach = ("call", "reaches") if len(lines) == 1 else ("calls", "reach")
     note = (f" ({len(lines)} more {calls} in `{lead.symbol}` {reach} the same work through "
             f"`{owner}`, at line{'s' if len(lines) > 1 else ''} {shown})")
-    every = sorted((lead.line, *lines))
-    listed = ", ".join(map(str, every[:9])) + (" and on" if len(every) > 9 else "")
+    listed = _listed([lead, *siblings])
     better = (f"Give `{owner}` "
               + ("an async counterpart that uses" if one else "async counterparts that use")
               + " an async library (aiosqlite, asyncpg or SQLAlchemy's AsyncSession for a "
               "database; httpx.AsyncClient for HTTP; asyncio.create_subprocess_exec for a "
               "command) for this coroutine to await")
-    group = [lead, *siblings]
-    fix: Fix | None = None
-    merged = _merged_edits(group, text)
-    if merged is not None:
-        fix = Fix(merged[0], merged[1], (
-            f"Makes the change at each of lines {listed}, which all reach blocking work "
-            f"through `{owner}`. {lead.fix.message} Where `{owner}` is what blocks, the "  # type: ignore[union-attr]
-            f"lasting change is there: {better[0].lower()}{better[1:]}."))
+    fix = _merged_fix([lead, *siblings], text, (
+        f"Makes the change at each of lines {listed}, which all reach blocking work "
+        f"through `{owner}`. {lead.fix.message if lead.fix else ''} Where `{owner}` is what "
+        f"blocks, the lasting change is there: {better[0].lower()}{better[1:]}."))
     if fix is None:
         words = (f"The calls at lines {listed} all reach blocking work through `{owner}`: "
                  f"moving one of them into a worker thread leaves the others on the loop. "
@@ -729,17 +727,22 @@ def _with_helped(lead: Recommendation, siblings: list[Recommendation], owner: st
     return _folded(lead, siblings, note, fix)
 
 
-def _merged_edits(group: list[Recommendation], text: str
-                  ) -> tuple[str, tuple[Edit, ...]] | None:
+def _listed(group: list[Recommendation]) -> str:
+    """The group's lines in order, the first nine of them."""
+    every = sorted(r.line for r in group)
+    return ", ".join(map(str, every[:9])) + (" and on" if len(every) > 9 else "")
+
+
+def _merged_fix(group: list[Recommendation], text: str, message: str) -> Fix | None:
     """Every finding's fix made at once, when each has edits, they fit together and the
-    result parses: its applicability and edits."""
+    result parses; None otherwise (the change is said in words)."""
     if not all(_fixable(r) for r in group):
         return None
     edits, taken = compatible([r.fix.edits for r in group])  # type: ignore[union-attr]
     if len(taken) != len(group) or not _parses(apply_edits(text, edits)):
         return None
     safe = all(r.fix.applicability == "safe" for r in group)  # type: ignore[union-attr]
-    return ("safe" if safe else "unsafe"), tuple(edits)
+    return Fix("safe" if safe else "unsafe", tuple(edits), message)
 
 
 def _folded(lead: Recommendation, siblings: list[Recommendation], note: str,
@@ -754,8 +757,8 @@ def _folded(lead: Recommendation, siblings: list[Recommendation], note: str,
                                priority=top.priority, score=max(r.score for r in group))
 
 
-def _with_class(lead: Recommendation, siblings: list[Recommendation], owner: str,
-                name: str, instead: str, text: str) -> Recommendation:
+def _with_class(lead: Recommendation, siblings: list[Recommendation], text: str, *,
+                owner: str, name: str, instead: str) -> Recommendation:
     """_one_per_class's group as one finding at its first method."""
     others = sorted(siblings, key=lambda r: r.line)
     shown = ", ".join(f"`{r.symbol.rpartition('.')[2]}` (line {r.line})" for r in others[:6])
@@ -764,17 +767,12 @@ def _with_class(lead: Recommendation, siblings: list[Recommendation], owner: str
     n = len({r.symbol for r in others} - {lead.symbol})
     note = (f" ({n} more async method{'s' if n != 1 else ''} of `{owner}` "
             f"make{'s' if n == 1 else ''} the same call on the loop: {shown})")
-    group = [lead, *others]
-    every = sorted(r.line for r in group)
-    listed = ", ".join(map(str, every[:9])) + (" and on" if len(every) > 9 else "")
+    listed = _listed([lead, *others])
     better = (f"The lasting change is the class's: in place of `{name}` in its methods, use "
               f"{instead}")
-    fix: Fix | None = None
-    merged = _merged_edits(group, text)
-    if merged is not None:
-        fix = Fix(merged[0], merged[1], (
-            f"Makes the change at each of lines {listed}. "
-            f"{lead.fix.message} {better}."))  # type: ignore[union-attr]
+    fix = _merged_fix([lead, *others], text, (
+        f"Makes the change at each of lines {listed}. "
+        f"{lead.fix.message if lead.fix else ''} {better}."))
     if fix is None:
         words = (f"Each async method of `{owner}` calls `{name}` on the event loop (lines "
                  f"{listed}). {better}; or move each method's blocking work into one sync "

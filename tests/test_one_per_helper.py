@@ -80,6 +80,17 @@ class Api:
 """A helper class whose methods all block through one request helper."""
 
 
+def _with_api(tmp_path, name: str, body: str):
+    """A project of API and a module `name` whose code, after `API = Api()`, is `body`;
+    scanned for OPT104. The project root and the report."""
+    root = write(tmp_path / "repo", {
+        "app/__init__.py": "",
+        "app/api.py": API,
+        f"app/{name}.py": "from app.api import Api\n\nAPI = Api()\n\n\n" + body,
+    })
+    return root, scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+
+
 def test_calls_through_one_helper_class_are_one_finding(tmp_path):
     root = write(tmp_path / "repo", FILES)
     report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
@@ -105,21 +116,11 @@ def test_calls_through_one_helper_class_are_one_finding(tmp_path):
 def test_the_calls_fixes_are_made_together_when_they_fit(tmp_path):
     # Two calls reach one helper method; each fix moves its call to a worker thread, and
     # both fixes (with one shared `import asyncio`) make one fix of the lead, which parses.
-    root = write(tmp_path / "repo", {
-        "app/__init__.py": "",
-        "app/api.py": API,
-        "app/handler.py": '''from app.api import Api
-
-API = Api()
-
-
-async def handle(uid):
+    root, report = _with_api(tmp_path, "handler", '''async def handle(uid):
     user = API.user(uid)
     orders = API.orders(uid)
     return user, orders
-''',
-    })
-    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+''')
     [rec] = report.recommendations
     # Two methods of the class the coroutine calls: named by that class.
     assert rec.line == 7 and "1 more call in `handle` reaches the same work through " \
@@ -136,23 +137,13 @@ async def handle(uid):
 def test_two_functions_of_one_name_are_two_groups(tmp_path):
     # Held-out review of the grouping: GPT-SoVITS defines its GET and POST `set_model`
     # routes under one name; a call in each is no pair of calls in one function.
-    root = write(tmp_path / "repo", {
-        "app/__init__.py": "",
-        "app/api.py": API,
-        "app/routes.py": '''from app.api import Api
-
-API = Api()
-
-
-async def set_model(uid):
+    _, report = _with_api(tmp_path, "routes", '''async def set_model(uid):
     return API.user(uid)
 
 
 async def set_model(uid):  # noqa: F811
     return API.user(uid)
-''',
-    })
-    report = scan(ScanOptions(paths=(root,), use_cache=False, jobs=1, select=("OPT104",)))
+''')
     assert sorted(r.line for r in report.recommendations) == [7, 11]
     assert all("more call" not in r.message for r in report.recommendations)
 

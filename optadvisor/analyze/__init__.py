@@ -24,7 +24,7 @@ from optadvisor.models import ErrorRecord, FileFacts
 if TYPE_CHECKING:
     from optadvisor.analyze.positions import AstIndex
 
-ANALYZER_VERSION = "197"
+ANALYZER_VERSION = "198"
 """Part of every cache key: bump it whenever facts change shape or meaning."""
 
 # CPython refuses more than 200 nested brackets; libcst accepts them but its time grows

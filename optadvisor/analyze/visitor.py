@@ -528,6 +528,8 @@ class FactCollector(cst.CSTVisitor):
         self._dead_bodies: set[int] = set()
         self._unreachable: set[int] = set()
         self._after_present: set[int] = set()
+        self._if_reads: dict[int, set[str]] = {}
+        """What the test of each `if` inside a loop reads, by the `if`'s id (visit_If)."""
         """Calls below `if <path>.exists(): return ...`: they run when it is missing."""
         """Calls in statements after an unconditional `return`, `raise`, `continue` or
         `break` of the same block: they never run."""
@@ -962,7 +964,8 @@ class FactCollector(cst.CSTVisitor):
         self._ready.append(_probed(node.test))
         loop = self._own_loop()
         if loop is not None:
-            loop.test_reads |= names_read(node.test)
+            self._if_reads[id(node)] = reads = names_read(node.test)
+            loop.test_reads |= reads
             if _tests_type(node.test, loop.targets):
                 self._typed_bodies.add(id(node.body))
             if _picks_item(node.test, loop.targets):
@@ -1603,9 +1606,10 @@ class FactCollector(cst.CSTVisitor):
                 # intercept(item)`, `if not found: await probe(item)`, with `sent = True`
                 # set by an earlier iteration (held-out S50: botbuilder's skill dialog sends
                 # at most one invoke response per reply).
+                # (An `if` around the whole loop is tested once: not a guard.)
                 for guard, f, _ in self._if_stack:
                     if f == self._fidx:
-                        loop.guard_reads |= names_read(guard.test)
+                        loop.guard_reads |= self._if_reads.get(id(guard), set())
                 if len(chain) >= 2:
                     loop.await_receivers.add(".".join(chain[:-1]))
                 loop.await_receivers.update(arg.value.value for arg in call.args
